@@ -1,0 +1,159 @@
+// Package finding is the one shape of a problem found in manifests, shared by the compiler
+// (pkg/gateway), the validator (pkg/validate) and the reporters (pkg/report).
+package finding
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Severity orders findings: an Error fails validation, a Warning fails it only with --strict.
+type Severity int
+
+const (
+	Info Severity = iota
+	Warning
+	Error
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Error:
+		return "error"
+	case Warning:
+		return "warning"
+	default:
+		return "info"
+	}
+}
+
+// MarshalText renders the severity as its name in JSON and YAML.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// ParseSeverity reads a severity name as printed by String.
+func ParseSeverity(v string) (Severity, error) {
+	switch strings.ToLower(v) {
+	case "error":
+		return Error, nil
+	case "warning", "warn":
+		return Warning, nil
+	case "info":
+		return Info, nil
+	}
+	return Info, fmt.Errorf("unknown severity %q (want error, warning or info)", v)
+}
+
+// Resource names the object a finding is about.
+type Resource struct {
+	APIVersion string `json:"apiVersion,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name,omitempty"`
+}
+
+func (r Resource) String() string {
+	if r.Kind == "" {
+		return ""
+	}
+	if r.Namespace == "" {
+		return r.Kind + "/" + r.Name
+	}
+	return r.Kind + "/" + r.Namespace + "/" + r.Name
+}
+
+// Finding is one problem: where it is, what rule found it, and what is wrong.
+type Finding struct {
+	File     string   `json:"file,omitempty"`
+	Line     int      `json:"line,omitempty"`
+	Column   int      `json:"column,omitempty"`
+	Resource Resource `json:"resource"`
+	// Field is the path inside the object in the API server's notation: spec.rules[0].backendRefs[1].port.
+	Field    string   `json:"field,omitempty"`
+	Rule     string   `json:"rule"`
+	Severity Severity `json:"severity"`
+	Message  string   `json:"message"`
+}
+
+// Position is file:line:column, or as much of it as is known.
+func (f Finding) Position() string {
+	switch {
+	case f.File == "":
+		return ""
+	case f.Line == 0:
+		return f.File
+	case f.Column == 0:
+		return fmt.Sprintf("%s:%d", f.File, f.Line)
+	}
+	return fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Column)
+}
+
+func (f Finding) String() string {
+	var b strings.Builder
+	if p := f.Position(); p != "" {
+		b.WriteString(p)
+		b.WriteString(": ")
+	}
+	b.WriteString(f.Severity.String())
+	if r := f.Resource.String(); r != "" {
+		b.WriteString(" ")
+		b.WriteString(r)
+	}
+	if f.Field != "" {
+		b.WriteString(" ")
+		b.WriteString(f.Field)
+	}
+	b.WriteString(": ")
+	b.WriteString(f.Message)
+	if f.Rule != "" {
+		b.WriteString(" [")
+		b.WriteString(f.Rule)
+		b.WriteString("]")
+	}
+	return b.String()
+}
+
+// Sort orders findings by file, line, column, then rule and message, so output is stable.
+func Sort(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Column != b.Column {
+			return a.Column < b.Column
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return a.Message < b.Message
+	})
+}
+
+// Count returns how many findings have each severity.
+func Count(fs []Finding) (errors, warnings, infos int) {
+	for _, f := range fs {
+		switch f.Severity {
+		case Error:
+			errors++
+		case Warning:
+			warnings++
+		default:
+			infos++
+		}
+	}
+	return
+}
+
+// HasErrors reports whether any finding is an Error (or a Warning when strict).
+func HasErrors(fs []Finding, strict bool) bool {
+	for _, f := range fs {
+		if f.Severity == Error || (strict && f.Severity == Warning) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,301 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Limits bound what one input may cost, so hostile input fails fast with a clear error.
+type Limits struct {
+	// MaxFileBytes is the largest file accepted.
+	MaxFileBytes int64
+	// MaxDepth is the deepest nesting of mappings and sequences.
+	MaxDepth int
+	// MaxNodes bounds the values one document expands to, counting alias expansions.
+	MaxNodes int
+	// MaxDocuments bounds the documents in one file.
+	MaxDocuments int
+}
+
+// DefaultLimits fit any real platform repo by orders of magnitude.
+var DefaultLimits = Limits{MaxFileBytes: 64 << 20, MaxDepth: 128, MaxNodes: 2_000_000, MaxDocuments: 100_000}
+
+// Error is a problem reading input (not a finding about a valid object): it makes gwctl exit 2.
+type Error struct {
+	File string
+	Pos  Pos
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Pos.Line == 0:
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	case e.Pos.Column == 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Pos.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Pos.Line, e.Pos.Column, e.Msg)
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// Parse decodes every document in data. Empty documents are skipped. Each object must be a
+// mapping with apiVersion and kind; anything else is an *Error with its position.
+func Parse(file string, data []byte, lim Limits) ([]*Object, error) {
+	if lim.MaxFileBytes > 0 && int64(len(data)) > lim.MaxFileBytes {
+		return nil, &Error{File: file, Msg: fmt.Sprintf("file is %d bytes, over the limit of %d", len(data), lim.MaxFileBytes)}
+	}
+	if bytes.IndexByte(data, 0) >= 0 {
+		return nil, &Error{File: file, Msg: "binary content (NUL byte): not YAML or JSON"}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out []*Object
+	for doc := 0; ; doc++ {
+		if lim.MaxDocuments > 0 && doc >= lim.MaxDocuments {
+			return nil, &Error{File: file, Msg: fmt.Sprintf("more than %d documents", lim.MaxDocuments)}
+		}
+		var root yaml.Node
+		err := dec.Decode(&root)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, yamlError(file, err)
+		}
+		obj, err := decodeDocument(file, doc, &root, lim)
+		if err != nil {
+			return nil, err
+		}
+		if obj != nil {
+			out = append(out, obj)
+		}
+	}
+}
+
+func yamlError(file string, err error) error {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{File: file, Pos: Pos{Line: line}, Msg: "YAML syntax: " + m[2]}
+	}
+	return &Error{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+func decodeDocument(file string, doc int, root *yaml.Node, lim Limits) (*Object, error) {
+	n := root
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		n = n.Content[0]
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil, nil
+	}
+	d := &decoder{file: file, lim: lim, fields: map[string]Pos{}}
+	v, err := d.value(n, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, &Error{File: file, Pos: pos(n), Msg: fmt.Sprintf("document %d is a %s, not a Kubernetes object (a mapping)", doc, kindName(n))}
+	}
+	o := &Object{Content: m, File: file, Doc: doc, Pos: pos(n), fields: d.fields}
+	var okAV, okKind bool
+	o.APIVersion, okAV = m["apiVersion"].(string)
+	o.Kind, okKind = m["kind"].(string)
+	if !okAV || o.APIVersion == "" {
+		return nil, &Error{File: file, Pos: o.Pos, Msg: fmt.Sprintf("document %d has no apiVersion", doc)}
+	}
+	if !okKind || o.Kind == "" {
+		return nil, &Error{File: file, Pos: o.Pos, Msg: fmt.Sprintf("document %d has no kind", doc)}
+	}
+	if md, ok := m["metadata"].(map[string]any); ok {
+		o.Name, _ = md["name"].(string)
+		o.Namespace, _ = md["namespace"].(string)
+	}
+	return o, nil
+}
+
+type decoder struct {
+	file   string
+	lim    Limits
+	nodes  int
+	fields map[string]Pos
+}
+
+func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Column: n.Column} }
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return "scalar"
+	case yaml.MappingNode:
+		return "mapping"
+	}
+	return "node"
+}
+
+func (d *decoder) errf(n *yaml.Node, format string, args ...any) error {
+	return &Error{File: d.file, Pos: pos(n), Msg: fmt.Sprintf(format, args...)}
+}
+
+// value converts a YAML node to a JSON value, recording positions of fields reached without
+// an alias. Aliases are expanded, counted against MaxNodes, so a billion-laughs document stops early.
+func (d *decoder) value(n *yaml.Node, path string, depth int) (any, error) {
+	d.nodes++
+	if d.lim.MaxNodes > 0 && d.nodes > d.lim.MaxNodes {
+		return nil, d.errf(n, "document expands to more than %d values (alias bomb?)", d.lim.MaxNodes)
+	}
+	if d.lim.MaxDepth > 0 && depth > d.lim.MaxDepth {
+		return nil, d.errf(n, "nesting deeper than %d levels", d.lim.MaxDepth)
+	}
+	if path != "" {
+		if _, seen := d.fields[path]; !seen {
+			d.fields[path] = pos(n)
+		}
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		return d.value(n.Alias, path, depth+1)
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		explicit := make(map[string]bool, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+				if err := d.merge(m, explicit, v, depth); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if k.Kind != yaml.ScalarNode {
+				return nil, d.errf(k, "mapping key is a %s; keys must be strings", kindName(k))
+			}
+			key := k.Value
+			if explicit[key] {
+				return nil, d.errf(k, "duplicate key %q", key)
+			}
+			explicit[key] = true
+			val, err := d.value(v, join(path, key), depth+1)
+			if err != nil {
+				return nil, err
+			}
+			m[key] = val
+		}
+		return m, nil
+	case yaml.SequenceNode:
+		s := make([]any, 0, len(n.Content))
+		for i, c := range n.Content {
+			val, err := d.value(c, path+"["+strconv.Itoa(i)+"]", depth+1)
+			if err != nil {
+				return nil, err
+			}
+			s = append(s, val)
+		}
+		return s, nil
+	case yaml.ScalarNode:
+		return d.scalar(n)
+	}
+	return nil, d.errf(n, "unsupported YAML node")
+}
+
+// merge applies a YAML merge key (<<: *anchor); explicit keys already set win.
+func (d *decoder) merge(m map[string]any, explicit map[string]bool, v *yaml.Node, depth int) error {
+	src, err := d.value(v, "", depth+1)
+	if err != nil {
+		return err
+	}
+	var maps []map[string]any
+	switch t := src.(type) {
+	case map[string]any:
+		maps = append(maps, t)
+	case []any:
+		for _, e := range t {
+			em, ok := e.(map[string]any)
+			if !ok {
+				return d.errf(v, "merge key (<<) needs mappings")
+			}
+			maps = append(maps, em)
+		}
+	default:
+		return d.errf(v, "merge key (<<) needs a mapping")
+	}
+	for _, mm := range maps {
+		for k, val := range mm {
+			if _, ok := m[k]; !ok && !explicit[k] {
+				m[k] = val
+			}
+		}
+	}
+	return nil
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// yaml11Bool are the plain scalars YAML 1.1 (and so kubectl, through sigs.k8s.io/yaml) reads as booleans.
+var yaml11Bool = map[string]bool{
+	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "on": true, "On": true, "ON": true,
+	"n": false, "N": false, "no": false, "No": false, "NO": false, "off": false, "Off": false, "OFF": false,
+}
+
+func (d *decoder) scalar(n *yaml.Node) (any, error) {
+	switch n.Tag {
+	case "!!null":
+		return nil, nil
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err != nil {
+			return nil, d.errf(n, "invalid boolean %q", n.Value)
+		}
+		return b, nil
+	case "!!int":
+		var i int64
+		if err := n.Decode(&i); err != nil {
+			// Too large for int64: keep it as a float, as JSON would.
+			var f float64
+			if ferr := n.Decode(&f); ferr != nil {
+				return nil, d.errf(n, "invalid integer %q", n.Value)
+			}
+			return f, nil
+		}
+		return i, nil
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err != nil {
+			return nil, d.errf(n, "invalid number %q", n.Value)
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, d.errf(n, "number %q cannot be represented in JSON", n.Value)
+		}
+		if f == math.Trunc(f) && math.Abs(f) < 1<<53 && !strings.ContainsAny(n.Value, ".eE") {
+			return int64(f), nil
+		}
+		return f, nil
+	case "!!str", "!!timestamp", "!!binary", "":
+		if n.Style == 0 {
+			if b, ok := yaml11Bool[n.Value]; ok && n.Tag == "!!str" {
+				return b, nil
+			}
+		}
+		return n.Value, nil
+	}
+	// Custom tags: keep the text, as kubectl does for unknown tags on strings.
+	return n.Value, nil
+}

@@ -1,0 +1,124 @@
+package manifest
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// IsManifestFile reports whether a file name looks like a manifest (.yaml, .yml, .json).
+func IsManifestFile(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+// Files expands paths into manifest files: files as given, directories walked recursively for
+// .yaml/.yml/.json (sorted, symlinks not followed so loops cannot trap the walk), "-" kept as stdin.
+func Files(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		if p == "-" {
+			out = append(out, p)
+			continue
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, &Error{File: p, Msg: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}
+		}
+		if !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}
+			}
+			if d.IsDir() {
+				if path != p && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() && IsManifestFile(path) {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(found)
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// ReadFile parses one file; "-" reads stdin.
+func ReadFile(path string, stdin io.Reader, lim Limits) ([]*Object, error) {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = readLimited(stdin, lim.MaxFileBytes)
+	} else {
+		var f *os.File
+		f, err = os.Open(path)
+		if err == nil {
+			data, err = readLimited(f, lim.MaxFileBytes)
+			f.Close()
+		}
+	}
+	if err != nil {
+		if e, ok := err.(*Error); ok {
+			e.File = path
+			return nil, e
+		}
+		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}
+	}
+	return Parse(path, data, lim)
+}
+
+func readLimited(r io.Reader, max int64) ([]byte, error) {
+	if max <= 0 {
+		return io.ReadAll(r)
+	}
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, &Error{Msg: fmt.Sprintf("input is over the limit of %d bytes", max)}
+	}
+	return data, nil
+}
+
+// Load reads every object from the given paths (files, directories, "-" for stdin), in order.
+func Load(paths []string, stdin io.Reader, lim Limits) ([]*Object, error) {
+	files, err := Files(paths)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Object
+	for _, f := range files {
+		objs, err := ReadFile(f, stdin, lim)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
