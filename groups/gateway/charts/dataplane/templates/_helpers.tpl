@@ -1,0 +1,4 @@
+{{- define "dataplane.labels" -}}
+app.kubernetes.io/name: dataplane
+app.kubernetes.io/component: gateway
+{{- end -}}

@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/infergw/gwctl/groups"
+	"github.com/infergw/gwctl/pkg/catalog"
+	"github.com/infergw/gwctl/pkg/platform"
+	"github.com/infergw/gwctl/pkg/resolve"
+)
+
+// globalOptions are the flags every command shares: where the platform config and catalog are,
+// and overrides.
+type globalOptions struct {
+	streams Streams
+	environ []string
+
+	configFile  string
+	catalogDir  string
+	set         []string
+	enable      []string
+	disable     []string
+	kubeVersion string
+}
+
+func (g *globalOptions) addFlags(c *cobra.Command) {
+	f := c.PersistentFlags()
+	f.StringVarP(&g.configFile, "config", "c", "", "platform config file (env GWCTL_CONFIG); none: the bundled example platform's defaults")
+	f.StringVar(&g.catalogDir, "catalog", "", "catalog directory replacing the bundled one (env GWCTL_CATALOG, or catalog: in the config)")
+	f.StringArrayVar(&g.set, "set", nil, "override a config key, key=value (repeatable; beats env and file)")
+	f.StringSliceVar(&g.enable, "enable", nil, "turn features on (comma-separated or repeated)")
+	f.StringSliceVar(&g.disable, "disable", nil, "turn features off (comma-separated or repeated)")
+	f.StringVar(&g.kubeVersion, "kube-version", "", "Kubernetes version charts see (default from kubernetesVersion in the config, v1.34.0)")
+}
+
+func (g *globalOptions) env(name string) string {
+	for _, kv := range g.environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
+}
+
+// loaded is the catalog, platform config and resolution every command starts from.
+type loaded struct {
+	catalog *catalog.Catalog
+	config  *platform.Config
+	result  *resolve.Result
+}
+
+func (g *globalOptions) load() (*loaded, error) {
+	configFile := g.configFile
+	if configFile == "" {
+		configFile = g.env("GWCTL_CONFIG")
+	}
+	catDir := g.catalogDir
+	if catDir == "" {
+		catDir = g.env("GWCTL_CATALOG")
+	}
+	if catDir == "" && configFile != "" {
+		// catalog: in the config file, relative to the file.
+		if doc, err := platform.PeekString(configFile, "catalog"); err != nil {
+			return nil, err
+		} else if doc != "" {
+			catDir = doc
+			if !filepath.IsAbs(catDir) {
+				catDir = filepath.Join(filepath.Dir(configFile), catDir)
+			}
+		}
+	}
+	var cat *catalog.Catalog
+	var err error
+	if catDir == "" {
+		cat, err = catalog.Load(groups.FS, "bundled")
+	} else {
+		if st, serr := os.Stat(catDir); serr != nil || !st.IsDir() {
+			return nil, withCode(ExitUsage, &os.PathError{Op: "catalog", Path: catDir, Err: os.ErrNotExist})
+		}
+		cat, err = catalog.Load(os.DirFS(catDir), catDir)
+	}
+	if err != nil {
+		return nil, withCode(ExitUsage, err)
+	}
+	var features []string
+	for _, gr := range cat.Optional() {
+		features = append(features, gr.Feature)
+	}
+	set := g.set
+	if g.kubeVersion != "" {
+		set = append(append([]string{}, set...), "kubernetesVersion="+g.kubeVersion)
+	}
+	cfg, err := platform.Load(platform.Options{
+		File: configFile, Features: features, Environ: g.environ,
+		Set: set, Enable: g.enable, Disable: g.disable,
+	})
+	if err != nil {
+		return nil, err
+	}
+	res, err := resolve.Resolve(cat, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &loaded{catalog: cat, config: cfg, result: res}, nil
+}

@@ -1,0 +1,42 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/infergw/gwctl/pkg/catalog"
+	"github.com/infergw/gwctl/pkg/platform"
+)
+
+func newSchema(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema platform|group|catalog",
+		Short: "Print the JSON Schema of the platform config, a group.yaml, or catalog.yaml",
+		Example: `  gwctl schema platform > platform.schema.json   # for editor completion
+  gwctl schema group`,
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"platform", "group", "catalog"},
+		RunE: func(c *cobra.Command, args []string) error {
+			switch args[0] {
+			case "platform":
+				l, err := g.load()
+				if err != nil {
+					return err
+				}
+				var features []string
+				for _, gr := range l.catalog.Optional() {
+					features = append(features, gr.Feature)
+				}
+				fmt.Fprintln(g.streams.Out, platform.SchemaJSON(features))
+			case "group":
+				fmt.Fprintln(g.streams.Out, catalog.GroupSchemaJSON)
+			case "catalog":
+				fmt.Fprintln(g.streams.Out, catalog.CatalogSchemaJSON)
+			default:
+				return withCode(ExitUsage, fmt.Errorf("unknown schema %q: want platform, group or catalog", args[0]))
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,114 @@
+// Package platform reads the platform config: which feature groups are on and the knobs the
+// groups use. Precedence is flags > environment (GWCTL_…) > file > defaults; with no file the
+// bundled example platform's defaults apply, with every optional feature off.
+package platform
+
+// Config is the resolved platform config.
+type Config struct {
+	// Environment names the cluster environment (clusters/<environment>/… in a platform repo).
+	Environment       string          `mapstructure:"environment" json:"environment"`
+	KubernetesVersion string          `mapstructure:"kubernetesVersion" json:"kubernetesVersion"`
+	Features          map[string]bool `mapstructure:"features" json:"features"`
+	// CatalogPath is the template of each group's catalogPath in the generated groups file.
+	CatalogPath   string        `mapstructure:"catalogPath" json:"catalogPath"`
+	SecretStore   SecretStore   `mapstructure:"secretStore" json:"secretStore"`
+	Gateway       Gateway       `mapstructure:"gateway" json:"gateway"`
+	Dataplane     Dataplane     `mapstructure:"dataplane" json:"dataplane"`
+	Pool          Pool          `mapstructure:"pool" json:"pool"`
+	Egress        Egress        `mapstructure:"egress" json:"egress"`
+	Identity      Identity      `mapstructure:"identity" json:"identity"`
+	MCP           MCP           `mapstructure:"mcp" json:"mcp"`
+	Observability Observability `mapstructure:"observability" json:"observability"`
+
+	// Explicit lists the features whose value was set by a file, the environment or a flag
+	// (not a default): a required group whose flag is explicitly off is an error.
+	Explicit map[string]bool `mapstructure:"-" json:"-"`
+	// Knobs is every setting by dotted key, for catalog conditions.
+	Knobs map[string]any `mapstructure:"-" json:"-"`
+	// Source is the config file read, or "" for the bundled defaults.
+	Source string `mapstructure:"-" json:"-"`
+}
+
+// SecretStore is the External Secrets store provider keys come from.
+type SecretStore struct {
+	Name string `mapstructure:"name" json:"name"`
+	Kind string `mapstructure:"kind" json:"kind"`
+}
+
+// Gateway is the shared Gateway every route attaches to.
+type Gateway struct {
+	Name      string `mapstructure:"name" json:"name"`
+	Namespace string `mapstructure:"namespace" json:"namespace"`
+	ClassName string `mapstructure:"className" json:"className"`
+	Port      int    `mapstructure:"port" json:"port"`
+}
+
+// Dataplane is the bundled gateway binary's deployment.
+type Dataplane struct {
+	// Namespace runs the dataplane; provider Secrets (and so the egress backend) live here too,
+	// since a pod mounts Secrets of its own namespace only.
+	Namespace string `mapstructure:"namespace" json:"namespace"`
+	Image     string `mapstructure:"image" json:"image"`
+	Replicas  int    `mapstructure:"replicas" json:"replicas"`
+}
+
+// Pool is the InferencePool of self-hosted vLLM servers.
+type Pool struct {
+	Name       string       `mapstructure:"name" json:"name"`
+	TargetPort int          `mapstructure:"targetPort" json:"targetPort"`
+	App        string       `mapstructure:"app" json:"app"`
+	Models     []LocalModel `mapstructure:"models" json:"models"`
+}
+
+// LocalModel is a model served by the pool, routed on X-Gateway-Base-Model-Name.
+type LocalModel struct {
+	Name string `mapstructure:"name" json:"name"`
+}
+
+// Egress is the external provider route.
+type Egress struct {
+	Model string `mapstructure:"model" json:"model"`
+	// Alias is the LiteLLM model name that maps to Model.
+	Alias string `mapstructure:"alias" json:"alias"`
+}
+
+// Identity is the OIDC issuer MCP tokens come from.
+type Identity struct {
+	Namespace string `mapstructure:"namespace" json:"namespace"`
+	Issuer    string `mapstructure:"issuer" json:"issuer"`
+	Audience  string `mapstructure:"audience" json:"audience"`
+}
+
+// MCP is the tool plane.
+type MCP struct {
+	Namespace string `mapstructure:"namespace" json:"namespace"`
+	// Requests refilled each second, and Bucket the most a client burst may spend at once
+	// (Envoy's meaning of "burst"). agentgateway adds its burst to requests, so the render
+	// writes burst: Bucket-Requests.
+	Requests int `mapstructure:"requests" json:"requests"`
+	Bucket   int `mapstructure:"bucket" json:"bucket"`
+}
+
+// Observability is the OTLP collector and gateway tracing.
+type Observability struct {
+	// RandomSampling is the CEL sampling expression: a ratio such as "0.1", or "true".
+	RandomSampling string `mapstructure:"randomSampling" json:"randomSampling"`
+}
+
+// Defaults are the bundled example platform's settings.
+func Defaults() map[string]any {
+	return map[string]any{
+		"environment":       "example",
+		"kubernetesVersion": "v1.34.0",
+		"catalogPath":       "clusters/{{ .Environment }}/catalog/{{ .Group }}",
+		"secretStore":       map[string]any{"name": "", "kind": "ClusterSecretStore"},
+		"gateway":           map[string]any{"name": "inference-gateway", "namespace": "inference", "className": "agentgateway", "port": int64(80)},
+		"dataplane":         map[string]any{"namespace": "agentgateway-system", "image": "ghcr.io/infergw/dataplane:latest", "replicas": int64(2)},
+		"pool": map[string]any{"name": "vllm", "targetPort": int64(8000), "app": "vllm",
+			"models": []any{map[string]any{"name": "llama-3-8b-instruct"}}},
+		"egress":        map[string]any{"model": "claude-haiku-4-5", "alias": "claude-haiku"},
+		"identity":      map[string]any{"namespace": "dex", "issuer": "https://auth.example.com", "audience": "mcp-client"},
+		"mcp":           map[string]any{"namespace": "mcp", "requests": int64(5), "bucket": int64(10)},
+		"observability": map[string]any{"randomSampling": "0.1"},
+	}
+}

@@ -1,0 +1,71 @@
+package platform
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/infergw/gwctl/pkg/docschema"
+)
+
+// schemaTemplate is the platform config's JSON Schema; FEATURES is replaced by the catalog's
+// optional groups, so an unknown feature name is an error.
+const schemaTemplate = `{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "gwctl platform config",
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "environment": {"$ref": "#/$defs/dnsLabel"},
+    "kubernetesVersion": {"type": "string", "pattern": "^v?[0-9]+\\.[0-9]+(\\.[0-9]+)?$"},
+    "catalog": {"type": "string", "minLength": 1},
+    "output": {"type": "string", "minLength": 1},
+    "catalogPath": {"type": "string", "minLength": 1},
+    "features": {"type": "object", "additionalProperties": false, "properties": FEATURES},
+    "secretStore": {"type": "object", "additionalProperties": false, "properties": {
+      "name": {"type": "string"},
+      "kind": {"enum": ["ClusterSecretStore", "SecretStore"]}}},
+    "gateway": {"type": "object", "additionalProperties": false, "properties": {
+      "name": {"$ref": "#/$defs/dnsLabel"}, "namespace": {"$ref": "#/$defs/dnsLabel"},
+      "className": {"$ref": "#/$defs/dnsLabel"}, "port": {"$ref": "#/$defs/port"}}},
+    "dataplane": {"type": "object", "additionalProperties": false, "properties": {
+      "namespace": {"$ref": "#/$defs/dnsLabel"},
+      "image": {"type": "string", "minLength": 1},
+      "replicas": {"type": "integer", "minimum": 1, "maximum": 100}}},
+    "pool": {"type": "object", "additionalProperties": false, "properties": {
+      "name": {"$ref": "#/$defs/dnsLabel"}, "targetPort": {"$ref": "#/$defs/port"},
+      "app": {"$ref": "#/$defs/dnsLabel"},
+      "models": {"type": "array", "items": {"type": "object", "additionalProperties": false, "required": ["name"],
+        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 256}}}}}},
+    "egress": {"type": "object", "additionalProperties": false, "properties": {
+      "model": {"type": "string", "minLength": 1, "maxLength": 256},
+      "alias": {"type": "string", "minLength": 1}}},
+    "identity": {"type": "object", "additionalProperties": false, "properties": {
+      "namespace": {"$ref": "#/$defs/dnsLabel"},
+      "issuer": {"type": "string", "pattern": "^https?://[^\\s]+$", "maxLength": 256},
+      "audience": {"type": "string", "minLength": 1}}},
+    "mcp": {"type": "object", "additionalProperties": false, "properties": {
+      "namespace": {"$ref": "#/$defs/dnsLabel"},
+      "requests": {"type": "integer", "minimum": 1},
+      "bucket": {"type": "integer", "minimum": 1}}},
+    "observability": {"type": "object", "additionalProperties": false, "properties": {
+      "randomSampling": {"type": "string", "minLength": 1}}}
+  },
+  "$defs": {
+    "dnsLabel": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},
+    "port": {"type": "integer", "minimum": 1, "maximum": 65535}
+  }
+}`
+
+// SchemaJSON returns the platform config's JSON Schema for a catalog with the given optional groups.
+func SchemaJSON(features []string) string {
+	props := map[string]any{}
+	for _, f := range features {
+		props[f] = map[string]any{"type": "boolean"}
+	}
+	b, _ := json.Marshal(props)
+	return strings.Replace(schemaTemplate, "FEATURES", string(b), 1)
+}
+
+func compileSchema(features []string) (*docschema.Schema, error) {
+	return docschema.Compile("platform.schema.json", SchemaJSON(features))
+}
