@@ -299,3 +299,43 @@ func (d *decoder) scalar(n *yaml.Node) (any, error) {
 	// Custom tags: keep the text, as kubectl does for unknown tags on strings.
 	return n.Value, nil
 }
+
+// ParseMapping decodes a single-document YAML or JSON mapping that is not a Kubernetes object
+// (a config file), keeping field positions for error messages. An empty file is an empty mapping.
+func ParseMapping(file string, data []byte, lim Limits) (*Object, error) {
+	if lim.MaxFileBytes > 0 && int64(len(data)) > lim.MaxFileBytes {
+		return nil, &Error{File: file, Msg: fmt.Sprintf("file is %d bytes, over the limit of %d", len(data), lim.MaxFileBytes)}
+	}
+	if bytes.IndexByte(data, 0) >= 0 {
+		return nil, &Error{File: file, Msg: "binary content (NUL byte): not YAML or JSON"}
+	}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return &Object{Content: map[string]any{}, File: file, fields: map[string]Pos{}}, nil
+		}
+		return nil, yamlError(file, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, &Error{File: file, Pos: pos(&extra), Msg: "expected one YAML document, found more"}
+	}
+	n := &root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	d := &decoder{file: file, lim: lim, fields: map[string]Pos{}}
+	v, err := d.value(n, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		v = map[string]any{}
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, &Error{File: file, Pos: pos(n), Msg: fmt.Sprintf("expected a mapping, found a %s", kindName(n))}
+	}
+	return &Object{Content: m, File: file, Pos: pos(n), fields: d.fields}, nil
+}

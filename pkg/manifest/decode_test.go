@@ -71,7 +71,7 @@ func TestParseErrors(t *testing.T) {
 		"g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: [*g,*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
 	cases := []struct {
 		name, src, want string
-		line     int
+		line            int
 	}{
 		{"syntax", "apiVersion: v1\nkind: [\n", "YAML syntax", 2},
 		{"duplicate key", "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  name: b\n", `duplicate key "name"`, 5},

@@ -14,10 +14,10 @@ import (
 	"sync"
 	"text/template"
 
+	yaml "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
-	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/infergw/gwctl/pkg/catalog"
 	"github.com/infergw/gwctl/pkg/platform"

@@ -35,7 +35,7 @@ func (r *Result) JSON() ([]byte, error) {
 		order[i] = g.Name
 	}
 	b, err := json.MarshalIndent(struct {
-		Groups []Entry   `json:"groups"`
+		Groups []Entry  `json:"groups"`
 		Order  []string `json:"order"`
 	}{r.All, order}, "", "  ")
 	return append(b, '\n'), err

@@ -161,4 +161,3 @@ func containsCall(text, fn string) bool {
 		rest = rest[i+j+2:]
 	}
 }
-
