@@ -1,0 +1,90 @@
+package catalog
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/infergw/gwctl/groups"
+)
+
+func TestBundledCatalog(t *testing.T) {
+	c, err := Load(groups.FS, "bundled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, g := range c.Groups {
+		names = append(names, g.Name)
+	}
+	if strings.Join(names, ",") != "identity,observability,gateway,egress,mcp" {
+		t.Fatalf("table order %v", names)
+	}
+	gw, _ := c.Group("gateway")
+	if !gw.Core || len(gw.Charts) != 2 || gw.Charts[1].ReleaseName != "dataplane" || gw.Charts[1].Namespace != "inference" {
+		t.Fatalf("gateway group %+v", gw)
+	}
+	eg, _ := c.Group("egress")
+	if eg.Core || eg.Default || eg.Feature != "egress" || len(eg.Secrets) != 1 || eg.Secrets[0].Key != "Authorization" {
+		t.Fatalf("egress group %+v", eg)
+	}
+	if obs, _ := c.Group("observability"); !obs.Kustomize {
+		t.Fatal("observability has a kustomize directory")
+	}
+	for _, g := range c.Optional() {
+		if g.Default {
+			t.Errorf("optional group %s is on by default", g.Name)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	const head = "apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Group\n"
+	cases := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"schema: unknown key with position", map[string]string{
+			"a/group.yaml": head + "metadata: {name: a}\nspec:\n  layer: x\n  requirez: [b]\n  content: {kustomize: true}\n",
+		}, "/cat/a/group.yaml:6:13: spec.requirez: unknown key"},
+		{"schema: wrong type", map[string]string{
+			"a/group.yaml": head + "metadata: {name: a}\nspec:\n  layer: x\n  core: sometimes\n  content: {kustomize: true}\n",
+		}, "/cat/a/group.yaml:6:9: spec.core"},
+		{"name differs from folder", map[string]string{
+			"a/group.yaml": head + "metadata: {name: b}\nspec:\n  layer: x\n  content: {kustomize: true}\n",
+		}, `metadata.name "b" must equal the folder name "a"`},
+		{"missing kustomization", map[string]string{
+			"a/group.yaml": head + "metadata: {name: a}\nspec:\n  layer: x\n  content: {kustomize: true}\n",
+		}, "a/kustomization.yaml is missing"},
+		{"missing chart", map[string]string{
+			"a/group.yaml": head + "metadata: {name: a}\nspec:\n  layer: x\n  content: {charts: [{path: charts/z}]}\n",
+		}, "spec.content.charts[0].path: no Chart.yaml in a/charts/z"},
+		{"no content", map[string]string{
+			"a/group.yaml": head + "metadata: {name: a}\nspec:\n  layer: x\n  content: {}\n",
+		}, "needs a kustomize directory or at least one chart"},
+		{"layer not declared", map[string]string{
+			"catalog.yaml":       "apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Catalog\nlayers: [base]\n",
+			"a/group.yaml":       head + "metadata: {name: a}\nspec:\n  layer: x\n  content: {kustomize: true}\n",
+			"a/kustomization.yaml": "resources: []\n",
+		}, `layer "x", which is not in layers`},
+		{"table lists a missing group", map[string]string{
+			"catalog.yaml":       "apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Catalog\ngroups: [a, ghost]\n",
+			"a/group.yaml":       head + "metadata: {name: a}\nspec:\n  layer: x\n  content: {kustomize: true}\n",
+			"a/kustomization.yaml": "resources: []\n",
+		}, `groups lists "ghost"`},
+		{"empty catalog", map[string]string{"README.md": "x"}, "no groups"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for k, v := range c.files {
+				fsys[k] = &fstest.MapFile{Data: []byte(v)}
+			}
+			_, err := Load(fsys, "/cat")
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/infergw/gwctl/pkg/manifest"
+)
+
+type run struct {
+	code     int
+	out, err string
+}
+
+func gwctl(t *testing.T, stdin string, args ...string) run {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(args, Streams{In: strings.NewReader(stdin), Out: &out, Err: &errb}, []string{"PATH=/bin"})
+	return run{code, out.String(), errb.String()}
+}
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestResolveGroupsWriteAndCheck(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "environments/dev/config.yaml", "environment: dev\nfeatures:\n  mcp: true\n")
+	out := filepath.Join(dir, "groups.generated.yaml")
+
+	r := gwctl(t, "", "resolve-groups", "-c", cfg, "--out", out)
+	if r.code != 0 {
+		t.Fatalf("write: %+v", r)
+	}
+	data, _ := os.ReadFile(out)
+	if !strings.Contains(string(data), `- { name: mcp, layer: routing, enabled: "true", catalogPath: clusters/dev/catalog/mcp }`) ||
+		!strings.Contains(string(data), `- { name: identity, layer: platform, enabled: "true"`) {
+		t.Fatalf("groups file:\n%s", data)
+	}
+	if r := gwctl(t, "", "resolve-groups", "-c", cfg, "--out", out, "--check"); r.code != 0 {
+		t.Fatalf("check on a fresh file: %+v", r)
+	}
+	// Drift: the config changes, the committed file does not.
+	writeFile(t, dir, "environments/dev/config.yaml", "environment: dev\nfeatures:\n  mcp: false\n")
+	r = gwctl(t, "", "resolve-groups", "-c", cfg, "--out", out, "--check")
+	if r.code != 1 || !strings.Contains(r.out, `-- { name: mcp, layer: routing, enabled: "true"`) || !strings.Contains(r.err, "is stale") {
+		t.Fatalf("check on a stale file: %+v", r)
+	}
+	after, _ := os.ReadFile(out)
+	if !bytes.Equal(after, data) {
+		t.Fatal("--check modified the file")
+	}
+	// A missing file is drift too.
+	if r := gwctl(t, "", "resolve-groups", "-c", cfg, "--out", filepath.Join(dir, "none.yaml"), "--check"); r.code != 1 {
+		t.Fatalf("check on a missing file: %+v", r)
+	}
+	// output: in the config names the file.
+	writeFile(t, dir, "environments/dev/config.yaml", "environment: dev\noutput: "+out+"\n")
+	if r := gwctl(t, "", "resolve-groups", "-c", cfg); r.code != 0 || !strings.Contains(r.err, "wrote "+out) {
+		t.Fatalf("output from config: %+v", r)
+	}
+}
+
+func TestResolveGroupsFormats(t *testing.T) {
+	if r := gwctl(t, "", "resolve-groups", "-o", "json", "--enable", "mcp"); r.code != 0 || !strings.Contains(r.out, `"order": [`) || !strings.Contains(r.out, `"reason": "required by mcp"`) {
+		t.Fatalf("json: %+v", r)
+	}
+	if r := gwctl(t, "", "resolve-groups", "-o", "text"); r.code != 0 || !strings.Contains(r.out, "render order: gateway") {
+		t.Fatalf("text: %+v", r)
+	}
+	if r := gwctl(t, "", "resolve-groups", "-o", "xml"); r.code != 2 {
+		t.Fatalf("bad format: %+v", r)
+	}
+}
+
+func TestUsageAndInputErrorsExit2(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "bad.yaml", "features:\n  egres: true\n")
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"resolve-groups", "-c", bad}, "bad.yaml:2:10: features.egres: unknown key"},
+		{[]string{"resolve-groups", "--enable", "egress"}, "secretStore.name"},
+		{[]string{"resolve-groups", "--enable", "mcp", "--disable", "identity"}, "mcp -> identity"},
+		{[]string{"render", "--only", "pods"}, "the only value is crds"},
+		{[]string{"render", "--group", "egress"}, "not enabled"},
+		{[]string{"render", "--catalog", filepath.Join(dir, "nope")}, "nope"},
+		{[]string{"resolve-groups", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"nosuchcommand"}, "unknown command"},
+	}
+	for _, c := range cases {
+		r := gwctl(t, "", c.args...)
+		if r.code != 2 || !strings.Contains(r.err, c.want) {
+			t.Errorf("gwctl %v: code %d, stderr %q; want 2 and %q", c.args, r.code, r.err, c.want)
+		}
+	}
+}
+
+func TestRender(t *testing.T) {
+	r := gwctl(t, "", "render", "--enable", "egress", "--set", "secretStore.name=vault")
+	if r.code != 0 {
+		t.Fatalf("render: %+v", r)
+	}
+	objs, err := manifest.Parse("stdout", []byte(r.out), manifest.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, o := range objs {
+		kinds[o.Kind] = true
+	}
+	for _, k := range []string{"Namespace", "Deployment", "Gateway", "HTTPRoute", "AgentgatewayBackend", "ExternalSecret", "InferencePool"} {
+		if !kinds[k] {
+			t.Errorf("render has no %s", k)
+		}
+	}
+	if !strings.Contains(r.out, "name: vault") {
+		t.Error("--set secretStore.name did not reach the ExternalSecret")
+	}
+	if r2 := gwctl(t, "", "render", "--enable", "egress", "--set", "secretStore.name=vault"); r2.out != r.out {
+		t.Fatal("render is not deterministic")
+	}
+	if r := gwctl(t, "", "render", "--only", "crds"); r.code != 0 || r.out != "" {
+		t.Fatalf("--only crds on a platform without CRDs: %+v", r)
+	}
+	dir := t.TempDir()
+	if r := gwctl(t, "", "render", "--output-dir", dir); r.code != 0 {
+		t.Fatalf("output-dir: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gateway.yaml")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUserCatalog(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "catalog/web/group.yaml", "apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Group\nmetadata: {name: web}\nspec:\n  layer: apps\n  core: true\n  namespace: web\n  content: {kustomize: true}\n")
+	writeFile(t, dir, "catalog/web/kustomization.yaml", "resources: [cm.yaml]\n")
+	writeFile(t, dir, "catalog/web/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: site}\ndata: {a: b}\n")
+	cfg := writeFile(t, dir, "config.yaml", "catalog: catalog\n")
+	r := gwctl(t, "", "render", "-c", cfg)
+	if r.code != 0 || !strings.Contains(r.out, "name: site\n  namespace: web") {
+		t.Fatalf("user catalog via config: %+v", r)
+	}
+	r = gwctl(t, "", "resolve-groups", "--catalog", filepath.Join(dir, "catalog"))
+	if r.code != 0 || !strings.Contains(r.out, "name: web, layer: apps") {
+		t.Fatalf("user catalog via flag: %+v", r)
+	}
+}
+
+func TestVersionCompletionHelp(t *testing.T) {
+	if r := gwctl(t, "", "version"); r.code != 0 || !strings.HasPrefix(r.out, "gwctl dev") {
+		t.Fatalf("version: %+v", r)
+	}
+	if r := gwctl(t, "", "version", "-o", "json"); r.code != 0 || !strings.Contains(r.out, `"goVersion"`) {
+		t.Fatalf("version json: %+v", r)
+	}
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		if r := gwctl(t, "", "completion", sh); r.code != 0 || !strings.Contains(r.out, "gwctl") {
+			t.Fatalf("completion %s: code %d", sh, r.code)
+		}
+	}
+	for _, cmd := range [][]string{{"--help"}, {"render", "--help"}, {"resolve-groups", "--help"}, {"version", "--help"}, {"schema", "--help"}} {
+		r := gwctl(t, "", cmd...)
+		if r.code != 0 || !strings.Contains(r.out, "Examples:") && !strings.Contains(r.out, "Example") {
+			t.Errorf("gwctl %v has no examples", cmd)
+		}
+	}
+	if r := gwctl(t, "", "schema", "platform"); r.code != 0 || !strings.Contains(r.out, `"egress":{"type":"boolean"}`) {
+		t.Fatalf("schema platform: %+v", r)
+	}
+}
