@@ -64,13 +64,13 @@ func TestLoadErrors(t *testing.T) {
 			"a/group.yaml": head + "metadata: {name: a}\nspec:\n  layer: x\n  content: {}\n",
 		}, "needs a kustomize directory or at least one chart"},
 		{"layer not declared", map[string]string{
-			"catalog.yaml":       "apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Catalog\nlayers: [base]\n",
-			"a/group.yaml":       head + "metadata: {name: a}\nspec:\n  layer: x\n  content: {kustomize: true}\n",
+			"catalog.yaml":         "apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Catalog\nlayers: [base]\n",
+			"a/group.yaml":         head + "metadata: {name: a}\nspec:\n  layer: x\n  content: {kustomize: true}\n",
 			"a/kustomization.yaml": "resources: []\n",
 		}, `layer "x", which is not in layers`},
 		{"table lists a missing group", map[string]string{
-			"catalog.yaml":       "apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Catalog\ngroups: [a, ghost]\n",
-			"a/group.yaml":       head + "metadata: {name: a}\nspec:\n  layer: x\n  content: {kustomize: true}\n",
+			"catalog.yaml":         "apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Catalog\ngroups: [a, ghost]\n",
+			"a/group.yaml":         head + "metadata: {name: a}\nspec:\n  layer: x\n  content: {kustomize: true}\n",
 			"a/kustomization.yaml": "resources: []\n",
 		}, `groups lists "ghost"`},
 		{"empty catalog", map[string]string{"README.md": "x"}, "no groups"},
