@@ -1,0 +1,70 @@
+# gwctl: the Makefile is the front door; scripts live in hack/.
+SHELL := /bin/bash
+GO ?= go
+export GOTOOLCHAIN ?= local
+export GOFLAGS ?= -buildvcs=false
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+PKG     := github.com/infergw/gwctl/pkg/version
+LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).Date=$(DATE)
+
+TOOLS := $(CURDIR)/bin/tools
+GOLANGCI_LINT_VERSION := v2.15.0
+GORELEASER_VERSION := v2.15.1
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build bin/gwctl and bin/dataplane
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/gwctl ./cmd/gwctl
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/dataplane ./cmd/dataplane
+
+.PHONY: test-deps
+test-deps: ## Install the real components tests use (npm packages; redis-server when root)
+	@hack/test-deps.sh
+
+.PHONY: test
+test: test-deps ## Run every test (components missing on a dev machine are skipped; required under CI=true)
+	$(GO) test -timeout 15m ./...
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 10s)
+	@hack/fuzz.sh $${FUZZTIME:-10s}
+
+.PHONY: bench
+bench: ## Run the Go benchmarks (figures go to BENCHMARKS.md)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$${BENCHTIME:-1s} ./...
+
+.PHONY: lint
+lint: ## gofmt, go vet and golangci-lint
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: run make fmt'; exit 1; }
+	$(GO) vet ./...
+	@test -x $(TOOLS)/golangci-lint || GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	$(TOOLS)/golangci-lint run ./...
+
+.PHONY: fmt
+fmt: ## Format the code
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: demo
+demo: build ## Render the bundled platform and serve it with the dataplane and local upstreams
+	@hack/demo.sh
+
+.PHONY: schemas
+schemas: ## Regenerate generated schemas (Gateway API CRDs from the pinned module)
+	$(GO) run ./hack/schemas
+
+.PHONY: release-check
+release-check: ## Check .goreleaser.yaml with goreleaser
+	@test -x $(TOOLS)/goreleaser || GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
+	$(TOOLS)/goreleaser check
+
+.PHONY: clean
+clean: ## Remove build output
+	rm -rf bin dist
