@@ -59,10 +59,20 @@ type Object struct {
 	Namespace  string
 	Name       string
 	res        *resource.Resource
+	yaml       []byte // memoised by YAML; objects do not change once rendered and filled
 }
 
-// YAML is the object as YAML.
-func (o *Object) YAML() ([]byte, error) { return o.res.AsYAML() }
+// YAML is the object as YAML (keys sorted, as kubectl prints them).
+func (o *Object) YAML() ([]byte, error) {
+	if o.yaml == nil {
+		y, err := o.res.AsYAML()
+		if err != nil {
+			return nil, err
+		}
+		o.yaml = y
+	}
+	return o.yaml, nil
+}
 
 // Result is a whole render.
 type Result struct {
@@ -116,6 +126,9 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// Values are the chart values render passes to every chart (before a chart's own values template).
+func Values(opts Options) (map[string]any, error) { return baseValues(opts) }
 
 // baseValues turns the platform config into chart values: the config's keys, features as the
 // effective enabled set, and the provider secrets the enabled groups need.

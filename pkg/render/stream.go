@@ -53,6 +53,7 @@ func fillGatewayResources(objs []*Object) error {
 	}
 	data[GatewayResourcesKey] = b.String()
 	target.res.SetDataMap(data)
+	target.yaml = nil
 	return nil
 }
 

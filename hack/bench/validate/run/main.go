@@ -1,0 +1,49 @@
+// Command run times gwctl's validation library on a directory of manifests, the way
+// hack/bench/validate/peers.sh times kubeconform on the same files:
+//
+//	go run ./hack/bench/validate/run [-per-document] DIR...
+//
+// It prints one line: documents, documents rejected, wall time, documents per second.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/infergw/gwctl/pkg/finding"
+	"github.com/infergw/gwctl/pkg/manifest"
+	"github.com/infergw/gwctl/pkg/validate"
+)
+
+func main() {
+	perDoc := flag.Bool("per-document", false, "validate each document alone (as kubeconform does): no cross-resource checks, no compiler")
+	crdDir := flag.String("crd-dir", "", "extra CRDs")
+	flag.Parse()
+	start := time.Now()
+	objs, err := manifest.Load(flag.Args(), os.Stdin, manifest.DefaultLimits)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "run:", err)
+		os.Exit(2)
+	}
+	opts := validate.Options{SkipCrossResource: *perDoc, SkipCompile: *perDoc, IgnoreMissingSchemas: true}
+	if *crdDir != "" {
+		opts.CRDDirs = []string{*crdDir}
+	}
+	v, err := validate.New(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "run:", err)
+		os.Exit(2)
+	}
+	fs := v.Validate(context.Background(), objs)
+	elapsed := time.Since(start)
+	rejected := map[string]bool{}
+	for _, f := range fs {
+		if f.Severity == finding.Error {
+			rejected[fmt.Sprintf("%s:%s", f.File, f.Resource)] = true
+		}
+	}
+	fmt.Printf("documents=%d rejected=%d seconds=%.3f docs_per_second=%.0f\n", len(objs), len(rejected), elapsed.Seconds(), float64(len(objs))/elapsed.Seconds())
+}
