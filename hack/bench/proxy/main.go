@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"flag"
@@ -20,6 +21,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -34,14 +36,97 @@ import (
 
 func main() {
 	duration := flag.Duration("duration", 3*time.Second, "length of each measurement")
-	rounds := flag.Int("rounds", 3, "rounds; targets alternate within a round and the median round is reported")
+	rounds := flag.Int("rounds", 3, "rounds; targets alternate within a round and the median of each figure is reported")
 	conc := flag.Int("concurrency", 32, "connections for the throughput runs")
 	chunks := flag.Int("stream-chunks", 20, "SSE events in the streamed response")
+	role := flag.String("role", "", "internal: run as the upstream, baseline or dataplane process")
+	up := flag.String("upstream", "", "internal: upstream address for the proxy roles")
 	flag.Parse()
-	if err := run(*duration, *rounds, *conc, *chunks); err != nil {
+	var err error
+	if *role != "" {
+		err = child(*role, *up, *chunks)
+	} else {
+		err = run(*duration, *rounds, *conc, *chunks)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// child serves one role on a loopback port, prints the address, and exits when stdin closes.
+func child(role, up string, chunks int) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var addr string
+	var err error
+	switch role {
+	case "upstream":
+		addr, err = serve(ctx, upstream(chunks))
+	case "baseline":
+		addr, err = serve(ctx, bare(up))
+	case "dataplane":
+		var stop func()
+		addr, stop, err = dataplane(ctx, up)
+		if err == nil {
+			defer stop()
+		}
+	default:
+		err = fmt.Errorf("unknown role %q", role)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Println(addr)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// proc is a role running in its own process, so its CPU time can be read from /proc.
+type proc struct {
+	cmd   *exec.Cmd
+	stdin io.Closer
+	addr  string
+}
+
+func spawn(role, up string, chunks int) (*proc, error) {
+	cmd := exec.Command(os.Args[0], "-role", role, "-upstream", up, "-stream-chunks", strconv.Itoa(chunks))
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		return nil, fmt.Errorf("%s did not start: %w", role, err)
+	}
+	return &proc{cmd: cmd, stdin: in, addr: strings.TrimSpace(line)}, nil
+}
+
+func (p *proc) stop() {
+	p.stdin.Close()
+	_ = p.cmd.Wait()
+}
+
+// cpu returns the process's user+system CPU time from /proc/<pid>/stat.
+func (p *proc) cpu() time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseInt(fields[11], 10, 64)
+	st, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ is 100 on Linux
 }
 
 type scenario struct {
@@ -56,37 +141,48 @@ type result struct {
 	rps      float64
 	p50, p99 time.Duration
 	errors   int64
+	cpu      time.Duration // proxy CPU per request (throughput runs)
 }
 
 func run(duration time.Duration, rounds, conc, chunks int) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	up, err := serve(ctx, upstream(chunks))
+	up, err := spawn("upstream", "", chunks)
 	if err != nil {
 		return err
 	}
-	baseline, err := serve(ctx, bare(up))
+	defer up.stop()
+	baseline, err := spawn("baseline", up.addr, chunks)
 	if err != nil {
 		return err
 	}
-	dp, stop, err := dataplane(ctx, up)
+	defer baseline.stop()
+	dp, err := spawn("dataplane", up.addr, chunks)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer dp.stop()
+	procs := map[string]*proc{"direct": up, "baseline": baseline, "dataplane": dp}
 
-	targets := []target{{"direct", "http://" + up}, {"baseline", "http://" + baseline}, {"dataplane", "http://" + dp}}
+	targets := []target{{"direct", "http://" + up.addr}, {"baseline", "http://" + baseline.addr}, {"dataplane", "http://" + dp.addr}}
 	scenarios := []scenario{{"1 KB", "/v1/chat/completions?size=1024"}, {"16 KB", "/v1/chat/completions?size=16384"}, {"stream", "/v1/chat/completions?stream=1"}}
-	fmt.Printf("# dataplane vs httputil.ReverseProxy, %s, GOMAXPROCS=%d, %s per run, %d rounds (median), throughput at c=%d, latency at c=1\n\n",
-		runtime.Version(), runtime.GOMAXPROCS(0), duration, rounds, conc)
-	fmt.Println("| scenario | target | req/s (c=" + strconv.Itoa(conc) + ") | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
-	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|")
+	fmt.Printf("# dataplane vs httputil.ReverseProxy, %s, %d CPUs, %s per run, %d rounds (median of each figure), throughput at c=%d, latency at c=1\n",
+		runtime.Version(), runtime.NumCPU(), duration, rounds, conc)
+	fmt.Printf("# each target is its own process; CPU/req is that process's user+system time per request in the throughput run\n\n")
+	fmt.Println("| scenario | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
+	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|")
 	for _, sc := range scenarios {
 		thr := map[string][]result{}
 		lat := map[string][]result{}
-		for range rounds {
-			for _, tg := range targets {
-				thr[tg.name] = append(thr[tg.name], load(tg.base+sc.path, conc, duration))
+		for round := range rounds {
+			// Rotate the order so no target always runs right after the same one.
+			for i := range targets {
+				tg := targets[(i+round)%len(targets)]
+				p := procs[tg.name]
+				c0 := p.cpu()
+				r := load(tg.base+sc.path, conc, duration)
+				if n := r.rps * duration.Seconds(); n > 0 {
+					r.cpu = time.Duration(float64(p.cpu()-c0) / n)
+				}
+				thr[tg.name] = append(thr[tg.name], r)
 				lat[tg.name] = append(lat[tg.name], load(tg.base+sc.path, 1, duration))
 			}
 		}
@@ -99,35 +195,37 @@ func run(duration time.Duration, rounds, conc, chunks int) error {
 				added50, added99 = us(l.p50-direct.p50), us(l.p99-direct.p99)
 			}
 			errs := t.errors + l.errors
-			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %d |\n", sc.name, tg.name, t.rps, us(l.p50), us(l.p99), added50, added99, errs)
+			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %s | %d |\n", sc.name, tg.name, t.rps, us(t.cpu), us(l.p50), us(l.p99), added50, added99, errs)
 			switch tg.name {
 			case "baseline":
-				base = result{rps: t.rps, p50: l.p50, p99: l.p99}
+				base = result{rps: t.rps, p50: l.p50, p99: l.p99, cpu: t.cpu}
 			case "dataplane":
-				mine = result{rps: t.rps, p50: l.p50, p99: l.p99}
+				mine = result{rps: t.rps, p50: l.p50, p99: l.p99, cpu: t.cpu}
 			}
 		}
-		fmt.Printf("| %s | **dataplane / baseline** | **%.2fx** | %.2fx | **%.2fx** | | | |\n", sc.name,
-			mine.rps/base.rps, float64(mine.p50)/float64(base.p50), float64(mine.p99)/float64(base.p99))
+		fmt.Printf("| %s | **dataplane / baseline** | **%.2fx** | %.2fx | %.2fx | **%.2fx** | | | |\n", sc.name,
+			mine.rps/base.rps, float64(mine.cpu)/float64(base.cpu), float64(mine.p50)/float64(base.p50), float64(mine.p99)/float64(base.p99))
 	}
 	return nil
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
 
-// median picks the round with the median throughput.
+// median takes the median of each figure across rounds independently; errors are summed.
 func median(rs []result) result {
-	s := slices.Clone(rs)
-	slices.SortFunc(s, func(a, b result) int {
-		switch {
-		case a.rps < b.rps:
-			return -1
-		case a.rps > b.rps:
-			return 1
-		}
-		return 0
-	})
-	return s[len(s)/2]
+	var rps []float64
+	var p50, p99, cpu []time.Duration
+	var out result
+	for _, r := range rs {
+		rps, p50, p99, cpu = append(rps, r.rps), append(p50, r.p50), append(p99, r.p99), append(cpu, r.cpu)
+		out.errors += r.errors
+	}
+	slices.Sort(rps)
+	slices.Sort(p50)
+	slices.Sort(p99)
+	slices.Sort(cpu)
+	out.rps, out.p50, out.p99, out.cpu = rps[len(rps)/2], p50[len(p50)/2], p99[len(p99)/2], cpu[len(cpu)/2]
+	return out
 }
 
 // load runs a closed loop of conc workers for d and measures every request to its last byte.

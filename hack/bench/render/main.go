@@ -63,8 +63,12 @@ func prepare(dir string) error {
 			if err := copyTree(g.Dir, filepath.Join(gdir, "group")); err != nil {
 				return err
 			}
-			os.RemoveAll(filepath.Join(gdir, "group", "charts"))
-			os.Remove(filepath.Join(gdir, "group", "group.yaml"))
+			if err := os.RemoveAll(filepath.Join(gdir, "group", "charts")); err != nil {
+				return err
+			}
+			if err := os.Remove(filepath.Join(gdir, "group", "group.yaml")); err != nil {
+				return err
+			}
 		}
 		for _, ch := range g.Charts {
 			vf := filepath.Join(gdir, ch.ReleaseName+".values.json")
@@ -76,7 +80,9 @@ func prepare(dir string) error {
 			// One helm template step per chart: release chart namespace values output.
 			fmt.Printf("helm %s %s %s %s %s\n", ch.ReleaseName, filepath.Join(gdir, ch.Path), ch.Namespace, vf, filepath.Join(gdir, out))
 		}
-		os.MkdirAll(filepath.Join(gdir, "charts-out"), 0o755)
+		if err := os.MkdirAll(filepath.Join(gdir, "charts-out"), 0o755); err != nil {
+			return err
+		}
 		k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- " + strings.Join(resources, "\n- ") +
 			"\nlabels:\n- pairs:\n    " + render.GroupLabel + ": " + g.Name + "\n    app.kubernetes.io/part-of: gwctl\n"
 		if err := os.WriteFile(filepath.Join(gdir, "kustomization.yaml"), []byte(k), 0o644); err != nil {

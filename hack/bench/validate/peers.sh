@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Peer benchmark for `gwctl validate`'s library against kubeconform v0.8.0, offline.
+#
+#   hack/bench/validate/peers.sh [N_DOCUMENTS]      (default 10000; run from anywhere)
+#
+# 1. generates the mixed corpus (hack/bench/validate/gen), converts the CRDs gwctl embeds to
+#    JSON Schema (hack/crd2jsonschema) and times both tools on the same files;
+# 2. runs both on the must-fail fixtures (Gateway API invalid-examples and agentgateway v1.2.1
+#    api-tests-testdata, one document per file, `_err` removed) with schemas from the same
+#    upstream CRDs, and counts how many each rejects.
+# kubeconform has no offline built-in schemas: built-in kinds are counted as skipped by it.
+# Needs: go, network access to the Go module proxy (for kubeconform) unless KUBECONFORM is set,
+# and ../shared/reference (GWCTL_SHARED overrides).
+set -euo pipefail
+
+N=${1:-10000}
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+SHARED=${GWCTL_SHARED:-$ROOT/../shared}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cd "$ROOT"
+
+KC=${KUBECONFORM:-}
+if [[ -z "$KC" ]]; then
+  GOBIN="$WORK/bin" go install github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
+  KC="$WORK/bin/kubeconform"
+fi
+go build -o "$WORK/bin/gwctl-validate" ./hack/bench/validate/run
+go run ./hack/bench/validate/gen -n "$N" -out "$WORK/corpus" >/dev/null
+go run ./hack/crd2jsonschema -out "$WORK/js-embedded" schemas/ >/dev/null
+
+now() { date +%s.%N; }
+loc() { echo "$1/{{ .ResourceKind }}{{ .KindSuffix }}.json"; }
+
+echo "== corpus: $N documents of mixed kinds, 10% invalid, 30% built-in kinds ($(nproc) cores)"
+t0=$(now)
+kc_out=$("$KC" -strict -summary -ignore-missing-schemas -n "$(nproc)" -schema-location "$(loc "$WORK/js-embedded")" "$WORK/corpus" 2>&1 | tail -1 || true)
+t1=$(now)
+kc_s=$(echo "$t1 - $t0" | bc)
+echo "kubeconform v0.8.0 -strict: ${kc_s}s  ($kc_out)"
+gw_doc=$("$WORK/bin/gwctl-validate" -per-document "$WORK/corpus")
+echo "gwctl library, per document (schema+defaults+list-maps+CEL+metadata): $gw_doc"
+gw_all=$("$WORK/bin/gwctl-validate" "$WORK/corpus")
+echo "gwctl library, full (plus cross-resource checks, lints, dataplane compiler): $gw_all"
+gw_s=$(echo "$gw_doc" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
+echo "ratio gwctl per-document / kubeconform wall time: $(echo "scale=2; $gw_s / $kc_s" | bc)x"
+
+echo "== must-fail fixtures (schemas from the upstream CRDs for both tools)"
+mkdir -p "$WORK/crds" "$WORK/fx/invalid" "$WORK/fx/valid"
+cp "$SHARED"/reference/agentgateway-v1.2.1/*.yaml "$SHARED"/reference/gateway-api/crd/standard/*.yaml "$WORK/crds/"
+go run ./hack/crd2jsonschema -out "$WORK/js-upstream" "$WORK/crds" >/dev/null
+# one document per file; invalid documents are those in *_invalid.yaml (and all Gateway API ones)
+split_docs() { # $1 file, $2 out dir, $3 prefix
+  awk -v dir="$2" -v pre="$3" 'BEGIN{n=0; f=sprintf("%s/%s-%03d.yaml",dir,pre,n)}
+    /^---/{n++; f=sprintf("%s/%s-%03d.yaml",dir,pre,n); next}
+    /^_err:/{next}
+    {print > f}' "$1"
+}
+for f in "$SHARED"/reference/agentgateway-v1.2.1/api-tests-testdata/*.yaml; do
+  b=$(basename "$f" .yaml)
+  case "$b" in *_invalid) split_docs "$f" "$WORK/fx/invalid" "$b" ;; *) split_docs "$f" "$WORK/fx/valid" "$b" ;; esac
+done
+for f in "$SHARED"/reference/gateway-api/invalid-examples/standard/*/*.yaml; do
+  split_docs "$f" "$WORK/fx/invalid" "gwapi-$(basename "$(dirname "$f")")-$(basename "$f" .yaml)"
+done
+# drop files holding only comments
+for f in "$WORK"/fx/*/*.yaml; do grep -q '^kind:' "$f" || rm -f "$f"; done
+inv=$(ls "$WORK/fx/invalid" | wc -l); val=$(ls "$WORK/fx/valid" | wc -l)
+kc_inv=$("$KC" -strict -summary -schema-location "$(loc "$WORK/js-upstream")" "$WORK/fx/invalid" 2>&1 | tail -1 || true)
+kc_val=$("$KC" -strict -summary -schema-location "$(loc "$WORK/js-upstream")" "$WORK/fx/valid" 2>&1 | tail -1 || true)
+echo "must-fail documents: $inv; valid documents: $val"
+echo "kubeconform on must-fail: $kc_inv"
+echo "kubeconform on valid:     $kc_val"
+echo "gwctl on must-fail: $("$WORK/bin/gwctl-validate" -per-document -crd-dir "$WORK/crds" "$WORK/fx/invalid")"
+echo "gwctl on valid:     $("$WORK/bin/gwctl-validate" -per-document -crd-dir "$WORK/crds" "$WORK/fx/valid")"
