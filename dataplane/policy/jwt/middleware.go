@@ -1,0 +1,232 @@
+package jwt
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+
+	"github.com/infergw/gwctl/dataplane/telemetry"
+)
+
+// Failure describes a rejected request for an ErrorWriter.
+type Failure struct {
+	// Status is 401, or 403 from Forbid.
+	Status int
+	// Code is "missing_token", "invalid_token", "insufficient_scope" or "forbidden".
+	Code string
+	// Message is safe to show the client: it never holds the token.
+	Message string
+}
+
+// ErrorWriter writes the body of a rejection in the client's API shape. Status and
+// WWW-Authenticate have been set on w's header; the writer must call WriteHeader(f.Status).
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, f Failure)
+
+// Middleware authenticates each request before next: it serves the protected-resource metadata
+// on MCP routes, reads the token from the configured location, rejects per the mode, removes the
+// credential (unless Passthrough) and puts verified claims in the context (see ClaimsFrom).
+func (a *Authenticator) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.cfg.MCP != nil {
+			if strings.HasPrefix(r.URL.Path, wellKnownResource) {
+				a.serveMetadata(w, r)
+				return
+			}
+			if strings.HasPrefix(r.URL.Path, wellKnownAuthServer) {
+				// Discovery documents are public; the route's backend answers them.
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		raw, found := a.extract(r)
+		if !found {
+			if a.cfg.Mode == ModeStrict {
+				a.metrics.result("missing")
+				a.reject(w, r, Failure{Status: http.StatusUnauthorized, Code: "missing_token", Message: "JWT token required"})
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, span := telemetry.StartChild(r.Context(), a.tracer, telemetry.SpanJWT)
+		claims, err := a.Authenticate(ctx, raw)
+		if err != nil {
+			span.SetStatus(codes.Error, "invalid token")
+			span.End()
+			a.metrics.result("invalid")
+			a.log.Debug("jwt rejected", "reason", err.Error(), "path", r.URL.Path)
+			if a.cfg.Mode == ModePermissive {
+				a.strip(r)
+				next.ServeHTTP(w, r)
+				return
+			}
+			a.reject(w, r, Failure{Status: http.StatusUnauthorized, Code: "invalid_token", Message: "invalid JWT token"})
+			return
+		}
+		if span.IsRecording() {
+			span.SetAttributes(attribute.String("enduser.id", claims.Subject()))
+		}
+		span.End()
+		a.strip(r)
+		next.ServeHTTP(w, r.WithContext(WithClaims(r.Context(), claims)))
+	})
+}
+
+// extract reads the token from the configured location.
+func (a *Authenticator) extract(r *http.Request) (string, bool) {
+	l := a.cfg.Location
+	switch {
+	case l == nil:
+		return bearer(r.Header.Get("Authorization"), "Bearer ")
+	case l.Header != nil:
+		v := r.Header.Get(l.Header.Name)
+		if l.Header.Prefix == "" {
+			v = strings.TrimSpace(v)
+			return v, v != ""
+		}
+		return bearer(v, l.Header.Prefix)
+	case l.QueryParameter != "":
+		v := r.URL.Query().Get(l.QueryParameter)
+		return v, v != ""
+	case l.Cookie != "":
+		c, err := r.Cookie(l.Cookie)
+		if err != nil || c.Value == "" {
+			return "", false
+		}
+		return c.Value, true
+	}
+	return "", false
+}
+
+func bearer(v, prefix string) (string, bool) {
+	if len(v) < len(prefix) || !strings.EqualFold(v[:len(prefix)], prefix) {
+		return "", false
+	}
+	tok := strings.TrimSpace(v[len(prefix):])
+	return tok, tok != ""
+}
+
+// strip removes the credential so that it never reaches the upstream.
+func (a *Authenticator) strip(r *http.Request) {
+	if a.cfg.Passthrough {
+		return
+	}
+	l := a.cfg.Location
+	switch {
+	case l == nil:
+		r.Header.Del("Authorization")
+	case l.Header != nil:
+		r.Header.Del(l.Header.Name)
+	case l.QueryParameter != "":
+		q := r.URL.Query()
+		q.Del(l.QueryParameter)
+		r.URL.RawQuery = q.Encode()
+		r.RequestURI = ""
+	case l.Cookie != "":
+		cookies := r.Cookies()
+		r.Header.Del("Cookie")
+		for _, c := range cookies {
+			if c.Name != l.Cookie {
+				r.AddCookie(c)
+			}
+		}
+	}
+}
+
+// reject answers 401 with an RFC 6750 challenge: no error attribute when the token is missing,
+// error="invalid_token" otherwise, and resource_metadata instead of realm on MCP routes.
+func (a *Authenticator) reject(w http.ResponseWriter, r *http.Request, f Failure) {
+	var b strings.Builder
+	b.WriteString("Bearer ")
+	if a.cfg.MCP != nil {
+		b.WriteString(`resource_metadata="`)
+		b.WriteString(quote(origin(r) + wellKnownResource + r.URL.Path))
+		b.WriteByte('"')
+	} else {
+		realm := origin(r) + r.URL.Path
+		if len(realm) > 256 {
+			realm = realm[:256]
+		}
+		b.WriteString(`realm="`)
+		b.WriteString(quote(realm))
+		b.WriteByte('"')
+	}
+	if f.Code == "invalid_token" {
+		b.WriteString(`, error="invalid_token"`)
+	}
+	h := w.Header()
+	h.Set("WWW-Authenticate", b.String())
+	h.Set("Cache-Control", "no-store")
+	switch {
+	case a.cfg.WriteError != nil:
+		a.cfg.WriteError(w, r, f)
+	case a.cfg.MCP != nil:
+		writeJSON(w, f.Status, map[string]string{"error": "unauthorized", "error_description": f.Message})
+	default:
+		WriteOpenAIError(w, r, f)
+	}
+}
+
+// WriteOpenAIError writes f as an OpenAI API error object (type authentication_error, or
+// permission_error for 403).
+func WriteOpenAIError(w http.ResponseWriter, _ *http.Request, f Failure) {
+	typ := "authentication_error"
+	if f.Status == http.StatusForbidden {
+		typ = "permission_error"
+	}
+	writeJSON(w, f.Status, map[string]any{"error": map[string]any{
+		"message": f.Message, "type": typ, "param": nil, "code": f.Code,
+	}})
+}
+
+// Forbid answers 403 for an authorization denial of an authenticated request (never for a bad
+// token, which is 401). With scope set on an MCP route it carries the RFC 6750 §3.1 challenge
+// Bearer error="insufficient_scope", scope="…", resource_metadata="…" the MCP spec asks for.
+func (a *Authenticator) Forbid(w http.ResponseWriter, r *http.Request, scope string) {
+	f := Failure{Status: http.StatusForbidden, Code: "forbidden", Message: "access denied"}
+	if scope != "" {
+		f.Code, f.Message = "insufficient_scope", "insufficient scope"
+		c := `Bearer error="insufficient_scope", scope="` + quote(scope) + `"`
+		if a.cfg.MCP != nil {
+			c += `, resource_metadata="` + quote(origin(r)+wellKnownResource+r.URL.Path) + `"`
+		}
+		w.Header().Set("WWW-Authenticate", c)
+	}
+	switch {
+	case a.cfg.WriteError != nil:
+		a.cfg.WriteError(w, r, f)
+	case a.cfg.MCP != nil:
+		writeJSON(w, f.Status, map[string]string{"error": f.Code, "error_description": f.Message})
+	default:
+		WriteOpenAIError(w, r, f)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// origin is scheme://host of the request as the client saw it.
+func origin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	return scheme + "://" + r.Host
+}
+
+func quote(s string) string {
+	if !strings.ContainsAny(s, `"\`) {
+		return s
+	}
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
+}
