@@ -114,7 +114,7 @@ func Load(fsys fs.FS, source string) (*Catalog, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := catalogSchema.Validate(doc); err != nil {
+		if err := catalogSchema().Validate(doc); err != nil {
 			return nil, err
 		}
 		c.Layers = stringList(doc.Content["layers"])
@@ -241,7 +241,7 @@ func parseGroup(file string, data []byte) (*Group, error) {
 		return nil, fmt.Errorf("%s: expected one Group document, found %d", file, len(objs))
 	}
 	doc := objs[0]
-	if err := groupSchema.Validate(doc); err != nil {
+	if err := groupSchema().Validate(doc); err != nil {
 		return nil, err
 	}
 	spec := doc.Content["spec"].(map[string]any)

@@ -1,6 +1,10 @@
 package catalog
 
-import "github.com/infergw/gwctl/pkg/docschema"
+import (
+	"sync"
+
+	"github.com/infergw/gwctl/pkg/docschema"
+)
 
 // GroupSchemaJSON is the JSON Schema of a group.yaml declaration (documented in groups/README.md).
 const GroupSchemaJSON = `{
@@ -74,7 +78,8 @@ const CatalogSchemaJSON = `{
   }
 }`
 
+// The schemas compile on first use, not at program start: most gwctl runs never load a catalog twice.
 var (
-	groupSchema   = docschema.MustCompile("group.schema.json", GroupSchemaJSON)
-	catalogSchema = docschema.MustCompile("catalog.schema.json", CatalogSchemaJSON)
+	groupSchema   = sync.OnceValue(func() *docschema.Schema { return docschema.MustCompile("group.schema.json", GroupSchemaJSON) })
+	catalogSchema = sync.OnceValue(func() *docschema.Schema { return docschema.MustCompile("catalog.schema.json", CatalogSchemaJSON) })
 )

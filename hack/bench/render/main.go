@@ -47,6 +47,7 @@ func prepare(dir string) error {
 	if err != nil {
 		return err
 	}
+	fmt.Printf("features %s\n", strings.Join(features, ","))
 	values, err := render.Values(render.Options{Catalog: cat, Config: cfg, Groups: res.Order})
 	if err != nil {
 		return err
@@ -78,7 +79,11 @@ func prepare(dir string) error {
 			out := "charts-out/" + ch.ReleaseName + ".yaml"
 			resources = append(resources, out)
 			// One helm template step per chart: release chart namespace values output.
-			fmt.Printf("helm %s %s %s %s %s\n", ch.ReleaseName, filepath.Join(gdir, ch.Path), ch.Namespace, vf, filepath.Join(gdir, out))
+			ns := ch.Namespace
+			if ns == "" {
+				ns = "default"
+			}
+			fmt.Printf("helm %s %s %s %s %s\n", ch.ReleaseName, filepath.Join(gdir, ch.Path), ns, vf, filepath.Join(gdir, out))
 		}
 		if err := os.MkdirAll(filepath.Join(gdir, "charts-out"), 0o755); err != nil {
 			return err
