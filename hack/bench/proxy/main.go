@@ -105,7 +105,7 @@ func spawn(role, up string, chunks int) (*proc, error) {
 	}
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("%s did not start: %w", role, err)
 	}
 	return &proc{cmd: cmd, stdin: in, addr: strings.TrimSpace(line)}, nil

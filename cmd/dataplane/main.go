@@ -1,0 +1,189 @@
+// Command dataplane is the gateway that serves the resources gwctl renders: routing, backends
+// and policies, compiled by the same code as gwctl validate.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/infergw/gwctl/dataplane/bootstrap"
+	"github.com/infergw/gwctl/dataplane/config"
+)
+
+// listFlag is a repeatable flag; its environment variable holds comma-separated values.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+type options struct {
+	config, resolve, listen   listFlag
+	admin, secrets            string
+	otlp, redis, domain       string
+	logFormat, logLevel       string
+	maxBody                   int64
+	watch, shutdown, shutWait time.Duration
+	noAccessLog, assumeSvc    bool
+}
+
+func newFlags(o *options, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Var(&o.config, "config", "gateway resources: a file, a directory (e.g. the mounted ConfigMap) or - for stdin; repeatable")
+	fs.Var(&o.listen, "listen", "traffic address, HTTP/1.1 and h2c (default :8080): ADDR serves every Gateway listener's routes, PORT=ADDR only those of listeners on Gateway port PORT (e.g. 80=:8080); repeatable")
+	fs.StringVar(&o.admin, "admin", ":9090", "admin address for /healthz, /readyz and /metrics; empty disables it")
+	fs.StringVar(&o.secrets, "secrets-dir", "", "directory of mounted Secrets, read as <dir>/<secret-name>/<key>")
+	fs.Var(&o.resolve, "resolve", "Service address override for local runs: name.namespace[:port]=host:port; repeatable")
+	fs.StringVar(&o.domain, "cluster-domain", "cluster.local", "cluster DNS suffix: a Service resolves to name.namespace.svc.<domain>:port")
+	fs.StringVar(&o.otlp, "otlp-endpoint", "", "OTLP trace endpoint (host:port) when no frontend.tracing policy names one")
+	fs.StringVar(&o.redis, "redis-addr", "", "Redis address (host:port) for rate limits shared across replicas")
+	fs.Int64Var(&o.maxBody, "max-request-body", 32<<20, "largest request body in bytes (0 = unlimited); larger requests get 413")
+	fs.DurationVar(&o.watch, "watch-interval", 2*time.Second, "how often config files and secrets are checked for changes")
+	fs.DurationVar(&o.shutdown, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests and streams")
+	fs.DurationVar(&o.shutWait, "shutdown-delay", 0, "after SIGTERM, keep serving this long with /readyz failing before closing the listener")
+	fs.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&o.assumeSvc, "assume-services", false, "accept references to Services that are not in the config (resolved by cluster DNS, ports unchecked)")
+	fs.BoolVar(&o.noAccessLog, "no-access-log", false, "turn off the per-request access log line")
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: dataplane --config PATH [flags]\n\n"+
+			"Serves Gateway API and agentgateway resources (e.g. gwctl render | dataplane --config -).\n"+
+			"Every flag can also be set as DATAPLANE_<NAME> (dashes as underscores, e.g. DATAPLANE_SECRETS_DIR);\n"+
+			"flags given on the command line win. Repeatable flags take comma-separated values from the environment.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// applyEnv sets every flag not given on the command line from DATAPLANE_<NAME>.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		env := "DATAPLANE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v := getenv(env)
+		if v == "" {
+			return
+		}
+		vals := []string{v}
+		if _, ok := f.Value.(*listFlag); ok {
+			vals = strings.Split(v, ",")
+		}
+		for _, x := range vals {
+			if e := fs.Set(f.Name, strings.TrimSpace(x)); e != nil {
+				err = fmt.Errorf("%s: %w", env, e)
+			}
+		}
+	})
+	return err
+}
+
+func parseResolve(in []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, r := range in {
+		k, v, ok := strings.Cut(r, "=")
+		if !ok || k == "" || v == "" || !strings.Contains(k, ".") || !strings.Contains(v, ":") {
+			return nil, fmt.Errorf("--resolve %q: want name.namespace[:port]=host:port", r)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want json or text", format)
+}
+
+// run is main without os.Exit: 0 ok, 1 invalid config or serving error, 2 usage error.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	var o options
+	fs := newFlags(&o, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		fmt.Fprintln(stderr, "dataplane:", err)
+		return 2
+	}
+	if len(o.config) == 0 || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "dataplane: --config is required (a file, a directory or -)")
+		fs.Usage()
+		return 2
+	}
+	if len(o.listen) == 0 {
+		o.listen = listFlag{":8080"}
+	}
+	if err := bootstrap.ParseListen(o.listen); err != nil {
+		fmt.Fprintln(stderr, "dataplane:", err)
+		return 2
+	}
+	resolve, err := parseResolve(o.resolve)
+	if err != nil {
+		fmt.Fprintln(stderr, "dataplane:", err)
+		return 2
+	}
+	log, err := newLogger(o.logFormat, o.logLevel, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "dataplane:", err)
+		return 2
+	}
+	d := bootstrap.New(bootstrap.Settings{
+		Config: o.config, Stdin: stdin, Listen: o.listen, Admin: o.admin,
+		SecretsDir: o.secrets, Resolve: resolve, ClusterDomain: o.domain, AssumeServices: o.assumeSvc,
+		OTLPEndpoint: o.otlp, RedisAddr: o.redis, MaxRequestBody: o.maxBody,
+		WatchInterval: o.watch, ShutdownTimeout: o.shutdown, ShutdownDelay: o.shutWait,
+		DisableAccessLog: o.noAccessLog,
+	}, log)
+	// Backend kinds other than Service and static (AI, MCP, InferencePool) and the policy
+	// stages are registered here by the wiring (d.Backends.Register, d.Policy =
+	// router.Compose(...)); until then those backends answer 501 and policy routes fail closed.
+	if _, err := d.Load(); err != nil {
+		var inv *config.InvalidError
+		if errors.As(err, &inv) {
+			fmt.Fprint(stderr, config.FormatFindings(inv.Findings))
+		}
+		fmt.Fprintln(stderr, "dataplane: invalid config:", err)
+		return 1
+	}
+	if err := d.ListenAndRun(ctx); err != nil {
+		fmt.Fprintln(stderr, "dataplane:", err)
+		return 1
+	}
+	return 0
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+}

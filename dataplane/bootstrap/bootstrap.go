@@ -1,0 +1,328 @@
+// Package bootstrap assembles a dataplane: the config source and its watcher, the backend
+// registry (Service and static backends proxied; other kinds registered by the caller), the
+// route table swapped on every reload, secrets, metrics and the server. cmd/dataplane and the
+// end-to-end tests use it.
+package bootstrap
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/infergw/gwctl/dataplane/backend"
+	"github.com/infergw/gwctl/dataplane/config"
+	"github.com/infergw/gwctl/dataplane/proxy"
+	"github.com/infergw/gwctl/dataplane/router"
+	"github.com/infergw/gwctl/dataplane/secrets"
+	"github.com/infergw/gwctl/dataplane/server"
+	"github.com/infergw/gwctl/pkg/gateway"
+)
+
+// Settings are the dataplane's bootstrap settings (flags and DATAPLANE_* environment).
+type Settings struct {
+	// Config are files or directories of gateway resources; "-" reads Stdin.
+	Config []string
+	Stdin  io.Reader
+	// Listen are the traffic addresses: "ADDR" serves the routes of every Gateway listener;
+	// "PORT=ADDR" serves only those of listeners on Gateway port PORT (e.g. "80=:8080").
+	Listen []string
+	// Admin is the admin address (/healthz, /readyz, /metrics); empty disables it.
+	Admin string
+	// SecretsDir holds mounted Secrets as <dir>/<name>/<key>.
+	SecretsDir string
+	// Resolve overrides Service addresses: "name.namespace" or "name.namespace:port" -> host:port.
+	Resolve map[string]string
+	// ClusterDomain is the cluster DNS suffix (default cluster.local).
+	ClusterDomain string
+	// AssumeServices accepts Services that are not in the input (see gateway.Options).
+	AssumeServices bool
+	// OTLPEndpoint and RedisAddr are passed to the telemetry and rate-limit wiring.
+	OTLPEndpoint, RedisAddr string
+	// MaxRequestBody in bytes; 0 is unlimited.
+	MaxRequestBody int64
+	// WatchInterval is how often config files and secrets are checked (default 2s).
+	WatchInterval time.Duration
+	// ShutdownTimeout and ShutdownDelay: see server.Options.
+	ShutdownTimeout, ShutdownDelay time.Duration
+	// DisableAccessLog turns off the per-request log line.
+	DisableAccessLog bool
+}
+
+// Dataplane is an assembled gateway. Register backend factories on Backends and set Policy
+// before Load.
+type Dataplane struct {
+	Settings Settings
+	Logger   *slog.Logger
+	// Prometheus holds every dataplane metric; other packages register theirs here.
+	Prometheus *prometheus.Registry
+	Metrics    *server.Metrics
+	Backends   *backend.Registry
+	// Policy builds traffic-policy middleware (JWT, rate limit, transformation). Nil: routes
+	// with a policy answer 501 rather than run unprotected.
+	Policy    router.PolicyBuilder
+	Secrets   *secrets.Store
+	Server    *server.Server
+	Watcher   *config.Watcher
+	Transport *http.Transport
+
+	current atomic.Pointer[config.Result]
+}
+
+// Config returns the compiled config in use (nil before Load).
+func (d *Dataplane) Config() *gateway.Config {
+	if r := d.current.Load(); r != nil {
+		return r.Config
+	}
+	return nil
+}
+
+// configz serves the config in use as JSON (credentials left out) with its warnings.
+func (d *Dataplane) configz(w http.ResponseWriter, r *http.Request) {
+	res := d.current.Load()
+	if res == nil {
+		http.Error(w, "no configuration loaded", http.StatusServiceUnavailable)
+		return
+	}
+	var warnings []string
+	for _, f := range res.Findings {
+		warnings = append(warnings, f.String())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(struct {
+		Fingerprint string          `json:"fingerprint"`
+		Findings    []string        `json:"findings,omitempty"`
+		Config      *gateway.Config `json:"config"`
+	}{hex.EncodeToString(res.Fingerprint[:8]), warnings, res.Config})
+}
+
+// New assembles a dataplane; nothing listens until Run.
+func New(s Settings, log *slog.Logger) *Dataplane {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d := &Dataplane{
+		Settings:   s,
+		Logger:     log,
+		Prometheus: reg,
+		Metrics:    server.NewMetrics(reg),
+		Backends:   backend.NewRegistry(),
+		Secrets:    secrets.New(s.SecretsDir, log),
+		Transport:  proxy.NewTransport(),
+	}
+	d.Server = server.New(server.Options{
+		Logger:           log,
+		Metrics:          d.Metrics,
+		Gatherer:         reg,
+		MaxRequestBody:   s.MaxRequestBody,
+		ShutdownTimeout:  s.ShutdownTimeout,
+		ShutdownDelay:    s.ShutdownDelay,
+		DisableAccessLog: s.DisableAccessLog,
+		AdminHandlers:    map[string]http.Handler{"/configz": http.HandlerFunc(d.configz)},
+	})
+	d.Backends.Register(gateway.KindService, func(b *gateway.Backend) (http.Handler, error) {
+		return d.withAuth(b, d.Proxy(b.ID, b.Service.Address)), nil
+	})
+	d.Backends.Register(gateway.KindStatic, func(b *gateway.Backend) (http.Handler, error) {
+		return d.withAuth(b, d.Proxy(b.ID, b.Static.Address)), nil
+	})
+	d.Watcher = &config.Watcher{
+		Source: &config.Source{
+			Paths: s.Config, Stdin: s.Stdin,
+			Options: gateway.Options{Resolve: s.Resolve, ClusterDomain: s.ClusterDomain, AssumeServices: s.AssumeServices},
+		},
+		Apply:    d.apply,
+		Interval: s.WatchInterval,
+		Logger:   log,
+		OnReload: func(ok bool) { d.Metrics.Reload(ok, float64(time.Now().Unix())) },
+	}
+	return d
+}
+
+// withAuth applies a backend's policies.auth (secretRef or key) to proxied requests;
+// passthrough and no auth leave the request as it is.
+func (d *Dataplane) withAuth(b *gateway.Backend, h http.Handler) http.Handler {
+	a := b.Auth
+	if a == nil || a.Passthrough || (a.SecretRef == "" && a.InlineKey == "") {
+		return h
+	}
+	c := proxy.Credential{Header: a.HeaderName, Prefix: a.HeaderPrefix}
+	if a.SecretRef != "" {
+		c.Value = d.Secrets.Key(a.SecretRef, "Authorization")
+	} else {
+		key := a.InlineKey
+		c.Value = func() (string, error) { return key, nil }
+	}
+	return c.Wrap(h, d.Logger.With(slog.String("backend", b.ID)))
+}
+
+// Proxy returns a reverse proxy to addr that counts upstream errors under the backend id.
+func (d *Dataplane) Proxy(id, addr string) http.Handler {
+	return proxy.New(addr, proxy.Options{
+		Transport: d.Transport,
+		Logger:    d.Logger.With(slog.String("backend", id)),
+		OnError:   d.Metrics.UpstreamError(id),
+	})
+}
+
+func (d *Dataplane) apply(res *config.Result) error {
+	set, err := d.Backends.Build(res.Config)
+	if err != nil {
+		return err
+	}
+	table, err := router.New(res.Config, router.Options{Backends: set.Handlers, Policy: d.Policy})
+	if err != nil {
+		set.Close()
+		return err
+	}
+	if len(table.Ports) > 1 && d.servesAll() {
+		d.Logger.Warn("Gateway listeners on several ports are served together on one address; bind each with --listen PORT=ADDR to keep their routes apart",
+			slog.Any("ports", table.Ports))
+	}
+	d.current.Store(res)
+	d.Server.Swap(table, func() {
+		if err := set.Close(); err != nil {
+			d.Logger.Warn("closing replaced backends", slog.String("error", err.Error()))
+		}
+	})
+	return nil
+}
+
+// Load compiles and installs the initial config. A *config.InvalidError carries the findings
+// to print (as gwctl validate does); a *manifest.Error is unreadable input.
+func (d *Dataplane) Load() (*config.Result, error) {
+	res, err := d.Watcher.Initial()
+	d.Metrics.Reload(err == nil, float64(time.Now().Unix()))
+	if err != nil {
+		return res, err
+	}
+	d.Logger.Info("config loaded", slog.Int("listeners", len(res.Config.Listeners)),
+		slog.Int("routes", len(res.Config.Routes)), slog.Int("backends", len(res.Config.Backends)))
+	return res, nil
+}
+
+// Run serves every listener's routes on ln; see RunBindings.
+func (d *Dataplane) Run(ctx context.Context, ln, admin net.Listener) error {
+	return d.RunBindings(ctx, []server.Binding{{Listener: ln}}, admin)
+}
+
+// RunBindings serves on the given bindings (admin may be nil) and watches the config and
+// secrets until ctx is done, then drains. Call Load first.
+func (d *Dataplane) RunBindings(ctx context.Context, bindings []server.Binding, admin net.Listener) error {
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan struct{}, 2)
+	go func() { d.Watcher.Run(wctx); done <- struct{}{} }()
+	iv := d.Settings.WatchInterval
+	if iv <= 0 {
+		iv = 2 * time.Second
+	}
+	go func() { d.Secrets.Watch(wctx, iv); done <- struct{}{} }()
+	for _, b := range bindings {
+		port := "all"
+		if b.Port != 0 {
+			port = strconv.Itoa(int(b.Port))
+		}
+		d.Logger.Info("serving", slog.String("listen", b.Listener.Addr().String()), slog.String("gateway_port", port))
+	}
+	if admin != nil {
+		d.Logger.Info("admin", slog.String("listen", addrOf(admin)))
+	}
+	err := d.Server.ServeBindings(ctx, bindings, admin)
+	stop()
+	<-done
+	<-done
+	return err
+}
+
+func (d *Dataplane) servesAll() bool {
+	for _, l := range d.Settings.Listen {
+		if _, _, ok := splitBinding(l); !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// splitBinding reads "PORT=ADDR"; ok is false for a plain address.
+func splitBinding(s string) (port int32, addr string, ok bool) {
+	p, a, found := strings.Cut(s, "=")
+	if !found {
+		return 0, s, false
+	}
+	n, err := strconv.ParseInt(p, 10, 32)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, s, false
+	}
+	return int32(n), a, true
+}
+
+// ParseListen checks Settings.Listen entries.
+func ParseListen(entries []string) error {
+	for _, e := range entries {
+		if strings.Contains(e, "=") {
+			if _, _, ok := splitBinding(e); !ok {
+				return fmt.Errorf("--listen %q: want ADDR or PORT=ADDR with PORT 1-65535", e)
+			}
+		}
+	}
+	return nil
+}
+
+// ListenAndRun listens on Settings.Listen and Settings.Admin and runs.
+func (d *Dataplane) ListenAndRun(ctx context.Context) error {
+	var bindings []server.Binding
+	closeAll := func() {
+		for _, b := range bindings {
+			b.Listener.Close()
+		}
+	}
+	for _, l := range d.Settings.Listen {
+		port, addr, _ := splitBinding(l)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		bindings = append(bindings, server.Binding{Listener: ln, Port: port})
+	}
+	if len(bindings) == 0 {
+		return errors.New("no --listen address")
+	}
+	var admin net.Listener
+	if d.Settings.Admin != "" {
+		var err error
+		if admin, err = net.Listen("tcp", d.Settings.Admin); err != nil {
+			closeAll()
+			return fmt.Errorf("admin listen on %s: %w", d.Settings.Admin, err)
+		}
+	}
+	err := d.RunBindings(ctx, bindings, admin)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func addrOf(l net.Listener) string {
+	if l == nil {
+		return ""
+	}
+	return l.Addr().String()
+}

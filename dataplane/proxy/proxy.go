@@ -1,0 +1,201 @@
+// Package proxy is the dataplane's Service backend: a streaming reverse proxy to one upstream
+// address, built on httputil.ReverseProxy with pooled buffers, immediate flushing of streamed
+// responses and errors classified by cause.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// Cause names why an upstream call failed, for the upstream-errors metric.
+type Cause string
+
+// Upstream error causes.
+const (
+	CauseTimeout      Cause = "timeout"         // the route's timeout expired
+	CauseCanceled     Cause = "client_canceled" // the client went away
+	CauseConnect      Cause = "connect"         // dial failed (refused, unreachable, DNS)
+	CauseBodyTooLarge Cause = "body_too_large"  // request body over the limit
+	CauseProtocol     Cause = "protocol"        // anything else: reset, malformed response
+)
+
+// Options configure a proxy; the zero value works.
+type Options struct {
+	// Transport carries upstream requests (default NewTransport()). Share one across backends.
+	Transport http.RoundTripper
+	// Logger receives one line per upstream error (never bodies or credentials).
+	Logger *slog.Logger
+	// OnError is called once per failed upstream call with its cause (e.g. a metric).
+	OnError func(cause Cause)
+}
+
+// NewTransport returns a transport tuned for a gateway: large idle pools, no compression
+// (bodies pass through as sent), bounded dial time, HTTP/1.1 upstream.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          4096,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		ExpectContinueTimeout: time.Second,
+		WriteBufferSize:       32 << 10,
+		ReadBufferSize:        32 << 10,
+	}
+}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v := b.p.Get(); v != nil {
+		return *v.(*[]byte)
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
+var buffers = &bufferPool{}
+
+// New returns a handler proxying every request to addr (host:port) over plain HTTP. The
+// request's Host header is kept (as Envoy does); X-Forwarded-For/-Host/-Proto are set.
+// Responses of unknown length and text/event-stream are flushed as they arrive; a client
+// disconnect cancels the upstream request through the request context.
+func New(addr string, opts Options) http.Handler {
+	if opts.Transport == nil {
+		opts.Transport = NewTransport()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	target := &url.URL{Scheme: "http", Host: addr}
+	p := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+		},
+		Transport:  opts.Transport,
+		BufferPool: buffers,
+		ErrorLog:   slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
+	}
+	p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		cause := Classify(r.Context(), err)
+		if opts.OnError != nil {
+			opts.OnError(cause)
+		}
+		status, msg := http.StatusBadGateway, "upstream request failed"
+		switch cause {
+		case CauseTimeout:
+			status, msg = http.StatusGatewayTimeout, "upstream request timed out"
+		case CauseCanceled:
+			status, msg = 499, "client closed request" // nobody reads it; recorded in logs and metrics
+		case CauseConnect:
+			status, msg = http.StatusServiceUnavailable, "upstream connection failed"
+		case CauseBodyTooLarge:
+			status, msg = http.StatusRequestEntityTooLarge, "request body too large"
+		}
+		opts.Logger.LogAttrs(r.Context(), slog.LevelWarn, "upstream error",
+			slog.String("upstream", addr), slog.String("cause", string(cause)), slog.String("error", err.Error()))
+		WriteError(w, status, msg)
+	}
+	return p
+}
+
+// Classify maps an upstream error to its cause.
+func Classify(ctx context.Context, err error) Cause {
+	var mbe *http.MaxBytesError
+	var op *net.OpError
+	switch {
+	case errors.As(err, &mbe):
+		return CauseBodyTooLarge
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return CauseTimeout
+	case errors.Is(ctx.Err(), context.Canceled), errors.Is(err, context.Canceled):
+		return CauseCanceled
+	case errors.As(err, &op) && op.Op == "dial":
+		return CauseConnect
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return CauseConnect
+	}
+	return CauseProtocol
+}
+
+// WriteError writes a small JSON error in the OpenAI error shape, which most clients of an AI
+// gateway parse: {"error":{"message":..., "type":..., "code":status}}.
+func WriteError(w http.ResponseWriter, status int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	b := make([]byte, 0, 96+len(msg))
+	b = append(b, `{"error":{"message":`...)
+	b = appendJSONString(b, msg)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, errorType(status))
+	b = append(b, `,"code":`...)
+	b = appendInt(b, status)
+	b = append(b, "}}\n"...)
+	_, _ = w.Write(b)
+}
+
+func errorType(status int) string {
+	switch {
+	case status == http.StatusNotFound:
+		return "not_found_error"
+	case status == http.StatusRequestEntityTooLarge:
+		return "invalid_request_error"
+	case status == http.StatusUnauthorized:
+		return "authentication_error"
+	case status == http.StatusTooManyRequests:
+		return "rate_limit_error"
+	case status >= 500:
+		return "api_error"
+	}
+	return "invalid_request_error"
+}
+
+func appendInt(b []byte, n int) []byte {
+	if n >= 100 && n < 1000 {
+		return append(b, byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10))
+	}
+	var tmp [20]byte
+	i := len(tmp)
+	for {
+		i--
+		tmp[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return append(b, tmp[i:]...)
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}

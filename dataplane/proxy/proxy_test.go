@@ -1,0 +1,71 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func TestClassify(t *testing.T) {
+	expired, cancel := context.WithTimeout(context.Background(), -time.Second)
+	defer cancel()
+	gone, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	bg := context.Background()
+	cases := []struct {
+		ctx  context.Context
+		err  error
+		want Cause
+	}{
+		{bg, fmt.Errorf("read: %w", &http.MaxBytesError{Limit: 1}), CauseBodyTooLarge},
+		{expired, context.DeadlineExceeded, CauseTimeout},
+		{gone, context.Canceled, CauseCanceled},
+		{bg, &net.OpError{Op: "dial", Err: errors.New("connection refused")}, CauseConnect},
+		{bg, &net.DNSError{Err: "no such host"}, CauseConnect},
+		{bg, errors.New("unexpected EOF"), CauseProtocol},
+	}
+	for _, tc := range cases {
+		if got := Classify(tc.ctx, tc.err); got != tc.want {
+			t.Errorf("Classify(%v) = %s, want %s", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestWriteErrorIsJSON(t *testing.T) {
+	w := httptest.NewRecorder()
+	WriteError(w, 502, "bad \"upstream\"\n\x01")
+	var body struct {
+		Error struct {
+			Message, Type string
+			Code          int
+		}
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, w.Body)
+	}
+	if w.Code != 502 || body.Error.Code != 502 || body.Error.Type != "api_error" || body.Error.Message != "bad \"upstream\"\n\x01" {
+		t.Fatalf("got %d %+v", w.Code, body)
+	}
+}
+
+func TestConnectFailureIs503(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	var cause Cause
+	h := New(addr, Options{OnError: func(c Cause) { cause = c }})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	if w.Code != 503 || cause != CauseConnect {
+		t.Fatalf("got %d, cause %s", w.Code, cause)
+	}
+}

@@ -1,0 +1,62 @@
+package server
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+)
+
+// recorder wraps the client's ResponseWriter to learn the status, bytes, route and backend of
+// a request. It keeps Flush and Unwrap so streaming and http.ResponseController still work.
+type recorder struct {
+	http.ResponseWriter
+	status  int
+	bytes   int64
+	route   string
+	backend string
+	stream  bool
+	m       *Metrics
+}
+
+var recorders = sync.Pool{New: func() any { return new(recorder) }}
+
+func (w *recorder) SetRoute(route, backend string) { w.route, w.backend = route, backend }
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		w.status = code
+		if strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream") {
+			w.stream = true
+			if w.m != nil {
+				w.m.streams.Inc()
+			}
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *recorder) Flush() {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,302 @@
+package gateway
+
+import (
+	"strings"
+
+	"github.com/infergw/gwctl/pkg/manifest"
+)
+
+var aiProviders = []string{"openai", "azureopenai", "azure", "anthropic", "gemini", "vertexai", "bedrock"}
+
+// agentBackend compiles an AgentgatewayBackend once; nil when it cannot be served.
+func (c *compiler) agentBackend(o *manifest.Object) *Backend {
+	namespace := ns(o)
+	spec := root(c, o).get("spec")
+	var kinds []string
+	for _, k := range []string{"ai", "static", "mcp", "aws", "dynamicForwardProxy"} {
+		if spec.get(k).exists() {
+			kinds = append(kinds, k)
+		}
+	}
+	if len(kinds) != 1 {
+		spec.errorf(ruleBackendKind, "AgentgatewayBackend needs exactly one of ai, static, mcp, aws, dynamicForwardProxy (found %d)", len(kinds))
+		return nil
+	}
+	b := &Backend{Namespace: namespace, Name: o.Name}
+	switch kinds[0] {
+	case "ai":
+		b.Kind = KindAI
+		b.AI = c.aiBackend(spec.get("ai"))
+		if b.AI == nil {
+			return nil
+		}
+		routes := spec.at("policies", "ai", "routes")
+		if m := routes.stringMap(); len(m) > 0 {
+			b.AI.Routes = m
+		}
+	case "static":
+		b.Kind = KindStatic
+		sf := spec.get("static")
+		host, port := sf.get("host").str(), sf.get("port").port()
+		if sf.get("unixPath").exists() || host == "" || port == 0 {
+			sf.errorf(ruleUnsupported, "static backend needs host and port (unixPath is not served by the dataplane)")
+			return nil
+		}
+		b.Static = &StaticBackend{Address: joinHostPort(host, port)}
+	case "mcp":
+		b.Kind = KindMCP
+		b.MCP = c.mcpBackend(o, spec.get("mcp"))
+	default:
+		spec.get(kinds[0]).errorf(ruleBackendKind, "AgentgatewayBackend spec.%s is not served by the dataplane", kinds[0])
+		return nil
+	}
+	b.ID = string(b.Kind) + "/" + namespace + "/" + o.Name
+	if prev, ok := c.backends[b.ID]; ok {
+		return prev
+	}
+	b.Auth = backendAuth(spec.at("policies", "auth"))
+	c.backends[b.ID] = b
+	return b
+}
+
+func (c *compiler) aiBackend(af field) *AIBackend {
+	if af.get("provider").exists() == af.get("groups").exists() {
+		af.errorf(ruleBackendKind, "spec.ai needs exactly one of provider and groups")
+		return nil
+	}
+	if af.get("provider").exists() {
+		p, ok := aiProvider(af.get("provider"))
+		if !ok {
+			return nil
+		}
+		return &AIBackend{Provider: p, Groups: [][]AIProvider{{p}}}
+	}
+	ai := &AIBackend{}
+	for _, gf := range af.get("groups").list() {
+		var group []AIProvider
+		for _, pf := range gf.get("providers").list() {
+			p, ok := aiProvider(pf)
+			if !ok {
+				continue
+			}
+			p.Name = pf.get("name").str()
+			p.Auth = backendAuth(pf.at("policies", "auth"))
+			group = append(group, p)
+		}
+		if len(group) > 0 {
+			ai.Groups = append(ai.Groups, group)
+		}
+	}
+	if len(ai.Groups) == 0 {
+		af.get("groups").errorf(ruleBackendKind, "spec.ai.groups has no provider the dataplane can serve")
+		return nil
+	}
+	ai.Provider = ai.Groups[0][0]
+	return ai
+}
+
+// aiProvider compiles a provider block: one provider type plus host/port/path/pathPrefix.
+func aiProvider(pf field) (AIProvider, bool) {
+	var p AIProvider
+	n := 0
+	for _, t := range aiProviders {
+		if pf.get(t).exists() {
+			n++
+			p.Type = t
+			tf := pf.get(t)
+			p.Model = tf.get("model").str()
+			p.Fields = tf.object()
+		}
+	}
+	if n != 1 {
+		pf.errorf(ruleBackendKind, "AI provider needs exactly one of %s (found %d)", strings.Join(aiProviders, ", "), n)
+		return p, false
+	}
+	p.Host = pf.get("host").str()
+	p.Port = pf.get("port").port()
+	p.Path = pf.get("path").str()
+	p.PathPrefix = pf.get("pathPrefix").str()
+	if (p.Host == "") != (p.Port == 0) {
+		pf.errorf(ruleBackendKind, "both host and port must be set together")
+		return p, false
+	}
+	return p, true
+}
+
+func backendAuth(af field) *BackendAuth {
+	if !af.exists() {
+		return nil
+	}
+	a := &BackendAuth{
+		SecretRef:    af.at("secretRef", "name").str(),
+		InlineKey:    af.get("key").str(),
+		Passthrough:  af.get("passthrough").exists(),
+		HeaderName:   af.at("location", "header", "name").str(),
+		HeaderPrefix: af.at("location", "header", "prefix").str(),
+	}
+	for _, k := range []string{"aws", "azure", "gcp"} {
+		if af.get(k).exists() {
+			af.get(k).warnf(ruleUnsupported, "policies.auth.%s is not served by the dataplane: requests go upstream without it", k)
+		}
+	}
+	return a
+}
+
+// mcpBackend compiles MCP targets; selector targets expand to Service ports with an MCP appProtocol.
+func (c *compiler) mcpBackend(o *manifest.Object, mf field) *MCPBackend {
+	m := &MCPBackend{
+		Stateless: mf.get("sessionRouting").str() == "Stateless",
+		FailOpen:  mf.get("failureMode").str() == "FailOpen",
+	}
+	namespace := ns(o)
+	for _, tf := range mf.get("targets").list() {
+		name := tf.get("name").str()
+		switch {
+		case tf.get("static").exists():
+			sf := tf.get("static")
+			t := MCPTarget{Name: name, Protocol: sf.get("protocol").strOr("StreamableHTTP"), Path: sf.get("path").str()}
+			port := sf.get("port").port()
+			if svc := sf.at("backendRef", "name").str(); svc != "" {
+				if c.lookup(GroupCore, "Service", namespace, svc) == nil && !c.resolvable(svc, namespace, port) {
+					sf.at("backendRef", "name").errorf(ruleBackendRef, "MCP target backendRef to Service %s/%s, which is not in the input", namespace, svc)
+					continue
+				}
+				t.Address = c.serviceAddress(svc, namespace, port)
+			} else {
+				t.Address = joinHostPort(sf.get("host").str(), port)
+			}
+			if t.Path == "" {
+				t.Path = defaultMCPPath(t.Protocol)
+			}
+			m.Targets = append(m.Targets, t)
+		case tf.get("selector").exists():
+			m.Targets = append(m.Targets, c.selectMCPTargets(namespace, tf.get("selector"))...)
+		default:
+			tf.errorf(ruleBackendKind, "MCP target %q needs selector or static", name)
+		}
+	}
+	return m
+}
+
+func defaultMCPPath(protocol string) string {
+	if protocol == "SSE" {
+		return "/sse"
+	}
+	return "/mcp"
+}
+
+// selectMCPTargets expands a selector into the matching Services' MCP ports, as the agentgateway
+// controller does: ports without an MCP appProtocol are skipped; a selector matching nothing
+// yields no targets.
+func (c *compiler) selectMCPTargets(namespace string, sf field) []MCPTarget {
+	svcSel := sf.at("services", "matchLabels").stringMap()
+	nsSel := sf.at("namespaces", "matchLabels").stringMap()
+	hasNS := sf.get("namespaces").exists()
+	var out []MCPTarget
+	for _, svc := range c.services {
+		if !hasNS && ns(svc) != namespace {
+			continue
+		}
+		if hasNS {
+			nsObj := c.lookup(GroupCore, "Namespace", "", ns(svc))
+			if nsObj == nil || !labelsMatch(nsSel, nsObj.Labels()) {
+				continue
+			}
+		}
+		if !labelsMatch(svcSel, svc.Labels()) {
+			continue
+		}
+		path := ""
+		if a, ok := svc.Get("metadata", "annotations"); ok {
+			if am, ok := a.(map[string]any); ok {
+				for _, k := range []string{"agentgateway.dev/mcp-path", "kgateway.dev/mcp-path"} {
+					if s, ok := am[k].(string); ok && path == "" {
+						path = s
+					}
+				}
+			}
+		}
+		for _, p := range servicePorts(c, svc) {
+			var protocol string
+			switch p.appProtocol {
+			case "agentgateway.dev/mcp", "kgateway.dev/mcp":
+				protocol = "StreamableHTTP"
+			case "agentgateway.dev/mcp-sse", "kgateway.dev/mcp-sse":
+				protocol = "SSE"
+			default:
+				continue
+			}
+			suffix := p.name
+			if suffix == "" {
+				suffix = itoa(int64(p.port))
+			}
+			t := MCPTarget{Name: svc.Name + "-" + suffix, Address: c.serviceAddress(svc.Name, ns(svc), p.port), Protocol: protocol, Path: path}
+			if t.Path == "" {
+				t.Path = defaultMCPPath(protocol)
+			}
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		sf.warnf(ruleBackendRef, "MCP selector matches no Service port with appProtocol agentgateway.dev/mcp or agentgateway.dev/mcp-sse in the input: the target has no servers")
+	}
+	return out
+}
+
+func labelsMatch(sel, labels map[string]string) bool {
+	for k, v := range sel {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// poolBackend compiles an InferencePool.
+func (c *compiler) poolBackend(o *manifest.Object) *Backend {
+	id := string(KindInferencePool) + "/" + ns(o) + "/" + o.Name
+	if b, ok := c.backends[id]; ok {
+		return b
+	}
+	spec := root(c, o).get("spec")
+	p := &PoolBackend{
+		Selector:    spec.at("selector", "matchLabels").stringMap(),
+		AppProtocol: spec.get("appProtocol").strOr("http"),
+	}
+	for _, tp := range spec.get("targetPorts").list() {
+		if n := tp.get("number").port(); n != 0 {
+			p.TargetPorts = append(p.TargetPorts, n)
+		}
+	}
+	if len(p.TargetPorts) == 0 {
+		spec.get("targetPorts").errorf(ruleBackendRef, "InferencePool needs at least one targetPorts number")
+		return nil
+	}
+	if ef := spec.get("endpointPickerRef"); ef.exists() {
+		kind := ef.get("kind").strOr("Service")
+		if ef.get("group").str() != "" || kind != "Service" {
+			ef.get("kind").errorf(ruleBackendKind, "endpointPickerRef kind %s is not served by the dataplane (Service only)", kind)
+			return nil
+		}
+		name, port := ef.get("name").str(), ef.at("port", "number").port()
+		if port == 0 {
+			ef.get("port").errorf(ruleBackendRef, "endpointPickerRef to a Service needs port.number")
+			return nil
+		}
+		sb := c.resolveService(ef, ns(o), name, port)
+		if sb == nil {
+			return nil
+		}
+		p.Picker = &EndpointPicker{Service: *sb, FailOpen: ef.get("failureMode").str() == "FailOpen"}
+	}
+	b := &Backend{ID: id, Kind: KindInferencePool, Namespace: ns(o), Name: o.Name, Pool: p}
+	c.backends[id] = b
+	return b
+}
+
+func joinHostPort(host string, port int32) string {
+	if strings.IndexByte(host, ':') >= 0 && !strings.HasPrefix(host, "[") {
+		return "[" + host + "]:" + itoa(int64(port))
+	}
+	return host + ":" + itoa(int64(port))
+}

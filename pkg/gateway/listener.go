@@ -1,0 +1,98 @@
+package gateway
+
+import (
+	"github.com/infergw/gwctl/pkg/manifest"
+)
+
+// allowed is a listener's allowedRoutes, kept while compiling.
+type allowed struct {
+	from     string            // Same (default), All, Selector
+	selector map[string]string // namespace labels for Selector
+	kinds    []string          // allowed route kinds; empty = HTTPRoute
+}
+
+type listenerSrc struct {
+	*Listener
+	allowed allowed
+	obj     *manifest.Object
+	path    string
+}
+
+func (c *compiler) compileGateway(o *manifest.Object) {
+	f := root(c, o)
+	gw := NamespacedName{Namespace: ns(o), Name: o.Name}
+	for _, lf := range f.at("spec", "listeners").list() {
+		l := &Listener{
+			Gateway:  gw,
+			Name:     lf.get("name").str(),
+			Port:     lf.get("port").port(),
+			Protocol: lf.get("protocol").str(),
+			Hostname: lower(lf.get("hostname").str()),
+		}
+		switch l.Protocol {
+		case "HTTP":
+		case "HTTPS":
+			lf.get("protocol").warnf(ruleUnsupported,
+				"the dataplane does not terminate TLS: listener %q is served as plain HTTP (terminate TLS in front of it)", l.Name)
+		default:
+			lf.get("protocol").warnf(ruleUnsupported,
+				"protocol %q is not served by the dataplane (HTTP only): listener %q is ignored", l.Protocol, l.Name)
+			continue
+		}
+		a := allowed{from: lf.at("allowedRoutes", "namespaces", "from").strOr("Same")}
+		if a.from == "Selector" {
+			a.selector = lf.at("allowedRoutes", "namespaces", "selector", "matchLabels").stringMap()
+			if lf.at("allowedRoutes", "namespaces", "selector", "matchExpressions").exists() {
+				lf.at("allowedRoutes", "namespaces", "selector", "matchExpressions").warnf(ruleUnsupported,
+					"matchExpressions are not evaluated by the dataplane; only matchLabels are")
+			}
+		}
+		for _, k := range lf.at("allowedRoutes", "kinds").list() {
+			g := k.get("group").strOr(GroupGateway)
+			if g == GroupGateway {
+				a.kinds = append(a.kinds, k.get("kind").str())
+			}
+		}
+		src := &listenerSrc{Listener: l, allowed: a, obj: o, path: lf.path}
+		c.cfg.Listeners = append(c.cfg.Listeners, l)
+		c.listeners[gw.String()] = append(c.listeners[gw.String()], l)
+		c.listenerSrc[l] = src
+	}
+}
+
+// admits reports whether the listener accepts an HTTPRoute from namespace routeNS.
+func (c *compiler) admits(ls *listenerSrc, routeNS string) (bool, string) {
+	if len(ls.allowed.kinds) > 0 {
+		ok := false
+		for _, k := range ls.allowed.kinds {
+			if k == "HTTPRoute" {
+				ok = true
+			}
+		}
+		if !ok {
+			return false, "listener " + ls.Name + " does not allow HTTPRoute (allowedRoutes.kinds)"
+		}
+	}
+	switch ls.allowed.from {
+	case "All":
+		return true, ""
+	case "Same", "":
+		if routeNS == ls.Gateway.Namespace {
+			return true, ""
+		}
+		return false, "listener " + ls.Name + " only admits routes from namespace " + ls.Gateway.Namespace + " (allowedRoutes.namespaces.from: Same)"
+	case "Selector":
+		nsObj := c.lookup(GroupCore, "Namespace", "", routeNS)
+		if nsObj == nil {
+			return false, "listener " + ls.Name + " selects route namespaces by label, and Namespace " + routeNS + " is not in the input"
+		}
+		labels := nsObj.Labels()
+		for k, v := range ls.allowed.selector {
+			if labels[k] != v {
+				return false, "namespace " + routeNS + " does not match listener " + ls.Name + "'s allowedRoutes selector"
+			}
+		}
+		return true, ""
+	}
+	return false, "listener " + ls.Name + " has unknown allowedRoutes.namespaces.from " + ls.allowed.from
+}
