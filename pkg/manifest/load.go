@@ -47,8 +47,19 @@ func Files(paths []string) ([]string, error) {
 				}
 				return nil
 			}
-			if d.Type().IsRegular() && IsManifestFile(path) {
+			if !IsManifestFile(path) {
+				return nil
+			}
+			if d.Type().IsRegular() {
 				found = append(found, path)
+				return nil
+			}
+			// A symlink to a regular file counts (a mounted ConfigMap is resources.yaml ->
+			// ..data/resources.yaml); symlinked directories are not entered, so loops cannot trap the walk.
+			if d.Type()&fs.ModeSymlink != 0 {
+				if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+					found = append(found, path)
+				}
 			}
 			return nil
 		})

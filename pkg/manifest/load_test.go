@@ -22,7 +22,13 @@ func TestLoadDirectoryAndStdin(t *testing.T) {
 	must(os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not yaml"), 0o644))
 	must(os.WriteFile(filepath.Join(dir, ".git", "x.yaml"), []byte("junk: ["), 0o644))
 	// A symlink loop must not trap the walk.
+	must(os.Symlink(dir, filepath.Join(dir, "sub", "loop.yaml")))
 	must(os.Symlink(dir, filepath.Join(dir, "sub", "loop")))
+	// A mounted ConfigMap: the file is a symlink into a hidden timestamped directory.
+	must(os.MkdirAll(filepath.Join(dir, "cm", "..2026_11_25"), 0o755))
+	must(os.WriteFile(filepath.Join(dir, "cm", "..2026_11_25", "resources.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: mounted}\n"), 0o644))
+	must(os.Symlink("..2026_11_25", filepath.Join(dir, "cm", "..data")))
+	must(os.Symlink("..data/resources.yaml", filepath.Join(dir, "cm", "resources.yaml")))
 
 	objs, err := Load([]string{dir, "-"}, strings.NewReader("apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n"), DefaultLimits)
 	if err != nil {
@@ -32,10 +38,10 @@ func TestLoadDirectoryAndStdin(t *testing.T) {
 	for _, o := range objs {
 		names = append(names, o.Name)
 	}
-	if strings.Join(names, ",") != "b,a,ns" {
-		t.Fatalf("loaded %v, want b,a,ns", names)
+	if strings.Join(names, ",") != "b,mounted,a,ns" {
+		t.Fatalf("loaded %v, want b,mounted,a,ns", names)
 	}
-	if objs[2].File != "-" {
+	if objs[3].File != "-" {
 		t.Fatalf("stdin file name %q", objs[2].File)
 	}
 
