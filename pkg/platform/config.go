@@ -77,6 +77,10 @@ type Identity struct {
 	Namespace string `mapstructure:"namespace" json:"namespace"`
 	Issuer    string `mapstructure:"issuer" json:"issuer"`
 	Audience  string `mapstructure:"audience" json:"audience"`
+	// JWKSPath is where the issuer's Service serves its key set (Dex: /keys).
+	JWKSPath string `mapstructure:"jwksPath" json:"jwksPath"`
+	// Port is the issuer Service's port.
+	Port int `mapstructure:"port" json:"port"`
 }
 
 // MCP is the tool plane.
@@ -107,7 +111,7 @@ func Defaults() map[string]any {
 		"pool": map[string]any{"name": "vllm", "targetPort": int64(8000), "app": "vllm",
 			"models": []any{map[string]any{"name": "llama-3-8b-instruct"}}},
 		"egress":        map[string]any{"model": "claude-haiku-4-5", "alias": "claude-haiku"},
-		"identity":      map[string]any{"namespace": "dex", "issuer": "https://auth.example.com", "audience": "mcp-client"},
+		"identity":      map[string]any{"namespace": "dex", "issuer": "https://auth.example.com", "audience": "mcp-client", "jwksPath": "/keys", "port": int64(5556)},
 		"mcp":           map[string]any{"namespace": "mcp", "requests": int64(5), "bucket": int64(10)},
 		"observability": map[string]any{"randomSampling": "0.1"},
 	}

@@ -42,7 +42,9 @@ const schemaTemplate = `{
     "identity": {"type": "object", "additionalProperties": false, "properties": {
       "namespace": {"$ref": "#/$defs/dnsLabel"},
       "issuer": {"type": "string", "pattern": "^https?://[^\\s]+$", "maxLength": 256},
-      "audience": {"type": "string", "minLength": 1}}},
+      "audience": {"type": "string", "minLength": 1},
+      "jwksPath": {"type": "string", "pattern": "^/"},
+      "port": {"$ref": "#/$defs/port"}}},
     "mcp": {"type": "object", "additionalProperties": false, "properties": {
       "namespace": {"$ref": "#/$defs/dnsLabel"},
       "requests": {"type": "integer", "minimum": 1},

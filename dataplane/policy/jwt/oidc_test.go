@@ -7,13 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,100 +16,21 @@ import (
 	"github.com/infergw/gwctl/pkg/testenv"
 )
 
-// oidcIssuer is a running oidc-provider process (testdata/issuer.mjs).
+// oidcIssuer is a running oidc-provider (hack/npm/oidc-issuer.mjs, via pkg/testenv).
 type oidcIssuer struct {
-	url  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	*testenv.OIDCIssuer
+	url string
 }
 
-// startIssuer runs testdata/issuer.mjs on port with key as kid, and waits until it answers discovery.
 func startIssuer(t *testing.T, port int, key *rsa.PrivateKey, kid string) *oidcIssuer {
 	t.Helper()
-	node, mod := testenv.NodeModule(t, "oidc-provider")
-	dir := t.TempDir()
-	script, err := os.ReadFile(filepath.Join("testdata", "issuer.mjs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// ES modules resolve packages from the script's directory upwards, so give it a node_modules.
-	if err := os.WriteFile(filepath.Join(dir, "issuer.mjs"), script, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(filepath.Dir(mod), filepath.Join(dir, "node_modules")); err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile := filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, "issuer.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), "KEY_FILE="+keyFile, "KID="+kid)
-	var log strings.Builder
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting oidc-provider: %v", err)
-	}
-	iss := &oidcIssuer{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(iss.done) }()
-	t.Cleanup(iss.stop)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(iss.url + "/.well-known/openid-configuration")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return iss
-			}
-		}
-		select {
-		case <-iss.done:
-			t.Fatalf("oidc-provider exited: %s", log.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("oidc-provider not ready: %s", log.String())
-		}
-	}
+	i := testenv.StartOIDCIssuer(t, port, key, kid)
+	return &oidcIssuer{OIDCIssuer: i, url: i.URL}
 }
 
-func (i *oidcIssuer) stop() {
-	if i.cmd.Process == nil {
-		return
-	}
-	_ = i.cmd.Process.Kill()
-	<-i.done
-}
+func (i *oidcIssuer) stop() { i.Stop() }
 
-// token asks the issuer for an access token with client credentials.
-func (i *oidcIssuer) token(t *testing.T, resource string) string {
-	t.Helper()
-	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}}
-	if resource != "" {
-		form.Set("resource", resource)
-	}
-	req, _ := http.NewRequest(http.MethodPost, i.url+"/token", strings.NewReader(form.Encode()))
-	req.SetBasicAuth("test-client", "test-secret")
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var out struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil || out.AccessToken == "" {
-		t.Fatalf("token endpoint: %d %s", resp.StatusCode, body)
-	}
-	return out.AccessToken
-}
+func (i *oidcIssuer) token(t *testing.T, resource string) string { return i.Token(t, resource) }
 
 func TestOIDCProviderIssuer(t *testing.T) {
 	k1, err := rsa.GenerateKey(rand.Reader, 2048)

@@ -1,4 +1,4 @@
-// A real OIDC issuer for the jwt package's tests (oidc-provider, in-memory adapter: tests only).
+// A real OIDC issuer for tests (pkg/testenv.StartOIDCIssuer) (oidc-provider, in-memory adapter: tests only).
 // Env: PORT (required), KEY_FILE (PKCS#8 PEM of the RS256 signing key), KID (its key id).
 // Client credentials: test-client / test-secret. Access tokens are RS256 JWTs with aud "gateway",
 // or aud "other" when requested with resource=urn:other.

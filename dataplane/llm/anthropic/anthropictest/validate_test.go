@@ -1,0 +1,73 @@
+package anthropictest
+
+import (
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/infergw/gwctl/pkg/testenv"
+)
+
+func TestValidateBody(t *testing.T) {
+	ref := testenv.Shared(t, "reference/llm-apis")
+	schema, err := CompileSchema(filepath.Join(ref, "anthropic", "openapi.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Real requests recorded against api.anthropic.com must pass.
+	cassettes, _ := filepath.Glob(filepath.Join(ref, "fixtures", "anthropic-sdk-go", "cassettes", "*.yaml"))
+	if len(cassettes) == 0 {
+		t.Fatal("no cassettes")
+	}
+	n := 0
+	for _, c := range cassettes {
+		ins, err := LoadCassette(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, in := range ins {
+			n++
+			if err := ValidateBody(schema, []byte(in.RequestBody)); err != nil {
+				t.Errorf("%s[%d]: recorded request rejected: %v", filepath.Base(c), i, err)
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("only %d recorded requests", n)
+	}
+	bad := map[string]string{
+		"unknown field":            `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"n":2}`,
+		"stop_sequences string":    `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"stop_sequences":"END"}`,
+		"missing max_tokens":       `{"model":"m","messages":[{"role":"user","content":"hi"}]}`,
+		"max_tokens zero":          `{"model":"m","max_tokens":0,"messages":[{"role":"user","content":"hi"}]}`,
+		"empty text block":         `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":" "}]}]}`,
+		"tool_result not first":    `{"model":"m","max_tokens":5,"tools":[{"name":"f","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":{}}]},{"role":"user","content":[{"type":"text","text":"x"},{"type":"tool_result","tool_use_id":"t1"}]}]}`,
+		"trailing whitespace":      `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"text","text":"a "}]}]}`,
+		"disable_parallel on none": `{"model":"m","max_tokens":5,"tools":[{"name":"f","input_schema":{"type":"object"}}],"tool_choice":{"type":"none","disable_parallel_tool_use":true},"messages":[{"role":"user","content":"q"}]}`,
+		"input_schema null":        `{"model":"m","max_tokens":5,"tools":[{"name":"f","input_schema":null}],"messages":[{"role":"user","content":"q"}]}`,
+	}
+	for name, body := range bad {
+		if err := ValidateBody(schema, []byte(body)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestServerChecksHeaders(t *testing.T) {
+	s := New(t, testenv.Shared(t, "reference/llm-apis/anthropic/openapi.json"))
+	body := []byte(`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`)
+	h := http.Header{"Content-Type": {"application/json"}, "Anthropic-Version": {"2023-06-01"}}
+	if err := s.Validate(h, body); err == nil || !strings.Contains(err.Error(), "x-api-key") {
+		t.Errorf("missing key accepted: %v", err)
+	}
+	h.Set("X-Api-Key", "k")
+	h.Set("Authorization", "Bearer client")
+	if err := s.Validate(h, body); err == nil {
+		t.Error("client Authorization beside x-api-key accepted")
+	}
+	h.Del("Authorization")
+	if err := s.Validate(h, body); err != nil {
+		t.Errorf("valid request rejected: %v", err)
+	}
+}

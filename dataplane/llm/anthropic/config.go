@@ -1,0 +1,129 @@
+// Package anthropic is the dataplane backend for an AgentgatewayBackend with
+// spec.ai.provider.anthropic: it serves OpenAI Chat Completions (POST /v1/chat/completions,
+// streaming or not) by calling Anthropic's Messages API and translating both ways, as
+// specified in specs/translation.md.
+package anthropic
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/infergw/gwctl/dataplane/llm"
+)
+
+// Defaults applied by NewHandler.
+const (
+	DefaultHost             = "api.anthropic.com"
+	DefaultPathPrefix       = "/v1"
+	DefaultVersion          = "2023-06-01"
+	DefaultMaxTokens        = 4096
+	DefaultMaxRequestBytes  = 32 << 20
+	DefaultMaxResponseBytes = 64 << 20
+)
+
+// Config is compiled from an AgentgatewayBackend's spec.ai.provider.anthropic and its
+// policies. Only APIKey is required.
+type Config struct {
+	// Model, when set, replaces the model of every request (ai.provider.anthropic.model).
+	Model string
+	// ModelAliases rewrites request models (after Model is applied) before the capability lookup.
+	ModelAliases map[string]string
+
+	// Host, Port and PathPrefix override the upstream base URL
+	// (default https://api.anthropic.com/v1; requests go to <base>/messages).
+	Host       string
+	Port       int
+	PathPrefix string
+	// Plaintext uses http instead of https (a local test upstream or a sidecar).
+	Plaintext bool
+
+	// APIKey returns the provider key; it is called on every request so a rotated Secret is
+	// picked up (see llm.KeyFile). Its errors must not contain the key.
+	APIKey func() (string, error)
+	// SecretName names the Secret holding the key ("ns/name") in client errors when it
+	// cannot be read; the key's value never appears.
+	SecretName string
+	// Version is the anthropic-version header (default 2023-06-01).
+	Version string
+	// Betas are always sent in anthropic-beta; AllowedBetas are forwarded from the client's
+	// anthropic-beta or x-anthropic-beta header when listed, everything else is dropped.
+	Betas        []string
+	AllowedBetas []string
+
+	// Client performs upstream calls (default: a client without a total timeout, since
+	// streams are long; cancellation comes from the request context).
+	Client *http.Client
+
+	// AlwaysIncludeUsage emits the streamed usage chunk even when the client did not ask
+	// for it with stream_options.include_usage (LiteLLM in front).
+	AlwaysIncludeUsage bool
+	// Strict rejects (400) what would otherwise be clamped or ignored: temperature > 1,
+	// logprobs.
+	Strict bool
+	// OmitCacheCreationSplit leaves out prompt_tokens_details.cache_creation_token_details.
+	OmitCacheCreationSplit bool
+	// MidConversationSystem sends role "system" messages after the first turn as system
+	// turns on models that accept them, instead of hoisting them into the system prompt.
+	MidConversationSystem bool
+
+	// DefaultMaxTokens is max_tokens when the client sends none (default 4096, capped by
+	// the model's maximum output).
+	DefaultMaxTokens int64
+	// Models extends or overrides the built-in capability table (longest prefix wins).
+	Models []ModelCaps
+
+	MaxRequestBytes  int64 // default 32 MiB
+	MaxResponseBytes int64 // non-streaming upstream bodies, default 64 MiB
+
+	Logger *slog.Logger
+	// Metrics counts tokens by route, backend and model (nil: not counted).
+	Metrics *llm.Metrics
+	// OnResult receives one llm.Result per request (for tracing); may be nil.
+	OnResult llm.ResultFunc
+}
+
+func (c *Config) baseURL() (string, error) {
+	host := c.Host
+	if host == "" {
+		host = DefaultHost
+	}
+	if strings.ContainsAny(host, "/?#@") {
+		return "", fmt.Errorf("anthropic backend: host %q must be a host name or IP", host)
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		return "", fmt.Errorf("anthropic backend: port %d out of range", c.Port)
+	}
+	if c.Port != 0 {
+		host = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(c.Port))
+	}
+	prefix := c.PathPrefix
+	if prefix == "" {
+		prefix = DefaultPathPrefix
+	}
+	prefix = "/" + strings.Trim(prefix, "/")
+	scheme := "https"
+	if c.Plaintext {
+		scheme = "http"
+	}
+	u := url.URL{Scheme: scheme, Host: host, Path: strings.TrimSuffix(prefix, "/") + "/messages"}
+	if _, err := url.Parse(u.String()); err != nil {
+		return "", fmt.Errorf("anthropic backend: invalid base URL: %w", err)
+	}
+	return u.String(), nil
+}
+
+func (c *Config) validate() error {
+	if c.APIKey == nil {
+		return errors.New("anthropic backend: APIKey is required (policies.auth.secretRef)")
+	}
+	if c.DefaultMaxTokens < 0 {
+		return fmt.Errorf("anthropic backend: DefaultMaxTokens %d must not be negative", c.DefaultMaxTokens)
+	}
+	return nil
+}

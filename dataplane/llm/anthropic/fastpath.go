@@ -1,0 +1,114 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+)
+
+// Most events of a stream are text or tool-argument deltas in one fixed layout. They are
+// recognised here without reflection, and their JSON string literal is copied into the
+// output chunk as it is (it is validated first), so the hot path allocates nothing.
+
+var (
+	deltaPrefix = []byte(`{"type":"content_block_delta","index":`)
+	textInfix   = []byte(`,"delta":{"type":"text_delta","text":`)
+	jsonInfix   = []byte(`,"delta":{"type":"input_json_delta","partial_json":`)
+)
+
+// fastDelta parses `{"type":"content_block_delta","index":N,"delta":{"type":T,F:"…"}}` for
+// T text_delta (text) and input_json_delta (partial_json); lit is the JSON string literal.
+func fastDelta(data []byte) (index int, isText bool, lit []byte, ok bool) {
+	rest, found := bytes.CutPrefix(data, deltaPrefix)
+	if !found {
+		return 0, false, nil, false
+	}
+	n := 0
+	for n < len(rest) && n < 6 && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	if n == 0 {
+		return 0, false, nil, false
+	}
+	index, err := strconv.Atoi(string(rest[:n]))
+	if err != nil {
+		return 0, false, nil, false
+	}
+	rest = rest[n:]
+	if r, f := bytes.CutPrefix(rest, textInfix); f {
+		rest, isText = r, true
+	} else if r, f := bytes.CutPrefix(rest, jsonInfix); f {
+		rest = r
+	} else {
+		return 0, false, nil, false
+	}
+	if len(rest) == 0 || rest[0] != '"' {
+		return 0, false, nil, false
+	}
+	end := 1
+	for ; end < len(rest); end++ {
+		if rest[end] == '\\' {
+			end++
+			continue
+		}
+		if rest[end] == '"' {
+			break
+		}
+	}
+	if end >= len(rest) {
+		return 0, false, nil, false
+	}
+	lit, tail := rest[:end+1], rest[end+1:]
+	braces := 0
+	for _, c := range tail {
+		switch c {
+		case '}':
+			braces++
+		case ' ', '\t', '\r', '\n':
+		default:
+			return 0, false, nil, false
+		}
+	}
+	if braces != 2 || !json.Valid(lit) {
+		return 0, false, nil, false
+	}
+	return index, isText, lit, true
+}
+
+// fastEvent handles a delta recognised by fastDelta; handled is false when the event needs
+// the general path.
+func (s *streamState) fastEvent(data []byte, w chunkWriter) (handled bool, err error) {
+	if !s.started {
+		return false, nil
+	}
+	index, isText, lit, ok := fastDelta(data)
+	if !ok {
+		return false, nil
+	}
+	bs := s.block(index)
+	if bs == nil || len(lit) == 2 { // unknown block or empty string: nothing to emit
+		return true, nil
+	}
+	b := s.begin()
+	switch {
+	case isText && bs.kind == kindText:
+		b = append(b, `{"content":`...)
+		b = append(b, lit...)
+		b = append(b, '}')
+	case !isText && bs.kind == kindTool:
+		bs.sawArgs = true
+		b = append(b, `{"tool_calls":[{"index":`...)
+		b = strconv.AppendInt(b, int64(bs.slot), 10)
+		b = append(b, `,"function":{"arguments":`...)
+		b = append(b, lit...)
+		b = append(b, `}}]}`...)
+	case !isText && bs.kind == kindJSONTool:
+		bs.sawArgs = true
+		b = append(b, `{"content":`...)
+		b = append(b, lit...)
+		b = append(b, '}')
+	default:
+		return true, nil
+	}
+	return true, s.end(w, b, "")
+}

@@ -1,0 +1,304 @@
+package anthropic
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/infergw/gwctl/dataplane/llm"
+)
+
+// Handler serves OpenAI chat completions from an Anthropic upstream. Create it with NewHandler.
+type Handler struct {
+	url          string
+	version      string
+	key          func() (string, error)
+	secretName   string
+	betas        []string
+	allowedBetas map[string]bool
+	client       *http.Client
+	maxReq       int64
+	maxResp      int64
+	t            *translator
+	log          *slog.Logger
+	metrics      *llm.Metrics
+	onResult     llm.ResultFunc
+}
+
+// NewHandler validates cfg and returns the backend handler.
+func NewHandler(cfg Config) (*Handler, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	u, err := cfg.baseURL()
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("provider", "anthropic")
+	h := &Handler{
+		url: u, version: cfg.Version, key: cfg.APIKey, secretName: cfg.SecretName, betas: cfg.Betas,
+		allowedBetas: map[string]bool{}, client: cfg.Client,
+		maxReq: cfg.MaxRequestBytes, maxResp: cfg.MaxResponseBytes,
+		t: newTranslator(&cfg, log), log: log, metrics: cfg.Metrics, onResult: cfg.OnResult,
+	}
+	for _, b := range cfg.AllowedBetas {
+		h.allowedBetas[strings.TrimSpace(b)] = true
+	}
+	if h.version == "" {
+		h.version = DefaultVersion
+	}
+	if h.client == nil {
+		h.client = &http.Client{}
+	}
+	if h.maxReq <= 0 {
+		h.maxReq = DefaultMaxRequestBytes
+	}
+	if h.maxResp <= 0 {
+		h.maxResp = DefaultMaxResponseBytes
+	}
+	return h, nil
+}
+
+// ServeHTTP implements POST …/chat/completions.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ctx := r.Context()
+	res := llm.Result{Provider: "anthropic", Route: llm.RouteFromContext(ctx)}
+	defer func() { h.finish(ctx, &res, start) }()
+
+	if !strings.HasSuffix(r.URL.Path, "/chat/completions") {
+		h.reject(w, &res, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Message: "unknown path; this backend serves POST /v1/chat/completions"})
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.reject(w, &res, &llm.Error{Status: http.StatusMethodNotAllowed, Type: llm.ErrInvalidRequest, Message: "use POST"})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxReq))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			h.reject(w, &res, &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrInvalidRequest, Message: fmt.Sprintf("request body exceeds %d bytes", h.maxReq)})
+			return
+		}
+		h.reject(w, &res, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "reading request body failed"})
+		return
+	}
+	up, perr := h.t.translateRequest(ctx, body)
+	if perr != nil {
+		h.reject(w, &res, perr)
+		return
+	}
+	res.RequestModel, res.Stream = up.Model, up.Stream
+
+	key, err := h.key()
+	if err == nil {
+		key = strings.TrimSpace(strings.TrimPrefix(key, "Bearer "))
+		if key == "" {
+			err = errors.New("empty API key")
+		}
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "API key unavailable", "secret", h.secretName, "err", err)
+		h.reject(w, &res, llm.CredentialsError(h.secretName, err))
+		return
+	}
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(up.Body))
+	if err != nil {
+		h.reject(w, &res, &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrServer, Message: "building upstream request failed"})
+		return
+	}
+	h.setHeaders(req, r.Header, key, up.Stream)
+	created := start.Unix()
+
+	resp, err := h.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			res.Status, res.ErrorType = 499, "client_closed_request"
+			return
+		}
+		e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_unreachable", Message: "calling the Anthropic upstream failed"}
+		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+			e = &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the Anthropic upstream timed out"}
+		}
+		h.log.WarnContext(ctx, "upstream call failed", "err", redact(err.Error(), key))
+		h.reject(w, &res, e)
+		return
+	}
+	defer resp.Body.Close()
+	copyResponseHeaders(w.Header(), resp.Header)
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		e := upstreamError(resp.StatusCode, resp.Header, b)
+		e.Message = redact(e.Message, key)
+		if e.Type == llm.ErrAuthentication {
+			h.log.ErrorContext(ctx, "upstream rejected the backend credentials", "status", resp.StatusCode)
+		}
+		h.reject(w, &res, e)
+		return
+	}
+	if up.Stream {
+		h.stream(ctx, w, resp, up, created, &res, key)
+		return
+	}
+	h.complete(ctx, w, resp, up, created, &res)
+}
+
+func isTimeout(err error) bool {
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}
+
+// setHeaders sets the upstream headers: the backend key (never the client's credentials),
+// anthropic-version and the allow-listed anthropic-beta values.
+func (h *Handler) setHeaders(req *http.Request, in http.Header, key string, stream bool) {
+	hd := req.Header
+	hd.Set("Content-Type", "application/json")
+	if stream {
+		hd.Set("Accept", "text/event-stream")
+	} else {
+		hd.Set("Accept", "application/json")
+	}
+	if strings.HasPrefix(key, "sk-ant-oat") {
+		hd.Set("Authorization", "Bearer "+key)
+	} else {
+		hd.Set("X-Api-Key", key)
+	}
+	hd.Set("Anthropic-Version", h.version)
+	betas := append([]string(nil), h.betas...)
+	for _, name := range []string{"Anthropic-Beta", "X-Anthropic-Beta"} {
+		for _, v := range in.Values(name) {
+			for _, b := range strings.Split(v, ",") {
+				if b = strings.TrimSpace(b); b != "" && h.allowedBetas[b] && !contains(betas, b) {
+					betas = append(betas, b)
+				}
+			}
+		}
+	}
+	if len(betas) > 0 {
+		hd.Set("Anthropic-Beta", strings.Join(betas, ","))
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// copyResponseHeaders forwards Anthropic's request id, rate-limit headers and retry-after.
+func copyResponseHeaders(dst, src http.Header) {
+	if id := src.Get("Request-Id"); id != "" {
+		dst.Set("Anthropic-Request-Id", id)
+	}
+	if ra := src.Get("Retry-After"); ra != "" {
+		dst.Set("Retry-After", ra)
+	}
+	for k, v := range src {
+		if strings.HasPrefix(strings.ToLower(k), "anthropic-ratelimit-") {
+			dst[k] = append([]string(nil), v...)
+		}
+	}
+}
+
+func (h *Handler) complete(ctx context.Context, w http.ResponseWriter, resp *http.Response, up *upstreamRequest, created int64, res *llm.Result) {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, h.maxResp+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			res.Status, res.ErrorType = 499, "client_closed_request"
+			return
+		}
+		h.reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_read_failed", Message: "reading the Anthropic response failed"})
+		return
+	}
+	if int64(len(b)) > h.maxResp {
+		h.reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response", Message: "the Anthropic response is too large"})
+		return
+	}
+	c, ok := h.t.translateResponse(ctx, b, created, up.JSONTool)
+	if !ok {
+		h.reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response",
+			Message: "the Anthropic upstream returned an unexpected body: " + truncate(b, 256)})
+		return
+	}
+	res.ResponseModel, res.ResponseID, res.FinishReason = c.Model, c.ID, c.FinishReason
+	res.Usage, res.HasUsage, res.Status = c.Usage, true, http.StatusOK
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(c.Body)
+}
+
+func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.Response, up *upstreamRequest, created int64, res *llm.Result, key string) {
+	llm.SetStreamHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	res.Status = http.StatusOK
+	sw := llm.NewSSEWriter(w)
+	st := h.t.newStream(ctx, created, up.IncludeUsage, up.JSONTool)
+	st.secret = key
+	err := st.run(resp.Body, sw)
+	res.ResponseModel, res.ResponseID, res.FinishReason = st.model, st.id, st.finish
+	res.Usage, res.HasUsage = st.usage, st.hasUsage
+
+	var se *streamError
+	switch {
+	case err == nil:
+	case errors.As(err, &se):
+		res.ErrorType = se.err.Type
+		h.log.WarnContext(ctx, "upstream stream failed", "id", st.id, "code", se.err.Code, "err", redact(se.err.Message, key))
+	case ctx.Err() != nil || errors.Is(err, llm.ErrClientWrite):
+		// The client went away; the request context cancels the upstream call.
+		res.ErrorType = "client_closed_request"
+	default:
+		res.ErrorType = llm.ErrServer
+		h.log.WarnContext(ctx, "stream aborted", "id", st.id, "err", redact(err.Error(), key))
+	}
+}
+
+func (h *Handler) reject(w http.ResponseWriter, res *llm.Result, e *llm.Error) {
+	res.Status, res.ErrorType = e.Status, e.Type
+	llm.WriteError(w, e)
+}
+
+// finish records usage, reports the Result and writes the request's single log line.
+func (h *Handler) finish(ctx context.Context, res *llm.Result, start time.Time) {
+	if res.HasUsage {
+		model := res.ResponseModel
+		if model == "" {
+			model = res.RequestModel
+		}
+		h.metrics.Record(res.Route, model, res.Usage)
+	}
+	if h.onResult != nil {
+		h.onResult(ctx, *res)
+	}
+	h.log.InfoContext(ctx, "chat completion",
+		"route", res.Route.Route, "backend", res.Route.Backend, "model", res.RequestModel,
+		"stream", res.Stream, "status", res.Status, "error_type", res.ErrorType, "finish_reason", res.FinishReason,
+		"prompt_tokens", res.Usage.PromptTokens(), "completion_tokens", res.Usage.Output,
+		"duration_ms", time.Since(start).Milliseconds())
+}
+
+// redact removes the API key from a message (defence in depth: upstream messages and
+// transport errors should never contain it).
+func redact(msg, key string) string {
+	if key == "" || len(key) < 4 {
+		return msg
+	}
+	return strings.ReplaceAll(msg, key, "[REDACTED]")
+}

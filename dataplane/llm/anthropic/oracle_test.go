@@ -1,0 +1,164 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	anthropicsdk "github.com/anthropics/anthropic-sdk-go"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/packages/ssestream"
+
+	"github.com/infergw/gwctl/dataplane/llm"
+)
+
+// TestStreamMatchesAccumulatedMessage is the oracle of spec §10: every recorded Anthropic
+// stream, translated by the state machine and accumulated by openai-go's
+// ChatCompletionAccumulator, equals the non-streaming translation of the same stream
+// accumulated by anthropic-sdk-go's Message.Accumulate.
+func TestStreamMatchesAccumulatedMessage(t *testing.T) {
+	fixtures := streamFixtures(t)
+	for _, tc := range streamCases {
+		// unknown_events_ignored has an orphan delta that the SDK (rightly) rejects.
+		if !tc.wantErr && tc.jsonTool == "" && tc.name != "unknown_events_ignored" {
+			fixtures = append(fixtures, streamFixture{name: "case-" + tc.name, sse: []byte(tc.in)})
+		}
+	}
+	for _, f := range fixtures {
+		t.Run(f.name, func(t *testing.T) {
+			want, wantReasoning := viaAnthropicAccumulator(t, f.sse)
+			got, gotReasoning := viaOpenAIAccumulator(t, f.sse)
+
+			if got.ID != want.ID || got.Model != want.Model {
+				t.Errorf("id/model: got %s/%s, want %s/%s", got.ID, got.Model, want.ID, want.Model)
+			}
+			if got.ServiceTier != want.ServiceTier {
+				t.Errorf("service_tier: got %q, want %q", got.ServiceTier, want.ServiceTier)
+			}
+			if len(got.Choices) != 1 || len(want.Choices) != 1 {
+				t.Fatalf("choices: got %d, want %d", len(got.Choices), len(want.Choices))
+			}
+			g, w := got.Choices[0], want.Choices[0]
+			if g.FinishReason != w.FinishReason {
+				t.Errorf("finish_reason: got %q, want %q", g.FinishReason, w.FinishReason)
+			}
+			if g.Message.Content != w.Message.Content {
+				t.Errorf("content: got %q, want %q", g.Message.Content, w.Message.Content)
+			}
+			if gotReasoning != wantReasoning {
+				t.Errorf("reasoning_content: got %q, want %q", gotReasoning, wantReasoning)
+			}
+			if len(g.Message.ToolCalls) != len(w.Message.ToolCalls) {
+				t.Fatalf("tool calls: got %d, want %d", len(g.Message.ToolCalls), len(w.Message.ToolCalls))
+			}
+			for i := range w.Message.ToolCalls {
+				gt, wt := g.Message.ToolCalls[i], w.Message.ToolCalls[i]
+				if gt.ID != wt.ID || gt.Function.Name != wt.Function.Name || !sameJSON(gt.Function.Arguments, wt.Function.Arguments) {
+					t.Errorf("tool call %d: got %s %s %s, want %s %s %s", i, gt.ID, gt.Function.Name, gt.Function.Arguments, wt.ID, wt.Function.Name, wt.Function.Arguments)
+				}
+			}
+			gu, wu := got.Usage, want.Usage
+			if gu.PromptTokens != wu.PromptTokens || gu.CompletionTokens != wu.CompletionTokens || gu.TotalTokens != wu.TotalTokens ||
+				gu.PromptTokensDetails.CachedTokens != wu.PromptTokensDetails.CachedTokens ||
+				gu.CompletionTokensDetails.ReasoningTokens != wu.CompletionTokensDetails.ReasoningTokens {
+				t.Errorf("usage: got %+v, want %+v", gu, wu)
+			}
+			if gw, ww := gu.PromptTokensDetails.JSON.ExtraFields["cache_write_tokens"].Raw(), wu.PromptTokensDetails.JSON.ExtraFields["cache_write_tokens"].Raw(); gw != ww {
+				t.Errorf("cache_write_tokens: got %s, want %s", gw, ww)
+			}
+			if gu.TotalTokens == 0 && wu.TotalTokens == 0 && strings.Contains(string(f.sse), "output_tokens") {
+				t.Errorf("usage missing from both sides")
+			}
+		})
+	}
+}
+
+// viaAnthropicAccumulator accumulates the stream with anthropic-sdk-go and translates the
+// resulting Message with the non-streaming translation.
+func viaAnthropicAccumulator(t *testing.T, sse []byte) (openai.ChatCompletion, string) {
+	t.Helper()
+	var msg anthropicsdk.Message
+	rd := llm.NewSSEReader(bytes.NewReader(sse), 0)
+	for {
+		ev, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e anthropicsdk.MessageStreamEventUnion
+		if err := json.Unmarshal(ev.Data, &e); err != nil {
+			t.Fatalf("sdk cannot parse event %s: %v", ev.Data, err)
+		}
+		if err := msg.Accumulate(e); err != nil {
+			t.Fatalf("sdk accumulate: %v", err)
+		}
+	}
+	raw := msg.RawJSON()
+	if raw == "" {
+		t.Fatal("accumulated message has no JSON")
+	}
+	tr := newTranslator(&Config{}, quietLogger())
+	c, ok := tr.translateResponse(t.Context(), []byte(raw), created, "")
+	if !ok {
+		t.Fatalf("accumulated message not translated: %s", raw)
+	}
+	var out openai.ChatCompletion
+	if err := json.Unmarshal(c.Body, &out); err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Choices []struct {
+			Message struct {
+				ReasoningContent string `json:"reasoning_content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	_ = json.Unmarshal(c.Body, &r)
+	return out, r.Choices[0].Message.ReasoningContent
+}
+
+// viaOpenAIAccumulator translates the stream and accumulates our chunks with openai-go,
+// parsing the wire format with its own SSE decoder.
+func viaOpenAIAccumulator(t *testing.T, sse []byte) (openai.ChatCompletion, string) {
+	t.Helper()
+	out, err := translateStream(t, Config{}, sse, true, "")
+	if err != nil {
+		t.Fatalf("stream failed: %v", err)
+	}
+	resp := &http.Response{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(bytes.NewReader(out))}
+	stream := ssestream.NewStream[openai.ChatCompletionChunk](ssestream.NewDecoder(resp), nil)
+	var acc openai.ChatCompletionAccumulator
+	var reasoning strings.Builder
+	for stream.Next() {
+		chunk := stream.Current()
+		if !acc.AddChunk(chunk) {
+			t.Fatalf("accumulator rejected chunk %s", chunk.RawJSON())
+		}
+		for _, c := range chunk.Choices {
+			if f, ok := c.Delta.JSON.ExtraFields["reasoning_content"]; ok {
+				var s string
+				_ = json.Unmarshal([]byte(f.Raw()), &s)
+				reasoning.WriteString(s)
+			}
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatalf("openai-go stream error: %v", err)
+	}
+	return acc.ChatCompletion, reasoning.String()
+}
+
+func sameJSON(a, b string) bool {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return a == b
+	}
+	xb, _ := json.Marshal(x)
+	yb, _ := json.Marshal(y)
+	return bytes.Equal(xb, yb)
+}

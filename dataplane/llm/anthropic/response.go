@@ -1,0 +1,214 @@
+package anthropic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+
+	"github.com/infergw/gwctl/dataplane/llm"
+)
+
+// finishReason maps an Anthropic stop_reason to OpenAI's finish_reason; unknown values are
+// logged and become "stop".
+func finishReason(ctx context.Context, log *slog.Logger, stop string) string {
+	switch stop {
+	case "end_turn", "stop_sequence", "pause_turn", "":
+		return "stop"
+	case "max_tokens", "model_context_window_exceeded", "compaction":
+		return "length"
+	case "tool_use":
+		return "tool_calls"
+	case "refusal":
+		return "content_filter"
+	}
+	log.WarnContext(ctx, "unknown Anthropic stop_reason mapped to stop", "stop_reason", stop)
+	return "stop"
+}
+
+// serviceTier maps usage.service_tier; "" means omit.
+func serviceTier(t string) string {
+	switch t {
+	case "standard":
+		return "default"
+	case "priority":
+		return "priority"
+	}
+	return ""
+}
+
+// merge applies Anthropic usage u over acc: output always, other counters only when present
+// (anthropic-sdk-go's Message.Accumulate rule; message_delta counts are cumulative).
+func (u *usage) mergeInto(acc *llm.Usage) {
+	if u.OutputTokens != nil {
+		acc.Output = *u.OutputTokens
+	}
+	if u.InputTokens != nil {
+		acc.Input = *u.InputTokens
+	}
+	if u.CacheCreationInputTokens != nil {
+		acc.CacheWrite = *u.CacheCreationInputTokens
+	}
+	if u.CacheReadInputTokens != nil {
+		acc.CacheRead = *u.CacheReadInputTokens
+	}
+	if u.CacheCreation != nil {
+		acc.HasCacheSplit = true
+		acc.CacheWrite5m = u.CacheCreation.Ephemeral5m
+		acc.CacheWrite1h = u.CacheCreation.Ephemeral1h
+	}
+	if u.OutputTokensDetails != nil && u.OutputTokensDetails.ThinkingTokens != nil {
+		acc.HasReasoning = true
+		acc.Reasoning = *u.OutputTokensDetails.ThinkingTokens
+	}
+	if u.ServerToolUse != nil {
+		acc.HasWebSearch = true
+		acc.WebSearch = u.ServerToolUse.WebSearchRequests
+	}
+}
+
+// completion is a translated non-streaming response.
+type completion struct {
+	Body         []byte
+	Model        string
+	ID           string
+	FinishReason string
+	Usage        llm.Usage
+}
+
+// translateResponse maps an Anthropic Message body to an OpenAI chat.completion body.
+// ok is false when the body is not a Message.
+func (t *translator) translateResponse(ctx context.Context, body []byte, created int64, jsonTool string) (*completion, bool) {
+	var m message
+	if err := json.Unmarshal(body, &m); err != nil || m.ID == "" {
+		return nil, false
+	}
+	var u llm.Usage
+	m.Usage.mergeInto(&u)
+	finish := finishReason(ctx, t.log, m.StopReason)
+
+	var text, reasoning []byte
+	hasText := false
+	nTools := 0
+	for i := range m.Content {
+		c := &m.Content[i]
+		switch c.Type {
+		case "text":
+			text = append(text, c.Text...)
+			hasText = true
+		case "thinking":
+			reasoning = append(reasoning, c.Thinking...)
+		case "tool_use":
+			if jsonTool != "" && c.Name == jsonTool {
+				text = appendCompact(text, c.Input)
+				hasText = true
+				if finish == "tool_calls" {
+					finish = "stop"
+				}
+				continue
+			}
+			nTools++
+		}
+	}
+	if jsonTool != "" && nTools == 0 && finish == "tool_calls" {
+		finish = "stop"
+	}
+
+	b := make([]byte, 0, 512+len(text)+len(reasoning))
+	b = append(b, `{"id":`...)
+	b = llm.AppendJSONString(b, m.ID)
+	b = append(b, `,"object":"chat.completion","created":`...)
+	b = strconv.AppendInt(b, created, 10)
+	b = append(b, `,"model":`...)
+	b = llm.AppendJSONString(b, m.Model)
+	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
+	if hasText {
+		b = llm.AppendJSONString(b, string(text))
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"refusal":null`...)
+	if len(reasoning) > 0 {
+		b = append(b, `,"reasoning_content":`...)
+		b = llm.AppendJSONString(b, string(reasoning))
+	}
+	b = appendThinkingBlocks(b, m.Content)
+	if nTools > 0 {
+		b = append(b, `,"tool_calls":[`...)
+		first := true
+		for i := range m.Content {
+			c := &m.Content[i]
+			if c.Type != "tool_use" || (jsonTool != "" && c.Name == jsonTool) {
+				continue
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(b, `{"id":`...)
+			b = llm.AppendJSONString(b, c.ID)
+			b = append(b, `,"type":"function","function":{"name":`...)
+			b = llm.AppendJSONString(b, c.Name)
+			b = append(b, `,"arguments":`...)
+			b = llm.AppendJSONString(b, string(appendCompact(nil, c.Input)))
+			b = append(b, `}}`...)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `},"logprobs":null,"finish_reason":`...)
+	b = llm.AppendJSONString(b, finish)
+	b = append(b, `}],"usage":`...)
+	b = u.AppendOpenAI(b, llm.UsageFormat{CacheSplit: t.cacheSplit})
+	if st := serviceTier(m.Usage.ServiceTier); st != "" {
+		b = append(b, `,"service_tier":`...)
+		b = llm.AppendJSONString(b, st)
+	}
+	b = append(b, `,"system_fingerprint":null}`...)
+	return &completion{Body: b, Model: m.Model, ID: m.ID, FinishReason: finish, Usage: u}, true
+}
+
+// appendThinkingBlocks adds the thinking_blocks extension (signed thinking and redacted
+// thinking) so clients can replay them on the next turn.
+func appendThinkingBlocks(b []byte, content []responseBlock) []byte {
+	first := true
+	for i := range content {
+		c := &content[i]
+		if c.Type != "thinking" && c.Type != "redacted_thinking" {
+			continue
+		}
+		if first {
+			b = append(b, `,"thinking_blocks":[`...)
+			first = false
+		} else {
+			b = append(b, ',')
+		}
+		if c.Type == "thinking" {
+			b = append(b, `{"type":"thinking","thinking":`...)
+			b = llm.AppendJSONString(b, c.Thinking)
+			b = append(b, `,"signature":`...)
+			b = llm.AppendJSONString(b, c.Signature)
+		} else {
+			b = append(b, `{"type":"redacted_thinking","data":`...)
+			b = llm.AppendJSONString(b, c.Data)
+		}
+		b = append(b, '}')
+	}
+	if !first {
+		b = append(b, ']')
+	}
+	return b
+}
+
+// appendCompact appends raw JSON without insignificant whitespace; an absent input is {}.
+func appendCompact(dst []byte, raw json.RawMessage) []byte {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return append(dst, "{}"...)
+	}
+	buf := bytes.NewBuffer(dst)
+	if err := json.Compact(buf, raw); err != nil {
+		return append(dst, raw...)
+	}
+	return buf.Bytes()
+}

@@ -1,0 +1,385 @@
+package anthropic
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/infergw/gwctl/dataplane/llm"
+)
+
+// chunkWriter receives translated stream output; *llm.SSEWriter implements it.
+type chunkWriter interface {
+	Data(payload []byte) error
+	Done() error
+}
+
+// maxBlocks bounds the content-block index an upstream stream may use.
+const maxBlocks = 4096
+
+type blockKind uint8
+
+const (
+	kindOther blockKind = iota
+	kindText
+	kindThinking
+	kindTool
+	kindJSONTool // the structured-output fallback tool: its input is streamed as content
+)
+
+type blockState struct {
+	kind    blockKind
+	slot    int
+	sawArgs bool
+}
+
+// streamState is the state machine of spec §8: Anthropic SSE events in, OpenAI
+// chat.completion.chunk events out. One per response; not safe for concurrent use.
+type streamState struct {
+	t            *translator
+	ctx          context.Context
+	jsonTool     string
+	includeUsage bool
+	created      int64
+	secret       string // removed from upstream error messages before they reach the client
+
+	started    bool
+	done       bool
+	id, model  string
+	prefix     []byte // `{"id":…,"system_fingerprint":null,`
+	suffix     string
+	usage      llm.Usage
+	hasUsage   bool
+	stopReason string
+	finish     string
+	blocks     []blockState
+	nextSlot   int
+
+	ev  streamEvent
+	buf []byte
+}
+
+func (t *translator) newStream(ctx context.Context, created int64, includeUsage bool, jsonTool string) *streamState {
+	s := &streamState{t: t, ctx: ctx, created: created, includeUsage: includeUsage, jsonTool: jsonTool, suffix: "}", buf: make([]byte, 0, 512)}
+	if includeUsage {
+		s.suffix = `,"usage":null}`
+	}
+	return s
+}
+
+// streamError is a stream that failed after the response started.
+type streamError struct{ err *llm.Error }
+
+func (e *streamError) Error() string { return e.err.Error() }
+
+// run translates the upstream event stream until message_stop (nil), an upstream error or a
+// broken stream (a *streamError, already written to the client), a client write failure
+// (wrapping llm.ErrClientWrite) or the end of the request context.
+func (s *streamState) run(body io.Reader, w chunkWriter) error {
+	rd := llm.NewSSEReader(body, 0)
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			if ctxErr := s.ctx.Err(); ctxErr != nil {
+				return ctxErr
+			}
+			e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "api_error", Message: "reading the Anthropic stream failed"}
+			if errors.Is(err, io.EOF) {
+				// An upstream EOF without message_stop is an error, not a clean finish.
+				e.Message = "the Anthropic stream ended before message_stop"
+			} else if errors.Is(err, llm.ErrEventTooLarge) {
+				e.Message = "the Anthropic stream sent an oversized event"
+			}
+			return s.fail(w, e)
+		}
+		done, err := s.event(ev.Data, w)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// event handles one upstream SSE data payload. It returns done=true after message_stop (or
+// after an upstream error event has been written); a *streamError reports a failure that
+// has already been written to the client; other errors are client write failures.
+func (s *streamState) event(data []byte, w chunkWriter) (done bool, err error) {
+	if handled, err := s.fastEvent(data, w); handled || err != nil {
+		return false, err
+	}
+	s.ev = streamEvent{}
+	if err := json.Unmarshal(data, &s.ev); err != nil {
+		return true, s.fail(w, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response", Message: "upstream sent a malformed stream event"})
+	}
+	ev := &s.ev
+	switch ev.Type {
+	case "message_start":
+		if ev.Message == nil {
+			return true, s.fail(w, protocolError("message_start without message"))
+		}
+		if s.started {
+			return false, nil
+		}
+		s.start(ev.Message)
+		b := s.begin()
+		b = append(b, `{"role":"assistant","content":""}`...)
+		return false, s.end(w, b, "")
+	case "ping":
+		return false, nil
+	case "error":
+		e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Message: "upstream stream error"}
+		if ev.Error != nil {
+			e = mapErrorType(ev.Error.Type, redact(ev.Error.Message, s.secret))
+			e.Status = http.StatusBadGateway
+		}
+		return true, s.fail(w, e)
+	}
+	if !s.started {
+		if ev.Type == "message_stop" || ev.Type == "message_delta" || len(ev.Type) > 8 && ev.Type[:8] == "content_" {
+			return true, s.fail(w, protocolError(ev.Type+" before message_start"))
+		}
+		return false, nil
+	}
+	switch ev.Type {
+	case "content_block_start":
+		return false, s.blockStart(w)
+	case "content_block_delta":
+		return false, s.blockDelta(w)
+	case "content_block_stop":
+		return false, s.blockStop(w)
+	case "message_delta":
+		if ev.Delta.StopReason != "" {
+			s.stopReason = ev.Delta.StopReason
+		}
+		if ev.Usage != nil {
+			ev.Usage.mergeInto(&s.usage)
+			s.hasUsage = true
+		}
+		return false, nil
+	case "message_stop":
+		return true, s.stop(w)
+	}
+	return false, nil // unknown event types are ignored
+}
+
+func protocolError(what string) *llm.Error {
+	return &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response", Message: "upstream stream is malformed: " + what}
+}
+
+func (s *streamState) start(m *message) {
+	s.started = true
+	s.id, s.model = m.ID, m.Model
+	m.Usage.mergeInto(&s.usage)
+	s.hasUsage = true
+	p := make([]byte, 0, 160+len(s.id)+len(s.model))
+	p = append(p, `{"id":`...)
+	p = llm.AppendJSONString(p, s.id)
+	p = append(p, `,"object":"chat.completion.chunk","created":`...)
+	p = strconv.AppendInt(p, s.created, 10)
+	p = append(p, `,"model":`...)
+	p = llm.AppendJSONString(p, s.model)
+	if st := serviceTier(m.Usage.ServiceTier); st != "" {
+		p = append(p, `,"service_tier":`...)
+		p = llm.AppendJSONString(p, st)
+	}
+	p = append(p, `,"system_fingerprint":null,`...)
+	s.prefix = p
+}
+
+// begin starts a chunk with one choice; the caller appends the delta object and calls end.
+func (s *streamState) begin() []byte {
+	b := append(s.buf[:0], s.prefix...)
+	return append(b, `"choices":[{"index":0,"delta":`...)
+}
+
+func (s *streamState) end(w chunkWriter, b []byte, finish string) error {
+	b = append(b, `,"logprobs":null,"finish_reason":`...)
+	if finish == "" {
+		b = append(b, "null"...)
+	} else {
+		b = llm.AppendJSONString(b, finish)
+	}
+	b = append(b, "}]"...)
+	b = append(b, s.suffix...)
+	s.buf = b
+	return w.Data(b)
+}
+
+func (s *streamState) content(w chunkWriter, field, text string) error {
+	b := s.begin()
+	b = append(b, `{"`...)
+	b = append(b, field...)
+	b = append(b, `":`...)
+	b = llm.AppendJSONString(b, text)
+	b = append(b, '}')
+	return s.end(w, b, "")
+}
+
+func (s *streamState) toolArgs(w chunkWriter, slot int, frag string) error {
+	b := s.begin()
+	b = append(b, `{"tool_calls":[{"index":`...)
+	b = strconv.AppendInt(b, int64(slot), 10)
+	b = append(b, `,"function":{"arguments":`...)
+	b = llm.AppendJSONString(b, frag)
+	b = append(b, `}}]}`...)
+	return s.end(w, b, "")
+}
+
+func (s *streamState) block(i int) *blockState {
+	if i < 0 || i >= len(s.blocks) {
+		return nil
+	}
+	return &s.blocks[i]
+}
+
+func (s *streamState) blockStart(w chunkWriter) error {
+	ev := &s.ev
+	if ev.Index < 0 || ev.Index >= maxBlocks || ev.ContentBlock == nil {
+		return s.fail(w, protocolError(fmt.Sprintf("content_block_start with index %d", ev.Index)))
+	}
+	for len(s.blocks) <= ev.Index {
+		s.blocks = append(s.blocks, blockState{})
+	}
+	bs := &s.blocks[ev.Index]
+	*bs = blockState{}
+	cb := ev.ContentBlock
+	switch cb.Type {
+	case "text":
+		bs.kind = kindText
+		if cb.Text != "" {
+			return s.content(w, "content", cb.Text)
+		}
+	case "thinking":
+		bs.kind = kindThinking
+		if cb.Thinking != "" {
+			return s.content(w, "reasoning_content", cb.Thinking)
+		}
+	case "tool_use":
+		input := appendCompact(nil, cb.Input)
+		hasInput := string(input) != "{}"
+		if s.jsonTool != "" && cb.Name == s.jsonTool {
+			bs.kind = kindJSONTool
+			if hasInput {
+				bs.sawArgs = true
+				return s.content(w, "content", string(input))
+			}
+			return nil
+		}
+		bs.kind = kindTool
+		bs.slot = s.nextSlot
+		s.nextSlot++
+		b := s.begin()
+		b = append(b, `{"tool_calls":[{"index":`...)
+		b = strconv.AppendInt(b, int64(bs.slot), 10)
+		b = append(b, `,"id":`...)
+		b = llm.AppendJSONString(b, cb.ID)
+		b = append(b, `,"type":"function","function":{"name":`...)
+		b = llm.AppendJSONString(b, cb.Name)
+		b = append(b, `,"arguments":`...)
+		if hasInput {
+			bs.sawArgs = true
+			b = llm.AppendJSONString(b, string(input))
+		} else {
+			b = append(b, `""`...)
+		}
+		b = append(b, `}}]}`...)
+		return s.end(w, b, "")
+	}
+	return nil
+}
+
+func (s *streamState) blockDelta(w chunkWriter) error {
+	ev := &s.ev
+	bs := s.block(ev.Index)
+	if bs == nil {
+		return nil
+	}
+	d := ev.Delta
+	switch d.Type {
+	case "text_delta":
+		if bs.kind == kindText && d.Text != "" {
+			return s.content(w, "content", d.Text)
+		}
+	case "thinking_delta":
+		if bs.kind == kindThinking && d.Thinking != "" {
+			return s.content(w, "reasoning_content", d.Thinking)
+		}
+	case "input_json_delta":
+		if d.PartialJSON == "" {
+			return nil
+		}
+		switch bs.kind {
+		case kindTool:
+			bs.sawArgs = true
+			return s.toolArgs(w, bs.slot, d.PartialJSON)
+		case kindJSONTool:
+			bs.sawArgs = true
+			return s.content(w, "content", d.PartialJSON)
+		}
+	}
+	return nil
+}
+
+func (s *streamState) blockStop(w chunkWriter) error {
+	bs := s.block(s.ev.Index)
+	if bs == nil || bs.sawArgs {
+		return nil
+	}
+	switch bs.kind {
+	case kindTool:
+		bs.sawArgs = true
+		return s.toolArgs(w, bs.slot, "{}")
+	case kindJSONTool:
+		bs.sawArgs = true
+		return s.content(w, "content", "{}")
+	}
+	return nil
+}
+
+func (s *streamState) stop(w chunkWriter) error {
+	s.done = true
+	s.finish = finishReason(s.ctx, s.t.log, s.stopReason)
+	if s.jsonTool != "" && s.nextSlot == 0 && s.finish == "tool_calls" {
+		s.finish = "stop"
+	}
+	b := s.begin()
+	b = append(b, "{}"...)
+	if err := s.end(w, b, s.finish); err != nil {
+		return err
+	}
+	if s.includeUsage {
+		if err := s.writeUsage(w); err != nil {
+			return err
+		}
+	}
+	return w.Done()
+}
+
+func (s *streamState) writeUsage(w chunkWriter) error {
+	b := append(s.buf[:0], s.prefix...)
+	b = append(b, `"choices":[],"usage":`...)
+	b = s.usage.AppendOpenAI(b, llm.UsageFormat{CacheSplit: s.t.cacheSplit})
+	b = append(b, '}')
+	s.buf = b
+	return w.Data(b)
+}
+
+// fail ends the stream with an OpenAI error event and no [DONE]; when usage is on, the
+// best-known usage goes first so the tokens already spent are billed.
+func (s *streamState) fail(w chunkWriter, e *llm.Error) error {
+	s.done = true
+	if s.includeUsage && s.started {
+		s.t.log.WarnContext(s.ctx, "stream failed; emitting partial usage", "id", s.id, "output_tokens", s.usage.Output)
+		if err := s.writeUsage(w); err != nil {
+			return err
+		}
+	}
+	s.buf = e.AppendJSON(s.buf[:0])
+	if err := w.Data(s.buf); err != nil {
+		return err
+	}
+	return &streamError{err: e}
+}

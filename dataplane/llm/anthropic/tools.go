@@ -1,0 +1,236 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/infergw/gwctl/dataplane/llm"
+)
+
+var emptyObjectSchema = json.RawMessage(`{"type":"object","properties":{}}`)
+
+// tools maps tools, tool_choice and parallel_tool_calls.
+func (t *translator) tools(in *chatRequest, out *messagesRequest) *llm.Error {
+	for i, ct := range in.Tools {
+		if ct.Type != "function" && ct.Type != "" {
+			return llm.InvalidRequest(fmt.Sprintf("tools[%d].type", i), "tool type %q is not supported; only function tools are", ct.Type)
+		}
+		if ct.Function == nil || ct.Function.Name == "" {
+			return llm.InvalidRequest(fmt.Sprintf("tools[%d].function.name", i), "tool function name is required")
+		}
+		schema, err := inputSchema(ct.Function.Parameters)
+		if err != nil {
+			return llm.InvalidRequest(fmt.Sprintf("tools[%d].function.parameters", i), "%s", err)
+		}
+		out.Tools = append(out.Tools, tool{
+			Name:         ct.Function.Name,
+			Description:  ct.Function.Description,
+			InputSchema:  schema,
+			Strict:       ct.Function.Strict != nil && *ct.Function.Strict,
+			CacheControl: ct.CacheControl,
+		})
+	}
+
+	choice, allowed, err := toolChoiceFrom(in.ToolChoice)
+	if err != nil {
+		return err
+	}
+	if allowed != nil {
+		kept := out.Tools[:0]
+		for _, tl := range out.Tools {
+			if allowed[tl.Name] {
+				kept = append(kept, tl)
+			}
+		}
+		out.Tools = kept
+	}
+	if choice != nil && choice.Type == "tool" && !hasTool(out.Tools, choice.Name) {
+		return llm.InvalidRequest("tool_choice", "tool_choice names function %q which is not in tools", choice.Name)
+	}
+	if len(out.Tools) > 0 {
+		out.ToolChoice = choice
+		if in.ParallelToolCalls != nil && (choice == nil || choice.Type != "none") {
+			if out.ToolChoice == nil {
+				out.ToolChoice = &toolChoice{Type: "auto"}
+			}
+			disable := !*in.ParallelToolCalls
+			out.ToolChoice.DisableParallelToolUse = &disable
+		}
+	} else if choice != nil && choice.Type != "none" && choice.Type != "auto" {
+		return llm.InvalidRequest("tool_choice", "tool_choice requires tools")
+	}
+	return nil
+}
+
+func hasTool(tools []tool, name string) bool {
+	for _, tl := range tools {
+		if tl.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// inputSchema copies parameters verbatim, defaulting a missing schema or a missing type.
+func inputSchema(params json.RawMessage) (json.RawMessage, error) {
+	params = bytes.TrimSpace(params)
+	if len(params) == 0 || string(params) == "null" {
+		return emptyObjectSchema, nil
+	}
+	if params[0] != '{' {
+		return nil, fmt.Errorf("parameters must be a JSON Schema object")
+	}
+	// params is a RawMessage of a request that encoding/json has already validated whole.
+	if hasTopLevelKey(params, "type") {
+		return params, nil
+	}
+	rest := bytes.TrimSpace(params[1:])
+	if len(rest) > 0 && rest[0] == '}' {
+		return json.RawMessage(`{"type":"object"}`), nil
+	}
+	b := make([]byte, 0, len(params)+16)
+	b = append(b, `{"type":"object",`...)
+	b = append(b, rest...)
+	return b, nil
+}
+
+// hasTopLevelKey reports whether the valid JSON object obj has key at its top level, without
+// decoding it.
+func hasTopLevelKey(obj []byte, key string) bool {
+	depth := 0
+	expectKey := false
+	for i := 0; i < len(obj); i++ {
+		switch c := obj[i]; c {
+		case '{':
+			depth++
+			expectKey = depth == 1
+		case '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ',':
+			expectKey = depth == 1
+		case '"':
+			start := i + 1
+			for i++; i < len(obj) && obj[i] != '"'; i++ {
+				if obj[i] == '\\' {
+					i++
+				}
+			}
+			if expectKey && depth == 1 && string(obj[start:i]) == key {
+				return true
+			}
+			expectKey = false
+		}
+	}
+	return false
+}
+
+// toolChoiceFrom maps OpenAI tool_choice; allowed is the allowed_tools filter, if any.
+func toolChoiceFrom(raw json.RawMessage) (*toolChoice, map[string]bool, *llm.Error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		switch s {
+		case "auto":
+			return &toolChoice{Type: "auto"}, nil, nil
+		case "none":
+			return &toolChoice{Type: "none"}, nil, nil
+		case "required":
+			return &toolChoice{Type: "any"}, nil, nil
+		}
+		return nil, nil, llm.InvalidRequest("tool_choice", "tool_choice %q is not one of auto, none, required", s)
+	}
+	var obj struct {
+		Type     string `json:"type"`
+		Function *struct {
+			Name string `json:"name"`
+		} `json:"function"`
+		AllowedTools *struct {
+			Mode  string `json:"mode"`
+			Tools []struct {
+				Type     string `json:"type"`
+				Function struct {
+					Name string `json:"name"`
+				} `json:"function"`
+			} `json:"tools"`
+		} `json:"allowed_tools"`
+	}
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, nil, llm.InvalidRequest("tool_choice", "tool_choice must be a string or an object")
+	}
+	switch obj.Type {
+	case "function":
+		if obj.Function == nil || obj.Function.Name == "" {
+			return nil, nil, llm.InvalidRequest("tool_choice.function.name", "tool_choice function name is required")
+		}
+		return &toolChoice{Type: "tool", Name: obj.Function.Name}, nil, nil
+	case "allowed_tools":
+		if obj.AllowedTools == nil {
+			return nil, nil, llm.InvalidRequest("tool_choice.allowed_tools", "allowed_tools is required")
+		}
+		allowed := make(map[string]bool, len(obj.AllowedTools.Tools))
+		for _, at := range obj.AllowedTools.Tools {
+			allowed[at.Function.Name] = true
+		}
+		switch obj.AllowedTools.Mode {
+		case "required":
+			return &toolChoice{Type: "any"}, allowed, nil
+		case "auto", "":
+			return &toolChoice{Type: "auto"}, allowed, nil
+		}
+		return nil, nil, llm.InvalidRequest("tool_choice.allowed_tools.mode", "mode %q is not auto or required", obj.AllowedTools.Mode)
+	}
+	return nil, nil, llm.InvalidRequest("tool_choice.type", "tool_choice type %q is not supported", obj.Type)
+}
+
+// responseFormat maps response_format; it returns the synthetic tool's name when the
+// forced-tool fallback is used.
+func (t *translator) responseFormat(in *chatRequest, out *messagesRequest, caps ModelCaps, thinkingOn bool) (string, *llm.Error) {
+	rf := in.ResponseFormat
+	if rf == nil {
+		return "", nil
+	}
+	var schema json.RawMessage
+	switch rf.Type {
+	case "", "text":
+		return "", nil
+	case "json_object":
+		schema = json.RawMessage(`{"type":"object","additionalProperties":true}`)
+	case "json_schema":
+		if rf.JSONSchema == nil || len(bytes.TrimSpace(rf.JSONSchema.Schema)) == 0 {
+			return "", llm.InvalidRequest("response_format.json_schema.schema", "json_schema.schema is required")
+		}
+		schema = bytes.TrimSpace(rf.JSONSchema.Schema)
+		if schema[0] != '{' {
+			return "", llm.InvalidRequest("response_format.json_schema.schema", "json_schema.schema must be an object")
+		}
+	default:
+		return "", llm.InvalidRequest("response_format.type", "response_format type %q is not supported", rf.Type)
+	}
+	if caps.StructuredOutput {
+		if out.OutputConfig == nil {
+			out.OutputConfig = &outputConfig{}
+		}
+		out.OutputConfig.Format = &jsonFormat{Type: "json_schema", Schema: schema}
+		return "", nil
+	}
+	if thinkingOn {
+		return "", llm.InvalidRequest("response_format", "response_format %s needs native structured outputs when reasoning is on; model %s has none", rf.Type, out.Model)
+	}
+	if out.ToolChoice != nil && out.ToolChoice.Type != "auto" {
+		return "", llm.InvalidRequest("response_format", "response_format %s cannot be combined with tool_choice on model %s", rf.Type, out.Model)
+	}
+	if hasTool(out.Tools, jsonToolName) {
+		return "", llm.InvalidRequest("tools", "tool name %q is reserved for response_format on this backend", jsonToolName)
+	}
+	desc := "Respond with the final answer as this tool's input."
+	out.Tools = append(out.Tools, tool{Name: jsonToolName, Description: &desc, InputSchema: schema})
+	out.ToolChoice = &toolChoice{Type: "tool", Name: jsonToolName}
+	return jsonToolName, nil
+}

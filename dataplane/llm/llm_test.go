@@ -1,0 +1,129 @@
+package llm
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestUsageOpenAI(t *testing.T) {
+	u := Usage{Input: 10, CacheWrite: 20, CacheRead: 30, Output: 5, HasCacheSplit: true, CacheWrite5m: 20, HasWebSearch: true, WebSearch: 1}
+	got := string(u.AppendOpenAI(nil, UsageFormat{CacheSplit: true}))
+	want := `{"prompt_tokens":60,"completion_tokens":5,"total_tokens":65,"prompt_tokens_details":{"cached_tokens":30,"cache_write_tokens":20,"cache_creation_token_details":{"ephemeral_5m_input_tokens":20,"ephemeral_1h_input_tokens":0}},"cache_read_input_tokens":30,"cache_creation_input_tokens":20,"server_tool_use":{"web_search_requests":1}}`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	u = Usage{Input: 1, Output: 9, HasReasoning: true, Reasoning: 7}
+	got = string(u.AppendOpenAI(nil, UsageFormat{}))
+	if !strings.Contains(got, `"completion_tokens_details":{"reasoning_tokens":7}`) || strings.Contains(got, "server_tool_use") {
+		t.Errorf("reasoning usage %s", got)
+	}
+}
+
+func TestError(t *testing.T) {
+	e := InvalidRequest("n", "n=%d unsupported", 2)
+	rec := httptest.NewRecorder()
+	WriteError(rec, e)
+	if rec.Code != 400 || rec.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("status %d type %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	if got := rec.Body.String(); got != `{"error":{"message":"n=2 unsupported","type":"invalid_request_error","param":"n","code":null}}` {
+		t.Errorf("body %s", got)
+	}
+	rec = httptest.NewRecorder()
+	WriteError(rec, &Error{Status: 503, Type: ErrServer, Code: "overloaded_error", Message: "busy", RetryAfter: "4"})
+	if rec.Header().Get("Retry-After") != "4" || !strings.Contains(rec.Body.String(), `"param":null,"code":"overloaded_error"`) {
+		t.Errorf("503: %v %s", rec.Header(), rec.Body)
+	}
+}
+
+func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", "q\"b\\n\n\r\t\x00\x1f", "<>&", "é😀", "\u2028\u2029", "bad\xffutf8", string([]byte{0xe2, 0x82})} {
+		got := AppendJSONString(nil, s)
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatalf("%q → %s is not JSON: %v", s, got, err)
+		}
+		enc, _ := json.Marshal(s)
+		var want string
+		_ = json.Unmarshal(enc, &want)
+		if back != want || !utf8.ValidString(back) {
+			t.Errorf("%q round-tripped to %q", s, back)
+		}
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatalf("second registration: %v", err)
+	}
+	r := RouteInfo{Route: "ns/r", Backend: "ns/b"}
+	m.Record(r, "claude", Usage{Input: 10, Output: 5, CacheRead: 30, CacheWrite: 20})
+	again.Record(r, "claude", Usage{Input: 1})
+	for kind, want := range map[string]float64{TokenInput: 11, TokenOutput: 5, TokenCacheRead: 30, TokenCacheWrite: 20} {
+		if got := testutil.ToFloat64(m.Counter(r, "claude", kind)); got != want {
+			t.Errorf("%s = %v, want %v", kind, got, want)
+		}
+	}
+	var nilMetrics *Metrics
+	nilMetrics.Record(r, "x", Usage{Input: 1}) // must not panic
+}
+
+func TestKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "Authorization")
+	key := KeyFile("ns/secret", p)
+	if _, err := key(); err == nil || !strings.Contains(err.Error(), "ns/secret") {
+		t.Errorf("missing file: %v", err)
+	}
+	if err := os.WriteFile(p, []byte("Bearer sk-123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := key(); err != nil || k != "sk-123" {
+		t.Errorf("key %q, %v", k, err)
+	}
+	if err := os.WriteFile(p, []byte("sk-rotated"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := key(); k != "sk-rotated" {
+		t.Errorf("rotation not picked up: %q", k)
+	}
+	if err := os.WriteFile(p, []byte(" \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := key(); err == nil || strings.Contains(err.Error(), "sk-") {
+		t.Errorf("empty secret: %v", err)
+	}
+}
+
+func TestRouteContext(t *testing.T) {
+	ctx := WithRoute(t.Context(), RouteInfo{Route: "a", Backend: "b"})
+	if got := RouteFromContext(ctx); got.Route != "a" || got.Backend != "b" {
+		t.Errorf("got %+v", got)
+	}
+	if got := RouteFromContext(t.Context()); got != (RouteInfo{}) {
+		t.Errorf("empty context gave %+v", got)
+	}
+}
+
+func TestCredentialsErrorNamesSecretNotValue(t *testing.T) {
+	e := CredentialsError("ns/anthropic", errors.New("parse failure near sk-ant-LEAK"))
+	body := string(e.AppendJSON(nil))
+	if e.Status != 500 || !strings.Contains(body, "ns/anthropic") || strings.Contains(body, "sk-ant-LEAK") {
+		t.Errorf("%d %s", e.Status, body)
+	}
+}

@@ -1,0 +1,404 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/infergw/gwctl/dataplane/llm"
+)
+
+// Handler proxies OpenAI chat completions. Create it with NewHandler.
+type Handler struct {
+	url        string
+	key        func() (string, error)
+	secretName string
+	model      string
+	always     bool
+	client     *http.Client
+	maxReq     int64
+	maxResp    int64
+	log        *slog.Logger
+	metrics    *llm.Metrics
+	onResult   llm.ResultFunc
+}
+
+// NewHandler returns the passthrough handler for cfg.
+func NewHandler(cfg Config) (*Handler, error) {
+	u, err := cfg.baseURL()
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{url: u, key: cfg.APIKey, secretName: cfg.SecretName, model: cfg.Model, always: cfg.AlwaysIncludeUsage, client: cfg.Client,
+		maxReq: cfg.MaxRequestBytes, maxResp: cfg.MaxResponseBytes, log: log.With("provider", "openai"),
+		metrics: cfg.Metrics, onResult: cfg.OnResult}
+	if h.client == nil {
+		h.client = &http.Client{}
+	}
+	if h.maxReq <= 0 {
+		h.maxReq = DefaultMaxRequestBytes
+	}
+	if h.maxResp <= 0 {
+		h.maxResp = DefaultMaxResponseBytes
+	}
+	return h, nil
+}
+
+type requestProbe struct {
+	Model         string `json:"model"`
+	Stream        bool   `json:"stream"`
+	StreamOptions *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+}
+
+// ServeHTTP implements POST …/chat/completions.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ctx := r.Context()
+	res := llm.Result{Provider: "openai", Route: llm.RouteFromContext(ctx)}
+	defer func() { h.finish(ctx, &res, start) }()
+
+	if !strings.HasSuffix(r.URL.Path, "/chat/completions") {
+		h.reject(w, &res, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Message: "unknown path; this backend serves POST /v1/chat/completions"})
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.reject(w, &res, &llm.Error{Status: http.StatusMethodNotAllowed, Type: llm.ErrInvalidRequest, Message: "use POST"})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxReq))
+	if err != nil {
+		h.reject(w, &res, &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrInvalidRequest, Message: "request body unreadable or too large"})
+		return
+	}
+	var probe requestProbe
+	if err := json.Unmarshal(body, &probe); err != nil {
+		h.reject(w, &res, llm.InvalidRequest("", "request body is not valid JSON"))
+		return
+	}
+	clientUsage := probe.StreamOptions != nil && probe.StreamOptions.IncludeUsage
+	res.RequestModel, res.Stream = probe.Model, probe.Stream
+	if h.model != "" && h.model != probe.Model || probe.Stream && !clientUsage {
+		// Ask for stream usage even when the client did not, so it can be counted.
+		if body, err = h.rewrite(body, probe.Stream && !clientUsage); err != nil {
+			h.reject(w, &res, llm.InvalidRequest("", "request body must be a JSON object"))
+			return
+		}
+		if h.model != "" {
+			res.RequestModel = h.model
+		}
+	}
+
+	var key string
+	if h.key != nil {
+		if key, err = h.key(); err == nil {
+			key = strings.TrimSpace(strings.TrimPrefix(key, "Bearer "))
+		}
+		if err != nil {
+			h.log.ErrorContext(ctx, "API key unavailable", "secret", h.secretName, "err", err)
+			h.reject(w, &res, llm.CredentialsError(h.secretName, err))
+			return
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
+	if err != nil {
+		h.reject(w, &res, &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrServer, Message: "building upstream request failed"})
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if probe.Stream {
+		req.Header.Set("Accept", "text/event-stream")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			res.Status, res.ErrorType = 499, "client_closed_request"
+			return
+		}
+		e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_unreachable", Message: "calling the upstream failed"}
+		var te interface{ Timeout() bool }
+		if errors.As(err, &te) && te.Timeout() {
+			e = &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the upstream timed out"}
+		}
+		h.log.WarnContext(ctx, "upstream call failed", "err", redact(err.Error(), key))
+		h.reject(w, &res, e)
+		return
+	}
+	defer resp.Body.Close()
+	for _, k := range []string{"Retry-After", "X-Request-Id"} {
+		if v := resp.Header.Get(k); v != "" {
+			w.Header().Set(k, v)
+		}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		e := upstreamError(resp.StatusCode, b)
+		e.Message = redact(e.Message, key)
+		e.RetryAfter = resp.Header.Get("Retry-After")
+		h.reject(w, &res, e)
+		return
+	}
+	if probe.Stream {
+		h.stream(ctx, w, resp, clientUsage || h.always, &res)
+		return
+	}
+	h.complete(ctx, w, resp, &res)
+}
+
+// rewrite sets the model override and stream_options.include_usage.
+func (h *Handler) rewrite(body []byte, forceUsage bool) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		return nil, fmt.Errorf("request body must be a JSON object")
+	}
+	if h.model != "" {
+		m["model"], _ = json.Marshal(h.model)
+	}
+	if forceUsage {
+		var so map[string]json.RawMessage
+		_ = json.Unmarshal(m["stream_options"], &so)
+		if so == nil {
+			so = map[string]json.RawMessage{}
+		}
+		so["include_usage"] = json.RawMessage("true")
+		m["stream_options"], _ = json.Marshal(so)
+	}
+	return json.Marshal(m)
+}
+
+// responseProbe reads what metrics and tracing need from a completion or chunk.
+type responseProbe struct {
+	ID      string `json:"id"`
+	Model   string `json:"model"`
+	Choices []struct {
+		FinishReason *string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *struct {
+		PromptTokens        int64 `json:"prompt_tokens"`
+		CompletionTokens    int64 `json:"completion_tokens"`
+		PromptTokensDetails *struct {
+			CachedTokens     int64 `json:"cached_tokens"`
+			CacheWriteTokens int64 `json:"cache_write_tokens"`
+		} `json:"prompt_tokens_details"`
+		CompletionTokensDetails *struct {
+			ReasoningTokens *int64 `json:"reasoning_tokens"`
+		} `json:"completion_tokens_details"`
+	} `json:"usage"`
+	Error json.RawMessage `json:"error"`
+}
+
+func (p *responseProbe) apply(res *llm.Result) {
+	if p.ID != "" {
+		res.ResponseID = p.ID
+	}
+	if p.Model != "" {
+		res.ResponseModel = p.Model
+	}
+	for _, c := range p.Choices {
+		if c.FinishReason != nil && *c.FinishReason != "" {
+			res.FinishReason = *c.FinishReason
+		}
+	}
+	if u := p.Usage; u != nil {
+		var out llm.Usage
+		out.Output = u.CompletionTokens
+		if d := u.PromptTokensDetails; d != nil {
+			out.CacheRead, out.CacheWrite = d.CachedTokens, d.CacheWriteTokens
+		}
+		out.Input = max(u.PromptTokens-out.CacheRead-out.CacheWrite, 0)
+		if d := u.CompletionTokensDetails; d != nil && d.ReasoningTokens != nil {
+			out.HasReasoning, out.Reasoning = true, *d.ReasoningTokens
+		}
+		res.Usage, res.HasUsage = out, true
+	}
+}
+
+func (h *Handler) complete(ctx context.Context, w http.ResponseWriter, resp *http.Response, res *llm.Result) {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, h.maxResp+1))
+	if err != nil || int64(len(b)) > h.maxResp {
+		if ctx.Err() != nil {
+			res.Status, res.ErrorType = 499, "client_closed_request"
+			return
+		}
+		h.reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_read_failed", Message: "reading the upstream response failed"})
+		return
+	}
+	var p responseProbe
+	if err := json.Unmarshal(b, &p); err != nil {
+		h.reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response", Message: "the upstream returned a non-JSON body"})
+		return
+	}
+	p.apply(res)
+	res.Status = http.StatusOK
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.Response, passUsage bool, res *llm.Result) {
+	llm.SetStreamHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	res.Status = http.StatusOK
+	sw := llm.NewSSEWriter(w)
+	rd := llm.NewSSEReader(resp.Body, 0)
+	first := true // the first chunk is decoded for the response id and model
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			switch {
+			case ctx.Err() != nil:
+				res.ErrorType = "client_closed_request"
+			default:
+				res.ErrorType = llm.ErrServer
+				e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "api_error", Message: "the upstream stream ended before [DONE]"}
+				_ = sw.Data(e.AppendJSON(nil))
+				h.log.WarnContext(ctx, "upstream stream ended early", "err", err)
+			}
+			return
+		}
+		if string(ev.Data) == "[DONE]" {
+			_ = sw.Done()
+			return
+		}
+		if !first && !needsProbe(ev.Data) {
+			// Plain content deltas are forwarded without decoding (the hot path).
+			if err := sw.Data(ev.Data); err != nil {
+				res.ErrorType = "client_closed_request"
+				return
+			}
+			continue
+		}
+		first = false
+		var p responseProbe
+		if err := json.Unmarshal(ev.Data, &p); err != nil {
+			res.ErrorType = llm.ErrServer
+			e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response", Message: "upstream sent a malformed stream event"}
+			_ = sw.Data(e.AppendJSON(nil))
+			return
+		}
+		p.apply(res)
+		if len(p.Error) > 0 && string(p.Error) != "null" {
+			res.ErrorType = llm.ErrServer
+			_ = sw.Data(ev.Data)
+			return
+		}
+		if p.Usage != nil && len(p.Choices) == 0 && !passUsage {
+			continue
+		}
+		if err := sw.Data(ev.Data); err != nil {
+			res.ErrorType = "client_closed_request"
+			return
+		}
+	}
+}
+
+// needsProbe reports whether a chunk may carry what metrics and tracing read: usage, a finish
+// reason, or an error. Content deltas carry none of these and skip decoding.
+func needsProbe(data []byte) bool {
+	return bytes.Contains(data, []byte(`"usage":{`)) || bytes.Contains(data, []byte(`"usage": {`)) ||
+		bytes.Contains(data, []byte(`"finish_reason":"`)) || bytes.Contains(data, []byte(`"finish_reason": "`)) ||
+		bytes.Contains(data, []byte(`"error"`)) || !bytes.HasPrefix(data, []byte("{"))
+}
+
+// upstreamError normalises an upstream error body ({"error":{…}} or vLLM's top-level
+// {"object":"error",…}) to the OpenAI error shape; a non-JSON body is a 502.
+func upstreamError(status int, body []byte) *llm.Error {
+	type fields struct {
+		Message string          `json:"message"`
+		Type    string          `json:"type"`
+		Param   *string         `json:"param"`
+		Code    json.RawMessage `json:"code"`
+	}
+	var env struct {
+		Error *fields `json:"error"`
+		fields
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response",
+			Message: fmt.Sprintf("upstream returned HTTP %d with a non-JSON body: %s", status, truncate(body, 256))}
+	}
+	f := &env.fields
+	if env.Error != nil {
+		f = env.Error
+	}
+	e := &llm.Error{Status: status, Message: f.Message, Type: f.Type}
+	if f.Param != nil {
+		e.Param = *f.Param
+	}
+	if c := bytes.TrimSpace(f.Code); len(c) > 0 && string(c) != "null" {
+		var s string
+		if json.Unmarshal(c, &s) == nil {
+			e.Code = s
+		} else {
+			e.Code = string(c)
+		}
+	}
+	if e.Type == "" {
+		e.Type = llm.ErrServer
+		if status < 500 {
+			e.Type = llm.ErrInvalidRequest
+		}
+	}
+	if e.Message == "" {
+		e.Message = fmt.Sprintf("upstream returned HTTP %d", status)
+	}
+	if status < 400 || status > 599 {
+		e.Status = http.StatusBadGateway
+	}
+	return e
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
+}
+
+func redact(msg, key string) string {
+	if len(key) < 4 {
+		return msg
+	}
+	return strings.ReplaceAll(msg, key, "[REDACTED]")
+}
+
+func (h *Handler) reject(w http.ResponseWriter, res *llm.Result, e *llm.Error) {
+	res.Status, res.ErrorType = e.Status, e.Type
+	llm.WriteError(w, e)
+}
+
+func (h *Handler) finish(ctx context.Context, res *llm.Result, start time.Time) {
+	if res.HasUsage {
+		model := res.ResponseModel
+		if model == "" {
+			model = res.RequestModel
+		}
+		h.metrics.Record(res.Route, model, res.Usage)
+	}
+	if h.onResult != nil {
+		h.onResult(ctx, *res)
+	}
+	h.log.InfoContext(ctx, "chat completion",
+		"route", res.Route.Route, "backend", res.Route.Backend, "model", res.RequestModel,
+		"stream", res.Stream, "status", res.Status, "error_type", res.ErrorType, "finish_reason", res.FinishReason,
+		"prompt_tokens", res.Usage.PromptTokens(), "completion_tokens", res.Usage.Output,
+		"duration_ms", time.Since(start).Milliseconds())
+}
