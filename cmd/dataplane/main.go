@@ -15,8 +15,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/config"
+	"github.com/infergw/gwctl/dataplane/mcp"
+	"github.com/infergw/gwctl/dataplane/standard"
 )
 
 // listFlag is a repeatable flag; its environment variable holds comma-separated values.
@@ -36,6 +40,9 @@ type options struct {
 	maxBody                   int64
 	watch, shutdown, shutWait time.Duration
 	noAccessLog, assumeSvc    bool
+	mcpKey                    string
+	redisFailClosed, usage    bool
+	replicas                  int
 }
 
 func newFlags(o *options, out io.Writer) *flag.FlagSet {
@@ -49,6 +56,10 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.domain, "cluster-domain", "cluster.local", "cluster DNS suffix: a Service resolves to name.namespace.svc.<domain>:port")
 	fs.StringVar(&o.otlp, "otlp-endpoint", "", "OTLP trace endpoint (host:port) when no frontend.tracing policy names one")
 	fs.StringVar(&o.redis, "redis-addr", "", "Redis address (host:port) for rate limits shared across replicas")
+	fs.BoolVar(&o.redisFailClosed, "redis-fail-closed", false, "refuse requests (503) on shared-limit routes while Redis is unreachable; default: admit them under a local bucket of capacity ÷ --replicas")
+	fs.IntVar(&o.replicas, "replicas", 1, "number of dataplane replicas, for the local rate-limit fallback while Redis is down")
+	fs.StringVar(&o.mcpKey, "mcp-session-key", "", "32-byte key (64 hex digits or base64) that encrypts MCP session ids, the same on every replica; empty: a random key per process")
+	fs.BoolVar(&o.usage, "always-include-usage", false, "send a usage chunk on every streamed chat completion, as if stream_options.include_usage were set (LiteLLM in front)")
 	fs.Int64Var(&o.maxBody, "max-request-body", 32<<20, "largest request body in bytes (0 = unlimited); larger requests get 413")
 	fs.DurationVar(&o.watch, "watch-interval", 2*time.Second, "how often config files and secrets are checked for changes")
 	fs.DurationVar(&o.shutdown, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests and streams")
@@ -164,9 +175,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		WatchInterval: o.watch, ShutdownTimeout: o.shutdown, ShutdownDelay: o.shutWait,
 		DisableAccessLog: o.noAccessLog,
 	}, log)
-	// Backend kinds other than Service and static (AI, MCP, InferencePool) and the policy
-	// stages are registered here by the wiring (d.Backends.Register, d.Policy =
-	// router.Compose(...)); until then those backends answer 501 and policy routes fail closed.
+	sopts := standard.Options{Replicas: o.replicas, RedisFailClosed: o.redisFailClosed, AlwaysIncludeUsage: o.usage}
+	if o.mcpKey != "" {
+		key, err := mcp.ParseSessionKey(o.mcpKey)
+		if err != nil {
+			fmt.Fprintln(stderr, "dataplane: --mcp-session-key:", err)
+			return 2
+		}
+		sopts.SessionKey = key
+	}
+	if o.redis != "" {
+		rc := redis.NewClient(&redis.Options{Addr: o.redis})
+		defer rc.Close()
+		sopts.Redis = rc
+	}
+	if _, err := standard.Install(ctx, d, sopts); err != nil {
+		fmt.Fprintln(stderr, "dataplane:", err)
+		return 1
+	}
 	if _, err := d.Load(); err != nil {
 		var inv *config.InvalidError
 		if errors.As(err, &inv) {

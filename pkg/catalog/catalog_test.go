@@ -17,7 +17,7 @@ func TestBundledCatalog(t *testing.T) {
 	for _, g := range c.Groups {
 		names = append(names, g.Name)
 	}
-	if strings.Join(names, ",") != "identity,observability,gateway,egress,mcp" {
+	if strings.Join(names, ",") != "identity,observability,gateway,egress,mcp,fallback" {
 		t.Fatalf("table order %v", names)
 	}
 	gw, _ := c.Group("gateway")

@@ -70,6 +70,10 @@ type Egress struct {
 	Model string `mapstructure:"model" json:"model"`
 	// Alias is the LiteLLM model name that maps to Model.
 	Alias string `mapstructure:"alias" json:"alias"`
+	// Host and Port override the provider's endpoint (a proxy, or a local test double); empty
+	// Host keeps api.anthropic.com.
+	Host string `mapstructure:"host" json:"host"`
+	Port int    `mapstructure:"port" json:"port"`
 }
 
 // Identity is the OIDC issuer MCP tokens come from.
@@ -110,7 +114,7 @@ func Defaults() map[string]any {
 		"dataplane":         map[string]any{"namespace": "agentgateway-system", "image": "ghcr.io/infergw/dataplane:latest", "replicas": int64(2)},
 		"pool": map[string]any{"name": "vllm", "targetPort": int64(8000), "app": "vllm",
 			"models": []any{map[string]any{"name": "llama-3-8b-instruct"}}},
-		"egress":        map[string]any{"model": "claude-haiku-4-5", "alias": "claude-haiku"},
+		"egress":        map[string]any{"model": "claude-haiku-4-5", "alias": "claude-haiku", "host": "", "port": int64(443)},
 		"identity":      map[string]any{"namespace": "dex", "issuer": "https://auth.example.com", "audience": "mcp-client", "jwksPath": "/keys", "port": int64(5556)},
 		"mcp":           map[string]any{"namespace": "mcp", "requests": int64(5), "bucket": int64(10)},
 		"observability": map[string]any{"randomSampling": "0.1"},

@@ -38,7 +38,9 @@ const schemaTemplate = `{
         "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 256}}}}}},
     "egress": {"type": "object", "additionalProperties": false, "properties": {
       "model": {"type": "string", "minLength": 1, "maxLength": 256},
-      "alias": {"type": "string", "minLength": 1}}},
+      "alias": {"type": "string", "minLength": 1},
+      "host": {"type": "string", "maxLength": 256},
+      "port": {"$ref": "#/$defs/port"}}},
     "identity": {"type": "object", "additionalProperties": false, "properties": {
       "namespace": {"$ref": "#/$defs/dnsLabel"},
       "issuer": {"type": "string", "pattern": "^https?://[^\\s]+$", "maxLength": 256},

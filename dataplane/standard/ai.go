@@ -1,0 +1,126 @@
+package standard
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/infergw/gwctl/dataplane/failover"
+	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/dataplane/llm/anthropic"
+	"github.com/infergw/gwctl/dataplane/llm/openai"
+	"github.com/infergw/gwctl/dataplane/policy/ratelimit"
+	"github.com/infergw/gwctl/dataplane/router"
+	"github.com/infergw/gwctl/pkg/gateway"
+)
+
+// installAI serves AgentgatewayBackend spec.ai: Anthropic (OpenAI requests translated) and
+// OpenAI-compatible upstreams (passed through). Other provider types answer 501.
+func (in *Installer) installAI() error {
+	metrics, err := llm.NewMetrics(in.d.Prometheus)
+	if err != nil {
+		return err
+	}
+	in.llmMetrics = metrics
+	if in.failoverMetrics, err = failover.NewMetrics(in.d.Prometheus); err != nil {
+		return err
+	}
+	in.d.Backends.Register(gateway.KindAI, func(b *gateway.Backend) (http.Handler, error) {
+		if len(b.AI.Groups) > 1 || (len(b.AI.Groups) == 1 && len(b.AI.Groups[0]) > 1) {
+			return in.priorityGroups(b)
+		}
+		return in.provider(b, b.AI.Provider, b.Auth)
+	})
+	return nil
+}
+
+// provider builds the handler of one LLM provider.
+func (in *Installer) provider(b *gateway.Backend, p gateway.AIProvider, auth *gateway.BackendAuth) (http.Handler, error) {
+	if p.Auth != nil {
+		auth = p.Auth
+	}
+	key, secretName := in.credential(b, auth)
+	// An overridden host on a port other than 443 is a plain-HTTP upstream (a local vLLM server,
+	// a sidecar, a test double); the providers' own endpoints use TLS.
+	plaintext := p.Host != "" && p.Port != 443
+	log := in.log.With("backend", b.ID)
+	var (
+		h   http.Handler
+		err error
+	)
+	switch p.Type {
+	case "anthropic":
+		if key == nil {
+			return nil, backendErr(b, fmt.Errorf("the anthropic provider needs policies.auth (secretRef or key)"))
+		}
+		h, err = anthropic.NewHandler(anthropic.Config{
+			Model: p.Model, Host: p.Host, Port: int(p.Port), PathPrefix: p.PathPrefix, Plaintext: plaintext,
+			APIKey: key, SecretName: secretName, AlwaysIncludeUsage: in.opts.AlwaysIncludeUsage,
+			Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
+		})
+	case "openai":
+		h, err = openai.NewHandler(openai.Config{
+			Model: p.Model, Host: p.Host, Port: int(p.Port), PathPrefix: p.PathPrefix, Plaintext: plaintext,
+			APIKey: key, SecretName: secretName, AlwaysIncludeUsage: in.opts.AlwaysIncludeUsage,
+			Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
+		})
+	default:
+		return router.NotServed(b), nil
+	}
+	if err != nil {
+		return nil, backendErr(b, err)
+	}
+	return withRouteInfo(h), nil
+}
+
+func (in *Installer) credential(b *gateway.Backend, auth *gateway.BackendAuth) (func() (string, error), string) {
+	switch {
+	case auth == nil || auth.Passthrough:
+		return nil, ""
+	case auth.SecretRef != "":
+		return in.d.Secrets.Key(auth.SecretRef, "Authorization"), b.Namespace + "/" + auth.SecretRef
+	case auth.InlineKey != "":
+		k := auth.InlineKey
+		return func() (string, error) { return k, nil }, ""
+	}
+	return nil, ""
+}
+
+// chargeTokens charges the response's tokens to token rate limits on the request's route.
+func chargeTokens(ctx context.Context, r llm.Result) {
+	if r.HasUsage {
+		ratelimit.Charge(ctx, r.Usage.PromptTokens()+r.Usage.Output)
+	}
+}
+
+// withRouteInfo hands the router's route and backend names to the LLM handler for metrics.
+func withRouteInfo(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if info, ok := router.InfoFromContext(r.Context()); ok {
+			r = r.WithContext(llm.WithRoute(r.Context(), llm.RouteInfo{Route: info.Route, Backend: info.Backend}))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// priorityGroups serves spec.ai.groups through dataplane/failover: the first group is the
+// primary; a request moves to the next provider only before its first response byte.
+func (in *Installer) priorityGroups(b *gateway.Backend) (http.Handler, error) {
+	cfg := failover.Config{Route: b.ID}
+	for _, g := range b.AI.Groups {
+		var group []failover.Backend
+		for _, p := range g {
+			h, err := in.provider(b, p, b.Auth)
+			if err != nil {
+				return nil, err
+			}
+			group = append(group, failover.Backend{Name: p.Name, Kind: p.Type, Handler: h})
+		}
+		cfg.Priorities = append(cfg.Priorities, group)
+	}
+	f, err := failover.New(cfg, failover.Deps{Logger: in.log.With("backend", b.ID), Metrics: in.failoverMetrics})
+	if err != nil {
+		return nil, backendErr(b, err)
+	}
+	return f, nil
+}

@@ -1,0 +1,3 @@
+package standard
+
+func (in *Installer) installPools() {}

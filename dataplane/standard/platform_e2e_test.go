@@ -1,0 +1,277 @@
+package standard_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/infergw/gwctl/dataplane/bootstrap"
+	"github.com/infergw/gwctl/dataplane/llm/anthropic/anthropictest"
+	"github.com/infergw/gwctl/dataplane/standard"
+	"github.com/infergw/gwctl/groups"
+	"github.com/infergw/gwctl/pkg/catalog"
+	"github.com/infergw/gwctl/pkg/manifest"
+	"github.com/infergw/gwctl/pkg/platform"
+	"github.com/infergw/gwctl/pkg/render"
+	"github.com/infergw/gwctl/pkg/resolve"
+	"github.com/infergw/gwctl/pkg/testenv"
+)
+
+const providerKey = "sk-ant-e2e-0123456789abcdef"
+
+// renderGatewayResources renders the bundled platform with set and returns the dataplane
+// ConfigMap's resources.yaml: exactly what the dataplane serves in a cluster.
+func renderGatewayResources(t *testing.T, enable []string, set []string) []byte {
+	t.Helper()
+	cat, err := catalog.Load(groups.FS, "bundled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var features []string
+	for _, g := range cat.Optional() {
+		features = append(features, g.Name)
+	}
+	cfg, err := platform.Load(platform.Options{Features: features, Enable: enable, Set: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := resolve.Resolve(cat, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := render.Render(context.Background(), render.Options{Catalog: cat, Config: cfg, Groups: res.Order})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := render.Stream(out.Objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := manifest.Parse("render", stream, manifest.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if o.Kind == "ConfigMap" && o.Name == "dataplane-resources" {
+			v, _ := o.Get("data", render.GatewayResourcesKey)
+			return []byte(v.(string))
+		}
+	}
+	t.Fatal("no dataplane-resources ConfigMap in the render")
+	return nil
+}
+
+type gatewayUnderTest struct {
+	url  string
+	logs *syncBuffer
+}
+
+func startDataplane(t *testing.T, resources []byte, resolveMap map[string]string) *gatewayUnderTest {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "resources.yaml"), resources, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	secrets := filepath.Join(dir, "secrets")
+	if err := os.MkdirAll(filepath.Join(secrets, "anthropic-api-key"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(secrets, "anthropic-api-key", "Authorization"), []byte(providerKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	d := bootstrap.New(bootstrap.Settings{
+		Config: []string{filepath.Join(dir, "resources.yaml")}, SecretsDir: secrets, Resolve: resolveMap,
+		AssumeServices: true, WatchInterval: 50 * time.Millisecond,
+	}, slog.New(slog.NewJSONHandler(logs, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := standard.Install(ctx, d, standard.Options{SessionKey: make([]byte, 32)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Load(); err != nil {
+		t.Fatalf("the dataplane refused the rendered platform: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, ln, nil) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return &gatewayUnderTest{url: "http://" + ln.Addr().String(), logs: logs}
+}
+
+// The bundled platform with egress and mcp on, rendered by gwctl and served by the dataplane:
+// an OpenAI client reaches the (fake) Anthropic API through the egress route, and an MCP client
+// with a token from a real OIDC issuer reaches the real example server through JWT, the tool
+// policy and the rate limit.
+func TestRenderedPlatformEndToEnd(t *testing.T) {
+	fake := anthropictest.New(t, testenv.Shared(t, "reference/llm-apis/anthropic/openapi.json"))
+	everything := testenv.StartEverything(t, "streamableHttp")
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuerPort := testenv.FreePort(t)
+	issuer := testenv.StartOIDCIssuer(t, issuerPort, key, "k1")
+
+	resources := renderGatewayResources(t, []string{"egress", "mcp", "fallback"}, []string{
+		"secretStore.name=secret-store",
+		"egress.host=127.0.0.1", "egress.port=" + strconv.Itoa(fake.Port),
+		"identity.issuer=" + issuer.URL, "identity.jwksPath=/jwks", "identity.port=" + strconv.Itoa(issuerPort), "identity.audience=gateway",
+	})
+	gw := startDataplane(t, resources, map[string]string{
+		"mcp-server-everything.mcp": everything.Addr,
+		"dex.dex":                   fmt.Sprintf("127.0.0.1:%d", issuerPort),
+	})
+
+	t.Run("egress: OpenAI client through the translation", func(t *testing.T) {
+		client := openai.NewClient(option.WithBaseURL(gw.url+"/v1"), option.WithAPIKey("client-key-never-forwarded"))
+		resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+			Model:    "claude-haiku-4-5",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Say hi")},
+		})
+		if err != nil {
+			t.Fatalf("chat completion: %v", err)
+		}
+		if len(resp.Choices) != 1 || resp.Choices[0].Message.Content == "" || resp.Usage.PromptTokens == 0 {
+			t.Fatalf("response %+v", resp)
+		}
+		reqs := fake.Requests()
+		last := reqs[len(reqs)-1]
+		if last.Header.Get("X-Api-Key") != providerKey || last.Header.Get("Authorization") != "" {
+			t.Fatalf("upstream credentials: x-api-key %q, authorization %q", last.Header.Get("X-Api-Key"), last.Header.Get("Authorization"))
+		}
+		if strings.Contains(gw.logs.String(), providerKey) {
+			t.Fatal("the provider key appears in the dataplane's logs")
+		}
+	})
+
+	t.Run("unknown model: 404", func(t *testing.T) {
+		resp, err := http.Post(gw.url+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"nope","messages":[{"role":"user","content":"x"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("mcp: no token gets 401 with resource metadata", func(t *testing.T) {
+		resp, err := http.Post(gw.url+"/mcp", "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "resource_metadata=") {
+			t.Fatalf("status %d, WWW-Authenticate %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		}
+		meta, err := http.Get(gw.url + "/.well-known/oauth-protected-resource/mcp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(meta.Body)
+		meta.Body.Close()
+		var doc map[string]any
+		if meta.StatusCode != 200 || json.Unmarshal(body, &doc) != nil || fmt.Sprint(doc["authorization_servers"]) != "["+issuer.URL+"]" {
+			t.Fatalf("protected-resource metadata: %d %s", meta.StatusCode, body)
+		}
+	})
+
+	t.Run("mcp: tools through JWT, tool policy and rate limit", func(t *testing.T) {
+		token := issuer.Token(t, "")
+		hc := &http.Client{Transport: bearer{token: token}}
+		client := sdk.NewClient(&sdk.Implementation{Name: "e2e", Version: "1"}, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		session, err := client.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: gw.url + "/mcp", HTTPClient: hc}, nil)
+		if err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		defer session.Close()
+		tools, err := session.ListTools(ctx, nil)
+		if err != nil {
+			t.Fatalf("tools/list: %v", err)
+		}
+		names := map[string]bool{}
+		for _, tl := range tools.Tools {
+			names[tl.Name] = true
+		}
+		if !names["echo"] || !names["get-sum"] || names["get-env"] || names["toggle-simulated-logging"] {
+			t.Fatalf("the read-only tool policy is not applied: %v", names)
+		}
+		res, err := session.CallTool(ctx, &sdk.CallToolParams{Name: "echo", Arguments: map[string]any{"message": "hi"}})
+		if err != nil || res.IsError || len(res.Content) == 0 {
+			t.Fatalf("tools/call echo: %v %+v", err, res)
+		}
+		if _, err := session.CallTool(ctx, &sdk.CallToolParams{Name: "get-env"}); err == nil {
+			t.Fatal("a tool outside the policy was callable")
+		}
+		// The bucket holds 10 and refills 5 per second: a burst of 20 calls must see 429s.
+		limited := 0
+		for i := 0; i < 20; i++ {
+			req, _ := http.NewRequest(http.MethodPost, gw.url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusTooManyRequests {
+				limited++
+				if resp.Header.Get("x-ratelimit-limit") != "10" {
+					t.Fatalf("x-ratelimit-limit %q, want 10", resp.Header.Get("x-ratelimit-limit"))
+				}
+			}
+		}
+		if limited == 0 {
+			t.Fatal("no 429 after spending the bucket")
+		}
+	})
+}
+
+type bearer struct{ token string }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// syncBuffer collects the dataplane's log lines; the server writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,80 @@
+// Package standard installs this build's backend handlers (AI providers, MCP, InferencePools)
+// and traffic-policy stages (JWT, rate limit, transformation) on an assembled dataplane. It is
+// the one place that maps the compiled model (pkg/gateway) onto the handler packages.
+package standard
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/infergw/gwctl/dataplane/bootstrap"
+	"github.com/infergw/gwctl/dataplane/failover"
+	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/dataplane/router"
+	"github.com/infergw/gwctl/pkg/gateway"
+)
+
+// Options are the settings the handlers and policies need beyond the compiled resources.
+type Options struct {
+	// SessionKey encrypts MCP session ids so any replica can serve any session (32 bytes).
+	// Empty: a random key per process (sessions do not survive a restart or cross replicas).
+	SessionKey []byte
+	// Redis, when set, makes request rate limits shared by every replica using it.
+	Redis *redis.Client
+	// RedisFailClosed refuses requests (503) while Redis is unreachable; the default admits
+	// them under a local bucket of capacity ÷ Replicas.
+	RedisFailClosed bool
+	// Replicas is the number of dataplane replicas, for the local fallback while Redis is down.
+	Replicas int
+	// AlwaysIncludeUsage sends a usage chunk on every streamed LLM response (LiteLLM fronting).
+	AlwaysIncludeUsage bool
+}
+
+// Installer holds state shared across reloads: rate-limit buckets and JWT key sets survive a
+// config swap when their policy did not change.
+type Installer struct {
+	d    *bootstrap.Dataplane
+	opts Options
+	log  *slog.Logger
+	ctx  context.Context
+
+	llmMetrics      *llm.Metrics
+	failoverMetrics *failover.Metrics
+
+	mu       sync.Mutex
+	limiters map[string]limiterEntry
+	auths    map[string]authEntry
+}
+
+// Install registers every backend kind and policy stage of this build on d. ctx bounds the
+// background work (JWKS refresh); cancel it when the dataplane stops.
+func Install(ctx context.Context, d *bootstrap.Dataplane, opts Options) (*Installer, error) {
+	if opts.Replicas <= 0 {
+		opts.Replicas = 1
+	}
+	in := &Installer{
+		d: d, opts: opts, log: d.Logger, ctx: ctx,
+		limiters: map[string]limiterEntry{}, auths: map[string]authEntry{},
+	}
+	if err := in.installMCP(); err != nil {
+		return nil, err
+	}
+	if err := in.installAI(); err != nil {
+		return nil, err
+	}
+	in.installPools()
+	d.Policy = router.Compose(router.Stages{
+		JWT:            in.jwtStage,
+		RateLimit:      in.rateLimitStage,
+		Transformation: transformationStage,
+	})
+	return in, nil
+}
+
+func backendErr(b *gateway.Backend, err error) error {
+	return fmt.Errorf("backend %s: %w", b.ID, err)
+}

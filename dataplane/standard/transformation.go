@@ -1,0 +1,120 @@
+package standard
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/infergw/gwctl/dataplane/router"
+	"github.com/infergw/gwctl/pkg/gateway"
+)
+
+// maxTransformBody bounds the request body a body expression reads; a larger body gets 413.
+const maxTransformBody = 32 << 20
+
+// bodyField matches the expressions body-based routing uses: json(request.body).model, with or
+// without string(...), for any dotted field path.
+var bodyField = regexp.MustCompile(`^\s*(?:string\(\s*)?json\(\s*request\.body\s*\)\.([A-Za-z_][A-Za-z0-9_.]*)\s*\)?\s*$`)
+
+// headerValue is how one header's value is computed.
+type headerValue struct {
+	name    string
+	literal *string
+	field   string // gjson path in the JSON body
+}
+
+// transformationStage applies traffic.transformation.request. agentgateway evaluates CEL; this
+// build supports the expressions platforms use for routing: a field of the JSON request body
+// (json(request.body).model) and string literals. Any other expression fails the config load
+// with a message naming it, rather than being skipped.
+func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
+	t := p.Transformation
+	var set, add []headerValue
+	for _, list := range []struct {
+		in  []gateway.HeaderExpression
+		out *[]headerValue
+	}{{t.Set, &set}, {t.Add, &add}} {
+		for _, h := range list.in {
+			v, err := compileExpression(h)
+			if err != nil {
+				return nil, fmt.Errorf("policy %v: transformation: %w", p.Sources, err)
+			}
+			*list.out = append(*list.out, v)
+		}
+	}
+	remove := t.Remove
+	needsBody := false
+	for _, v := range append(append([]headerValue{}, set...), add...) {
+		needsBody = needsBody || v.field != ""
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var body []byte
+			if needsBody && r.Body != nil && r.Body != http.NoBody {
+				b, err := io.ReadAll(io.LimitReader(r.Body, maxTransformBody+1))
+				if err != nil {
+					http.Error(w, "reading request body: "+err.Error(), http.StatusBadRequest)
+					return
+				}
+				if len(b) > maxTransformBody {
+					http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+					return
+				}
+				body = b
+				r.Body = io.NopCloser(bytes.NewReader(b))
+			}
+			for _, name := range remove {
+				r.Header.Del(name)
+			}
+			for _, v := range set {
+				if s, ok := v.eval(body); ok {
+					r.Header.Set(v.name, s)
+				} else {
+					r.Header.Del(v.name)
+				}
+			}
+			for _, v := range add {
+				if s, ok := v.eval(body); ok {
+					r.Header.Add(v.name, s)
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}, nil
+}
+
+func compileExpression(h gateway.HeaderExpression) (headerValue, error) {
+	if m := bodyField.FindStringSubmatch(h.Expression); m != nil {
+		return headerValue{name: h.Name, field: m[1]}, nil
+	}
+	if s, err := strconv.Unquote(h.Expression); err == nil {
+		return headerValue{name: h.Name, literal: &s}, nil
+	}
+	if n := len(h.Expression); n >= 2 && h.Expression[0] == '\'' && h.Expression[n-1] == '\'' {
+		s := h.Expression[1 : n-1]
+		return headerValue{name: h.Name, literal: &s}, nil
+	}
+	return headerValue{}, fmt.Errorf("header %s: expression %q is not supported by this dataplane (supported: json(request.body).<field>, string literals)", h.Name, h.Expression)
+}
+
+// eval computes the value; a body field that is absent or not a scalar yields no header, so a
+// request without a model matches no model route (404) instead of a wrong one.
+func (v headerValue) eval(body []byte) (string, bool) {
+	if v.literal != nil {
+		return *v.literal, true
+	}
+	if len(body) == 0 || !gjson.ValidBytes(body) {
+		return "", false
+	}
+	r := gjson.GetBytes(body, v.field)
+	switch r.Type {
+	case gjson.String, gjson.Number, gjson.True, gjson.False:
+		return r.String(), true
+	}
+	return "", false
+}
