@@ -182,3 +182,18 @@ func TestVersionCompletionHelp(t *testing.T) {
 		t.Fatalf("schema platform: %+v", r)
 	}
 }
+
+func TestRunbookFallback(t *testing.T) {
+	r := gwctl(t, "", "runbook", "fallback", "--enable", "fallback")
+	if r.code != 0 || !strings.Contains(r.out, "inference/inference-gateway-standby") || !strings.Contains(r.out, "## Which routes move") {
+		t.Fatalf("runbook: code %d\n%s%s", r.code, r.out, r.err)
+	}
+	if r := gwctl(t, "", "runbook", "fallback"); r.code != 2 || !strings.Contains(r.err, "no standby Gateway") {
+		t.Fatalf("runbook without standby: %+v", r)
+	}
+	// From a rendered stream on stdin, as in a pipeline.
+	rendered := gwctl(t, "", "render", "--enable", "fallback")
+	if r := gwctl(t, rendered.out, "runbook", "fallback", "-"); r.code != 0 || !strings.Contains(r.out, "local-models-standby") {
+		t.Fatalf("runbook from stdin: %+v", r)
+	}
+}
