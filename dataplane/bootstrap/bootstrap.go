@@ -72,7 +72,10 @@ type Dataplane struct {
 	Backends   *backend.Registry
 	// Policy builds traffic-policy middleware (JWT, rate limit, transformation). Nil: routes
 	// with a policy answer 501 rather than run unprotected.
-	Policy    router.PolicyBuilder
+	Policy router.PolicyBuilder
+	// Wrap, when set, returns middleware around every request for a config (e.g. the server
+	// span of frontend.tracing); nil middleware leaves requests as they are.
+	Wrap      func(*gateway.Config) func(http.Handler) http.Handler
 	Secrets   *secrets.Store
 	Server    *server.Server
 	Watcher   *config.Watcher
@@ -195,8 +198,14 @@ func (d *Dataplane) apply(res *config.Result) error {
 		d.Logger.Warn("Gateway listeners on several ports are served together on one address; bind each with --listen PORT=ADDR to keep their routes apart",
 			slog.Any("ports", table.Ports))
 	}
+	var h http.Handler = table
+	if d.Wrap != nil {
+		if mw := d.Wrap(res.Config); mw != nil {
+			h = wrapped{ports: table, mw: mw, all: mw(table)}
+		}
+	}
 	d.current.Store(res)
-	d.Server.Swap(table, func() {
+	d.Server.Swap(h, func() {
 		if err := set.Close(); err != nil {
 			d.Logger.Warn("closing replaced backends", slog.String("error", err.Error()))
 		}
@@ -325,4 +334,17 @@ func addrOf(l net.Listener) string {
 		return ""
 	}
 	return l.Addr().String()
+}
+
+// wrapped is a route table with middleware around it, for every listener port.
+type wrapped struct {
+	ports server.PortHandler
+	mw    func(http.Handler) http.Handler
+	all   http.Handler
+}
+
+func (w wrapped) ServeHTTP(rw http.ResponseWriter, r *http.Request) { w.all.ServeHTTP(rw, r) }
+
+func (w wrapped) ServePort(rw http.ResponseWriter, r *http.Request, port int32) {
+	w.mw(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { w.ports.ServePort(rw, r, port) })).ServeHTTP(rw, r)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/llm/anthropic/anthropictest"
 	"github.com/infergw/gwctl/dataplane/standard"
+	"github.com/infergw/gwctl/dataplane/telemetry/otlptest"
 	"github.com/infergw/gwctl/groups"
 	"github.com/infergw/gwctl/pkg/catalog"
 	"github.com/infergw/gwctl/pkg/manifest"
@@ -131,15 +132,18 @@ func TestRenderedPlatformEndToEnd(t *testing.T) {
 	}
 	issuerPort := testenv.FreePort(t)
 	issuer := testenv.StartOIDCIssuer(t, issuerPort, key, "k1")
+	collector := otlptest.NewGRPC(t)
 
-	resources := renderGatewayResources(t, []string{"egress", "mcp", "fallback"}, []string{
+	resources := renderGatewayResources(t, []string{"egress", "mcp", "fallback", "observability"}, []string{
+		"observability.randomSampling=true",
 		"secretStore.name=secret-store",
 		"egress.host=127.0.0.1", "egress.port=" + strconv.Itoa(fake.Port),
 		"identity.issuer=" + issuer.URL, "identity.jwksPath=/jwks", "identity.port=" + strconv.Itoa(issuerPort), "identity.audience=gateway",
 	})
 	gw := startDataplane(t, resources, map[string]string{
-		"mcp-server-everything.mcp": everything.Addr,
-		"dex.dex":                   fmt.Sprintf("127.0.0.1:%d", issuerPort),
+		"mcp-server-everything.mcp":    everything.Addr,
+		"dex.dex":                      fmt.Sprintf("127.0.0.1:%d", issuerPort),
+		"otel-collector.observability": collector.Endpoint,
 	})
 
 	t.Run("egress: OpenAI client through the translation", func(t *testing.T) {
@@ -162,6 +166,23 @@ func TestRenderedPlatformEndToEnd(t *testing.T) {
 		if strings.Contains(gw.logs.String(), providerKey) {
 			t.Fatal("the provider key appears in the dataplane's logs")
 		}
+	})
+
+	t.Run("tracing: a server span per request at the OTLP collector", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPost, gw.url+"/v1/chat/completions", strings.NewReader(`{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for _, sp := range collector.WaitFor(t, 1, 15*time.Second) {
+			if sp.TraceID == "4bf92f3577b34da6a3ce929d0e0e4736" {
+				return
+			}
+		}
+		t.Fatalf("no span of the client's trace among %+v", collector.Spans())
 	})
 
 	t.Run("unknown model: 404", func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/failover"
@@ -30,6 +31,9 @@ type Options struct {
 	RedisFailClosed bool
 	// Replicas is the number of dataplane replicas, for the local fallback while Redis is down.
 	Replicas int
+	// OTLPEndpoint receives traces (OTLP/gRPC, every request sampled) when no Gateway-targeted
+	// frontend.tracing policy names a collector.
+	OTLPEndpoint string
 	// AlwaysIncludeUsage sends a usage chunk on every streamed LLM response (LiteLLM fronting).
 	AlwaysIncludeUsage bool
 }
@@ -45,9 +49,11 @@ type Installer struct {
 	llmMetrics      *llm.Metrics
 	failoverMetrics *failover.Metrics
 
-	mu       sync.Mutex
-	limiters map[string]limiterEntry
-	auths    map[string]authEntry
+	mu        sync.Mutex
+	tracer    *sdktrace.TracerProvider
+	tracerSig string
+	limiters  map[string]limiterEntry
+	auths     map[string]authEntry
 }
 
 // Install registers every backend kind and policy stage of this build on d. ctx bounds the
@@ -67,6 +73,7 @@ func Install(ctx context.Context, d *bootstrap.Dataplane, opts Options) (*Instal
 		return nil, err
 	}
 	in.installPools()
+	d.Wrap = in.tracing
 	d.Policy = router.Compose(router.Stages{
 		JWT:            in.jwtStage,
 		RateLimit:      in.rateLimitStage,

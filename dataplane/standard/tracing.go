@@ -1,0 +1,61 @@
+package standard
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/infergw/gwctl/dataplane/telemetry"
+	"github.com/infergw/gwctl/pkg/gateway"
+)
+
+// tracing returns the server-span middleware of a config's frontend.tracing (nil without one,
+// or when --otlp-endpoint is not set either). The TracerProvider is kept while its settings are
+// unchanged, and shut down (flushing its spans) when a reload replaces it.
+func (in *Installer) tracing(cfg *gateway.Config) func(http.Handler) http.Handler {
+	tc := telemetry.TracingConfig{ServiceName: "gwctl-dataplane", Insecure: true}
+	switch {
+	case cfg.Tracing != nil:
+		tc.Endpoint, tc.Path = cfg.Tracing.Endpoint, cfg.Tracing.Path
+		tc.Protocol = telemetry.Protocol(strings.ToUpper(cfg.Tracing.Protocol))
+		tc.RandomSampling, tc.ClientSampling = cfg.Tracing.RandomSampling, cfg.Tracing.ClientSampling
+	case in.opts.OTLPEndpoint != "":
+		tc.Endpoint, tc.RandomSampling = in.opts.OTLPEndpoint, "true"
+	default:
+		in.setTracer("", nil)
+		return nil
+	}
+	sig := fmt.Sprintf("%+v", tc)
+	in.mu.Lock()
+	if in.tracerSig == sig && in.tracer != nil {
+		tp := in.tracer
+		in.mu.Unlock()
+		return telemetry.ServerMiddleware(tp)
+	}
+	in.mu.Unlock()
+	tp, err := telemetry.NewTracerProvider(in.ctx, tc)
+	if err != nil {
+		in.log.Error("tracing not started", "endpoint", tc.Endpoint, "error", err.Error())
+		return nil
+	}
+	in.setTracer(sig, tp)
+	return telemetry.ServerMiddleware(tp)
+}
+
+func (in *Installer) setTracer(sig string, tp *sdktrace.TracerProvider) {
+	in.mu.Lock()
+	old := in.tracer
+	in.tracer, in.tracerSig = tp, sig
+	in.mu.Unlock()
+	if old != nil && old != tp {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = old.Shutdown(ctx)
+		}()
+	}
+}
