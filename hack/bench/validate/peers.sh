@@ -73,3 +73,17 @@ echo "kubeconform on must-fail: $kc_inv"
 echo "kubeconform on valid:     $kc_val"
 echo "gwctl on must-fail: $("$WORK/bin/gwctl-validate" -per-document -crd-dir "$WORK/crds" "$WORK/fx/invalid")"
 echo "gwctl on valid:     $("$WORK/bin/gwctl-validate" -per-document -crd-dir "$WORK/crds" "$WORK/fx/valid")"
+
+# kubectl-validate v0.0.4 (apiserver code, pinned to k8s.io v0.30): optional, its build takes
+# minutes. Build it with: GOBIN=DIR go install sigs.k8s.io/kubectl-validate@v0.0.4, then set
+# KUBECTL_VALIDATE=DIR/kubectl-validate.
+if [[ -n "${KUBECTL_VALIDATE:-}" ]]; then
+  kv_count() { python3 -c 'import json,sys; d=json.load(sys.stdin); docs=[s for v in d.values() for s in v]; print("documents=%d rejected=%d" % (len(docs), sum(1 for s in docs if s.get("status")=="Failure")))'; }
+  echo "== kubectl-validate v0.0.4 (--version 1.30, --local-crds)"
+  t0=$(now)
+  kv_corpus=$("$KUBECTL_VALIDATE" --local-crds "$ROOT/schemas" --version 1.30 -o json "$WORK/corpus" 2>/dev/null | kv_count || true)
+  t1=$(now)
+  echo "kubectl-validate on the corpus: $kv_corpus seconds=$(echo "$t1 - $t0" | bc)"
+  echo "kubectl-validate on must-fail: $("$KUBECTL_VALIDATE" --local-crds "$WORK/crds" --version 1.30 -o json "$WORK/fx/invalid" 2>/dev/null | kv_count || true)"
+  echo "kubectl-validate on valid:     $("$KUBECTL_VALIDATE" --local-crds "$WORK/crds" --version 1.30 -o json "$WORK/fx/valid" 2>/dev/null | kv_count || true)"
+fi

@@ -1,0 +1,166 @@
+package pool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+type dispatchKey struct{}
+
+// dispatch travels with the upstream request from ServeHTTP to the transport.
+type dispatch struct {
+	d      decision
+	replay []byte // buffered body, replayable on any endpoint
+	body   *trackedBody
+	holder *endpoint // endpoint currently counting the request in flight
+	tokens int64
+}
+
+// ServeHTTP schedules the request and proxies it.
+func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	hb := p.hashPool.Get().(*[]uint64)
+	defer p.hashPool.Put(hb)
+	req, err := p.parseRequest(r, *hb)
+	if err != nil {
+		p.fail(w, err, "bad_request")
+		return
+	}
+	d, err := p.schedule(req, start)
+	if errors.Is(err, errUndecided) {
+		ok := false
+		if p.cfg.FailureMode == FailOpen {
+			d, ok = p.failOpen(req)
+		}
+		if !ok {
+			p.log.Warn("no endpoint picked", "pool", p.cfg.Name, "failureMode", p.cfg.FailureMode, "error", err)
+			err = &httpError{http.StatusServiceUnavailable, "service_unavailable", fmt.Sprintf("inference pool %s: no ready endpoint", p.cfg.Name)}
+		} else {
+			err = nil
+		}
+	}
+	if err != nil {
+		p.fail(w, err, "")
+		return
+	}
+	p.metrics.pickDuration.Observe(time.Since(start).Seconds())
+	if len(req.hashes) > 0 {
+		p.index.learn(d.order[0].slot, req.hashes)
+	}
+	if d.matched >= 0 {
+		p.metrics.prefixMatch.Observe(d.matched)
+	}
+	outcome := "picked"
+	if d.failOpen {
+		outcome = "fail_open"
+	}
+	p.metrics.requests.WithLabelValues(outcome).Inc()
+
+	dp := &dispatch{d: d, replay: req.body, holder: d.order[0], tokens: d.tokens}
+	if req.body == nil && hasBody(r) {
+		dp.body = &trackedBody{r: r.Body}
+		// The body streams to the model server while its response streams back. Without full
+		// duplex, net/http discards the unread rest of the body when the response headers are
+		// written, racing the transport still copying it, which then fails the upstream request.
+		_ = http.NewResponseController(w).EnableFullDuplex()
+	}
+	addrs := make([]string, len(d.order))
+	for i, e := range d.order {
+		addrs[i] = e.addr
+	}
+	out := r.WithContext(context.WithValue(r.Context(), dispatchKey{}, dp))
+	out.Header = r.Header.Clone()
+	out.Header.Set(HeaderDestination, strings.Join(addrs, ","))
+	if dp.body != nil {
+		out.Body = dp.body
+	}
+	defer func() {
+		dp.holder.inFlight.Add(-1)
+		dp.holder.tokens.Add(-dp.tokens)
+	}()
+	p.proxy.ServeHTTP(w, out)
+}
+
+func (p *Pool) rewrite(pr *httputil.ProxyRequest) {
+	dp := pr.In.Context().Value(dispatchKey{}).(*dispatch)
+	pr.Out.URL.Scheme = "http"
+	pr.Out.URL.Host = dp.d.order[0].addr
+	pr.Out.Host = ""
+	pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
+	pr.SetXForwarded()
+}
+
+// fail writes an OpenAI-shaped error and counts the outcome.
+func (p *Pool) fail(w http.ResponseWriter, err error, outcome string) {
+	he, ok := err.(*httpError)
+	if !ok {
+		he = &httpError{http.StatusInternalServerError, "internal_error", "inference pool: internal error"}
+		p.log.Error("pool request failed", "pool", p.cfg.Name, "error", err)
+	}
+	if outcome == "" {
+		switch he.status {
+		case http.StatusTooManyRequests:
+			outcome = "shed"
+		case http.StatusServiceUnavailable:
+			outcome = "no_endpoint"
+		default:
+			outcome = "bad_request"
+		}
+	}
+	p.metrics.requests.WithLabelValues(outcome).Inc()
+	WriteOpenAIError(w, he.status, he.typ, he.msg)
+}
+
+// WriteOpenAIError answers with OpenAI's error JSON shape.
+func WriteOpenAIError(w http.ResponseWriter, status int, typ, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
+		"message": msg, "type": typ, "param": nil, "code": status,
+	}})
+}
+
+func (p *Pool) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	p.metrics.requests.WithLabelValues("upstream_error").Inc()
+	if errors.Is(err, context.Canceled) {
+		w.WriteHeader(499)
+		return
+	}
+	p.log.Warn("upstream request failed", "pool", p.cfg.Name, "error", err)
+	status, typ := http.StatusBadGateway, "bad_gateway"
+	if isConnectError(err) {
+		status, typ = http.StatusServiceUnavailable, "service_unavailable"
+	}
+	WriteOpenAIError(w, status, typ, fmt.Sprintf("inference pool %s: upstream unavailable", p.cfg.Name))
+}
+
+func isConnectError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// trackedBody lets the transport tell whether any of a streamed body was consumed (then a retry
+// is impossible) and keeps the client's body open across attempts.
+type trackedBody struct {
+	r    io.ReadCloser
+	read atomic.Bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if n > 0 {
+		b.read.Store(true)
+	}
+	return n, err
+}
+
+func (b *trackedBody) Close() error { return nil }

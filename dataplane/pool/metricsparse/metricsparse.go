@@ -1,0 +1,199 @@
+// Package metricsparse extracts the model-server load signals an endpoint picker needs
+// (queue, running, KV-cache usage, LoRA adapters, cache geometry) from a vLLM
+// Prometheus text exposition, using the real exposition-format parser.
+package metricsparse
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// vLLM metric names (GIE model-server protocol, docs/proposals/003-model-server-protocol).
+const (
+	MetricWaiting       = "vllm:num_requests_waiting"
+	MetricRunning       = "vllm:num_requests_running"
+	MetricKVUsage       = "vllm:kv_cache_usage_perc"
+	MetricKVUsageLegacy = "vllm:gpu_cache_usage_perc"
+	MetricLoRA          = "vllm:lora_requests_info"
+	MetricCacheConfig   = "vllm:cache_config_info"
+)
+
+// Metrics is what one scrape of one endpoint yielded. A Has* flag is false when the
+// series was absent, so callers can tell "0" from "not exported".
+type Metrics struct {
+	Waiting    float64
+	Running    float64
+	KVUsage    float64 // 0..1
+	HasWaiting bool
+	HasRunning bool
+	HasKVUsage bool
+
+	// LoRA state from the vllm:lora_requests_info series with the largest value (a timestamp).
+	HasLoRA         bool
+	MaxLoRA         int
+	RunningAdapters []string
+	WaitingAdapters []string
+
+	// Cache geometry from vllm:cache_config_info labels; 0 when absent.
+	BlockSize    int
+	NumGPUBlocks int
+}
+
+// Parse reads a Prometheus text exposition and extracts Metrics. It fails when the text
+// is not valid exposition format or when none of the queue, running or KV series is present.
+func Parse(r io.Reader) (m Metrics, err error) {
+	// expfmt v0.70 panics on some malformed input (found by FuzzParse, e.g.
+	// "# TYPE a histogram\n{}"); a scrape of a broken endpoint must not take the picker down.
+	defer func() {
+		if rec := recover(); rec != nil {
+			m, err = Metrics{}, fmt.Errorf("parse metrics exposition: parser panic: %v", rec)
+		}
+	}()
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(r)
+	if err != nil {
+		return Metrics{}, fmt.Errorf("parse metrics exposition: %w", err)
+	}
+	return FromFamilies(fams)
+}
+
+// FromFamilies extracts Metrics from already-parsed metric families.
+func FromFamilies(fams map[string]*dto.MetricFamily) (Metrics, error) {
+	var m Metrics
+	if v, ok := sumGauge(fams[MetricWaiting]); ok {
+		m.Waiting, m.HasWaiting = v, true
+	}
+	if v, ok := sumGauge(fams[MetricRunning]); ok {
+		m.Running, m.HasRunning = v, true
+	}
+	if v, ok := maxGauge(fams[MetricKVUsage]); ok {
+		m.KVUsage, m.HasKVUsage = clamp01(v), true
+	} else if v, ok := maxGauge(fams[MetricKVUsageLegacy]); ok {
+		m.KVUsage, m.HasKVUsage = clamp01(v), true
+	}
+	if f := fams[MetricLoRA]; f != nil {
+		parseLoRA(f, &m)
+	}
+	if f := fams[MetricCacheConfig]; f != nil && len(f.GetMetric()) > 0 {
+		for _, lp := range f.GetMetric()[0].GetLabel() {
+			switch lp.GetName() {
+			case "block_size":
+				m.BlockSize = atoiPositive(lp.GetValue())
+			case "num_gpu_blocks":
+				m.NumGPUBlocks = atoiPositive(lp.GetValue())
+			}
+		}
+	}
+	if !m.HasWaiting && !m.HasRunning && !m.HasKVUsage {
+		return m, fmt.Errorf("metrics exposition has none of %s, %s, %s or %s", MetricWaiting, MetricRunning, MetricKVUsage, MetricKVUsageLegacy)
+	}
+	return m, nil
+}
+
+func parseLoRA(f *dto.MetricFamily, m *Metrics) {
+	var best *dto.Metric
+	bestV := math.Inf(-1)
+	for _, mt := range f.GetMetric() {
+		v, ok := value(mt)
+		if ok && v > bestV {
+			best, bestV = mt, v
+		}
+	}
+	if best == nil {
+		return
+	}
+	m.HasLoRA = true
+	for _, lp := range best.GetLabel() {
+		switch lp.GetName() {
+		case "max_lora":
+			m.MaxLoRA = atoiPositive(lp.GetValue())
+		case "running_lora_adapters":
+			m.RunningAdapters = splitList(lp.GetValue())
+		case "waiting_lora_adapters":
+			m.WaitingAdapters = splitList(lp.GetValue())
+		}
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func atoiPositive(s string) int {
+	// vLLM prints some integers as floats ("16.0") in info labels.
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || f <= 0 || f > math.MaxInt32 || math.IsNaN(f) {
+		return 0
+	}
+	return int(f)
+}
+
+func value(mt *dto.Metric) (float64, bool) {
+	var v float64
+	switch {
+	case mt.Gauge != nil:
+		v = mt.Gauge.GetValue()
+	case mt.Counter != nil:
+		v = mt.Counter.GetValue()
+	case mt.Untyped != nil:
+		v = mt.Untyped.GetValue()
+	default:
+		return 0, false
+	}
+	if math.IsNaN(v) {
+		return 0, false
+	}
+	return v, true
+}
+
+// sumGauge adds the series (vLLM exposes one per model_name/engine; data-parallel ranks add up).
+func sumGauge(f *dto.MetricFamily) (float64, bool) {
+	if f == nil {
+		return 0, false
+	}
+	var sum float64
+	found := false
+	for _, mt := range f.GetMetric() {
+		if v, ok := value(mt); ok {
+			sum += v
+			found = true
+		}
+	}
+	return sum, found
+}
+
+func maxGauge(f *dto.MetricFamily) (float64, bool) {
+	if f == nil {
+		return 0, false
+	}
+	best, found := math.Inf(-1), false
+	for _, mt := range f.GetMetric() {
+		if v, ok := value(mt); ok && v > best {
+			best, found = v, true
+		}
+	}
+	return best, found
+}
+
+func clamp01(v float64) float64 {
+	switch {
+	case v < 0:
+		return 0
+	case v > 1:
+		return 1
+	}
+	return v
+}

@@ -1,0 +1,82 @@
+package metricsparse
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	full, err := os.ReadFile("testdata/vllm.prom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		in      string
+		want    Metrics
+		wantErr string
+	}{
+		{
+			name: "vllm v1 exposition",
+			in:   string(full),
+			want: Metrics{
+				Waiting: 7, Running: 4, KVUsage: 0.4275, HasWaiting: true, HasRunning: true, HasKVUsage: true,
+				HasLoRA: true, MaxLoRA: 4, RunningAdapters: []string{"sql-lora", "tweet-lora"},
+				BlockSize: 16, NumGPUBlocks: 31250,
+			},
+		},
+		{
+			name: "legacy gpu_cache_usage_perc, untyped, data-parallel ranks summed",
+			in: "vllm:gpu_cache_usage_perc 0.5\n" +
+				"vllm:num_requests_waiting{engine=\"0\"} 1\nvllm:num_requests_waiting{engine=\"1\"} 2\n",
+			want: Metrics{Waiting: 3, KVUsage: 0.5, HasWaiting: true, HasKVUsage: true},
+		},
+		{
+			name: "new kv name wins over legacy; out of range clamped",
+			in:   "vllm:gpu_cache_usage_perc 0.5\nvllm:kv_cache_usage_perc 1.5\n",
+			want: Metrics{KVUsage: 1, HasKVUsage: true},
+		},
+		{
+			name: "cache config floats",
+			in:   "vllm:num_requests_running 0\nvllm:cache_config_info{block_size=\"32.0\",num_gpu_blocks=\"None\"} 1\n",
+			want: Metrics{HasRunning: true, BlockSize: 32},
+		},
+		{name: "no vllm series", in: "up 1\n", wantErr: "has none of"},
+		{name: "garbage", in: "vllm:num_requests_waiting{ 1\n", wantErr: "parse metrics exposition"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse(strings.NewReader(tc.in))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	if b, err := os.ReadFile("testdata/vllm.prom"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte("vllm:num_requests_waiting 1\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Parse(strings.NewReader(string(b)))
+		if err != nil {
+			return
+		}
+		if m.KVUsage < 0 || m.KVUsage > 1 || m.BlockSize < 0 || m.NumGPUBlocks < 0 || m.MaxLoRA < 0 {
+			t.Fatalf("out of range: %+v", m)
+		}
+	})
+}

@@ -1,0 +1,133 @@
+package pool
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/tidwall/gjson"
+)
+
+// Request headers the pool reads and writes (GIE EPP protocol and BBR vocabulary).
+const (
+	HeaderModelName     = "X-Gateway-Model-Name"
+	HeaderBaseModelName = "X-Gateway-Base-Model-Name"
+	HeaderObjective     = "X-Gateway-Inference-Objective"
+	HeaderDestination   = "X-Gateway-Destination-Endpoint"
+	HeaderServed        = "X-Gateway-Destination-Endpoint-Served"
+)
+
+// request is what the scheduler knows about one request.
+type request struct {
+	model     string
+	adapter   string // model to look up in LoRA state; "" when it is the base model or unknown
+	priority  int
+	hasBody   bool
+	body      []byte // buffered body, nil when it streams through
+	hashes    []uint64
+	tokens    int64 // estimated prompt tokens, for in-flight token accounting
+	blockSize int   // prefix block size in tokens used for hashes
+}
+
+// httpError is a client-facing failure with its status and OpenAI error type.
+type httpError struct {
+	status int
+	typ    string
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+// needsBody reports whether a configured scorer reads the body for this request.
+func (p *Pool) needsBody(r *http.Request) bool {
+	w := p.cfg.Scheduler.Weights
+	if p.cfg.Scheduler.Picker != PickerMaxScore {
+		return false
+	}
+	return w.Prefix > 0 || (w.LoRA > 0 && r.Header.Get(HeaderModelName) == "")
+}
+
+func hasBody(r *http.Request) bool {
+	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+}
+
+// parseRequest reads the headers and, only when a scorer needs it, buffers and decodes the body.
+func (p *Pool) parseRequest(r *http.Request, hashBuf []uint64) (*request, error) {
+	req := &request{
+		model:    r.Header.Get(HeaderModelName),
+		priority: p.cfg.Objectives[r.Header.Get(HeaderObjective)],
+		hasBody:  hasBody(r),
+	}
+	sc := &p.cfg.Scheduler
+	if r.ContentLength > 0 {
+		req.tokens = r.ContentLength / int64(sc.CharsPerToken)
+	}
+	if req.hasBody && p.needsBody(r) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, p.cfg.MaxBodyBytes+1))
+		_ = r.Body.Close()
+		if err != nil {
+			return nil, &httpError{http.StatusBadRequest, "invalid_request_error", fmt.Sprintf("read request body: %v", err)}
+		}
+		if int64(len(body)) > p.cfg.MaxBodyBytes {
+			return nil, &httpError{http.StatusRequestEntityTooLarge, "invalid_request_error", fmt.Sprintf("request body exceeds %d bytes", p.cfg.MaxBodyBytes)}
+		}
+		req.body = body
+		req.tokens = int64(len(body) / sc.CharsPerToken)
+		if err := p.decodeBody(req, hashBuf); err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	req.adapter = req.model
+	if base := r.Header.Get(HeaderBaseModelName); base != "" && base == req.model {
+		req.adapter = ""
+	}
+	return req, nil
+}
+
+// decodeBody takes the model and the prompt's prefix window from an OpenAI request body.
+func (p *Pool) decodeBody(req *request, hashBuf []uint64) error {
+	if !gjson.ValidBytes(req.body) {
+		return &httpError{http.StatusBadRequest, "invalid_request_error", "request body is not valid JSON"}
+	}
+	res := gjson.GetManyBytes(req.body, "model", "messages", "prompt")
+	model := res[0]
+	if model.Type != gjson.String || model.Str == "" {
+		return &httpError{http.StatusBadRequest, "invalid_request_error", `request body has no "model"`}
+	}
+	if req.model == "" {
+		req.model = model.Str
+	}
+	if p.cfg.Scheduler.Weights.Prefix == 0 {
+		return nil
+	}
+	var prompt []byte
+	switch {
+	case res[1].Exists():
+		prompt = rawBytes(req.body, res[1])
+	case res[2].Type == gjson.String:
+		prompt = []byte(res[2].Str)
+	case res[2].Exists():
+		prompt = rawBytes(req.body, res[2])
+	}
+	sc := &p.cfg.Scheduler
+	req.blockSize = p.blockSizeTokens()
+	req.hashes = hashBlocks(hashBuf[:0], model.Str, prompt, req.blockSize*sc.CharsPerToken, sc.MaxPrefixBlocks)
+	return nil
+}
+
+// rawBytes returns the JSON text of a value without copying when gjson reports its offset.
+func rawBytes(body []byte, r gjson.Result) []byte {
+	if r.Index > 0 && r.Index+len(r.Raw) <= len(body) {
+		return body[r.Index : r.Index+len(r.Raw)]
+	}
+	return []byte(r.Raw)
+}
+
+func (p *Pool) blockSizeTokens() int {
+	if b := p.blockTokens.Load(); b > 0 {
+		return int(b)
+	}
+	return p.cfg.Scheduler.BlockSizeTokens
+}

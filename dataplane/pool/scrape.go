@@ -1,0 +1,93 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/infergw/gwctl/dataplane/pool/metricsparse"
+)
+
+// scrapeLoop polls one endpoint's metrics until ctx ends.
+func (p *Pool) scrapeLoop(ctx context.Context, e *endpoint) {
+	defer close(e.done)
+	sc := &p.cfg.Scheduler
+	t := time.NewTicker(sc.ScrapeInterval)
+	defer t.Stop()
+	for {
+		p.scrapeOnce(ctx, e)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (p *Pool) scrapeOnce(ctx context.Context, e *endpoint) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Scheduler.ScrapeTimeout)
+	defer cancel()
+	start := time.Now()
+	m, err := p.scrape(ctx, e.addr)
+	if d := time.Since(start); d > 250*time.Millisecond {
+		p.log.Debug("slow scrape", "pool", p.cfg.Name, "endpoint", e.addr, "duration", d)
+	}
+	if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) && p.ctx.Err() != nil {
+		return // shutting down
+	}
+	if err != nil {
+		n := e.fails.Add(1)
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			e.unreachable.Store(true)
+		}
+		p.metrics.scrapeErrors.WithLabelValues(e.addr).Inc()
+		p.log.Debug("scrape failed", "pool", p.cfg.Name, "endpoint", e.addr, "error", err)
+		if int(n) == p.cfg.Scheduler.UnhealthyAfter {
+			p.log.Warn("endpoint left the candidates", "pool", p.cfg.Name, "endpoint", e.addr, "error", err)
+		}
+		return
+	}
+	wasOut := !e.candidate(time.Now(), &p.cfg.Scheduler)
+	e.record(m, time.Now())
+	p.index.setCapacity(e.slot, p.lruCapacity(&m))
+	if m.BlockSize > 0 && !p.cfg.Scheduler.NoAutoTune {
+		p.blockTokens.CompareAndSwap(0, int64(m.BlockSize))
+	}
+	if wasOut {
+		p.log.Info("endpoint is a candidate", "pool", p.cfg.Name, "endpoint", e.addr)
+	}
+}
+
+func (p *Pool) lruCapacity(m *metricsparse.Metrics) int {
+	if m.NumGPUBlocks > 0 && !p.cfg.Scheduler.NoAutoTune {
+		return m.NumGPUBlocks
+	}
+	return p.cfg.Scheduler.LRUCapacity
+}
+
+func (p *Pool) scrape(ctx context.Context, addr string) (metricsparse.Metrics, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+p.cfg.MetricsPath, nil)
+	if err != nil {
+		return metricsparse.Metrics{}, fmt.Errorf("scrape %s: %w", addr, err)
+	}
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	resp, err := p.scrapeClient.Do(req)
+	if err != nil {
+		return metricsparse.Metrics{}, fmt.Errorf("scrape %s: %w", addr, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		return metricsparse.Metrics{}, fmt.Errorf("scrape %s: status %d", addr, resp.StatusCode)
+	}
+	m, err := metricsparse.Parse(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return metricsparse.Metrics{}, fmt.Errorf("scrape %s: %w", addr, err)
+	}
+	return m, nil
+}

@@ -1,0 +1,123 @@
+package validate
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metavalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/infergw/gwctl/pkg/finding"
+	"github.com/infergw/gwctl/pkg/manifest"
+)
+
+// builtins decodes built-in kinds strictly into their k8s.io/api Go types.
+type builtins struct {
+	scheme  *runtime.Scheme
+	decoder runtime.Decoder
+}
+
+func newBuiltins() (*builtins, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("building the built-in scheme: %w", err)
+	}
+	if err := apiextv1.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("building the built-in scheme: %w", err)
+	}
+	return &builtins{scheme: s, decoder: serializer.NewCodecFactory(s, serializer.EnableStrict).UniversalDeserializer()}, nil
+}
+
+func (b *builtins) recognizes(k gvk) bool {
+	return b.scheme.Recognizes(schema.GroupVersionKind{Group: k.Group, Version: k.Version, Kind: k.Kind})
+}
+
+var (
+	strictUnknown = regexp.MustCompile(`^unknown field "([^"]*)"$`)
+	strictDupKey  = regexp.MustCompile(`^json: duplicate field "([^"]*)"$`)
+	typeErrField  = regexp.MustCompile(`Go struct field [A-Za-z0-9_]+\.([^ ]+) of type`)
+)
+
+// validate decodes o strictly and validates its metadata. Go types carry no enums or name rules,
+// so metadata and a few fields gwctl's own checks depend on get explicit checks.
+func (b *builtins) validate(o *manifest.Object) []finding.Finding {
+	data, err := json.Marshal(o.Content)
+	if err != nil {
+		return []finding.Finding{o.Finding("", RuleDecode, finding.Error, "cannot encode object: "+err.Error())}
+	}
+	var out []finding.Finding
+	typed, _, err := b.decoder.Decode(data, nil, nil)
+	if err != nil {
+		if se, ok := runtime.AsStrictDecodingError(err); ok {
+			for _, e := range se.Errors() {
+				msg := e.Error()
+				path := ""
+				if m := strictUnknown.FindStringSubmatch(msg); m != nil {
+					path = m[1]
+					out = append(out, o.Finding(path, RuleUnknownField, finding.Error, msg))
+					continue
+				}
+				if m := strictDupKey.FindStringSubmatch(msg); m != nil {
+					path = m[1]
+				}
+				out = append(out, o.Finding(path, RuleDecode, finding.Error, msg))
+			}
+		} else {
+			path := ""
+			if m := typeErrField.FindStringSubmatch(err.Error()); m != nil {
+				path = m[1]
+			}
+			return append(out, o.Finding(path, RuleType, finding.Error, strings.TrimPrefix(err.Error(), "json: ")))
+		}
+	}
+	var meta *metav1.ObjectMeta
+	if typed != nil {
+		if acc, ok := typed.(metav1.ObjectMetaAccessor); ok {
+			meta = acc.GetObjectMeta().(*metav1.ObjectMeta)
+		}
+	}
+	if meta == nil {
+		return out
+	}
+	namespaced := !clusterScoped[o.Kind]
+	m := *meta
+	if namespaced && m.Namespace == "" {
+		m.Namespace = "default"
+	}
+	nameFn := metavalidation.NameIsDNSSubdomain
+	if dnsLabelNames[o.Kind] {
+		nameFn = func(name string, prefix bool) []string {
+			if prefix && len(name) > 1 && name[len(name)-1] == '-' {
+				name = name[:len(name)-2] + "a"
+			}
+			return validation.IsDNS1123Label(name)
+		}
+	}
+	for _, e := range metavalidation.ValidateObjectMeta(&m, namespaced, nameFn, field.NewPath("metadata")) {
+		out = append(out, o.Finding(e.Field, RuleMetadata, finding.Error, e.ErrorBody()))
+	}
+	out = append(out, builtinChecks(o, typed)...)
+	return out
+}
+
+// clusterScoped lists the cluster-scoped built-in kinds.
+var clusterScoped = map[string]bool{
+	"Namespace": true, "Node": true, "PersistentVolume": true, "ClusterRole": true, "ClusterRoleBinding": true,
+	"CustomResourceDefinition": true, "StorageClass": true, "PriorityClass": true, "IngressClass": true,
+	"ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true, "APIService": true,
+	"RuntimeClass": true, "CSIDriver": true, "CSINode": true, "VolumeAttachment": true,
+	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true, "CertificateSigningRequest": true,
+	"FlowSchema": true, "PriorityLevelConfiguration": true,
+}
+
+// dnsLabelNames are the kinds whose names the API server checks as DNS labels, not subdomains.
+var dnsLabelNames = map[string]bool{"Namespace": true, "Service": true}

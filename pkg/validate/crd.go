@@ -1,0 +1,151 @@
+package validate
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+	apivalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	metavalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
+
+	"github.com/infergw/gwctl/pkg/finding"
+	"github.com/infergw/gwctl/pkg/manifest"
+)
+
+// Rule ids of the schema stage.
+const (
+	RuleUnknownField  = "schema/unknown-field"
+	RuleSchema        = "schema/invalid"
+	RuleRequired      = "schema/required"
+	RuleType          = "schema/type"
+	RuleEnum          = "schema/enum"
+	RuleDuplicate     = "schema/duplicate"
+	RuleCEL           = "schema/cel"
+	RuleCELSkipped    = "schema/cel-skipped"
+	RuleMetadata      = "metadata/invalid"
+	RuleMissingSchema = "schema/missing"
+	RuleBadSchema     = "schema/compile"
+	RuleDecode        = "schema/decode"
+)
+
+// fieldError is a field.Error with the stage that produced it.
+type fieldError struct {
+	err   *field.Error
+	rule  string
+	isCEL bool
+}
+
+// validateCR runs the API server's create-time pipeline for a custom resource and returns its
+// errors in pipeline order: unknown fields, metadata, schema, list types, then CEL (skipped after
+// a blocking error, as kube-apiserver does). It also returns the defaulted object.
+//
+// excuse, when set, marks schema errors that do not apply to the target release (an enum value
+// a later release accepts): they do not stop CEL.
+func validateCR(ctx context.Context, c *crdVersion, content map[string]any, excuse func(*field.Error) bool) ([]fieldError, map[string]any) {
+	obj := runtime.DeepCopyJSON(content)
+	var out []fieldError
+
+	unknown := pruning.PruneWithOptions(obj, c.ss, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
+	for _, p := range unknown {
+		out = append(out, fieldError{err: &field.Error{Type: field.ErrorTypeInvalid, Field: p, Detail: fmt.Sprintf("unknown field %q", p)}, rule: RuleUnknownField})
+	}
+	meta, _, metaUnknown, err := objectmeta.GetObjectMetaWithOptions(obj, objectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
+	for _, p := range metaUnknown {
+		out = append(out, fieldError{err: &field.Error{Type: field.ErrorTypeInvalid, Field: p, Detail: fmt.Sprintf("unknown field %q", p)}, rule: RuleUnknownField})
+	}
+	if err != nil {
+		out = append(out, fieldError{err: field.Invalid(field.NewPath("metadata"), nil, err.Error()), rule: RuleMetadata})
+	} else if meta != nil {
+		m := *meta
+		if c.namespaced && m.Namespace == "" {
+			m.Namespace = "default" // applied at apply time from the context
+		}
+		for _, e := range metavalidation.ValidateObjectMeta(&m, c.namespaced, metavalidation.NameIsDNSSubdomain, field.NewPath("metadata")) {
+			out = append(out, fieldError{err: e, rule: RuleMetadata})
+		}
+	} else {
+		out = append(out, fieldError{err: field.Required(field.NewPath("metadata"), ""), rule: RuleMetadata})
+	}
+
+	defaulting.Default(obj, c.ss)
+
+	var schemaErrs field.ErrorList
+	schemaErrs = append(schemaErrs, apivalidation.ValidateCustomResource(nil, obj, c.validator)...)
+	schemaErrs = append(schemaErrs, listtype.ValidateListSetsAndMaps(nil, c.ss, obj)...)
+	for _, e := range schemaErrs {
+		out = append(out, fieldError{err: e, rule: ruleFor(e)})
+	}
+	if c.cel != nil {
+		var counted field.ErrorList
+		for _, e := range schemaErrs {
+			if excuse == nil || !excuse(e) {
+				counted = append(counted, e)
+			}
+		}
+		if blocking(counted) {
+			out = append(out, fieldError{err: field.Invalid(nil, nil, "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"), rule: RuleCELSkipped})
+		} else {
+			errs, _ := c.cel.Validate(ctx, nil, c.ss, obj, nil, celconfig.RuntimeCELCostBudget)
+			for _, e := range errs {
+				out = append(out, fieldError{err: e, rule: RuleCEL, isCEL: true})
+			}
+		}
+	}
+	return out, obj
+}
+
+// blocking mirrors kube-apiserver's hasBlockingErr: CEL is not run over such objects.
+func blocking(errs field.ErrorList) bool {
+	for _, e := range errs {
+		switch e.Type {
+		case field.ErrorTypeNotSupported, field.ErrorTypeRequired, field.ErrorTypeTooLong, field.ErrorTypeTooMany, field.ErrorTypeTypeInvalid:
+			return true
+		}
+	}
+	return false
+}
+
+func ruleFor(e *field.Error) string {
+	switch e.Type {
+	case field.ErrorTypeRequired:
+		return RuleRequired
+	case field.ErrorTypeTypeInvalid:
+		return RuleType
+	case field.ErrorTypeNotSupported:
+		return RuleEnum
+	case field.ErrorTypeDuplicate:
+		return RuleDuplicate
+	}
+	return RuleSchema
+}
+
+var fieldInDetail = regexp.MustCompile(`(?: in |^")([a-zA-Z][a-zA-Z0-9_.\[\]-]*)"?(?: must|$)`)
+
+// toFinding places a field error on the object's source.
+func toFinding(o *manifest.Object, fe fieldError) finding.Finding {
+	path := strings.TrimPrefix(fe.err.Field, "<nil>")
+	if path == "" {
+		// kube-openapi's format checks name the field only in the message.
+		if m := fieldInDetail.FindStringSubmatch(fe.err.Detail); m != nil {
+			path = m[1]
+		}
+	}
+	msg := fe.err.ErrorBody()
+	sev := finding.Error
+	switch fe.rule {
+	case RuleUnknownField:
+		msg = fe.err.Detail
+	case RuleCELSkipped:
+		msg, sev = fe.err.Detail, finding.Info
+	}
+	return o.Finding(path, fe.rule, sev, msg)
+}

@@ -1,0 +1,15 @@
+// Package validate checks Kubernetes manifests offline the way the API server would (structural
+// schema, unknown fields, defaults, list-map keys, CEL rules, metadata) and then across the whole
+// set (references, grants, secrets, duplicates), against agentgateway's semantics (lints) and
+// through the dataplane's own compiler (pkg/gateway).
+//
+// Schemas come from the embedded set (package schemas: Gateway API standard CRDs, our
+// agentgateway v1.2.1, InferencePool and ExternalSecret CRDs), replaced per kind by CRDs found in
+// Options.CRDDirs or in the input itself. Built-in kinds are decoded strictly into their
+// k8s.io/api types. Each CRD version compiles once, on first use; documents validate in parallel.
+//
+//	v, err := validate.New(validate.Options{AgentgatewayVersion: "v1.2.1"})
+//	objs, err := manifest.Load(paths, os.Stdin, manifest.DefaultLimits)
+//	findings := v.Validate(ctx, objs)
+//	err = report.Write(os.Stdout, "text", findings, v.Summarize(objs, findings))
+package validate

@@ -1,0 +1,100 @@
+package validate
+
+import (
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/infergw/gwctl/pkg/finding"
+	"github.com/infergw/gwctl/pkg/manifest"
+	"github.com/infergw/gwctl/pkg/report"
+	"github.com/infergw/gwctl/schemas"
+)
+
+// Options configure a Validator. The zero value validates against the embedded schemas for
+// agentgateway v1.2.1 with every check on.
+type Options struct {
+	// AgentgatewayVersion is the agentgateway release the manifests target ("v1.2.1" when empty).
+	// Fields and enum values of other releases are reported with the release that has them.
+	AgentgatewayVersion string
+	// CRDDirs are directories (or files) of CRDs whose schemas replace the embedded ones for their kinds.
+	CRDDirs []string
+	// IgnoreMissingSchemas reports resources without a schema as info instead of errors.
+	IgnoreMissingSchemas bool
+	// Strict makes warnings fail the run (it sets report.Summary.Strict in Summarize).
+	Strict bool
+	// Verbose adds info findings: sections of our embedded schemas that are not modelled
+	// (accepted without checks) and resources skipped.
+	Verbose bool
+	// SkipCrossResource turns off the checks that need the whole set of objects (references,
+	// grants, secrets): use it when validating a fragment of a platform.
+	SkipCrossResource bool
+	// Workers bounds the documents validated in parallel (GOMAXPROCS when 0).
+	Workers int
+	// SkipCompile leaves out the last stage, the dataplane's own compiler (pkg/gateway.Compile),
+	// whose findings say whether the dataplane accepts the manifests.
+	SkipCompile bool
+	// Compile replaces pkg/gateway.Compile in that stage (tests use it); nil means gateway.Compile.
+	Compile func(objs []*manifest.Object) []finding.Finding
+	// Schemas replaces the embedded schema set (tests use it to run upstream CRDs); nil means schemas.FS.
+	Schemas fs.FS
+	// Logger receives debug lines about schema sources; nil discards them.
+	Logger *slog.Logger
+}
+
+// Validator validates manifests. It is safe for concurrent use; schemas compile on first use.
+type Validator struct {
+	opts     Options
+	version  semver
+	embedded *registry
+	builtins *builtins
+	log      *slog.Logger
+}
+
+// New loads the embedded schemas and the CRD dirs. Schemas compile lazily, once per CRD version.
+func New(opts Options) (*Validator, error) {
+	if opts.AgentgatewayVersion == "" {
+		opts.AgentgatewayVersion = DefaultAgentgatewayVersion
+	}
+	ver, err := parseSemver(opts.AgentgatewayVersion)
+	if err != nil {
+		return nil, fmt.Errorf("agentgateway version: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reg := newRegistry()
+	src, label := opts.Schemas, "schemas"
+	if src == nil {
+		src, label = schemas.FS, embeddedLabel
+	}
+	if err := reg.loadCRDFS(src, label); err != nil {
+		return nil, fmt.Errorf("embedded schemas: %w", err)
+	}
+	for _, d := range opts.CRDDirs {
+		if err := reg.loadCRDDir(d); err != nil {
+			return nil, err
+		}
+		log.Debug("loaded CRDs", "dir", d)
+	}
+	b, err := newBuiltins()
+	if err != nil {
+		return nil, err
+	}
+	return &Validator{opts: opts, version: ver, embedded: reg, builtins: b, log: log}, nil
+}
+
+// Summarize counts the findings of a run over objs for the report writers.
+func Summarize(objs []*manifest.Object, fs []finding.Finding, strict bool) report.Summary {
+	objects := make([]report.Object, 0, len(objs))
+	for _, o := range objs {
+		objects = append(objects, report.Object{File: o.File, Resource: o.Resource()})
+	}
+	return report.Summarize(objects, fs, strict)
+}
+
+// Summarize counts the findings of a run with the validator's Strict setting.
+func (v *Validator) Summarize(objs []*manifest.Object, fs []finding.Finding) report.Summary {
+	return Summarize(objs, fs, v.opts.Strict)
+}

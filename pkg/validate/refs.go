@@ -1,0 +1,224 @@
+package validate
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/infergw/gwctl/pkg/finding"
+)
+
+// Rule ids of the cross-resource checks.
+const (
+	RuleParentRef      = "refs/parent-ref"
+	RuleListener       = "refs/listener"
+	RuleBackendRef     = "refs/backend-ref"
+	RuleReferenceGrant = "refs/reference-grant"
+	RuleTargetRef      = "refs/target-ref"
+	RuleJWKSBackend    = "refs/jwks-backend"
+	RuleMCPSelector    = "refs/mcp-selector"
+	RuleSecretRef      = "refs/secret"
+	RuleModelHeader    = "refs/model-header"
+	RuleGatewayClass   = "refs/gateway-class"
+)
+
+const (
+	gatewayGroup   = "gateway.networking.k8s.io"
+	inferenceGroup = "inference.networking.k8s.io"
+	// ModelHeader is the Inference Extension's body-based-routing header.
+	ModelHeader = "X-Gateway-Base-Model-Name"
+)
+
+// crossResource runs the checks that need the whole input.
+func crossResource(s *objectSet) []finding.Finding {
+	var out []finding.Finding
+	for _, e := range s.all {
+		switch {
+		case e.obj.Group() == gatewayGroup && e.obj.Kind == "HTTPRoute":
+			out = append(out, checkRoute(s, e)...)
+		case e.obj.Group() == gatewayGroup && e.obj.Kind == "Gateway":
+			out = append(out, checkGateway(s, e)...)
+		case e.obj.Group() == agentgatewayGroup && e.obj.Kind == "AgentgatewayPolicy":
+			out = append(out, checkPolicy(s, e)...)
+		case e.obj.Group() == agentgatewayGroup && e.obj.Kind == "AgentgatewayBackend":
+			out = append(out, checkBackend(s, e)...)
+		}
+	}
+	out = append(out, checkModelHeader(s)...)
+	out = append(out, checkRouteConflicts(s)...)
+	return out
+}
+
+// ref is an object reference with Gateway API defaults applied.
+type ref struct {
+	group, kind, ns, name, section string
+	port                           int64
+	hasPort                        bool
+}
+
+func readRef(m map[string]any, defGroup, defKind, defNS string) ref {
+	r := ref{group: defGroup, kind: defKind, ns: defNS, name: str(m, "name"), section: str(m, "sectionName")}
+	if g, ok := m["group"].(string); ok {
+		r.group = g
+	}
+	if k, ok := m["kind"].(string); ok && k != "" {
+		r.kind = k
+	}
+	if n, ok := m["namespace"].(string); ok && n != "" {
+		r.ns = n
+	}
+	r.port, r.hasPort = num(m, "port")
+	return r
+}
+
+func (r ref) String() string {
+	k := r.kind
+	if r.group != "" {
+		k = r.kind + "." + r.group
+	}
+	return fmt.Sprintf("%s %s/%s", k, r.ns, r.name)
+}
+
+// servicePort reports whether a Service exposes port.
+func servicePort(svc *entry, port int64) bool {
+	for _, p := range listAt(svc.content, "spec", "ports") {
+		pm, _ := p.(map[string]any)
+		if n, ok := num(pm, "port"); ok && n == port {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveService checks a Service reference: the Service exists and exposes the port.
+func resolveService(s *objectSet, r ref, needPort bool) string {
+	svc := s.get("", "Service", r.ns, r.name)
+	if svc == nil {
+		return fmt.Sprintf("Service %s/%s not found in the input", r.ns, r.name)
+	}
+	if r.hasPort && !servicePort(svc, r.port) {
+		return fmt.Sprintf("Service %s/%s has no port %d", r.ns, r.name, r.port)
+	}
+	if needPort && !r.hasPort {
+		return fmt.Sprintf("Service %s/%s is referenced without a port", r.ns, r.name)
+	}
+	return ""
+}
+
+// granted reports whether a ReferenceGrant in the target's namespace lets from reach to.
+func granted(s *objectSet, fromGroup, fromKind, fromNS string, to ref) bool {
+	for _, g := range s.kind(gatewayGroup, "ReferenceGrant") {
+		if g.ns() != to.ns {
+			continue
+		}
+		okFrom := false
+		for _, f := range listAt(g.content, "spec", "from") {
+			fm, _ := f.(map[string]any)
+			if str(fm, "group") == fromGroup && str(fm, "kind") == fromKind && str(fm, "namespace") == fromNS {
+				okFrom = true
+			}
+		}
+		if !okFrom {
+			continue
+		}
+		for _, t := range listAt(g.content, "spec", "to") {
+			tm, _ := t.(map[string]any)
+			if str(tm, "group") == to.group && str(tm, "kind") == to.kind && (str(tm, "name") == "" || str(tm, "name") == to.name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func checkGateway(s *objectSet, e *entry) []finding.Finding {
+	var out []finding.Finding
+	if cls := str(mapAt(e.content, "spec"), "gatewayClassName"); cls != "" {
+		if gc := s.get(gatewayGroup, "GatewayClass", "", cls); gc != nil {
+			switch ctl := str(mapAt(gc.content, "spec"), "controllerName"); ctl {
+			case "agentgateway.dev/agentgateway":
+			case "kgateway.dev/agentgateway":
+				out = append(out, gc.obj.Finding("spec.controllerName", RuleGatewayClass, finding.Error,
+					"controllerName kgateway.dev/agentgateway is obsolete: agentgateway v1.x serves agentgateway.dev/agentgateway"))
+			default:
+				out = append(out, gc.obj.Finding("spec.controllerName", RuleGatewayClass, finding.Warning,
+					fmt.Sprintf("controllerName %q is not agentgateway's (agentgateway.dev/agentgateway): the dataplane will not serve Gateway %s/%s", ctl, e.ns(), e.obj.Name)))
+			}
+		}
+	}
+	for i, l := range listAt(e.content, "spec", "listeners") {
+		lm, _ := l.(map[string]any)
+		for j, c := range listAt(lm, "tls", "certificateRefs") {
+			cm, _ := c.(map[string]any)
+			r := readRef(cm, "", "Secret", e.ns())
+			path := fmt.Sprintf("spec.listeners[%d].tls.certificateRefs[%d]", i, j)
+			if r.group == "" && r.kind == "Secret" {
+				if msg := secretExists(s, r.ns, r.name); msg != "" {
+					out = append(out, e.obj.Finding(path, RuleSecretRef, finding.Error, msg))
+				}
+			}
+			if r.ns != e.ns() && !granted(s, gatewayGroup, "Gateway", e.ns(), r) {
+				out = append(out, e.obj.Finding(path, RuleReferenceGrant, finding.Error,
+					fmt.Sprintf("certificateRef to %s crosses namespaces without a ReferenceGrant in %s from Gateway in %s", r, r.ns, e.ns())))
+			}
+		}
+	}
+	return out
+}
+
+// secretExists checks that a Secret is in the input, or produced by an ExternalSecret.
+func secretExists(s *objectSet, ns, name string) string {
+	if s.get("", "Secret", ns, name) != nil || externalSecretFor(s, ns, name) != nil {
+		return ""
+	}
+	return fmt.Sprintf("Secret %s/%s is neither in the input nor produced by an ExternalSecret", ns, name)
+}
+
+func externalSecretFor(s *objectSet, ns, name string) *entry {
+	for _, es := range s.kind("external-secrets.io", "ExternalSecret") {
+		if es.ns() != ns {
+			continue
+		}
+		target := str(mapAt(es.content, "spec", "target"), "name")
+		if target == "" {
+			target = es.obj.Name
+		}
+		if target == name {
+			return es
+		}
+	}
+	return nil
+}
+
+// secretKeys lists the keys a Secret (or the ExternalSecret producing it) holds; nil when unknown.
+func secretKeys(s *objectSet, ns, name string) []string {
+	if sec := s.get("", "Secret", ns, name); sec != nil {
+		var keys []string
+		for _, f := range []string{"data", "stringData"} {
+			for k := range mapAt(sec.content, f) {
+				keys = append(keys, k)
+			}
+		}
+		return keys
+	}
+	if es := externalSecretFor(s, ns, name); es != nil {
+		if len(listAt(es.content, "spec", "dataFrom")) > 0 {
+			return nil // keys come from the store
+		}
+		var keys []string
+		for _, d := range listAt(es.content, "spec", "data") {
+			dm, _ := d.(map[string]any)
+			keys = append(keys, str(dm, "secretKey"))
+		}
+		return keys
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,196 @@
+package validate
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+	apivalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
+
+	"github.com/infergw/gwctl/pkg/manifest"
+)
+
+// gvk is a group/version/kind key.
+type gvk struct{ Group, Version, Kind string }
+
+func (k gvk) String() string {
+	if k.Group == "" {
+		return k.Version + "/" + k.Kind
+	}
+	return k.Group + "/" + k.Version + "/" + k.Kind
+}
+
+// crdVersion is one served version of a CRD, compiled on first use.
+type crdVersion struct {
+	source     string // where the CRD came from (embedded file, CRD dir file, input file)
+	namespaced bool
+	props      *apiextv1.JSONSchemaProps
+
+	once      sync.Once
+	ss        *structuralschema.Structural
+	validator apivalidation.SchemaValidator
+	cel       *cel.Validator
+	err       error
+}
+
+// compile builds the structural schema and the OpenAPI and CEL validators, once.
+func (c *crdVersion) compile() error {
+	c.once.Do(func() {
+		var internal apiextensions.JSONSchemaProps
+		if err := apiextv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(c.props, &internal, nil); err != nil {
+			c.err = fmt.Errorf("%s: converting schema: %w", c.source, err)
+			return
+		}
+		ss, err := structuralschema.NewStructural(&internal)
+		if err != nil {
+			c.err = fmt.Errorf("%s: schema is not structural: %w", c.source, err)
+			return
+		}
+		if errs := structuralschema.ValidateStructural(nil, ss); len(errs) > 0 {
+			c.err = fmt.Errorf("%s: schema is not structural: %w", c.source, errs.ToAggregate())
+			return
+		}
+		v, _, err := apivalidation.NewSchemaValidator(&internal)
+		if err != nil {
+			c.err = fmt.Errorf("%s: building schema validator: %w", c.source, err)
+			return
+		}
+		c.ss, c.validator = ss, v
+		c.cel = cel.NewValidator(ss, true, celconfig.PerCallLimit)
+	})
+	return c.err
+}
+
+// registry maps group/version/kind to its schema. User CRDs replace embedded ones.
+type registry struct {
+	mu    sync.RWMutex
+	kinds map[gvk]*crdVersion
+	// origin of each group/kind: later sources replace all versions from earlier ones.
+	origin map[string]string
+}
+
+func newRegistry() *registry {
+	return &registry{kinds: map[gvk]*crdVersion{}, origin: map[string]string{}}
+}
+
+func (r *registry) lookup(k gvk) *crdVersion {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.kinds[k]
+}
+
+// add registers every served version of crd, replacing what an earlier source registered for its kind.
+func (r *registry) add(crd *apiextv1.CustomResourceDefinition, source string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	gk := crd.Spec.Group + "/" + crd.Spec.Names.Kind
+	if prev, ok := r.origin[gk]; ok && prev != source {
+		for k := range r.kinds {
+			if k.Group == crd.Spec.Group && k.Kind == crd.Spec.Names.Kind {
+				delete(r.kinds, k)
+			}
+		}
+	}
+	r.origin[gk] = source
+	for i := range crd.Spec.Versions {
+		v := &crd.Spec.Versions[i]
+		if !v.Served || v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+			continue
+		}
+		r.kinds[gvk{crd.Spec.Group, v.Name, crd.Spec.Names.Kind}] = &crdVersion{
+			source:     source,
+			namespaced: crd.Spec.Scope != apiextv1.ClusterScoped,
+			props:      v.Schema.OpenAPIV3Schema,
+		}
+	}
+}
+
+// isCRD reports whether o is a CustomResourceDefinition.
+func isCRD(o *manifest.Object) bool {
+	return o.Kind == "CustomResourceDefinition" && o.Group() == "apiextensions.k8s.io"
+}
+
+// crdFromObject converts a decoded CRD object.
+func crdFromObject(o *manifest.Object) (*apiextv1.CustomResourceDefinition, error) {
+	crd := &apiextv1.CustomResourceDefinition{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Content, crd); err != nil {
+		return nil, fmt.Errorf("%s: decoding CustomResourceDefinition %q: %w", o.File, o.Name, err)
+	}
+	if crd.Spec.Group == "" || crd.Spec.Names.Kind == "" {
+		return nil, fmt.Errorf("%s: CustomResourceDefinition %q has no spec.group or spec.names.kind", o.File, o.Name)
+	}
+	return crd, nil
+}
+
+// loadCRDFS reads every CRD in the YAML/JSON files of fsys (recursively), sorted by path.
+func (r *registry) loadCRDFS(fsys fs.FS, label string) error {
+	var files []string
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && manifest.IsManifestFile(p) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reading CRDs from %s: %w", label, err)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		data, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", filepath.Join(label, f), err)
+		}
+		if err := r.loadCRDFile(filepath.Join(label, filepath.FromSlash(f)), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadCRDFile registers the CRDs in one file's content; other kinds are ignored.
+func (r *registry) loadCRDFile(name string, data []byte) error {
+	objs, err := manifest.Parse(name, data, manifest.DefaultLimits)
+	if err != nil {
+		return fmt.Errorf("reading CRDs: %w", err)
+	}
+	for _, o := range objs {
+		if !isCRD(o) {
+			continue
+		}
+		crd, err := crdFromObject(o)
+		if err != nil {
+			return err
+		}
+		r.add(crd, name)
+	}
+	return nil
+}
+
+// loadCRDDir reads the CRDs under a directory or in one file.
+func (r *registry) loadCRDDir(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("CRD dir: %w", err)
+	}
+	if !st.IsDir() {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("CRD file: %w", err)
+		}
+		return r.loadCRDFile(path, data)
+	}
+	return r.loadCRDFS(os.DirFS(path), strings.TrimSuffix(path, "/"))
+}

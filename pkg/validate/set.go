@@ -1,0 +1,167 @@
+package validate
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/infergw/gwctl/pkg/finding"
+	"github.com/infergw/gwctl/pkg/manifest"
+)
+
+// RuleDuplicateObject marks two objects with the same group, kind, namespace and name.
+const RuleDuplicateObject = "set/duplicate-object"
+
+// entry is one object with its defaulted content (schema defaults applied, when it has a CRD).
+type entry struct {
+	obj     *manifest.Object
+	content map[string]any
+}
+
+// ns is the object's namespace, "default" when unset (as kubectl applies it).
+func (e *entry) ns() string {
+	if e.obj.Namespace == "" && !clusterScoped[e.obj.Kind] && e.obj.Kind != "GatewayClass" {
+		return "default"
+	}
+	return e.obj.Namespace
+}
+
+// objectSet indexes the whole input by group/kind/namespace/name.
+type objectSet struct {
+	all    []*entry
+	index  map[string]*entry   // group/kind/ns/name, the first one seen
+	byKind map[string][]*entry // group/kind
+
+	routesTo map[string][]routeRule // lazily: AgentgatewayBackend ns/name -> rules sending to it
+}
+
+// routeRule is one rule of an HTTPRoute.
+type routeRule struct {
+	rt   *entry
+	i    int
+	rule map[string]any
+}
+
+func newObjectSet(objs []*manifest.Object, defaulted []map[string]any) *objectSet {
+	s := &objectSet{index: map[string]*entry{}, byKind: map[string][]*entry{}}
+	for i, o := range objs {
+		c := o.Content
+		if i < len(defaulted) && defaulted[i] != nil {
+			c = defaulted[i]
+		}
+		e := &entry{obj: o, content: c}
+		s.all = append(s.all, e)
+		gk := o.Group() + "/" + o.Kind
+		s.byKind[gk] = append(s.byKind[gk], e)
+		k := setKey(o.Group(), o.Kind, e.ns(), o.Name)
+		if _, ok := s.index[k]; !ok {
+			s.index[k] = e
+		}
+	}
+	return s
+}
+
+func setKey(group, kind, ns, name string) string { return group + "/" + kind + "/" + ns + "/" + name }
+
+// get finds an object; group "core" and "" both mean the core group.
+func (s *objectSet) get(group, kind, ns, name string) *entry {
+	if group == "core" {
+		group = ""
+	}
+	return s.index[setKey(group, kind, ns, name)]
+}
+
+// kind lists the objects of a kind (any version).
+func (s *objectSet) kind(group, kind string) []*entry {
+	return s.byKind[group+"/"+kind]
+}
+
+// rulesTo returns the HTTPRoute rules with a backendRef to the AgentgatewayBackend ns/name.
+func (s *objectSet) rulesTo(ns, name string) []routeRule {
+	if s.routesTo == nil {
+		s.routesTo = map[string][]routeRule{}
+		for _, rt := range s.kind(gatewayGroup, "HTTPRoute") {
+			for i, rule := range listAt(rt.content, "spec", "rules") {
+				rm, _ := rule.(map[string]any)
+				for _, b := range listAt(rm, "backendRefs") {
+					bm, _ := b.(map[string]any)
+					r := readRef(bm, "", "Service", rt.ns())
+					if r.group == agentgatewayGroup && r.kind == "AgentgatewayBackend" {
+						k := r.ns + "/" + r.name
+						s.routesTo[k] = append(s.routesTo[k], routeRule{rt, i, rm})
+					}
+				}
+			}
+		}
+	}
+	return s.routesTo[ns+"/"+name]
+}
+
+// duplicates reports every object whose group/kind/namespace/name was seen before.
+func duplicates(s *objectSet) []finding.Finding {
+	first := map[string]*entry{}
+	var out []finding.Finding
+	for _, e := range s.all {
+		if e.obj.Name == "" {
+			continue
+		}
+		k := setKey(e.obj.Group(), e.obj.Kind, e.ns(), e.obj.Name)
+		if prev, ok := first[k]; ok {
+			name := e.obj.Name
+			if e.ns() != "" {
+				name = e.ns() + "/" + name
+			}
+			out = append(out, e.obj.Finding("metadata.name", RuleDuplicateObject, finding.Error,
+				fmt.Sprintf("duplicate %s %s: also defined at %s", e.obj.Kind, name, position(prev.obj))))
+			continue
+		}
+		first[k] = e
+	}
+	return out
+}
+
+func position(o *manifest.Object) string {
+	return fmt.Sprintf("%s:%d", o.File, o.Pos.Line)
+}
+
+// helpers for reading decoded JSON values.
+
+func mapAt(v any, keys ...string) map[string]any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	m, _ := v.(map[string]any)
+	return m
+}
+
+func listAt(v any, keys ...string) []any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	l, _ := v.([]any)
+	return l
+}
+
+func str(m map[string]any, k string) string {
+	s, _ := m[k].(string)
+	return s
+}
+
+func num(m map[string]any, k string) (int64, bool) {
+	switch t := m[k].(type) {
+	case int64:
+		return t, true
+	case float64:
+		return int64(t), true
+	}
+	return 0, false
+}
+
+func lower(s string) string { return strings.ToLower(s) }

@@ -1,0 +1,225 @@
+package validate
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/infergw/gwctl/pkg/finding"
+	"github.com/infergw/gwctl/pkg/gateway"
+	"github.com/infergw/gwctl/pkg/manifest"
+)
+
+// Validate checks every object on its own (in parallel), then the set as a whole, and returns
+// the findings sorted by file and position, without duplicates.
+func (v *Validator) Validate(ctx context.Context, objs []*manifest.Object) []finding.Finding {
+	run := &run{v: v, overlay: newRegistry()}
+	var out []finding.Finding
+	// CRDs in the input serve resources of their kind and replace the embedded schema for it.
+	for _, o := range objs {
+		if !isCRD(o) {
+			continue
+		}
+		crd, err := crdFromObject(o)
+		if err != nil {
+			out = append(out, o.Finding("spec", RuleDecode, finding.Error, err.Error()))
+			continue
+		}
+		run.overlay.add(crd, o.File)
+	}
+
+	per := make([][]finding.Finding, len(objs))
+	defaulted := make([]map[string]any, len(objs))
+	workers := v.opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				per[i], defaulted[i] = run.object(ctx, objs[i])
+			}
+		}()
+	}
+feed:
+	for i := range objs {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return append(out, finding.Finding{Rule: "validate/cancelled", Severity: finding.Error, Message: fmt.Sprintf("validation stopped: %v", err)})
+	}
+	for _, fs := range per {
+		out = append(out, fs...)
+	}
+
+	set := newObjectSet(objs, defaulted)
+	out = append(out, duplicates(set)...)
+	if !v.opts.SkipCrossResource {
+		out = append(out, crossResource(set)...)
+	}
+	out = append(out, lints(set, v.opts.SkipCrossResource)...)
+	if !v.opts.SkipCompile {
+		out = append(out, v.compile(objs, out)...)
+	}
+	if !v.opts.Verbose {
+		out = dropInfoVerbose(out)
+	}
+	out = dedupe(out)
+	finding.Sort(out)
+	return out
+}
+
+// run holds the state of one Validate call.
+type run struct {
+	v       *Validator
+	overlay *registry
+}
+
+func (r *run) lookup(k gvk) *crdVersion {
+	if c := r.overlay.lookup(k); c != nil {
+		return c
+	}
+	return r.v.embedded.lookup(k)
+}
+
+// object validates one object alone and returns its findings and, for custom resources, the
+// object with schema defaults applied (cross-resource checks read defaulted values).
+func (r *run) object(ctx context.Context, o *manifest.Object) ([]finding.Finding, map[string]any) {
+	k := gvk{o.Group(), o.Version(), o.Kind}
+	if c := r.lookup(k); c != nil {
+		if err := c.compile(); err != nil {
+			return []finding.Finding{o.Finding("", RuleBadSchema, finding.Error, err.Error())}, nil
+		}
+		var excuse func(*field.Error) bool
+		if o.Group() == agentgatewayGroup {
+			excuse = func(fe *field.Error) bool { return r.v.validInTarget(o, fe) }
+		}
+		errs, defaulted := validateCR(ctx, c, o.Content, excuse)
+		fs := make([]finding.Finding, 0, len(errs))
+		for _, fe := range errs {
+			fs = append(fs, toFinding(o, fe))
+		}
+		if o.Group() == agentgatewayGroup {
+			fs = r.v.versionFindings(o, fs)
+		}
+		if r.v.opts.Verbose && c.source != "" && isEmbeddedSource(c.source) {
+			fs = append(fs, unmodelled(o, c)...)
+		}
+		return fs, defaulted
+	}
+	if r.v.builtins.recognizes(k) {
+		fs := r.v.builtins.validate(o)
+		if isCRD(o) {
+			fs = append(fs, checkCRD(o)...)
+		}
+		return fs, nil
+	}
+	sev, msg := finding.Error, fmt.Sprintf("no schema for %s %s: pass its CRD in the input or with --crd-dir, or use --ignore-missing-schemas", o.APIVersion, o.Kind)
+	if r.v.opts.IgnoreMissingSchemas {
+		sev, msg = finding.Info, fmt.Sprintf("skipped: no schema for %s %s", o.APIVersion, o.Kind)
+	}
+	if known := r.otherVersions(k); known != "" {
+		msg = fmt.Sprintf("%s %s is not a served version of %s (served: %s)", o.APIVersion, o.Kind, o.Kind, known)
+		sev = finding.Error
+	}
+	return []finding.Finding{o.Finding("apiVersion", RuleMissingSchema, sev, msg)}, nil
+}
+
+// compile runs the dataplane's compiler over the objects that passed their own checks, so
+// that its findings are about what the dataplane does, not a repeat of schema errors.
+func (v *Validator) compile(objs []*manifest.Object, prior []finding.Finding) []finding.Finding {
+	bad := map[string]bool{}
+	for _, f := range prior {
+		if f.Severity == finding.Error && strings.HasPrefix(f.Rule, "schema/") {
+			bad[f.File+"\x00"+f.Resource.String()] = true
+		}
+	}
+	var ok []*manifest.Object
+	for _, o := range objs {
+		if !bad[o.File+"\x00"+o.Resource().String()] {
+			ok = append(ok, o)
+		}
+	}
+	var fs []finding.Finding
+	if v.opts.Compile != nil {
+		fs = v.opts.Compile(ok)
+	} else {
+		_, fs = gateway.Compile(ok, gateway.Options{})
+	}
+	return repeats(fs, prior)
+}
+
+// repeats drops compiler findings that restate an earlier finding on the same object: same
+// field, or a field inside it (the compiler often points at .name of the reference we reported).
+func repeats(fs, prior []finding.Finding) []finding.Finding {
+	type at struct{ file, res string }
+	fields := map[at][]string{}
+	for _, f := range prior {
+		if f.Severity == finding.Info {
+			continue
+		}
+		k := at{f.File, f.Resource.String()}
+		fields[k] = append(fields[k], f.Field)
+	}
+	out := fs[:0]
+next:
+	for _, f := range fs {
+		for _, p := range fields[at{f.File, f.Resource.String()}] {
+			if f.Field == p || (p != "" && (strings.HasPrefix(f.Field, p+".") || strings.HasPrefix(f.Field, p+"["))) {
+				continue next
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// dropInfoVerbose removes the info findings that only --verbose shows.
+func dropInfoVerbose(fs []finding.Finding) []finding.Finding {
+	out := fs[:0]
+	for _, f := range fs {
+		if f.Severity == finding.Info && verboseOnly[f.Rule] {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// verboseOnly are the info rules shown only with Verbose.
+var verboseOnly = map[string]bool{RuleUnmodelled: true, RuleMissingSchema: true}
+
+// dedupe drops findings with the same file, line, field and message (the compiler and the
+// cross-resource checks may both report a problem).
+func dedupe(fs []finding.Finding) []finding.Finding {
+	type key struct {
+		file       string
+		line       int
+		field, msg string
+	}
+	seen := map[key]bool{}
+	out := fs[:0]
+	for _, f := range fs {
+		k := key{f.File, f.Line, f.Field, f.Message}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, f)
+	}
+	return out
+}
