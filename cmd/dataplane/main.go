@@ -34,6 +34,7 @@ func (l *listFlag) Set(v string) error {
 
 type options struct {
 	config, resolve, listen   listFlag
+	poolEndpoints             listFlag
 	admin, secrets            string
 	otlp, redis, domain       string
 	logFormat, logLevel       string
@@ -58,6 +59,7 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.redis, "redis-addr", "", "Redis address (host:port) for rate limits shared across replicas")
 	fs.BoolVar(&o.redisFailClosed, "redis-fail-closed", false, "refuse requests (503) on shared-limit routes while Redis is unreachable; default: admit them under a local bucket of capacity ÷ --replicas")
 	fs.IntVar(&o.replicas, "replicas", 1, "number of dataplane replicas, for the local rate-limit fallback while Redis is down")
+	fs.Var(&o.poolEndpoints, "pool-endpoints", "an InferencePool's model servers for local runs: name.namespace=host:port[;host:port...] (default: DNS of the headless Service name.namespace); repeatable")
 	fs.StringVar(&o.mcpKey, "mcp-session-key", "", "32-byte key (64 hex digits or base64) that encrypts MCP session ids, the same on every replica; empty: a random key per process")
 	fs.BoolVar(&o.usage, "always-include-usage", false, "send a usage chunk on every streamed chat completion, as if stream_options.include_usage were set (LiteLLM in front)")
 	fs.Int64Var(&o.maxBody, "max-request-body", 32<<20, "largest request body in bytes (0 = unlimited); larger requests get 413")
@@ -176,6 +178,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		DisableAccessLog: o.noAccessLog,
 	}, log)
 	sopts := standard.Options{OTLPEndpoint: o.otlp, Replicas: o.replicas, RedisFailClosed: o.redisFailClosed, AlwaysIncludeUsage: o.usage}
+	for _, pe := range o.poolEndpoints {
+		k, v, ok := strings.Cut(pe, "=")
+		if !ok || !strings.Contains(k, ".") || v == "" {
+			fmt.Fprintf(stderr, "dataplane: --pool-endpoints %q: want name.namespace=host:port[;host:port...]\n", pe)
+			return 2
+		}
+		if sopts.PoolEndpoints == nil {
+			sopts.PoolEndpoints = map[string][]string{}
+		}
+		sopts.PoolEndpoints[k] = append(sopts.PoolEndpoints[k], strings.Split(v, ";")...)
+	}
 	if o.mcpKey != "" {
 		key, err := mcp.ParseSessionKey(o.mcpKey)
 		if err != nil {

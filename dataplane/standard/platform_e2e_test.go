@@ -24,6 +24,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/llm/anthropic/anthropictest"
+	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
 	"github.com/infergw/gwctl/dataplane/standard"
 	"github.com/infergw/gwctl/dataplane/telemetry/otlptest"
 	"github.com/infergw/gwctl/groups"
@@ -84,7 +85,7 @@ type gatewayUnderTest struct {
 	logs *syncBuffer
 }
 
-func startDataplane(t *testing.T, resources []byte, resolveMap map[string]string) *gatewayUnderTest {
+func startDataplane(t *testing.T, resources []byte, resolveMap map[string]string, pools map[string][]string) *gatewayUnderTest {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "resources.yaml"), resources, 0o644); err != nil {
@@ -103,7 +104,7 @@ func startDataplane(t *testing.T, resources []byte, resolveMap map[string]string
 		AssumeServices: true, WatchInterval: 50 * time.Millisecond,
 	}, slog.New(slog.NewJSONHandler(logs, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
-	if _, err := standard.Install(ctx, d, standard.Options{SessionKey: make([]byte, 32)}); err != nil {
+	if _, err := standard.Install(ctx, d, standard.Options{SessionKey: make([]byte, 32), PoolEndpoints: pools}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.Load(); err != nil {
@@ -133,6 +134,18 @@ func TestRenderedPlatformEndToEnd(t *testing.T) {
 	issuerPort := testenv.FreePort(t)
 	issuer := testenv.StartOIDCIssuer(t, issuerPort, key, "k1")
 	collector := otlptest.NewGRPC(t)
+	var sims []string
+	for i := 0; i < 2; i++ {
+		sim, err := vllmsim.New(vllmsim.Config{Model: "llama-3-8b-instruct", Seed: uint64(i + 1), DecodePerToken: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sim.Start("127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sim.Close() })
+		sims = append(sims, sim.Addr())
+	}
 
 	resources := renderGatewayResources(t, []string{"egress", "mcp", "fallback", "observability"}, []string{
 		"observability.randomSampling=true",
@@ -144,7 +157,7 @@ func TestRenderedPlatformEndToEnd(t *testing.T) {
 		"mcp-server-everything.mcp":    everything.Addr,
 		"dex.dex":                      fmt.Sprintf("127.0.0.1:%d", issuerPort),
 		"otel-collector.observability": collector.Endpoint,
-	})
+	}, map[string][]string{"vllm.inference": sims})
 
 	t.Run("egress: OpenAI client through the translation", func(t *testing.T) {
 		client := openai.NewClient(option.WithBaseURL(gw.url+"/v1"), option.WithAPIKey("client-key-never-forwarded"))
@@ -183,6 +196,23 @@ func TestRenderedPlatformEndToEnd(t *testing.T) {
 			}
 		}
 		t.Fatalf("no span of the client's trace among %+v", collector.Spans())
+	})
+
+	t.Run("local model: body-based routing to the InferencePool's picker", func(t *testing.T) {
+		client := openai.NewClient(option.WithBaseURL(gw.url+"/v1"), option.WithAPIKey("none"))
+		for i := 0; i < 4; i++ {
+			resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+				Model:     "llama-3-8b-instruct",
+				Messages:  []openai.ChatCompletionMessageParamUnion{openai.UserMessage(fmt.Sprintf("question %d", i))},
+				MaxTokens: openai.Int(4),
+			})
+			if err != nil {
+				t.Fatalf("chat completion through the pool: %v", err)
+			}
+			if resp.Model != "llama-3-8b-instruct" || resp.Usage.CompletionTokens == 0 {
+				t.Fatalf("response %+v", resp)
+			}
+		}
 	})
 
 	t.Run("unknown model: 404", func(t *testing.T) {

@@ -34,6 +34,9 @@ type Options struct {
 	// OTLPEndpoint receives traces (OTLP/gRPC, every request sampled) when no Gateway-targeted
 	// frontend.tracing policy names a collector.
 	OTLPEndpoint string
+	// PoolEndpoints lists an InferencePool's model servers for local runs, by "name.namespace";
+	// without an entry a pool resolves the DNS of its headless Service.
+	PoolEndpoints map[string][]string
 	// AlwaysIncludeUsage sends a usage chunk on every streamed LLM response (LiteLLM fronting).
 	AlwaysIncludeUsage bool
 }

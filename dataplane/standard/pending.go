@@ -1,3 +1,0 @@
-package standard
-
-func (in *Installer) installPools() {}
