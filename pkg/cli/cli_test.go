@@ -197,3 +197,81 @@ func TestRunbookFallback(t *testing.T) {
 		t.Fatalf("runbook from stdin: %+v", r)
 	}
 }
+
+// Every bundled group, in every feature combination, renders to output that validates clean
+// (no errors, no warnings) through the same command users run.
+func TestEveryFeatureCombinationValidatesClean(t *testing.T) {
+	features := []string{"egress", "mcp", "identity", "observability", "fallback"}
+	for mask := 0; mask < 1<<len(features); mask++ {
+		var on []string
+		for i, f := range features {
+			if mask&(1<<i) != 0 {
+				on = append(on, f)
+			}
+		}
+		args := []string{"validate", "--strict", "--set", "secretStore.name=secret-store"}
+		if len(on) > 0 {
+			args = append(args, "--enable", strings.Join(on, ","))
+		}
+		if r := gwctl(t, "", args...); r.code != 0 {
+			t.Errorf("features %v: exit %d\n%s%s", on, r.code, r.out, r.err)
+		}
+	}
+}
+
+func TestValidateInputsAndReports(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "route.yaml", `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: missing}]
+  rules:
+  - backendRefs: [{name: svc}]
+`)
+	junit := filepath.Join(dir, "r.xml")
+	sarif := filepath.Join(dir, "r.sarif")
+	r := gwctl(t, "", "validate", bad, "--junit-file", junit, "--sarif-file", sarif, "--summary")
+	if r.code != 1 || !strings.Contains(r.out, "route.yaml") || !strings.Contains(r.out, "Must have port for Service reference") {
+		t.Fatalf("invalid route: %+v", r)
+	}
+	for _, f := range []string{junit, sarif} {
+		if data, err := os.ReadFile(f); err != nil || len(data) == 0 {
+			t.Fatalf("%s not written: %v", f, err)
+		}
+	}
+	if !strings.Contains(r.err, "failed") {
+		t.Fatalf("summary line: %q", r.err)
+	}
+	// YAML syntax errors and unreadable paths are input errors: exit 2 with the position.
+	syntax := writeFile(t, dir, "broken.yaml", "apiVersion: v1\nkind: [\n")
+	if r := gwctl(t, "", "validate", syntax); r.code != 2 || !strings.Contains(r.err, "broken.yaml:2") {
+		t.Fatalf("syntax error: %+v", r)
+	}
+	if r := gwctl(t, "", "validate", filepath.Join(dir, "nope.yaml")); r.code != 2 {
+		t.Fatalf("missing path: %+v", r)
+	}
+	// The render piped through stdin validates clean.
+	rendered := gwctl(t, "", "render", "--enable", "mcp")
+	if r := gwctl(t, rendered.out, "validate", "-", "-o", "json"); r.code != 0 || !strings.HasPrefix(strings.TrimSpace(r.out), "{") {
+		t.Fatalf("render | validate -: %+v", r)
+	}
+	if r := gwctl(t, "", "validate", "-o", "yaml"); r.code != 2 {
+		t.Fatalf("bad output format: %+v", r)
+	}
+}
+
+func TestPortableAndControls(t *testing.T) {
+	r := gwctl(t, "", "validate", "--portable", "--enable", "fallback,egress", "--set", "secretStore.name=s")
+	if r.code != 0 || !strings.Contains(r.out, "portable.") {
+		t.Fatalf("--portable: %+v", r)
+	}
+	r = gwctl(t, "", "controls", "--enable", "mcp,observability")
+	if r.code != 0 || !strings.Contains(r.out, "mcp/mcp") || !strings.Contains(r.out, "implemented") {
+		t.Fatalf("controls: %+v", r)
+	}
+	r = gwctl(t, "", "controls", "-o", "json", "--enable", "mcp")
+	if r.code != 0 || !strings.Contains(r.out, `"rate-limit"`) {
+		t.Fatalf("controls json: %+v", r)
+	}
+}

@@ -272,22 +272,13 @@ func (c *compiler) poolBackend(o *manifest.Object) *Backend {
 		spec.get("targetPorts").errorf(ruleBackendRef, "InferencePool needs at least one targetPorts number")
 		return nil
 	}
+	// The dataplane picks endpoints itself and never calls the endpoint picker the pool names
+	// (no ext_proc), so only its failureMode matters here; the reference need not resolve.
 	if ef := spec.get("endpointPickerRef"); ef.exists() {
-		kind := ef.get("kind").strOr("Service")
-		if ef.get("group").str() != "" || kind != "Service" {
-			ef.get("kind").errorf(ruleBackendKind, "endpointPickerRef kind %s is not served by the dataplane (Service only)", kind)
-			return nil
+		p.Picker = &EndpointPicker{FailOpen: ef.get("failureMode").str() == "FailOpen"}
+		if name, port := ef.get("name").str(), ef.at("port", "number").port(); name != "" && port != 0 {
+			p.Picker.Service = ServiceBackend{Name: name, Namespace: ns(o), Port: port}
 		}
-		name, port := ef.get("name").str(), ef.at("port", "number").port()
-		if port == 0 {
-			ef.get("port").errorf(ruleBackendRef, "endpointPickerRef to a Service needs port.number")
-			return nil
-		}
-		sb := c.resolveService(ef, ns(o), name, port)
-		if sb == nil {
-			return nil
-		}
-		p.Picker = &EndpointPicker{Service: *sb, FailOpen: ef.get("failureMode").str() == "FailOpen"}
 	}
 	b := &Backend{ID: id, Kind: KindInferencePool, Namespace: ns(o), Name: o.Name, Pool: p}
 	c.backends[id] = b

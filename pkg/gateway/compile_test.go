@@ -57,7 +57,7 @@ func TestCompilePlatform(t *testing.T) {
 
 	pool := routes["inference/pool"].Rules[0].BackendRefs[0].Backend
 	if pool.Kind != KindInferencePool || pool.Pool.TargetPorts[0] != 8000 || !pool.Pool.Picker.FailOpen ||
-		pool.Pool.Picker.Service.Address != "epp.inference.svc.cluster.local:9002" || pool.Pool.Selector["app"] != "qwen" {
+		pool.Pool.Picker.Service.Name != "epp" || pool.Pool.Picker.Service.Address != "" || pool.Pool.Selector["app"] != "qwen" {
 		t.Errorf("pool = %+v / %+v", pool.Pool, pool.Pool.Picker)
 	}
 

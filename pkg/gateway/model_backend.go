@@ -126,7 +126,8 @@ type PoolBackend struct {
 	Picker *EndpointPicker
 }
 
-// EndpointPicker is spec.endpointPickerRef.
+// EndpointPicker is spec.endpointPickerRef. The dataplane does not call it (its own picker
+// decides); Service is kept for reference, unresolved (no Address).
 type EndpointPicker struct {
 	Service ServiceBackend
 	// FailOpen is failureMode FailOpen (default FailClose).

@@ -302,3 +302,25 @@ func (r ControlsReport) WriteMarkdown(w io.Writer) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// WithStandby folds the second level of fallback into the report: failover counts as
+// implemented only when the dataplane has priority groups for the route and a standby gateway
+// (the fallback group) exists to take over when the dataplane itself is down.
+func (r ControlsReport) WithStandby(hasStandby bool) ControlsReport {
+	for i := range r.Routes {
+		for j, c := range r.Routes[i].Controls {
+			if c.Name != ControlFallback {
+				continue
+			}
+			switch {
+			case c.Status == Implemented && !hasStandby:
+				c.Status, c.Why = Partial, "dataplane failover only: no standby gateway (enable the fallback group)"
+			case c.Status != Implemented && hasStandby:
+				c.Status = Partial
+				c.Why = strings.TrimSpace("standby gateway present; " + c.Why)
+			}
+			r.Routes[i].Controls[j] = c
+		}
+	}
+	return r
+}

@@ -65,7 +65,7 @@ func lintModelHeaderSet(s *objectSet, rt *entry) []finding.Finding {
 	}
 	var out []finding.Finding
 	for _, gw := range routeGateways(s, rt) {
-		if !setsModelHeader(s, gw) {
+		if !setsModelHeader(s, gw) && !isStandby(gw) {
 			out = append(out, rt.obj.Finding(path, RuleModelHeaderUnset, finding.Warning,
 				fmt.Sprintf("no PreRouting AgentgatewayPolicy on Gateway %s/%s sets %s from the request body: this rule never matches", gw.ns(), gw.obj.Name, ModelHeader)))
 		}

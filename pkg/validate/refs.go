@@ -140,6 +140,10 @@ func checkGateway(s *objectSet, e *entry) []finding.Finding {
 				out = append(out, gc.obj.Finding("spec.controllerName", RuleGatewayClass, finding.Error,
 					"controllerName kgateway.dev/agentgateway is obsolete: agentgateway v1.x serves agentgateway.dev/agentgateway"))
 			default:
+				if isStandby(e) {
+					// A standby gateway is on another implementation on purpose (the fallback group).
+					break
+				}
 				out = append(out, gc.obj.Finding("spec.controllerName", RuleGatewayClass, finding.Warning,
 					fmt.Sprintf("controllerName %q is not agentgateway's (agentgateway.dev/agentgateway): the dataplane will not serve Gateway %s/%s", ctl, e.ns(), e.obj.Name)))
 			}
@@ -221,4 +225,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// StandbyLabel marks a standby Gateway and its routes (rendered by the fallback group): they are
+// served by another Gateway API implementation, so agentgateway-only checks do not apply.
+const StandbyLabel = "gwctl.infergw.dev/standby-for"
+
+func isStandby(e *entry) bool {
+	labels, _ := mapAt(e.content, "metadata", "labels")[StandbyLabel].(string)
+	return labels != ""
 }

@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/infergw/gwctl/pkg/atomicfile"
+	"github.com/infergw/gwctl/pkg/finding"
+	"github.com/infergw/gwctl/pkg/portable"
+	"github.com/infergw/gwctl/pkg/report"
+	"github.com/infergw/gwctl/pkg/validate"
+	"github.com/infergw/gwctl/pkg/version"
+)
+
+type validateOptions struct {
+	*globalOptions
+	opts                            validate.Options
+	output                          string
+	junitFile, sarifFile, jsonFile  string
+	summary, rendered, portableOnly bool
+}
+
+func newValidate(g *globalOptions) *cobra.Command {
+	o := &validateOptions{globalOptions: g}
+	c := &cobra.Command{
+		Use:   "validate [FILE|DIR|-]...",
+		Short: "Check manifests as the API server and the dataplane would, offline",
+		Long: `Validates Kubernetes manifests with no cluster and no network:
+  - custom resources (Gateway API, InferencePool, agentgateway, ExternalSecret, and any CRD in the
+    input or under --crds) through the API server's own pipeline: structural schema, unknown
+    fields as errors, defaults, list-map keys, and the CEL rules with the API server's messages;
+  - built-in kinds by strict decoding into the Kubernetes types, plus name validation;
+  - cross-resource checks (parentRefs, backendRefs, ReferenceGrants, policy targets, JWKS and
+    MCP Services, secretRefs, model-header routes, duplicates) and semantic lints;
+  - the dataplane's own compiler: "valid" means the dataplane accepts it.
+With no arguments it validates the current render (as --rendered). Each finding has
+file:line:column, resource, field path, rule id and severity.
+
+Exit 0 clean, 1 errors (or warnings with --strict), 2 usage or input errors (unreadable path,
+YAML syntax error with its position). --portable instead lists what would not carry over to a
+standby gateway on another implementation, and exits 0.`,
+		Example: `  gwctl validate                                   # the bundled platform's render
+  gwctl render | gwctl validate -
+  gwctl validate manifests/ --strict --junit-file report.xml --sarif-file report.sarif
+  gwctl validate -o json clusters/dev/ > findings.json
+  gwctl validate --portable --enable fallback`,
+		RunE: func(c *cobra.Command, args []string) error { return o.run(c, args) },
+	}
+	f := c.Flags()
+	f.StringVarP(&o.output, "output", "o", "text", "stdout format: text, json, junit or sarif")
+	f.StringVar(&o.junitFile, "junit-file", "", "also write a JUnit report to this file")
+	f.StringVar(&o.sarifFile, "sarif-file", "", "also write a SARIF 2.1.0 report to this file")
+	f.StringVar(&o.jsonFile, "json-file", "", "also write the findings as JSON to this file")
+	f.BoolVar(&o.summary, "summary", false, "print a summary line to stderr")
+	f.BoolVar(&o.rendered, "rendered", false, "validate the current render (the default with no arguments)")
+	f.BoolVar(&o.opts.Strict, "strict", false, "warnings fail the run too")
+	f.BoolVar(&o.opts.Verbose, "verbose", false, "also report schema sections accepted without checks")
+	f.BoolVar(&o.opts.IgnoreMissingSchemas, "ignore-missing-schemas", false, "skip resources of kinds with no schema instead of failing")
+	f.StringVar(&o.opts.AgentgatewayVersion, "agentgateway-version", "v1.2.1", "agentgateway release the resources target")
+	f.StringArrayVar(&o.opts.CRDDirs, "crds", nil, "directory of CRDs used for their kinds, over the embedded schemas (repeatable)")
+	f.BoolVar(&o.portableOnly, "portable", false, "list implementation-specific resources and fields, with what the standby does instead")
+	return c
+}
+
+func (o *validateOptions) run(c *cobra.Command, args []string) error {
+	if o.rendered && len(args) > 0 {
+		return withCode(ExitUsage, fmt.Errorf("--rendered validates the render: give no paths with it"))
+	}
+	if _, err := report.New(o.output, report.Options{}); err != nil {
+		return withCode(ExitUsage, fmt.Errorf("--output: %w", err))
+	}
+	objs, err := o.objects(c.Context(), args)
+	if err != nil {
+		return err
+	}
+	var fs []finding.Finding
+	var sum report.Summary
+	if o.portableOnly {
+		rep, err := portable.Check(objs)
+		if err != nil {
+			return withCode(ExitUsage, err)
+		}
+		fs = rep.Findings()
+		sum = validate.Summarize(objs, fs, false)
+	} else {
+		v, err := validate.New(o.opts)
+		if err != nil {
+			return withCode(ExitUsage, err)
+		}
+		fs = v.Validate(c.Context(), objs)
+		sum = v.Summarize(objs, fs)
+	}
+	ropts := report.Options{ToolVersion: version.Get().Version, Color: o.color()}
+	if err := writeReport(o.streams.Out, o.output, ropts, fs, sum); err != nil {
+		return err
+	}
+	for _, extra := range []struct{ file, format string }{{o.junitFile, "junit"}, {o.sarifFile, "sarif"}, {o.jsonFile, "json"}} {
+		if extra.file == "" {
+			continue
+		}
+		var b strings.Builder
+		ropts.Color = false
+		if err := writeReport(&b, extra.format, ropts, fs, sum); err != nil {
+			return err
+		}
+		if err := atomicfile.Write(extra.file, []byte(b.String()), 0o644); err != nil {
+			return withCode(ExitUsage, err)
+		}
+	}
+	if o.summary {
+		fmt.Fprintln(o.streams.Err, sum.Line())
+	}
+	if !o.portableOnly && sum.Failed() {
+		return withCode(ExitFindings, nil)
+	}
+	return nil
+}
+
+func writeReport(w io.Writer, format string, opts report.Options, fs []finding.Finding, sum report.Summary) error {
+	wr, err := report.New(format, opts)
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	return wr.Write(w, fs, sum)
+}
+
+// color is on for a terminal on stdout, unless NO_COLOR is set.
+func (o *validateOptions) color() bool {
+	if o.env("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := o.streams.Out.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func newControls(g *globalOptions) *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:   "controls [FILE|DIR|-]...",
+		Short: "Which controls each route of the gateway enforces, computed from the render",
+		Long: `For each HTTPRoute: authentication (mode and issuer), rate limiting (with its effective bucket:
+requests + burst, per replica, shared by all clients), tracing (and whether its collector is in
+the render) and fallback (dataplane priority groups and a standby gateway: implemented only when
+both are present), each implemented, partial (with why) or absent. With no arguments it reads the
+current render.`,
+		Example: `  gwctl controls --enable mcp,observability
+  gwctl controls -o json clusters/prod/`,
+		RunE: func(c *cobra.Command, args []string) error {
+			objs, err := g.objects(c.Context(), args)
+			if err != nil {
+				return err
+			}
+			rep := validate.Controls(objs).WithStandby(portable.HasStandby(objs))
+			switch output {
+			case "markdown", "md":
+				return rep.WriteMarkdown(g.streams.Out)
+			case "json":
+				return rep.WriteJSON(g.streams.Out)
+			}
+			return withCode(ExitUsage, fmt.Errorf("--output %q: want markdown or json", output))
+		},
+	}
+	c.Flags().StringVarP(&output, "output", "o", "markdown", "markdown or json")
+	return c
+}
+
+func init() {
+	extraCommands = append(extraCommands, newValidate, newControls)
+}
