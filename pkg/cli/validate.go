@@ -111,7 +111,7 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 			return withCode(ExitUsage, err)
 		}
 	}
-	if o.summary {
+	if o.summary && o.output != "text" { // the text report ends with the summary line already
 		fmt.Fprintln(o.streams.Err, sum.Line())
 	}
 	if !o.portableOnly && sum.Failed() {
