@@ -240,8 +240,11 @@ spec:
 			t.Fatalf("%s not written: %v", f, err)
 		}
 	}
-	if !strings.Contains(r.err, "failed") {
-		t.Fatalf("summary line: %q", r.err)
+	if !strings.Contains(r.out, "failed") {
+		t.Fatalf("summary line: %q", r.out)
+	}
+	if r := gwctl(t, "", "validate", bad, "-o", "json", "--summary"); r.code != 1 || !strings.Contains(r.err, "failed") {
+		t.Fatalf("--summary with json output: %+v", r)
 	}
 	// YAML syntax errors and unreadable paths are input errors: exit 2 with the position.
 	syntax := writeFile(t, dir, "broken.yaml", "apiVersion: v1\nkind: [\n")
