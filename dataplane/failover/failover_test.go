@@ -420,7 +420,7 @@ func TestSpanEventAndTrackedAttempts(t *testing.T) {
 	}
 	var got []string
 	for _, a := range spans[0].Events()[0].Attributes {
-		got = append(got, string(a.Key)+"="+a.Value.Emit())
+		got = append(got, string(a.Key)+"="+a.Value.String())
 	}
 	if strings.Join(got, " ") != "gateway.failover.from=anthropic gateway.failover.to=openai gateway.failover.to_kind=openai gateway.failover.reason=5xx" {
 		t.Fatalf("attributes %v", got)

@@ -129,7 +129,7 @@ func TestMetricsSpansAndHeaders(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, a := range call.Attributes() {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	for k, want := range map[string]string{"mcp.method.name": "tools/call", "gen_ai.tool.name": "echo", "mcp.session.id": sessionTag(sid), "mcp.protocol.version": "2025-11-25"} {
 		if attrs[k] != want {

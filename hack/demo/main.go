@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -124,8 +125,7 @@ func run(serve bool, listen string) error {
 		resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(body))
 		if err != nil {
 			cancel()
-			<-done
-			return err
+			return errors.Join(err, <-done)
 		}
 		out, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()

@@ -54,7 +54,7 @@ type upstreamRequest struct {
 // translateRequest maps an OpenAI chat completion request body to an Anthropic Messages body.
 func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstreamRequest, *llm.Error) {
 	var in chatRequest
-	if err := json.Unmarshal(body, &in); err != nil {
+	if err := decodeRequest(body, &in); err != nil {
 		return nil, llm.InvalidRequest("", "request body is not a valid chat completion request: %s", jsonErrorText(err))
 	}
 	model := in.Model
@@ -124,7 +124,7 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 	b := out.appendJSON(make([]byte, 0, len(body)+256))
 	return &upstreamRequest{
 		Body:         b,
-		Model:        model,
+		Model:        strings.Clone(model), // outlives the body it may alias (metric label)
 		Stream:       in.Stream,
 		IncludeUsage: t.alwaysUsage || (in.StreamOptions != nil && in.StreamOptions.IncludeUsage),
 		JSONTool:     jsonTool,

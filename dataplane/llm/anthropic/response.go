@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strconv"
+	"strings"
 
 	"github.com/infergw/gwctl/dataplane/llm"
 )
@@ -81,7 +82,7 @@ type completion struct {
 // ok is false when the body is not a Message.
 func (t *translator) translateResponse(ctx context.Context, body []byte, created int64, jsonTool string) (*completion, bool) {
 	var m message
-	if err := json.Unmarshal(body, &m); err != nil || m.ID == "" {
+	if err := decodeMessage(body, &m); err != nil || m.ID == "" {
 		return nil, false
 	}
 	var u llm.Usage
@@ -165,7 +166,8 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 		b = llm.AppendJSONString(b, st)
 	}
 	b = append(b, `,"system_fingerprint":null}`...)
-	return &completion{Body: b, Model: m.Model, ID: m.ID, FinishReason: finish, Usage: u}, true
+	// Model and ID outlive the body they alias (metric label, trace attributes).
+	return &completion{Body: b, Model: strings.Clone(m.Model), ID: strings.Clone(m.ID), FinishReason: finish, Usage: u}, true
 }
 
 // appendThinkingBlocks adds the thinking_blocks extension (signed thinking and redacted

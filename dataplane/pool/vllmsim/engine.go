@@ -38,7 +38,7 @@ type engine struct {
 	laneFree       []time.Time // when each prefill lane is next free (wall clock)
 	loraChanged    float64     // unix seconds, value of vllm:lora_requests_info
 
-	promptTokens, cachedTokens, generated, requests, errorsInjected float64
+	promptTokens, cachedTokens, generated, requests float64
 }
 
 var errTooLong = errors.New("prompt and max_tokens exceed the KV cache capacity")

@@ -1,0 +1,543 @@
+package anthropic
+
+import "encoding/json"
+
+// Hand-written decoders for the two bodies of the non-streaming hot path: the OpenAI
+// request and the Anthropic Message. They fill the same structs as encoding/json would and
+// give up (returning false) on anything unusual; decodeRequest and decodeMessage then
+// decode with encoding/json, so accepted inputs, results and error messages are identical.
+// TestFastDecodeMatchesEncodingJSON and FuzzFastDecode check the equivalence.
+
+// decodeRequest decodes an OpenAI chat completion request body.
+func decodeRequest(body []byte, in *chatRequest) error {
+	s := scanner{b: body}
+	if s.peek() == '{' && s.chatRequest(in) && s.end() {
+		return nil
+	}
+	*in = chatRequest{}
+	return json.Unmarshal(body, in)
+}
+
+// decodeMessage decodes an Anthropic Message body.
+func decodeMessage(body []byte, m *message) error {
+	s := scanner{b: body}
+	if s.peek() == '{' && s.message(m) && s.end() {
+		return nil
+	}
+	*m = message{}
+	return json.Unmarshal(body, m)
+}
+
+func (s *scanner) strField(seen *fields, bit uint, dst *string) bool {
+	if !seen.first(bit) {
+		return false
+	}
+	if s.null() {
+		return true
+	}
+	v, ok := s.str()
+	*dst = v
+	return ok
+}
+
+func (s *scanner) strPtrField(seen *fields, bit uint, dst **string) bool {
+	if !seen.first(bit) {
+		return false
+	}
+	if s.null() {
+		return true
+	}
+	v, ok := s.str()
+	*dst = &v
+	return ok
+}
+
+func (s *scanner) int64Ptr(seen *fields, bit uint, dst **int64) bool {
+	if !seen.first(bit) {
+		return false
+	}
+	if s.null() {
+		return true
+	}
+	v, ok := s.int64()
+	*dst = &v
+	return ok
+}
+
+func (s *scanner) int64Field(seen *fields, bit uint, dst *int64) bool {
+	if !seen.first(bit) {
+		return false
+	}
+	if s.null() {
+		return true
+	}
+	v, ok := s.int64()
+	*dst = v
+	return ok
+}
+
+func (s *scanner) float64Ptr(seen *fields, bit uint, dst **float64) bool {
+	if !seen.first(bit) {
+		return false
+	}
+	if s.null() {
+		return true
+	}
+	v, ok := s.float64()
+	*dst = &v
+	return ok
+}
+
+func (s *scanner) boolPtr(seen *fields, bit uint, dst **bool) bool {
+	if !seen.first(bit) {
+		return false
+	}
+	if s.null() {
+		return true
+	}
+	v, ok := s.bool()
+	*dst = &v
+	return ok
+}
+
+func (s *scanner) boolField(seen *fields, bit uint, dst *bool) bool {
+	if !seen.first(bit) {
+		return false
+	}
+	if s.null() {
+		return true
+	}
+	v, ok := s.bool()
+	*dst = v
+	return ok
+}
+
+func (s *scanner) rawField(seen *fields, bit uint, dst *json.RawMessage) bool {
+	if !seen.first(bit) {
+		return false
+	}
+	v, ok := s.raw() // null is kept as the literal, as json.RawMessage does
+	*dst = v
+	return ok
+}
+
+// objects decodes an array of objects into *dst with dec; a null element is a zero value.
+func objects[T any](s *scanner, seen *fields, bit uint, dst *[]T, dec func(*scanner, *T) bool) bool {
+	if !seen.first(bit) {
+		return false
+	}
+	if s.null() {
+		return true
+	}
+	list := make([]T, 0, 4)
+	ok := s.array(func() bool {
+		list = append(list, *new(T))
+		if s.null() {
+			return true
+		}
+		return s.peek() == '{' && dec(s, &list[len(list)-1])
+	})
+	*dst = list
+	return ok
+}
+
+func (s *scanner) chatRequest(in *chatRequest) bool {
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "model":
+			return s.strField(&seen, 0, &in.Model)
+		case "messages":
+			return objects(s, &seen, 1, &in.Messages, (*scanner).chatMessage)
+		case "max_completion_tokens":
+			return s.int64Ptr(&seen, 2, &in.MaxCompletionTokens)
+		case "max_tokens":
+			return s.int64Ptr(&seen, 3, &in.MaxTokens)
+		case "temperature":
+			return s.float64Ptr(&seen, 4, &in.Temperature)
+		case "top_p":
+			return s.float64Ptr(&seen, 5, &in.TopP)
+		case "stop":
+			return s.rawField(&seen, 6, &in.Stop)
+		case "n":
+			return s.int64Ptr(&seen, 7, &in.N)
+		case "stream":
+			return s.boolField(&seen, 8, &in.Stream)
+		case "stream_options":
+			if !seen.first(9) {
+				return false
+			}
+			if s.null() {
+				return true
+			}
+			in.StreamOptions = &struct {
+				IncludeUsage bool `json:"include_usage"`
+			}{}
+			var inner fields
+			return s.object(func(key string) bool {
+				if key == "include_usage" {
+					return s.boolField(&inner, 0, &in.StreamOptions.IncludeUsage)
+				}
+				return s.unknown(key)
+			})
+		case "tools":
+			return objects(s, &seen, 10, &in.Tools, (*scanner).chatTool)
+		case "tool_choice":
+			return s.rawField(&seen, 11, &in.ToolChoice)
+		case "parallel_tool_calls":
+			return s.boolPtr(&seen, 12, &in.ParallelToolCalls)
+		case "response_format":
+			// Rare and nested: decoded by encoding/json.
+			return false
+		case "reasoning_effort":
+			return s.strField(&seen, 13, &in.ReasoningEffort)
+		case "user":
+			return s.strField(&seen, 14, &in.User)
+		case "safety_identifier":
+			return s.strField(&seen, 15, &in.SafetyIdentifier)
+		case "logprobs":
+			return s.boolPtr(&seen, 16, &in.Logprobs)
+		case "top_logprobs":
+			return s.int64Ptr(&seen, 17, &in.TopLogprobs)
+		case "thinking":
+			return s.rawField(&seen, 18, &in.Thinking)
+		}
+		return s.unknown(key)
+	})
+}
+
+func (s *scanner) chatMessage(m *chatMessage) bool {
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "role":
+			return s.strField(&seen, 0, &m.Role)
+		case "content":
+			return seen.first(1) && s.chatContent(&m.Content)
+		case "tool_calls":
+			return objects(s, &seen, 2, &m.ToolCalls, (*scanner).chatToolCall)
+		case "tool_call_id":
+			return s.strField(&seen, 3, &m.ToolCallID)
+		case "refusal":
+			return s.strPtrField(&seen, 4, &m.Refusal)
+		case "thinking_blocks":
+			return objects(s, &seen, 5, &m.ThinkingBlocks, (*scanner).thinkingBlock)
+		case "reasoning_content":
+			return s.strField(&seen, 6, &m.ReasoningContent)
+		case "reasoning_signature":
+			return s.strField(&seen, 7, &m.ReasoningSignature)
+		}
+		return s.unknown(key)
+	})
+}
+
+// chatContent mirrors chatContent.UnmarshalJSON.
+func (s *scanner) chatContent(c *chatContent) bool {
+	*c = chatContent{}
+	switch s.peek() {
+	case 'n':
+		return s.literal("null")
+	case '"':
+		lit, plain, ok := s.stringLit()
+		if !ok {
+			return false
+		}
+		c.IsString = true
+		if plain {
+			c.Text = aliasString(lit[1 : len(lit)-1])
+			return true
+		}
+		if c.Text, ok = unquote(lit); !ok {
+			c.Invalid = json.Unmarshal(lit, &c.Text) != nil
+		}
+		return true
+	case '[':
+		start := s.i
+		var parts []chatPart
+		var seen fields
+		if objects(s, &seen, 0, &parts, (*scanner).chatPart) {
+			c.Parts = parts
+			return true
+		}
+		// Not a plain array of parts: validate it, then let encoding/json decide.
+		s.i = start
+		if !s.skip(0) {
+			return false
+		}
+		c.Invalid = json.Unmarshal(s.b[start:s.i], &c.Parts) != nil
+		return true
+	}
+	c.Invalid = true
+	return s.skip(0)
+}
+
+func (s *scanner) chatPart(p *chatPart) bool {
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "type":
+			return s.strField(&seen, 0, &p.Type)
+		case "text":
+			return s.strField(&seen, 1, &p.Text)
+		case "refusal":
+			return s.strField(&seen, 2, &p.Refusal)
+		case "image_url":
+			if !seen.first(3) {
+				return false
+			}
+			if s.null() {
+				return true
+			}
+			p.ImageURL = &struct {
+				URL string `json:"url"`
+			}{}
+			var inner fields
+			return s.object(func(key string) bool {
+				if key == "url" {
+					return s.strField(&inner, 0, &p.ImageURL.URL)
+				}
+				return s.unknown(key)
+			})
+		case "file":
+			if !seen.first(4) {
+				return false
+			}
+			if s.null() {
+				return true
+			}
+			p.File = &struct {
+				FileData string `json:"file_data"`
+				FileID   string `json:"file_id"`
+				Filename string `json:"filename"`
+			}{}
+			var inner fields
+			return s.object(func(key string) bool {
+				switch key {
+				case "file_data":
+					return s.strField(&inner, 0, &p.File.FileData)
+				case "file_id":
+					return s.strField(&inner, 1, &p.File.FileID)
+				case "filename":
+					return s.strField(&inner, 2, &p.File.Filename)
+				}
+				return s.unknown(key)
+			})
+		case "cache_control":
+			return s.rawField(&seen, 5, &p.CacheControl)
+		}
+		return s.unknown(key)
+	})
+}
+
+func (s *scanner) chatToolCall(tc *chatToolCall) bool {
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "id":
+			return s.strField(&seen, 0, &tc.ID)
+		case "type":
+			return s.strField(&seen, 1, &tc.Type)
+		case "function":
+			if !seen.first(2) {
+				return false
+			}
+			if s.null() {
+				return true
+			}
+			var inner fields
+			return s.object(func(key string) bool {
+				switch key {
+				case "name":
+					return s.strField(&inner, 0, &tc.Function.Name)
+				case "arguments":
+					return s.strField(&inner, 1, &tc.Function.Arguments)
+				}
+				return s.unknown(key)
+			})
+		}
+		return s.unknown(key)
+	})
+}
+
+func (s *scanner) thinkingBlock(tb *thinkingBlock) bool {
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "type":
+			return s.strField(&seen, 0, &tb.Type)
+		case "thinking":
+			return s.strField(&seen, 1, &tb.Thinking)
+		case "signature":
+			return s.strField(&seen, 2, &tb.Signature)
+		case "data":
+			return s.strField(&seen, 3, &tb.Data)
+		}
+		return s.unknown(key)
+	})
+}
+
+func (s *scanner) chatTool(t *chatTool) bool {
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "type":
+			return s.strField(&seen, 0, &t.Type)
+		case "function":
+			if !seen.first(1) {
+				return false
+			}
+			if s.null() {
+				return true
+			}
+			t.Function = &struct {
+				Name        string          `json:"name"`
+				Description *string         `json:"description"`
+				Parameters  json.RawMessage `json:"parameters"`
+				Strict      *bool           `json:"strict"`
+			}{}
+			f := t.Function
+			var inner fields
+			return s.object(func(key string) bool {
+				switch key {
+				case "name":
+					return s.strField(&inner, 0, &f.Name)
+				case "description":
+					return s.strPtrField(&inner, 1, &f.Description)
+				case "parameters":
+					return s.rawField(&inner, 2, &f.Parameters)
+				case "strict":
+					return s.boolPtr(&inner, 3, &f.Strict)
+				}
+				return s.unknown(key)
+			})
+		case "cache_control":
+			return s.rawField(&seen, 2, &t.CacheControl)
+		}
+		return s.unknown(key)
+	})
+}
+
+func (s *scanner) message(m *message) bool {
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "id":
+			return s.strField(&seen, 0, &m.ID)
+		case "model":
+			return s.strField(&seen, 1, &m.Model)
+		case "stop_reason":
+			return s.strField(&seen, 2, &m.StopReason)
+		case "content":
+			return objects(s, &seen, 3, &m.Content, (*scanner).responseBlock)
+		case "usage":
+			if !seen.first(4) {
+				return false
+			}
+			return s.null() || s.usage(&m.Usage)
+		}
+		return s.unknown(key)
+	})
+}
+
+func (s *scanner) responseBlock(c *responseBlock) bool {
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "type":
+			return s.strField(&seen, 0, &c.Type)
+		case "text":
+			return s.strField(&seen, 1, &c.Text)
+		case "id":
+			return s.strField(&seen, 2, &c.ID)
+		case "name":
+			return s.strField(&seen, 3, &c.Name)
+		case "input":
+			return s.rawField(&seen, 4, &c.Input)
+		case "thinking":
+			return s.strField(&seen, 5, &c.Thinking)
+		case "signature":
+			return s.strField(&seen, 6, &c.Signature)
+		case "data":
+			return s.strField(&seen, 7, &c.Data)
+		}
+		return s.unknown(key)
+	})
+}
+
+func (s *scanner) usage(u *usage) bool {
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "input_tokens":
+			return s.int64Ptr(&seen, 0, &u.InputTokens)
+		case "output_tokens":
+			return s.int64Ptr(&seen, 1, &u.OutputTokens)
+		case "cache_creation_input_tokens":
+			return s.int64Ptr(&seen, 2, &u.CacheCreationInputTokens)
+		case "cache_read_input_tokens":
+			return s.int64Ptr(&seen, 3, &u.CacheReadInputTokens)
+		case "service_tier":
+			return s.strField(&seen, 4, &u.ServiceTier)
+		case "cache_creation":
+			if !seen.first(5) {
+				return false
+			}
+			if s.null() {
+				u.CacheCreation = nil
+				return true
+			}
+			u.CacheCreation = &struct {
+				Ephemeral5m int64 `json:"ephemeral_5m_input_tokens"`
+				Ephemeral1h int64 `json:"ephemeral_1h_input_tokens"`
+			}{}
+			cc := u.CacheCreation
+			var inner fields
+			return s.object(func(key string) bool {
+				switch key {
+				case "ephemeral_5m_input_tokens":
+					return s.int64Field(&inner, 0, &cc.Ephemeral5m)
+				case "ephemeral_1h_input_tokens":
+					return s.int64Field(&inner, 1, &cc.Ephemeral1h)
+				}
+				return s.unknown(key)
+			})
+		case "output_tokens_details":
+			if !seen.first(6) {
+				return false
+			}
+			if s.null() {
+				return true
+			}
+			u.OutputTokensDetails = &struct {
+				ThinkingTokens *int64 `json:"thinking_tokens"`
+			}{}
+			d := u.OutputTokensDetails
+			var inner fields
+			return s.object(func(key string) bool {
+				if key == "thinking_tokens" {
+					return s.int64Ptr(&inner, 0, &d.ThinkingTokens)
+				}
+				return s.unknown(key)
+			})
+		case "server_tool_use":
+			if !seen.first(7) {
+				return false
+			}
+			if s.null() {
+				return true
+			}
+			u.ServerToolUse = &struct {
+				WebSearchRequests int64 `json:"web_search_requests"`
+			}{}
+			st := u.ServerToolUse
+			var inner fields
+			return s.object(func(key string) bool {
+				if key == "web_search_requests" {
+					return s.int64Field(&inner, 0, &st.WebSearchRequests)
+				}
+				return s.unknown(key)
+			})
+		}
+		return s.unknown(key)
+	})
+}

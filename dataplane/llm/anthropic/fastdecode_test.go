@@ -1,0 +1,98 @@
+package anthropic
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// fastDecodeEdges are inputs where the hand-written decoders must fall back or mirror an
+// encoding/json quirk exactly.
+var fastDecodeEdges = []string{
+	`{"model":"m","messages":[{"role":"user","content":"Hi"}]}`,
+	`{"Model":"m","messages":[]}`,                                   // case-insensitive key
+	`{"model":"a","model":"b"}`,                                     // duplicate scalar
+	`{"stream_options":{"include_usage":true},"stream_options":{}}`, // duplicate object merges
+	`{"model":"\u00e9\ud83d\ude00 \n\t\"\\\/"}`,                     // escapes
+	`{"model":"\ud800"}`,                                            // lone surrogate
+	"{\"model\":\"\xff\xfe\"}",                                      // invalid UTF-8
+	`{"model":"a\u2028b"}`,
+	`{"max_tokens":1.0}`, `{"max_tokens":1e3}`, `{"max_tokens":-0}`, `{"max_tokens":99999999999999999999}`,
+	`{"temperature":1e400}`, `{"temperature":-0.5e-3}`, `{"temperature":"1"}`,
+	`{"stream":null,"n":null,"stop":null,"tool_choice":  null  ,"thinking":{"type":"enabled"}}`,
+	`{"messages":null,"tools":null}`, `{"messages":[null,{"role":"user"}]}`, `{"messages":["x"]}`,
+	`{"messages":[{"content":null},{"content":5},{"content":{}},{"content":[1]},{"content":[{"type":1}]},{"content":[null,{"type":"text"}]}]}`,
+	`{"messages":[{"content":"a\\u00e9"},{"content":"\u0000"}]}`,
+	`{"messages":[{"role":"assistant","tool_calls":[{"id":"c","function":null},{"function":{"name":"f","arguments":"{}"}}],"refusal":null,"thinking_blocks":[{"type":"thinking","signature":"s"}]}]}`,
+	`{"tools":[{"type":"function","function":{"name":"f","description":null,"parameters":{"a":[1,2,{"b":null}]},"strict":false},"cache_control":{"type":"ephemeral"}}]}`,
+	`{"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{}}}}`,
+	`{"unknown":{"deep":[1,2,3,{"x":"y"}]},"model":"m"}`, `{"UNKNOWN":1}`, `{"k\u0065y":1}`,
+	`{"model":"m"} x`, `{"model":"m"`, `{"model":"m",}`, `{"model" "m"}`, `[]`, `null`, ``, ` {} `, `{"a":01}`, `{"a":-}`, `{"a":1.}`, `{"a":tru}`,
+	`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"u","detail":"low"}},{"type":"file","file":{"file_data":"d","filename":"f"}}]}]}`,
+	`{"model":"m","stream":true,"stream_options":{"include_usage":false,"x":1},"logprobs":true,"top_logprobs":2,"user":"u","safety_identifier":"s","reasoning_effort":"low","parallel_tool_calls":false}`,
+	`{"a":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`,
+	// responses
+	`{"id":"msg_1","model":"m","stop_reason":null,"content":[{"type":"text","text":"hi","citations":[]}],"usage":{"input_tokens":1,"output_tokens":2,"cache_creation":{"ephemeral_5m_input_tokens":3,"ephemeral_1h_input_tokens":null},"output_tokens_details":{"thinking_tokens":null},"server_tool_use":{"web_search_requests":1,"web_fetch_requests":2},"service_tier":"standard"}}`,
+	`{"id":"msg_1","usage":null,"content":[{"type":"tool_use","input":{"a" : 1}},{"type":"thinking","thinking":"t","signature":"s"},{"type":"redacted_thinking","data":"d"}]}`,
+	`{"id":"msg_1","usage":{"cache_creation":null,"output_tokens_details":null,"server_tool_use":null}}`,
+	`{"id":"msg_1","usage":{"input_tokens":"1"}}`, `{"id":"msg_1","usage":{"cache_creation":{"ephemeral_5m_input_tokens":1.5}}}`,
+}
+
+func fastDecodeInputs() []string {
+	in := append([]string{string(benchRequest), string(benchResponse)}, fastDecodeEdges...)
+	for _, tc := range requestCases {
+		in = append(in, tc.in)
+	}
+	for _, tc := range responseCases {
+		in = append(in, tc.in)
+	}
+	return in
+}
+
+// checkFastDecode compares the hand-written decoders with encoding/json on one input.
+func checkFastDecode(t *testing.T, in []byte) {
+	t.Helper()
+	var got, want chatRequest
+	gerr, werr := decodeRequest(in, &got), json.Unmarshal(in, &want)
+	if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+		t.Fatalf("request %q: error %v, encoding/json %v", in, gerr, werr)
+	}
+	if werr == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("request %q:\n got %+v\nwant %+v", in, got, want)
+	}
+	var gm, wm message
+	gerr, werr = decodeMessage(in, &gm), json.Unmarshal(in, &wm)
+	if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+		t.Fatalf("message %q: error %v, encoding/json %v", in, gerr, werr)
+	}
+	if werr == nil && !reflect.DeepEqual(gm, wm) {
+		t.Fatalf("message %q:\n got %+v\nwant %+v", in, gm, wm)
+	}
+}
+
+func TestFastDecodeMatchesEncodingJSON(t *testing.T) {
+	for _, in := range fastDecodeInputs() {
+		checkFastDecode(t, []byte(in))
+	}
+}
+
+// TestFastDecodeTakesFastPath guards the speed-up: the benchmark bodies must not fall back.
+func TestFastDecodeTakesFastPath(t *testing.T) {
+	var in chatRequest
+	if s := (scanner{b: benchRequest}); !s.chatRequest(&in) || !s.end() {
+		t.Error("benchRequest took the encoding/json path")
+	}
+	var m message
+	if s := (scanner{b: benchResponse}); !s.message(&m) || !s.end() {
+		t.Error("benchResponse took the encoding/json path")
+	}
+}
+
+// FuzzFastDecode: the hand-written decoders agree with encoding/json on every input.
+func FuzzFastDecode(f *testing.F) {
+	for _, in := range fastDecodeInputs() {
+		f.Add([]byte(in))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) { checkFastDecode(t, in) })
+}
