@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"net/http"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/infergw/gwctl/dataplane/failover"
 	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/dataplane/llm/anthropic"
 	"github.com/infergw/gwctl/dataplane/llm/openai"
 	"github.com/infergw/gwctl/dataplane/policy/ratelimit"
 	"github.com/infergw/gwctl/dataplane/router"
+	"github.com/infergw/gwctl/dataplane/telemetry"
 	"github.com/infergw/gwctl/pkg/gateway"
 )
 
@@ -86,11 +90,27 @@ func (in *Installer) credential(b *gateway.Backend, auth *gateway.BackendAuth) (
 	return nil, ""
 }
 
-// chargeTokens charges the response's tokens to token rate limits on the request's route.
+// chargeTokens charges the response's tokens to token rate limits on the request's route, and
+// records the call's GenAI attributes on the request's span when tracing is on.
 func chargeTokens(ctx context.Context, r llm.Result) {
 	if r.HasUsage {
 		ratelimit.Charge(ctx, r.Usage.PromptTokens()+r.Usage.Output)
 	}
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	span.SetAttributes(
+		attribute.String(telemetry.AttrOperationName, "chat"),
+		attribute.String(telemetry.AttrProviderName, r.Provider),
+		attribute.String(telemetry.AttrRequestModel, r.RequestModel),
+	)
+	resp := telemetry.LLMResponse{Model: r.ResponseModel, ID: r.ResponseID,
+		InputTokens: r.Usage.PromptTokens(), OutputTokens: r.Usage.Output}
+	if r.FinishReason != "" {
+		resp.FinishReasons = []string{r.FinishReason}
+	}
+	telemetry.SetLLMResponse(span, resp)
 }
 
 // withRouteInfo hands the router's route and backend names to the LLM handler for metrics.

@@ -192,6 +192,9 @@ func TestRenderedPlatformEndToEnd(t *testing.T) {
 		resp.Body.Close()
 		for _, sp := range collector.WaitFor(t, 1, 15*time.Second) {
 			if sp.TraceID == "4bf92f3577b34da6a3ce929d0e0e4736" {
+				if sp.Attributes["gen_ai.request.model"] != "claude-haiku-4-5" || sp.Attributes["gen_ai.provider.name"] != "anthropic" || sp.Attributes["gen_ai.usage.input_tokens"] == nil {
+					t.Fatalf("server span without GenAI attributes: %+v", sp.Attributes)
+				}
 				return
 			}
 		}
