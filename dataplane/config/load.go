@@ -11,9 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/gateway"
@@ -61,7 +58,7 @@ func (s *Source) Load() (*Result, error) {
 	if lim == (manifest.Limits{}) {
 		lim = manifest.DefaultLimits
 	}
-	files, err := Files(s.Paths)
+	files, err := manifest.Files(s.Paths)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +109,7 @@ func (s *Source) Load() (*Result, error) {
 // read at the first Load), so a watcher can tell whether anything changed.
 func (s *Source) Fingerprint() ([32]byte, error) {
 	var out [32]byte
-	files, err := Files(s.Paths)
+	files, err := manifest.Files(s.Paths)
 	if err != nil {
 		return out, err
 	}
@@ -142,56 +139,6 @@ func (s *Source) Watchable() bool {
 	return false
 }
 
-// Files expands paths into manifest files (.yaml, .yml, .json): directories are walked in
-// sorted order, hidden entries skipped, and symlinks to files followed, so a mounted ConfigMap
-// (<dir>/resources.yaml -> ..data/resources.yaml) is read as its keys.
-func Files(paths []string) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		if p == "-" {
-			out = append(out, p)
-			continue
-		}
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, &manifest.Error{File: p, Msg: "cannot read: " + unwrap(err).Error()}
-		}
-		if !st.IsDir() {
-			out = append(out, p)
-			continue
-		}
-		var found []string
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return &manifest.Error{File: path, Msg: "cannot read: " + unwrap(err).Error()}
-			}
-			if path != p && strings.HasPrefix(d.Name(), ".") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.IsDir() || !manifest.IsManifestFile(path) {
-				return nil
-			}
-			if d.Type()&fs.ModeSymlink != 0 {
-				if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
-					return nil
-				}
-			} else if !d.Type().IsRegular() {
-				return nil
-			}
-			found = append(found, path)
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		sort.Strings(found)
-		out = append(out, found...)
-	}
-	return out, nil
-}
 
 func unwrap(err error) error {
 	var pe *fs.PathError

@@ -47,7 +47,7 @@ func TestFiles(t *testing.T) {
 	if err := os.Symlink("missing.yaml", filepath.Join(dir, "dangling.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Files([]string{dir, "-"})
+	got, err := manifest.Files([]string{dir, "-"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestFiles(t *testing.T) {
 	if strings.Join(rel, " ") != "a/x.json b.yaml cm.yaml -" {
 		t.Fatalf("files = %v", rel)
 	}
-	if _, err := Files([]string{filepath.Join(dir, "nope")}); err == nil {
+	if _, err := manifest.Files([]string{filepath.Join(dir, "nope")}); err == nil {
 		t.Fatal("missing path accepted")
 	}
 }

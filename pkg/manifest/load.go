@@ -20,7 +20,8 @@ func IsManifestFile(name string) bool {
 }
 
 // Files expands paths into manifest files: files as given, directories walked recursively for
-// .yaml/.yml/.json (sorted, symlinks not followed so loops cannot trap the walk), "-" kept as stdin.
+// .yaml/.yml/.json (sorted; hidden entries skipped; symlinks to files followed, symlinked
+// directories not entered so loops cannot trap the walk), "-" kept as stdin.
 func Files(paths []string) ([]string, error) {
 	var out []string
 	for _, p := range paths {
@@ -41,10 +42,13 @@ func Files(paths []string) ([]string, error) {
 			if err != nil {
 				return &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}
 			}
-			if d.IsDir() {
-				if path != p && strings.HasPrefix(d.Name(), ".") {
+			if path != p && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
 					return filepath.SkipDir
 				}
+				return nil // hidden files too: a mounted ConfigMap's ..data entries
+			}
+			if d.IsDir() {
 				return nil
 			}
 			if !IsManifestFile(path) {
