@@ -29,10 +29,8 @@ import (
 	"github.com/infergw/gwctl/dataplane/telemetry/otlptest"
 	"github.com/infergw/gwctl/groups"
 	"github.com/infergw/gwctl/pkg/catalog"
-	"github.com/infergw/gwctl/pkg/manifest"
 	"github.com/infergw/gwctl/pkg/platform"
 	"github.com/infergw/gwctl/pkg/render"
-	"github.com/infergw/gwctl/pkg/resolve"
 	"github.com/infergw/gwctl/pkg/testenv"
 )
 
@@ -46,38 +44,15 @@ func renderGatewayResources(t *testing.T, enable []string, set []string) []byte 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var features []string
-	for _, g := range cat.Optional() {
-		features = append(features, g.Name)
-	}
-	cfg, err := platform.Load(platform.Options{Features: features, Enable: enable, Set: set})
+	out, err := render.Platform(context.Background(), cat, platform.Options{Enable: enable, Set: set})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := resolve.Resolve(cat, cfg)
-	if err != nil {
-		t.Fatal(err)
+	res, ok := out.GatewayResources()
+	if !ok {
+		t.Fatal("no dataplane-resources ConfigMap in the render")
 	}
-	out, err := render.Render(context.Background(), render.Options{Catalog: cat, Config: cfg, Groups: res.Order})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream, err := render.Stream(out.Objects)
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, err := manifest.Parse("render", stream, manifest.DefaultLimits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range objs {
-		if o.Kind == "ConfigMap" && o.Name == "dataplane-resources" {
-			v, _ := o.Get("data", render.GatewayResourcesKey)
-			return []byte(v.(string))
-		}
-	}
-	t.Fatal("no dataplane-resources ConfigMap in the render")
-	return nil
+	return res
 }
 
 type gatewayUnderTest struct {

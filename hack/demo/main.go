@@ -27,10 +27,8 @@ import (
 	"github.com/infergw/gwctl/dataplane/standard"
 	"github.com/infergw/gwctl/groups"
 	"github.com/infergw/gwctl/pkg/catalog"
-	"github.com/infergw/gwctl/pkg/manifest"
 	"github.com/infergw/gwctl/pkg/platform"
 	"github.com/infergw/gwctl/pkg/render"
-	"github.com/infergw/gwctl/pkg/resolve"
 )
 
 func main() {
@@ -148,38 +146,15 @@ func renderResources(enable, set []string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var features []string
-	for _, g := range cat.Optional() {
-		features = append(features, g.Name)
-	}
-	cfg, err := platform.Load(platform.Options{Features: features, Enable: enable, Set: set})
+	out, err := render.Platform(context.Background(), cat, platform.Options{Enable: enable, Set: set})
 	if err != nil {
 		return nil, err
 	}
-	res, err := resolve.Resolve(cat, cfg)
-	if err != nil {
-		return nil, err
+	res, ok := out.GatewayResources()
+	if !ok {
+		return nil, fmt.Errorf("the render has no dataplane-resources ConfigMap")
 	}
-	out, err := render.Render(context.Background(), render.Options{Catalog: cat, Config: cfg, Groups: res.Order})
-	if err != nil {
-		return nil, err
-	}
-	stream, err := render.Stream(out.Objects)
-	if err != nil {
-		return nil, err
-	}
-	objs, err := manifest.Parse("render", stream, manifest.DefaultLimits)
-	if err != nil {
-		return nil, err
-	}
-	for _, o := range objs {
-		if o.Kind == "ConfigMap" && o.Name == "dataplane-resources" {
-			v, _ := o.Get("data", render.GatewayResourcesKey)
-			s, _ := v.(string)
-			return []byte(s), nil
-		}
-	}
-	return nil, fmt.Errorf("the render has no dataplane-resources ConfigMap")
+	return res, nil
 }
 
 // fakeAnthropic answers POST /v1/messages with a canned Anthropic Messages reply, so the demo

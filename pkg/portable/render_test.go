@@ -1,10 +1,8 @@
 package portable_test
 
 import (
-	"bytes"
 	"context"
-	"flag"
-	"os"
+	"github.com/infergw/gwctl/pkg/testenv"
 	"path/filepath"
 	"testing"
 
@@ -13,10 +11,9 @@ import (
 	"github.com/infergw/gwctl/pkg/manifest"
 	"github.com/infergw/gwctl/pkg/platform"
 	"github.com/infergw/gwctl/pkg/render"
-	"github.com/infergw/gwctl/pkg/resolve"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+var update = testenv.Update
 
 // renderBundled renders the bundled catalog with these optional groups on.
 func renderBundled(t testing.TB, enable []string, set ...string) *render.Result {
@@ -30,20 +27,7 @@ func renderBundled(t testing.TB, enable []string, set ...string) *render.Result 
 
 func renderCatalog(t testing.TB, cat *catalog.Catalog, enable []string, set ...string) *render.Result {
 	t.Helper()
-	set = append(set, storeSet)
-	var names []string
-	for _, g := range cat.Optional() {
-		names = append(names, g.Name)
-	}
-	cfg, err := platform.Load(platform.Options{Features: names, Enable: enable, Set: set})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := resolve.Resolve(cat, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := render.Render(context.Background(), render.Options{Catalog: cat, Config: cfg, Groups: res.Order})
+	out, err := render.Platform(context.Background(), cat, platform.Options{Enable: enable, Set: append(set, storeSet)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,19 +50,7 @@ func parsed(t testing.TB, objs []*render.Object) []*manifest.Object {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./pkg/portable -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("output differs from %s (run go test ./pkg/portable -update and review the diff)", p)
-	}
+	testenv.Golden(t, filepath.Join("testdata", name), got)
 }
 
 const storeSet = "secretStore.name=secret-store"

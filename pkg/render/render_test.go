@@ -3,7 +3,7 @@ package render_test
 import (
 	"bytes"
 	"context"
-	"flag"
+	"github.com/infergw/gwctl/pkg/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +18,7 @@ import (
 	"github.com/infergw/gwctl/pkg/resolve"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+var update = testenv.Update
 
 func bundled(t testing.TB) *catalog.Catalog {
 	t.Helper()
@@ -39,15 +39,7 @@ func features(cat *catalog.Catalog) []string {
 
 func renderWith(t testing.TB, cat *catalog.Catalog, enable []string, set ...string) *render.Result {
 	t.Helper()
-	cfg, err := platform.Load(platform.Options{Features: features(cat), Enable: enable, Set: set})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := resolve.Resolve(cat, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := render.Render(context.Background(), render.Options{Catalog: cat, Config: cfg, Groups: res.Order})
+	out, err := render.Platform(context.Background(), cat, platform.Options{Enable: enable, Set: set})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,19 +57,7 @@ func stream(t testing.TB, objs []*render.Object) []byte {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./pkg/render -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("render differs from %s (run go test ./pkg/render -update and review the diff)", p)
-	}
+	testenv.Golden(t, filepath.Join("testdata", name), got)
 }
 
 func TestGoldenStreams(t *testing.T) {

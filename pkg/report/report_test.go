@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"flag"
+	"github.com/infergw/gwctl/pkg/testenv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,7 +12,7 @@ import (
 	"github.com/infergw/gwctl/pkg/finding"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+var update = testenv.Update
 
 func sample() ([]finding.Finding, Summary) {
 	fs := []finding.Finding{

@@ -2,8 +2,8 @@ package resolve
 
 import (
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/infergw/gwctl/pkg/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +15,7 @@ import (
 	"github.com/infergw/gwctl/pkg/platform"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+var update = testenv.Update
 
 // group is a compact group.yaml for test catalogs.
 func group(name, layer, extra string) string {

@@ -1,10 +1,8 @@
 package runbook_test
 
 import (
-	"bytes"
 	"context"
-	"flag"
-	"os"
+	"github.com/infergw/gwctl/pkg/testenv"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,11 +12,10 @@ import (
 	"github.com/infergw/gwctl/pkg/manifest"
 	"github.com/infergw/gwctl/pkg/platform"
 	"github.com/infergw/gwctl/pkg/render"
-	"github.com/infergw/gwctl/pkg/resolve"
 	"github.com/infergw/gwctl/pkg/runbook"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+var update = testenv.Update
 
 func renderBundled(t *testing.T, enable []string) []*manifest.Object {
 	t.Helper()
@@ -26,19 +23,7 @@ func renderBundled(t *testing.T, enable []string) []*manifest.Object {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, g := range cat.Optional() {
-		names = append(names, g.Name)
-	}
-	cfg, err := platform.Load(platform.Options{Features: names, Enable: enable, Set: []string{"secretStore.name=secret-store"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := resolve.Resolve(cat, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := render.Render(context.Background(), render.Options{Catalog: cat, Config: cfg, Groups: res.Order})
+	out, err := render.Platform(context.Background(), cat, platform.Options{Enable: enable, Set: []string{"secretStore.name=secret-store"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,19 +40,7 @@ func renderBundled(t *testing.T, enable []string) []*manifest.Object {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./pkg/runbook -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("output differs from %s (run go test ./pkg/runbook -update and review the diff)", p)
-	}
+	testenv.Golden(t, filepath.Join("testdata", name), got)
 }
 
 func TestFallbackGolden(t *testing.T) {

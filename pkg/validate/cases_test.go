@@ -2,7 +2,7 @@ package validate
 
 import (
 	"context"
-	"flag"
+	"github.com/infergw/gwctl/pkg/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +11,7 @@ import (
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+var update = testenv.Update
 
 // Each testdata/cases/<name>.yaml is validated alone; its findings must equal <name>.golden.
 func TestCases(t *testing.T) {

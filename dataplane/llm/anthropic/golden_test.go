@@ -3,7 +3,6 @@ package anthropic
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,7 +15,7 @@ import (
 	"github.com/infergw/gwctl/pkg/testenv"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+var update = testenv.Update
 
 // golden compares got with testdata/<name>, rewriting it with -update.
 func golden(t *testing.T, name string, got []byte) {
