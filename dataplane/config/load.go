@@ -139,7 +139,6 @@ func (s *Source) Watchable() bool {
 	return false
 }
 
-
 func unwrap(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {

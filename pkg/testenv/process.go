@@ -13,22 +13,23 @@ import (
 // Process is a real component started by a test, stopped at cleanup.
 type Process struct {
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *Buffer
 	done chan struct{}
 }
 
-type lockedBuffer struct {
+// Buffer collects output written by other goroutines (a server's log) while a test reads it.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *Buffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *Buffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
@@ -37,7 +38,7 @@ func (l *lockedBuffer) String() string {
 // Start runs cmd, captures its output, and kills it at cleanup.
 func Start(t testing.TB, cmd *exec.Cmd) *Process {
 	t.Helper()
-	p := &Process{cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &Process{cmd: cmd, out: &Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", cmd.Path, err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/infergw/gwctl/pkg/testenv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,23 +28,8 @@ import (
 
 const secretKey = "sk-ant-api03-TESTSECRET-do-not-log-0123456789"
 
-// syncBuffer collects log output from handler goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects log output written by server goroutines.
+type syncBuffer = testenv.Buffer
 
 type e2e struct {
 	fake    *anthropictest.Server
