@@ -20,6 +20,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/config"
 	"github.com/infergw/gwctl/dataplane/mcp"
+	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/standard"
 )
 
@@ -42,6 +43,10 @@ type options struct {
 	watch, shutdown, shutWait time.Duration
 	noAccessLog, assumeSvc    bool
 	mcpKey                    string
+	poolProfile, poolWeights  string
+	poolPicker                string
+	poolLeastLoaded           bool
+	poolScrape                time.Duration
 	redisFailClosed, usage    bool
 	replicas                  int
 }
@@ -60,6 +65,11 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.redisFailClosed, "redis-fail-closed", false, "refuse requests (503) on shared-limit routes while Redis is unreachable; default: admit them under a local bucket of capacity ÷ --replicas")
 	fs.IntVar(&o.replicas, "replicas", 1, "number of dataplane replicas, for the local rate-limit fallback while Redis is down")
 	fs.Var(&o.poolEndpoints, "pool-endpoints", "an InferencePool's model servers for local runs: name.namespace=host:port[;host:port...] (default: DNS of the headless Service name.namespace); repeatable")
+	fs.StringVar(&o.poolProfile, "pool-scheduler", "default", "InferencePool picking profile: default (2/2/3 + LoRA 1, in-flight accounting, shed only when all are saturated, 2 fallbacks) or reference (the Inference Extension's 2/2/3)")
+	fs.StringVar(&o.poolWeights, "pool-weights", "", "scorer weights over the profile's, e.g. queue=2,kv=2,prefix=3,lora=1 (a scorer not named is off)")
+	fs.StringVar(&o.poolPicker, "pool-picker", "", "picker over the profile's: max-score, random, round-robin or least-in-flight")
+	fs.BoolVar(&o.poolLeastLoaded, "pool-saturated-least-loaded", false, "when every endpoint is saturated, send non-sheddable requests to the least-loaded one (costs prefix affinity)")
+	fs.DurationVar(&o.poolScrape, "pool-scrape-interval", 50*time.Millisecond, "how often each model server's /metrics is scraped")
 	fs.StringVar(&o.mcpKey, "mcp-session-key", "", "32-byte key (64 hex digits or base64) that encrypts MCP session ids, the same on every replica; empty: a random key per process")
 	fs.BoolVar(&o.usage, "always-include-usage", false, "send a usage chunk on every streamed chat completion, as if stream_options.include_usage were set (LiteLLM in front)")
 	fs.Int64Var(&o.maxBody, "max-request-body", 32<<20, "largest request body in bytes (0 = unlimited); larger requests get 413")
@@ -178,6 +188,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		DisableAccessLog: o.noAccessLog,
 	}, log)
 	sopts := standard.Options{OTLPEndpoint: o.otlp, Replicas: o.replicas, RedisFailClosed: o.redisFailClosed, AlwaysIncludeUsage: o.usage}
+	sched, err := pool.Profile(o.poolProfile)
+	if err != nil {
+		fmt.Fprintln(stderr, "dataplane: --pool-scheduler:", err)
+		return 2
+	}
+	if o.poolWeights != "" {
+		if sched.Weights, err = pool.ParseWeights(o.poolWeights); err != nil {
+			fmt.Fprintln(stderr, "dataplane: --pool-weights:", err)
+			return 2
+		}
+	}
+	if o.poolPicker != "" {
+		sched.Picker = pool.PickerKind(o.poolPicker)
+	}
+	sched.SaturatedLeastLoaded = o.poolLeastLoaded
+	sched.ScrapeInterval = o.poolScrape
+	sopts.PoolScheduler = sched
 	for _, pe := range o.poolEndpoints {
 		k, v, ok := strings.Cut(pe, "=")
 		if !ok || !strings.Contains(k, ".") || v == "" {

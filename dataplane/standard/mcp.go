@@ -35,7 +35,7 @@ func (in *Installer) installMCP() error {
 			}
 			return c
 		}
-		h, err := mcp.New(cfg, mcp.Deps{Logger: in.log.With("backend", b.ID), Metrics: metrics})
+		h, err := mcp.New(cfg, mcp.Deps{Logger: in.log.With("backend", b.ID), Metrics: metrics, TracerProvider: spans{in: in}})
 		if err != nil {
 			return nil, backendErr(b, err)
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/llm/anthropic/anthropictest"
 	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
 	"github.com/infergw/gwctl/dataplane/standard"
+	"github.com/infergw/gwctl/dataplane/telemetry"
 	"github.com/infergw/gwctl/dataplane/telemetry/otlptest"
 	"github.com/infergw/gwctl/groups"
 	"github.com/infergw/gwctl/pkg/catalog"
@@ -274,6 +275,23 @@ func TestRenderedPlatformEndToEnd(t *testing.T) {
 		}
 		if limited == 0 {
 			t.Fatal("no 429 after spending the bucket")
+		}
+		// With frontend.tracing on, the JWT check and the rate limit are child spans of the request's.
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			names := map[string]bool{}
+			for _, sp := range collector.Spans() {
+				if sp.ParentSpanID != "" {
+					names[sp.Name] = true
+				}
+			}
+			if names[telemetry.SpanJWT] && names[telemetry.SpanRateLimit] {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no JWT and rate-limit child spans; got %v", names)
+			}
+			time.Sleep(100 * time.Millisecond) // polling the collector
 		}
 	})
 }

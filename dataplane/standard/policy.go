@@ -46,7 +46,7 @@ func (in *Installer) jwtStage(p *gateway.TrafficPolicy) (router.Middleware, erro
 	if e, ok := in.auths[key]; ok && e.sig == sig {
 		return e.auth.Middleware, nil
 	}
-	a, err := jwt.New(cfg, jwt.Deps{Logger: in.log.With("policy", key), Registerer: in.d.Prometheus})
+	a, err := jwt.New(cfg, jwt.Deps{Logger: in.log.With("policy", key), Registerer: in.d.Prometheus, TracerProvider: spans{in: in}})
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: jwtAuthentication: %w", key, err)
 	}
@@ -74,7 +74,7 @@ func (in *Installer) rateLimitStage(p *gateway.TrafficPolicy) (router.Middleware
 		}
 		rules = append(rules, ratelimit.Rule{Limiter: lim, Tokens: l.Tokens})
 	}
-	return ratelimit.Middleware(rules, ratelimit.Options{Logger: in.log, WriteError: writeLimitError}), nil
+	return ratelimit.Middleware(rules, ratelimit.Options{Logger: in.log, WriteError: writeLimitError, Tracer: spans{in: in}.Tracer("gwctl/dataplane/ratelimit")}), nil
 }
 
 // writeLimitError answers in the client's error shape: JSON-RPC for MCP clients (they send

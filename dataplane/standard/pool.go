@@ -15,8 +15,9 @@ import (
 func (in *Installer) installPools() {
 	in.d.Backends.Register(gateway.KindInferencePool, func(b *gateway.Backend) (http.Handler, error) {
 		cfg := pool.Config{
-			Name:     b.Namespace + "/" + b.Name,
-			Selector: b.Pool.Selector,
+			Name:      b.Namespace + "/" + b.Name,
+			Selector:  b.Pool.Selector,
+			Scheduler: in.opts.PoolScheduler,
 		}
 		for _, p := range b.Pool.TargetPorts {
 			cfg.TargetPorts = append(cfg.TargetPorts, int(p))

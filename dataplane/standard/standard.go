@@ -15,6 +15,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/failover"
 	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/router"
 	"github.com/infergw/gwctl/pkg/gateway"
 )
@@ -37,6 +38,8 @@ type Options struct {
 	// PoolEndpoints lists an InferencePool's model servers for local runs, by "name.namespace";
 	// without an entry a pool resolves the DNS of its headless Service.
 	PoolEndpoints map[string][]string
+	// PoolScheduler configures every InferencePool's picker (zero: pool.DefaultScheduler).
+	PoolScheduler pool.SchedulerConfig
 	// AlwaysIncludeUsage sends a usage chunk on every streamed LLM response (LiteLLM fronting).
 	AlwaysIncludeUsage bool
 }

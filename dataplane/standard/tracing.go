@@ -8,6 +8,9 @@ import (
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/infergw/gwctl/dataplane/telemetry"
 	"github.com/infergw/gwctl/pkg/gateway"
@@ -58,4 +61,33 @@ func (in *Installer) setTracer(sig string, tp *sdktrace.TracerProvider) {
 			_ = old.Shutdown(ctx)
 		}()
 	}
+}
+
+// spans is a TracerProvider for the policy and backend packages that always uses the
+// TracerProvider of the config in use, so their child spans (JWT check, rate limit, MCP)
+// follow frontend.tracing across reloads; with tracing off they are no-ops.
+type spans struct {
+	embedded.TracerProvider
+	in *Installer
+}
+
+func (s spans) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
+	return spanTracer{in: s.in, name: name, opts: opts}
+}
+
+type spanTracer struct {
+	embedded.Tracer
+	in   *Installer
+	name string
+	opts []trace.TracerOption
+}
+
+func (t spanTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	t.in.mu.Lock()
+	tp := t.in.tracer
+	t.in.mu.Unlock()
+	if tp == nil {
+		return noop.NewTracerProvider().Tracer(t.name).Start(ctx, name, opts...)
+	}
+	return tp.Tracer(t.name, t.opts...).Start(ctx, name, opts...)
 }
