@@ -13,8 +13,6 @@ import (
 	"github.com/infergw/gwctl/pkg/render"
 )
 
-var update = testenv.Update
-
 // renderBundled renders the bundled catalog with these optional groups on.
 func renderBundled(t testing.TB, enable []string, set ...string) *render.Result {
 	t.Helper()

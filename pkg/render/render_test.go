@@ -18,8 +18,6 @@ import (
 	"github.com/infergw/gwctl/pkg/resolve"
 )
 
-var update = testenv.Update
-
 func bundled(t testing.TB) *catalog.Catalog {
 	t.Helper()
 	cat, err := catalog.Load(groups.FS, "bundled")

@@ -15,8 +15,6 @@ import (
 	"github.com/infergw/gwctl/pkg/runbook"
 )
 
-var update = testenv.Update
-
 func renderBundled(t *testing.T, enable []string) []*manifest.Object {
 	t.Helper()
 	cat, err := catalog.Load(groups.FS, "bundled")
