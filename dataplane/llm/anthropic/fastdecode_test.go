@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -60,6 +61,19 @@ func checkFastDecode(t *testing.T, in []byte) {
 	}
 	if werr == nil && !reflect.DeepEqual(got, want) {
 		t.Fatalf("request %q:\n got %+v\nwant %+v", in, got, want)
+	}
+	if json.Valid(in) {
+		var buf bytes.Buffer
+		_ = json.Compact(&buf, in)
+		if got := appendCompactValid(nil, in); !bytes.Equal(got, buf.Bytes()) {
+			t.Fatalf("compact %q: got %q, json.Compact %q", in, got, buf.Bytes())
+		}
+	}
+	if got, ok := toolInput(string(in)); ok && len(bytes.TrimSpace(in)) > 0 {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, bytes.TrimSpace(in)); err != nil || !bytes.Equal(got, buf.Bytes()) {
+			t.Fatalf("toolInput %q: got %q, json.Compact %q (%v)", in, got, buf.Bytes(), err)
+		}
 	}
 	var gm, wm message
 	gerr, werr = decodeMessage(in, &gm), json.Unmarshal(in, &wm)

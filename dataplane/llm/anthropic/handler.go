@@ -85,7 +85,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, &res, &llm.Error{Status: http.StatusMethodNotAllowed, Type: llm.ErrInvalidRequest, Message: "use POST"})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxReq))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, h.maxReq), r.ContentLength, h.maxReq)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -218,7 +218,7 @@ func copyResponseHeaders(dst, src http.Header) {
 }
 
 func (h *Handler) complete(ctx context.Context, w http.ResponseWriter, resp *http.Response, up *upstreamRequest, created int64, res *llm.Result) {
-	b, err := io.ReadAll(io.LimitReader(resp.Body, h.maxResp+1))
+	b, err := readAll(io.LimitReader(resp.Body, h.maxResp+1), resp.ContentLength, h.maxResp)
 	if err != nil {
 		if ctx.Err() != nil {
 			res.Status, res.ErrorType = 499, "client_closed_request"
@@ -301,4 +301,15 @@ func redact(msg, key string) string {
 		return msg
 	}
 	return strings.ReplaceAll(msg, key, "[REDACTED]")
+}
+
+// readAll is io.ReadAll with the buffer sized from a declared Content-Length (capped by max),
+// so a body is read without growing the buffer several times.
+func readAll(r io.Reader, declared, max int64) ([]byte, error) {
+	if declared <= 0 || declared > max {
+		return io.ReadAll(r)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, declared+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }

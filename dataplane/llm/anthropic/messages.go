@@ -409,6 +409,9 @@ func toolInput(args string) (json.RawMessage, bool) {
 	if s[0] != '{' {
 		return nil, false
 	}
+	if sc := (scanner{b: []byte(s)}); sc.skip(0) && sc.end() {
+		return appendCompactValid(make([]byte, 0, len(s)), sc.b), true
+	}
 	var buf bytes.Buffer
 	buf.Grow(len(s))
 	if err := json.Compact(&buf, []byte(s)); err != nil {

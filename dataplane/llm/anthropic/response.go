@@ -208,9 +208,36 @@ func appendCompact(dst []byte, raw json.RawMessage) []byte {
 	if len(raw) == 0 || string(raw) == "null" {
 		return append(dst, "{}"...)
 	}
+	if sc := (scanner{b: raw}); sc.skip(0) && sc.end() {
+		return appendCompactValid(dst, raw)
+	}
 	buf := bytes.NewBuffer(dst)
 	if err := json.Compact(buf, raw); err != nil {
 		return append(dst, raw...)
 	}
 	return buf.Bytes()
+}
+
+// appendCompactValid appends valid JSON without the whitespace between tokens, as
+// json.Compact does, without its buffer.
+func appendCompactValid(dst, raw []byte) []byte {
+	inString := false
+	start := 0
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			dst = append(dst, raw[start:i]...)
+			start = i + 1
+		}
+	}
+	return append(dst, raw[start:]...)
 }

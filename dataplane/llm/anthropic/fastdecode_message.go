@@ -1,0 +1,140 @@
+package anthropic
+
+import "encoding/json"
+
+// The hand-written decoder of the Anthropic Message (non-streaming response); see fastdecode.go.
+
+// decodeMessage decodes an Anthropic Message body.
+func decodeMessage(body []byte, m *message) error {
+	s := scanner{b: body}
+	if s.peek() == '{' && s.message(m) && s.end() {
+		return nil
+	}
+	*m = message{}
+	return json.Unmarshal(body, m)
+}
+
+func (s *scanner) message(m *message) bool {
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "id":
+			return s.strField(&seen, 0, &m.ID)
+		case "model":
+			return s.strField(&seen, 1, &m.Model)
+		case "stop_reason":
+			return s.strField(&seen, 2, &m.StopReason)
+		case "content":
+			return objects(s, &seen, 3, &m.Content, (*scanner).responseBlock)
+		case "usage":
+			if !seen.first(4) {
+				return false
+			}
+			return s.null() || s.usage(&m.Usage)
+		}
+		return s.unknown(key)
+	})
+}
+
+func (s *scanner) responseBlock(c *responseBlock) bool {
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "type":
+			return s.strField(&seen, 0, &c.Type)
+		case "text":
+			return s.strField(&seen, 1, &c.Text)
+		case "id":
+			return s.strField(&seen, 2, &c.ID)
+		case "name":
+			return s.strField(&seen, 3, &c.Name)
+		case "input":
+			return s.rawField(&seen, 4, &c.Input)
+		case "thinking":
+			return s.strField(&seen, 5, &c.Thinking)
+		case "signature":
+			return s.strField(&seen, 6, &c.Signature)
+		case "data":
+			return s.strField(&seen, 7, &c.Data)
+		}
+		return s.unknown(key)
+	})
+}
+
+func (s *scanner) usage(u *usage) bool {
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "input_tokens":
+			return s.int64Ptr(&seen, 0, &u.InputTokens)
+		case "output_tokens":
+			return s.int64Ptr(&seen, 1, &u.OutputTokens)
+		case "cache_creation_input_tokens":
+			return s.int64Ptr(&seen, 2, &u.CacheCreationInputTokens)
+		case "cache_read_input_tokens":
+			return s.int64Ptr(&seen, 3, &u.CacheReadInputTokens)
+		case "service_tier":
+			return s.strField(&seen, 4, &u.ServiceTier)
+		case "cache_creation":
+			if !seen.first(5) {
+				return false
+			}
+			if s.null() {
+				u.CacheCreation = nil
+				return true
+			}
+			u.CacheCreation = &struct {
+				Ephemeral5m int64 `json:"ephemeral_5m_input_tokens"`
+				Ephemeral1h int64 `json:"ephemeral_1h_input_tokens"`
+			}{}
+			cc := u.CacheCreation
+			var inner fields
+			return s.object(func(key string) bool {
+				switch key {
+				case "ephemeral_5m_input_tokens":
+					return s.int64Field(&inner, 0, &cc.Ephemeral5m)
+				case "ephemeral_1h_input_tokens":
+					return s.int64Field(&inner, 1, &cc.Ephemeral1h)
+				}
+				return s.unknown(key)
+			})
+		case "output_tokens_details":
+			if !seen.first(6) {
+				return false
+			}
+			if s.null() {
+				return true
+			}
+			u.OutputTokensDetails = &struct {
+				ThinkingTokens *int64 `json:"thinking_tokens"`
+			}{}
+			d := u.OutputTokensDetails
+			var inner fields
+			return s.object(func(key string) bool {
+				if key == "thinking_tokens" {
+					return s.int64Ptr(&inner, 0, &d.ThinkingTokens)
+				}
+				return s.unknown(key)
+			})
+		case "server_tool_use":
+			if !seen.first(7) {
+				return false
+			}
+			if s.null() {
+				return true
+			}
+			u.ServerToolUse = &struct {
+				WebSearchRequests int64 `json:"web_search_requests"`
+			}{}
+			st := u.ServerToolUse
+			var inner fields
+			return s.object(func(key string) bool {
+				if key == "web_search_requests" {
+					return s.int64Field(&inner, 0, &st.WebSearchRequests)
+				}
+				return s.unknown(key)
+			})
+		}
+		return s.unknown(key)
+	})
+}
