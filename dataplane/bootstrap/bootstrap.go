@@ -75,11 +75,13 @@ type Dataplane struct {
 	Policy router.PolicyBuilder
 	// Wrap, when set, returns middleware around every request for a config (e.g. the server
 	// span of frontend.tracing); nil middleware leaves requests as they are.
-	Wrap      func(*gateway.Config) func(http.Handler) http.Handler
-	Secrets   *secrets.Store
-	Server    *server.Server
-	Watcher   *config.Watcher
-	Transport *http.Transport
+	Wrap func(*gateway.Config) func(http.Handler) http.Handler
+	// WrapTransport, when set, wraps the transport of proxied backends (e.g. client spans).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	Secrets       *secrets.Store
+	Server        *server.Server
+	Watcher       *config.Watcher
+	Transport     *http.Transport
 
 	current atomic.Pointer[config.Result]
 }
@@ -177,8 +179,12 @@ func (d *Dataplane) withAuth(b *gateway.Backend, h http.Handler) http.Handler {
 
 // Proxy returns a reverse proxy to addr that counts upstream errors under the backend id.
 func (d *Dataplane) Proxy(id, addr string) http.Handler {
+	var rt http.RoundTripper = d.Transport
+	if d.WrapTransport != nil {
+		rt = d.WrapTransport(rt)
+	}
 	return proxy.New(addr, proxy.Options{
-		Transport: d.Transport,
+		Transport: rt,
 		Logger:    d.Logger.With(slog.String("backend", id)),
 		OnError:   d.Metrics.UpstreamError(id),
 	})

@@ -60,13 +60,13 @@ func (in *Installer) provider(b *gateway.Backend, p gateway.AIProvider, auth *ga
 		h, err = anthropic.NewHandler(anthropic.Config{
 			Model: p.Model, Host: p.Host, Port: int(p.Port), PathPrefix: p.PathPrefix, Plaintext: plaintext,
 			APIKey: key, SecretName: secretName, AlwaysIncludeUsage: in.opts.AlwaysIncludeUsage,
-			Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
+			Client: in.llmClient, Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
 		})
 	case "openai":
 		h, err = openai.NewHandler(openai.Config{
 			Model: p.Model, Host: p.Host, Port: int(p.Port), PathPrefix: p.PathPrefix, Plaintext: plaintext,
 			APIKey: key, SecretName: secretName, AlwaysIncludeUsage: in.opts.AlwaysIncludeUsage,
-			Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
+			Client: in.llmClient, Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
 		})
 	default:
 		return router.NotServed(b), nil

@@ -165,13 +165,42 @@ func TestRenderedPlatformEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		for _, sp := range collector.WaitFor(t, 1, 15*time.Second) {
-			if sp.TraceID == "4bf92f3577b34da6a3ce929d0e0e4736" {
-				if sp.Attributes["gen_ai.request.model"] != "claude-haiku-4-5" || sp.Attributes["gen_ai.provider.name"] != "anthropic" || sp.Attributes["gen_ai.usage.input_tokens"] == nil {
-					t.Fatalf("server span without GenAI attributes: %+v", sp.Attributes)
+		// The server span continues the client's trace and carries the GenAI attributes; the
+		// upstream call is its child, and the trace context reached the provider.
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			var server, client *otlptest.Span
+			for _, sp := range collector.Spans() {
+				sp := sp
+				switch {
+				case sp.TraceID != "4bf92f3577b34da6a3ce929d0e0e4736":
+				case sp.ParentSpanID == "00f067aa0ba902b7":
+					server = &sp
+				case server != nil && sp.ParentSpanID == server.SpanID:
+					client = &sp
+				}
+			}
+			if server != nil && client == nil {
+				for _, sp := range collector.Spans() {
+					if sp.ParentSpanID == server.SpanID {
+						sp := sp
+						client = &sp
+					}
+				}
+			}
+			if server != nil && client != nil {
+				if server.Attributes["gen_ai.request.model"] != "claude-haiku-4-5" || server.Attributes["gen_ai.provider.name"] != "anthropic" || server.Attributes["gen_ai.usage.input_tokens"] == nil {
+					t.Fatalf("server span without GenAI attributes: %+v", server.Attributes)
+				}
+				if got := fake.Requests()[len(fake.Requests())-1].Header.Get("traceparent"); !strings.Contains(got, "4bf92f3577b34da6a3ce929d0e0e4736") {
+					t.Fatalf("traceparent upstream %q", got)
 				}
 				return
 			}
+			if time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond) // polling the collector
 		}
 		t.Fatalf("no span of the client's trace among %+v", collector.Spans())
 	})

@@ -7,7 +7,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -53,11 +55,13 @@ type Installer struct {
 	ctx  context.Context
 
 	llmMetrics      *llm.Metrics
+	llmClient       *http.Client
 	failoverMetrics *failover.Metrics
 
 	mu        sync.Mutex
 	tracer    *sdktrace.TracerProvider
 	tracerSig string
+	tracingOn atomic.Bool // lock-free check on every upstream call
 	limiters  map[string]limiterEntry
 	auths     map[string]authEntry
 }
@@ -80,6 +84,8 @@ func Install(ctx context.Context, d *bootstrap.Dataplane, opts Options) (*Instal
 	}
 	in.installPools()
 	d.Wrap = in.tracing
+	d.WrapTransport = in.traceTransport
+	in.llmClient = &http.Client{Transport: in.traceTransport(http.DefaultTransport)}
 	d.Policy = router.Compose(router.Stages{
 		JWT:            in.jwtStage,
 		RateLimit:      in.rateLimitStage,

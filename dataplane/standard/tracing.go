@@ -53,6 +53,7 @@ func (in *Installer) setTracer(sig string, tp *sdktrace.TracerProvider) {
 	in.mu.Lock()
 	old := in.tracer
 	in.tracer, in.tracerSig = tp, sig
+	in.tracingOn.Store(tp != nil)
 	in.mu.Unlock()
 	if old != nil && old != tp {
 		go func() {
@@ -91,3 +92,22 @@ func (t spanTracer) Start(ctx context.Context, name string, opts ...trace.SpanSt
 	}
 	return tp.Tracer(t.name, t.opts...).Start(ctx, name, opts...)
 }
+
+// traceTransport wraps an upstream transport with a client span per call and W3C trace context
+// propagation while frontend.tracing is on; with tracing off it calls base directly.
+func (in *Installer) traceTransport(base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	traced := telemetry.Transport(base, spans{in: in})
+	return roundTripper(func(r *http.Request) (*http.Response, error) {
+		if in.tracingOn.Load() {
+			return traced.RoundTrip(r)
+		}
+		return base.RoundTrip(r)
+	})
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
