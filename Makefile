@@ -33,6 +33,14 @@ test-deps: ## Install the real components tests use (npm packages; redis-server 
 test: test-deps ## Run every test (components missing on a dev machine are skipped; required under CI=true)
 	$(GO) test -timeout 15m ./...
 
+.PHONY: soak
+soak: test-deps ## Soak the dataplane under a fixed mixed load for SOAK_DURATION (default 10m); figures in soak-report.json
+	$(GO) run ./hack/soak -duration $${SOAK_DURATION:-10m} -report soak-report.json
+
+.PHONY: soak-ci
+soak-ci: test-deps ## The 60-second soak CI runs
+	$(GO) run ./hack/soak -duration 60s -report soak-report.json
+
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 10s)
 	@hack/fuzz.sh $${FUZZTIME:-10s}

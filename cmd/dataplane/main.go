@@ -46,7 +46,7 @@ type options struct {
 	poolProfile, poolWeights  string
 	poolPicker                string
 	poolLeastLoaded           bool
-	poolScrape                time.Duration
+	poolScrape, bodyTimeout   time.Duration
 	redisFailClosed, usage    bool
 	replicas                  int
 }
@@ -72,6 +72,7 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.poolScrape, "pool-scrape-interval", 50*time.Millisecond, "how often each model server's /metrics is scraped")
 	fs.StringVar(&o.mcpKey, "mcp-session-key", "", "32-byte key (64 hex digits or base64) that encrypts MCP session ids, the same on every replica; empty: a random key per process")
 	fs.BoolVar(&o.usage, "always-include-usage", false, "send a usage chunk on every streamed chat completion, as if stream_options.include_usage were set (LiteLLM in front)")
+	fs.DurationVar(&o.bodyTimeout, "request-body-timeout", time.Minute, "longest time reading one request body may take (slow clients get their connection closed); 0: no bound")
 	fs.Int64Var(&o.maxBody, "max-request-body", 32<<20, "largest request body in bytes (0 = unlimited); larger requests get 413")
 	fs.DurationVar(&o.watch, "watch-interval", 2*time.Second, "how often config files and secrets are checked for changes")
 	fs.DurationVar(&o.shutdown, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests and streams")
@@ -183,7 +184,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	d := bootstrap.New(bootstrap.Settings{
 		Config: o.config, Stdin: stdin, Listen: o.listen, Admin: o.admin,
 		SecretsDir: o.secrets, Resolve: resolve, ClusterDomain: o.domain, AssumeServices: o.assumeSvc,
-		OTLPEndpoint: o.otlp, RedisAddr: o.redis, MaxRequestBody: o.maxBody,
+		OTLPEndpoint: o.otlp, RedisAddr: o.redis, MaxRequestBody: o.maxBody, RequestBodyTimeout: o.bodyTimeout,
 		WatchInterval: o.watch, ShutdownTimeout: o.shutdown, ShutdownDelay: o.shutWait,
 		DisableAccessLog: o.noAccessLog,
 	}, log)

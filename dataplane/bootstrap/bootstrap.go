@@ -53,6 +53,8 @@ type Settings struct {
 	OTLPEndpoint, RedisAddr string
 	// MaxRequestBody in bytes; 0 is unlimited.
 	MaxRequestBody int64
+	// RequestBodyTimeout bounds reading a request body; 0 is unbounded.
+	RequestBodyTimeout time.Duration
 	// WatchInterval is how often config files and secrets are checked (default 2s).
 	WatchInterval time.Duration
 	// ShutdownTimeout and ShutdownDelay: see server.Options.
@@ -132,14 +134,15 @@ func New(s Settings, log *slog.Logger) *Dataplane {
 		Transport:  proxy.NewTransport(),
 	}
 	d.Server = server.New(server.Options{
-		Logger:           log,
-		Metrics:          d.Metrics,
-		Gatherer:         reg,
-		MaxRequestBody:   s.MaxRequestBody,
-		ShutdownTimeout:  s.ShutdownTimeout,
-		ShutdownDelay:    s.ShutdownDelay,
-		DisableAccessLog: s.DisableAccessLog,
-		AdminHandlers:    map[string]http.Handler{"/configz": http.HandlerFunc(d.configz)},
+		Logger:             log,
+		Metrics:            d.Metrics,
+		Gatherer:           reg,
+		MaxRequestBody:     s.MaxRequestBody,
+		RequestBodyTimeout: s.RequestBodyTimeout,
+		ShutdownTimeout:    s.ShutdownTimeout,
+		ShutdownDelay:      s.ShutdownDelay,
+		DisableAccessLog:   s.DisableAccessLog,
+		AdminHandlers:      map[string]http.Handler{"/configz": http.HandlerFunc(d.configz)},
 	})
 	d.Backends.Register(gateway.KindService, func(b *gateway.Backend) (http.Handler, error) {
 		return d.withAuth(b, d.Proxy(b.ID, b.Service.Address)), nil

@@ -286,9 +286,6 @@ func TestPoolMetrics(t *testing.T) {
 	if v := rec.h.Get(HeaderServed); v != "" {
 		t.Fatalf("served endpoint %q revealed without ExposeServedEndpoint", v)
 	}
-	if _, err := New(Config{Name: "ns/m", Source: addrs(sims)}, nil, reg); err == nil {
-		t.Fatal("second pool with the same name registered its metrics")
-	}
 	n, err := testutil.GatherAndCount(reg, "gwctl_pool_pick_duration_seconds", "gwctl_pool_requests_total",
 		"gwctl_pool_endpoint_waiting", "gwctl_pool_endpoint_metrics_age_seconds", "gwctl_pool_endpoint_candidate", "gwctl_pool_endpoint_in_flight")
 	if err != nil {
@@ -303,6 +300,32 @@ func TestPoolMetrics(t *testing.T) {
 gwctl_pool_requests_total{outcome="picked",pool="ns/m"} 1
 `), "gwctl_pool_requests_total"); err != nil {
 		t.Fatal(err)
+	}
+
+	// A reload builds the same pool again while the old one serves: the new pool takes over the
+	// series (counters continue, endpoint gauges follow the new pool) instead of failing.
+	p2, err := New(Config{Name: "ns/m", Source: addrs(sims[:1]), Scheduler: fastSched()}, nil, reg)
+	if err != nil {
+		t.Fatalf("rebuilding a pool of the same name: %v", err)
+	}
+	if err := p2.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close()
+	p.Close()
+	waitFor(t, 2*time.Second, "candidates", func() bool { return p2.candidates() == 1 })
+	req, _ = http.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(string(chatBody("sim-model", "s", "u", 1, false))))
+	req.ContentLength = int64(len(chatBody("sim-model", "s", "u", 1, false)))
+	p2.ServeHTTP(rec, req)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP gwctl_pool_requests_total Requests by picking outcome (picked, fail_open, shed, no_endpoint, bad_request, upstream_error).
+# TYPE gwctl_pool_requests_total counter
+gwctl_pool_requests_total{outcome="picked",pool="ns/m"} 2
+`), "gwctl_pool_requests_total"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := testutil.GatherAndCount(reg, "gwctl_pool_endpoint_candidate"); n != 1 {
+		t.Fatalf("endpoint gauges after the rebuild: %d series, want the new pool's 1", n)
 	}
 }
 

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,13 +42,38 @@ func newPoolMetrics(p *Pool, reg prometheus.Registerer) (*poolMetrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.pickDuration, m.requests, m.fallbacks, m.scrapeErrors, m.prefixMatch, &endpointCollector{p: p, cl: cl}} {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				return nil, errors.New("pool metrics already registered for pool " + p.cfg.Name + ": pool names must be unique")
-			}
+	// A reload builds the pool again while the old one still serves: the new pool takes over the
+	// registered series of the same name (counters continue) and the endpoint collector.
+	ec := &endpointCollector{cl: cl}
+	ec.p.Store(p)
+	for _, c := range []prometheus.Collector{m.pickDuration, m.requests, m.fallbacks, m.scrapeErrors, m.prefixMatch, ec} {
+		err := reg.Register(c)
+		var are prometheus.AlreadyRegisteredError
+		if err == nil {
+			continue
+		}
+		if !errors.As(err, &are) {
 			return nil, err
+		}
+		switch existing := are.ExistingCollector.(type) {
+		case prometheus.Histogram:
+			if c == m.pickDuration {
+				m.pickDuration = existing
+			} else {
+				m.prefixMatch = existing
+			}
+		case *prometheus.CounterVec:
+			if c == m.requests {
+				m.requests = existing
+			} else {
+				m.scrapeErrors = existing
+			}
+		case prometheus.Counter:
+			m.fallbacks = existing
+		case *endpointCollector:
+			existing.p.Store(p)
+		default:
+			return nil, errors.New("pool metrics for pool " + p.cfg.Name + " are registered by something else")
 		}
 	}
 	return m, nil
@@ -56,7 +82,7 @@ func newPoolMetrics(p *Pool, reg prometheus.Registerer) (*poolMetrics, error) {
 // endpointCollector reports per-endpoint state at collection time, so endpoints that come and go
 // need no registration.
 type endpointCollector struct {
-	p  *Pool
+	p  atomic.Pointer[Pool] // the pool currently serving under this name
 	cl prometheus.Labels
 }
 
@@ -80,7 +106,7 @@ func (c *endpointCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *endpointCollector) Collect(ch chan<- prometheus.Metric) {
-	eps := c.p.eps.Load()
+	eps := c.p.Load().eps.Load()
 	if eps == nil {
 		return
 	}
@@ -103,7 +129,7 @@ func (c *endpointCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge("gwctl_pool_endpoint_metrics_age_seconds", age, e.addr)
 		gauge("gwctl_pool_endpoint_in_flight", float64(e.inFlight.Load()), e.addr)
 		cand := 0.0
-		if e.candidate(now, &c.p.cfg.Scheduler) {
+		if e.candidate(now, &c.p.Load().cfg.Scheduler) {
 			cand = 1
 		}
 		gauge("gwctl_pool_endpoint_candidate", cand, e.addr)

@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -33,6 +34,10 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// MaxRequestBody is the largest request body accepted (0: unlimited); larger gets 413.
 	MaxRequestBody int64
+	// RequestBodyTimeout bounds how long reading a request body may take (slow-loris bodies);
+	// the deadline is lifted once the body is read, so long response streams are not cut.
+	// 0: no bound.
+	RequestBodyTimeout time.Duration
 	// ShutdownTimeout bounds the drain of in-flight requests and streams (default 30s).
 	ShutdownTimeout time.Duration
 	// ShutdownDelay keeps serving while /readyz already fails, so load balancers stop sending
@@ -161,6 +166,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, port int32) {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, max) // w: lets net/http close the connection
+	}
+	if d := s.opts.RequestBodyTimeout; d > 0 && r.Body != nil && r.Body != http.NoBody {
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(time.Now().Add(d)) == nil {
+			r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+		}
 	}
 	snap := s.acquire()
 	if snap == nil {
@@ -341,4 +352,20 @@ func requestID() string {
 		b[16+i] = hex[c>>(60-4*i)&0xf]
 	}
 	return string(b[:])
+}
+
+// deadlineBody lifts the connection's read deadline once the request body is fully read.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }

@@ -2,6 +2,7 @@ package standard
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/infergw/gwctl/dataplane/proxy"
 	"github.com/infergw/gwctl/dataplane/router"
 	"github.com/infergw/gwctl/pkg/gateway"
 )
@@ -57,12 +59,13 @@ func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 			var body []byte
 			if needsBody && r.Body != nil && r.Body != http.NoBody {
 				b, err := io.ReadAll(io.LimitReader(r.Body, maxTransformBody+1))
-				if err != nil {
-					http.Error(w, "reading request body: "+err.Error(), http.StatusBadRequest)
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) || len(b) > maxTransformBody {
+					proxy.WriteError(w, http.StatusRequestEntityTooLarge, "request body too large")
 					return
 				}
-				if len(b) > maxTransformBody {
-					http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+				if err != nil {
+					proxy.WriteError(w, http.StatusBadRequest, "the request body could not be read")
 					return
 				}
 				body = b

@@ -125,7 +125,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	resp, err := h.client.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
+		// Only a cancelled context is the client leaving; a deadline (the route's timeout) is
+		// answered as a timeout below.
+		if errors.Is(ctx.Err(), context.Canceled) {
 			res.Status, res.ErrorType = 499, "client_closed_request"
 			return
 		}
@@ -220,8 +222,12 @@ func copyResponseHeaders(dst, src http.Header) {
 func (h *Handler) complete(ctx context.Context, w http.ResponseWriter, resp *http.Response, up *upstreamRequest, created int64, res *llm.Result) {
 	b, err := readAll(io.LimitReader(resp.Body, h.maxResp+1), resp.ContentLength, h.maxResp)
 	if err != nil {
-		if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
 			res.Status, res.ErrorType = 499, "client_closed_request"
+			return
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) || isTimeout(err) {
+			h.reject(w, res, &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the Anthropic upstream timed out"})
 			return
 		}
 		h.reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_read_failed", Message: "reading the Anthropic response failed"})
@@ -261,6 +267,11 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.
 	case errors.As(err, &se):
 		res.ErrorType = se.err.Type
 		h.log.WarnContext(ctx, "upstream stream failed", "id", st.id, "code", se.err.Code, "err", redact(se.err.Message, key))
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// The route's timeout cut the stream: say so, with no [DONE].
+		res.ErrorType = llm.ErrTimeout
+		e := &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the request timed out while streaming"}
+		_ = sw.Data(e.AppendJSON(nil))
 	case ctx.Err() != nil || errors.Is(err, llm.ErrClientWrite):
 		// The client went away; the request context cancels the upstream call.
 		res.ErrorType = "client_closed_request"

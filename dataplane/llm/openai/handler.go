@@ -129,13 +129,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
+		// Only a cancelled context is the client leaving; a deadline (the route's timeout) is a timeout.
+		if errors.Is(ctx.Err(), context.Canceled) {
 			res.Status, res.ErrorType = 499, "client_closed_request"
 			return
 		}
 		e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_unreachable", Message: "calling the upstream failed"}
 		var te interface{ Timeout() bool }
-		if errors.As(err, &te) && te.Timeout() {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &te) && te.Timeout()) {
 			e = &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the upstream timed out"}
 		}
 		h.log.WarnContext(ctx, "upstream call failed", "err", redact(err.Error(), key))
@@ -234,8 +235,12 @@ func (p *responseProbe) apply(res *llm.Result) {
 func (h *Handler) complete(ctx context.Context, w http.ResponseWriter, resp *http.Response, res *llm.Result) {
 	b, err := io.ReadAll(io.LimitReader(resp.Body, h.maxResp+1))
 	if err != nil || int64(len(b)) > h.maxResp {
-		if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
 			res.Status, res.ErrorType = 499, "client_closed_request"
+			return
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			h.reject(w, res, &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the upstream timed out"})
 			return
 		}
 		h.reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_read_failed", Message: "reading the upstream response failed"})
@@ -264,6 +269,10 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.
 		ev, err := rd.Next()
 		if err != nil {
 			switch {
+			case errors.Is(ctx.Err(), context.DeadlineExceeded):
+				res.ErrorType = llm.ErrTimeout
+				e := &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the request timed out while streaming"}
+				_ = sw.Data(e.AppendJSON(nil))
 			case ctx.Err() != nil:
 				res.ErrorType = "client_closed_request"
 			default:

@@ -1,0 +1,88 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// bodyThenStream reads the request body, then streams for longer than the body timeout.
+type bodyThenStream struct{ stream time.Duration }
+
+func (h bodyThenStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, err := io.ReadAll(r.Body); err != nil {
+		w.WriteHeader(http.StatusRequestTimeout)
+		return
+	}
+	w.WriteHeader(200)
+	deadline := time.Now().Add(h.stream)
+	for time.Now().Before(deadline) {
+		_, _ = w.Write([]byte("tick\n"))
+		w.(http.Flusher).Flush()
+		time.Sleep(50 * time.Millisecond) // the stream's own pace
+	}
+	_, _ = w.Write([]byte("end\n"))
+}
+
+func serveOn(t *testing.T, s *Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln, nil) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String()
+}
+
+// A body trickled slower than the timeout loses its connection; a fast body followed by a
+// stream longer than the timeout is not cut.
+func TestRequestBodyTimeout(t *testing.T) {
+	s := New(Options{RequestBodyTimeout: 300 * time.Millisecond, ShutdownTimeout: time.Second})
+	s.Swap(bodyThenStream{stream: 700 * time.Millisecond}, nil)
+	addr := serveOn(t, s)
+
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i := 0; i < 40; i++ { // one byte every 100 ms: never finishes within 300 ms
+		if _, err := c.Write([]byte("x")); err != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // the slow client's pace
+		if time.Since(start) > 2*time.Second {
+			break
+		}
+	}
+	status, err := bufio.NewReader(c).ReadString('\n')
+	if time.Since(start) > 3*time.Second {
+		t.Fatalf("slow body held the connection for %v", time.Since(start))
+	}
+	if err == nil && !strings.Contains(status, "408") {
+		t.Fatalf("slow body answered %q", status)
+	}
+
+	resp, err := http.Post("http://"+addr+"/", "text/plain", strings.NewReader("quick body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || !strings.HasSuffix(string(body), "end\n") {
+		t.Fatalf("stream after a quick body: %d %q %v", resp.StatusCode, body, err)
+	}
+}
