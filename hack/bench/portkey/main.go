@@ -9,11 +9,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"github.com/infergw/gwctl/hack/bench/loadgen"
 	"io"
 	"net"
 	"net/http"
@@ -21,11 +21,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/infergw/gwctl/dataplane/llm/anthropic"
@@ -98,7 +95,7 @@ func serveDataplane(ctx context.Context, up string) (string, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/anthropic/", tr)
 	mux.Handle("/openai/", pt)
-	return serve(ctx, mux)
+	return loadgen.Serve(ctx, mux)
 }
 
 func splitAddr(addr string) (string, int, error) {
@@ -110,79 +107,9 @@ func splitAddr(addr string) (string, int, error) {
 	return h, n, err
 }
 
-func serve(ctx context.Context, h http.Handler) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	s := &http.Server{Handler: h}
-	go func() { _ = s.Serve(ln) }()
-	go func() { <-ctx.Done(); s.Close() }()
-	return ln.Addr().String(), nil
-}
-
-// proc is a server in its own process, so its CPU time can be read from /proc.
-type proc struct {
-	cmd   *exec.Cmd
-	stdin io.Closer
-	addr  string
-}
-
-func spawn(role, up string) (*proc, error) {
-	cmd := exec.Command(os.Args[0], "-role", role, "-upstream", up)
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return nil, fmt.Errorf("%s did not start: %w", role, err)
-	}
-	return &proc{cmd: cmd, stdin: in, addr: strings.TrimSpace(line)}, nil
-}
-
-func (p *proc) stop() {
-	if p.stdin != nil {
-		p.stdin.Close()
-	} else {
-		_ = p.cmd.Process.Signal(os.Interrupt)
-	}
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
-}
-
-// cpu returns the process's user+system CPU time from /proc/<pid>/stat.
-func (p *proc) cpu() time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseInt(fields[11], 10, 64)
-	st, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ is 100 on Linux
-}
-
 // startPortkey runs the installed gateway on a free loopback port with the runtime patches of
 // portkeyPreload, and waits until it answers.
-func startPortkey(dir, node string) (*proc, error) {
+func startPortkey(dir, node string) (*loadgen.Proc, error) {
 	tmp, err := os.MkdirTemp("", "portkey-preload")
 	if err != nil {
 		return nil, err
@@ -206,7 +133,7 @@ func startPortkey(dir, node string) (*proc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting Portkey: %w", err)
 	}
-	p := &proc{cmd: cmd, addr: addr}
+	p := &loadgen.Proc{Cmd: cmd, Addr: addr}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/")
@@ -215,7 +142,7 @@ func startPortkey(dir, node string) (*proc, error) {
 			return p, nil
 		}
 		if time.Now().After(deadline) {
-			p.stop()
+			p.Stop()
 			return nil, fmt.Errorf("Portkey did not answer on %s within 30s: %w\n%s", addr, err, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -250,43 +177,36 @@ type target struct {
 	name    string
 	path    string // chat completions URL path on the target
 	headers http.Header
-	proc    *proc
-}
-
-type result struct {
-	rps      float64
-	p50, p99 time.Duration
-	errors   int64
-	cpu      time.Duration // server CPU per request (throughput runs)
+	proc    *loadgen.Proc
 }
 
 func run(duration time.Duration, rounds, conc int, pkDir, node string) error {
-	up, err := spawn("upstream", "")
+	up, err := loadgen.Spawn("-role", "upstream", "-upstream", "")
 	if err != nil {
 		return err
 	}
-	defer up.stop()
-	dp, err := spawn("dataplane", up.addr)
+	defer up.Stop()
+	dp, err := loadgen.Spawn("-role", "dataplane", "-upstream", up.Addr)
 	if err != nil {
 		return err
 	}
-	defer dp.stop()
+	defer dp.Stop()
 	pk, err := startPortkey(pkDir, node)
 	if err != nil {
 		return err
 	}
-	defer pk.stop()
+	defer pk.Stop()
 
 	portkeyHeaders := http.Header{
 		"X-Portkey-Provider":    {"anthropic"},
-		"X-Portkey-Custom-Host": {"http://" + up.addr + "/v1"},
+		"X-Portkey-Custom-Host": {"http://" + up.Addr + "/v1"},
 		"Authorization":         {"Bearer sk-bench"},
 	}
 	targets := []target{
-		{name: "direct (upstream)", path: "http://" + up.addr + "/v1/chat/completions", proc: up},
-		{name: "dataplane passthrough", path: "http://" + dp.addr + "/openai/v1/chat/completions", proc: dp},
-		{name: "dataplane translate", path: "http://" + dp.addr + "/anthropic/v1/chat/completions", proc: dp},
-		{name: "Portkey translate", path: "http://" + pk.addr + "/v1/chat/completions", headers: portkeyHeaders, proc: pk},
+		{name: "direct (upstream)", path: "http://" + up.Addr + "/v1/chat/completions", proc: up},
+		{name: "dataplane passthrough", path: "http://" + dp.Addr + "/openai/v1/chat/completions", proc: dp},
+		{name: "dataplane translate", path: "http://" + dp.Addr + "/anthropic/v1/chat/completions", proc: dp},
+		{name: "Portkey translate", path: "http://" + pk.Addr + "/v1/chat/completions", headers: portkeyHeaders, proc: pk},
 	}
 	if err := check(targets); err != nil {
 		return err
@@ -303,39 +223,39 @@ func run(duration time.Duration, rounds, conc int, pkDir, node string) error {
 		if stream {
 			body, label = streamRequest(), "stream"
 		}
-		thr := map[string][]result{}
-		lat := map[string][]result{}
+		thr := map[string][]loadgen.Result{}
+		lat := map[string][]loadgen.Result{}
 		for round := range rounds {
 			for i := range targets {
 				tg := targets[(i+round)%len(targets)]
-				c0 := tg.proc.cpu()
-				r := load(tg, body, conc, duration)
-				if n := r.rps * duration.Seconds(); n > 0 {
-					r.cpu = time.Duration(float64(tg.proc.cpu()-c0) / n)
+				c0 := tg.proc.CPU()
+				r := loadgen.Run(func() *http.Request { return newRequest(tg, body) }, conc, duration)
+				if n := r.RPS * duration.Seconds(); n > 0 {
+					r.CPU = time.Duration(float64(tg.proc.CPU()-c0) / n)
 				}
 				thr[tg.name] = append(thr[tg.name], r)
-				lat[tg.name] = append(lat[tg.name], load(tg, body, 1, duration))
+				lat[tg.name] = append(lat[tg.name], loadgen.Run(func() *http.Request { return newRequest(tg, body) }, 1, duration))
 			}
 		}
-		direct := median(lat[targets[0].name])
-		got := map[string]result{}
+		direct := loadgen.Median(lat[targets[0].name])
+		got := map[string]loadgen.Result{}
 		for i, tg := range targets {
-			t, l := median(thr[tg.name]), median(lat[tg.name])
+			t, l := loadgen.Median(thr[tg.name]), loadgen.Median(lat[tg.name])
 			added50, added99 := "", ""
 			if i > 0 {
-				added50, added99 = us(l.p50-direct.p50), us(l.p99-direct.p99)
+				added50, added99 = loadgen.Micros(l.P50-direct.P50), loadgen.Micros(l.P99-direct.P99)
 			}
-			cpu := us(t.cpu)
+			cpu := loadgen.Micros(t.CPU)
 			if i == 0 {
 				cpu = "" // the upstream's own CPU, not a gateway's
 			}
-			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %s | %d |\n", label, tg.name, t.rps, cpu, us(l.p50), us(l.p99), added50, added99, t.errors+l.errors)
-			got[tg.name] = result{rps: t.rps, p50: l.p50 - direct.p50, p99: l.p99 - direct.p99, cpu: t.cpu}
+			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %s | %d |\n", label, tg.name, t.RPS, cpu, loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, t.Errors+l.Errors)
+			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50 - direct.P50, P99: l.P99 - direct.P99, CPU: t.CPU}
 		}
 		tr, pt, pkr := got["dataplane translate"], got["dataplane passthrough"], got["Portkey translate"]
 		summary = append(summary,
 			fmt.Sprintf("| %s | %.1fx (goal >= 10x) | %s (goal <= 1/10) | %.2fx | %.1fx |", label,
-				tr.rps/pkr.rps, ratio(tr.p99, pkr.p99), tr.rps/pt.rps, float64(pkr.cpu)/float64(tr.cpu)))
+				tr.RPS/pkr.RPS, ratio(tr.P99, pkr.P99), tr.RPS/pt.RPS, float64(pkr.CPU)/float64(tr.CPU)))
 	}
 	fmt.Println()
 	fmt.Println("| reply | translate req/s ÷ Portkey | translate added p99 ÷ Portkey's | translate req/s ÷ passthrough | Portkey CPU/req ÷ translate |")
@@ -373,25 +293,6 @@ func nodeVersion(node string) string {
 		return "?"
 	}
 	return strings.TrimSpace(string(out))
-}
-
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
-
-// median takes the median of each figure across rounds independently; errors are summed.
-func median(rs []result) result {
-	var rps []float64
-	var p50, p99, cpu []time.Duration
-	var out result
-	for _, r := range rs {
-		rps, p50, p99, cpu = append(rps, r.rps), append(p50, r.p50), append(p99, r.p99), append(cpu, r.cpu)
-		out.errors += r.errors
-	}
-	slices.Sort(rps)
-	slices.Sort(p50)
-	slices.Sort(p99)
-	slices.Sort(cpu)
-	out.rps, out.p50, out.p99, out.cpu = rps[len(rps)/2], p50[len(p50)/2], p99[len(p99)/2], cpu[len(cpu)/2]
-	return out
 }
 
 func newRequest(tg target, body []byte) *http.Request {
@@ -434,56 +335,4 @@ func check(targets []target) error {
 		}
 	}
 	return nil
-}
-
-// load runs a closed loop of conc workers for d and measures every request to its last byte.
-func load(tg target, body []byte, conc int, d time.Duration) result {
-	tr := &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr}
-	var errs atomic.Int64
-	lat := make([][]time.Duration, conc)
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	for i := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 32<<10)
-			for time.Now().Before(deadline) {
-				t0 := time.Now()
-				resp, err := c.Do(newRequest(tg, body))
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
-				for {
-					if _, err := resp.Body.Read(buf); err != nil {
-						break
-					}
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					errs.Add(1)
-					continue
-				}
-				lat[i] = append(lat[i], time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	if len(all) == 0 {
-		return result{errors: errs.Load()}
-	}
-	slices.Sort(all)
-	return result{
-		rps:    float64(len(all)) / d.Seconds(),
-		p50:    all[len(all)/2],
-		p99:    all[len(all)*99/100],
-		errors: errs.Load(),
-	}
 }

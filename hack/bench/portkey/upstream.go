@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/infergw/gwctl/hack/bench/loadgen"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -108,7 +109,7 @@ func splitEvents(b []byte) [][]byte {
 // translation of the Anthropic ones, so all targets return the same content.
 func serveUpstream(ctx context.Context) (string, error) {
 	u := &upstream{msgEvents: splitEvents(anthropicStream())}
-	addr, err := serve(ctx, u)
+	addr, err := loadgen.Serve(ctx, u)
 	if err != nil {
 		return "", err
 	}

@@ -8,11 +8,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"github.com/infergw/gwctl/hack/bench/loadgen"
 	"io"
 	"log"
 	"log/slog"
@@ -21,14 +21,10 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/infergw/gwctl/dataplane/bootstrap"
@@ -62,9 +58,9 @@ func child(role, up string, chunks int) error {
 	var err error
 	switch role {
 	case "upstream":
-		addr, err = serve(ctx, upstream(chunks))
+		addr, err = loadgen.Serve(ctx, upstream(chunks))
 	case "baseline":
-		addr, err = serve(ctx, bare(up))
+		addr, err = loadgen.Serve(ctx, bare(up))
 	case "dataplane":
 		var stop func()
 		addr, stop, err = dataplane(ctx, up)
@@ -82,53 +78,6 @@ func child(role, up string, chunks int) error {
 	return nil
 }
 
-// proc is a role running in its own process, so its CPU time can be read from /proc.
-type proc struct {
-	cmd   *exec.Cmd
-	stdin io.Closer
-	addr  string
-}
-
-func spawn(role, up string, chunks int) (*proc, error) {
-	cmd := exec.Command(os.Args[0], "-role", role, "-upstream", up, "-stream-chunks", strconv.Itoa(chunks))
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		_ = cmd.Process.Kill()
-		return nil, fmt.Errorf("%s did not start: %w", role, err)
-	}
-	return &proc{cmd: cmd, stdin: in, addr: strings.TrimSpace(line)}, nil
-}
-
-func (p *proc) stop() {
-	p.stdin.Close()
-	_ = p.cmd.Wait()
-}
-
-// cpu returns the process's user+system CPU time from /proc/<pid>/stat.
-func (p *proc) cpu() time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseInt(fields[11], 10, 64)
-	st, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ is 100 on Linux
-}
-
 type scenario struct {
 	name, path string
 }
@@ -137,32 +86,25 @@ type target struct {
 	name, base string
 }
 
-type result struct {
-	rps      float64
-	p50, p99 time.Duration
-	errors   int64
-	cpu      time.Duration // proxy CPU per request (throughput runs)
-}
-
 func run(duration time.Duration, rounds, conc, chunks int) error {
-	up, err := spawn("upstream", "", chunks)
+	up, err := loadgen.Spawn("-role", "upstream", "-upstream", "", "-stream-chunks", strconv.Itoa(chunks))
 	if err != nil {
 		return err
 	}
-	defer up.stop()
-	baseline, err := spawn("baseline", up.addr, chunks)
+	defer up.Stop()
+	baseline, err := loadgen.Spawn("-role", "baseline", "-upstream", up.Addr, "-stream-chunks", strconv.Itoa(chunks))
 	if err != nil {
 		return err
 	}
-	defer baseline.stop()
-	dp, err := spawn("dataplane", up.addr, chunks)
+	defer baseline.Stop()
+	dp, err := loadgen.Spawn("-role", "dataplane", "-upstream", up.Addr, "-stream-chunks", strconv.Itoa(chunks))
 	if err != nil {
 		return err
 	}
-	defer dp.stop()
-	procs := map[string]*proc{"direct": up, "baseline": baseline, "dataplane": dp}
+	defer dp.Stop()
+	procs := map[string]*loadgen.Proc{"direct": up, "baseline": baseline, "dataplane": dp}
 
-	targets := []target{{"direct", "http://" + up.addr}, {"baseline", "http://" + baseline.addr}, {"dataplane", "http://" + dp.addr}}
+	targets := []target{{"direct", "http://" + up.Addr}, {"baseline", "http://" + baseline.Addr}, {"dataplane", "http://" + dp.Addr}}
 	scenarios := []scenario{{"1 KB", "/v1/chat/completions?size=1024"}, {"16 KB", "/v1/chat/completions?size=16384"}, {"stream", "/v1/chat/completions?stream=1"}}
 	fmt.Printf("# dataplane vs httputil.ReverseProxy, %s, %d CPUs, %s per run, %d rounds (median of each figure), throughput at c=%d, latency at c=1\n",
 		runtime.Version(), runtime.NumCPU(), duration, rounds, conc)
@@ -170,114 +112,43 @@ func run(duration time.Duration, rounds, conc, chunks int) error {
 	fmt.Println("| scenario | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
 	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|")
 	for _, sc := range scenarios {
-		thr := map[string][]result{}
-		lat := map[string][]result{}
+		thr := map[string][]loadgen.Result{}
+		lat := map[string][]loadgen.Result{}
 		for round := range rounds {
 			// Rotate the order so no target always runs right after the same one.
 			for i := range targets {
 				tg := targets[(i+round)%len(targets)]
 				p := procs[tg.name]
-				c0 := p.cpu()
-				r := load(tg.base+sc.path, conc, duration)
-				if n := r.rps * duration.Seconds(); n > 0 {
-					r.cpu = time.Duration(float64(p.cpu()-c0) / n)
+				c0 := p.CPU()
+				r := loadgen.Run(chatRequest(tg.base+sc.path), conc, duration)
+				if n := r.RPS * duration.Seconds(); n > 0 {
+					r.CPU = time.Duration(float64(p.CPU()-c0) / n)
 				}
 				thr[tg.name] = append(thr[tg.name], r)
-				lat[tg.name] = append(lat[tg.name], load(tg.base+sc.path, 1, duration))
+				lat[tg.name] = append(lat[tg.name], loadgen.Run(chatRequest(tg.base+sc.path), 1, duration))
 			}
 		}
-		direct := median(lat["direct"])
-		var base, mine result
+		direct := loadgen.Median(lat["direct"])
+		var base, mine loadgen.Result
 		for _, tg := range targets {
-			t, l := median(thr[tg.name]), median(lat[tg.name])
+			t, l := loadgen.Median(thr[tg.name]), loadgen.Median(lat[tg.name])
 			added50, added99 := "", ""
 			if tg.name != "direct" {
-				added50, added99 = us(l.p50-direct.p50), us(l.p99-direct.p99)
+				added50, added99 = loadgen.Micros(l.P50-direct.P50), loadgen.Micros(l.P99-direct.P99)
 			}
-			errs := t.errors + l.errors
-			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %s | %d |\n", sc.name, tg.name, t.rps, us(t.cpu), us(l.p50), us(l.p99), added50, added99, errs)
+			errs := t.Errors + l.Errors
+			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %s | %d |\n", sc.name, tg.name, t.RPS, loadgen.Micros(t.CPU), loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, errs)
 			switch tg.name {
 			case "baseline":
-				base = result{rps: t.rps, p50: l.p50, p99: l.p99, cpu: t.cpu}
+				base = loadgen.Result{RPS: t.RPS, P50: l.P50, P99: l.P99, CPU: t.CPU}
 			case "dataplane":
-				mine = result{rps: t.rps, p50: l.p50, p99: l.p99, cpu: t.cpu}
+				mine = loadgen.Result{RPS: t.RPS, P50: l.P50, P99: l.P99, CPU: t.CPU}
 			}
 		}
 		fmt.Printf("| %s | **dataplane / baseline** | **%.2fx** | %.2fx | %.2fx | **%.2fx** | | | |\n", sc.name,
-			mine.rps/base.rps, float64(mine.cpu)/float64(base.cpu), float64(mine.p50)/float64(base.p50), float64(mine.p99)/float64(base.p99))
+			mine.RPS/base.RPS, float64(mine.CPU)/float64(base.CPU), float64(mine.P50)/float64(base.P50), float64(mine.P99)/float64(base.P99))
 	}
 	return nil
-}
-
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
-
-// median takes the median of each figure across rounds independently; errors are summed.
-func median(rs []result) result {
-	var rps []float64
-	var p50, p99, cpu []time.Duration
-	var out result
-	for _, r := range rs {
-		rps, p50, p99, cpu = append(rps, r.rps), append(p50, r.p50), append(p99, r.p99), append(cpu, r.cpu)
-		out.errors += r.errors
-	}
-	slices.Sort(rps)
-	slices.Sort(p50)
-	slices.Sort(p99)
-	slices.Sort(cpu)
-	out.rps, out.p50, out.p99, out.cpu = rps[len(rps)/2], p50[len(p50)/2], p99[len(p99)/2], cpu[len(cpu)/2]
-	return out
-}
-
-// load runs a closed loop of conc workers for d and measures every request to its last byte.
-func load(u string, conc int, d time.Duration) result {
-	tr := &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr}
-	var errs atomic.Int64
-	lat := make([][]time.Duration, conc)
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	for i := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 32<<10)
-			for time.Now().Before(deadline) {
-				t0 := time.Now()
-				resp, err := c.Post(u, "application/json", strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
-				for {
-					if _, err := resp.Body.Read(buf); err != nil {
-						break
-					}
-				}
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					errs.Add(1)
-					continue
-				}
-				lat[i] = append(lat[i], time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	if len(all) == 0 {
-		return result{errors: errs.Load()}
-	}
-	slices.Sort(all)
-	return result{
-		rps:    float64(len(all)) / d.Seconds(),
-		p50:    all[len(all)/2],
-		p99:    all[len(all)*99/100],
-		errors: errs.Load(),
-	}
 }
 
 // upstream answers ?size=N with N bytes of JSON-ish body, or ?stream=1 with chunks SSE events
@@ -314,17 +185,6 @@ func bare(up string) http.Handler {
 	return p
 }
 
-func serve(ctx context.Context, h http.Handler) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	s := &http.Server{Handler: h}
-	go func() { _ = s.Serve(ln) }()
-	go func() { <-ctx.Done(); s.Close() }()
-	return ln.Addr().String(), nil
-}
-
 func dataplane(ctx context.Context, up string) (addr string, stop func(), err error) {
 	var sb strings.Builder
 	sb.WriteString("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: bench}\nspec:\n  listeners: [{name: http, port: 80, protocol: HTTP}]\n---\n")
@@ -358,4 +218,13 @@ func dataplane(ctx context.Context, up string) (addr string, stop func(), err er
 	done := make(chan struct{})
 	go func() { _ = d.Run(rctx, ln, nil); close(done) }()
 	return ln.Addr().String(), func() { cancel(); <-done; devnull.Close(); os.RemoveAll(dir) }, nil
+}
+
+// chatRequest makes the benchmark's small chat request to u.
+func chatRequest(u string) func() *http.Request {
+	return func() *http.Request {
+		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	}
 }

@@ -1,0 +1,175 @@
+// Package loadgen is the load generator and process harness the side-by-side benchmarks in
+// hack/bench share: a closed loop of workers measuring every request to its last byte, medians
+// across rounds, and peer processes whose CPU time is read from /proc.
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Result is one measurement.
+type Result struct {
+	RPS      float64
+	P50, P99 time.Duration
+	Errors   int64
+	// CPU is the measured server's CPU time per request (throughput runs).
+	CPU time.Duration
+}
+
+// Micros formats a duration in whole microseconds.
+func Micros(d time.Duration) string {
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
+
+// Median takes the median of each figure across rounds independently; errors are summed.
+func Median(rs []Result) Result {
+	var rps []float64
+	var p50, p99, cpu []time.Duration
+	var out Result
+	for _, r := range rs {
+		rps, p50, p99, cpu = append(rps, r.RPS), append(p50, r.P50), append(p99, r.P99), append(cpu, r.CPU)
+		out.Errors += r.Errors
+	}
+	slices.Sort(rps)
+	slices.Sort(p50)
+	slices.Sort(p99)
+	slices.Sort(cpu)
+	out.RPS, out.P50, out.P99, out.CPU = rps[len(rps)/2], p50[len(p50)/2], p99[len(p99)/2], cpu[len(cpu)/2]
+	return out
+}
+
+// Run drives a closed loop of conc workers for d, each sending newReq() and reading the
+// response to its last byte; non-200 responses and transport errors count as errors.
+func Run(newReq func() *http.Request, conc int, d time.Duration) Result {
+	tr := &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	var errs atomic.Int64
+	lat := make([][]time.Duration, conc)
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for i := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 32<<10)
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				resp, err := c.Do(newReq())
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				for {
+					if _, err := resp.Body.Read(buf); err != nil {
+						break
+					}
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					errs.Add(1)
+					continue
+				}
+				lat[i] = append(lat[i], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	if len(all) == 0 {
+		return Result{Errors: errs.Load()}
+	}
+	slices.Sort(all)
+	return Result{RPS: float64(len(all)) / d.Seconds(), P50: all[len(all)/2], P99: all[len(all)*99/100], Errors: errs.Load()}
+}
+
+// Serve serves h on a free loopback port until ctx is done.
+func Serve(ctx context.Context, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	s := &http.Server{Handler: h}
+	go func() { _ = s.Serve(ln) }()
+	go func() { <-ctx.Done(); s.Close() }()
+	return ln.Addr().String(), nil
+}
+
+// Proc is a measured server in its own process.
+type Proc struct {
+	Cmd *exec.Cmd
+	// Stdin, when set, is closed to stop the process; otherwise it gets an interrupt.
+	Stdin io.Closer
+	Addr  string
+}
+
+// Spawn runs this program again with args; the child prints its listen address on the first
+// line of stdout and exits when its stdin closes.
+func Spawn(args ...string) (*Proc, error) {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("%v did not start: %w", args, err)
+	}
+	return &Proc{Cmd: cmd, Stdin: in, Addr: strings.TrimSpace(line)}, nil
+}
+
+// Stop ends the process, killing it after 5 s.
+func (p *Proc) Stop() {
+	if p.Stdin != nil {
+		p.Stdin.Close()
+	} else {
+		_ = p.Cmd.Process.Signal(os.Interrupt)
+	}
+	done := make(chan struct{})
+	go func() { _ = p.Cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = p.Cmd.Process.Kill()
+		<-done
+	}
+}
+
+// CPU returns the process's user+system CPU time from /proc/<pid>/stat.
+func (p *Proc) CPU() time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.Cmd.Process.Pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseInt(fields[11], 10, 64)
+	st, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ is 100 on Linux
+}
