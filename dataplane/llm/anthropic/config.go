@@ -8,11 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 
 	"github.com/infergw/gwctl/dataplane/llm"
 )
@@ -89,33 +85,10 @@ type Config struct {
 }
 
 func (c *Config) baseURL() (string, error) {
-	host := c.Host
-	if host == "" {
-		host = DefaultHost
-	}
-	if strings.ContainsAny(host, "/?#@") {
-		return "", fmt.Errorf("anthropic backend: host %q must be a host name or IP", host)
-	}
-	if c.Port < 0 || c.Port > 65535 {
-		return "", fmt.Errorf("anthropic backend: port %d out of range", c.Port)
-	}
-	if c.Port != 0 {
-		host = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(c.Port))
-	}
-	prefix := c.PathPrefix
-	if prefix == "" {
-		prefix = DefaultPathPrefix
-	}
-	prefix = "/" + strings.Trim(prefix, "/")
-	scheme := "https"
-	if c.Plaintext {
-		scheme = "http"
-	}
-	u := url.URL{Scheme: scheme, Host: host, Path: strings.TrimSuffix(prefix, "/") + "/messages"}
-	if _, err := url.Parse(u.String()); err != nil {
-		return "", fmt.Errorf("anthropic backend: invalid base URL: %w", err)
-	}
-	return u.String(), nil
+	return llm.Endpoint{
+		Provider: "anthropic", Host: c.Host, DefaultHost: DefaultHost, Port: c.Port,
+		PathPrefix: c.PathPrefix, DefaultPathPrefix: DefaultPathPrefix, Plaintext: c.Plaintext, Path: "/messages",
+	}.URL()
 }
 
 func (c *Config) validate() error {

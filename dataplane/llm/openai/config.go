@@ -4,13 +4,8 @@
 package openai
 
 import (
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 
 	"github.com/infergw/gwctl/dataplane/llm"
 )
@@ -53,28 +48,8 @@ type Config struct {
 }
 
 func (c *Config) baseURL() (string, error) {
-	host := c.Host
-	if host == "" {
-		host = DefaultHost
-	}
-	if strings.ContainsAny(host, "/?#@") {
-		return "", fmt.Errorf("openai backend: host %q must be a host name or IP", host)
-	}
-	if c.Port < 0 || c.Port > 65535 {
-		return "", fmt.Errorf("openai backend: port %d out of range", c.Port)
-	}
-	if c.Port != 0 {
-		host = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(c.Port))
-	}
-	prefix := c.PathPrefix
-	if prefix == "" {
-		prefix = DefaultPathPrefix
-	}
-	prefix = "/" + strings.Trim(prefix, "/")
-	scheme := "https"
-	if c.Plaintext {
-		scheme = "http"
-	}
-	u := url.URL{Scheme: scheme, Host: host, Path: strings.TrimSuffix(prefix, "/") + "/chat/completions"}
-	return u.String(), nil
+	return llm.Endpoint{
+		Provider: "openai", Host: c.Host, DefaultHost: DefaultHost, Port: c.Port,
+		PathPrefix: c.PathPrefix, DefaultPathPrefix: DefaultPathPrefix, Plaintext: c.Plaintext, Path: "/chat/completions",
+	}.URL()
 }
