@@ -1,6 +1,12 @@
 package llm
 
-import "context"
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
 
 // Result describes one finished chat-completion call, for tracing (gen_ai.* span attributes)
 // and access logs. Providers pass it to a ResultFunc once the response is complete, failed
@@ -22,3 +28,38 @@ type Result struct {
 // ResultFunc receives the Result of each request. It runs on the request goroutine after the
 // response has been written; it must not block.
 type ResultFunc func(ctx context.Context, r Result)
+
+// Finish ends a request's accounting: it records usage on metrics (by the response's model,
+// else the requested one), hands the Result to onResult, and writes the request's single log line.
+func Finish(ctx context.Context, log *slog.Logger, metrics *Metrics, onResult ResultFunc, res *Result, start time.Time) {
+	if res.HasUsage {
+		model := res.ResponseModel
+		if model == "" {
+			model = res.RequestModel
+		}
+		metrics.Record(res.Route, model, res.Usage)
+	}
+	if onResult != nil {
+		onResult(ctx, *res)
+	}
+	log.InfoContext(ctx, "chat completion",
+		"route", res.Route.Route, "backend", res.Route.Backend, "model", res.RequestModel,
+		"stream", res.Stream, "status", res.Status, "error_type", res.ErrorType, "finish_reason", res.FinishReason,
+		"prompt_tokens", res.Usage.PromptTokens(), "completion_tokens", res.Usage.Output,
+		"duration_ms", time.Since(start).Milliseconds())
+}
+
+// Reject records an error on the Result and writes it to the client in OpenAI's shape.
+func Reject(w http.ResponseWriter, res *Result, e *Error) {
+	res.Status, res.ErrorType = e.Status, e.Type
+	WriteError(w, e)
+}
+
+// Redact removes the API key from a message (defence in depth: upstream messages and transport
+// errors should never contain it).
+func Redact(msg, key string) string {
+	if len(key) < 4 {
+		return msg
+	}
+	return strings.ReplaceAll(msg, key, "[REDACTED]")
+}

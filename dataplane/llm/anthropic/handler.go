@@ -77,27 +77,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { h.finish(ctx, &res, start) }()
 
 	if !strings.HasSuffix(r.URL.Path, "/chat/completions") {
-		h.reject(w, &res, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Message: "unknown path; this backend serves POST /v1/chat/completions"})
+		llm.Reject(w, &res, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Message: "unknown path; this backend serves POST /v1/chat/completions"})
 		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		h.reject(w, &res, &llm.Error{Status: http.StatusMethodNotAllowed, Type: llm.ErrInvalidRequest, Message: "use POST"})
+		llm.Reject(w, &res, &llm.Error{Status: http.StatusMethodNotAllowed, Type: llm.ErrInvalidRequest, Message: "use POST"})
 		return
 	}
 	body, err := readAll(http.MaxBytesReader(w, r.Body, h.maxReq), r.ContentLength, h.maxReq)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			h.reject(w, &res, &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrInvalidRequest, Message: fmt.Sprintf("request body exceeds %d bytes", h.maxReq)})
+			llm.Reject(w, &res, &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrInvalidRequest, Message: fmt.Sprintf("request body exceeds %d bytes", h.maxReq)})
 			return
 		}
-		h.reject(w, &res, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "reading request body failed"})
+		llm.Reject(w, &res, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "reading request body failed"})
 		return
 	}
 	up, perr := h.t.translateRequest(ctx, body)
 	if perr != nil {
-		h.reject(w, &res, perr)
+		llm.Reject(w, &res, perr)
 		return
 	}
 	res.RequestModel, res.Stream = up.Model, up.Stream
@@ -111,13 +111,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "API key unavailable", "secret", h.secretName, "err", err)
-		h.reject(w, &res, llm.CredentialsError(h.secretName, err))
+		llm.Reject(w, &res, llm.CredentialsError(h.secretName, err))
 		return
 	}
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(up.Body))
 	if err != nil {
-		h.reject(w, &res, &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrServer, Message: "building upstream request failed"})
+		llm.Reject(w, &res, &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrServer, Message: "building upstream request failed"})
 		return
 	}
 	h.setHeaders(req, r.Header, key, up.Stream)
@@ -135,8 +135,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 			e = &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the Anthropic upstream timed out"}
 		}
-		h.log.WarnContext(ctx, "upstream call failed", "err", redact(err.Error(), key))
-		h.reject(w, &res, e)
+		h.log.WarnContext(ctx, "upstream call failed", "err", llm.Redact(err.Error(), key))
+		llm.Reject(w, &res, e)
 		return
 	}
 	defer resp.Body.Close()
@@ -145,11 +145,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		e := upstreamError(resp.StatusCode, resp.Header, b)
-		e.Message = redact(e.Message, key)
+		e.Message = llm.Redact(e.Message, key)
 		if e.Type == llm.ErrAuthentication {
 			h.log.ErrorContext(ctx, "upstream rejected the backend credentials", "status", resp.StatusCode)
 		}
-		h.reject(w, &res, e)
+		llm.Reject(w, &res, e)
 		return
 	}
 	if up.Stream {
@@ -227,19 +227,19 @@ func (h *Handler) complete(ctx context.Context, w http.ResponseWriter, resp *htt
 			return
 		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) || isTimeout(err) {
-			h.reject(w, res, &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the Anthropic upstream timed out"})
+			llm.Reject(w, res, &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the Anthropic upstream timed out"})
 			return
 		}
-		h.reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_read_failed", Message: "reading the Anthropic response failed"})
+		llm.Reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_read_failed", Message: "reading the Anthropic response failed"})
 		return
 	}
 	if int64(len(b)) > h.maxResp {
-		h.reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response", Message: "the Anthropic response is too large"})
+		llm.Reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response", Message: "the Anthropic response is too large"})
 		return
 	}
 	c, ok := h.t.translateResponse(ctx, b, created, up.JSONTool)
 	if !ok {
-		h.reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response",
+		llm.Reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response",
 			Message: "the Anthropic upstream returned an unexpected body: " + truncate(b, 256)})
 		return
 	}
@@ -266,7 +266,7 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.
 	case err == nil:
 	case errors.As(err, &se):
 		res.ErrorType = se.err.Type
-		h.log.WarnContext(ctx, "upstream stream failed", "id", st.id, "code", se.err.Code, "err", redact(se.err.Message, key))
+		h.log.WarnContext(ctx, "upstream stream failed", "id", st.id, "code", se.err.Code, "err", llm.Redact(se.err.Message, key))
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		// The route's timeout cut the stream: say so, with no [DONE].
 		res.ErrorType = llm.ErrTimeout
@@ -277,41 +277,13 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.
 		res.ErrorType = "client_closed_request"
 	default:
 		res.ErrorType = llm.ErrServer
-		h.log.WarnContext(ctx, "stream aborted", "id", st.id, "err", redact(err.Error(), key))
+		h.log.WarnContext(ctx, "stream aborted", "id", st.id, "err", llm.Redact(err.Error(), key))
 	}
-}
-
-func (h *Handler) reject(w http.ResponseWriter, res *llm.Result, e *llm.Error) {
-	res.Status, res.ErrorType = e.Status, e.Type
-	llm.WriteError(w, e)
 }
 
 // finish records usage, reports the Result and writes the request's single log line.
 func (h *Handler) finish(ctx context.Context, res *llm.Result, start time.Time) {
-	if res.HasUsage {
-		model := res.ResponseModel
-		if model == "" {
-			model = res.RequestModel
-		}
-		h.metrics.Record(res.Route, model, res.Usage)
-	}
-	if h.onResult != nil {
-		h.onResult(ctx, *res)
-	}
-	h.log.InfoContext(ctx, "chat completion",
-		"route", res.Route.Route, "backend", res.Route.Backend, "model", res.RequestModel,
-		"stream", res.Stream, "status", res.Status, "error_type", res.ErrorType, "finish_reason", res.FinishReason,
-		"prompt_tokens", res.Usage.PromptTokens(), "completion_tokens", res.Usage.Output,
-		"duration_ms", time.Since(start).Milliseconds())
-}
-
-// redact removes the API key from a message (defence in depth: upstream messages and
-// transport errors should never contain it).
-func redact(msg, key string) string {
-	if key == "" || len(key) < 4 {
-		return msg
-	}
-	return strings.ReplaceAll(msg, key, "[REDACTED]")
+	llm.Finish(ctx, h.log, h.metrics, h.onResult, res, start)
 }
 
 // readAll is io.ReadAll with the buffer sized from a declared Content-Length (capped by max),

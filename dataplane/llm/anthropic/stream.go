@@ -132,7 +132,7 @@ func (s *streamState) event(data []byte, w chunkWriter) (done bool, err error) {
 	case "error":
 		e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Message: "upstream stream error"}
 		if ev.Error != nil {
-			e = mapErrorType(ev.Error.Type, redact(ev.Error.Message, s.secret))
+			e = mapErrorType(ev.Error.Type, llm.Redact(ev.Error.Message, s.secret))
 			e.Status = http.StatusBadGateway
 		}
 		return true, s.fail(w, e)

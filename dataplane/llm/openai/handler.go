@@ -71,22 +71,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { h.finish(ctx, &res, start) }()
 
 	if !strings.HasSuffix(r.URL.Path, "/chat/completions") {
-		h.reject(w, &res, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Message: "unknown path; this backend serves POST /v1/chat/completions"})
+		llm.Reject(w, &res, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Message: "unknown path; this backend serves POST /v1/chat/completions"})
 		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		h.reject(w, &res, &llm.Error{Status: http.StatusMethodNotAllowed, Type: llm.ErrInvalidRequest, Message: "use POST"})
+		llm.Reject(w, &res, &llm.Error{Status: http.StatusMethodNotAllowed, Type: llm.ErrInvalidRequest, Message: "use POST"})
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxReq))
 	if err != nil {
-		h.reject(w, &res, &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrInvalidRequest, Message: "request body unreadable or too large"})
+		llm.Reject(w, &res, &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrInvalidRequest, Message: "request body unreadable or too large"})
 		return
 	}
 	var probe requestProbe
 	if err := json.Unmarshal(body, &probe); err != nil {
-		h.reject(w, &res, llm.InvalidRequest("", "request body is not valid JSON"))
+		llm.Reject(w, &res, llm.InvalidRequest("", "request body is not valid JSON"))
 		return
 	}
 	clientUsage := probe.StreamOptions != nil && probe.StreamOptions.IncludeUsage
@@ -94,7 +94,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.model != "" && h.model != probe.Model || probe.Stream && !clientUsage {
 		// Ask for stream usage even when the client did not, so it can be counted.
 		if body, err = h.rewrite(body, probe.Stream && !clientUsage); err != nil {
-			h.reject(w, &res, llm.InvalidRequest("", "request body must be a JSON object"))
+			llm.Reject(w, &res, llm.InvalidRequest("", "request body must be a JSON object"))
 			return
 		}
 		if h.model != "" {
@@ -109,13 +109,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			h.log.ErrorContext(ctx, "API key unavailable", "secret", h.secretName, "err", err)
-			h.reject(w, &res, llm.CredentialsError(h.secretName, err))
+			llm.Reject(w, &res, llm.CredentialsError(h.secretName, err))
 			return
 		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
 	if err != nil {
-		h.reject(w, &res, &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrServer, Message: "building upstream request failed"})
+		llm.Reject(w, &res, &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrServer, Message: "building upstream request failed"})
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -139,8 +139,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &te) && te.Timeout()) {
 			e = &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the upstream timed out"}
 		}
-		h.log.WarnContext(ctx, "upstream call failed", "err", redact(err.Error(), key))
-		h.reject(w, &res, e)
+		h.log.WarnContext(ctx, "upstream call failed", "err", llm.Redact(err.Error(), key))
+		llm.Reject(w, &res, e)
 		return
 	}
 	defer resp.Body.Close()
@@ -152,9 +152,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		e := upstreamError(resp.StatusCode, b)
-		e.Message = redact(e.Message, key)
+		e.Message = llm.Redact(e.Message, key)
 		e.RetryAfter = resp.Header.Get("Retry-After")
-		h.reject(w, &res, e)
+		llm.Reject(w, &res, e)
 		return
 	}
 	if probe.Stream {
@@ -240,15 +240,15 @@ func (h *Handler) complete(ctx context.Context, w http.ResponseWriter, resp *htt
 			return
 		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			h.reject(w, res, &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the upstream timed out"})
+			llm.Reject(w, res, &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the upstream timed out"})
 			return
 		}
-		h.reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_read_failed", Message: "reading the upstream response failed"})
+		llm.Reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_read_failed", Message: "reading the upstream response failed"})
 		return
 	}
 	var p responseProbe
 	if err := json.Unmarshal(b, &p); err != nil {
-		h.reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response", Message: "the upstream returned a non-JSON body"})
+		llm.Reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response", Message: "the upstream returned a non-JSON body"})
 		return
 	}
 	p.apply(res)
@@ -382,32 +382,6 @@ func truncate(b []byte, n int) string {
 	return strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
 }
 
-func redact(msg, key string) string {
-	if len(key) < 4 {
-		return msg
-	}
-	return strings.ReplaceAll(msg, key, "[REDACTED]")
-}
-
-func (h *Handler) reject(w http.ResponseWriter, res *llm.Result, e *llm.Error) {
-	res.Status, res.ErrorType = e.Status, e.Type
-	llm.WriteError(w, e)
-}
-
 func (h *Handler) finish(ctx context.Context, res *llm.Result, start time.Time) {
-	if res.HasUsage {
-		model := res.ResponseModel
-		if model == "" {
-			model = res.RequestModel
-		}
-		h.metrics.Record(res.Route, model, res.Usage)
-	}
-	if h.onResult != nil {
-		h.onResult(ctx, *res)
-	}
-	h.log.InfoContext(ctx, "chat completion",
-		"route", res.Route.Route, "backend", res.Route.Backend, "model", res.RequestModel,
-		"stream", res.Stream, "status", res.Status, "error_type", res.ErrorType, "finish_reason", res.FinishReason,
-		"prompt_tokens", res.Usage.PromptTokens(), "completion_tokens", res.Usage.Output,
-		"duration_ms", time.Since(start).Milliseconds())
+	llm.Finish(ctx, h.log, h.metrics, h.onResult, res, start)
 }
