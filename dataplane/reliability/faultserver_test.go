@@ -78,8 +78,9 @@ func (f *faultServer) handle(c *net.TCPConn) {
 		default:
 		}
 	}()
+	// One request per connection: every mode ends the connection.
 	br := bufio.NewReader(c)
-	for {
+	{
 		r, err := http.ReadRequest(br)
 		if err != nil {
 			return
@@ -94,7 +95,6 @@ func (f *faultServer) handle(c *net.TCPConn) {
 			return
 		}
 		mode(c, r)
-		return // one request per connection: every mode ends the connection
 	}
 }
 

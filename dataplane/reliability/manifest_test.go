@@ -45,7 +45,7 @@ func TestHostileManifests(t *testing.T) {
 		{"merge-key loop", "a: &a {<<: *a}\n", time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			objs, err, took, alloc := measure(func() ([]*manifest.Object, error) {
+			objs, took, alloc, err := measure(func() ([]*manifest.Object, error) {
 				return manifest.Parse("hostile.yaml", []byte(tc.data), manifest.DefaultLimits)
 			})
 			t.Logf("%d objects, err=%.120v, %s, %d MiB allocated", len(objs), err, took.Round(time.Millisecond), alloc>>20)
@@ -128,14 +128,14 @@ func TestHostileManifests(t *testing.T) {
 	})
 }
 
-func measure(f func() ([]*manifest.Object, error)) ([]*manifest.Object, error, time.Duration, uint64) {
+func measure(f func() ([]*manifest.Object, error)) ([]*manifest.Object, time.Duration, uint64, error) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
 	objs, err := f()
 	took := time.Since(start)
 	runtime.ReadMemStats(&after)
-	return objs, err, took, after.TotalAlloc - before.TotalAlloc
+	return objs, took, after.TotalAlloc - before.TotalAlloc, err
 }
 
 func indent(s string) string {

@@ -143,7 +143,7 @@ func startPortkey(dir, node string) (*loadgen.Proc, error) {
 		}
 		if time.Now().After(deadline) {
 			p.Stop()
-			return nil, fmt.Errorf("Portkey did not answer on %s within 30s: %w\n%s", addr, err, logs.String())
+			return nil, fmt.Errorf("portkey did not answer on %s within 30s: %w\n%s", addr, err, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
