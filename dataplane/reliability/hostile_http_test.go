@@ -64,17 +64,19 @@ func TestHostileHTTP(t *testing.T) {
 		}
 	})
 
-	// Without a readable model, body-based routing cannot pick a route: 404 "no route matches"
-	// in the OpenAI shape; a readable body with the wrong type is refused by the translation.
-	// The Content-Type is not checked: a JSON body sent as text/plain is served.
+	// A model API request that body-based routing cannot read (not JSON, not an object, no
+	// model, wrong content type) is refused with 400 in the OpenAI shape before routing; a
+	// readable body with fields of the wrong type is refused by the translation.
 	for _, tc := range []struct {
 		name, ctype, body string
 		status            []int
 	}{
-		{"invalid JSON", "application/json", `{"model":"claude-haiku-4-5","messages":[`, []int{400, 404}},
-		{"JSON of the wrong type", "application/json", `["model"]`, []int{400, 404}},
-		{"form content type", "application/x-www-form-urlencoded", "model=claude-haiku-4-5", []int{400, 404, 415}},
-		{"binary junk", "application/json", "\x00\xff\xfe{\x01", []int{400, 404}},
+		{"invalid JSON", "application/json", `{"model":"claude-haiku-4-5","messages":[`, []int{400}},
+		{"JSON of the wrong type", "application/json", `["model"]`, []int{400}},
+		{"no model", "application/json", `{"messages":[{"role":"user","content":"x"}]}`, []int{400}},
+		{"form content type", "application/x-www-form-urlencoded", "model=claude-haiku-4-5", []int{400}},
+		{"JSON sent as text/plain", "text/plain", `{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"x"}]}`, []int{400}},
+		{"binary junk", "application/json", "\x00\xff\xfe{\x01", []int{400}},
 		{"messages of the wrong type", "application/json", `{"model":"claude-haiku-4-5","messages":"hi"}`, []int{400}},
 		{"huge max_tokens", "application/json", `{"model":"claude-haiku-4-5","max_tokens":1e400,"messages":[{"role":"user","content":"x"}]}`, []int{400}},
 		{"negative max_tokens", "application/json", `{"model":"claude-haiku-4-5","max_tokens":-1,"messages":[{"role":"user","content":"x"}]}`, []int{400}},

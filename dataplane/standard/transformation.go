@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
+	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/dataplane/proxy"
 	"github.com/infergw/gwctl/dataplane/router"
 	"github.com/infergw/gwctl/pkg/gateway"
@@ -51,8 +53,12 @@ func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 	}
 	remove := t.Remove
 	needsBody := false
+	var fields []string
 	for _, v := range append(append([]headerValue{}, set...), add...) {
-		needsBody = needsBody || v.field != ""
+		if v.field != "" {
+			needsBody = true
+			fields = append(fields, v.field)
+		}
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,6 +76,12 @@ func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 				}
 				body = b
 				r.Body = io.NopCloser(bytes.NewReader(b))
+			}
+			if needsBody && r.Method == http.MethodPost && isModelAPIPath(r.URL.Path) {
+				if e := checkModelRequest(r.Header.Get("Content-Type"), body, fields); e != nil {
+					llm.WriteError(w, e)
+					return
+				}
 			}
 			for _, name := range remove {
 				r.Header.Del(name)
@@ -120,4 +132,34 @@ func (v headerValue) eval(body []byte) (string, bool) {
 		return r.String(), true
 	}
 	return "", false
+}
+
+// isModelAPIPath reports whether a path is an OpenAI- or Anthropic-style model API call, whose
+// body must be JSON naming the fields body-based routing reads.
+func isModelAPIPath(path string) bool {
+	for _, suffix := range []string{"/chat/completions", "/completions", "/messages", "/embeddings", "/responses"} {
+		if strings.HasSuffix(path, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkModelRequest refuses, in OpenAI's error shape, a model API request that body-based
+// routing cannot read: a non-JSON content type, a body that is not a JSON object, or a routing
+// field that is missing; otherwise such a request would match no route and get a misleading 404.
+func checkModelRequest(contentType string, body []byte, fields []string) *llm.Error {
+	mt, _, _ := strings.Cut(contentType, ";")
+	if mt = strings.TrimSpace(strings.ToLower(mt)); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return llm.InvalidRequest("", "Content-Type must be application/json, not %q", mt)
+	}
+	if !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
+		return llm.InvalidRequest("", "the request body is not a JSON object")
+	}
+	for _, f := range fields {
+		if v := gjson.GetBytes(body, f); v.Type != gjson.String || v.Str == "" {
+			return llm.InvalidRequest(f, "%s is required and must be a string", f)
+		}
+	}
+	return nil
 }
