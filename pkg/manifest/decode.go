@@ -101,6 +101,9 @@ func decodeDocument(file string, doc int, root *yaml.Node, lim Limits) (*Object,
 		return nil, nil
 	}
 	d := &decoder{file: file, lim: lim, fields: map[string]Pos{}}
+	if err := d.checkExpansion(n); err != nil {
+		return nil, err
+	}
 	v, err := d.value(n, "", 0)
 	if err != nil {
 		return nil, err
@@ -145,6 +148,56 @@ func kindName(n *yaml.Node) string {
 		return "mapping"
 	}
 	return "node"
+}
+
+// checkExpansion counts the values a document expands to, following aliases, before any is
+// built: a billion-laughs document is refused in time proportional to its text, not to its
+// expansion. Sizes are memoised per node, so shared anchors are counted once each; an alias
+// that contains itself counts as too large.
+func (d *decoder) checkExpansion(root *yaml.Node) error {
+	limit := d.lim.MaxNodes
+	if limit <= 0 {
+		return nil
+	}
+	const inProgress = -1
+	memo := map[*yaml.Node]int{}
+	var bomb *yaml.Node
+	var size func(n *yaml.Node) int
+	size = func(n *yaml.Node) int {
+		if v, ok := memo[n]; ok {
+			if v == inProgress {
+				return limit + 1
+			}
+			return v
+		}
+		memo[n] = inProgress
+		total := 1
+		switch n.Kind {
+		case yaml.AliasNode:
+			total = size(n.Alias)
+		case yaml.DocumentNode, yaml.MappingNode, yaml.SequenceNode:
+			for _, c := range n.Content {
+				total += size(c)
+				if total > limit {
+					total = limit + 1
+					break
+				}
+			}
+		}
+		if total > limit && bomb == nil {
+			bomb = n
+		}
+		memo[n] = total
+		return total
+	}
+	if size(root) > limit {
+		at := root
+		if bomb != nil {
+			at = bomb
+		}
+		return d.errf(at, "document expands to more than %d values (alias bomb?)", limit)
+	}
+	return nil
 }
 
 func (d *decoder) errf(n *yaml.Node, format string, args ...any) error {
@@ -326,6 +379,9 @@ func ParseMapping(file string, data []byte, lim Limits) (*Object, error) {
 		n = n.Content[0]
 	}
 	d := &decoder{file: file, lim: lim, fields: map[string]Pos{}}
+	if err := d.checkExpansion(n); err != nil {
+		return nil, err
+	}
 	v, err := d.value(n, "", 0)
 	if err != nil {
 		return nil, err
