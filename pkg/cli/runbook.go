@@ -11,8 +11,9 @@ import (
 func newRunbook(g *globalOptions) *cobra.Command {
 	var opts runbook.Options
 	c := &cobra.Command{
-		Use:   "runbook",
-		Short: "Print operational runbooks generated from the render",
+		Use:     "runbook",
+		Short:   "Print operational runbooks generated from the render",
+		Example: "  gwctl runbook fallback --enable fallback > RUNBOOK-fallback.md",
 	}
 	fb := &cobra.Command{
 		Use:   "fallback [FILE|DIR|-]...",
