@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // FailureMode is InferencePool spec.endpointPickerRef.failureMode.
@@ -154,6 +156,8 @@ type Config struct {
 	TargetPorts []int             // spec.targetPorts; each port of each address is an endpoint
 	FailureMode FailureMode       // spec.endpointPickerRef.failureMode; default FailClose
 	Source      Source            // where endpoint addresses come from
+	// Tracer, when set, records an endpoint-pick span (pool, picked endpoint) per request.
+	Tracer trace.Tracer
 	// ResolveInterval re-resolves the Source; default 5s.
 	ResolveInterval time.Duration
 	Scheduler       SchedulerConfig

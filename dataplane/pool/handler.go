@@ -12,6 +12,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/infergw/gwctl/dataplane/telemetry"
 )
 
 type dispatchKey struct{}
@@ -35,6 +39,12 @@ func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, err, "bad_request")
 		return
 	}
+	var pick trace.Span
+	if p.cfg.Tracer != nil {
+		var ctx context.Context
+		ctx, pick = telemetry.StartEndpointPick(r.Context(), p.cfg.Tracer, p.cfg.Name)
+		r = r.WithContext(ctx)
+	}
 	d, err := p.schedule(req, start)
 	if errors.Is(err, errUndecided) {
 		ok := false
@@ -47,6 +57,13 @@ func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			err = nil
 		}
+	}
+	if pick != nil {
+		ep := ""
+		if err == nil {
+			ep = d.order[0].addr
+		}
+		telemetry.EndEndpointPick(pick, ep, err)
 	}
 	if err != nil {
 		p.fail(w, err, "")

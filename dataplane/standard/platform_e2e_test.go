@@ -220,6 +220,23 @@ func TestRenderedPlatformEndToEnd(t *testing.T) {
 				t.Fatalf("response %+v", resp)
 			}
 		}
+		// With frontend.tracing on, the pick is a child span naming the pool and the endpoint.
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			found := false
+			for _, sp := range collector.Spans() {
+				if sp.Name == telemetry.SpanEndpointPick && sp.ParentSpanID != "" && sp.Attributes["inference.pool"] == "inference/vllm" && sp.Attributes["inference.endpoint"] != nil {
+					found = true
+				}
+			}
+			if found {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no endpoint-pick span for the pool")
+			}
+			time.Sleep(100 * time.Millisecond) // polling the collector
+		}
 	})
 
 	t.Run("unknown model: 404", func(t *testing.T) {

@@ -18,6 +18,7 @@ func (in *Installer) installPools() {
 			Name:      b.Namespace + "/" + b.Name,
 			Selector:  b.Pool.Selector,
 			Scheduler: in.opts.PoolScheduler,
+			Tracer:    spans{in: in}.Tracer("gwctl/dataplane/pool"),
 		}
 		for _, p := range b.Pool.TargetPorts {
 			cfg.TargetPorts = append(cfg.TargetPorts, int(p))
