@@ -1,41 +1,18 @@
 package bootstrap
 
 import (
+	"github.com/infergw/gwctl/dataplane/router/routertest"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
-
-	yaml "go.yaml.in/yaml/v3"
 )
 
 // TestEndToEndRoutingCases runs every Gateway API routing case of the router's table
 // (dataplane/router/testdata/routing.yaml) through a real dataplane over loopback, with three
 // real upstream servers standing in for Services a, b and c.
 func TestEndToEndRoutingCases(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "router", "testdata", "routing.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rc struct {
-		Base  string `yaml:"base"`
-		Cases []struct {
-			Name    string `yaml:"name"`
-			Routes  string `yaml:"routes"`
-			Request struct {
-				Method  string            `yaml:"method"`
-				Host    string            `yaml:"host"`
-				Target  string            `yaml:"target"`
-				Headers map[string]string `yaml:"headers"`
-			} `yaml:"request"`
-			Want string `yaml:"want"`
-		} `yaml:"cases"`
-	}
-	if err := yaml.Unmarshal(raw, &rc); err != nil {
-		t.Fatal(err)
-	}
+	rc := routertest.Load(t)
 	resolve := map[string]string{}
 	for _, n := range []string{"a", "b", "c"} {
 		resolve[n+".ns"] = hostport(upstream(t, n, nil))

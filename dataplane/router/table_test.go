@@ -2,14 +2,11 @@ package router
 
 import (
 	"fmt"
+	"github.com/infergw/gwctl/dataplane/router/routertest"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/gateway"
@@ -105,40 +102,8 @@ const (
 	toC = "    backendRefs: [{name: c, port: 80}]"
 )
 
-// RoutingCases is testdata/routing.yaml.
-type RoutingCases struct {
-	Base  string `yaml:"base"`
-	Cases []struct {
-		Name    string `yaml:"name"`
-		Routes  string `yaml:"routes"`
-		Request struct {
-			Method  string            `yaml:"method"`
-			Host    string            `yaml:"host"`
-			Target  string            `yaml:"target"`
-			Headers map[string]string `yaml:"headers"`
-		} `yaml:"request"`
-		Want string `yaml:"want"`
-	} `yaml:"cases"`
-}
-
-func loadCases(t *testing.T) RoutingCases {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "routing.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rc RoutingCases
-	if err := yaml.Unmarshal(b, &rc); err != nil {
-		t.Fatal(err)
-	}
-	if len(rc.Cases) < 30 {
-		t.Fatalf("testdata/routing.yaml: only %d cases", len(rc.Cases))
-	}
-	return rc
-}
-
 func TestRouting(t *testing.T) {
-	rc := loadCases(t)
+	rc := routertest.Load(t)
 	for _, tc := range rc.Cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			tb := buildWith(t, rc.Base, tc.Routes)
