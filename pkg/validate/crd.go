@@ -15,7 +15,6 @@ import (
 	metavalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	celconfig "k8s.io/apiserver/pkg/apis/cel"
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
@@ -94,8 +93,7 @@ func validateCR(ctx context.Context, c *crdVersion, content map[string]any, excu
 		if blocking(counted) {
 			out = append(out, fieldError{err: field.Invalid(nil, nil, "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"), rule: RuleCELSkipped})
 		} else {
-			errs, _ := c.cel.Validate(ctx, nil, c.ss, obj, nil, celconfig.RuntimeCELCostBudget)
-			for _, e := range errs {
+			for _, e := range c.cel.Validate(ctx, obj) {
 				out = append(out, fieldError{err: e, rule: RuleCEL, isCEL: true})
 			}
 		}

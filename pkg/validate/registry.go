@@ -12,7 +12,6 @@ import (
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
 	apivalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
@@ -39,7 +38,7 @@ type crdVersion struct {
 	once      sync.Once
 	ss        *structuralschema.Structural
 	validator apivalidation.SchemaValidator
-	cel       *cel.Validator
+	cel       *celValidator
 	err       error
 }
 
@@ -66,7 +65,7 @@ func (c *crdVersion) compile() error {
 			return
 		}
 		c.ss, c.validator = ss, v
-		c.cel = cel.NewValidator(ss, true, celconfig.PerCallLimit)
+		c.cel = newCELValidator(ss, true, celconfig.PerCallLimit)
 	})
 	return c.err
 }

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/infergw/gwctl/pkg/finding"
@@ -21,7 +22,20 @@ import (
 func main() {
 	perDoc := flag.Bool("per-document", false, "validate each document alone (as kubeconform does): no cross-resource checks, no compiler")
 	crdDir := flag.String("crd-dir", "", "extra CRDs")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "run:", err)
+			os.Exit(2)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "run:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	objs, err := manifest.Load(flag.Args(), os.Stdin, manifest.DefaultLimits)
 	if err != nil {

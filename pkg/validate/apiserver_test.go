@@ -1,0 +1,209 @@
+package validate
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	apiextcel "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+	apivalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	metavalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
+
+	"github.com/infergw/gwctl/hack/bench/validate/corpus"
+	"github.com/infergw/gwctl/pkg/manifest"
+	"github.com/infergw/gwctl/pkg/testenv"
+)
+
+// apiServer is the reference: kube-apiserver's create-time pipeline for a custom resource
+// assembled from apiextensions-apiserver's own packages, unchanged (pruning, ObjectMeta,
+// defaulting, the OpenAPI schema validator, list types, and its CEL validator). gwctl's
+// pipeline (validateCR) must report exactly what it reports.
+type apiServer struct {
+	mu  sync.Mutex
+	cel map[*crdVersion]*apiextcel.Validator
+}
+
+func (a *apiServer) validator(c *crdVersion) *apiextcel.Validator {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cel == nil {
+		a.cel = map[*crdVersion]*apiextcel.Validator{}
+	}
+	v, ok := a.cel[c]
+	if !ok {
+		v = apiextcel.NewValidator(c.ss, true, celconfig.PerCallLimit)
+		a.cel[c] = v
+	}
+	return v
+}
+
+func (a *apiServer) validate(ctx context.Context, c *crdVersion, content map[string]any) ([]string, map[string]any) {
+	obj := runtime.DeepCopyJSON(content)
+	var out []string
+	add := func(rule string, e *field.Error) { out = append(out, rule+" "+e.Error()) }
+	for _, p := range pruning.PruneWithOptions(obj, c.ss, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true}) {
+		add(RuleUnknownField, field.Invalid(field.NewPath(p), nil, fmt.Sprintf("unknown field %q", p)))
+	}
+	meta, _, metaUnknown, err := objectmeta.GetObjectMetaWithOptions(obj, objectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
+	for _, p := range metaUnknown {
+		add(RuleUnknownField, field.Invalid(field.NewPath(p), nil, fmt.Sprintf("unknown field %q", p)))
+	}
+	switch {
+	case err != nil:
+		add(RuleMetadata, field.Invalid(field.NewPath("metadata"), nil, err.Error()))
+	case meta != nil:
+		m := *meta
+		if c.namespaced && m.Namespace == "" {
+			m.Namespace = "default"
+		}
+		for _, e := range metavalidation.ValidateObjectMeta(&m, c.namespaced, metavalidation.NameIsDNSSubdomain, field.NewPath("metadata")) {
+			add(RuleMetadata, e)
+		}
+	default:
+		add(RuleMetadata, field.Required(field.NewPath("metadata"), ""))
+	}
+	defaulting.Default(obj, c.ss)
+	schemaErrs := apivalidation.ValidateCustomResource(nil, obj, c.validator)
+	schemaErrs = append(schemaErrs, listtype.ValidateListSetsAndMaps(nil, c.ss, obj)...)
+	for _, e := range schemaErrs {
+		add(ruleFor(e), e)
+	}
+	if v := a.validator(c); v != nil {
+		if blocking(schemaErrs) {
+			add(RuleCELSkipped, field.Invalid(nil, nil, "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"))
+		} else {
+			errs, _ := v.Validate(ctx, nil, c.ss, obj, nil, celconfig.RuntimeCELCostBudget)
+			for _, e := range errs {
+				add(RuleCEL, e)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, obj
+}
+
+// gwctlCR runs gwctl's pipeline on the same object, rendered the same way.
+func gwctlCR(ctx context.Context, c *crdVersion, content map[string]any) ([]string, map[string]any) {
+	errs, obj := validateCR(ctx, c, content, nil)
+	out := make([]string, 0, len(errs))
+	for _, fe := range errs {
+		out = append(out, fe.rule+" "+fe.err.Error())
+	}
+	sort.Strings(out)
+	return out, obj
+}
+
+// oracleObjects gathers custom resources to compare on: the upstream fixtures (valid and
+// must-fail), the bundled platform, and the benchmark corpus.
+func oracleObjects(t *testing.T) []*manifest.Object {
+	t.Helper()
+	var objs []*manifest.Object
+	parse := func(name string, data []byte) {
+		got, err := manifest.Parse(name, data, manifest.DefaultLimits)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, o := range got {
+			delete(o.Content, "_err")
+		}
+		objs = append(objs, got...)
+	}
+	var files []string
+	if ref := testenv.Shared(t, "reference"); ref != "" {
+		agw, _ := filepath.Glob(filepath.Join(ref, "agentgateway-v1.2.1", "api-tests-testdata", "*.yaml"))
+		files = append(files, agw...)
+		filepath.WalkDir(filepath.Join(ref, "gateway-api", "invalid-examples"), func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yaml") {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
+	platform, _ := filepath.Glob(filepath.Join("testdata", "platform", "*.yaml"))
+	files = append(files, platform...)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parse(f, data)
+	}
+	generated, _ := corpus.Generate(1000)
+	for _, f := range generated {
+		parse(f.Name, f.Data)
+	}
+	return objs
+}
+
+// TestPipelineMatchesAPIServer: on every custom resource of the fixtures, the platform and the
+// corpus, gwctl reports the same errors as the API server's own code, and defaults the same.
+func TestPipelineMatchesAPIServer(t *testing.T) {
+	v, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared, failing, celErrors := compareWithAPIServer(t, v, oracleObjects(t))
+	if compared < 500 || celErrors < 50 {
+		t.Fatalf("only %d custom resources compared, %d CEL errors: the comparison proves little", compared, celErrors)
+	}
+	t.Logf("%d custom resources (%d with errors, %d CEL errors): same errors and defaults as the API server's pipeline", compared, failing, celErrors)
+}
+
+// TestCELFeaturesMatchAPIServer covers what the CRDs above do not use (testdata/apiserver/crd.yaml).
+func TestCELFeaturesMatchAPIServer(t *testing.T) {
+	v, err := New(Options{CRDDirs: []string{filepath.Join("testdata", "apiserver", "crd.yaml")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared, failing, celErrors := compareWithAPIServer(t, v, loadDir(t, filepath.Join("testdata", "apiserver", "widgets.yaml")))
+	if compared != 11 || failing != 10 || celErrors < 14 {
+		t.Fatalf("compared %d widgets, %d failing, %d CEL errors; want 11, 10, at least 14", compared, failing, celErrors)
+	}
+}
+
+func compareWithAPIServer(t *testing.T, v *Validator, objs []*manifest.Object) (compared, failing, celErrors int) {
+	t.Helper()
+	ref := &apiServer{}
+	ctx := context.Background()
+	for _, o := range objs {
+		c := v.embedded.lookup(gvk{o.Group(), o.Version(), o.Kind})
+		if c == nil {
+			continue
+		}
+		if err := c.compile(); err != nil {
+			t.Fatal(err)
+		}
+		compared++
+		want, wantObj := ref.validate(ctx, c, o.Content)
+		got, gotObj := gwctlCR(ctx, c, o.Content)
+		if len(want) > 0 {
+			failing++
+		}
+		for _, w := range want {
+			if strings.HasPrefix(w, RuleCEL+" ") {
+				celErrors++
+			}
+		}
+		if strings.Join(want, "\n") != strings.Join(got, "\n") {
+			t.Errorf("%s %s/%s:\n api server: %s\n gwctl:      %s", o.File, o.Kind, o.Name, strings.Join(want, "\n             "), strings.Join(got, "\n             "))
+		}
+		if !reflect.DeepEqual(wantObj, gotObj) {
+			t.Errorf("%s %s/%s: defaulted objects differ:\n api server: %v\n gwctl:      %v", o.File, o.Kind, o.Name, wantObj, gotObj)
+		}
+	}
+	return compared, failing, celErrors
+}
