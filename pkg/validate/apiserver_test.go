@@ -77,7 +77,7 @@ func (a *apiServer) validate(ctx context.Context, c *crdVersion, content map[str
 		add(RuleMetadata, field.Required(field.NewPath("metadata"), ""))
 	}
 	defaulting.Default(obj, c.ss)
-	schemaErrs := apivalidation.ValidateCustomResource(nil, obj, c.validator)
+	schemaErrs := apivalidation.ValidateCustomResource(nil, obj, apivalidation.NewSchemaValidatorFromOpenAPI(c.openapi))
 	schemaErrs = append(schemaErrs, listtype.ValidateListSetsAndMaps(nil, c.ss, obj)...)
 	for _, e := range schemaErrs {
 		add(ruleFor(e), e)
@@ -175,6 +175,18 @@ func TestCELFeaturesMatchAPIServer(t *testing.T) {
 	}
 }
 
+// TestSchemaChecksMatchAPIServer covers every OpenAPI value check (testdata/apiserver/gadget-crd.yaml).
+func TestSchemaChecksMatchAPIServer(t *testing.T) {
+	v, err := New(Options{CRDDirs: []string{filepath.Join("testdata", "apiserver", "gadget-crd.yaml")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared, failing, _ := compareWithAPIServer(t, v, loadDir(t, filepath.Join("testdata", "apiserver", "gadgets.yaml")))
+	if compared != 14 || failing != 13 {
+		t.Fatalf("compared %d gadgets, %d failing; want 14, 13", compared, failing)
+	}
+}
+
 func compareWithAPIServer(t *testing.T, v *Validator, objs []*manifest.Object) (compared, failing, celErrors int) {
 	t.Helper()
 	ref := &apiServer{}
@@ -197,6 +209,9 @@ func compareWithAPIServer(t *testing.T, v *Validator, objs []*manifest.Object) (
 			if strings.HasPrefix(w, RuleCEL+" ") {
 				celErrors++
 			}
+		}
+		if testing.Verbose() {
+			t.Logf("%s/%s: %s", o.Kind, o.Name, strings.Join(want, "; "))
 		}
 		if strings.Join(want, "\n") != strings.Join(got, "\n") {
 			t.Errorf("%s %s/%s:\n api server: %s\n gwctl:      %s", o.File, o.Kind, o.Name, strings.Join(want, "\n             "), strings.Join(got, "\n             "))

@@ -15,6 +15,7 @@ import (
 	apivalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 
 	"github.com/infergw/gwctl/pkg/manifest"
 )
@@ -37,7 +38,8 @@ type crdVersion struct {
 
 	once      sync.Once
 	ss        *structuralschema.Structural
-	validator apivalidation.SchemaValidator
+	openapi   *spec.Schema // the schema kube-openapi validates against
+	validator apivalidation.SchemaCreateValidator
 	cel       *celValidator
 	err       error
 }
@@ -59,12 +61,12 @@ func (c *crdVersion) compile() error {
 			c.err = fmt.Errorf("%s: schema is not structural: %w", c.source, errs.ToAggregate())
 			return
 		}
-		v, _, err := apivalidation.NewSchemaValidator(&internal)
+		_, openapi, err := apivalidation.NewSchemaValidator(&internal)
 		if err != nil {
 			c.err = fmt.Errorf("%s: building schema validator: %w", c.source, err)
 			return
 		}
-		c.ss, c.validator = ss, v
+		c.ss, c.openapi, c.validator = ss, openapi, schemaValidator{root: compileSchema(openapi)}
 		c.cel = newCELValidator(ss, true, celconfig.PerCallLimit)
 	})
 	return c.err
