@@ -435,4 +435,3 @@ func asFloat64(v any) float64 {
 	}
 	return 0
 }
-
