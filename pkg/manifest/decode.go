@@ -57,6 +57,8 @@ func Parse(file string, data []byte, lim Limits) ([]*Object, error) {
 		return nil, &Error{File: file, Msg: "binary content (NUL byte): not YAML or JSON"}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
+	// An alias needs a '*': without one no document can expand beyond its size.
+	aliases := bytes.IndexByte(data, '*') >= 0
 	var out []*Object
 	for doc := 0; ; doc++ {
 		if lim.MaxDocuments > 0 && doc >= lim.MaxDocuments {
@@ -70,7 +72,7 @@ func Parse(file string, data []byte, lim Limits) ([]*Object, error) {
 		if err != nil {
 			return nil, yamlError(file, err)
 		}
-		obj, err := decodeDocument(file, doc, &root, lim)
+		obj, err := decodeDocument(file, doc, &root, lim, aliases)
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +91,7 @@ func yamlError(file string, err error) error {
 	return &Error{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
-func decodeDocument(file string, doc int, root *yaml.Node, lim Limits) (*Object, error) {
+func decodeDocument(file string, doc int, root *yaml.Node, lim Limits, aliases bool) (*Object, error) {
 	n := root
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
@@ -100,11 +102,13 @@ func decodeDocument(file string, doc int, root *yaml.Node, lim Limits) (*Object,
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil, nil
 	}
-	d := &decoder{file: file, lim: lim, fields: map[string]Pos{}}
-	if err := d.checkExpansion(n); err != nil {
-		return nil, err
+	d := &decoder{file: file, lim: lim}
+	if aliases {
+		if err := d.checkExpansion(n); err != nil {
+			return nil, err
+		}
 	}
-	v, err := d.value(n, "", 0)
+	v, err := d.value(n, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +116,7 @@ func decodeDocument(file string, doc int, root *yaml.Node, lim Limits) (*Object,
 	if !ok {
 		return nil, &Error{File: file, Pos: pos(n), Msg: fmt.Sprintf("document %d is a %s, not a Kubernetes object (a mapping)", doc, kindName(n))}
 	}
-	o := &Object{Content: m, File: file, Doc: doc, Pos: pos(n), fields: d.fields}
+	o := &Object{Content: m, File: file, Doc: doc, Pos: pos(n), node: n}
 	var okAV, okKind bool
 	o.APIVersion, okAV = m["apiVersion"].(string)
 	o.Kind, okKind = m["kind"].(string)
@@ -130,10 +134,9 @@ func decodeDocument(file string, doc int, root *yaml.Node, lim Limits) (*Object,
 }
 
 type decoder struct {
-	file   string
-	lim    Limits
-	nodes  int
-	fields map[string]Pos
+	file  string
+	lim   Limits
+	nodes int
 }
 
 func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Column: n.Column} }
@@ -204,9 +207,9 @@ func (d *decoder) errf(n *yaml.Node, format string, args ...any) error {
 	return &Error{File: d.file, Pos: pos(n), Msg: fmt.Sprintf(format, args...)}
 }
 
-// value converts a YAML node to a JSON value, recording positions of fields reached without
-// an alias. Aliases are expanded, counted against MaxNodes, so a billion-laughs document stops early.
-func (d *decoder) value(n *yaml.Node, path string, depth int) (any, error) {
+// value converts a YAML node to a JSON value. Aliases are expanded, counted against MaxNodes,
+// so a billion-laughs document stops early. Positions stay in the nodes (Object.FieldPos).
+func (d *decoder) value(n *yaml.Node, depth int) (any, error) {
 	d.nodes++
 	if d.lim.MaxNodes > 0 && d.nodes > d.lim.MaxNodes {
 		return nil, d.errf(n, "document expands to more than %d values (alias bomb?)", d.lim.MaxNodes)
@@ -214,20 +217,22 @@ func (d *decoder) value(n *yaml.Node, path string, depth int) (any, error) {
 	if d.lim.MaxDepth > 0 && depth > d.lim.MaxDepth {
 		return nil, d.errf(n, "nesting deeper than %d levels", d.lim.MaxDepth)
 	}
-	if path != "" {
-		if _, seen := d.fields[path]; !seen {
-			d.fields[path] = pos(n)
-		}
-	}
 	switch n.Kind {
 	case yaml.AliasNode:
-		return d.value(n.Alias, path, depth+1)
+		return d.value(n.Alias, depth+1)
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
-		explicit := make(map[string]bool, len(n.Content)/2)
+		// Keys set in this mapping (not by a merge key): only needed when there is a merge key.
+		var explicit map[string]bool
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if isMerge(n.Content[i]) {
+				explicit = make(map[string]bool, len(n.Content)/2)
+				break
+			}
+		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			if isMerge(k) {
 				if err := d.merge(m, explicit, v, depth); err != nil {
 					return nil, err
 				}
@@ -237,11 +242,15 @@ func (d *decoder) value(n *yaml.Node, path string, depth int) (any, error) {
 				return nil, d.errf(k, "mapping key is a %s; keys must be strings", kindName(k))
 			}
 			key := k.Value
-			if explicit[key] {
+			if explicit != nil {
+				if explicit[key] {
+					return nil, d.errf(k, "duplicate key %q", key)
+				}
+				explicit[key] = true
+			} else if _, dup := m[key]; dup {
 				return nil, d.errf(k, "duplicate key %q", key)
 			}
-			explicit[key] = true
-			val, err := d.value(v, join(path, key), depth+1)
+			val, err := d.value(v, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -250,8 +259,8 @@ func (d *decoder) value(n *yaml.Node, path string, depth int) (any, error) {
 		return m, nil
 	case yaml.SequenceNode:
 		s := make([]any, 0, len(n.Content))
-		for i, c := range n.Content {
-			val, err := d.value(c, path+"["+strconv.Itoa(i)+"]", depth+1)
+		for _, c := range n.Content {
+			val, err := d.value(c, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -264,9 +273,11 @@ func (d *decoder) value(n *yaml.Node, path string, depth int) (any, error) {
 	return nil, d.errf(n, "unsupported YAML node")
 }
 
+func isMerge(k *yaml.Node) bool { return k.Kind == yaml.ScalarNode && k.Tag == "!!merge" }
+
 // merge applies a YAML merge key (<<: *anchor); explicit keys already set win.
 func (d *decoder) merge(m map[string]any, explicit map[string]bool, v *yaml.Node, depth int) error {
-	src, err := d.value(v, "", depth+1)
+	src, err := d.value(v, depth+1)
 	if err != nil {
 		return err
 	}
@@ -295,13 +306,6 @@ func (d *decoder) merge(m map[string]any, explicit map[string]bool, v *yaml.Node
 	return nil
 }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
 // yaml11Bool are the plain scalars YAML 1.1 (and so kubectl, through sigs.k8s.io/yaml) reads as booleans.
 var yaml11Bool = map[string]bool{
 	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "on": true, "On": true, "ON": true,
@@ -313,12 +317,21 @@ func (d *decoder) scalar(n *yaml.Node) (any, error) {
 	case "!!null":
 		return nil, nil
 	case "!!bool":
+		switch n.Value {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
 		var b bool
 		if err := n.Decode(&b); err != nil {
 			return nil, d.errf(n, "invalid boolean %q", n.Value)
 		}
 		return b, nil
 	case "!!int":
+		if i, ok := decimal(n.Value); ok {
+			return i, nil
+		}
 		var i int64
 		if err := n.Decode(&i); err != nil {
 			// Too large for int64: keep it as a float, as JSON would.
@@ -353,6 +366,28 @@ func (d *decoder) scalar(n *yaml.Node) (any, error) {
 	return n.Value, nil
 }
 
+// decimal parses a plain base-10 integer without going through the YAML decoder (the common
+// case); other spellings (0x1f, 0o17, 1_000, +5) are left to it.
+func decimal(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	digits := s
+	if digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if digits == "" || (len(digits) > 1 && digits[0] == '0') {
+		return 0, false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	return v, err == nil
+}
+
 // ParseMapping decodes a single-document YAML or JSON mapping that is not a Kubernetes object
 // (a config file), keeping field positions for error messages. An empty file is an empty mapping.
 func ParseMapping(file string, data []byte, lim Limits) (*Object, error) {
@@ -366,7 +401,7 @@ func ParseMapping(file string, data []byte, lim Limits) (*Object, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			return &Object{Content: map[string]any{}, File: file, fields: map[string]Pos{}}, nil
+			return &Object{Content: map[string]any{}, File: file}, nil
 		}
 		return nil, yamlError(file, err)
 	}
@@ -378,11 +413,11 @@ func ParseMapping(file string, data []byte, lim Limits) (*Object, error) {
 	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
-	d := &decoder{file: file, lim: lim, fields: map[string]Pos{}}
+	d := &decoder{file: file, lim: lim}
 	if err := d.checkExpansion(n); err != nil {
 		return nil, err
 	}
-	v, err := d.value(n, "", 0)
+	v, err := d.value(n, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -393,5 +428,5 @@ func ParseMapping(file string, data []byte, lim Limits) (*Object, error) {
 	if !ok {
 		return nil, &Error{File: file, Pos: pos(n), Msg: fmt.Sprintf("expected a mapping, found a %s", kindName(n))}
 	}
-	return &Object{Content: m, File: file, Pos: pos(n), fields: d.fields}, nil
+	return &Object{Content: m, File: file, Pos: pos(n), node: n}, nil
 }

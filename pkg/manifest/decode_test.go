@@ -147,3 +147,59 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestFieldPos(t *testing.T) {
+	src := `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: c
+  annotations:
+    example.com/owner: team
+    example.com: short
+  labels: {app: web}
+base: &base
+  a: 1
+  b: [x, y]
+copy: *base
+merged:
+  <<: *base
+  c: 3
+ints: [0, -12, 007, 0x1f, 1_000, 123456789012345678901]
+`
+	objs, err := Parse("p.yaml", []byte(src), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := objs[0]
+	for _, tc := range []struct {
+		path string
+		want Pos
+	}{
+		{"metadata.name", Pos{4, 9}},
+		{"metadata.annotations.example.com/owner", Pos{6, 24}},
+		{"metadata.annotations.example.com", Pos{7, 18}},
+		{"metadata.annotations[example.com/owner]", Pos{6, 24}},
+		{"metadata.labels[app]", Pos{8, 17}},
+		{"metadata.labels.missing", Pos{8, 11}},
+		{"base.b[1]", Pos{11, 10}},
+		{"base.b[7]", Pos{11, 6}},
+		{"copy", Pos{12, 7}},
+		{"copy.b[0]", Pos{11, 7}}, // through the alias, at the anchored value
+		{"merged.a", Pos{14, 3}},  // from the merge key: the enclosing mapping
+		{"merged.c", Pos{15, 6}},
+		{".metadata.name", Pos{4, 9}}, // field.Path roots
+		{"<nil>.metadata", Pos{4, 3}},
+		{"nothing.at.all", Pos{1, 1}},
+	} {
+		if got := o.FieldPos(tc.path); got != tc.want {
+			t.Errorf("FieldPos(%q) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+	ints := o.Content["ints"].([]any)
+	want := []any{int64(0), int64(-12), int64(7), int64(31), int64(1000), 1.2345678901234568e20}
+	for i := range want {
+		if ints[i] != want[i] {
+			t.Errorf("ints[%d] = %T %v, want %T %v", i, ints[i], ints[i], want[i], want[i])
+		}
+	}
+}

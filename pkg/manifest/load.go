@@ -6,8 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // IsManifestFile reports whether a file name looks like a manifest (.yaml, .yml, .json).
@@ -122,18 +124,48 @@ func readLimited(r io.Reader, max int64) ([]byte, error) {
 }
 
 // Load reads every object from the given paths (files, directories, "-" for stdin), in order.
+// Files are parsed in parallel; the first error in file order is returned.
 func Load(paths []string, stdin io.Reader, lim Limits) ([]*Object, error) {
 	files, err := Files(paths)
 	if err != nil {
 		return nil, err
 	}
-	var out []*Object
-	for _, f := range files {
-		objs, err := ReadFile(f, stdin, lim)
-		if err != nil {
-			return nil, err
+	type result struct {
+		objs []*Object
+		err  error
+	}
+	results := make([]result, len(files))
+	workers := min(runtime.GOMAXPROCS(0), len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i].objs, results[i].err = ReadFile(files[i], stdin, lim)
+			}
+		}()
+	}
+	for i, f := range files {
+		if f == "-" { // stdin is read here, once per "-", in order
+			results[i].objs, results[i].err = ReadFile(f, stdin, lim)
+			continue
 		}
-		out = append(out, objs...)
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	n := 0
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
+		}
+		n += len(r.objs)
+	}
+	out := make([]*Object, 0, n)
+	for _, r := range results {
+		out = append(out, r.objs...)
 	}
 	return out, nil
 }

@@ -3,7 +3,10 @@
 package manifest
 
 import (
+	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/infergw/gwctl/pkg/finding"
 )
@@ -28,8 +31,9 @@ type Object struct {
 	Doc int
 	// Pos is where the document's top-level mapping starts.
 	Pos Pos
-	// fields maps a field path (spec.rules[0].matches) to the position of its value.
-	fields map[string]Pos
+	// node is the decoded YAML, kept for the positions of fields (FieldPos); nil for objects
+	// built in code.
+	node *yaml.Node
 }
 
 // Group is the API group of the object ("" for the core group).
@@ -64,13 +68,78 @@ func (o *Object) Key() string {
 func (o *Object) FieldPos(path string) Pos {
 	path = strings.TrimPrefix(path, "<nil>")
 	path = strings.TrimPrefix(path, ".")
-	for path != "" {
-		if p, ok := o.fields[path]; ok {
-			return p
+	best := o.Pos
+	n := o.node
+	for path != "" && n != nil {
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
 		}
-		path = parentPath(path)
+		var next *yaml.Node
+		next, path = child(n, path)
+		if next == nil {
+			break
+		}
+		best, n = Pos{Line: next.Line, Column: next.Column}, next
 	}
-	return o.Pos
+	return best
+}
+
+// child finds the value the head of path names in n ("key", "[2]" in a sequence, "[key]" in a
+// mapping) and returns it with the rest of the path. Keys may contain dots
+// ("metadata.annotations.example.com/x"): the longest key that fits wins. Keys that come from a
+// merge key (<<) are not found; the caller keeps the enclosing position.
+func child(n *yaml.Node, path string) (*yaml.Node, string) {
+	rest := func(r string) string { return strings.TrimPrefix(r, ".") }
+	switch n.Kind {
+	case yaml.SequenceNode:
+		if path[0] != '[' {
+			return nil, path
+		}
+		end := strings.IndexByte(path, ']')
+		if end < 0 {
+			return nil, path
+		}
+		i, err := strconv.Atoi(path[1:end])
+		if err != nil || i < 0 || i >= len(n.Content) {
+			return nil, path
+		}
+		return n.Content[i], rest(path[end+1:])
+	case yaml.MappingNode:
+		if path[0] == '[' {
+			end := strings.IndexByte(path, ']')
+			if end < 0 {
+				return nil, path
+			}
+			if v := lookup(n, path[1:end]); v != nil {
+				return v, rest(path[end+1:])
+			}
+			return nil, path
+		}
+		var best *yaml.Node
+		bestLen := -1
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			if len(k) <= bestLen || !strings.HasPrefix(path, k) {
+				continue
+			}
+			if len(path) == len(k) || path[len(k)] == '.' || path[len(k)] == '[' {
+				best, bestLen = n.Content[i+1], len(k)
+			}
+		}
+		if best != nil {
+			return best, rest(path[bestLen:])
+		}
+	}
+	return nil, path
+}
+
+func lookup(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key && n.Content[i].Kind == yaml.ScalarNode {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 // Finding builds a finding about the field at path of this object, positioned in its source.
@@ -80,19 +149,6 @@ func (o *Object) Finding(path, rule string, sev finding.Severity, msg string) fi
 		File: o.File, Line: p.Line, Column: p.Column,
 		Resource: o.Resource(), Field: path, Rule: rule, Severity: sev, Message: msg,
 	}
-}
-
-// parentPath drops the last segment of a field path: a.b[2] -> a.b, a.b -> a, a[key] -> a.
-func parentPath(path string) string {
-	if strings.HasSuffix(path, "]") {
-		if i := strings.LastIndexByte(path, '['); i >= 0 {
-			return path[:i]
-		}
-	}
-	if i := strings.LastIndexAny(path, ".["); i >= 0 {
-		return path[:i]
-	}
-	return ""
 }
 
 // Get returns the value at a dotted path of map keys (no list indexes), and whether it exists.

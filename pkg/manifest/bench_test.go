@@ -1,0 +1,28 @@
+package manifest
+
+import (
+	"testing"
+
+	"github.com/infergw/gwctl/hack/bench/validate/corpus"
+)
+
+// BenchmarkParse decodes the benchmark corpus of hack/bench/validate (mixed kinds, 20
+// documents per file) with positions.
+func BenchmarkParse(b *testing.B) {
+	files, _ := corpus.Generate(2000)
+	size := 0
+	for _, f := range files {
+		size += len(f.Data)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, f := range files {
+			if _, err := Parse(f.Name, f.Data, DefaultLimits); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(2000*b.N)/b.Elapsed().Seconds(), "docs/s")
+}
