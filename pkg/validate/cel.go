@@ -29,10 +29,16 @@ import (
 // only updates need (oldSelf values, ratcheting). What differs is the value adaptor: the
 // upstream one rebuilds a node's whole property map on every field access a rule makes, which
 // was ~40 % of gwctl's validation time; celSchema builds each map once per schema node.
+//
+// Rules are compiled on first use, node by node: a CRD's schema has many nodes that a given
+// set of manifests never reaches, and compiling is most of the cost of a small run.
 type celValidator struct {
 	schema         *structuralschema.Structural
 	self           common.Schema // the adaptor for self (with apiVersion/kind/metadata at resource roots)
 	rules          []apiextv1.ValidationRule
+	declType       *apiservercel.DeclType
+	perCallLimit   uint64
+	once           sync.Once
 	compiled       []apiextcel.CompilationResult
 	compileErr     error
 	items          *celValidator
@@ -51,16 +57,12 @@ func newCELValidator(s *structuralschema.Structural, isResourceRoot bool, perCal
 }
 
 func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural, isResourceRoot bool, declType *apiservercel.DeclType, perCallLimit uint64) *celValidator {
-	compilationSchema := *nodeSchema
-	compilationSchema.XValidations = validationSchema.XValidations
-	compiled, err := apiextcel.Compile(&compilationSchema, declType, perCallLimit, environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()), apiextcel.StoredExpressionsEnvLoader())
-
 	var elemType *apiservercel.DeclType
 	if declType != nil {
 		elemType = declType.ElemType
 	}
 	v := &celValidator{
-		schema: nodeSchema, rules: validationSchema.XValidations, compiled: compiled, compileErr: err,
+		schema: nodeSchema, rules: validationSchema.XValidations, declType: declType, perCallLimit: perCallLimit,
 		isResourceRoot: isResourceRoot,
 	}
 	if validationSchema.Items != nil && nodeSchema.Items != nil {
@@ -106,10 +108,10 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 			}
 		}
 	}
-	if len(compiled) == 0 && err == nil && v.items == nil && v.additional == nil && len(v.properties) == 0 && len(v.allOf) == 0 {
+	if len(v.rules) == 0 && v.items == nil && v.additional == nil && len(v.properties) == 0 && len(v.allOf) == 0 {
 		return nil
 	}
-	if len(compiled) > 0 {
+	if len(v.rules) > 0 {
 		self := nodeSchema
 		if isResourceRoot {
 			self = model.WithTypeAndObjectMeta(nodeSchema)
@@ -183,9 +185,21 @@ func (v *celValidator) validate(ctx context.Context, fldPath *field.Path, obj an
 	return errs, budget
 }
 
+// compile compiles the node's rules the way apiextensions-apiserver's NewValidator does.
+func (v *celValidator) compile() {
+	compilationSchema := *v.schema
+	compilationSchema.XValidations = v.rules
+	v.compiled, v.compileErr = apiextcel.Compile(&compilationSchema, v.declType, v.perCallLimit,
+		environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()), apiextcel.StoredExpressionsEnvLoader())
+}
+
 func (v *celValidator) validateExpressions(ctx context.Context, fldPath *field.Path, obj any, budget int64) (errs field.ErrorList, remaining int64) {
 	sts := v.schema
 	remaining = budget
+	if len(v.rules) == 0 {
+		return nil, remaining
+	}
+	v.once.Do(v.compile)
 	if v.compileErr != nil {
 		return field.ErrorList{field.Invalid(fldPath, sts.Type, fmt.Sprintf("rule compiler initialization error: %v", v.compileErr))}, remaining
 	}
