@@ -187,6 +187,18 @@ func TestSchemaChecksMatchAPIServer(t *testing.T) {
 	}
 }
 
+// TestWalksMatchAPIServer covers pruning, defaulting and list types (testdata/apiserver/thing-crd.yaml).
+func TestWalksMatchAPIServer(t *testing.T) {
+	v, err := New(Options{CRDDirs: []string{filepath.Join("testdata", "apiserver", "thing-crd.yaml")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared, failing, _ := compareWithAPIServer(t, v, loadDir(t, filepath.Join("testdata", "apiserver", "things.yaml")))
+	if compared != 5 || failing != 3 {
+		t.Fatalf("compared %d things, %d failing; want 5, 3", compared, failing)
+	}
+}
+
 func compareWithAPIServer(t *testing.T, v *Validator, objs []*manifest.Object) (compared, failing, celErrors int) {
 	t.Helper()
 	ref := &apiServer{}

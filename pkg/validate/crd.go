@@ -6,14 +6,9 @@ import (
 	"regexp"
 	"strings"
 
-	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
 	apivalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	metavalidation "k8s.io/apimachinery/pkg/api/validation"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/infergw/gwctl/pkg/finding"
@@ -50,10 +45,8 @@ type fieldError struct {
 // excuse, when set, marks schema errors that do not apply to the target release (an enum value
 // a later release accepts): they do not stop CEL.
 func validateCR(ctx context.Context, c *crdVersion, content map[string]any, excuse func(*field.Error) bool) ([]fieldError, map[string]any) {
-	obj := runtime.DeepCopyJSON(content)
+	obj, unknown := c.walk.pruneCopy(content)
 	var out []fieldError
-
-	unknown := pruning.PruneWithOptions(obj, c.ss, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
 	for _, p := range unknown {
 		out = append(out, fieldError{err: &field.Error{Type: field.ErrorTypeInvalid, Field: p, Detail: fmt.Sprintf("unknown field %q", p)}, rule: RuleUnknownField})
 	}
@@ -75,11 +68,11 @@ func validateCR(ctx context.Context, c *crdVersion, content map[string]any, excu
 		out = append(out, fieldError{err: field.Required(field.NewPath("metadata"), ""), rule: RuleMetadata})
 	}
 
-	defaulting.Default(obj, c.ss)
+	c.walk.applyDefaults(obj)
 
 	var schemaErrs field.ErrorList
 	schemaErrs = append(schemaErrs, apivalidation.ValidateCustomResource(nil, obj, c.validator)...)
-	schemaErrs = append(schemaErrs, listtype.ValidateListSetsAndMaps(nil, c.ss, obj)...)
+	schemaErrs = append(schemaErrs, c.walk.listErrors(nil, obj)...)
 	for _, e := range schemaErrs {
 		out = append(out, fieldError{err: e, rule: ruleFor(e)})
 	}

@@ -38,6 +38,7 @@ type crdVersion struct {
 
 	once      sync.Once
 	ss        *structuralschema.Structural
+	walk      *structNode // ss compiled for pruning, defaulting and list types
 	openapi   *spec.Schema // the schema kube-openapi validates against
 	validator apivalidation.SchemaCreateValidator
 	cel       *celValidator
@@ -66,7 +67,7 @@ func (c *crdVersion) compile() error {
 			c.err = fmt.Errorf("%s: building schema validator: %w", c.source, err)
 			return
 		}
-		c.ss, c.openapi, c.validator = ss, openapi, schemaValidator{root: compileSchema(openapi)}
+		c.ss, c.walk, c.openapi, c.validator = ss, compileStructural(ss), openapi, schemaValidator{root: compileSchema(openapi)}
 		c.cel = newCELValidator(ss, true, celconfig.PerCallLimit)
 	})
 	return c.err
