@@ -38,7 +38,7 @@ type crdVersion struct {
 
 	once      sync.Once
 	ss        *structuralschema.Structural
-	walk      *structNode // ss compiled for pruning, defaulting and list types
+	walk      *structNode  // ss compiled for pruning, defaulting and list types
 	openapi   *spec.Schema // the schema kube-openapi validates against
 	validator apivalidation.SchemaCreateValidator
 	cel       *celValidator
