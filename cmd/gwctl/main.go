@@ -7,4 +7,7 @@ import (
 	"github.com/infergw/gwctl/pkg/cli"
 )
 
-func main() { os.Exit(cli.Run()) }
+func main() {
+	cli.TuneGC()
+	os.Exit(cli.Run())
+}
