@@ -3,6 +3,7 @@ package validate
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
@@ -31,7 +32,8 @@ type objectSet struct {
 	index  map[string]*entry   // group/kind/ns/name, the first one seen
 	byKind map[string][]*entry // group/kind
 
-	routesTo map[string][]routeRule // lazily: AgentgatewayBackend ns/name -> rules sending to it
+	routesOnce sync.Once
+	routesTo   map[string][]routeRule // lazily: AgentgatewayBackend ns/name -> rules sending to it
 }
 
 // routeRule is one rule of an HTTPRoute.
@@ -77,7 +79,7 @@ func (s *objectSet) kind(group, kind string) []*entry {
 
 // rulesTo returns the HTTPRoute rules with a backendRef to the AgentgatewayBackend ns/name.
 func (s *objectSet) rulesTo(ns, name string) []routeRule {
-	if s.routesTo == nil {
+	s.routesOnce.Do(func() {
 		s.routesTo = map[string][]routeRule{}
 		for _, rt := range s.kind(gatewayGroup, "HTTPRoute") {
 			for i, rule := range listAt(rt.content, "spec", "rules") {
@@ -92,7 +94,7 @@ func (s *objectSet) rulesTo(ns, name string) []routeRule {
 				}
 			}
 		}
-	}
+	})
 	return s.routesTo[ns+"/"+name]
 }
 

@@ -66,15 +66,22 @@ feed:
 		out = append(out, fs...)
 	}
 
+	// The checks over the whole set only read it: they run side by side.
 	set := newObjectSet(objs, defaulted)
-	out = append(out, duplicates(set)...)
+	var dups, cross, lint, compiled []finding.Finding
+	var sg sync.WaitGroup
+	sg.Go(func() { dups = duplicates(set) })
 	if !v.opts.SkipCrossResource {
-		out = append(out, crossResource(set)...)
+		sg.Go(func() { cross = crossResource(set) })
 	}
-	out = append(out, lints(set, v.opts.SkipCrossResource)...)
+	sg.Go(func() { lint = lints(set, v.opts.SkipCrossResource) })
 	if !v.opts.SkipCompile {
-		out = append(out, v.compile(objs, out)...)
+		perObject := out
+		sg.Go(func() { compiled = v.compile(objs, perObject) })
 	}
+	sg.Wait()
+	out = append(append(append(out, dups...), cross...), lint...)
+	out = append(out, repeats(compiled, out)...)
 	if !v.opts.Verbose {
 		out = dropInfoVerbose(out)
 	}
@@ -140,7 +147,8 @@ func (r *run) object(ctx context.Context, o *manifest.Object) ([]finding.Finding
 }
 
 // compile runs the dataplane's compiler over the objects that passed their own checks, so
-// that its findings are about what the dataplane does, not a repeat of schema errors.
+// that its findings are about what the dataplane does, not a repeat of schema errors (the
+// caller drops those that restate another check's finding).
 func (v *Validator) compile(objs []*manifest.Object, prior []finding.Finding) []finding.Finding {
 	bad := map[string]bool{}
 	for _, f := range prior {
@@ -160,7 +168,7 @@ func (v *Validator) compile(objs []*manifest.Object, prior []finding.Finding) []
 	} else {
 		_, fs = gateway.Compile(ok, gateway.Options{})
 	}
-	return repeats(fs, prior)
+	return fs
 }
 
 // repeats drops compiler findings that restate an earlier finding on the same object: same
