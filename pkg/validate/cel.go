@@ -123,21 +123,21 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 
 // Validate returns the errors of every rule that fails on obj, in kube-apiserver's order.
 func (v *celValidator) Validate(ctx context.Context, obj any) field.ErrorList {
-	errs, _ := v.validate(ctx, nil, obj, celconfig.RuntimeCELCostBudget)
+	errs, _ := v.validate(ctx, &celPath{}, obj, celconfig.RuntimeCELCostBudget)
 	return errs
 }
 
-func (v *celValidator) validate(ctx context.Context, fldPath *field.Path, obj any, budget int64) (field.ErrorList, int64) {
+func (v *celValidator) validate(ctx context.Context, p *celPath, obj any, budget int64) (field.ErrorList, int64) {
 	if v == nil || obj == nil {
 		return nil, budget
 	}
-	errs, budget := v.validateExpressions(ctx, fldPath, obj, budget)
+	errs, budget := v.validateExpressions(ctx, p, obj, budget)
 	if budget < 0 {
 		return errs, budget
 	}
 	for _, a := range v.allOf {
 		var more field.ErrorList
-		more, budget = a.validate(ctx, fldPath, obj, budget)
+		more, budget = a.validate(ctx, p, obj, budget)
 		errs = append(errs, more...)
 		if budget < 0 {
 			return errs, budget
@@ -150,7 +150,9 @@ func (v *celValidator) validate(ctx context.Context, fldPath *field.Path, obj an
 		}
 		for i := range obj {
 			var more field.ErrorList
-			more, budget = v.items.validate(ctx, fldPath.Index(i), obj[i], budget)
+			p.push(celSeg{index: i, kind: 'i'})
+			more, budget = v.items.validate(ctx, p, obj[i], budget)
+			p.pop()
 			errs = append(errs, more...)
 			if budget < 0 {
 				return errs, budget
@@ -160,7 +162,9 @@ func (v *celValidator) validate(ctx context.Context, fldPath *field.Path, obj an
 		if v.additional != nil {
 			for k, val := range obj {
 				var more field.ErrorList
-				more, budget = v.additional.validate(ctx, fldPath.Key(k), val, budget)
+				p.push(celSeg{name: k, kind: 'k'})
+				more, budget = v.additional.validate(ctx, p, val, budget)
+				p.pop()
 				errs = append(errs, more...)
 				if budget < 0 {
 					return errs, budget
@@ -174,7 +178,9 @@ func (v *celValidator) validate(ctx context.Context, fldPath *field.Path, obj an
 					continue
 				}
 				var more field.ErrorList
-				more, budget = sub.validate(ctx, fldPath.Child(k), val, budget)
+				p.push(celSeg{name: k, kind: 'c'})
+				more, budget = sub.validate(ctx, p, val, budget)
+				p.pop()
 				errs = append(errs, more...)
 				if budget < 0 {
 					return errs, budget
@@ -193,7 +199,7 @@ func (v *celValidator) compile() {
 		environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()), apiextcel.StoredExpressionsEnvLoader())
 }
 
-func (v *celValidator) validateExpressions(ctx context.Context, fldPath *field.Path, obj any, budget int64) (errs field.ErrorList, remaining int64) {
+func (v *celValidator) validateExpressions(ctx context.Context, p *celPath, obj any, budget int64) (errs field.ErrorList, remaining int64) {
 	sts := v.schema
 	remaining = budget
 	if len(v.rules) == 0 {
@@ -201,13 +207,13 @@ func (v *celValidator) validateExpressions(ctx context.Context, fldPath *field.P
 	}
 	v.once.Do(v.compile)
 	if v.compileErr != nil {
-		return field.ErrorList{field.Invalid(fldPath, sts.Type, fmt.Sprintf("rule compiler initialization error: %v", v.compileErr))}, remaining
+		return field.ErrorList{field.Invalid(p.path(), sts.Type, fmt.Sprintf("rule compiler initialization error: %v", v.compileErr))}, remaining
 	}
 	if len(v.compiled) == 0 {
 		return nil, remaining
 	}
 	if remaining <= 0 {
-		return field.ErrorList{field.Invalid(fldPath, sts.Type, "validation failed due to running out of cost budget, no further validation rules will be run")}, -1
+		return field.ErrorList{field.Invalid(p.path(), sts.Type, "validation failed due to running out of cost budget, no further validation rules will be run")}, -1
 	}
 	self := common.UnstructuredToVal(obj, v.self)
 	activation := &celActivation{self: self}
@@ -215,7 +221,7 @@ func (v *celValidator) validateExpressions(ctx context.Context, fldPath *field.P
 	for i, compiled := range v.compiled {
 		rule := v.rules[i]
 		if compiled.Error != nil {
-			errs = append(errs, field.Invalid(fldPath, sts.Type, fmt.Sprintf("rule compile error: %v", compiled.Error)))
+			errs = append(errs, field.Invalid(p.path(), sts.Type, fmt.Sprintf("rule compile error: %v", compiled.Error)))
 			continue
 		}
 		if compiled.Program == nil {
@@ -236,24 +242,24 @@ func (v *celValidator) validateExpressions(ctx context.Context, fldPath *field.P
 		}
 		result, details, err := compiled.Program.ContextEval(ctx, act)
 		if details == nil {
-			return append(errs, field.InternalError(fldPath, fmt.Errorf("runtime cost could not be calculated for validation rule: %v, no further validation rules will be run", ruleErrorString(rule)))), -1
+			return append(errs, field.InternalError(p.path(), fmt.Errorf("runtime cost could not be calculated for validation rule: %v, no further validation rules will be run", ruleErrorString(rule)))), -1
 		}
 		cost := details.ActualCost()
 		if cost == nil {
-			return append(errs, field.Invalid(fldPath, sts.Type, fmt.Sprintf("runtime cost could not be calculated for validation rule: %v, no further validation rules will be run", ruleErrorString(rule)))), -1
+			return append(errs, field.Invalid(p.path(), sts.Type, fmt.Sprintf("runtime cost could not be calculated for validation rule: %v, no further validation rules will be run", ruleErrorString(rule)))), -1
 		}
 		if *cost > math.MaxInt64 || int64(*cost) > remaining {
-			return append(errs, field.Invalid(fldPath, sts.Type, "validation failed due to running out of cost budget, no further validation rules will be run")), -1
+			return append(errs, field.Invalid(p.path(), sts.Type, "validation failed due to running out of cost budget, no further validation rules will be run")), -1
 		}
 		remaining -= int64(*cost)
 		if err != nil {
 			switch msg := err.Error(); {
 			case strings.HasPrefix(msg, "no such overload"):
-				errs = append(errs, field.Invalid(fldPath, sts.Type, fmt.Sprintf("'%v': call arguments did not match a supported operator, function or macro signature for rule: %v", err, ruleErrorString(rule))))
+				errs = append(errs, field.Invalid(p.path(), sts.Type, fmt.Sprintf("'%v': call arguments did not match a supported operator, function or macro signature for rule: %v", err, ruleErrorString(rule))))
 			case strings.HasPrefix(msg, "operation cancelled: actual cost limit exceeded"):
-				return append(errs, field.Invalid(fldPath, sts.Type, fmt.Sprintf("'%v': no further validation rules will be run due to call cost exceeds limit for rule: %v", err, ruleErrorString(rule)))), -1
+				return append(errs, field.Invalid(p.path(), sts.Type, fmt.Sprintf("'%v': no further validation rules will be run due to call cost exceeds limit for rule: %v", err, ruleErrorString(rule)))), -1
 			default:
-				errs = append(errs, field.Invalid(fldPath, sts.Type, fmt.Sprintf("%v evaluating rule: %v", err, ruleErrorString(rule))))
+				errs = append(errs, field.Invalid(p.path(), sts.Type, fmt.Sprintf("%v evaluating rule: %v", err, ruleErrorString(rule))))
 			}
 			continue
 		}
@@ -261,7 +267,7 @@ func (v *celValidator) validateExpressions(ctx context.Context, fldPath *field.P
 			continue
 		}
 
-		at := fldPath
+		at := p.path()
 		if compiled.NormalizedRuleFieldPath != "" {
 			at = at.Child(compiled.NormalizedRuleFieldPath)
 		}
@@ -289,6 +295,34 @@ func (v *celValidator) validateExpressions(ctx context.Context, fldPath *field.P
 		errs = append(errs, fieldErrorForReason(at, value, detail, rule.Reason))
 	}
 	return errs, remaining
+}
+
+// celPath is the field path of the node being validated, turned into a field.Path only when
+// an error needs it.
+type celPath struct{ segs []celSeg }
+
+type celSeg struct {
+	name  string
+	index int
+	kind  byte // 'c' child, 'k' map key, 'i' index
+}
+
+func (p *celPath) push(s celSeg) { p.segs = append(p.segs, s) }
+func (p *celPath) pop()          { p.segs = p.segs[:len(p.segs)-1] }
+
+func (p *celPath) path() *field.Path {
+	var f *field.Path
+	for _, s := range p.segs {
+		switch s.kind {
+		case 'c':
+			f = f.Child(s.name)
+		case 'k':
+			f = f.Key(s.name)
+		case 'i':
+			f = f.Index(s.index)
+		}
+	}
+	return f
 }
 
 type celActivation struct {
