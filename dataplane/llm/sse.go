@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 )
 
 // ErrEventTooLarge is returned by SSEReader.Next when one event exceeds the reader's limit.
@@ -29,6 +30,7 @@ type SSEEvent struct {
 // other than event and data are ignored; the space after "data:" is optional.
 type SSEReader struct {
 	r     *bufio.Reader
+	src   idleReader
 	max   int
 	line  []byte
 	data  []byte
@@ -36,17 +38,66 @@ type SSEReader struct {
 	name  string // last event name, reused while it repeats
 }
 
-// NewSSEReader reads events from r; maxEventBytes <= 0 means DefaultMaxEventBytes.
+// sseReadBufferSize is the read buffer of an SSEReader; longer lines are assembled in
+// SSEReader.line.
+const sseReadBufferSize = 16 << 10
+
+// sseBuffers recycles the read buffers of released readers: a stream's buffer is otherwise
+// most of the memory a streamed request allocates.
+var sseBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, sseReadBufferSize) }}
+
+// ErrReaderReleased is returned by SSEReader.Next after Release.
+var ErrReaderReleased = errors.New("sse: reader released")
+
+// NewSSEReader reads events from r; maxEventBytes <= 0 means DefaultMaxEventBytes. Call
+// Release when done with it so its buffer is reused.
 func NewSSEReader(r io.Reader, maxEventBytes int) *SSEReader {
 	if maxEventBytes <= 0 {
 		maxEventBytes = DefaultMaxEventBytes
 	}
-	return &SSEReader{r: bufio.NewReaderSize(r, 16<<10), max: maxEventBytes}
+	s := &SSEReader{src: idleReader{r: r}, max: maxEventBytes}
+	s.r = sseBuffers.Get().(*bufio.Reader)
+	s.r.Reset(&s.src)
+	return s
+}
+
+// Release returns the reader's buffer for reuse; Next then fails with ErrReaderReleased. The
+// Data of the last event stays valid. Release is idempotent.
+func (s *SSEReader) Release() {
+	if s.r == nil {
+		return
+	}
+	s.r.Reset(nil)
+	sseBuffers.Put(s.r)
+	s.r = nil
+}
+
+// OnIdle sets f to run whenever Next has consumed everything already received and is about
+// to read from the underlying reader, which may block waiting for the upstream. A writer
+// that holds output back while events are still buffered flushes it there (see
+// SSEWriter.FlushWhenIdle). Nil removes the hook.
+func (s *SSEReader) OnIdle(f func()) { s.src.idle = f }
+
+// idleReader calls idle before each read of r: the bufio.Reader above it reads only when it
+// holds no complete line, so that is the moment the SSE reader may wait for more data.
+type idleReader struct {
+	r    io.Reader
+	idle func()
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	if r.idle != nil {
+		r.idle()
+	}
+	return r.r.Read(p)
 }
 
 // Next returns the next event with data. It returns io.EOF at the end of the stream; a final
 // event not followed by a blank line is still returned first.
 func (s *SSEReader) Next() (SSEEvent, error) {
+	if s.r == nil {
+		return SSEEvent{}, ErrReaderReleased
+	}
 	s.data = s.data[:0]
 	s.event = s.event[:0]
 	hasData := false
@@ -140,11 +191,17 @@ func (s *SSEReader) readLine() ([]byte, error) {
 	}
 }
 
-// SSEWriter writes data events to a client and flushes each one at once.
+// SSEWriter writes data events to a client. By default it flushes each one at once; after
+// FlushWhenIdle it flushes only when its upstream reader is about to wait, so a burst of events
+// that arrived together leaves in one write while no event is ever held back.
 type SSEWriter struct {
 	w   io.Writer
 	rc  *http.ResponseController
 	buf []byte
+
+	coalesce bool  // flush on the reader's idle hook (and on Done), not after every write
+	pending  bool  // written since the last flush
+	err      error // a failed idle flush, returned by the next write
 }
 
 // NewSSEWriter writes to w, flushing through http.ResponseController (which sees through
@@ -161,26 +218,62 @@ func SetStreamHeaders(h http.Header) {
 	h.Del("Content-Length")
 }
 
-// Data writes "data: <payload>\n\n" and flushes.
+// FlushWhenIdle coalesces flushes: from now on events are written without flushing while rd
+// still holds complete events it has received, and flushed together just before rd reads from
+// the upstream again (so nothing is held while the gateway waits for upstream data). Done
+// still flushes at once, and so does Flush. rd's OnIdle hook is replaced.
+func (s *SSEWriter) FlushWhenIdle(rd *SSEReader) {
+	s.coalesce = true
+	rd.OnIdle(s.idle)
+}
+
+func (s *SSEWriter) idle() {
+	if s.pending && s.err == nil {
+		s.err = s.Flush()
+	}
+}
+
+// Data writes "data: <payload>\n\n" and flushes (unless flushes are coalesced).
 func (s *SSEWriter) Data(payload []byte) error {
 	s.buf = append(s.buf[:0], "data: "...)
 	s.buf = append(s.buf, payload...)
 	s.buf = append(s.buf, '\n', '\n')
-	return s.write(s.buf)
+	return s.write(s.buf, false)
 }
 
-// Raw writes b unchanged and flushes (for passthrough of already-framed events).
-func (s *SSEWriter) Raw(b []byte) error { return s.write(b) }
+// Raw writes b unchanged and flushes (for passthrough of already-framed events) unless flushes
+// are coalesced.
+func (s *SSEWriter) Raw(b []byte) error { return s.write(b, false) }
 
-// Done writes the OpenAI end-of-stream marker "data: [DONE]".
-func (s *SSEWriter) Done() error { return s.write([]byte("data: [DONE]\n\n")) }
+// Done writes the OpenAI end-of-stream marker "data: [DONE]" and flushes.
+func (s *SSEWriter) Done() error { return s.write(doneEvent, true) }
 
-func (s *SSEWriter) write(b []byte) error {
-	if _, err := s.w.Write(b); err != nil {
-		return fmt.Errorf("%w: %w", ErrClientWrite, err)
-	}
+var doneEvent = []byte("data: [DONE]\n\n")
+
+// Flush sends everything written so far to the client.
+func (s *SSEWriter) Flush() error {
+	s.pending = false
 	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return fmt.Errorf("%w: flush: %w", ErrClientWrite, err)
+	}
+	return nil
+}
+
+func (s *SSEWriter) write(b []byte, flush bool) error {
+	if s.err != nil {
+		return s.err
+	}
+	if _, err := s.w.Write(b); err != nil {
+		s.err = fmt.Errorf("%w: %w", ErrClientWrite, err)
+		return s.err
+	}
+	s.pending = true
+	if s.coalesce && !flush {
+		return nil
+	}
+	if err := s.Flush(); err != nil {
+		s.err = err
+		return err
 	}
 	return nil
 }

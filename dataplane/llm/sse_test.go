@@ -1,13 +1,18 @@
 package llm
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 func readAll(t testing.TB, r io.Reader, limit int) ([]SSEEvent, error) {
@@ -111,4 +116,253 @@ func FuzzSSEReader(f *testing.F) {
 		}
 		t.Fatal("reader returned more events than input bytes")
 	})
+}
+
+// flushCounter is a ResponseWriter that records what was flushed and how often.
+type flushCounter struct {
+	*httptest.ResponseRecorder
+	flushes int
+	flushed string // the body as of the last flush
+}
+
+func (f *flushCounter) FlushError() error {
+	f.flushes++
+	f.flushed = f.Body.String()
+	return nil
+}
+
+// stallReader hands out the chunks it receives on its channel, one per Read (a Read returns a
+// whole burst), and blocks while the channel is empty: an upstream that is not sending.
+type stallReader struct {
+	chunks chan string
+	reads  int
+}
+
+func (r *stallReader) Read(p []byte) (int, error) {
+	r.reads++
+	c, ok := <-r.chunks
+	if !ok {
+		return 0, io.EOF
+	}
+	return copy(p, c), nil
+}
+
+func TestSSEWriterCoalescesFlushes(t *testing.T) {
+	cases := []struct {
+		name    string
+		chunks  []string // each arrives in one Read
+		want    []string // data payloads the writer forwards
+		flushes int      // flushes before the reader waits for the next chunk (after the last one: EOF)
+	}{
+		{"burst in one read", []string{"data: 1\n\ndata: 2\n\nevent: ping\ndata: {}\n\ndata: 3\n\n"}, []string{"1", "2", "{}", "3"}, 1},
+		{"event split across reads", []string{"data: 1\n\nda", "ta: 2\n", "\n"}, []string{"1", "2"}, 2},
+		{"nothing to write", []string{": comment\n\n"}, nil, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &flushCounter{ResponseRecorder: httptest.NewRecorder()}
+			up := &stallReader{chunks: make(chan string, len(tc.chunks))}
+			for _, c := range tc.chunks {
+				up.chunks <- c
+			}
+			close(up.chunks)
+			sw := NewSSEWriter(rec)
+			rd := NewSSEReader(up, 0)
+			sw.FlushWhenIdle(rd)
+			var got []string
+			for {
+				ev, err := rd.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, string(ev.Data))
+				if err := sw.Data(ev.Data); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Fatalf("events %q, want %q", got, tc.want)
+			}
+			if rec.flushes != tc.flushes {
+				t.Errorf("%d flushes for %d reads, want %d", rec.flushes, up.reads, tc.flushes)
+			}
+			var wire strings.Builder
+			for _, d := range tc.want {
+				wire.WriteString("data: " + d + "\n\n")
+			}
+			if rec.flushed != wire.String() {
+				t.Errorf("flushed %q before the upstream EOF, want every event %q", rec.flushed, wire.String())
+			}
+			if err := sw.Done(); err != nil {
+				t.Fatal(err)
+			}
+			if rec.flushes != tc.flushes+1 || !strings.HasSuffix(rec.flushed, "data: [DONE]\n\n") {
+				t.Errorf("Done: %d flushes, flushed %q; want it flushed at once", rec.flushes, rec.flushed)
+			}
+		})
+	}
+}
+
+// TestSSEWriterNothingHeldWhileStalled streams over a real connection: while the upstream
+// stalls, the client must already have every complete event it sent.
+func TestSSEWriterNothingHeldWhileStalled(t *testing.T) {
+	up := &stallReader{chunks: make(chan string, 4)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		SetStreamHeaders(w.Header())
+		sw := NewSSEWriter(w)
+		rd := NewSSEReader(up, 0)
+		sw.FlushWhenIdle(rd)
+		for {
+			ev, err := rd.Next()
+			if err != nil {
+				return
+			}
+			if string(ev.Data) == "[DONE]" {
+				_ = sw.Done()
+				return
+			}
+			if err := sw.Data(ev.Data); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	stalled := true
+	defer func() {
+		if stalled {
+			close(up.chunks) // unblock the handler so the server can close
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	// A burst, then the upstream stalls in the middle of event 3.
+	up.chunks <- "data: 1\n\ndata: 2\n\ndata: 3"
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	readEvent := func() string {
+		t.Helper()
+		var ev strings.Builder
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading the stream: %v (after %q)", err, ev.String())
+			}
+			if line == "\n" {
+				return ev.String()
+			}
+			ev.WriteString(line)
+		}
+	}
+	// Events 1 and 2 must arrive while the upstream stalls (a held event would leave the
+	// client waiting until the context's deadline).
+	for _, want := range []string{"data: 1\n", "data: 2\n"} {
+		if got := readEvent(); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	up.chunks <- "\n\n"
+	if got := readEvent(); got != "data: 3\n" {
+		t.Fatalf("got %q, want event 3", got)
+	}
+	up.chunks <- "data: [DONE]\n\n"
+	if got := readEvent(); got != "data: [DONE]\n" {
+		t.Fatalf("got %q, want [DONE]", got)
+	}
+	stalled = false
+}
+
+func TestSSEWriterErrorIsSticky(t *testing.T) {
+	rec := &failingFlusher{ResponseRecorder: httptest.NewRecorder()}
+	sw := NewSSEWriter(rec)
+	rd := NewSSEReader(strings.NewReader("data: 1\n\ndata: 2\n\n"), 0)
+	sw.FlushWhenIdle(rd)
+	ev, err := rd.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.Data(ev.Data); err != nil {
+		t.Fatalf("coalesced write failed before any flush: %v", err)
+	}
+	if _, err := rd.Next(); err != nil { // the reader goes idle after event 2: the flush fails
+		t.Fatal(err)
+	}
+	if _, err := rd.Next(); !errors.Is(err, io.EOF) {
+		t.Fatal(err)
+	}
+	if err := sw.Data([]byte("3")); !errors.Is(err, ErrClientWrite) {
+		t.Errorf("write after a failed idle flush: %v, want ErrClientWrite", err)
+	}
+}
+
+type failingFlusher struct{ *httptest.ResponseRecorder }
+
+func (failingFlusher) FlushError() error { return errors.New("broken pipe") }
+
+// discardFlusher is a ResponseWriter that drops the body and counts flushes.
+type discardFlusher struct {
+	h       http.Header
+	flushes int
+}
+
+func (d *discardFlusher) Header() http.Header         { return d.h }
+func (d *discardFlusher) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardFlusher) WriteHeader(int)             {}
+func (d *discardFlusher) FlushError() error           { d.flushes++; return nil }
+
+// BenchmarkSSERelay relays a 64-event stream that arrives in reads of 4 events, per-event
+// flushing against coalesced flushing; it reports flushes per stream.
+func BenchmarkSSERelay(b *testing.B) {
+	var stream bytes.Buffer
+	for i := range 64 {
+		fmt.Fprintf(&stream, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"word %d \"},\"finish_reason\":null}]}\n\n", i)
+	}
+	event := stream.Len() / 64
+	for _, coalesce := range []bool{false, true} {
+		b.Run(fmt.Sprintf("coalesce=%v", coalesce), func(b *testing.B) {
+			w := &discardFlusher{h: http.Header{}}
+			b.SetBytes(int64(stream.Len()))
+			b.ReportAllocs()
+			for b.Loop() {
+				sw := NewSSEWriter(w)
+				rd := NewSSEReader(&chunkedReader{b: stream.Bytes(), n: 4 * event}, 0)
+				if coalesce {
+					sw.FlushWhenIdle(rd)
+				}
+				for {
+					ev, err := rd.Next()
+					if err != nil {
+						break
+					}
+					if err := sw.Data(ev.Data); err != nil {
+						b.Fatal(err)
+					}
+				}
+				rd.Release()
+			}
+			b.ReportMetric(float64(w.flushes)/float64(b.N), "flushes/op")
+		})
+	}
+}
+
+// chunkedReader returns at most n bytes per Read.
+type chunkedReader struct {
+	b []byte
+	n int
+}
+
+func (r *chunkedReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), r.n)], r.b)
+	r.b = r.b[k:]
+	return k, nil
 }

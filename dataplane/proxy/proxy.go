@@ -53,6 +53,23 @@ func NewTransport() *http.Transport {
 	}
 }
 
+// NewEgressTransport returns a transport for provider APIs outside the cluster (OpenAI,
+// Anthropic, …): the idle pool of NewTransport (http.DefaultTransport keeps only 2 idle
+// connections per host, so concurrent requests to one provider would dial and close a
+// connection per request), no compression (streamed events pass through as they arrive),
+// and what egress needs: HTTP(S)_PROXY from the environment, HTTP/2 over TLS, TLS handshake
+// and dial timeouts.
+func NewEgressTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.MaxIdleConns = 4096
+	t.MaxIdleConnsPerHost = 1024
+	t.IdleConnTimeout = 90 * time.Second
+	t.DisableCompression = true
+	t.ForceAttemptHTTP2 = true
+	return t
+}
+
 type bufferPool struct{ p sync.Pool }
 
 func (b *bufferPool) Get() []byte {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/infergw/gwctl/dataplane/llm"
@@ -79,7 +80,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		llm.Reject(w, &res, &llm.Error{Status: http.StatusMethodNotAllowed, Type: llm.ErrInvalidRequest, Message: "use POST"})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxReq))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, h.maxReq), r.ContentLength, h.maxReq)
 	if err != nil {
 		llm.Reject(w, &res, &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrInvalidRequest, Message: "request body unreadable or too large"})
 		return
@@ -233,7 +234,13 @@ func (p *responseProbe) apply(res *llm.Result) {
 }
 
 func (h *Handler) complete(ctx context.Context, w http.ResponseWriter, resp *http.Response, res *llm.Result) {
-	b, err := io.ReadAll(io.LimitReader(resp.Body, h.maxResp+1))
+	buf := responseBuffers.Get().(*bytes.Buffer)
+	defer putResponseBuffer(buf)
+	if n := resp.ContentLength; n > 0 && n <= h.maxResp {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, h.maxResp+1))
+	b := buf.Bytes() // valid until the handler returns: the probe copies what it keeps
 	if err != nil || int64(len(b)) > h.maxResp {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			res.Status, res.ErrorType = 499, "client_closed_request"
@@ -264,6 +271,11 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.
 	res.Status = http.StatusOK
 	sw := llm.NewSSEWriter(w)
 	rd := llm.NewSSEReader(resp.Body, 0)
+	defer rd.Release()
+	// One flush per burst of upstream events; none is held while waiting for the upstream. A
+	// final error event leaves before the request's bookkeeping.
+	sw.FlushWhenIdle(rd)
+	defer func() { _ = sw.Flush() }()
 	first := true // the first chunk is decoded for the response id and model
 	for {
 		ev, err := rd.Next()
@@ -320,11 +332,26 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.
 }
 
 // needsProbe reports whether a chunk may carry what metrics and tracing read: usage, a finish
-// reason, or an error. Content deltas carry none of these and skip decoding.
+// reason, or an error. Content deltas carry none of these and skip decoding. It scans the
+// chunk once per key (the hot path runs it on every chunk).
 func needsProbe(data []byte) bool {
-	return bytes.Contains(data, []byte(`"usage":{`)) || bytes.Contains(data, []byte(`"usage": {`)) ||
-		bytes.Contains(data, []byte(`"finish_reason":"`)) || bytes.Contains(data, []byte(`"finish_reason": "`)) ||
-		bytes.Contains(data, []byte(`"error"`)) || !bytes.HasPrefix(data, []byte("{"))
+	return !bytes.HasPrefix(data, []byte("{")) || valueStarts(data, []byte(`"usage":`), '{') ||
+		valueStarts(data, []byte(`"finish_reason":`), '"') || bytes.Contains(data, []byte(`"error"`))
+}
+
+// valueStarts reports whether some occurrence of key (a quoted name and its colon) in data is
+// followed, after optional spaces, by the byte c.
+func valueStarts(data, key []byte, c byte) bool {
+	for {
+		i := bytes.Index(data, key)
+		if i < 0 {
+			return false
+		}
+		data = bytes.TrimLeft(data[i+len(key):], " \t\r\n")
+		if len(data) > 0 && data[0] == c {
+			return true
+		}
+	}
 }
 
 // upstreamError normalises an upstream error body ({"error":{…}} or vLLM's top-level
@@ -373,6 +400,29 @@ func upstreamError(status int, body []byte) *llm.Error {
 		e.Status = http.StatusBadGateway
 	}
 	return e
+}
+
+// responseBuffers recycles the buffers non-streamed replies are read into (most of what such
+// a request allocates otherwise).
+var responseBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putResponseBuffer(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 {
+		return // keep the pool small; a rare large reply is not worth holding on to
+	}
+	b.Reset()
+	responseBuffers.Put(b)
+}
+
+// readBody is io.ReadAll with the buffer sized from a declared Content-Length (capped by max),
+// so a request body is read without growing the buffer several times.
+func readBody(r io.Reader, declared, max int64) ([]byte, error) {
+	if declared <= 0 || declared > max {
+		return io.ReadAll(r)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, declared+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
 
 func truncate(b []byte, n int) string {

@@ -15,18 +15,24 @@ import (
 	"fmt"
 	"github.com/infergw/gwctl/hack/bench/loadgen"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/llm/anthropic"
 	"github.com/infergw/gwctl/dataplane/llm/openai"
+	"github.com/infergw/gwctl/dataplane/proxy"
 )
 
 func main() {
@@ -35,17 +41,23 @@ func main() {
 	conc := flag.Int("concurrency", 16, "connections for the throughput runs")
 	pk := flag.String("portkey", "", "directory of the installed @portkey-ai/gateway package")
 	node := flag.String("node", "node", "Node.js binary for Portkey")
-	role := flag.String("role", "", "internal: run as the upstream or dataplane process")
-	up := flag.String("upstream", "", "internal: upstream address for the dataplane role")
+	only := flag.String("only", "", "comma-separated substrings; run only the targets whose name contains one (the upstream always runs); for iterating")
+	baseline := flag.Bool("baseline", false, "add a bare httputil.ReverseProxy in front of the upstream's OpenAI endpoint (the floor for the passthrough)")
+	reply := flag.String("reply", "", "json or stream: measure only that reply (default both)")
+	profile := flag.String("cpuprofile", "", "write the dataplane process's CPU profile to this file")
+	tuneGC := flag.Bool("tunegc", true, "run the dataplane process with bootstrap.TuneGC, as cmd/dataplane does; false: Go's default GC")
+	memprofile := flag.String("memprofile", "", "write the dataplane process's allocation profile to this file")
+	role := flag.String("role", "", "internal: run as the upstream, dataplane or baseline process")
+	up := flag.String("upstream", "", "internal: upstream address for the proxy roles")
 	flag.Parse()
 	var err error
 	switch {
 	case *role != "":
-		err = child(*role, *up)
-	case *pk == "":
+		err = child(*role, *up, *profile, *memprofile, *tuneGC)
+	case *pk == "" && (*only == "" || strings.Contains(strings.ToLower(*only), "portkey")):
 		err = fmt.Errorf("-portkey (the installed @portkey-ai/gateway directory) is required; use hack/bench/portkey.sh")
 	default:
-		err = run(*duration, *rounds, *conc, *pk, *node)
+		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, pkDir: *pk, node: *node, reply: *reply, only: *only, baseline: *baseline, profile: *profile, memprofile: *memprofile, tuneGC: *tuneGC})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -54,7 +66,7 @@ func main() {
 }
 
 // child serves one role on a loopback port, prints the address, and exits when stdin closes.
-func child(role, up string) error {
+func child(role, up, profile, memprofile string, tuneGC bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var addr string
@@ -63,7 +75,26 @@ func child(role, up string) error {
 	case "upstream":
 		addr, err = serveUpstream(ctx)
 	case "dataplane":
+		if profile != "" {
+			f, err := os.Create(profile)
+			if err != nil {
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer f.Close()
+			defer pprof.StopCPUProfile()
+		}
+		if memprofile != "" {
+			defer writeHeapProfile(memprofile)
+		}
+		if tuneGC {
+			bootstrap.TuneGC()
+		}
 		addr, err = serveDataplane(ctx, up)
+	case "baseline":
+		addr, err = loadgen.Serve(ctx, bare(up))
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}
@@ -76,14 +107,15 @@ func child(role, up string) error {
 }
 
 // serveDataplane serves the Anthropic translation under /anthropic/ and the OpenAI
-// passthrough under /openai/, both calling the fake upstream, with the handlers' defaults.
+// passthrough under /openai/, both calling the fake upstream, with the handlers' defaults and
+// the upstream transport the dataplane gives its provider backends.
 func serveDataplane(ctx context.Context, up string) (string, error) {
 	host, port, err := splitAddr(up)
 	if err != nil {
 		return "", err
 	}
 	key := func() (string, error) { return "sk-bench", nil }
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, DisableCompression: true, IdleConnTimeout: 90 * time.Second}}
+	client := &http.Client{Transport: proxy.NewEgressTransport()} // what the dataplane's provider backends use
 	tr, err := anthropic.NewHandler(anthropic.Config{Host: host, Port: port, Plaintext: true, APIKey: key, Client: client})
 	if err != nil {
 		return "", fmt.Errorf("anthropic handler: %w", err)
@@ -96,6 +128,27 @@ func serveDataplane(ctx context.Context, up string) (string, error) {
 	mux.Handle("/anthropic/", tr)
 	mux.Handle("/openai/", pt)
 	return loadgen.Serve(ctx, mux)
+}
+
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: heap profile:", err)
+	}
+}
+
+// bare is the floor for the passthrough: a stock single-host ReverseProxy with the same tuned
+// transport as the dataplane's client, mapping /openai/… to the upstream's /….
+func bare(up string) http.Handler {
+	p := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: up})
+	p.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, DisableCompression: true, IdleConnTimeout: 90 * time.Second}
+	p.ErrorLog = log.New(io.Discard, "", 0)
+	return http.StripPrefix("/openai", p)
 }
 
 func splitAddr(addr string) (string, int, error) {
@@ -180,37 +233,79 @@ type target struct {
 	proc    *loadgen.Proc
 }
 
-func run(duration time.Duration, rounds, conc int, pkDir, node string) error {
+type options struct {
+	duration    time.Duration
+	rounds      int
+	conc        int
+	pkDir, node string
+	reply, only string
+	baseline    bool
+	profile     string
+	memprofile  string
+	tuneGC      bool
+}
+
+// wants reports whether the target named name is selected by -only.
+func (o options) wants(name string) bool {
+	if o.only == "" {
+		return true
+	}
+	for _, s := range strings.Split(o.only, ",") {
+		if s != "" && strings.Contains(strings.ToLower(name), strings.ToLower(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+func run(o options) error {
+	duration, rounds, conc := o.duration, o.rounds, o.conc
 	up, err := loadgen.Spawn("-role", "upstream", "-upstream", "")
 	if err != nil {
 		return err
 	}
 	defer up.Stop()
-	dp, err := loadgen.Spawn("-role", "dataplane", "-upstream", up.Addr)
-	if err != nil {
-		return err
+	targets := []target{{name: "direct (upstream)", path: "http://" + up.Addr + "/v1/chat/completions", proc: up}}
+	if o.baseline && o.wants("bare ReverseProxy") {
+		bp, err := loadgen.Spawn("-role", "baseline", "-upstream", up.Addr)
+		if err != nil {
+			return err
+		}
+		defer bp.Stop()
+		targets = append(targets, target{name: "bare ReverseProxy", path: "http://" + bp.Addr + "/openai/v1/chat/completions", proc: bp})
 	}
-	defer dp.Stop()
-	pk, err := startPortkey(pkDir, node)
-	if err != nil {
-		return err
+	if o.wants("dataplane passthrough") || o.wants("dataplane translate") {
+		dp, err := loadgen.Spawn("-role", "dataplane", "-upstream", up.Addr, "-cpuprofile", o.profile, "-memprofile", o.memprofile, "-tunegc="+strconv.FormatBool(o.tuneGC))
+		if err != nil {
+			return err
+		}
+		defer dp.Stop()
+		for _, tg := range []target{
+			{name: "dataplane passthrough", path: "http://" + dp.Addr + "/openai/v1/chat/completions", proc: dp},
+			{name: "dataplane translate", path: "http://" + dp.Addr + "/anthropic/v1/chat/completions", proc: dp},
+		} {
+			if o.wants(tg.name) {
+				targets = append(targets, tg)
+			}
+		}
 	}
-	defer pk.Stop()
-
-	portkeyHeaders := http.Header{
-		"X-Portkey-Provider":    {"anthropic"},
-		"X-Portkey-Custom-Host": {"http://" + up.Addr + "/v1"},
-		"Authorization":         {"Bearer sk-bench"},
-	}
-	targets := []target{
-		{name: "direct (upstream)", path: "http://" + up.Addr + "/v1/chat/completions", proc: up},
-		{name: "dataplane passthrough", path: "http://" + dp.Addr + "/openai/v1/chat/completions", proc: dp},
-		{name: "dataplane translate", path: "http://" + dp.Addr + "/anthropic/v1/chat/completions", proc: dp},
-		{name: "Portkey translate", path: "http://" + pk.Addr + "/v1/chat/completions", headers: portkeyHeaders, proc: pk},
+	if o.wants("Portkey translate") {
+		pk, err := startPortkey(o.pkDir, o.node)
+		if err != nil {
+			return err
+		}
+		defer pk.Stop()
+		portkeyHeaders := http.Header{
+			"X-Portkey-Provider":    {"anthropic"},
+			"X-Portkey-Custom-Host": {"http://" + up.Addr + "/v1"},
+			"Authorization":         {"Bearer sk-bench"},
+		}
+		targets = append(targets, target{name: "Portkey translate", path: "http://" + pk.Addr + "/v1/chat/completions", headers: portkeyHeaders, proc: pk})
 	}
 	if err := check(targets); err != nil {
 		return err
 	}
+	pkDir, node := o.pkDir, o.node
 
 	fmt.Printf("# dataplane vs Portkey %s (Node %s), %s, %d CPUs, %s per run, %d rounds (median), throughput at c=%d, latency at c=1\n",
 		portkeyVersion(pkDir), nodeVersion(node), runtime.Version(), runtime.NumCPU(), duration, rounds, conc)
@@ -222,6 +317,9 @@ func run(duration time.Duration, rounds, conc int, pkDir, node string) error {
 		body, label := chatRequest, "json"
 		if stream {
 			body, label = streamRequest(), "stream"
+		}
+		if o.reply != "" && o.reply != label {
+			continue
 		}
 		thr := map[string][]loadgen.Result{}
 		lat := map[string][]loadgen.Result{}
@@ -253,6 +351,9 @@ func run(duration time.Duration, rounds, conc int, pkDir, node string) error {
 			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50 - direct.P50, P99: l.P99 - direct.P99, CPU: t.CPU}
 		}
 		tr, pt, pkr := got["dataplane translate"], got["dataplane passthrough"], got["Portkey translate"]
+		if tr.RPS == 0 || pt.RPS == 0 || pkr.RPS == 0 {
+			continue // a partial run (-only): no comparison
+		}
 		summary = append(summary,
 			fmt.Sprintf("| %s | %.1fx (goal >= 10x) | %s (goal <= 1/10) | %.2fx | %.1fx |", label,
 				tr.RPS/pkr.RPS, ratio(tr.P99, pkr.P99), tr.RPS/pt.RPS, float64(pkr.CPU)/float64(tr.CPU)))
@@ -318,8 +419,11 @@ func check(targets []target) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", tg.name, err)
 			}
-			b, _ := io.ReadAll(resp.Body)
+			b, err := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if err != nil {
+				return fmt.Errorf("%s (stream=%v): reading the reply after %d bytes: %w", tg.name, stream, len(b), err)
+			}
 			want := [][]byte{[]byte(`"tool_calls"`), []byte(`get_weather`), []byte("The forecast for tomorrow")}
 			if stream {
 				want = [][]byte{[]byte(`"delta"`), []byte(`word 59, `), []byte("data: [DONE]")}
