@@ -19,6 +19,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/config"
+	"github.com/infergw/gwctl/dataplane/llm/anthropic"
 	"github.com/infergw/gwctl/dataplane/mcp"
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/standard"
@@ -49,6 +50,8 @@ type options struct {
 	poolScrape, bodyTimeout   time.Duration
 	redisFailClosed, usage    bool
 	replicas                  int
+	webSearch                 bool
+	serverTools               string
 }
 
 func newFlags(o *options, out io.Writer) *flag.FlagSet {
@@ -72,6 +75,8 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.poolScrape, "pool-scrape-interval", 50*time.Millisecond, "how often each model server's /metrics is scraped")
 	fs.StringVar(&o.mcpKey, "mcp-session-key", "", "32-byte key (64 hex digits or base64) that encrypts MCP session ids, the same on every replica; empty: a random key per process")
 	fs.BoolVar(&o.usage, "always-include-usage", false, "send a usage chunk on every streamed chat completion, as if stream_options.include_usage were set (LiteLLM in front)")
+	fs.BoolVar(&o.webSearch, "anthropic-web-search", false, "on Anthropic backends, map a chat completion's web_search_options to Anthropic's web_search server tool (billed per search); default: ignore web_search_options")
+	fs.StringVar(&o.serverTools, "anthropic-server-tools", "", "comma-separated Anthropic server tool types clients may send in tools[] as Anthropic tool objects, passed through verbatim (e.g. web_search_20250305,web_fetch_20250910,code_execution_20250825); other non-function tools get 400")
 	fs.DurationVar(&o.bodyTimeout, "request-body-timeout", time.Minute, "longest time reading one request body may take (slow clients get their connection closed); 0: no bound")
 	fs.Int64Var(&o.maxBody, "max-request-body", 32<<20, "largest request body in bytes (0 = unlimited); larger requests get 413")
 	fs.DurationVar(&o.watch, "watch-interval", 2*time.Second, "how often config files and secrets are checked for changes")
@@ -188,7 +193,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		WatchInterval: o.watch, ShutdownTimeout: o.shutdown, ShutdownDelay: o.shutWait,
 		DisableAccessLog: o.noAccessLog,
 	}, log)
-	sopts := standard.Options{OTLPEndpoint: o.otlp, Replicas: o.replicas, RedisFailClosed: o.redisFailClosed, AlwaysIncludeUsage: o.usage}
+	sopts := standard.Options{OTLPEndpoint: o.otlp, Replicas: o.replicas, RedisFailClosed: o.redisFailClosed, AlwaysIncludeUsage: o.usage,
+		AnthropicWebSearch: o.webSearch}
+	for _, t := range strings.Split(o.serverTools, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			sopts.AnthropicServerTools = append(sopts.AnthropicServerTools, t)
+		}
+	}
+	if err := anthropic.CheckServerTools(sopts.AnthropicServerTools); err != nil {
+		fmt.Fprintln(stderr, "dataplane: --anthropic-server-tools:", err)
+		return 2
+	}
 	sched, err := pool.Profile(o.poolProfile)
 	if err != nil {
 		fmt.Fprintln(stderr, "dataplane: --pool-scheduler:", err)
@@ -250,6 +265,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func main() {
+	bootstrap.TuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))

@@ -26,6 +26,7 @@ func TestUsageErrors(t *testing.T) {
 		{"--config", "x", "--log-format", "xml"},
 		{"--config", "x", "--listen", "http=:80"},
 		{"--bogus"},
+		{"--config", "x", "--anthropic-server-tools", "web_search_20250305,function"},
 	}
 	for _, args := range cases {
 		var out, errb bytes.Buffer
@@ -42,15 +43,18 @@ func TestEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		"DATAPLANE_LISTEN":      ":2", // the flag wins
-		"DATAPLANE_SECRETS_DIR": "/secrets",
-		"DATAPLANE_RESOLVE":     "a.ns=127.0.0.1:1, b.ns:80=127.0.0.1:2",
-		"DATAPLANE_CONFIG":      "-",
+		"DATAPLANE_LISTEN":                 ":2", // the flag wins
+		"DATAPLANE_SECRETS_DIR":            "/secrets",
+		"DATAPLANE_RESOLVE":                "a.ns=127.0.0.1:1, b.ns:80=127.0.0.1:2",
+		"DATAPLANE_CONFIG":                 "-",
+		"DATAPLANE_ANTHROPIC_SERVER_TOOLS": "web_search_20250305,web_fetch_20250910",
+		"DATAPLANE_ANTHROPIC_WEB_SEARCH":   "true",
 	}
 	if err := applyEnv(fs, func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
-	if len(o.listen) != 1 || o.listen[0] != ":1" || o.secrets != "/secrets" || len(o.resolve) != 2 || o.config[0] != "-" {
+	if len(o.listen) != 1 || o.listen[0] != ":1" || o.secrets != "/secrets" || len(o.resolve) != 2 || o.config[0] != "-" ||
+		!o.webSearch || o.serverTools != "web_search_20250305,web_fetch_20250910" {
 		t.Fatalf("options = %+v", o)
 	}
 	m, err := parseResolve(o.resolve)
@@ -72,7 +76,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, nil, &bytes.Buffer{}, &errb, func(string) string { return "" }); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, f := range []string{"-config", "-listen", "-admin", "-secrets-dir", "-resolve", "-otlp-endpoint", "-redis-addr", "-max-request-body", "DATAPLANE_"} {
+	for _, f := range []string{"-config", "-listen", "-admin", "-secrets-dir", "-resolve", "-otlp-endpoint", "-redis-addr", "-max-request-body", "-anthropic-web-search", "-anthropic-server-tools", "DATAPLANE_"} {
 		if !strings.Contains(errb.String(), f) {
 			t.Errorf("help lacks %s", f)
 		}

@@ -26,6 +26,10 @@ func TestUsageOpenAI(t *testing.T) {
 	if !strings.Contains(got, `"completion_tokens_details":{"reasoning_tokens":7}`) || strings.Contains(got, "server_tool_use") {
 		t.Errorf("reasoning usage %s", got)
 	}
+	u = Usage{Input: 1, Output: 2, HasWebSearch: true, WebSearch: 3, HasWebFetch: true, WebFetch: 4}
+	if got = string(u.AppendOpenAI(nil, UsageFormat{})); !strings.HasSuffix(got, `"server_tool_use":{"web_search_requests":3,"web_fetch_requests":4}}`) {
+		t.Errorf("server tool usage %s", got)
+	}
 }
 
 func TestError(t *testing.T) {

@@ -19,9 +19,12 @@ type Usage struct {
 	HasReasoning bool
 	Reasoning    int64
 
-	// HasWebSearch reports that usage.server_tool_use was present.
+	// HasWebSearch reports that usage.server_tool_use was present (WebSearch counts its
+	// web_search_requests); HasWebFetch that it also had web_fetch_requests.
 	HasWebSearch bool
 	WebSearch    int64
+	HasWebFetch  bool
+	WebFetch     int64
 }
 
 // PromptTokens is OpenAI's inclusive prompt count: uncached input plus cache reads and writes.
@@ -69,6 +72,10 @@ func (u Usage) AppendOpenAI(b []byte, f UsageFormat) []byte {
 	if u.HasWebSearch {
 		b = append(b, `,"server_tool_use":{"web_search_requests":`...)
 		b = strconv.AppendInt(b, u.WebSearch, 10)
+		if u.HasWebFetch {
+			b = append(b, `,"web_fetch_requests":`...)
+			b = strconv.AppendInt(b, u.WebFetch, 10)
+		}
 		b = append(b, '}')
 	}
 	return append(b, '}')

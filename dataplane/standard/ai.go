@@ -60,6 +60,7 @@ func (in *Installer) provider(b *gateway.Backend, p gateway.AIProvider, auth *ga
 		h, err = anthropic.NewHandler(anthropic.Config{
 			Model: p.Model, Host: p.Host, Port: int(p.Port), PathPrefix: p.PathPrefix, Plaintext: plaintext,
 			APIKey: key, SecretName: secretName, AlwaysIncludeUsage: in.opts.AlwaysIncludeUsage,
+			WebSearch: in.opts.AnthropicWebSearch, ServerTools: in.opts.AnthropicServerTools,
 			Client: in.llmClient, Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
 		})
 	case "openai":

@@ -18,6 +18,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/failover"
 	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/dataplane/pool"
+	"github.com/infergw/gwctl/dataplane/proxy"
 	"github.com/infergw/gwctl/dataplane/router"
 	"github.com/infergw/gwctl/pkg/gateway"
 )
@@ -44,6 +45,12 @@ type Options struct {
 	PoolScheduler pool.SchedulerConfig
 	// AlwaysIncludeUsage sends a usage chunk on every streamed LLM response (LiteLLM fronting).
 	AlwaysIncludeUsage bool
+	// AnthropicWebSearch maps OpenAI web_search_options to Anthropic's web_search server tool
+	// on Anthropic backends (anthropic.Config.WebSearch); off, the option is ignored.
+	AnthropicWebSearch bool
+	// AnthropicServerTools lists the Anthropic server tool types clients may pass through
+	// tools[] on Anthropic backends (anthropic.Config.ServerTools).
+	AnthropicServerTools []string
 }
 
 // Installer holds state shared across reloads: rate-limit buckets and JWT key sets survive a
@@ -85,7 +92,7 @@ func Install(ctx context.Context, d *bootstrap.Dataplane, opts Options) (*Instal
 	in.installPools()
 	d.Wrap = in.tracing
 	d.WrapTransport = in.traceTransport
-	in.llmClient = &http.Client{Transport: in.traceTransport(http.DefaultTransport)}
+	in.llmClient = &http.Client{Transport: in.traceTransport(proxy.NewEgressTransport())}
 	d.Policy = router.Compose(router.Stages{
 		JWT:            in.jwtStage,
 		RateLimit:      in.rateLimitStage,

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/infergw/gwctl/dataplane/llm"
 )
@@ -68,6 +69,17 @@ type Config struct {
 	// turns on models that accept them, instead of hoisting them into the system prompt.
 	MidConversationSystem bool
 
+	// WebSearch maps a request's web_search_options to Anthropic's web_search server tool
+	// ({"type":"web_search_20250305","name":"web_search"}, search_context_size low/medium/high
+	// as max_uses 1/5/10, user_location.approximate as user_location), as LiteLLM does.
+	// Off: web_search_options is ignored. Anthropic bills each search (usage.server_tool_use).
+	WebSearch bool
+	// ServerTools lists the Anthropic server tool types (e.g. web_search_20250305,
+	// web_fetch_20250910, code_execution_20250825) that clients may put in tools[]: such an
+	// entry is the Anthropic tool object itself and is sent upstream verbatim. Any other
+	// non-function tool type is a 400.
+	ServerTools []string
+
 	// DefaultMaxTokens is max_tokens when the client sends none (default 4096, capped by
 	// the model's maximum output).
 	DefaultMaxTokens int64
@@ -95,8 +107,22 @@ func (c *Config) validate() error {
 	if c.APIKey == nil {
 		return errors.New("anthropic backend: APIKey is required (policies.auth.secretRef)")
 	}
+	if err := CheckServerTools(c.ServerTools); err != nil {
+		return fmt.Errorf("anthropic backend: ServerTools: %w", err)
+	}
 	if c.DefaultMaxTokens < 0 {
 		return fmt.Errorf("anthropic backend: DefaultMaxTokens %d must not be negative", c.DefaultMaxTokens)
+	}
+	return nil
+}
+
+// CheckServerTools reports an entry of a ServerTools list that cannot be an Anthropic server
+// tool type: empty, or a client tool type (function, custom).
+func CheckServerTools(types []string) error {
+	for _, t := range types {
+		if t = strings.TrimSpace(t); t == "" || t == "function" || t == "custom" {
+			return fmt.Errorf("%q is not an Anthropic server tool type (e.g. web_search_20250305)", t)
+		}
 	}
 	return nil
 }

@@ -83,6 +83,10 @@ func (r *messagesRequest) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
+			if t.Raw != nil {
+				b = append(b, t.Raw...)
+				continue
+			}
 			b = append(b, `{"name":`...)
 			b = llm.AppendJSONString(b, t.Name)
 			if t.Description != nil {

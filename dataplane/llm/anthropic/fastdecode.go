@@ -191,6 +191,70 @@ func (s *scanner) chatRequest(in *chatRequest) bool {
 			return s.int64Ptr(&seen, 17, &in.TopLogprobs)
 		case "thinking":
 			return s.rawField(&seen, 18, &in.Thinking)
+		case "web_search_options":
+			return s.webSearchOptions(&seen, 19, &in.WebSearchOptions)
+		}
+		return s.unknown(key)
+	})
+}
+
+func (s *scanner) webSearchOptions(seen *fields, bit uint, dst **webSearchOptions) bool {
+	if !seen.first(bit) {
+		return false
+	}
+	if s.null() {
+		return true
+	}
+	o := &webSearchOptions{}
+	*dst = o
+	var inner fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "search_context_size":
+			return s.strField(&inner, 0, &o.SearchContextSize)
+		case "user_location":
+			if !inner.first(1) {
+				return false
+			}
+			if s.null() {
+				return true
+			}
+			o.UserLocation = &webSearchLocation{}
+			return s.userLocation(o.UserLocation)
+		}
+		return s.unknown(key)
+	})
+}
+
+func (s *scanner) userLocation(l *webSearchLocation) bool {
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "type":
+			return s.strField(&seen, 0, &l.Type)
+		case "approximate":
+			if !seen.first(1) {
+				return false
+			}
+			if s.null() {
+				return true
+			}
+			a := &approximateLocation{}
+			l.Approximate = a
+			var inner fields
+			return s.object(func(key string) bool {
+				switch key {
+				case "city":
+					return s.strField(&inner, 0, &a.City)
+				case "country":
+					return s.strField(&inner, 1, &a.Country)
+				case "region":
+					return s.strField(&inner, 2, &a.Region)
+				case "timezone":
+					return s.strField(&inner, 3, &a.Timezone)
+				}
+				return s.unknown(key)
+			})
 		}
 		return s.unknown(key)
 	})
@@ -368,10 +432,14 @@ func (s *scanner) thinkingBlock(tb *thinkingBlock) bool {
 
 func (s *scanner) chatTool(t *chatTool) bool {
 	var seen fields
-	return s.object(func(key string) bool {
+	s.ws()
+	start := s.i
+	ok := s.object(func(key string) bool {
 		switch key {
 		case "type":
 			return s.strField(&seen, 0, &t.Type)
+		case "name":
+			return s.strField(&seen, 3, &t.Name)
 		case "function":
 			if !seen.first(1) {
 				return false
@@ -405,4 +473,8 @@ func (s *scanner) chatTool(t *chatTool) bool {
 		}
 		return s.unknown(key)
 	})
+	if ok && t.Type != "function" && t.Type != "" {
+		t.Raw = append(json.RawMessage(nil), s.b[start:s.i]...) // as chatTool.UnmarshalJSON
+	}
+	return ok
 }

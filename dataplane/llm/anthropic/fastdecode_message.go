@@ -56,6 +56,25 @@ func (s *scanner) responseBlock(c *responseBlock) bool {
 			return s.strField(&seen, 6, &c.Signature)
 		case "data":
 			return s.strField(&seen, 7, &c.Data)
+		case "citations":
+			return objects(s, &seen, 8, &c.Citations, (*scanner).citation)
+		}
+		return s.unknown(key)
+	})
+}
+
+func (s *scanner) citation(c *citation) bool {
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "type":
+			return s.strField(&seen, 0, &c.Type)
+		case "url":
+			return s.strField(&seen, 1, &c.URL)
+		case "title":
+			return s.strField(&seen, 2, &c.Title)
+		case "source":
+			return s.strField(&seen, 3, &c.Source)
 		}
 		return s.unknown(key)
 	})
@@ -124,13 +143,17 @@ func (s *scanner) usage(u *usage) bool {
 				return true
 			}
 			u.ServerToolUse = &struct {
-				WebSearchRequests int64 `json:"web_search_requests"`
+				WebSearchRequests int64  `json:"web_search_requests"`
+				WebFetchRequests  *int64 `json:"web_fetch_requests"`
 			}{}
 			st := u.ServerToolUse
 			var inner fields
 			return s.object(func(key string) bool {
-				if key == "web_search_requests" {
+				switch key {
+				case "web_search_requests":
 					return s.int64Field(&inner, 0, &st.WebSearchRequests)
+				case "web_fetch_requests":
+					return s.int64Ptr(&inner, 1, &st.WebFetchRequests)
 				}
 				return s.unknown(key)
 			})

@@ -33,6 +33,17 @@ var fastDecodeEdges = []string{
 	`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"u","detail":"low"}},{"type":"file","file":{"file_data":"d","filename":"f"}}]}]}`,
 	`{"model":"m","stream":true,"stream_options":{"include_usage":false,"x":1},"logprobs":true,"top_logprobs":2,"user":"u","safety_identifier":"s","reasoning_effort":"low","parallel_tool_calls":false}`,
 	`{"a":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`,
+	// web_search_options and server tools
+	`{"model":"m","web_search_options":{"search_context_size":"low","user_location":{"type":"approximate","approximate":{"city":"P","country":"FR","region":"R","timezone":"T","x":1}},"other":[1]}}`,
+	`{"web_search_options":null}`, `{"web_search_options":{"user_location":null}}`, `{"web_search_options":{"user_location":{"approximate":null,"type":null}}}`,
+	`{"web_search_options":{"search_context_size":1}}`, `{"web_search_options":{},"web_search_options":{"search_context_size":"high"}}`,
+	`{"web_search_options":{"user_location":{"approximate":{"city":"a"},"approximate":{"country":"b"}}}}`, `{"web_search_options":[]}`,
+	`{"tools":[{"type":"web_search_20250305","name":"web_search","max_uses":3,"user_location":{"type":"approximate"}},{"type":"function","name":"x","function":{"name":"f"}},null]}`,
+	`{"tools":[{"name":"n", "cache_control" : {"type":"ephemeral"},"type":"code_execution_20250825"}]}`, `{"tools":[{"type":"custom","name":1}]}`, `{"tools":[{"type":"web_fetch_20250910","Name":"x"}]}`,
+	// citations and server tool usage
+	`{"id":"msg_1","content":[{"type":"text","text":"a","citations":[{"type":"web_search_result_location","url":"u","title":null,"cited_text":"c","encrypted_index":"e"},null,{"type":"char_location","start_char_index":1},{"type":"search_result_location","source":"https://x","title":"t"}]}]}`,
+	`{"id":"msg_1","content":[{"type":"text","text":"a","citations":null},{"type":"text","citations":[{"url":1}]}]}`, `{"id":"msg_1","content":[{"citations":[{"url":"a","url":"b"}]}]}`,
+	`{"id":"msg_1","usage":{"server_tool_use":{"web_search_requests":2,"web_fetch_requests":null}}}`, `{"id":"msg_1","usage":{"server_tool_use":{"web_fetch_requests":3,"code_execution_requests":1}}}`,
 	// responses
 	`{"id":"msg_1","model":"m","stop_reason":null,"content":[{"type":"text","text":"hi","citations":[]}],"usage":{"input_tokens":1,"output_tokens":2,"cache_creation":{"ephemeral_5m_input_tokens":3,"ephemeral_1h_input_tokens":null},"output_tokens_details":{"thinking_tokens":null},"server_tool_use":{"web_search_requests":1,"web_fetch_requests":2},"service_tier":"standard"}}`,
 	`{"id":"msg_1","usage":null,"content":[{"type":"tool_use","input":{"a" : 1}},{"type":"thinking","thinking":"t","signature":"s"},{"type":"redacted_thinking","data":"d"}]}`,

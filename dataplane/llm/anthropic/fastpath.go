@@ -17,22 +17,23 @@ var (
 )
 
 // fastDelta parses `{"type":"content_block_delta","index":N,"delta":{"type":T,F:"…"}}` for
-// T text_delta (text) and input_json_delta (partial_json); lit is the JSON string literal.
-func fastDelta(data []byte) (index int, isText bool, lit []byte, ok bool) {
+// T text_delta (text) and input_json_delta (partial_json); lit is the JSON string literal,
+// plain reports that it is ASCII without escapes (so it decodes to len(lit)-2 characters).
+func fastDelta(data []byte) (index int, isText bool, lit []byte, plain, ok bool) {
 	rest, found := bytes.CutPrefix(data, deltaPrefix)
 	if !found {
-		return 0, false, nil, false
+		return 0, false, nil, false, false
 	}
 	n := 0
 	for n < len(rest) && n < 6 && rest[n] >= '0' && rest[n] <= '9' {
 		n++
 	}
 	if n == 0 {
-		return 0, false, nil, false
+		return 0, false, nil, false, false
 	}
 	index, err := strconv.Atoi(string(rest[:n]))
 	if err != nil {
-		return 0, false, nil, false
+		return 0, false, nil, false, false
 	}
 	rest = rest[n:]
 	if r, f := bytes.CutPrefix(rest, textInfix); f {
@@ -40,23 +41,28 @@ func fastDelta(data []byte) (index int, isText bool, lit []byte, ok bool) {
 	} else if r, f := bytes.CutPrefix(rest, jsonInfix); f {
 		rest = r
 	} else {
-		return 0, false, nil, false
+		return 0, false, nil, false, false
 	}
 	if len(rest) == 0 || rest[0] != '"' {
-		return 0, false, nil, false
+		return 0, false, nil, false, false
 	}
 	end := 1
+	var high byte // OR of the literal's bytes: >= 0x80 when it has non-ASCII
+	escaped := false
 	for ; end < len(rest); end++ {
-		if rest[end] == '\\' {
+		c := rest[end]
+		if c == '\\' {
+			escaped = true
 			end++
 			continue
 		}
-		if rest[end] == '"' {
+		if c == '"' {
 			break
 		}
+		high |= c
 	}
 	if end >= len(rest) {
-		return 0, false, nil, false
+		return 0, false, nil, false, false
 	}
 	lit, tail := rest[:end+1], rest[end+1:]
 	braces := 0
@@ -66,13 +72,13 @@ func fastDelta(data []byte) (index int, isText bool, lit []byte, ok bool) {
 			braces++
 		case ' ', '\t', '\r', '\n':
 		default:
-			return 0, false, nil, false
+			return 0, false, nil, false, false
 		}
 	}
 	if braces != 2 || !json.Valid(lit) {
-		return 0, false, nil, false
+		return 0, false, nil, false, false
 	}
-	return index, isText, lit, true
+	return index, isText, lit, !escaped && high < 0x80, true
 }
 
 // fastEvent handles a delta recognised by fastDelta; handled is false when the event needs
@@ -81,7 +87,7 @@ func (s *streamState) fastEvent(data []byte, w chunkWriter) (handled bool, err e
 	if !s.started {
 		return false, nil
 	}
-	index, isText, lit, ok := fastDelta(data)
+	index, isText, lit, plain, ok := fastDelta(data)
 	if !ok {
 		return false, nil
 	}
@@ -92,6 +98,12 @@ func (s *streamState) fastEvent(data []byte, w chunkWriter) (handled bool, err e
 	b := s.begin()
 	switch {
 	case isText && bs.kind == kindText:
+		n := len(lit) - 2
+		if !plain {
+			n = literalRunes(lit)
+		}
+		s.runes += n
+		bs.runes += n
 		b = append(b, `{"content":`...)
 		b = append(b, lit...)
 		b = append(b, '}')
@@ -104,6 +116,12 @@ func (s *streamState) fastEvent(data []byte, w chunkWriter) (handled bool, err e
 		b = append(b, `}}]}`...)
 	case !isText && bs.kind == kindJSONTool:
 		bs.sawArgs = true
+		n := len(lit) - 2
+		if !plain {
+			n = literalRunes(lit)
+		}
+		s.runes += n
+		bs.runes += n
 		b = append(b, `{"content":`...)
 		b = append(b, lit...)
 		b = append(b, '}')

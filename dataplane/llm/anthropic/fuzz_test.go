@@ -13,7 +13,7 @@ func FuzzTranslateRequest(f *testing.F) {
 	for _, tc := range requestCases {
 		f.Add([]byte(tc.in))
 	}
-	tr := newTranslator(&Config{}, quietLogger())
+	tr := newTranslator(&Config{WebSearch: true, ServerTools: []string{"web_search_20250305", "web_fetch_20250910"}}, quietLogger())
 	f.Fuzz(func(t *testing.T, in []byte) {
 		up, err := tr.translateRequest(context.Background(), in)
 		if err != nil {

@@ -75,7 +75,7 @@ func (t *translator) messages(in *chatRequest, out *messagesRequest, caps ModelC
 				continue
 			}
 			if n := len(out.Messages); n > 0 && out.Messages[n-1].Role == "assistant" {
-				out.Messages[n-1].Content = append(out.Messages[n-1].Content, blocks...)
+				out.Messages[n-1].Content = mergeAssistant(out.Messages[n-1].Content, blocks)
 				continue
 			}
 			out.Messages = append(out.Messages, turn{Role: "assistant", Content: blocks})
@@ -397,6 +397,30 @@ func assistantBlocks(m *chatMessage, i int) ([]block, *llm.Error) {
 		out = append(out, block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: input})
 	}
 	return out, nil
+}
+
+// mergeAssistant appends the blocks of a second consecutive assistant message to a turn,
+// keeping its thinking blocks with the turn's leading thinking blocks: Anthropic requires
+// replayed thinking to come first in the turn.
+func mergeAssistant(turn, blocks []block) []block {
+	k := leadingThinking(blocks)
+	if k == 0 {
+		return append(turn, blocks...)
+	}
+	at := leadingThinking(turn)
+	out := make([]block, 0, len(turn)+len(blocks))
+	out = append(out, turn[:at]...)
+	out = append(out, blocks[:k]...)
+	out = append(out, turn[at:]...)
+	return append(out, blocks[k:]...)
+}
+
+func leadingThinking(blocks []block) int {
+	n := 0
+	for n < len(blocks) && (blocks[n].Type == "thinking" || blocks[n].Type == "redacted_thinking") {
+		n++
+	}
+	return n
 }
 
 // toolInput turns function.arguments into tool_use.input: "" is {}, an object is kept raw

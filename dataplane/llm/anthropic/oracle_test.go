@@ -29,8 +29,8 @@ func TestStreamMatchesAccumulatedMessage(t *testing.T) {
 	}
 	for _, f := range fixtures {
 		t.Run(f.name, func(t *testing.T) {
-			want, wantReasoning := viaAnthropicAccumulator(t, f.sse)
-			got, gotReasoning := viaOpenAIAccumulator(t, f.sse)
+			want, wantExt := viaAnthropicAccumulator(t, f.sse)
+			got, gotExt := viaOpenAIAccumulator(t, f.sse)
 
 			if got.ID != want.ID || got.Model != want.Model {
 				t.Errorf("id/model: got %s/%s, want %s/%s", got.ID, got.Model, want.ID, want.Model)
@@ -48,8 +48,23 @@ func TestStreamMatchesAccumulatedMessage(t *testing.T) {
 			if g.Message.Content != w.Message.Content {
 				t.Errorf("content: got %q, want %q", g.Message.Content, w.Message.Content)
 			}
-			if gotReasoning != wantReasoning {
-				t.Errorf("reasoning_content: got %q, want %q", gotReasoning, wantReasoning)
+			if gotExt.Reasoning != wantExt.Reasoning {
+				t.Errorf("reasoning_content: got %q, want %q", gotExt.Reasoning, wantExt.Reasoning)
+			}
+			// Extensions openai-go does not accumulate: the stream's delta.annotations and
+			// delta.thinking_blocks, rebuilt, equal the message's.
+			if g, w := jsonOf(t, gotExt.Annotations), jsonOf(t, wantExt.Annotations); g != w {
+				t.Errorf("annotations: got %s, want %s", g, w)
+			}
+			if g, w := jsonOf(t, gotExt.ThinkingBlocks), jsonOf(t, wantExt.ThinkingBlocks); g != w {
+				t.Errorf("thinking_blocks: got %s, want %s", g, w)
+			}
+			if strings.Contains(string(f.sse), `"web_search_result_location"`) && len(wantExt.Annotations) == 0 ||
+				strings.Contains(string(f.sse), `"signature_delta"`) && len(wantExt.ThinkingBlocks) == 0 {
+				t.Errorf("fixture has citations or signatures but neither path produced them")
+			}
+			if len(w.Message.Annotations) != len(wantExt.Annotations) {
+				t.Errorf("openai-go sees %d annotations in the message, want %d", len(w.Message.Annotations), len(wantExt.Annotations))
 			}
 			if len(g.Message.ToolCalls) != len(w.Message.ToolCalls) {
 				t.Fatalf("tool calls: got %d, want %d", len(g.Message.ToolCalls), len(w.Message.ToolCalls))
@@ -69,6 +84,9 @@ func TestStreamMatchesAccumulatedMessage(t *testing.T) {
 			if gw, ww := gu.PromptTokensDetails.JSON.ExtraFields["cache_write_tokens"].Raw(), wu.PromptTokensDetails.JSON.ExtraFields["cache_write_tokens"].Raw(); gw != ww {
 				t.Errorf("cache_write_tokens: got %s, want %s", gw, ww)
 			}
+			if gotExt.ServerToolUse != wantExt.ServerToolUse {
+				t.Errorf("usage.server_tool_use: got %s, want %s", gotExt.ServerToolUse, wantExt.ServerToolUse)
+			}
 			if gu.TotalTokens == 0 && wu.TotalTokens == 0 && strings.Contains(string(f.sse), "output_tokens") {
 				t.Errorf("usage missing from both sides")
 			}
@@ -76,9 +94,18 @@ func TestStreamMatchesAccumulatedMessage(t *testing.T) {
 	}
 }
 
+// extensions are the response fields beyond openai-go's ChatCompletion that both paths
+// must agree on.
+type extensions struct {
+	Reasoning      string
+	Annotations    []any
+	ThinkingBlocks []any
+	ServerToolUse  string // raw usage.server_tool_use (openai-go keeps only typed usage fields)
+}
+
 // viaAnthropicAccumulator accumulates the stream with anthropic-sdk-go and translates the
 // resulting Message with the non-streaming translation.
-func viaAnthropicAccumulator(t *testing.T, sse []byte) (openai.ChatCompletion, string) {
+func viaAnthropicAccumulator(t *testing.T, sse []byte) (openai.ChatCompletion, extensions) {
 	t.Helper()
 	var msg anthropicsdk.Message
 	rd := llm.NewSSEReader(bytes.NewReader(sse), 0)
@@ -115,16 +142,24 @@ func viaAnthropicAccumulator(t *testing.T, sse []byte) (openai.ChatCompletion, s
 		Choices []struct {
 			Message struct {
 				ReasoningContent string `json:"reasoning_content"`
+				Annotations      []any  `json:"annotations"`
+				ThinkingBlocks   []any  `json:"thinking_blocks"`
 			} `json:"message"`
 		} `json:"choices"`
 	}
-	_ = json.Unmarshal(c.Body, &r)
-	return out, r.Choices[0].Message.ReasoningContent
+	if err := json.Unmarshal(c.Body, &r); err != nil {
+		t.Fatal(err)
+	}
+	m := r.Choices[0].Message
+	return out, extensions{Reasoning: m.ReasoningContent, Annotations: m.Annotations, ThinkingBlocks: m.ThinkingBlocks,
+		ServerToolUse: out.Usage.JSON.ExtraFields["server_tool_use"].Raw()}
 }
 
 // viaOpenAIAccumulator translates the stream and accumulates our chunks with openai-go,
-// parsing the wire format with its own SSE decoder.
-func viaOpenAIAccumulator(t *testing.T, sse []byte) (openai.ChatCompletion, string) {
+// parsing the wire format with its own SSE decoder. Extension deltas are accumulated as a
+// client replaying thinking would: reasoning_content since the last thinking block is the
+// text of the block a thinking_blocks signature closes.
+func viaOpenAIAccumulator(t *testing.T, sse []byte) (openai.ChatCompletion, extensions) {
 	t.Helper()
 	out, err := translateStream(t, Config{}, sse, true, "")
 	if err != nil {
@@ -132,25 +167,64 @@ func viaOpenAIAccumulator(t *testing.T, sse []byte) (openai.ChatCompletion, stri
 	}
 	resp := &http.Response{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(bytes.NewReader(out))}
 	stream := ssestream.NewStream[openai.ChatCompletionChunk](ssestream.NewDecoder(resp), nil)
-	var acc openai.ChatCompletionAccumulator
-	var reasoning strings.Builder
+	var (
+		acc       openai.ChatCompletionAccumulator
+		ext       extensions
+		reasoning strings.Builder
+		thinking  strings.Builder // of the open thinking block
+	)
 	for stream.Next() {
 		chunk := stream.Current()
 		if !acc.AddChunk(chunk) {
 			t.Fatalf("accumulator rejected chunk %s", chunk.RawJSON())
 		}
+		if f, ok := chunk.Usage.JSON.ExtraFields["server_tool_use"]; ok {
+			ext.ServerToolUse = f.Raw()
+		}
 		for _, c := range chunk.Choices {
-			if f, ok := c.Delta.JSON.ExtraFields["reasoning_content"]; ok {
+			x := c.Delta.JSON.ExtraFields
+			if f, ok := x["reasoning_content"]; ok {
 				var s string
 				_ = json.Unmarshal([]byte(f.Raw()), &s)
 				reasoning.WriteString(s)
+				thinking.WriteString(s)
+			}
+			if f, ok := x["annotations"]; ok {
+				var list []any
+				if err := json.Unmarshal([]byte(f.Raw()), &list); err != nil {
+					t.Fatalf("delta.annotations: %v", err)
+				}
+				ext.Annotations = append(ext.Annotations, list...)
+			}
+			if f, ok := x["thinking_blocks"]; ok {
+				var list []map[string]any
+				if err := json.Unmarshal([]byte(f.Raw()), &list); err != nil {
+					t.Fatalf("delta.thinking_blocks: %v", err)
+				}
+				for _, b := range list {
+					if b["type"] == "thinking" {
+						b["thinking"] = thinking.String()
+						thinking.Reset()
+					}
+					ext.ThinkingBlocks = append(ext.ThinkingBlocks, b)
+				}
 			}
 		}
 	}
 	if err := stream.Err(); err != nil {
 		t.Fatalf("openai-go stream error: %v", err)
 	}
-	return acc.ChatCompletion, reasoning.String()
+	ext.Reasoning = reasoning.String()
+	return acc.ChatCompletion, ext
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func sameJSON(a, b string) bool {

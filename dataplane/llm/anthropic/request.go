@@ -27,6 +27,8 @@ type translator struct {
 	midSystem   bool
 	alwaysUsage bool
 	cacheSplit  bool
+	webSearchOn bool
+	serverTools map[string]bool // allowed server tool types
 	log         *slog.Logger
 }
 
@@ -38,7 +40,8 @@ func newTranslator(c *Config, log *slog.Logger) *translator {
 	return &translator{
 		model: c.Model, aliases: c.ModelAliases, models: newModelTable(c.Models), defaultMax: def,
 		strict: c.Strict, midSystem: c.MidConversationSystem, alwaysUsage: c.AlwaysIncludeUsage,
-		cacheSplit: !c.OmitCacheCreationSplit, log: log,
+		cacheSplit: !c.OmitCacheCreationSplit, webSearchOn: c.WebSearch, serverTools: newServerToolSet(c.ServerTools),
+		log: log,
 	}
 }
 
@@ -105,7 +108,7 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 		return nil, err
 	}
 
-	if err := t.tools(&in, &out); err != nil {
+	if err := t.tools(ctx, &in, &out); err != nil {
 		return nil, err
 	}
 	if thinkingOn && out.ToolChoice != nil && (out.ToolChoice.Type == "any" || out.ToolChoice.Type == "tool") {

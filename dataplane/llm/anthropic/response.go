@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/infergw/gwctl/dataplane/llm"
 )
@@ -66,6 +67,10 @@ func (u *usage) mergeInto(acc *llm.Usage) {
 	if u.ServerToolUse != nil {
 		acc.HasWebSearch = true
 		acc.WebSearch = u.ServerToolUse.WebSearchRequests
+		if u.ServerToolUse.WebFetchRequests != nil {
+			acc.HasWebFetch = true
+			acc.WebFetch = *u.ServerToolUse.WebFetchRequests
+		}
 	}
 }
 
@@ -89,13 +94,24 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 	m.Usage.mergeInto(&u)
 	finish := finishReason(ctx, t.log, m.StopReason)
 
-	var text, reasoning []byte
+	var text, reasoning, annotations []byte
 	hasText := false
 	nTools := 0
+	runes, counted := 0, 0 // characters in text[:counted], counted only for cited blocks
 	for i := range m.Content {
 		c := &m.Content[i]
 		switch c.Type {
 		case "text":
+			if len(c.Citations) > 0 {
+				runes += utf8.RuneCount(text[counted:])
+				counted = len(text)
+				end := runes + utf8.RuneCountInString(c.Text)
+				for j := range c.Citations {
+					if url, title, ok := c.Citations[j].urlCitation(); ok {
+						annotations = appendAnnotation(annotations, len(annotations) == 0, url, title, runes, end)
+					}
+				}
+			}
 			text = append(text, c.Text...)
 			hasText = true
 		case "thinking":
@@ -116,7 +132,7 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 		finish = "stop"
 	}
 
-	b := make([]byte, 0, 512+len(text)+len(reasoning))
+	b := make([]byte, 0, 512+len(text)+len(reasoning)+len(annotations))
 	b = append(b, `{"id":`...)
 	b = llm.AppendJSONString(b, m.ID)
 	b = append(b, `,"object":"chat.completion","created":`...)
@@ -130,6 +146,11 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 		b = append(b, "null"...)
 	}
 	b = append(b, `,"refusal":null`...)
+	if len(annotations) > 0 {
+		b = append(b, `,"annotations":[`...)
+		b = append(b, annotations...)
+		b = append(b, ']')
+	}
 	if len(reasoning) > 0 {
 		b = append(b, `,"reasoning_content":`...)
 		b = llm.AppendJSONString(b, string(reasoning))
@@ -170,13 +191,14 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 	return &completion{Body: b, Model: strings.Clone(m.Model), ID: strings.Clone(m.ID), FinishReason: finish, Usage: u}, true
 }
 
-// appendThinkingBlocks adds the thinking_blocks extension (signed thinking and redacted
-// thinking) so clients can replay them on the next turn.
+// appendThinkingBlocks adds the thinking_blocks extension (LiteLLM's shape: signed thinking
+// and redacted thinking, in order) so clients can replay them on the next turn. Unsigned
+// thinking is left out: Anthropic would reject it on replay.
 func appendThinkingBlocks(b []byte, content []responseBlock) []byte {
 	first := true
 	for i := range content {
 		c := &content[i]
-		if c.Type != "thinking" && c.Type != "redacted_thinking" {
+		if !(c.Type == "thinking" && c.Signature != "" || c.Type == "redacted_thinking" && c.Data != "") {
 			continue
 		}
 		if first {

@@ -44,6 +44,19 @@ var responseCases = []struct {
 	{name: "stop_reason_null", in: msg(`{"type":"text","text":"ok"}`, `null`, plainUsage)},
 	{name: "stop_reason_unknown", in: msg(`{"type":"text","text":"ok"}`, `"brand_new_reason"`, plainUsage)},
 	{name: "json_tool_folded_into_content", jsonTool: jsonToolName, in: msg(`{"type":"tool_use","id":"toolu_1","name":"json_response","input":{"name": "Ada"}}`, `"tool_use"`, plainUsage)},
+	{name: "web_search_citations", in: msg(`{"type":"text","text":"Voilà — I'll search. "},`+
+		`{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{"query":"paris weather"}},`+
+		`{"type":"web_search_tool_result","tool_use_id":"srvtoolu_1","content":[{"type":"web_search_result","url":"https://meteo.example/paris","title":"Paris forecast","encrypted_content":"EqAB","page_age":"1 day ago"}]},`+
+		`{"type":"text","text":"Paris: 18°C 😀 and sunny","citations":[{"type":"web_search_result_location","url":"https://meteo.example/paris","title":"Paris forecast","cited_text":"18°C and sunny","encrypted_index":"Eo8B"},{"type":"web_search_result_location","url":"https://news.example/a?b=1&c=\u003c","title":null,"cited_text":"sunny","encrypted_index":"Eo9B"}]},`+
+		`{"type":"text","text":", per the docs","citations":[{"type":"char_location","cited_text":"docs","document_index":0,"document_title":"Doc","start_char_index":0,"end_char_index":4},{"type":"search_result_location","source":"https://kb.example/x","title":"KB","cited_text":"x","search_result_index":0,"start_block_index":0,"end_block_index":0},{"type":"search_result_location","source":"kb://internal","title":"Internal","cited_text":"y","search_result_index":1,"start_block_index":0,"end_block_index":0}]},`+
+		`{"type":"text","text":"."}`, `"end_turn"`, `{"input_tokens":2000,"output_tokens":80,"server_tool_use":{"web_search_requests":1,"web_fetch_requests":0}}`)},
+	{name: "server_tools_code_execution", in: msg(`{"type":"server_tool_use","id":"srvtoolu_2","name":"code_execution","input":{"code":"print(1)"}},`+
+		`{"type":"code_execution_tool_result","tool_use_id":"srvtoolu_2","content":{"type":"code_execution_result","stdout":"1\n","stderr":"","return_code":0,"content":[]}},`+
+		`{"type":"server_tool_use","id":"srvtoolu_3","name":"web_fetch","input":{"url":"https://example.com"}},`+
+		`{"type":"web_fetch_tool_result","tool_use_id":"srvtoolu_3","content":{"type":"web_fetch_result","url":"https://example.com","content":{"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"}}}},`+
+		`{"type":"tool_use","id":"toolu_9","name":"get_time","input":{}}`, `"tool_use"`, `{"input_tokens":10,"output_tokens":5,"server_tool_use":{"web_search_requests":0,"web_fetch_requests":1}}`)},
+	{name: "pause_turn_server_tool", in: msg(`{"type":"server_tool_use","id":"srvtoolu_4","name":"web_search","input":{"query":"q"}}`, `"pause_turn"`, `{"input_tokens":10,"output_tokens":5,"server_tool_use":{"web_search_requests":1}}`)},
+	{name: "thinking_unsigned_not_replayable", in: msg(`{"type":"thinking","thinking":"unsigned","signature":""},{"type":"redacted_thinking","data":""},{"type":"text","text":"Answer"}`, `"end_turn"`, plainUsage)},
 	{name: "text_escaping", in: msg(`{"type":"text","text":"quote \" backslash \\ newline \n tab \t <html> \u2028 é 😀"}`, `"end_turn"`, plainUsage)},
 }
 

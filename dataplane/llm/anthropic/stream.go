@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/infergw/gwctl/dataplane/llm"
 )
@@ -35,6 +36,16 @@ type blockState struct {
 	kind    blockKind
 	slot    int
 	sawArgs bool
+	// start is the number of content characters before a text block, runes the number in it
+	// (the range its URL citations annotate).
+	start, runes int
+}
+
+// pendingCitation is a URL citation of a text block, emitted as an annotation when the block
+// stops and its length is known.
+type pendingCitation struct {
+	index      int
+	url, title string
 }
 
 // streamState is the state machine of spec §8: Anthropic SSE events in, OpenAI
@@ -58,6 +69,8 @@ type streamState struct {
 	finish     string
 	blocks     []blockState
 	nextSlot   int
+	runes      int // characters of content emitted so far
+	citations  []pendingCitation
 
 	ev  streamEvent
 	buf []byte
@@ -81,6 +94,11 @@ func (e *streamError) Error() string { return e.err.Error() }
 // (wrapping llm.ErrClientWrite) or the end of the request context.
 func (s *streamState) run(body io.Reader, w chunkWriter) error {
 	rd := llm.NewSSEReader(body, 0)
+	defer rd.Release()
+	if sw, ok := w.(*llm.SSEWriter); ok {
+		sw.FlushWhenIdle(rd)              // one flush per burst of upstream events, none held while waiting
+		defer func() { _ = sw.Flush() }() // a final error event leaves before the request's bookkeeping
+	}
 	for {
 		ev, err := rd.Next()
 		if err != nil {
@@ -249,13 +267,30 @@ func (s *streamState) blockStart(w chunkWriter) error {
 	switch cb.Type {
 	case "text":
 		bs.kind = kindText
+		bs.start = s.runes
+		for i := range cb.Citations {
+			s.cite(ev.Index, &cb.Citations[i])
+		}
 		if cb.Text != "" {
-			return s.content(w, "content", cb.Text)
+			return s.text(w, bs, cb.Text)
 		}
 	case "thinking":
 		bs.kind = kindThinking
 		if cb.Thinking != "" {
-			return s.content(w, "reasoning_content", cb.Thinking)
+			if err := s.content(w, "reasoning_content", cb.Thinking); err != nil {
+				return err
+			}
+		}
+		if cb.Signature != "" {
+			return s.signature(w, cb.Signature)
+		}
+	case "redacted_thinking":
+		if cb.Data != "" {
+			b := s.begin()
+			b = append(b, `{"thinking_blocks":[{"type":"redacted_thinking","data":`...)
+			b = llm.AppendJSONString(b, cb.Data)
+			b = append(b, `}]}`...)
+			return s.end(w, b, "")
 		}
 	case "tool_use":
 		input := appendCompact(nil, cb.Input)
@@ -264,7 +299,7 @@ func (s *streamState) blockStart(w chunkWriter) error {
 			bs.kind = kindJSONTool
 			if hasInput {
 				bs.sawArgs = true
-				return s.content(w, "content", string(input))
+				return s.text(w, bs, string(input))
 			}
 			return nil
 		}
@@ -297,15 +332,23 @@ func (s *streamState) blockDelta(w chunkWriter) error {
 	if bs == nil {
 		return nil
 	}
-	d := ev.Delta
+	d := &ev.Delta
 	switch d.Type {
 	case "text_delta":
 		if bs.kind == kindText && d.Text != "" {
-			return s.content(w, "content", d.Text)
+			return s.text(w, bs, d.Text)
 		}
 	case "thinking_delta":
 		if bs.kind == kindThinking && d.Thinking != "" {
 			return s.content(w, "reasoning_content", d.Thinking)
+		}
+	case "signature_delta":
+		if bs.kind == kindThinking && d.Signature != "" {
+			return s.signature(w, d.Signature)
+		}
+	case "citations_delta":
+		if bs.kind == kindText && d.Citation != nil {
+			s.cite(ev.Index, d.Citation)
 		}
 	case "input_json_delta":
 		if d.PartialJSON == "" {
@@ -317,15 +360,68 @@ func (s *streamState) blockDelta(w chunkWriter) error {
 			return s.toolArgs(w, bs.slot, d.PartialJSON)
 		case kindJSONTool:
 			bs.sawArgs = true
-			return s.content(w, "content", d.PartialJSON)
+			return s.text(w, bs, d.PartialJSON)
 		}
 	}
 	return nil
 }
 
+// text emits message content of block bs, counting its characters for annotations.
+func (s *streamState) text(w chunkWriter, bs *blockState, text string) error {
+	n := utf8.RuneCountInString(text)
+	s.runes += n
+	bs.runes += n
+	return s.content(w, "content", text)
+}
+
+// signature emits the signature that closes a thinking block as a thinking_blocks delta
+// (LiteLLM's shape); the block's text went out as reasoning_content.
+func (s *streamState) signature(w chunkWriter, sig string) error {
+	b := s.begin()
+	b = append(b, `{"thinking_blocks":[{"type":"thinking","thinking":"","signature":`...)
+	b = llm.AppendJSONString(b, sig)
+	b = append(b, `}]}`...)
+	return s.end(w, b, "")
+}
+
+// cite remembers a URL citation of text block index until the block stops.
+func (s *streamState) cite(index int, c *citation) {
+	if url, title, ok := c.urlCitation(); ok && len(s.citations) < maxBlocks {
+		s.citations = append(s.citations, pendingCitation{index: index, url: url, title: title})
+	}
+}
+
+// annotate emits the URL citations of the text block that stopped as a delta.annotations
+// chunk over the block's range of content.
+func (s *streamState) annotate(w chunkWriter, index int, bs *blockState) error {
+	b := s.begin()
+	b = append(b, `{"annotations":[`...)
+	kept, first := s.citations[:0], true
+	for _, c := range s.citations {
+		if c.index != index {
+			kept = append(kept, c)
+			continue
+		}
+		b = appendAnnotation(b, first, c.url, c.title, bs.start, bs.start+bs.runes)
+		first = false
+	}
+	s.citations = kept
+	if first {
+		return nil
+	}
+	b = append(b, `]}`...)
+	return s.end(w, b, "")
+}
+
 func (s *streamState) blockStop(w chunkWriter) error {
 	bs := s.block(s.ev.Index)
-	if bs == nil || bs.sawArgs {
+	if bs == nil {
+		return nil
+	}
+	if bs.kind == kindText && len(s.citations) > 0 {
+		return s.annotate(w, s.ev.Index, bs)
+	}
+	if bs.sawArgs {
 		return nil
 	}
 	switch bs.kind {
@@ -334,7 +430,7 @@ func (s *streamState) blockStop(w chunkWriter) error {
 		return s.toolArgs(w, bs.slot, "{}")
 	case kindJSONTool:
 		bs.sawArgs = true
-		return s.content(w, "content", "{}")
+		return s.text(w, bs, "{}")
 	}
 	return nil
 }

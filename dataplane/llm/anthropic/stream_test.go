@@ -104,6 +104,46 @@ const (
 	stopEv  = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
 )
 
+// sse frames Anthropic event payloads as an SSE body with event: lines.
+func sse(payloads ...string) string {
+	var b strings.Builder
+	for _, p := range payloads {
+		var head struct{ Type string }
+		_ = json.Unmarshal([]byte(p), &head)
+		b.WriteString("event: " + head.Type + "\ndata: " + p + "\n\n")
+	}
+	return b.String()
+}
+
+// webSearchStream is a web search answer as Anthropic streams it: a server_tool_use block
+// with its query, the results block, then text blocks whose citations arrive as
+// citations_delta before their text.
+var webSearchStream = startEv + sse(
+	`{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`,
+	`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Voilà — I'll search. "}}`,
+	`{"type":"content_block_stop","index":0}`,
+	`{"type":"content_block_start","index":1,"content_block":{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}}}`,
+	`{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}`,
+	`{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"query\": \"paris weather\"}"}}`,
+	`{"type":"content_block_stop","index":1}`,
+	`{"type":"content_block_start","index":2,"content_block":{"type":"web_search_tool_result","tool_use_id":"srvtoolu_1","content":[{"type":"web_search_result","url":"https://meteo.example/paris","title":"Paris forecast","encrypted_content":"EqAB","page_age":"1 day ago"}]}}`,
+	`{"type":"content_block_stop","index":2}`,
+	`{"type":"content_block_start","index":3,"content_block":{"type":"text","text":"","citations":[]}}`,
+	`{"type":"content_block_delta","index":3,"delta":{"type":"citations_delta","citation":{"type":"web_search_result_location","url":"https://meteo.example/paris","title":"Paris forecast","cited_text":"18°C and sunny","encrypted_index":"Eo8B"}}}`,
+	`{"type":"content_block_delta","index":3,"delta":{"type":"citations_delta","citation":{"type":"web_search_result_location","url":"https://news.example/a?b=1&c=\u003c","title":null,"cited_text":"sunny","encrypted_index":"Eo9B"}}}`,
+	`{"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":"Paris: 18°C \ud83d\ude00"}}`,
+	`{"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":" and sunny"}}`,
+	`{"type":"content_block_stop","index":3}`,
+	`{"type":"content_block_start","index":4,"content_block":{"type":"text","text":"","citations":[]}}`,
+	`{"type":"content_block_delta","index":4,"delta":{"type":"citations_delta","citation":{"type":"char_location","cited_text":"docs","document_index":0,"document_title":"Doc","start_char_index":0,"end_char_index":4,"file_id":null}}}`,
+	`{"type":"content_block_delta","index":4,"delta":{"type":"text_delta","text":", per the docs"}}`,
+	`{"type":"content_block_stop","index":4}`,
+	`{"type":"content_block_start","index":5,"content_block":{"type":"text","text":""}}`,
+	`{"type":"content_block_delta","index":5,"delta":{"type":"text_delta","text":"."}}`,
+	`{"type":"content_block_stop","index":5}`,
+	`{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":2000,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":80,"server_tool_use":{"web_search_requests":1,"web_fetch_requests":0}}}`,
+) + stopEv
+
 // streamCases cover the state machine rules (§8) and the stream error rules (§6).
 var streamCases = []struct {
 	name         string
@@ -130,6 +170,39 @@ var streamCases = []struct {
 		"data: {\"type\":\"content_block_stop\",\"index\":1}\n\n" +
 		"data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":30,\"output_tokens_details\":{\"thinking_tokens\":4}}}\n\n" +
 		stopEv},
+	{name: "web_search_citations", includeUsage: true, in: webSearchStream},
+	{name: "server_tools_not_tool_calls", includeUsage: true, in: startEv + sse(
+		`{"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"srvtoolu_2","name":"code_execution","input":{}}}`,
+		`{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"code\":\"print(1)\"}"}}`,
+		`{"type":"content_block_stop","index":0}`,
+		`{"type":"content_block_start","index":1,"content_block":{"type":"code_execution_tool_result","tool_use_id":"srvtoolu_2","content":{"type":"code_execution_result","stdout":"1\n","stderr":"","return_code":0,"content":[]}}}`,
+		`{"type":"content_block_stop","index":1}`,
+		`{"type":"content_block_start","index":2,"content_block":{"type":"server_tool_use","id":"srvtoolu_3","name":"web_fetch","input":{"url":"https://example.com"}}}`,
+		`{"type":"content_block_stop","index":2}`,
+		`{"type":"content_block_start","index":3,"content_block":{"type":"web_fetch_tool_result","tool_use_id":"srvtoolu_3","content":{"type":"web_fetch_tool_result_error","error_code":"url_not_accessible"}}}`,
+		`{"type":"content_block_stop","index":3}`,
+		`{"type":"content_block_start","index":4,"content_block":{"type":"tool_use","id":"toolu_9","name":"get_time","input":{}}}`,
+		`{"type":"content_block_delta","index":4,"delta":{"type":"input_json_delta","partial_json":"{\"tz\":\"UTC\"}"}}`,
+		`{"type":"content_block_stop","index":4}`,
+		`{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":40,"server_tool_use":{"web_search_requests":0,"web_fetch_requests":1}}}`,
+	) + stopEv},
+	{name: "thinking_signature_and_redacted", includeUsage: true, in: startEv + sse(
+		`{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}`,
+		`{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"First "}}`,
+		`{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"thought."}}`,
+		`{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"SIG-A=="}}`,
+		`{"type":"content_block_stop","index":0}`,
+		`{"type":"content_block_start","index":1,"content_block":{"type":"redacted_thinking","data":"RD-opaque"}}`,
+		`{"type":"content_block_stop","index":1}`,
+		`{"type":"content_block_start","index":2,"content_block":{"type":"thinking","thinking":"","signature":""}}`,
+		`{"type":"content_block_delta","index":2,"delta":{"type":"thinking_delta","thinking":"Second."}}`,
+		`{"type":"content_block_delta","index":2,"delta":{"type":"signature_delta","signature":"SIG-B=="}}`,
+		`{"type":"content_block_stop","index":2}`,
+		`{"type":"content_block_start","index":3,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}`,
+		`{"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\"city\":\"Paris\"}"}}`,
+		`{"type":"content_block_stop","index":3}`,
+		`{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":30}}`,
+	) + stopEv},
 	{name: "tool_input_in_start", in: startEv +
 		"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_a\",\"name\":\"get_weather\",\"input\":{\"city\": \"Rome\"}}}\n\n" +
 		"data: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
@@ -302,6 +375,7 @@ func TestFastDelta(t *testing.T) {
 		{`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"I'll"}    }`, true, 0, true, `"I'll"`},
 		{`{"type":"content_block_delta","index":12,"delta":{"type":"input_json_delta","partial_json":"{\"a\":"}}`, true, 12, false, `"{\"a\":"`},
 		{`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\\"}}`, true, 0, true, `"a\\"`},
+		{`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Voilà 😀"}}`, true, 0, true, `"Voilà 😀"`},
 		{`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x","extra":1}}`, false, 0, false, ""},
 		{`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"bad\q"}}`, false, 0, false, ""},
 		{`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"unterminated}}`, false, 0, false, ""},
@@ -309,9 +383,19 @@ func TestFastDelta(t *testing.T) {
 		{`{"index":0,"type":"content_block_delta","delta":{"type":"text_delta","text":"x"}}`, false, 0, false, ""},
 	}
 	for _, tc := range cases {
-		index, isText, lit, ok := fastDelta([]byte(tc.in))
+		index, isText, lit, plain, ok := fastDelta([]byte(tc.in))
 		if ok != tc.ok || ok && (index != tc.index || isText != tc.isText || string(lit) != tc.lit) {
 			t.Errorf("%s: got %d %v %s %v", tc.in, index, isText, lit, ok)
+		}
+		wantPlain := ok && !strings.Contains(string(lit), `\`)
+		for _, c := range lit {
+			wantPlain = wantPlain && c < 0x80
+		}
+		if plain != wantPlain {
+			t.Errorf("%s: plain %v", tc.in, plain)
+		}
+		if ok && plain && literalRunes(lit) != len(lit)-2 {
+			t.Errorf("%s: a plain literal of %d characters", tc.in, literalRunes(lit))
 		}
 	}
 }

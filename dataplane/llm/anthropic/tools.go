@@ -2,6 +2,7 @@ package anthropic
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -10,11 +11,18 @@ import (
 
 var emptyObjectSchema = json.RawMessage(`{"type":"object","properties":{}}`)
 
-// tools maps tools, tool_choice and parallel_tool_calls.
-func (t *translator) tools(in *chatRequest, out *messagesRequest) *llm.Error {
-	for i, ct := range in.Tools {
+// tools maps tools (function tools, allowed server tools, web_search_options), tool_choice
+// and parallel_tool_calls.
+func (t *translator) tools(ctx context.Context, in *chatRequest, out *messagesRequest) *llm.Error {
+	servers := 0
+	for i := range in.Tools {
+		ct := &in.Tools[i]
 		if ct.Type != "function" && ct.Type != "" {
-			return llm.InvalidRequest(fmt.Sprintf("tools[%d].type", i), "tool type %q is not supported; only function tools are", ct.Type)
+			if err := t.serverTool(i, ct, out); err != nil {
+				return err
+			}
+			servers++
+			continue
 		}
 		if ct.Function == nil || ct.Function.Name == "" {
 			return llm.InvalidRequest(fmt.Sprintf("tools[%d].function.name", i), "tool function name is required")
@@ -31,6 +39,14 @@ func (t *translator) tools(in *chatRequest, out *messagesRequest) *llm.Error {
 			CacheControl: ct.CacheControl,
 		})
 	}
+	if servers > 0 {
+		if err := uniqueServerToolNames(in); err != nil {
+			return err
+		}
+	}
+	if err := t.webSearch(ctx, in, out); err != nil {
+		return err
+	}
 
 	choice, allowed, err := toolChoiceFrom(in.ToolChoice)
 	if err != nil {
@@ -39,7 +55,8 @@ func (t *translator) tools(in *chatRequest, out *messagesRequest) *llm.Error {
 	if allowed != nil {
 		kept := out.Tools[:0]
 		for _, tl := range out.Tools {
-			if allowed[tl.Name] {
+			// allowed_tools names function tools; server tools stay available.
+			if allowed[tl.Name] || tl.Raw != nil {
 				kept = append(kept, tl)
 			}
 		}

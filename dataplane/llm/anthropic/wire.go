@@ -27,12 +27,32 @@ type chatRequest struct {
 			Schema json.RawMessage `json:"schema"`
 		} `json:"json_schema"`
 	} `json:"response_format"`
-	ReasoningEffort  string          `json:"reasoning_effort"`
-	User             string          `json:"user"`
-	SafetyIdentifier string          `json:"safety_identifier"`
-	Logprobs         *bool           `json:"logprobs"`
-	TopLogprobs      *int64          `json:"top_logprobs"`
-	Thinking         json.RawMessage `json:"thinking"` // vendor extension, passed verbatim
+	ReasoningEffort  string            `json:"reasoning_effort"`
+	User             string            `json:"user"`
+	SafetyIdentifier string            `json:"safety_identifier"`
+	Logprobs         *bool             `json:"logprobs"`
+	TopLogprobs      *int64            `json:"top_logprobs"`
+	Thinking         json.RawMessage   `json:"thinking"` // vendor extension, passed verbatim
+	WebSearchOptions *webSearchOptions `json:"web_search_options"`
+}
+
+// webSearchOptions is OpenAI's web_search_options, mapped to Anthropic's web_search server
+// tool when the backend enables web search.
+type webSearchOptions struct {
+	SearchContextSize string             `json:"search_context_size"`
+	UserLocation      *webSearchLocation `json:"user_location"`
+}
+
+type webSearchLocation struct {
+	Type        string               `json:"type"`
+	Approximate *approximateLocation `json:"approximate"`
+}
+
+type approximateLocation struct {
+	City     string `json:"city"`
+	Country  string `json:"country"`
+	Region   string `json:"region"`
+	Timezone string `json:"timezone"`
 }
 
 type chatMessage struct {
@@ -111,7 +131,10 @@ type chatToolCall struct {
 }
 
 type chatTool struct {
-	Type     string `json:"type"`
+	Type string `json:"type"`
+	// Name is the top-level name of an Anthropic server tool object (function tools name
+	// themselves in Function).
+	Name     string `json:"name"`
 	Function *struct {
 		Name        string          `json:"name"`
 		Description *string         `json:"description"`
@@ -119,6 +142,23 @@ type chatTool struct {
 		Strict      *bool           `json:"strict"`
 	} `json:"function"`
 	CacheControl json.RawMessage `json:"cache_control"`
+	// Raw is the whole tools[] element of a non-function tool, sent verbatim when its type
+	// is an allowed server tool.
+	Raw json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON decodes a tools[] element and keeps the raw object of non-function tools.
+func (t *chatTool) UnmarshalJSON(b []byte) error {
+	type fields chatTool // without this method
+	var f fields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*t = chatTool(f)
+	if t.Type != "function" && t.Type != "" {
+		t.Raw = append(json.RawMessage(nil), b...)
+	}
+	return nil
 }
 
 // Anthropic request body (CreateMessageParams), written with encoding/json.
@@ -171,6 +211,9 @@ type source struct {
 }
 
 type tool struct {
+	// Raw, when set, is a server tool object written as it is (the other fields are unused
+	// except Name).
+	Raw          json.RawMessage `json:"-"`
 	Name         string          `json:"name"`
 	Description  *string         `json:"description,omitempty"`
 	InputSchema  json.RawMessage `json:"input_schema"`
@@ -212,6 +255,17 @@ type responseBlock struct {
 	Thinking  string          `json:"thinking"`
 	Signature string          `json:"signature"`
 	Data      string          `json:"data"`
+	Citations []citation      `json:"citations"`
+}
+
+// citation is one entry of a text block's citations (or a citations_delta). Only URL
+// citations (web_search_result_location, and search_result_location with an http(s)
+// source) become OpenAI url_citation annotations.
+type citation struct {
+	Type   string `json:"type"`
+	URL    string `json:"url"`
+	Title  string `json:"title"`
+	Source string `json:"source"`
 }
 
 type usage struct {
@@ -227,7 +281,8 @@ type usage struct {
 		ThinkingTokens *int64 `json:"thinking_tokens"`
 	} `json:"output_tokens_details"`
 	ServerToolUse *struct {
-		WebSearchRequests int64 `json:"web_search_requests"`
+		WebSearchRequests int64  `json:"web_search_requests"`
+		WebFetchRequests  *int64 `json:"web_fetch_requests"`
 	} `json:"server_tool_use"`
 	ServiceTier string `json:"service_tier"`
 }
@@ -238,11 +293,13 @@ type streamEvent struct {
 	Message      *message       `json:"message"`
 	ContentBlock *responseBlock `json:"content_block"`
 	Delta        struct {
-		Type        string `json:"type"`
-		Text        string `json:"text"`
-		PartialJSON string `json:"partial_json"`
-		Thinking    string `json:"thinking"`
-		StopReason  string `json:"stop_reason"`
+		Type        string    `json:"type"`
+		Text        string    `json:"text"`
+		PartialJSON string    `json:"partial_json"`
+		Thinking    string    `json:"thinking"`
+		Signature   string    `json:"signature"`
+		Citation    *citation `json:"citation"`
+		StopReason  string    `json:"stop_reason"`
 	} `json:"delta"`
 	Usage *usage    `json:"usage"`
 	Error *apiError `json:"error"`

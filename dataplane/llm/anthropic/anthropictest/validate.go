@@ -96,6 +96,9 @@ func semantic(req map[string]any) error {
 		}
 		pendingToolUse = nil
 		if role == "assistant" {
+			if err := thinkingFirst(content); err != nil {
+				return fmt.Errorf("messages[%d]: %w", i, err)
+			}
 			for _, b := range content {
 				blk, _ := b.(map[string]any)
 				if blk["type"] == "tool_use" {
@@ -111,9 +114,43 @@ func semantic(req map[string]any) error {
 			}
 		}
 	}
+	names := map[string]bool{}
+	tools, _ := req["tools"].([]any)
+	for i, t := range tools {
+		tool, _ := t.(map[string]any)
+		name, _ := tool["name"].(string)
+		if names[name] {
+			return fmt.Errorf("tools[%d]: tool names must be unique (%q)", i, name)
+		}
+		names[name] = true
+	}
 	if tc, ok := req["tool_choice"].(map[string]any); ok {
 		if _, ok := req["tools"]; !ok && tc["type"] != "none" && tc["type"] != "auto" {
 			return errors.New("tool_choice requires tools")
+		}
+		if name, _ := tc["name"].(string); tc["type"] == "tool" && !names[name] {
+			return fmt.Errorf("tool_choice names tool %q, which is not in tools", name)
+		}
+	}
+	return nil
+}
+
+// thinkingFirst checks an assistant turn's replayed reasoning: thinking and redacted_thinking
+// blocks come before any other block, and thinking is signed.
+func thinkingFirst(content []any) error {
+	other := false
+	for j, b := range content {
+		blk, _ := b.(map[string]any)
+		switch blk["type"] {
+		case "thinking", "redacted_thinking":
+			if other {
+				return fmt.Errorf("content[%d]: thinking blocks must come first in an assistant turn", j)
+			}
+			if sig, _ := blk["signature"].(string); blk["type"] == "thinking" && sig == "" {
+				return fmt.Errorf("content[%d]: thinking block without a signature", j)
+			}
+		default:
+			other = true
 		}
 	}
 	return nil

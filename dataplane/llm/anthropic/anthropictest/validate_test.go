@@ -46,6 +46,21 @@ func TestValidateBody(t *testing.T) {
 		"trailing whitespace":      `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"text","text":"a "}]}]}`,
 		"disable_parallel on none": `{"model":"m","max_tokens":5,"tools":[{"name":"f","input_schema":{"type":"object"}}],"tool_choice":{"type":"none","disable_parallel_tool_use":true},"messages":[{"role":"user","content":"q"}]}`,
 		"input_schema null":        `{"model":"m","max_tokens":5,"tools":[{"name":"f","input_schema":null}],"messages":[{"role":"user","content":"q"}]}`,
+		"duplicate tool names":     `{"model":"m","max_tokens":5,"tools":[{"name":"web_search","input_schema":{"type":"object"}},{"type":"web_search_20250305","name":"web_search"}],"messages":[{"role":"user","content":"q"}]}`,
+		"web search bad max_uses":  `{"model":"m","max_tokens":5,"tools":[{"type":"web_search_20250305","name":"web_search","max_uses":0}],"messages":[{"role":"user","content":"q"}]}`,
+		"web search bad country":   `{"model":"m","max_tokens":5,"tools":[{"type":"web_search_20250305","name":"web_search","user_location":{"type":"approximate","country":"USA"}}],"messages":[{"role":"user","content":"q"}]}`,
+		"tool_choice unknown tool": `{"model":"m","max_tokens":5,"tools":[{"name":"f","input_schema":{"type":"object"}}],"tool_choice":{"type":"tool","name":"g"},"messages":[{"role":"user","content":"q"}]}`,
+		"thinking after text":      `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"text","text":"a"},{"type":"thinking","thinking":"t","signature":"s"}]},{"role":"user","content":"q"}]}`,
+		"thinking unsigned":        `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":""},{"type":"text","text":"a"}]},{"role":"user","content":"q"}]}`,
+	}
+	good := map[string]string{
+		"server tools":   `{"model":"m","max_tokens":5,"tools":[{"name":"f","input_schema":{"type":"object"}},{"type":"web_search_20250305","name":"web_search","max_uses":5,"user_location":{"type":"approximate","city":"Paris","country":"FR","timezone":"Europe/Paris"}},{"type":"web_fetch_20250910","name":"web_fetch"},{"type":"code_execution_20250825","name":"code_execution"}],"tool_choice":{"type":"tool","name":"web_search"},"messages":[{"role":"user","content":"q"}]}`,
+		"thinking first": `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"redacted_thinking","data":"d"},{"type":"text","text":"a"}]},{"role":"user","content":"q"}]}`,
+	}
+	for name, body := range good {
+		if err := ValidateBody(schema, []byte(body)); err != nil {
+			t.Errorf("%s: rejected: %v", name, err)
+		}
 	}
 	for name, body := range bad {
 		if err := ValidateBody(schema, []byte(body)); err == nil {
