@@ -73,6 +73,18 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 	if _, err := report.New(o.output, report.Options{}); err != nil {
 		return withCode(ExitUsage, fmt.Errorf("--output: %w", err))
 	}
+	// Loading the schemas and reading the input are independent: do both at once.
+	type built struct {
+		v   *validate.Validator
+		err error
+	}
+	ready := make(chan built, 1)
+	if !o.portableOnly {
+		go func() {
+			v, err := validate.New(o.opts)
+			ready <- built{v, err}
+		}()
+	}
 	objs, err := o.objects(c.Context(), args)
 	if err != nil {
 		return err
@@ -87,10 +99,11 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 		fs = rep.Findings()
 		sum = validate.Summarize(objs, fs, false)
 	} else {
-		v, err := validate.New(o.opts)
-		if err != nil {
-			return withCode(ExitUsage, err)
+		b := <-ready
+		if b.err != nil {
+			return withCode(ExitUsage, b.err)
 		}
+		v := b.v
 		fs = v.Validate(c.Context(), objs)
 		sum = v.Summarize(objs, fs)
 	}

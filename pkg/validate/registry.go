@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -150,13 +151,37 @@ func (r *registry) loadCRDFS(fsys fs.FS, label string) error {
 		return fmt.Errorf("reading CRDs from %s: %w", label, err)
 	}
 	sort.Strings(files)
-	for _, f := range files {
-		data, err := fs.ReadFile(fsys, f)
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", filepath.Join(label, f), err)
+	// Files are parsed in parallel and registered in path order, so that later ones win alike.
+	type parsed struct {
+		name string
+		crds []*apiextv1.CustomResourceDefinition
+		err  error
+	}
+	results := make([]parsed, len(files))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, goruntime.GOMAXPROCS(0))
+	for i, f := range files {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			name := filepath.Join(label, filepath.FromSlash(f))
+			data, err := fs.ReadFile(fsys, f)
+			if err != nil {
+				results[i] = parsed{err: fmt.Errorf("reading %s: %w", name, err)}
+				return
+			}
+			crds, err := parseCRDs(name, data)
+			results[i] = parsed{name: name, crds: crds, err: err}
+		}()
+	}
+	wg.Wait()
+	for _, p := range results {
+		if p.err != nil {
+			return p.err
 		}
-		if err := r.loadCRDFile(filepath.Join(label, filepath.FromSlash(f)), data); err != nil {
-			return err
+		for _, crd := range p.crds {
+			r.add(crd, p.name)
 		}
 	}
 	return nil
@@ -164,21 +189,34 @@ func (r *registry) loadCRDFS(fsys fs.FS, label string) error {
 
 // loadCRDFile registers the CRDs in one file's content; other kinds are ignored.
 func (r *registry) loadCRDFile(name string, data []byte) error {
+	crds, err := parseCRDs(name, data)
+	if err != nil {
+		return err
+	}
+	for _, crd := range crds {
+		r.add(crd, name)
+	}
+	return nil
+}
+
+// parseCRDs decodes the CustomResourceDefinitions in one file's content.
+func parseCRDs(name string, data []byte) ([]*apiextv1.CustomResourceDefinition, error) {
 	objs, err := manifest.Parse(name, data, manifest.DefaultLimits)
 	if err != nil {
-		return fmt.Errorf("reading CRDs: %w", err)
+		return nil, fmt.Errorf("reading CRDs: %w", err)
 	}
+	var out []*apiextv1.CustomResourceDefinition
 	for _, o := range objs {
 		if !isCRD(o) {
 			continue
 		}
 		crd, err := crdFromObject(o)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		r.add(crd, name)
+		out = append(out, crd)
 	}
-	return nil
+	return out, nil
 }
 
 // loadCRDDir reads the CRDs under a directory or in one file.

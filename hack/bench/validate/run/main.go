@@ -39,18 +39,25 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
+	opts := validate.Options{SkipCrossResource: *perDoc, SkipCompile: *perDoc, IgnoreMissingSchemas: true}
+	if *crdDir != "" {
+		opts.CRDDirs = []string{*crdDir}
+	}
+	var v *validate.Validator
+	var newErr error
+	ready := make(chan struct{})
+	go func() { // as gwctl validate does: schemas load while the input is read
+		v, newErr = validate.New(opts)
+		close(ready)
+	}()
 	objs, err := manifest.Load(flag.Args(), os.Stdin, manifest.DefaultLimits)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "run:", err)
 		os.Exit(2)
 	}
-	opts := validate.Options{SkipCrossResource: *perDoc, SkipCompile: *perDoc, IgnoreMissingSchemas: true}
-	if *crdDir != "" {
-		opts.CRDDirs = []string{*crdDir}
-	}
-	v, err := validate.New(opts)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "run:", err)
+	<-ready
+	if newErr != nil {
+		fmt.Fprintln(os.Stderr, "run:", newErr)
 		os.Exit(2)
 	}
 	fs := v.Validate(context.Background(), objs)
