@@ -163,39 +163,28 @@ func TestPipelineMatchesAPIServer(t *testing.T) {
 	t.Logf("%d custom resources (%d with errors, %d CEL errors): same errors and defaults as the API server's pipeline", compared, failing, celErrors)
 }
 
-// TestCELFeaturesMatchAPIServer covers what the CRDs above do not use (testdata/apiserver/crd.yaml).
-func TestCELFeaturesMatchAPIServer(t *testing.T) {
-	v, err := New(Options{CRDDirs: []string{filepath.Join("testdata", "apiserver", "crd.yaml")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	compared, failing, celErrors := compareWithAPIServer(t, v, loadDir(t, filepath.Join("testdata", "apiserver", "widgets.yaml")))
-	if compared != 11 || failing != 10 || celErrors < 14 {
-		t.Fatalf("compared %d widgets, %d failing, %d CEL errors; want 11, 10, at least 14", compared, failing, celErrors)
-	}
-}
-
-// TestSchemaChecksMatchAPIServer covers every OpenAPI value check (testdata/apiserver/gadget-crd.yaml).
-func TestSchemaChecksMatchAPIServer(t *testing.T) {
-	v, err := New(Options{CRDDirs: []string{filepath.Join("testdata", "apiserver", "gadget-crd.yaml")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	compared, failing, _ := compareWithAPIServer(t, v, loadDir(t, filepath.Join("testdata", "apiserver", "gadgets.yaml")))
-	if compared != 14 || failing != 13 {
-		t.Fatalf("compared %d gadgets, %d failing; want 14, 13", compared, failing)
-	}
-}
-
-// TestWalksMatchAPIServer covers pruning, defaulting and list types (testdata/apiserver/thing-crd.yaml).
-func TestWalksMatchAPIServer(t *testing.T) {
-	v, err := New(Options{CRDDirs: []string{filepath.Join("testdata", "apiserver", "thing-crd.yaml")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	compared, failing, _ := compareWithAPIServer(t, v, loadDir(t, filepath.Join("testdata", "apiserver", "things.yaml")))
-	if compared != 5 || failing != 3 {
-		t.Fatalf("compared %d things, %d failing; want 5, 3", compared, failing)
+// TestFeaturesMatchAPIServer covers what the CRDs above do not use, with test CRDs under
+// testdata/apiserver: every CEL feature (Widget), every OpenAPI value check (Gadget), and
+// pruning, defaulting and list types (Thing).
+func TestFeaturesMatchAPIServer(t *testing.T) {
+	for _, tc := range []struct {
+		crd, objects                    string
+		compared, failing, minCELErrors int
+	}{
+		{"crd.yaml", "widgets.yaml", 11, 10, 14},
+		{"gadget-crd.yaml", "gadgets.yaml", 14, 13, 0},
+		{"thing-crd.yaml", "things.yaml", 5, 3, 0},
+	} {
+		t.Run(tc.objects, func(t *testing.T) {
+			v, err := New(Options{CRDDirs: []string{filepath.Join("testdata", "apiserver", tc.crd)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			compared, failing, celErrors := compareWithAPIServer(t, v, loadDir(t, filepath.Join("testdata", "apiserver", tc.objects)))
+			if compared != tc.compared || failing != tc.failing || celErrors < tc.minCELErrors {
+				t.Fatalf("compared %d, %d failing, %d CEL errors; want %d, %d, at least %d", compared, failing, celErrors, tc.compared, tc.failing, tc.minCELErrors)
+			}
+		})
 	}
 }
 

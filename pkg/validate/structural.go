@@ -122,19 +122,7 @@ func (p *pruner) prune(x any, n *structNode) any {
 			return out
 		}
 		for k, v := range x {
-			if n.s.XEmbeddedResource && metaFields[k] {
-				out[k] = runtime.DeepCopyJSONValue(v)
-				continue
-			}
-			if prop, ok := n.props[k]; ok {
-				p.push(k)
-				out[k] = p.prune(v, prop)
-				p.path = p.path[:l]
-			} else if n.hasAddl {
-				p.push(k)
-				out[k] = p.prune(v, n.additional)
-				p.path = p.path[:l]
-			} else if !metaFields[k] || len(p.path) > 0 {
+			if !p.known(out, k, v, n) && (!metaFields[k] || len(p.path) > 0) {
 				p.record(k)
 			}
 		}
@@ -155,6 +143,27 @@ func (p *pruner) prune(x any, n *structNode) any {
 	return x
 }
 
+// known copies the field k of a map under n into out, pruned, when the schema knows it: the
+// metadata of an embedded resource (kept whole), a property, or an additional property.
+func (p *pruner) known(out map[string]any, k string, v any, n *structNode) bool {
+	if n.s.XEmbeddedResource && metaFields[k] {
+		out[k] = runtime.DeepCopyJSONValue(v)
+		return true
+	}
+	sub, ok := n.props[k]
+	if !ok && !n.hasAddl {
+		return false
+	}
+	if !ok {
+		sub = n.additional
+	}
+	l := len(p.path)
+	p.push(k)
+	out[k] = p.prune(v, sub)
+	p.path = p.path[:l]
+	return true
+}
+
 func (p *pruner) skipPrune(x any, n *structNode) any {
 	if n == nil {
 		return runtime.DeepCopyJSONValue(x)
@@ -164,19 +173,7 @@ func (p *pruner) skipPrune(x any, n *structNode) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, v := range x {
-			if n.s.XEmbeddedResource && metaFields[k] {
-				out[k] = runtime.DeepCopyJSONValue(v)
-				continue
-			}
-			if prop, ok := n.props[k]; ok {
-				p.push(k)
-				out[k] = p.prune(v, prop)
-				p.path = p.path[:l]
-			} else if n.hasAddl {
-				p.push(k)
-				out[k] = p.prune(v, n.additional)
-				p.path = p.path[:l]
-			} else {
+			if !p.known(out, k, v, n) {
 				out[k] = runtime.DeepCopyJSONValue(v)
 			}
 		}
