@@ -8,6 +8,12 @@
 // Options.CRDDirs or in the input itself. Built-in kinds are decoded strictly into their
 // k8s.io/api types. Each CRD version compiles once, on first use; documents validate in parallel.
 //
+// The custom-resource pipeline is kube-apiserver's create pipeline: structural schemas, the CEL
+// programs and the errors come from apiextensions-apiserver and kube-openapi, while the walks
+// over each object (pruning, defaulting, the OpenAPI checks, list types, CEL evaluation) are
+// gwctl's compiled versions of theirs; apiserver_test.go holds them to the same errors and
+// defaults as the upstream code.
+//
 //	v, err := validate.New(validate.Options{AgentgatewayVersion: "v1.2.1"})
 //	objs, err := manifest.Load(paths, os.Stdin, manifest.DefaultLimits)
 //	findings := v.Validate(ctx, objs)
