@@ -76,16 +76,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := llm.Result{Provider: "anthropic", Route: llm.RouteFromContext(ctx)}
 	defer func() { h.finish(ctx, &res, start) }()
 
-	if !strings.HasSuffix(r.URL.Path, "/chat/completions") {
-		llm.Reject(w, &res, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Message: "unknown path; this backend serves POST /v1/chat/completions"})
+	if !llm.AcceptChatCompletions(w, r, &res) {
 		return
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		llm.Reject(w, &res, &llm.Error{Status: http.StatusMethodNotAllowed, Type: llm.ErrInvalidRequest, Message: "use POST"})
-		return
-	}
-	body, err := readAll(http.MaxBytesReader(w, r.Body, h.maxReq), r.ContentLength, h.maxReq)
+	body, err := llm.ReadBody(http.MaxBytesReader(w, r.Body, h.maxReq), r.ContentLength, h.maxReq)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -220,7 +214,7 @@ func copyResponseHeaders(dst, src http.Header) {
 }
 
 func (h *Handler) complete(ctx context.Context, w http.ResponseWriter, resp *http.Response, up *upstreamRequest, created int64, res *llm.Result) {
-	b, err := readAll(io.LimitReader(resp.Body, h.maxResp+1), resp.ContentLength, h.maxResp)
+	b, err := llm.ReadBody(io.LimitReader(resp.Body, h.maxResp+1), resp.ContentLength, h.maxResp)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			res.Status, res.ErrorType = 499, "client_closed_request"
@@ -284,15 +278,4 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.
 // finish records usage, reports the Result and writes the request's single log line.
 func (h *Handler) finish(ctx context.Context, res *llm.Result, start time.Time) {
 	llm.Finish(ctx, h.log, h.metrics, h.onResult, res, start)
-}
-
-// readAll is io.ReadAll with the buffer sized from a declared Content-Length (capped by max),
-// so a body is read without growing the buffer several times.
-func readAll(r io.Reader, declared, max int64) ([]byte, error) {
-	if declared <= 0 || declared > max {
-		return io.ReadAll(r)
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, declared+bytes.MinRead))
-	_, err := buf.ReadFrom(r)
-	return buf.Bytes(), err
 }

@@ -71,16 +71,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := llm.Result{Provider: "openai", Route: llm.RouteFromContext(ctx)}
 	defer func() { h.finish(ctx, &res, start) }()
 
-	if !strings.HasSuffix(r.URL.Path, "/chat/completions") {
-		llm.Reject(w, &res, &llm.Error{Status: http.StatusNotFound, Type: llm.ErrInvalidRequest, Message: "unknown path; this backend serves POST /v1/chat/completions"})
+	if !llm.AcceptChatCompletions(w, r, &res) {
 		return
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		llm.Reject(w, &res, &llm.Error{Status: http.StatusMethodNotAllowed, Type: llm.ErrInvalidRequest, Message: "use POST"})
-		return
-	}
-	body, err := readBody(http.MaxBytesReader(w, r.Body, h.maxReq), r.ContentLength, h.maxReq)
+	body, err := llm.ReadBody(http.MaxBytesReader(w, r.Body, h.maxReq), r.ContentLength, h.maxReq)
 	if err != nil {
 		llm.Reject(w, &res, &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrInvalidRequest, Message: "request body unreadable or too large"})
 		return
@@ -412,17 +406,6 @@ func putResponseBuffer(b *bytes.Buffer) {
 	}
 	b.Reset()
 	responseBuffers.Put(b)
-}
-
-// readBody is io.ReadAll with the buffer sized from a declared Content-Length (capped by max),
-// so a request body is read without growing the buffer several times.
-func readBody(r io.Reader, declared, max int64) ([]byte, error) {
-	if declared <= 0 || declared > max {
-		return io.ReadAll(r)
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, declared+bytes.MinRead))
-	_, err := buf.ReadFrom(r)
-	return buf.Bytes(), err
 }
 
 func truncate(b []byte, n int) string {

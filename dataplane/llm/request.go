@@ -1,0 +1,34 @@
+package llm
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// AcceptChatCompletions answers a request that is not POST …/chat/completions (404 for another
+// path, 405 for another method) and reports whether r is one, for the provider handlers.
+func AcceptChatCompletions(w http.ResponseWriter, r *http.Request, res *Result) bool {
+	if !strings.HasSuffix(r.URL.Path, "/chat/completions") {
+		Reject(w, res, &Error{Status: http.StatusNotFound, Type: ErrInvalidRequest, Message: "unknown path; this backend serves POST /v1/chat/completions"})
+		return false
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		Reject(w, res, &Error{Status: http.StatusMethodNotAllowed, Type: ErrInvalidRequest, Message: "use POST"})
+		return false
+	}
+	return true
+}
+
+// ReadBody reads r whole into a buffer sized from the declared Content-Length when that is
+// known and within max (r enforces max itself), so a body costs one allocation.
+func ReadBody(r io.Reader, declared, max int64) ([]byte, error) {
+	if declared <= 0 || declared > max {
+		return io.ReadAll(r)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, declared+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
+}
