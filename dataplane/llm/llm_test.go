@@ -3,6 +3,8 @@ package llm
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -129,5 +131,43 @@ func TestCredentialsErrorNamesSecretNotValue(t *testing.T) {
 	body := string(e.AppendJSON(nil))
 	if e.Status != 500 || !strings.Contains(body, "ns/anthropic") || strings.Contains(body, "sk-ant-LEAK") {
 		t.Errorf("%d %s", e.Status, body)
+	}
+}
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// Both providers read client bodies through ReadRequestBody: a body over the limit is a 413,
+// one that cannot be read a 400, both in OpenAI's error shape.
+func TestReadRequestBody(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		body   io.Reader
+		length int64
+		status int
+	}{
+		{"fits", strings.NewReader(`{"a":1}`), 7, 0},
+		{"unknown length", strings.NewReader(`{"a":1}`), -1, 0},
+		{"too large", strings.NewReader(strings.Repeat("x", 11)), 11, http.StatusRequestEntityTooLarge},
+		{"too large, length not declared", strings.NewReader(strings.Repeat("x", 11)), -1, http.StatusRequestEntityTooLarge},
+		{"unreadable", failingReader{}, -1, http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", tc.body)
+			r.ContentLength = tc.length
+			w := httptest.NewRecorder()
+			var res Result
+			body, ok := ReadRequestBody(w, r, 10, &res)
+			if tc.status == 0 {
+				if !ok || string(body) != `{"a":1}` {
+					t.Fatalf("ok=%v body=%q", ok, body)
+				}
+				return
+			}
+			if ok || w.Code != tc.status || res.Status != tc.status || !strings.Contains(w.Body.String(), `"invalid_request_error"`) {
+				t.Fatalf("ok=%v status=%d result=%d body=%s", ok, w.Code, res.Status, w.Body)
+			}
+		})
 	}
 }

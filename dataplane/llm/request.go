@@ -2,6 +2,8 @@ package llm
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -31,4 +33,19 @@ func ReadBody(r io.Reader, declared, max int64) ([]byte, error) {
 	buf := bytes.NewBuffer(make([]byte, 0, declared+bytes.MinRead))
 	_, err := buf.ReadFrom(r)
 	return buf.Bytes(), err
+}
+
+// ReadRequestBody reads a client's request body of at most max bytes, answering 413 when it is
+// larger and 400 when it cannot be read; ok is false when it answered.
+func ReadRequestBody(w http.ResponseWriter, r *http.Request, max int64, res *Result) (body []byte, ok bool) {
+	body, err := ReadBody(http.MaxBytesReader(w, r.Body, max), r.ContentLength, max)
+	if err == nil {
+		return body, true
+	}
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		Reject(w, res, &Error{Status: http.StatusRequestEntityTooLarge, Type: ErrInvalidRequest, Message: fmt.Sprintf("request body exceeds %d bytes", max)})
+	} else {
+		Reject(w, res, &Error{Status: http.StatusBadRequest, Type: ErrInvalidRequest, Message: "reading request body failed"})
+	}
+	return nil, false
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -79,14 +78,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !llm.AcceptChatCompletions(w, r, &res) {
 		return
 	}
-	body, err := llm.ReadBody(http.MaxBytesReader(w, r.Body, h.maxReq), r.ContentLength, h.maxReq)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			llm.Reject(w, &res, &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrInvalidRequest, Message: fmt.Sprintf("request body exceeds %d bytes", h.maxReq)})
-			return
-		}
-		llm.Reject(w, &res, &llm.Error{Status: http.StatusBadRequest, Type: llm.ErrInvalidRequest, Message: "reading request body failed"})
+	body, ok := llm.ReadRequestBody(w, r, h.maxReq, &res)
+	if !ok {
 		return
 	}
 	up, perr := h.t.translateRequest(ctx, body)

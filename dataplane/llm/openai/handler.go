@@ -74,11 +74,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !llm.AcceptChatCompletions(w, r, &res) {
 		return
 	}
-	body, err := llm.ReadBody(http.MaxBytesReader(w, r.Body, h.maxReq), r.ContentLength, h.maxReq)
-	if err != nil {
-		llm.Reject(w, &res, &llm.Error{Status: http.StatusRequestEntityTooLarge, Type: llm.ErrInvalidRequest, Message: "request body unreadable or too large"})
+	body, ok := llm.ReadRequestBody(w, r, h.maxReq, &res)
+	if !ok {
 		return
 	}
+	var err error
 	var probe requestProbe
 	if err := json.Unmarshal(body, &probe); err != nil {
 		llm.Reject(w, &res, llm.InvalidRequest("", "request body is not valid JSON"))
