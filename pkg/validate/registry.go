@@ -68,7 +68,7 @@ func (c *crdVersion) compile() error {
 			c.err = fmt.Errorf("%s: building schema validator: %w", c.source, err)
 			return
 		}
-		c.ss, c.walk, c.openapi, c.validator = ss, compileStructural(ss), openapi, schemaValidator{root: compileSchema(openapi)}
+		c.ss, c.walk, c.openapi, c.validator = ss, compileResource(ss), openapi, schemaValidator{root: compileSchema(openapi)}
 		c.cel = newCELValidator(ss, true, celconfig.PerCallLimit)
 	})
 	return c.err

@@ -27,6 +27,8 @@ type structNode struct {
 	defaults    []string // properties with a default, in schema order
 	hasDefaults bool     // a default somewhere in the subtree
 	hasLists    bool     // an x-kubernetes-list-type somewhere in the subtree
+
+	pruneRoot *structNode // at a resource root: this node as pruning sees it (compileResource)
 }
 
 func compileStructural(s *structuralschema.Structural) *structNode {
@@ -66,24 +68,28 @@ func compileStructural(s *structuralschema.Structural) *structNode {
 
 var metaFields = map[string]bool{"apiVersion": true, "kind": true, "metadata": true}
 
+// compileResource compiles the schema of a resource root. Pruning treats the root as an
+// embedded resource (apiVersion, kind and metadata are kept), as PruneWithOptions does.
+func compileResource(s *structuralschema.Structural) *structNode {
+	if s == nil {
+		s = &structuralschema.Structural{}
+	}
+	n := compileStructural(s)
+	n.pruneRoot = n
+	if !s.XEmbeddedResource {
+		clone := *s
+		clone.XEmbeddedResource = true
+		n.pruneRoot = &structNode{s: &clone, props: n.props, items: n.items, additional: n.additional, hasAddl: n.hasAddl}
+	}
+	return n
+}
+
 // pruneCopy returns a copy of the resource obj without the fields the schema does not know,
-// and their paths (sorted), as pruning.PruneWithOptions reports them for a resource root.
+// and their paths (sorted), as pruning.PruneWithOptions reports them for a resource root. n
+// comes from compileResource.
 func (n *structNode) pruneCopy(obj map[string]any) (map[string]any, []string) {
 	p := &pruner{}
-	root := n
-	if n == nil || !n.s.XEmbeddedResource {
-		// The resource root is an embedded resource: apiVersion, kind and metadata are kept.
-		clone := structuralschema.Structural{}
-		if n != nil {
-			clone = *n.s
-		}
-		clone.XEmbeddedResource = true
-		root = &structNode{s: &clone}
-		if n != nil {
-			root.props, root.items, root.additional, root.hasAddl = n.props, n.items, n.additional, n.hasAddl
-		}
-	}
-	out, _ := p.prune(obj, root).(map[string]any)
+	out, _ := p.prune(obj, n.pruneRoot).(map[string]any)
 	sort.Strings(p.unknown)
 	return out, p.unknown
 }
