@@ -99,6 +99,8 @@ func TestUsageAndInputErrorsExit2(t *testing.T) {
 		{[]string{"render", "--catalog", filepath.Join(dir, "nope")}, "nope"},
 		{[]string{"resolve-groups", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"nosuchcommand"}, "unknown command"},
+		{[]string{"version", "--profile", "mem"}, `--profile: "mem" is not one of none, cpu, heap`},
+		{[]string{"version", "--profile", "cpu", "--profile-output", filepath.Join(dir, "nope", "p")}, "--profile-output"},
 	}
 	for _, c := range cases {
 		r := gwctl(t, "", c.args...)
@@ -276,5 +278,23 @@ func TestPortableAndControls(t *testing.T) {
 	r = gwctl(t, "", "controls", "-o", "json", "--enable", "mcp")
 	if r.code != 0 || !strings.Contains(r.out, `"rate-limit"`) {
 		t.Fatalf("controls json: %+v", r)
+	}
+}
+
+// TestProfile: --profile writes a profile go tool pprof can read (as kubectl's does).
+func TestProfile(t *testing.T) {
+	for _, kind := range []string{"cpu", "heap"} {
+		out := filepath.Join(t.TempDir(), kind+".pprof")
+		if r := gwctl(t, "", "resolve-groups", "--profile", kind, "--profile-output", out); r.code != 0 {
+			t.Fatalf("--profile %s: code %d, stderr %q", kind, r.code, r.err)
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A pprof profile is a gzipped protocol buffer.
+		if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
+			t.Errorf("--profile %s wrote %d bytes, not a gzipped profile", kind, len(data))
+		}
 	}
 }

@@ -50,8 +50,12 @@ type Streams struct {
 // Main runs gwctl with args and returns the process exit code.
 func Main(args []string, s Streams, environ []string) int {
 	root := NewRoot(s, environ)
+	prof := &profiler{}
+	prof.addFlags(root)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return prof.start() }
 	root.SetArgs(args)
 	err := root.Execute()
+	prof.stop(s)
 	if err == nil {
 		return ExitOK
 	}

@@ -174,17 +174,28 @@ func created(o *manifest.Object) time.Time {
 
 // sortByAge orders objects oldest first, then by namespace/name: the Gateway API's tie-break.
 func sortByAge(objs []*manifest.Object) {
-	sort.SliceStable(objs, func(i, j int) bool {
-		ti, tj := created(objs[i]), created(objs[j])
+	type keyed struct {
+		o      *manifest.Object
+		t      time.Time
+		nsName string
+	}
+	ks := make([]keyed, len(objs))
+	for i, o := range objs { // each key computed once, not once per comparison
+		ks[i] = keyed{o, created(o), ns(o) + "/" + o.Name}
+	}
+	sort.SliceStable(ks, func(i, j int) bool {
+		ti, tj := ks[i].t, ks[j].t
 		if !ti.Equal(tj) {
 			if ti.IsZero() || tj.IsZero() {
 				return !ti.IsZero()
 			}
 			return ti.Before(tj)
 		}
-		a, b := ns(objs[i])+"/"+objs[i].Name, ns(objs[j])+"/"+objs[j].Name
-		return a < b
+		return ks[i].nsName < ks[j].nsName
 	})
+	for i := range ks {
+		objs[i] = ks[i].o
+	}
 }
 
 // serviceAddress resolves a Service port to host:port.

@@ -11,10 +11,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	kjson "sigs.k8s.io/json"
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
@@ -22,8 +22,7 @@ import (
 
 // builtins decodes built-in kinds strictly into their k8s.io/api Go types.
 type builtins struct {
-	scheme  *runtime.Scheme
-	decoder runtime.Decoder
+	scheme *runtime.Scheme
 }
 
 func newBuiltins() (*builtins, error) {
@@ -34,7 +33,7 @@ func newBuiltins() (*builtins, error) {
 	if err := apiextv1.AddToScheme(s); err != nil {
 		return nil, fmt.Errorf("building the built-in scheme: %w", err)
 	}
-	return &builtins{scheme: s, decoder: serializer.NewCodecFactory(s, serializer.EnableStrict).UniversalDeserializer()}, nil
+	return &builtins{scheme: s}, nil
 }
 
 func (b *builtins) recognizes(k gvk) bool {
@@ -55,7 +54,7 @@ func (b *builtins) validate(o *manifest.Object) []finding.Finding {
 		return []finding.Finding{o.Finding("", RuleDecode, finding.Error, "cannot encode object: "+err.Error())}
 	}
 	var out []finding.Finding
-	typed, _, err := b.decoder.Decode(data, nil, nil)
+	typed, err := b.decode(o, data)
 	if err != nil {
 		if se, ok := runtime.AsStrictDecodingError(err); ok {
 			for _, e := range se.Errors() {
@@ -107,6 +106,28 @@ func (b *builtins) validate(o *manifest.Object) []finding.Finding {
 	}
 	out = append(out, builtinChecks(o, typed)...)
 	return out
+}
+
+// decode is what a strict UniversalDeserializer does with the JSON of a registered kind (new
+// object of the kind, then sigs.k8s.io/json's strict unmarshal), minus recognising the format and
+// reading apiVersion and kind again: the caller knows both.
+func (b *builtins) decode(o *manifest.Object, data []byte) (runtime.Object, error) {
+	gv, err := schema.ParseGroupVersion(o.APIVersion)
+	if err != nil {
+		return nil, err
+	}
+	typed, err := b.scheme.New(gv.WithKind(o.Kind))
+	if err != nil {
+		return nil, err
+	}
+	strictErrs, err := kjson.UnmarshalStrict(data, typed)
+	if err != nil {
+		return nil, err
+	}
+	if len(strictErrs) > 0 {
+		return typed, runtime.NewStrictDecodingError(strictErrs)
+	}
+	return typed, nil
 }
 
 // clusterScoped lists the cluster-scoped built-in kinds.

@@ -305,15 +305,8 @@ func lintMessagesRoutes(s *objectSet, be *entry) []finding.Finding {
 	if mapAt(be.content, "spec", "ai") == nil || mapAt(be.content, "spec", "policies", "ai", "routes") != nil {
 		return nil
 	}
-	for _, p := range s.kind(agentgatewayGroup, "AgentgatewayPolicy") {
-		if p.ns() != be.ns() || mapAt(p.content, "spec", "backend", "ai", "routes") == nil {
-			continue
-		}
-		for _, t := range listAt(p.content, "spec", "targetRefs") {
-			if tm, _ := t.(map[string]any); str(tm, "kind") == "AgentgatewayBackend" && str(tm, "name") == be.obj.Name {
-				return nil
-			}
-		}
+	if s.hasAIRoutesPolicy(be.ns(), be.obj.Name) {
+		return nil
 	}
 	var out []finding.Finding
 	for _, rr := range s.rulesTo(be.ns(), be.obj.Name) {

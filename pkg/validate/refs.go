@@ -171,26 +171,10 @@ func checkGateway(s *objectSet, e *entry) []finding.Finding {
 
 // secretExists checks that a Secret is in the input, or produced by an ExternalSecret.
 func secretExists(s *objectSet, ns, name string) string {
-	if s.get("", "Secret", ns, name) != nil || externalSecretFor(s, ns, name) != nil {
+	if s.get("", "Secret", ns, name) != nil || s.externalSecret(ns, name) != nil {
 		return ""
 	}
 	return fmt.Sprintf("Secret %s/%s is neither in the input nor produced by an ExternalSecret", ns, name)
-}
-
-func externalSecretFor(s *objectSet, ns, name string) *entry {
-	for _, es := range s.kind("external-secrets.io", "ExternalSecret") {
-		if es.ns() != ns {
-			continue
-		}
-		target := str(mapAt(es.content, "spec", "target"), "name")
-		if target == "" {
-			target = es.obj.Name
-		}
-		if target == name {
-			return es
-		}
-	}
-	return nil
 }
 
 // secretKeys lists the keys a Secret (or the ExternalSecret producing it) holds; nil when unknown.
@@ -204,7 +188,7 @@ func secretKeys(s *objectSet, ns, name string) []string {
 		}
 		return keys
 	}
-	if es := externalSecretFor(s, ns, name); es != nil {
+	if es := s.externalSecret(ns, name); es != nil {
 		if len(listAt(es.content, "spec", "dataFrom")) > 0 {
 			return nil // keys come from the store
 		}

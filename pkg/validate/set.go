@@ -34,6 +34,12 @@ type objectSet struct {
 
 	routesOnce sync.Once
 	routesTo   map[string][]routeRule // lazily: AgentgatewayBackend ns/name -> rules sending to it
+
+	secretsOnce     sync.Once
+	externalSecrets map[string]*entry // lazily: ns/name of the Secret -> the first ExternalSecret producing it
+
+	aiRoutesOnce sync.Once
+	aiRoutes     map[string]bool // lazily: ns/name of AgentgatewayBackends a policy gives backend.ai.routes
 }
 
 // routeRule is one rule of an HTTPRoute.
@@ -96,6 +102,43 @@ func (s *objectSet) rulesTo(ns, name string) []routeRule {
 		}
 	})
 	return s.routesTo[ns+"/"+name]
+}
+
+// externalSecret returns the first ExternalSecret that produces the Secret ns/name (its
+// spec.target.name, or its own name when that is unset).
+func (s *objectSet) externalSecret(ns, name string) *entry {
+	s.secretsOnce.Do(func() {
+		s.externalSecrets = map[string]*entry{}
+		for _, es := range s.kind("external-secrets.io", "ExternalSecret") {
+			target := str(mapAt(es.content, "spec", "target"), "name")
+			if target == "" {
+				target = es.obj.Name
+			}
+			if k := es.ns() + "/" + target; s.externalSecrets[k] == nil {
+				s.externalSecrets[k] = es
+			}
+		}
+	})
+	return s.externalSecrets[ns+"/"+name]
+}
+
+// hasAIRoutesPolicy reports whether an AgentgatewayPolicy in ns targets the AgentgatewayBackend
+// name and sets backend.ai.routes.
+func (s *objectSet) hasAIRoutesPolicy(ns, name string) bool {
+	s.aiRoutesOnce.Do(func() {
+		s.aiRoutes = map[string]bool{}
+		for _, p := range s.kind(agentgatewayGroup, "AgentgatewayPolicy") {
+			if mapAt(p.content, "spec", "backend", "ai", "routes") == nil {
+				continue
+			}
+			for _, t := range listAt(p.content, "spec", "targetRefs") {
+				if tm, _ := t.(map[string]any); str(tm, "kind") == "AgentgatewayBackend" {
+					s.aiRoutes[p.ns()+"/"+str(tm, "name")] = true
+				}
+			}
+		}
+	})
+	return s.aiRoutes[ns+"/"+name]
 }
 
 // duplicates reports every object whose group/kind/namespace/name was seen before.
