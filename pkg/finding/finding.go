@@ -3,8 +3,9 @@
 package finding
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -115,21 +116,18 @@ func (f Finding) String() string {
 
 // Sort orders findings by file, line, column, then rule and message, so output is stable.
 func Sort(fs []Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := fs[i], fs[j]
-		if a.File != b.File {
-			return a.File < b.File
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		switch {
+		case a.File != b.File:
+			return strings.Compare(a.File, b.File)
+		case a.Line != b.Line:
+			return cmp.Compare(a.Line, b.Line)
+		case a.Column != b.Column:
+			return cmp.Compare(a.Column, b.Column)
+		case a.Rule != b.Rule:
+			return strings.Compare(a.Rule, b.Rule)
 		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		if a.Column != b.Column {
-			return a.Column < b.Column
-		}
-		if a.Rule != b.Rule {
-			return a.Rule < b.Rule
-		}
-		return a.Message < b.Message
+		return strings.Compare(a.Message, b.Message)
 	})
 }
 
