@@ -1,10 +1,10 @@
 package validate
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metavalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -49,7 +49,10 @@ var (
 // validate decodes o strictly and validates its metadata. Go types carry no enums or name rules,
 // so metadata and a few fields gwctl's own checks depend on get explicit checks.
 func (b *builtins) validate(o *manifest.Object) []finding.Finding {
-	data, err := json.Marshal(o.Content)
+	buf := jsonBuffers.Get().(*[]byte)
+	defer jsonBuffers.Put(buf)
+	data, err := appendJSON((*buf)[:0], o.Content)
+	*buf = data
 	if err != nil {
 		return []finding.Finding{o.Finding("", RuleDecode, finding.Error, "cannot encode object: "+err.Error())}
 	}
@@ -129,6 +132,10 @@ func (b *builtins) decode(o *manifest.Object, data []byte) (runtime.Object, erro
 	}
 	return typed, nil
 }
+
+// jsonBuffers hold the JSON of one built-in object while it is decoded (the decoder copies what
+// it keeps).
+var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // clusterScoped lists the cluster-scoped built-in kinds.
 var clusterScoped = map[string]bool{
