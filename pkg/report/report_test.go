@@ -156,3 +156,40 @@ func TestJUnitWellFormed(t *testing.T) {
 		t.Errorf("tests %d failures %d, want 5 and 2", s.Tests, s.Failures)
 	}
 }
+
+// TestJSONMatchesEncodingJSON: the hand-written JSON report is what encoding/json's indenting
+// Encoder prints for the same value.
+func TestJSONMatchesEncodingJSON(t *testing.T) {
+	full := finding.Finding{File: "a <b>.yaml", Line: 3, Column: 7, Resource: finding.Resource{APIVersion: "v1", Kind: "Service", Namespace: "ns", Name: "n\"\\\u2028"},
+		Field: "spec.ports[0]", Rule: "x/y", Severity: finding.Warning, Message: "bad & worse\n\t\x01 \xff"}
+	for _, c := range []struct {
+		fs  []finding.Finding
+		sum Summary
+	}{
+		{nil, Summary{}},
+		{[]finding.Finding{{}}, Summary{Resources: 1, Strict: true}},
+		{[]finding.Finding{full, {Rule: "r", Severity: finding.Info, Resource: finding.Resource{Name: "only"}}, {File: "f", Column: 2, Message: "m"}},
+			Summary{Resources: 3, Files: 2, Errors: 1, Warnings: 1, Infos: 1, Skipped: 4}},
+	} {
+		var want bytes.Buffer
+		fs := c.fs
+		if fs == nil {
+			fs = []finding.Finding{}
+		}
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			Findings []finding.Finding `json:"findings"`
+			Summary  Summary           `json:"summary"`
+		}{fs, c.sum}); err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := (JSON{}).Write(&got, c.fs, c.sum); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("got:\n%s\nwant:\n%s", got.String(), want.String())
+		}
+	}
+}

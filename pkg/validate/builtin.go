@@ -17,6 +17,7 @@ import (
 	kjson "sigs.k8s.io/json"
 
 	"github.com/infergw/gwctl/pkg/finding"
+	"github.com/infergw/gwctl/pkg/jsonvalue"
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 
@@ -51,7 +52,7 @@ var (
 func (b *builtins) validate(o *manifest.Object) []finding.Finding {
 	buf := jsonBuffers.Get().(*[]byte)
 	defer jsonBuffers.Put(buf)
-	data, err := appendJSON((*buf)[:0], o.Content)
+	data, err := jsonvalue.Append((*buf)[:0], o.Content)
 	*buf = data
 	if err != nil {
 		return []finding.Finding{o.Finding("", RuleDecode, finding.Error, "cannot encode object: "+err.Error())}

@@ -1,4 +1,4 @@
-package validate
+package jsonvalue
 
 import (
 	"bytes"
@@ -9,10 +9,10 @@ import (
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 
-func checkAppendJSON(t *testing.T, v any) {
+func checkAppend(t *testing.T, v any) {
 	t.Helper()
 	want, werr := json.Marshal(v)
-	got, gerr := appendJSON(nil, v)
+	got, gerr := Append(nil, v)
 	if (werr != nil) != (gerr != nil) {
 		t.Fatalf("%#v: encoding/json error %v, appendJSON error %v", v, werr, gerr)
 	}
@@ -21,7 +21,7 @@ func checkAppendJSON(t *testing.T, v any) {
 	}
 }
 
-func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+func TestAppendMatchesEncodingJSON(t *testing.T) {
 	for _, v := range []any{
 		nil, true, false, "", "plain", "quote\" back\\ nl\n tab\t cr\r bs\b ff\f nul\x00 esc\x1b del\x7f",
 		"<html> & 'x'", "bad utf8 \xff\xfe end", "\u2028\u2029 é 日本 🎉", int64(0), int64(-1), int64(math.MaxInt64), int64(math.MinInt64),
@@ -31,13 +31,13 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		map[string]any{"b": int64(2), "a": map[string]any{"<k>": "v", "": nil}, "é": true},
 		map[string]any{"ch": make(chan int)},
 	} {
-		checkAppendJSON(t, v)
+		checkAppend(t, v)
 	}
 }
 
-// FuzzAppendJSON: on anything the manifest decoder produces, appendJSON writes what
+// FuzzAppend: on anything the manifest decoder produces, Append writes what
 // encoding/json.Marshal writes.
-func FuzzAppendJSON(f *testing.F) {
+func FuzzAppend(f *testing.F) {
 	for _, s := range []string{"a: 1\nb: [x, 2.5, null, true]\n", "s: \"<\\u2028>\"\nf: 1e300\nn: -0.0\n", "k: {\"a b\": 'c'}\n"} {
 		f.Add([]byte(s))
 	}
@@ -46,6 +46,6 @@ func FuzzAppendJSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		checkAppendJSON(t, objs.Content)
+		checkAppend(t, objs.Content)
 	})
 }

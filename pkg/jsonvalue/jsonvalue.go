@@ -1,4 +1,6 @@
-package validate
+// Package jsonvalue writes JSON byte for byte as encoding/json.Marshal does, without reflection,
+// for decoded manifest values and for the strings of gwctl's own reports.
+package jsonvalue
 
 import (
 	"fmt"
@@ -8,22 +10,21 @@ import (
 	"unicode/utf8"
 )
 
-// appendJSON appends the JSON encoding of a decoded manifest value (map[string]any, []any,
-// string, bool, int64, float64, nil) to b, byte for byte as encoding/json.Marshal writes it:
-// sorted keys, HTML-safe escapes, the same number forms. It skips Marshal's reflection, which
-// was a third of the time spent on each built-in object. Other types are an error.
-func appendJSON(b []byte, v any) ([]byte, error) {
+// Append appends the JSON encoding of a decoded manifest value (map[string]any, []any, string,
+// bool, int64, float64, nil) to b, byte for byte as encoding/json.Marshal writes it: sorted
+// keys, HTML-safe escapes, the same number forms. Other types are an error.
+func Append(b []byte, v any) ([]byte, error) {
 	switch t := v.(type) {
 	case nil:
 		return append(b, "null"...), nil
 	case bool:
 		return strconv.AppendBool(b, t), nil
 	case string:
-		return appendJSONString(b, t), nil
+		return AppendString(b, t), nil
 	case int64:
 		return strconv.AppendInt(b, t, 10), nil
 	case float64:
-		return appendJSONFloat(b, t)
+		return AppendFloat(b, t)
 	case []any:
 		b = append(b, '[')
 		for i, e := range t {
@@ -31,7 +32,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 				b = append(b, ',')
 			}
 			var err error
-			if b, err = appendJSON(b, e); err != nil {
+			if b, err = Append(b, e); err != nil {
 				return b, err
 			}
 		}
@@ -47,10 +48,10 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = AppendString(b, k)
 			b = append(b, ':')
 			var err error
-			if b, err = appendJSON(b, t[k]); err != nil {
+			if b, err = Append(b, t[k]); err != nil {
 				return b, err
 			}
 		}
@@ -59,8 +60,8 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	return b, fmt.Errorf("json: unsupported type: %T", v)
 }
 
-// appendJSONFloat is encoding/json's float64 encoder.
-func appendJSONFloat(b []byte, f float64) ([]byte, error) {
+// AppendFloat is encoding/json's float64 encoder.
+func AppendFloat(b []byte, f float64) ([]byte, error) {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		return b, fmt.Errorf("json: unsupported value: %s", strconv.FormatFloat(f, 'g', -1, 64))
 	}
@@ -80,8 +81,8 @@ func appendJSONFloat(b []byte, f float64) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString is encoding/json's string encoder with HTML escaping on (Marshal's default).
-func appendJSONString(b []byte, s string) []byte {
+// AppendString is encoding/json's string encoder with HTML escaping on (Marshal's default).
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
