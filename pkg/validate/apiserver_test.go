@@ -165,7 +165,9 @@ func TestPipelineMatchesAPIServer(t *testing.T) {
 
 // TestFeaturesMatchAPIServer covers what the CRDs above do not use, with test CRDs under
 // testdata/apiserver: every CEL feature (Widget), every OpenAPI value check (Gadget), and
-// pruning, defaulting and list types (Thing).
+// pruning, defaulting and list types (Thing), the per-call cost limit and the cost budget of
+// one object (Budget: gwctl answers most rules natively and counts their costs from above, so
+// this is where its accounting must fall back to the API server's).
 func TestFeaturesMatchAPIServer(t *testing.T) {
 	for _, tc := range []struct {
 		crd, objects                    string
@@ -174,6 +176,7 @@ func TestFeaturesMatchAPIServer(t *testing.T) {
 		{"crd.yaml", "widgets.yaml", 11, 10, 14},
 		{"gadget-crd.yaml", "gadgets.yaml", 14, 13, 0},
 		{"thing-crd.yaml", "things.yaml", 5, 3, 0},
+		{"budget-crd.yaml", "budgets.yaml", 4, 3, 3},
 	} {
 		t.Run(tc.objects, func(t *testing.T) {
 			v, err := New(Options{CRDDirs: []string{filepath.Join("testdata", "apiserver", tc.crd)}})

@@ -21,6 +21,8 @@ import (
 	apiservercel "k8s.io/apiserver/pkg/cel"
 	"k8s.io/apiserver/pkg/cel/common"
 	"k8s.io/apiserver/pkg/cel/environment"
+
+	"github.com/infergw/gwctl/pkg/validate/celnative"
 )
 
 // celValidator evaluates a CRD's x-kubernetes-validations the way kube-apiserver does on
@@ -35,11 +37,14 @@ import (
 type celValidator struct {
 	schema         *structuralschema.Structural
 	self           common.Schema // the adaptor for self (with apiVersion/kind/metadata at resource roots)
+	selfSchema     *structuralschema.Structural
 	rules          []apiextv1.ValidationRule
 	declType       *apiservercel.DeclType
 	perCallLimit   uint64
-	once           sync.Once
+	once           sync.Once // cel-go's programs, compiled when a rule needs them
+	nativeOnce     sync.Once
 	compiled       []apiextcel.CompilationResult
+	native         []*celnative.Program // per rule; nil where the rule is outside celnative's subset
 	compileErr     error
 	items          *celValidator
 	additional     *celValidator
@@ -116,28 +121,36 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 		if isResourceRoot {
 			self = model.WithTypeAndObjectMeta(nodeSchema)
 		}
-		v.self = newCELSchema(self)
+		v.self, v.selfSchema = newCELSchema(self), self
 	}
 	return v
 }
 
 // Validate returns the errors of every rule that fails on obj, in kube-apiserver's order.
+//
+// Rules are first answered by celnative where it can say "true, at most this cost", and by
+// cel-go's tracked programs otherwise. The budget then counts native costs by their upper
+// bounds, so it is never more than kube-apiserver's; if it runs out, the object is validated
+// again with cel-go alone, whose costs are exact.
 func (v *celValidator) Validate(ctx context.Context, obj any) field.ErrorList {
-	errs, _ := v.validate(ctx, &celPath{}, obj, celconfig.RuntimeCELCostBudget)
+	errs, left := v.validate(ctx, &celPath{}, obj, celconfig.RuntimeCELCostBudget, true)
+	if left < 0 {
+		errs, _ = v.validate(ctx, &celPath{}, obj, celconfig.RuntimeCELCostBudget, false)
+	}
 	return errs
 }
 
-func (v *celValidator) validate(ctx context.Context, p *celPath, obj any, budget int64) (field.ErrorList, int64) {
+func (v *celValidator) validate(ctx context.Context, p *celPath, obj any, budget int64, native bool) (field.ErrorList, int64) {
 	if v == nil || obj == nil {
 		return nil, budget
 	}
-	errs, budget := v.validateExpressions(ctx, p, obj, budget)
+	errs, budget := v.validateExpressions(ctx, p, obj, budget, native)
 	if budget < 0 {
 		return errs, budget
 	}
 	for _, a := range v.allOf {
 		var more field.ErrorList
-		more, budget = a.validate(ctx, p, obj, budget)
+		more, budget = a.validate(ctx, p, obj, budget, native)
 		errs = append(errs, more...)
 		if budget < 0 {
 			return errs, budget
@@ -151,7 +164,7 @@ func (v *celValidator) validate(ctx context.Context, p *celPath, obj any, budget
 		for i := range obj {
 			var more field.ErrorList
 			p.push(celSeg{index: i, kind: 'i'})
-			more, budget = v.items.validate(ctx, p, obj[i], budget)
+			more, budget = v.items.validate(ctx, p, obj[i], budget, native)
 			p.pop()
 			errs = append(errs, more...)
 			if budget < 0 {
@@ -163,7 +176,7 @@ func (v *celValidator) validate(ctx context.Context, p *celPath, obj any, budget
 			for k, val := range obj {
 				var more field.ErrorList
 				p.push(celSeg{name: k, kind: 'k'})
-				more, budget = v.additional.validate(ctx, p, val, budget)
+				more, budget = v.additional.validate(ctx, p, val, budget, native)
 				p.pop()
 				errs = append(errs, more...)
 				if budget < 0 {
@@ -179,7 +192,7 @@ func (v *celValidator) validate(ctx context.Context, p *celPath, obj any, budget
 				}
 				var more field.ErrorList
 				p.push(celSeg{name: k, kind: 'c'})
-				more, budget = sub.validate(ctx, p, val, budget)
+				more, budget = sub.validate(ctx, p, val, budget, native)
 				p.pop()
 				errs = append(errs, more...)
 				if budget < 0 {
@@ -199,33 +212,68 @@ func (v *celValidator) compile() {
 		environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()), apiextcel.StoredExpressionsEnvLoader())
 }
 
-func (v *celValidator) validateExpressions(ctx context.Context, p *celPath, obj any, budget int64) (errs field.ErrorList, remaining int64) {
+// compileNative compiles the rules celnative can answer; the others stay nil. A rule compiles
+// here in the same environment as in cel-go's programs, so one that fails here (an error, an
+// empty rule) is left to them and reported from them. native stays nil when there is no
+// environment at all.
+func (v *celValidator) compileNative() {
+	env, err := celnative.Env(v.declType)
+	if err != nil {
+		return
+	}
+	v.native = make([]*celnative.Program, len(v.rules))
+	for i, rule := range v.rules {
+		ast, iss := env.Compile(rule.Rule)
+		if iss.Err() != nil {
+			continue
+		}
+		if p, ok := celnative.Compile(ast, v.selfSchema); ok {
+			v.native[i] = p
+		}
+	}
+}
+
+func (v *celValidator) validateExpressions(ctx context.Context, p *celPath, obj any, budget int64, native bool) (errs field.ErrorList, remaining int64) {
 	sts := v.schema
 	remaining = budget
 	if len(v.rules) == 0 {
 		return nil, remaining
 	}
-	v.once.Do(v.compile)
-	if v.compileErr != nil {
-		return field.ErrorList{field.Invalid(p.path(), sts.Type, fmt.Sprintf("rule compiler initialization error: %v", v.compileErr))}, remaining
-	}
-	if len(v.compiled) == 0 {
-		return nil, remaining
+	// Rules celnative answers need no cel-go program: those are compiled on first need.
+	v.nativeOnce.Do(v.compileNative)
+	if v.native == nil {
+		v.once.Do(v.compile)
+		if v.compileErr != nil {
+			return field.ErrorList{field.Invalid(p.path(), sts.Type, fmt.Sprintf("rule compiler initialization error: %v", v.compileErr))}, remaining
+		}
 	}
 	if remaining <= 0 {
 		return field.ErrorList{field.Invalid(p.path(), sts.Type, "validation failed due to running out of cost budget, no further validation rules will be run")}, -1
 	}
-	self := common.UnstructuredToVal(obj, v.self)
-	activation := &celActivation{self: self}
-	var optional *celActivation
-	for i, compiled := range v.compiled {
-		rule := v.rules[i]
+	var self celref.Val // built on first use: rules answered natively never need it
+	var activation, optional *celActivation
+	for i, rule := range v.rules {
+		if native && v.native != nil && v.native[i] != nil {
+			if isTrue, cost := v.native[i].Eval(obj); isTrue && cost <= uint64(remaining) {
+				remaining -= int64(cost)
+				continue
+			}
+		}
+		v.once.Do(v.compile)
+		if v.compileErr != nil {
+			return append(errs, field.Invalid(p.path(), sts.Type, fmt.Sprintf("rule compiler initialization error: %v", v.compileErr))), remaining
+		}
+		compiled := v.compiled[i]
 		if compiled.Error != nil {
 			errs = append(errs, field.Invalid(p.path(), sts.Type, fmt.Sprintf("rule compile error: %v", compiled.Error)))
 			continue
 		}
 		if compiled.Program == nil {
 			continue
+		}
+		if self == nil {
+			self = common.UnstructuredToVal(obj, v.self)
+			activation = &celActivation{self: self}
 		}
 		act := activation
 		optionalOldSelf := rule.OptionalOldSelf != nil && *rule.OptionalOldSelf
