@@ -114,9 +114,16 @@ func (f Finding) String() string {
 	return b.String()
 }
 
-// Sort orders findings by file, line, column, then rule and message, so output is stable.
+// Sort orders findings by file, line, column, then rule and message, so output is stable;
+// findings equal in all of these keep their order. (It sorts positions and moves each finding
+// once: a stable in-place sort of the structs themselves moved each many times.)
 func Sort(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
+	order := make([]int, len(fs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
+		a, b := &fs[i], &fs[j]
 		switch {
 		case a.File != b.File:
 			return strings.Compare(a.File, b.File)
@@ -126,9 +133,16 @@ func Sort(fs []Finding) {
 			return cmp.Compare(a.Column, b.Column)
 		case a.Rule != b.Rule:
 			return strings.Compare(a.Rule, b.Rule)
+		case a.Message != b.Message:
+			return strings.Compare(a.Message, b.Message)
 		}
-		return strings.Compare(a.Message, b.Message)
+		return cmp.Compare(i, j)
 	})
+	sorted := make([]Finding, len(fs))
+	for k, i := range order {
+		sorted[k] = fs[i]
+	}
+	copy(fs, sorted)
 }
 
 // Count returns how many findings have each severity.

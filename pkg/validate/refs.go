@@ -2,7 +2,9 @@ package validate
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
 
 	"github.com/infergw/gwctl/pkg/finding"
 )
@@ -30,22 +32,43 @@ const (
 
 // crossResource runs the checks that need the whole input.
 func crossResource(s *objectSet) []finding.Finding {
-	var out []finding.Finding
-	for _, e := range s.all {
-		switch {
-		case e.obj.Group() == gatewayGroup && e.obj.Kind == "HTTPRoute":
-			out = append(out, checkRoute(s, e)...)
-		case e.obj.Group() == gatewayGroup && e.obj.Kind == "Gateway":
-			out = append(out, checkGateway(s, e)...)
-		case e.obj.Group() == agentgatewayGroup && e.obj.Kind == "AgentgatewayPolicy":
-			out = append(out, checkPolicy(s, e)...)
-		case e.obj.Group() == agentgatewayGroup && e.obj.Kind == "AgentgatewayBackend":
-			out = append(out, checkBackend(s, e)...)
-		}
+	// The per-object checks only read the set: chunks of it run side by side, in input order.
+	chunks := runtime.GOMAXPROCS(0) * 2
+	size := (len(s.all) + chunks - 1) / chunks
+	parts := make([][]finding.Finding, chunks+2)
+	var wg sync.WaitGroup
+	for c := 0; c < chunks && c*size < len(s.all); c++ {
+		wg.Go(func() {
+			var out []finding.Finding
+			for _, e := range s.all[c*size : min((c+1)*size, len(s.all))] {
+				out = append(out, checkObject(s, e)...)
+			}
+			parts[c] = out
+		})
 	}
-	out = append(out, checkModelHeader(s)...)
-	out = append(out, checkRouteConflicts(s)...)
+	wg.Go(func() { parts[chunks] = checkModelHeader(s) })
+	wg.Go(func() { parts[chunks+1] = checkRouteConflicts(s) })
+	wg.Wait()
+	var out []finding.Finding
+	for _, p := range parts {
+		out = append(out, p...)
+	}
 	return out
+}
+
+// checkObject runs the cross-resource checks of one object.
+func checkObject(s *objectSet, e *entry) []finding.Finding {
+	switch {
+	case e.obj.Group() == gatewayGroup && e.obj.Kind == "HTTPRoute":
+		return checkRoute(s, e)
+	case e.obj.Group() == gatewayGroup && e.obj.Kind == "Gateway":
+		return checkGateway(s, e)
+	case e.obj.Group() == agentgatewayGroup && e.obj.Kind == "AgentgatewayPolicy":
+		return checkPolicy(s, e)
+	case e.obj.Group() == agentgatewayGroup && e.obj.Kind == "AgentgatewayBackend":
+		return checkBackend(s, e)
+	}
+	return nil
 }
 
 // ref is an object reference with Gateway API defaults applied.
