@@ -26,3 +26,42 @@ func BenchmarkParse(b *testing.B) {
 	}
 	b.ReportMetric(float64(2000*b.N)/b.Elapsed().Seconds(), "docs/s")
 }
+
+// BenchmarkParseYAMLv3 is BenchmarkParse with the fast front end turned off: yaml.v3 alone.
+func BenchmarkParseYAMLv3(b *testing.B) {
+	files, _ := corpus.Generate(2000)
+	size := 0
+	for _, f := range files {
+		size += len(f.Data)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, f := range files {
+			if _, err := parse(f.Name, f.Data, DefaultLimits, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(2000*b.N)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchmarkFastParse is the fast front end alone (trees, no conversion to objects).
+func BenchmarkFastParse(b *testing.B) {
+	files, _ := corpus.Generate(2000)
+	size := 0
+	for _, f := range files {
+		size += len(f.Data)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, f := range files {
+			if _, _, ok := fastParse(f.Data, DefaultLimits); !ok {
+				b.Fatalf("%s: declined", f.Name)
+			}
+		}
+	}
+}

@@ -50,16 +50,39 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // Parse decodes every document in data. Empty documents are skipped. Each object must be a
 // mapping with apiVersion and kind; anything else is an *Error with its position.
 func Parse(file string, data []byte, lim Limits) ([]*Object, error) {
+	return parse(file, data, lim, true)
+}
+
+// parse is Parse with the fast front end (fastParse) optional, so benchmarks and tests can
+// compare it with yaml.v3 alone.
+func parse(file string, data []byte, lim Limits, fast bool) ([]*Object, error) {
 	if lim.MaxFileBytes > 0 && int64(len(data)) > lim.MaxFileBytes {
 		return nil, &Error{File: file, Msg: fmt.Sprintf("file is %d bytes, over the limit of %d", len(data), lim.MaxFileBytes)}
 	}
 	if bytes.IndexByte(data, 0) >= 0 {
 		return nil, &Error{File: file, Msg: "binary content (NUL byte): not YAML or JSON"}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
 	// An alias needs a '*': without one no document can expand beyond its size.
 	aliases := bytes.IndexByte(data, '*') >= 0
 	var out []*Object
+	if fast {
+		if docs, nodes, ok := fastParse(data, lim); ok {
+			// The fast path takes no aliases, so the expansion check can only fire (and must,
+			// to report the same error) when the file has more nodes than the limit.
+			aliases = aliases && lim.MaxNodes > 0 && nodes > lim.MaxNodes
+			for doc, root := range docs {
+				obj, err := decodeDocument(file, doc, root, lim, aliases)
+				if err != nil {
+					return nil, err
+				}
+				if obj != nil {
+					out = append(out, obj)
+				}
+			}
+			return out, nil
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for doc := 0; ; doc++ {
 		if lim.MaxDocuments > 0 && doc >= lim.MaxDocuments {
 			return nil, &Error{File: file, Msg: fmt.Sprintf("more than %d documents", lim.MaxDocuments)}
