@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // IsManifestFile reports whether a file name looks like a manifest (.yaml, .yml, .json).
@@ -135,26 +136,28 @@ func Load(paths []string, stdin io.Reader, lim Limits) ([]*Object, error) {
 		err  error
 	}
 	results := make([]result, len(files))
-	workers := min(runtime.GOMAXPROCS(0), len(files))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i].objs, results[i].err = ReadFile(files[i], stdin, lim)
-			}
-		}()
-	}
+	// stdin is read first, once per "-", in order; workers then take the files from a shared
+	// counter (a feeding goroutine would need a processor of its own for every hand-over).
 	for i, f := range files {
-		if f == "-" { // stdin is read here, once per "-", in order
+		if f == "-" {
 			results[i].objs, results[i].err = ReadFile(f, stdin, lim)
-			continue
 		}
-		next <- i
 	}
-	close(next)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(files) {
+					return
+				}
+				if files[i] != "-" {
+					results[i].objs, results[i].err = ReadFile(files[i], stdin, lim)
+				}
+			}
+		})
+	}
 	wg.Wait()
 	n := 0
 	for _, r := range results {

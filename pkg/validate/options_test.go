@@ -144,3 +144,18 @@ func TestCompileHook(t *testing.T) {
 		t.Fatal("compiler finding missing")
 	}
 }
+
+// TestCancelled: a cancelled context stops the workers and says so, rather than reporting a
+// partial set of findings as the result.
+func TestCancelled(t *testing.T) {
+	v, err := New(Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	fs := v.Validate(ctx, loadDir(t, "testdata/cases"))
+	if len(fs) != 1 || fs[0].Rule != "validate/cancelled" || fs[0].Severity != finding.Error {
+		t.Fatalf("findings on a cancelled context: %v", fs)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -38,26 +39,27 @@ func (v *Validator) Validate(ctx context.Context, objs []*manifest.Object) []fin
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	next := make(chan int)
+	// Workers take the next object from a shared counter: a feeding goroutine would need a
+	// processor of its own to hand each object over, and there are only GOMAXPROCS of them.
+	var next atomic.Int64
 	var wg sync.WaitGroup
+	done := ctx.Done()
 	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				i := int(next.Add(1)) - 1
+				if i >= len(objs) {
+					return
+				}
 				per[i], defaulted[i] = run.object(ctx, objs[i])
 			}
-		}()
+		})
 	}
-feed:
-	for i := range objs {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return append(out, finding.Finding{Rule: "validate/cancelled", Severity: finding.Error, Message: fmt.Sprintf("validation stopped: %v", err)})
