@@ -249,14 +249,30 @@ func lower(s string) string { return strings.ToLower(s) }
 
 // dedupeFindings drops repeats (a shared object read by several references reports once).
 func dedupeFindings(fs []finding.Finding) []finding.Finding {
-	seen := make(map[string]bool, len(fs))
+	seen := make(map[finding.Finding]bool, len(fs))
 	out := fs[:0]
 	for _, f := range fs {
-		k := f.String()
+		k := sameText(f)
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// sameText clears what Finding.String leaves out, so that two findings with the same key are
+// exactly those that print the same.
+func sameText(f finding.Finding) finding.Finding {
+	f.Resource.APIVersion = ""
+	if f.Resource.Kind == "" {
+		f.Resource = finding.Resource{}
+	}
+	switch {
+	case f.File == "":
+		f.Line, f.Column = 0, 0
+	case f.Line == 0:
+		f.Column = 0
+	}
+	return f
 }
