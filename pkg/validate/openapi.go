@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/go-openapi/swag/conv"
 	apivalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
@@ -47,7 +49,7 @@ type schemaNode struct {
 
 	maxLength, minLength *int64
 	pattern              string
-	re                   *regexp.Regexp
+	re                   *pattern
 	knownFormat          bool
 
 	numType, numFormat           string
@@ -69,7 +71,12 @@ type schemaNode struct {
 	additional         *schemaNode
 }
 
+// compileSchema compiles a resource's schema; nodes with the same pattern share its matcher.
 func compileSchema(s *spec.Schema) *schemaNode {
+	return compileSchemaNode(s, map[string]*pattern{})
+}
+
+func compileSchemaNode(s *spec.Schema, patterns map[string]*pattern) *schemaNode {
 	n := &schemaNode{schema: s}
 	if len(s.AllOf) > 0 || len(s.AnyOf) > 0 || len(s.OneOf) > 0 || s.Not != nil || len(s.Dependencies) > 0 || len(s.PatternProperties) > 0 ||
 		(s.Items != nil && len(s.Items.Schemas) > 0) || s.AdditionalItems != nil {
@@ -81,7 +88,12 @@ func compileSchema(s *spec.Schema) *schemaNode {
 
 	n.maxLength, n.minLength, n.pattern = s.MaxLength, s.MinLength, s.Pattern
 	if s.Pattern != "" {
-		n.re, _ = regexp.Compile(s.Pattern) // on error Pattern() reports it as kube-openapi does
+		if n.re = patterns[s.Pattern]; n.re == nil {
+			if re, err := regexp.Compile(s.Pattern); err == nil { // on error Pattern() reports it as kube-openapi does
+				n.re = &pattern{re: re}
+				patterns[s.Pattern] = n.re
+			}
+		}
 	}
 	n.knownFormat = strfmt.Default.ContainsName(s.Format)
 
@@ -106,7 +118,7 @@ func compileSchema(s *spec.Schema) *schemaNode {
 	}
 
 	if s.Items != nil && s.Items.Schema != nil {
-		n.items = compileSchema(s.Items.Schema)
+		n.items = compileSchemaNode(s.Items.Schema, patterns)
 	}
 	n.minItems, n.maxItems, n.uniqueItems = s.MinItems, s.MaxItems, s.UniqueItems
 
@@ -128,13 +140,13 @@ func compileSchema(s *spec.Schema) *schemaNode {
 		n.props = make(map[string]*schemaNode, len(s.Properties))
 		for k := range s.Properties {
 			p := s.Properties[k]
-			n.props[k] = compileSchema(&p)
+			n.props[k] = compileSchemaNode(&p, patterns)
 		}
 	}
 	if ap := s.AdditionalProperties; ap != nil {
 		n.noAdditional = !ap.Allows
 		if ap.Schema != nil {
-			n.additional = compileSchema(ap.Schema)
+			n.additional = compileSchemaNode(ap.Schema, patterns)
 		}
 	}
 	return n
@@ -281,7 +293,7 @@ func (n *schemaNode) validateString(w *schemaWalk, s string) {
 			return
 		}
 	}
-	if n.pattern != "" && (n.re == nil || !n.re.MatchString(s)) {
+	if n.pattern != "" && (n.re == nil || !n.re.match(s)) {
 		w.add(openapivalidate.Pattern(w.path(), in, s, n.pattern))
 	}
 }
@@ -434,4 +446,34 @@ func asFloat64(v any) float64 {
 		return float64(v)
 	}
 	return 0
+}
+
+// pattern is a schema pattern with its results remembered: manifests repeat the same names,
+// groups and kinds, and Go's regexp engine costs far more than a map lookup. At most
+// patternMemoSize strings of up to patternMemoLen bytes are remembered per pattern.
+type pattern struct {
+	re   *regexp.Regexp
+	memo sync.Map // string -> bool
+	size atomic.Int32
+}
+
+const (
+	patternMemoSize = 4096
+	patternMemoLen  = 128
+)
+
+func (p *pattern) match(s string) bool {
+	if len(s) > patternMemoLen {
+		return p.re.MatchString(s)
+	}
+	if v, ok := p.memo.Load(s); ok {
+		return v.(bool)
+	}
+	m := p.re.MatchString(s)
+	if p.size.Load() < patternMemoSize {
+		if _, loaded := p.memo.LoadOrStore(strings.Clone(s), m); !loaded { // not a view into a whole file
+			p.size.Add(1)
+		}
+	}
+	return m
 }
