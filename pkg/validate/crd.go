@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
 	apivalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	metavalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -50,7 +49,7 @@ func validateCR(ctx context.Context, c *crdVersion, content map[string]any, excu
 	for _, p := range unknown {
 		out = append(out, fieldError{err: &field.Error{Type: field.ErrorTypeInvalid, Field: p, Detail: fmt.Sprintf("unknown field %q", p)}, rule: RuleUnknownField})
 	}
-	meta, _, metaUnknown, err := objectmeta.GetObjectMetaWithOptions(obj, objectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
+	meta, metaUnknown, err := objectMeta(obj)
 	for _, p := range metaUnknown {
 		out = append(out, fieldError{err: &field.Error{Type: field.ErrorTypeInvalid, Field: p, Detail: fmt.Sprintf("unknown field %q", p)}, rule: RuleUnknownField})
 	}
