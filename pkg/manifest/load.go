@@ -1,9 +1,11 @@
 package manifest
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -111,10 +113,20 @@ func ReadFile(path string, stdin io.Reader, lim Limits) ([]*Object, error) {
 }
 
 func readLimited(r io.Reader, max int64) ([]byte, error) {
+	// A file's size is known: read it into one buffer of that size (io.ReadAll grows one by
+	// doubling, allocating about twice the file).
 	if max <= 0 {
-		return io.ReadAll(r)
+		max = math.MaxInt64 - 1
 	}
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	size := bytes.MinRead
+	if f, ok := r.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() < max {
+			size += int(st.Size()) // ReadFrom wants MinRead bytes free to see the end of the file
+		}
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err := buf.ReadFrom(io.LimitReader(r, max+1))
+	data := buf.Bytes()
 	if err != nil {
 		return nil, err
 	}
