@@ -50,3 +50,30 @@ func TestLoadDirectoryAndStdin(t *testing.T) {
 		t.Fatalf("missing file error %v", err)
 	}
 }
+
+// TestReadLimit: a file or stdin over MaxFileBytes is refused by name, one at the limit is read
+// whole, and with no limit everything is read.
+func TestReadLimit(t *testing.T) {
+	doc := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
+	path := filepath.Join(t.TempDir(), "a.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		max  int64
+		fail bool
+	}{{int64(len(doc)) - 1, true}, {int64(len(doc)), false}, {0, false}} {
+		for _, src := range []string{path, "-"} {
+			objs, err := ReadFile(src, strings.NewReader(doc), Limits{MaxFileBytes: c.max})
+			if c.fail {
+				if err == nil || !strings.Contains(err.Error(), "over the limit") || !strings.HasPrefix(err.Error(), src) {
+					t.Errorf("%s with limit %d: error %v, want one over the limit naming the input", src, c.max, err)
+				}
+				continue
+			}
+			if err != nil || len(objs) != 1 || objs[0].Name != "a" {
+				t.Errorf("%s with limit %d: %v, %v", src, c.max, objs, err)
+			}
+		}
+	}
+}
