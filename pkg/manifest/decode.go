@@ -66,7 +66,9 @@ func parse(file string, data []byte, lim Limits, fast bool) ([]*Object, error) {
 	aliases := bytes.IndexByte(data, '*') >= 0
 	var out []*Object
 	if fast {
-		if docs, nodes, ok := fastParse(data, lim); ok {
+		arena := fastArenas.Get().(*fastArena)
+		defer func() { arena.reset(); fastArenas.Put(arena) }() // the objects keep no node
+		if docs, nodes, ok := fastParseIn(data, lim, arena); ok {
 			// The fast path takes no aliases, so the expansion check can only fire (and must,
 			// to report the same error) when the file has more nodes than the limit.
 			aliases = aliases && lim.MaxNodes > 0 && nodes > lim.MaxNodes
@@ -139,7 +141,7 @@ func decodeDocument(file string, doc int, root *yaml.Node, lim Limits, aliases b
 	if !ok {
 		return nil, &Error{File: file, Pos: pos(n), Msg: fmt.Sprintf("document %d is a %s, not a Kubernetes object (a mapping)", doc, kindName(n))}
 	}
-	o := &Object{Content: m, File: file, Doc: doc, Pos: pos(n), node: n}
+	o := &Object{Content: m, File: file, Doc: doc, Pos: pos(n), pos: newPosTree(n)}
 	var okAV, okKind bool
 	o.APIVersion, okAV = m["apiVersion"].(string)
 	o.Kind, okKind = m["kind"].(string)
@@ -451,5 +453,5 @@ func ParseMapping(file string, data []byte, lim Limits) (*Object, error) {
 	if !ok {
 		return nil, &Error{File: file, Pos: pos(n), Msg: fmt.Sprintf("expected a mapping, found a %s", kindName(n))}
 	}
-	return &Object{Content: m, File: file, Pos: pos(n), node: n}, nil
+	return &Object{Content: m, File: file, Pos: pos(n), pos: newPosTree(n)}, nil
 }

@@ -104,13 +104,13 @@ func diffParse(file string, data []byte, lim Limits) string {
 	}
 	for i := range fast {
 		f, s := *fast[i], *slow[i]
-		fn, sn := f.node, s.node
-		f.node, s.node = nil, nil
+		fp, sp := f.pos, s.pos
+		f.pos, s.pos = nil, nil
 		if !reflect.DeepEqual(f, s) {
 			return fmt.Sprintf("object %d: %+v, yaml.v3 path %+v", i, f, s)
 		}
-		if d := diffNode(fmt.Sprintf("object[%d]", i), fn, sn); d != "" {
-			return d
+		if !reflect.DeepEqual(fp, sp) {
+			return fmt.Sprintf("object %d: field positions differ from the yaml.v3 path's", i)
 		}
 	}
 	return ""

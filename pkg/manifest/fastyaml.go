@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"strings"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 
@@ -26,6 +27,12 @@ import (
 //
 // nodes counts the nodes of all documents: no document of an alias-free file holds more.
 func fastParse(data []byte, lim Limits) (docs []*yaml.Node, nodes int, ok bool) {
+	return fastParseIn(data, lim, nil)
+}
+
+// fastParseIn is fastParse with the nodes taken from arena (nil: freshly allocated). The trees
+// are valid until the arena is reset.
+func fastParseIn(data []byte, lim Limits, arena *fastArena) (docs []*yaml.Node, nodes int, ok bool) {
 	ascii, ok := checkText(data)
 	if !ok {
 		return nil, 0, false
@@ -34,7 +41,7 @@ func fastParse(data []byte, lim Limits) (docs []*yaml.Node, nodes int, ok bool) 
 	if maxDepth <= 0 || maxDepth > fastMaxDepth {
 		maxDepth = fastMaxDepth
 	}
-	p := &fastParser{src: string(data), ascii: ascii, maxDepth: maxDepth, colLine: -1}
+	p := &fastParser{src: string(data), ascii: ascii, maxDepth: maxDepth, colLine: -1, arena: arena}
 	p.stack = make([]*yaml.Node, 0, 64)
 	docs = make([]*yaml.Node, 0, min(strings.Count(p.src, "\n---")+1, 1024))
 	if !p.nextLine() {
@@ -74,6 +81,7 @@ type fastParser struct {
 	colLine, colPos, colVal int
 
 	count int          // nodes handed out
+	arena *fastArena   // where slabs come from (nil: allocated)
 	nodes []yaml.Node  // node slab
 	ptrs  []*yaml.Node // Content slab
 	stack []*yaml.Node // children of the collections being parsed
@@ -254,7 +262,7 @@ const bytesPerNode = 8
 // node hands out a zeroed node from the slab.
 func (p *fastParser) node() *yaml.Node {
 	if len(p.nodes) == 0 {
-		p.nodes = make([]yaml.Node, p.slab(int(unsafe.Sizeof(yaml.Node{}))))
+		p.nodes = p.arena.nodeSlab(p.slab(int(unsafe.Sizeof(yaml.Node{}))))
 	}
 	n := &p.nodes[0]
 	p.nodes = p.nodes[1:]
@@ -265,7 +273,7 @@ func (p *fastParser) node() *yaml.Node {
 // alloc hands out a Content slice of length k (capacity k, so appends never clobber a neighbour).
 func (p *fastParser) alloc(k int) []*yaml.Node {
 	if len(p.ptrs) < k {
-		p.ptrs = make([]*yaml.Node, max(k, p.slab(8)))
+		p.ptrs = p.arena.ptrSlab(max(k, p.slab(8)))
 	}
 	c := p.ptrs[:k:k]
 	p.ptrs = p.ptrs[k:]
@@ -290,4 +298,54 @@ func (p *fastParser) empty(line, column int) *yaml.Node {
 	n := p.node()
 	n.Kind, n.Tag, n.Line, n.Column = yaml.ScalarNode, "!!null", line, column
 	return n
+}
+
+// fastArena keeps the slabs of one parse for the next: a file's trees live only until its
+// documents are decoded, so a worker reading many files reuses the same memory. The zero
+// value is ready; a nil arena allocates every slab.
+type fastArena struct {
+	nodes [][]yaml.Node
+	ptrs  [][]*yaml.Node
+	n, p  int // slabs handed out since the last reset
+}
+
+// fastArenas are the arenas of parse calls that have finished.
+var fastArenas = sync.Pool{New: func() any { return &fastArena{} }}
+
+func (a *fastArena) reset() { a.n, a.p = 0, 0 }
+
+func (a *fastArena) nodeSlab(size int) []yaml.Node {
+	if a == nil {
+		return make([]yaml.Node, size)
+	}
+	if a.n < len(a.nodes) {
+		s := a.nodes[a.n]
+		a.n++
+		clear(s)
+		return s
+	}
+	s := make([]yaml.Node, size)
+	a.nodes = append(a.nodes, s)
+	a.n++
+	return s
+}
+
+func (a *fastArena) ptrSlab(size int) []*yaml.Node {
+	if a == nil {
+		return make([]*yaml.Node, size)
+	}
+	if a.p < len(a.ptrs) && len(a.ptrs[a.p]) >= size {
+		s := a.ptrs[a.p]
+		a.p++
+		clear(s)
+		return s
+	}
+	s := make([]*yaml.Node, size)
+	if a.p < len(a.ptrs) {
+		a.ptrs[a.p] = s
+	} else {
+		a.ptrs = append(a.ptrs, s)
+	}
+	a.p++
+	return s
 }

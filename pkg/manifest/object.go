@@ -31,9 +31,48 @@ type Object struct {
 	Doc int
 	// Pos is where the document's top-level mapping starts.
 	Pos Pos
-	// node is the decoded YAML, kept for the positions of fields (FieldPos); nil for objects
-	// built in code.
-	node *yaml.Node
+	// pos holds the positions of the fields (FieldPos); nil for objects built in code.
+	pos *posNode
+}
+
+// posNode is where a value of the document starts, with its children: what FieldPos needs of
+// the YAML tree, in a fraction of its size.
+type posNode struct {
+	line, col int32
+	kind      byte      // 'm' mapping, 's' sequence, 0 scalar
+	keys      []string  // a mapping's keys, in order
+	kids      []posNode // a mapping's values (keys[i] -> kids[i]) or a sequence's elements
+}
+
+// newPosTree records the positions of n's tree. An alias has its own position and its
+// anchor's children.
+func newPosTree(n *yaml.Node) *posNode {
+	p := posOf(n)
+	return &p
+}
+
+func posOf(n *yaml.Node) posNode {
+	p := posNode{line: int32(n.Line), col: int32(n.Column)}
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		p.kind = 'm'
+		p.keys = make([]string, len(n.Content)/2)
+		p.kids = make([]posNode, len(n.Content)/2)
+		for i := range p.keys {
+			p.keys[i] = n.Content[2*i].Value
+			p.kids[i] = posOf(n.Content[2*i+1])
+		}
+	case yaml.SequenceNode:
+		p.kind = 's'
+		p.kids = make([]posNode, len(n.Content))
+		for i, c := range n.Content {
+			p.kids[i] = posOf(c)
+		}
+	}
+	return p
 }
 
 // Group is the API group of the object ("" for the core group).
@@ -69,17 +108,14 @@ func (o *Object) FieldPos(path string) Pos {
 	path = strings.TrimPrefix(path, "<nil>")
 	path = strings.TrimPrefix(path, ".")
 	best := o.Pos
-	n := o.node
+	n := o.pos
 	for path != "" && n != nil {
-		for n.Kind == yaml.AliasNode && n.Alias != nil {
-			n = n.Alias
-		}
-		var next *yaml.Node
+		var next *posNode
 		next, path = child(n, path)
 		if next == nil {
 			break
 		}
-		best, n = Pos{Line: next.Line, Column: next.Column}, next
+		best, n = Pos{Line: int(next.line), Column: int(next.col)}, next
 	}
 	return best
 }
@@ -88,10 +124,10 @@ func (o *Object) FieldPos(path string) Pos {
 // mapping) and returns it with the rest of the path. Keys may contain dots
 // ("metadata.annotations.example.com/x"): the longest key that fits wins. Keys that come from a
 // merge key (<<) are not found; the caller keeps the enclosing position.
-func child(n *yaml.Node, path string) (*yaml.Node, string) {
+func child(n *posNode, path string) (*posNode, string) {
 	rest := func(r string) string { return strings.TrimPrefix(r, ".") }
-	switch n.Kind {
-	case yaml.SequenceNode:
+	switch n.kind {
+	case 's':
 		if path[0] != '[' {
 			return nil, path
 		}
@@ -100,46 +136,37 @@ func child(n *yaml.Node, path string) (*yaml.Node, string) {
 			return nil, path
 		}
 		i, err := strconv.Atoi(path[1:end])
-		if err != nil || i < 0 || i >= len(n.Content) {
+		if err != nil || i < 0 || i >= len(n.kids) {
 			return nil, path
 		}
-		return n.Content[i], rest(path[end+1:])
-	case yaml.MappingNode:
+		return &n.kids[i], rest(path[end+1:])
+	case 'm':
 		if path[0] == '[' {
 			end := strings.IndexByte(path, ']')
 			if end < 0 {
 				return nil, path
 			}
-			if v := lookup(n, path[1:end]); v != nil {
-				return v, rest(path[end+1:])
+			for i, k := range n.keys {
+				if k == path[1:end] {
+					return &n.kids[i], rest(path[end+1:])
+				}
 			}
 			return nil, path
 		}
-		var best *yaml.Node
-		bestLen := -1
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i].Value
+		best, bestLen := -1, -1
+		for i, k := range n.keys {
 			if len(k) <= bestLen || !strings.HasPrefix(path, k) {
 				continue
 			}
 			if len(path) == len(k) || path[len(k)] == '.' || path[len(k)] == '[' {
-				best, bestLen = n.Content[i+1], len(k)
+				best, bestLen = i, len(k)
 			}
 		}
-		if best != nil {
-			return best, rest(path[bestLen:])
+		if best >= 0 {
+			return &n.kids[best], rest(path[bestLen:])
 		}
 	}
 	return nil, path
-}
-
-func lookup(n *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key && n.Content[i].Kind == yaml.ScalarNode {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }
 
 // Finding builds a finding about the field at path of this object, positioned in its source.
