@@ -65,11 +65,11 @@ func New(opts Options) (*Validator, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	reg := newRegistry()
-	src, label := opts.Schemas, "schemas"
+	src, label, lazy := opts.Schemas, "schemas", false
 	if src == nil {
-		src, label = schemas.FS, embeddedLabel
+		src, label, lazy = schemas.FS, embeddedLabel, true
 	}
-	if err := reg.loadCRDFS(src, label); err != nil {
+	if err := reg.loadCRDFS(src, label, lazy); err != nil {
 		return nil, fmt.Errorf("embedded schemas: %w", err)
 	}
 	for _, d := range opts.CRDDirs {

@@ -3,6 +3,7 @@ package validate
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -36,6 +37,9 @@ type crdVersion struct {
 	source     string // where the CRD came from (embedded file, CRD dir file, input file)
 	namespaced bool
 	props      *apiextv1.JSONSchemaProps
+	raw        map[string]any // the decoded openAPIV3Schema, converted to props on first use (embedded CRDs)
+	decodeOnce sync.Once
+	decodeErr  error
 
 	once      sync.Once
 	ss        *structuralschema.Structural
@@ -49,8 +53,13 @@ type crdVersion struct {
 // compile builds the structural schema and the OpenAPI and CEL validators, once.
 func (c *crdVersion) compile() error {
 	c.once.Do(func() {
+		props, err := c.schema()
+		if err != nil {
+			c.err = err
+			return
+		}
 		var internal apiextensions.JSONSchemaProps
-		if err := apiextv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(c.props, &internal, nil); err != nil {
+		if err := apiextv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(props, &internal, nil); err != nil {
 			c.err = fmt.Errorf("%s: converting schema: %w", c.source, err)
 			return
 		}
@@ -74,6 +83,22 @@ func (c *crdVersion) compile() error {
 	return c.err
 }
 
+// schema is the version's openAPIV3Schema, decoded on first use when it came undecoded.
+func (c *crdVersion) schema() (*apiextv1.JSONSchemaProps, error) {
+	c.decodeOnce.Do(func() {
+		if c.props != nil {
+			return
+		}
+		props := &apiextv1.JSONSchemaProps{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(c.raw, props); err != nil {
+			c.decodeErr = fmt.Errorf("%s: decoding the schema: %w", c.source, err)
+			return
+		}
+		c.props, c.raw = props, nil
+	})
+	return c.props, c.decodeErr
+}
+
 // registry maps group/version/kind to its schema. User CRDs replace embedded ones.
 type registry struct {
 	mu    sync.RWMutex
@@ -94,6 +119,12 @@ func (r *registry) lookup(k gvk) *crdVersion {
 
 // add registers every served version of crd, replacing what an earlier source registered for its kind.
 func (r *registry) add(crd *apiextv1.CustomResourceDefinition, source string) {
+	r.addLazy(&lazyCRD{crd: crd}, source)
+}
+
+// addLazy is add for a CRD whose version schemas may still be undecoded.
+func (r *registry) addLazy(l *lazyCRD, source string) {
+	crd := l.crd
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	gk := crd.Spec.Group + "/" + crd.Spec.Names.Kind
@@ -107,14 +138,18 @@ func (r *registry) add(crd *apiextv1.CustomResourceDefinition, source string) {
 	r.origin[gk] = source
 	for i := range crd.Spec.Versions {
 		v := &crd.Spec.Versions[i]
-		if !v.Served || v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+		var raw map[string]any
+		if i < len(l.schemas) {
+			raw = l.schemas[i]
+		}
+		if !v.Served || (raw == nil && (v.Schema == nil || v.Schema.OpenAPIV3Schema == nil)) {
 			continue
 		}
-		r.kinds[gvk{crd.Spec.Group, v.Name, crd.Spec.Names.Kind}] = &crdVersion{
-			source:     source,
-			namespaced: crd.Spec.Scope != apiextv1.ClusterScoped,
-			props:      v.Schema.OpenAPIV3Schema,
+		c := &crdVersion{source: source, namespaced: crd.Spec.Scope != apiextv1.ClusterScoped, raw: raw}
+		if raw == nil {
+			c.props = v.Schema.OpenAPIV3Schema
 		}
+		r.kinds[gvk{crd.Spec.Group, v.Name, crd.Spec.Names.Kind}] = c
 	}
 }
 
@@ -135,8 +170,57 @@ func crdFromObject(o *manifest.Object) (*apiextv1.CustomResourceDefinition, erro
 	return crd, nil
 }
 
+// lazyCRD is a CRD decoded but for its versions' schemas, which stay decoded YAML until a
+// resource of that version needs them: the embedded Gateway API CRDs are most of what gwctl
+// reads at start, and a run seldom uses more than one version of each.
+type lazyCRD struct {
+	crd     *apiextv1.CustomResourceDefinition
+	schemas []map[string]any // spec.versions[i].schema.openAPIV3Schema, nil where absent
+}
+
+// lazyCRDFromObject converts a decoded CRD object but for its versions' schemas.
+func lazyCRDFromObject(o *manifest.Object) (*lazyCRD, error) {
+	spec, _ := o.Content["spec"].(map[string]any)
+	versions, _ := spec["versions"].([]any)
+	if versions == nil {
+		crd, err := crdFromObject(o)
+		return &lazyCRD{crd: crd}, err
+	}
+	l := &lazyCRD{schemas: make([]map[string]any, len(versions))}
+	stripped := make([]any, len(versions))
+	for i, v := range versions {
+		vm, ok := v.(map[string]any)
+		if !ok {
+			crd, err := crdFromObject(o) // let the converter report the bad shape
+			return &lazyCRD{crd: crd}, err
+		}
+		stripped[i] = vm
+		sm, _ := vm["schema"].(map[string]any)
+		if raw, ok := sm["openAPIV3Schema"].(map[string]any); ok {
+			l.schemas[i] = raw
+			vm = maps.Clone(vm)
+			delete(vm, "schema")
+			stripped[i] = vm
+		}
+	}
+	specCopy := maps.Clone(spec)
+	specCopy["versions"] = stripped
+	content := maps.Clone(o.Content)
+	content["spec"] = specCopy
+	shallow := *o
+	shallow.Content = content
+	crd, err := crdFromObject(&shallow)
+	if err != nil {
+		return nil, err
+	}
+	l.crd = crd
+	return l, nil
+}
+
 // loadCRDFS reads every CRD in the YAML/JSON files of fsys (recursively), sorted by path.
-func (r *registry) loadCRDFS(fsys fs.FS, label string) error {
+// With lazy, version schemas are decoded on first use (the embedded CRDs, known to decode);
+// otherwise a schema that does not decode fails the load, naming its file.
+func (r *registry) loadCRDFS(fsys fs.FS, label string, lazy bool) error {
 	var files []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -154,7 +238,7 @@ func (r *registry) loadCRDFS(fsys fs.FS, label string) error {
 	// Files are parsed in parallel and registered in path order, so that later ones win alike.
 	type parsed struct {
 		name string
-		crds []*apiextv1.CustomResourceDefinition
+		crds []*lazyCRD
 		err  error
 	}
 	results := make([]parsed, len(files))
@@ -171,7 +255,16 @@ func (r *registry) loadCRDFS(fsys fs.FS, label string) error {
 				results[i] = parsed{err: fmt.Errorf("reading %s: %w", name, err)}
 				return
 			}
-			crds, err := parseCRDs(name, data)
+			var crds []*lazyCRD
+			if lazy {
+				crds, err = parseLazyCRDs(name, data)
+			} else {
+				var eager []*apiextv1.CustomResourceDefinition
+				eager, err = parseCRDs(name, data)
+				for _, crd := range eager {
+					crds = append(crds, &lazyCRD{crd: crd})
+				}
+			}
 			results[i] = parsed{name: name, crds: crds, err: err}
 		}()
 	}
@@ -181,7 +274,7 @@ func (r *registry) loadCRDFS(fsys fs.FS, label string) error {
 			return p.err
 		}
 		for _, crd := range p.crds {
-			r.add(crd, p.name)
+			r.addLazy(crd, p.name)
 		}
 	}
 	return nil
@@ -197,6 +290,27 @@ func (r *registry) loadCRDFile(name string, data []byte) error {
 		r.add(crd, name)
 	}
 	return nil
+}
+
+// parseLazyCRDs is parseCRDs leaving the version schemas undecoded (for the embedded CRDs,
+// whose schemas are known to decode).
+func parseLazyCRDs(name string, data []byte) ([]*lazyCRD, error) {
+	objs, err := manifest.Parse(name, data, manifest.DefaultLimits)
+	if err != nil {
+		return nil, fmt.Errorf("reading CRDs: %w", err)
+	}
+	var out []*lazyCRD
+	for _, o := range objs {
+		if !isCRD(o) {
+			continue
+		}
+		l, err := lazyCRDFromObject(o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // parseCRDs decodes the CustomResourceDefinitions in one file's content.
@@ -232,5 +346,5 @@ func (r *registry) loadCRDDir(path string) error {
 		}
 		return r.loadCRDFile(path, data)
 	}
-	return r.loadCRDFS(os.DirFS(path), strings.TrimSuffix(path, "/"))
+	return r.loadCRDFS(os.DirFS(path), strings.TrimSuffix(path, "/"), false)
 }

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"os"
+	"reflect"
 	"sort"
 	"testing"
 
@@ -41,13 +42,13 @@ func TestEmbeddedSchemasAreUpstreamSubset(t *testing.T) {
 	ref := testenv.Shared(t, "reference/agentgateway-v1.2.1")
 	gie := testenv.Shared(t, "reference/gie/inference.networking.k8s.io_inferencepools.v1.6.0.yaml")
 	up, ours := newRegistry(), newRegistry()
-	if err := up.loadCRDFS(os.DirFS(ref), "upstream"); err != nil {
+	if err := up.loadCRDFS(os.DirFS(ref), "upstream", false); err != nil {
 		t.Fatal(err)
 	}
 	if err := up.loadCRDDir(gie); err != nil {
 		t.Fatal(err)
 	}
-	if err := ours.loadCRDFS(schemas.FS, embeddedLabel); err != nil {
+	if err := ours.loadCRDFS(schemas.FS, embeddedLabel, true); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []gvk{
@@ -62,8 +63,16 @@ func TestEmbeddedSchemasAreUpstreamSubset(t *testing.T) {
 		}
 		upTypes, upRules := map[string]string{}, map[string][]string{}
 		ourTypes, ourRules := map[string]string{}, map[string][]string{}
-		schemaPaths(up.kinds[k].props, "", upTypes, upRules)
-		schemaPaths(ours.kinds[k].props, "", ourTypes, ourRules)
+		upProps, err := up.kinds[k].schema()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ourProps, err := ours.kinds[k].schema()
+		if err != nil {
+			t.Fatal(err)
+		}
+		schemaPaths(upProps, "", upTypes, upRules)
+		schemaPaths(ourProps, "", ourTypes, ourRules)
 		var paths []string
 		for p := range ourTypes {
 			paths = append(paths, p)
@@ -97,4 +106,33 @@ func containsString(l []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestLazySchemasMatchEager: the embedded CRDs, read with their version schemas decoded on first
+// use, give the same versions and schemas as reading them whole.
+func TestLazySchemasMatchEager(t *testing.T) {
+	lazy, eager := newRegistry(), newRegistry()
+	if err := lazy.loadCRDFS(schemas.FS, embeddedLabel, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := eager.loadCRDFS(schemas.FS, embeddedLabel, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(lazy.kinds) != len(eager.kinds) || len(lazy.kinds) < 10 {
+		t.Fatalf("%d versions read lazily, %d eagerly", len(lazy.kinds), len(eager.kinds))
+	}
+	for k, e := range eager.kinds {
+		l := lazy.kinds[k]
+		if l == nil {
+			t.Fatalf("%s: missing when read lazily", k)
+		}
+		lp, err := l.schema()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep, _ := e.schema()
+		if l.namespaced != e.namespaced || l.source != e.source || !reflect.DeepEqual(lp, ep) {
+			t.Errorf("%s: read lazily differs from read whole", k)
+		}
+	}
 }
