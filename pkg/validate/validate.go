@@ -152,15 +152,15 @@ func (r *run) object(ctx context.Context, o *manifest.Object) ([]finding.Finding
 // that its findings are about what the dataplane does, not a repeat of schema errors (the
 // caller drops those that restate another check's finding).
 func (v *Validator) compile(objs []*manifest.Object, prior []finding.Finding) []finding.Finding {
-	bad := map[string]bool{}
+	bad := map[object]bool{}
 	for _, f := range prior {
 		if f.Severity == finding.Error && strings.HasPrefix(f.Rule, "schema/") {
-			bad[f.File+"\x00"+f.Resource.String()] = true
+			bad[objectAt(f.File, f.Resource)] = true
 		}
 	}
 	var ok []*manifest.Object
 	for _, o := range objs {
-		if !bad[o.File+"\x00"+o.Resource().String()] {
+		if !bad[objectAt(o.File, o.Resource())] {
 			ok = append(ok, o)
 		}
 	}
@@ -173,22 +173,32 @@ func (v *Validator) compile(objs []*manifest.Object, prior []finding.Finding) []
 	return fs
 }
 
+// object identifies the object a finding is about as its text does (file, and the resource as
+// Resource.String prints it), without building the text.
+type object struct{ file, kind, ns, name string }
+
+func objectAt(file string, r finding.Resource) object {
+	if r.Kind == "" {
+		return object{file: file}
+	}
+	return object{file, r.Kind, r.Namespace, r.Name}
+}
+
 // repeats drops compiler findings that restate an earlier finding on the same object: same
 // field, or a field inside it (the compiler often points at .name of the reference we reported).
 func repeats(fs, prior []finding.Finding) []finding.Finding {
-	type at struct{ file, res string }
-	fields := map[at][]string{}
+	fields := map[object][]string{}
 	for _, f := range prior {
 		if f.Severity == finding.Info {
 			continue
 		}
-		k := at{f.File, f.Resource.String()}
+		k := objectAt(f.File, f.Resource)
 		fields[k] = append(fields[k], f.Field)
 	}
 	out := fs[:0]
 next:
 	for _, f := range fs {
-		for _, p := range fields[at{f.File, f.Resource.String()}] {
+		for _, p := range fields[objectAt(f.File, f.Resource)] {
 			if f.Field == p || (p != "" && (strings.HasPrefix(f.Field, p+".") || strings.HasPrefix(f.Field, p+"["))) {
 				continue next
 			}
@@ -221,14 +231,14 @@ func dedupe(fs []finding.Finding) []finding.Finding {
 		line       int
 		field, msg string
 	}
-	seen := map[key]bool{}
+	seen := make(map[key]struct{}, len(fs))
 	out := fs[:0]
 	for _, f := range fs {
 		k := key{f.File, f.Line, f.Field, f.Message}
-		if seen[k] {
+		if _, dup := seen[k]; dup {
 			continue
 		}
-		seen[k] = true
+		seen[k] = struct{}{}
 		out = append(out, f)
 	}
 	return out
