@@ -15,7 +15,7 @@ type JSON struct{}
 
 // Write implements Writer.
 func (JSON) Write(w io.Writer, fs []finding.Finding, sum Summary) error {
-	b := make([]byte, 0, 64+len(fs)*400)
+	b := make([]byte, 0, min(64+len(fs)*400, 1<<20+64<<10))
 	b = append(b, "{\n  \"findings\": ["...)
 	for i, f := range fs {
 		if i > 0 {
