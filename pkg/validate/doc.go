@@ -11,8 +11,10 @@
 // The custom-resource pipeline is kube-apiserver's create pipeline: structural schemas, the CEL
 // programs and the errors come from apiextensions-apiserver and kube-openapi, while the walks
 // over each object (pruning, defaulting, the OpenAPI checks, list types, CEL evaluation) are
-// gwctl's compiled versions of theirs; apiserver_test.go holds them to the same errors and
-// defaults as the upstream code.
+// gwctl's compiled versions of theirs. A rule that holds is answered by celnative (the rule
+// compiled to Go closures, with an upper bound of cel-go's cost); every other rule is decided by
+// cel-go with the API server's programs, which write the messages. apiserver_test.go holds all
+// of it to the same errors and defaults as the upstream code.
 //
 //	v, err := validate.New(validate.Options{AgentgatewayVersion: "v1.2.1"})
 //	objs, err := manifest.Load(paths, os.Stdin, manifest.DefaultLimits)
