@@ -255,16 +255,7 @@ func (r *registry) loadCRDFS(fsys fs.FS, label string, lazy bool) error {
 				results[i] = parsed{err: fmt.Errorf("reading %s: %w", name, err)}
 				return
 			}
-			var crds []*lazyCRD
-			if lazy {
-				crds, err = parseLazyCRDs(name, data)
-			} else {
-				var eager []*apiextv1.CustomResourceDefinition
-				eager, err = parseCRDs(name, data)
-				for _, crd := range eager {
-					crds = append(crds, &lazyCRD{crd: crd})
-				}
-			}
+			crds, err := parseCRDs(name, data, lazy)
 			results[i] = parsed{name: name, crds: crds, err: err}
 		}()
 	}
@@ -282,19 +273,19 @@ func (r *registry) loadCRDFS(fsys fs.FS, label string, lazy bool) error {
 
 // loadCRDFile registers the CRDs in one file's content; other kinds are ignored.
 func (r *registry) loadCRDFile(name string, data []byte) error {
-	crds, err := parseCRDs(name, data)
+	crds, err := parseCRDs(name, data, false)
 	if err != nil {
 		return err
 	}
 	for _, crd := range crds {
-		r.add(crd, name)
+		r.addLazy(crd, name)
 	}
 	return nil
 }
 
-// parseLazyCRDs is parseCRDs leaving the version schemas undecoded (for the embedded CRDs,
-// whose schemas are known to decode).
-func parseLazyCRDs(name string, data []byte) ([]*lazyCRD, error) {
+// parseCRDs decodes the CustomResourceDefinitions in one file's content. With lazy, their
+// versions' schemas stay undecoded until first use (for the embedded CRDs, known to decode).
+func parseCRDs(name string, data []byte, lazy bool) ([]*lazyCRD, error) {
 	objs, err := manifest.Parse(name, data, manifest.DefaultLimits)
 	if err != nil {
 		return nil, fmt.Errorf("reading CRDs: %w", err)
@@ -304,31 +295,17 @@ func parseLazyCRDs(name string, data []byte) ([]*lazyCRD, error) {
 		if !isCRD(o) {
 			continue
 		}
-		l, err := lazyCRDFromObject(o)
+		var l *lazyCRD
+		if lazy {
+			l, err = lazyCRDFromObject(o)
+		} else {
+			l = &lazyCRD{}
+			l.crd, err = crdFromObject(o)
+		}
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, l)
-	}
-	return out, nil
-}
-
-// parseCRDs decodes the CustomResourceDefinitions in one file's content.
-func parseCRDs(name string, data []byte) ([]*apiextv1.CustomResourceDefinition, error) {
-	objs, err := manifest.Parse(name, data, manifest.DefaultLimits)
-	if err != nil {
-		return nil, fmt.Errorf("reading CRDs: %w", err)
-	}
-	var out []*apiextv1.CustomResourceDefinition
-	for _, o := range objs {
-		if !isCRD(o) {
-			continue
-		}
-		crd, err := crdFromObject(o)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, crd)
 	}
 	return out, nil
 }
