@@ -30,7 +30,7 @@ import (
 // Apache-2.0) with the same compiled programs, walk, cost budget and messages, minus what
 // only updates need (oldSelf values, ratcheting). What differs is the value adaptor: the
 // upstream one rebuilds a node's whole property map on every field access a rule makes, which
-// was ~40 % of gwctl's validation time; celSchema builds each map once per schema node.
+// was ~40 % of gwctl's validation time; celnative.AdaptorSchema builds each map once per schema node.
 //
 // Rules are compiled on first use, node by node: a CRD's schema has many nodes that a given
 // set of manifests never reaches, and compiling is most of the cost of a small run.
@@ -121,7 +121,7 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 		if isResourceRoot {
 			self = model.WithTypeAndObjectMeta(nodeSchema)
 		}
-		v.self, v.selfSchema = newCELSchema(self), self
+		v.self, v.selfSchema = celnative.NewAdaptorSchema(self), self
 	}
 	return v
 }
@@ -494,77 +494,3 @@ func nestedToStructural(nested *structuralschema.NestedValueValidation) *structu
 	}
 	return out
 }
-
-// celSchema is model.Structural with the sub-schema accessors the CEL value adaptor calls on
-// every field access (Properties, Items, AdditionalProperties, WithTypeAndObjectMeta) built
-// once, on first use, and shared by every evaluation.
-type celSchema struct {
-	*model.Structural
-
-	once  sync.Once
-	props map[string]common.Schema
-	items common.Schema
-	addl  common.SchemaOrBool
-
-	metaOnce sync.Once
-	meta     common.Schema
-}
-
-func newCELSchema(s *structuralschema.Structural) *celSchema {
-	return &celSchema{Structural: &model.Structural{Structural: s}}
-}
-
-func (c *celSchema) build() {
-	s := c.Structural.Structural
-	if s.Properties != nil {
-		c.props = make(map[string]common.Schema, len(s.Properties))
-		for k := range s.Properties {
-			p := s.Properties[k]
-			c.props[k] = newCELSchema(&p)
-		}
-	}
-	if s.Items != nil {
-		c.items = newCELSchema(s.Items)
-	}
-	if s.AdditionalProperties != nil {
-		sb := &celSchemaOrBool{allows: s.AdditionalProperties.Bool}
-		if s.AdditionalProperties.Structural != nil {
-			sb.schema = newCELSchema(s.AdditionalProperties.Structural)
-		}
-		c.addl = sb
-	}
-}
-
-func (c *celSchema) Properties() map[string]common.Schema {
-	c.once.Do(c.build)
-	return c.props
-}
-
-func (c *celSchema) Items() common.Schema {
-	c.once.Do(c.build)
-	return c.items
-}
-
-func (c *celSchema) AdditionalProperties() common.SchemaOrBool {
-	c.once.Do(c.build)
-	return c.addl
-}
-
-func (c *celSchema) WithTypeAndObjectMeta() common.Schema {
-	c.metaOnce.Do(func() { c.meta = newCELSchema(model.WithTypeAndObjectMeta(c.Structural.Structural)) })
-	return c.meta
-}
-
-type celSchemaOrBool struct {
-	schema common.Schema
-	allows bool
-}
-
-func (b *celSchemaOrBool) Schema() common.Schema {
-	if b.schema == nil {
-		return nil
-	}
-	return b.schema
-}
-
-func (b *celSchemaOrBool) Allows() bool { return b.allows }

@@ -1,13 +1,11 @@
 package celnative
 
 import (
-	"sync"
 	"testing"
 
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/interpreter"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel/model"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apiserver/pkg/cel/common"
 )
@@ -16,7 +14,7 @@ import (
 type evaluation struct {
 	r    *rule
 	v    any
-	self common.Schema // pkg/validate's cached adaptor schema for the rule's node
+	self common.Schema // the adaptor schema pkg/validate gives cel-go for the rule's node
 }
 
 // corpusEvaluations returns every rule evaluation pkg/validate makes on 2000 corpus documents.
@@ -38,7 +36,7 @@ func corpusEvaluations(b *testing.B) []evaluation {
 			}
 			a, ok := adaptors[r.self]
 			if !ok {
-				a = newCachedSchema(r.self)
+				a = NewAdaptorSchema(r.self)
 				adaptors[r.self] = a
 			}
 			out = append(out, evaluation{r: r, v: v, self: a})
@@ -109,70 +107,6 @@ func (a *selfActivation) ResolveName(name string) (any, bool) {
 
 func (a *selfActivation) Parent() interpreter.Activation { return nil }
 
-// cachedSchema is pkg/validate's celSchema: model.Structural with the sub-schemas the adaptor asks
-// for on every field access built once.
-type cachedSchema struct {
-	*model.Structural
-	once  sync.Once
-	props map[string]common.Schema
-	items common.Schema
-	addl  common.SchemaOrBool
-
-	metaOnce sync.Once
-	meta     common.Schema
-}
-
-func newCachedSchema(s *structuralschema.Structural) *cachedSchema {
-	return &cachedSchema{Structural: &model.Structural{Structural: s}}
-}
-
-func (c *cachedSchema) build() {
-	s := c.Structural.Structural
-	if s.Properties != nil {
-		c.props = make(map[string]common.Schema, len(s.Properties))
-		for k := range s.Properties {
-			p := s.Properties[k]
-			c.props[k] = newCachedSchema(&p)
-		}
-	}
-	if s.Items != nil {
-		c.items = newCachedSchema(s.Items)
-	}
-	if s.AdditionalProperties != nil {
-		sb := &cachedSchemaOrBool{allows: s.AdditionalProperties.Bool}
-		if s.AdditionalProperties.Structural != nil {
-			sb.schema = newCachedSchema(s.AdditionalProperties.Structural)
-		}
-		c.addl = sb
-	}
-}
-
-func (c *cachedSchema) Properties() map[string]common.Schema { c.once.Do(c.build); return c.props }
-func (c *cachedSchema) Items() common.Schema                 { c.once.Do(c.build); return c.items }
-func (c *cachedSchema) AdditionalProperties() common.SchemaOrBool {
-	c.once.Do(c.build)
-	return c.addl
-}
-
-func (c *cachedSchema) WithTypeAndObjectMeta() common.Schema {
-	c.metaOnce.Do(func() { c.meta = newCachedSchema(model.WithTypeAndObjectMeta(c.Structural.Structural)) })
-	return c.meta
-}
-
-type cachedSchemaOrBool struct {
-	schema common.Schema
-	allows bool
-}
-
-func (b *cachedSchemaOrBool) Schema() common.Schema {
-	if b.schema == nil {
-		return nil
-	}
-	return b.schema
-}
-
-func (b *cachedSchemaOrBool) Allows() bool { return b.allows }
-
 // BenchmarkRule measures single rules, native against cel-go: the cost of one evaluation, one
 // field presence test, two, and a nested comprehension over three list elements.
 func BenchmarkRule(b *testing.B) {
@@ -197,7 +131,7 @@ func BenchmarkRule(b *testing.B) {
 				r.native.Eval(v)
 			}
 		})
-		e := evaluation{r: r, v: v, self: newCachedSchema(s)}
+		e := evaluation{r: r, v: v, self: NewAdaptorSchema(s)}
 		b.Run(tc.name+"/celgo", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
