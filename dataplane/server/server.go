@@ -156,6 +156,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, port int32) {
 		s.finish(rec, r, start)
 		recorders.Put(rec)
 	}()
+	if err := normalizeRequest(r); err != nil {
+		proxy.WriteError(rec, http.StatusBadRequest, err.Error())
+		return
+	}
 	if r.Header.Get("X-Request-Id") == "" {
 		// As Envoy does: upstreams and the access log can correlate one request.
 		r.Header["X-Request-Id"] = []string{requestID()}
