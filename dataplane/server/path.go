@@ -15,9 +15,10 @@ import (
 //     kept with upper-case hex; a raw byte outside RFC 3986 pchar is percent-encoded.
 //   - empty segments are merged (//a → /a), then "." and ".." segments are removed as RFC 3986
 //     §5.2.4 does (".." above the root stays at the root); a trailing slash is kept.
-//   - ";" is segment data, as in Envoy: /a;x/b is matched and forwarded as /a;x/b. A segment
-//     that is empty, "." or ".." before its ";params" (/;x/, /..;/, /.;x/) is refused, since
-//     servers that strip path parameters (Tomcat, Jetty, Spring) resolve it as a dot segment.
+//   - ";" is segment data, as in Envoy: /a;x/b is forwarded as /a;x/b, and the router counts
+//     ";x" as part of the element "a" (a PathPrefix /a covers it). A segment that is empty,
+//     "." or ".." before its ";params" (/;x/, /..;/, /.;x/) is refused, since servers that
+//     strip path parameters (Tomcat, Jetty, Spring) resolve it as a dot segment.
 //   - refused with 400: an encoded "/" (%2F), "\" raw or encoded (%5C), NUL and other control
 //     characters raw or encoded, a malformed escape, a path not starting with "/".
 
@@ -57,7 +58,7 @@ func normalizeRequest(r *http.Request) error {
 	}
 	u.Path, u.RawPath = p, ""
 	if u.EscapedPath() != n {
-		u.RawPath = n // keeps the escapes Go would not have chosen (%3B, %21, raw [ ...)
+		u.RawPath = n // the client's choice where Go's differs (%3B, a raw !)
 	}
 	r.RequestURI = n
 	if u.ForceQuery || u.RawQuery != "" {

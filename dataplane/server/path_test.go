@@ -20,6 +20,8 @@ func TestNormalizePath(t *testing.T) {
 		{"/a/b/..", "/a/", ""},
 		{"/a/.", "/a/", ""},
 		{"/...", "/...", ""},
+		{"/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource/mcp", ""},
+		{"/a/%2e%2e/.well-known/x", "/.well-known/x", ""},
 		{"/%2e%2E/a/.%2e/b", "/b", ""},
 		{"/%61%7e%2D%5f", "/a~-_", ""},
 		{"/a%3fb%2c", "/a%3Fb%2C", ""},

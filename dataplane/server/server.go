@@ -1,7 +1,7 @@
-// Package server is the dataplane's front door: it serves the current route table (swapped
-// atomically on reload) over HTTP/1.1 and h2c, records one access-log line and the request
-// metrics per request, enforces the request body limit, serves the admin endpoints
-// (/healthz, /readyz, /metrics) and drains gracefully on shutdown.
+// Package server is the dataplane's front door: it normalises each request's path (path.go),
+// serves the current route table (swapped atomically on reload) over HTTP/1.1 and h2c, records
+// one access-log line and the request metrics per request, enforces the request body limit,
+// serves the admin endpoints (/healthz, /readyz, /metrics) and drains gracefully on shutdown.
 package server
 
 import (
