@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/infergw/gwctl/pkg/gateway"
@@ -90,7 +91,7 @@ func redirect(rd *gateway.Redirect, prefix string, w http.ResponseWriter, r *htt
 			port = ":" + p
 		}
 	}
-	path := rewritePath(rd.Path, prefix, r.URL.Path)
+	path := rewriteEscaped(rd.Path, prefix, r.URL.Path, r.URL.EscapedPath())
 	loc := scheme + "://" + host + port + path
 	if r.URL.RawQuery != "" {
 		loc += "?" + r.URL.RawQuery
@@ -99,24 +100,58 @@ func redirect(rd *gateway.Redirect, prefix string, w http.ResponseWriter, r *htt
 	w.WriteHeader(rd.StatusCode)
 }
 
-// rewritePath applies a path modifier; prefix is the PathPrefix the request matched.
-func rewritePath(m *gateway.PathModifier, prefix, path string) string {
+// rewriteURLPath applies a path modifier to u. The part of the path it keeps keeps its escapes
+// (the client's %3B stays %3B rather than becoming a ';'), so the upstream receives the
+// normalised path the route matched, rewritten.
+func rewriteURLPath(m *gateway.PathModifier, prefix string, u *url.URL) {
+	esc := rewriteEscaped(m, prefix, u.Path, u.EscapedPath())
+	p, err := url.PathUnescape(esc)
+	if err != nil {
+		return // not reached: esc is made of well-formed escapes
+	}
+	u.Path, u.RawPath = p, ""
+	if u.EscapedPath() != esc {
+		u.RawPath = esc
+	}
+}
+
+// rewriteEscaped applies a path modifier to the escaped path esc, whose decoded form is path;
+// prefix is the PathPrefix the request matched.
+func rewriteEscaped(m *gateway.PathModifier, prefix, path, esc string) string {
 	switch {
 	case m == nil:
-		return path
+		return esc
 	case m.Full != nil:
-		return *m.Full
+		return escapePath(*m.Full)
 	case m.Prefix != nil:
-		rest := strings.TrimPrefix(path, strings.TrimSuffix(prefix, "/"))
-		repl := strings.TrimSuffix(*m.Prefix, "/")
-		out := repl + rest
+		cut := strings.TrimSuffix(prefix, "/")
+		rest := esc
+		if strings.HasPrefix(path, cut) {
+			rest = esc[escapedOffset(esc, len(cut)):]
+		}
+		out := escapePath(strings.TrimSuffix(*m.Prefix, "/")) + rest
 		if out == "" || out[0] != '/' {
 			out = "/" + strings.TrimPrefix(out, "/")
 		}
 		return out
 	}
-	return path
+	return esc
 }
+
+// escapedOffset returns the index in esc after its first n decoded bytes.
+func escapedOffset(esc string, n int) int {
+	i := 0
+	for ; i < len(esc) && n > 0; n-- {
+		if esc[i] == '%' && i+2 < len(esc) {
+			i += 3
+		} else {
+			i++
+		}
+	}
+	return i
+}
+
+func escapePath(p string) string { return (&url.URL{Path: p}).EscapedPath() }
 
 func itoa(n int) string {
 	if n == 0 {

@@ -42,15 +42,18 @@ func pathMatches(p *gateway.PathMatch, path string) bool {
 	if path == "" {
 		path = "/"
 	}
+	// A ";params" suffix belongs to its path element (the server normalised the path and keeps
+	// ";" as segment data, forwarding it as matched): /foo covers /foo;x and /foo;x/bar, which
+	// servers that strip path parameters (Tomcat, Spring) serve as /foo and /foo/bar.
 	switch p.Type {
 	case gateway.PathExact:
-		return path == p.Value
+		return path == p.Value || strings.HasPrefix(path, p.Value) && path[len(p.Value)] == ';' && !strings.Contains(path[len(p.Value):], "/")
 	case gateway.PathPrefix:
 		if p.Value == "/" {
 			return true
 		}
 		// Element-wise: /foo matches /foo and /foo/bar, not /foobar.
-		return strings.HasPrefix(path, p.Value) && (len(path) == len(p.Value) || path[len(p.Value)] == '/')
+		return strings.HasPrefix(path, p.Value) && (len(path) == len(p.Value) || path[len(p.Value)] == '/' || path[len(p.Value)] == ';')
 	case gateway.PathRegex:
 		return p.Regexp != nil && p.Regexp.MatchString(path)
 	}

@@ -380,8 +380,7 @@ func (ru *rule) serve(w http.ResponseWriter, r *http.Request, e *entry) {
 			r2.Host = ru.rewrite.Hostname
 		}
 		if ru.rewrite.Path != nil {
-			u.Path = rewritePath(ru.rewrite.Path, e.match.Path.Value, u.Path)
-			u.RawPath = ""
+			rewriteURLPath(ru.rewrite.Path, e.match.Path.Value, &u)
 		}
 		r = r2
 	}

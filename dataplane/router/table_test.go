@@ -61,6 +61,7 @@ func buildWith(t *testing.T, base, src string) *Table {
 		hs[id] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Backend", name)
 			w.Header().Set("X-Path", r.URL.Path)
+			w.Header().Set("X-Escaped", r.URL.EscapedPath())
 			w.Header().Set("X-Host", r.Host)
 			for _, h := range []string{"X-Set", "X-Add", "X-Remove"} {
 				w.Header()[h+"-Seen"] = r.Header.Values(h)
@@ -191,6 +192,15 @@ func TestFilters(t *testing.T) {
 	w = do(tb, req{target: "/full/x"})
 	if w.Header().Get("X-Path") != "/replaced" {
 		t.Errorf("full rewrite: %v", w.Header())
+	}
+	// The kept part of the path keeps its escapes: %3B must not become a ';' parameter.
+	w = do(tb, req{target: "/old/a%3Bb%20c"})
+	if w.Header().Get("X-Path") != "/new/a;b c" || w.Header().Get("X-Escaped") != "/new/a%3Bb%20c" {
+		t.Errorf("rewrite escapes: %v", w.Header())
+	}
+	w = do(tb, req{target: "/redirect/a%3Bb%20c"})
+	if w.Header().Get("Location") != "https://secure.example.com/moved/a%3Bb%20c" {
+		t.Errorf("redirect escapes: %v", w.Header())
 	}
 	w = do(tb, req{target: "/redirect/a?b=c"})
 	if w.Code != 301 || w.Header().Get("Location") != "https://secure.example.com/moved/a?b=c" {

@@ -1,7 +1,7 @@
-// Package server is the dataplane's front door: it serves the current route table (swapped
-// atomically on reload) over HTTP/1.1 and h2c, records one access-log line and the request
-// metrics per request, enforces the request body limit, serves the admin endpoints
-// (/healthz, /readyz, /metrics) and drains gracefully on shutdown.
+// Package server is the dataplane's front door: it normalises each request's path (path.go),
+// serves the current route table (swapped atomically on reload) over HTTP/1.1 and h2c, records
+// one access-log line and the request metrics per request, enforces the request body limit,
+// serves the admin endpoints (/healthz, /readyz, /metrics) and drains gracefully on shutdown.
 package server
 
 import (
@@ -156,6 +156,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, port int32) {
 		s.finish(rec, r, start)
 		recorders.Put(rec)
 	}()
+	if err := normalizeRequest(r); err != nil {
+		proxy.WriteError(rec, http.StatusBadRequest, err.Error())
+		return
+	}
 	if r.Header.Get("X-Request-Id") == "" {
 		// As Envoy does: upstreams and the access log can correlate one request.
 		r.Header["X-Request-Id"] = []string{requestID()}
