@@ -1,8 +1,7 @@
 // Package server is the dataplane's front door: it serves the current route table (swapped
 // atomically on reload) over HTTP/1.1 and h2c, records one access-log line and the request
-// metrics per request, enforces the request header and body limits and the edge rules (edge.go),
-// serves the admin endpoints (/healthz, /readyz, /metrics) and the debug endpoints (/configz)
-// on their own listeners, and drains gracefully on shutdown.
+// metrics per request, enforces the request body limit, serves the admin endpoints
+// (/healthz, /readyz, /metrics) and drains gracefully on shutdown.
 package server
 
 import (
