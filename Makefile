@@ -64,6 +64,13 @@ fmt: ## Format the code
 demo: build ## Render the bundled platform and serve it with the dataplane and local upstreams
 	@hack/demo.sh
 
+# The upstream reference data (specs, CRDs, fixtures, recordings) that make testdata derives from.
+REFERENCE ?= ../shared/reference
+
+.PHONY: testdata
+testdata: ## Derive testdata/ from the upstream reference data in REFERENCE (facts kept, prose dropped, sha256 recorded)
+	$(GO) run ./hack/derive -ref $(REFERENCE)
+
 .PHONY: schemas
 schemas: ## Regenerate generated schemas (Gateway API CRDs from the pinned module)
 	$(GO) run ./hack/schemas
