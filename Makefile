@@ -30,8 +30,8 @@ test-deps: ## Install the real components tests use (npm packages; redis-server 
 	@hack/test-deps.sh
 
 .PHONY: test
-test: test-deps ## Run every test (components missing on a dev machine are skipped; required under CI=true)
-	$(GO) test -timeout 15m ./...
+test: test-deps ## Run every test, then count passed/failed/skipped (under CI=true a missing component or file fails)
+	set -o pipefail; $(GO) test -json -timeout 15m ./... | $(GO) run ./hack/testsummary
 
 .PHONY: soak
 soak: test-deps ## Soak the dataplane under a fixed mixed load for SOAK_DURATION (default 10m); figures in soak-report.json
