@@ -177,7 +177,7 @@ func (s *summary) finish() bool {
 	}
 	ok := s.failed == 0 && !s.pkgFailed
 	if s.ci && len(s.missing) > 0 {
-		fmt.Fprintf(s.out, "under CI=true, %d tests skipped for a missing file fail the run: %s\n", len(s.missing), strings.Join(s.missing, ", "))
+		fmt.Fprintf(s.out, "under CI=true a test skipped for a missing file fails the run (%d): %s\n", len(s.missing), strings.Join(s.missing, ", "))
 		ok = false
 	}
 	fmt.Fprintf(s.out, "%d passed, %d failed, %d skipped\n", s.passed, s.failed, s.skips)

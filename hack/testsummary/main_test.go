@@ -54,7 +54,7 @@ func TestSummaryCounts(t *testing.T) {
 		{"a skip for a missing file passes locally", pass + skip("open testdata/x.yaml: no such file or directory") + closing, false, true,
 			[]string{"1 passed, 0 failed, 1 skipped\n"}, []string{"under CI"}},
 		{"a skip for a missing file fails under CI", pass + skip("open testdata/x.yaml: no such file or directory") + closing, true, false,
-			[]string{"under CI=true, 1 tests skipped for a missing file fail the run: p TestS\n", "1 passed, 0 failed, 1 skipped\n"}, nil},
+			[]string{"under CI=true a test skipped for a missing file fails the run (1): p TestS\n", "1 passed, 0 failed, 1 skipped\n"}, nil},
 		{"a stream that ends inside a package fails", chatter, false, false,
 			[]string{"chatter", "0 passed, 0 failed, 0 skipped\n"}, nil},
 	} {
