@@ -100,7 +100,7 @@ func startDataplane(t *testing.T, resources []byte, resolveMap map[string]string
 // with a token from a real OIDC issuer reaches the real example server through JWT, the tool
 // policy and the rate limit.
 func TestRenderedPlatformEndToEnd(t *testing.T) {
-	fake := anthropictest.New(t, testenv.Shared(t, "reference/llm-apis/anthropic/openapi.json"))
+	fake := anthropictest.New(t, anthropictest.SchemaPath(t))
 	everything := testenv.StartEverything(t, "streamableHttp")
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

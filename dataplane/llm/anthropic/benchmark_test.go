@@ -98,7 +98,7 @@ func BenchmarkTranslateStream(b *testing.B) {
 
 // handlerBench serves either backend over loopback in front of the same fake upstream.
 func handlerBench(b *testing.B, translate, stream bool) {
-	fake := anthropictest.New(b, ref(b, "anthropic/openapi.json"))
+	fake := anthropictest.New(b, anthropictest.SchemaPath(b))
 	fake.KeepRequests(false)
 	fake.SkipValidation(true)
 	comp, sse := openAIEquivalents()

@@ -65,7 +65,7 @@ func (e *e2e) result(t *testing.T, n int) llm.Result {
 // newE2E serves the handler over loopback in front of the fake Anthropic.
 func newE2E(t *testing.T, mod func(*Config)) *e2e {
 	t.Helper()
-	e := &e2e{fake: anthropictest.New(t, ref(t, "anthropic/openapi.json")), logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
+	e := &e2e{fake: anthropictest.New(t, anthropictest.SchemaPath(t)), logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
 	e.keyPath = filepath.Join(t.TempDir(), "Authorization")
 	if err := os.WriteFile(e.keyPath, []byte(secretKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -18,7 +18,6 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/dataplane/llm/anthropic/anthropictest"
-	"github.com/infergw/gwctl/pkg/testenv"
 )
 
 const (
@@ -59,7 +58,7 @@ func (e *env) result(t *testing.T) llm.Result {
 
 func newEnv(t *testing.T, mod func(*Config)) *env {
 	t.Helper()
-	e := &env{fake: anthropictest.New(t, testenv.Shared(t, "reference/llm-apis/anthropic/openapi.json")), reg: prometheus.NewRegistry()}
+	e := &env{fake: anthropictest.New(t, anthropictest.SchemaPath(t)), reg: prometheus.NewRegistry()}
 	m, err := llm.NewMetrics(e.reg)
 	if err != nil {
 		t.Fatal(err)
