@@ -27,6 +27,8 @@ func TestUsageErrors(t *testing.T) {
 		{"--config", "x", "--listen", "http=:80"},
 		{"--bogus"},
 		{"--config", "x", "--anthropic-server-tools", "web_search_20250305,function"},
+		{"--config", "x", "--public-origin", "https://gw.example.com/mcp"},
+		{"--config", "x", "--public-origin", "gw.example.com"},
 	}
 	for _, args := range cases {
 		var out, errb bytes.Buffer
@@ -76,7 +78,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, nil, &bytes.Buffer{}, &errb, func(string) string { return "" }); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, f := range []string{"-config", "-listen", "-admin", "-secrets-dir", "-resolve", "-otlp-endpoint", "-redis-addr", "-max-request-body", "-anthropic-web-search", "-anthropic-server-tools", "DATAPLANE_"} {
+	for _, f := range []string{"-config", "-listen", "-admin", "-secrets-dir", "-resolve", "-otlp-endpoint", "-redis-addr", "-max-request-body", "-anthropic-web-search", "-anthropic-server-tools", "-public-origin", "DATAPLANE_"} {
 		if !strings.Contains(errb.String(), f) {
 			t.Errorf("help lacks %s", f)
 		}
