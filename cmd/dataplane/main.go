@@ -21,6 +21,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/config"
 	"github.com/infergw/gwctl/dataplane/llm/anthropic"
 	"github.com/infergw/gwctl/dataplane/mcp"
+	"github.com/infergw/gwctl/dataplane/policy/jwt"
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/server"
 	"github.com/infergw/gwctl/dataplane/standard"
@@ -54,6 +55,7 @@ type options struct {
 	replicas                  int
 	webSearch                 bool
 	serverTools               string
+	publicOrigin              string
 }
 
 func newFlags(o *options, out io.Writer) *flag.FlagSet {
@@ -80,6 +82,7 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.usage, "always-include-usage", false, "send a usage chunk on every streamed chat completion, as if stream_options.include_usage were set (LiteLLM in front)")
 	fs.BoolVar(&o.webSearch, "anthropic-web-search", false, "on Anthropic backends, map a chat completion's web_search_options to Anthropic's web_search server tool (billed per search); default: ignore web_search_options")
 	fs.StringVar(&o.serverTools, "anthropic-server-tools", "", "comma-separated Anthropic server tool types clients may send in tools[] as Anthropic tool objects, passed through verbatim (e.g. web_search_20250305,web_fetch_20250910,code_execution_20250825); other non-function tools get 400")
+	fs.StringVar(&o.publicOrigin, "public-origin", "", "scheme://host[:port] clients reach the gateway at (e.g. https://gw.example.com): the origin of JWT challenge URLs and MCP protected-resource metadata; empty: the request's Host when it is a well-formed host name")
 	fs.DurationVar(&o.bodyTimeout, "request-body-timeout", time.Minute, "longest time reading one request body may take (slow clients get their connection closed); 0: no bound")
 	fs.Int64Var(&o.maxBody, "max-request-body", 32<<20, "largest request body in bytes (0 = unlimited); larger requests get 413")
 	fs.IntVar(&o.maxHeader, "max-header-bytes", server.DefaultMaxHeaderBytes, "largest request line and headers in bytes, HTTP/1.1 and HTTP/2 (at least 8192); larger requests get 431")
@@ -212,6 +215,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	for _, t := range strings.Split(o.serverTools, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			sopts.AnthropicServerTools = append(sopts.AnthropicServerTools, t)
+		}
+	}
+	if o.publicOrigin != "" {
+		if sopts.PublicOrigin, err = jwt.ParseOrigin(o.publicOrigin); err != nil {
+			fmt.Fprintln(stderr, "dataplane: --public-origin:", err)
+			return 2
 		}
 	}
 	if err := anthropic.CheckServerTools(sopts.AnthropicServerTools); err != nil {

@@ -470,6 +470,8 @@ func (x *exchange) outgoing(u *upstream, data []byte) ([]byte, bool) {
 				x.span.SetAttributes(attrErrCode.Int(peek.Error.Code))
 			} else if x.h.multi && x.m.Method == "resources/read" {
 				data = prefixURIs(data, "result", "contents", u.Name)
+			} else if x.m.Method == "tools/list" {
+				x.h.learnListedTools(data)
 			}
 			return data, true
 		}

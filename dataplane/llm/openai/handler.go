@@ -43,7 +43,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{url: u, key: cfg.APIKey, secretName: cfg.SecretName, model: cfg.Model, always: cfg.AlwaysIncludeUsage, client: cfg.Client,
 		maxReq: cfg.MaxRequestBytes, maxResp: cfg.MaxResponseBytes, log: log.With("provider", "openai"),
-		metrics: cfg.Metrics, onResult: cfg.OnResult}
+		metrics: cfg.Metrics.ForModels(cfg.Model), onResult: cfg.OnResult}
 	if h.client == nil {
 		h.client = &http.Client{}
 	}
