@@ -96,6 +96,7 @@ func (b *builtins) validate(o *manifest.Object) []finding.Finding {
 	if namespaced && m.Namespace == "" {
 		m.Namespace = "default"
 	}
+	m.Name = nameToValidate(m)
 	nameFn := metavalidation.NameIsDNSSubdomain
 	if dnsLabelNames[o.Kind] {
 		nameFn = func(name string, prefix bool) []string {

@@ -73,3 +73,18 @@ func stringMap(v any) (map[string]string, bool) {
 	}
 	return out, true
 }
+
+// nameToValidate is the name the API server validates: metadata.name, or for an object with
+// only generateName the name it generates first (the prefix, cut to 58 characters, and 5
+// random characters), so a Job or ConfigMap named by generateName is not "missing" its name.
+func nameToValidate(m metav1.ObjectMeta) string {
+	const maxPrefix = 63 - 5 // k8s.io/apiserver/pkg/storage/names
+	if m.Name != "" || m.GenerateName == "" {
+		return m.Name
+	}
+	prefix := m.GenerateName
+	if len(prefix) > maxPrefix {
+		prefix = prefix[:maxPrefix]
+	}
+	return prefix + "x7k2q"
+}

@@ -29,6 +29,15 @@ type Options struct {
 	// SkipCrossResource turns off the checks that need the whole set of objects (references,
 	// grants, secrets): use it when validating a fragment of a platform.
 	SkipCrossResource bool
+	// OpenWorld says the input is part of what exists, as files and directories of a repository
+	// are (other charts and operators create the rest): a reference to an object not in the
+	// input is a warning (refs/unresolved), objects are duplicates only within one input
+	// (manifest.Object.Input), and the compiler assumes Services it does not see. Off, the input
+	// is the whole world, as a render is: all of those are errors.
+	OpenWorld bool
+	// Known are objects that exist outside the input (gwctl validate --known-objects):
+	// references to them resolve, in either world.
+	Known []Known
 	// Workers bounds the documents validated in parallel (GOMAXPROCS when 0).
 	Workers int
 	// SkipCompile leaves out the last stage, the dataplane's own compiler (pkg/gateway.Compile),

@@ -69,7 +69,7 @@ func (v *Validator) Validate(ctx context.Context, objs []*manifest.Object) []fin
 	}
 
 	// The checks over the whole set only read it: they run side by side.
-	set := newObjectSet(objs, defaulted)
+	set := v.objectSet(objs, defaulted)
 	var dups, cross, lint, compiled []finding.Finding
 	var sg sync.WaitGroup
 	sg.Go(func() { dups = duplicates(set) })
@@ -83,7 +83,8 @@ func (v *Validator) Validate(ctx context.Context, objs []*manifest.Object) []fin
 	}
 	sg.Wait()
 	out = append(append(append(out, dups...), cross...), lint...)
-	out = append(out, repeats(compiled, out)...)
+	compiled, restated := v.restated(compiled)
+	out = explainKnockOns(append(out, repeats(compiled, out)...), restated)
 	if !v.opts.Verbose {
 		out = dropInfoVerbose(out)
 	}
@@ -137,7 +138,7 @@ func (r *run) object(ctx context.Context, o *manifest.Object) ([]finding.Finding
 		}
 		return fs, nil
 	}
-	sev, msg := finding.Error, fmt.Sprintf("no schema for %s %s: pass its CRD in the input or with --crd-dir, or use --ignore-missing-schemas", o.APIVersion, o.Kind)
+	sev, msg := finding.Error, fmt.Sprintf("no schema for %s %s: pass its CRD in the input or with --crds, or use --ignore-missing-schemas", o.APIVersion, o.Kind)
 	if r.v.opts.IgnoreMissingSchemas {
 		sev, msg = finding.Info, fmt.Sprintf("skipped: no schema for %s %s", o.APIVersion, o.Kind)
 	}
@@ -168,7 +169,7 @@ func (v *Validator) compile(objs []*manifest.Object, prior []finding.Finding) []
 	if v.opts.Compile != nil {
 		fs = v.opts.Compile(ok)
 	} else {
-		_, fs = gateway.Compile(ok, gateway.Options{})
+		_, fs = gateway.Compile(ok, gateway.Options{AssumeServices: v.opts.OpenWorld || len(v.opts.Known) > 0})
 	}
 	return fs
 }
