@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,9 +52,16 @@ type loaded struct {
 	catalog *catalog.Catalog
 	config  *platform.Config
 	result  *resolve.Result
+	// unmet are enabled groups whose conditions do not hold, with why (loadFor only): they
+	// cannot render.
+	unmet map[string]string
 }
 
-func (g *globalOptions) load() (*loaded, error) {
+func (g *globalOptions) load() (*loaded, error) { return g.loadFor(nil) }
+
+// loadFor is load for a command that works on the groups only (and what they require): an
+// enabled group whose conditions do not hold is reported in loaded.unmet instead of failing.
+func (g *globalOptions) loadFor(only []string) (*loaded, error) {
 	configFile := g.configFile
 	if configFile == "" {
 		configFile = g.env("GWCTL_CONFIG")
@@ -102,6 +110,17 @@ func (g *globalOptions) load() (*loaded, error) {
 		return nil, err
 	}
 	res, err := resolve.Resolve(cat, cfg)
+	var re *resolve.Error
+	if len(only) > 0 && errors.As(err, &re) && re.Partial != nil {
+		// Only the conditions of the asked groups and of what they require must hold.
+		need := resolve.Closure(cat, only)
+		for name := range re.Unmet {
+			if need[name] {
+				return nil, err
+			}
+		}
+		return &loaded{catalog: cat, config: cfg, result: re.Partial, unmet: re.Unmet}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -119,7 +119,7 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 			ns = "default"
 		}
 		k := key(o.Group(), o.Kind, ns, o.Name)
-		if prev, dup := c.objs[k]; dup {
+		if prev, dup := c.objs[k]; dup && o.Name != "" { // generateName: the API server names each
 			c.add(o.Finding("metadata.name", ruleDuplicate, finding.Error,
 				"duplicate "+o.Kind+" "+ns+"/"+o.Name+" (also at "+prev.File+")"))
 			continue

@@ -31,7 +31,15 @@ type Result struct {
 }
 
 // Error is a resolution failure (cycle, unknown group, conflict, unmet condition); exit 2.
-type Error struct{ Msg string }
+type Error struct {
+	Msg string
+	// Unmet holds, when only conditions failed, each enabled group whose conditions do not
+	// hold with why, and Partial the resolution as if they held: a command working on some
+	// groups only (render --group) can go on when none of those is among them or what they
+	// require.
+	Unmet   map[string]string
+	Partial *Result
+}
 
 func (e *Error) Error() string { return e.Msg }
 
@@ -84,6 +92,7 @@ func Resolve(cat *catalog.Catalog, cfg *platform.Config) (*Result, error) {
 	}
 	// Conditions of every enabled group must hold.
 	var problems []string
+	unmet := map[string]string{}
 	for _, g := range cat.Groups {
 		if _, ok := enabled[g.Name]; !ok {
 			continue
@@ -97,14 +106,14 @@ func Resolve(cat *catalog.Catalog, cfg *platform.Config) (*Result, error) {
 						msg = fmt.Sprintf("needs %s=%s", c.Knob, c.Equals)
 					}
 				}
-				problems = append(problems, fmt.Sprintf("group %q (%s): %s", g.Name, enabled[g.Name], msg))
+				problem := fmt.Sprintf("group %q (%s): %s", g.Name, enabled[g.Name], msg)
+				problems = append(problems, problem)
+				if unmet[g.Name] == "" {
+					unmet[g.Name] = problem
+				}
 			}
 		}
 	}
-	if len(problems) > 0 {
-		return nil, &Error{Msg: strings.Join(problems, "\n")}
-	}
-
 	res := &Result{}
 	for _, g := range cat.Groups {
 		reason, on := enabled[g.Name]
@@ -118,7 +127,28 @@ func Resolve(cat *catalog.Catalog, cfg *platform.Config) (*Result, error) {
 		res.All = append(res.All, Entry{Name: g.Name, Layer: g.Layer, Core: g.Core, Enabled: on, Reason: reason, CatalogPath: path})
 	}
 	res.Order = topo(cat, enabled)
+	if len(problems) > 0 {
+		return nil, &Error{Msg: strings.Join(problems, "\n"), Unmet: unmet, Partial: res}
+	}
 	return res, nil
+}
+
+// Closure is names and every group they require, directly or not.
+func Closure(cat *catalog.Catalog, names []string) map[string]bool {
+	out := map[string]bool{}
+	queue := append([]string(nil), names...)
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if out[n] {
+			continue
+		}
+		out[n] = true
+		if g, ok := cat.Group(n); ok {
+			queue = append(queue, g.Requires...)
+		}
+	}
+	return out
 }
 
 func chainOf(name string, via map[string]string) string {
