@@ -60,8 +60,7 @@ func validateCR(ctx context.Context, c *crdVersion, content map[string]any, excu
 		if c.namespaced && m.Namespace == "" {
 			m.Namespace = "default" // applied at apply time from the context
 		}
-		m.Name = nameToValidate(m)
-		for _, e := range metavalidation.ValidateObjectMeta(&m, c.namespaced, metavalidation.NameIsDNSSubdomain, field.NewPath("metadata")) {
+		for _, e := range validateMeta(m, c.namespaced, metavalidation.NameIsDNSSubdomain) {
 			out = append(out, fieldError{err: e, rule: RuleMetadata})
 		}
 	} else {
