@@ -248,9 +248,10 @@ spec:
 	if r := gwctl(t, "", "validate", bad, "-o", "json", "--summary"); r.code != 1 || !strings.Contains(r.err, "failed") {
 		t.Fatalf("--summary with json output: %+v", r)
 	}
-	// YAML syntax errors and unreadable paths are input errors: exit 2 with the position.
+	// A YAML syntax error is a finding with its position (exit 1); an unreadable path is an
+	// input error (exit 2).
 	syntax := writeFile(t, dir, "broken.yaml", "apiVersion: v1\nkind: [\n")
-	if r := gwctl(t, "", "validate", syntax); r.code != 2 || !strings.Contains(r.err, "broken.yaml:2") {
+	if r := gwctl(t, "", "validate", syntax); r.code != 1 || !strings.Contains(r.out, "broken.yaml\n  2:7      error   YAML syntax: did not find expected node content [input/parse]") {
 		t.Fatalf("syntax error: %+v", r)
 	}
 	if r := gwctl(t, "", "validate", filepath.Join(dir, "nope.yaml")); r.code != 2 {
