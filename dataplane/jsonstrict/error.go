@@ -11,6 +11,9 @@ type Error struct {
 	Path   string
 	Offset int // byte offset in the document
 	Reason string
+	// Key is set when the document is well-formed JSON but a key is refused: a duplicate, a key
+	// equal to another under case folding, or a case variant of a member the schema reads.
+	Key bool
 }
 
 func (e *Error) Error() string {

@@ -32,13 +32,13 @@ func (s *Schema) Read(doc []byte, vals []Value) error {
 		vals[i] = nil
 	}
 	sc := scanners.Get().(*scanner)
-	sc.b, sc.vals = doc, vals
+	sc.b = doc
 	var root *Shape
 	if s != nil {
 		root = &s.root
 	}
-	err := sc.run(root)
-	sc.b, sc.vals = nil, nil
+	err := sc.run(root, vals)
+	sc.b = nil
 	sc.stack, sc.keys = sc.stack[:0], sc.keys[:0]
 	scanners.Put(sc)
 	return err
@@ -50,7 +50,6 @@ var scanners = sync.Pool{New: func() any {
 
 type scanner struct {
 	b     []byte
-	vals  []Value
 	stack []frame
 	keys  []keyRec // keys of the objects open on the stack, innermost last
 }
@@ -76,6 +75,12 @@ type keyRec struct {
 
 func (sc *scanner) fail(off int, reason string) *Error {
 	return &Error{Path: sc.path(), Offset: off, Reason: reason}
+}
+
+func (sc *scanner) keyFail(off int, reason string) *Error {
+	e := sc.fail(off, reason)
+	e.Key = true
+	return e
 }
 
 // maxPath bounds the length of the path an error names.
@@ -116,7 +121,7 @@ func ws(b []byte, i int) int {
 	return i
 }
 
-func (sc *scanner) run(shape *Shape) error {
+func (sc *scanner) run(shape *Shape, vals []Value) error {
 	b := sc.b
 	slot := -1
 	if shape != nil {
@@ -173,7 +178,7 @@ func (sc *scanner) run(shape *Shape) error {
 			return sc.fail(start, "invalid value")
 		}
 		if !closed && slot >= 0 {
-			sc.vals[slot] = Value(b[start:i:i])
+			vals[slot] = Value(b[start:i:i])
 		}
 		// After a value: close the containers that end here, or go on to the next member.
 		for {
@@ -213,7 +218,7 @@ func (sc *scanner) run(shape *Shape) error {
 			}
 			closed = false
 			if f.slot >= 0 {
-				sc.vals[f.slot] = Value(b[f.start:i:i])
+				vals[f.slot] = Value(b[f.start:i:i])
 			}
 			if !f.array {
 				sc.keys = sc.keys[:f.keys]
@@ -251,16 +256,16 @@ func (sc *scanner) member(i int) (int, *Shape, int, error) {
 	if dup := sc.duplicate(f); dup >= 0 {
 		d := sc.keys[dup]
 		if literalEqual(b[d.off:d.end], b[k.off:k.end], false) {
-			return 0, nil, -1, sc.fail(i, "duplicate key")
+			return 0, nil, -1, sc.keyFail(i, "duplicate key")
 		}
-		return 0, nil, -1, sc.fail(i, "key equals the earlier key "+quoteLit(b[d.off:d.end])+" under case folding; keys must differ in more than case")
+		return 0, nil, -1, sc.keyFail(i, "key equals the earlier key "+quoteLit(b[d.off:d.end])+" under case folding; keys must differ in more than case")
 	}
 	var shape *Shape
 	slot := -1
 	if f.shape != nil {
 		m, ok, variant := f.shape.match(b[k.off:k.end], k)
 		if variant != "" {
-			return 0, nil, -1, sc.fail(i, "unknown key; member names are case-sensitive (the gateway reads "+strconv.Quote(variant)+")")
+			return 0, nil, -1, sc.keyFail(i, "unknown key; member names are case-sensitive (the gateway reads "+strconv.Quote(variant)+")")
 		}
 		if ok {
 			shape, slot = m, m.slot
