@@ -38,6 +38,9 @@ var chatRequestKeys = func() *jsonstrict.Schema {
 
 // isKeyError reports a body refused for a key: a duplicate, a case collision or a case variant.
 func isKeyError(err error) bool {
+	if err == nil {
+		return false // before se is declared: errors.As makes it escape
+	}
 	var se *jsonstrict.Error
 	return errors.As(err, &se) && se.Key
 }
