@@ -1,6 +1,8 @@
 package jsonstrict
 
 import (
+	"encoding/json"
+	"hash/maphash"
 	"unicode"
 	"unicode/utf8"
 )
@@ -9,12 +11,7 @@ import (
 // folding, so "ſ" equals "s" and the Kelvin sign equals "k"): each rune is replaced by the
 // smallest rune of its fold orbit, which for ASCII letters is the upper case letter.
 
-const (
-	fnvOffset = 2166136261
-	fnvPrime  = 16777619
-)
-
-// foldRune returns the smallest rune that folds to the same orbit as r.
+// foldRune returns the smallest rune of r's fold orbit.
 func foldRune(r rune) rune {
 	if r < utf8.RuneSelf {
 		if 'a' <= r && r <= 'z' {
@@ -31,27 +28,62 @@ func foldRune(r rune) rune {
 	}
 }
 
-// hashRune adds a folded rune to an FNV-1a hash: ASCII as its byte, so the fast path of plain
-// keys (which hashes upper-cased bytes) and this one agree.
-func hashRune(h uint32, r rune) uint32 {
-	if r < utf8.RuneSelf {
-		return (h ^ uint32(r)) * fnvPrime
+// hashSeed keys the hash of folded keys per process, so a body cannot be built whose keys all
+// land in one slot of a large object's duplicate table.
+var hashSeed = maphash.MakeSeed()
+
+// foldHashLen is how many folded bytes keyHash hashes in one call; longer keys are streamed.
+const foldHashLen = 128
+
+// keyHash hashes the folded runes of a validated string literal body (plain: ASCII without
+// escapes), each folded rune as its UTF-8 bytes, so keys equal under folding hash alike.
+func keyHash(lit []byte, plain bool) uint64 {
+	var buf [foldHashLen + utf8.UTFMax]byte
+	var h *maphash.Hash
+	n := 0
+	add := func(b byte) {
+		buf[n] = b
+		n++
 	}
-	var buf [utf8.UTFMax]byte
-	n := utf8.EncodeRune(buf[:], r)
-	for _, c := range buf[:n] {
-		h = (h ^ uint32(c)) * fnvPrime
+	flush := func() {
+		if h == nil {
+			h = new(maphash.Hash)
+			h.SetSeed(hashSeed)
+		}
+		_, _ = h.Write(buf[:n])
+		n = 0
 	}
-	return h
+	if plain {
+		for _, c := range lit {
+			if n == foldHashLen {
+				flush()
+			}
+			add(upper(c))
+		}
+	} else {
+		rr := runeReader{b: lit}
+		for {
+			r, ok := rr.next()
+			if !ok {
+				break
+			}
+			if n >= foldHashLen {
+				flush()
+			}
+			n += utf8.EncodeRune(buf[n:], foldRune(r))
+		}
+	}
+	if h == nil {
+		return maphash.Bytes(hashSeed, buf[:n])
+	}
+	flush()
+	return h.Sum64()
 }
 
-// foldHash is the hash of a key's folded runes.
-func foldHash(s string) uint32 {
-	h := uint32(fnvOffset)
-	for _, r := range s {
-		h = hashRune(h, foldRune(r))
-	}
-	return h
+// foldHash is keyHash of a member name.
+func foldHash(s string) uint64 {
+	lit, _ := json.Marshal(s)
+	return keyHash(lit[1:len(lit)-1], false)
 }
 
 // runeReader yields the decoded runes of a validated string literal (without its quotes).

@@ -63,13 +63,13 @@ type frame struct {
 	index int  // array: index of the current element
 	keys  int  // object: index in scanner.keys of its first key
 	key   int  // object: index in scanner.keys of the current key
-	table []int32
+	table []int32 // object with more than smallObject keys: indexes into scanner.keys, -1 empty
 }
 
 // keyRec is one key of an open object: the body of its literal and its folded hash.
 type keyRec struct {
 	off, end int
-	hash     uint32
+	hash     uint64
 	plain    bool // ASCII without escapes: the literal body is the key
 }
 
@@ -302,7 +302,7 @@ func (sc *scanner) duplicate(f *frame) int {
 	if n == smallObject || 2*n > len(f.table) {
 		sc.rehash(f, n)
 	}
-	mask := uint32(len(f.table) - 1)
+	mask := uint64(len(f.table) - 1)
 	for h := k.hash & mask; ; h = (h + 1) & mask {
 		j := f.table[h]
 		if j < 0 {
@@ -329,7 +329,7 @@ func (sc *scanner) rehash(f *frame, n int) {
 	for j := range f.table {
 		f.table[j] = -1
 	}
-	mask := uint32(size - 1)
+	mask := uint64(size - 1)
 	for j := f.keys; j < f.keys+n; j++ {
 		h := sc.keys[j].hash & mask
 		for f.table[h] >= 0 {
@@ -421,7 +421,6 @@ const (
 func (sc *scanner) str(i int, key bool) (int, keyRec, error) {
 	b := sc.b
 	start := i + 1
-	h := uint32(fnvOffset)
 	plain := true
 	i = start
 	for {
@@ -432,11 +431,6 @@ func (sc *scanner) str(i int, key bool) (int, keyRec, error) {
 			if ((q-lsb)&^q|(bs-lsb)&^bs|(x-lsb*0x20)|x)&msb != 0 {
 				break
 			}
-			if key {
-				for _, c := range b[i : i+8] {
-					h = (h ^ uint32(upper(c))) * fnvPrime
-				}
-			}
 			i += 8
 		}
 		if i >= len(b) {
@@ -445,17 +439,9 @@ func (sc *scanner) str(i int, key bool) (int, keyRec, error) {
 		c := b[i]
 		switch {
 		case c == '"':
-			k := keyRec{off: start, end: i, hash: h, plain: plain}
-			if key && !plain {
-				k.hash = uint32(fnvOffset)
-				rr := runeReader{b: b[start:i]}
-				for {
-					r, ok := rr.next()
-					if !ok {
-						break
-					}
-					k.hash = hashRune(k.hash, foldRune(r))
-				}
+			k := keyRec{off: start, end: i, plain: plain}
+			if key {
+				k.hash = keyHash(b[start:i], plain)
 			}
 			return i + 1, k, nil
 		case c < 0x20:
@@ -497,9 +483,6 @@ func (sc *scanner) str(i int, key bool) (int, keyRec, error) {
 			}
 			i += n
 		default:
-			if key {
-				h = (h ^ uint32(upper(c))) * fnvPrime
-			}
 			i++
 		}
 	}

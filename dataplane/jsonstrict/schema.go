@@ -21,7 +21,7 @@ type Schema struct {
 // Shape is what a schema knows of the values at one place of a document.
 type Shape struct {
 	names   []string
-	hashes  []uint32
+	hashes  []uint64
 	members []*Shape
 	elems   *Shape // the elements of an array here
 	slot    int    // capture slot, -1 for none
