@@ -57,12 +57,12 @@ type scanner struct {
 // frame is one open object or array.
 type frame struct {
 	shape *Shape
-	start int  // offset of '{' or '['
-	slot  int  // capture slot of this value, -1 for none
-	array bool // else object
-	index int  // array: index of the current element
-	keys  int  // object: index in scanner.keys of its first key
-	key   int  // object: index in scanner.keys of the current key
+	start int     // offset of '{' or '['
+	slot  int     // capture slot of this value, -1 for none
+	array bool    // else object
+	index int     // array: index of the current element
+	keys  int     // object: index in scanner.keys of its first key
+	key   int     // object: index in scanner.keys of the current key
 	table []int32 // object with more than smallObject keys: indexes into scanner.keys, -1 empty
 }
 
