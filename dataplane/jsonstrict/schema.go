@@ -2,7 +2,6 @@ package jsonstrict
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"strings"
 )
@@ -165,23 +164,4 @@ func (s *Schema) addType(sh *Shape, t reflect.Type, as map[reflect.Type]any, dep
 			s.addType(sh.child(name), f.Type, as, depth+1)
 		}
 	}
-}
-
-// String lists the schema's paths, for tests and errors.
-func (s *Schema) String() string {
-	var b strings.Builder
-	var walk func(sh *Shape, prefix string)
-	walk = func(sh *Shape, prefix string) {
-		if sh.slot >= 0 {
-			fmt.Fprintf(&b, "%s=%d\n", prefix, sh.slot)
-		}
-		if sh.elems != nil {
-			walk(sh.elems, prefix+Each)
-		}
-		for i, n := range sh.names {
-			walk(sh.members[i], prefix+"."+n)
-		}
-	}
-	walk(&s.root, "")
-	return b.String()
 }
