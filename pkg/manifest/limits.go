@@ -27,13 +27,14 @@ type Limits struct {
 // DefaultLimits are far beyond any real manifest, and a refusal costs well under 1 s and
 // 256 MiB (gwctl validate of a 49 MB file included). The API server refuses request bodies
 // over 3 MiB and etcd stores objects up to 1.5 MiB; the largest CRD we read (agentgateway's
-// backends, 1 MB of YAML) has 20,190 nodes and 330 KB of scalars in its largest document.
+// backends, 1 MB of YAML) has 20,190 nodes and 330 KB of scalars in its largest document,
+// and the bundled platform's full render is 43 documents.
 var DefaultLimits = Limits{
 	MaxFileBytes:     64 << 20,
 	MaxDepth:         128,
-	MaxNodes:         250_000, // 12× that CRD; a parse tree this size is ~40 MB
-	MaxExpandedBytes: 8 << 20, // 25× its scalars, 2.7× what the API server accepts
-	MaxDocuments:     100_000,
+	MaxNodes:         250_000,  // 12× that CRD; a parse tree this size is ~40 MB
+	MaxExpandedBytes: 16 << 20, // 50× its scalars, 5× what the API server accepts
+	MaxDocuments:     10_000,   // a small object costs ~5 KiB to decode and validate
 }
 
 func (lim Limits) nodesError(file string, doc int, at Pos) *Error {
