@@ -1,6 +1,7 @@
 // Package platform reads the platform config: which feature groups are on and the knobs the
-// groups use. Precedence is flags > environment (GWCTL_…) > file > defaults; with no file the
-// bundled example platform's defaults apply, with every optional feature off.
+// groups use, gwctl's own keys checked by schema and other tools' keys passed through. Precedence
+// is flags > environment (GWCTL_…) > file > defaults; with no file the bundled example platform's
+// defaults apply, with every optional feature off.
 package platform
 
 // Config is the resolved platform config.
