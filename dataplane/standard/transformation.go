@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -21,43 +19,22 @@ import (
 // maxTransformBody bounds the request body a body expression reads; a larger body gets 413.
 const maxTransformBody = 32 << 20
 
-// bodyField matches the expressions body-based routing uses: json(request.body).model, with or
-// without string(...), for any dotted field path.
-var bodyField = regexp.MustCompile(`^\s*(?:string\(\s*)?json\(\s*request\.body\s*\)\.([A-Za-z_][A-Za-z0-9_.]*)\s*\)?\s*$`)
-
-// headerValue is how one header's value is computed.
-type headerValue struct {
-	name    string
-	literal *string
-	field   string // gjson path in the JSON body
-}
-
-// transformationStage applies traffic.transformation.request. agentgateway evaluates CEL; this
-// build supports the expressions platforms use for routing: a field of the JSON request body
-// (json(request.body).model) and string literals. Any other expression fails the config load
-// with a message naming it, rather than being skipped.
+// transformationStage applies traffic.transformation.request. pkg/gateway compiled each value
+// into a string literal or a field of the JSON request body (json(request.body).model) and
+// reported any other expression, so the stage only evaluates those two forms.
 func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 	t := p.Transformation
-	var set, add []headerValue
-	for _, list := range []struct {
-		in  []gateway.HeaderExpression
-		out *[]headerValue
-	}{{t.Set, &set}, {t.Add, &add}} {
-		for _, h := range list.in {
-			v, err := compileExpression(h)
-			if err != nil {
-				return nil, fmt.Errorf("policy %v: transformation: %w", p.Sources, err)
-			}
-			*list.out = append(*list.out, v)
-		}
-	}
+	set, add := t.Set, t.Add
 	remove := t.Remove
 	needsBody := false
 	var fields []string
-	for _, v := range append(append([]headerValue{}, set...), add...) {
-		if v.field != "" {
+	for _, v := range append(append([]gateway.HeaderExpression{}, set...), add...) {
+		switch {
+		case v.BodyField != "":
 			needsBody = true
-			fields = append(fields, v.field)
+			fields = append(fields, v.BodyField)
+		case v.Literal == nil: // a TrafficPolicy not built by gateway.Compile
+			return nil, fmt.Errorf("policy %v: transformation: header %s: expression %q is not compiled", p.Sources, v.Name, v.Expression)
 		}
 	}
 	return func(next http.Handler) http.Handler {
@@ -87,15 +64,15 @@ func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 				r.Header.Del(name)
 			}
 			for _, v := range set {
-				if s, ok := v.eval(body); ok {
-					r.Header.Set(v.name, s)
+				if s, ok := eval(v, body); ok {
+					r.Header.Set(v.Name, s)
 				} else {
-					r.Header.Del(v.name)
+					r.Header.Del(v.Name)
 				}
 			}
 			for _, v := range add {
-				if s, ok := v.eval(body); ok {
-					r.Header.Add(v.name, s)
+				if s, ok := eval(v, body); ok {
+					r.Header.Add(v.Name, s)
 				}
 			}
 			next.ServeHTTP(w, r)
@@ -103,30 +80,16 @@ func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 	}, nil
 }
 
-func compileExpression(h gateway.HeaderExpression) (headerValue, error) {
-	if m := bodyField.FindStringSubmatch(h.Expression); m != nil {
-		return headerValue{name: h.Name, field: m[1]}, nil
-	}
-	if s, err := strconv.Unquote(h.Expression); err == nil {
-		return headerValue{name: h.Name, literal: &s}, nil
-	}
-	if n := len(h.Expression); n >= 2 && h.Expression[0] == '\'' && h.Expression[n-1] == '\'' {
-		s := h.Expression[1 : n-1]
-		return headerValue{name: h.Name, literal: &s}, nil
-	}
-	return headerValue{}, fmt.Errorf("header %s: expression %q is not supported by this dataplane (supported: json(request.body).<field>, string literals)", h.Name, h.Expression)
-}
-
 // eval computes the value; a body field that is absent or not a scalar yields no header, so a
 // request without a model matches no model route (404) instead of a wrong one.
-func (v headerValue) eval(body []byte) (string, bool) {
-	if v.literal != nil {
-		return *v.literal, true
+func eval(v gateway.HeaderExpression, body []byte) (string, bool) {
+	if v.Literal != nil {
+		return *v.Literal, true
 	}
 	if len(body) == 0 || !gjson.ValidBytes(body) {
 		return "", false
 	}
-	r := gjson.GetBytes(body, v.field)
+	r := gjson.GetBytes(body, v.BodyField)
 	switch r.Type {
 	case gjson.String, gjson.Number, gjson.True, gjson.False:
 		return r.String(), true
