@@ -279,22 +279,6 @@ func (c *compiler) mcpBackend(o *manifest.Object, mf field) *MCPBackend {
 // mcpTargetName is what an MCP target name must look like: it prefixes tool and prompt names.
 var mcpTargetName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
-// enum reads an enum field the compiler maps to a behaviour: def when absent, else one of
-// values; an unknown value is a finding (and def), not a silent default.
-func enum(f field, def string, values ...string) string {
-	v := f.strOr(def)
-	if v == def {
-		return v
-	}
-	for _, ok := range values {
-		if v == ok {
-			return v
-		}
-	}
-	f.errorf(ruleType, "unknown value %q (%s, %s)", v, def, strings.Join(values, ", "))
-	return def
-}
-
 func defaultMCPPath(protocol string) string {
 	if protocol == "SSE" {
 		return "/sse"

@@ -191,6 +191,10 @@ spec:
 			`spec.frontend.tracing.randomSampling: sampling "request.headers[\"x\"] == \"y\"": only the literals true, false or a number in [0, 1] are supported`,
 			`spec.frontend.tracing.clientSampling: sampling "2": must be within [0, 1]`,
 		}},
+		{"phase", policy(`  traffic:
+    phase: Early
+    rateLimit: {local: [{requests: 1, unit: Seconds}]}
+`), []string{`spec.traffic.phase: unknown value "Early" (PostRouting, PreRouting)`}},
 		{"tracing protocol", policy(`  frontend:
     tracing: {backendRef: {name: svc, port: 8080}, protocol: grpc}
 `), []string{`spec.frontend.tracing.protocol: unknown tracing protocol "grpc" (GRPC, HTTP)`}},

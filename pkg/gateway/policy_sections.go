@@ -14,7 +14,7 @@ func (c *compiler) compilePolicy(o *manifest.Object) *compiledPolicy {
 	p := &compiledPolicy{name: NamespacedName{Namespace: ns(o), Name: o.Name}}
 	spec := root(c, o).get("spec")
 	if tf := spec.get("traffic"); tf.exists() {
-		p.preRouting = tf.get("phase").str() == "PreRouting"
+		p.preRouting = enum(tf.get("phase"), "PostRouting", "PreRouting") == "PreRouting"
 		t := &TrafficPolicy{Sources: []NamespacedName{p.name}}
 		for k := range tf.object() {
 			switch k {
