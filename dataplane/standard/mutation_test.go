@@ -36,7 +36,8 @@ var opNames = [numOps]string{"drop", "value", "expression", "drop-auth", "break-
 var values = []any{
 	"", "Bogus", "a b", "/%zz", "Upper_Case", `request.headers["x"]`, "json(request.body).model",
 	"'lit'", "0.5", "2", "true", "v1/traces", "jwt.sub ==", `{"keys":[]}`, "http://x/y?z",
-	int64(0), int64(-1), int64(1), int64(70000), true, []any{}, map[string]any{},
+	"::1", "[::1]", "-bad-", "SSE", "HTTP", "PreRouting", "FailOpen", "Deny", "1 + 1",
+	int64(0), int64(-1), int64(1), int64(443), int64(70000), 0.5, true, []any{}, map[string]any{},
 }
 
 // expressions are what opExpression writes: supported forms and ones this dataplane refuses.
