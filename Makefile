@@ -30,8 +30,8 @@ test-deps: ## Install the real components tests use (npm packages; redis-server 
 	@hack/test-deps.sh
 
 .PHONY: test
-test: test-deps ## Run every test (components missing on a dev machine are skipped; required under CI=true)
-	$(GO) test -timeout 15m ./...
+test: test-deps ## Run every test, then count passed/failed/skipped (under CI=true a missing component or file fails)
+	set -o pipefail; $(GO) test -json -timeout 15m ./... | $(GO) run ./hack/testsummary
 
 .PHONY: soak
 soak: test-deps ## Soak the dataplane under a fixed mixed load for SOAK_DURATION (default 10m); figures in soak-report.json
@@ -63,6 +63,13 @@ fmt: ## Format the code
 .PHONY: demo
 demo: build ## Render the bundled platform and serve it with the dataplane and local upstreams
 	@hack/demo.sh
+
+# The upstream reference data (specs, CRDs, fixtures, recordings) that make testdata derives from.
+REFERENCE ?= ../shared/reference
+
+.PHONY: testdata
+testdata: ## Derive testdata/ from the upstream reference data in REFERENCE (facts kept, prose dropped, sha256 recorded)
+	$(GO) run ./hack/derive -ref $(REFERENCE)
 
 .PHONY: schemas
 schemas: ## Regenerate generated schemas (Gateway API CRDs from the pinned module)

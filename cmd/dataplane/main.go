@@ -21,7 +21,9 @@ import (
 	"github.com/infergw/gwctl/dataplane/config"
 	"github.com/infergw/gwctl/dataplane/llm/anthropic"
 	"github.com/infergw/gwctl/dataplane/mcp"
+	"github.com/infergw/gwctl/dataplane/policy/jwt"
 	"github.com/infergw/gwctl/dataplane/pool"
+	"github.com/infergw/gwctl/dataplane/server"
 	"github.com/infergw/gwctl/dataplane/standard"
 )
 
@@ -37,10 +39,11 @@ func (l *listFlag) Set(v string) error {
 type options struct {
 	config, resolve, listen   listFlag
 	poolEndpoints             listFlag
-	admin, secrets            string
+	admin, debug, secrets     string
 	otlp, redis, domain       string
 	logFormat, logLevel       string
 	maxBody                   int64
+	maxHeader                 int
 	watch, shutdown, shutWait time.Duration
 	noAccessLog, assumeSvc    bool
 	mcpKey                    string
@@ -52,6 +55,7 @@ type options struct {
 	replicas                  int
 	webSearch                 bool
 	serverTools               string
+	publicOrigin              string
 }
 
 func newFlags(o *options, out io.Writer) *flag.FlagSet {
@@ -59,7 +63,8 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.SetOutput(out)
 	fs.Var(&o.config, "config", "gateway resources: a file, a directory (e.g. the mounted ConfigMap) or - for stdin; repeatable")
 	fs.Var(&o.listen, "listen", "traffic address, HTTP/1.1 and h2c (default :8080): ADDR serves every Gateway listener's routes, PORT=ADDR only those of listeners on Gateway port PORT (e.g. 80=:8080); repeatable")
-	fs.StringVar(&o.admin, "admin", ":9090", "admin address for /healthz, /readyz and /metrics; empty disables it")
+	fs.StringVar(&o.admin, "admin", ":9090", "admin address, for probes and Prometheus: /healthz (alive), /readyz (config loaded, not draining), /metrics; nothing else; empty disables it")
+	fs.StringVar(&o.debug, "debug-addr", "127.0.0.1:15000", "debug address: /configz (the config in use as JSON: routes, upstream addresses, JWKS, policies; no secrets, no login), so keep it on loopback (kubectl port-forward reaches it); empty disables it")
 	fs.StringVar(&o.secrets, "secrets-dir", "", "directory of mounted Secrets, read as <dir>/<secret-name>/<key>")
 	fs.Var(&o.resolve, "resolve", "Service address override for local runs: name.namespace[:port]=host:port; repeatable")
 	fs.StringVar(&o.domain, "cluster-domain", "cluster.local", "cluster DNS suffix: a Service resolves to name.namespace.svc.<domain>:port")
@@ -77,8 +82,10 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.usage, "always-include-usage", false, "send a usage chunk on every streamed chat completion, as if stream_options.include_usage were set (LiteLLM in front)")
 	fs.BoolVar(&o.webSearch, "anthropic-web-search", false, "on Anthropic backends, map a chat completion's web_search_options to Anthropic's web_search server tool (billed per search); default: ignore web_search_options")
 	fs.StringVar(&o.serverTools, "anthropic-server-tools", "", "comma-separated Anthropic server tool types clients may send in tools[] as Anthropic tool objects, passed through verbatim (e.g. web_search_20250305,web_fetch_20250910,code_execution_20250825); other non-function tools get 400")
+	fs.StringVar(&o.publicOrigin, "public-origin", "", "scheme://host[:port] clients reach the gateway at (e.g. https://gw.example.com): the origin of JWT challenge URLs and MCP protected-resource metadata; empty: the request's Host when it is a well-formed host name")
 	fs.DurationVar(&o.bodyTimeout, "request-body-timeout", time.Minute, "longest time reading one request body may take (slow clients get their connection closed); 0: no bound")
 	fs.Int64Var(&o.maxBody, "max-request-body", 32<<20, "largest request body in bytes (0 = unlimited); larger requests get 413")
+	fs.IntVar(&o.maxHeader, "max-header-bytes", server.DefaultMaxHeaderBytes, "largest request line and headers in bytes, HTTP/1.1 and HTTP/2 (at least 8192); larger requests get 431")
 	fs.DurationVar(&o.watch, "watch-interval", 2*time.Second, "how often config files and secrets are checked for changes")
 	fs.DurationVar(&o.shutdown, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests and streams")
 	fs.DurationVar(&o.shutWait, "shutdown-delay", 0, "after SIGTERM, keep serving this long with /readyz failing before closing the listener")
@@ -89,6 +96,7 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: dataplane --config PATH [flags]\n\n"+
 			"Serves Gateway API and agentgateway resources (e.g. gwctl render | dataplane --config -).\n"+
+			"Traffic on --listen; /healthz, /readyz and /metrics on --admin; /configz on --debug-addr (loopback).\n"+
 			"Every flag can also be set as DATAPLANE_<NAME> (dashes as underscores, e.g. DATAPLANE_SECRETS_DIR);\n"+
 			"flags given on the command line win. Repeatable flags take comma-separated values from the environment.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -150,6 +158,10 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want json or text", format)
 }
 
+// minHeaderBytes keeps --max-header-bytes above what every ordinary request needs (and above
+// net/http's own 4 KiB read slack, which the limit is counted with).
+const minHeaderBytes = 8 << 10
+
 // run is main without os.Exit: 0 ok, 1 invalid config or serving error, 2 usage error.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	var o options
@@ -172,6 +184,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(o.listen) == 0 {
 		o.listen = listFlag{":8080"}
 	}
+	if o.maxHeader < minHeaderBytes {
+		fmt.Fprintf(stderr, "dataplane: --max-header-bytes %d: want at least %d\n", o.maxHeader, minHeaderBytes)
+		return 2
+	}
 	if err := bootstrap.ParseListen(o.listen); err != nil {
 		fmt.Fprintln(stderr, "dataplane:", err)
 		return 2
@@ -187,10 +203,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	d := bootstrap.New(bootstrap.Settings{
-		Config: o.config, Stdin: stdin, Listen: o.listen, Admin: o.admin,
+		Config: o.config, Stdin: stdin, Listen: o.listen, Admin: o.admin, Debug: o.debug,
 		SecretsDir: o.secrets, Resolve: resolve, ClusterDomain: o.domain, AssumeServices: o.assumeSvc,
-		OTLPEndpoint: o.otlp, RedisAddr: o.redis, MaxRequestBody: o.maxBody, RequestBodyTimeout: o.bodyTimeout,
-		WatchInterval: o.watch, ShutdownTimeout: o.shutdown, ShutdownDelay: o.shutWait,
+		OTLPEndpoint: o.otlp, RedisAddr: o.redis, MaxRequestBody: o.maxBody, MaxHeaderBytes: o.maxHeader,
+		RequestBodyTimeout: o.bodyTimeout,
+		WatchInterval:      o.watch, ShutdownTimeout: o.shutdown, ShutdownDelay: o.shutWait,
 		DisableAccessLog: o.noAccessLog,
 	}, log)
 	sopts := standard.Options{OTLPEndpoint: o.otlp, Replicas: o.replicas, RedisFailClosed: o.redisFailClosed, AlwaysIncludeUsage: o.usage,
@@ -198,6 +215,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	for _, t := range strings.Split(o.serverTools, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			sopts.AnthropicServerTools = append(sopts.AnthropicServerTools, t)
+		}
+	}
+	if o.publicOrigin != "" {
+		if sopts.PublicOrigin, err = jwt.ParseOrigin(o.publicOrigin); err != nil {
+			fmt.Fprintln(stderr, "dataplane: --public-origin:", err)
+			return 2
 		}
 	}
 	if err := anthropic.CheckServerTools(sopts.AnthropicServerTools); err != nil {

@@ -31,6 +31,9 @@ func TestUsageErrors(t *testing.T) {
 		{"--config", "x", "--listen", "http=:80"},
 		{"--bogus"},
 		{"--config", "x", "--anthropic-server-tools", "web_search_20250305,function"},
+		{"--config", "x", "--max-header-bytes", "1024"},
+		{"--config", "x", "--public-origin", "https://gw.example.com/mcp"},
+		{"--config", "x", "--public-origin", "gw.example.com"},
 	}
 	for _, args := range cases {
 		var out, errb bytes.Buffer
@@ -80,7 +83,8 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, nil, &bytes.Buffer{}, &errb, func(string) string { return "" }); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, f := range []string{"-config", "-listen", "-admin", "-secrets-dir", "-resolve", "-otlp-endpoint", "-redis-addr", "-max-request-body", "-anthropic-web-search", "-anthropic-server-tools", "DATAPLANE_"} {
+	for _, f := range []string{"-config", "-listen", "-admin", "-debug-addr", "-secrets-dir", "-resolve", "-otlp-endpoint", "-redis-addr", "-max-request-body", "-max-header-bytes", "-anthropic-web-search", "-anthropic-server-tools", "-public-origin", "DATAPLANE_",
+		"/healthz", "/readyz", "/metrics", "/configz"} {
 		if !strings.Contains(errb.String(), f) {
 			t.Errorf("help lacks %s", f)
 		}

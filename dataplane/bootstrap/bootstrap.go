@@ -39,8 +39,12 @@ type Settings struct {
 	// Listen are the traffic addresses: "ADDR" serves the routes of every Gateway listener;
 	// "PORT=ADDR" serves only those of listeners on Gateway port PORT (e.g. "80=:8080").
 	Listen []string
-	// Admin is the admin address (/healthz, /readyz, /metrics); empty disables it.
+	// Admin is the admin address (/healthz, /readyz, /metrics), reached by probes and
+	// Prometheus; empty disables it.
 	Admin string
+	// Debug is the debug address (/configz: routes, upstream addresses, JWKS, policies);
+	// empty disables it. Keep it on loopback: it has no authentication.
+	Debug string
 	// SecretsDir holds mounted Secrets as <dir>/<name>/<key>.
 	SecretsDir string
 	// Resolve overrides Service addresses: "name.namespace" or "name.namespace:port" -> host:port.
@@ -53,6 +57,8 @@ type Settings struct {
 	OTLPEndpoint, RedisAddr string
 	// MaxRequestBody in bytes; 0 is unlimited.
 	MaxRequestBody int64
+	// MaxHeaderBytes bounds a request's line and headers (0: server.DefaultMaxHeaderBytes).
+	MaxHeaderBytes int
 	// RequestBodyTimeout bounds reading a request body; 0 is unbounded.
 	RequestBodyTimeout time.Duration
 	// WatchInterval is how often config files and secrets are checked (default 2s).
@@ -138,11 +144,12 @@ func New(s Settings, log *slog.Logger) *Dataplane {
 		Metrics:            d.Metrics,
 		Gatherer:           reg,
 		MaxRequestBody:     s.MaxRequestBody,
+		MaxHeaderBytes:     s.MaxHeaderBytes,
 		RequestBodyTimeout: s.RequestBodyTimeout,
 		ShutdownTimeout:    s.ShutdownTimeout,
 		ShutdownDelay:      s.ShutdownDelay,
 		DisableAccessLog:   s.DisableAccessLog,
-		AdminHandlers:      map[string]http.Handler{"/configz": http.HandlerFunc(d.configz)},
+		DebugHandlers:      map[string]http.Handler{"/configz": http.HandlerFunc(d.configz)},
 	})
 	d.Backends.Register(gateway.KindService, func(b *gateway.Backend) (http.Handler, error) {
 		return d.withAuth(b, d.Proxy(b.ID, b.Service.Address)), nil
@@ -235,14 +242,19 @@ func (d *Dataplane) Load() (*config.Result, error) {
 	return res, nil
 }
 
-// Run serves every listener's routes on ln; see RunBindings.
+// Run serves every listener's routes on ln; see RunListeners.
 func (d *Dataplane) Run(ctx context.Context, ln, admin net.Listener) error {
-	return d.RunBindings(ctx, []server.Binding{{Listener: ln}}, admin)
+	return d.RunListeners(ctx, server.Listeners{Bindings: []server.Binding{{Listener: ln}}, Admin: admin})
 }
 
-// RunBindings serves on the given bindings (admin may be nil) and watches the config and
-// secrets until ctx is done, then drains. Call Load first.
+// RunBindings serves on the given bindings (admin may be nil); see RunListeners.
 func (d *Dataplane) RunBindings(ctx context.Context, bindings []server.Binding, admin net.Listener) error {
+	return d.RunListeners(ctx, server.Listeners{Bindings: bindings, Admin: admin})
+}
+
+// RunListeners serves on l (admin and debug may be nil) and watches the config and secrets
+// until ctx is done, then drains. Call Load first.
+func (d *Dataplane) RunListeners(ctx context.Context, l server.Listeners) error {
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan struct{}, 2)
@@ -252,17 +264,24 @@ func (d *Dataplane) RunBindings(ctx context.Context, bindings []server.Binding, 
 		iv = 2 * time.Second
 	}
 	go func() { d.Secrets.Watch(wctx, iv); done <- struct{}{} }()
-	for _, b := range bindings {
+	for _, b := range l.Bindings {
 		port := "all"
 		if b.Port != 0 {
 			port = strconv.Itoa(int(b.Port))
 		}
 		d.Logger.Info("serving", slog.String("listen", b.Listener.Addr().String()), slog.String("gateway_port", port))
 	}
-	if admin != nil {
-		d.Logger.Info("admin", slog.String("listen", addrOf(admin)))
+	if l.Admin != nil {
+		d.Logger.Info("admin", slog.String("listen", addrOf(l.Admin)), slog.String("serves", "/healthz /readyz /metrics"))
 	}
-	err := d.Server.ServeBindings(ctx, bindings, admin)
+	if l.Debug != nil {
+		d.Logger.Info("debug", slog.String("listen", addrOf(l.Debug)), slog.String("serves", "/configz"))
+		if !loopback(l.Debug.Addr()) {
+			d.Logger.Warn("the debug address is not loopback: /configz shows routes, upstream addresses and policies to anyone who reaches it",
+				slog.String("listen", addrOf(l.Debug)))
+		}
+	}
+	err := d.Server.ServeListeners(ctx, l)
 	stop()
 	<-done
 	<-done
@@ -303,39 +322,54 @@ func ParseListen(entries []string) error {
 	return nil
 }
 
-// ListenAndRun listens on Settings.Listen and Settings.Admin and runs.
+// ListenAndRun listens on Settings.Listen, Settings.Admin and Settings.Debug and runs.
 func (d *Dataplane) ListenAndRun(ctx context.Context) error {
-	var bindings []server.Binding
-	closeAll := func() {
-		for _, b := range bindings {
-			b.Listener.Close()
-		}
-	}
-	for _, l := range d.Settings.Listen {
-		port, addr, _ := splitBinding(l)
+	var opened []net.Listener
+	listen := func(what, addr string) (net.Listener, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			closeAll()
-			return fmt.Errorf("listen on %s: %w", addr, err)
+			for _, o := range opened {
+				o.Close()
+			}
+			return nil, fmt.Errorf("%s on %s: %w", what, addr, err)
 		}
-		bindings = append(bindings, server.Binding{Listener: ln, Port: port})
+		opened = append(opened, ln)
+		return ln, nil
 	}
-	if len(bindings) == 0 {
+	var l server.Listeners
+	for _, e := range d.Settings.Listen {
+		port, addr, _ := splitBinding(e)
+		ln, err := listen("listen", addr)
+		if err != nil {
+			return err
+		}
+		l.Bindings = append(l.Bindings, server.Binding{Listener: ln, Port: port})
+	}
+	if len(l.Bindings) == 0 {
 		return errors.New("no --listen address")
 	}
-	var admin net.Listener
+	var err error
 	if d.Settings.Admin != "" {
-		var err error
-		if admin, err = net.Listen("tcp", d.Settings.Admin); err != nil {
-			closeAll()
-			return fmt.Errorf("admin listen on %s: %w", d.Settings.Admin, err)
+		if l.Admin, err = listen("admin listen", d.Settings.Admin); err != nil {
+			return err
 		}
 	}
-	err := d.RunBindings(ctx, bindings, admin)
+	if d.Settings.Debug != "" {
+		if l.Debug, err = listen("debug listen", d.Settings.Debug); err != nil {
+			return err
+		}
+	}
+	err = d.RunListeners(ctx, l)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
 	return err
+}
+
+// loopback reports whether a is a loopback address (127.0.0.0/8, ::1).
+func loopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 func addrOf(l net.Listener) string {

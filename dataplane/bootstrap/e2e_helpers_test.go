@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/infergw/gwctl/dataplane/config"
+	"github.com/infergw/gwctl/dataplane/server"
 )
 
 // upstream is a real HTTP server on loopback standing in for a Service.
@@ -46,6 +47,7 @@ type running struct {
 	d     *Dataplane
 	url   string
 	admin string
+	debug string
 	log   *syncBuffer
 	stop  context.CancelFunc
 	done  chan error
@@ -75,9 +77,16 @@ func start(t *testing.T, s Settings) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dbg, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{d: d, url: "http://" + ln.Addr().String(), admin: "http://" + adm.Addr().String(), log: logs, stop: cancel, done: make(chan error, 1), ln: ln}
-	go func() { r.done <- d.Run(ctx, ln, adm) }()
+	r := &running{d: d, url: "http://" + ln.Addr().String(), admin: "http://" + adm.Addr().String(), debug: "http://" + dbg.Addr().String(),
+		log: logs, stop: cancel, done: make(chan error, 1), ln: ln}
+	go func() {
+		r.done <- d.RunListeners(ctx, server.Listeners{Bindings: []server.Binding{{Listener: ln}}, Admin: adm, Debug: dbg})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -90,8 +90,11 @@ func TestEndToEndRouting(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	if resp, cz := get(t, nil, r.admin+"/configz", nil); resp.StatusCode != 200 || !strings.Contains(cz, `"Name": "api"`) {
-		t.Errorf("/configz: %d %.300s", resp.StatusCode, cz)
+	if resp, cz := get(t, nil, r.debug+"/configz", nil); resp.StatusCode != 200 || !strings.Contains(cz, `"Name": "api"`) {
+		t.Errorf("debug /configz: %d %.300s", resp.StatusCode, cz)
+	}
+	if resp, _ := get(t, nil, r.admin+"/configz", nil); resp.StatusCode != 404 {
+		t.Errorf("admin /configz: %d, want 404: the admin address is reachable by the cluster", resp.StatusCode)
 	}
 	var lines int
 	for _, line := range strings.Split(r.log.String(), "\n") {

@@ -1,17 +1,26 @@
 package llm
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/infergw/gwctl/dataplane/telemetry"
 )
 
 // Metrics counts the tokens every LLM backend reports, by route, backend, model and token type
-// (input, output, cache_read, cache_write). One Metrics is shared by all provider handlers.
-// A nil *Metrics records nothing.
+// (input, output, cache_read, cache_write). One Metrics is shared by all provider handlers, each
+// through its ForModels view. A nil *Metrics records nothing.
+//
+// The model label is bounded: clients choose the model they send and upstreams echo whatever
+// they like, so only a model configured for the backend (ForModels) or selected by the route
+// (WithRouteModels) is a label value; any other is "other".
 type Metrics struct {
 	tokens *prometheus.CounterVec
+	models telemetry.Vocabulary
 }
 
 // Token types used as the "type" label. "input" is the uncached prompt part (Anthropic's
@@ -46,7 +55,39 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return &Metrics{tokens: tokens}, nil
 }
 
-// Record adds u to the counters of route/backend/model.
+// ForModels returns a view of m sharing its counters whose model label may also take the
+// values models (a backend's configured models), besides m's own and the request's route's.
+func (m *Metrics) ForModels(models ...string) *Metrics {
+	if m == nil {
+		return nil
+	}
+	return &Metrics{tokens: m.tokens, models: m.models.With(models...)}
+}
+
+type routeModelsKey struct{}
+
+// WithRouteModels returns a copy of ctx carrying the models the request's route selects (the
+// values its rule matches X-Gateway-Base-Model-Name on): model label values on that route.
+func WithRouteModels(ctx context.Context, models []string) context.Context {
+	return context.WithValue(ctx, routeModelsKey{}, models)
+}
+
+// ModelLabel is the first of models (e.g. the response's, then the requested one) that is
+// configured for the backend or selected by the route in ctx, else "other".
+func (m *Metrics) ModelLabel(ctx context.Context, models ...string) string {
+	route, _ := ctx.Value(routeModelsKey{}).([]string)
+	for _, s := range models {
+		if s == "" {
+			continue
+		}
+		if (m != nil && m.models.Has(s)) || slices.Contains(route, s) {
+			return s
+		}
+	}
+	return telemetry.LabelOther
+}
+
+// Record adds u to the counters of route/backend/model; model is a label value (ModelLabel).
 func (m *Metrics) Record(route RouteInfo, model string, u Usage) {
 	if m == nil {
 		return

@@ -30,14 +30,11 @@ type Result struct {
 type ResultFunc func(ctx context.Context, r Result)
 
 // Finish ends a request's accounting: it records usage on metrics (by the response's model,
-// else the requested one), hands the Result to onResult, and writes the request's single log line.
+// else the requested one, whichever is configured: see Metrics), hands the Result to onResult,
+// and writes the request's single log line.
 func Finish(ctx context.Context, log *slog.Logger, metrics *Metrics, onResult ResultFunc, res *Result, start time.Time) {
-	if res.HasUsage {
-		model := res.ResponseModel
-		if model == "" {
-			model = res.RequestModel
-		}
-		metrics.Record(res.Route, model, res.Usage)
+	if res.HasUsage && metrics != nil {
+		metrics.Record(res.Route, metrics.ModelLabel(ctx, res.ResponseModel, res.RequestModel), res.Usage)
 	}
 	if onResult != nil {
 		onResult(ctx, *res)

@@ -126,6 +126,12 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 
 // ServeHTTP implements the streamable HTTP transport towards clients.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/.well-known" || strings.HasPrefix(r.URL.Path, "/.well-known/") {
+		// Discovery documents are the gateway's (the JWT policy answers them); a route that passes
+		// one here must not turn it into an MCP endpoint that skipped authentication.
+		writeRPCError(w, http.StatusNotFound, nil, &rpcError{Code: codeServerError, Message: "Not Found: /.well-known/ paths are not MCP endpoints"})
+		return
+	}
 	if !h.originAllowed(r) {
 		writeRPCError(w, http.StatusForbidden, nil, &rpcError{Code: codeServerError, Message: "Forbidden: Origin not allowed"})
 		return
@@ -212,10 +218,7 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request) {
 		trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrMethod.String(m.Method)))
 	x.ctx, x.span = ctx, span
 	defer func() {
-		method := m.Method
-		if m.kind() == kindResponse {
-			method = "response"
-		}
+		method := methodLabel(m)
 		h.metrics.requests.WithLabelValues(method, x.tool, x.status).Inc()
 		h.metrics.duration.WithLabelValues(method).Observe(time.Since(start).Seconds())
 		span.SetAttributes(attrStatus.String(x.status))

@@ -130,8 +130,11 @@ func (x *exchange) list() {
 			if spec.sep == "+" {
 				exposed = x.h.exposedURI(u.Name, key)
 			}
-			if x.m.Method == "tools/list" && !x.h.cfg.Rules.permits(u.Name, key, exposed, x.claims) {
-				continue
+			if x.m.Method == "tools/list" {
+				x.h.learnTool(exposed)
+				if !x.h.cfg.Rules.permits(u.Name, key, exposed, x.claims) {
+					continue
+				}
 			}
 			if exposed != key {
 				it[spec.field], _ = json.Marshal(exposed)

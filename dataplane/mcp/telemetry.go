@@ -3,6 +3,7 @@ package mcp
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/infergw/gwctl/dataplane/telemetry"
 )
 
 // Metrics are the gateway's MCP series. One set can serve several handlers (one per backend).
@@ -35,11 +38,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mcp_requests_total",
-			Help: "MCP messages handled by the gateway, by JSON-RPC method, tool (tools/call) and outcome.",
+			Help: "MCP messages handled by the gateway, by JSON-RPC method (a specification method, else other), tool (tools/call: a tool a target listed, else other) and outcome.",
 		}, []string{"method", "tool", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "mcp_server_operation_duration_seconds",
-			Help:    "Time from receiving an MCP request to the end of its response, by method.",
+			Help:    "Time from receiving an MCP request to the end of its response, by method (a specification method, else other).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"method"}),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -113,23 +116,75 @@ func sessionTag(id string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// maxToolLabels bounds the tool label of mcp_requests_total: clients choose tool names, and a
-// metric must not grow with whatever they send.
+// methods is the vocabulary of the method label: the JSON-RPC methods of the MCP specification
+// (2024-11-05 to 2026-07-28), "response" for a client's answer to a server request, and "" for
+// a message that did not parse. Clients choose the method they send; any other is "other".
+var methods = telemetry.NewVocabulary(
+	"initialize", "ping", "server/discover", "subscriptions/listen",
+	"tools/list", "tools/call", "prompts/list", "prompts/get",
+	"resources/list", "resources/templates/list", "resources/read", "resources/subscribe", "resources/unsubscribe",
+	"completion/complete", "logging/setLevel", "sampling/createMessage", "elicitation/create", "roots/list",
+	"tasks/get", "tasks/result", "tasks/list", "tasks/cancel",
+	"notifications/initialized", "notifications/cancelled", "notifications/progress", "notifications/message",
+	"notifications/resources/updated", "notifications/resources/list_changed", "notifications/tools/list_changed",
+	"notifications/prompts/list_changed", "notifications/roots/list_changed", "notifications/tasks/status",
+	"notifications/elicitation/complete", "notifications/subscriptions/acknowledged",
+	"response",
+)
+
+// methodLabel is the method label of m.
+func methodLabel(m *message) string {
+	switch {
+	case m.kind() == kindResponse:
+		return "response"
+	case m.Method == "":
+		return ""
+	}
+	return methods.Label(m.Method)
+}
+
+// maxToolLabels bounds the tools a handler learns from its targets' tools/list answers (an
+// upstream chooses how many tools it lists).
 const maxToolLabels = 512
 
-// toolLabel is name while fewer than maxToolLabels names have been seen, then "other" for new ones.
+// toolLabel is the tool label of a tools/call: the name when a target listed it, else "other".
+// Clients choose the names they call, so a name is never learnt from a call.
 func (h *Handler) toolLabel(name string) string {
 	if _, ok := h.toolNames.Load(name); ok {
 		return name
 	}
+	return telemetry.LabelOther
+}
+
+// learnTool adds a tool name (as clients see it) listed by a target to the tool label's vocabulary.
+func (h *Handler) learnTool(name string) {
+	if _, ok := h.toolNames.Load(name); ok || name == "" {
+		return
+	}
 	if h.toolCount.Add(1) > maxToolLabels {
 		h.toolCount.Add(-1)
-		return "other"
+		return
 	}
 	if _, loaded := h.toolNames.LoadOrStore(name, struct{}{}); loaded {
 		h.toolCount.Add(-1)
 	}
-	return name
+}
+
+// learnListedTools learns the tool names of a tools/list response passed through unchanged.
+func (h *Handler) learnListedTools(data []byte) {
+	var m struct {
+		Result struct {
+			Tools []struct {
+				Name string `json:"name"`
+			} `json:"tools"`
+		} `json:"result"`
+	}
+	if json.Unmarshal(data, &m) != nil {
+		return
+	}
+	for _, t := range m.Result.Tools {
+		h.learnTool(t.Name)
+	}
 }
 
 func strAttr(k, v string) slog.Attr { return slog.String(k, v) }

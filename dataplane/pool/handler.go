@@ -15,6 +15,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/infergw/gwctl/dataplane/proxy"
 	"github.com/infergw/gwctl/dataplane/telemetry"
 )
 
@@ -31,6 +32,10 @@ type dispatch struct {
 
 // ServeHTTP schedules the request and proxies it.
 func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if proxy.MethodRefused(r.Method) {
+		proxy.WriteMethodRefused(w, r.Method)
+		return
+	}
 	start := time.Now()
 	hb := p.hashPool.Get().(*[]uint64)
 	defer p.hashPool.Put(hb)
@@ -112,8 +117,7 @@ func (p *Pool) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Scheme = "http"
 	pr.Out.URL.Host = dp.d.order[0].addr
 	pr.Out.Host = ""
-	pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
-	pr.SetXForwarded()
+	proxy.SetForwarded(pr)
 }
 
 // fail writes an OpenAI-shaped error and counts the outcome.

@@ -84,9 +84,10 @@ func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 var buffers = &bufferPool{}
 
 // New returns a handler proxying every request to addr (host:port) over plain HTTP. The
-// request's Host header is kept (as Envoy does); X-Forwarded-For/-Host/-Proto are set.
-// Responses of unknown length and text/event-stream are flushed as they arrive; a client
-// disconnect cancels the upstream request through the request context.
+// request's Host header is kept (as Envoy does); forwarding headers follow SetForwarded.
+// CONNECT and TRACE are answered 405 and never sent (see MethodRefused), whatever the caller
+// checked before. Responses of unknown length and text/event-stream are flushed as they
+// arrive; a client disconnect cancels the upstream request through the request context.
 func New(addr string, opts Options) http.Handler {
 	if opts.Transport == nil {
 		opts.Transport = NewTransport()
@@ -99,7 +100,7 @@ func New(addr string, opts Options) http.Handler {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Host = pr.In.Host
-			pr.SetXForwarded()
+			SetForwarded(pr)
 		},
 		Transport:  opts.Transport,
 		BufferPool: buffers,
@@ -125,7 +126,13 @@ func New(addr string, opts Options) http.Handler {
 			slog.String("upstream", addr), slog.String("cause", string(cause)), slog.String("error", err.Error()))
 		WriteError(w, status, msg)
 	}
-	return p
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if MethodRefused(r.Method) {
+			WriteMethodRefused(w, r.Method)
+			return
+		}
+		p.ServeHTTP(w, r)
+	})
 }
 
 // Classify maps an upstream error to its cause.

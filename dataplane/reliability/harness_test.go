@@ -23,6 +23,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
+	"github.com/infergw/gwctl/dataplane/server"
 	"github.com/infergw/gwctl/dataplane/standard"
 	"github.com/infergw/gwctl/pkg/testenv"
 	"github.com/infergw/gwctl/pkg/testenv/bundled"
@@ -65,12 +66,13 @@ type gwOptions struct {
 	LogWriter       io.Writer // receives the JSON log lines; nil collects them in gateway.Logs
 }
 
-// gateway is a running dataplane: traffic on URL, admin (/metrics, /readyz) on Admin.
+// gateway is a running dataplane: traffic on URL, admin (/metrics, /readyz) on Admin, debug
+// (/configz) on Debug.
 type gateway struct {
-	URL, Admin string
-	Dir        string // holds resources.yaml and secrets/anthropic-api-key/Authorization
-	Logs       *syncBuffer
-	D          *bootstrap.Dataplane
+	URL, Admin, Debug string
+	Dir               string // holds resources.yaml and secrets/anthropic-api-key/Authorization
+	Logs              *syncBuffer
+	D                 *bootstrap.Dataplane
 
 	cancel context.CancelFunc
 	done   chan error
@@ -144,9 +146,15 @@ func startGateway(t testing.TB, resources []byte, o gwOptions) *gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gateway{URL: "http://" + ln.Addr().String(), Admin: "http://" + admin.Addr().String(), Dir: dir, Logs: logs, D: d,
-		cancel: cancel, done: make(chan error, 1)}
-	go func() { g.done <- d.Run(ctx, ln, admin) }()
+	debug, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gateway{URL: "http://" + ln.Addr().String(), Admin: "http://" + admin.Addr().String(), Debug: "http://" + debug.Addr().String(),
+		Dir: dir, Logs: logs, D: d, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		g.done <- d.RunListeners(ctx, server.Listeners{Bindings: []server.Binding{{Listener: ln}}, Admin: admin, Debug: debug})
+	}()
 	t.Cleanup(func() { _ = g.Stop() })
 	return g
 }

@@ -57,8 +57,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	record(mcpPing(t, gw.URL, iss.Token(t, "")))
 	record(post(t, gw.URL+"/mcp?token="+clientToken, "application/json", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, "Accept", "application/json, text/event-stream"))
 
-	for _, p := range []string{"/metrics", "/configz", "/readyz", "/healthz"} {
-		resp, err := http.Get(gw.Admin + p)
+	for _, p := range []string{gw.Admin + "/metrics", gw.Debug + "/configz", gw.Admin + "/readyz", gw.Admin + "/healthz"} {
+		resp, err := http.Get(p)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,6 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/infergw/gwctl/dataplane/llm/anthropic/anthropictest"
-	"github.com/infergw/gwctl/pkg/testenv"
 )
 
 var (
@@ -97,7 +96,7 @@ func TestSoak(t *testing.T) {
 		t.Skip("soak runs with -soak.duration (make soak, make soak-ci)")
 	}
 	dur := *soakDuration
-	fake := anthropictest.New(t, testenv.Shared(t, "reference/llm-apis/anthropic/openapi.json"))
+	fake := anthropictest.New(t, anthropictest.SchemaPath(t))
 	fake.KeepRequests(false)
 	fake.SetDefault(anthropictest.Reply{Body: []byte(okMessage)})
 	iss := startIssuer(t)

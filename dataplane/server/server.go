@@ -34,6 +34,9 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// MaxRequestBody is the largest request body accepted (0: unlimited); larger gets 413.
 	MaxRequestBody int64
+	// MaxHeaderBytes bounds the request line and header fields (0: DefaultMaxHeaderBytes);
+	// larger gets 431, on HTTP/1.1 and HTTP/2 alike.
+	MaxHeaderBytes int
 	// RequestBodyTimeout bounds how long reading a request body may take (slow-loris bodies);
 	// the deadline is lifted once the body is read, so long response streams are not cut.
 	// 0: no bound.
@@ -43,8 +46,10 @@ type Options struct {
 	// ShutdownDelay keeps serving while /readyz already fails, so load balancers stop sending
 	// new requests before the listener closes (default 0).
 	ShutdownDelay time.Duration
-	// AdminHandlers are extra admin endpoints by path (e.g. /configz).
-	AdminHandlers map[string]http.Handler
+	// DebugHandlers are the debug endpoints by path (e.g. /configz), served only on the debug
+	// listener: they show configuration that the admin listener, reachable by the cluster,
+	// must not.
+	DebugHandlers map[string]http.Handler
 }
 
 // Server serves the current handler. Swap installs a new one atomically.
@@ -229,7 +234,7 @@ func (s *Server) finish(rec *recorder, r *http.Request, start time.Time) {
 }
 
 // Admin returns the admin handler: /healthz (alive), /readyz (config loaded, not draining),
-// /metrics (Prometheus).
+// /metrics (Prometheus), and nothing else.
 func (s *Server) Admin() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -248,7 +253,13 @@ func (s *Server) Admin() http.Handler {
 	if s.opts.Gatherer != nil {
 		mux.Handle("/metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
 	}
-	for path, h := range s.opts.AdminHandlers {
+	return mux
+}
+
+// Debug returns the debug handler: Options.DebugHandlers.
+func (s *Server) Debug() http.Handler {
+	mux := http.NewServeMux()
+	for path, h := range s.opts.DebugHandlers {
 		mux.Handle(path, h)
 	}
 	return mux
@@ -262,46 +273,65 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		Protocols:         &p,
+		MaxHeaderBytes:    s.maxHeaderBytes(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 }
 
-// Serve serves every listener's traffic on ln; see ServeBindings.
+// Serve serves every listener's traffic on ln; see ServeListeners.
 func (s *Server) Serve(ctx context.Context, ln, admin net.Listener) error {
-	return s.ServeBindings(ctx, []Binding{{Listener: ln}}, admin)
+	return s.ServeListeners(ctx, Listeners{Bindings: []Binding{{Listener: ln}}, Admin: admin})
 }
 
-// ServeBindings serves traffic on each binding and the admin endpoints on admin (may be nil)
-// until ctx is done, then drains: /readyz fails at once, new connections are refused after
-// ShutdownDelay, and in-flight requests and streams get up to ShutdownTimeout to finish
-// before being cut.
+// ServeBindings serves traffic on each binding and the admin endpoints on admin (may be nil);
+// see ServeListeners.
 func (s *Server) ServeBindings(ctx context.Context, bindings []Binding, admin net.Listener) error {
-	errc := make(chan error, len(bindings)+1)
-	var mains []*http.Server
-	for _, b := range bindings {
+	return s.ServeListeners(ctx, Listeners{Bindings: bindings, Admin: admin})
+}
+
+// Listeners are where a Server serves.
+type Listeners struct {
+	// Bindings carry traffic, through the edge rules (edge.go).
+	Bindings []Binding
+	// Admin serves Admin() (nil: none).
+	Admin net.Listener
+	// Debug serves Debug() (nil: none); bind it to loopback.
+	Debug net.Listener
+}
+
+// ServeListeners serves until ctx is done, then drains: /readyz fails at once, new
+// connections are refused after ShutdownDelay, and in-flight requests and streams get up to
+// ShutdownTimeout to finish before being cut.
+func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
+	errc := make(chan error, len(l.Bindings)+2)
+	var mains, sides []*http.Server
+	for _, b := range l.Bindings {
 		h := http.Handler(s)
 		if b.Port != 0 {
 			h = s.Port(b.Port)
 		}
-		srv := s.newHTTPServer(h)
+		srv := s.newHTTPServer(s.edge(h))
 		mains = append(mains, srv)
 		go func() { errc <- srv.Serve(b.Listener) }()
 	}
-	var adm *http.Server
-	if admin != nil {
-		adm = s.newHTTPServer(s.Admin())
-		go func() { errc <- adm.Serve(admin) }()
+	for _, side := range []struct {
+		ln net.Listener
+		h  func() http.Handler
+	}{{l.Admin, s.Admin}, {l.Debug, s.Debug}} {
+		if side.ln == nil {
+			continue
+		}
+		srv := s.newHTTPServer(side.h())
+		sides = append(sides, srv)
+		go func() { errc <- srv.Serve(side.ln) }()
 	}
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
-			for _, m := range mains {
+			for _, m := range append(mains, sides...) {
 				m.Close()
-			}
-			if adm != nil {
-				adm.Close()
 			}
 			return err
 		}
@@ -330,8 +360,8 @@ func (s *Server) ServeBindings(ctx context.Context, bindings []Binding, admin ne
 			m.Close()
 		}
 	}
-	if adm != nil {
-		adm.Close()
+	for _, side := range sides {
+		side.Close()
 	}
 	if snap := s.current.Load(); snap != nil {
 		snap.retired.Store(true)

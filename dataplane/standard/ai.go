@@ -3,6 +3,7 @@ package standard
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -12,6 +13,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/llm/anthropic"
 	"github.com/infergw/gwctl/dataplane/llm/openai"
 	"github.com/infergw/gwctl/dataplane/policy/ratelimit"
+	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/router"
 	"github.com/infergw/gwctl/dataplane/telemetry"
 	"github.com/infergw/gwctl/pkg/gateway"
@@ -110,14 +112,36 @@ func chargeTokens(ctx context.Context, r llm.Result) {
 	telemetry.SetLLMResponse(span, resp)
 }
 
-// withRouteInfo hands the router's route and backend names to the LLM handler for metrics.
+// withRouteInfo hands the router's route and backend names, and the models the rule selects, to
+// the LLM handler for metrics.
 func withRouteInfo(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if info, ok := router.InfoFromContext(r.Context()); ok {
-			r = r.WithContext(llm.WithRoute(r.Context(), llm.RouteInfo{Route: info.Route, Backend: info.Backend}))
+			ctx := llm.WithRoute(r.Context(), llm.RouteInfo{Route: info.Route, Backend: info.Backend})
+			if models := ruleModels(info.Rule); len(models) > 0 {
+				ctx = llm.WithRouteModels(ctx, models)
+			}
+			r = r.WithContext(ctx)
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// ruleModels are the models a rule routes by name: the values of its exact matches on
+// X-Gateway-Base-Model-Name (body-based routing). They are the configured model names of the route.
+func ruleModels(rule *gateway.Rule) []string {
+	if rule == nil {
+		return nil
+	}
+	var out []string
+	for _, m := range rule.Matches {
+		for _, hm := range m.Headers {
+			if hm.Type == gateway.MatchExact && strings.EqualFold(hm.Name, pool.HeaderBaseModelName) {
+				out = append(out, hm.Value)
+			}
+		}
+	}
+	return out
 }
 
 // priorityGroups serves spec.ai.groups through dataplane/failover: the first group is the

@@ -62,6 +62,12 @@ type gatewayUnderTest struct {
 
 func startDataplane(t *testing.T, resources []byte, resolveMap map[string]string, pools map[string][]string) *gatewayUnderTest {
 	t.Helper()
+	return startDataplaneWith(t, resources, resolveMap, standard.Options{SessionKey: make([]byte, 32), PoolEndpoints: pools})
+}
+
+// startDataplaneWith serves resources with the installer options opts.
+func startDataplaneWith(t *testing.T, resources []byte, resolveMap map[string]string, opts standard.Options) *gatewayUnderTest {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "resources.yaml"), resources, 0o644); err != nil {
 		t.Fatal(err)
@@ -79,7 +85,7 @@ func startDataplane(t *testing.T, resources []byte, resolveMap map[string]string
 		AssumeServices: true, WatchInterval: 50 * time.Millisecond,
 	}, slog.New(slog.NewJSONHandler(logs, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
-	if _, err := standard.Install(ctx, d, standard.Options{SessionKey: make([]byte, 32), PoolEndpoints: pools}); err != nil {
+	if _, err := standard.Install(ctx, d, opts); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.Load(); err != nil {
@@ -100,7 +106,7 @@ func startDataplane(t *testing.T, resources []byte, resolveMap map[string]string
 // with a token from a real OIDC issuer reaches the real example server through JWT, the tool
 // policy and the rate limit.
 func TestRenderedPlatformEndToEnd(t *testing.T) {
-	fake := anthropictest.New(t, testenv.Shared(t, "reference/llm-apis/anthropic/openapi.json"))
+	fake := anthropictest.New(t, anthropictest.SchemaPath(t))
 	everything := testenv.StartEverything(t, "streamableHttp")
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

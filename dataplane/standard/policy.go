@@ -20,7 +20,7 @@ type authEntry struct {
 // across reloads while their settings are unchanged, so cached key sets and verified tokens survive.
 func (in *Installer) jwtStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 	j := p.JWT
-	cfg := jwt.Config{Mode: jwt.Mode(j.Mode)}
+	cfg := jwt.Config{Mode: jwt.Mode(j.Mode), PublicOrigin: in.opts.PublicOrigin}
 	for _, pr := range j.Providers {
 		cfg.Providers = append(cfg.Providers, jwt.Provider{
 			Issuer: pr.Issuer, Audiences: pr.Audiences,
@@ -38,7 +38,7 @@ func (in *Installer) jwtStage(p *gateway.TrafficPolicy) (router.Middleware, erro
 	if j.MCP != nil {
 		cfg.MCP = &jwt.MCPConfig{ResourceMetadata: j.MCP.ResourceMetadata, Provider: j.MCP.Provider}
 	}
-	sig := fmt.Sprintf("%#v|%#v|%#v", cfg.Mode, cfg.Providers, j)
+	sig := fmt.Sprintf("%#v|%#v|%#v|%s", cfg.Mode, cfg.Providers, j, cfg.PublicOrigin)
 	key := j.Policy.String()
 
 	in.mu.Lock()

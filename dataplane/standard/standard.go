@@ -51,6 +51,10 @@ type Options struct {
 	// AnthropicServerTools lists the Anthropic server tool types clients may pass through
 	// tools[] on Anthropic backends (anthropic.Config.ServerTools).
 	AnthropicServerTools []string
+	// PublicOrigin is the scheme://host[:port] clients reach the gateway at. JWT challenges and
+	// MCP protected-resource metadata build their URLs on it instead of the request's Host
+	// (jwt.Config.PublicOrigin); a policy's mcp.resourceMetadata.resource still wins.
+	PublicOrigin string
 }
 
 // Installer holds state shared across reloads: rate-limit buckets and JWT key sets survive a

@@ -24,6 +24,7 @@ var (
 // gen_ai_server_request_duration, gen_ai_server_time_to_first_token and
 // gen_ai_server_time_per_output_token (the names agentgateway exposes), labelled by
 // gen_ai_operation_name, gen_ai_provider_name, gen_ai_request_model (and gen_ai_token_type).
+// The model label is bounded: a model not configured for the call's route or backend is "other".
 type GenAIMetrics struct {
 	tokenUsage *prometheus.HistogramVec
 	duration   *prometheus.HistogramVec
@@ -79,6 +80,9 @@ type LLMCall struct {
 	Duration time.Duration
 	// TimeToFirstToken is from the request to the first streamed content; 0 for unary responses.
 	TimeToFirstToken time.Duration
+	// Models are the models configured for the call's route and backend. Request.Model is the
+	// model label only when it is one of them, else LabelOther: clients choose the model they send.
+	Models Vocabulary
 }
 
 // RecordLLMCall observes token usage, duration, time to first token and time per output token.
@@ -86,7 +90,7 @@ func (m *GenAIMetrics) RecordLLMCall(c LLMCall) {
 	if m == nil {
 		return
 	}
-	op, prov, model := c.Request.Operation, c.Request.Provider, c.Request.Model
+	op, prov, model := c.Request.Operation, c.Request.Provider, c.Models.Label(c.Request.Model)
 	m.tokenUsage.WithLabelValues(op, prov, model, TokenTypeInput).Observe(float64(c.Response.InputTokens))
 	m.tokenUsage.WithLabelValues(op, prov, model, TokenTypeOutput).Observe(float64(c.Response.OutputTokens))
 	m.duration.WithLabelValues(op, prov, model).Observe(c.Duration.Seconds())

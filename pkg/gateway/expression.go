@@ -15,25 +15,27 @@ import (
 // without string(...), for any dotted field path.
 var bodyField = regexp.MustCompile(`^\s*(?:string\(\s*)?json\(\s*request\.body\s*\)\.([A-Za-z_][A-Za-z0-9_.]*)\s*\)?\s*$`)
 
-// compileHeaderExpression reads a transformation value into a form this dataplane evaluates.
-// agentgateway evaluates CEL; this dataplane supports the expressions platforms use for routing
-// (a field of the JSON request body, json(request.body).model) and string literals. Any other
-// expression is an error rather than a header silently left unset.
-func compileHeaderExpression(h *HeaderExpression) error {
-	if m := bodyField.FindStringSubmatch(h.Expression); m != nil {
+// CompileHeaderExpression compiles a transformation header value into a form this dataplane
+// evaluates. agentgateway evaluates CEL; this dataplane supports the expressions platforms use
+// for routing (a field of the JSON request body, json(request.body).model) and string literals.
+// Any other expression is an error rather than a header silently left unset. Compile calls it
+// for every traffic.transformation value.
+func CompileHeaderExpression(name, expr string) (HeaderExpression, error) {
+	h := HeaderExpression{Name: name, Expression: expr}
+	if m := bodyField.FindStringSubmatch(expr); m != nil {
 		h.BodyField = m[1]
-		return nil
+		return h, nil
 	}
-	if s, err := strconv.Unquote(h.Expression); err == nil {
+	if s, err := strconv.Unquote(expr); err == nil {
 		h.Literal = &s
-		return nil
+		return h, nil
 	}
-	if n := len(h.Expression); n >= 2 && h.Expression[0] == '\'' && h.Expression[n-1] == '\'' {
-		s := h.Expression[1 : n-1]
+	if n := len(expr); n >= 2 && expr[0] == '\'' && expr[n-1] == '\'' {
+		s := expr[1 : n-1]
 		h.Literal = &s
-		return nil
+		return h, nil
 	}
-	return fmt.Errorf("expression %q is not supported by this dataplane (supported: json(request.body).<field>, string literals)", h.Expression)
+	return h, fmt.Errorf("expression %q is not supported by this dataplane (supported: json(request.body).<field>, string literals)", expr)
 }
 
 // ParseSampling reads a frontend.tracing sampling expression in its supported literal forms:

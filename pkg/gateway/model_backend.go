@@ -227,6 +227,6 @@ type HeaderExpression struct {
 	Name, Expression string
 	// Literal is the value of a string literal ("x" or 'x').
 	Literal *string `json:",omitempty"`
-	// BodyField is the gjson path that json(request.body).<field> reads (string(...) or not).
+	// BodyField is the dotted field path json(request.body).<field> reads (string(...) or not).
 	BodyField string `json:",omitempty"`
 }

@@ -284,8 +284,8 @@ func compileTransformation(tf field) *Transformation {
 		out *[]HeaderExpression
 	}{{"set", &t.Set}, {"add", &t.Add}} {
 		for _, hf := range rf.get(list.key).list() {
-			h := HeaderExpression{Name: hf.get("name").str(), Expression: hf.get("value").str()}
-			if err := compileHeaderExpression(&h); err != nil {
+			h, err := CompileHeaderExpression(hf.get("name").str(), hf.get("value").str())
+			if err != nil {
 				hf.get("value").errorf(ruleExpression, "header %s: %v", h.Name, err)
 				continue
 			}

@@ -41,6 +41,9 @@ type Gateway struct {
 	Namespace string `mapstructure:"namespace" json:"namespace"`
 	ClassName string `mapstructure:"className" json:"className"`
 	Port      int    `mapstructure:"port" json:"port"`
+	// PublicURL is scheme://host[:port] clients reach the Gateway at; MCP challenge and
+	// protected-resource metadata URLs are built on it instead of the request's Host.
+	PublicURL string `mapstructure:"publicURL" json:"publicURL"`
 }
 
 // Dataplane is the bundled gateway binary's deployment.
@@ -110,7 +113,7 @@ func Defaults() map[string]any {
 		"kubernetesVersion": "v1.34.0",
 		"catalogPath":       "clusters/{{ .Environment }}/catalog/{{ .Group }}",
 		"secretStore":       map[string]any{"name": "", "kind": "ClusterSecretStore"},
-		"gateway":           map[string]any{"name": "inference-gateway", "namespace": "inference", "className": "agentgateway", "port": int64(80)},
+		"gateway":           map[string]any{"name": "inference-gateway", "namespace": "inference", "className": "agentgateway", "port": int64(80), "publicURL": ""},
 		"dataplane":         map[string]any{"namespace": "agentgateway-system", "image": "ghcr.io/infergw/dataplane:latest", "replicas": int64(2)},
 		"pool": map[string]any{"name": "vllm", "targetPort": int64(8000), "app": "vllm",
 			"models": []any{map[string]any{"name": "llama-3-8b-instruct"}}},

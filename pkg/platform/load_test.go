@@ -41,7 +41,7 @@ func TestPrecedence(t *testing.T) {
 	file := write(t, "features:\n  egress: true\n  mcp: false\ngateway:\n  port: 8080\n  namespace: gw\nsecretStore: {name: vault}\n")
 	cfg, err := Load(Options{
 		File: file, Features: features,
-		Environ: []string{"GWCTL_GATEWAY_PORT=9090", "GWCTL_FEATURES_MCP=true", "GWCTL_SHARED=/x", "PATH=/bin"},
+		Environ: []string{"GWCTL_GATEWAY_PORT=9090", "GWCTL_FEATURES_MCP=true", "GWCTL_OTHER=/x", "PATH=/bin"},
 		Set:     []string{"gateway.port=7070"},
 		Disable: []string{"egress"},
 	})

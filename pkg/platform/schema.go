@@ -26,7 +26,8 @@ const schemaTemplate = `{
       "kind": {"enum": ["ClusterSecretStore", "SecretStore"]}}},
     "gateway": {"type": "object", "additionalProperties": false, "properties": {
       "name": {"$ref": "#/$defs/dnsLabel"}, "namespace": {"$ref": "#/$defs/dnsLabel"},
-      "className": {"$ref": "#/$defs/dnsLabel"}, "port": {"$ref": "#/$defs/port"}}},
+      "className": {"$ref": "#/$defs/dnsLabel"}, "port": {"$ref": "#/$defs/port"},
+      "publicURL": {"type": "string", "maxLength": 256, "pattern": "^(https?://[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?)?$"}}},
     "dataplane": {"type": "object", "additionalProperties": false, "properties": {
       "namespace": {"$ref": "#/$defs/dnsLabel"},
       "image": {"type": "string", "minLength": 1},

@@ -1,5 +1,5 @@
-// Package testenv finds the real components and reference data that tests use,
-// skipping a test when one is missing on a developer machine and failing it under CI.
+// Package testenv finds the real components that tests use, skipping a test when one is missing
+// on a developer machine and failing it under CI.
 package testenv
 
 import (
@@ -31,20 +31,6 @@ func RepoRoot(t testing.TB) string {
 		t.Fatal("testenv: cannot locate source file")
 	}
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
-
-// Shared returns the path of ../shared/<rel> beside the checkout, or skips (fails under CI) when absent.
-func Shared(t testing.TB, rel string) string {
-	t.Helper()
-	dir := os.Getenv("GWCTL_SHARED")
-	if dir == "" {
-		dir = filepath.Join(RepoRoot(t), "..", "shared")
-	}
-	p := filepath.Join(dir, rel)
-	if _, err := os.Stat(p); err != nil {
-		Missing(t, "reference data "+p+" not found (set GWCTL_SHARED to the shared/ folder)")
-	}
-	return p
 }
 
 // Binary returns the path of an executable on PATH, or skips (fails under CI).

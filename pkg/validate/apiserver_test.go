@@ -123,16 +123,15 @@ func oracleObjects(t *testing.T) []*manifest.Object {
 		objs = append(objs, got...)
 	}
 	var files []string
-	if ref := testenv.Shared(t, "reference"); ref != "" {
-		agw, _ := filepath.Glob(filepath.Join(ref, "agentgateway-v1.2.1", "api-tests-testdata", "*.yaml"))
-		files = append(files, agw...)
-		filepath.WalkDir(filepath.Join(ref, "gateway-api", "invalid-examples"), func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yaml") {
-				files = append(files, p)
-			}
-			return nil
-		})
-	}
+	ref := filepath.Join(testenv.RepoRoot(t), "testdata")
+	agw, _ := filepath.Glob(filepath.Join(ref, "agentgateway-v1.2.1", "api-tests-testdata", "*.yaml"))
+	files = append(files, agw...)
+	filepath.WalkDir(filepath.Join(ref, "gateway-api", "invalid-examples"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yaml") {
+			files = append(files, p)
+		}
+		return nil
+	})
 	platform, _ := filepath.Glob(filepath.Join("testdata", "platform", "*.yaml"))
 	files = append(files, platform...)
 	for _, f := range files {

@@ -85,7 +85,7 @@ func runOne(t *testing.T, v *Validator, o *manifest.Object) []finding.Finding {
 func hasError(fs []finding.Finding) bool { return finding.HasErrors(fs, false) }
 
 func TestAgentgatewayFixtures(t *testing.T) {
-	ref := testenv.Shared(t, "reference/agentgateway-v1.2.1")
+	ref := filepath.Join(testenv.RepoRoot(t), "testdata", "agentgateway-v1.2.1")
 	files, _ := filepath.Glob(filepath.Join(ref, "api-tests-testdata", "*.yaml"))
 	sort.Strings(files)
 	fixtures := loadFixtures(t, files, func(f string) bool { return strings.Contains(f, "_invalid") })
@@ -180,7 +180,7 @@ func allUnmodelled(t *testing.T, v *Validator, o *manifest.Object, fs []finding.
 }
 
 func TestGatewayAPIInvalidExamples(t *testing.T) {
-	ref := testenv.Shared(t, "reference/gateway-api")
+	ref := filepath.Join(testenv.RepoRoot(t), "testdata", "gateway-api")
 	var files []string
 	filepath.WalkDir(filepath.Join(ref, "invalid-examples"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yaml") {

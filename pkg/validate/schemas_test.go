@@ -2,6 +2,7 @@ package validate
 
 import (
 	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"testing"
@@ -39,8 +40,8 @@ func schemaPaths(s *apiextv1.JSONSchemaProps, path string, types map[string]stri
 // field we model exists upstream with the same type, enum values and default, and every rule
 // message we print is one the upstream CRD prints at the same path.
 func TestEmbeddedSchemasAreUpstreamSubset(t *testing.T) {
-	ref := testenv.Shared(t, "reference/agentgateway-v1.2.1")
-	gie := testenv.Shared(t, "reference/gie/inference.networking.k8s.io_inferencepools.v1.6.0.yaml")
+	ref := filepath.Join(testenv.RepoRoot(t), "testdata", "agentgateway-v1.2.1")
+	gie := filepath.Join(testenv.RepoRoot(t), "testdata", "gie", "inference.networking.k8s.io_inferencepools.v1.6.0.yaml")
 	up, ours := newRegistry(), newRegistry()
 	if err := up.loadCRDFS(os.DirFS(ref), "upstream", false); err != nil {
 		t.Fatal(err)

@@ -98,7 +98,7 @@ func BenchmarkTranslateStream(b *testing.B) {
 
 // handlerBench serves either backend over loopback in front of the same fake upstream.
 func handlerBench(b *testing.B, translate, stream bool) {
-	fake := anthropictest.New(b, ref(b, "anthropic/openapi.json"))
+	fake := anthropictest.New(b, anthropictest.SchemaPath(b))
 	fake.KeepRequests(false)
 	fake.SkipValidation(true)
 	comp, sse := openAIEquivalents()
@@ -153,4 +153,16 @@ func BenchmarkHandlerTranslate(b *testing.B) {
 func BenchmarkHandlerPassthrough(b *testing.B) {
 	b.Run("json", func(b *testing.B) { handlerBench(b, false, false) })
 	b.Run("stream", func(b *testing.B) { handlerBench(b, false, true) })
+}
+
+// BenchmarkRequestKeys is the strict read decodeRequest adds before decoding (part of
+// BenchmarkTranslateRequest).
+func BenchmarkRequestKeys(b *testing.B) {
+	b.SetBytes(int64(len(benchRequest)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := chatRequestKeys.Read(benchRequest, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -90,7 +90,8 @@ type Config struct {
 	MaxResponseBytes int64 // non-streaming upstream bodies, default 64 MiB
 
 	Logger *slog.Logger
-	// Metrics counts tokens by route, backend and model (nil: not counted).
+	// Metrics counts tokens by route, backend and model (nil: not counted). The model label is Model
+	// or a model the route selects (llm.WithRouteModels); any other model is "other".
 	Metrics *llm.Metrics
 	// OnResult receives one llm.Result per request (for tracing); may be nil.
 	OnResult llm.ResultFunc

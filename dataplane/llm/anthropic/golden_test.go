@@ -50,9 +50,10 @@ func indent(t *testing.T, b []byte) []byte {
 	return out.Bytes()
 }
 
+// ref is a path under the LLM API reference data in testdata/ (derived by make testdata).
 func ref(t testing.TB, rel string) string {
 	t.Helper()
-	return testenv.Shared(t, "reference/llm-apis/"+rel)
+	return filepath.Join(testenv.RepoRoot(t), "testdata", "llm-apis", filepath.FromSlash(rel))
 }
 
 var (
@@ -64,7 +65,7 @@ var (
 // requestSchema is Anthropic's CreateMessageParams from the reference spec.
 func requestSchema(t testing.TB) *jsonschema.Schema {
 	t.Helper()
-	path := ref(t, "anthropic/openapi.json")
+	path := anthropictest.SchemaPath(t)
 	schemaOnce.Do(func() { schema, schemaErr = anthropictest.CompileSchema(path) })
 	if schemaErr != nil {
 		t.Fatal(schemaErr)

@@ -48,7 +48,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 		url: u, version: cfg.Version, key: cfg.APIKey, secretName: cfg.SecretName, betas: cfg.Betas,
 		allowedBetas: map[string]bool{}, client: cfg.Client,
 		maxReq: cfg.MaxRequestBytes, maxResp: cfg.MaxResponseBytes,
-		t: newTranslator(&cfg, log), log: log, metrics: cfg.Metrics, onResult: cfg.OnResult,
+		t: newTranslator(&cfg, log), log: log, metrics: cfg.Metrics.ForModels(cfg.Model), onResult: cfg.OnResult,
 	}
 	for _, b := range cfg.AllowedBetas {
 		h.allowedBetas[strings.TrimSpace(b)] = true

@@ -24,6 +24,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/dataplane/llm/anthropic/anthropictest"
+	"github.com/infergw/gwctl/dataplane/telemetry"
 )
 
 const secretKey = "sk-ant-api03-TESTSECRET-do-not-log-0123456789"
@@ -65,7 +66,7 @@ func (e *e2e) result(t *testing.T, n int) llm.Result {
 // newE2E serves the handler over loopback in front of the fake Anthropic.
 func newE2E(t *testing.T, mod func(*Config)) *e2e {
 	t.Helper()
-	e := &e2e{fake: anthropictest.New(t, ref(t, "anthropic/openapi.json")), logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
+	e := &e2e{fake: anthropictest.New(t, anthropictest.SchemaPath(t)), logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
 	e.keyPath = filepath.Join(t.TempDir(), "Authorization")
 	if err := os.WriteFile(e.keyPath, []byte(secretKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -149,14 +150,15 @@ func TestE2ENonStreaming(t *testing.T) {
 	}
 }
 
-// must returns the token counter of kind for the e2e route and the default model.
+// must returns the token counter of kind for the e2e route. Its backend configures no model, so
+// the model label of what the client asked for is "other".
 func must(t *testing.T, reg *prometheus.Registry, kind string) prometheus.Collector {
 	t.Helper()
 	m, err := llm.NewMetrics(reg) // returns the collector registered first
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m.Counter(llm.RouteInfo{Route: "default/chat", Backend: "default/anthropic"}, "claude-haiku-4-5-20251001", kind)
+	return m.Counter(llm.RouteInfo{Route: "default/chat", Backend: "default/anthropic"}, telemetry.LabelOther, kind)
 }
 
 func TestE2EStreamingToolsFromCassette(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,19 +45,26 @@ type streamFixture struct {
 func streamFixtures(t *testing.T) []streamFixture {
 	t.Helper()
 	var out []streamFixture
-	ag := ref(t, "fixtures/agentgateway/anthropic-response")
+	ag, err := anthropictest.LoadStreams(ref(t, "fixtures/agentgateway/anthropic-response/streams.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range []string{"stream_basic", "stream_message_delta_usage", "stream_thinking", "stream_tool", "stream_tool_empty_args"} {
-		b, err := os.ReadFile(filepath.Join(ag, n+".json"))
-		if err != nil {
-			t.Fatal(err)
+		b, ok := ag[n+".json"]
+		if !ok {
+			t.Fatalf("no stream %s.json", n)
 		}
 		out = append(out, streamFixture{name: "ag-" + n, sse: b})
 	}
 	sdk := ref(t, "fixtures/anthropic-sdk-go")
+	sdkStreams, err := anthropictest.LoadStreams(filepath.Join(sdk, "sse", "streams.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range []string{"fallback-end", "fallback-tooluse", "refusal"} {
-		b, err := os.ReadFile(filepath.Join(sdk, "sse", n+".sse"))
-		if err != nil {
-			t.Fatal(err)
+		b, ok := sdkStreams[n+".sse"]
+		if !ok {
+			t.Fatalf("no stream %s.sse", n)
 		}
 		out = append(out, streamFixture{name: "sdk-" + n, sse: b})
 	}

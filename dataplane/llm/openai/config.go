@@ -42,7 +42,9 @@ type Config struct {
 	MaxRequestBytes  int64
 	MaxResponseBytes int64
 
-	Logger   *slog.Logger
+	Logger *slog.Logger
+	// Metrics counts tokens by route, backend and model (nil: not counted). The model label is Model
+	// or a model the route selects (llm.WithRouteModels); any other model is "other".
 	Metrics  *llm.Metrics
 	OnResult llm.ResultFunc
 }

@@ -40,6 +40,10 @@ type Authenticator struct {
 	single   *verifier // set when there is one provider: no need to read iss first
 	byIssuer map[string]*verifier
 	remotes  []*remoteKeys
+	// origin is the configured origin of the URLs the policy hands out ("": the request's).
+	origin string
+	// authServer serves the issuer's authorization-server metadata on MCP routes (nil: none).
+	authServer *authServer
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -103,6 +107,22 @@ func New(cfg Config, deps Deps) (*Authenticator, error) {
 	}
 	if len(cfg.Providers) == 1 {
 		a.single = a.byIssuer[cfg.Providers[0].Issuer]
+	}
+	a.origin = cfg.PublicOrigin
+	if cfg.MCP != nil {
+		if res, ok := cfg.MCP.ResourceMetadata["resource"]; ok {
+			// The document serves the value as written (user keys win, as in agentgateway);
+			// only a well-formed absolute URL also fixes the origin of the challenges.
+			if o, err := resourceOrigin(res); err != nil {
+				deps.Logger.Warn("mcp.resourceMetadata.resource is not an http(s) URL; not used for resource_metadata", "error", err.Error())
+			} else {
+				a.origin = o
+			}
+		}
+		if a.origin == "" {
+			deps.Logger.Warn("MCP protected-resource URLs follow the request's Host: set mcp.resourceMetadata.resource or the dataplane's --public-origin to pin them")
+		}
+		a.authServer = newAuthServer(cfg.Providers[0].Issuer, deps.HTTPClient, deps.Logger, deps.Now)
 	}
 	return a, nil
 }

@@ -47,6 +47,11 @@ type Config struct {
 	// WriteError writes the body of a 401; nil writes OpenAI-shaped JSON, or agentgateway's MCP body when MCP is set.
 	// Status and WWW-Authenticate are already set when it is called.
 	WriteError ErrorWriter
+	// PublicOrigin is the scheme://host[:port] clients reach the gateway at (dataplane --public-origin).
+	// URLs the policy hands out (realm, resource_metadata, the metadata's resource) are built on it,
+	// or on the origin of mcp.resourceMetadata.resource when that is set; without either, on the
+	// request's Host, and only when it is a well-formed host name or address (see requestOrigin).
+	PublicOrigin string
 }
 
 // Provider is one trusted issuer.
@@ -142,6 +147,13 @@ func (c *Config) validate() error {
 		if n != 1 {
 			return errors.New("jwt: location needs exactly one of header, queryParameter or cookie")
 		}
+	}
+	if c.PublicOrigin != "" {
+		o, err := ParseOrigin(c.PublicOrigin)
+		if err != nil {
+			return fmt.Errorf("jwt: public origin: %w", err)
+		}
+		c.PublicOrigin = o
 	}
 	if c.ClockSkew == 0 {
 		c.ClockSkew = DefaultClockSkew

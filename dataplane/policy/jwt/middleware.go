@@ -31,13 +31,10 @@ type ErrorWriter func(w http.ResponseWriter, r *http.Request, f Failure)
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.cfg.MCP != nil {
-			if strings.HasPrefix(r.URL.Path, wellKnownResource) {
-				a.serveMetadata(w, r)
-				return
-			}
-			if strings.HasPrefix(r.URL.Path, wellKnownAuthServer) {
-				// Discovery documents are public; the route's backend answers them.
-				next.ServeHTTP(w, r)
+			if doc, resource, ok := wellKnown(r.URL.Path); ok {
+				// Public, so answered here and never passed on: a backend must not serve
+				// anything else on a path that skipped authentication.
+				a.serveWellKnown(w, r, doc, resource)
 				return
 			}
 		}
@@ -137,28 +134,33 @@ func (a *Authenticator) strip(r *http.Request) {
 }
 
 // reject answers 401 with an RFC 6750 challenge: no error attribute when the token is missing,
-// error="invalid_token" otherwise, and resource_metadata instead of realm on MCP routes.
+// error="invalid_token" otherwise, and resource_metadata instead of realm on MCP routes. URLs
+// are left out when the request's origin cannot be vouched for (see originFor).
 func (a *Authenticator) reject(w http.ResponseWriter, r *http.Request, f Failure) {
-	var b strings.Builder
-	b.WriteString("Bearer ")
-	if a.cfg.MCP != nil {
-		b.WriteString(`resource_metadata="`)
-		b.WriteString(quote(origin(r) + wellKnownResource + r.URL.Path))
-		b.WriteByte('"')
-	} else {
-		realm := origin(r) + r.URL.Path
+	var params []string
+	origin, known := a.originFor(r)
+	switch {
+	case a.cfg.MCP != nil && known:
+		params = append(params, `resource_metadata="`+quote(origin+wellKnownResource+escapePath(r.URL.Path))+`"`)
+	case a.cfg.MCP == nil:
+		realm := escapePath(r.URL.Path)
+		if known {
+			realm = origin + realm
+		}
 		if len(realm) > 256 {
 			realm = realm[:256]
 		}
-		b.WriteString(`realm="`)
-		b.WriteString(quote(realm))
-		b.WriteByte('"')
+		params = append(params, `realm="`+quote(realm)+`"`)
 	}
 	if f.Code == "invalid_token" {
-		b.WriteString(`, error="invalid_token"`)
+		params = append(params, `error="invalid_token"`)
+	}
+	challenge := "Bearer"
+	if len(params) > 0 {
+		challenge += " " + strings.Join(params, ", ")
 	}
 	h := w.Header()
-	h.Set("WWW-Authenticate", b.String())
+	h.Set("WWW-Authenticate", challenge)
 	h.Set("Cache-Control", "no-store")
 	switch {
 	case a.cfg.WriteError != nil:
@@ -190,8 +192,8 @@ func (a *Authenticator) Forbid(w http.ResponseWriter, r *http.Request, scope str
 	if scope != "" {
 		f.Code, f.Message = "insufficient_scope", "insufficient scope"
 		c := `Bearer error="insufficient_scope", scope="` + quote(scope) + `"`
-		if a.cfg.MCP != nil {
-			c += `, resource_metadata="` + quote(origin(r)+wellKnownResource+r.URL.Path) + `"`
+		if origin, ok := a.originFor(r); a.cfg.MCP != nil && ok {
+			c += `, resource_metadata="` + quote(origin+wellKnownResource+escapePath(r.URL.Path)) + `"`
 		}
 		w.Header().Set("WWW-Authenticate", c)
 	}
@@ -210,18 +212,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-// origin is scheme://host of the request as the client saw it.
-func origin(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-		scheme = p
-	}
-	return scheme + "://" + r.Host
 }
 
 func quote(s string) string {

@@ -81,6 +81,9 @@ func newVerifier(p Provider, keys keySource, skew time.Duration, now func() time
 func (v *verifier) verify(ctx context.Context, raw string) (Claims, time.Time, error) {
 	claims := gojwt.MapClaims{}
 	_, err := v.parser.ParseWithClaims(raw, claims, func(t *gojwt.Token) (any, error) {
+		if err := checkCrit(t.Header); err != nil {
+			return nil, err
+		}
 		if len(v.types) > 0 {
 			typ, _ := t.Header["typ"].(string)
 			if !slices.ContainsFunc(v.types, func(s string) bool { return strings.EqualFold(s, typ) }) {
@@ -112,6 +115,40 @@ func (v *verifier) verify(ctx context.Context, raw string) (Claims, time.Time, e
 		return nil, time.Time{}, errors.New("token has no exp")
 	}
 	return Claims(claims), exp.Time, nil
+}
+
+// standardHeaders are the JOSE header parameters of RFC 7515 §4.1 and RFC 7516 §4.1, which crit
+// must not list (RFC 7515 §4.1.11).
+var standardHeaders = map[string]bool{
+	"alg": true, "jku": true, "jwk": true, "kid": true, "x5u": true, "x5c": true, "x5t": true,
+	"x5t#S256": true, "typ": true, "cty": true, "crit": true, "enc": true, "zip": true,
+}
+
+// checkCrit refuses a token whose header has crit (RFC 7515 §4.1.11): crit names extensions the
+// recipient must understand or reject the token, and this verifier implements none (b64 and
+// the like). A malformed crit (not an array, empty, non-strings, standard names) is named as such.
+func checkCrit(h map[string]any) error {
+	v, ok := h["crit"]
+	if !ok {
+		return nil
+	}
+	list, ok := v.([]any)
+	switch {
+	case !ok:
+		return errors.New("crit header is not an array")
+	case len(list) == 0:
+		return errors.New("crit header is an empty array")
+	}
+	for _, e := range list {
+		name, ok := e.(string)
+		switch {
+		case !ok:
+			return errors.New("crit header lists a value that is not a string")
+		case standardHeaders[name]:
+			return fmt.Errorf("crit header lists the standard parameter %q", name)
+		}
+	}
+	return fmt.Errorf("crit header requires extensions this gateway does not implement (%d)", len(list))
 }
 
 // unverifiedIssuer reads iss from the payload without verifying anything, to pick a provider.

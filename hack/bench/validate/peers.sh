@@ -9,13 +9,13 @@
 #    api-tests-testdata, one document per file, `_err` removed) with schemas from the same
 #    upstream CRDs, and counts how many each rejects.
 # kubeconform has no offline built-in schemas: built-in kinds are counted as skipped by it.
-# Needs: go, network access to the Go module proxy (for kubeconform) unless KUBECONFORM is set,
-# and ../shared/reference (GWCTL_SHARED overrides).
+# Needs: go, and network access to the Go module proxy (for kubeconform) unless KUBECONFORM is set.
+# The upstream CRDs and fixtures are those make testdata derived into testdata/.
 set -euo pipefail
 
 N=${1:-10000}
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-SHARED=${GWCTL_SHARED:-$ROOT/../shared}
+REF=$ROOT/testdata
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$ROOT"
@@ -55,7 +55,7 @@ echo "  per document: $(echo "scale=2; $kc_s / $doc_s" | bc)x   every check: $(e
 
 echo "== must-fail fixtures (schemas from the upstream CRDs for both tools)"
 mkdir -p "$WORK/crds" "$WORK/fx/invalid" "$WORK/fx/valid"
-cp "$SHARED"/reference/agentgateway-v1.2.1/*.yaml "$SHARED"/reference/gateway-api/crd/standard/*.yaml "$WORK/crds/"
+cp "$REF"/agentgateway-v1.2.1/*.yaml "$REF"/gateway-api/crd/standard/*.yaml "$WORK/crds/"
 go run ./hack/crd2jsonschema -out "$WORK/js-upstream" "$WORK/crds" >/dev/null
 # one document per file; invalid documents are those in *_invalid.yaml (and all Gateway API ones)
 split_docs() { # $1 file, $2 out dir, $3 prefix
@@ -64,11 +64,11 @@ split_docs() { # $1 file, $2 out dir, $3 prefix
     /^_err:/{next}
     {print > f}' "$1"
 }
-for f in "$SHARED"/reference/agentgateway-v1.2.1/api-tests-testdata/*.yaml; do
+for f in "$REF"/agentgateway-v1.2.1/api-tests-testdata/*.yaml; do
   b=$(basename "$f" .yaml)
   case "$b" in *_invalid) split_docs "$f" "$WORK/fx/invalid" "$b" ;; *) split_docs "$f" "$WORK/fx/valid" "$b" ;; esac
 done
-for f in "$SHARED"/reference/gateway-api/invalid-examples/standard/*/*.yaml; do
+for f in "$REF"/gateway-api/invalid-examples/standard/*/*.yaml; do
   split_docs "$f" "$WORK/fx/invalid" "gwapi-$(basename "$(dirname "$f")")-$(basename "$f" .yaml)"
 done
 # drop files holding only comments

@@ -182,8 +182,8 @@ var (
 
 func loadSuite(t testing.TB) *suite {
 	t.Helper()
-	agw := testenv.Shared(t, "reference/agentgateway-v1.2.1")
-	gwapi := testenv.Shared(t, "reference/gateway-api/crd/standard")
+	agw := filepath.Join(testenv.RepoRoot(t), "testdata", "agentgateway-v1.2.1")
+	gwapi := filepath.Join(testenv.RepoRoot(t), "testdata", "gateway-api", "crd", "standard")
 	suiteOnce.Do(func() {
 		theSuite = &suite{byGVK: map[string]*crdVersion{}}
 		files, _ := fs.Glob(schemas.FS, "*.yaml")
@@ -277,9 +277,9 @@ func loadDocuments(t testing.TB, n int) []document {
 			return nil
 		})
 	}
-	walkDir(testenv.Shared(t, "reference/agentgateway-v1.2.1/api-tests-testdata"))
-	walkDir(testenv.Shared(t, "reference/gateway-api/invalid-examples"))
 	root := testenv.RepoRoot(t)
+	walkDir(filepath.Join(root, "testdata", "agentgateway-v1.2.1", "api-tests-testdata"))
+	walkDir(filepath.Join(root, "testdata", "gateway-api", "invalid-examples"))
 	walkDir(filepath.Join(root, "pkg", "validate", "testdata"))
 	walkDir(filepath.Join(root, "groups"))
 	if n > 0 {

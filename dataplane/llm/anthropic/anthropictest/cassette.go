@@ -26,6 +26,24 @@ func (i Interaction) Reply() Reply {
 	return Reply{Status: i.Status, Body: []byte(i.ResponseBody), SSE: i.Streamed()}
 }
 
+// LoadStreams reads a file of recorded event streams (a YAML map from the recording's file name to
+// its body, byte for byte, as make testdata writes them).
+func LoadStreams(path string) (map[string][]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading streams: %w", err)
+	}
+	var m map[string]string
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("parsing streams %s: %w", path, err)
+	}
+	out := make(map[string][]byte, len(m))
+	for name, body := range m {
+		out[name] = []byte(body)
+	}
+	return out, nil
+}
+
 // LoadCassette reads the interactions of a go-vcr (v1 format) cassette.
 func LoadCassette(path string) ([]Interaction, error) {
 	b, err := os.ReadFile(path)

@@ -1,6 +1,6 @@
 // Package anthropictest is a fake Anthropic Messages API for tests: it checks every request
-// it receives against Anthropic's published request schema (CreateMessageParams from the
-// reference OpenAPI spec) plus the rules the schema cannot express, and replays recorded or
+// it receives against Anthropic's published request schema (CreateMessageParams of the OpenAPI
+// spec derived into testdata/) plus the rules the schema cannot express, and replays recorded or
 // scripted replies, including errors, broken streams and streams that hang until cancelled.
 package anthropictest
 
@@ -12,12 +12,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/infergw/gwctl/pkg/testenv"
 )
 
 // Reply is one answer of the fake upstream.
@@ -62,8 +65,8 @@ type Server struct {
 }
 
 // New starts a fake on 127.0.0.1 that validates request bodies with the CreateMessageParams
-// schema of the Anthropic OpenAPI document at schemaPath (use testenv.Shared). It is closed
-// in t.Cleanup.
+// schema of the Anthropic OpenAPI document at schemaPath (use SchemaPath). It is closed in
+// t.Cleanup.
 func New(t testing.TB, schemaPath string) *Server {
 	t.Helper()
 	schema, err := CompileSchema(schemaPath)
@@ -88,6 +91,13 @@ func New(t testing.TB, schemaPath string) *Server {
 
 // DefaultMessage is the reply when nothing was pushed.
 const DefaultMessage = `{"id":"msg_default","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001","content":[{"type":"text","text":"Hello!"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":10,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":3,"service_tier":"standard"}}`
+
+// SchemaPath is the Anthropic OpenAPI document in the repository's testdata/ (derived by make
+// testdata: the request schemas without their prose).
+func SchemaPath(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(testenv.RepoRoot(t), "testdata", "llm-apis", "anthropic", "openapi.json")
+}
 
 // CompileSchema compiles CreateMessageParams from Anthropic's OpenAPI 3.1 document.
 func CompileSchema(path string) (*jsonschema.Schema, error) {

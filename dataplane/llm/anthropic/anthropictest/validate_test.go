@@ -10,7 +10,7 @@ import (
 )
 
 func TestValidateBody(t *testing.T) {
-	ref := testenv.Shared(t, "reference/llm-apis")
+	ref := filepath.Join(testenv.RepoRoot(t), "testdata", "llm-apis")
 	schema, err := CompileSchema(filepath.Join(ref, "anthropic", "openapi.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestValidateBody(t *testing.T) {
 }
 
 func TestServerChecksHeaders(t *testing.T) {
-	s := New(t, testenv.Shared(t, "reference/llm-apis/anthropic/openapi.json"))
+	s := New(t, SchemaPath(t))
 	body := []byte(`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`)
 	h := http.Header{"Content-Type": {"application/json"}, "Anthropic-Version": {"2023-06-01"}}
 	if err := s.Validate(h, body); err == nil || !strings.Contains(err.Error(), "x-api-key") {
