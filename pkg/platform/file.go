@@ -17,8 +17,8 @@ import (
 type problem struct{ key, msg string }
 
 // readFile merges the config file over the defaults. Keys gwctl owns are checked against the
-// schema; other top-level keys pass through (refused with Strict); every error is reported at
-// once, at its key's line and column, in position order.
+// schema and merged into the owned layers; other top-level keys pass through as written (refused
+// with Strict); every error is reported at once, at its key's line and column, in position order.
 func (l *loader) readFile() error {
 	file := l.opts.File
 	data, err := os.ReadFile(file)
@@ -49,13 +49,24 @@ func (l *loader) readFile() error {
 	for _, w := range positioned(file, pos, warns) {
 		l.warnings = append(l.warnings, w.Error())
 	}
-	merge(l.values, doc.Content)
-	if f, ok := doc.Content["features"].(map[string]any); ok {
+	owned := map[string]any{}
+	for k, v := range doc.Content {
+		if _, ok := l.root.props[k]; ok {
+			owned[k] = v
+		} else {
+			l.foreign[k] = v
+		}
+	}
+	// Before MergeConfigMap, which lower-cases the maps it is given.
+	if f, ok := owned["features"].(map[string]any); ok {
 		for name := range f {
 			l.explicit[name] = true
 		}
 	}
-	l.foreign = foreignLeaves(doc.Content, l.root)
+	if err := l.owned.MergeConfigMap(owned); err != nil {
+		return errorf("%s: %w", file, err)
+	}
+	l.foreignKeys = foreignLeaves(l.foreign)
 	return nil
 }
 
@@ -214,10 +225,10 @@ func keyPositions(data []byte) map[string]manifest.Pos {
 	return out
 }
 
-// foreignLeaves lists the scalar key paths under top-level keys gwctl does not own (gpu_stack,
-// dns.provider): the foreign keys the environment may override. Lists and keys with dots are
-// not addressable by a path and are left out.
-func foreignLeaves(doc map[string]any, root *node) []string {
+// foreignLeaves lists the scalar key paths of the foreign keys (gpu_stack, dns.provider): the
+// ones the environment may override. Lists and keys with dots are not addressable by a path and
+// are left out.
+func foreignLeaves(foreign map[string]any) []string {
 	var out []string
 	var walk func(prefix string, v any)
 	walk = func(prefix string, v any) {
@@ -233,8 +244,8 @@ func foreignLeaves(doc map[string]any, root *node) []string {
 			out = append(out, prefix)
 		}
 	}
-	for k, v := range doc {
-		if _, owned := root.props[k]; !owned && !strings.Contains(k, ".") {
+	for k, v := range foreign {
+		if !strings.Contains(k, ".") {
 			walk(k, v)
 		}
 	}

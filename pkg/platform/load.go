@@ -1,13 +1,13 @@
 package platform
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 
+	"github.com/spf13/viper"
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/infergw/gwctl/pkg/docschema"
@@ -51,12 +51,17 @@ type loader struct {
 	root   *node
 	// types is every scalar key gwctl owns, with its kind.
 	types map[string]string
-	// values is the merged config so far, keys as written.
-	values map[string]any
-	// foreign is every scalar key path the file has outside the keys gwctl owns.
-	foreign  []string
-	explicit map[string]bool
-	warnings []string
+	// owned layers the keys gwctl owns: defaults, the file, then the environment and flags as
+	// overrides. Its lower-casing is harmless there: every key is checked against the schema
+	// before it goes in, and asWritten restores the schema's spelling for knobs.
+	owned *viper.Viper
+	// foreign is the top-level keys gwctl does not own, as written: viper would lower-case them,
+	// and other tools read them as the file spells them (repoURL).
+	foreign map[string]any
+	// foreignKeys is every scalar key path in foreign that the environment may name.
+	foreignKeys []string
+	explicit    map[string]bool
+	warnings    []string
 }
 
 // Load reads the platform config with precedence flags > environment > file > defaults.
@@ -72,7 +77,10 @@ func Load(opts Options) (*Config, error) {
 	}
 	l := &loader{
 		opts: opts, schema: schema, root: root, types: scalarKeys(root),
-		values: deepCopy(Defaults()).(map[string]any), explicit: map[string]bool{},
+		owned: viper.New(), foreign: map[string]any{}, explicit: map[string]bool{},
+	}
+	for k, v := range Defaults() {
+		l.owned.SetDefault(k, v)
 	}
 	if opts.File != "" {
 		if err := l.readFile(); err != nil {
@@ -95,28 +103,21 @@ func Load(opts Options) (*Config, error) {
 // config decodes the keys gwctl owns into a Config; every key, foreign ones included, stays
 // readable as a knob.
 func (l *loader) config() (*Config, error) {
-	owned := map[string]any{}
-	for k := range l.root.props {
-		if v, ok := l.values[k]; ok {
-			owned[k] = v
-		}
-	}
-	b, err := json.Marshal(owned)
-	if err != nil {
-		return nil, errorf("platform config: %w", err)
-	}
 	cfg := &Config{}
-	if err := json.Unmarshal(b, cfg); err != nil {
+	if err := l.owned.Unmarshal(cfg); err != nil {
 		return nil, errorf("platform config: %w", err)
 	}
 	cfg.Source = l.opts.File
-	flags, _ := l.values["features"].(map[string]any)
 	cfg.Features = map[string]bool{}
 	for _, f := range l.opts.Features {
-		cfg.Features[f] = flags[f] == true
+		cfg.Features[f] = l.owned.GetBool("features." + f)
 	}
 	cfg.Explicit = l.explicit
-	cfg.Knobs = l.values
+	knobs, _ := asWritten(l.root, l.owned.AllSettings()).(map[string]any)
+	for k, v := range l.foreign {
+		knobs[k] = v
+	}
+	cfg.Knobs = knobs
 	cfg.Warnings = l.warnings
 	if cfg.MCP.Bucket < cfg.MCP.Requests {
 		return nil, errorf("platform config: mcp.bucket (%d) must be at least mcp.requests (%d): the bucket holds the refill plus the burst", cfg.MCP.Bucket, cfg.MCP.Requests)
@@ -249,33 +250,30 @@ func scalar(s string) any {
 	return s
 }
 
-// merge deep-merges src into dst: mappings merge key by key, anything else replaces.
-func merge(dst, src map[string]any) {
-	for k, v := range src {
-		if sm, ok := v.(map[string]any); ok {
-			if dm, ok := dst[k].(map[string]any); ok {
-				merge(dm, sm)
-				continue
-			}
-		}
-		dst[k] = deepCopy(v)
-	}
-}
-
-func deepCopy(v any) any {
+// asWritten gives the keys gwctl owns back the schema's spelling (secretStore, not viper's
+// secretstore), so every knob is keyed as written, owned or foreign.
+func asWritten(n *node, v any) any {
 	switch t := v.(type) {
 	case map[string]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[k] = deepCopy(e)
+		if n.kind != "object" {
+			return v
 		}
-		return m
+		out := make(map[string]any, len(t))
+		for k, c := range n.props {
+			if e, ok := t[strings.ToLower(k)]; ok {
+				out[k] = asWritten(c, e)
+			}
+		}
+		return out
 	case []any:
-		s := make([]any, len(t))
-		for i, e := range t {
-			s[i] = deepCopy(e)
+		if n.kind != "array" {
+			return v
 		}
-		return s
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = asWritten(n.items, e)
+		}
+		return out
 	}
 	return v
 }

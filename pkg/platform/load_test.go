@@ -112,3 +112,39 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// Knobs of keys gwctl owns keep the schema's spelling and the value's type, whichever layer set
+// them, though the layers lower-case keys.
+func TestOwnedKnobsAsWritten(t *testing.T) {
+	file := write(t, "secretStore: {name: vault}\npool:\n  models: [{name: m}]\nrepoURL: x\n")
+	cfg, err := Load(Options{File: file, Features: features, Set: []string{"gateway.publicURL=https://gw.example.com"},
+		Environ: []string{"GWCTL_IDENTITY_JWKSPATH=/jwks"}, Enable: []string{"mcp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range [][]string{{"secretStore", "name"}, {"gateway", "publicURL"}, {"identity", "jwksPath"}, {"features", "mcp"}, {"kubernetesVersion"}, {"repoURL"}} {
+		var cur any = cfg.Knobs
+		for _, k := range path {
+			m, _ := cur.(map[string]any)
+			cur = m[k]
+		}
+		if cur == nil {
+			t.Errorf("knob %v not found as written in %v", path, cfg.Knobs)
+		}
+	}
+	if _, ok := cfg.Knobs["secretstore"]; ok {
+		t.Errorf("a lower-cased copy of an owned key: %v", cfg.Knobs)
+	}
+	if v, _ := cfg.Lookup("gateway.port"); v != int64(80) {
+		t.Errorf("gateway.port = %#v, want int64(80)", v)
+	}
+	if v, _ := cfg.Lookup("pool.models"); len(v.([]any)) != 1 || v.([]any)[0].(map[string]any)["name"] != "m" {
+		t.Errorf("pool.models = %#v", v)
+	}
+	if _, ok := cfg.Lookup("features.egress"); ok {
+		t.Error("a feature nobody set is present")
+	}
+	if cfg.Gateway.PublicURL != "https://gw.example.com" || cfg.Identity.JWKSPath != "/jwks" || cfg.SecretStore.Name != "vault" || cfg.Pool.Models[0].Name != "m" {
+		t.Errorf("decoded: %+v %+v %+v %+v", cfg.Gateway, cfg.Identity, cfg.SecretStore, cfg.Pool)
+	}
+}

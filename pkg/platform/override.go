@@ -16,7 +16,7 @@ func (l *loader) readEnv() error {
 	for key := range l.types {
 		byName[envName(key)] = append(byName[envName(key)], key)
 	}
-	for _, key := range l.foreign {
+	for _, key := range l.foreignKeys {
 		byName[envName(key)] = append(byName[envName(key)], key)
 	}
 	var envs []string
@@ -111,7 +111,6 @@ func (l *loader) checkForeignPath(key string) error {
 // override sets key to the text val: typed and schema-checked for a key gwctl owns, a YAML
 // scalar for another.
 func (l *loader) override(key, val string) error {
-	var typed any
 	if kind, owned := l.types[key]; owned {
 		v, err := parseValue(kind, val)
 		if err == nil {
@@ -120,11 +119,8 @@ func (l *loader) override(key, val string) error {
 		if err != nil {
 			return err
 		}
-		typed = v
-	} else {
-		typed = scalar(val)
-	}
-	if err := setPath(l.values, key, typed); err != nil {
+		l.owned.Set(key, v)
+	} else if err := setPath(l.foreign, key, scalar(val)); err != nil {
 		return err
 	}
 	if name, ok := strings.CutPrefix(key, "features."); ok {
@@ -144,17 +140,15 @@ func (l *loader) readFlags() error {
 			if _, ok := l.types["features."+name]; !ok {
 				return errorf("%s %s: unknown feature%s (known: %s)", list.flag, name, didYouMean(name, sorted(l.opts.Features)), known(l.opts.Features))
 			}
-			if err := setPath(l.values, "features."+name, list.on); err != nil {
-				return errorf("%s %s: %v", list.flag, name, err)
-			}
+			l.owned.Set("features."+name, list.on)
 			l.explicit[name] = true
 		}
 	}
 	return nil
 }
 
-// setPath sets the value at a dotted key path, creating mappings on the way; it refuses to go
-// through a value that is not a mapping, or to replace a mapping with a scalar.
+// setPath sets a foreign key's value at a dotted key path, creating mappings on the way; it
+// refuses to go through a value that is not a mapping, or to replace a mapping with a scalar.
 func setPath(m map[string]any, key string, val any) error {
 	parts := strings.Split(key, ".")
 	for i, part := range parts[:len(parts)-1] {
