@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/infergw/gwctl/dataplane/jsonstrict"
 )
 
 // dispatch routes a client request by its method.
@@ -93,14 +95,11 @@ func (x *exchange) route(exposed, sep string) (*upstream, string, bool) {
 
 // routeByName serves tools/call and prompts/get: find the target, apply the tool rules, strip the prefix.
 func (x *exchange) routeByName(field string, tool bool) {
-	var named struct {
-		Name string `json:"name"`
-	}
-	if json.Unmarshal(x.m.Params, &named) != nil || named.Name == "" {
+	exposed := paramString(x.m.Params, field)
+	if exposed == "" {
 		x.fail(statusInvalid, &rpcError{Code: codeInvalidParams, Message: "Invalid params: " + field + " is required"})
 		return
 	}
-	exposed := named.Name
 	what := "prompt"
 	if tool {
 		what = "tool"
@@ -133,11 +132,16 @@ func (x *exchange) routeByName(field string, tool bool) {
 	x.forward(u, x.newCall(u, x.m.ID, x.m.Method, name, body))
 }
 
+// paramString reads the string at path in params by exact keys. params passed the strict read of
+// parseMessage (no duplicate or case-colliding keys), so this is the value the target reads.
+func paramString(params json.RawMessage, path ...string) string {
+	s, _ := jsonstrict.Value(params).Lookup(path...).Str()
+	return s
+}
+
 func (x *exchange) routeByURI() {
-	var p map[string]json.RawMessage
-	_ = json.Unmarshal(x.m.Params, &p)
-	var exposed string
-	if json.Unmarshal(p["uri"], &exposed) != nil || exposed == "" {
+	exposed := paramString(x.m.Params, "uri")
+	if exposed == "" {
 		x.fail(statusInvalid, &rpcError{Code: codeInvalidParams, Message: "Invalid params: uri is required"})
 		return
 	}
@@ -148,6 +152,8 @@ func (x *exchange) routeByURI() {
 	}
 	body := x.body
 	if uri != exposed {
+		var p map[string]json.RawMessage
+		_ = json.Unmarshal(x.m.Params, &p)
 		p["uri"], _ = json.Marshal(uri)
 		body = x.reencode(p)
 	}
@@ -160,17 +166,11 @@ func (x *exchange) routeByURI() {
 
 // complete routes completion/complete by its reference (a prompt name or a resource URI).
 func (x *exchange) complete() {
-	var p map[string]json.RawMessage
-	_ = json.Unmarshal(x.m.Params, &p)
-	var ref map[string]json.RawMessage
-	_ = json.Unmarshal(p["ref"], &ref)
-	var typ, exposed string
-	_ = json.Unmarshal(ref["type"], &typ)
 	field, sep := "name", "_"
-	if typ == "ref/resource" {
+	if paramString(x.m.Params, "ref", "type") == "ref/resource" {
 		field, sep = "uri", "+"
 	}
-	_ = json.Unmarshal(ref[field], &exposed)
+	exposed := paramString(x.m.Params, "ref", field)
 	u, inner, ok := x.route(exposed, sep)
 	if !ok {
 		x.fail(statusInvalid, &rpcError{Code: codeInvalidParams, Message: "Invalid params: unknown completion reference"})
@@ -178,6 +178,9 @@ func (x *exchange) complete() {
 	}
 	body := x.body
 	if inner != exposed {
+		var p, ref map[string]json.RawMessage
+		_ = json.Unmarshal(x.m.Params, &p)
+		_ = json.Unmarshal(p["ref"], &ref)
 		ref[field], _ = json.Marshal(inner)
 		p["ref"], _ = json.Marshal(ref)
 		body = x.reencode(p)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/infergw/gwctl/dataplane/jsonstrict"
 )
 
 // JSON-RPC and MCP error codes the gateway answers with.
@@ -72,6 +74,31 @@ func (m *message) kind() kind {
 
 var errBatch = errors.New("JSON-RPC batches are not supported (removed in MCP 2025-06-18)")
 
+// clientMessage is what the gateway reads of a client's message, in one strict pass: the
+// envelope it dispatches on, and the params members it routes, authorizes, renames or
+// negotiates on. Their case variants are refused (encoding/json would read them, an MCP server
+// would not), as are duplicate keys anywhere, so the target reads what the gateway checked.
+var (
+	clientMessage = jsonstrict.NewSchema()
+	slotJSONRPC   = clientMessage.Capture("jsonrpc")
+	slotID        = clientMessage.Capture("id")
+	slotMethod    = clientMessage.Capture("method")
+	slotParams    = clientMessage.Capture("params")
+	slotResult    = clientMessage.Capture("result")
+	slotError     = clientMessage.Capture("error")
+)
+
+func init() {
+	for _, path := range [][]string{
+		{"params", "name"}, {"params", "uri"}, {"params", "protocolVersion"},
+		{"params", "ref", "type"}, {"params", "ref", "name"}, {"params", "ref", "uri"},
+		{"params", "_meta", "io.modelcontextprotocol/protocolVersion"},
+		{"error", "code"}, {"error", "message"}, {"error", "data"},
+	} {
+		clientMessage.Known(path...)
+	}
+}
+
 // parseMessage decodes one JSON-RPC message and checks its envelope.
 func parseMessage(body []byte) (*message, *rpcError) {
 	b := bytes.TrimLeft(body, " \t\r\n")
@@ -81,12 +108,32 @@ func parseMessage(body []byte) (*message, *rpcError) {
 	if b[0] == '[' {
 		return nil, &rpcError{Code: codeInvalidRequest, Message: errBatch.Error()}
 	}
-	var m message
-	if err := json.Unmarshal(b, &m); err != nil {
+	var v [6]jsonstrict.Value
+	if err := clientMessage.Read(b, v[:]); err != nil {
+		var se *jsonstrict.Error
+		if errors.As(err, &se) && se.Key {
+			return nil, &rpcError{Code: codeInvalidRequest, Message: "Invalid Request: " + err.Error()}
+		}
 		return nil, &rpcError{Code: codeParseError, Message: "Parse error: " + err.Error()}
 	}
-	if m.JSONRPC != "2.0" {
+	if b[0] != '{' {
+		return nil, &rpcError{Code: codeInvalidRequest, Message: "Invalid Request: a message must be a JSON object"}
+	}
+	if !v[slotJSONRPC].Equal("2.0") {
 		return nil, &rpcError{Code: codeInvalidRequest, Message: `Invalid Request: "jsonrpc" must be "2.0"`}
+	}
+	m := message{JSONRPC: "2.0", ID: json.RawMessage(v[slotID]), Params: json.RawMessage(v[slotParams]), Result: json.RawMessage(v[slotResult])}
+	if mv := v[slotMethod]; mv.Kind() != jsonstrict.Absent && mv.Kind() != jsonstrict.Null {
+		var ok bool
+		if m.Method, ok = mv.Str(); !ok {
+			return nil, &rpcError{Code: codeInvalidRequest, Message: "Invalid Request: method must be a string"}
+		}
+	}
+	if ev := v[slotError]; ev.Kind() != jsonstrict.Absent && ev.Kind() != jsonstrict.Null {
+		m.Error = &rpcError{}
+		if err := json.Unmarshal(ev, m.Error); err != nil {
+			return nil, &rpcError{Code: codeInvalidRequest, Message: "Invalid Request: error must be a JSON-RPC error object"}
+		}
 	}
 	if len(m.ID) > 0 && !validID(m.ID) {
 		return nil, &rpcError{Code: codeInvalidRequest, Message: "Invalid Request: id must be a string or an integer"}

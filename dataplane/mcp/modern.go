@@ -24,10 +24,7 @@ func (h *Handler) serveModern(x *exchange) {
 			return
 		}
 		if field := nameField(m.Method); field != "" {
-			var p map[string]json.RawMessage
-			_ = json.Unmarshal(m.Params, &p)
-			var inBody string
-			_ = json.Unmarshal(p[field], &inBody)
+			inBody := paramString(m.Params, field)
 			raw := x.r.Header.Get("Mcp-Name")
 			inHeader, ok := decodeHeaderValue(raw)
 			switch {

@@ -2,13 +2,14 @@ package pool
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"github.com/tidwall/gjson"
+	"github.com/infergw/gwctl/dataplane/jsonstrict"
 )
 
 // MaxBodyRoutingBytes is the largest body BodyRouting reads; larger bodies get 413.
@@ -47,9 +48,21 @@ func BodyRouting(baseModels map[string]string) func(http.Handler) http.Handler {
 				WriteOpenAIError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", fmt.Sprintf("request body exceeds %d bytes", limit))
 				return
 			}
-			if m := gjson.GetBytes(body, "model"); m.Type == gjson.String && m.Str != "" {
-				r.Header.Set(HeaderModelName, m.Str)
-				if b := bases[m.Str]; b != "" {
+			// The model is read by exact key from a body without duplicate or case-colliding keys,
+			// so the model routed on is the one the model server reads. A body declared as JSON
+			// that is not is refused too; one without a content type routes without a model.
+			if err := jsonstrict.Check(body); err != nil {
+				if se := (*jsonstrict.Error)(nil); errors.As(err, &se) && se.Key {
+					WriteOpenAIError(w, http.StatusBadRequest, "invalid_request_error", "the request body is ambiguous: "+err.Error())
+					return
+				}
+				if r.Header.Get("Content-Type") != "" {
+					WriteOpenAIError(w, http.StatusBadRequest, "invalid_request_error", "request body is not valid JSON: "+err.Error())
+					return
+				}
+			} else if m, _ := jsonstrict.Lookup(body, "model").Str(); m != "" {
+				r.Header.Set(HeaderModelName, m)
+				if b := bases[m]; b != "" {
 					r.Header.Set(HeaderBaseModelName, b)
 				}
 			}

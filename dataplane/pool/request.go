@@ -2,11 +2,12 @@ package pool
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
-	"github.com/tidwall/gjson"
+	"github.com/infergw/gwctl/dataplane/jsonstrict"
 )
 
 // Request headers the pool reads and writes (GIE EPP protocol and BBR vocabulary).
@@ -86,43 +87,49 @@ func (p *Pool) parseRequest(r *http.Request, hashBuf []uint64) (*request, error)
 	return req, nil
 }
 
+// requestFields is what the scheduler reads of an OpenAI request body, in one strict pass: the
+// model it picks an endpoint for and the prompt it hashes. Duplicate and case-colliding keys are
+// refused, so the model scheduled for is the one the model server reads.
+var (
+	requestFields = jsonstrict.NewSchema()
+	slotModel     = requestFields.Capture("model")
+	slotMessages  = requestFields.Capture("messages")
+	slotPrompt    = requestFields.Capture("prompt")
+)
+
 // decodeBody takes the model and the prompt's prefix window from an OpenAI request body.
 func (p *Pool) decodeBody(req *request, hashBuf []uint64) error {
-	if !gjson.ValidBytes(req.body) {
-		return &httpError{http.StatusBadRequest, "invalid_request_error", "request body is not valid JSON"}
+	var v [3]jsonstrict.Value
+	if err := requestFields.Read(req.body, v[:]); err != nil {
+		if se := (*jsonstrict.Error)(nil); errors.As(err, &se) && se.Key {
+			return &httpError{http.StatusBadRequest, "invalid_request_error", "the request body is ambiguous: " + err.Error()}
+		}
+		return &httpError{http.StatusBadRequest, "invalid_request_error", "request body is not valid JSON: " + err.Error()}
 	}
-	res := gjson.GetManyBytes(req.body, "model", "messages", "prompt")
-	model := res[0]
-	if model.Type != gjson.String || model.Str == "" {
+	model, _ := v[slotModel].Str()
+	if model == "" {
 		return &httpError{http.StatusBadRequest, "invalid_request_error", `request body has no "model"`}
 	}
 	if req.model == "" {
-		req.model = model.Str
+		req.model = model
 	}
 	if p.cfg.Scheduler.Weights.Prefix == 0 {
 		return nil
 	}
 	var prompt []byte
 	switch {
-	case res[1].Exists():
-		prompt = rawBytes(req.body, res[1])
-	case res[2].Type == gjson.String:
-		prompt = []byte(res[2].Str)
-	case res[2].Exists():
-		prompt = rawBytes(req.body, res[2])
+	case v[slotMessages] != nil:
+		prompt = v[slotMessages]
+	case v[slotPrompt].Kind() == jsonstrict.String:
+		s, _ := v[slotPrompt].Str()
+		prompt = []byte(s)
+	case v[slotPrompt] != nil:
+		prompt = v[slotPrompt]
 	}
 	sc := &p.cfg.Scheduler
 	req.blockSize = p.blockSizeTokens()
-	req.hashes = hashBlocks(hashBuf[:0], model.Str, prompt, req.blockSize*sc.CharsPerToken, sc.MaxPrefixBlocks)
+	req.hashes = hashBlocks(hashBuf[:0], model, prompt, req.blockSize*sc.CharsPerToken, sc.MaxPrefixBlocks)
 	return nil
-}
-
-// rawBytes returns the JSON text of a value without copying when gjson reports its offset.
-func rawBytes(body []byte, r gjson.Result) []byte {
-	if r.Index > 0 && r.Index+len(r.Raw) <= len(body) {
-		return body[r.Index : r.Index+len(r.Raw)]
-	}
-	return []byte(r.Raw)
 }
 
 func (p *Pool) blockSizeTokens() int {

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
-	"github.com/tidwall/gjson"
-
+	"github.com/infergw/gwctl/dataplane/jsonstrict"
 	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/dataplane/proxy"
 	"github.com/infergw/gwctl/dataplane/router"
@@ -21,21 +19,18 @@ import (
 // maxTransformBody bounds the request body a body expression reads; a larger body gets 413.
 const maxTransformBody = 32 << 20
 
-// bodyField matches the expressions body-based routing uses: json(request.body).model, with or
-// without string(...), for any dotted field path.
-var bodyField = regexp.MustCompile(`^\s*(?:string\(\s*)?json\(\s*request\.body\s*\)\.([A-Za-z_][A-Za-z0-9_.]*)\s*\)?\s*$`)
-
 // headerValue is how one header's value is computed.
 type headerValue struct {
 	name    string
 	literal *string
-	field   string // gjson path in the JSON body
+	field   string   // the dotted path in the JSON body, as written
+	path    []string // field split into exact keys (or array indexes)
 }
 
-// transformationStage applies traffic.transformation.request. agentgateway evaluates CEL; this
-// build supports the expressions platforms use for routing: a field of the JSON request body
-// (json(request.body).model) and string literals. Any other expression fails the config load
-// with a message naming it, rather than being skipped.
+// transformationStage applies traffic.transformation.request. agentgateway evaluates CEL;
+// pkg/gateway compiled each value into one of the forms this dataplane supports (a field of the
+// JSON request body, json(request.body).model, or a string literal) and reported any other
+// expression as a finding, so the stage only evaluates those forms.
 func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 	t := p.Transformation
 	var set, add []headerValue
@@ -44,7 +39,7 @@ func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 		out *[]headerValue
 	}{{t.Set, &set}, {t.Add, &add}} {
 		for _, h := range list.in {
-			v, err := compileExpression(h)
+			v, err := headerValueOf(h)
 			if err != nil {
 				return nil, fmt.Errorf("policy %v: transformation: %w", p.Sources, err)
 			}
@@ -53,16 +48,17 @@ func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 	}
 	remove := t.Remove
 	needsBody := false
-	var fields []string
+	var fields []headerValue
 	for _, v := range append(append([]headerValue{}, set...), add...) {
 		if v.field != "" {
 			needsBody = true
-			fields = append(fields, v.field)
+			fields = append(fields, v)
 		}
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var body []byte
+			var doc jsonstrict.Value // the body when it is strict JSON, else nil
+			var bodyErr error
 			if needsBody && r.Body != nil && r.Body != http.NoBody {
 				b, err := io.ReadAll(io.LimitReader(r.Body, maxTransformBody+1))
 				var tooLarge *http.MaxBytesError
@@ -74,11 +70,24 @@ func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 					proxy.WriteError(w, http.StatusBadRequest, "the request body could not be read")
 					return
 				}
-				body = b
 				r.Body = io.NopCloser(bytes.NewReader(b))
+				// The routing fields are read by exact key from a body without duplicate or
+				// case-colliding keys: the value routed on is the value the backend reads.
+				if bodyErr = jsonstrict.Check(b); bodyErr == nil {
+					doc = jsonstrict.Lookup(b)
+				}
 			}
-			if needsBody && r.Method == http.MethodPost && isModelAPIPath(r.URL.Path) {
-				if e := checkModelRequest(r.Header.Get("Content-Type"), body, fields); e != nil {
+			modelAPI := needsBody && r.Method == http.MethodPost && isModelAPIPath(r.URL.Path)
+			if se := (*jsonstrict.Error)(nil); errors.As(bodyErr, &se) && se.Key {
+				if modelAPI {
+					llm.WriteError(w, llm.BodyError(bodyErr))
+				} else {
+					proxy.WriteError(w, http.StatusBadRequest, "the request body is ambiguous: "+bodyErr.Error())
+				}
+				return
+			}
+			if modelAPI {
+				if e := checkModelRequest(r.Header.Get("Content-Type"), doc, fields); e != nil {
 					llm.WriteError(w, e)
 					return
 				}
@@ -87,14 +96,14 @@ func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 				r.Header.Del(name)
 			}
 			for _, v := range set {
-				if s, ok := v.eval(body); ok {
+				if s, ok := v.eval(doc); ok {
 					r.Header.Set(v.name, s)
 				} else {
 					r.Header.Del(v.name)
 				}
 			}
 			for _, v := range add {
-				if s, ok := v.eval(body); ok {
+				if s, ok := v.eval(doc); ok {
 					r.Header.Add(v.name, s)
 				}
 			}
@@ -103,33 +112,38 @@ func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 	}, nil
 }
 
-func compileExpression(h gateway.HeaderExpression) (headerValue, error) {
-	if m := bodyField.FindStringSubmatch(h.Expression); m != nil {
-		return headerValue{name: h.Name, field: m[1]}, nil
+// headerValueOf takes a compiled transformation value; a TrafficPolicy not built by
+// gateway.Compile may hold an expression that was never compiled, which fails the load.
+func headerValueOf(h gateway.HeaderExpression) (headerValue, error) {
+	switch {
+	case h.BodyField != "":
+		return headerValue{name: h.Name, field: h.BodyField, path: strings.Split(h.BodyField, ".")}, nil
+	case h.Literal != nil:
+		return headerValue{name: h.Name, literal: h.Literal}, nil
 	}
-	if s, err := strconv.Unquote(h.Expression); err == nil {
-		return headerValue{name: h.Name, literal: &s}, nil
-	}
-	if n := len(h.Expression); n >= 2 && h.Expression[0] == '\'' && h.Expression[n-1] == '\'' {
-		s := h.Expression[1 : n-1]
-		return headerValue{name: h.Name, literal: &s}, nil
-	}
-	return headerValue{}, fmt.Errorf("header %s: expression %q is not supported by this dataplane (supported: json(request.body).<field>, string literals)", h.Name, h.Expression)
+	return headerValue{}, fmt.Errorf("header %s: expression %q is not compiled", h.Name, h.Expression)
 }
 
-// eval computes the value; a body field that is absent or not a scalar yields no header, so a
-// request without a model matches no model route (404) instead of a wrong one.
-func (v headerValue) eval(body []byte) (string, bool) {
+// eval computes the value from the strictly checked body doc (nil when there is none or it is
+// not strict JSON); a body field that is absent or not a scalar yields no header, so a request
+// without a model matches no model route (404) instead of a wrong one. Numbers are written as
+// gjson (which this replaced) wrote them.
+func (v headerValue) eval(doc jsonstrict.Value) (string, bool) {
 	if v.literal != nil {
 		return *v.literal, true
 	}
-	if len(body) == 0 || !gjson.ValidBytes(body) {
-		return "", false
-	}
-	r := gjson.GetBytes(body, v.field)
-	switch r.Type {
-	case gjson.String, gjson.Number, gjson.True, gjson.False:
-		return r.String(), true
+	f := doc.Lookup(v.path...)
+	switch f.Kind() {
+	case jsonstrict.String:
+		return f.Str()
+	case jsonstrict.Bool:
+		return string(f), true
+	case jsonstrict.Number:
+		if _, err := f.Int64(); err == nil {
+			return string(f), true
+		}
+		n, _ := f.Float64()
+		return strconv.FormatFloat(n, 'f', -1, 64), true
 	}
 	return "", false
 }
@@ -146,19 +160,20 @@ func isModelAPIPath(path string) bool {
 }
 
 // checkModelRequest refuses, in OpenAI's error shape, a model API request that body-based
-// routing cannot read: a non-JSON content type, a body that is not a JSON object, or a routing
-// field that is missing; otherwise such a request would match no route and get a misleading 404.
-func checkModelRequest(contentType string, body []byte, fields []string) *llm.Error {
+// routing cannot read: a non-JSON content type, a body that is not a strict JSON object (doc is
+// nil), or a routing field that is missing; otherwise such a request would match no route and
+// get a misleading 404.
+func checkModelRequest(contentType string, doc jsonstrict.Value, fields []headerValue) *llm.Error {
 	mt, _, _ := strings.Cut(contentType, ";")
 	if mt = strings.TrimSpace(strings.ToLower(mt)); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return llm.InvalidRequest("", "Content-Type must be application/json, not %q", mt)
 	}
-	if !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
+	if doc.Kind() != jsonstrict.Object {
 		return llm.InvalidRequest("", "the request body is not a JSON object")
 	}
 	for _, f := range fields {
-		if v := gjson.GetBytes(body, f); v.Type != gjson.String || v.Str == "" {
-			return llm.InvalidRequest(f, "%s is required and must be a string", f)
+		if s, ok := doc.Lookup(f.path...).Str(); !ok || s == "" {
+			return llm.InvalidRequest(f.field, "%s is required and must be a string", f.field)
 		}
 	}
 	return nil

@@ -91,7 +91,7 @@ func TestUsageAndInputErrorsExit2(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"resolve-groups", "-c", bad}, "bad.yaml:2:10: features.egres: unknown key"},
+		{[]string{"resolve-groups", "-c", bad}, `bad.yaml:2:3: features.egres: unknown feature (did you mean "egress"?)`},
 		{[]string{"resolve-groups", "--enable", "egress"}, "secretStore.name"},
 		{[]string{"resolve-groups", "--enable", "mcp", "--disable", "identity"}, "mcp -> identity"},
 		{[]string{"render", "--only", "pods"}, "the only value is crds"},

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +27,8 @@ type globalOptions struct {
 	enable      []string
 	disable     []string
 	kubeVersion string
+	// strictConfig refuses config keys gwctl does not own.
+	strictConfig bool
 }
 
 func (g *globalOptions) addFlags(c *cobra.Command) {
@@ -36,6 +39,7 @@ func (g *globalOptions) addFlags(c *cobra.Command) {
 	f.StringSliceVar(&g.enable, "enable", nil, "turn features on (comma-separated or repeated)")
 	f.StringSliceVar(&g.disable, "disable", nil, "turn features off (comma-separated or repeated)")
 	f.StringVar(&g.kubeVersion, "kube-version", "", "Kubernetes version charts see (default from kubernetesVersion in the config, v1.34.0)")
+	f.BoolVar(&g.strictConfig, "strict-config", false, "refuse config keys gwctl does not own (by default they pass through as knobs for catalogs and other tools)")
 }
 
 func (g *globalOptions) env(name string) string {
@@ -64,7 +68,7 @@ func (g *globalOptions) load() (*loaded, error) { return g.loadFor(nil) }
 func (g *globalOptions) loadFor(only []string) (*loaded, error) {
 	configFile := g.configFile
 	if configFile == "" {
-		configFile = g.env("GWCTL_CONFIG")
+		configFile = g.env(platform.EnvConfig)
 	}
 	catDir := g.catalogDir
 	if catDir == "" {
@@ -104,7 +108,7 @@ func (g *globalOptions) loadFor(only []string) (*loaded, error) {
 	}
 	cfg, err := platform.Load(platform.Options{
 		File: configFile, Features: features, Environ: g.environ,
-		Set: set, Enable: g.enable, Disable: g.disable,
+		Set: set, Enable: g.enable, Disable: g.disable, Strict: g.strictConfig,
 	})
 	if err != nil {
 		return nil, err
@@ -119,10 +123,21 @@ func (g *globalOptions) loadFor(only []string) (*loaded, error) {
 				return nil, err
 			}
 		}
+		g.warn(re.Partial.Warnings)
 		return &loaded{catalog: cat, config: cfg, result: re.Partial, unmet: re.Unmet}, nil
 	}
 	if err != nil {
+		// A likely typo in the config may be why the resolution failed: say it first.
+		g.warn(cfg.Warnings)
 		return nil, err
 	}
+	g.warn(res.Warnings)
 	return &loaded{catalog: cat, config: cfg, result: res}, nil
+}
+
+// warn prints warnings to stderr; they never change the exit code.
+func (g *globalOptions) warn(warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(g.streams.Err, "warning: %s\n", w)
+	}
 }

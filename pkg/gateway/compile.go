@@ -31,6 +31,8 @@ const (
 	ruleHostname    = "gateway.hostname"
 	rulePolicy      = "gateway.policy"
 	ruleTimeout     = "gateway.timeout"
+	ruleExpression  = "gateway.expression"
+	ruleBackendAuth = "gateway.backend-auth"
 )
 
 // Options tune how references become addresses.
@@ -81,6 +83,8 @@ type compiler struct {
 	routeByKey map[string]*Route
 	routeObj   map[*Route]*manifest.Object
 	cfg        *Config
+	// afterPolicies are checks that need the policies attached (backend.auth fills Backend.Auth).
+	afterPolicies []func()
 }
 
 func (c *compiler) add(f finding.Finding) { c.findings = append(c.findings, f) }
@@ -150,6 +154,9 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 		c.compileRoute(r)
 	}
 	c.compilePolicies()
+	for _, check := range c.afterPolicies {
+		check()
+	}
 	for id, b := range c.backends {
 		c.cfg.Backends[id] = b
 	}

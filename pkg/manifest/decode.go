@@ -13,21 +13,6 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// Limits bound what one input may cost, so hostile input fails fast with a clear error.
-type Limits struct {
-	// MaxFileBytes is the largest file accepted.
-	MaxFileBytes int64
-	// MaxDepth is the deepest nesting of mappings and sequences.
-	MaxDepth int
-	// MaxNodes bounds the values one document expands to, counting alias expansions.
-	MaxNodes int
-	// MaxDocuments bounds the documents in one file.
-	MaxDocuments int
-}
-
-// DefaultLimits fit any real platform repo by orders of magnitude.
-var DefaultLimits = Limits{MaxFileBytes: 64 << 20, MaxDepth: 128, MaxNodes: 2_000_000, MaxDocuments: 100_000}
-
 // Error is a problem reading input (not a finding about a valid object): it makes gwctl exit 2.
 type Error struct {
 	File string
@@ -62,18 +47,15 @@ func parse(file string, data []byte, lim Limits, fast bool) ([]*Object, error) {
 	if bytes.IndexByte(data, 0) >= 0 {
 		return nil, &Error{File: file, Msg: "binary content (NUL byte): not YAML or JSON"}
 	}
-	// An alias needs a '*': without one no document can expand beyond its size.
-	aliases := bytes.IndexByte(data, '*') >= 0
+	var budget fileBudget
 	var out []*Object
 	if fast {
 		arena := fastArenas.Get().(*fastArena)
 		defer func() { arena.reset(); fastArenas.Put(arena) }() // the objects keep no node
-		if docs, nodes, ok := fastParseIn(data, lim, arena); ok {
-			// The fast path takes no aliases, so the expansion check can only fire (and must,
-			// to report the same error) when the file has more nodes than the limit.
-			aliases = aliases && lim.MaxNodes > 0 && nodes > lim.MaxNodes
+		if docs, over, ok := fastParseIn(data, lim, arena); ok {
+			// The documents before one that breaks a limit come first, as on yaml.v3's path.
 			for doc, root := range docs {
-				obj, err := decodeDocument(file, doc, root, lim, aliases)
+				obj, err := decodeDocument(file, doc, root, lim, &budget)
 				if err != nil {
 					return nil, err
 				}
@@ -81,23 +63,31 @@ func parse(file string, data []byte, lim Limits, fast bool) ([]*Object, error) {
 					out = append(out, obj)
 				}
 			}
+			if over != nil {
+				over.File = file
+				return nil, over
+			}
 			return out, nil
 		}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	r, cutLine := newCutReader(data, lim)
+	dec := yaml.NewDecoder(r)
 	for doc := 0; ; doc++ {
-		if lim.MaxDocuments > 0 && doc >= lim.MaxDocuments {
-			return nil, &Error{File: file, Msg: fmt.Sprintf("more than %d documents", lim.MaxDocuments)}
-		}
 		var root yaml.Node
 		err := dec.Decode(&root)
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {
+			if r.hit {
+				return nil, textNodesError(file, cutLine, lim)
+			}
 			return nil, yamlError(file, err)
 		}
-		obj, err := decodeDocument(file, doc, &root, lim, aliases)
+		if lim.MaxDocuments > 0 && doc >= lim.MaxDocuments {
+			return nil, lim.documentsError(file, pos(&root))
+		}
+		obj, err := decodeDocument(file, doc, &root, lim, &budget)
 		if err != nil {
 			return nil, err
 		}
@@ -116,7 +106,7 @@ func yamlError(file string, err error) error {
 	return &Error{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
-func decodeDocument(file string, doc int, root *yaml.Node, lim Limits, aliases bool) (*Object, error) {
+func decodeDocument(file string, doc int, root *yaml.Node, lim Limits, budget *fileBudget) (*Object, error) {
 	n := root
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
@@ -127,13 +117,9 @@ func decodeDocument(file string, doc int, root *yaml.Node, lim Limits, aliases b
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil, nil
 	}
-	d := &decoder{file: file, lim: lim}
-	if aliases {
-		if err := d.checkExpansion(n); err != nil {
-			return nil, err
-		}
-	}
+	d := &decoder{file: file, doc: doc, lim: lim, budget: *budget}
 	v, err := d.value(n, 0)
+	*budget = d.budget
 	if err != nil {
 		return nil, err
 	}
@@ -158,12 +144,6 @@ func decodeDocument(file string, doc int, root *yaml.Node, lim Limits, aliases b
 	return o, nil
 }
 
-type decoder struct {
-	file  string
-	lim   Limits
-	nodes int
-}
-
 func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Column: n.Column} }
 
 func kindName(n *yaml.Node) string {
@@ -178,73 +158,23 @@ func kindName(n *yaml.Node) string {
 	return "node"
 }
 
-// checkExpansion counts the values a document expands to, following aliases, before any is
-// built: a billion-laughs document is refused in time proportional to its text, not to its
-// expansion. Sizes are memoised per node, so shared anchors are counted once each; an alias
-// that contains itself counts as too large.
-func (d *decoder) checkExpansion(root *yaml.Node) error {
-	limit := d.lim.MaxNodes
-	if limit <= 0 {
-		return nil
-	}
-	const inProgress = -1
-	memo := map[*yaml.Node]int{}
-	var bomb *yaml.Node
-	var size func(n *yaml.Node) int
-	size = func(n *yaml.Node) int {
-		if v, ok := memo[n]; ok {
-			if v == inProgress {
-				return limit + 1
-			}
-			return v
-		}
-		memo[n] = inProgress
-		total := 1
-		switch n.Kind {
-		case yaml.AliasNode:
-			total = size(n.Alias)
-		case yaml.DocumentNode, yaml.MappingNode, yaml.SequenceNode:
-			for _, c := range n.Content {
-				total += size(c)
-				if total > limit {
-					total = limit + 1
-					break
-				}
-			}
-		}
-		if total > limit && bomb == nil {
-			bomb = n
-		}
-		memo[n] = total
-		return total
-	}
-	if size(root) > limit {
-		at := root
-		if bomb != nil {
-			at = bomb
-		}
-		return d.errf(at, "document expands to more than %d values (alias bomb?)", limit)
-	}
-	return nil
-}
-
 func (d *decoder) errf(n *yaml.Node, format string, args ...any) error {
 	return &Error{File: d.file, Pos: pos(n), Msg: fmt.Sprintf(format, args...)}
 }
 
-// value converts a YAML node to a JSON value. Aliases are expanded, counted against MaxNodes,
-// so a billion-laughs document stops early. Positions stay in the nodes (Object.FieldPos).
+// value converts a YAML node to a JSON value, counting it against the limits first (an
+// alias expands only once counted whole). Positions stay in the nodes (Object.FieldPos).
 func (d *decoder) value(n *yaml.Node, depth int) (any, error) {
-	d.nodes++
-	if d.lim.MaxNodes > 0 && d.nodes > d.lim.MaxNodes {
-		return nil, d.errf(n, "document expands to more than %d values (alias bomb?)", d.lim.MaxNodes)
+	if n.Kind == yaml.AliasNode {
+		return d.expand(n, depth)
+	}
+	if err := d.count(n); err != nil {
+		return nil, err
 	}
 	if d.lim.MaxDepth > 0 && depth > d.lim.MaxDepth {
-		return nil, d.errf(n, "nesting deeper than %d levels", d.lim.MaxDepth)
+		return nil, d.depthError(n)
 	}
 	switch n.Kind {
-	case yaml.AliasNode:
-		return d.value(n.Alias, depth+1)
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		// Keys set in this mapping (not by a merge key): only needed when there is a merge key.
@@ -258,6 +188,9 @@ func (d *decoder) value(n *yaml.Node, depth int) (any, error) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if isMerge(k) {
+				if err := d.count(k); err != nil {
+					return nil, err
+				}
 				if err := d.merge(m, explicit, v, depth); err != nil {
 					return nil, err
 				}
@@ -265,6 +198,9 @@ func (d *decoder) value(n *yaml.Node, depth int) (any, error) {
 			}
 			if k.Kind != yaml.ScalarNode {
 				return nil, d.errf(k, "mapping key is a %s; keys must be strings", kindName(k))
+			}
+			if err := d.count(k); err != nil {
+				return nil, err
 			}
 			key := k.Value
 			if explicit != nil {
@@ -423,15 +359,22 @@ func ParseMapping(file string, data []byte, lim Limits) (*Object, error) {
 		return nil, &Error{File: file, Msg: "binary content (NUL byte): not YAML or JSON"}
 	}
 	var root yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	r, cutLine := newCutReader(data, lim)
+	dec := yaml.NewDecoder(r)
 	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
+		switch {
+		case errors.Is(err, io.EOF):
 			return &Object{Content: map[string]any{}, File: file}, nil
+		case r.hit:
+			return nil, textNodesError(file, cutLine, lim)
 		}
 		return nil, yamlError(file, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if r.hit {
+			return nil, textNodesError(file, cutLine, lim)
+		}
 		return nil, &Error{File: file, Pos: pos(&extra), Msg: "expected one YAML document, found more"}
 	}
 	n := &root
@@ -439,9 +382,6 @@ func ParseMapping(file string, data []byte, lim Limits) (*Object, error) {
 		n = n.Content[0]
 	}
 	d := &decoder{file: file, lim: lim}
-	if err := d.checkExpansion(n); err != nil {
-		return nil, err
-	}
 	v, err := d.value(n, 0)
 	if err != nil {
 		return nil, err

@@ -80,13 +80,16 @@ func TestParseErrors(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", "not a Kubernetes object", 1},
 		{"binary", "apiVersion: v1\x00\x01", "binary content", 0},
 		{"deep", "apiVersion: v1\nkind: X\nspec: " + strings.Repeat("[", 200) + strings.Repeat("]", 200) + "\n", "nesting deeper", 3},
-		{"alias bomb", "apiVersion: v1\nkind: X\n" + bomb, "alias bomb", 0},
+		{"alias bomb", "apiVersion: v1\nkind: X\n" + bomb, "document 0 has more than 100000 nodes", 7},
+		{"alias loop", "apiVersion: v1\nkind: X\na: &a {<<: *a}\n", "alias *a never ends", 3},
+		{"bytes", "apiVersion: v1\nkind: X\na: &a " + strings.Repeat("x", 1000) + "\nb: [" + strings.Repeat("*a, ", 200) + "*a]\n", "document 0 has more than 100000 bytes of scalars", 4},
+		{"deep through aliases", "apiVersion: v1\nkind: X\na: &a " + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "\nb: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[*a]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n", "nesting deeper than 128 levels", 4},
 		{"non-string key", "apiVersion: v1\nkind: X\n? [a]\n: b\n", "keys must be strings", 3},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			lim := DefaultLimits
-			lim.MaxNodes = 100_000
+			lim.MaxNodes, lim.MaxExpandedBytes = 100_000, 100_000
 			_, err := Parse("bad.yaml", []byte(c.src), lim)
 			var e *Error
 			if !errors.As(err, &e) {
@@ -127,10 +130,12 @@ func TestMergeKeyAndJSON(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"))
 	f.Add([]byte("a: &a [1,2]\nb: [*a,*a]\n"))
+	f.Add([]byte("apiVersion: v1\nkind: X\na: &a " + strings.Repeat("x", 1<<10) + "\nb:\n" + strings.Repeat("- *a\n", 2000)))
+	f.Add([]byte("a: &a [x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c]\n"))
 	f.Add([]byte("---\n---\n- x\n"))
 	f.Add([]byte("{\"apiVersion\":\"v1\",\"kind\":\"X\"}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lim := Limits{MaxFileBytes: 1 << 20, MaxDepth: 64, MaxNodes: 50_000, MaxDocuments: 100}
+		lim := Limits{MaxFileBytes: 1 << 20, MaxDepth: 64, MaxNodes: 50_000, MaxExpandedBytes: 1 << 20, MaxDocuments: 100}
 		objs, err := Parse("f.yaml", data, lim)
 		if err != nil {
 			var e *Error

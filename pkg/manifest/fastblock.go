@@ -111,6 +111,9 @@ func (p *fastParser) blockMapping(c, depth int) (*yaml.Node, bool) {
 			return nil, false
 		}
 		p.stack = append(p.stack, v)
+		if p.over != nil {
+			return nil, false
+		}
 		if p.ind == c {
 			if p.isEntry(p.pos) {
 				return nil, false
@@ -161,6 +164,9 @@ func (p *fastParser) blockSequence(c, depth int) (*yaml.Node, bool) {
 			return nil, false
 		}
 		p.stack = append(p.stack, v)
+		if p.over != nil {
+			return nil, false
+		}
 		if p.ind == c && p.isEntry(p.pos) {
 			continue
 		}

@@ -35,8 +35,8 @@ func yamlV3Docs(data []byte) (docs []*yaml.Node, err error) {
 // diffFast runs fastParse on data with lim; when it accepts, yaml.v3 must accept data too and
 // build equal trees. It returns whether the fast path accepted and the first difference.
 func diffFast(data []byte, lim Limits) (accepted bool, diff string) {
-	got, _, ok := fastParse(data, lim)
-	if !ok {
+	got, over, ok := fastParse(data, lim)
+	if !ok || over != nil {
 		return false, ""
 	}
 	want, err := yamlV3Docs(data)

@@ -84,6 +84,9 @@ func (p *fastParser) flowSequence(depth int) (*yaml.Node, bool) {
 			return nil, false
 		}
 		p.stack = append(p.stack, v)
+		if p.over != nil {
+			return nil, false
+		}
 		c := p.flowSpace()
 		if c == ']' {
 			break
@@ -133,6 +136,9 @@ func (p *fastParser) flowMapping(depth int) (*yaml.Node, bool) {
 			}
 		}
 		p.stack = append(p.stack, v)
+		if p.over != nil {
+			return nil, false
+		}
 		c = p.flowSpace()
 		if c == '}' {
 			break

@@ -13,8 +13,7 @@ import (
 // document trees as yaml.v3's Decoder (every field but comments), several times faster and
 // with a handful of allocations per file. It reports ok=false ("not handled") at the first
 // construct outside that subset or anything it considers invalid; Parse then runs yaml.v3 on
-// the whole file, so errors, limits and exotic YAML keep coming from one place. It never
-// reports an error of its own.
+// the whole file, so errors, the depth limit and exotic YAML keep coming from one place.
 //
 // The subset: documents split by "---" lines, comments, block mappings with plain or quoted
 // single-line keys, block sequences (compact "- k: v" and at the parent key's indentation),
@@ -25,39 +24,44 @@ import (
 // scalars over several lines inside flow collections, and what yaml.v3 reads in ways too
 // subtle to mirror.
 //
-// nodes counts the nodes of all documents: no document of an alias-free file holds more.
-func fastParse(data []byte, lim Limits) (docs []*yaml.Node, nodes int, ok bool) {
+// The node and document limits are its only errors, found as the trees are built so a huge
+// document costs no more than the limit: at the first node or document past one, over is the
+// error (without its file) and docs are the documents before, which Parse decodes first.
+func fastParse(data []byte, lim Limits) (docs []*yaml.Node, over *Error, ok bool) {
 	return fastParseIn(data, lim, nil)
 }
 
 // fastParseIn is fastParse with the nodes taken from arena (nil: freshly allocated). The trees
 // are valid until the arena is reset.
-func fastParseIn(data []byte, lim Limits, arena *fastArena) (docs []*yaml.Node, nodes int, ok bool) {
+func fastParseIn(data []byte, lim Limits, arena *fastArena) (docs []*yaml.Node, over *Error, ok bool) {
 	ascii, ok := checkText(data)
 	if !ok {
-		return nil, 0, false
+		return nil, nil, false
 	}
 	maxDepth := lim.MaxDepth
 	if maxDepth <= 0 || maxDepth > fastMaxDepth {
 		maxDepth = fastMaxDepth
 	}
-	p := &fastParser{src: string(data), ascii: ascii, maxDepth: maxDepth, colLine: -1, arena: arena}
+	p := &fastParser{src: string(data), ascii: ascii, maxDepth: maxDepth, maxNodes: lim.MaxNodes, colLine: -1, arena: arena}
 	p.stack = make([]*yaml.Node, 0, 64)
 	docs = make([]*yaml.Node, 0, min(strings.Count(p.src, "\n---")+1, 1024))
 	if !p.nextLine() {
-		return nil, 0, false
+		return nil, nil, false
 	}
 	for p.ind >= 0 || p.marker {
-		if lim.MaxDocuments > 0 && len(docs)+1 >= lim.MaxDocuments {
-			return nil, 0, false // the document count error comes from the slow path
-		}
 		doc, ok := p.document()
+		if p.over != nil {
+			return docs, lim.nodesError("", len(docs), pos(p.over)), true
+		}
 		if !ok {
-			return nil, 0, false
+			return nil, nil, false
+		}
+		if lim.MaxDocuments > 0 && len(docs) >= lim.MaxDocuments {
+			return docs, lim.documentsError("", pos(doc)), true
 		}
 		docs = append(docs, doc)
 	}
-	return docs, p.count, true
+	return docs, nil, true
 }
 
 // fastMaxDepth bounds the recursion when Limits set no depth; yaml.v3's own limit is 10000.
@@ -80,12 +84,15 @@ type fastParser struct {
 	// colLine, colPos, colVal cache the last column computed on a non-ASCII line.
 	colLine, colPos, colVal int
 
-	count int          // nodes handed out
-	arena *fastArena   // where slabs come from (nil: allocated)
-	nodes []yaml.Node  // node slab
-	ptrs  []*yaml.Node // Content slab
-	stack []*yaml.Node // children of the collections being parsed
-	buf   []byte       // scratch for scalars that are not substrings of src
+	count    int          // nodes handed out
+	maxNodes int          // per document (Limits.MaxNodes)
+	overAt   int          // the count at which the document passes maxNodes (0: never)
+	over     *yaml.Node   // that node: once set, the parse stops
+	arena    *fastArena   // where slabs come from (nil: allocated)
+	nodes    []yaml.Node  // node slab
+	ptrs     []*yaml.Node // Content slab
+	stack    []*yaml.Node // children of the collections being parsed
+	buf      []byte       // scratch for scalars that are not substrings of src
 }
 
 // checkText accepts what yaml.v3's reader accepts, minus CR, NEL, LS, PS and BOM (which change
@@ -117,7 +124,11 @@ func checkText(data []byte) (ascii, ok bool) {
 // document parses one document starting at a "---" line or, for the first, at its first
 // content line.
 func (p *fastParser) document() (*yaml.Node, bool) {
+	p.overAt = 0
 	doc := p.node()
+	if p.maxNodes > 0 {
+		p.overAt = p.count + p.maxNodes + 1
+	}
 	doc.Kind = yaml.DocumentNode
 	explicit := p.marker
 	if explicit {
@@ -267,6 +278,9 @@ func (p *fastParser) node() *yaml.Node {
 	n := &p.nodes[0]
 	p.nodes = p.nodes[1:]
 	p.count++
+	if p.count == p.overAt {
+		p.over = n // its maker sets its position; the collection loops stop
+	}
 	return n
 }
 

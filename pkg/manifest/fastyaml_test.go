@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,17 +194,23 @@ func TestFastParseCases(t *testing.T) {
 	}
 }
 
-// TestFastParseLimits: the fast path leaves what breaks a limit to yaml.v3's path, which reports it.
+// TestFastParseLimits: the fast path leaves what breaks the depth limit to yaml.v3's path,
+// which reports it, and refuses a document past MaxDocuments itself, as that path does.
 func TestFastParseLimits(t *testing.T) {
 	lim := DefaultLimits
 	lim.MaxDocuments = 3
-	two := []byte("a: 1\n---\nb: 2\n")
 	three := []byte("a: 1\n---\nb: 2\n---\nc: 3\n")
-	if _, _, ok := fastParse(two, lim); !ok {
-		t.Error("two documents under a limit of three declined")
+	four := []byte("a: 1\n---\nb: 2\n---\nc: 3\n---\nd: 4\n")
+	if docs, over, ok := fastParse(three, lim); !ok || over != nil || len(docs) != 3 {
+		t.Errorf("three documents at a limit of three: %d documents, %v, %v", len(docs), over, ok)
 	}
-	if _, _, ok := fastParse(three, lim); ok {
-		t.Error("three documents at a limit of three accepted")
+	if docs, over, ok := fastParse(four, lim); !ok || over == nil || len(docs) != 3 {
+		t.Errorf("four documents at a limit of three: %d documents, %v, %v", len(docs), over, ok)
+	}
+	for _, src := range [][]byte{three, four} {
+		if d := diffParse("d.yaml", src, lim); d != "" {
+			t.Errorf("%q: %s", src, d)
+		}
 	}
 	lim = DefaultLimits
 	lim.MaxDepth = 3
@@ -220,20 +227,40 @@ func TestFastParseLimits(t *testing.T) {
 	}
 }
 
-// TestFastParseNodeLimit: with a '*' in the text Parse runs the expansion check, which must
-// fail the same way on fast-path trees when a document has more nodes than the limit.
+// TestFastParseNodeLimit: the fast path stops at the node past MaxNodes with the error the
+// decoder gives for yaml.v3's trees (the same node, counted the same way); documents before
+// come first. yaml.v3's path refuses before parsing, by a count of the text that is never lower.
 func TestFastParseNodeLimit(t *testing.T) {
-	src := []byte("apiVersion: v1\nkind: Gateway\nspec:\n  hostnames: ['*.a', '*.b', '*.c', '*.d']\n  x: {a: 1, b: 2}\n---\napiVersion: v1\nkind: X\n")
-	for _, max := range []int{3, 8, 12, 15, 17, 100} {
+	src := []byte("apiVersion: v1\nkind: Gateway\nspec:\n  hostnames: ['*.a', '*.b', '*.c', '*.d']\n  x: {a: 1, b: 2}\n  y:\n  - p\n  - |\n    q\n---\napiVersion: v1\nkind: X\n")
+	for max := 1; max <= 24; max++ {
 		lim := DefaultLimits
 		lim.MaxNodes = max
-		if d := diffParse("n.yaml", src, lim); d != "" {
-			t.Errorf("MaxNodes %d: %s", max, d)
+		fast, ferr := Parse("n.yaml", src, lim)
+		trees, err := yamlV3Docs(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want error
+		budget := &fileBudget{}
+		for doc, root := range trees {
+			if _, want = decodeDocument("n.yaml", doc, root, lim, budget); want != nil {
+				break
+			}
+		}
+		if fmt.Sprint(ferr) != fmt.Sprint(want) {
+			t.Errorf("MaxNodes %d: fast path %v, decoder on yaml.v3's trees %v", max, ferr, want)
+		}
+		if ferr == nil && len(fast) != 2 {
+			t.Errorf("MaxNodes %d: %d objects", max, len(fast))
+		}
+		_, serr := parse("n.yaml", src, lim, false)
+		if ferr != nil && serr == nil {
+			t.Errorf("MaxNodes %d: yaml.v3's path accepts what the fast path refuses (%v)", max, ferr)
 		}
 	}
 	lim := DefaultLimits
 	lim.MaxNodes = 8
-	if _, err := Parse("n.yaml", src, lim); err == nil || !strings.Contains(err.Error(), "more than 8 values") {
+	if _, err := Parse("n.yaml", src, lim); err == nil || err.Error() != "n.yaml:4:14: document 0 has more than 8 nodes (keys, values and items, aliases expanded), the limit per document" {
 		t.Errorf("MaxNodes 8: got %v", err)
 	}
 }
@@ -312,7 +339,7 @@ func FuzzFastParse(f *testing.F) {
 		f.Add(file.Data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lim := Limits{MaxFileBytes: 1 << 20, MaxDepth: 64, MaxNodes: 50_000, MaxDocuments: 100}
+		lim := Limits{MaxFileBytes: 1 << 20, MaxDepth: 64, MaxNodes: 50_000, MaxExpandedBytes: 1 << 20, MaxDocuments: 100}
 		if _, diff := diffFast(data, lim); diff != "" {
 			t.Fatalf("%q: %s", data, diff)
 		}

@@ -162,6 +162,12 @@ func baseValues(opts Options) (map[string]any, error) {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return nil, err
 	}
+	// Foreign keys (those gwctl does not own) reach charts as written: .Values.domain.
+	for k, val := range opts.Config.Knobs {
+		if _, owned := v[k]; !owned {
+			v[k] = val
+		}
+	}
 	features := map[string]any{}
 	for _, g := range opts.Catalog.Optional() {
 		features[g.Name] = false

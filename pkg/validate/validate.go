@@ -187,20 +187,29 @@ func objectAt(file string, r finding.Resource) object {
 
 // repeats drops compiler findings that restate an earlier finding on the same object: same
 // field, or a field inside it (the compiler often points at .name of the reference we reported).
+// A compiler error is dropped only for an earlier error: the dataplane refuses what the
+// compiler reports as an error, so validate must fail too, even where a lint only warned.
 func repeats(fs, prior []finding.Finding) []finding.Finding {
-	fields := map[object][]string{}
+	type at struct {
+		field string
+		sev   finding.Severity
+	}
+	fields := map[object][]at{}
 	for _, f := range prior {
 		if f.Severity == finding.Info {
 			continue
 		}
 		k := objectAt(f.File, f.Resource)
-		fields[k] = append(fields[k], f.Field)
+		fields[k] = append(fields[k], at{f.Field, f.Severity})
 	}
 	out := fs[:0]
 next:
 	for _, f := range fs {
 		for _, p := range fields[objectAt(f.File, f.Resource)] {
-			if f.Field == p || (p != "" && (strings.HasPrefix(f.Field, p+".") || strings.HasPrefix(f.Field, p+"["))) {
+			if p.sev < f.Severity {
+				continue
+			}
+			if f.Field == p.field || (p.field != "" && (strings.HasPrefix(f.Field, p.field+".") || strings.HasPrefix(f.Field, p.field+"["))) {
 				continue next
 			}
 		}

@@ -154,3 +154,15 @@ func BenchmarkHandlerPassthrough(b *testing.B) {
 	b.Run("json", func(b *testing.B) { handlerBench(b, false, false) })
 	b.Run("stream", func(b *testing.B) { handlerBench(b, false, true) })
 }
+
+// BenchmarkRequestKeys is the strict read decodeRequest adds before decoding (part of
+// BenchmarkTranslateRequest).
+func BenchmarkRequestKeys(b *testing.B) {
+	b.SetBytes(int64(len(benchRequest)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := chatRequestKeys.Read(benchRequest, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

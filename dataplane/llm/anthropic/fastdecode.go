@@ -8,14 +8,25 @@ import "encoding/json"
 // decode with encoding/json, so accepted inputs, results and error messages are identical.
 // TestFastDecodeMatchesEncodingJSON and FuzzFastDecode check the equivalence.
 
-// decodeRequest decodes an OpenAI chat completion request body.
+// decodeRequest decodes an OpenAI chat completion request body. A body with duplicate or
+// case-colliding keys, or a case variant of a member name, is refused first with a
+// *jsonstrict.Error (chatRequestKeys), so neither decoder reads a value the upstream would not; a
+// body encoding/json accepts but the strict reader does not (invalid UTF-8, a lone surrogate
+// escape, deep nesting) is decoded and then refused with the strict reader's error.
 func decodeRequest(body []byte, in *chatRequest) error {
+	serr := chatRequestKeys.Read(body, nil)
+	if isKeyError(serr) {
+		return serr
+	}
 	s := scanner{b: body}
-	if s.peek() == '{' && s.chatRequest(in) && s.end() {
+	if serr == nil && s.peek() == '{' && s.chatRequest(in) && s.end() {
 		return nil
 	}
 	*in = chatRequest{}
-	return json.Unmarshal(body, in)
+	if err := json.Unmarshal(body, in); err != nil {
+		return err
+	}
+	return serr
 }
 
 func (s *scanner) strField(seen *fields, bit uint, dst *string) bool {

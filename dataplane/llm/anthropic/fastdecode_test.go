@@ -62,11 +62,16 @@ func fastDecodeInputs() []string {
 	return in
 }
 
-// checkFastDecode compares the hand-written decoders with encoding/json on one input.
+// checkFastDecode compares the hand-written decoders with encoding/json on one input. A
+// request the strict reader refuses (a duplicate or case-variant key always; invalid UTF-8, a
+// lone surrogate or deep nesting when encoding/json accepts it) is refused with its error.
 func checkFastDecode(t *testing.T, in []byte) {
 	t.Helper()
 	var got, want chatRequest
 	gerr, werr := decodeRequest(in, &got), json.Unmarshal(in, &want)
+	if serr := chatRequestKeys.Read(in, nil); isKeyError(serr) || serr != nil && werr == nil {
+		werr = serr
+	}
 	if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
 		t.Fatalf("request %q: error %v, encoding/json %v", in, gerr, werr)
 	}

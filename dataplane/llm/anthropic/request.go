@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/infergw/gwctl/dataplane/jsonstrict"
 	"github.com/infergw/gwctl/dataplane/llm"
 )
 
@@ -58,6 +59,9 @@ type upstreamRequest struct {
 func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstreamRequest, *llm.Error) {
 	var in chatRequest
 	if err := decodeRequest(body, &in); err != nil {
+		if se := (*jsonstrict.Error)(nil); errors.As(err, &se) {
+			return nil, llm.BodyError(err)
+		}
 		return nil, llm.InvalidRequest("", "request body is not a valid chat completion request: %s", jsonErrorText(err))
 	}
 	model := in.Model
@@ -80,7 +84,7 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 		return nil, llm.InvalidRequest("logprobs", "logprobs are not supported by this backend")
 	}
 
-	maxTokens, perr := t.maxTokens(&in, caps)
+	maxTokens, perr := t.maxTokens(&in, model, caps)
 	if perr != nil {
 		return nil, perr
 	}
@@ -102,7 +106,10 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 	if effort != "" {
 		out.OutputConfig = &outputConfig{Effort: effort}
 	}
-	thinkingOn := len(thinking) > 0 && !bytes.Contains(thinking, []byte(`"disabled"`))
+	thinkingOn := len(thinking) > 0 && !jsonstrict.Value(thinking).Lookup("type").Equal("disabled")
+	if err := checkThinking(jsonstrict.Value(thinking), maxTokens); err != nil {
+		return nil, err
+	}
 
 	if err := t.sampling(ctx, &in, &out, caps, thinkingOn); err != nil {
 		return nil, err
@@ -134,18 +141,12 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 	}, nil
 }
 
-func (t *translator) maxTokens(in *chatRequest, caps ModelCaps) (int64, *llm.Error) {
+func (t *translator) maxTokens(in *chatRequest, model string, caps ModelCaps) (int64, *llm.Error) {
 	switch {
 	case in.MaxCompletionTokens != nil:
-		if *in.MaxCompletionTokens <= 0 {
-			return 0, llm.InvalidRequest("max_completion_tokens", "max_completion_tokens must be a positive integer")
-		}
-		return *in.MaxCompletionTokens, nil
+		return *in.MaxCompletionTokens, checkMaxTokens("max_completion_tokens", *in.MaxCompletionTokens, model, caps)
 	case in.MaxTokens != nil:
-		if *in.MaxTokens <= 0 {
-			return 0, llm.InvalidRequest("max_tokens", "max_tokens must be a positive integer")
-		}
-		return *in.MaxTokens, nil
+		return *in.MaxTokens, checkMaxTokens("max_tokens", *in.MaxTokens, model, caps)
 	}
 	n := t.defaultMax
 	if caps.MaxOutputTokens > 0 && n > caps.MaxOutputTokens {

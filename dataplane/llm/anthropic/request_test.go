@@ -203,17 +203,19 @@ func TestTranslateRequestReferenceInputs(t *testing.T) {
 	}
 }
 
-func TestHasTopLevelKey(t *testing.T) {
-	for in, want := range map[string]bool{
-		`{"type":"object"}`:                                true,
-		`{"properties":{"type":{"type":"string"}}}`:        false,
-		`{"a":"type","b":["type"]}`:                        false,
-		`{"a":"x\"type","type":1}`:                         true,
-		` { "description" : "has \\\" quote" , "type" :1}`: true,
-		`{}`: false,
+// TestInputSchemaType: "type":"object" is added only when the schema has no top-level "type"
+// key, however it is written, so the upstream never gets two.
+func TestInputSchemaType(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"type":"object"}`:                         `{"type":"object"}`,
+		`{"properties":{"type":{"type":"string"}}}`: `{"type":"object","properties":{"type":{"type":"string"}}}`,
+		`{"a":"type","b":["type"]}`:                 `{"type":"object","a":"type","b":["type"]}`,
+		`{"a":"x\"type","type":1}`:                  `{"a":"x\"type","type":1}`,
+		`{"typ\u0065":"object"}`:                    `{"typ\u0065":"object"}`,
+		`{}`:                                        `{"type":"object"}`,
 	} {
-		if got := hasTopLevelKey([]byte(in), "type"); got != want {
-			t.Errorf("%s: got %v", in, got)
+		if got, err := inputSchema([]byte(in)); err != nil || string(got) != want {
+			t.Errorf("%s: got %s %v, want %s", in, got, err, want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/infergw/gwctl/dataplane/jsonstrict"
 	"github.com/infergw/gwctl/dataplane/llm"
 )
 
@@ -52,6 +53,9 @@ func (t *translator) serverTool(i int, ct *chatTool, out *messagesRequest) *llm.
 	}
 	if ct.Name == "" {
 		return llm.InvalidRequest(fmt.Sprintf("tools[%d].name", i), "server tool %s needs a name (the Anthropic tool object is sent as it is)", ct.Type)
+	}
+	if err := checkServerTool(i, jsonstrict.Value(ct.Raw)); err != nil {
+		return err
 	}
 	out.Tools = append(out.Tools, tool{Name: ct.Name, Raw: ct.Raw})
 	return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/infergw/gwctl/dataplane/jsonstrict"
 	"github.com/infergw/gwctl/dataplane/llm"
 )
 
@@ -98,8 +99,8 @@ func inputSchema(params json.RawMessage) (json.RawMessage, error) {
 	if params[0] != '{' {
 		return nil, fmt.Errorf("parameters must be a JSON Schema object")
 	}
-	// params is a RawMessage of a request that encoding/json has already validated whole.
-	if hasTopLevelKey(params, "type") {
+	// params is part of a request the strict reader checked whole: keys are unique and exact.
+	if jsonstrict.Value(params).Lookup("type") != nil {
 		return params, nil
 	}
 	rest := bytes.TrimSpace(params[1:])
@@ -112,36 +113,21 @@ func inputSchema(params json.RawMessage) (json.RawMessage, error) {
 	return b, nil
 }
 
-// hasTopLevelKey reports whether the valid JSON object obj has key at its top level, without
-// decoding it.
-func hasTopLevelKey(obj []byte, key string) bool {
-	depth := 0
-	expectKey := false
-	for i := 0; i < len(obj); i++ {
-		switch c := obj[i]; c {
-		case '{':
-			depth++
-			expectKey = depth == 1
-		case '[':
-			depth++
-		case '}', ']':
-			depth--
-		case ',':
-			expectKey = depth == 1
-		case '"':
-			start := i + 1
-			for i++; i < len(obj) && obj[i] != '"'; i++ {
-				if obj[i] == '\\' {
-					i++
-				}
-			}
-			if expectKey && depth == 1 && string(obj[start:i]) == key {
-				return true
-			}
-			expectKey = false
-		}
-	}
-	return false
+// toolChoiceObject is the object form of OpenAI's tool_choice.
+type toolChoiceObject struct {
+	Type     string `json:"type"`
+	Function *struct {
+		Name string `json:"name"`
+	} `json:"function"`
+	AllowedTools *struct {
+		Mode  string `json:"mode"`
+		Tools []struct {
+			Type     string `json:"type"`
+			Function struct {
+				Name string `json:"name"`
+			} `json:"function"`
+		} `json:"tools"`
+	} `json:"allowed_tools"`
 }
 
 // toolChoiceFrom maps OpenAI tool_choice; allowed is the allowed_tools filter, if any.
@@ -163,21 +149,7 @@ func toolChoiceFrom(raw json.RawMessage) (*toolChoice, map[string]bool, *llm.Err
 		}
 		return nil, nil, llm.InvalidRequest("tool_choice", "tool_choice %q is not one of auto, none, required", s)
 	}
-	var obj struct {
-		Type     string `json:"type"`
-		Function *struct {
-			Name string `json:"name"`
-		} `json:"function"`
-		AllowedTools *struct {
-			Mode  string `json:"mode"`
-			Tools []struct {
-				Type     string `json:"type"`
-				Function struct {
-					Name string `json:"name"`
-				} `json:"function"`
-			} `json:"tools"`
-		} `json:"allowed_tools"`
-	}
+	var obj toolChoiceObject
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return nil, nil, llm.InvalidRequest("tool_choice", "tool_choice must be a string or an object")
 	}

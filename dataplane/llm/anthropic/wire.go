@@ -147,10 +147,12 @@ type chatTool struct {
 	Raw json.RawMessage `json:"-"`
 }
 
+// chatToolFields is chatTool without its UnmarshalJSON method.
+type chatToolFields chatTool
+
 // UnmarshalJSON decodes a tools[] element and keeps the raw object of non-function tools.
 func (t *chatTool) UnmarshalJSON(b []byte) error {
-	type fields chatTool // without this method
-	var f fields
+	var f chatToolFields
 	if err := json.Unmarshal(b, &f); err != nil {
 		return err
 	}

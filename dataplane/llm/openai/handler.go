@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/infergw/gwctl/dataplane/jsonstrict"
 	"github.com/infergw/gwctl/dataplane/llm"
 )
 
@@ -56,12 +57,52 @@ func NewHandler(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
+// requestFields is what the passthrough reads of a request body, in one strict pass: the model
+// it reports and may override, and whether and how the client streams. The body is forwarded as
+// it is, so these are read by exact key with duplicate and case-colliding keys refused: the
+// upstream then reads the same values.
+var (
+	requestFields     = jsonstrict.NewSchema()
+	slotModel         = requestFields.Capture("model")
+	slotStream        = requestFields.Capture("stream")
+	slotStreamOptions = requestFields.Capture("stream_options")
+	slotIncludeUsage  = requestFields.Capture("stream_options", "include_usage")
+)
+
 type requestProbe struct {
-	Model         string `json:"model"`
-	Stream        bool   `json:"stream"`
-	StreamOptions *struct {
-		IncludeUsage bool `json:"include_usage"`
-	} `json:"stream_options"`
+	Model        string
+	Stream       bool
+	IncludeUsage bool
+}
+
+// probeRequest reads requestFields from body with the types encoding/json would require.
+func probeRequest(body []byte) (requestProbe, *llm.Error) {
+	var v [4]jsonstrict.Value
+	if err := requestFields.Read(body, v[:]); err != nil {
+		return requestProbe{}, llm.BodyError(err)
+	}
+	var p requestProbe
+	if jsonstrict.Lookup(body).Kind() != jsonstrict.Object {
+		return p, llm.InvalidRequest("", "request body must be a JSON object")
+	}
+	for _, f := range []struct {
+		name string
+		v    jsonstrict.Value
+		kind jsonstrict.Kind
+	}{
+		{"model", v[slotModel], jsonstrict.String},
+		{"stream", v[slotStream], jsonstrict.Bool},
+		{"stream_options", v[slotStreamOptions], jsonstrict.Object},
+		{"stream_options.include_usage", v[slotIncludeUsage], jsonstrict.Bool},
+	} {
+		if k := f.v.Kind(); k != jsonstrict.Absent && k != jsonstrict.Null && k != f.kind {
+			return p, llm.InvalidRequest(f.name, "%s must be a %s, not a %s", f.name, f.kind, k)
+		}
+	}
+	p.Model, _ = v[slotModel].Str()
+	p.Stream, _ = v[slotStream].Bool()
+	p.IncludeUsage, _ = v[slotIncludeUsage].Bool()
+	return p, nil
 }
 
 // ServeHTTP implements POST …/chat/completions.
@@ -79,12 +120,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var err error
-	var probe requestProbe
-	if err := json.Unmarshal(body, &probe); err != nil {
-		llm.Reject(w, &res, llm.InvalidRequest("", "request body is not valid JSON"))
+	probe, perr := probeRequest(body)
+	if perr != nil {
+		llm.Reject(w, &res, perr)
 		return
 	}
-	clientUsage := probe.StreamOptions != nil && probe.StreamOptions.IncludeUsage
+	clientUsage := probe.IncludeUsage
 	res.RequestModel, res.Stream = probe.Model, probe.Stream
 	if h.model != "" && h.model != probe.Model || probe.Stream && !clientUsage {
 		// Ask for stream usage even when the client did not, so it can be counted.

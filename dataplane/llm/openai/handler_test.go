@@ -31,6 +31,7 @@ const (
 )
 
 type env struct {
+	url     string // the passthrough handler's server
 	fake    *anthropictest.Server
 	client  openaisdk.Client
 	reg     *prometheus.Registry
@@ -81,6 +82,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 		h.ServeHTTP(w, r.WithContext(llm.WithRoute(r.Context(), llm.RouteInfo{Route: "r", Backend: "vllm"})))
 	}))
 	t.Cleanup(srv.Close)
+	e.url = srv.URL
 	e.client = openaisdk.NewClient(option.WithBaseURL(srv.URL+"/v1/"), option.WithAPIKey("client-key"), option.WithMaxRetries(0))
 	return e
 }
