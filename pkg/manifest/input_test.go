@@ -35,8 +35,6 @@ func findingLines(dir string, fs []finding.Finding) string {
 	return b.String()
 }
 
-const cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\n"
-
 // TestReadSkipsWhatIsNotAManifest: Helm values, chart directories, kustomization files, the
 // patches they name and Kustomization objects are skipped, each with one info finding; the
 // resources beside them are read.
