@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/bits"
+	"sort"
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// maxSyntaxSearch bounds the text syntaxPos re-parses: each step of its search parses a prefix
-// of the document three times.
-const maxSyntaxSearch = 4 << 20
+// maxSyntaxParse bounds the bytes syntaxPos may parse in all (each step of its bisection
+// parses a prefix of the document up to three times), about half a second: a document of up to
+// a few hundred KiB gets its exact position, a larger one keeps yaml.v3's line.
+const maxSyntaxParse = 24 << 20
 
 // syntaxPos finds where a YAML syntax error is. yaml.v3 reports parser errors at the line
 // before the start of the enclosing mapping, sequence or flow collection ("did not find
@@ -23,9 +26,15 @@ const maxSyntaxSearch = 4 << 20
 // error at its end; appending "]" or "}" closes it, so a prefix only counts when it still
 // fails the same way with each of them appended.
 //
-// It returns false when the error cannot be reproduced or the document is too large.
+// The parser reads its input in small chunks, so the error is within the bytes it read before
+// failing: the search ends there.
+//
+// It returns false when the error cannot be reproduced or the search would cost too much.
 func syntaxPos(data []byte, reported Pos) (Pos, bool) {
-	full := firstYAMLError(data)
+	if len(data) > maxSyntaxParse {
+		return Pos{}, false
+	}
+	full, _ := firstYAMLError(data)
 	if full == "" {
 		return Pos{}, false
 	}
@@ -39,22 +48,29 @@ func syntaxPos(data []byte, reported Pos) (Pos, bool) {
 	text := data
 	if doc := docStart(data, starts, lo); doc > 0 {
 		text = append(bytes.Repeat([]byte{'\n'}, doc), data[starts[doc]:]...)
-		if firstYAMLError(text) != full {
+		if e, _ := firstYAMLError(text); e != full {
 			text = data
 		}
 	}
-	if len(text) > maxSyntaxSearch {
+	starts = lineStarts(text)
+	// Bisection over lines, then over the characters of one: give up now if it cannot fit.
+	if steps := bits.Len(uint(len(starts)-lo)) + 8; 2*steps*len(text) > maxSyntaxParse {
 		return Pos{}, false
 	}
-	starts = lineStarts(text)
 	closers := []string{"\n]", "\n}"}
+	parsed := 0
+	failsAs := func(b []byte) bool {
+		parsed += len(b)
+		e, _ := firstYAMLError(b)
+		return e == full
+	}
 	fails := func(n int) bool {
 		prefix := text[:n:n]
-		if firstYAMLError(prefix) != full {
+		if !failsAs(prefix) {
 			return false
 		}
 		for _, closer := range closers {
-			if firstYAMLError(append(prefix, closer...)) != full {
+			if !failsAs(append(prefix, closer...)) {
 				return false
 			}
 		}
@@ -66,14 +82,22 @@ func syntaxPos(data []byte, reported Pos) (Pos, bool) {
 		}
 		return len(text)
 	}
-	if !fails(len(text)) {
+	_, read := firstYAMLError(text)
+	hi := sort.Search(len(starts), func(i int) bool { return starts[i] >= read }) // lines read
+	if hi < lo {
+		hi = len(starts)
+	}
+	if !fails(end(hi)) {
 		// The error is the end of the input inside an open flow collection: the shortest prefix
 		// that fails alike ends at the bracket left open.
-		closers = nil
+		closers, hi = nil, len(starts)
 	}
 	// Smallest line whose end makes the prefix fail.
-	l, h := lo, len(starts)
+	l, h := lo, hi
 	for l < h {
+		if parsed > maxSyntaxParse {
+			return Pos{}, false
+		}
 		m := (l + h) / 2
 		if fails(end(m)) {
 			h = m
@@ -92,6 +116,9 @@ func syntaxPos(data []byte, reported Pos) (Pos, bool) {
 	}
 	c, h := 0, len(cuts)
 	for c < h {
+		if parsed > maxSyntaxParse {
+			return Pos{}, false
+		}
 		m := (c + h) / 2
 		if fails(starts[line-1] + cuts[m]) {
 			h = m
@@ -116,19 +143,32 @@ func syntaxPos(data []byte, reported Pos) (Pos, bool) {
 	return Pos{Line: line, Column: c + 1}, true
 }
 
-// firstYAMLError is yaml.v3's first error over the documents of data, "" when there is none.
-func firstYAMLError(data []byte) string {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+// firstYAMLError is yaml.v3's first error over the documents of data ("" when there is none)
+// and how many bytes the parser had read when it stopped.
+func firstYAMLError(data []byte) (string, int) {
+	r := &countingReader{r: bytes.NewReader(data)}
+	dec := yaml.NewDecoder(r)
 	for {
 		var n yaml.Node
 		err := dec.Decode(&n)
 		if errors.Is(err, io.EOF) {
-			return ""
+			return "", r.n
 		}
 		if err != nil {
-			return err.Error()
+			return err.Error(), r.n
 		}
 	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
 
 // lineStarts returns the offset of the start of each line.

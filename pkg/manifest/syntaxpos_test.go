@@ -47,16 +47,23 @@ func TestSyntaxErrorPosition(t *testing.T) {
 	}
 }
 
-// TestSyntaxPosGivesUp: a document over maxSyntaxSearch keeps yaml.v3's position rather than
-// spending a parse per step of the search on it.
+// TestSyntaxPosGivesUp: a document too large to search within maxSyntaxParse keeps yaml.v3's
+// position rather than costing seconds of parsing; one within it gets the exact position.
 func TestSyntaxPosGivesUp(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("data:\n")
-	for b.Len() <= maxSyntaxSearch {
-		b.WriteString("  key: value value value value value value value value value value\n")
+	doc := func(size int) []byte {
+		var b strings.Builder
+		b.WriteString("data:\n")
+		for b.Len() < size {
+			b.WriteString("  key: value value value value value value value value value value\n")
+		}
+		b.WriteString(" bad: indent\n")
+		return []byte(b.String())
 	}
-	b.WriteString(" bad: indent\n")
-	if p, ok := syntaxPos([]byte(b.String()), Pos{Line: 1}); ok {
-		t.Fatalf("searched a %d-byte document: %v", b.Len(), p)
+	small := doc(64 << 10)
+	if p, ok := syntaxPos(small, Pos{Line: 1}); !ok || p.Line != strings.Count(string(small), "\n") || p.Column != 2 {
+		t.Fatalf("64 KiB document: %v %v", p, ok)
+	}
+	if p, ok := syntaxPos(doc(1<<20), Pos{Line: 1}); ok {
+		t.Fatalf("searched a 1 MiB document: %v", p)
 	}
 }
