@@ -17,6 +17,8 @@ const (
 	Agentgateway       = "agentgateway"
 	InferenceExtension = "inference-extension"
 	ExternalSecrets    = "external-secrets"
+	ArgoCD             = "argo-cd"
+	CertManager        = "cert-manager"
 )
 
 // Manifest is SOURCE.yaml: where every derived file comes from. Fields are in key order, so
@@ -39,9 +41,12 @@ type Set struct {
 	Version  string `yaml:"version"`
 }
 
-// A File is one derived CRD file.
+// A File is one derived CRD file: the CRD of Group and Kind, so that a reader can tell which
+// file serves a kind without parsing them all.
 type File struct {
 	From   Origin `yaml:"from"`
+	Group  string `yaml:"group"`
+	Kind   string `yaml:"kind"`
 	Path   string `yaml:"path"` // relative to schemas/
 	SHA256 string `yaml:"sha256"`
 }

@@ -13,8 +13,9 @@ import (
 
 // A crd is one CustomResourceDefinition document, with the name its derived file takes.
 type crd struct {
-	file string // <group>_<plural>.yaml
-	doc  *yaml.Node
+	file        string // <group>_<plural>.yaml
+	group, kind string
+	doc         *yaml.Node
 }
 
 // deriveCRDs keeps the facts of every CustomResourceDefinition in data: each version's schema
@@ -34,10 +35,10 @@ func deriveCRDs(data []byte) ([]crd, error) {
 			continue
 		}
 		spec := mapValue(root, "spec")
-		group, plural := mapValue(spec, "group"), mapValue(mapValue(spec, "names"), "plural")
+		group, plural, kind := mapValue(spec, "group"), mapValue(mapValue(spec, "names"), "plural"), mapValue(mapValue(spec, "names"), "kind")
 		versions := mapValue(spec, "versions")
-		if group == nil || plural == nil || versions == nil {
-			return nil, fmt.Errorf("line %d: no spec.group, spec.names.plural or spec.versions", root.Line)
+		if group == nil || plural == nil || kind == nil || versions == nil {
+			return nil, fmt.Errorf("line %d: no spec.group, spec.names.plural, spec.names.kind or spec.versions", root.Line)
 		}
 		for _, v := range versions.Content {
 			if s := mapValue(mapValue(v, "schema"), "openAPIV3Schema"); s != nil {
@@ -49,7 +50,7 @@ func deriveCRDs(data []byte) ([]crd, error) {
 				}
 			}
 		}
-		out = append(out, crd{file: group.Value + "_" + plural.Value + ".yaml", doc: d})
+		out = append(out, crd{file: group.Value + "_" + plural.Value + ".yaml", group: group.Value, kind: kind.Value, doc: d})
 	}
 	if other > 0 && len(out) > 0 {
 		return nil, fmt.Errorf("line %d: not a CustomResourceDefinition, in a file of CRDs", other)

@@ -127,7 +127,7 @@ func deriveSet(l locator, s source, files map[string][]byte) (schemas.Set, error
 				if err != nil {
 					return set, fmt.Errorf("%s: %w", origin.Path, err)
 				}
-				f := schemas.File{From: origin, Path: set.Dir + "/" + c.file}
+				f := schemas.File{From: origin, Group: c.group, Kind: c.kind, Path: set.Dir + "/" + c.file}
 				data := append([]byte(header(origin)), body...)
 				f.SHA256 = sum(data)
 				if f.SHA256 == origin.SHA256 {

@@ -53,4 +53,14 @@ var sources = []source{
 		Name: schemas.ExternalSecrets, Version: "v2.9.0", Upstream: "github.com/external-secrets/external-secrets", License: "Apache-2.0",
 		Ref: "external-secrets-v2.9.0", Files: []string{"external-secrets.io_externalsecrets.yaml", "external-secrets.io_clusterexternalsecrets.yaml"},
 	},
+	// Argo CD v3.6 needs Go 1.27 to download with the go command; v3.5 is a supported release.
+	{
+		Name: schemas.ArgoCD, Version: "v3.5.8", Upstream: "github.com/argoproj/argo-cd", License: "Apache-2.0",
+		Module: "github.com/argoproj/argo-cd/v3", Under: "manifests/crds", Files: []string{"*-crd.yaml"},
+	},
+	// The kinds users write; ACME orders and challenges are the controller's.
+	{
+		Name: schemas.CertManager, Version: "v1.21.2", Upstream: "github.com/cert-manager/cert-manager", License: "Apache-2.0",
+		Module: "github.com/cert-manager/cert-manager", Under: "deploy/crds", Files: []string{"cert-manager.io_*.yaml"},
+	},
 }

@@ -29,6 +29,7 @@ func TestCases(t *testing.T) {
 		{"version-new.yaml", Options{AgentgatewayVersion: "v1.4.0", SkipCrossResource: true, SkipCompile: true}},
 		{"version-new.yaml", Options{AgentgatewayVersion: "v1.9.0", SkipCrossResource: true, SkipCompile: true}},
 		{"inference.yaml", Options{SkipCrossResource: true, SkipCompile: true}},
+		{"upstreams.yaml", Options{SkipCrossResource: true, SkipCompile: true}},
 		{"inference.yaml", Options{InferenceExtensionVersion: "v1.5.0", SkipCrossResource: true, SkipCompile: true}},
 		{"inference.yaml", Options{InferenceExtensionVersion: "v1.6", SkipCrossResource: true, SkipCompile: true}},
 	}

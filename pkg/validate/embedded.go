@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -19,15 +20,22 @@ type release struct {
 	ver  semver
 	once sync.Once
 	reg  *registry
-	err  error
 }
 
-func (r *release) registry() (*registry, error) {
+func (r *release) registry() *registry {
 	r.once.Do(func() {
 		r.reg = newRegistry()
-		r.err = r.reg.loadCRDFS(r.set.FS(), embeddedLabel+"/"+r.set.Dir, true)
+		r.reg.addSet(r.set)
 	})
-	return r.reg, r.err
+	return r.reg
+}
+
+// addSet registers an embedded set's files, to be read on the first lookup of their kinds.
+func (r *registry) addSet(s schemas.Set) {
+	fsys, label := s.FS(), embeddedLabel+"/"+s.Dir
+	for _, f := range s.Files {
+		r.addPending(fsys, label, path.Base(f.Path), f.Group, f.Kind)
+	}
 }
 
 // releases lists the embedded releases of one upstream, oldest first.

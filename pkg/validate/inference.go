@@ -46,11 +46,7 @@ func newInferenceExtension(version string) (inferenceExtension, error) {
 func (v *Validator) olderReleases(ctx context.Context, o *manifest.Object) []finding.Finding {
 	for i := len(v.gie.older) - 1; i >= 0; i-- {
 		r := v.gie.older[i]
-		reg, err := r.registry()
-		if err != nil {
-			return []finding.Finding{o.Finding("", RuleBadSchema, finding.Error, err.Error())}
-		}
-		c := reg.lookup(gvk{o.Group(), o.Version(), o.Kind})
+		c := r.registry().lookup(gvk{o.Group(), o.Version(), o.Kind})
 		if c == nil {
 			continue
 		}

@@ -84,9 +84,7 @@ func New(opts Options) (*Validator, error) {
 		}
 	} else {
 		for _, s := range selectEmbedded(agw, gie.use) {
-			if err := reg.loadCRDFS(s.FS(), embeddedLabel+"/"+s.Dir, true); err != nil {
-				return nil, fmt.Errorf("embedded schemas: %w", err)
-			}
+			reg.addSet(s)
 		}
 	}
 	for _, d := range opts.CRDDirs {

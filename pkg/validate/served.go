@@ -13,6 +13,7 @@ import (
 func (r *run) otherVersions(k gvk) string {
 	var vs []string
 	for _, reg := range []*registry{r.overlay, r.v.embedded} {
+		reg.readKind(k.Group, k.Kind)
 		reg.mu.RLock()
 		for kk := range reg.kinds {
 			if kk.Group == k.Group && kk.Kind == k.Kind {

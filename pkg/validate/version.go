@@ -199,11 +199,7 @@ func (v *Validator) otherRelease(o *manifest.Object, path, value string) *releas
 		if r == v.agw {
 			continue
 		}
-		reg, err := r.registry()
-		if err != nil {
-			continue
-		}
-		c := reg.lookup(gvk{o.Group(), o.Version(), o.Kind})
+		c := r.registry().lookup(gvk{o.Group(), o.Version(), o.Kind})
 		if c == nil {
 			continue
 		}
