@@ -31,10 +31,11 @@ func newValidate(g *globalOptions) *cobra.Command {
 		Use:   "validate [FILE|DIR|-]...",
 		Short: "Check manifests as the API server and the dataplane would, offline",
 		Long: `Validates Kubernetes manifests with no cluster and no network:
-  - custom resources (Gateway API, InferencePool, agentgateway, ExternalSecret, and any CRD in the
-    input or under --crds) through the API server's own pipeline: structural schema, unknown
-    fields as errors, defaults, list-map keys, and the CEL rules with the API server's messages;
-    the embedded schemas are upstream releases' published CRDs, prose dropped (--list-schemas);
+  - custom resources (Gateway API, InferencePool, agentgateway, External Secrets, Argo CD,
+    cert-manager, and any CRD in the input or under --crds) through the API server's own
+    pipeline: structural schema, unknown fields as errors, defaults, list-map keys, and the CEL
+    rules with the API server's messages; the embedded schemas are upstream releases' published
+    CRDs, prose dropped (--list-schemas);
   - built-in kinds by strict decoding into the Kubernetes types, plus name validation;
   - cross-resource checks (parentRefs, backendRefs, ReferenceGrants, policy targets, JWKS and
     MCP Services, secretRefs, model-header routes, duplicates) and semantic lints;
