@@ -23,6 +23,7 @@ type validateOptions struct {
 	output                          string
 	junitFile, sarifFile, jsonFile  string
 	summary, rendered, portableOnly bool
+	listSchemas                     bool
 	closed, allowEmpty              bool
 	knownFiles                      []string
 }
@@ -33,9 +34,11 @@ func newValidate(g *globalOptions) *cobra.Command {
 		Use:   "validate [FILE|DIR|-]...",
 		Short: "Check manifests as the API server and the dataplane would, offline",
 		Long: `Validates Kubernetes manifests with no cluster and no network:
-  - custom resources (Gateway API, InferencePool, agentgateway, ExternalSecret, and any CRD in the
-    input or under --crds) through the API server's own pipeline: structural schema, unknown
-    fields as errors, defaults, list-map keys, and the CEL rules with the API server's messages;
+  - custom resources (Gateway API, InferencePool, agentgateway, External Secrets, Argo CD,
+    cert-manager, and any CRD in the input or under --crds) through the API server's own
+    pipeline: structural schema, unknown fields as errors, defaults, list-map keys, and the CEL
+    rules with the API server's messages; the embedded schemas are upstream releases' published
+    CRDs, prose dropped (--list-schemas);
   - built-in kinds by strict decoding into the Kubernetes types, plus name validation;
   - cross-resource checks (parentRefs, backendRefs, ReferenceGrants, policy targets, JWKS and
     MCP Services, secretRefs, model-header routes, duplicates) and semantic lints;
@@ -64,7 +67,8 @@ another implementation, and exits 0.`,
   gwctl validate manifests/ --strict --junit-file report.xml --sarif-file report.sarif
   gwctl validate apps/ --known-objects cluster-objects.yaml
   gwctl validate -o json clusters/dev/ > findings.json
-  gwctl validate --portable --enable fallback`,
+  gwctl validate --portable --enable fallback
+  gwctl validate --list-schemas --agentgateway-version v1.4.1`,
 		RunE: func(c *cobra.Command, args []string) error { return o.run(c, args) },
 	}
 	f := c.Flags()
@@ -75,9 +79,11 @@ another implementation, and exits 0.`,
 	f.BoolVar(&o.summary, "summary", false, "print a summary line to stderr")
 	f.BoolVar(&o.rendered, "rendered", false, "validate the current render (the default with no arguments)")
 	f.BoolVar(&o.opts.Strict, "strict", false, "warnings fail the run too")
-	f.BoolVar(&o.opts.Verbose, "verbose", false, "also report schema sections accepted without checks")
+	f.BoolVar(&o.opts.Verbose, "verbose", false, "also report resources skipped")
 	f.BoolVar(&o.opts.IgnoreMissingSchemas, "ignore-missing-schemas", false, "skip resources of kinds with no schema instead of failing")
-	f.StringVar(&o.opts.AgentgatewayVersion, "agentgateway-version", "v1.2.1", "agentgateway release the resources target")
+	f.StringVar(&o.opts.AgentgatewayVersion, "agentgateway-version", validate.DefaultAgentgatewayVersion, "agentgateway release the resources target (embedded schemas: v1.2.1, v1.3.1, v1.4.1)")
+	f.StringVar(&o.opts.InferenceExtensionVersion, "inference-extension-version", "", "Gateway API Inference Extension release of the cluster's InferencePool CRD (v1.5 or v1.6; default: v1.6, warning on pools v1.5 rejects)")
+	f.BoolVar(&o.listSchemas, "list-schemas", false, "list the embedded schemas (group/version/kind, upstream, release, in use) and exit")
 	f.StringArrayVar(&o.opts.CRDDirs, "crds", nil, "directory of CRDs used for their kinds, over the embedded schemas (repeatable)")
 	f.BoolVar(&o.portableOnly, "portable", false, "list implementation-specific resources and fields, with what the standby does instead")
 	f.BoolVar(&o.closed, "closed", false, "the input is the whole world: unresolved references are errors, duplicates are judged across all inputs")
@@ -87,6 +93,9 @@ another implementation, and exits 0.`,
 }
 
 func (o *validateOptions) run(c *cobra.Command, args []string) error {
+	if o.listSchemas {
+		return o.writeSchemaList()
+	}
 	if o.rendered && len(args) > 0 {
 		return withCode(ExitUsage, fmt.Errorf("--rendered validates the render: give no paths with it"))
 	}

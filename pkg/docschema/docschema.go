@@ -95,19 +95,7 @@ func (s *Schema) Validate(doc *manifest.Object) error {
 	}
 	// The library reports in map order: sort fully, so a run names the same problems in the
 	// same order as the last.
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Pos.Line != b.Pos.Line {
-			return a.Pos.Line < b.Pos.Line
-		}
-		if a.Pos.Column != b.Pos.Column {
-			return a.Pos.Column < b.Pos.Column
-		}
-		if a.Key != b.Key {
-			return a.Key < b.Key
-		}
-		return a.Msg < b.Msg
-	})
+	SortViolations(out)
 	return out
 }
 
@@ -186,4 +174,22 @@ func toJSONValue(v any) any {
 		return float64(t)
 	}
 	return v
+}
+
+// SortViolations orders violations by position, then key and message, so that every run
+// reports the same problems in the same order.
+func SortViolations(vs []Violation) {
+	sort.Slice(vs, func(i, j int) bool {
+		a, b := vs[i], vs[j]
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line < b.Pos.Line
+		}
+		if a.Pos.Column != b.Pos.Column {
+			return a.Pos.Column < b.Pos.Column
+		}
+		if a.Key != b.Key {
+			return a.Key < b.Key
+		}
+		return a.Msg < b.Msg
+	})
 }

@@ -3,7 +3,9 @@ package platform
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -74,7 +76,7 @@ func (l *loader) readFile() error {
 // gwctl owns is an error (gateway.naem is a typo); an unknown top-level key is another tool's,
 // an error only with Strict, and a warning when it is close to a key gwctl owns.
 func (l *loader) checkKeys(doc map[string]any) (errs, warns []problem) {
-	for _, k := range sortedKeys(doc) {
+	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		if n, ok := l.root.props[k]; ok {
 			errs = append(errs, l.checkOwned(k, doc[k], n)...)
 			continue
@@ -111,7 +113,7 @@ func (l *loader) checkOwned(path string, v any, n *node) []problem {
 		if !ok {
 			return nil // the schema reports the type
 		}
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if c, ok := n.props[k]; ok {
 				out = append(out, l.checkOwned(path+"."+k, m[k], c)...)
 				continue
@@ -153,19 +155,7 @@ func positioned(file string, pos map[string]manifest.Pos, probs []problem) docsc
 		seen[p] = true
 		out = append(out, docschema.Violation{File: file, Pos: keyPos(pos, p.key), Key: p.key, Msg: p.msg})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Pos.Line != b.Pos.Line {
-			return a.Pos.Line < b.Pos.Line
-		}
-		if a.Pos.Column != b.Pos.Column {
-			return a.Pos.Column < b.Pos.Column
-		}
-		if a.Key != b.Key {
-			return a.Key < b.Key
-		}
-		return a.Msg < b.Msg
-	})
+	docschema.SortViolations(out)
 	return out
 }
 
@@ -248,15 +238,6 @@ func foreignLeaves(foreign map[string]any) []string {
 		if !strings.Contains(k, ".") {
 			walk(k, v)
 		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
 	}
 	sort.Strings(out)
 	return out

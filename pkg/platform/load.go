@@ -3,7 +3,9 @@ package platform
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -161,7 +163,7 @@ func (c *Config) Lookup(key string) (any, bool) {
 		}
 		v, ok := m[part]
 		if !ok {
-			for _, k := range sortedKeys(m) {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
 				if strings.EqualFold(k, part) {
 					v, ok = m[k], true
 					break

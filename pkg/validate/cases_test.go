@@ -27,9 +27,17 @@ func TestCases(t *testing.T) {
 		{"refs.yaml", Options{SkipCompile: true, OpenWorld: true}, "open"},
 		{"version-old.yaml", Options{AgentgatewayVersion: "v1.0.1", SkipCrossResource: true, SkipCompile: true}, ""},
 		{"version-old.yaml", Options{AgentgatewayVersion: "v1.3.0", SkipCrossResource: true, SkipCompile: true}, ""},
+		{"version-new.yaml", Options{AgentgatewayVersion: "v1.2.1", SkipCrossResource: true, SkipCompile: true}, ""},
+		{"version-new.yaml", Options{AgentgatewayVersion: "v1.3.1", SkipCrossResource: true, SkipCompile: true}, ""},
+		{"version-new.yaml", Options{AgentgatewayVersion: "v1.4.0", SkipCrossResource: true, SkipCompile: true}, ""},
+		{"version-new.yaml", Options{AgentgatewayVersion: "v1.9.0", SkipCrossResource: true, SkipCompile: true}, ""},
+		{"inference.yaml", Options{SkipCrossResource: true, SkipCompile: true}, ""},
+		{"upstreams.yaml", Options{SkipCrossResource: true, SkipCompile: true}, ""},
+		{"inference.yaml", Options{InferenceExtensionVersion: "v1.5.0", SkipCrossResource: true, SkipCompile: true}, ""},
+		{"inference.yaml", Options{InferenceExtensionVersion: "v1.6", SkipCrossResource: true, SkipCompile: true}, ""},
 	}
 	for _, tc := range cases {
-		name := strings.TrimSuffix(tc.file, ".yaml") + "@" + tc.opts.AgentgatewayVersion + tc.tag
+		name := strings.TrimSuffix(tc.file, ".yaml") + "@" + tc.opts.AgentgatewayVersion + tc.opts.InferenceExtensionVersion + tc.tag
 		t.Run(name, func(t *testing.T) {
 			v, err := New(tc.opts)
 			if err != nil {

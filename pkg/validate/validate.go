@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"k8s.io/apimachinery/pkg/util/validation/field"
-
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/gateway"
 	"github.com/infergw/gwctl/pkg/manifest"
@@ -114,20 +112,16 @@ func (r *run) object(ctx context.Context, o *manifest.Object) ([]finding.Finding
 		if err := c.compile(); err != nil {
 			return []finding.Finding{o.Finding("", RuleBadSchema, finding.Error, err.Error())}, nil
 		}
-		var excuse func(*field.Error) bool
-		if o.Group() == agentgatewayGroup {
-			excuse = func(fe *field.Error) bool { return r.v.validInTarget(o, fe) }
-		}
-		errs, defaulted := validateCR(ctx, c, o.Content, excuse)
+		errs, defaulted := validateCR(ctx, c, o.Content)
 		fs := make([]finding.Finding, 0, len(errs))
 		for _, fe := range errs {
 			fs = append(fs, toFinding(o, fe))
 		}
-		if o.Group() == agentgatewayGroup {
+		if o.Group() == agentgatewayGroup && isEmbeddedSource(c.source) {
 			fs = r.v.versionFindings(o, fs)
 		}
-		if r.v.opts.Verbose && c.source != "" && isEmbeddedSource(c.source) {
-			fs = append(fs, unmodelled(o, c)...)
+		if o.Group() == inferenceGroup && isEmbeddedSource(c.source) && len(r.v.gie.older) > 0 && !finding.HasErrors(fs, false) {
+			fs = append(fs, r.v.olderReleases(ctx, o)...)
 		}
 		return fs, defaulted
 	}
@@ -231,7 +225,7 @@ func dropInfoVerbose(fs []finding.Finding) []finding.Finding {
 }
 
 // verboseOnly are the info rules shown only with Verbose.
-var verboseOnly = map[string]bool{RuleUnmodelled: true, RuleMissingSchema: true}
+var verboseOnly = map[string]bool{RuleMissingSchema: true}
 
 // dedupe drops findings with the same file, line, field and message (the compiler and the
 // cross-resource checks may both report a problem).
