@@ -64,7 +64,7 @@ func mustSemver(s string) semver {
 	return v
 }
 
-// versionedField is a row of agentgateway.md §10 for releases older than any gwctl embeds: a
+// versionedField is a row of the agentgateway version table for releases older than any gwctl embeds: a
 // field (path without list indexes) of a kind, added in since and removed in until (zero when
 // still present). Later releases need no table: their schemas are embedded and compared.
 type versionedField struct {
@@ -80,7 +80,7 @@ var (
 	v120 = mustSemver("v1.2.0")
 )
 
-// versionFields is the version table (agentgateway.md §10) up to v1.2;
+// versionFields is the agentgateway version table up to v1.2;
 // TestVersionTableMatchesSchemas holds it to the oldest embedded release.
 var versionFields = []versionedField{
 	{kind: "AgentgatewayPolicy", path: "spec.traffic.jwtAuthentication.mcp", since: v110},

@@ -256,7 +256,7 @@ func TestStreamGolden(t *testing.T) {
 	}
 }
 
-// checkStream asserts the stream properties of spec §10 on our output.
+// checkStream asserts the stream properties (ordering, one role chunk, usage last) on our output.
 func checkStream(t *testing.T, out []byte, includeUsage, clean bool) {
 	t.Helper()
 	events := strings.Split(strings.TrimSuffix(string(out), "\n\n"), "\n\n")
