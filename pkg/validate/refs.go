@@ -66,6 +66,8 @@ func checkObject(s *objectSet, e *entry) []finding.Finding {
 		return checkRoute(s, e)
 	case e.obj.Group() == gatewayGroup && e.obj.Kind == "Gateway":
 		return checkGateway(s, e)
+	case e.obj.Group() == gatewayGroup && e.obj.Kind == "ReferenceGrant" && !e.known:
+		return checkGrant(s, e)
 	case e.obj.Group() == agentgatewayGroup && e.obj.Kind == "AgentgatewayPolicy":
 		return checkPolicy(s, e)
 	case e.obj.Group() == agentgatewayGroup && e.obj.Kind == "AgentgatewayBackend":
