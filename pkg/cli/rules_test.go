@@ -47,6 +47,15 @@ func TestValidateIgnoreAnnotation(t *testing.T) {
 	dir := repoTree(t, map[string]string{"r.yaml": ignoredRoutes})
 	expect(t, validateIn(t, dir, "", "r.yaml"), 0, sFindings, "")
 	expect(t, validateIn(t, dir, "", "r.yaml", "--strict"), 1, strings.Replace(sFindings, "— passed", "(strict) — failed", 1), "")
+	unknown := repoTree(t, map[string]string{"r.yaml": strings.Replace(ignoredRoutes, "ignore: refs/unresolved -- the", "ignore: refs/unresolved, refs/nope -- the", 1)})
+	// An unknown rule id is a warning; the known ones are still suppressed.
+	expect(t, validateIn(t, unknown, "", "r.yaml"), 0, `r.yaml
+  7:31     warning HTTPRoute/apps/r metadata.annotations[gwctl.infergw.dev/ignore]: gwctl.infergw.dev/ignore names "refs/nope", which is no rule id (gwctl validate --list-rules lists them) [lint/ignore-unknown-rule]
+  20:31    warning HTTPRoute/apps/s metadata.annotations[gwctl.infergw.dev/ignore]: gwctl.infergw.dev/ignore needs a reason: "refs/unresolved" -- <why>; nothing is suppressed [lint/ignore-without-reason]
+  22:16    warning HTTPRoute/apps/s spec.parentRefs[0]: parent Gateway infra/gw not found in the input [refs/unresolved]
+
+2 resources in 1 file: 0 errors, 3 warnings, 0 info — passed
+`, "")
 	expect(t, validateIn(t, dir, "", "r.yaml", "--verbose"), 0, sFindings,
 		`suppressed: r.yaml:9:16: warning HTTPRoute/apps/r spec.parentRefs[0]: parent Gateway infra/gw not found in the input [refs/unresolved] (ignored: the Gateway lives in the infra repo)
 suppressed: r.yaml:12:19: warning HTTPRoute/apps/r spec.rules[0].backendRefs[0]: Service apps/svc not found in the input [refs/unresolved] (ignored: the Gateway lives in the infra repo)

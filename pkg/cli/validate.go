@@ -59,6 +59,13 @@ objects are duplicates only within one argument (a file, a directory tree, stdin
 references are errors and duplicates are judged across all of it. --known-objects lists what
 exists outside the input ({kind, namespace, name} entries, or a kubectl get -o yaml List).
 
+Rules can be tuned (--list-rules lists them): .gwctl.yaml in the current directory (or
+--rules-config FILE) holds rules: {<rule-id>: off|info|warning|error}; an object annotated
+gwctl.infergw.dev/ignore: "<rule-id>[,<rule-id>] -- <reason>" has those findings suppressed
+(--verbose lists them with the reason; without a reason nothing is suppressed and the annotation
+is a warning); --baseline findings.json (an earlier -o json run) reports only new findings,
+matched on rule, resource and field path, not lines.
+
 Exit 0 clean, 1 errors (or warnings with --strict), 2 usage or input errors: an unreadable
 path, a bad flag, or no resources at all (unless --allow-empty), so a failed render piped in
 fails the pipeline. --portable instead lists what would not carry over to a standby gateway on
@@ -69,7 +76,9 @@ another implementation, and exits 0.`,
   gwctl validate apps/ --known-objects cluster-objects.yaml
   gwctl validate -o json clusters/dev/ > findings.json
   gwctl validate --portable --enable fallback
-  gwctl validate --list-schemas --agentgateway-version v1.4.1`,
+  gwctl validate --list-schemas --agentgateway-version v1.4.1
+  gwctl validate clusters/dev/ --baseline findings.json   # only what is new since findings.json
+  gwctl validate --list-rules`,
 		RunE: func(c *cobra.Command, args []string) error { return o.run(c, args) },
 	}
 	f := c.Flags()
