@@ -23,7 +23,8 @@ type validateOptions struct {
 	output                          string
 	junitFile, sarifFile, jsonFile  string
 	summary, rendered, portableOnly bool
-	listSchemas                     bool
+	listSchemas, listRules          bool
+	rulesConfig, baseline           string
 	closed, allowEmpty              bool
 	knownFiles                      []string
 }
@@ -58,6 +59,13 @@ objects are duplicates only within one argument (a file, a directory tree, stdin
 references are errors and duplicates are judged across all of it. --known-objects lists what
 exists outside the input ({kind, namespace, name} entries, or a kubectl get -o yaml List).
 
+Rules can be tuned (--list-rules lists them): .gwctl.yaml in the current directory (or
+--rules-config FILE) holds rules: {<rule-id>: off|info|warning|error}; an object annotated
+gwctl.infergw.dev/ignore: "<rule-id>[,<rule-id>] -- <reason>" has those findings suppressed
+(--verbose lists them with the reason; without a reason nothing is suppressed and the annotation
+is a warning); --baseline findings.json (an earlier -o json run) reports only new findings,
+matched on rule, resource and field path, not lines.
+
 Exit 0 clean, 1 errors (or warnings with --strict), 2 usage or input errors: an unreadable
 path, a bad flag, or no resources at all (unless --allow-empty), so a failed render piped in
 fails the pipeline. --portable instead lists what would not carry over to a standby gateway on
@@ -68,7 +76,9 @@ another implementation, and exits 0.`,
   gwctl validate apps/ --known-objects cluster-objects.yaml
   gwctl validate -o json clusters/dev/ > findings.json
   gwctl validate --portable --enable fallback
-  gwctl validate --list-schemas --agentgateway-version v1.4.1`,
+  gwctl validate --list-schemas --agentgateway-version v1.4.1
+  gwctl validate clusters/dev/ --baseline findings.json   # only what is new since findings.json
+  gwctl validate --list-rules`,
 		RunE: func(c *cobra.Command, args []string) error { return o.run(c, args) },
 	}
 	f := c.Flags()
@@ -88,6 +98,9 @@ another implementation, and exits 0.`,
 	f.BoolVar(&o.portableOnly, "portable", false, "list implementation-specific resources and fields, with what the standby does instead")
 	f.BoolVar(&o.closed, "closed", false, "the input is the whole world: unresolved references are errors, duplicates are judged across all inputs")
 	f.BoolVar(&o.allowEmpty, "allow-empty", false, "no resources in the input is a pass, not an input error")
+	f.BoolVar(&o.listRules, "list-rules", false, "list every rule id with its default severity and what it checks, and exit")
+	f.StringVar(&o.rulesConfig, "rules-config", "", "file with rules: {<rule-id>: off|info|warning|error} (default: .gwctl.yaml in the current directory, if present)")
+	f.StringVar(&o.baseline, "baseline", "", "-o json output of an earlier run: report only findings not in it (matched on rule, resource and field, not lines)")
 	f.StringArrayVar(&o.knownFiles, "known-objects", nil, "YAML/JSON file of objects that exist outside the input: {kind, namespace, name} entries or a kubectl get -o yaml List (repeatable)")
 	return c
 }
@@ -95,6 +108,13 @@ another implementation, and exits 0.`,
 func (o *validateOptions) run(c *cobra.Command, args []string) error {
 	if o.listSchemas {
 		return o.writeSchemaList()
+	}
+	if o.listRules {
+		return o.writeRuleList()
+	}
+	tune, err := o.readTuning()
+	if err != nil {
+		return err
 	}
 	if o.rendered && len(args) > 0 {
 		return withCode(ExitUsage, fmt.Errorf("--rendered validates the render: give no paths with it"))
@@ -138,8 +158,7 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 		if err != nil {
 			return withCode(ExitUsage, err)
 		}
-		fs = append(rep.Findings(), in.findings...)
-		finding.Sort(fs)
+		fs = o.applyTuning(tune, objs, append(rep.Findings(), in.findings...))
 		sum = validate.Summarize(objs, fs, false)
 	} else {
 		b := <-ready
@@ -147,8 +166,7 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 			return withCode(ExitUsage, b.err)
 		}
 		v := b.v
-		fs = append(v.Validate(c.Context(), objs), in.findings...)
-		finding.Sort(fs)
+		fs = o.applyTuning(tune, objs, append(v.Validate(c.Context(), objs), in.findings...))
 		sum = v.Summarize(objs, fs)
 	}
 	ropts := report.Options{ToolVersion: version.Get().Version, Color: o.color()}

@@ -213,8 +213,13 @@ func (o *Object) Get(keys ...string) (any, bool) {
 }
 
 // Labels returns metadata.labels as strings.
-func (o *Object) Labels() map[string]string {
-	v, _ := o.Get("metadata", "labels")
+func (o *Object) Labels() map[string]string { return o.stringMap("labels") }
+
+// Annotations returns metadata.annotations as strings.
+func (o *Object) Annotations() map[string]string { return o.stringMap("annotations") }
+
+func (o *Object) stringMap(field string) map[string]string {
+	v, _ := o.Get("metadata", field)
 	m, _ := v.(map[string]any)
 	out := make(map[string]string, len(m))
 	for k, v := range m {

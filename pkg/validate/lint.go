@@ -175,7 +175,13 @@ func lintRateLimit(s *objectSet, e *entry, partial bool) []finding.Finding {
 			continue
 		}
 		msg := fmt.Sprintf("%s (requests %d + burst %d): starts full, shared by every client of the target, one bucket per proxy replica", b, b.Refill, burst)
-		out = append(out, e.obj.Finding(l.path, RuleBucket, finding.Info, msg))
+		sev := finding.Info
+		if burst > 0 {
+			// A README promising a 429 above `requests` is wrong: the first window admits requests+burst.
+			sev = finding.Warning
+			msg += fmt.Sprintf(": a burst of up to %d passes before the first 429, not %d", b.Capacity, b.Refill)
+		}
+		out = append(out, e.obj.Finding(l.path, RuleBucket, sev, msg))
 		if replicas > 1 {
 			out = append(out, e.obj.Finding(l.path, RuleReplicas, finding.Warning,
 				fmt.Sprintf("the Gateway runs %d replicas, each with its own bucket: the effective limit is %d× (%d per %s)", replicas, replicas, int64(replicas)*b.Refill, strings.TrimSuffix(strings.ToLower(b.Unit), "s"))))

@@ -18,13 +18,18 @@ func loadDir(t *testing.T, dir string) []*manifest.Object {
 	return objs
 }
 
-// The bundled egress and MCP groups are valid: no errors or warnings.
+// The bundled egress and MCP groups are valid: no errors or warnings, after their
+// gwctl.infergw.dev/ignore annotations (which must suppress something).
 func TestPlatformClean(t *testing.T) {
 	v, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := v.Validate(context.Background(), loadDir(t, filepath.Join("testdata", "platform")))
+	objs := loadDir(t, filepath.Join("testdata", "platform"))
+	fs, suppressed := Tune(objs, v.Validate(context.Background(), objs), RulesConfig{})
+	if len(suppressed) != 1 || suppressed[0].Rule != RuleBucket {
+		t.Errorf("want the mcp bucket finding suppressed, got %v", suppressed)
+	}
 	for _, f := range fs {
 		if f.Severity != finding.Info {
 			t.Errorf("unexpected: %s", f)

@@ -66,6 +66,8 @@ func checkObject(s *objectSet, e *entry) []finding.Finding {
 		return checkRoute(s, e)
 	case e.obj.Group() == gatewayGroup && e.obj.Kind == "Gateway":
 		return checkGateway(s, e)
+	case e.obj.Group() == gatewayGroup && e.obj.Kind == "ReferenceGrant" && !e.known:
+		return checkGrant(s, e)
 	case e.obj.Group() == agentgatewayGroup && e.obj.Kind == "AgentgatewayPolicy":
 		return checkPolicy(s, e)
 	case e.obj.Group() == agentgatewayGroup && e.obj.Kind == "AgentgatewayBackend":
@@ -217,15 +219,15 @@ func checkGateway(s *objectSet, e *entry) []finding.Finding {
 	return out
 }
 
-// secretExists checks that a Secret is in the input, or produced by an ExternalSecret.
+// secretExists checks that a Secret is in the input, or produced by an object in it.
 func secretExists(s *objectSet, ns, name string) string {
-	if s.get("", "Secret", ns, name) != nil || s.externalSecret(ns, name) != nil {
+	if s.get("", "Secret", ns, name) != nil || s.secretProducer(ns, name) != nil {
 		return ""
 	}
-	return fmt.Sprintf("Secret %s/%s is neither in the input nor produced by an ExternalSecret", ns, name)
+	return fmt.Sprintf("Secret %s/%s is neither in the input nor produced by an ExternalSecret, cert-manager Certificate or Gateway annotation, or SealedSecret", ns, name)
 }
 
-// secretKeys lists the keys a Secret (or the ExternalSecret producing it) holds; nil when unknown.
+// secretKeys lists the keys a Secret (or the object producing it) holds; nil when unknown.
 func secretKeys(s *objectSet, ns, name string) []string {
 	if sec := s.get("", "Secret", ns, name); sec != nil {
 		if sec.stub {
@@ -239,16 +241,23 @@ func secretKeys(s *objectSet, ns, name string) []string {
 		}
 		return keys
 	}
-	if es := s.externalSecret(ns, name); es != nil {
-		if len(listAt(es.content, "spec", "dataFrom")) > 0 {
+	p := s.secretProducer(ns, name)
+	switch {
+	case p == nil || p.stub:
+	case p.obj.Kind == "ExternalSecret":
+		if len(listAt(p.content, "spec", "dataFrom")) > 0 {
 			return nil // keys come from the store
 		}
 		var keys []string
-		for _, d := range listAt(es.content, "spec", "data") {
+		for _, d := range listAt(p.content, "spec", "data") {
 			dm, _ := d.(map[string]any)
 			keys = append(keys, str(dm, "secretKey"))
 		}
 		return keys
+	case p.obj.Kind == "SealedSecret":
+		return sortedKeys(mapAt(p.content, "spec", "encryptedData"))
+	default: // cert-manager writes a kubernetes.io/tls Secret
+		return []string{"ca.crt", "tls.crt", "tls.key"}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/infergw/gwctl/pkg/finding"
@@ -204,8 +205,8 @@ func selectorMatches(sel map[string]any, labels map[string]string) bool {
 	return true
 }
 
-// checkModelHeader reports X-Gateway-Base-Model-Name values that reach more than one backend
-// (or none) on the same Gateway.
+// checkModelHeader reports X-Gateway-Base-Model-Name values that rules with different backends
+// match on the same Gateway (or that reach no backend).
 func checkModelHeader(s *objectSet) []finding.Finding {
 	type use struct {
 		e        *entry
@@ -244,15 +245,18 @@ func checkModelHeader(s *objectSet) []finding.Finding {
 	var out []finding.Finding
 	for _, value := range sortedKeys(byValue) {
 		us := byValue[value]
+		// The weighted backendRefs of one rule are one routing decision (a 90/10 canary):
+		// only rules whose backend sets differ disagree about where the model goes.
 		perGateway := map[string]map[string]bool{}
 		for _, u := range us {
+			set := slices.Clone(u.backends)
+			slices.Sort(set)
+			set = slices.Compact(set)
 			for _, p := range u.parents {
 				if perGateway[p] == nil {
 					perGateway[p] = map[string]bool{}
 				}
-				for _, b := range u.backends {
-					perGateway[p][b] = true
-				}
+				perGateway[p]["["+strings.Join(set, ", ")+"]"] = true
 			}
 		}
 		for _, u := range us {
@@ -263,7 +267,7 @@ func checkModelHeader(s *objectSet) []finding.Finding {
 			for _, p := range u.parents {
 				if distinct := perGateway[p]; len(distinct) > 1 {
 					out = append(out, u.e.obj.Finding(u.path, RuleModelHeader, finding.Error,
-						fmt.Sprintf("model %q on Gateway %s is routed to %d backends (%s): each %s value needs exactly one", value, p, len(distinct), strings.Join(sortedKeys(distinct), ", "), ModelHeader)))
+						fmt.Sprintf("model %q on Gateway %s is matched by rules routing to %d different backend sets (%s): each %s value needs exactly one rule", value, p, len(distinct), strings.Join(sortedKeys(distinct), " vs "), ModelHeader)))
 					break
 				}
 			}

@@ -108,3 +108,36 @@ spec:
 		t.Fatalf("want one conflict on b's first match, got %v", fs)
 	}
 }
+
+// A ReferenceGrant rewritten into the wrong namespace (a kustomization's namespace:) grants nothing.
+func TestGrantNamespace(t *testing.T) {
+	cases := []struct {
+		name, doc string
+		want      []string // field: message
+	}{
+		{"grant in the target namespace", refsBase + grant, nil},
+		{"grant moved into the route's namespace", refsBase + strings.Replace(grant, "namespace: serving}", "namespace: apps}", 1), []string{
+			"spec.from: every from entry names the grant's own namespace apps, where no grant is needed: a kustomization namespace: probably moved this ReferenceGrant out of the namespace it grants into",
+		}},
+		{"grant moved into a third namespace", refsBase + strings.Replace(grant, "namespace: serving}", "namespace: platform}", 1), []string{
+			"spec.to[0]: no Service vllm is in platform, but HTTPRoute apps/r references Service serving/vllm: a ReferenceGrant only works in the namespace of its targets",
+		}},
+		{"target absent everywhere", refsBase + strings.Replace(strings.Replace(grant, "namespace: serving}", "namespace: platform}", 1), "name: vllm}", "name: other}", 1), nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for range 2 { // deterministic over runs
+				got = got[:0]
+				for _, f := range crossResource(newObjectSet(parse(t, tc.doc), nil)) {
+					if f.Rule == RuleGrantNamespace {
+						got = append(got, f.Field+": "+f.Message)
+					}
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}

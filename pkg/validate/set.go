@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"sync"
@@ -44,7 +45,7 @@ type objectSet struct {
 	routesTo   map[string][]routeRule // lazily: AgentgatewayBackend ns/name -> rules sending to it
 
 	secretsOnce     sync.Once
-	externalSecrets map[string]*entry // lazily: ns/name of the Secret -> the first ExternalSecret producing it
+	secretProducers map[string]*entry // lazily: ns/name of the Secret -> the first object producing it
 
 	aiRoutesOnce sync.Once
 	aiRoutes     map[string]bool // lazily: ns/name of AgentgatewayBackends a policy gives backend.ai.routes
@@ -91,7 +92,7 @@ func (s *objectSet) get(group, kind, ns, name string) *entry {
 
 // knownKinds are the kinds whose known objects take part in the checks that list a kind
 // (grants, secrets produced, MCP Services), beyond resolving references by name.
-var knownKinds = map[string]bool{gatewayGroup + "/ReferenceGrant": true, "external-secrets.io/ExternalSecret": true, "/Service": true}
+var knownKinds = map[string]bool{gatewayGroup + "/ReferenceGrant": true, "external-secrets.io/ExternalSecret": true, "cert-manager.io/Certificate": true, "bitnami.com/SealedSecret": true, "/Service": true}
 
 // addKnown adds the objects that exist outside the input; an object of the input wins.
 func (s *objectSet) addKnown(known []Known) {
@@ -141,22 +142,49 @@ func (s *objectSet) rulesTo(ns, name string) []routeRule {
 	return s.routesTo[ns+"/"+name]
 }
 
-// externalSecret returns the first ExternalSecret that produces the Secret ns/name (its
-// spec.target.name, or its own name when that is unset).
-func (s *objectSet) externalSecret(ns, name string) *entry {
+// secretProducer returns the first object that makes the Secret ns/name in the cluster: an
+// ExternalSecret (spec.target.name, else its name), a cert-manager Certificate
+// (spec.secretName), a Gateway annotated for cert-manager's gateway-shim (each listener's
+// tls.certificateRefs in its namespace) or a Sealed Secrets SealedSecret
+// (spec.template.metadata.name, else its name); "first" is in input order.
+func (s *objectSet) secretProducer(ns, name string) *entry {
 	s.secretsOnce.Do(func() {
-		s.externalSecrets = map[string]*entry{}
-		for _, es := range s.kind("external-secrets.io", "ExternalSecret") {
-			target := str(mapAt(es.content, "spec", "target"), "name")
-			if target == "" {
-				target = es.obj.Name
+		s.secretProducers = map[string]*entry{}
+		add := func(e *entry, ns, name string) {
+			if k := ns + "/" + name; name != "" && s.secretProducers[k] == nil {
+				s.secretProducers[k] = e
 			}
-			if k := es.ns() + "/" + target; s.externalSecrets[k] == nil {
-				s.externalSecrets[k] = es
+		}
+		for _, es := range s.kind("external-secrets.io", "ExternalSecret") {
+			add(es, es.ns(), cmp.Or(str(mapAt(es.content, "spec", "target"), "name"), es.obj.Name))
+		}
+		for _, c := range s.kind("cert-manager.io", "Certificate") {
+			add(c, c.ns(), str(mapAt(c.content, "spec"), "secretName"))
+		}
+		for _, ss := range s.kind("bitnami.com", "SealedSecret") {
+			add(ss, ss.ns(), cmp.Or(str(mapAt(ss.content, "spec", "template", "metadata"), "name"), ss.obj.Name))
+		}
+		for _, gw := range s.kind(gatewayGroup, "Gateway") {
+			if gw.stub {
+				continue
+			}
+			a := gw.obj.Annotations()
+			if a["cert-manager.io/issuer"] == "" && a["cert-manager.io/cluster-issuer"] == "" {
+				continue
+			}
+			for _, l := range listAt(gw.content, "spec", "listeners") {
+				lm, _ := l.(map[string]any)
+				for _, c := range listAt(lm, "tls", "certificateRefs") {
+					cm, _ := c.(map[string]any)
+					// The shim makes Certificates in the Gateway's namespace only.
+					if r := readRef(cm, "", "Secret", gw.ns()); r.group == "" && r.kind == "Secret" && r.ns == gw.ns() {
+						add(gw, r.ns, r.name)
+					}
+				}
 			}
 		}
 	})
-	return s.externalSecrets[ns+"/"+name]
+	return s.secretProducers[ns+"/"+name]
 }
 
 // hasAIRoutesPolicy reports whether an AgentgatewayPolicy in ns targets the AgentgatewayBackend

@@ -74,13 +74,13 @@ func TestOpenWorldUnresolved(t *testing.T) {
 	open := `in.yaml:5:16: warning HTTPRoute/apps/r spec.parentRefs[0]: parent Gateway infra/gw not found in the input [refs/unresolved]
 in.yaml:7:19: warning HTTPRoute/apps/r spec.rules[0].backendRefs[0]: Service apps/svc not found in the input [refs/unresolved]
 in.yaml:22:25: warning AgentgatewayPolicy/apps/authn spec.traffic.jwtAuthentication.providers[0].jwks.remote.backendRef: remote JWKS: Service dex/dex not found in the input [refs/unresolved]
-in.yaml:33:18: warning AgentgatewayBackend/apps/anthropic spec.policies.auth.secretRef: Secret apps/anthropic-key is neither in the input nor produced by an ExternalSecret [refs/unresolved]
+in.yaml:33:18: warning AgentgatewayBackend/apps/anthropic spec.policies.auth.secretRef: Secret apps/anthropic-key is neither in the input nor produced by an ExternalSecret, cert-manager Certificate or Gateway annotation, or SealedSecret [refs/unresolved]
 `
 	closed := `in.yaml:5:16: error HTTPRoute/apps/r spec.parentRefs[0]: parent Gateway infra/gw not found in the input [refs/unresolved]
 in.yaml:7:19: error HTTPRoute/apps/r spec.rules[0].backendRefs[0]: Service apps/svc not found in the input [refs/unresolved]
 in.yaml:17:7: error AgentgatewayPolicy/apps/authn spec.traffic.jwtAuthentication.providers: jwtAuthentication has no usable provider: providers[0].jwks.remote.backendRef: remote JWKS: Service dex/dex not found in the input (see refs/unresolved) [gateway.policy]
 in.yaml:22:25: error AgentgatewayPolicy/apps/authn spec.traffic.jwtAuthentication.providers[0].jwks.remote.backendRef: remote JWKS: Service dex/dex not found in the input [refs/unresolved]
-in.yaml:33:18: error AgentgatewayBackend/apps/anthropic spec.policies.auth.secretRef: Secret apps/anthropic-key is neither in the input nor produced by an ExternalSecret [refs/unresolved]
+in.yaml:33:18: error AgentgatewayBackend/apps/anthropic spec.policies.auth.secretRef: Secret apps/anthropic-key is neither in the input nor produced by an ExternalSecret, cert-manager Certificate or Gateway annotation, or SealedSecret [refs/unresolved]
 `
 	for _, tc := range []struct {
 		name string
