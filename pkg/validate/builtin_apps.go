@@ -85,14 +85,33 @@ func validateSelected(sel *metav1.LabelSelector, tmpl *corev1.PodTemplateSpec, e
 	if len(sel.MatchLabels)+len(sel.MatchExpressions) == 0 {
 		errs = append(errs, field.Invalid(selPath, sel, emptyMsg))
 	}
-	s, err := metav1.LabelSelectorAsSelector(sel)
+	ok, err := selects(sel, tmpl.Labels)
 	if err != nil {
 		return append(errs, field.Invalid(selPath, sel, "invalid label selector"))
 	}
-	if !s.Empty() && !s.Matches(labels.Set(tmpl.Labels)) {
+	if !ok {
 		errs = append(errs, field.Invalid(path.Child("template", "metadata", "labels"), tmpl.Labels, "`selector` does not match template `labels`"))
 	}
 	return errs
+}
+
+// selects reports whether sel matches the labels (an empty selector matches: the server then
+// reports the selector, not the labels). matchLabels alone, the usual case, is matched without
+// building a labels.Selector.
+func selects(sel *metav1.LabelSelector, lbls map[string]string) (bool, error) {
+	if len(sel.MatchExpressions) == 0 {
+		for k, v := range sel.MatchLabels {
+			if got, ok := lbls[k]; !ok || got != v {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return false, err
+	}
+	return s.Matches(labels.Set(lbls)), nil
 }
 
 // validateAlwaysRestart: controllers that keep pods running refuse any restartPolicy but Always

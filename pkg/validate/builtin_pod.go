@@ -42,15 +42,14 @@ func validatePodSpec(spec *corev1.PodSpec, path *field.Path) field.ErrorList {
 
 func validateContainer(c *corev1.Container, names map[string]bool, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	namePath := path.Child("name")
 	switch {
 	case c.Name == "":
-		errs = append(errs, field.Required(namePath, ""))
+		errs = append(errs, field.Required(path.Child("name"), ""))
 	case names[c.Name]:
-		errs = append(errs, field.Duplicate(namePath, c.Name))
+		errs = append(errs, field.Duplicate(path.Child("name"), c.Name))
 	default:
 		for _, m := range validation.IsDNS1123Label(c.Name) {
-			errs = append(errs, field.Invalid(namePath, c.Name, m))
+			errs = append(errs, field.Invalid(path.Child("name"), c.Name, m))
 		}
 	}
 	names[c.Name] = true
@@ -60,11 +59,18 @@ func validateContainer(c *corev1.Container, names map[string]bool, path *field.P
 	if p := c.ImagePullPolicy; p != "" && !oneOf(string(p), pullPolicies) {
 		errs = append(errs, field.NotSupported(path.Child("imagePullPolicy"), p, pullPolicies))
 	}
-	errs = append(errs, validateContainerPorts(c.Ports, path.Child("ports"))...)
-	for i := range c.Env {
-		errs = append(errs, validateEnvVar(&c.Env[i], path.Child("env").Index(i))...)
+	// Paths are built only for what is there: this runs on every workload of every render.
+	if len(c.Ports) > 0 {
+		errs = append(errs, validateContainerPorts(c.Ports, path.Child("ports"))...)
 	}
-	errs = append(errs, validateResources(&c.Resources, path.Child("resources"))...)
+	for i := range c.Env {
+		if c.Env[i].Name == "" || c.Env[i].ValueFrom != nil {
+			errs = append(errs, validateEnvVar(&c.Env[i], path.Child("env").Index(i))...)
+		}
+	}
+	if len(c.Resources.Requests) > 0 && len(c.Resources.Limits) > 0 {
+		errs = append(errs, validateResources(&c.Resources, path.Child("resources"))...)
+	}
 	return errs
 }
 
@@ -77,40 +83,40 @@ func validateContainerPorts(ports []corev1.ContainerPort, path *field.Path) fiel
 	}
 	seen := map[key]bool{}
 	for i, p := range ports {
-		idx := path.Index(i)
+		idx := func() *field.Path { return path.Index(i) }
 		if p.Name != "" {
 			for _, m := range validation.IsValidPortName(p.Name) {
-				errs = append(errs, field.Invalid(idx.Child("name"), p.Name, m))
+				errs = append(errs, field.Invalid(idx().Child("name"), p.Name, m))
 			}
 			if names[p.Name] {
-				errs = append(errs, field.Duplicate(idx.Child("name"), p.Name))
+				errs = append(errs, field.Duplicate(idx().Child("name"), p.Name))
 			}
 			names[p.Name] = true
 		}
 		if p.ContainerPort == 0 {
-			errs = append(errs, field.Required(idx.Child("containerPort"), ""))
+			errs = append(errs, field.Required(idx().Child("containerPort"), ""))
 		} else {
 			for _, m := range validation.IsValidPortNum(int(p.ContainerPort)) {
-				errs = append(errs, field.Invalid(idx.Child("containerPort"), p.ContainerPort, m))
+				errs = append(errs, field.Invalid(idx().Child("containerPort"), p.ContainerPort, m))
 			}
 		}
 		if p.HostPort != 0 {
 			for _, m := range validation.IsValidPortNum(int(p.HostPort)) {
-				errs = append(errs, field.Invalid(idx.Child("hostPort"), p.HostPort, m))
+				errs = append(errs, field.Invalid(idx().Child("hostPort"), p.HostPort, m))
 			}
 		}
 		proto := p.Protocol
 		if proto == "" {
 			proto = corev1.ProtocolTCP
 		} else if !oneOf(string(proto), portProtocols) {
-			errs = append(errs, field.NotSupported(idx.Child("protocol"), proto, portProtocols))
+			errs = append(errs, field.NotSupported(idx().Child("protocol"), proto, portProtocols))
 		}
 		// Validation only warns about a repeated containerPort+protocol, but the pair is the list's
 		// map key, so server-side apply (kubectl --server-side, Flux, Argo CD) refuses the object. The
 		// error has no type: its message is server-side apply's, not validation's.
 		k := key{p.ContainerPort, proto}
 		if seen[k] && p.ContainerPort != 0 {
-			errs = append(errs, &field.Error{Field: idx.String(), Detail: fmt.Sprintf("duplicate entries for key [containerPort=%d,protocol=%q]", p.ContainerPort, proto)})
+			errs = append(errs, &field.Error{Field: idx().String(), Detail: fmt.Sprintf("duplicate entries for key [containerPort=%d,protocol=%q]", p.ContainerPort, proto)})
 		}
 		seen[k] = true
 	}
@@ -146,8 +152,8 @@ func validateEnvVar(ev *corev1.EnvVar, path *field.Path) field.ErrorList {
 // (extended resources, hugepages) a request that differs from its limit.
 func validateResources(r *corev1.ResourceRequirements, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	reqPath := path.Child("requests")
 	for name, req := range r.Requests {
+		reqPath := path.Child("requests")
 		lim, ok := r.Limits[name]
 		if !ok {
 			continue
