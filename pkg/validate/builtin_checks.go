@@ -24,6 +24,9 @@ func builtinChecks(o *manifest.Object, typed runtime.Object) []finding.Finding {
 	for _, e := range validateWorkload(typed) {
 		bad(e.Field, errorBody(e))
 	}
+	for _, e := range validateDeclarative(typed) {
+		bad(e.Field, errorBody(e))
+	}
 	switch t := typed.(type) {
 	case *corev1.Service:
 		for _, e := range validateServicePorts(t) {

@@ -52,6 +52,16 @@ data: {a: x}
 binaryData: {b: eA==}
 `
 
+const claim = `apiVersion: resource.k8s.io/v1
+kind: ResourceClaim
+metadata: {name: gpu}
+spec:
+  devices:
+    requests:
+    - name: gpu
+      exactly: {deviceClassName: gpu.example.com}
+`
+
 // Each case is refused by kube-apiserver (or by server-side apply) with the message given; the
 // unedited neighbour is accepted.
 func TestBuiltinServerChecks(t *testing.T) {
@@ -63,6 +73,9 @@ func TestBuiltinServerChecks(t *testing.T) {
 		{"valid service", svc, "", "", "", ""},
 		{"valid job", job, "", "", "", ""},
 		{"valid configmap", cm, "", "", "", ""},
+		{"valid resourceclaim", claim, "", "", "", ""},
+		{"resourceclaim declarative", claim, "exactly: {deviceClassName: gpu.example.com}", "exactly: {deviceClassName: gpu.example.com, allocationMode: Some}",
+			"spec.devices.requests[0].exactly.allocationMode", `Unsupported value: "Some": supported values: "All", "ExactCount"`},
 		{"selector mismatch", deploy, "labels: {app: web}", "labels: {app: api}",
 			"spec.template.metadata.labels", `Invalid value: {"app":"api"}: ` + "`selector` does not match template `labels`"},
 		{"selector missing", deploy, "  selector: {matchLabels: {app: web}}\n", "", "spec.selector", "Required value"},
