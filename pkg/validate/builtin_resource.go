@@ -27,16 +27,15 @@ func validateDeclarative(typed any) field.ErrorList {
 func declarative(typed any) field.ErrorList {
 	ctx := context.Background()
 	create := operation.Operation{Type: operation.Create}
-	spec := field.NewPath("spec")
 	switch t := typed.(type) {
 	case *resourcev1.ResourceClaim:
-		return resourcev1.Validate_ResourceClaimSpec(ctx, create, spec, &t.Spec, nil)
+		return resourcev1.Validate_ResourceClaimSpec(ctx, create, specPath, &t.Spec, nil)
 	case *resourcev1.ResourceClaimTemplate:
-		return resourcev1.Validate_ResourceClaimTemplateSpec(ctx, create, spec, &t.Spec, nil)
+		return resourcev1.Validate_ResourceClaimTemplateSpec(ctx, create, specPath, &t.Spec, nil)
 	case *resourcev1.DeviceClass:
-		return resourcev1.Validate_DeviceClassSpec(ctx, create, spec, &t.Spec, nil)
+		return resourcev1.Validate_DeviceClassSpec(ctx, create, specPath, &t.Spec, nil)
 	case *resourcev1.ResourceSlice:
-		return resourcev1.Validate_ResourceSliceSpec(ctx, create, spec, &t.Spec, nil)
+		return resourcev1.Validate_ResourceSliceSpec(ctx, create, specPath, &t.Spec, nil)
 	}
 	return nil
 }
