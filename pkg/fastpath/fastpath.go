@@ -17,14 +17,15 @@ const Env = "GWCTL_NOFAST"
 // The fast paths, by the names GWCTL_NOFAST knows.
 const (
 	YAML       = "yaml"       // pkg/manifest: the YAML front end, before yaml.v3
-	CEL        = "cel"        // pkg/validate: celnative, before cel-go
+	CEL        = "cel"        // pkg/validate: celnative's evaluator, before cel-go
+	CELAdaptor = "celadaptor" // pkg/validate: celnative's value adaptor for cel-go, vs apiextensions' model.Structural
 	JSONValue  = "jsonvalue"  // pkg/jsonvalue: manifest values and strings, vs encoding/json.Marshal
 	JSONReport = "jsonreport" // pkg/report: the JSON report, vs encoding/json's indenting Encoder
 	Anthropic  = "anthropic"  // dataplane/llm/anthropic: decoders, request encoder, stream deltas, vs encoding/json
 )
 
 // Names lists every fast path.
-var Names = []string{YAML, CEL, JSONValue, JSONReport, Anthropic}
+var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic}
 
 var off = parse(os.Getenv(Env))
 

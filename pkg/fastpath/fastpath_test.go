@@ -19,6 +19,7 @@ func TestParse(t *testing.T) {
 		{"TRUE", Names},
 		{"yaml", []string{YAML}},
 		{" yaml , CEL ,", []string{CEL, YAML}},
+		{"cel,celadaptor", []string{CEL, CELAdaptor}},
 		{"anthropic,jsonreport,jsonvalue", []string{Anthropic, JSONReport, JSONValue}},
 		{"yaml,ymal", Names}, // a typo turns everything off rather than nothing
 	} {

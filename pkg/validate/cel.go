@@ -123,7 +123,7 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 			self = model.WithTypeAndObjectMeta(nodeSchema)
 		}
 		v.self, v.selfSchema = &model.Structural{Structural: self}, self
-		if nativeCEL {
+		if celAdaptor {
 			v.self = celnative.NewAdaptorSchema(self)
 		}
 	}
@@ -216,9 +216,10 @@ func (v *celValidator) compile() {
 		environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()), apiextcel.StoredExpressionsEnvLoader())
 }
 
-// nativeCEL is false under GWCTL_NOFAST=cel: every rule is then evaluated by cel-go, over the
-// upstream value adaptor, as in kube-apiserver.
-var nativeCEL = fastpath.Enabled(fastpath.CEL)
+// nativeCEL is false under GWCTL_NOFAST=cel: every rule is then evaluated by cel-go; celAdaptor
+// under GWCTL_NOFAST=celadaptor: cel-go then reads values through the upstream adaptor, as
+// kube-apiserver does.
+var nativeCEL, celAdaptor = fastpath.Enabled(fastpath.CEL), fastpath.Enabled(fastpath.CELAdaptor)
 
 // compileNative compiles the rules celnative can answer; the others stay nil. A rule compiles
 // here in the same environment as in cel-go's programs, so one that fails here (an error, an
