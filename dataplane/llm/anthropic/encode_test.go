@@ -66,3 +66,71 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEncodeRequest writes the upstream body of benchRequest by hand and with encoding/json
+// (what GWCTL_NOFAST=anthropic runs).
+func BenchmarkEncodeRequest(b *testing.B) {
+	up, lerr := newTranslator(&Config{}, quietLogger()).translateRequest(context.Background(), benchRequest)
+	if lerr != nil {
+		b.Fatal(lerr)
+	}
+	var r messagesRequest
+	if err := json.Unmarshal(up.Body, &r); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("hand-written", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = r.appendJSON(make([]byte, 0, len(benchRequest)+256))
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := r.encodeJSON(len(benchRequest) + 256); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkDecode decodes benchRequest and benchResponse with the hand-written decoders and with
+// encoding/json (what GWCTL_NOFAST=anthropic runs).
+func BenchmarkDecode(b *testing.B) {
+	b.Run("request/hand-written", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var in chatRequest
+			if s := (scanner{b: benchRequest}); !s.chatRequest(&in) || !s.end() {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("request/encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var in chatRequest
+			if err := json.Unmarshal(benchRequest, &in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("message/hand-written", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var m message
+			if s := (scanner{b: benchResponse}); !s.message(&m) || !s.end() {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("message/encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var m message
+			if err := json.Unmarshal(benchResponse, &m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
