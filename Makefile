@@ -33,6 +33,14 @@ test-deps: ## Install the real components tests use (npm packages; redis-server 
 test: test-deps ## Run every test, then count passed/failed/skipped (under CI=true a missing component or file fails)
 	set -o pipefail; $(GO) test -json -timeout 15m ./... | $(GO) run ./hack/testsummary
 
+# The packages with a fast path (see pkg/fastpath) and gwctl's commands over them. -count=1: the test
+# cache does not see GWCTL_NOFAST, which is read before the tests start.
+NOFAST_PKGS := ./pkg/fastpath/... ./pkg/manifest/... ./pkg/jsonvalue/... ./pkg/report/... ./pkg/validate/... ./pkg/cli/... ./dataplane/llm/anthropic/...
+
+.PHONY: test-nofast
+test-nofast: ## Run the tests of the packages with a fast path with every fast path off (GWCTL_NOFAST=1)
+	set -o pipefail; GWCTL_NOFAST=1 $(GO) test -count=1 -json -timeout 10m $(NOFAST_PKGS) | $(GO) run ./hack/testsummary
+
 .PHONY: soak
 soak: test-deps ## Soak the dataplane under a fixed mixed load for SOAK_DURATION (default 10m); figures in soak-report.json
 	$(GO) run ./hack/soak -duration $${SOAK_DURATION:-10m} -report soak-report.json

@@ -3,24 +3,38 @@
 package jsonvalue
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/infergw/gwctl/pkg/fastpath"
 )
 
 // Append appends the JSON encoding of a decoded manifest value (map[string]any, []any, string,
 // bool, int64, float64, nil) to b, byte for byte as encoding/json.Marshal writes it: sorted
 // keys, HTML-safe escapes, the same number forms. Other types are an error.
 func Append(b []byte, v any) ([]byte, error) {
+	if !fast {
+		j, err := json.Marshal(v)
+		return append(b, j...), err
+	}
+	return appendValue(b, v)
+}
+
+// fast is false under GWCTL_NOFAST=jsonvalue: Append and AppendString then call encoding/json.
+var fast = fastpath.Enabled(fastpath.JSONValue)
+
+func appendValue(b []byte, v any) ([]byte, error) {
 	switch t := v.(type) {
 	case nil:
 		return append(b, "null"...), nil
 	case bool:
 		return strconv.AppendBool(b, t), nil
 	case string:
-		return AppendString(b, t), nil
+		return appendString(b, t), nil
 	case int64:
 		return strconv.AppendInt(b, t, 10), nil
 	case float64:
@@ -32,7 +46,7 @@ func Append(b []byte, v any) ([]byte, error) {
 				b = append(b, ',')
 			}
 			var err error
-			if b, err = Append(b, e); err != nil {
+			if b, err = appendValue(b, e); err != nil {
 				return b, err
 			}
 		}
@@ -48,10 +62,10 @@ func Append(b []byte, v any) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = AppendString(b, k)
+			b = appendString(b, k)
 			b = append(b, ':')
 			var err error
-			if b, err = Append(b, t[k]); err != nil {
+			if b, err = appendValue(b, t[k]); err != nil {
 				return b, err
 			}
 		}
@@ -83,6 +97,14 @@ const hexDigits = "0123456789abcdef"
 
 // AppendString is encoding/json's string encoder with HTML escaping on (Marshal's default).
 func AppendString(b []byte, s string) []byte {
+	if !fast {
+		j, _ := json.Marshal(s) // a string always encodes
+		return append(b, j...)
+	}
+	return appendString(b, s)
+}
+
+func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {

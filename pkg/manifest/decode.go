@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/infergw/gwctl/pkg/fastpath"
 )
 
 // Error is a problem reading input (not a finding about a valid object): it makes gwctl exit 2.
@@ -35,8 +37,11 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // Parse decodes every document in data. Empty documents are skipped. Each object must be a
 // mapping with apiVersion and kind; anything else is an *Error with its position.
 func Parse(file string, data []byte, lim Limits) ([]*Object, error) {
-	return parse(file, data, lim, true)
+	return parse(file, data, lim, fastYAML)
 }
+
+// fastYAML is false under GWCTL_NOFAST=yaml: Parse then reads every file with yaml.v3.
+var fastYAML = fastpath.Enabled(fastpath.YAML)
 
 // parse is Parse with the fast front end (fastParse) optional, so benchmarks and tests can
 // compare it with yaml.v3 alone.

@@ -235,7 +235,7 @@ func TestFastParseNodeLimit(t *testing.T) {
 	for max := 1; max <= 24; max++ {
 		lim := DefaultLimits
 		lim.MaxNodes = max
-		fast, ferr := Parse("n.yaml", src, lim)
+		fast, ferr := parse("n.yaml", src, lim, true)
 		trees, err := yamlV3Docs(src)
 		if err != nil {
 			t.Fatal(err)
@@ -260,7 +260,7 @@ func TestFastParseNodeLimit(t *testing.T) {
 	}
 	lim := DefaultLimits
 	lim.MaxNodes = 8
-	if _, err := Parse("n.yaml", src, lim); err == nil || err.Error() != "n.yaml:4:14: document 0 has more than 8 nodes (keys, values and items, aliases expanded), the limit per document" {
+	if _, err := parse("n.yaml", src, lim, true); err == nil || err.Error() != "n.yaml:4:14: document 0 has more than 8 nodes (keys, values and items, aliases expanded), the limit per document" {
 		t.Errorf("MaxNodes 8: got %v", err)
 	}
 }

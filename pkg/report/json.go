@@ -1,9 +1,11 @@
 package report
 
 import (
+	"encoding/json"
 	"io"
 	"strconv"
 
+	"github.com/infergw/gwctl/pkg/fastpath"
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
@@ -15,6 +17,29 @@ type JSON struct{}
 
 // Write implements Writer.
 func (JSON) Write(w io.Writer, fs []finding.Finding, sum Summary) error {
+	if !fastJSON {
+		return writeEncodingJSON(w, fs, sum)
+	}
+	return writeJSON(w, fs, sum)
+}
+
+// fastJSON is false under GWCTL_NOFAST=jsonreport: the report is then printed by encoding/json.
+var fastJSON = fastpath.Enabled(fastpath.JSONReport)
+
+// writeEncodingJSON is what writeJSON replaces.
+func writeEncodingJSON(w io.Writer, fs []finding.Finding, sum Summary) error {
+	if fs == nil {
+		fs = []finding.Finding{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Findings []finding.Finding `json:"findings"`
+		Summary  Summary           `json:"summary"`
+	}{fs, sum})
+}
+
+func writeJSON(w io.Writer, fs []finding.Finding, sum Summary) error {
 	b := make([]byte, 0, min(64+len(fs)*400, 1<<20+64<<10))
 	b = append(b, "{\n  \"findings\": ["...)
 	for i, f := range fs {

@@ -22,6 +22,7 @@ import (
 	"k8s.io/apiserver/pkg/cel/common"
 	"k8s.io/apiserver/pkg/cel/environment"
 
+	"github.com/infergw/gwctl/pkg/fastpath"
 	"github.com/infergw/gwctl/pkg/validate/celnative"
 )
 
@@ -121,7 +122,10 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 		if isResourceRoot {
 			self = model.WithTypeAndObjectMeta(nodeSchema)
 		}
-		v.self, v.selfSchema = celnative.NewAdaptorSchema(self), self
+		v.self, v.selfSchema = &model.Structural{Structural: self}, self
+		if celAdaptor {
+			v.self = celnative.NewAdaptorSchema(self)
+		}
 	}
 	return v
 }
@@ -212,11 +216,19 @@ func (v *celValidator) compile() {
 		environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()), apiextcel.StoredExpressionsEnvLoader())
 }
 
+// nativeCEL is false under GWCTL_NOFAST=cel: every rule is then evaluated by cel-go; celAdaptor
+// under GWCTL_NOFAST=celadaptor: cel-go then reads values through the upstream adaptor, as
+// kube-apiserver does.
+var nativeCEL, celAdaptor = fastpath.Enabled(fastpath.CEL), fastpath.Enabled(fastpath.CELAdaptor)
+
 // compileNative compiles the rules celnative can answer; the others stay nil. A rule compiles
 // here in the same environment as in cel-go's programs, so one that fails here (an error, an
 // empty rule) is left to them and reported from them. native stays nil when there is no
 // environment at all.
 func (v *celValidator) compileNative() {
+	if !nativeCEL {
+		return
+	}
 	env, err := celnative.Env(v.declType)
 	if err != nil {
 		return

@@ -1,16 +1,56 @@
 package anthropic
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
 
 	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
 // Hand-written encoding of the upstream body: encoding/json would re-validate and compact
 // every json.RawMessage (schemas, tool inputs) through reflection on the hot path. Raw parts
 // were validated when the client request was decoded, so they are copied as they are.
+
+// encode returns r's JSON, from appendJSON into a buffer of size bytes or, under
+// GWCTL_NOFAST=anthropic, from encoding/json.
+func (r *messagesRequest) encode(size int) []byte {
+	if fastJSON {
+		return r.appendJSON(make([]byte, 0, size))
+	}
+	b, err := r.encodeJSON(size)
+	if err != nil {
+		return r.appendJSON(make([]byte, 0, size)) // unreachable: every raw part was validated
+	}
+	return b
+}
+
+// encodeJSON is what appendJSON replaces: encoding/json without HTML escapes, as appendJSON.
+func (r *messagesRequest) encodeJSON(size int) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(size)
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// MarshalJSON writes a server tool's Raw object as it is, like appendJSON.
+func (t tool) MarshalJSON() ([]byte, error) {
+	if t.Raw != nil {
+		return t.Raw, nil
+	}
+	type fields tool // without this method
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(fields(t))
+	return buf.Bytes(), err
+}
 
 func (r *messagesRequest) appendJSON(b []byte) []byte {
 	b = append(b, `{"model":`...)
@@ -181,15 +221,12 @@ func (k *block) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-// appendFloat formats like encoding/json.
+// appendFloat formats like encoding/json (1e-7, not 1e-07); NaN and infinities, which no
+// decoded body holds, are 0.
 func appendFloat(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(b, '0')
 	}
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	return strconv.AppendFloat(b, f, format, -1, 64)
+	b, _ = jsonvalue.AppendFloat(b, f)
+	return b
 }

@@ -1,12 +1,20 @@
 package anthropic
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/infergw/gwctl/pkg/fastpath"
+)
 
 // Hand-written decoders for the two bodies of the non-streaming hot path: the OpenAI
 // request and the Anthropic Message. They fill the same structs as encoding/json would and
 // give up (returning false) on anything unusual; decodeRequest and decodeMessage then
 // decode with encoding/json, so accepted inputs, results and error messages are identical.
 // TestFastDecodeMatchesEncodingJSON and FuzzFastDecode check the equivalence.
+
+// fastJSON is false under GWCTL_NOFAST=anthropic: the bodies are then decoded, the upstream
+// body encoded, tool inputs compacted and every stream event read by encoding/json.
+var fastJSON = fastpath.Enabled(fastpath.Anthropic)
 
 // decodeRequest decodes an OpenAI chat completion request body. A body with duplicate or
 // case-colliding keys, or a case variant of a member name, is refused first with a
@@ -19,7 +27,7 @@ func decodeRequest(body []byte, in *chatRequest) error {
 		return serr
 	}
 	s := scanner{b: body}
-	if serr == nil && s.peek() == '{' && s.chatRequest(in) && s.end() {
+	if fastJSON && serr == nil && s.peek() == '{' && s.chatRequest(in) && s.end() {
 		return nil
 	}
 	*in = chatRequest{}

@@ -7,7 +7,7 @@ import "encoding/json"
 // decodeMessage decodes an Anthropic Message body.
 func decodeMessage(body []byte, m *message) error {
 	s := scanner{b: body}
-	if s.peek() == '{' && s.message(m) && s.end() {
+	if fastJSON && s.peek() == '{' && s.message(m) && s.end() {
 		return nil
 	}
 	*m = message{}

@@ -78,6 +78,20 @@ func checkFastDecode(t *testing.T, in []byte) {
 	if werr == nil && !reflect.DeepEqual(got, want) {
 		t.Fatalf("request %q:\n got %+v\nwant %+v", in, got, want)
 	}
+	// The hand-written decoders themselves, which decodeRequest and decodeMessage skip under
+	// GWCTL_NOFAST: what they accept, encoding/json decodes the same way.
+	var fr chatRequest
+	if s := (scanner{b: in}); chatRequestKeys.Read(in, nil) == nil && s.peek() == '{' && s.chatRequest(&fr) && s.end() {
+		if werr != nil || !reflect.DeepEqual(fr, want) {
+			t.Fatalf("request %q, fast decoder:\n got %+v\nwant %+v (%v)", in, fr, want, werr)
+		}
+	}
+	var fm, jm message
+	if s := (scanner{b: in}); s.peek() == '{' && s.message(&fm) && s.end() {
+		if err := json.Unmarshal(in, &jm); err != nil || !reflect.DeepEqual(fm, jm) {
+			t.Fatalf("message %q, fast decoder:\n got %+v\nwant %+v (%v)", in, fm, jm, err)
+		}
+	}
 	if json.Valid(in) {
 		var buf bytes.Buffer
 		_ = json.Compact(&buf, in)

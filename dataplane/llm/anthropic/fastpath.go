@@ -84,7 +84,7 @@ func fastDelta(data []byte) (index int, isText bool, lit []byte, plain, ok bool)
 // fastEvent handles a delta recognised by fastDelta; handled is false when the event needs
 // the general path.
 func (s *streamState) fastEvent(data []byte, w chunkWriter) (handled bool, err error) {
-	if !s.started {
+	if !fastJSON || !s.started {
 		return false, nil
 	}
 	index, isText, lit, plain, ok := fastDelta(data)

@@ -433,7 +433,7 @@ func toolInput(args string) (json.RawMessage, bool) {
 	if s[0] != '{' {
 		return nil, false
 	}
-	if sc := (scanner{b: []byte(s)}); sc.skip(0) && sc.end() {
+	if sc := (scanner{b: []byte(s)}); fastJSON && sc.skip(0) && sc.end() {
 		return appendCompactValid(make([]byte, 0, len(s)), sc.b), true
 	}
 	var buf bytes.Buffer

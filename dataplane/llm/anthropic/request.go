@@ -131,7 +131,7 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 		return nil, err
 	}
 
-	b := out.appendJSON(make([]byte, 0, len(body)+256))
+	b := out.encode(len(body) + 256)
 	return &upstreamRequest{
 		Body:         b,
 		Model:        strings.Clone(model), // outlives the body it may alias (metric label)

@@ -230,7 +230,7 @@ func appendCompact(dst []byte, raw json.RawMessage) []byte {
 	if len(raw) == 0 || string(raw) == "null" {
 		return append(dst, "{}"...)
 	}
-	if sc := (scanner{b: raw}); sc.skip(0) && sc.end() {
+	if sc := (scanner{b: raw}); fastJSON && sc.skip(0) && sc.end() {
 		return appendCompactValid(dst, raw)
 	}
 	buf := bytes.NewBuffer(dst)

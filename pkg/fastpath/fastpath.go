@@ -1,0 +1,64 @@
+// Package fastpath is the kill switch of gwctl's hand-written fast paths: parsers, evaluators and
+// encoders that replace a library and are checked against it. GWCTL_NOFAST turns them off, so
+// the library is what runs, what `make test-nofast` tests and what a benchmark compares with.
+package fastpath
+
+import (
+	"os"
+	"slices"
+	"strings"
+)
+
+// Env is the variable: "1", "true" or "all" turns every fast path off, a comma-separated list of
+// names ("yaml,cel") turns off those; unset, "" or "0" leaves them all on. A name not in Names
+// turns every fast path off, so a typo errs on the side of the library.
+const Env = "GWCTL_NOFAST"
+
+// The fast paths, by the names GWCTL_NOFAST knows.
+const (
+	YAML       = "yaml"       // pkg/manifest: the YAML front end, before yaml.v3
+	CEL        = "cel"        // pkg/validate: celnative's evaluator, before cel-go
+	CELAdaptor = "celadaptor" // pkg/validate: celnative's value adaptor for cel-go, vs apiextensions' model.Structural
+	JSONValue  = "jsonvalue"  // pkg/jsonvalue: manifest values and strings, vs encoding/json.Marshal
+	JSONReport = "jsonreport" // pkg/report: the JSON report, vs encoding/json's indenting Encoder
+	Anthropic  = "anthropic"  // dataplane/llm/anthropic: decoders, request encoder, stream deltas, vs encoding/json
+)
+
+// Names lists every fast path.
+var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic}
+
+var off = parse(os.Getenv(Env))
+
+// Enabled reports whether the named fast path is on. Packages read it once, into a package-level
+// variable, so a process runs one path from start to end.
+func Enabled(name string) bool { return !off[name] }
+
+// parse returns the set of fast paths v turns off.
+func parse(v string) map[string]bool {
+	off := map[string]bool{}
+	switch v = strings.TrimSpace(v); strings.ToLower(v) {
+	case "", "0", "false":
+		return off
+	case "1", "true", "all":
+		return all()
+	}
+	for name := range strings.SplitSeq(v, ",") {
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name == "" {
+			continue
+		}
+		if !slices.Contains(Names, name) {
+			return all()
+		}
+		off[name] = true
+	}
+	return off
+}
+
+func all() map[string]bool {
+	off := map[string]bool{}
+	for _, n := range Names {
+		off[n] = true
+	}
+	return off
+}
