@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/infergw/gwctl/dataplane/apierror"
@@ -249,7 +250,7 @@ func (t *translator) reasoning(ctx context.Context, in *chatRequest, caps ModelC
 			return nil, "", nil
 		}
 		b := min(max(budgets[effort], 1024), maxTokens-1)
-		return json.RawMessage(`{"type":"enabled","budget_tokens":` + itoa(b) + `}`), "", nil
+		return json.RawMessage(`{"type":"enabled","budget_tokens":` + strconv.FormatInt(b, 10) + `}`), "", nil
 	default:
 		t.log.WarnContext(ctx, "reasoning_effort ignored: model has no extended thinking")
 		return nil, "", nil
@@ -294,18 +295,13 @@ func (t *translator) sampling(ctx context.Context, in *chatRequest, out *message
 	return nil
 }
 
-func itoa(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
-
 // jsonErrorText describes a decoding error without quoting the input.
 func jsonErrorText(err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return "malformed JSON at offset " + itoa(se.Offset)
+		return "malformed JSON at offset " + strconv.FormatInt(se.Offset, 10)
 	case errors.As(err, &te):
 		if te.Field != "" {
 			return "field " + te.Field + " has the wrong type (" + te.Value + ")"
