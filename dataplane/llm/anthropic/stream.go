@@ -12,6 +12,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/dataplane/sse"
 	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
@@ -95,7 +96,7 @@ func (e *streamError) Error() string { return e.err.Error() }
 // broken stream (a *streamError, already written to the client), a client write failure
 // (wrapping llm.ErrClientWrite) or the end of the request context.
 func (s *streamState) run(body io.Reader, w chunkWriter) error {
-	rd := llm.NewSSEReader(body, 0)
+	rd := sse.NewReader(body, 0)
 	defer rd.Release()
 	if sw, ok := w.(*llm.SSEWriter); ok {
 		sw.FlushWhenIdle(rd)              // one flush per burst of upstream events, none held while waiting
@@ -111,7 +112,7 @@ func (s *streamState) run(body io.Reader, w chunkWriter) error {
 			if errors.Is(err, io.EOF) {
 				// An upstream EOF without message_stop is an error, not a clean finish.
 				e.Message = "the Anthropic stream ended before message_stop"
-			} else if errors.Is(err, llm.ErrEventTooLarge) {
+			} else if errors.Is(err, sse.ErrEventTooLarge) {
 				e.Message = "the Anthropic stream sent an oversized event"
 			}
 			return s.fail(w, e)

@@ -16,6 +16,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
 	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/dataplane/sse"
 )
 
 // Handler proxies OpenAI chat completions. Create it with NewHandler.
@@ -306,7 +307,7 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.
 	w.WriteHeader(http.StatusOK)
 	res.Status = http.StatusOK
 	sw := llm.NewSSEWriter(w)
-	rd := llm.NewSSEReader(resp.Body, 0)
+	rd := sse.NewReader(resp.Body, 0)
 	defer rd.Release()
 	// One flush per burst of upstream events; none is held while waiting for the upstream. A
 	// final error event leaves before the request's bookkeeping.
