@@ -72,8 +72,8 @@ testdata: ## Derive testdata/ from the upstream reference data in REFERENCE (fac
 	$(GO) run ./hack/derive -ref $(REFERENCE)
 
 .PHONY: schemas
-schemas: ## Regenerate generated schemas (Gateway API CRDs from the pinned module)
-	$(GO) run ./hack/schemas
+schemas: ## Derive schemas/ from upstream CRDs (Gateway API from the pinned module, the others from REFERENCE or module zips; facts kept, prose dropped, sha256 recorded)
+	$(GO) run ./hack/schemas -ref $(REFERENCE)
 
 .PHONY: release-check
 release-check: ## Check .goreleaser.yaml with goreleaser

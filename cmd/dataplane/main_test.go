@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/infergw/gwctl/pkg/cli"
+	"github.com/infergw/gwctl/pkg/finding"
 )
 
 func TestInvalidConfigExits1WithFindings(t *testing.T) {
@@ -84,5 +88,65 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 		if !strings.Contains(errb.String(), f) {
 			t.Errorf("help lacks %s", f)
 		}
+	}
+}
+
+// Issue #18: gwctl validate passed these and the dataplane refused them at load. Both now refuse
+// with the same finding: gwctl validate exits 1 naming the file, line and field, and the
+// dataplane exits 1 printing that finding as its reason.
+func TestValidateRefusesWhatTheDataplaneRefuses(t *testing.T) {
+	cases := []struct {
+		file, want string
+	}{
+		{"testdata/unsupported-expression.yaml", `testdata/unsupported-expression.yaml:32:18: error AgentgatewayPolicy/default/copy-header ` +
+			`spec.traffic.transformation.request.set[0].value: header x-copied: expression "request.headers[\"x\"]" is not supported ` +
+			`by this dataplane (supported: json(request.body).<field>, string literals) [gateway.expression]`},
+		{"testdata/anthropic-without-auth.yaml", `testdata/anthropic-without-auth.yaml:12:3: error AgentgatewayBackend/default/anthropic ` +
+			`spec.policies.auth: the anthropic provider needs policies.auth with secretRef or key (or an AgentgatewayPolicy ` +
+			`backend.auth targeting this backend) [gateway.backend-auth]`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := cli.Main([]string{"validate", "-o", "json", tc.file}, cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, nil)
+			if code != 1 {
+				t.Fatalf("gwctl validate exit %d, want 1\n%s%s", code, out.String(), errb.String())
+			}
+			var report struct {
+				Findings []struct {
+					File         string
+					Line, Column int
+					Resource     finding.Resource
+					Field, Rule  string
+					Severity     string
+					Message      string
+				}
+			}
+			if err := json.Unmarshal(out.Bytes(), &report); err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			for _, f := range report.Findings {
+				sev, err := finding.ParseSeverity(f.Severity)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines = append(lines, finding.Finding{File: f.File, Line: f.Line, Column: f.Column, Resource: f.Resource,
+					Field: f.Field, Rule: f.Rule, Severity: sev, Message: f.Message}.String())
+			}
+			if len(lines) != 1 || lines[0] != tc.want {
+				t.Errorf("gwctl validate findings:\n%s\nwant:\n%s", strings.Join(lines, "\n"), tc.want)
+			}
+
+			out.Reset()
+			errb.Reset()
+			code = run(context.Background(), []string{"--config", tc.file, "--listen", "127.0.0.1:0", "--admin", ""}, nil, &out, &errb, func(string) string { return "" })
+			if code != 1 {
+				t.Fatalf("dataplane exit %d, want 1; stderr:\n%s", code, errb.String())
+			}
+			if !strings.Contains(errb.String(), tc.want+"\n") {
+				t.Errorf("dataplane stderr lacks the finding %q:\n%s", tc.want, errb.String())
+			}
+		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/infergw/gwctl/pkg/gateway"
 )
 
 // Endpoint is where a provider's API is reached: a host (with an optional port), a base path and
@@ -31,11 +33,8 @@ func (e Endpoint) URL() (string, error) {
 	if host == "" {
 		host = e.DefaultHost
 	}
-	if strings.ContainsAny(host, "/?#@") {
-		return "", fmt.Errorf("%s backend: host %q must be a host name or IP", e.Provider, host)
-	}
-	if e.Port < 0 || e.Port > 65535 {
-		return "", fmt.Errorf("%s backend: port %d out of range", e.Provider, e.Port)
+	if err := gateway.CheckUpstreamHost(host, e.Port); err != nil {
+		return "", fmt.Errorf("%s backend: %w", e.Provider, err)
 	}
 	if e.Port != 0 {
 		host = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(e.Port))

@@ -2,10 +2,11 @@ package mcp
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
+
+	"github.com/infergw/gwctl/pkg/gateway"
 )
 
 // Action is what an Authorization rule does when its expressions match (AgentgatewayPolicy
@@ -35,18 +36,11 @@ type celRule struct {
 	progs  []cel.Program
 }
 
-var celEnv = sync.OnceValues(func() (*cel.Env, error) {
-	return cel.NewEnv(
-		cel.Variable("mcp", cel.MapType(cel.StringType, cel.DynType)),
-		cel.Variable("jwt", cel.MapType(cel.StringType, cel.DynType)),
-	)
-})
-
 func compileAuthorizations(auths []Authorization) ([]celRule, error) {
 	if len(auths) == 0 {
 		return nil, nil
 	}
-	env, err := celEnv()
+	env, err := gateway.MCPAuthorizationEnv()
 	if err != nil {
 		return nil, fmt.Errorf("mcp authorization: CEL environment: %w", err)
 	}
@@ -64,12 +58,9 @@ func compileAuthorizations(auths []Authorization) ([]celRule, error) {
 		}
 		r := celRule{action: a.Action}
 		for j, expr := range a.Expressions {
-			ast, iss := env.Compile(expr)
-			if iss.Err() != nil {
-				return nil, fmt.Errorf("mcp authorization[%d].matchExpressions[%d] %q: %w", i, j, expr, iss.Err())
-			}
-			if ast.OutputType() != types.BoolType && ast.OutputType() != types.DynType {
-				return nil, fmt.Errorf("mcp authorization[%d].matchExpressions[%d] %q: yields %s, want bool", i, j, expr, ast.OutputType())
+			ast, err := gateway.CompileMCPAuthorization(expr)
+			if err != nil {
+				return nil, fmt.Errorf("mcp authorization[%d].matchExpressions[%d] %q: %w", i, j, expr, err)
 			}
 			prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
 			if err != nil {

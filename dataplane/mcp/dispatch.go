@@ -115,7 +115,7 @@ func (x *exchange) routeByName(field string, tool bool) {
 		x.span.SetAttributes(attrToolName.String(exposed))
 		if !x.h.cfg.Rules.permits(u.Name, name, exposed, x.claims) {
 			// HTTP 400 as agentgateway answers, and the same words as for a tool that does not exist, so
-			// the refusal does not reveal that the tool is there (dataplane spec §2.2).
+			// the refusal does not reveal that the tool is there.
 			x.h.log.LogAttrs(x.ctx, 0, "mcp tool refused by rules", strAttr("tool", exposed))
 			x.status = statusDenied
 			writeRPCError(x.w, http.StatusBadRequest, x.m.ID, &rpcError{Code: codeInvalidParams, Message: fmt.Sprintf("Unknown tool: %s", exposed)})

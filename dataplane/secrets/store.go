@@ -60,7 +60,12 @@ func (s *Store) Get(name, key string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("secret %q key %q: not mounted under %s: %w", name, key, s.dir, ErrNotFound)
 	}
-	return string(bytes.TrimSpace(b)), nil
+	v := bytes.TrimSpace(b)
+	if len(v) == 0 {
+		// An empty key is never a credential (and a file caught mid-write reads empty).
+		return "", fmt.Errorf("secret %q key %q: empty under %s: %w", name, key, s.dir, ErrNotFound)
+	}
+	return string(v), nil
 }
 
 func validName(n string) bool {
@@ -94,10 +99,9 @@ func (s *Store) Reload() error {
 				continue
 			}
 			b, err := os.ReadFile(filepath.Join(sdir, k.Name()))
-			if err != nil {
-				continue
+			if v := bytes.TrimSpace(b); err == nil && len(v) > 0 {
+				next[sd.Name()+"/"+k.Name()] = string(v)
 			}
-			next[sd.Name()+"/"+k.Name()] = string(bytes.TrimSpace(b))
 		}
 	}
 	prev := *s.values.Load()

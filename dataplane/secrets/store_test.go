@@ -86,3 +86,19 @@ func TestStoreKubernetesLayout(t *testing.T) {
 		t.Fatalf("after swap = %q", v)
 	}
 }
+
+// An empty key (a Secret with an empty value, or a file read between its creation and its
+// write) is not a credential: it is never cached or served, and the value written next is used.
+func TestEmptyKeyIsNotACredential(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "upstream-key", "Authorization")
+	write(t, path, " \n")
+	s := New(dir, nil)
+	if v, err := s.Get("upstream-key", "Authorization"); !errors.Is(err, ErrNotFound) || v != "" || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("empty key: %q, %v", v, err)
+	}
+	write(t, path, "sk-upstream\n")
+	if v, err := s.Get("upstream-key", "Authorization"); err != nil || v != "sk-upstream" {
+		t.Fatalf("after the write: %q, %v", v, err)
+	}
+}

@@ -2,7 +2,6 @@ package standard
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -55,10 +54,7 @@ func (in *Installer) provider(b *gateway.Backend, p gateway.AIProvider, auth *ga
 		err error
 	)
 	switch p.Type {
-	case "anthropic":
-		if key == nil {
-			return nil, backendErr(b, fmt.Errorf("the anthropic provider needs policies.auth (secretRef or key)"))
-		}
+	case "anthropic": // pkg/gateway reports an anthropic provider without a key
 		h, err = anthropic.NewHandler(anthropic.Config{
 			Model: p.Model, Host: p.Host, Port: int(p.Port), PathPrefix: p.PathPrefix, Plaintext: plaintext,
 			APIKey: key, SecretName: secretName, AlwaysIncludeUsage: in.opts.AlwaysIncludeUsage,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -20,10 +19,6 @@ import (
 // maxTransformBody bounds the request body a body expression reads; a larger body gets 413.
 const maxTransformBody = 32 << 20
 
-// bodyField matches the expressions body-based routing uses: json(request.body).model, with or
-// without string(...), for any dotted field path.
-var bodyField = regexp.MustCompile(`^\s*(?:string\(\s*)?json\(\s*request\.body\s*\)\.([A-Za-z_][A-Za-z0-9_.]*)\s*\)?\s*$`)
-
 // headerValue is how one header's value is computed.
 type headerValue struct {
 	name    string
@@ -32,10 +27,10 @@ type headerValue struct {
 	path    []string // field split into exact keys (or array indexes)
 }
 
-// transformationStage applies traffic.transformation.request. agentgateway evaluates CEL; this
-// build supports the expressions platforms use for routing: a field of the JSON request body
-// (json(request.body).model) and string literals. Any other expression fails the config load
-// with a message naming it, rather than being skipped.
+// transformationStage applies traffic.transformation.request. agentgateway evaluates CEL;
+// pkg/gateway compiled each value into one of the forms this dataplane supports (a field of the
+// JSON request body, json(request.body).model, or a string literal) and reported any other
+// expression as a finding, so the stage only evaluates those forms.
 func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 	t := p.Transformation
 	var set, add []headerValue
@@ -44,7 +39,7 @@ func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 		out *[]headerValue
 	}{{t.Set, &set}, {t.Add, &add}} {
 		for _, h := range list.in {
-			v, err := compileExpression(h)
+			v, err := headerValueOf(h)
 			if err != nil {
 				return nil, fmt.Errorf("policy %v: transformation: %w", p.Sources, err)
 			}
@@ -117,18 +112,16 @@ func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 	}, nil
 }
 
-func compileExpression(h gateway.HeaderExpression) (headerValue, error) {
-	if m := bodyField.FindStringSubmatch(h.Expression); m != nil {
-		return headerValue{name: h.Name, field: m[1], path: strings.Split(m[1], ".")}, nil
+// headerValueOf takes a compiled transformation value; a TrafficPolicy not built by
+// gateway.Compile may hold an expression that was never compiled, which fails the load.
+func headerValueOf(h gateway.HeaderExpression) (headerValue, error) {
+	switch {
+	case h.BodyField != "":
+		return headerValue{name: h.Name, field: h.BodyField, path: strings.Split(h.BodyField, ".")}, nil
+	case h.Literal != nil:
+		return headerValue{name: h.Name, literal: h.Literal}, nil
 	}
-	if s, err := strconv.Unquote(h.Expression); err == nil {
-		return headerValue{name: h.Name, literal: &s}, nil
-	}
-	if n := len(h.Expression); n >= 2 && h.Expression[0] == '\'' && h.Expression[n-1] == '\'' {
-		s := h.Expression[1 : n-1]
-		return headerValue{name: h.Name, literal: &s}, nil
-	}
-	return headerValue{}, fmt.Errorf("header %s: expression %q is not supported by this dataplane (supported: json(request.body).<field>, string literals)", h.Name, h.Expression)
+	return headerValue{}, fmt.Errorf("header %s: expression %q is not compiled", h.Name, h.Expression)
 }
 
 // eval computes the value from the strictly checked body doc (nil when there is none or it is

@@ -15,9 +15,11 @@ import (
 // header) in front of a backend that records the header and the body it received.
 func routingStage(t testing.TB, expr string) (url string, got func() (header, body string, n int)) {
 	t.Helper()
-	mw, err := transformationStage(&gateway.TrafficPolicy{Transformation: &gateway.Transformation{
-		Set: []gateway.HeaderExpression{{Name: "X-Gateway-Model-Name", Expression: expr}},
-	}})
+	h, err := gateway.CompileHeaderExpression("X-Gateway-Model-Name", expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw, err := transformationStage(&gateway.TrafficPolicy{Transformation: &gateway.Transformation{Set: []gateway.HeaderExpression{h}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ package telemetry
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -14,6 +13,8 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/infergw/gwctl/pkg/gateway"
 )
 
 // Protocol is the OTLP transport (frontend.tracing.protocol).
@@ -47,21 +48,12 @@ type TracingConfig struct {
 }
 
 // ParseSampling reads a sampling expression in its supported literal forms: "true" (1),
-// "false" (0) or a decimal in [0, 1]. Other CEL expressions are refused, not guessed.
+// "false" (0) or a decimal in [0, 1]. It is gateway.ParseSampling, which Compile checks
+// frontend.tracing with, so a policy gwctl validate accepts starts tracing here.
 func ParseSampling(expr string) (float64, error) {
-	s := strings.TrimSpace(expr)
-	switch s {
-	case "true":
-		return 1, nil
-	case "false":
-		return 0, nil
-	}
-	f, err := strconv.ParseFloat(s, 64)
+	f, err := gateway.ParseSampling(expr)
 	if err != nil {
-		return 0, fmt.Errorf("telemetry: sampling %q: only the literals true, false or a number in [0, 1] are supported", expr)
-	}
-	if !(f >= 0 && f <= 1) { // also refuses NaN
-		return 0, fmt.Errorf("telemetry: sampling %q: must be within [0, 1]", expr)
+		return 0, fmt.Errorf("telemetry: %w", err)
 	}
 	return f, nil
 }

@@ -27,7 +27,7 @@ const GroupSchemaJSON = `{
         "layer": {"$ref": "#/$defs/name"},
         "core": {"type": "boolean"},
         "default": {"type": "boolean"},
-        "enabledBy": {"$ref": "#/$defs/condition"},
+        "enabledBy": {"$ref": "#/$defs/test", "description": "turns the group on when its flag is not set and the test holds"},
         "requires": {"type": "array", "items": {"$ref": "#/$defs/name"}, "uniqueItems": true},
         "conditions": {"type": "array", "items": {"$ref": "#/$defs/condition"}},
         "secrets": {"type": "array", "items": {
@@ -56,9 +56,30 @@ const GroupSchemaJSON = `{
   },
   "$defs": {
     "name": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},
-    "condition": {
+    "scalar": {"type": ["string", "number", "boolean"]},
+    "test": {
+      "description": "a test on a platform config key path (gwctl's own or a foreign one); at most one of equals, notEquals, in, exists; with none, the key must be non-empty",
       "type": "object", "additionalProperties": false, "required": ["knob"],
-      "properties": {"knob": {"type": "string", "minLength": 1}, "equals": {"type": "string"}, "message": {"type": "string"}}
+      "properties": {
+        "knob": {"type": "string", "minLength": 1},
+        "equals": {"$ref": "#/$defs/scalar"},
+        "notEquals": {"$ref": "#/$defs/scalar"},
+        "in": {"type": "array", "items": {"$ref": "#/$defs/scalar"}, "minItems": 1},
+        "exists": {"type": "boolean"}
+      }
+    },
+    "condition": {
+      "description": "a test that must hold when the group is enabled; severity warning reports it and goes on",
+      "type": "object", "additionalProperties": false, "required": ["knob"],
+      "properties": {
+        "knob": {"type": "string", "minLength": 1},
+        "equals": {"$ref": "#/$defs/scalar"},
+        "notEquals": {"$ref": "#/$defs/scalar"},
+        "in": {"type": "array", "items": {"$ref": "#/$defs/scalar"}, "minItems": 1},
+        "exists": {"type": "boolean"},
+        "message": {"type": "string"},
+        "severity": {"enum": ["error", "warning"]}
+      }
     }
   }
 }`
@@ -74,7 +95,16 @@ const CatalogSchemaJSON = `{
     "apiVersion": {"const": "gwctl.infergw.dev/v1alpha1"},
     "kind": {"const": "Catalog"},
     "layers": {"type": "array", "items": {"type": "string"}, "uniqueItems": true, "minItems": 1},
-    "groups": {"type": "array", "items": {"type": "string"}, "uniqueItems": true}
+    "groups": {"type": "array", "items": {"type": "string"}, "uniqueItems": true},
+    "groupsFile": {
+      "type": "object", "additionalProperties": false,
+      "properties": {
+        "header": {
+          "description": "generated (the default: gwctl's generated-code marker), none, or a text of # comment lines written as is",
+          "type": "string", "minLength": 1
+        }
+      }
+    }
   }
 }`
 

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -91,7 +93,7 @@ func TestUsageAndInputErrorsExit2(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"resolve-groups", "-c", bad}, "bad.yaml:2:10: features.egres: unknown key"},
+		{[]string{"resolve-groups", "-c", bad}, `bad.yaml:2:3: features.egres: unknown feature (did you mean "egress"?)`},
 		{[]string{"resolve-groups", "--enable", "egress"}, "secretStore.name"},
 		{[]string{"resolve-groups", "--enable", "mcp", "--disable", "identity"}, "mcp -> identity"},
 		{[]string{"render", "--only", "pods"}, "the only value is crds"},
@@ -248,9 +250,10 @@ spec:
 	if r := gwctl(t, "", "validate", bad, "-o", "json", "--summary"); r.code != 1 || !strings.Contains(r.err, "failed") {
 		t.Fatalf("--summary with json output: %+v", r)
 	}
-	// YAML syntax errors and unreadable paths are input errors: exit 2 with the position.
+	// A YAML syntax error is a finding with its position (exit 1); an unreadable path is an
+	// input error (exit 2).
 	syntax := writeFile(t, dir, "broken.yaml", "apiVersion: v1\nkind: [\n")
-	if r := gwctl(t, "", "validate", syntax); r.code != 2 || !strings.Contains(r.err, "broken.yaml:2") {
+	if r := gwctl(t, "", "validate", syntax); r.code != 1 || !strings.Contains(r.out, "broken.yaml\n  2:7      error   YAML syntax: did not find expected node content [input/parse]") {
 		t.Fatalf("syntax error: %+v", r)
 	}
 	if r := gwctl(t, "", "validate", filepath.Join(dir, "nope.yaml")); r.code != 2 {
@@ -263,6 +266,32 @@ spec:
 	}
 	if r := gwctl(t, "", "validate", "-o", "yaml"); r.code != 2 {
 		t.Fatalf("bad output format: %+v", r)
+	}
+}
+
+// --list-schemas names every embedded kind with its upstream release and whether the flags use it.
+func TestValidateListSchemas(t *testing.T) {
+	r := gwctl(t, "", "validate", "--list-schemas", "--agentgateway-version", "v1.4.0")
+	if r.code != 0 {
+		t.Fatalf("--list-schemas: %+v", r)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^agentgateway.dev/v1alpha1 +AgentgatewayPolicy +github.com/agentgateway/agentgateway +v1.4.1 +yes +\d+$`),
+		regexp.MustCompile(`(?m)^agentgateway.dev/v1alpha1 +AgentgatewayPolicy +github.com/agentgateway/agentgateway +v1.2.1 +- +\d+$`),
+		regexp.MustCompile(`(?m)^inference.networking.k8s.io/v1 +InferencePool +sigs.k8s.io/gateway-api-inference-extension +v1.5.0 +compared +\d+$`),
+		regexp.MustCompile(`(?m)^external-secrets.io/v1 +ExternalSecret +github.com/external-secrets/external-secrets +v2.9.0 +yes +\d+$`),
+	} {
+		if !want.MatchString(r.out) {
+			t.Errorf("no line matching %s in:\n%s", want, r.out)
+		}
+	}
+	r = gwctl(t, "", "validate", "--list-schemas", "-o", "json", "--inference-extension-version", "v1.5")
+	var list []struct{ Kind, Release, Use string }
+	if err := json.Unmarshal([]byte(r.out), &list); r.code != 0 || err != nil || len(list) < 20 {
+		t.Fatalf("--list-schemas -o json: %v %+v", err, r)
+	}
+	if r := gwctl(t, "", "validate", "--list-schemas", "--inference-extension-version", "v1.0"); r.code != 2 {
+		t.Fatalf("an inference extension release gwctl does not embed: %+v", r)
 	}
 }
 

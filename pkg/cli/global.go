@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +27,8 @@ type globalOptions struct {
 	enable      []string
 	disable     []string
 	kubeVersion string
+	// strictConfig refuses config keys gwctl does not own.
+	strictConfig bool
 }
 
 func (g *globalOptions) addFlags(c *cobra.Command) {
@@ -35,6 +39,7 @@ func (g *globalOptions) addFlags(c *cobra.Command) {
 	f.StringSliceVar(&g.enable, "enable", nil, "turn features on (comma-separated or repeated)")
 	f.StringSliceVar(&g.disable, "disable", nil, "turn features off (comma-separated or repeated)")
 	f.StringVar(&g.kubeVersion, "kube-version", "", "Kubernetes version charts see (default from kubernetesVersion in the config, v1.34.0)")
+	f.BoolVar(&g.strictConfig, "strict-config", false, "refuse config keys gwctl does not own (by default they pass through as knobs for catalogs and other tools)")
 }
 
 func (g *globalOptions) env(name string) string {
@@ -51,12 +56,19 @@ type loaded struct {
 	catalog *catalog.Catalog
 	config  *platform.Config
 	result  *resolve.Result
+	// unmet are enabled groups whose conditions do not hold, with why (loadFor only): they
+	// cannot render.
+	unmet map[string]string
 }
 
-func (g *globalOptions) load() (*loaded, error) {
+func (g *globalOptions) load() (*loaded, error) { return g.loadFor(nil) }
+
+// loadFor is load for a command that works on the groups only (and what they require): an
+// enabled group whose conditions do not hold is reported in loaded.unmet instead of failing.
+func (g *globalOptions) loadFor(only []string) (*loaded, error) {
 	configFile := g.configFile
 	if configFile == "" {
-		configFile = g.env("GWCTL_CONFIG")
+		configFile = g.env(platform.EnvConfig)
 	}
 	catDir := g.catalogDir
 	if catDir == "" {
@@ -96,14 +108,36 @@ func (g *globalOptions) load() (*loaded, error) {
 	}
 	cfg, err := platform.Load(platform.Options{
 		File: configFile, Features: features, Environ: g.environ,
-		Set: set, Enable: g.enable, Disable: g.disable,
+		Set: set, Enable: g.enable, Disable: g.disable, Strict: g.strictConfig,
 	})
 	if err != nil {
 		return nil, err
 	}
 	res, err := resolve.Resolve(cat, cfg)
+	var re *resolve.Error
+	if len(only) > 0 && errors.As(err, &re) && re.Partial != nil {
+		// Only the conditions of the asked groups and of what they require must hold.
+		need := resolve.Closure(cat, only)
+		for name := range re.Unmet {
+			if need[name] {
+				return nil, err
+			}
+		}
+		g.warn(re.Partial.Warnings)
+		return &loaded{catalog: cat, config: cfg, result: re.Partial, unmet: re.Unmet}, nil
+	}
 	if err != nil {
+		// A likely typo in the config may be why the resolution failed: say it first.
+		g.warn(cfg.Warnings)
 		return nil, err
 	}
+	g.warn(res.Warnings)
 	return &loaded{catalog: cat, config: cfg, result: res}, nil
+}
+
+// warn prints warnings to stderr; they never change the exit code.
+func (g *globalOptions) warn(warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(g.streams.Err, "warning: %s\n", w)
+	}
 }

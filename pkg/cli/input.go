@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"strings"
 
+	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
 	"github.com/infergw/gwctl/pkg/render"
 )
@@ -28,10 +31,51 @@ func (g *globalOptions) renderedObjects(ctx context.Context) ([]*manifest.Object
 	return manifest.Parse(RenderedFile, stream, manifest.DefaultLimits)
 }
 
-// objects reads the named inputs (files, directories, - for stdin) or, with none, the current render.
-func (g *globalOptions) objects(ctx context.Context, paths []string) ([]*manifest.Object, error) {
+// input is what a command reads: objects, the findings about files that gave none (skipped,
+// unparsable), and how to name where they came from.
+type input struct {
+	objs     []*manifest.Object
+	findings []finding.Finding
+	// label names the inputs in messages: "the render", "stdin", the paths given.
+	label string
+	// rendered: the input is the whole render, a closed world.
+	rendered bool
+}
+
+// read reads the named inputs (files, directories, - for stdin) or, with none, the current render.
+func (g *globalOptions) read(ctx context.Context, paths []string) (*input, error) {
 	if len(paths) == 0 {
-		return g.renderedObjects(ctx)
+		objs, err := g.renderedObjects(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &input{objs: objs, label: "the render", rendered: true}, nil
 	}
-	return manifest.Load(paths, g.streams.In, manifest.DefaultLimits)
+	in, err := manifest.Read(paths, g.streams.In, manifest.DefaultLimits)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = p
+		if p == "-" {
+			names[i] = "stdin"
+		}
+	}
+	return &input{objs: in.Objects, findings: in.Findings, label: strings.Join(names, ", ")}, nil
+}
+
+// objects is read for commands with no findings to report: a file that cannot be parsed is an
+// input error (exit 2); files that are not manifests are skipped.
+func (g *globalOptions) objects(ctx context.Context, paths []string) ([]*manifest.Object, error) {
+	in, err := g.read(ctx, paths)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range in.findings {
+		if f.Severity == finding.Error {
+			return nil, withCode(ExitUsage, errors.New(f.String()))
+		}
+	}
+	return in.objs, nil
 }

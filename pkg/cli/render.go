@@ -2,11 +2,13 @@ package cli
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/infergw/gwctl/pkg/render"
+	"github.com/infergw/gwctl/pkg/resolve"
 )
 
 type renderOptions struct {
@@ -56,7 +58,7 @@ func (o *renderOptions) run(c *cobra.Command) error {
 	if f.OnlyCRDs && f.SkipCRDs {
 		return withCode(ExitUsage, fmt.Errorf("--only crds and --skip crds exclude each other"))
 	}
-	l, err := o.load()
+	l, err := o.loadFor(o.groups)
 	if err != nil {
 		return err
 	}
@@ -72,14 +74,51 @@ func (o *renderOptions) run(c *cobra.Command) error {
 			return withCode(ExitUsage, fmt.Errorf("--group %s: the group is not enabled (gwctl resolve-groups -o text says why)", g))
 		}
 	}
-	res, err := render.Render(c.Context(), render.Options{Catalog: l.catalog, Config: l.config, Groups: l.result.Order})
+	skip := map[string]bool{}
+	for name := range l.unmet {
+		skip[name] = true
+	}
+	res, err := render.Render(c.Context(), render.Options{Catalog: l.catalog, Config: l.config, Groups: l.result.Order,
+		KeepGoing: len(o.groups) > 0, Skip: skip})
 	if err != nil {
 		return err
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(o.streams.Err, "warning: %s\n", w)
 	}
+	// Groups that cannot render block only the asked groups that are or require them.
+	left := map[string]string{}
+	for name, why := range l.unmet {
+		left[name] = why
+	}
+	need := resolve.Closure(l.catalog, o.groups)
+	for _, fe := range res.Failed {
+		if need[fe.Group] {
+			return fe
+		}
+		left[fe.Group] = fe.Error()
+	}
 	objs := res.Select(f)
+	if len(left) > 0 {
+		names := make([]string, 0, len(left))
+		for name := range left {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, obj := range objs {
+			if obj.IsGatewayResources() {
+				why := make([]string, len(names))
+				for i, name := range names {
+					why[i] = left[name]
+				}
+				return withCode(ExitUsage, fmt.Errorf("group %q: its ConfigMap %s/%s carries the gateway resources of every enabled group, and not all can render: %s",
+					obj.Group, obj.Namespace, obj.Name, strings.Join(why, "; ")))
+			}
+		}
+		for _, name := range names {
+			fmt.Fprintf(o.streams.Err, "warning: left out (--group %s does not need it): %s\n", strings.Join(o.groups, ","), left[name])
+		}
+	}
 	if o.outputDir != "" {
 		files, err := render.WriteDir(o.outputDir, objs)
 		if err != nil {

@@ -25,14 +25,17 @@ func newResolveGroups(g *globalOptions) *cobra.Command {
 		Use:   "resolve-groups",
 		Short: "Resolve feature flags into the enabled groups and write groups.generated.yaml",
 		Long: `Resolves the enabled set of feature groups: core groups, features.<name> flags and defaults, knob
-conditions, and the closure of each group's requires, in dependency order. A cycle, an unknown
-group, a required group whose flag is explicitly off, or an unmet condition (egress without a
-secret store) is an error that names the chain (exit 2).
+tests (enabledBy, on any config key, gwctl's or another tool's), and the closure of each group's
+requires, in dependency order. A cycle, an unknown group, a required group whose flag is
+explicitly off, or an unmet condition (egress without a secret store) is an error that names the
+chain (exit 2); an unmet condition of severity warning is printed to stderr (and listed under
+warnings in -o json) and the run goes on.
 
 With --out it writes the groups file atomically, in the shape Argo CD ApplicationSets read with
-a git files generator: every group in table order, one flow-style line each, enabled a quoted
-string. --check compares instead of writing and exits 1 with a diff when the file is stale.
-Without --out (and no output: in the config) the result goes to stdout.`,
+a git files generator: the catalog's header (groupsFile.header), then every group in table order,
+one flow-style line each, enabled a quoted string. --check compares exactly what would be
+written instead of writing and exits 1 with a diff when the file is stale. Without --out (and no
+output: in the config) the result goes to stdout.`,
 		Example: `  gwctl resolve-groups                                   # bundled platform, to stdout
   gwctl resolve-groups -c environments/dev/config.yaml --out clusters/dev/groups.generated.yaml
   gwctl resolve-groups -c environments/dev/config.yaml --out clusters/dev/groups.generated.yaml --check

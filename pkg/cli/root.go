@@ -100,7 +100,7 @@ This gwctl is github.com/infergw/gwctl, not the Gateway API project's kubernetes
 		Example: `  gwctl resolve-groups                         # enabled groups of the bundled platform
   gwctl render | kubectl apply -f -            # render and apply
   gwctl render --enable egress --set secretStore.name=vault
-  gwctl render | gwctl validate -              # validate what would be applied`,
+  gwctl render | gwctl validate - --closed     # validate what would be applied`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,9 @@ type validateOptions struct {
 	output                          string
 	junitFile, sarifFile, jsonFile  string
 	summary, rendered, portableOnly bool
+	listSchemas                     bool
+	closed, allowEmpty              bool
+	knownFiles                      []string
 }
 
 func newValidate(g *globalOptions) *cobra.Command {
@@ -30,9 +34,11 @@ func newValidate(g *globalOptions) *cobra.Command {
 		Use:   "validate [FILE|DIR|-]...",
 		Short: "Check manifests as the API server and the dataplane would, offline",
 		Long: `Validates Kubernetes manifests with no cluster and no network:
-  - custom resources (Gateway API, InferencePool, agentgateway, ExternalSecret, and any CRD in the
-    input or under --crds) through the API server's own pipeline: structural schema, unknown
-    fields as errors, defaults, list-map keys, and the CEL rules with the API server's messages;
+  - custom resources (Gateway API, InferencePool, agentgateway, External Secrets, Argo CD,
+    cert-manager, and any CRD in the input or under --crds) through the API server's own
+    pipeline: structural schema, unknown fields as errors, defaults, list-map keys, and the CEL
+    rules with the API server's messages; the embedded schemas are upstream releases' published
+    CRDs, prose dropped (--list-schemas);
   - built-in kinds by strict decoding into the Kubernetes types, plus name validation;
   - cross-resource checks (parentRefs, backendRefs, ReferenceGrants, policy targets, JWKS and
     MCP Services, secretRefs, model-header routes, duplicates) and semantic lints;
@@ -40,14 +46,29 @@ func newValidate(g *globalOptions) *cobra.Command {
 With no arguments it validates the current render (as --rendered). Each finding has
 file:line:column, resource, field path, rule id and severity.
 
-Exit 0 clean, 1 errors (or warnings with --strict), 2 usage or input errors (unreadable path,
-YAML syntax error with its position). --portable instead lists what would not carry over to a
-standby gateway on another implementation, and exits 0.`,
+A repository is read as it is: a file that cannot be parsed (YAML syntax, a duplicate key) is
+one error finding with its position and the rest is still checked; Helm values and chart
+directories (input/not-a-manifest, input/helm-chart) and Kustomize files and the patches they
+name (input/kustomization) are skipped with an info finding.
+
+Files and directories are an open world: other charts and operators create objects they do not
+hold, so a reference to an object not in the input is a warning (refs/unresolved), and two
+objects are duplicates only within one argument (a file, a directory tree, stdin). The render
+(no arguments, --rendered) and --closed are a closed world: the input is everything, unresolved
+references are errors and duplicates are judged across all of it. --known-objects lists what
+exists outside the input ({kind, namespace, name} entries, or a kubectl get -o yaml List).
+
+Exit 0 clean, 1 errors (or warnings with --strict), 2 usage or input errors: an unreadable
+path, a bad flag, or no resources at all (unless --allow-empty), so a failed render piped in
+fails the pipeline. --portable instead lists what would not carry over to a standby gateway on
+another implementation, and exits 0.`,
 		Example: `  gwctl validate                                   # the bundled platform's render
-  gwctl render | gwctl validate -
+  gwctl render | gwctl validate - --closed
   gwctl validate manifests/ --strict --junit-file report.xml --sarif-file report.sarif
+  gwctl validate apps/ --known-objects cluster-objects.yaml
   gwctl validate -o json clusters/dev/ > findings.json
-  gwctl validate --portable --enable fallback`,
+  gwctl validate --portable --enable fallback
+  gwctl validate --list-schemas --agentgateway-version v1.4.1`,
 		RunE: func(c *cobra.Command, args []string) error { return o.run(c, args) },
 	}
 	f := c.Flags()
@@ -58,21 +79,41 @@ standby gateway on another implementation, and exits 0.`,
 	f.BoolVar(&o.summary, "summary", false, "print a summary line to stderr")
 	f.BoolVar(&o.rendered, "rendered", false, "validate the current render (the default with no arguments)")
 	f.BoolVar(&o.opts.Strict, "strict", false, "warnings fail the run too")
-	f.BoolVar(&o.opts.Verbose, "verbose", false, "also report schema sections accepted without checks")
+	f.BoolVar(&o.opts.Verbose, "verbose", false, "also report resources skipped")
 	f.BoolVar(&o.opts.IgnoreMissingSchemas, "ignore-missing-schemas", false, "skip resources of kinds with no schema instead of failing")
-	f.StringVar(&o.opts.AgentgatewayVersion, "agentgateway-version", "v1.2.1", "agentgateway release the resources target")
+	f.StringVar(&o.opts.AgentgatewayVersion, "agentgateway-version", validate.DefaultAgentgatewayVersion, "agentgateway release the resources target (embedded schemas: v1.2.1, v1.3.1, v1.4.1)")
+	f.StringVar(&o.opts.InferenceExtensionVersion, "inference-extension-version", "", "Gateway API Inference Extension release of the cluster's InferencePool CRD (v1.5 or v1.6; default: v1.6, warning on pools v1.5 rejects)")
+	f.BoolVar(&o.listSchemas, "list-schemas", false, "list the embedded schemas (group/version/kind, upstream, release, in use) and exit")
 	f.StringArrayVar(&o.opts.CRDDirs, "crds", nil, "directory of CRDs used for their kinds, over the embedded schemas (repeatable)")
 	f.BoolVar(&o.portableOnly, "portable", false, "list implementation-specific resources and fields, with what the standby does instead")
+	f.BoolVar(&o.closed, "closed", false, "the input is the whole world: unresolved references are errors, duplicates are judged across all inputs")
+	f.BoolVar(&o.allowEmpty, "allow-empty", false, "no resources in the input is a pass, not an input error")
+	f.StringArrayVar(&o.knownFiles, "known-objects", nil, "YAML/JSON file of objects that exist outside the input: {kind, namespace, name} entries or a kubectl get -o yaml List (repeatable)")
 	return c
 }
 
 func (o *validateOptions) run(c *cobra.Command, args []string) error {
+	if o.listSchemas {
+		return o.writeSchemaList()
+	}
 	if o.rendered && len(args) > 0 {
 		return withCode(ExitUsage, fmt.Errorf("--rendered validates the render: give no paths with it"))
 	}
 	if _, err := report.New(o.output, report.Options{}); err != nil {
 		return withCode(ExitUsage, fmt.Errorf("--output: %w", err))
 	}
+	for _, file := range o.knownFiles {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return withCode(ExitUsage, fmt.Errorf("--known-objects: %w", err))
+		}
+		known, err := validate.ReadKnown(file, data)
+		if err != nil {
+			return withCode(ExitUsage, fmt.Errorf("--known-objects: %w", err))
+		}
+		o.opts.Known = append(o.opts.Known, known...)
+	}
+	o.opts.OpenWorld = !o.closed && len(args) > 0
 	// Loading the schemas and reading the input are independent: do both at once.
 	type built struct {
 		v   *validate.Validator
@@ -85,10 +126,11 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 			ready <- built{v, err}
 		}()
 	}
-	objs, err := o.objects(c.Context(), args)
+	in, err := o.read(c.Context(), args)
 	if err != nil {
 		return err
 	}
+	objs := in.objs
 	var fs []finding.Finding
 	var sum report.Summary
 	if o.portableOnly {
@@ -96,7 +138,8 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 		if err != nil {
 			return withCode(ExitUsage, err)
 		}
-		fs = rep.Findings()
+		fs = append(rep.Findings(), in.findings...)
+		finding.Sort(fs)
 		sum = validate.Summarize(objs, fs, false)
 	} else {
 		b := <-ready
@@ -104,7 +147,8 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 			return withCode(ExitUsage, b.err)
 		}
 		v := b.v
-		fs = v.Validate(c.Context(), objs)
+		fs = append(v.Validate(c.Context(), objs), in.findings...)
+		finding.Sort(fs)
 		sum = v.Summarize(objs, fs)
 	}
 	ropts := report.Options{ToolVersion: version.Get().Version, Color: o.color()}
@@ -127,10 +171,30 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 	if o.summary && o.output != "text" { // the text report ends with the summary line already
 		fmt.Fprintln(o.streams.Err, sum.Line())
 	}
-	if !o.portableOnly && sum.Failed() {
+	switch {
+	case !o.portableOnly && sum.Failed():
 		return withCode(ExitFindings, nil)
+	case len(objs) == 0 && !o.allowEmpty:
+		return withCode(ExitUsage, emptyInput(in))
 	}
 	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// emptyInput is the error for an input with no resources: an empty stream is what a failed
+// render leaves on a pipe, so it must not pass.
+func emptyInput(in *input) error {
+	msg := "no resources found in " + in.label
+	if n := len(in.findings); n > 0 {
+		msg += fmt.Sprintf(" (%d %s skipped: see the info findings)", n, plural(n, "file", "files"))
+	}
+	return errors.New(msg + "; --allow-empty accepts an empty input")
 }
 
 func writeReport(w io.Writer, format string, opts report.Options, fs []finding.Finding, sum report.Summary) error {

@@ -84,20 +84,18 @@ func (s *Schema) Validate(doc *manifest.Object) error {
 	var out Errors
 	seen := map[string]bool{}
 	for _, leaf := range leaves(ve) {
-		key, msg := describe(leaf)
-		id := key + "\x00" + msg
-		if seen[id] {
-			continue
+		for _, d := range describe(leaf) {
+			id := d.key + "\x00" + d.msg
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			out = append(out, Violation{File: doc.File, Pos: doc.FieldPos(d.key), Key: d.key, Msg: d.msg})
 		}
-		seen[id] = true
-		out = append(out, Violation{File: doc.File, Pos: doc.FieldPos(key), Key: key, Msg: msg})
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Pos.Line != out[j].Pos.Line {
-			return out[i].Pos.Line < out[j].Pos.Line
-		}
-		return out[i].Key < out[j].Key
-	})
+	// The library reports in map order: sort fully, so a run names the same problems in the
+	// same order as the last.
+	SortViolations(out)
 	return out
 }
 
@@ -112,22 +110,29 @@ func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
 	return out
 }
 
-// describe turns a leaf error into the dotted key it is about and a message. For an unknown
-// key the key itself is named, so the position points at it.
-func describe(e *jsonschema.ValidationError) (string, string) {
+type described struct{ key, msg string }
+
+// describe turns a leaf error into the dotted keys it is about, each with a message. Unknown
+// keys are reported one by one, each at its own key, since the library names them all in one
+// message and in map order.
+func describe(e *jsonschema.ValidationError) []described {
 	key := pointerToPath(e.InstanceLocation)
 	msg := e.Message
-	if strings.HasPrefix(msg, "additionalProperties ") {
-		// additionalProperties 'foo', 'bar' not allowed
-		names := strings.TrimSuffix(strings.TrimPrefix(msg, "additionalProperties "), " not allowed")
-		first := strings.Trim(strings.SplitN(names, ",", 2)[0], "' ")
-		k := first
-		if key != "" {
-			k = key + "." + first
-		}
-		return k, "unknown key " + names
+	if !strings.HasPrefix(msg, "additionalProperties ") {
+		return []described{{key, msg}}
 	}
-	return key, msg
+	// additionalProperties 'foo', 'bar' not allowed
+	names := strings.Split(strings.TrimSuffix(strings.TrimPrefix(msg, "additionalProperties "), " not allowed"), ", ")
+	sort.Strings(names)
+	out := make([]described, 0, len(names))
+	for _, quoted := range names {
+		k := strings.Trim(quoted, "'")
+		if key != "" {
+			k = key + "." + k
+		}
+		out = append(out, described{k, "unknown key " + quoted})
+	}
+	return out
 }
 
 // pointerToPath turns a JSON pointer (/a/0/b) into the manifest path notation (a[0].b).
@@ -169,4 +174,22 @@ func toJSONValue(v any) any {
 		return float64(t)
 	}
 	return v
+}
+
+// SortViolations orders violations by position, then key and message, so that every run
+// reports the same problems in the same order.
+func SortViolations(vs []Violation) {
+	sort.Slice(vs, func(i, j int) bool {
+		a, b := vs[i], vs[j]
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line < b.Pos.Line
+		}
+		if a.Pos.Column != b.Pos.Column {
+			return a.Pos.Column < b.Pos.Column
+		}
+		if a.Key != b.Key {
+			return a.Key < b.Key
+		}
+		return a.Msg < b.Msg
+	})
 }

@@ -47,3 +47,24 @@ func TestValidatePositions(t *testing.T) {
 		t.Fatalf("valid document rejected: %v", err)
 	}
 }
+
+// The library names unknown keys in map order; each is its own violation, in a stable order.
+func TestUnknownKeysDeterministic(t *testing.T) {
+	s := MustCompile("test.json", schema)
+	src := "features:\n  zeta: true\n  alpha: true\n  mid: true\n  egress: true\n"
+	doc, err := manifest.ParseMapping("p.yaml", []byte(src), manifest.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := s.Validate(doc).Error()
+	for _, want := range []string{"features.zeta: unknown key 'zeta'", "features.alpha: unknown key 'alpha'", "features.mid: unknown key 'mid'"} {
+		if !strings.Contains(first, want) {
+			t.Fatalf("missing %q in:\n%s", want, first)
+		}
+	}
+	for range 20 {
+		if got := s.Validate(doc).Error(); got != first {
+			t.Fatalf("run differs:\n%s\nvs\n%s", got, first)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -24,10 +25,11 @@ func (c *compiler) agentBackend(o *manifest.Object) *Backend {
 		return nil
 	}
 	b := &Backend{Namespace: namespace, Name: o.Name}
+	var providers [][]field // where each provider of b.AI.Groups is written
 	switch kinds[0] {
 	case "ai":
 		b.Kind = KindAI
-		b.AI = c.aiBackend(spec.get("ai"))
+		b.AI, providers = c.aiBackend(spec.get("ai"))
 		if b.AI == nil {
 			return nil
 		}
@@ -57,43 +59,87 @@ func (c *compiler) agentBackend(o *manifest.Object) *Backend {
 	}
 	b.Auth = backendAuth(spec.at("policies", "auth"))
 	c.backends[b.ID] = b
+	if b.Kind == KindAI {
+		// Policies may still fill b.Auth (backend.auth): check once they are attached.
+		c.afterPolicies = append(c.afterPolicies, func() { checkAIAuth(spec, b, providers) })
+	}
 	return b
 }
 
-func (c *compiler) aiBackend(af field) *AIBackend {
+// checkAIAuth reports providers the dataplane cannot authenticate to: Anthropic needs an API
+// key (policies.auth secretRef or key) from the provider entry, the backend or an
+// AgentgatewayPolicy's backend.auth targeting it; passthrough cannot supply one.
+func checkAIAuth(spec field, b *Backend, providers [][]field) {
+	for i, g := range b.AI.Groups {
+		for j, p := range g {
+			if p.Type != "anthropic" {
+				continue
+			}
+			auth, at := b.Auth, spec.at("policies", "auth")
+			if p.Auth != nil {
+				auth, at = p.Auth, providers[i][j].at("policies", "auth")
+			}
+			switch {
+			case auth == nil:
+				at.errorf(ruleBackendAuth, "the anthropic provider needs policies.auth with secretRef or key (or an AgentgatewayPolicy backend.auth targeting this backend)")
+			case auth.Passthrough:
+				at.errorf(ruleBackendAuth, "the anthropic provider needs an API key: policies.auth passthrough cannot supply one (use secretRef or key)")
+			case auth.SecretRef == "" && auth.InlineKey == "":
+				at.errorf(ruleBackendAuth, "the anthropic provider needs policies.auth with secretRef or key")
+			}
+		}
+	}
+}
+
+// aiBackend compiles spec.ai; providers holds the field of each provider in Groups, in order.
+func (c *compiler) aiBackend(af field) (ai *AIBackend, providers [][]field) {
 	if af.get("provider").exists() == af.get("groups").exists() {
 		af.errorf(ruleBackendKind, "spec.ai needs exactly one of provider and groups")
-		return nil
+		return nil, nil
 	}
-	if af.get("provider").exists() {
-		p, ok := aiProvider(af.get("provider"))
+	if pf := af.get("provider"); pf.exists() {
+		p, ok := aiProvider(pf)
 		if !ok {
-			return nil
+			return nil, nil
 		}
-		return &AIBackend{Provider: p, Groups: [][]AIProvider{{p}}}
+		return &AIBackend{Provider: p, Groups: [][]AIProvider{{p}}}, [][]field{{pf}}
 	}
-	ai := &AIBackend{}
+	ai = &AIBackend{}
+	names := map[string]bool{}
 	for _, gf := range af.get("groups").list() {
 		var group []AIProvider
+		var fields []field
 		for _, pf := range gf.get("providers").list() {
 			p, ok := aiProvider(pf)
 			if !ok {
 				continue
 			}
+			// The failover handler tells providers apart by name (metrics, logs, health).
 			p.Name = pf.get("name").str()
+			switch {
+			case p.Name == "":
+				pf.get("name").errorf(ruleBackendKind, "a spec.ai.groups provider needs a name")
+				continue
+			case names[p.Name]:
+				pf.get("name").errorf(ruleDuplicate, "duplicate provider name %q: names are unique across spec.ai.groups", p.Name)
+				continue
+			}
+			names[p.Name] = true
 			p.Auth = backendAuth(pf.at("policies", "auth"))
 			group = append(group, p)
+			fields = append(fields, pf)
 		}
 		if len(group) > 0 {
 			ai.Groups = append(ai.Groups, group)
+			providers = append(providers, fields)
 		}
 	}
 	if len(ai.Groups) == 0 {
 		af.get("groups").errorf(ruleBackendKind, "spec.ai.groups has no provider the dataplane can serve")
-		return nil
+		return nil, nil
 	}
 	ai.Provider = ai.Groups[0][0]
-	return ai
+	return ai, providers
 }
 
 // aiProvider compiles a provider block: one provider type plus host/port/path/pathPrefix.
@@ -121,8 +167,20 @@ func aiProvider(pf field) (AIProvider, bool) {
 		pf.errorf(ruleBackendKind, "both host and port must be set together")
 		return p, false
 	}
+	if p.Host != "" {
+		if err := CheckUpstreamHost(p.Host, int(p.Port)); err != nil {
+			pf.get("host").errorf(ruleType, "%v", err)
+			return p, false
+		}
+	}
+	if !servedProviders[p.Type] {
+		pf.get(p.Type).warnf(ruleUnsupported, "AI provider %s is not served by this dataplane: requests to it get 501 (served: anthropic, openai)", p.Type)
+	}
 	return p, true
 }
+
+// servedProviders are the AI provider types the dataplane has a handler for.
+var servedProviders = map[string]bool{"anthropic": true, "openai": true}
 
 func backendAuth(af field) *BackendAuth {
 	if !af.exists() {
@@ -143,41 +201,84 @@ func backendAuth(af field) *BackendAuth {
 	return a
 }
 
-// mcpBackend compiles MCP targets; selector targets expand to Service ports with an MCP appProtocol.
+// mcpBackend compiles MCP targets; selector targets expand to Service ports with an MCP
+// appProtocol. What the MCP handler would refuse to load is a finding here: no targets, a
+// target name that cannot prefix tool names, a duplicate name, an unknown protocol or an
+// address that does not make a URL.
 func (c *compiler) mcpBackend(o *manifest.Object, mf field) *MCPBackend {
 	m := &MCPBackend{
-		Stateless: mf.get("sessionRouting").str() == "Stateless",
-		FailOpen:  mf.get("failureMode").str() == "FailOpen",
+		Stateless: enum(mf.get("sessionRouting"), "Stateful", "Stateless") == "Stateless",
+		FailOpen:  enum(mf.get("failureMode"), "FailClosed", "FailOpen") == "FailOpen",
 	}
 	namespace := ns(o)
+	var at []field // the field each target comes from
 	for _, tf := range mf.get("targets").list() {
 		name := tf.get("name").str()
 		switch {
 		case tf.get("static").exists():
 			sf := tf.get("static")
 			t := MCPTarget{Name: name, Protocol: sf.get("protocol").strOr("StreamableHTTP"), Path: sf.get("path").str()}
+			if t.Protocol != "StreamableHTTP" && t.Protocol != "SSE" {
+				sf.get("protocol").errorf(ruleType, "unknown MCP protocol %q (StreamableHTTP, SSE)", t.Protocol)
+				continue
+			}
 			port := sf.get("port").port()
+			if port == 0 {
+				sf.get("port").errorf(ruleBackendRef, "MCP target %q needs a port", name)
+				continue
+			}
 			if svc := sf.at("backendRef", "name").str(); svc != "" {
 				if c.lookup(GroupCore, "Service", namespace, svc) == nil && !c.resolvable(svc, namespace, port) {
 					sf.at("backendRef", "name").errorf(ruleBackendRef, "MCP target backendRef to Service %s/%s, which is not in the input", namespace, svc)
 					continue
 				}
 				t.Address = c.serviceAddress(svc, namespace, port)
+			} else if host := sf.get("host").str(); host != "" {
+				t.Address = joinHostPort(host, port)
 			} else {
-				t.Address = joinHostPort(sf.get("host").str(), port)
-			}
-			if t.Path == "" {
-				t.Path = defaultMCPPath(t.Protocol)
+				sf.errorf(ruleBackendRef, "MCP target %q needs host or backendRef", name)
+				continue
 			}
 			m.Targets = append(m.Targets, t)
+			at = append(at, tf)
 		case tf.get("selector").exists():
-			m.Targets = append(m.Targets, c.selectMCPTargets(namespace, tf.get("selector"))...)
+			ts := c.selectMCPTargets(namespace, tf.get("selector"))
+			m.Targets = append(m.Targets, ts...)
+			for range ts {
+				at = append(at, tf)
+			}
 		default:
 			tf.errorf(ruleBackendKind, "MCP target %q needs selector or static", name)
 		}
 	}
+	seen := map[string]bool{}
+	for i := range m.Targets {
+		t := &m.Targets[i]
+		if t.Path == "" {
+			t.Path = defaultMCPPath(t.Protocol)
+		}
+		if !strings.HasPrefix(t.Path, "/") {
+			t.Path = "/" + t.Path
+		}
+		switch {
+		case !mcpTargetName.MatchString(t.Name):
+			at[i].get("name").errorf(ruleType, "MCP target name %q is not a lowercase DNS subdomain (it prefixes the target's tool names)", t.Name)
+		case seen[t.Name]:
+			at[i].get("name").errorf(ruleDuplicate, "duplicate MCP target name %q", t.Name)
+		}
+		seen[t.Name] = true
+		if err := checkTargetURL(t.Address, t.Path); err != nil {
+			at[i].errorf(ruleBackendRef, "MCP target %q: %v", t.Name, err)
+		}
+	}
+	if len(m.Targets) == 0 {
+		mf.get("targets").errorf(ruleBackendRef, "MCP backend has no targets (a selector that matches no Service port yields none): the dataplane cannot serve it")
+	}
 	return m
 }
+
+// mcpTargetName is what an MCP target name must look like: it prefixes tool and prompt names.
+var mcpTargetName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
 func defaultMCPPath(protocol string) string {
 	if protocol == "SSE" {
@@ -276,7 +377,7 @@ func (c *compiler) poolBackend(o *manifest.Object) *Backend {
 	// The dataplane picks endpoints itself and never calls the endpoint picker the pool names
 	// (no ext_proc), so only its failureMode matters here; the reference need not resolve.
 	if ef := spec.get("endpointPickerRef"); ef.exists() {
-		p.Picker = &EndpointPicker{FailOpen: ef.get("failureMode").str() == "FailOpen"}
+		p.Picker = &EndpointPicker{FailOpen: enum(ef.get("failureMode"), "FailClose", "FailOpen") == "FailOpen"}
 		if name, port := ef.get("name").str(), ef.at("port", "number").port(); name != "" && port != 0 {
 			p.Picker.Service = ServiceBackend{Name: name, Namespace: ns(o), Port: port}
 		}

@@ -32,6 +32,8 @@ const (
 	ruleHostname    = "gateway.hostname"
 	rulePolicy      = "gateway.policy"
 	ruleTimeout     = "gateway.timeout"
+	ruleExpression  = "gateway.expression"
+	ruleBackendAuth = "gateway.backend-auth"
 )
 
 // Options tune how references become addresses.
@@ -82,6 +84,8 @@ type compiler struct {
 	routeByKey map[string]*Route
 	routeObj   map[*Route]*manifest.Object
 	cfg        *Config
+	// afterPolicies are checks that need the policies attached (backend.auth fills Backend.Auth).
+	afterPolicies []func()
 }
 
 func (c *compiler) add(f finding.Finding) { c.findings = append(c.findings, f) }
@@ -120,7 +124,7 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 			ns = "default"
 		}
 		k := key(o.Group(), o.Kind, ns, o.Name)
-		if prev, dup := c.objs[k]; dup {
+		if prev, dup := c.objs[k]; dup && o.Name != "" { // generateName: the API server names each
 			c.add(o.Finding("metadata.name", ruleDuplicate, finding.Error,
 				"duplicate "+o.Kind+" "+ns+"/"+o.Name+" (also at "+prev.File+")"))
 			continue
@@ -151,6 +155,9 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 		c.compileRoute(r)
 	}
 	c.compilePolicies()
+	for _, check := range c.afterPolicies {
+		check()
+	}
 	for id, b := range c.backends {
 		c.cfg.Backends[id] = b
 	}

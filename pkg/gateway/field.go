@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
@@ -85,6 +86,22 @@ func (f field) strOr(def string) string {
 	if s := f.str(); s != "" {
 		return s
 	}
+	return def
+}
+
+// enum reads an enum field the compiler maps to a behaviour: def when absent, else one of
+// values; an unknown value is a finding (and def), not a silent default.
+func enum(f field, def string, values ...string) string {
+	v := f.strOr(def)
+	if v == def {
+		return v
+	}
+	for _, ok := range values {
+		if v == ok {
+			return v
+		}
+	}
+	f.errorf(ruleType, "unknown value %q (%s, %s)", v, def, strings.Join(values, ", "))
 	return def
 }
 

@@ -220,7 +220,13 @@ type Transformation struct {
 	Remove   []string
 }
 
-// HeaderExpression is a header whose value is a CEL expression.
+// HeaderExpression is a header whose value is a CEL expression, compiled into a form this
+// dataplane evaluates: Compile sets exactly one of Literal and BodyField, or reports the
+// expression as unsupported.
 type HeaderExpression struct {
 	Name, Expression string
+	// Literal is the value of a string literal ("x" or 'x').
+	Literal *string `json:",omitempty"`
+	// BodyField is the dotted field path json(request.body).<field> reads (string(...) or not).
+	BodyField string `json:",omitempty"`
 }

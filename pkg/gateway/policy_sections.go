@@ -1,11 +1,11 @@
 package gateway
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/infergw/gwctl/pkg/jwks"
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 
@@ -15,7 +15,7 @@ func (c *compiler) compilePolicy(o *manifest.Object) *compiledPolicy {
 	p := &compiledPolicy{name: NamespacedName{Namespace: ns(o), Name: o.Name}}
 	spec := root(c, o).get("spec")
 	if tf := spec.get("traffic"); tf.exists() {
-		p.preRouting = tf.get("phase").str() == "PreRouting"
+		p.preRouting = enum(tf.get("phase"), "PostRouting", "PreRouting") == "PreRouting"
 		t := &TrafficPolicy{Sources: []NamespacedName{p.name}}
 		for k := range tf.object() {
 			switch k {
@@ -52,10 +52,7 @@ func (c *compiler) compilePolicy(o *manifest.Object) *compiledPolicy {
 			case "mcp":
 				mf := bf.get(k)
 				if af := mf.get("authorization"); af.exists() {
-					p.mcpAuthz = &MCPAuthorization{
-						Action:      af.get("action").strOr("Allow"),
-						Expressions: af.at("policy", "matchExpressions").strings(),
-					}
+					p.mcpAuthz = compileMCPAuthorization(af)
 				}
 				if mf.get("authentication").exists() {
 					mf.get("authentication").warnf(ruleUnsupported, "backend.mcp.authentication is deprecated and not enforced by the dataplane: use traffic.jwtAuthentication.mcp")
@@ -67,6 +64,9 @@ func (c *compiler) compilePolicy(o *manifest.Object) *compiledPolicy {
 	}
 	return p
 }
+
+// maxJWTProviders is the most providers one jwtAuthentication may list (the dataplane's bound).
+const maxJWTProviders = 64
 
 func (c *compiler) compileJWT(o *manifest.Object, jf field) *JWTAuthentication {
 	j := &JWTAuthentication{
@@ -81,23 +81,31 @@ func (c *compiler) compileJWT(o *manifest.Object, jf field) *JWTAuthentication {
 		jf.get("mode").errorf(ruleType, "unknown jwtAuthentication mode %q (Strict, Optional, Permissive)", j.Mode)
 		return nil
 	}
-	if lf := jf.get("location"); lf.exists() {
-		switch {
-		case lf.get("header").exists():
-			j.HeaderName = lf.at("header", "name").str()
-			j.HeaderPrefix = lf.at("header", "prefix").str()
-		case lf.get("queryParameter").exists():
-			j.HeaderName, j.HeaderPrefix = "", ""
-			j.QueryParameter = lf.at("queryParameter", "name").str()
-		case lf.get("cookie").exists():
-			j.HeaderName, j.HeaderPrefix = "", ""
-			j.Cookie = lf.at("cookie", "name").str()
-		}
+	if !jwtLocation(jf.get("location"), j) {
+		return nil
 	}
-	for _, pf := range jf.get("providers").list() {
+	pfs := jf.get("providers").list()
+	if len(pfs) > maxJWTProviders {
+		jf.get("providers").errorf(rulePolicy, "jwtAuthentication lists %d providers: at most %d", len(pfs), maxJWTProviders)
+		return nil
+	}
+	issuers := map[string]bool{}
+	for _, pf := range pfs {
 		pr := JWTProvider{Issuer: pf.get("issuer").str(), Audiences: pf.get("audiences").strings(), CacheDuration: 5 * time.Minute}
+		switch {
+		case pr.Issuer == "":
+			pf.get("issuer").errorf(rulePolicy, "provider needs an issuer")
+			continue
+		case issuers[pr.Issuer]:
+			pf.get("issuer").errorf(rulePolicy, "duplicate provider issuer %q", pr.Issuer)
+			continue
+		}
+		issuers[pr.Issuer] = true
 		kf := pf.get("jwks")
 		switch {
+		case kf.get("inline").exists() && kf.get("remote").exists():
+			kf.errorf(rulePolicy, "jwks needs exactly one of remote and inline, not both")
+			continue
 		case kf.get("inline").exists():
 			pr.InlineJWKS = kf.get("inline").str()
 			if !checkJWKS(kf.get("inline"), pr.InlineJWKS) {
@@ -126,31 +134,59 @@ func (c *compiler) compileJWT(o *manifest.Object, jf field) *JWTAuthentication {
 		return nil
 	}
 	if mf := jf.get("mcp"); mf.exists() {
+		switch {
+		case len(pfs) != 1:
+			mf.errorf(rulePolicy, "jwtAuthentication.mcp needs exactly one provider, not %d", len(pfs))
+			return nil
+		case j.Mode != "Strict":
+			mf.errorf(rulePolicy, "jwtAuthentication.mcp needs mode Strict, not %s", j.Mode)
+			return nil
+		}
 		j.MCP = &JWTMCP{ResourceMetadata: mf.get("resourceMetadata").object(), Provider: mf.get("provider").str()}
 	}
 	return j
 }
 
-// checkJWKS parses an inline JWKS: it must be JSON with keys, none of them symmetric.
-func checkJWKS(f field, s string) bool {
-	var set struct {
-		Keys []struct {
-			Kty string `json:"kty"`
-		} `json:"keys"`
+// jwtLocation reads jwtAuthentication.location: exactly one of header, queryParameter and
+// cookie, with a name. Without location the token is read from Authorization: Bearer.
+func jwtLocation(lf field, j *JWTAuthentication) bool {
+	if !lf.exists() {
+		return true
 	}
-	if err := json.Unmarshal([]byte(s), &set); err != nil {
-		f.errorf(rulePolicy, "inline JWKS is not valid JSON: %v", err)
-		return false
-	}
-	if len(set.Keys) == 0 {
-		f.errorf(rulePolicy, "inline JWKS has no keys")
-		return false
-	}
-	for _, k := range set.Keys {
-		if k.Kty == "oct" {
-			f.errorf(rulePolicy, "inline JWKS holds a symmetric (oct) key: only asymmetric keys are accepted")
-			return false
+	var set []string
+	for _, k := range []string{"header", "queryParameter", "cookie"} {
+		if lf.get(k).exists() {
+			set = append(set, k)
 		}
+	}
+	if len(set) != 1 {
+		lf.errorf(rulePolicy, "location needs exactly one of header, queryParameter and cookie (found %d)", len(set))
+		return false
+	}
+	nf := lf.at(set[0], "name")
+	name := nf.str()
+	if name == "" {
+		nf.errorf(rulePolicy, "location.%s needs a name", set[0])
+		return false
+	}
+	j.HeaderName, j.HeaderPrefix = "", ""
+	switch set[0] {
+	case "header":
+		j.HeaderName, j.HeaderPrefix = name, lf.at("header", "prefix").str()
+	case "queryParameter":
+		j.QueryParameter = name
+	case "cookie":
+		j.Cookie = name
+	}
+	return true
+}
+
+// checkJWKS parses an inline JWKS with the parser the dataplane loads it with (pkg/jwks): JSON
+// with at least one usable asymmetric signing key, none of them symmetric or malformed.
+func checkJWKS(f field, s string) bool {
+	if _, _, err := jwks.Parse([]byte(s)); err != nil {
+		f.errorf(rulePolicy, "inline JWKS: %v", err)
+		return false
 	}
 	return true
 }
@@ -244,11 +280,18 @@ func compileTransformation(tf field) *Transformation {
 		return nil
 	}
 	t := &Transformation{}
-	for _, h := range rf.get("set").list() {
-		t.Set = append(t.Set, HeaderExpression{Name: h.get("name").str(), Expression: h.get("value").str()})
-	}
-	for _, h := range rf.get("add").list() {
-		t.Add = append(t.Add, HeaderExpression{Name: h.get("name").str(), Expression: h.get("value").str()})
+	for _, list := range []struct {
+		key string
+		out *[]HeaderExpression
+	}{{"set", &t.Set}, {"add", &t.Add}} {
+		for _, hf := range rf.get(list.key).list() {
+			h, err := CompileHeaderExpression(hf.get("name").str(), hf.get("value").str())
+			if err != nil {
+				hf.get("value").errorf(ruleExpression, "header %s: %v", h.Name, err)
+				continue
+			}
+			*list.out = append(*list.out, h)
+		}
 	}
 	t.Remove = rf.get("remove").strings()
 	for _, k := range []string{"body", "metadata"} {
@@ -259,6 +302,37 @@ func compileTransformation(tf field) *Transformation {
 	return t
 }
 
+// compileMCPAuthorization checks backend.mcp.authorization: a known action and expressions
+// that compile in the environment the dataplane evaluates them in.
+func compileMCPAuthorization(af field) *MCPAuthorization {
+	a := &MCPAuthorization{Action: af.get("action").strOr("Allow")}
+	ok := true
+	switch a.Action {
+	case "Allow", "Deny", "Require":
+	default:
+		af.get("action").errorf(ruleType, "unknown authorization action %q (Allow, Deny, Require)", a.Action)
+		ok = false
+	}
+	ef := af.at("policy", "matchExpressions")
+	for _, xf := range ef.list() {
+		expr := xf.str()
+		if _, err := CompileMCPAuthorization(expr); err != nil {
+			xf.errorf(ruleExpression, "CEL expression %q: %v", expr, err)
+			ok = false
+			continue
+		}
+		a.Expressions = append(a.Expressions, expr)
+	}
+	if ok && len(a.Expressions) == 0 {
+		ef.errorf(rulePolicy, "authorization needs at least one matchExpressions entry")
+		ok = false
+	}
+	if !ok {
+		return nil
+	}
+	return a
+}
+
 func (c *compiler) compileTracing(o *manifest.Object, tf field) *Tracing {
 	t := &Tracing{
 		Protocol:       tf.get("protocol").strOr("GRPC"),
@@ -266,8 +340,29 @@ func (c *compiler) compileTracing(o *manifest.Object, tf field) *Tracing {
 		ClientSampling: tf.get("clientSampling").str(),
 		Policy:         NamespacedName{Namespace: ns(o), Name: o.Name},
 	}
-	if t.Protocol == "HTTP" {
+	ok := true
+	switch t.Protocol {
+	case "GRPC":
+	case "HTTP":
 		t.Path = tf.get("path").strOr("/v1/traces")
+		if !strings.HasPrefix(t.Path, "/") {
+			tf.get("path").errorf(rulePolicy, "tracing path %q must start with /", t.Path)
+			ok = false
+		}
+	default:
+		tf.get("protocol").errorf(ruleType, "unknown tracing protocol %q (GRPC, HTTP)", t.Protocol)
+		ok = false
+	}
+	for _, k := range []string{"randomSampling", "clientSampling"} {
+		if s := tf.get(k).str(); s != "" {
+			if _, err := ParseSampling(s); err != nil {
+				tf.get(k).errorf(ruleExpression, "%v", err)
+				ok = false
+			}
+		}
+	}
+	if !ok {
+		return nil
 	}
 	t.Endpoint = c.refAddress(o, tf.get("backendRef"))
 	if t.Endpoint == "" {

@@ -134,7 +134,7 @@ spec:
         path: /v1/chat/completions
         policies: {auth: {secretRef: {name: openai-key}}}
     - providers:
-      - {name: fallback, anthropic: {}, pathPrefix: /anthropic, host: proxy.local, port: 443}
+      - {name: fallback, anthropic: {}, pathPrefix: /anthropic, host: proxy.local, port: 443, policies: {auth: {secretRef: {name: anthropic-key}}}}
   policies:
     ai: {routes: {"/v1/messages": Messages}}
 ---

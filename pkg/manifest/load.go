@@ -90,26 +90,22 @@ func unwrapPathError(err error) error {
 
 // ReadFile parses one file; "-" reads stdin.
 func ReadFile(path string, stdin io.Reader, lim Limits) ([]*Object, error) {
-	var data []byte
-	var err error
-	if path == "-" {
-		data, err = readLimited(stdin, lim.MaxFileBytes)
-	} else {
-		var f *os.File
-		f, err = os.Open(path)
-		if err == nil {
-			data, err = readLimited(f, lim.MaxFileBytes)
-			f.Close()
-		}
-	}
+	data, err := readData(path, stdin, lim)
 	if err != nil {
-		if e, ok := err.(*Error); ok {
-			e.File = path
-			return nil, e
-		}
-		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}
+		return nil, err
 	}
-	return Parse(path, data, lim)
+	return parseFile(path, data, lim)
+}
+
+// parseFile is Parse with the real position of a YAML syntax error (see syntaxPos).
+func parseFile(path string, data []byte, lim Limits) ([]*Object, error) {
+	objs, err := Parse(path, data, lim)
+	if e, ok := err.(*Error); ok && strings.HasPrefix(e.Msg, "YAML syntax: ") {
+		if p, ok := syntaxPos(data, e.Pos); ok {
+			e.Pos = p
+		}
+	}
+	return objs, err
 }
 
 func readLimited(r io.Reader, max int64) ([]byte, error) {

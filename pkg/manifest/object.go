@@ -27,6 +27,9 @@ type Object struct {
 	Content map[string]any
 	// File is the path the object was read from ("-" for stdin, or a label such as a group name).
 	File string
+	// Input is the argument File was found through (a file, a directory tree or "-"), set by
+	// Read: objects of unrelated inputs are not duplicates of each other. Empty for one stream.
+	Input string
 	// Doc is the 0-based index of the document within File.
 	Doc int
 	// Pos is where the document's top-level mapping starts.
@@ -91,9 +94,24 @@ func (o *Object) Version() string {
 	return o.APIVersion
 }
 
-// Resource names the object for findings.
+// Resource names the object for findings. An object named by metadata.generateName shows as
+// that prefix and a *, as the API server will complete it.
 func (o *Object) Resource() finding.Resource {
-	return finding.Resource{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
+	name := o.Name
+	if name == "" {
+		if g := o.GenerateName(); g != "" {
+			name = g + "*"
+		}
+	}
+	return finding.Resource{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: name}
+}
+
+// GenerateName is metadata.generateName: the API server names the object with this prefix
+// and a random suffix when metadata.name is empty.
+func (o *Object) GenerateName() string {
+	v, _ := o.Get("metadata", "generateName")
+	s, _ := v.(string)
+	return s
 }
 
 // Key identifies the object as group/kind/namespace/name, the identity duplicate checks use.

@@ -1,6 +1,7 @@
 // Package platform reads the platform config: which feature groups are on and the knobs the
-// groups use. Precedence is flags > environment (GWCTL_…) > file > defaults; with no file the
-// bundled example platform's defaults apply, with every optional feature off.
+// groups use, gwctl's own keys checked by schema and other tools' keys passed through. Precedence
+// is flags > environment (GWCTL_…) > file > defaults; with no file the bundled example platform's
+// defaults apply, with every optional feature off.
 package platform
 
 // Config is the resolved platform config.
@@ -23,10 +24,14 @@ type Config struct {
 	// Explicit lists the features whose value was set by a file, the environment or a flag
 	// (not a default): a required group whose flag is explicitly off is an error.
 	Explicit map[string]bool `mapstructure:"-" json:"-"`
-	// Knobs is every setting by dotted key, for catalog conditions.
+	// Knobs is every setting, keys as written, foreign keys included: what catalog conditions
+	// read by dotted key (Lookup, Knob).
 	Knobs map[string]any `mapstructure:"-" json:"-"`
 	// Source is the config file read, or "" for the bundled defaults.
 	Source string `mapstructure:"-" json:"-"`
+	// Warnings are problems that do not stop the run (a foreign key that looks like a typo of
+	// one gwctl owns, an environment variable that names no key), in a stable order.
+	Warnings []string `mapstructure:"-" json:"-"`
 }
 
 // SecretStore is the External Secrets store provider keys come from.

@@ -3,8 +3,9 @@ package platform
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,6 +19,9 @@ import (
 // EnvPrefix starts every environment variable the platform config reads (GWCTL_FEATURES_EGRESS=true).
 const EnvPrefix = "GWCTL_"
 
+// EnvConfig names the config file; the CLI reads it, so it is not a key.
+const EnvConfig = EnvPrefix + "CONFIG"
+
 // Options says where the config comes from.
 type Options struct {
 	// File is the platform config file; "" uses the bundled defaults only.
@@ -30,6 +34,8 @@ type Options struct {
 	Set []string
 	// Enable and Disable turn features on or off from flags.
 	Enable, Disable []string
+	// Strict refuses keys gwctl does not own (--strict-config), in the file and in --set.
+	Strict bool
 }
 
 // Error is a problem with the platform config; the CLI exits 2 on it.
@@ -40,113 +46,81 @@ func (e *Error) Unwrap() error { return e.Err }
 
 func errorf(format string, args ...any) error { return &Error{Err: fmt.Errorf(format, args...)} }
 
+// loader carries one Load through its layers.
+type loader struct {
+	opts   Options
+	schema *docschema.Schema
+	root   *node
+	// types is every scalar key gwctl owns, with its kind.
+	types map[string]string
+	// owned layers the keys gwctl owns: defaults, the file, then the environment and flags as
+	// overrides. Its lower-casing is harmless there: every key is checked against the schema
+	// before it goes in, and asWritten restores the schema's spelling for knobs.
+	owned *viper.Viper
+	// foreign is the top-level keys gwctl does not own, as written: viper would lower-case them,
+	// and other tools read them as the file spells them (repoURL).
+	foreign map[string]any
+	// foreignKeys is every scalar key path in foreign that the environment may name.
+	foreignKeys []string
+	explicit    map[string]bool
+	warnings    []string
+}
+
 // Load reads the platform config with precedence flags > environment > file > defaults.
 func Load(opts Options) (*Config, error) {
-	schema, err := compileSchema(opts.Features)
+	schemaJSON := SchemaJSON(opts.Features)
+	schema, err := docschema.Compile("platform.schema.json", schemaJSON)
 	if err != nil {
 		return nil, err
 	}
-	v := viper.New()
-	v.SetConfigType("yaml")
-	for k, val := range Defaults() {
-		v.SetDefault(k, val)
+	root, err := ownedTree(schemaJSON)
+	if err != nil {
+		return nil, err
 	}
-	types := keyTypes(opts.Features)
-	explicit := map[string]bool{}
-	cfg := &Config{Source: opts.File}
-
+	l := &loader{
+		opts: opts, schema: schema, root: root, types: scalarKeys(root),
+		owned: viper.New(), foreign: map[string]any{}, explicit: map[string]bool{},
+	}
+	for k, v := range Defaults() {
+		l.owned.SetDefault(k, v)
+	}
 	if opts.File != "" {
-		data, err := os.ReadFile(opts.File)
-		if err != nil {
-			return nil, errorf("platform config: %w", err)
-		}
-		doc, err := manifest.ParseMapping(opts.File, data, manifest.DefaultLimits)
-		if err != nil {
-			return nil, &Error{Err: err}
-		}
-		if err := schema.Validate(doc); err != nil {
-			return nil, &Error{Err: err}
-		}
-		if err := v.MergeConfigMap(doc.Content); err != nil {
-			return nil, errorf("%s: %w", opts.File, err)
-		}
-		if f, ok := doc.Content["features"].(map[string]any); ok {
-			for name := range f {
-				explicit[name] = true
-			}
+		if err := l.readFile(); err != nil {
+			return nil, err
 		}
 	}
-
 	// Environment, then flags: each later layer wins.
-	envKeys := map[string]string{}
-	for key := range types {
-		envKeys[EnvPrefix+envName(key)] = key
+	if err := l.readEnv(); err != nil {
+		return nil, err
 	}
-	var envs []string
-	for _, kv := range opts.Environ {
-		if strings.HasPrefix(kv, EnvPrefix) {
-			envs = append(envs, kv)
-		}
+	if err := l.readSet(); err != nil {
+		return nil, err
 	}
-	sort.Strings(envs)
-	for _, kv := range envs {
-		name, val, _ := strings.Cut(kv, "=")
-		key, ok := envKeys[name]
-		if !ok {
-			if strings.HasPrefix(name, EnvPrefix+"FEATURES_") {
-				return nil, errorf("environment %s: unknown feature (known: %s)", name, strings.Join(opts.Features, ", "))
-			}
-			continue // other GWCTL_ variables belong to other parts of gwctl
-		}
-		typed, err := parseValue(types[key], val)
-		if err == nil {
-			err = checkOne(schema, key, typed)
-		}
-		if err != nil {
-			return nil, errorf("environment %s: %s: %v", name, key, err)
-		}
-		setKey(v, key, typed, explicit)
+	if err := l.readFlags(); err != nil {
+		return nil, err
 	}
-	for _, kv := range opts.Set {
-		key, val, ok := strings.Cut(kv, "=")
-		if !ok || key == "" {
-			return nil, errorf("--set %q: want key=value", kv)
-		}
-		t, known := types[key]
-		if !known {
-			return nil, errorf("--set %s: unknown key (see the platform config reference in README.md)", key)
-		}
-		typed, err := parseValue(t, val)
-		if err == nil {
-			err = checkOne(schema, key, typed)
-		}
-		if err != nil {
-			return nil, errorf("--set %s: %v", key, err)
-		}
-		setKey(v, key, typed, explicit)
-	}
-	for _, list := range []struct {
-		names []string
-		on    bool
-		flag  string
-	}{{opts.Enable, true, "--enable"}, {opts.Disable, false, "--disable"}} {
-		for _, name := range list.names {
-			if _, ok := types["features."+name]; !ok {
-				return nil, errorf("%s %s: unknown feature (known: %s)", list.flag, name, strings.Join(opts.Features, ", "))
-			}
-			setKey(v, "features."+name, list.on, explicit)
-		}
-	}
+	return l.config()
+}
 
-	if err := v.Unmarshal(cfg); err != nil {
+// config decodes the keys gwctl owns into a Config; every key, foreign ones included, stays
+// readable as a knob.
+func (l *loader) config() (*Config, error) {
+	cfg := &Config{}
+	if err := l.owned.Unmarshal(cfg); err != nil {
 		return nil, errorf("platform config: %w", err)
 	}
+	cfg.Source = l.opts.File
 	cfg.Features = map[string]bool{}
-	for _, f := range opts.Features {
-		cfg.Features[f] = v.GetBool("features." + f)
+	for _, f := range l.opts.Features {
+		cfg.Features[f] = l.owned.GetBool("features." + f)
 	}
-	cfg.Explicit = explicit
-	cfg.Knobs = v.AllSettings()
+	cfg.Explicit = l.explicit
+	knobs, _ := asWritten(l.root, l.owned.AllSettings()).(map[string]any)
+	for k, v := range l.foreign {
+		knobs[k] = v
+	}
+	cfg.Knobs = knobs
+	cfg.Warnings = l.warnings
 	if cfg.MCP.Bucket < cfg.MCP.Requests {
 		return nil, errorf("platform config: mcp.bucket (%d) must be at least mcp.requests (%d): the bucket holds the refill plus the burst", cfg.MCP.Bucket, cfg.MCP.Requests)
 	}
@@ -177,76 +151,75 @@ func checkOne(schema *docschema.Schema, key string, val any) error {
 	return nil
 }
 
-func setKey(v *viper.Viper, key string, val any, explicit map[string]bool) {
-	v.Set(key, val)
-	if name, ok := strings.CutPrefix(key, "features."); ok {
-		explicit[name] = true
-	}
-}
-
-// Knob returns a setting by dotted key (secretStore.name) as text, "" when unset.
-func (c *Config) Knob(key string) string {
+// Lookup returns the value at a dotted key path (secretStore.name, dns.provider), and whether
+// the key is present. A segment matches its key exactly, else the first key that differs only
+// in case (in sorted order), as knobs matched before keys kept their case.
+func (c *Config) Lookup(key string) (any, bool) {
 	var cur any = c.Knobs
-	for _, part := range strings.Split(strings.ToLower(key), ".") {
+	for _, part := range strings.Split(key, ".") {
 		m, ok := cur.(map[string]any)
 		if !ok {
-			return ""
+			return nil, false
 		}
-		cur = m[part]
+		v, ok := m[part]
+		if !ok {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
+				if strings.EqualFold(k, part) {
+					v, ok = m[k], true
+					break
+				}
+			}
+		}
+		if !ok {
+			return nil, false
+		}
+		cur = v
 	}
-	switch t := cur.(type) {
+	return cur, true
+}
+
+// Knob returns a setting by dotted key (secretStore.name) as text, "" when unset or null.
+func (c *Config) Knob(key string) string {
+	v, _ := c.Lookup(key)
+	return Text(v)
+}
+
+// Text is a config value as catalogs compare it: strings as they are, numbers and booleans as
+// YAML writes them, null as "".
+func Text(v any) string {
+	switch t := v.(type) {
 	case nil:
 		return ""
 	case string:
 		return t
+	case bool:
+		return strconv.FormatBool(t)
+	case int64:
+		return strconv.FormatInt(t, 10)
+	case int:
+		return strconv.Itoa(t)
+	case float64:
+		return strconv.FormatFloat(t, 'g', -1, 64)
 	default:
 		return fmt.Sprint(t)
 	}
 }
 
-// envName maps a dotted key to its environment name: secretStore.name -> SECRETSTORE_NAME.
+// envName maps a dotted key to its environment name: secretStore.name -> SECRETSTORE_NAME,
+// gpu_stack -> GPU_STACK, dns.provider -> DNS_PROVIDER.
 func envName(key string) string {
-	return strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
-}
-
-// keyTypes lists every scalar key the config takes, with its kind: "bool", "int" or "string".
-func keyTypes(features []string) map[string]string {
-	out := map[string]string{"catalog": "string", "output": "string"}
-	var walk func(prefix string, m map[string]any)
-	walk = func(prefix string, m map[string]any) {
-		for k, v := range m {
-			key := k
-			if prefix != "" {
-				key = prefix + "." + k
-			}
-			switch t := v.(type) {
-			case map[string]any:
-				walk(key, t)
-			case bool:
-				out[key] = "bool"
-			case int64:
-				out[key] = "int"
-			case string:
-				out[key] = "string"
-			}
-		}
-	}
-	walk("", Defaults())
-	for _, f := range features {
-		out["features."+f] = "bool"
-	}
-	return out
+	return EnvPrefix + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
 }
 
 func parseValue(kind, s string) (any, error) {
 	switch kind {
-	case "bool":
+	case "boolean":
 		b, err := strconv.ParseBool(s)
 		if err != nil {
 			return nil, fmt.Errorf("%q is not a boolean (true or false)", s)
 		}
 		return b, nil
-	case "int":
+	case "integer":
 		i, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("%q is not an integer", s)
@@ -258,6 +231,53 @@ func parseValue(kind, s string) (any, error) {
 		out = s
 	}
 	return out, nil
+}
+
+// scalar reads a value for a foreign key as the file would hold it: a YAML scalar (true, 3,
+// operator, null), or the text as given when it is not one.
+func scalar(s string) any {
+	if s == "" {
+		return ""
+	}
+	var v any
+	if err := yaml.Unmarshal([]byte(s), &v); err != nil {
+		return s
+	}
+	switch t := v.(type) {
+	case nil, string, bool, float64, int64:
+		return t
+	case int:
+		return int64(t)
+	}
+	return s
+}
+
+// asWritten gives the keys gwctl owns back the schema's spelling (secretStore, not viper's
+// secretstore), so every knob is keyed as written, owned or foreign.
+func asWritten(n *node, v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		if n.kind != "object" {
+			return v
+		}
+		out := make(map[string]any, len(t))
+		for k, c := range n.props {
+			if e, ok := t[strings.ToLower(k)]; ok {
+				out[k] = asWritten(c, e)
+			}
+		}
+		return out
+	case []any:
+		if n.kind != "array" {
+			return v
+		}
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = asWritten(n.items, e)
+		}
+		return out
+	}
+	return v
 }
 
 // PeekString reads one top-level string key of a config file without the rest of Load, for

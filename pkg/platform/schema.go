@@ -3,17 +3,17 @@ package platform
 import (
 	"encoding/json"
 	"strings"
-
-	"github.com/infergw/gwctl/pkg/docschema"
 )
 
 // schemaTemplate is the platform config's JSON Schema; FEATURES is replaced by the catalog's
-// optional groups, so an unknown feature name is an error.
+// optional groups, so an unknown feature name is an error. It lists the keys gwctl owns: the top
+// level stays open because platform repos keep keys other tools read in the same file, while
+// an unknown key inside an object gwctl owns is a typo (see checkKeys).
 const schemaTemplate = `{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "title": "gwctl platform config",
+  "description": "Keys gwctl owns. Other top-level keys pass through (catalog knobs, other tools); gwctl --strict-config refuses them.",
   "type": "object",
-  "additionalProperties": false,
   "properties": {
     "environment": {"$ref": "#/$defs/dnsLabel"},
     "kubernetesVersion": {"type": "string", "pattern": "^v?[0-9]+\\.[0-9]+(\\.[0-9]+)?$"},
@@ -69,8 +69,4 @@ func SchemaJSON(features []string) string {
 	}
 	b, _ := json.Marshal(props)
 	return strings.Replace(schemaTemplate, "FEATURES", string(b), 1)
-}
-
-func compileSchema(features []string) (*docschema.Schema, error) {
-	return docschema.Compile("platform.schema.json", SchemaJSON(features))
 }

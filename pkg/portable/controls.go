@@ -2,6 +2,8 @@ package portable
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/infergw/gwctl/pkg/manifest"
@@ -49,7 +51,7 @@ func (c *checker) backendControls(o *manifest.Object, ref string) []control {
 	if ai, ok := get(o.Content, "spec", "ai").(map[string]any); ok {
 		provider, _ := ai["provider"].(map[string]any)
 		typ := ""
-		for _, k := range sortedKeys(provider) {
+		for _, k := range slices.Sorted(maps.Keys(provider)) {
 			if _, ok := provider[k].(map[string]any); ok {
 				typ = k
 			}
@@ -94,7 +96,7 @@ func (c *checker) backendControls(o *manifest.Object, ref string) []control {
 		out = append(out, ct)
 	}
 	if pol, ok := get(o.Content, "spec", "policies").(map[string]any); ok {
-		for _, k := range sortedKeys(pol) {
+		for _, k := range slices.Sorted(maps.Keys(pol)) {
 			if k != "auth" {
 				out = append(out, control{field: "spec.policies." + k, rule: RulePolicy, lost: true,
 					what: fmt.Sprintf("%s: backend policy %s", ref, k), instead: "none"})
@@ -111,7 +113,7 @@ func (c *checker) policyControls(o *manifest.Object, ref string) []control {
 	var out []control
 	for _, sec := range []string{"traffic", "backend", "frontend"} {
 		m, _ := get(o.Content, "spec", sec).(map[string]any)
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if k == "phase" {
 				continue
 			}

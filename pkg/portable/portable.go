@@ -6,7 +6,6 @@ package portable
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/infergw/gwctl/pkg/finding"
@@ -294,15 +293,6 @@ func str(v any, keys ...string) string {
 func list(v any, keys ...string) []any {
 	l, _ := get(v, keys...).([]any)
 	return l
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func joinNonEmpty(parts ...string) string {

@@ -29,7 +29,7 @@ var standardFilters = map[string]bool{
 // version shipped in schemas/, by "Kind/version".
 var channelSchemas = sync.OnceValues(func() (map[string]map[string]any, error) {
 	out := map[string]map[string]any{}
-	files, err := fs.Glob(schemas.FS, "gateway.networking.k8s.io_*.yaml")
+	files, err := fs.Glob(schemas.FS, schemas.GatewayAPI+"/*/gateway.networking.k8s.io_*.yaml")
 	if err != nil {
 		return nil, err
 	}

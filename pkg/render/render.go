@@ -47,6 +47,12 @@ type Options struct {
 	Config  *platform.Config
 	// Groups are the enabled groups in dependency order (resolve.Result.Order).
 	Groups []*catalog.Group
+	// KeepGoing leaves a group that fails to render out of the result (Result.Failed says
+	// why) instead of failing the render: for a caller that needs some groups only.
+	KeepGoing bool
+	// Skip are enabled groups not to render (their conditions do not hold): they stay in the
+	// values other charts see (features), so the groups rendered come out as in a full render.
+	Skip map[string]bool
 }
 
 // Object is one rendered Kubernetes object.
@@ -80,6 +86,14 @@ type Result struct {
 	Objects []*Object
 	// Warnings are things that render but deserve a look (non-deterministic template functions).
 	Warnings []string
+	// Failed are the groups left out with Options.KeepGoing, in render order.
+	Failed []*Error
+}
+
+// IsGatewayResources reports whether o is the ConfigMap that carries the gateway resources of
+// every group (GatewayResourcesAnnotation).
+func (o *Object) IsGatewayResources() bool {
+	return o.Kind == "ConfigMap" && o.APIGroup == "" && o.res.GetAnnotations()[GatewayResourcesAnnotation] == "true"
 }
 
 // Error is a render failure naming the group and the file; exit 2.
@@ -103,9 +117,16 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res := &Result{}
 	for _, g := range opts.Groups {
+		if opts.Skip[g.Name] {
+			continue
+		}
 		objs, warns, err := renderGroup(ctx, opts, g, values)
 		if err != nil {
-			return nil, &Error{Group: g.Name, Err: err}
+			if !opts.KeepGoing {
+				return nil, &Error{Group: g.Name, Err: err}
+			}
+			res.Failed = append(res.Failed, &Error{Group: g.Name, Err: err})
+			continue
 		}
 		res.Objects = append(res.Objects, objs...)
 		for _, w := range warns {
@@ -140,6 +161,12 @@ func baseValues(opts Options) (map[string]any, error) {
 	var v map[string]any
 	if err := json.Unmarshal(b, &v); err != nil {
 		return nil, err
+	}
+	// Foreign keys (those gwctl does not own) reach charts as written: .Values.domain.
+	for k, val := range opts.Config.Knobs {
+		if _, owned := v[k]; !owned {
+			v[k] = val
+		}
 	}
 	features := map[string]any{}
 	for _, g := range opts.Catalog.Optional() {

@@ -179,3 +179,40 @@ func TestErrorsNameGroupAndFile(t *testing.T) {
 		}
 	}
 }
+
+// Keys gwctl does not own reach charts as written, so a repo's own charts keep reading them.
+func TestForeignKeysReachCharts(t *testing.T) {
+	fsys := fstest.MapFS{
+		"catalog.yaml":                  {Data: []byte("apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Catalog\nlayers: [base]\n")},
+		"app/group.yaml":                {Data: []byte("apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Group\nmetadata: {name: app}\nspec:\n  layer: base\n  core: true\n  namespace: x\n  content:\n    charts: [{path: charts/c}]\n")},
+		"app/charts/c/Chart.yaml":       {Data: []byte("apiVersion: v2\nname: c\nversion: 0.1.0\n")},
+		"app/charts/c/templates/a.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  domain: {{ .Values.domain | quote }}\n  repo: {{ .Values.repoURL | quote }}\n  dns: {{ .Values.dns.provider | quote }}\n")},
+	}
+	cat, err := catalog.Load(fsys, "/repo/catalog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(file, []byte("domain: example.org\nrepoURL: https://git.example.org/platform\ndns: {provider: none}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := platform.Load(platform.Options{File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := resolve.Resolve(cat, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := render.Render(context.Background(), render.Options{Catalog: cat, Config: cfg, Groups: res.Order})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(stream(t, out.Objects))
+	for _, want := range []string{"domain: example.org", "repo: https://git.example.org/platform", "dns: none"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("render lacks %q:\n%s", want, got)
+		}
+	}
+}

@@ -25,7 +25,7 @@ func IsGatewayResource(apiGroup, kind string) bool { return gatewayKinds[apiGrou
 func fillGatewayResources(objs []*Object) error {
 	var target *Object
 	for _, o := range objs {
-		if o.Kind == "ConfigMap" && o.APIGroup == "" && o.res.GetAnnotations()[GatewayResourcesAnnotation] == "true" {
+		if o.IsGatewayResources() {
 			if target != nil {
 				return &Error{Group: o.Group, Err: fmt.Errorf("ConfigMap %s/%s and %s/%s are both annotated %s", target.Namespace, target.Name, o.Namespace, o.Name, GatewayResourcesAnnotation)}
 			}

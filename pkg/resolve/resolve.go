@@ -28,10 +28,23 @@ type Result struct {
 	All []Entry `json:"groups"`
 	// Order is the enabled groups in dependency order: each group after those it requires.
 	Order []*catalog.Group `json:"-"`
+	// Warnings are the platform config's warnings, then each failed warning condition of an
+	// enabled group (in table order): reported, not fatal.
+	Warnings []string `json:"warnings"`
+	// header starts the groups file (the catalog's setting).
+	header string
 }
 
 // Error is a resolution failure (cycle, unknown group, conflict, unmet condition); exit 2.
-type Error struct{ Msg string }
+type Error struct {
+	Msg string
+	// Unmet holds, when only conditions failed, each enabled group whose conditions do not
+	// hold with why, and Partial the resolution as if they held: a command working on some
+	// groups only (render --group) can go on when none of those is among them or what they
+	// require.
+	Unmet   map[string]string
+	Partial *Result
+}
 
 func (e *Error) Error() string { return e.Msg }
 
@@ -82,30 +95,33 @@ func Resolve(cat *catalog.Catalog, cfg *platform.Config) (*Result, error) {
 			queue = append(queue, req)
 		}
 	}
-	// Conditions of every enabled group must hold.
+	// Conditions of every enabled group must hold; a failed warning is reported, not fatal.
+	res := &Result{header: cat.Header, Warnings: append([]string{}, cfg.Warnings...)}
 	var problems []string
+	unmet := map[string]string{}
 	for _, g := range cat.Groups {
 		if _, ok := enabled[g.Name]; !ok {
 			continue
 		}
 		for _, c := range g.Conditions {
-			if !holds(c, cfg) {
-				msg := c.Message
-				if msg == "" {
-					msg = "needs " + c.Knob + " to be set"
-					if c.Equals != "" {
-						msg = fmt.Sprintf("needs %s=%s", c.Knob, c.Equals)
-					}
-				}
-				problems = append(problems, fmt.Sprintf("group %q (%s): %s", g.Name, enabled[g.Name], msg))
+			if holds(c, cfg) {
+				continue
+			}
+			msg := c.Message
+			if msg == "" {
+				msg = needs(c, cfg)
+			}
+			line := fmt.Sprintf("group %q (%s): %s", g.Name, enabled[g.Name], msg)
+			if c.Severity == catalog.SeverityWarning {
+				res.Warnings = append(res.Warnings, line)
+				continue
+			}
+			problems = append(problems, line)
+			if unmet[g.Name] == "" {
+				unmet[g.Name] = line
 			}
 		}
 	}
-	if len(problems) > 0 {
-		return nil, &Error{Msg: strings.Join(problems, "\n")}
-	}
-
-	res := &Result{}
 	for _, g := range cat.Groups {
 		reason, on := enabled[g.Name]
 		if !on {
@@ -118,7 +134,28 @@ func Resolve(cat *catalog.Catalog, cfg *platform.Config) (*Result, error) {
 		res.All = append(res.All, Entry{Name: g.Name, Layer: g.Layer, Core: g.Core, Enabled: on, Reason: reason, CatalogPath: path})
 	}
 	res.Order = topo(cat, enabled)
+	if len(problems) > 0 {
+		return nil, &Error{Msg: strings.Join(problems, "\n"), Unmet: unmet, Partial: res}
+	}
 	return res, nil
+}
+
+// Closure is names and every group they require, directly or not.
+func Closure(cat *catalog.Catalog, names []string) map[string]bool {
+	out := map[string]bool{}
+	queue := append([]string(nil), names...)
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if out[n] {
+			continue
+		}
+		out[n] = true
+		if g, ok := cat.Group(n); ok {
+			queue = append(queue, g.Requires...)
+		}
+	}
+	return out
 }
 
 func chainOf(name string, via map[string]string) string {
@@ -225,14 +262,56 @@ func topo(cat *catalog.Catalog, enabled map[string]string) []*catalog.Group {
 	return out
 }
 
+// holds evaluates a condition on the config; values compare as text.
 func holds(c catalog.Condition, cfg *platform.Config) bool {
-	v := cfg.Knob(c.Knob)
-	if c.Equals != "" {
-		return v == c.Equals
+	v, present := cfg.Lookup(c.Knob)
+	text := platform.Text(v)
+	switch c.Op {
+	case catalog.OpEquals:
+		return text == c.Values[0]
+	case catalog.OpNotEquals:
+		return text != c.Values[0]
+	case catalog.OpIn:
+		for _, w := range c.Values {
+			if text == w {
+				return true
+			}
+		}
+		return false
+	case catalog.OpExists:
+		return (present && v != nil) == c.Exists
 	}
-	return v != ""
+	return text != ""
 }
 
+// describe says why a knob turned a group on.
 func describe(c catalog.Condition, cfg *platform.Config) string {
+	if c.Op == catalog.OpExists && !c.Exists {
+		return c.Knob + " unset"
+	}
 	return c.Knob + "=" + cfg.Knob(c.Knob)
+}
+
+// needs describes a failed condition that has no message of its own.
+func needs(c catalog.Condition, cfg *platform.Config) string {
+	var msg string
+	switch c.Op {
+	case catalog.OpEquals:
+		msg = fmt.Sprintf("needs %s=%s", c.Knob, c.Values[0])
+	case catalog.OpNotEquals:
+		msg = fmt.Sprintf("needs %s other than %s", c.Knob, c.Values[0])
+	case catalog.OpIn:
+		msg = fmt.Sprintf("needs %s to be one of %s", c.Knob, strings.Join(c.Values, ", "))
+	case catalog.OpExists:
+		if !c.Exists {
+			return fmt.Sprintf("needs %s to be unset (it is %q)", c.Knob, cfg.Knob(c.Knob))
+		}
+		return fmt.Sprintf("needs %s to be set", c.Knob)
+	default:
+		return fmt.Sprintf("needs %s to be set", c.Knob)
+	}
+	if v := cfg.Knob(c.Knob); v != "" {
+		msg += fmt.Sprintf(" (it is %q)", v)
+	}
+	return msg
 }

@@ -98,7 +98,7 @@ func (a *apiServer) validate(ctx context.Context, c *crdVersion, content map[str
 
 // gwctlCR runs gwctl's pipeline on the same object, rendered the same way.
 func gwctlCR(ctx context.Context, c *crdVersion, content map[string]any) ([]string, map[string]any) {
-	errs, obj := validateCR(ctx, c, content, nil)
+	errs, obj := validateCR(ctx, c, content)
 	out := make([]string, 0, len(errs))
 	for _, fe := range errs {
 		out = append(out, fe.rule+" "+fe.err.Error())

@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	kjson "sigs.k8s.io/json"
 
@@ -105,7 +104,7 @@ func (b *builtins) validate(o *manifest.Object) []finding.Finding {
 			return validation.IsDNS1123Label(name)
 		}
 	}
-	for _, e := range metavalidation.ValidateObjectMeta(&m, namespaced, nameFn, field.NewPath("metadata")) {
+	for _, e := range validateMeta(m, namespaced, nameFn) {
 		out = append(out, o.Finding(e.Field, RuleMetadata, finding.Error, e.ErrorBody()))
 	}
 	out = append(out, builtinChecks(o, typed)...)

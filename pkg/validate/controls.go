@@ -133,7 +133,7 @@ func authControl(s *objectSet, pols []attached) Control {
 				issuers = append(issuers, str(pm, "issuer"))
 				if br := mapAt(pm, "jwks", "remote", "backendRef"); br != nil {
 					r := readRef(br, "", "Service", a.e.ns())
-					if r.kind == "Service" && resolveService(s, r, true) != "" {
+					if r.kind == "Service" && !serviceResolves(s, r) {
 						unresolved = append(unresolved, fmt.Sprintf("JWKS Service %s/%s:%d not in the input", r.ns, r.name, r.port))
 					}
 				}
@@ -197,7 +197,7 @@ func rateLimitControl(s *objectSet, pols []attached, gws []*entry) Control {
 			}
 			r := readRef(mapAt(g, "backendRef"), "", "Service", a.e.ns())
 			parts = append(parts, fmt.Sprintf("global via %s (%s)", r, fm))
-			if r.kind == "Service" && resolveService(s, r, true) != "" {
+			if r.kind == "Service" && !serviceResolves(s, r) {
 				why = append(why, fmt.Sprintf("rate limit service %s/%s not in the input", r.ns, r.name))
 			}
 		}
@@ -238,7 +238,7 @@ func tracingControl(s *objectSet, gws []*entry) Control {
 			if rs := str(tr, "randomSampling"); rs != "" {
 				c.Detail += ", randomSampling " + rs
 			}
-			if r.kind == "Service" && resolveService(s, r, true) != "" {
+			if r.kind == "Service" && !serviceResolves(s, r) {
 				c.Status, c.Why = Partial, fmt.Sprintf("collector Service %s/%s is not in the input", r.ns, r.name)
 			}
 			return c
@@ -323,4 +323,10 @@ func (r ControlsReport) WithStandby(hasStandby bool) ControlsReport {
 		}
 	}
 	return r
+}
+
+// serviceResolves reports whether a Service reference with a port resolves.
+func serviceResolves(s *objectSet, r ref) bool {
+	msg, _ := serviceProblem(s, r, true)
+	return msg == ""
 }

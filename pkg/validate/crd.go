@@ -40,10 +40,7 @@ type fieldError struct {
 // validateCR runs the API server's create-time pipeline for a custom resource and returns its
 // errors in pipeline order: unknown fields, metadata, schema, list types, then CEL (skipped after
 // a blocking error, as kube-apiserver does). It also returns the defaulted object.
-//
-// excuse, when set, marks schema errors that do not apply to the target release (an enum value
-// a later release accepts): they do not stop CEL.
-func validateCR(ctx context.Context, c *crdVersion, content map[string]any, excuse func(*field.Error) bool) ([]fieldError, map[string]any) {
+func validateCR(ctx context.Context, c *crdVersion, content map[string]any) ([]fieldError, map[string]any) {
 	obj, unknown := c.walk.pruneCopy(content)
 	var out []fieldError
 	for _, p := range unknown {
@@ -60,7 +57,7 @@ func validateCR(ctx context.Context, c *crdVersion, content map[string]any, excu
 		if c.namespaced && m.Namespace == "" {
 			m.Namespace = "default" // applied at apply time from the context
 		}
-		for _, e := range metavalidation.ValidateObjectMeta(&m, c.namespaced, metavalidation.NameIsDNSSubdomain, field.NewPath("metadata")) {
+		for _, e := range validateMeta(m, c.namespaced, metavalidation.NameIsDNSSubdomain) {
 			out = append(out, fieldError{err: e, rule: RuleMetadata})
 		}
 	} else {
@@ -76,13 +73,7 @@ func validateCR(ctx context.Context, c *crdVersion, content map[string]any, excu
 		out = append(out, fieldError{err: e, rule: ruleFor(e)})
 	}
 	if c.cel != nil {
-		var counted field.ErrorList
-		for _, e := range schemaErrs {
-			if excuse == nil || !excuse(e) {
-				counted = append(counted, e)
-			}
-		}
-		if blocking(counted) {
+		if blocking(schemaErrs) {
 			out = append(out, fieldError{err: field.Invalid(nil, nil, "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"), rule: RuleCELSkipped})
 		} else {
 			for _, e := range c.cel.Validate(ctx, obj) {

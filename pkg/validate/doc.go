@@ -3,10 +3,13 @@
 // set (references, grants, secrets, duplicates), against agentgateway's semantics (lints) and
 // through the dataplane's own compiler (pkg/gateway).
 //
-// Schemas come from the embedded set (package schemas: Gateway API standard CRDs, our
-// agentgateway v1.2.1, InferencePool and ExternalSecret CRDs), replaced per kind by CRDs found in
-// Options.CRDDirs or in the input itself. Built-in kinds are decoded strictly into their
-// k8s.io/api types. Each CRD version compiles once, on first use; documents validate in parallel.
+// Schemas come from the embedded sets (package schemas: upstream releases' CRDs, derived by make
+// schemas): Gateway API's standard channel, the agentgateway release targeted (v1.2.1, v1.3.1 or
+// v1.4.1), the inference extension's InferencePool (v1.6.0, or v1.5.0), External Secrets, Argo CD
+// and cert-manager; they are replaced per kind by CRDs found in Options.CRDDirs or in the input.
+// An embedded CRD is read when a resource of its kind first needs it. Built-in kinds are decoded
+// strictly into their k8s.io/api types. Each CRD version compiles once, on first use; documents
+// validate in parallel.
 //
 // The custom-resource pipeline is kube-apiserver's create pipeline: structural schemas, the CEL
 // programs and the errors come from apiextensions-apiserver and kube-openapi, while the walks

@@ -9,7 +9,7 @@ import (
 	"github.com/infergw/gwctl/pkg/finding"
 )
 
-// Rule ids of the semantic lints (agentgateway.md §12).
+// Rule ids of the semantic lints.
 const (
 	RuleBucket           = "lint/ratelimit-bucket"
 	RuleNegativeBurst    = "lint/ratelimit-negative-burst"

@@ -4,7 +4,9 @@ import (
 	"unicode/utf8"
 
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
+	metavalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // objectMeta is objectmeta.GetObjectMetaWithOptions with unknown field paths returned, as
@@ -72,4 +74,25 @@ func stringMap(v any) (map[string]string, bool) {
 		out[k] = s
 	}
 	return out, true
+}
+
+// validateMeta is metavalidation.ValidateObjectMeta after the API server's name generation: an
+// object with only generateName is named by the prefix (cut to 58 characters) and 5 random
+// characters before it is validated, so a Job or ConfigMap named that way is not missing its
+// name. The generated name is valid whenever the prefix is, and the prefix's own error says
+// what to fix, so no error is reported about the generated name.
+func validateMeta(m metav1.ObjectMeta, namespaced bool, nameFn metavalidation.ValidateNameFunc) field.ErrorList {
+	const maxPrefix = 63 - 5 // k8s.io/apiserver/pkg/storage/names
+	if m.Name != "" || m.GenerateName == "" {
+		return metavalidation.ValidateObjectMeta(&m, namespaced, nameFn, field.NewPath("metadata"))
+	}
+	m.Name = m.GenerateName[:min(len(m.GenerateName), maxPrefix)] + "x7k2q"
+	errs := metavalidation.ValidateObjectMeta(&m, namespaced, nameFn, field.NewPath("metadata"))
+	out := errs[:0]
+	for _, e := range errs {
+		if e.Field != "metadata.name" {
+			out = append(out, e)
+		}
+	}
+	return out
 }

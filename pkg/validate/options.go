@@ -14,21 +14,34 @@ import (
 // Options configure a Validator. The zero value validates against the embedded schemas for
 // agentgateway v1.2.1 with every check on.
 type Options struct {
-	// AgentgatewayVersion is the agentgateway release the manifests target ("v1.2.1" when empty).
-	// Fields and enum values of other releases are reported with the release that has them.
+	// AgentgatewayVersion is the agentgateway release the manifests target ("v1.2.1" when empty):
+	// its schemas are those of the embedded release of the same minor version (v1.2.1, v1.3.1,
+	// v1.4.1). Fields and enum values of other releases are reported with the release that has them.
 	AgentgatewayVersion string
+	// InferenceExtensionVersion is the Gateway API Inference Extension release whose InferencePool
+	// CRD the cluster runs (v1.5 or v1.6). Empty means the newest embedded one, with a warning on
+	// each pool that an older release's CRD rejects.
+	InferenceExtensionVersion string
 	// CRDDirs are directories (or files) of CRDs whose schemas replace the embedded ones for their kinds.
 	CRDDirs []string
 	// IgnoreMissingSchemas reports resources without a schema as info instead of errors.
 	IgnoreMissingSchemas bool
 	// Strict makes warnings fail the run (it sets report.Summary.Strict in Summarize).
 	Strict bool
-	// Verbose adds info findings: sections of our embedded schemas that are not modelled
-	// (accepted without checks) and resources skipped.
+	// Verbose adds info findings about resources skipped.
 	Verbose bool
 	// SkipCrossResource turns off the checks that need the whole set of objects (references,
 	// grants, secrets): use it when validating a fragment of a platform.
 	SkipCrossResource bool
+	// OpenWorld says the input is part of what exists, as files and directories of a repository
+	// are (other charts and operators create the rest): a reference to an object not in the
+	// input is a warning (refs/unresolved), objects are duplicates only within one input
+	// (manifest.Object.Input), and the compiler assumes Services it does not see. Off, the input
+	// is the whole world, as a render is: all of those are errors.
+	OpenWorld bool
+	// Known are objects that exist outside the input (gwctl validate --known-objects):
+	// references to them resolve, in either world.
+	Known []Known
 	// Workers bounds the documents validated in parallel (GOMAXPROCS when 0).
 	Workers int
 	// SkipCompile leaves out the last stage, the dataplane's own compiler (pkg/gateway.Compile),
@@ -44,11 +57,14 @@ type Options struct {
 
 // Validator validates manifests. It is safe for concurrent use; schemas compile on first use.
 type Validator struct {
-	opts     Options
-	version  semver
-	embedded *registry
-	builtins *builtins
-	log      *slog.Logger
+	opts        Options
+	version     semver     // the agentgateway release targeted
+	agw         *release   // the embedded agentgateway release that describes it
+	agwReleases []*release // every embedded agentgateway release, oldest first
+	gie         inferenceExtension
+	embedded    *registry
+	builtins    *builtins
+	log         *slog.Logger
 }
 
 // New loads the embedded schemas and the CRD dirs. Schemas compile lazily, once per CRD version.
@@ -64,13 +80,21 @@ func New(opts Options) (*Validator, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	reg := newRegistry()
-	src, label, lazy := opts.Schemas, "schemas", false
-	if src == nil {
-		src, label, lazy = schemas.FS, embeddedLabel, true
+	gie, err := newInferenceExtension(opts.InferenceExtensionVersion)
+	if err != nil {
+		return nil, err
 	}
-	if err := reg.loadCRDFS(src, label, lazy); err != nil {
-		return nil, fmt.Errorf("embedded schemas: %w", err)
+	agwReleases := releases(schemas.Agentgateway)
+	agw := pick(agwReleases, ver)
+	reg := newRegistry()
+	if opts.Schemas != nil {
+		if err := reg.loadCRDFS(opts.Schemas, "schemas", false); err != nil {
+			return nil, fmt.Errorf("schemas: %w", err)
+		}
+	} else {
+		for _, s := range selectEmbedded(agw, gie.use) {
+			reg.addSet(s)
+		}
 	}
 	for _, d := range opts.CRDDirs {
 		if err := reg.loadCRDDir(d); err != nil {
@@ -82,7 +106,9 @@ func New(opts Options) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Validator{opts: opts, version: ver, embedded: reg, builtins: b, log: log}, nil
+	v := &Validator{opts: opts, version: ver, agw: agw, agwReleases: agwReleases, gie: gie, embedded: reg, builtins: b, log: log}
+	log.Debug("embedded schemas", "agentgateway", agw.set.Version, "inference-extension", gie.use.set.Version)
+	return v, nil
 }
 
 // Summarize counts the findings of a run over objs for the report writers.

@@ -87,28 +87,6 @@ func TestMissingSchemas(t *testing.T) {
 	}
 }
 
-// Verbose lists the fields that fall in sections our schemas accept without checks.
-func TestVerboseUnmodelled(t *testing.T) {
-	doc := `apiVersion: agentgateway.dev/v1alpha1
-kind: AgentgatewayPolicy
-metadata: {name: p, namespace: a}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: g}]
-  traffic:
-    cors: {allowOrigins: ["*"]}
-`
-	for _, verbose := range []bool{false, true} {
-		v, _ := New(Options{Verbose: verbose, SkipCrossResource: true, SkipCompile: true})
-		f, ok := rules(v.Validate(context.Background(), parse(t, doc)))[RuleUnmodelled]
-		if ok != verbose {
-			t.Errorf("verbose=%v: unmodelled finding present=%v", verbose, ok)
-		}
-		if ok && f.Field != "spec.traffic.cors" {
-			t.Errorf("field %q, want spec.traffic.cors", f.Field)
-		}
-	}
-}
-
 func TestBadVersion(t *testing.T) {
 	if _, err := New(Options{AgentgatewayVersion: "latest"}); err == nil || !strings.Contains(err.Error(), "latest") {
 		t.Fatalf("want an error naming the version, got %v", err)

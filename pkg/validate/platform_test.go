@@ -18,7 +18,7 @@ func loadDir(t *testing.T, dir string) []*manifest.Object {
 	return objs
 }
 
-// The bundled egress and MCP groups (agentgateway.md §13, §15.5) are valid: no errors or warnings.
+// The bundled egress and MCP groups are valid: no errors or warnings.
 func TestPlatformClean(t *testing.T) {
 	v, err := New(Options{})
 	if err != nil {

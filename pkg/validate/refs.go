@@ -21,6 +21,9 @@ const (
 	RuleSecretRef      = "refs/secret"
 	RuleModelHeader    = "refs/model-header"
 	RuleGatewayClass   = "refs/gateway-class"
+	// RuleUnresolved marks a reference to an object that is neither in the input nor known
+	// (Options.Known): an error in a closed world (a render), a warning in an open one.
+	RuleUnresolved = "refs/unresolved"
 )
 
 const (
@@ -112,19 +115,41 @@ func servicePort(svc *entry, port int64) bool {
 	return false
 }
 
-// resolveService checks a Service reference: the Service exists and exposes the port.
-func resolveService(s *objectSet, r ref, needPort bool) string {
+// unresolved is the finding for a reference to an object that is not in the input.
+func (s *objectSet) unresolved(e *entry, path, msg string) finding.Finding {
+	sev := finding.Error
+	if s.open {
+		sev = finding.Warning
+	}
+	return e.obj.Finding(path, RuleUnresolved, sev, msg)
+}
+
+// serviceProblem says what is wrong with a Service reference ("" when it resolves) and
+// whether it is that the Service is not in the input.
+func serviceProblem(s *objectSet, r ref, needPort bool) (msg string, missing bool) {
 	svc := s.get("", "Service", r.ns, r.name)
-	if svc == nil {
-		return fmt.Sprintf("Service %s/%s not found in the input", r.ns, r.name)
+	switch {
+	case svc == nil:
+		return fmt.Sprintf("Service %s/%s not found in the input", r.ns, r.name), true
+	case needPort && !r.hasPort:
+		return fmt.Sprintf("Service %s/%s is referenced without a port", r.ns, r.name), false
+	case r.hasPort && !svc.stub && !servicePort(svc, r.port):
+		return fmt.Sprintf("Service %s/%s has no port %d", r.ns, r.name, r.port), false
 	}
-	if r.hasPort && !servicePort(svc, r.port) {
-		return fmt.Sprintf("Service %s/%s has no port %d", r.ns, r.name, r.port)
+	return "", false
+}
+
+// resolveService checks a Service reference: the Service exists and exposes the port. The
+// finding is rule's, or RuleUnresolved when the Service is not in the input.
+func resolveService(s *objectSet, e *entry, r ref, needPort bool, path, rule, prefix string) []finding.Finding {
+	msg, missing := serviceProblem(s, r, needPort)
+	switch {
+	case msg == "":
+		return nil
+	case missing:
+		return []finding.Finding{s.unresolved(e, path, prefix+msg)}
 	}
-	if needPort && !r.hasPort {
-		return fmt.Sprintf("Service %s/%s is referenced without a port", r.ns, r.name)
-	}
-	return ""
+	return []finding.Finding{e.obj.Finding(path, rule, finding.Error, prefix+msg)}
 }
 
 // granted reports whether a ReferenceGrant in the target's namespace lets from reach to.
@@ -156,7 +181,7 @@ func granted(s *objectSet, fromGroup, fromKind, fromNS string, to ref) bool {
 func checkGateway(s *objectSet, e *entry) []finding.Finding {
 	var out []finding.Finding
 	if cls := str(mapAt(e.content, "spec"), "gatewayClassName"); cls != "" {
-		if gc := s.get(gatewayGroup, "GatewayClass", "", cls); gc != nil {
+		if gc := s.get(gatewayGroup, "GatewayClass", "", cls); gc != nil && !gc.known {
 			switch ctl := str(mapAt(gc.content, "spec"), "controllerName"); ctl {
 			case "agentgateway.dev/agentgateway":
 			case "kgateway.dev/agentgateway":
@@ -180,7 +205,7 @@ func checkGateway(s *objectSet, e *entry) []finding.Finding {
 			path := fmt.Sprintf("spec.listeners[%d].tls.certificateRefs[%d]", i, j)
 			if r.group == "" && r.kind == "Secret" {
 				if msg := secretExists(s, r.ns, r.name); msg != "" {
-					out = append(out, e.obj.Finding(path, RuleSecretRef, finding.Error, msg))
+					out = append(out, s.unresolved(e, path, msg))
 				}
 			}
 			if r.ns != e.ns() && !granted(s, gatewayGroup, "Gateway", e.ns(), r) {
@@ -203,6 +228,9 @@ func secretExists(s *objectSet, ns, name string) string {
 // secretKeys lists the keys a Secret (or the ExternalSecret producing it) holds; nil when unknown.
 func secretKeys(s *objectSet, ns, name string) []string {
 	if sec := s.get("", "Secret", ns, name); sec != nil {
+		if sec.stub {
+			return nil
+		}
 		var keys []string
 		for _, f := range []string{"data", "stringData"} {
 			for k := range mapAt(sec.content, f) {

@@ -24,7 +24,7 @@ func checkPolicy(s *objectSet, e *entry) []finding.Finding {
 		path := fmt.Sprintf("spec.targetRefs[%d]", i)
 		target := s.get(r.group, r.kind, r.ns, r.name)
 		if target == nil {
-			out = append(out, e.obj.Finding(path, RuleTargetRef, finding.Error, fmt.Sprintf("target %s not found in the input (targets must be in the policy's namespace)", r)))
+			out = append(out, s.unresolved(e, path, fmt.Sprintf("target %s not found in the input (targets must be in the policy's namespace)", r)))
 			continue
 		}
 		if r.section != "" && !hasSection(target, r.section) {
@@ -61,17 +61,15 @@ func checkPolicy(s *objectSet, e *entry) []finding.Finding {
 			r := readRef(m, "", "Service", e.ns())
 			switch {
 			case r.group == "" && r.kind == "Service":
-				if msg := resolveService(s, r, false); msg != "" {
-					out = append(out, e.obj.Finding(path, RuleBackendRef, finding.Error, msg))
-				}
+				out = append(out, resolveService(s, e, r, false, path, RuleBackendRef, "")...)
 			case r.group == agentgatewayGroup && r.kind == "AgentgatewayBackend":
 				if s.get(r.group, r.kind, r.ns, r.name) == nil {
-					out = append(out, e.obj.Finding(path, RuleBackendRef, finding.Error, fmt.Sprintf("%s not found in the input", r)))
+					out = append(out, s.unresolved(e, path, fmt.Sprintf("%s not found in the input", r)))
 				}
 			}
 		case key == "secretRef" && str(m, "name") != "":
 			if msg := secretExists(s, e.ns(), str(m, "name")); msg != "" {
-				out = append(out, e.obj.Finding(path, RuleSecretRef, finding.Error, msg))
+				out = append(out, s.unresolved(e, path, msg))
 			}
 		}
 	})
@@ -100,6 +98,9 @@ func walkRefs(v any, path string, fn func(path, key string, m map[string]any)) {
 // hasSection reports whether a policy target has the section a sectionName names: a Gateway
 // listener, an MCP target or an AI provider of an AgentgatewayBackend, a Service port name.
 func hasSection(t *entry, section string) bool {
+	if t.stub {
+		return true
+	}
 	var names []any
 	switch t.obj.Kind {
 	case "Gateway":
@@ -130,14 +131,12 @@ func checkJWKSBackend(s *objectSet, e *entry, r ref, path string) []finding.Find
 	var out []finding.Finding
 	switch {
 	case r.group == "" && r.kind == "Service":
-		if msg := resolveService(s, r, true); msg != "" {
-			out = append(out, e.obj.Finding(path, RuleJWKSBackend, finding.Error, "remote JWKS: "+msg))
-		}
+		out = append(out, resolveService(s, e, r, true, path, RuleJWKSBackend, "remote JWKS: ")...)
 	case r.group == agentgatewayGroup && r.kind == "AgentgatewayBackend":
 		be := s.get(r.group, r.kind, r.ns, r.name)
 		if be == nil {
-			out = append(out, e.obj.Finding(path, RuleJWKSBackend, finding.Error, fmt.Sprintf("remote JWKS: %s not found in the input", r)))
-		} else if mapAt(be.content, "spec", "static") == nil {
+			out = append(out, s.unresolved(e, path, fmt.Sprintf("remote JWKS: %s not found in the input", r)))
+		} else if !be.stub && mapAt(be.content, "spec", "static") == nil {
 			out = append(out, e.obj.Finding(path, RuleJWKSBackend, finding.Error, fmt.Sprintf("remote JWKS: %s has no spec.static: the controller fetches JWKS only from a Service or a static AgentgatewayBackend", r)))
 		}
 	default:
@@ -160,9 +159,7 @@ func checkBackend(s *objectSet, e *entry) []finding.Finding {
 			out = append(out, checkMCPSelector(s, e, sel, base+".selector")...)
 		}
 		if br := mapAt(tm, "static", "backendRef"); br != nil {
-			if msg := resolveService(s, ref{kind: "Service", ns: e.ns(), name: str(br, "name")}, false); msg != "" {
-				out = append(out, e.obj.Finding(base+".static.backendRef", RuleBackendRef, finding.Error, msg))
-			}
+			out = append(out, resolveService(s, e, ref{kind: "Service", ns: e.ns(), name: str(br, "name")}, false, base+".static.backendRef", RuleBackendRef, "")...)
 		}
 	}
 	walkRefs(mapAt(spec, "policies"), "spec.policies", func(path, key string, m map[string]any) {
@@ -171,7 +168,7 @@ func checkBackend(s *objectSet, e *entry) []finding.Finding {
 		}
 		name := str(m, "name")
 		if msg := secretExists(s, e.ns(), name); msg != "" {
-			out = append(out, e.obj.Finding(path, RuleSecretRef, finding.Error, msg))
+			out = append(out, s.unresolved(e, path, msg))
 			return
 		}
 		if path == "spec.policies.auth.secretRef" {

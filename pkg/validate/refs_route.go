@@ -21,9 +21,12 @@ func checkRoute(s *objectSet, e *entry) []finding.Finding {
 			continue
 		}
 		gw := s.get(gatewayGroup, "Gateway", r.ns, r.name)
-		if gw == nil {
-			out = append(out, e.obj.Finding(path, RuleParentRef, finding.Error, fmt.Sprintf("parent Gateway %s/%s not found in the input", r.ns, r.name)))
+		switch {
+		case gw == nil:
+			out = append(out, s.unresolved(e, path, fmt.Sprintf("parent Gateway %s/%s not found in the input", r.ns, r.name)))
 			continue
+		case gw.stub:
+			continue // its listeners are not known
 		}
 		out = append(out, admitted(s, e, gw, r, path)...)
 	}
@@ -139,12 +142,10 @@ func checkRouteBackend(s *objectSet, e *entry, r ref, path string) []finding.Fin
 	var out []finding.Finding
 	switch {
 	case r.group == "" && r.kind == "Service":
-		if msg := resolveService(s, r, false); msg != "" {
-			out = append(out, e.obj.Finding(path, RuleBackendRef, finding.Error, msg))
-		}
+		out = append(out, resolveService(s, e, r, false, path, RuleBackendRef, "")...)
 	case r.group == agentgatewayGroup && r.kind == "AgentgatewayBackend", r.group == inferenceGroup && r.kind == "InferencePool":
 		if s.get(r.group, r.kind, r.ns, r.name) == nil {
-			out = append(out, e.obj.Finding(path, RuleBackendRef, finding.Error, fmt.Sprintf("%s not found in the input", r)))
+			out = append(out, s.unresolved(e, path, fmt.Sprintf("%s not found in the input", r)))
 		}
 	default:
 		out = append(out, e.obj.Finding(path, RuleBackendRef, finding.Warning, fmt.Sprintf("backendRef kind %s is not one agentgateway serves (Service, AgentgatewayBackend, InferencePool)", r)))

@@ -105,16 +105,86 @@ type registry struct {
 	kinds map[gvk]*crdVersion
 	// origin of each group/kind: later sources replace all versions from earlier ones.
 	origin map[string]string
+	// pending holds the embedded files not read yet, by group/kind: a run reads only the CRDs
+	// of the kinds it meets.
+	pending map[string]*pendingCRD
+}
+
+// pendingCRD is an embedded CRD file, read on the first lookup of its kind.
+type pendingCRD struct {
+	once  sync.Once
+	fsys  fs.FS
+	file  string // in fsys
+	label string // the directory it came from, for messages
+	err   error
 }
 
 func newRegistry() *registry {
-	return &registry{kinds: map[gvk]*crdVersion{}, origin: map[string]string{}}
+	return &registry{kinds: map[gvk]*crdVersion{}, origin: map[string]string{}, pending: map[string]*pendingCRD{}}
 }
 
 func (r *registry) lookup(k gvk) *crdVersion {
 	r.mu.RLock()
+	c, p := r.kinds[k], r.pending[k.Group+"/"+k.Kind]
+	r.mu.RUnlock()
+	if c != nil || p == nil {
+		return c
+	}
+	if err := r.read(k.Group+"/"+k.Kind, p); err != nil {
+		// The embedded files are generated and tested: this is a bug, reported where the
+		// kind's schema would have compiled.
+		c := &crdVersion{source: p.label, err: err}
+		c.once.Do(func() {})
+		return c
+	}
+	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.kinds[k]
+}
+
+// addPending registers an embedded file serving group/kind without reading it.
+func (r *registry) addPending(fsys fs.FS, label, file, group, kind string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending[group+"/"+kind] = &pendingCRD{fsys: fsys, file: file, label: label}
+}
+
+// read registers a pending file's CRD, once.
+func (r *registry) read(gk string, p *pendingCRD) error {
+	p.once.Do(func() {
+		name := filepath.Join(p.label, filepath.FromSlash(p.file))
+		data, err := fs.ReadFile(p.fsys, p.file)
+		var crds []*lazyCRD
+		if err == nil {
+			crds, err = parseCRDs(name, data, true)
+		}
+		if err != nil {
+			p.err = fmt.Errorf("reading %s: %w", name, err)
+			return
+		}
+		r.mu.RLock()
+		current := r.pending[gk] == p // not replaced by a CRD the user gave
+		r.mu.RUnlock()
+		if !current {
+			return
+		}
+		// addLazy drops the pending entry as it adds the versions, under one lock: a
+		// concurrent lookup sees one or the other, and waits on once for the versions.
+		for _, crd := range crds {
+			r.addLazy(crd, name)
+		}
+	})
+	return p.err
+}
+
+// readKind reads the pending file of group/kind, if any (errors surface on lookup).
+func (r *registry) readKind(group, kind string) {
+	r.mu.RLock()
+	p := r.pending[group+"/"+kind]
+	r.mu.RUnlock()
+	if p != nil {
+		_ = r.read(group+"/"+kind, p)
+	}
 }
 
 // add registers every served version of crd, replacing what an earlier source registered for its kind.
@@ -128,6 +198,7 @@ func (r *registry) addLazy(l *lazyCRD, source string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	gk := crd.Spec.Group + "/" + crd.Spec.Names.Kind
+	delete(r.pending, gk)
 	if prev, ok := r.origin[gk]; ok && prev != source {
 		for k := range r.kinds {
 			if k.Group == crd.Spec.Group && k.Kind == crd.Spec.Names.Kind {

@@ -16,6 +16,9 @@ const RuleDuplicateObject = "set/duplicate-object"
 type entry struct {
 	obj     *manifest.Object
 	content map[string]any
+	// known marks an object outside the input (Options.Known): references resolve to it, and
+	// nothing is reported about it. stub marks one known only by name: its content is unknown.
+	known, stub bool
 }
 
 // ns is the object's namespace, "default" when unset (as kubectl applies it).
@@ -31,6 +34,11 @@ type objectSet struct {
 	all    []*entry
 	index  map[string]*entry   // group/kind/ns/name, the first one seen
 	byKind map[string][]*entry // group/kind
+	// anyGroup holds known objects listed without a group, by kind/ns/name.
+	anyGroup map[string]*entry
+	// open: the input is part of what exists (Options.OpenWorld); references it does not
+	// resolve are warnings, and duplicates are judged within one manifest.Object.Input.
+	open bool
 
 	routesOnce sync.Once
 	routesTo   map[string][]routeRule // lazily: AgentgatewayBackend ns/name -> rules sending to it
@@ -70,12 +78,41 @@ func newObjectSet(objs []*manifest.Object, defaulted []map[string]any) *objectSe
 
 func setKey(group, kind, ns, name string) string { return group + "/" + kind + "/" + ns + "/" + name }
 
-// get finds an object; group "core" and "" both mean the core group.
+// get finds an object of the input or a known one; group "core" and "" both mean the core group.
 func (s *objectSet) get(group, kind, ns, name string) *entry {
 	if group == "core" {
 		group = ""
 	}
-	return s.index[setKey(group, kind, ns, name)]
+	if e := s.index[setKey(group, kind, ns, name)]; e != nil {
+		return e
+	}
+	return s.anyGroup[kind+"/"+ns+"/"+name]
+}
+
+// knownKinds are the kinds whose known objects take part in the checks that list a kind
+// (grants, secrets produced, MCP Services), beyond resolving references by name.
+var knownKinds = map[string]bool{gatewayGroup + "/ReferenceGrant": true, "external-secrets.io/ExternalSecret": true, "/Service": true}
+
+// addKnown adds the objects that exist outside the input; an object of the input wins.
+func (s *objectSet) addKnown(known []Known) {
+	for _, k := range known {
+		e := k.entry()
+		if k.Group == "*" {
+			if s.anyGroup == nil {
+				s.anyGroup = map[string]*entry{}
+			}
+			s.anyGroup[k.Kind+"/"+e.ns()+"/"+k.Name] = e
+			continue
+		}
+		key := setKey(k.Group, k.Kind, e.ns(), k.Name)
+		if _, ok := s.index[key]; ok {
+			continue
+		}
+		s.index[key] = e
+		if gk := k.Group + "/" + k.Kind; !e.stub && knownKinds[gk] {
+			s.byKind[gk] = append(s.byKind[gk], e)
+		}
+	}
 }
 
 // kind lists the objects of a kind (any version).
@@ -141,7 +178,9 @@ func (s *objectSet) hasAIRoutesPolicy(ns, name string) bool {
 	return s.aiRoutes[ns+"/"+name]
 }
 
-// duplicates reports every object whose group/kind/namespace/name was seen before.
+// duplicates reports every object whose group/kind/namespace/name was seen before: in the
+// same input (one file, directory tree or stream given) in an open world, anywhere in a closed
+// one. Objects named by generateName are never duplicates.
 func duplicates(s *objectSet) []finding.Finding {
 	first := map[string]*entry{}
 	var out []finding.Finding
@@ -150,6 +189,9 @@ func duplicates(s *objectSet) []finding.Finding {
 			continue
 		}
 		k := setKey(e.obj.Group(), e.obj.Kind, e.ns(), e.obj.Name)
+		if s.open {
+			k = e.obj.Input + "\x00" + k
+		}
 		if prev, ok := first[k]; ok {
 			name := e.obj.Name
 			if e.ns() != "" {

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"k8s.io/apimachinery/pkg/util/validation/field"
-
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/gateway"
 	"github.com/infergw/gwctl/pkg/manifest"
@@ -69,7 +67,7 @@ func (v *Validator) Validate(ctx context.Context, objs []*manifest.Object) []fin
 	}
 
 	// The checks over the whole set only read it: they run side by side.
-	set := newObjectSet(objs, defaulted)
+	set := v.objectSet(objs, defaulted)
 	var dups, cross, lint, compiled []finding.Finding
 	var sg sync.WaitGroup
 	sg.Go(func() { dups = duplicates(set) })
@@ -83,7 +81,8 @@ func (v *Validator) Validate(ctx context.Context, objs []*manifest.Object) []fin
 	}
 	sg.Wait()
 	out = append(append(append(out, dups...), cross...), lint...)
-	out = append(out, repeats(compiled, out)...)
+	compiled, restated := v.restated(compiled)
+	out = explainKnockOns(append(out, repeats(compiled, out)...), restated)
 	if !v.opts.Verbose {
 		out = dropInfoVerbose(out)
 	}
@@ -113,20 +112,16 @@ func (r *run) object(ctx context.Context, o *manifest.Object) ([]finding.Finding
 		if err := c.compile(); err != nil {
 			return []finding.Finding{o.Finding("", RuleBadSchema, finding.Error, err.Error())}, nil
 		}
-		var excuse func(*field.Error) bool
-		if o.Group() == agentgatewayGroup {
-			excuse = func(fe *field.Error) bool { return r.v.validInTarget(o, fe) }
-		}
-		errs, defaulted := validateCR(ctx, c, o.Content, excuse)
+		errs, defaulted := validateCR(ctx, c, o.Content)
 		fs := make([]finding.Finding, 0, len(errs))
 		for _, fe := range errs {
 			fs = append(fs, toFinding(o, fe))
 		}
-		if o.Group() == agentgatewayGroup {
+		if o.Group() == agentgatewayGroup && isEmbeddedSource(c.source) {
 			fs = r.v.versionFindings(o, fs)
 		}
-		if r.v.opts.Verbose && c.source != "" && isEmbeddedSource(c.source) {
-			fs = append(fs, unmodelled(o, c)...)
+		if o.Group() == inferenceGroup && isEmbeddedSource(c.source) && len(r.v.gie.older) > 0 && !finding.HasErrors(fs, false) {
+			fs = append(fs, r.v.olderReleases(ctx, o)...)
 		}
 		return fs, defaulted
 	}
@@ -137,7 +132,7 @@ func (r *run) object(ctx context.Context, o *manifest.Object) ([]finding.Finding
 		}
 		return fs, nil
 	}
-	sev, msg := finding.Error, fmt.Sprintf("no schema for %s %s: pass its CRD in the input or with --crd-dir, or use --ignore-missing-schemas", o.APIVersion, o.Kind)
+	sev, msg := finding.Error, fmt.Sprintf("no schema for %s %s: pass its CRD in the input or with --crds, or use --ignore-missing-schemas", o.APIVersion, o.Kind)
 	if r.v.opts.IgnoreMissingSchemas {
 		sev, msg = finding.Info, fmt.Sprintf("skipped: no schema for %s %s", o.APIVersion, o.Kind)
 	}
@@ -168,7 +163,7 @@ func (v *Validator) compile(objs []*manifest.Object, prior []finding.Finding) []
 	if v.opts.Compile != nil {
 		fs = v.opts.Compile(ok)
 	} else {
-		_, fs = gateway.Compile(ok, gateway.Options{})
+		_, fs = gateway.Compile(ok, gateway.Options{AssumeServices: v.opts.OpenWorld || len(v.opts.Known) > 0})
 	}
 	return fs
 }
@@ -186,20 +181,29 @@ func objectAt(file string, r finding.Resource) object {
 
 // repeats drops compiler findings that restate an earlier finding on the same object: same
 // field, or a field inside it (the compiler often points at .name of the reference we reported).
+// A compiler error is dropped only for an earlier error: the dataplane refuses what the
+// compiler reports as an error, so validate must fail too, even where a lint only warned.
 func repeats(fs, prior []finding.Finding) []finding.Finding {
-	fields := map[object][]string{}
+	type at struct {
+		field string
+		sev   finding.Severity
+	}
+	fields := map[object][]at{}
 	for _, f := range prior {
 		if f.Severity == finding.Info {
 			continue
 		}
 		k := objectAt(f.File, f.Resource)
-		fields[k] = append(fields[k], f.Field)
+		fields[k] = append(fields[k], at{f.Field, f.Severity})
 	}
 	out := fs[:0]
 next:
 	for _, f := range fs {
 		for _, p := range fields[objectAt(f.File, f.Resource)] {
-			if f.Field == p || (p != "" && (strings.HasPrefix(f.Field, p+".") || strings.HasPrefix(f.Field, p+"["))) {
+			if p.sev < f.Severity {
+				continue
+			}
+			if f.Field == p.field || (p.field != "" && (strings.HasPrefix(f.Field, p.field+".") || strings.HasPrefix(f.Field, p.field+"["))) {
 				continue next
 			}
 		}
@@ -221,7 +225,7 @@ func dropInfoVerbose(fs []finding.Finding) []finding.Finding {
 }
 
 // verboseOnly are the info rules shown only with Verbose.
-var verboseOnly = map[string]bool{RuleUnmodelled: true, RuleMissingSchema: true}
+var verboseOnly = map[string]bool{RuleMissingSchema: true}
 
 // dedupe drops findings with the same file, line, field and message (the compiler and the
 // cross-resource checks may both report a problem).

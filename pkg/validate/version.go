@@ -6,13 +6,13 @@ import (
 	"strconv"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/validation/field"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 
-// DefaultAgentgatewayVersion is the agentgateway release the embedded schemas describe.
+// DefaultAgentgatewayVersion is the agentgateway release validated against by default.
 const DefaultAgentgatewayVersion = "v1.2.1"
 
 // RuleVersion marks fields and values that exist only in other agentgateway releases.
@@ -64,8 +64,9 @@ func mustSemver(s string) semver {
 	return v
 }
 
-// versionedField is a row of agentgateway.md §10: a field (path without list indexes) of a kind,
-// added in Since and removed in Until (zero when still present).
+// versionedField is a row of the agentgateway version table for releases older than any gwctl embeds: a
+// field (path without list indexes) of a kind, added in since and removed in until (zero when
+// still present). Later releases need no table: their schemas are embedded and compared.
 type versionedField struct {
 	kind  string
 	path  string
@@ -73,72 +74,28 @@ type versionedField struct {
 	until semver
 }
 
-// versionedValue is an enum value added in a later release.
-type versionedValue struct {
-	kind  string
-	path  string
-	value string
-	since semver
-}
-
 var (
 	v100 = mustSemver("v1.0.0")
 	v110 = mustSemver("v1.1.0")
 	v120 = mustSemver("v1.2.0")
-	v130 = mustSemver("v1.3.0")
-	v140 = mustSemver("v1.4.0")
 )
 
-// versionFields is the version table (agentgateway.md §10).
+// versionFields is the agentgateway version table up to v1.2;
+// TestVersionTableMatchesSchemas holds it to the oldest embedded release.
 var versionFields = []versionedField{
 	{kind: "AgentgatewayPolicy", path: "spec.traffic.jwtAuthentication.mcp", since: v110},
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.jwtAuthentication.mcp.clientId", since: v130},
 	{kind: "AgentgatewayPolicy", path: "spec.traffic.jwtAuthentication.location", since: v120},
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.jwtAuthentication.location.expression", since: v130},
-	{kind: "AgentgatewayPolicy", path: "spec.backend.mcp.authentication.clientId", since: v130},
-	{kind: "AgentgatewayPolicy", path: "spec.backend.mcp.authentication.clientSecretRef", since: v140},
 	{kind: "AgentgatewayPolicy", path: "spec.traffic.rateLimit.conditional", since: v120},
 	{kind: "AgentgatewayPolicy", path: "spec.traffic.rateLimit.global.failureMode", since: v110},
 	{kind: "AgentgatewayPolicy", path: "spec.traffic.rateLimit.global.descriptors.cost", since: v120},
 	{kind: "AgentgatewayPolicy", path: "spec.frontend.metrics", since: v120},
 	{kind: "AgentgatewayPolicy", path: "spec.frontend.proxyProtocol", since: v120},
 	{kind: "AgentgatewayPolicy", path: "spec.backend.extAuth", since: v120},
-	{kind: "AgentgatewayPolicy", path: "spec.frontend.tracing.filter", since: v140},
-	{kind: "AgentgatewayPolicy", path: "spec.targetRefs.port", since: v140},
-	{kind: "AgentgatewayPolicy", path: "spec.targetSelectors.port", since: v140},
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.buffer", since: v130},
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.directResponse.headers", since: v130},
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.directResponse.bodyExpression", since: v130},
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.retry.condition", since: v130},
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.extAuth.cache", since: v130},
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.delay", since: v140},
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.apiKeyAuthentication.configMapSelector", since: v140},
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.extProc.failureMode", since: v140},
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.extProc.attributes", since: v140},
-	{kind: "AgentgatewayPolicy", path: "spec.strategy", since: v130},
 	{kind: "AgentgatewayBackend", path: "spec.ai.provider.azure", since: v120},
 	{kind: "AgentgatewayBackend", path: "spec.ai.provider.pathPrefix", since: v110},
 	{kind: "AgentgatewayBackend", path: "spec.mcp.targets.static.backendRef", since: v110},
 	{kind: "AgentgatewayBackend", path: "spec.mcp.targets.static.policies.mcp", since: v100, until: v110},
 	{kind: "AgentgatewayBackend", path: "spec.static.unixPath", since: v120},
-	{kind: "AgentgatewayBackend", path: "spec.ai.provider.custom", since: v130},
-	{kind: "AgentgatewayBackend", path: "spec.a2a", since: v130},
-	{kind: "AgentgatewayBackend", path: "spec.mcp.prefixMode", since: v140},
-	{kind: "AgentgatewayBackend", path: "spec.policies.auth.secretRef.group", since: v130},
-	{kind: "AgentgatewayBackend", path: "spec.policies.auth.secretRef.kind", since: v130},
-	{kind: "AgentgatewayBackend", path: "spec.policies.auth.secretRef.key", since: v140},
-	{kind: "AgentgatewayBackend", path: "spec.policies.auth.oauthTokenExchange", since: v140},
-	{kind: "AgentgatewayBackend", path: "spec.policies.auth.crossAppAccess", since: v140},
-	{kind: "AgentgatewayBackend", path: "spec.policies.auth.credentials", since: v140},
-	{kind: "AgentgatewayBackend", path: "spec.policies.auth.azure.workloadIdentity", since: v140},
-}
-
-// versionValues are enum values of later releases.
-var versionValues = []versionedValue{
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.jwtAuthentication.mcp.provider", value: "Okta", since: v130},
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.jwtAuthentication.mcp.provider", value: "Authentik", since: v140},
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.jwtAuthentication.mcp.provider", value: "Descope", since: v140},
-	{kind: "AgentgatewayPolicy", path: "spec.traffic.jwtAuthentication.mcp.provider", value: "Entra", since: v140},
 }
 
 var listIndex = regexp.MustCompile(`\[[^\]]*\]`)
@@ -154,42 +111,23 @@ func shortPath(p string) string {
 	return p
 }
 
-// embeddedVersion is the release our embedded agentgateway schemas describe.
-var embeddedVersion = mustSemver(DefaultAgentgatewayVersion)
-
-// versionFindings rewrites schema findings on agentgateway objects using the version table:
-// a field or value from another release says which release has it; one that the target
-// release has (but our v1.2.1 schemas do not) is not an error.
+// versionFindings rewrites schema findings on agentgateway objects: a field or enum value that
+// the target release's schemas lack but another embedded release has says which release has it,
+// and fields of the schemas that the (older) target release does not have yet are errors.
 func (v *Validator) versionFindings(o *manifest.Object, fs []finding.Finding) []finding.Finding {
 	out := fs[:0]
 	for _, f := range fs {
 		switch f.Rule {
 		case RuleUnknownField:
-			if vf, ok := lookupVersionField(o.Kind, normPath(f.Field)); ok {
-				f = v.fieldFinding(f, vf)
-			}
+			f = v.unknownField(o, f)
 		case RuleEnum:
-			if val, ok := valueAt(o.Content, f.Field); ok {
-				for _, vv := range versionValues {
-					if vv.kind == o.Kind && vv.path == normPath(f.Field) && vv.value == val {
-						if !v.version.less(vv.since) {
-							f.Severity = finding.Info
-							f.Rule = RuleVersion
-							f.Message = fmt.Sprintf("%s: %s is valid in agentgateway %s; gwctl's schemas describe %s and did not check it", shortPath(f.Field), val, v.version, embeddedVersion)
-						} else {
-							f.Rule = RuleVersion
-							f.Message = fmt.Sprintf("`%s: %s` needs agentgateway %s or later (target %s)", shortPath(f.Field), val, vv.since, v.version)
-						}
-					}
-				}
-			}
+			f = v.unsupportedValue(o, f)
 		}
 		out = append(out, f)
 	}
-	// Fields our schemas know but the (older) target release does not.
-	if v.version.less(embeddedVersion) {
+	if used := v.agw.ver; v.version.less(used) {
 		for _, vf := range versionFields {
-			if vf.kind != o.Kind || !v.version.less(vf.since) || embeddedVersion.less(vf.since) {
+			if vf.kind != o.Kind || !v.version.less(vf.since) || used.less(vf.since) {
 				continue
 			}
 			for _, p := range presentPaths(o.Content, vf.path) {
@@ -201,17 +139,117 @@ func (v *Validator) versionFindings(o *manifest.Object, fs []finding.Finding) []
 	return out
 }
 
-// validInTarget reports whether a schema error is about an enum value the target release accepts.
-func (v *Validator) validInTarget(o *manifest.Object, fe *field.Error) bool {
-	if fe.Type != field.ErrorTypeNotSupported {
-		return false
+// unknownField says which release has a field the target's schema does not.
+func (v *Validator) unknownField(o *manifest.Object, f finding.Finding) finding.Finding {
+	path := normPath(f.Field)
+	if vf, ok := lookupVersionField(o.Kind, path); ok {
+		return v.fieldFinding(f, vf)
 	}
-	val, ok := valueAt(o.Content, fe.Field)
+	if r := v.otherRelease(o, path, ""); r != nil {
+		f.Rule = RuleVersion
+		f.Message = fmt.Sprintf("unknown field `%s` in agentgateway %s (the target); %s %s it", shortPath(f.Field), v.version, r.set.Version, hasHad(r, v.agw))
+		return f
+	}
+	if v.beyondEmbedded() && strings.HasPrefix(path, "spec.") {
+		f.Rule, f.Severity = RuleVersion, finding.Warning
+		f.Message = fmt.Sprintf("unknown field `%s` in agentgateway %s, the newest release gwctl embeds; if %s (the target) has it, pass its CRDs with --crds", shortPath(f.Field), v.agw.set.Version, v.version)
+	}
+	return f
+}
+
+// unsupportedValue says which release accepts an enum value the target's schema does not.
+func (v *Validator) unsupportedValue(o *manifest.Object, f finding.Finding) finding.Finding {
+	val, ok := valueAt(o.Content, f.Field)
 	if !ok {
-		return false
+		return f
 	}
-	for _, vv := range versionValues {
-		if vv.kind == o.Kind && vv.path == normPath(fe.Field) && vv.value == val && !v.version.less(vv.since) {
+	if r := v.otherRelease(o, normPath(f.Field), val); r != nil {
+		f.Rule = RuleVersion
+		verb := "accepts"
+		if r.ver.less(v.agw.ver) {
+			verb = "accepted"
+		}
+		f.Message = fmt.Sprintf("`%s: %s` is not valid in agentgateway %s (the target); %s %s it", shortPath(f.Field), val, v.version, r.set.Version, verb)
+		return f
+	}
+	if v.beyondEmbedded() {
+		f.Rule, f.Severity = RuleVersion, finding.Warning
+		f.Message = fmt.Sprintf("%s (in agentgateway %s, the newest release gwctl embeds; if %s, the target, accepts it, pass its CRDs with --crds)", f.Message, v.agw.set.Version, v.version)
+	}
+	return f
+}
+
+func hasHad(r, used *release) string {
+	if r.ver.less(used.ver) {
+		return "had"
+	}
+	return "has"
+}
+
+// beyondEmbedded reports whether the target is newer than every embedded release.
+func (v *Validator) beyondEmbedded() bool {
+	return v.agw.ver.less(v.version) && (v.agw.ver.major != v.version.major || v.agw.ver.minor != v.version.minor)
+}
+
+// otherRelease returns the embedded agentgateway release nearest the target whose schema for o
+// has the field at path (with value among its enum values, when value is set), or nil.
+func (v *Validator) otherRelease(o *manifest.Object, path, value string) *release {
+	var found *release
+	for _, r := range v.agwReleases {
+		if r == v.agw {
+			continue
+		}
+		c := r.registry().lookup(gvk{o.Group(), o.Version(), o.Kind})
+		if c == nil {
+			continue
+		}
+		props, err := c.schema()
+		if err != nil {
+			continue
+		}
+		s := schemaAt(props, strings.Split(path, "."))
+		if s == nil || (value != "" && !enumHas(s, value)) {
+			continue
+		}
+		// Later releases first (the common case: a field the target does not have yet), the
+		// nearest one of each side.
+		switch {
+		case found == nil:
+			found = r
+		case v.agw.ver.less(r.ver) && (found.ver.less(v.agw.ver) || r.ver.less(found.ver)):
+			found = r
+		case r.ver.less(v.agw.ver) && found.ver.less(r.ver):
+			found = r
+		}
+	}
+	return found
+}
+
+// schemaAt returns the schema of a field path (without list indexes), or nil.
+func schemaAt(s *apiextv1.JSONSchemaProps, path []string) *apiextv1.JSONSchemaProps {
+	for _, seg := range path {
+		for s.Items != nil && s.Items.Schema != nil {
+			s = s.Items.Schema
+		}
+		if p, ok := s.Properties[seg]; ok {
+			s = &p
+			continue
+		}
+		if s.AdditionalProperties != nil && s.AdditionalProperties.Schema != nil {
+			s = s.AdditionalProperties.Schema
+			continue
+		}
+		return nil
+	}
+	return s
+}
+
+func enumHas(s *apiextv1.JSONSchemaProps, value string) bool {
+	for s.Items != nil && s.Items.Schema != nil && len(s.Enum) == 0 {
+		s = s.Items.Schema
+	}
+	for _, e := range s.Enum {
+		if string(e.Raw) == strconv.Quote(value) {
 			return true
 		}
 	}
@@ -233,7 +271,7 @@ func (v *Validator) fieldFinding(f finding.Finding, vf versionedField) finding.F
 	switch {
 	case existsInTarget:
 		f.Severity = finding.Info
-		f.Message = fmt.Sprintf("`%s` exists in agentgateway %s; gwctl's schemas describe %s and did not check it", shortPath(f.Field), v.version, embeddedVersion)
+		f.Message = fmt.Sprintf("`%s` exists in agentgateway %s; gwctl's schemas describe %s and did not check it", shortPath(f.Field), v.version, v.agw.set.Version)
 	case vf.until != semver{} && !v.version.less(vf.until):
 		f.Message = fmt.Sprintf("unknown field `%s`: it was removed in agentgateway %s (target %s)", shortPath(f.Field), vf.until, v.version)
 	default:

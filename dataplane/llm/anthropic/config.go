@@ -1,7 +1,7 @@
 // Package anthropic is the dataplane backend for an AgentgatewayBackend with
 // spec.ai.provider.anthropic: it serves OpenAI Chat Completions (POST /v1/chat/completions,
 // streaming or not) by calling Anthropic's Messages API and translating both ways, as
-// specified in specs/translation.md.
+// described in dataplane/llm/README.md.
 package anthropic
 
 import (

@@ -11,7 +11,7 @@ import (
 )
 
 // upstreamError maps an Anthropic error response (status and body) to the OpenAI error the
-// client receives (spec §6). 529 becomes 503; retry-after is kept.
+// client receives. 529 becomes 503; retry-after is kept.
 func upstreamError(status int, header http.Header, body []byte) *apierror.Error {
 	var env struct {
 		Type  string    `json:"type"`

@@ -15,7 +15,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/sse"
 )
 
-// TestStreamMatchesAccumulatedMessage is the oracle of spec §10: every recorded Anthropic
+// TestStreamMatchesAccumulatedMessage is the stream oracle: every recorded Anthropic
 // stream, translated by the state machine and accumulated by openai-go's
 // ChatCompletionAccumulator, equals the non-streaming translation of the same stream
 // accumulated by anthropic-sdk-go's Message.Accumulate.

@@ -51,7 +51,7 @@ type pendingCitation struct {
 	url, title string
 }
 
-// streamState is the state machine of spec §8: Anthropic SSE events in, OpenAI
+// streamState is the stream state machine: Anthropic SSE events in, OpenAI
 // chat.completion.chunk events out. One per response; not safe for concurrent use.
 type streamState struct {
 	t            *translator

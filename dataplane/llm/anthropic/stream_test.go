@@ -256,7 +256,9 @@ func TestStreamGolden(t *testing.T) {
 	}
 }
 
-// checkStream asserts the stream properties of spec §10 on our output.
+// checkStream asserts the stream properties on our output: data lines of JSON chunks with one id,
+// usage only when asked and only after the finish chunk, contiguous tool slots whose arguments
+// parse, and a clean stream ending with finish, usage, [DONE].
 func checkStream(t *testing.T, out []byte, includeUsage, clean bool) {
 	t.Helper()
 	events := strings.Split(strings.TrimSuffix(string(out), "\n\n"), "\n\n")

@@ -27,7 +27,9 @@ if [[ -z "$KC" ]]; then
 fi
 go build -o "$WORK/bin/gwctl-validate" ./hack/bench/validate/run
 go run ./hack/bench/validate/gen -n "$N" -out "$WORK/corpus" >/dev/null
-go run ./hack/crd2jsonschema -out "$WORK/js-embedded" schemas/ >/dev/null
+# The schemas gwctl validates with by default (agentgateway v1.2.1, inference extension v1.6.0).
+go run ./hack/crd2jsonschema -out "$WORK/js-embedded" schemas/gateway-api schemas/agentgateway/v1.2.1 \
+  schemas/inference-extension/v1.6.0 schemas/external-secrets >/dev/null
 
 now() { date +%s.%N; }
 loc() { echo "$1/{{ .ResourceKind }}{{ .KindSuffix }}.json"; }

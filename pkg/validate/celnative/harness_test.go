@@ -186,7 +186,7 @@ func loadSuite(t testing.TB) *suite {
 	gwapi := filepath.Join(testenv.RepoRoot(t), "testdata", "gateway-api", "crd", "standard")
 	suiteOnce.Do(func() {
 		theSuite = &suite{byGVK: map[string]*crdVersion{}}
-		files, _ := fs.Glob(schemas.FS, "*.yaml")
+		files, _ := fs.Glob(schemas.FS, "*/*/*.yaml")
 		for _, f := range files {
 			data, err := fs.ReadFile(schemas.FS, f)
 			if err == nil {
