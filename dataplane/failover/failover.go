@@ -15,6 +15,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/infergw/gwctl/dataplane/apierror"
 )
 
 // Backend is one provider of a priority group.
@@ -157,7 +159,7 @@ func (f *Failover) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.budget.request()
 	body, replayable, err := readBody(r, f.cfg.MaxBodyBytes)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "reading the request body failed")
+		apierror.Write(w, &apierror.Error{Status: http.StatusBadRequest, Type: apierror.ErrInvalidRequest, Message: "reading the request body failed"})
 		return
 	}
 	attempts := tracked(r.Context())
@@ -238,7 +240,7 @@ func (f *Failover) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			code = http.StatusGatewayTimeout
 		}
 		decorator(prev.Name, failed[:len(failed)-1])(w.Header())
-		writeError(w, code, "upstream_error", fmt.Sprintf("no backend answered (last: %s, %s)", prev.Name, prevWhy))
+		apierror.Write(w, &apierror.Error{Status: code, Type: "upstream_error", Message: fmt.Sprintf("no backend answered (last: %s, %s)", prev.Name, prevWhy)})
 	}
 }
 
@@ -351,8 +353,8 @@ func endStream(w http.ResponseWriter, r *http.Request, backend string) {
 		b, _ := json.Marshal(map[string]any{"type": "error", "error": map[string]string{"type": "api_error", "message": msg}})
 		ev = append(append([]byte("event: error\ndata: "), b...), "\n\n"...)
 	} else {
-		b, _ := json.Marshal(map[string]any{"error": map[string]string{"type": "upstream_error", "code": "stream_interrupted", "message": msg}})
-		ev = append(append([]byte("data: "), b...), "\n\n"...)
+		e := apierror.Error{Type: "upstream_error", Code: "stream_interrupted", Message: msg}
+		ev = append(e.AppendJSON([]byte("data: ")), "\n\n"...)
 	}
 	_, _ = w.Write(ev)
 	_ = http.NewResponseController(w).Flush()
@@ -384,15 +386,6 @@ func readBody(r *http.Request, limit int64) (body []byte, replayable bool, err e
 		return buf.Bytes(), false, nil
 	}
 	return buf.Bytes(), true, nil
-}
-
-// writeError answers in the OpenAI error shape.
-func writeError(w http.ResponseWriter, code int, typ, msg string) {
-	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": typ, "code": nil}})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
-	w.WriteHeader(code)
-	_, _ = w.Write(b)
 }
 
 // Priorities maps priority groups of any provider type (the compiled spec.ai.groups) to

@@ -3,6 +3,7 @@ package failover
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -318,6 +319,27 @@ func TestAllBackendsFail(t *testing.T) {
 	rg.primary.mode.Store("ok")
 	if r := rg.do(t, chatBody); r.status != 200 || r.backend != "anthropic" {
 		t.Fatalf("panic mode: %+v", r)
+	}
+}
+
+// When no backend answers at all the gateway answers itself, in OpenAI's error shape (code null).
+func TestNoBackendAnswers(t *testing.T) {
+	rg := newRig(t, func(c *Config) { c.AttemptTimeout = 50 * time.Millisecond })
+	rg.primary.mode.Store("hang")
+	rg.fallback.mode.Store("hang")
+	r := rg.do(t, chatBody)
+	var body struct {
+		Error struct {
+			Message, Type string
+			Param, Code   *string
+		}
+	}
+	if err := json.Unmarshal([]byte(r.body), &body); err != nil || r.status != 504 || r.chain != "anthropic:timeout,openai" {
+		t.Fatalf("%+v (%v)", r, err)
+	}
+	if body.Error.Type != "upstream_error" || body.Error.Code != nil || body.Error.Param != nil || !strings.Contains(r.body, `"param":null,"code":null`) ||
+		body.Error.Message != "no backend answered (last: openai, timeout)" {
+		t.Fatalf("body %s", r.body)
 	}
 }
 

@@ -1,7 +1,6 @@
 package llm
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -31,39 +29,6 @@ func TestUsageOpenAI(t *testing.T) {
 	u = Usage{Input: 1, Output: 2, HasWebSearch: true, WebSearch: 3, HasWebFetch: true, WebFetch: 4}
 	if got = string(u.AppendOpenAI(nil, UsageFormat{})); !strings.HasSuffix(got, `"server_tool_use":{"web_search_requests":3,"web_fetch_requests":4}}`) {
 		t.Errorf("server tool usage %s", got)
-	}
-}
-
-func TestError(t *testing.T) {
-	e := InvalidRequest("n", "n=%d unsupported", 2)
-	rec := httptest.NewRecorder()
-	WriteError(rec, e)
-	if rec.Code != 400 || rec.Header().Get("Content-Type") != "application/json" {
-		t.Errorf("status %d type %q", rec.Code, rec.Header().Get("Content-Type"))
-	}
-	if got := rec.Body.String(); got != `{"error":{"message":"n=2 unsupported","type":"invalid_request_error","param":"n","code":null}}` {
-		t.Errorf("body %s", got)
-	}
-	rec = httptest.NewRecorder()
-	WriteError(rec, &Error{Status: 503, Type: ErrServer, Code: "overloaded_error", Message: "busy", RetryAfter: "4"})
-	if rec.Header().Get("Retry-After") != "4" || !strings.Contains(rec.Body.String(), `"param":null,"code":"overloaded_error"`) {
-		t.Errorf("503: %v %s", rec.Header(), rec.Body)
-	}
-}
-
-func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range []string{"", "plain", "q\"b\\n\n\r\t\x00\x1f", "<>&", "é😀", "\u2028\u2029", "bad\xffutf8", string([]byte{0xe2, 0x82})} {
-		got := AppendJSONString(nil, s)
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil {
-			t.Fatalf("%q → %s is not JSON: %v", s, got, err)
-		}
-		enc, _ := json.Marshal(s)
-		var want string
-		_ = json.Unmarshal(enc, &want)
-		if back != want || !utf8.ValidString(back) {
-			t.Errorf("%q round-tripped to %q", s, back)
-		}
 	}
 }
 

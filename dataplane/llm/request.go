@@ -7,18 +7,20 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/infergw/gwctl/dataplane/apierror"
 )
 
 // AcceptChatCompletions answers a request that is not POST …/chat/completions (404 for another
 // path, 405 for another method) and reports whether r is one, for the provider handlers.
 func AcceptChatCompletions(w http.ResponseWriter, r *http.Request, res *Result) bool {
 	if !strings.HasSuffix(r.URL.Path, "/chat/completions") {
-		Reject(w, res, &Error{Status: http.StatusNotFound, Type: ErrInvalidRequest, Message: "unknown path; this backend serves POST /v1/chat/completions"})
+		Reject(w, res, &apierror.Error{Status: http.StatusNotFound, Type: apierror.ErrInvalidRequest, Message: "unknown path; this backend serves POST /v1/chat/completions"})
 		return false
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		Reject(w, res, &Error{Status: http.StatusMethodNotAllowed, Type: ErrInvalidRequest, Message: "use POST"})
+		Reject(w, res, &apierror.Error{Status: http.StatusMethodNotAllowed, Type: apierror.ErrInvalidRequest, Message: "use POST"})
 		return false
 	}
 	return true
@@ -43,9 +45,9 @@ func ReadRequestBody(w http.ResponseWriter, r *http.Request, max int64, res *Res
 		return body, true
 	}
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-		Reject(w, res, &Error{Status: http.StatusRequestEntityTooLarge, Type: ErrInvalidRequest, Message: fmt.Sprintf("request body exceeds %d bytes", max)})
+		Reject(w, res, &apierror.Error{Status: http.StatusRequestEntityTooLarge, Type: apierror.ErrInvalidRequest, Message: fmt.Sprintf("request body exceeds %d bytes", max)})
 	} else {
-		Reject(w, res, &Error{Status: http.StatusBadRequest, Type: ErrInvalidRequest, Message: "reading request body failed"})
+		Reject(w, res, &apierror.Error{Status: http.StatusBadRequest, Type: apierror.ErrInvalidRequest, Message: "reading request body failed"})
 	}
 	return nil, false
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/infergw/gwctl/dataplane/apierror"
 )
 
 // Result describes one finished chat-completion call, for tracing (gen_ai.* span attributes)
@@ -47,9 +49,9 @@ func Finish(ctx context.Context, log *slog.Logger, metrics *Metrics, onResult Re
 }
 
 // Reject records an error on the Result and writes it to the client in OpenAI's shape.
-func Reject(w http.ResponseWriter, res *Result, e *Error) {
+func Reject(w http.ResponseWriter, res *Result, e *apierror.Error) {
 	res.Status, res.ErrorType = e.Status, e.Type
-	WriteError(w, e)
+	apierror.Write(w, e)
 }
 
 // Redact removes the API key from a message (defence in depth: upstream messages and transport

@@ -11,74 +11,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"time"
+
+	"github.com/infergw/gwctl/dataplane/sse"
 )
-
-func readAll(t testing.TB, r io.Reader, limit int) ([]SSEEvent, error) {
-	t.Helper()
-	rd := NewSSEReader(r, limit)
-	var out []SSEEvent
-	for {
-		ev, err := rd.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return out, err
-		}
-		out = append(out, SSEEvent{Event: ev.Event, Data: bytes.Clone(ev.Data)})
-	}
-}
-
-func TestSSEReader(t *testing.T) {
-	cases := []struct {
-		name string
-		in   string
-		want []SSEEvent
-	}{
-		{"basic", "event: a\ndata: {\"x\":1}\n\n", []SSEEvent{{"a", []byte(`{"x":1}`)}}},
-		{"no space and crlf", "event:a\r\ndata:{}\r\n\r\n", []SSEEvent{{"a", []byte(`{}`)}}},
-		{"trailing spaces trimmed", "data: {}   \n\n", []SSEEvent{{"", []byte(`{}`)}}},
-		{"multi-line data joined", "data: a\ndata: b\n\n", []SSEEvent{{"", []byte("a\nb")}}},
-		{"comments and unknown fields ignored", ": hi\nid: 3\nretry: 10\ndata: x\n\n", []SSEEvent{{"", []byte("x")}}},
-		{"event without data skipped", "event: ping\n\ndata: y\n\n", []SSEEvent{{"", []byte("y")}}},
-		{"final event without blank line", "data: a\n\ndata: b", []SSEEvent{{"", []byte("a")}, {"", []byte("b")}}},
-		{"empty", "", nil},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			for _, r := range []io.Reader{strings.NewReader(tc.in), iotest.OneByteReader(strings.NewReader(tc.in))} {
-				got, err := readAll(t, r, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(got) != len(tc.want) {
-					t.Fatalf("got %d events %q, want %d", len(got), got, len(tc.want))
-				}
-				for i := range got {
-					if got[i].Event != tc.want[i].Event || !bytes.Equal(got[i].Data, tc.want[i].Data) {
-						t.Errorf("event %d = %q %q, want %q %q", i, got[i].Event, got[i].Data, tc.want[i].Event, tc.want[i].Data)
-					}
-				}
-			}
-		})
-	}
-}
-
-func TestSSEReaderBounded(t *testing.T) {
-	long := "data: " + strings.Repeat("x", 100_000) + "\n\n"
-	if _, err := readAll(t, strings.NewReader(long), 1024); !errors.Is(err, ErrEventTooLarge) {
-		t.Errorf("long line: err %v, want ErrEventTooLarge", err)
-	}
-	many := strings.Repeat("data: 0123456789\n", 1000) + "\n"
-	if _, err := readAll(t, strings.NewReader(many), 1024); !errors.Is(err, ErrEventTooLarge) {
-		t.Errorf("many lines: err %v, want ErrEventTooLarge", err)
-	}
-	if _, err := readAll(t, iotest.ErrReader(io.ErrUnexpectedEOF), 0); !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("reader error not returned: %v", err)
-	}
-}
 
 func TestSSEWriter(t *testing.T) {
 	rec := httptest.NewRecorder()
@@ -95,27 +31,6 @@ func TestSSEWriter(t *testing.T) {
 	if got := rec.Body.String(); got != "data: {\"a\":1}\n\ndata: [DONE]\n\n" {
 		t.Errorf("wire %q", got)
 	}
-}
-
-// FuzzSSEReader: any input parses without panicking and no event exceeds the limit.
-func FuzzSSEReader(f *testing.F) {
-	f.Add([]byte("event: a\ndata: {}\n\n"))
-	f.Add([]byte("data:x\r\ndata:y\r\n\r\n: c\n\ndata"))
-	f.Add([]byte("\n\n\n\r\r\ndata: \n\n"))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		const limit = 256
-		rd := NewSSEReader(bytes.NewReader(in), limit)
-		for i := 0; i <= len(in); i++ {
-			ev, err := rd.Next()
-			if err != nil {
-				return
-			}
-			if len(ev.Data) > limit {
-				t.Fatalf("event of %d bytes exceeds the %d limit", len(ev.Data), limit)
-			}
-		}
-		t.Fatal("reader returned more events than input bytes")
-	})
 }
 
 // flushCounter is a ResponseWriter that records what was flushed and how often.
@@ -167,7 +82,7 @@ func TestSSEWriterCoalescesFlushes(t *testing.T) {
 			}
 			close(up.chunks)
 			sw := NewSSEWriter(rec)
-			rd := NewSSEReader(up, 0)
+			rd := sse.NewReader(up, 0)
 			sw.FlushWhenIdle(rd)
 			var got []string
 			for {
@@ -213,7 +128,7 @@ func TestSSEWriterNothingHeldWhileStalled(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		SetStreamHeaders(w.Header())
 		sw := NewSSEWriter(w)
-		rd := NewSSEReader(up, 0)
+		rd := sse.NewReader(up, 0)
 		sw.FlushWhenIdle(rd)
 		for {
 			ev, err := rd.Next()
@@ -282,7 +197,7 @@ func TestSSEWriterNothingHeldWhileStalled(t *testing.T) {
 func TestSSEWriterErrorIsSticky(t *testing.T) {
 	rec := &failingFlusher{ResponseRecorder: httptest.NewRecorder()}
 	sw := NewSSEWriter(rec)
-	rd := NewSSEReader(strings.NewReader("data: 1\n\ndata: 2\n\n"), 0)
+	rd := sse.NewReader(strings.NewReader("data: 1\n\ndata: 2\n\n"), 0)
 	sw.FlushWhenIdle(rd)
 	ev, err := rd.Next()
 	if err != nil {
@@ -332,7 +247,7 @@ func BenchmarkSSERelay(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				sw := NewSSEWriter(w)
-				rd := NewSSEReader(&chunkedReader{b: stream.Bytes(), n: 4 * event}, 0)
+				rd := sse.NewReader(&chunkedReader{b: stream.Bytes(), n: 4 * event}, 0)
 				if coalesce {
 					sw.FlushWhenIdle(rd)
 				}

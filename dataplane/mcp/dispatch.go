@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
+	"github.com/infergw/gwctl/dataplane/sse"
 )
 
 // dispatch routes a client request by its method.
@@ -369,7 +370,7 @@ func (x *exchange) relay(u *upstream, r *reply) {
 			}
 			break
 		}
-		if x.h.multi && ev.hasID && ev.ID != "" {
+		if x.h.multi && ev.HasID && ev.ID != "" {
 			ev.ID = u.Name + "/" + ev.ID
 		}
 		if len(ev.Data) > 0 && (ev.Name == "" || ev.Name == "message") {
@@ -387,7 +388,7 @@ func (x *exchange) relay(u *upstream, r *reply) {
 		x.h.metrics.targetFailures.WithLabelValues(u.Name).Inc()
 		x.status = statusUnavailable
 		e := &rpcError{Code: codeUpstreamUnavailable, Message: fmt.Sprintf("MCP target %q broke off before answering", u.Name), Data: errData(streamErr)}
-		_ = writeEvent(w, event{Name: "message", Data: encodeError(x.m.ID, e)})
+		_ = writeEvent(w, sse.Event{Name: "message", Data: encodeError(x.m.ID, e)})
 		_ = rc.Flush()
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/infergw/gwctl/dataplane/sse"
 )
 
 // hangingUpstream initializes normally and then never answers a request.
@@ -71,9 +73,9 @@ func TestTargetKilledMidStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	er := newEventReader(resp.Body)
+	er := sse.NewReader(resp.Body, maxEventBytes)
 	for {
-		e, err := er.next()
+		e, err := er.NextBlock()
 		if err != nil {
 			t.Fatalf("stream ended before the first progress notification: %v", err)
 		}
@@ -84,7 +86,7 @@ func TestTargetKilledMidStream(t *testing.T) {
 	killed := time.Now()
 	ev.stop()
 	for {
-		e, err := er.next()
+		e, err := er.NextBlock()
 		if err != nil {
 			t.Fatalf("stream ended without a JSON-RPC error for the call: %v", err)
 		}

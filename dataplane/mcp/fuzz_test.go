@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/infergw/gwctl/dataplane/sse"
 )
 
 // FuzzParseMessage checks the JSON-RPC envelope parser: it never panics, and what it accepts is a
@@ -64,9 +66,9 @@ func FuzzEventReader(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, stream []byte) {
-		er := newEventReader(bytes.NewReader(stream))
+		er := sse.NewReader(bytes.NewReader(stream), maxEventBytes)
 		for range len(stream) + 1 {
-			ev, err := er.next()
+			ev, err := er.NextBlock()
 			if err != nil {
 				return
 			}
@@ -77,7 +79,7 @@ func FuzzEventReader(f *testing.F) {
 			if strings.ContainsAny(ev.ID, "\r\n") || strings.ContainsAny(ev.Name, "\r\n") {
 				continue // not representable; never produced by our own writers
 			}
-			back, err := newEventReader(&buf).next()
+			back, err := sse.NewReader(&buf, maxEventBytes).NextBlock()
 			if err != nil || back.ID != ev.ID || back.Name != ev.Name || !bytes.Equal(bytes.ReplaceAll(back.Data, []byte("\r"), nil), bytes.ReplaceAll(ev.Data, []byte("\r"), nil)) {
 				t.Fatalf("event %+v wrote as %q and read back as %+v (%v)", ev, buf.String(), back, err)
 			}

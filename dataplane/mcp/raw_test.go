@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/infergw/gwctl/dataplane/sse"
 )
 
 type rawResponse struct {
@@ -108,7 +110,7 @@ func TestSessionProtocol(t *testing.T) {
 		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 			t.Fatalf("content type %q, want the target's SSE passed through", ct)
 		}
-		first, err := newEventReader(strings.NewReader(resp.body)).next()
+		first, err := sse.NewReader(strings.NewReader(resp.body), maxEventBytes).NextBlock()
 		if err != nil || first.ID == "" {
 			t.Fatalf("priming event: %+v %v", first, err)
 		}
@@ -127,9 +129,9 @@ func TestSessionProtocol(t *testing.T) {
 		if get.StatusCode != http.StatusOK {
 			t.Fatalf("GET with Last-Event-ID: %d", get.StatusCode)
 		}
-		er := newEventReader(get.Body)
+		er := sse.NewReader(get.Body, maxEventBytes)
 		for {
-			ev, err := er.next()
+			ev, err := er.NextBlock()
 			if err != nil {
 				t.Fatalf("replayed stream ended before the echo result: %v", err)
 			}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/infergw/gwctl/dataplane/sse"
 )
 
 // sendSSE delivers c to a target on the deprecated HTTP+SSE transport. Its sessions live as long as
@@ -33,7 +35,7 @@ func (u *upstream) sendSSE(ctx context.Context, c *call) (*reply, error) {
 		resp.Body.Close()
 		return fail(fmt.Errorf("SSE stream: HTTP %d", resp.StatusCode))
 	}
-	src := &sseSource{er: newEventReader(resp.Body), body: resp.Body, done: cancel}
+	src := newSSESource(resp.Body, cancel)
 	endpoint := ""
 	for endpoint == "" {
 		ev, err := src.next()
@@ -101,17 +103,17 @@ type untilResponse struct {
 	done bool
 }
 
-func (s *untilResponse) next() (event, error) {
+func (s *untilResponse) next() (sse.Event, error) {
 	for {
 		if s.done {
-			return event{}, io.EOF
+			return sse.Event{}, io.EOF
 		}
 		ev, err := s.src.next()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return event{}, io.ErrUnexpectedEOF
+				return sse.Event{}, io.ErrUnexpectedEOF
 			}
-			return event{}, err
+			return sse.Event{}, err
 		}
 		if ev.Name != "" && ev.Name != "message" {
 			continue
@@ -121,7 +123,7 @@ func (s *untilResponse) next() (event, error) {
 			s.done = true
 		}
 		// The old transport's events carry no ids worth resuming from.
-		ev.ID, ev.hasID = "", false
+		ev.ID, ev.HasID = "", false
 		return ev, nil
 	}
 }

@@ -1,12 +1,15 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/infergw/gwctl/dataplane/sse"
 )
 
 // get opens a target's server-to-client stream for an upstream session.
@@ -117,7 +120,7 @@ func (h *Handler) pump(x *exchange, cancel context.CancelFunc, ups []*upstream, 
 	_ = rc.Flush()
 	type item struct {
 		u  *upstream
-		ev event
+		ev sse.Event
 	}
 	ctx := x.ctx
 	ch := make(chan item)
@@ -135,6 +138,7 @@ func (h *Handler) pump(x *exchange, cancel context.CancelFunc, ups []*upstream, 
 					}
 					return
 				}
+				ev.Data = bytes.Clone(ev.Data) // the reader reuses it on its next call, while this one is written
 				select {
 				case ch <- item{u, ev}:
 				case <-ctx.Done():
@@ -148,7 +152,7 @@ func (h *Handler) pump(x *exchange, cancel context.CancelFunc, ups []*upstream, 
 	go func() { wg.Wait(); close(ch) }()
 	for it := range ch {
 		ev := it.ev
-		if h.multi && ev.hasID && ev.ID != "" {
+		if h.multi && ev.HasID && ev.ID != "" {
 			ev.ID = it.u.Name + "/" + ev.ID
 		}
 		if len(ev.Data) > 0 && (ev.Name == "" || ev.Name == "message") {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/infergw/gwctl/dataplane/sse"
 )
 
 // maxUpstreamJSON bounds a target's application/json response.
@@ -58,9 +60,10 @@ func (r *reply) close() {
 	}
 }
 
-// eventSource yields the events of a reply; next returns io.EOF at its end.
+// eventSource yields the events of a reply; next returns io.EOF at its end. An event's Data is
+// valid until the following next: copy it to keep it longer.
 type eventSource interface {
-	next() (event, error)
+	next() (sse.Event, error)
 	close()
 }
 
@@ -138,7 +141,7 @@ func (u *upstream) toReply(resp *http.Response) (*reply, error) {
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	switch {
 	case mt == "text/event-stream":
-		r.src = &sseSource{er: newEventReader(resp.Body), body: resp.Body}
+		r.src = newSSESource(resp.Body, nil)
 	case mt == "application/json":
 		b, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamJSON))
 		resp.Body.Close()
@@ -147,7 +150,7 @@ func (u *upstream) toReply(resp *http.Response) (*reply, error) {
 		}
 		if len(bytes.TrimSpace(b)) > 0 {
 			r.json = true
-			r.src = &oneEvent{ev: event{Data: b}}
+			r.src = &oneEvent{ev: sse.Event{Data: b}}
 		}
 	default:
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -206,20 +209,44 @@ func awaitResponse(r *reply, id json.RawMessage) (*message, error) {
 	}
 }
 
+// sseSource reads a target's event stream with the shared reader, keeping every field a client's
+// reconnection needs (NextBlock).
 type sseSource struct {
-	er     *eventReader
+	er     *sse.Reader
 	body   io.ReadCloser
 	done   func()
 	closed sync.Once
+	// mu is held while reading, so close returns the reader's buffer to the pool only when no
+	// read is in flight (a buffer reused while another stream still reads into it would mix the
+	// two streams); a stream closed mid-read leaves its buffer to the collector.
+	mu       sync.Mutex
+	released bool
 }
 
-func (s *sseSource) next() (event, error) { return s.er.next() }
+func newSSESource(body io.ReadCloser, done func()) *sseSource {
+	return &sseSource{er: sse.NewReader(body, maxEventBytes), body: body, done: done}
+}
+
+// next returns the next event; its Data is valid until the following call.
+func (s *sseSource) next() (sse.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.released {
+		return sse.Event{}, io.EOF
+	}
+	return s.er.NextBlock()
+}
 
 // close releases the stream. A server ends a POST's stream right after the response, so the rest
 // (usually just the chunked terminator) is drained in the background for a moment: that lets the
 // connection go back to the pool instead of costing a new TCP handshake on the next call.
 func (s *sseSource) close() {
 	s.closed.Do(func() {
+		if s.mu.TryLock() {
+			s.er.Release()
+			s.released = true
+			s.mu.Unlock()
+		}
 		body := s.body
 		go func() {
 			t := time.AfterFunc(250*time.Millisecond, func() { body.Close() })
@@ -234,13 +261,13 @@ func (s *sseSource) close() {
 }
 
 type oneEvent struct {
-	ev   event
+	ev   sse.Event
 	used bool
 }
 
-func (o *oneEvent) next() (event, error) {
+func (o *oneEvent) next() (sse.Event, error) {
 	if o.used {
-		return event{}, io.EOF
+		return sse.Event{}, io.EOF
 	}
 	o.used = true
 	return o.ev, nil

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
 )
 
@@ -41,23 +42,19 @@ func BodyRouting(baseModels map[string]string) func(http.Handler) http.Handler {
 			body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 			_ = r.Body.Close()
 			if err != nil {
-				WriteOpenAIError(w, http.StatusBadRequest, "invalid_request_error", fmt.Sprintf("read request body: %v", err))
+				apierror.Write(w, &apierror.Error{Status: http.StatusBadRequest, Type: apierror.ErrInvalidRequest, Message: fmt.Sprintf("read request body: %v", err)})
 				return
 			}
 			if int64(len(body)) > limit {
-				WriteOpenAIError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", fmt.Sprintf("request body exceeds %d bytes", limit))
+				apierror.Write(w, &apierror.Error{Status: http.StatusRequestEntityTooLarge, Type: apierror.ErrInvalidRequest, Message: fmt.Sprintf("request body exceeds %d bytes", limit)})
 				return
 			}
 			// The model is read by exact key from a body without duplicate or case-colliding keys,
 			// so the model routed on is the one the model server reads. A body declared as JSON
 			// that is not is refused too; one without a content type routes without a model.
 			if err := jsonstrict.Check(body); err != nil {
-				if se := (*jsonstrict.Error)(nil); errors.As(err, &se) && se.Key {
-					WriteOpenAIError(w, http.StatusBadRequest, "invalid_request_error", "the request body is ambiguous: "+err.Error())
-					return
-				}
-				if r.Header.Get("Content-Type") != "" {
-					WriteOpenAIError(w, http.StatusBadRequest, "invalid_request_error", "request body is not valid JSON: "+err.Error())
+				if se := (*jsonstrict.Error)(nil); errors.As(err, &se) && se.Key || r.Header.Get("Content-Type") != "" {
+					apierror.Write(w, apierror.Body(err))
 					return
 				}
 			} else if m, _ := jsonstrict.Lookup(body, "model").Str(); m != "" {

@@ -139,7 +139,10 @@ func doChat(ctx context.Context, client *http.Client, url string, body []byte, h
 		res.body = string(b)
 		res.e2e = time.Since(start)
 		var e struct {
-			Error struct{ Type string } `json:"error"`
+			Error struct {
+				Type        string
+				Param, Code *string // OpenAI's: a string or null
+			} `json:"error"`
 		}
 		if json.Unmarshal(b, &e) == nil {
 			res.errType = e.Error.Type

@@ -2,7 +2,6 @@ package pool
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/proxy"
 	"github.com/infergw/gwctl/dataplane/telemetry"
 )
@@ -58,7 +58,7 @@ func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if !ok {
 			p.log.Warn("no endpoint picked", "pool", p.cfg.Name, "failureMode", p.cfg.FailureMode, "error", err)
-			err = &httpError{http.StatusServiceUnavailable, "service_unavailable", fmt.Sprintf("inference pool %s: no ready endpoint", p.cfg.Name)}
+			err = &apierror.Error{Status: http.StatusServiceUnavailable, Type: "service_unavailable", Message: fmt.Sprintf("inference pool %s: no ready endpoint", p.cfg.Name)}
 		} else {
 			err = nil
 		}
@@ -122,13 +122,13 @@ func (p *Pool) rewrite(pr *httputil.ProxyRequest) {
 
 // fail writes an OpenAI-shaped error and counts the outcome.
 func (p *Pool) fail(w http.ResponseWriter, err error, outcome string) {
-	he, ok := err.(*httpError)
+	he, ok := err.(*apierror.Error)
 	if !ok {
-		he = &httpError{http.StatusInternalServerError, "internal_error", "inference pool: internal error"}
+		he = &apierror.Error{Status: http.StatusInternalServerError, Type: "internal_error", Message: "inference pool: internal error"}
 		p.log.Error("pool request failed", "pool", p.cfg.Name, "error", err)
 	}
 	if outcome == "" {
-		switch he.status {
+		switch he.Status {
 		case http.StatusTooManyRequests:
 			outcome = "shed"
 		case http.StatusServiceUnavailable:
@@ -138,16 +138,7 @@ func (p *Pool) fail(w http.ResponseWriter, err error, outcome string) {
 		}
 	}
 	p.metrics.requests.WithLabelValues(outcome).Inc()
-	WriteOpenAIError(w, he.status, he.typ, he.msg)
-}
-
-// WriteOpenAIError answers with OpenAI's error JSON shape.
-func WriteOpenAIError(w http.ResponseWriter, status int, typ, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
-		"message": msg, "type": typ, "param": nil, "code": status,
-	}})
+	apierror.Write(w, he)
 }
 
 func (p *Pool) proxyError(w http.ResponseWriter, r *http.Request, err error) {
@@ -161,7 +152,7 @@ func (p *Pool) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	if isConnectError(err) {
 		status, typ = http.StatusServiceUnavailable, "service_unavailable"
 	}
-	WriteOpenAIError(w, status, typ, fmt.Sprintf("inference pool %s: upstream unavailable", p.cfg.Name))
+	apierror.Write(w, &apierror.Error{Status: status, Type: typ, Message: fmt.Sprintf("inference pool %s: upstream unavailable", p.cfg.Name)})
 }
 
 func isConnectError(err error) bool {

@@ -2,11 +2,11 @@ package pool
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
 )
 
@@ -30,15 +30,6 @@ type request struct {
 	tokens    int64 // estimated prompt tokens, for in-flight token accounting
 	blockSize int   // prefix block size in tokens used for hashes
 }
-
-// httpError is a client-facing failure with its status and OpenAI error type.
-type httpError struct {
-	status int
-	typ    string
-	msg    string
-}
-
-func (e *httpError) Error() string { return e.msg }
 
 // needsBody reports whether a configured scorer reads the body for this request.
 func (p *Pool) needsBody(r *http.Request) bool {
@@ -68,10 +59,10 @@ func (p *Pool) parseRequest(r *http.Request, hashBuf []uint64) (*request, error)
 		body, err := io.ReadAll(io.LimitReader(r.Body, p.cfg.MaxBodyBytes+1))
 		_ = r.Body.Close()
 		if err != nil {
-			return nil, &httpError{http.StatusBadRequest, "invalid_request_error", fmt.Sprintf("read request body: %v", err)}
+			return nil, &apierror.Error{Status: http.StatusBadRequest, Type: apierror.ErrInvalidRequest, Message: fmt.Sprintf("read request body: %v", err)}
 		}
 		if int64(len(body)) > p.cfg.MaxBodyBytes {
-			return nil, &httpError{http.StatusRequestEntityTooLarge, "invalid_request_error", fmt.Sprintf("request body exceeds %d bytes", p.cfg.MaxBodyBytes)}
+			return nil, &apierror.Error{Status: http.StatusRequestEntityTooLarge, Type: apierror.ErrInvalidRequest, Message: fmt.Sprintf("request body exceeds %d bytes", p.cfg.MaxBodyBytes)}
 		}
 		req.body = body
 		req.tokens = int64(len(body) / sc.CharsPerToken)
@@ -101,14 +92,11 @@ var (
 func (p *Pool) decodeBody(req *request, hashBuf []uint64) error {
 	var v [3]jsonstrict.Value
 	if err := requestFields.Read(req.body, v[:]); err != nil {
-		if se := (*jsonstrict.Error)(nil); errors.As(err, &se) && se.Key {
-			return &httpError{http.StatusBadRequest, "invalid_request_error", "the request body is ambiguous: " + err.Error()}
-		}
-		return &httpError{http.StatusBadRequest, "invalid_request_error", "request body is not valid JSON: " + err.Error()}
+		return apierror.Body(err)
 	}
 	model, _ := v[slotModel].Str()
 	if model == "" {
-		return &httpError{http.StatusBadRequest, "invalid_request_error", `request body has no "model"`}
+		return &apierror.Error{Status: http.StatusBadRequest, Type: apierror.ErrInvalidRequest, Message: `request body has no "model"`}
 	}
 	if req.model == "" {
 		req.model = model

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/infergw/gwctl/dataplane/apierror"
 )
 
 func testPool(t *testing.T, sc SchedulerConfig) *Pool {
@@ -47,8 +49,8 @@ func TestParseRequest(t *testing.T) {
 			}
 			req, err := p.parseRequest(r, nil)
 			if tc.wantStatus != 0 {
-				he, ok := err.(*httpError)
-				if !ok || he.status != tc.wantStatus {
+				he, ok := err.(*apierror.Error)
+				if !ok || he.Status != tc.wantStatus {
 					t.Fatalf("err %v, want status %d", err, tc.wantStatus)
 				}
 				return
@@ -134,7 +136,7 @@ func FuzzParseRequest(f *testing.F) {
 		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 		req, err := p.parseRequest(r, nil)
 		if err != nil {
-			if _, ok := err.(*httpError); !ok {
+			if _, ok := err.(*apierror.Error); !ok {
 				t.Fatalf("untyped error %v", err)
 			}
 			return

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/infergw/gwctl/dataplane/apierror"
 )
 
 // errUndecided means the picker could not decide (no candidate with usable metrics, or an
@@ -32,7 +34,7 @@ func (p *Pool) schedule(req *request, now time.Time) (d decision, err error) {
 	}()
 	eps := *p.eps.Load()
 	if len(eps) == 0 {
-		return decision{}, &httpError{http.StatusServiceUnavailable, "service_unavailable", fmt.Sprintf("inference pool %s has no endpoints", p.cfg.Name)}
+		return decision{}, &apierror.Error{Status: http.StatusServiceUnavailable, Type: "service_unavailable", Message: fmt.Sprintf("inference pool %s has no endpoints", p.cfg.Name)}
 	}
 	sc := &p.cfg.Scheduler
 	vs := p.views[:0]
@@ -52,10 +54,10 @@ func (p *Pool) schedule(req *request, now time.Time) (d decision, err error) {
 		var saturated bool
 		vs, saturated = saturationFilter(vs, sc.SaturationFilter, sc.SaturatedLeastLoaded)
 		if saturated && req.priority < 0 {
-			return decision{}, &httpError{http.StatusTooManyRequests, "rate_limit_exceeded", "system saturated, sheddable request dropped"}
+			return decision{}, &apierror.Error{Status: http.StatusTooManyRequests, Type: "rate_limit_exceeded", Message: "system saturated, sheddable request dropped"}
 		}
 	} else if req.priority < 0 && meanSaturation(vs) >= 1 {
-		return decision{}, &httpError{http.StatusTooManyRequests, "rate_limit_exceeded", "system saturated, sheddable request dropped"}
+		return decision{}, &apierror.Error{Status: http.StatusTooManyRequests, Type: "rate_limit_exceeded", Message: "system saturated, sheddable request dropped"}
 	}
 
 	n := 1 + sc.Fallbacks

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/pool/metricsparse"
 )
 
@@ -58,7 +59,7 @@ func TestScheduleWithoutCandidates(t *testing.T) {
 		}
 	}
 	p, _ := schedPool(t, 0, DefaultScheduler(), FailOpen)
-	if _, err := p.schedule(&request{}, time.Now()); err == nil || err.(*httpError).status != http.StatusServiceUnavailable {
+	if _, err := p.schedule(&request{}, time.Now()); err == nil || err.(*apierror.Error).Status != http.StatusServiceUnavailable {
 		t.Fatalf("empty pool: %v", err)
 	}
 }

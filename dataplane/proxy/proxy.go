@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/infergw/gwctl/dataplane/apierror"
 )
 
 // Cause names why an upstream call failed, for the upstream-errors metric.
@@ -156,22 +158,10 @@ func Classify(ctx context.Context, err error) Cause {
 	return CauseProtocol
 }
 
-// WriteError writes a small JSON error in the OpenAI error shape, which most clients of an AI
-// gateway parse: {"error":{"message":..., "type":..., "code":status}}.
+// WriteError answers msg in OpenAI's error shape (which most clients of an AI gateway parse),
+// with the error type that fits status and a null code.
 func WriteError(w http.ResponseWriter, status int, msg string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	b := make([]byte, 0, 96+len(msg))
-	b = append(b, `{"error":{"message":`...)
-	b = appendJSONString(b, msg)
-	b = append(b, `,"type":`...)
-	b = appendJSONString(b, errorType(status))
-	b = append(b, `,"code":`...)
-	b = appendInt(b, status)
-	b = append(b, "}}\n"...)
-	_, _ = w.Write(b)
+	apierror.Write(w, &apierror.Error{Status: status, Type: errorType(status), Message: msg})
 }
 
 func errorType(status int) string {
@@ -188,38 +178,4 @@ func errorType(status int) string {
 		return "api_error"
 	}
 	return "invalid_request_error"
-}
-
-func appendInt(b []byte, n int) []byte {
-	if n >= 100 && n < 1000 {
-		return append(b, byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10))
-	}
-	var tmp [20]byte
-	i := len(tmp)
-	for {
-		i--
-		tmp[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return append(b, tmp[i:]...)
-}
-
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }

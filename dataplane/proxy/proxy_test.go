@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -37,20 +38,25 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// TestWriteErrorIsJSON: the body is OpenAI's error shape, code a string or null (OpenAI's type;
+// it was the HTTP status as a number before), param null.
 func TestWriteErrorIsJSON(t *testing.T) {
 	w := httptest.NewRecorder()
 	WriteError(w, 502, "bad \"upstream\"\n\x01")
 	var body struct {
 		Error struct {
 			Message, Type string
-			Code          int
+			Param, Code   *string
 		}
 	}
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
-		t.Fatalf("not JSON: %v: %s", err, w.Body)
+		t.Fatalf("not OpenAI's error shape: %v: %s", err, w.Body)
 	}
-	if w.Code != 502 || body.Error.Code != 502 || body.Error.Type != "api_error" || body.Error.Message != "bad \"upstream\"\n\x01" {
-		t.Fatalf("got %d %+v", w.Code, body)
+	if w.Code != 502 || body.Error.Code != nil || body.Error.Param != nil || body.Error.Type != "api_error" || body.Error.Message != "bad \"upstream\"\n\x01" {
+		t.Fatalf("got %d %s", w.Code, w.Body)
+	}
+	if !strings.Contains(w.Body.String(), `"param":null,"code":null`) {
+		t.Errorf("param and code are not null: %s", w.Body)
 	}
 }
 

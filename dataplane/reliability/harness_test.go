@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -71,7 +70,7 @@ type gwOptions struct {
 type gateway struct {
 	URL, Admin, Debug string
 	Dir               string // holds resources.yaml and secrets/anthropic-api-key/Authorization
-	Logs              *syncBuffer
+	Logs              *testenv.Buffer
 	D                 *bootstrap.Dataplane
 
 	cancel context.CancelFunc
@@ -110,7 +109,7 @@ func startGateway(t testing.TB, resources []byte, o gwOptions) *gateway {
 			t.Fatal(err)
 		}
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	var logOut io.Writer = logs
 	if o.LogWriter != nil {
 		logOut = o.LogWriter
@@ -232,24 +231,6 @@ func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 		}
 		time.Sleep(20 * time.Millisecond) // polling interval
 	}
-}
-
-// syncBuffer collects the dataplane's log lines; the server writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var errNoOpenAIShape = errors.New("not an OpenAI error body")

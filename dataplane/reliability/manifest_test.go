@@ -21,7 +21,7 @@ import (
 func TestHostileManifests(t *testing.T) {
 	laughs := "a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
 	for i := 1; i < 12; i++ {
-		laughs += "a" + itoa(i) + ": &a" + itoa(i) + " [" + strings.Repeat("*a"+itoa(i-1)+",", 8) + "*a" + itoa(i-1) + "]\n"
+		laughs += "a" + strconv.Itoa(i) + ": &a" + strconv.Itoa(i) + " [" + strings.Repeat("*a"+strconv.Itoa(i-1)+",", 8) + "*a" + strconv.Itoa(i-1) + "]\n"
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	junk := make([]byte, 1<<20)
@@ -157,5 +157,3 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -37,13 +37,16 @@ func chunk(c net.Conn, s string) error {
 	return err
 }
 
-// assertOpenAIError checks an OpenAI-shaped error body and that it leaks nothing.
+// assertOpenAIError checks an OpenAI-shaped error body (param and code a string or null, as
+// OpenAI's API has them) and that it leaks nothing.
 func assertOpenAIError(t *testing.T, status int, body []byte, wantStatus ...int) {
 	t.Helper()
 	var e struct {
 		Error struct {
-			Message string `json:"message"`
-			Type    string `json:"type"`
+			Message string  `json:"message"`
+			Type    string  `json:"type"`
+			Param   *string `json:"param"`
+			Code    *string `json:"code"`
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(body, &e); err != nil || e.Error.Message == "" || e.Error.Type == "" {

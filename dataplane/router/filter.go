@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/infergw/gwctl/pkg/gateway"
@@ -84,7 +85,7 @@ func redirect(rd *gateway.Redirect, prefix string, w http.ResponseWriter, r *htt
 	switch {
 	case rd.Port != 0:
 		if !(scheme == "http" && rd.Port == 80) && !(scheme == "https" && rd.Port == 443) {
-			port = ":" + itoa(int(rd.Port))
+			port = ":" + strconv.Itoa(int(rd.Port))
 		}
 	case rd.Scheme == "" && rd.Hostname == "":
 		if _, p, err := net.SplitHostPort(r.Host); err == nil {
@@ -152,17 +153,3 @@ func escapedOffset(esc string, n int) int {
 }
 
 func escapePath(p string) string { return (&url.URL{Path: p}).EscapedPath() }
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
-}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/infergw/gwctl/dataplane/proxy"
@@ -256,7 +257,7 @@ func ruleName(cr *gateway.Rule) string {
 	if cr.Name != "" {
 		return cr.Name
 	}
-	return "rule" + itoa(cr.Index)
+	return "rule" + strconv.Itoa(cr.Index)
 }
 
 // NotServed is the handler of a backend kind this build has no handler for: an honest 501.

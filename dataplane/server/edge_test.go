@@ -265,7 +265,7 @@ func TestRefusedMethods(t *testing.T) {
 			t.Fatalf("%q: got %+v", raw, resps)
 		}
 		r := resps[0]
-		if r.status != 405 || r.header.Get("Allow") == "" || !strings.Contains(r.body, `"type":"invalid_request_error"`) || !strings.Contains(r.body, `"code":405`) {
+		if r.status != 405 || r.header.Get("Allow") == "" || !strings.Contains(r.body, `"type":"invalid_request_error"`) || !strings.Contains(r.body, `"param":null,"code":null`) {
 			t.Errorf("%q: got %d %v %s", raw, r.status, r.header, r.body)
 		}
 		if strings.Contains(r.body, "session=1") {

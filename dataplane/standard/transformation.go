@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
-	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/dataplane/proxy"
 	"github.com/infergw/gwctl/dataplane/router"
 	"github.com/infergw/gwctl/pkg/gateway"
@@ -80,7 +80,7 @@ func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 			modelAPI := needsBody && r.Method == http.MethodPost && isModelAPIPath(r.URL.Path)
 			if se := (*jsonstrict.Error)(nil); errors.As(bodyErr, &se) && se.Key {
 				if modelAPI {
-					llm.WriteError(w, llm.BodyError(bodyErr))
+					apierror.Write(w, apierror.Body(bodyErr))
 				} else {
 					proxy.WriteError(w, http.StatusBadRequest, "the request body is ambiguous: "+bodyErr.Error())
 				}
@@ -88,7 +88,7 @@ func transformationStage(p *gateway.TrafficPolicy) (router.Middleware, error) {
 			}
 			if modelAPI {
 				if e := checkModelRequest(r.Header.Get("Content-Type"), doc, fields); e != nil {
-					llm.WriteError(w, e)
+					apierror.Write(w, e)
 					return
 				}
 			}
@@ -163,17 +163,17 @@ func isModelAPIPath(path string) bool {
 // routing cannot read: a non-JSON content type, a body that is not a strict JSON object (doc is
 // nil), or a routing field that is missing; otherwise such a request would match no route and
 // get a misleading 404.
-func checkModelRequest(contentType string, doc jsonstrict.Value, fields []headerValue) *llm.Error {
+func checkModelRequest(contentType string, doc jsonstrict.Value, fields []headerValue) *apierror.Error {
 	mt, _, _ := strings.Cut(contentType, ";")
 	if mt = strings.TrimSpace(strings.ToLower(mt)); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-		return llm.InvalidRequest("", "Content-Type must be application/json, not %q", mt)
+		return apierror.InvalidRequest("", "Content-Type must be application/json, not %q", mt)
 	}
 	if doc.Kind() != jsonstrict.Object {
-		return llm.InvalidRequest("", "the request body is not a JSON object")
+		return apierror.InvalidRequest("", "the request body is not a JSON object")
 	}
 	for _, f := range fields {
 		if s, ok := doc.Lookup(f.path...).Str(); !ok || s == "" {
-			return llm.InvalidRequest(f.field, "%s is required and must be a string", f.field)
+			return apierror.InvalidRequest(f.field, "%s is required and must be a string", f.field)
 		}
 	}
 	return nil

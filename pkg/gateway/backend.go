@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/infergw/gwctl/pkg/manifest"
@@ -329,7 +330,7 @@ func (c *compiler) selectMCPTargets(namespace string, sf field) []MCPTarget {
 			}
 			suffix := p.name
 			if suffix == "" {
-				suffix = itoa(int64(p.port))
+				suffix = strconv.FormatInt(int64(p.port), 10)
 			}
 			t := MCPTarget{Name: svc.Name + "-" + suffix, Address: c.serviceAddress(svc.Name, ns(svc), p.port), Protocol: protocol, Path: path}
 			if t.Path == "" {
@@ -388,7 +389,7 @@ func (c *compiler) poolBackend(o *manifest.Object) *Backend {
 
 func joinHostPort(host string, port int32) string {
 	if strings.IndexByte(host, ':') >= 0 && !strings.HasPrefix(host, "[") {
-		return "[" + host + "]:" + itoa(int64(port))
+		return "[" + host + "]:" + strconv.FormatInt(int64(port), 10)
 	}
-	return host + ":" + itoa(int64(port))
+	return host + ":" + strconv.FormatInt(int64(port), 10)
 }

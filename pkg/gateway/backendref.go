@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"strconv"
+
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 
@@ -73,7 +75,7 @@ func (c *compiler) compileBackendRef(r *Route, bf field) BackendRef {
 // serviceBackend resolves a Service port; at reports findings. A Service that is not in the
 // input is accepted only when Options.Resolve names it (an external or local address).
 func (c *compiler) serviceBackend(at field, namespace, name string, port int32) *Backend {
-	id := "Service/" + namespace + "/" + name + ":" + itoa(int64(port))
+	id := "Service/" + namespace + "/" + name + ":" + strconv.FormatInt(int64(port), 10)
 	if b, ok := c.backends[id]; ok {
 		return b
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -208,7 +209,7 @@ func sortByAge(objs []*manifest.Object) {
 // serviceAddress resolves a Service port to host:port.
 func (c *compiler) serviceAddress(name, namespace string, port int32) string {
 	base := name + "." + namespace
-	ps := itoa(int64(port))
+	ps := strconv.FormatInt(int64(port), 10)
 	if a, ok := c.opts.Resolve[base+":"+ps]; ok {
 		return a
 	}
@@ -223,33 +224,11 @@ func (c *compiler) resolvable(name, namespace string, port int32) bool {
 		return true
 	}
 	base := name + "." + namespace
-	if _, ok := c.opts.Resolve[base+":"+itoa(int64(port))]; ok {
+	if _, ok := c.opts.Resolve[base+":"+strconv.FormatInt(int64(port), 10)]; ok {
 		return true
 	}
 	_, ok := c.opts.Resolve[base]
 	return ok
-}
-
-func itoa(n int64) string {
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }
 
 func lower(s string) string { return strings.ToLower(s) }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -261,7 +262,7 @@ func (c *compiler) compileRateLimit(o *manifest.Object, rf field) *RateLimit {
 		}
 		rl.Local = append(rl.Local, LocalLimit{
 			Tokens: hasTok, Rate: rate, Per: per, Capacity: rate + burst,
-			Key: rl.Policy.String() + "/" + itoa(int64(i)),
+			Key: rl.Policy.String() + "/" + strconv.FormatInt(int64(i), 10),
 		})
 	}
 	if len(rl.Local) == 0 {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
 // Anthropic attaches citations to the text block they support (web search splits an answer
@@ -39,9 +39,9 @@ func appendAnnotation(b []byte, first bool, url, title string, start, end int) [
 		b = append(b, ',')
 	}
 	b = append(b, `{"type":"url_citation","url_citation":{"url":`...)
-	b = llm.AppendJSONString(b, url)
+	b = jsonvalue.AppendStringNoHTML(b, url)
 	b = append(b, `,"title":`...)
-	b = llm.AppendJSONString(b, title)
+	b = jsonvalue.AppendStringNoHTML(b, title)
 	b = append(b, `,"start_index":`...)
 	b = strconv.AppendInt(b, int64(start), 10)
 	b = append(b, `,"end_index":`...)

@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
@@ -54,7 +53,7 @@ func (t tool) MarshalJSON() ([]byte, error) {
 
 func (r *messagesRequest) appendJSON(b []byte) []byte {
 	b = append(b, `{"model":`...)
-	b = llm.AppendJSONString(b, r.Model)
+	b = jsonvalue.AppendStringNoHTML(b, r.Model)
 	b = append(b, `,"max_tokens":`...)
 	b = strconv.AppendInt(b, r.MaxTokens, 10)
 	if len(r.System) > 0 {
@@ -67,7 +66,7 @@ func (r *messagesRequest) appendJSON(b []byte) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"role":`...)
-		b = llm.AppendJSONString(b, r.Messages[i].Role)
+		b = jsonvalue.AppendStringNoHTML(b, r.Messages[i].Role)
 		b = append(b, `,"content":`...)
 		b = appendBlocks(b, r.Messages[i].Content)
 		b = append(b, '}')
@@ -75,7 +74,7 @@ func (r *messagesRequest) appendJSON(b []byte) []byte {
 	b = append(b, ']')
 	if r.Metadata != nil {
 		b = append(b, `,"metadata":{"user_id":`...)
-		b = llm.AppendJSONString(b, r.Metadata.UserID)
+		b = jsonvalue.AppendStringNoHTML(b, r.Metadata.UserID)
 		b = append(b, '}')
 	}
 	if len(r.StopSequences) > 0 {
@@ -84,7 +83,7 @@ func (r *messagesRequest) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = llm.AppendJSONString(b, s)
+			b = jsonvalue.AppendStringNoHTML(b, s)
 		}
 		b = append(b, ']')
 	}
@@ -105,10 +104,10 @@ func (r *messagesRequest) appendJSON(b []byte) []byte {
 	}
 	if tc := r.ToolChoice; tc != nil {
 		b = append(b, `,"tool_choice":{"type":`...)
-		b = llm.AppendJSONString(b, tc.Type)
+		b = jsonvalue.AppendStringNoHTML(b, tc.Type)
 		if tc.Name != "" {
 			b = append(b, `,"name":`...)
-			b = llm.AppendJSONString(b, tc.Name)
+			b = jsonvalue.AppendStringNoHTML(b, tc.Name)
 		}
 		if tc.DisableParallelToolUse != nil {
 			b = append(b, `,"disable_parallel_tool_use":`...)
@@ -128,10 +127,10 @@ func (r *messagesRequest) appendJSON(b []byte) []byte {
 				continue
 			}
 			b = append(b, `{"name":`...)
-			b = llm.AppendJSONString(b, t.Name)
+			b = jsonvalue.AppendStringNoHTML(b, t.Name)
 			if t.Description != nil {
 				b = append(b, `,"description":`...)
-				b = llm.AppendJSONString(b, *t.Description)
+				b = jsonvalue.AppendStringNoHTML(b, *t.Description)
 			}
 			b = append(b, `,"input_schema":`...)
 			b = append(b, t.InputSchema...)
@@ -150,14 +149,14 @@ func (r *messagesRequest) appendJSON(b []byte) []byte {
 		b = append(b, `,"output_config":{`...)
 		if oc.Effort != "" {
 			b = append(b, `"effort":`...)
-			b = llm.AppendJSONString(b, oc.Effort)
+			b = jsonvalue.AppendStringNoHTML(b, oc.Effort)
 		}
 		if oc.Format != nil {
 			if oc.Effort != "" {
 				b = append(b, ',')
 			}
 			b = append(b, `"format":{"type":`...)
-			b = llm.AppendJSONString(b, oc.Format.Type)
+			b = jsonvalue.AppendStringNoHTML(b, oc.Format.Type)
 			b = append(b, `,"schema":`...)
 			b = append(b, oc.Format.Schema...)
 			b = append(b, '}')
@@ -181,7 +180,7 @@ func appendBlocks(b []byte, blocks []block) []byte {
 // appendJSON writes the fields of one content block in the order encoding/json would.
 func (k *block) appendJSON(b []byte) []byte {
 	b = append(b, `{"type":`...)
-	b = llm.AppendJSONString(b, k.Type)
+	b = jsonvalue.AppendStringNoHTML(b, k.Type)
 	str := func(b []byte, name, v string) []byte {
 		if v == "" {
 			return b
@@ -189,7 +188,7 @@ func (k *block) appendJSON(b []byte) []byte {
 		b = append(b, ',', '"')
 		b = append(b, name...)
 		b = append(b, '"', ':')
-		return llm.AppendJSONString(b, v)
+		return jsonvalue.AppendStringNoHTML(b, v)
 	}
 	raw := func(b []byte, name string, v json.RawMessage) []byte {
 		if len(v) == 0 {
@@ -203,7 +202,7 @@ func (k *block) appendJSON(b []byte) []byte {
 	b = str(b, "text", k.Text)
 	if s := k.Source; s != nil {
 		b = append(b, `,"source":{"type":`...)
-		b = llm.AppendJSONString(b, s.Type)
+		b = jsonvalue.AppendStringNoHTML(b, s.Type)
 		b = str(b, "media_type", s.MediaType)
 		b = str(b, "data", s.Data)
 		b = str(b, "url", s.URL)

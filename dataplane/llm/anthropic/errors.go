@@ -7,20 +7,20 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/dataplane/apierror"
 )
 
 // upstreamError maps an Anthropic error response (status and body) to the OpenAI error the
 // client receives. 529 becomes 503; retry-after is kept.
-func upstreamError(status int, header http.Header, body []byte) *llm.Error {
+func upstreamError(status int, header http.Header, body []byte) *apierror.Error {
 	var env struct {
 		Type  string    `json:"type"`
 		Error *apiError `json:"error"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil || env.Error == nil || env.Error.Type == "" {
-		return &llm.Error{
+		return &apierror.Error{
 			Status:     http.StatusBadGateway,
-			Type:       llm.ErrServer,
+			Type:       apierror.ErrServer,
 			Code:       "bad_upstream_response",
 			Message:    fmt.Sprintf("upstream returned HTTP %d with a non-JSON body: %s", status, truncate(body, 256)),
 			RetryAfter: header.Get("Retry-After"),
@@ -39,28 +39,28 @@ func upstreamError(status int, header http.Header, body []byte) *llm.Error {
 }
 
 // mapErrorType maps an Anthropic error type to an OpenAI error (status unset).
-func mapErrorType(typ, msg string) *llm.Error {
-	e := &llm.Error{Message: msg, Code: typ}
+func mapErrorType(typ, msg string) *apierror.Error {
+	e := &apierror.Error{Message: msg, Code: typ}
 	switch typ {
 	case "invalid_request_error", "request_too_large":
-		e.Type = llm.ErrInvalidRequest
+		e.Type = apierror.ErrInvalidRequest
 	case "authentication_error":
-		e.Type = llm.ErrAuthentication
+		e.Type = apierror.ErrAuthentication
 	case "permission_error":
-		e.Type = llm.ErrPermission
+		e.Type = apierror.ErrPermission
 	case "not_found_error":
-		e.Type = llm.ErrInvalidRequest
+		e.Type = apierror.ErrInvalidRequest
 		if strings.Contains(strings.ToLower(msg), "model") {
 			e.Code = "model_not_found"
 		}
 	case "billing_error":
-		e.Type = llm.ErrQuota
+		e.Type = apierror.ErrQuota
 	case "rate_limit_error":
-		e.Type = llm.ErrRateLimit
+		e.Type = apierror.ErrRateLimit
 	case "timeout_error":
-		e.Type = llm.ErrTimeout
+		e.Type = apierror.ErrTimeout
 	default: // api_error, overloaded_error, future types
-		e.Type = llm.ErrServer
+		e.Type = apierror.ErrServer
 	}
 	if e.Message == "" {
 		e.Message = "upstream error: " + typ

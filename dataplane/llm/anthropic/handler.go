@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/llm"
 )
 
@@ -104,7 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(up.Body))
 	if err != nil {
-		llm.Reject(w, &res, &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrServer, Message: "building upstream request failed"})
+		llm.Reject(w, &res, &apierror.Error{Status: http.StatusInternalServerError, Type: apierror.ErrServer, Message: "building upstream request failed"})
 		return
 	}
 	h.setHeaders(req, r.Header, key, up.Stream)
@@ -118,9 +119,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			res.Status, res.ErrorType = 499, "client_closed_request"
 			return
 		}
-		e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_unreachable", Message: "calling the Anthropic upstream failed"}
+		e := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "upstream_unreachable", Message: "calling the Anthropic upstream failed"}
 		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-			e = &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the Anthropic upstream timed out"}
+			e = &apierror.Error{Status: http.StatusGatewayTimeout, Type: apierror.ErrTimeout, Code: "upstream_timeout", Message: "the Anthropic upstream timed out"}
 		}
 		h.log.WarnContext(ctx, "upstream call failed", "err", llm.Redact(err.Error(), key))
 		llm.Reject(w, &res, e)
@@ -133,7 +134,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		e := upstreamError(resp.StatusCode, resp.Header, b)
 		e.Message = llm.Redact(e.Message, key)
-		if e.Type == llm.ErrAuthentication {
+		if e.Type == apierror.ErrAuthentication {
 			h.log.ErrorContext(ctx, "upstream rejected the backend credentials", "status", resp.StatusCode)
 		}
 		llm.Reject(w, &res, e)
@@ -214,19 +215,19 @@ func (h *Handler) complete(ctx context.Context, w http.ResponseWriter, resp *htt
 			return
 		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) || isTimeout(err) {
-			llm.Reject(w, res, &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the Anthropic upstream timed out"})
+			llm.Reject(w, res, &apierror.Error{Status: http.StatusGatewayTimeout, Type: apierror.ErrTimeout, Code: "upstream_timeout", Message: "the Anthropic upstream timed out"})
 			return
 		}
-		llm.Reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_read_failed", Message: "reading the Anthropic response failed"})
+		llm.Reject(w, res, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "upstream_read_failed", Message: "reading the Anthropic response failed"})
 		return
 	}
 	if int64(len(b)) > h.maxResp {
-		llm.Reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response", Message: "the Anthropic response is too large"})
+		llm.Reject(w, res, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response", Message: "the Anthropic response is too large"})
 		return
 	}
 	c, ok := h.t.translateResponse(ctx, b, created, up.JSONTool)
 	if !ok {
-		llm.Reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response",
+		llm.Reject(w, res, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response",
 			Message: "the Anthropic upstream returned an unexpected body: " + truncate(b, 256)})
 		return
 	}
@@ -256,14 +257,14 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.
 		h.log.WarnContext(ctx, "upstream stream failed", "id", st.id, "code", se.err.Code, "err", llm.Redact(se.err.Message, key))
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		// The route's timeout cut the stream: say so, with no [DONE].
-		res.ErrorType = llm.ErrTimeout
-		e := &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the request timed out while streaming"}
+		res.ErrorType = apierror.ErrTimeout
+		e := &apierror.Error{Status: http.StatusGatewayTimeout, Type: apierror.ErrTimeout, Code: "upstream_timeout", Message: "the request timed out while streaming"}
 		_ = sw.Data(e.AppendJSON(nil))
 	case ctx.Err() != nil || errors.Is(err, llm.ErrClientWrite):
 		// The client went away; the request context cancels the upstream call.
 		res.ErrorType = "client_closed_request"
 	default:
-		res.ErrorType = llm.ErrServer
+		res.ErrorType = apierror.ErrServer
 		h.log.WarnContext(ctx, "stream aborted", "id", st.id, "err", llm.Redact(err.Error(), key))
 	}
 }

@@ -7,14 +7,15 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/dataplane/apierror"
+	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
 var imageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true}
 
 // messages hoists system and developer messages, merges tool results into user turns
 // (tool_result blocks first) and maps every content part.
-func (t *translator) messages(in *chatRequest, out *messagesRequest, caps ModelCaps) *llm.Error {
+func (t *translator) messages(in *chatRequest, out *messagesRequest, caps ModelCaps) *apierror.Error {
 	var (
 		pendingResults []block // tool_result blocks of the user turn being built
 		pendingOther   []block // its text, image and document blocks
@@ -54,7 +55,7 @@ func (t *translator) messages(in *chatRequest, out *messagesRequest, caps ModelC
 			pendingOther = append(pendingOther, blocks...)
 		case "tool":
 			if m.ToolCallID == "" {
-				return llm.InvalidRequest(fmt.Sprintf("messages[%d].tool_call_id", i), "tool message needs tool_call_id")
+				return apierror.InvalidRequest(fmt.Sprintf("messages[%d].tool_call_id", i), "tool message needs tool_call_id")
 			}
 			res, err := toolResult(m, contentPath(i))
 			if err != nil {
@@ -80,18 +81,18 @@ func (t *translator) messages(in *chatRequest, out *messagesRequest, caps ModelC
 			}
 			out.Messages = append(out.Messages, turn{Role: "assistant", Content: blocks})
 		case "function":
-			return llm.InvalidRequest(fmt.Sprintf("messages[%d].role", i), "legacy function messages are not supported; use tool messages")
+			return apierror.InvalidRequest(fmt.Sprintf("messages[%d].role", i), "legacy function messages are not supported; use tool messages")
 		default:
-			return llm.InvalidRequest(fmt.Sprintf("messages[%d].role", i), "unknown message role %q", m.Role)
+			return apierror.InvalidRequest(fmt.Sprintf("messages[%d].role", i), "unknown message role %q", m.Role)
 		}
 	}
 	flushUser()
 
 	if (sawToolUse || sawToolResult) && len(in.Tools) == 0 {
-		return llm.InvalidRequest("tools", "the conversation contains tool calls or tool results but the request has no tools")
+		return apierror.InvalidRequest("tools", "the conversation contains tool calls or tool results but the request has no tools")
 	}
 	if len(out.Messages) == 0 {
-		return llm.InvalidRequest("messages", "at least one non-empty user or assistant message is required")
+		return apierror.InvalidRequest("messages", "at least one non-empty user or assistant message is required")
 	}
 	// Anthropic rejects a final assistant turn that ends with whitespace.
 	if last := &out.Messages[len(out.Messages)-1]; last.Role == "assistant" {
@@ -105,7 +106,7 @@ func (t *translator) messages(in *chatRequest, out *messagesRequest, caps ModelC
 		if len(last.Content) == 0 {
 			out.Messages = out.Messages[:len(out.Messages)-1]
 			if len(out.Messages) == 0 {
-				return llm.InvalidRequest("messages", "at least one non-empty user or assistant message is required")
+				return apierror.InvalidRequest("messages", "at least one non-empty user or assistant message is required")
 			}
 		}
 	}
@@ -119,9 +120,9 @@ func contentPath(i int) func() string {
 
 // contentParts decodes content as either a string (one text part) or an array of parts.
 // ok is false for null or absent content.
-func contentParts(c *chatContent, param func() string) (parts []chatPart, text string, isString bool, err *llm.Error) {
+func contentParts(c *chatContent, param func() string) (parts []chatPart, text string, isString bool, err *apierror.Error) {
 	if c.Invalid {
-		return nil, "", false, llm.InvalidRequest(param(), "content must be a string or an array of content parts")
+		return nil, "", false, apierror.InvalidRequest(param(), "content must be a string or an array of content parts")
 	}
 	return c.Parts, c.Text, c.IsString, nil
 }
@@ -134,7 +135,7 @@ func textBlock(text string, cc json.RawMessage) (block, bool) {
 }
 
 // textBlocks maps system/developer content; only text parts are allowed.
-func textBlocks(raw *chatContent, param func() string) ([]block, *llm.Error) {
+func textBlocks(raw *chatContent, param func() string) ([]block, *apierror.Error) {
 	parts, text, isString, err := contentParts(raw, param)
 	if err != nil {
 		return nil, err
@@ -148,7 +149,7 @@ func textBlocks(raw *chatContent, param func() string) ([]block, *llm.Error) {
 	var out []block
 	for j, p := range parts {
 		if p.Type != "text" {
-			return nil, llm.InvalidRequest(fmt.Sprintf("%s[%d].type", param(), j), "system and developer messages accept only text parts, not %q", p.Type)
+			return nil, apierror.InvalidRequest(fmt.Sprintf("%s[%d].type", param(), j), "system and developer messages accept only text parts, not %q", p.Type)
 		}
 		if b, ok := textBlock(p.Text, p.CacheControl); ok {
 			out = append(out, b)
@@ -158,7 +159,7 @@ func textBlocks(raw *chatContent, param func() string) ([]block, *llm.Error) {
 }
 
 // userBlocks maps user content parts: text, image_url, file.
-func userBlocks(raw *chatContent, param func() string) ([]block, *llm.Error) {
+func userBlocks(raw *chatContent, param func() string) ([]block, *apierror.Error) {
 	parts, text, isString, err := contentParts(raw, param)
 	if err != nil {
 		return nil, err
@@ -182,47 +183,47 @@ func userBlocks(raw *chatContent, param func() string) ([]block, *llm.Error) {
 	return out, nil
 }
 
-func userPart(p *chatPart, param func() string) (block, bool, *llm.Error) {
+func userPart(p *chatPart, param func() string) (block, bool, *apierror.Error) {
 	switch p.Type {
 	case "text":
 		b, ok := textBlock(p.Text, p.CacheControl)
 		return b, ok, nil
 	case "image_url":
 		if p.ImageURL == nil || p.ImageURL.URL == "" {
-			return block{}, false, llm.InvalidRequest(param()+".image_url.url", "image_url.url is required")
+			return block{}, false, apierror.InvalidRequest(param()+".image_url.url", "image_url.url is required")
 		}
 		b, err := imageBlock(p.ImageURL.URL, func() string { return param() + ".image_url.url" })
 		b.CacheControl = p.CacheControl
 		return b, err == nil, err
 	case "file":
 		if p.File == nil {
-			return block{}, false, llm.InvalidRequest(param()+".file", "file is required")
+			return block{}, false, apierror.InvalidRequest(param()+".file", "file is required")
 		}
 		if p.File.FileID != "" {
-			return block{}, false, llm.InvalidRequest(param()+".file.file_id", "file_id references cannot be resolved by this backend; send file_data")
+			return block{}, false, apierror.InvalidRequest(param()+".file.file_id", "file_id references cannot be resolved by this backend; send file_data")
 		}
 		if p.File.FileData == "" {
-			return block{}, false, llm.InvalidRequest(param()+".file.file_data", "file.file_data is required")
+			return block{}, false, apierror.InvalidRequest(param()+".file.file_data", "file.file_data is required")
 		}
 		b, err := fileBlock(p.File.FileData, func() string { return param() + ".file.file_data" })
 		b.CacheControl = p.CacheControl
 		return b, err == nil, err
 	case "input_audio":
-		return block{}, false, llm.InvalidRequest(param()+".type", "unsupported content part: input_audio (Anthropic models take no audio)")
+		return block{}, false, apierror.InvalidRequest(param()+".type", "unsupported content part: input_audio (Anthropic models take no audio)")
 	case "refusal":
 		b, ok := textBlock(p.Refusal, p.CacheControl)
 		return b, ok, nil
 	}
-	return block{}, false, llm.InvalidRequest(param()+".type", "unsupported content part type %q", p.Type)
+	return block{}, false, apierror.InvalidRequest(param()+".type", "unsupported content part type %q", p.Type)
 }
 
 // imageBlock turns a data: or http(s) URL into an image (or PDF document) block. URLs are
 // passed to Anthropic as URL sources and never fetched here.
-func imageBlock(url string, param func() string) (block, *llm.Error) {
+func imageBlock(url string, param func() string) (block, *apierror.Error) {
 	if strings.HasPrefix(url, "data:") {
 		mt, data, ok := parseDataURL(url)
 		if !ok {
-			return block{}, llm.InvalidRequest(param(), "data URL must be data:<media type>;base64,<data>")
+			return block{}, apierror.InvalidRequest(param(), "data URL must be data:<media type>;base64,<data>")
 		}
 		switch {
 		case imageTypes[mt]:
@@ -230,7 +231,7 @@ func imageBlock(url string, param func() string) (block, *llm.Error) {
 		case mt == "application/pdf":
 			return block{Type: "document", Source: &source{Type: "base64", MediaType: mt, Data: data}}, nil
 		}
-		return block{}, llm.InvalidRequest(param(), "unsupported image media type %q (use image/jpeg, image/png, image/gif, image/webp or application/pdf)", mt)
+		return block{}, apierror.InvalidRequest(param(), "unsupported image media type %q (use image/jpeg, image/png, image/gif, image/webp or application/pdf)", mt)
 	}
 	lower := strings.ToLower(url)
 	if strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://") {
@@ -243,16 +244,16 @@ func imageBlock(url string, param func() string) (block, *llm.Error) {
 		}
 		return block{Type: "image", Source: &source{Type: "url", URL: url}}, nil
 	}
-	return block{}, llm.InvalidRequest(param(), "image URL must be a data: URL or an http(s) URL")
+	return block{}, apierror.InvalidRequest(param(), "image URL must be a data: URL or an http(s) URL")
 }
 
 // fileBlock maps file.file_data (a data URL, or bare base64 taken as PDF).
-func fileBlock(data string, param func() string) (block, *llm.Error) {
+func fileBlock(data string, param func() string) (block, *apierror.Error) {
 	mt, b64 := "application/pdf", data
 	if strings.HasPrefix(data, "data:") {
 		var ok bool
 		if mt, b64, ok = parseDataURL(data); !ok {
-			return block{}, llm.InvalidRequest(param(), "file_data must be a base64 data URL")
+			return block{}, apierror.InvalidRequest(param(), "file_data must be a base64 data URL")
 		}
 	}
 	switch {
@@ -261,13 +262,13 @@ func fileBlock(data string, param func() string) (block, *llm.Error) {
 	case mt == "text/plain":
 		text, err := base64.StdEncoding.DecodeString(b64)
 		if err != nil {
-			return block{}, llm.InvalidRequest(param(), "file_data is not valid base64")
+			return block{}, apierror.InvalidRequest(param(), "file_data is not valid base64")
 		}
 		return block{Type: "document", Source: &source{Type: "text", MediaType: mt, Data: string(text)}}, nil
 	case imageTypes[mt]:
 		return block{Type: "image", Source: &source{Type: "base64", MediaType: mt, Data: b64}}, nil
 	}
-	return block{}, llm.InvalidRequest(param(), "unsupported file media type %q (use application/pdf, text/plain or an image)", mt)
+	return block{}, apierror.InvalidRequest(param(), "unsupported file media type %q (use application/pdf, text/plain or an image)", mt)
 }
 
 func parseDataURL(u string) (mediaType, data string, ok bool) {
@@ -288,7 +289,7 @@ func parseDataURL(u string) (mediaType, data string, ok bool) {
 }
 
 // toolResult maps a tool message. cache_control on a content part is lifted onto the block.
-func toolResult(m *chatMessage, param func() string) (block, *llm.Error) {
+func toolResult(m *chatMessage, param func() string) (block, *apierror.Error) {
 	b := block{Type: "tool_result", ToolUseID: m.ToolCallID}
 	parts, text, isString, err := contentParts(&m.Content, param)
 	if err != nil {
@@ -296,7 +297,7 @@ func toolResult(m *chatMessage, param func() string) (block, *llm.Error) {
 	}
 	if isString {
 		if text != "" {
-			b.Content = llm.AppendJSONString(nil, text)
+			b.Content = jsonvalue.AppendStringNoHTML(nil, text)
 		}
 		return b, nil
 	}
@@ -315,7 +316,7 @@ func toolResult(m *chatMessage, param func() string) (block, *llm.Error) {
 			nb, keep = textBlock(p.Text, nil)
 		case "image_url":
 			if p.ImageURL == nil {
-				return b, llm.InvalidRequest(fmt.Sprintf("%s[%d].image_url", param(), j), "image_url.url is required")
+				return b, apierror.InvalidRequest(fmt.Sprintf("%s[%d].image_url", param(), j), "image_url.url is required")
 			}
 			nb, err = imageBlock(p.ImageURL.URL, func() string { return fmt.Sprintf("%s[%d].image_url.url", param(), j) })
 			if err != nil {
@@ -323,7 +324,7 @@ func toolResult(m *chatMessage, param func() string) (block, *llm.Error) {
 			}
 			keep = true
 		default:
-			return b, llm.InvalidRequest(fmt.Sprintf("%s[%d].type", param(), j), "tool message parts must be text or image_url, not %q", p.Type)
+			return b, apierror.InvalidRequest(fmt.Sprintf("%s[%d].type", param(), j), "tool message parts must be text or image_url, not %q", p.Type)
 		}
 		if keep {
 			blocks = append(blocks, nb)
@@ -336,7 +337,7 @@ func toolResult(m *chatMessage, param func() string) (block, *llm.Error) {
 }
 
 // assistantBlocks maps an assistant message: signed thinking first, then text, then tool_use.
-func assistantBlocks(m *chatMessage, i int) ([]block, *llm.Error) {
+func assistantBlocks(m *chatMessage, i int) ([]block, *apierror.Error) {
 	var out []block
 	for _, tb := range m.ThinkingBlocks {
 		switch {
@@ -367,7 +368,7 @@ func assistantBlocks(m *chatMessage, i int) ([]block, *llm.Error) {
 		case "refusal":
 			s = p.Refusal
 		default:
-			return nil, llm.InvalidRequest(fmt.Sprintf("%s[%d].type", param(), j), "assistant content parts must be text or refusal, not %q", p.Type)
+			return nil, apierror.InvalidRequest(fmt.Sprintf("%s[%d].type", param(), j), "assistant content parts must be text or refusal, not %q", p.Type)
 		}
 		if b, ok := textBlock(s, p.CacheControl); ok {
 			out = append(out, b)
@@ -382,17 +383,17 @@ func assistantBlocks(m *chatMessage, i int) ([]block, *llm.Error) {
 		tc := &m.ToolCalls[j]
 		tparam := func() string { return fmt.Sprintf("messages[%d].tool_calls[%d]", i, j) }
 		if tc.ID == "" {
-			return nil, llm.InvalidRequest(tparam()+".id", "tool call id is required")
+			return nil, apierror.InvalidRequest(tparam()+".id", "tool call id is required")
 		}
 		if tc.Type != "" && tc.Type != "function" {
-			return nil, llm.InvalidRequest(tparam()+".type", "tool call type %q is not supported", tc.Type)
+			return nil, apierror.InvalidRequest(tparam()+".type", "tool call type %q is not supported", tc.Type)
 		}
 		if tc.Function.Name == "" {
-			return nil, llm.InvalidRequest(tparam()+".function.name", "tool call function name is required")
+			return nil, apierror.InvalidRequest(tparam()+".function.name", "tool call function name is required")
 		}
 		input, ok := toolInput(tc.Function.Arguments)
 		if !ok {
-			return nil, llm.InvalidRequest(tparam()+".function.arguments", "tool call arguments of message %d, tool call %d must be a JSON object", i, j)
+			return nil, apierror.InvalidRequest(tparam()+".function.arguments", "tool call arguments of message %d, tool call %d must be a JSON object", i, j)
 		}
 		out = append(out, block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: input})
 	}

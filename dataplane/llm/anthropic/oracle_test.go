@@ -12,7 +12,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/packages/ssestream"
 
-	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/dataplane/sse"
 )
 
 // TestStreamMatchesAccumulatedMessage is the stream oracle: every recorded Anthropic
@@ -105,10 +105,10 @@ type extensions struct {
 
 // viaAnthropicAccumulator accumulates the stream with anthropic-sdk-go and translates the
 // resulting Message with the non-streaming translation.
-func viaAnthropicAccumulator(t *testing.T, sse []byte) (openai.ChatCompletion, extensions) {
+func viaAnthropicAccumulator(t *testing.T, body []byte) (openai.ChatCompletion, extensions) {
 	t.Helper()
 	var msg anthropicsdk.Message
-	rd := llm.NewSSEReader(bytes.NewReader(sse), 0)
+	rd := sse.NewReader(bytes.NewReader(body), 0)
 	for {
 		ev, err := rd.Next()
 		if err == io.EOF {

@@ -8,10 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
-	"github.com/infergw/gwctl/dataplane/llm"
 )
 
 // jsonToolName is the synthetic tool used for response_format json_schema on models without
@@ -56,13 +57,13 @@ type upstreamRequest struct {
 }
 
 // translateRequest maps an OpenAI chat completion request body to an Anthropic Messages body.
-func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstreamRequest, *llm.Error) {
+func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstreamRequest, *apierror.Error) {
 	var in chatRequest
 	if err := decodeRequest(body, &in); err != nil {
 		if se := (*jsonstrict.Error)(nil); errors.As(err, &se) {
-			return nil, llm.BodyError(err)
+			return nil, apierror.Body(err)
 		}
-		return nil, llm.InvalidRequest("", "request body is not a valid chat completion request: %s", jsonErrorText(err))
+		return nil, apierror.InvalidRequest("", "request body is not a valid chat completion request: %s", jsonErrorText(err))
 	}
 	model := in.Model
 	if t.model != "" {
@@ -72,16 +73,16 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 		model = alias
 	}
 	if model == "" {
-		return nil, llm.InvalidRequest("model", "model is required")
+		return nil, apierror.InvalidRequest("model", "model is required")
 	}
 	caps := t.models.lookup(model)
 	out := messagesRequest{Model: model, Stream: in.Stream}
 
 	if in.N != nil && *in.N != 1 {
-		return nil, llm.InvalidRequest("n", "n=%d is not supported by this backend; only one choice can be generated", *in.N)
+		return nil, apierror.InvalidRequest("n", "n=%d is not supported by this backend; only one choice can be generated", *in.N)
 	}
 	if t.strict && in.Logprobs != nil && *in.Logprobs {
-		return nil, llm.InvalidRequest("logprobs", "logprobs are not supported by this backend")
+		return nil, apierror.InvalidRequest("logprobs", "logprobs are not supported by this backend")
 	}
 
 	maxTokens, perr := t.maxTokens(&in, model, caps)
@@ -90,7 +91,7 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 	}
 	out.MaxTokens = maxTokens
 
-	var err *llm.Error
+	var err *apierror.Error
 	if out.StopSequences, err = t.stopSequences(ctx, in.Stop); err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 		return nil, err
 	}
 	if thinkingOn && out.ToolChoice != nil && (out.ToolChoice.Type == "any" || out.ToolChoice.Type == "tool") {
-		return nil, llm.InvalidRequest("tool_choice", "a forced tool_choice cannot be combined with reasoning (extended thinking) on Anthropic models")
+		return nil, apierror.InvalidRequest("tool_choice", "a forced tool_choice cannot be combined with reasoning (extended thinking) on Anthropic models")
 	}
 
 	jsonTool, err := t.responseFormat(&in, &out, caps, thinkingOn)
@@ -141,7 +142,7 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 	}, nil
 }
 
-func (t *translator) maxTokens(in *chatRequest, model string, caps ModelCaps) (int64, *llm.Error) {
+func (t *translator) maxTokens(in *chatRequest, model string, caps ModelCaps) (int64, *apierror.Error) {
 	switch {
 	case in.MaxCompletionTokens != nil:
 		return *in.MaxCompletionTokens, checkMaxTokens("max_completion_tokens", *in.MaxCompletionTokens, model, caps)
@@ -155,7 +156,7 @@ func (t *translator) maxTokens(in *chatRequest, model string, caps ModelCaps) (i
 	return n, nil
 }
 
-func (t *translator) stopSequences(ctx context.Context, raw json.RawMessage) ([]string, *llm.Error) {
+func (t *translator) stopSequences(ctx context.Context, raw json.RawMessage) ([]string, *apierror.Error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
@@ -164,11 +165,11 @@ func (t *translator) stopSequences(ctx context.Context, raw json.RawMessage) ([]
 	if raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, llm.InvalidRequest("stop", "stop must be a string or an array of strings")
+			return nil, apierror.InvalidRequest("stop", "stop must be a string or an array of strings")
 		}
 		list = []string{s}
 	} else if err := json.Unmarshal(raw, &list); err != nil {
-		return nil, llm.InvalidRequest("stop", "stop must be a string or an array of strings")
+		return nil, apierror.InvalidRequest("stop", "stop must be a string or an array of strings")
 	}
 	out := list[:0]
 	for _, s := range list {
@@ -225,10 +226,10 @@ var budgets = map[string]int64{"low": 1024, "medium": 2048, "high": 4096, "xhigh
 
 // reasoning maps reasoning_effort (or a verbatim vendor thinking object) to thinking and
 // output_config.effort according to the model's thinking style.
-func (t *translator) reasoning(ctx context.Context, in *chatRequest, caps ModelCaps, maxTokens int64) (json.RawMessage, string, *llm.Error) {
+func (t *translator) reasoning(ctx context.Context, in *chatRequest, caps ModelCaps, maxTokens int64) (json.RawMessage, string, *apierror.Error) {
 	if raw := bytes.TrimSpace(in.Thinking); len(raw) > 0 && string(raw) != "null" {
 		if raw[0] != '{' {
-			return nil, "", llm.InvalidRequest("thinking", "thinking must be an object")
+			return nil, "", apierror.InvalidRequest("thinking", "thinking must be an object")
 		}
 		return raw, "", nil
 	}
@@ -238,7 +239,7 @@ func (t *translator) reasoning(ctx context.Context, in *chatRequest, caps ModelC
 		return nil, "", nil
 	case "low", "medium", "high", "xhigh", "max":
 	default:
-		return nil, "", llm.InvalidRequest("reasoning_effort", "unsupported reasoning_effort %q (use none, minimal, low, medium, high, xhigh or max)", effort)
+		return nil, "", apierror.InvalidRequest("reasoning_effort", "unsupported reasoning_effort %q (use none, minimal, low, medium, high, xhigh or max)", effort)
 	}
 	switch caps.Thinking {
 	case ThinkingAdaptive:
@@ -249,7 +250,7 @@ func (t *translator) reasoning(ctx context.Context, in *chatRequest, caps ModelC
 			return nil, "", nil
 		}
 		b := min(max(budgets[effort], 1024), maxTokens-1)
-		return json.RawMessage(`{"type":"enabled","budget_tokens":` + itoa(b) + `}`), "", nil
+		return json.RawMessage(`{"type":"enabled","budget_tokens":` + strconv.FormatInt(b, 10) + `}`), "", nil
 	default:
 		t.log.WarnContext(ctx, "reasoning_effort ignored: model has no extended thinking")
 		return nil, "", nil
@@ -257,14 +258,14 @@ func (t *translator) reasoning(ctx context.Context, in *chatRequest, caps ModelC
 }
 
 // sampling copies temperature and top_p, clamping and dropping what the model rejects.
-func (t *translator) sampling(ctx context.Context, in *chatRequest, out *messagesRequest, caps ModelCaps, thinkingOn bool) *llm.Error {
+func (t *translator) sampling(ctx context.Context, in *chatRequest, out *messagesRequest, caps ModelCaps, thinkingOn bool) *apierror.Error {
 	if in.Temperature != nil {
 		temp := *in.Temperature
 		switch {
 		case temp < 0 || temp > 2:
-			return llm.InvalidRequest("temperature", "temperature must be between 0 and 2")
+			return apierror.InvalidRequest("temperature", "temperature must be between 0 and 2")
 		case temp > 1 && t.strict:
-			return llm.InvalidRequest("temperature", "temperature must be between 0 and 1 for Anthropic models")
+			return apierror.InvalidRequest("temperature", "temperature must be between 0 and 1 for Anthropic models")
 		case temp > 1:
 			temp = 1
 		}
@@ -280,7 +281,7 @@ func (t *translator) sampling(ctx context.Context, in *chatRequest, out *message
 	if in.TopP != nil {
 		p := *in.TopP
 		if p < 0 || p > 1 {
-			return llm.InvalidRequest("top_p", "top_p must be between 0 and 1")
+			return apierror.InvalidRequest("top_p", "top_p must be between 0 and 1")
 		}
 		switch {
 		case caps.RestrictedSampling && p < 0.99:
@@ -294,18 +295,13 @@ func (t *translator) sampling(ctx context.Context, in *chatRequest, out *message
 	return nil
 }
 
-func itoa(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
-
 // jsonErrorText describes a decoding error without quoting the input.
 func jsonErrorText(err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return "malformed JSON at offset " + itoa(se.Offset)
+		return "malformed JSON at offset " + strconv.FormatInt(se.Offset, 10)
 	case errors.As(err, &te):
 		if te.Field != "" {
 			return "field " + te.Field + " has the wrong type (" + te.Value + ")"

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
 // finishReason maps an Anthropic stop_reason to OpenAI's finish_reason; unknown values are
@@ -134,14 +135,14 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 
 	b := make([]byte, 0, 512+len(text)+len(reasoning)+len(annotations))
 	b = append(b, `{"id":`...)
-	b = llm.AppendJSONString(b, m.ID)
+	b = jsonvalue.AppendStringNoHTML(b, m.ID)
 	b = append(b, `,"object":"chat.completion","created":`...)
 	b = strconv.AppendInt(b, created, 10)
 	b = append(b, `,"model":`...)
-	b = llm.AppendJSONString(b, m.Model)
+	b = jsonvalue.AppendStringNoHTML(b, m.Model)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
 	if hasText {
-		b = llm.AppendJSONString(b, string(text))
+		b = jsonvalue.AppendStringNoHTML(b, string(text))
 	} else {
 		b = append(b, "null"...)
 	}
@@ -153,7 +154,7 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 	}
 	if len(reasoning) > 0 {
 		b = append(b, `,"reasoning_content":`...)
-		b = llm.AppendJSONString(b, string(reasoning))
+		b = jsonvalue.AppendStringNoHTML(b, string(reasoning))
 	}
 	b = appendThinkingBlocks(b, m.Content)
 	if nTools > 0 {
@@ -169,22 +170,22 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 			}
 			first = false
 			b = append(b, `{"id":`...)
-			b = llm.AppendJSONString(b, c.ID)
+			b = jsonvalue.AppendStringNoHTML(b, c.ID)
 			b = append(b, `,"type":"function","function":{"name":`...)
-			b = llm.AppendJSONString(b, c.Name)
+			b = jsonvalue.AppendStringNoHTML(b, c.Name)
 			b = append(b, `,"arguments":`...)
-			b = llm.AppendJSONString(b, string(appendCompact(nil, c.Input)))
+			b = jsonvalue.AppendStringNoHTML(b, string(appendCompact(nil, c.Input)))
 			b = append(b, `}}`...)
 		}
 		b = append(b, ']')
 	}
 	b = append(b, `},"logprobs":null,"finish_reason":`...)
-	b = llm.AppendJSONString(b, finish)
+	b = jsonvalue.AppendStringNoHTML(b, finish)
 	b = append(b, `}],"usage":`...)
 	b = u.AppendOpenAI(b, llm.UsageFormat{CacheSplit: t.cacheSplit})
 	if st := serviceTier(m.Usage.ServiceTier); st != "" {
 		b = append(b, `,"service_tier":`...)
-		b = llm.AppendJSONString(b, st)
+		b = jsonvalue.AppendStringNoHTML(b, st)
 	}
 	b = append(b, `,"system_fingerprint":null}`...)
 	// Model and ID outlive the body they alias (metric label, trace attributes).
@@ -209,12 +210,12 @@ func appendThinkingBlocks(b []byte, content []responseBlock) []byte {
 		}
 		if c.Type == "thinking" {
 			b = append(b, `{"type":"thinking","thinking":`...)
-			b = llm.AppendJSONString(b, c.Thinking)
+			b = jsonvalue.AppendStringNoHTML(b, c.Thinking)
 			b = append(b, `,"signature":`...)
-			b = llm.AppendJSONString(b, c.Signature)
+			b = jsonvalue.AppendStringNoHTML(b, c.Signature)
 		} else {
 			b = append(b, `{"type":"redacted_thinking","data":`...)
-			b = llm.AppendJSONString(b, c.Data)
+			b = jsonvalue.AppendStringNoHTML(b, c.Data)
 		}
 		b = append(b, '}')
 	}

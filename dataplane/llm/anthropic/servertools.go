@@ -8,8 +8,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
-	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
 // Anthropic server tools (web search, web fetch, code execution, …) run on Anthropic's side:
@@ -38,7 +39,7 @@ func newServerToolSet(list []string) map[string]bool {
 
 // serverTool passes tools[i], a non-function tool, through verbatim when its type is an
 // allowed server tool; anything else is a 400 naming tools[i].type.
-func (t *translator) serverTool(i int, ct *chatTool, out *messagesRequest) *llm.Error {
+func (t *translator) serverTool(i int, ct *chatTool, out *messagesRequest) *apierror.Error {
 	if !t.serverTools[ct.Type] {
 		msg := fmt.Sprintf("tool type %q is not supported; only function tools are", ct.Type)
 		if len(t.serverTools) > 0 {
@@ -49,10 +50,10 @@ func (t *translator) serverTool(i int, ct *chatTool, out *messagesRequest) *llm.
 			sort.Strings(names)
 			msg = fmt.Sprintf("tool type %q is not supported; this backend accepts function tools and the Anthropic server tools %s", ct.Type, strings.Join(names, ", "))
 		}
-		return llm.InvalidRequest(fmt.Sprintf("tools[%d].type", i), "%s", msg)
+		return apierror.InvalidRequest(fmt.Sprintf("tools[%d].type", i), "%s", msg)
 	}
 	if ct.Name == "" {
-		return llm.InvalidRequest(fmt.Sprintf("tools[%d].name", i), "server tool %s needs a name (the Anthropic tool object is sent as it is)", ct.Type)
+		return apierror.InvalidRequest(fmt.Sprintf("tools[%d].name", i), "server tool %s needs a name (the Anthropic tool object is sent as it is)", ct.Type)
 	}
 	if err := checkServerTool(i, jsonstrict.Value(ct.Raw)); err != nil {
 		return err
@@ -63,7 +64,7 @@ func (t *translator) serverTool(i int, ct *chatTool, out *messagesRequest) *llm.
 
 // uniqueServerToolNames reports a server tool whose name another tool also uses (Anthropic
 // rejects duplicate tool names). Only run when the request has server tools.
-func uniqueServerToolNames(in *chatRequest) *llm.Error {
+func uniqueServerToolNames(in *chatRequest) *apierror.Error {
 	for i := range in.Tools {
 		if in.Tools[i].Raw == nil {
 			continue
@@ -77,7 +78,7 @@ func uniqueServerToolNames(in *chatRequest) *llm.Error {
 				other = f.Name
 			}
 			if other == in.Tools[i].Name {
-				return llm.InvalidRequest(fmt.Sprintf("tools[%d].name", max(i, j)), "tool name %q is used by more than one tool", other)
+				return apierror.InvalidRequest(fmt.Sprintf("tools[%d].name", max(i, j)), "tool name %q is used by more than one tool", other)
 			}
 		}
 	}
@@ -86,7 +87,7 @@ func uniqueServerToolNames(in *chatRequest) *llm.Error {
 
 // webSearch maps web_search_options to Anthropic's web_search server tool when the backend
 // enables it (LiteLLM's mapping); otherwise the option is ignored.
-func (t *translator) webSearch(ctx context.Context, in *chatRequest, out *messagesRequest) *llm.Error {
+func (t *translator) webSearch(ctx context.Context, in *chatRequest, out *messagesRequest) *apierror.Error {
 	o := in.WebSearchOptions
 	if o == nil {
 		return nil
@@ -102,21 +103,21 @@ func (t *translator) webSearch(ctx context.Context, in *chatRequest, out *messag
 		if tl.Raw != nil { // the client sent the server tool itself: it wins
 			return nil
 		}
-		return llm.InvalidRequest("web_search_options", "web_search_options adds Anthropic's %s tool, which conflicts with the function tool of the same name", webSearchToolName)
+		return apierror.InvalidRequest("web_search_options", "web_search_options adds Anthropic's %s tool, which conflicts with the function tool of the same name", webSearchToolName)
 	}
 	b := make([]byte, 0, 160)
 	b = append(b, `{"type":"web_search_20250305","name":"web_search"`...)
 	if o.SearchContextSize != "" {
 		n, ok := webSearchMaxUses[o.SearchContextSize]
 		if !ok {
-			return llm.InvalidRequest("web_search_options.search_context_size", "search_context_size %q is not one of low, medium, high", o.SearchContextSize)
+			return apierror.InvalidRequest("web_search_options.search_context_size", "search_context_size %q is not one of low, medium, high", o.SearchContextSize)
 		}
 		b = append(b, `,"max_uses":`...)
 		b = strconv.AppendInt(b, int64(n), 10)
 	}
 	if ul := o.UserLocation; ul != nil {
 		if ul.Type != "" && ul.Type != "approximate" {
-			return llm.InvalidRequest("web_search_options.user_location.type", "user_location type %q is not supported; use approximate", ul.Type)
+			return apierror.InvalidRequest("web_search_options.user_location.type", "user_location type %q is not supported; use approximate", ul.Type)
 		}
 		if a := ul.Approximate; a != nil {
 			b = append(b, `,"user_location":{"type":"approximate"`...)
@@ -127,15 +128,15 @@ func (t *translator) webSearch(ctx context.Context, in *chatRequest, out *messag
 				}
 				param := "web_search_options.user_location.approximate." + f.name
 				if f.name == "country" && len(v) != 2 {
-					return llm.InvalidRequest(param, "country must be a two-letter ISO 3166-1 code")
+					return apierror.InvalidRequest(param, "country must be a two-letter ISO 3166-1 code")
 				}
 				if utf8.RuneCountInString(v) > 255 {
-					return llm.InvalidRequest(param, "%s must be at most 255 characters", f.name)
+					return apierror.InvalidRequest(param, "%s must be at most 255 characters", f.name)
 				}
 				b = append(b, `,"`...)
 				b = append(b, f.name...)
 				b = append(b, `":`...)
-				b = llm.AppendJSONString(b, v)
+				b = jsonvalue.AppendStringNoHTML(b, v)
 			}
 			b = append(b, '}')
 		}

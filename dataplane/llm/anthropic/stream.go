@@ -10,7 +10,10 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/dataplane/sse"
+	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
 // chunkWriter receives translated stream output; *llm.SSEWriter implements it.
@@ -85,7 +88,7 @@ func (t *translator) newStream(ctx context.Context, created int64, includeUsage 
 }
 
 // streamError is a stream that failed after the response started.
-type streamError struct{ err *llm.Error }
+type streamError struct{ err *apierror.Error }
 
 func (e *streamError) Error() string { return e.err.Error() }
 
@@ -93,7 +96,7 @@ func (e *streamError) Error() string { return e.err.Error() }
 // broken stream (a *streamError, already written to the client), a client write failure
 // (wrapping llm.ErrClientWrite) or the end of the request context.
 func (s *streamState) run(body io.Reader, w chunkWriter) error {
-	rd := llm.NewSSEReader(body, 0)
+	rd := sse.NewReader(body, 0)
 	defer rd.Release()
 	if sw, ok := w.(*llm.SSEWriter); ok {
 		sw.FlushWhenIdle(rd)              // one flush per burst of upstream events, none held while waiting
@@ -105,11 +108,11 @@ func (s *streamState) run(body io.Reader, w chunkWriter) error {
 			if ctxErr := s.ctx.Err(); ctxErr != nil {
 				return ctxErr
 			}
-			e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "api_error", Message: "reading the Anthropic stream failed"}
+			e := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "api_error", Message: "reading the Anthropic stream failed"}
 			if errors.Is(err, io.EOF) {
 				// An upstream EOF without message_stop is an error, not a clean finish.
 				e.Message = "the Anthropic stream ended before message_stop"
-			} else if errors.Is(err, llm.ErrEventTooLarge) {
+			} else if errors.Is(err, sse.ErrEventTooLarge) {
 				e.Message = "the Anthropic stream sent an oversized event"
 			}
 			return s.fail(w, e)
@@ -130,7 +133,7 @@ func (s *streamState) event(data []byte, w chunkWriter) (done bool, err error) {
 	}
 	s.ev = streamEvent{}
 	if err := json.Unmarshal(data, &s.ev); err != nil {
-		return true, s.fail(w, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response", Message: "upstream sent a malformed stream event"})
+		return true, s.fail(w, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response", Message: "upstream sent a malformed stream event"})
 	}
 	ev := &s.ev
 	switch ev.Type {
@@ -148,7 +151,7 @@ func (s *streamState) event(data []byte, w chunkWriter) (done bool, err error) {
 	case "ping":
 		return false, nil
 	case "error":
-		e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Message: "upstream stream error"}
+		e := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Message: "upstream stream error"}
 		if ev.Error != nil {
 			e = mapErrorType(ev.Error.Type, llm.Redact(ev.Error.Message, s.secret))
 			e.Status = http.StatusBadGateway
@@ -183,8 +186,8 @@ func (s *streamState) event(data []byte, w chunkWriter) (done bool, err error) {
 	return false, nil // unknown event types are ignored
 }
 
-func protocolError(what string) *llm.Error {
-	return &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response", Message: "upstream stream is malformed: " + what}
+func protocolError(what string) *apierror.Error {
+	return &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response", Message: "upstream stream is malformed: " + what}
 }
 
 func (s *streamState) start(m *message) {
@@ -194,14 +197,14 @@ func (s *streamState) start(m *message) {
 	s.hasUsage = true
 	p := make([]byte, 0, 160+len(s.id)+len(s.model))
 	p = append(p, `{"id":`...)
-	p = llm.AppendJSONString(p, s.id)
+	p = jsonvalue.AppendStringNoHTML(p, s.id)
 	p = append(p, `,"object":"chat.completion.chunk","created":`...)
 	p = strconv.AppendInt(p, s.created, 10)
 	p = append(p, `,"model":`...)
-	p = llm.AppendJSONString(p, s.model)
+	p = jsonvalue.AppendStringNoHTML(p, s.model)
 	if st := serviceTier(m.Usage.ServiceTier); st != "" {
 		p = append(p, `,"service_tier":`...)
-		p = llm.AppendJSONString(p, st)
+		p = jsonvalue.AppendStringNoHTML(p, st)
 	}
 	p = append(p, `,"system_fingerprint":null,`...)
 	s.prefix = p
@@ -218,7 +221,7 @@ func (s *streamState) end(w chunkWriter, b []byte, finish string) error {
 	if finish == "" {
 		b = append(b, "null"...)
 	} else {
-		b = llm.AppendJSONString(b, finish)
+		b = jsonvalue.AppendStringNoHTML(b, finish)
 	}
 	b = append(b, "}]"...)
 	b = append(b, s.suffix...)
@@ -231,7 +234,7 @@ func (s *streamState) content(w chunkWriter, field, text string) error {
 	b = append(b, `{"`...)
 	b = append(b, field...)
 	b = append(b, `":`...)
-	b = llm.AppendJSONString(b, text)
+	b = jsonvalue.AppendStringNoHTML(b, text)
 	b = append(b, '}')
 	return s.end(w, b, "")
 }
@@ -241,7 +244,7 @@ func (s *streamState) toolArgs(w chunkWriter, slot int, frag string) error {
 	b = append(b, `{"tool_calls":[{"index":`...)
 	b = strconv.AppendInt(b, int64(slot), 10)
 	b = append(b, `,"function":{"arguments":`...)
-	b = llm.AppendJSONString(b, frag)
+	b = jsonvalue.AppendStringNoHTML(b, frag)
 	b = append(b, `}}]}`...)
 	return s.end(w, b, "")
 }
@@ -288,7 +291,7 @@ func (s *streamState) blockStart(w chunkWriter) error {
 		if cb.Data != "" {
 			b := s.begin()
 			b = append(b, `{"thinking_blocks":[{"type":"redacted_thinking","data":`...)
-			b = llm.AppendJSONString(b, cb.Data)
+			b = jsonvalue.AppendStringNoHTML(b, cb.Data)
 			b = append(b, `}]}`...)
 			return s.end(w, b, "")
 		}
@@ -310,13 +313,13 @@ func (s *streamState) blockStart(w chunkWriter) error {
 		b = append(b, `{"tool_calls":[{"index":`...)
 		b = strconv.AppendInt(b, int64(bs.slot), 10)
 		b = append(b, `,"id":`...)
-		b = llm.AppendJSONString(b, cb.ID)
+		b = jsonvalue.AppendStringNoHTML(b, cb.ID)
 		b = append(b, `,"type":"function","function":{"name":`...)
-		b = llm.AppendJSONString(b, cb.Name)
+		b = jsonvalue.AppendStringNoHTML(b, cb.Name)
 		b = append(b, `,"arguments":`...)
 		if hasInput {
 			bs.sawArgs = true
-			b = llm.AppendJSONString(b, string(input))
+			b = jsonvalue.AppendStringNoHTML(b, string(input))
 		} else {
 			b = append(b, `""`...)
 		}
@@ -379,7 +382,7 @@ func (s *streamState) text(w chunkWriter, bs *blockState, text string) error {
 func (s *streamState) signature(w chunkWriter, sig string) error {
 	b := s.begin()
 	b = append(b, `{"thinking_blocks":[{"type":"thinking","thinking":"","signature":`...)
-	b = llm.AppendJSONString(b, sig)
+	b = jsonvalue.AppendStringNoHTML(b, sig)
 	b = append(b, `}]}`...)
 	return s.end(w, b, "")
 }
@@ -465,7 +468,7 @@ func (s *streamState) writeUsage(w chunkWriter) error {
 
 // fail ends the stream with an OpenAI error event and no [DONE]; when usage is on, the
 // best-known usage goes first so the tokens already spent are billed.
-func (s *streamState) fail(w chunkWriter, e *llm.Error) error {
+func (s *streamState) fail(w chunkWriter, e *apierror.Error) error {
 	s.done = true
 	if s.includeUsage && s.started {
 		s.t.log.WarnContext(s.ctx, "stream failed; emitting partial usage", "id", s.id, "output_tokens", s.usage.Output)

@@ -110,8 +110,8 @@ const (
 	stopEv  = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
 )
 
-// sse frames Anthropic event payloads as an SSE body with event: lines.
-func sse(payloads ...string) string {
+// sseBody frames Anthropic event payloads as an SSE body with event: lines.
+func sseBody(payloads ...string) string {
 	var b strings.Builder
 	for _, p := range payloads {
 		var head struct{ Type string }
@@ -124,7 +124,7 @@ func sse(payloads ...string) string {
 // webSearchStream is a web search answer as Anthropic streams it: a server_tool_use block
 // with its query, the results block, then text blocks whose citations arrive as
 // citations_delta before their text.
-var webSearchStream = startEv + sse(
+var webSearchStream = startEv + sseBody(
 	`{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`,
 	`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Voilà — I'll search. "}}`,
 	`{"type":"content_block_stop","index":0}`,
@@ -177,7 +177,7 @@ var streamCases = []struct {
 		"data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":30,\"output_tokens_details\":{\"thinking_tokens\":4}}}\n\n" +
 		stopEv},
 	{name: "web_search_citations", includeUsage: true, in: webSearchStream},
-	{name: "server_tools_not_tool_calls", includeUsage: true, in: startEv + sse(
+	{name: "server_tools_not_tool_calls", includeUsage: true, in: startEv + sseBody(
 		`{"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"srvtoolu_2","name":"code_execution","input":{}}}`,
 		`{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"code\":\"print(1)\"}"}}`,
 		`{"type":"content_block_stop","index":0}`,
@@ -192,7 +192,7 @@ var streamCases = []struct {
 		`{"type":"content_block_stop","index":4}`,
 		`{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":40,"server_tool_use":{"web_search_requests":0,"web_fetch_requests":1}}}`,
 	) + stopEv},
-	{name: "thinking_signature_and_redacted", includeUsage: true, in: startEv + sse(
+	{name: "thinking_signature_and_redacted", includeUsage: true, in: startEv + sseBody(
 		`{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}`,
 		`{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"First "}}`,
 		`{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"thought."}}`,

@@ -6,8 +6,8 @@ import (
 	"math"
 	"reflect"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
-	"github.com/infergw/gwctl/dataplane/llm"
 )
 
 // chatRequestKeys is every member name the translator reads from a chat completion request, taken
@@ -52,15 +52,15 @@ const maxTokensLimit = math.MaxInt32
 // checkMaxTokens range-checks the client's max_completion_tokens or max_tokens (param) against
 // what the model accepts (Anthropic's max_tokens is a positive integer up to the model's maximum
 // output).
-func checkMaxTokens(param string, n int64, model string, caps ModelCaps) *llm.Error {
+func checkMaxTokens(param string, n int64, model string, caps ModelCaps) *apierror.Error {
 	if n <= 0 {
-		return llm.InvalidRequest(param, "%s must be a positive integer", param)
+		return apierror.InvalidRequest(param, "%s must be a positive integer", param)
 	}
 	if caps.MaxOutputTokens > 0 && n > caps.MaxOutputTokens {
-		return llm.InvalidRequest(param, "%s is %d; model %s accepts at most %d", param, n, model, caps.MaxOutputTokens)
+		return apierror.InvalidRequest(param, "%s is %d; model %s accepts at most %d", param, n, model, caps.MaxOutputTokens)
 	}
 	if n > maxTokensLimit {
-		return llm.InvalidRequest(param, "%s is %d; at most %d is accepted", param, n, maxTokensLimit)
+		return apierror.InvalidRequest(param, "%s is %d; at most %d is accepted", param, n, maxTokensLimit)
 	}
 	return nil
 }
@@ -68,7 +68,7 @@ func checkMaxTokens(param string, n int64, model string, caps ModelCaps) *llm.Er
 // checkThinking range-checks a vendor thinking object, which passes verbatim: with type
 // "enabled", budget_tokens is an integer of at least 1024 and below max_tokens (Anthropic's
 // ThinkingConfigEnabled).
-func checkThinking(raw jsonstrict.Value, maxTokens int64) *llm.Error {
+func checkThinking(raw jsonstrict.Value, maxTokens int64) *apierror.Error {
 	if !raw.Lookup("type").Equal("enabled") {
 		return nil
 	}
@@ -76,11 +76,11 @@ func checkThinking(raw jsonstrict.Value, maxTokens int64) *llm.Error {
 	b, err := raw.Lookup("budget_tokens").Int64()
 	switch {
 	case err != nil:
-		return llm.InvalidRequest(param, "budget_tokens is required with thinking type enabled and must be an integer")
+		return apierror.InvalidRequest(param, "budget_tokens is required with thinking type enabled and must be an integer")
 	case b < 1024:
-		return llm.InvalidRequest(param, "budget_tokens must be at least 1024")
+		return apierror.InvalidRequest(param, "budget_tokens must be at least 1024")
 	case b >= maxTokens:
-		return llm.InvalidRequest(param, "budget_tokens must be less than max_tokens (%d)", maxTokens)
+		return apierror.InvalidRequest(param, "budget_tokens must be less than max_tokens (%d)", maxTokens)
 	}
 	return nil
 }
@@ -89,7 +89,7 @@ func checkThinking(raw jsonstrict.Value, maxTokens int64) *llm.Error {
 // fetch), all positive; server tools pass verbatim, so they are checked here.
 var serverToolCounts = []string{"max_uses", "max_content_tokens", "max_characters"}
 
-func checkServerTool(i int, raw jsonstrict.Value) *llm.Error {
+func checkServerTool(i int, raw jsonstrict.Value) *apierror.Error {
 	for _, f := range serverToolCounts {
 		v := raw.Lookup(f)
 		if v.Kind() == jsonstrict.Absent || v.Kind() == jsonstrict.Null {
@@ -97,7 +97,7 @@ func checkServerTool(i int, raw jsonstrict.Value) *llm.Error {
 		}
 		if n, err := v.Int64(); err != nil || n < 1 || n > maxTokensLimit {
 			param := fmt.Sprintf("tools[%d].%s", i, f)
-			return llm.InvalidRequest(param, "%s must be an integer between 1 and %d", f, maxTokensLimit)
+			return apierror.InvalidRequest(param, "%s must be an integer between 1 and %d", f, maxTokensLimit)
 		}
 	}
 	return nil

@@ -6,15 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
-	"github.com/infergw/gwctl/dataplane/llm"
 )
 
 var emptyObjectSchema = json.RawMessage(`{"type":"object","properties":{}}`)
 
 // tools maps tools (function tools, allowed server tools, web_search_options), tool_choice
 // and parallel_tool_calls.
-func (t *translator) tools(ctx context.Context, in *chatRequest, out *messagesRequest) *llm.Error {
+func (t *translator) tools(ctx context.Context, in *chatRequest, out *messagesRequest) *apierror.Error {
 	servers := 0
 	for i := range in.Tools {
 		ct := &in.Tools[i]
@@ -26,11 +26,11 @@ func (t *translator) tools(ctx context.Context, in *chatRequest, out *messagesRe
 			continue
 		}
 		if ct.Function == nil || ct.Function.Name == "" {
-			return llm.InvalidRequest(fmt.Sprintf("tools[%d].function.name", i), "tool function name is required")
+			return apierror.InvalidRequest(fmt.Sprintf("tools[%d].function.name", i), "tool function name is required")
 		}
 		schema, err := inputSchema(ct.Function.Parameters)
 		if err != nil {
-			return llm.InvalidRequest(fmt.Sprintf("tools[%d].function.parameters", i), "%s", err)
+			return apierror.InvalidRequest(fmt.Sprintf("tools[%d].function.parameters", i), "%s", err)
 		}
 		out.Tools = append(out.Tools, tool{
 			Name:         ct.Function.Name,
@@ -64,7 +64,7 @@ func (t *translator) tools(ctx context.Context, in *chatRequest, out *messagesRe
 		out.Tools = kept
 	}
 	if choice != nil && choice.Type == "tool" && !hasTool(out.Tools, choice.Name) {
-		return llm.InvalidRequest("tool_choice", "tool_choice names function %q which is not in tools", choice.Name)
+		return apierror.InvalidRequest("tool_choice", "tool_choice names function %q which is not in tools", choice.Name)
 	}
 	if len(out.Tools) > 0 {
 		out.ToolChoice = choice
@@ -76,7 +76,7 @@ func (t *translator) tools(ctx context.Context, in *chatRequest, out *messagesRe
 			out.ToolChoice.DisableParallelToolUse = &disable
 		}
 	} else if choice != nil && choice.Type != "none" && choice.Type != "auto" {
-		return llm.InvalidRequest("tool_choice", "tool_choice requires tools")
+		return apierror.InvalidRequest("tool_choice", "tool_choice requires tools")
 	}
 	return nil
 }
@@ -131,7 +131,7 @@ type toolChoiceObject struct {
 }
 
 // toolChoiceFrom maps OpenAI tool_choice; allowed is the allowed_tools filter, if any.
-func toolChoiceFrom(raw json.RawMessage) (*toolChoice, map[string]bool, *llm.Error) {
+func toolChoiceFrom(raw json.RawMessage) (*toolChoice, map[string]bool, *apierror.Error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil, nil
@@ -147,21 +147,21 @@ func toolChoiceFrom(raw json.RawMessage) (*toolChoice, map[string]bool, *llm.Err
 		case "required":
 			return &toolChoice{Type: "any"}, nil, nil
 		}
-		return nil, nil, llm.InvalidRequest("tool_choice", "tool_choice %q is not one of auto, none, required", s)
+		return nil, nil, apierror.InvalidRequest("tool_choice", "tool_choice %q is not one of auto, none, required", s)
 	}
 	var obj toolChoiceObject
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		return nil, nil, llm.InvalidRequest("tool_choice", "tool_choice must be a string or an object")
+		return nil, nil, apierror.InvalidRequest("tool_choice", "tool_choice must be a string or an object")
 	}
 	switch obj.Type {
 	case "function":
 		if obj.Function == nil || obj.Function.Name == "" {
-			return nil, nil, llm.InvalidRequest("tool_choice.function.name", "tool_choice function name is required")
+			return nil, nil, apierror.InvalidRequest("tool_choice.function.name", "tool_choice function name is required")
 		}
 		return &toolChoice{Type: "tool", Name: obj.Function.Name}, nil, nil
 	case "allowed_tools":
 		if obj.AllowedTools == nil {
-			return nil, nil, llm.InvalidRequest("tool_choice.allowed_tools", "allowed_tools is required")
+			return nil, nil, apierror.InvalidRequest("tool_choice.allowed_tools", "allowed_tools is required")
 		}
 		allowed := make(map[string]bool, len(obj.AllowedTools.Tools))
 		for _, at := range obj.AllowedTools.Tools {
@@ -173,14 +173,14 @@ func toolChoiceFrom(raw json.RawMessage) (*toolChoice, map[string]bool, *llm.Err
 		case "auto", "":
 			return &toolChoice{Type: "auto"}, allowed, nil
 		}
-		return nil, nil, llm.InvalidRequest("tool_choice.allowed_tools.mode", "mode %q is not auto or required", obj.AllowedTools.Mode)
+		return nil, nil, apierror.InvalidRequest("tool_choice.allowed_tools.mode", "mode %q is not auto or required", obj.AllowedTools.Mode)
 	}
-	return nil, nil, llm.InvalidRequest("tool_choice.type", "tool_choice type %q is not supported", obj.Type)
+	return nil, nil, apierror.InvalidRequest("tool_choice.type", "tool_choice type %q is not supported", obj.Type)
 }
 
 // responseFormat maps response_format; it returns the synthetic tool's name when the
 // forced-tool fallback is used.
-func (t *translator) responseFormat(in *chatRequest, out *messagesRequest, caps ModelCaps, thinkingOn bool) (string, *llm.Error) {
+func (t *translator) responseFormat(in *chatRequest, out *messagesRequest, caps ModelCaps, thinkingOn bool) (string, *apierror.Error) {
 	rf := in.ResponseFormat
 	if rf == nil {
 		return "", nil
@@ -193,14 +193,14 @@ func (t *translator) responseFormat(in *chatRequest, out *messagesRequest, caps 
 		schema = json.RawMessage(`{"type":"object","additionalProperties":true}`)
 	case "json_schema":
 		if rf.JSONSchema == nil || len(bytes.TrimSpace(rf.JSONSchema.Schema)) == 0 {
-			return "", llm.InvalidRequest("response_format.json_schema.schema", "json_schema.schema is required")
+			return "", apierror.InvalidRequest("response_format.json_schema.schema", "json_schema.schema is required")
 		}
 		schema = bytes.TrimSpace(rf.JSONSchema.Schema)
 		if schema[0] != '{' {
-			return "", llm.InvalidRequest("response_format.json_schema.schema", "json_schema.schema must be an object")
+			return "", apierror.InvalidRequest("response_format.json_schema.schema", "json_schema.schema must be an object")
 		}
 	default:
-		return "", llm.InvalidRequest("response_format.type", "response_format type %q is not supported", rf.Type)
+		return "", apierror.InvalidRequest("response_format.type", "response_format type %q is not supported", rf.Type)
 	}
 	if caps.StructuredOutput {
 		if out.OutputConfig == nil {
@@ -210,13 +210,13 @@ func (t *translator) responseFormat(in *chatRequest, out *messagesRequest, caps 
 		return "", nil
 	}
 	if thinkingOn {
-		return "", llm.InvalidRequest("response_format", "response_format %s needs native structured outputs when reasoning is on; model %s has none", rf.Type, out.Model)
+		return "", apierror.InvalidRequest("response_format", "response_format %s needs native structured outputs when reasoning is on; model %s has none", rf.Type, out.Model)
 	}
 	if out.ToolChoice != nil && out.ToolChoice.Type != "auto" {
-		return "", llm.InvalidRequest("response_format", "response_format %s cannot be combined with tool_choice on model %s", rf.Type, out.Model)
+		return "", apierror.InvalidRequest("response_format", "response_format %s cannot be combined with tool_choice on model %s", rf.Type, out.Model)
 	}
 	if hasTool(out.Tools, jsonToolName) {
-		return "", llm.InvalidRequest("tools", "tool name %q is reserved for response_format on this backend", jsonToolName)
+		return "", apierror.InvalidRequest("tools", "tool name %q is reserved for response_format on this backend", jsonToolName)
 	}
 	desc := "Respond with the final answer as this tool's input."
 	out.Tools = append(out.Tools, tool{Name: jsonToolName, Description: &desc, InputSchema: schema})

@@ -13,8 +13,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
 	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/dataplane/sse"
 )
 
 // Handler proxies OpenAI chat completions. Create it with NewHandler.
@@ -76,14 +78,14 @@ type requestProbe struct {
 }
 
 // probeRequest reads requestFields from body with the types encoding/json would require.
-func probeRequest(body []byte) (requestProbe, *llm.Error) {
+func probeRequest(body []byte) (requestProbe, *apierror.Error) {
 	var v [4]jsonstrict.Value
 	if err := requestFields.Read(body, v[:]); err != nil {
-		return requestProbe{}, llm.BodyError(err)
+		return requestProbe{}, apierror.Body(err)
 	}
 	var p requestProbe
 	if jsonstrict.Lookup(body).Kind() != jsonstrict.Object {
-		return p, llm.InvalidRequest("", "request body must be a JSON object")
+		return p, apierror.InvalidRequest("", "request body must be a JSON object")
 	}
 	for _, f := range []struct {
 		name string
@@ -96,7 +98,7 @@ func probeRequest(body []byte) (requestProbe, *llm.Error) {
 		{"stream_options.include_usage", v[slotIncludeUsage], jsonstrict.Bool},
 	} {
 		if k := f.v.Kind(); k != jsonstrict.Absent && k != jsonstrict.Null && k != f.kind {
-			return p, llm.InvalidRequest(f.name, "%s must be a %s, not a %s", f.name, f.kind, k)
+			return p, apierror.InvalidRequest(f.name, "%s must be a %s, not a %s", f.name, f.kind, k)
 		}
 	}
 	p.Model, _ = v[slotModel].Str()
@@ -130,7 +132,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.model != "" && h.model != probe.Model || probe.Stream && !clientUsage {
 		// Ask for stream usage even when the client did not, so it can be counted.
 		if body, err = h.rewrite(body, probe.Stream && !clientUsage); err != nil {
-			llm.Reject(w, &res, llm.InvalidRequest("", "request body must be a JSON object"))
+			llm.Reject(w, &res, apierror.InvalidRequest("", "request body must be a JSON object"))
 			return
 		}
 		if h.model != "" {
@@ -151,7 +153,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
 	if err != nil {
-		llm.Reject(w, &res, &llm.Error{Status: http.StatusInternalServerError, Type: llm.ErrServer, Message: "building upstream request failed"})
+		llm.Reject(w, &res, &apierror.Error{Status: http.StatusInternalServerError, Type: apierror.ErrServer, Message: "building upstream request failed"})
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -170,10 +172,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			res.Status, res.ErrorType = 499, "client_closed_request"
 			return
 		}
-		e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_unreachable", Message: "calling the upstream failed"}
+		e := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "upstream_unreachable", Message: "calling the upstream failed"}
 		var te interface{ Timeout() bool }
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &te) && te.Timeout()) {
-			e = &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the upstream timed out"}
+			e = &apierror.Error{Status: http.StatusGatewayTimeout, Type: apierror.ErrTimeout, Code: "upstream_timeout", Message: "the upstream timed out"}
 		}
 		h.log.WarnContext(ctx, "upstream call failed", "err", llm.Redact(err.Error(), key))
 		llm.Reject(w, &res, e)
@@ -282,15 +284,15 @@ func (h *Handler) complete(ctx context.Context, w http.ResponseWriter, resp *htt
 			return
 		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			llm.Reject(w, res, &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the upstream timed out"})
+			llm.Reject(w, res, &apierror.Error{Status: http.StatusGatewayTimeout, Type: apierror.ErrTimeout, Code: "upstream_timeout", Message: "the upstream timed out"})
 			return
 		}
-		llm.Reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "upstream_read_failed", Message: "reading the upstream response failed"})
+		llm.Reject(w, res, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "upstream_read_failed", Message: "reading the upstream response failed"})
 		return
 	}
 	var p responseProbe
 	if err := json.Unmarshal(b, &p); err != nil {
-		llm.Reject(w, res, &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response", Message: "the upstream returned a non-JSON body"})
+		llm.Reject(w, res, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response", Message: "the upstream returned a non-JSON body"})
 		return
 	}
 	p.apply(res)
@@ -305,7 +307,7 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.
 	w.WriteHeader(http.StatusOK)
 	res.Status = http.StatusOK
 	sw := llm.NewSSEWriter(w)
-	rd := llm.NewSSEReader(resp.Body, 0)
+	rd := sse.NewReader(resp.Body, 0)
 	defer rd.Release()
 	// One flush per burst of upstream events; none is held while waiting for the upstream. A
 	// final error event leaves before the request's bookkeeping.
@@ -317,14 +319,14 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.
 		if err != nil {
 			switch {
 			case errors.Is(ctx.Err(), context.DeadlineExceeded):
-				res.ErrorType = llm.ErrTimeout
-				e := &llm.Error{Status: http.StatusGatewayTimeout, Type: llm.ErrTimeout, Code: "upstream_timeout", Message: "the request timed out while streaming"}
+				res.ErrorType = apierror.ErrTimeout
+				e := &apierror.Error{Status: http.StatusGatewayTimeout, Type: apierror.ErrTimeout, Code: "upstream_timeout", Message: "the request timed out while streaming"}
 				_ = sw.Data(e.AppendJSON(nil))
 			case ctx.Err() != nil:
 				res.ErrorType = "client_closed_request"
 			default:
-				res.ErrorType = llm.ErrServer
-				e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "api_error", Message: "the upstream stream ended before [DONE]"}
+				res.ErrorType = apierror.ErrServer
+				e := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "api_error", Message: "the upstream stream ended before [DONE]"}
 				_ = sw.Data(e.AppendJSON(nil))
 				h.log.WarnContext(ctx, "upstream stream ended early", "err", err)
 			}
@@ -345,14 +347,14 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.
 		first = false
 		var p responseProbe
 		if err := json.Unmarshal(ev.Data, &p); err != nil {
-			res.ErrorType = llm.ErrServer
-			e := &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response", Message: "upstream sent a malformed stream event"}
+			res.ErrorType = apierror.ErrServer
+			e := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response", Message: "upstream sent a malformed stream event"}
 			_ = sw.Data(e.AppendJSON(nil))
 			return
 		}
 		p.apply(res)
 		if len(p.Error) > 0 && string(p.Error) != "null" {
-			res.ErrorType = llm.ErrServer
+			res.ErrorType = apierror.ErrServer
 			_ = sw.Data(ev.Data)
 			return
 		}
@@ -391,7 +393,7 @@ func valueStarts(data, key []byte, c byte) bool {
 
 // upstreamError normalises an upstream error body ({"error":{…}} or vLLM's top-level
 // {"object":"error",…}) to the OpenAI error shape; a non-JSON body is a 502.
-func upstreamError(status int, body []byte) *llm.Error {
+func upstreamError(status int, body []byte) *apierror.Error {
 	type fields struct {
 		Message string          `json:"message"`
 		Type    string          `json:"type"`
@@ -403,14 +405,14 @@ func upstreamError(status int, body []byte) *llm.Error {
 		fields
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return &llm.Error{Status: http.StatusBadGateway, Type: llm.ErrServer, Code: "bad_upstream_response",
+		return &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response",
 			Message: fmt.Sprintf("upstream returned HTTP %d with a non-JSON body: %s", status, truncate(body, 256))}
 	}
 	f := &env.fields
 	if env.Error != nil {
 		f = env.Error
 	}
-	e := &llm.Error{Status: status, Message: f.Message, Type: f.Type}
+	e := &apierror.Error{Status: status, Message: f.Message, Type: f.Type}
 	if f.Param != nil {
 		e.Param = *f.Param
 	}
@@ -423,9 +425,9 @@ func upstreamError(status int, body []byte) *llm.Error {
 		}
 	}
 	if e.Type == "" {
-		e.Type = llm.ErrServer
+		e.Type = apierror.ErrServer
 		if status < 500 {
-			e.Type = llm.ErrInvalidRequest
+			e.Type = apierror.ErrInvalidRequest
 		}
 	}
 	if e.Message == "" {

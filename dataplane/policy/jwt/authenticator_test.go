@@ -220,7 +220,8 @@ func TestMiddlewareModes(t *testing.T) {
 				var body struct {
 					Error struct{ Type, Code string }
 				}
-				if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error.Type != "authentication_error" {
+				code := map[string]string{"": "missing_token", bad: "invalid_token"}[tc.token]
+				if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error.Type != "authentication_error" || body.Error.Code != code {
 					t.Fatalf("body %s is not an OpenAI authentication_error (%v)", w.Body, err)
 				}
 				if up.called {

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/telemetry"
 )
 
@@ -175,13 +176,11 @@ func (a *Authenticator) reject(w http.ResponseWriter, r *http.Request, f Failure
 // WriteOpenAIError writes f as an OpenAI API error object (type authentication_error, or
 // permission_error for 403).
 func WriteOpenAIError(w http.ResponseWriter, _ *http.Request, f Failure) {
-	typ := "authentication_error"
+	typ := apierror.ErrAuthentication
 	if f.Status == http.StatusForbidden {
-		typ = "permission_error"
+		typ = apierror.ErrPermission
 	}
-	writeJSON(w, f.Status, map[string]any{"error": map[string]any{
-		"message": f.Message, "type": typ, "param": nil, "code": f.Code,
-	}})
+	apierror.Write(w, &apierror.Error{Status: f.Status, Type: typ, Code: f.Code, Message: f.Message})
 }
 
 // Forbid answers 403 for an authorization denial of an authenticated request (never for a bad

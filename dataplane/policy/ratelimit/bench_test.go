@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/infergw/gwctl/pkg/testenv"
 )
 
 // BenchmarkLocalAllow is one local admission decision.
@@ -45,8 +47,8 @@ func BenchmarkKeyedAllow(b *testing.B) {
 
 // BenchmarkRedisAllow is one GCRA round trip to a loopback redis-server.
 func BenchmarkRedisAllow(b *testing.B) {
-	srv := startRedis(b)
-	c := redis.NewClient(&redis.Options{Addr: srv.addr})
+	srv := testenv.StartRedis(b, 0)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer c.Close()
 	r, _ := NewRedis(c, Limit{Requests: 1 << 30, Unit: time.Second}, RedisOptions{Name: "bench", Timeout: time.Second})
 	ctx := context.Background()

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/policy/jwt"
 	"github.com/infergw/gwctl/dataplane/telemetry"
 )
@@ -237,10 +238,7 @@ func WriteOpenAIError(w http.ResponseWriter, _ *http.Request, status int, messag
 	if status == http.StatusServiceUnavailable {
 		typ, code = "service_unavailable", "rate_limit_unavailable"
 	}
-	body, _ := json.Marshal(map[string]any{"error": map[string]any{"message": message, "type": typ, "param": nil, "code": code}})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	apierror.Write(w, &apierror.Error{Status: status, Type: typ, Code: code, Message: message})
 }
 
 // JSONRPCErrorWriter writes a JSON-RPC 2.0 error (for MCP routes) with the given code

@@ -40,8 +40,13 @@ func TestMiddleware429(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}
-	var body struct{ Error struct{ Type, Code string } }
-	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error.Type != "rate_limit_error" {
+	var body struct {
+		Error struct {
+			Type, Code string
+			Param      *string
+		}
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error.Type != "rate_limit_error" || body.Error.Code != "rate_limit_exceeded" || body.Error.Param != nil {
 		t.Fatalf("body %s", w.Body)
 	}
 }

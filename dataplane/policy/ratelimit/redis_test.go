@@ -8,9 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,56 +19,12 @@ import (
 	"github.com/infergw/gwctl/pkg/testenv"
 )
 
-// redisServer is a redis-server process on loopback.
-type redisServer struct {
-	addr string
-	cmd  *exec.Cmd
-	done chan struct{}
-	once sync.Once
-}
-
-func startRedis(t testing.TB) *redisServer {
-	t.Helper()
-	bin := testenv.Binary(t, "redis-server", "apt-get install -y redis-server")
-	port := testenv.FreePort(t)
-	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", fmt.Sprint(port), "--save", "", "--appendonly", "no")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting redis-server: %v", err)
-	}
-	s := &redisServer{addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(s.done) }()
-	t.Cleanup(s.stop)
-	c := redis.NewClient(&redis.Options{Addr: s.addr})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
-		select {
-		case <-s.done:
-			t.Fatalf("redis-server exited: %s", out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server not ready: %s", out.String())
-		}
-	}
-	return s
-}
-
-func (s *redisServer) stop() {
-	s.once.Do(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	})
-}
-
 func TestRedisSharedBudget(t *testing.T) {
-	srv := startRedis(t)
+	srv := testenv.StartRedis(t, 0)
 	// Two replicas: each its own client and limiter, one Redis.
 	var replicas []*Redis
 	for range 2 {
-		c := redis.NewClient(&redis.Options{Addr: srv.addr})
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr})
 		t.Cleanup(func() { c.Close() })
 		r, err := NewRedis(c, Limit{Requests: 7, Unit: time.Hour, Burst: 3}, RedisOptions{Name: "ns/policy/0", Timeout: time.Second})
 		if err != nil {
@@ -126,7 +80,7 @@ func TestRedisSharedBudget(t *testing.T) {
 	}
 
 	// Token limits: admission at cost 0 until the shared bucket is in debt.
-	c := redis.NewClient(&redis.Options{Addr: srv.addr})
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer c.Close()
 	tok, _ := NewRedis(c, Limit{Tokens: 1000, Unit: time.Hour}, RedisOptions{Name: "ns/policy/tokens", Timeout: time.Second})
 	if d, _ := tok.Allow(ctx, "", 0); !d.Allowed {
@@ -143,8 +97,8 @@ func TestRedisSharedBudget(t *testing.T) {
 func TestRedisDown(t *testing.T) {
 	for _, mode := range []FailureMode{FailOpen, FailClosed} {
 		t.Run(string(mode), func(t *testing.T) {
-			srv := startRedis(t)
-			c := redis.NewClient(&redis.Options{Addr: srv.addr, MaxRetries: -1, DialTimeout: 50 * time.Millisecond})
+			srv := testenv.StartRedis(t, 0)
+			c := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialTimeout: 50 * time.Millisecond})
 			defer c.Close()
 			reg := prometheus.NewRegistry()
 			var logs bytes.Buffer
@@ -160,7 +114,7 @@ func TestRedisDown(t *testing.T) {
 			if d, err := r.Allow(ctx, "", 1); err != nil || !d.Allowed {
 				t.Fatalf("healthy: %+v %v", d, err)
 			}
-			srv.stop()
+			srv.Stop()
 			admittedDown := 0
 			for range 5 {
 				d, err := r.Allow(ctx, "", 1)
@@ -199,9 +153,9 @@ func TestRedisDown(t *testing.T) {
 }
 
 // c0Calls is the number of EVALSHA calls the server has seen.
-func c0Calls(t *testing.T, srv *redisServer) int64 {
+func c0Calls(t *testing.T, srv *testenv.Redis) int64 {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: srv.addr})
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer c.Close()
 	info, err := c.Info(context.Background(), "commandstats").Result()
 	if err != nil {
