@@ -12,6 +12,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/infergw/gwctl/pkg/testenv"
+
+	"github.com/infergw/gwctl/hack/derivation"
 )
 
 var refFlag = flag.String("ref", "", "reference folder to re-derive testdata/ from (default: the one testdata/SOURCE.yaml names, when present)")
@@ -120,8 +122,8 @@ func TestStripSchemaKeepsFacts(t *testing.T) {
 			if err := yaml.Unmarshal([]byte(tc.want), &want); err != nil {
 				t.Fatal(err)
 			}
-			stripSchemaNode(in.Content[0])
-			if p := differ(in.Content[0], want.Content[0], ""); p != "" {
+			derivation.StripSchemaNode(in.Content[0])
+			if p := derivation.Differ(in.Content[0], want.Content[0], ""); p != "" {
 				out, _ := yaml.Marshal(in.Content[0])
 				t.Errorf("differs at %s:\n%s", p, out)
 			}
@@ -129,7 +131,7 @@ func TestStripSchemaKeepsFacts(t *testing.T) {
 			var orig, w any
 			_ = yaml.Unmarshal([]byte(tc.in), &orig)
 			_ = want.Content[0].Decode(&w)
-			if a, b := yamlString(t, stripSchema(orig)), yamlString(t, w); a != b {
+			if a, b := yamlString(t, derivation.StripSchema(orig)), yamlString(t, w); a != b {
 				t.Errorf("JSON walker:\n%s\nwant\n%s", a, b)
 			}
 		})

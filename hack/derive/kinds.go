@@ -8,57 +8,50 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/infergw/gwctl/hack/derivation"
 )
 
 // deriveCRD keeps a CustomResourceDefinition's facts: every schema loses its prose, printer
 // columns their descriptions.
 func deriveCRD(data []byte) ([]byte, error) {
-	docs, err := readDocuments(data)
+	docs, err := derivation.ReadDocuments(data)
 	if err != nil {
 		return nil, err
 	}
 	for _, d := range docs {
 		root := d.Content[0]
-		if k := mapValue(root, "kind"); k == nil || k.Value != "CustomResourceDefinition" {
+		if k := derivation.MapValue(root, "kind"); k == nil || k.Value != "CustomResourceDefinition" {
 			return nil, fmt.Errorf("line %d: not a CustomResourceDefinition", root.Line)
 		}
-		versions := mapValue(mapValue(root, "spec"), "versions")
+		versions := derivation.MapValue(derivation.MapValue(root, "spec"), "versions")
 		if versions == nil {
 			return nil, fmt.Errorf("line %d: no spec.versions", root.Line)
 		}
 		for _, v := range versions.Content {
-			if s := mapValue(mapValue(v, "schema"), "openAPIV3Schema"); s != nil {
-				stripSchemaNode(s)
+			if s := derivation.MapValue(derivation.MapValue(v, "schema"), "openAPIV3Schema"); s != nil {
+				derivation.StripSchemaNode(s)
 			}
-			if cols := mapValue(v, "additionalPrinterColumns"); cols != nil {
+			if cols := derivation.MapValue(v, "additionalPrinterColumns"); cols != nil {
 				for _, c := range cols.Content {
-					dropKey(c, "description")
+					derivation.DropKey(c, "description")
 				}
 			}
 		}
 	}
-	return writeDocuments(docs)
-}
-
-func dropKey(n *yaml.Node, key string) {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			n.Content = append(n.Content[:i], n.Content[i+2:]...)
-			return
-		}
-	}
+	return derivation.WriteDocuments(docs)
 }
 
 // deriveDocuments keeps test documents whole (they are the facts), without comments.
 func deriveDocuments(data []byte) ([]byte, error) {
-	docs, err := readDocuments(data)
+	docs, err := derivation.ReadDocuments(data)
 	if err != nil {
 		return nil, err
 	}
 	if len(docs) == 0 {
 		return nil, fmt.Errorf("no documents")
 	}
-	return writeDocuments(docs)
+	return derivation.WriteDocuments(docs)
 }
 
 // deriveOpenAPI keeps the component schemas named by roots and those they reference, without
@@ -88,7 +81,7 @@ func deriveOpenAPI(data []byte, roots []string) ([]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("components.schemas.%s not found", name)
 		}
-		s = stripSchema(s)
+		s = derivation.StripSchema(s)
 		kept[name] = s
 		for _, ref := range refs(s, nil) {
 			if !strings.HasPrefix(ref, prefix) {
@@ -177,7 +170,7 @@ func deriveCassette(data []byte) ([]byte, error) {
 		}
 		c.Interactions[i].Response.Headers = kept
 	}
-	out, err := marshalYAML(c)
+	out, err := derivation.MarshalYAML(c)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +196,7 @@ func deriveJSON(data []byte) ([]byte, error) {
 
 // deriveStreams puts event streams into one YAML map from file name to body.
 func deriveStreams(bodies map[string]string) ([]byte, error) {
-	out, err := marshalYAML(bodies)
+	out, err := derivation.MarshalYAML(bodies)
 	if err != nil {
 		return nil, err
 	}

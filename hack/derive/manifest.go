@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/infergw/gwctl/hack/derivation"
 )
 
 // ManifestName is the provenance file at the top of testdata/.
@@ -51,7 +53,7 @@ func sum(data []byte) string {
 }
 
 func encodeManifest(m *manifest) ([]byte, error) {
-	body, err := marshalYAML(m)
+	body, err := derivation.MarshalYAML(m)
 	if err != nil {
 		return nil, err
 	}

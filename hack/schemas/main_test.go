@@ -15,6 +15,8 @@ import (
 
 	"github.com/infergw/gwctl/pkg/testenv"
 	"github.com/infergw/gwctl/schemas"
+
+	"github.com/infergw/gwctl/hack/derivation"
 )
 
 var refFlag = flag.String("ref", "", "reference folder to re-derive schemas/ from (default: the one schemas/SOURCE.yaml names, when present)")
@@ -146,8 +148,8 @@ func TestStripSchemaKeepsFacts(t *testing.T) {
 			if err := yaml.Unmarshal([]byte(tc.want), &want); err != nil {
 				t.Fatal(err)
 			}
-			stripSchema(in.Content[0])
-			if p := differ(in.Content[0], want.Content[0], ""); p != "" {
+			derivation.StripSchemaNode(in.Content[0])
+			if p := derivation.Differ(in.Content[0], want.Content[0], ""); p != "" {
 				out, _ := yaml.Marshal(in.Content[0])
 				t.Errorf("differs at %s:\n%s", p, out)
 			}

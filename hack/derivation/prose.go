@@ -1,4 +1,4 @@
-package main
+package derivation
 
 import (
 	"strings"
@@ -12,10 +12,10 @@ var proseKeys = map[string]bool{
 	"$comment": true, "externalDocs": true,
 }
 
-// isProse reports whether a schema keyword is documentation: the prose keywords and vendor
+// IsProse reports whether a schema keyword is documentation: the prose keywords and vendor
 // extensions (x-stainless-…: SDK generator hints), but not x-kubernetes-… (list types, CEL rules,
 // int-or-string: facts the API server enforces).
-func isProse(key string) bool {
+func IsProse(key string) bool {
 	return proseKeys[key] || (strings.HasPrefix(key, "x-") && !strings.HasPrefix(key, "x-kubernetes-"))
 }
 
@@ -30,26 +30,26 @@ var (
 	}
 )
 
-// stripSchemaNode drops the prose of a YAML schema and of every subschema in place.
-func stripSchemaNode(n *yaml.Node) {
+// StripSchemaNode drops the prose of a YAML schema and of every subschema in place.
+func StripSchemaNode(n *yaml.Node) {
 	switch n.Kind {
 	case yaml.SequenceNode:
 		for _, c := range n.Content {
-			stripSchemaNode(c)
+			StripSchemaNode(c)
 		}
 	case yaml.MappingNode:
 		kept := n.Content[:0]
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			switch {
-			case isProse(k.Value):
+			case IsProse(k.Value):
 				continue
 			case schemaMaps[k.Value] && v.Kind == yaml.MappingNode:
 				for j := 1; j < len(v.Content); j += 2 {
-					stripSchemaNode(v.Content[j])
+					StripSchemaNode(v.Content[j])
 				}
 			case schemaValues[k.Value]:
-				stripSchemaNode(v)
+				StripSchemaNode(v)
 			}
 			kept = append(kept, k, v)
 		}
@@ -57,26 +57,26 @@ func stripSchemaNode(n *yaml.Node) {
 	}
 }
 
-// stripSchema drops the prose of a JSON schema (decoded with UseNumber) and of its subschemas.
-func stripSchema(v any) any {
+// StripSchema drops the prose of a JSON schema (decoded with UseNumber) and of its subschemas.
+func StripSchema(v any) any {
 	switch s := v.(type) {
 	case []any:
 		for i := range s {
-			s[i] = stripSchema(s[i])
+			s[i] = StripSchema(s[i])
 		}
 	case map[string]any:
 		for k, sub := range s {
 			switch {
-			case isProse(k):
+			case IsProse(k):
 				delete(s, k)
 			case schemaMaps[k]:
 				if m, ok := sub.(map[string]any); ok {
 					for name := range m {
-						m[name] = stripSchema(m[name])
+						m[name] = StripSchema(m[name])
 					}
 				}
 			case schemaValues[k]:
-				s[k] = stripSchema(sub)
+				s[k] = StripSchema(sub)
 			}
 		}
 	}

@@ -1,4 +1,6 @@
-package main
+// Package derivation holds what make testdata and make schemas share: canonical YAML that keeps
+// every value, and the removal of prose (descriptions, examples, vendor hints) from schemas.
+package derivation
 
 import (
 	"bytes"
@@ -10,8 +12,8 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// readDocuments parses every YAML document of data, dropping those that hold only comments.
-func readDocuments(data []byte) ([]*yaml.Node, error) {
+// ReadDocuments parses every YAML document of data, dropping those that hold only comments.
+func ReadDocuments(data []byte) ([]*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []*yaml.Node
 	for {
@@ -30,15 +32,15 @@ func readDocuments(data []byte) ([]*yaml.Node, error) {
 	}
 }
 
-// canonical removes comments and sorts mapping keys, in place. Anchors are refused: sorting could
+// Canonical removes comments and sorts mapping keys, in place. Anchors are refused: sorting could
 // put an alias before its anchor.
-func canonical(n *yaml.Node) error {
+func Canonical(n *yaml.Node) error {
 	if n.Kind == yaml.AliasNode || n.Anchor != "" {
 		return fmt.Errorf("line %d: anchors and aliases are not supported", n.Line)
 	}
 	n.HeadComment, n.LineComment, n.FootComment = "", "", ""
 	for _, c := range n.Content {
-		if err := canonical(c); err != nil {
+		if err := Canonical(c); err != nil {
 			return err
 		}
 	}
@@ -56,11 +58,11 @@ func canonical(n *yaml.Node) error {
 	return nil
 }
 
-// writeDocuments encodes canonical documents with two-space indentation, then parses the result
+// WriteDocuments encodes canonical documents with two-space indentation, then parses the result
 // back and checks it holds the same values, so that the encoding changed no fact.
-func writeDocuments(docs []*yaml.Node) ([]byte, error) {
+func WriteDocuments(docs []*yaml.Node) ([]byte, error) {
 	for _, d := range docs {
-		if err := canonical(d); err != nil {
+		if err := Canonical(d); err != nil {
 			return nil, err
 		}
 	}
@@ -75,7 +77,7 @@ func writeDocuments(docs []*yaml.Node) ([]byte, error) {
 	if err := enc.Close(); err != nil {
 		return nil, err
 	}
-	back, err := readDocuments(buf.Bytes())
+	back, err := ReadDocuments(buf.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("re-reading the derived YAML: %w", err)
 	}
@@ -83,28 +85,28 @@ func writeDocuments(docs []*yaml.Node) ([]byte, error) {
 		return nil, fmt.Errorf("derived YAML holds %d documents, want %d", len(back), len(docs))
 	}
 	for i := range docs {
-		if path := differ(docs[i], back[i], ""); path != "" {
+		if path := Differ(docs[i], back[i], ""); path != "" {
 			return nil, fmt.Errorf("document %d: the derived YAML changes the value at %s", i, path)
 		}
 	}
 	return buf.Bytes(), nil
 }
 
-// differ returns the path of the first node where a and b hold different values ("" if none).
-func differ(a, b *yaml.Node, path string) string {
+// Differ returns the path of the first node where a and b hold different values ("" if none).
+func Differ(a, b *yaml.Node, path string) string {
 	if a.Kind != b.Kind || a.ShortTag() != b.ShortTag() || a.Value != b.Value || len(a.Content) != len(b.Content) {
 		return path + "/"
 	}
 	for i := range a.Content {
-		if p := differ(a.Content[i], b.Content[i], fmt.Sprintf("%s/%d", path, i)); p != "" {
+		if p := Differ(a.Content[i], b.Content[i], fmt.Sprintf("%s/%d", path, i)); p != "" {
 			return p
 		}
 	}
 	return ""
 }
 
-// marshalYAML encodes a value (maps come out with sorted keys) with two-space indentation.
-func marshalYAML(v any) ([]byte, error) {
+// MarshalYAML encodes a value (maps come out with sorted keys) with two-space indentation.
+func MarshalYAML(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -117,8 +119,8 @@ func marshalYAML(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// mapValue returns the value of key in a mapping node, or nil.
-func mapValue(n *yaml.Node, key string) *yaml.Node {
+// MapValue returns the value of key in a mapping node, or nil.
+func MapValue(n *yaml.Node, key string) *yaml.Node {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -128,4 +130,14 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// DropKey removes key and its value from a mapping node.
+func DropKey(n *yaml.Node, key string) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			n.Content = append(n.Content[:i], n.Content[i+2:]...)
+			return
+		}
+	}
 }
