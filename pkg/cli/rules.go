@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/infergw/gwctl/pkg/finding"
@@ -20,9 +21,18 @@ const defaultRulesConfig = ".gwctl.yaml"
 // writeRuleList prints the rule registry.
 func (o *validateOptions) writeRuleList() error {
 	rules := finding.Rules()
+	rows := make([][]string, len(rules))
+	for i, r := range rules {
+		rows[i] = []string{r.ID, r.Severity.String(), r.Description}
+	}
+	return o.writeListing("--list-rules", rules, []string{"RULE", "SEVERITY", "DESCRIPTION"}, rows)
+}
+
+// writeListing prints v as JSON, or header and rows as a text table, as --output says.
+func (o *validateOptions) writeListing(flag string, v any, header []string, rows [][]string) error {
 	switch o.output {
 	case "json":
-		b, err := json.MarshalIndent(rules, "", "  ")
+		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
 			return err
 		}
@@ -30,13 +40,13 @@ func (o *validateOptions) writeRuleList() error {
 		return err
 	case "text":
 		w := tabwriter.NewWriter(o.streams.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "RULE\tSEVERITY\tDESCRIPTION")
-		for _, r := range rules {
-			fmt.Fprintf(w, "%s\t%s\t%s\n", r.ID, r.Severity, r.Description)
+		fmt.Fprintln(w, strings.Join(header, "\t"))
+		for _, r := range rows {
+			fmt.Fprintln(w, strings.Join(r, "\t"))
 		}
 		return w.Flush()
 	}
-	return withCode(ExitUsage, fmt.Errorf("--output %q with --list-rules: want text or json", o.output))
+	return withCode(ExitUsage, fmt.Errorf("--output %q with %s: want text or json", o.output, flag))
 }
 
 // tuning is what changes the findings of a run: the rules config and the baseline.

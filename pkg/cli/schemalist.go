@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"encoding/json"
-	"fmt"
-	"text/tabwriter"
+	"strconv"
 
 	"github.com/infergw/gwctl/pkg/validate"
 )
@@ -14,25 +12,13 @@ func (o *validateOptions) writeSchemaList() error {
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
-	switch o.output {
-	case "json":
-		b, err := json.MarshalIndent(list, "", "  ")
-		if err != nil {
-			return err
+	rows := make([][]string, len(list))
+	for i, s := range list {
+		use := s.Use
+		if use == "" {
+			use = "-"
 		}
-		_, err = fmt.Fprintf(o.streams.Out, "%s\n", b)
-		return err
-	case "text":
-		w := tabwriter.NewWriter(o.streams.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "GROUP/VERSION\tKIND\tUPSTREAM\tRELEASE\tUSED\tCONSTRAINTS")
-		for _, s := range list {
-			use := s.Use
-			if use == "" {
-				use = "-"
-			}
-			fmt.Fprintf(w, "%s/%s\t%s\t%s\t%s\t%s\t%d\n", s.Group, s.Version, s.Kind, s.Upstream, s.Release, use, s.Constraints)
-		}
-		return w.Flush()
+		rows[i] = []string{s.Group + "/" + s.Version, s.Kind, s.Upstream, s.Release, use, strconv.Itoa(s.Constraints)}
 	}
-	return withCode(ExitUsage, fmt.Errorf("--output %q with --list-schemas: want text or json", o.output))
+	return o.writeListing("--list-schemas", list, []string{"GROUP/VERSION", "KIND", "UPSTREAM", "RELEASE", "USED", "CONSTRAINTS"}, rows)
 }
