@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -130,43 +128,17 @@ func walk(paths []string) ([]source, []finding.Finding, error) {
 			add(p, p)
 			continue
 		}
-		var found []string
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}
+		found, err := walkDir(p, func(dir string) bool {
+			chart := filepath.Join(dir, "Chart.yaml")
+			if st, err := os.Stat(chart); err == nil && st.Mode().IsRegular() {
+				notes = append(notes, chartNote(chart))
+				return true
 			}
-			if path != p && strings.HasPrefix(d.Name(), ".") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.IsDir() {
-				chart := filepath.Join(path, "Chart.yaml")
-				if st, err := os.Stat(chart); err == nil && st.Mode().IsRegular() {
-					notes = append(notes, chartNote(chart))
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if !IsManifestFile(path) {
-				return nil
-			}
-			if d.Type().IsRegular() {
-				found = append(found, path)
-				return nil
-			}
-			if d.Type()&fs.ModeSymlink != 0 {
-				if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
-					found = append(found, path)
-				}
-			}
-			return nil
+			return false
 		})
 		if err != nil {
 			return nil, nil, err
 		}
-		sort.Strings(found)
 		for _, f := range found {
 			add(f, p)
 		}

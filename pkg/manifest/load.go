@@ -42,40 +42,10 @@ func Files(paths []string) ([]string, error) {
 			out = append(out, p)
 			continue
 		}
-		var found []string
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}
-			}
-			if path != p && strings.HasPrefix(d.Name(), ".") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil // hidden files too: a mounted ConfigMap's ..data entries
-			}
-			if d.IsDir() {
-				return nil
-			}
-			if !IsManifestFile(path) {
-				return nil
-			}
-			if d.Type().IsRegular() {
-				found = append(found, path)
-				return nil
-			}
-			// A symlink to a regular file counts (a mounted ConfigMap is resources.yaml ->
-			// ..data/resources.yaml); symlinked directories are not entered, so loops cannot trap the walk.
-			if d.Type()&fs.ModeSymlink != 0 {
-				if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
-					found = append(found, path)
-				}
-			}
-			return nil
-		})
+		found, err := walkDir(p, nil)
 		if err != nil {
 			return nil, err
 		}
-		sort.Strings(found)
 		out = append(out, found...)
 	}
 	return out, nil
@@ -179,4 +149,47 @@ func Load(paths []string, stdin io.Reader, lim Limits) ([]*Object, error) {
 		out = append(out, r.objs...)
 	}
 	return out, nil
+}
+
+// walkDir lists the manifest files under root, sorted: hidden entries are skipped (a mounted
+// ConfigMap's ..data), symlinks to regular files count (resources.yaml -> ..data/resources.yaml),
+// symlinked directories are not entered so loops cannot trap the walk, and a directory for which
+// skip reports true is left out whole.
+func walkDir(root string, skip func(dir string) bool) ([]string, error) {
+	var found []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}
+		}
+		if path != root && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if skip != nil && skip(path) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !IsManifestFile(path) {
+			return nil
+		}
+		if d.Type().IsRegular() {
+			found = append(found, path)
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+				found = append(found, path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(found)
+	return found, nil
 }
