@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/infergw/gwctl/hack/derivation"
 )
 
 func main() {
@@ -53,23 +55,11 @@ func run(ref, out string) error {
 			return err
 		}
 	}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
+	total, err := derivation.WriteFiles(out, files)
+	if err != nil {
+		return err
 	}
-	sort.Strings(names)
-	total := 0
-	for _, name := range names {
-		p := filepath.Join(out, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, files[name], 0o644); err != nil {
-			return err
-		}
-		total += len(files[name])
-	}
-	fmt.Printf("wrote %d files (%d bytes) to %s\n", len(names), total, out)
+	fmt.Printf("wrote %d files (%d bytes) to %s\n", len(files), total, out)
 	return nil
 }
 

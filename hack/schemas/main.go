@@ -13,13 +13,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	// Importing the API keeps the module, at the version the project pins, in go.mod: the
 	// Gateway API CRDs come from that version's zip.
 	_ "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/infergw/gwctl/hack/derivation"
 	"github.com/infergw/gwctl/schemas"
 )
 
@@ -67,22 +67,10 @@ func run(ref, refName, out string) error {
 			}
 		}
 	}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
+	total, err := derivation.WriteFiles(out, files)
+	if err != nil {
+		return err
 	}
-	sort.Strings(names)
-	total := 0
-	for _, name := range names {
-		p := filepath.Join(out, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, files[name], 0o644); err != nil {
-			return err
-		}
-		total += len(files[name])
-	}
-	fmt.Printf("wrote %d files (%d bytes) to %s (%s)\n", len(names), total, out, schemas.ManifestName)
+	fmt.Printf("wrote %d files (%d bytes) to %s (%s)\n", len(files), total, out, schemas.ManifestName)
 	return nil
 }
