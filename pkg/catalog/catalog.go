@@ -325,7 +325,8 @@ func parseGroup(file string, data []byte) (*Group, error) {
 	for _, e := range list(spec["secrets"]) {
 		g.Secrets = append(g.Secrets, Secret{Name: str(e["name"]), Namespace: str(e["namespace"]), Key: str(e["key"])})
 	}
-	if content, ok := spec["content"].(map[string]any); ok {
+	content, hasContent := spec["content"].(map[string]any)
+	if hasContent {
 		g.Kustomize = content["kustomize"] == true
 		for _, e := range list(content["charts"]) {
 			ch := Chart{Path: str(e["path"]), ReleaseName: str(e["releaseName"]), Namespace: str(e["namespace"]), Values: str(e["values"])}
@@ -341,8 +342,10 @@ func parseGroup(file string, data []byte) (*Group, error) {
 	if g.Core && (g.Default || g.EnabledBy != nil) {
 		return nil, fmt.Errorf("%s: a core group is always on: default and enabledBy do not apply", file)
 	}
-	if !g.Kustomize && len(g.Charts) == 0 {
-		return nil, fmt.Errorf("%s: spec.content: a group needs a kustomize directory or at least one chart", file)
+	// Without spec.content a group is listed by resolve-groups and rendered by something else
+	// (an Argo CD Application reading its catalogPath); an empty content is a mistake.
+	if hasContent && !g.Kustomize && len(g.Charts) == 0 {
+		return nil, fmt.Errorf("%s: spec.content: a group needs a kustomize directory or at least one chart (leave content out for a group gwctl lists but does not render)", file)
 	}
 	return g, nil
 }

@@ -21,7 +21,7 @@ const GroupSchemaJSON = `{
       "properties": {"name": {"$ref": "#/$defs/name"}}
     },
     "spec": {
-      "type": "object", "additionalProperties": false, "required": ["layer", "content"],
+      "type": "object", "additionalProperties": false, "required": ["layer"],
       "properties": {
         "description": {"type": "string"},
         "layer": {"$ref": "#/$defs/name"},

@@ -216,3 +216,41 @@ func TestForeignKeysReachCharts(t *testing.T) {
 		}
 	}
 }
+
+// A group without spec.content is listed by resolve-groups (for an Argo CD Application that
+// renders it) and renders nothing; its neighbours render as usual.
+func TestGroupWithoutContent(t *testing.T) {
+	fsys := fstest.MapFS{
+		"catalog.yaml":                  {Data: []byte("apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Catalog\nlayers: [base]\n")},
+		"listed/group.yaml":             {Data: []byte("apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Group\nmetadata: {name: listed}\nspec:\n  layer: base\n  core: true\n")},
+		"app/group.yaml":                {Data: []byte("apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Group\nmetadata: {name: app}\nspec:\n  layer: base\n  core: true\n  namespace: x\n  content:\n    charts: [{path: charts/c}]\n")},
+		"app/charts/c/Chart.yaml":       {Data: []byte("apiVersion: v2\nname: c\nversion: 0.1.0\n")},
+		"app/charts/c/templates/a.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n")},
+	}
+	cat, err := catalog.Load(fsys, "/repo/catalog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := platform.Load(platform.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := resolve.Resolve(cat, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, g := range res.Order {
+		names = append(names, g.Name)
+	}
+	if strings.Join(names, ",") != "app,listed" && strings.Join(names, ",") != "listed,app" {
+		t.Fatalf("enabled groups %v, want app and listed", names)
+	}
+	out, err := render.Render(context.Background(), render.Options{Catalog: cat, Config: cfg, Groups: res.Order})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Objects) != 1 || out.Objects[0].Kind != "ConfigMap" {
+		t.Fatalf("rendered %d objects, want the one ConfigMap", len(out.Objects))
+	}
+}
