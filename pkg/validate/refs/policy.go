@@ -2,8 +2,6 @@ package refs
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"sort"
 	"strings"
 
@@ -83,7 +81,7 @@ func checkPolicy(s *objects.Set, e *objects.Entry) []finding.Finding {
 func walkRefs(v any, path string, fn func(path, key string, m map[string]any)) {
 	switch t := v.(type) {
 	case map[string]any:
-		for _, k := range slices.Sorted(maps.Keys(t)) {
+		for _, k := range sortedKeys(t) {
 			p := k
 			if path != "" {
 				p = path + "." + k

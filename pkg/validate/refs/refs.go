@@ -2,9 +2,8 @@ package refs
 
 import (
 	"fmt"
-	"maps"
 	"runtime"
-	"slices"
+	"sort"
 	"sync"
 
 	"github.com/infergw/gwctl/pkg/finding"
@@ -156,9 +155,19 @@ func secretKeys(s *objects.Set, ns, name string) []string {
 		}
 		return keys
 	case p.Obj.Kind == "SealedSecret":
-		return slices.Sorted(maps.Keys(objects.MapAt(p.Content, "spec", "encryptedData")))
+		return sortedKeys(objects.MapAt(p.Content, "spec", "encryptedData"))
 	default: // cert-manager writes a kubernetes.io/tls Secret
 		return []string{"ca.crt", "tls.crt", "tls.key"}
 	}
 	return nil
+}
+
+// sortedKeys sizes its result once: walkRefs calls it on every map of every policy.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

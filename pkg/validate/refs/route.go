@@ -2,7 +2,6 @@ package refs
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -203,7 +202,7 @@ func checkModelHeader(s *objects.Set) []finding.Finding {
 		}
 	}
 	var out []finding.Finding
-	for _, value := range slices.Sorted(maps.Keys(byValue)) {
+	for _, value := range sortedKeys(byValue) {
 		us := byValue[value]
 		// The weighted backendRefs of one rule are one routing decision (a 90/10 canary):
 		// only rules whose backend sets differ disagree about where the model goes.
@@ -227,7 +226,7 @@ func checkModelHeader(s *objects.Set) []finding.Finding {
 			for _, p := range u.parents {
 				if distinct := perGateway[p]; len(distinct) > 1 {
 					out = append(out, u.e.Obj.Finding(u.path, RuleModelHeader, finding.Error,
-						fmt.Sprintf("model %q on Gateway %s is matched by rules routing to %d different backend sets (%s): each %s value needs exactly one rule", value, p, len(distinct), strings.Join(slices.Sorted(maps.Keys(distinct)), " vs "), objects.ModelHeader)))
+						fmt.Sprintf("model %q on Gateway %s is matched by rules routing to %d different backend sets (%s): each %s value needs exactly one rule", value, p, len(distinct), strings.Join(sortedKeys(distinct), " vs "), objects.ModelHeader)))
 					break
 				}
 			}
