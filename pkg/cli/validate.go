@@ -268,7 +268,3 @@ current render.`,
 	c.Flags().StringVarP(&output, "output", "o", "markdown", "markdown or json")
 	return c
 }
-
-func init() {
-	extraCommands = append(extraCommands, newValidate, newControls)
-}
