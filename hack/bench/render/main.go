@@ -39,11 +39,7 @@ func prepare(dir string) error {
 	for _, g := range cat.Optional() {
 		features = append(features, g.Name)
 	}
-	cfg, err := platform.Load(platform.Options{Features: features, Enable: features, Set: []string{"secretStore.name=secret-store"}})
-	if err != nil {
-		return err
-	}
-	res, err := resolve.Resolve(cat, cfg)
+	cfg, res, err := resolve.Platform(cat, platform.Options{Enable: features, Set: []string{"secretStore.name=secret-store"}})
 	if err != nil {
 		return err
 	}
