@@ -1,5 +1,5 @@
-// Package fastpath is the kill switch of gwctl's hand-written fast paths: parsers, evaluators and
-// encoders that replace a library and are checked against it. GWCTL_NOFAST turns them off, so
+// Package fastpath is the kill switch of gwctl's hand-written fast paths (parsers, evaluators and
+// encoders that replace a library and are checked against it): GWCTL_NOFAST turns them off, so
 // the library is what runs, what `make test-nofast` tests and what a benchmark compares with.
 package fastpath
 

@@ -1,8 +1,13 @@
-// Command render prepares the peer side of the render benchmark: for every enabled group of the
-// bundled platform (all features on), the chart folders, their values and a kustomization, so
-// `helm template` + `kustomize build` produce the objects `gwctl render` does.
-// Usage: go run ./hack/bench/render DIR  (prints one line per step for hack/bench/render.sh)
+// Command render prepares the peer side of the render benchmark: the chart folders, values and
+// kustomizations with which `helm template` + `kustomize build` produce the objects `gwctl render` does.
 package main
+
+// Usage
+//
+// For every enabled group of the bundled platform (all features on); it prints one line per step
+// for hack/bench/render.sh:
+//
+//	go run ./hack/bench/render DIR
 
 import (
 	"encoding/json"
