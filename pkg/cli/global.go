@@ -98,22 +98,17 @@ func (g *globalOptions) loadFor(only []string) (*loaded, error) {
 	if err != nil {
 		return nil, withCode(ExitUsage, err)
 	}
-	var features []string
-	for _, gr := range cat.Optional() {
-		features = append(features, gr.Feature)
-	}
 	set := g.set
 	if g.kubeVersion != "" {
 		set = append(append([]string{}, set...), "kubernetesVersion="+g.kubeVersion)
 	}
-	cfg, err := platform.Load(platform.Options{
-		File: configFile, Features: features, Environ: g.environ,
+	cfg, res, err := resolve.Platform(cat, platform.Options{
+		File: configFile, Environ: g.environ,
 		Set: set, Enable: g.enable, Disable: g.disable, Strict: g.strictConfig,
 	})
-	if err != nil {
+	if cfg == nil {
 		return nil, err
 	}
-	res, err := resolve.Resolve(cat, cfg)
 	var re *resolve.Error
 	if len(only) > 0 && errors.As(err, &re) && re.Partial != nil {
 		// Only the conditions of the asked groups and of what they require must hold.
