@@ -12,13 +12,13 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
+	"github.com/infergw/gwctl/pkg/gateway"
 )
 
 // Limits of the Gemini API the translation checks before calling it.
 const (
 	maxCandidates    = 8 // generationConfig.candidateCount
 	maxStopSequences = 5 // generationConfig.stopSequences
-	maxModelName     = 256
 )
 
 // translator holds what request and response translation need from the Config.
@@ -141,21 +141,14 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 	}, nil
 }
 
-// modelPath checks a model name that goes into the upstream URL path: Gemini's model ids
-// ("gemini-2.5-flash", "gemini-2.5-flash-preview-09-2025"), optionally as "models/<id>". Any other
-// character (a slash, "..", "?", "#", "%", ":") could change the path the key is sent to, so it
-// is refused.
+// modelPath checks a model that goes into the upstream URL path (gateway.CheckGeminiModel: a
+// slash, "..", "?", "#", "%" or ":" could change the path the key is sent to) and returns its id
+// without a "models/" prefix.
 func modelPath(model string) (string, *apierror.Error) {
-	name := strings.TrimPrefix(model, "models/")
-	ok := name != "" && len(name) <= maxModelName && name != "." && name != ".."
-	for i := 0; ok && i < len(name); i++ {
-		c := name[i]
-		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+	if err := gateway.CheckGeminiModel(model); err != nil {
+		return "", apierror.InvalidRequest("model", "%s", truncateRunes(err.Error(), 160))
 	}
-	if !ok {
-		return "", apierror.InvalidRequest("model", "model %q is not a Gemini model id (letters, digits, '-', '_' and '.', optionally after \"models/\")", truncateRunes(model, 64))
-	}
-	return name, nil
+	return strings.TrimPrefix(model, "models/"), nil
 }
 
 func checkMaxTokens(param string, n int64) *apierror.Error {
