@@ -64,7 +64,7 @@ type completion struct {
 // when the body is not one.
 func (t *translator) translateResponse(ctx context.Context, body []byte, created int64, model string) (*completion, bool) {
 	var r generateResponse
-	if err := json.Unmarshal(body, &r); err != nil || r.Error != nil || (len(r.Candidates) == 0 && r.PromptFeedback == nil && r.UsageMetadata == nil) {
+	if err := decodeResponse(body, &r); err != nil || r.Error != nil || (len(r.Candidates) == 0 && r.PromptFeedback == nil && r.UsageMetadata == nil) {
 		return nil, false
 	}
 	c := &completion{ID: r.ResponseID, Model: r.ModelVersion}

@@ -2,7 +2,6 @@ package gemini
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -62,7 +61,7 @@ func (s *streamState) run(body io.Reader, w llm.ChunkWriter) error {
 // StreamEvent implements llm.StreamTranslator.
 func (s *streamState) StreamEvent(_ context.Context, data []byte, w llm.ChunkWriter) (bool, error) {
 	var ev generateResponse
-	if err := json.Unmarshal(data, &ev); err != nil {
+	if err := decodeResponse(data, &ev); err != nil {
 		return true, s.fail(w, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response", Message: "upstream sent a malformed stream event"})
 	}
 	if ev.Error != nil {
