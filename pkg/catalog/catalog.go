@@ -118,7 +118,7 @@ type Secret struct {
 type Chart struct {
 	Path string
 	// Remote is the chart's repository, name and exact version when it is not in the group.
-	Remote *charts.Ref
+	Remote      *charts.Ref
 	ReleaseName string
 	Namespace   string
 	// Values is a Go text/template over the platform config whose output is the chart's values YAML.

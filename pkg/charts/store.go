@@ -57,7 +57,9 @@ func (s *Store) Lock() (*Lock, error) {
 }
 
 // Path is where ref's archive is (or would be) in the cache.
-func (s *Store) Path(ref Ref) string { return filepath.Join(s.Dir, filepath.FromSlash(ref.cachePath())) }
+func (s *Store) Path(ref Ref) string {
+	return filepath.Join(s.Dir, filepath.FromSlash(ref.cachePath()))
+}
 
 // Archive returns ref's chart archive from the cache after checking it against the lock: a
 // chart that is not locked, not cached or whose archive's digest differs is an error that says
