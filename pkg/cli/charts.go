@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ type chartsPullOptions struct {
 	plainHTTP      bool
 	registryConfig string
 	timeout        time.Duration
+	kustomizations []string
 }
 
 func newCharts(g *globalOptions) *cobra.Command {
@@ -49,6 +52,9 @@ gwctl render reads remote charts from the cache only: it never reaches the netwo
 missing from the cache or the lock, or whose archive differs from the lock, is an error naming
 the group and chart.
 
+-k DIR adds the helmCharts of a kustomization outside the catalog (a repo's own overlays) and
+of every base it reaches, within the platform repo's root.
+
 --check compares the lock file with the charts the catalog uses, offline, and exits 1 listing
 what differs (a chart used but not locked, a locked chart nothing uses).
 
@@ -64,6 +70,7 @@ The platform repo's root is the nearest folder, from the catalog folder up, hold
 	c.Flags().BoolVar(&o.plainHTTP, "plain-http", false, "talk to OCI registries over http:// (as helm's --plain-http)")
 	c.Flags().StringVar(&o.registryConfig, "registry-config", "", "OCI registry credentials file (default: Helm's, as written by helm registry login)")
 	c.Flags().DurationVar(&o.timeout, "timeout", 2*time.Minute, "time limit of each request")
+	c.Flags().StringArrayVarP(&o.kustomizations, "kustomization", "k", nil, "also the helmCharts of this kustomization folder and the ones it reaches (repeatable; as gwctl validate -k builds them)")
 	return c
 }
 
@@ -75,6 +82,17 @@ func (o *chartsPullOptions) run(c *cobra.Command) error {
 	uses, err := render.RemoteCharts(cat)
 	if err != nil {
 		return withCode(ExitUsage, err)
+	}
+	for _, dir := range o.kustomizations {
+		k, err := repoKustomization(dir)
+		if err != nil {
+			return withCode(ExitUsage, err)
+		}
+		more, err := k.RemoteCharts()
+		if err != nil {
+			return withCode(ExitUsage, err)
+		}
+		uses = append(uses, more...)
 	}
 	store := o.chartStore(cat)
 	refs := make([]charts.Ref, len(uses))
@@ -105,6 +123,27 @@ func (o *chartsPullOptions) run(c *cobra.Command) error {
 		fmt.Fprintf(o.streams.Err, "%s is up to date (%d charts)\n", store.LockFile, len(res.Lock.Charts))
 	}
 	return nil
+}
+
+// repoKustomization is the kustomization in dir, bounded by the platform repo's root
+// (charts.Root): its bases may be anywhere in the repo.
+func repoKustomization(dir string) (render.Kustomization, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return render.Kustomization{}, err
+	}
+	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+		return render.Kustomization{}, &os.PathError{Op: "kustomization", Path: dir, Err: os.ErrNotExist}
+	}
+	root := charts.Root(abs)
+	rel, err := filepath.Rel(root, abs)
+	if err != nil {
+		return render.Kustomization{}, err
+	}
+	return render.Kustomization{
+		FS: os.DirFS(root), Root: ".", Dir: filepath.ToSlash(rel),
+		Display: func(p string) string { return filepath.Join(root, filepath.FromSlash(p)) },
+	}, nil
 }
 
 func init() { extraCommands = append(extraCommands, newCharts) }

@@ -81,6 +81,13 @@ func TestChartsPullCheckAndRender(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.err, "no lock file "+filepath.Join(root, "elsewhere.lock")) {
 		t.Fatalf("render with --lock: %+v", r)
 	}
+	// -k adds a repo overlay's charts: its base's helmCharts reach the --check.
+	writeFile(t, root, "apps/base/kustomization.yaml", "helmCharts:\n- {name: hello, repo: "+reg.URL+"/charts, version: 0.9.0}\n")
+	writeFile(t, root, "apps/dev/kustomization.yaml", "resources: [../base]\n")
+	r = gwctl(t, "", "charts", "pull", "--catalog", cat, "--check", "-k", filepath.Join(root, "apps", "dev"))
+	if r.code != 1 || !strings.Contains(r.out, reg.URL+"/charts/hello:0.9.0 is used but not locked") {
+		t.Fatalf("check with -k: %+v", r)
+	}
 	if charts.Root(filepath.Join(cat, "web")) != root {
 		t.Fatalf("root of %s: %s", cat, charts.Root(cat))
 	}

@@ -40,7 +40,7 @@ func (h *helmChart) key(field string) string {
 // helmCharts locates every helmCharts entry of k as Kustomize does: a chart at
 // chartHome/name (chartHome/name-version/name when repo and version are set) is used as it is;
 // otherwise a chart with a repo is remote and must pin its version.
-func (k *kustomization) helmCharts(fsys fs.FS) ([]*helmChart, error) {
+func (k *kustomization) helmCharts(fsys fs.FS, display func(string) string) ([]*helmChart, error) {
 	home := types.HelmDefaultHome
 	if k.k.HelmGlobals != nil && k.k.HelmGlobals.ChartHome != "" {
 		home = k.k.HelmGlobals.ChartHome
@@ -58,7 +58,7 @@ func (k *kustomization) helmCharts(fsys fs.FS) ([]*helmChart, error) {
 		if spec.Repo != "" && spec.Version != "" {
 			dir = path.Join(home, spec.Name+"-"+spec.Version, spec.Name)
 		}
-		p, err := k.local(k.dir, dir)
+		p, err := k.local(k.dir, dir, display)
 		if err == nil {
 			if _, serr := fs.Stat(fsys, path.Join(p, "Chart.yaml")); serr == nil {
 				h.dir = p
@@ -101,7 +101,7 @@ type kustomizeEnv struct {
 func expandHelmCharts(ctx context.Context, env kustomizeEnv, ks []*kustomization, root string, dst filesys.FileSystem, to string) ([]string, error) {
 	var warnings []string
 	for _, k := range ks {
-		hs, err := k.helmCharts(env.fsys)
+		hs, err := k.helmCharts(env.fsys, env.display)
 		if err != nil {
 			return nil, err
 		}
@@ -109,7 +109,7 @@ func expandHelmCharts(ctx context.Context, env kustomizeEnv, ks []*kustomization
 			continue
 		}
 		resources, _ := k.doc.Content["resources"].([]any)
-		rel := strings.TrimPrefix(strings.TrimPrefix(k.dir, root), "/")
+		rel := relTo(root, k.dir)
 		for _, h := range hs {
 			out, warns, err := h.render(ctx, env)
 			warnings = append(warnings, warns...)
@@ -207,7 +207,7 @@ func (h *helmChart) read(env kustomizeEnv, field, name string) ([]byte, error) {
 	if name == "" {
 		return nil, nil
 	}
-	p, err := h.k.local(h.k.dir, name)
+	p, err := h.k.local(h.k.dir, name, env.display)
 	if err != nil {
 		return nil, h.k.at(h.key(field), err.Error())
 	}

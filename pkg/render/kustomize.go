@@ -40,11 +40,12 @@ func kustomizationFile(fsys fs.FS, dir string) (string, bool) {
 	return "", false
 }
 
-// kustomizations reads the kustomization in root and every one it reaches through folders in
-// resources, components and bases, each once, root first. display turns a catalog path into
-// the name messages use. An entry that leaves root, or that is not in fsys, is an error here,
-// before krusty sees it: krusty would take it for a remote base and run git.
-func kustomizations(fsys fs.FS, root string, display func(string) string) ([]*kustomization, error) {
+// kustomizations reads the kustomization in start and every one it reaches through folders in
+// resources, components and bases, each once, start first. display turns a path of fsys into
+// the name messages use. An entry that leaves root (a folder holding start; "." for all of
+// fsys), or that is not in fsys, is an error here, before krusty sees it: krusty would take it
+// for a remote base and run git.
+func kustomizations(fsys fs.FS, root, start string, display func(string) string) ([]*kustomization, error) {
 	var out []*kustomization
 	seen := map[string]bool{}
 	var visit func(dir string) error
@@ -77,10 +78,10 @@ func kustomizations(fsys fs.FS, root string, display func(string) string) ([]*ku
 		for _, f := range []struct {
 			key     string
 			entries []string
-		}{{"resources", k.k.Resources}, {"components", k.k.Components}, {"bases", k.k.Bases}} {
+		}{{"resources", k.k.Resources}, {"components", k.k.Components}, {"bases", k.k.Bases}} { //nolint:staticcheck // krusty still reads bases
 			for i, e := range f.entries {
 				key := fmt.Sprintf("%s[%d]", f.key, i)
-				p, err := k.local(root, e)
+				p, err := k.local(root, e, display)
 				if err != nil {
 					return k.at(key, err.Error())
 				}
@@ -99,26 +100,46 @@ func kustomizations(fsys fs.FS, root string, display func(string) string) ([]*ku
 		}
 		return k.checkFiles()
 	}
-	if err := visit(root); err != nil {
+	if err := visit(start); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// local is a kustomization's relative entry as a path in the catalog FS; it must stay inside
-// root, as render builds each group's folder alone.
-func (k *kustomization) local(root, entry string) (string, error) {
+// local is a kustomization's relative entry as a path in the FS; it must stay inside root (the
+// group's folder, which render builds alone, or the kustomization's own folder for the files
+// it loads, as Kustomize's load restrictions require).
+func (k *kustomization) local(root, entry string, display func(string) string) (string, error) {
 	if path.IsAbs(entry) {
 		return "", fmt.Errorf("%q: an absolute path; write it relative to the kustomization", entry)
 	}
 	p := path.Join(k.dir, entry)
-	if p != root && !strings.HasPrefix(p, root+"/") {
+	if !inside(root, p) {
 		if remote(entry) {
 			return "", fmt.Errorf("remote resource %q: render never fetches (no git, no HTTP): copy it into the group's folder and list the copy", entry)
 		}
-		return "", fmt.Errorf("%q is outside the group's folder, which render builds alone", entry)
+		return "", fmt.Errorf("%q is outside %s, which gwctl builds alone", entry, display(root))
 	}
 	return p, nil
+}
+
+// inside reports whether the clean path p is root or under it ("." holds every relative path).
+func inside(root, p string) bool {
+	if root == "." {
+		return p != ".." && !strings.HasPrefix(p, "../")
+	}
+	return p == root || strings.HasPrefix(p, root+"/")
+}
+
+// relTo is p relative to root, both clean paths with p inside root ("" for root itself).
+func relTo(root, p string) string {
+	if root == "." || root == p {
+		if root == p {
+			return ""
+		}
+		return p
+	}
+	return strings.TrimPrefix(p, root+"/")
 }
 
 // remote reports whether a kustomization entry names something Kustomize would fetch: a URL, a
@@ -149,13 +170,13 @@ func (k *kustomization) checkFiles() error {
 			check(fmt.Sprintf("%s[%d]", l.key, i), e)
 		}
 	}
-	for i, p := range k.k.PatchesStrategicMerge {
+	for i, p := range k.k.PatchesStrategicMerge { //nolint:staticcheck // krusty still reads it
 		check(fmt.Sprintf("patchesStrategicMerge[%d]", i), string(p))
 	}
 	for i, p := range k.k.Patches {
 		check(fmt.Sprintf("patches[%d].path", i), p.Path)
 	}
-	for i, p := range k.k.PatchesJson6902 {
+	for i, p := range k.k.PatchesJson6902 { //nolint:staticcheck // krusty still reads it
 		check(fmt.Sprintf("patchesJson6902[%d].path", i), p.Path)
 	}
 	for i, r := range k.k.Replacements {

@@ -30,21 +30,15 @@ func RemoteCharts(cat *catalog.Catalog) ([]ChartUse, error) {
 			continue
 		}
 		display := displayIn(g)
-		ks, err := kustomizations(cat.FS, g.Dir, display)
+		ks, err := kustomizations(cat.FS, g.Dir, g.Dir, display)
 		if err != nil {
 			return nil, fmt.Errorf("group %q: %w", g.Name, err)
 		}
-		for _, k := range ks {
-			hs, err := k.helmCharts(cat.FS)
-			if err != nil {
-				return nil, fmt.Errorf("group %q: %w", g.Name, err)
-			}
-			for _, h := range hs {
-				if h.remote != nil {
-					out = append(out, ChartUse{Ref: *h.remote, Group: g.Name, Where: fmt.Sprintf("%s: %s", display(k.file), h.key(""))})
-				}
-			}
+		uses, err := kustomizationCharts(cat.FS, ks, g.Name, display)
+		if err != nil {
+			return nil, fmt.Errorf("group %q: %w", g.Name, err)
 		}
+		out = append(out, uses...)
 	}
 	return out, nil
 }

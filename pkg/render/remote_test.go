@@ -274,7 +274,7 @@ func TestKustomizeRemoteResourcesRefused(t *testing.T) {
 		{"https resource", "resources:\n- ok.yaml\n- https://raw.example.com/install.yaml\n",
 			`kustomization.yaml:3:3: resources[1]: remote resource "https://raw.example.com/install.yaml"`},
 		{"ssh git", "resources:\n- git@github.com:org/repo.git\n", `resources[0]: remote resource "git@github.com:org/repo.git"`},
-		{"outside the group", "resources:\n- ../other\n", `resources[0]: "../other" is outside the group's folder`},
+		{"outside the group", "resources:\n- ../other\n", `resources[0]: "../other" is outside /repo/catalog/k, which gwctl builds alone`},
 		{"missing", "resources:\n- nope.yaml\n", `resources[0]: "nope.yaml": no such file or folder in /repo/catalog/k`},
 		{"https patch", "resources: [ok.yaml]\npatches:\n- path: https://raw.example.com/p.yaml\n",
 			`kustomization.yaml:3:9: patches[0].path: remote file "https://raw.example.com/p.yaml": render never fetches`},
@@ -287,7 +287,7 @@ func TestKustomizeRemoteResourcesRefused(t *testing.T) {
 			`kustomization.yaml:2:56: helmCharts[0].version: "~1.0.0" is not an exact version`},
 		{"helmCharts without repo or chart", "helmCharts:\n- {name: x}\n", `helmCharts[0].name: no repo and no chart at k/charts/x`},
 		{"helmCharts nameTemplate", "helmCharts:\n- {name: x, nameTemplate: '{{ randAlpha 5 }}'}\n", `helmCharts[0].nameTemplate: nameTemplate is not supported`},
-		{"helmCharts values file outside", "helmCharts:\n- {name: c, valuesFile: ../v.yaml}\n", `helmCharts[0].valuesFile: "../v.yaml" is outside the group's folder`},
+		{"helmCharts values file outside", "helmCharts:\n- {name: c, valuesFile: ../v.yaml}\n", `helmCharts[0].valuesFile: "../v.yaml" is outside /repo/catalog/k, which gwctl builds alone`},
 		{"deprecated generator", "helmChartInflationGenerator:\n- {chartName: x}\n", `helmChartInflationGenerator: deprecated by Kustomize and not supported: write helmCharts`},
 	}
 	for _, tc := range cases {
@@ -310,5 +310,47 @@ func TestKustomizeRemoteResourcesRefused(t *testing.T) {
 			}
 			gitRan()
 		})
+	}
+}
+
+// A repo's own overlay (outside any catalog) builds as gwctl validate -k builds it: its base's
+// helmCharts come from the cache, the overlay's transformers apply to the chart's objects.
+func TestBuildKustomizationOverlay(t *testing.T) {
+	repo, reg := serveHello(t)
+	fsys := fstest.MapFS{
+		"apps/base/kustomization.yaml":         {Data: []byte("helmCharts:\n- {name: hello, repo: " + reg.URL + "/charts, version: 0.1.0, releaseName: web, namespace: web}\n")},
+		"apps/overlays/dev/kustomization.yaml": {Data: []byte("namePrefix: dev-\nresources: [../../base]\n")},
+	}
+	k := render.Kustomization{FS: fsys, Root: ".", Dir: "apps/overlays/dev", Display: func(p string) string { return "/src/" + p }}
+	uses, err := k.RemoteCharts()
+	if err != nil || len(uses) != 1 || uses[0].Where != "/src/apps/base/kustomization.yaml: helmCharts[0]" {
+		t.Fatalf("remote charts %+v %v", uses, err)
+	}
+	dir := t.TempDir()
+	k.Charts = charts.NewStore(filepath.Join(dir, "cache"), filepath.Join(dir, "gwctl.lock"))
+	if _, err := charts.Pull(context.Background(), []charts.Ref{uses[0].Ref}, charts.PullOptions{
+		Store: k.Charts, PlainHTTP: true, RegistryConfig: chartstest.CredentialsFile(t)}); err != nil {
+		t.Fatal(err)
+	}
+	repo.Close()
+	reg.Close()
+	offline(t)
+	k.Charts = charts.NewStore(k.Charts.Dir, k.Charts.LockFile)
+	objs, _, err := k.Build(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, o := range objs {
+		names = append(names, o.Kind+"/"+o.Namespace+"/"+o.Name)
+	}
+	if strings.Join(names, ",") != "ConfigMap/web/dev-web-hello,ConfigMap/web/dev-web-hook" {
+		t.Fatalf("objects %v", names)
+	}
+	// An overlay may not reach outside Root.
+	k.Root = "apps/overlays"
+	if _, _, err := k.Build(context.Background()); err == nil || !strings.Contains(err.Error(),
+		`/src/apps/overlays/dev/kustomization.yaml:2:13: resources[0]: "../../base" is outside /src/apps/overlays, which gwctl builds alone`) {
+		t.Fatalf("base outside root: %v", err)
 	}
 }

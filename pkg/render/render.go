@@ -199,7 +199,7 @@ func renderGroup(ctx context.Context, opts Options, g *catalog.Group, base map[s
 			return nil, nil, err
 		}
 		display := displayIn(g)
-		ks, err := kustomizations(opts.Catalog.FS, g.Dir, display)
+		ks, err := kustomizations(opts.Catalog.FS, g.Dir, g.Dir, display)
 		if err != nil {
 			return nil, nil, err
 		}
