@@ -61,6 +61,10 @@ const (
 func Pull(ctx context.Context, refs []Ref, o PullOptions) (*PullResult, error) {
 	old, err := o.Store.Lock()
 	if errors.Is(err, fs.ErrNotExist) {
+		if len(refs) == 0 {
+			// Nothing to lock: a repo without remote charts gets no lock file.
+			return &PullResult{Lock: &Lock{}}, nil
+		}
 		old, err = &Lock{}, nil
 	}
 	if err != nil {

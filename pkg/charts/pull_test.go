@@ -114,6 +114,18 @@ func TestPullFromRepositoryAndRegistry(t *testing.T) {
 		t.Fatal("second pull rewrote the lock")
 	}
 
+	// A cached archive that differs from the lock is fetched again.
+	if err := os.WriteFile(st.Path(s.oci), []byte("tampered"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err = pull(t, st, s.fromRepo, s.oci)
+	if err != nil || len(res.Pulled) != 1 || res.Pulled[0] != s.oci || res.Wrote {
+		t.Fatalf("pull over a tampered cache: %+v %v", res, err)
+	}
+	if got, err := charts.NewStore(st.Dir, st.LockFile).Archive(s.oci); err != nil || !bytes.Equal(got, s.oci010) {
+		t.Fatalf("cache after the repair: %v", err)
+	}
+
 	// A chart no longer used leaves the lock.
 	if _, err := pull(t, st, s.oci); err != nil {
 		t.Fatal(err)
@@ -305,6 +317,16 @@ func writeFile(t *testing.T, p string, data []byte) {
 	}
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPullWithoutRemoteCharts(t *testing.T) {
+	st := newStore(t)
+	if res, err := pull(t, st); err != nil || res.Wrote {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, err := os.Stat(st.LockFile); !os.IsNotExist(err) {
+		t.Fatalf("a pull of no charts wrote %s", st.LockFile)
 	}
 }
 

@@ -117,9 +117,12 @@ func (o *chartsPullOptions) run(c *cobra.Command) error {
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
-	if res.Wrote {
+	switch {
+	case len(refs) == 0 && !res.Wrote:
+		fmt.Fprintf(o.streams.Err, "no remote charts\n")
+	case res.Wrote:
 		fmt.Fprintf(o.streams.Err, "wrote %s (%d charts)\n", store.LockFile, len(res.Lock.Charts))
-	} else {
+	default:
 		fmt.Fprintf(o.streams.Err, "%s is up to date (%d charts)\n", store.LockFile, len(res.Lock.Charts))
 	}
 	return nil
