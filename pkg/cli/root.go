@@ -115,6 +115,7 @@ This gwctl is github.com/infergw/gwctl, not the Gateway API project's kubernetes
 		newVersion(s),
 		newResolveGroups(g),
 		newRender(g),
+		newCharts(g),
 		newSchema(g),
 		newValidate(g),
 		newControls(g),
