@@ -112,7 +112,50 @@ var builtinCases = []struct{ name, base, from, to string }{
 	{"pod duplicate container names", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: nginx}, {name: a, image: redis}]\n", "", ""},
 	{"namespace name with capitals", "apiVersion: v1\nkind: Namespace\nmetadata: {name: Team_A}\n", "", ""},
 	{"label value too long", cm, "metadata: {name: c}", "metadata: {name: c, labels: {a: " + strings.Repeat("x", 64) + "}}"},
+	{"secret stringData key with a space", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {a b: x}\n", "", ""},
+	{"valid statefulset", sts, "", ""},
+	{"statefulset selector empty", sts, "selector: {matchLabels: {app: db}}", "selector: {}"},
+	{"valid daemonset", ds, "", ""},
+	{"daemonset selector missing", ds, "  selector: {matchLabels: {app: agent}}\n", ""},
+	{"daemonset selector empty", ds, "selector: {matchLabels: {app: agent}}", "selector: {}"},
+	{"liveness probe without handler", deploy, "image: nginx", "image: nginx\n        livenessProbe: {periodSeconds: 5}"},
+	{"readiness probe port 0", deploy, "image: nginx", "image: nginx\n        readinessProbe: {httpGet: {port: 0}}"},
+	{"startup probe successThreshold 2", deploy, "image: nginx", "image: nginx\n        startupProbe: {tcpSocket: {port: http}, successThreshold: 2}"},
+	{"volume mount of no volume", deploy, "image: nginx", "image: nginx\n        volumeMounts: [{name: data, mountPath: /data}]"},
+	{"env valueFrom without source", deploy, "valueFrom: {fieldRef: {fieldPath: metadata.name}}", "valueFrom: {}"},
+	{"seccomp profile type Bogus", deploy, "restartPolicy: Always", "restartPolicy: Always\n      securityContext: {seccompProfile: {type: Bogus}}"},
+	// Kinds whose validation gwctl does not mirror (strict decoding and metadata only): they
+	// show what stays open (allowedBuiltin).
+	{"hpa minReplicas 0", "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  minReplicas: 0\n  maxReplicas: 3\n", "", ""},
+	{"pdb minAvailable and maxUnavailable", "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: p}\nspec:\n  minAvailable: 1\n  maxUnavailable: 1\n  selector: {matchLabels: {app: web}}\n", "", ""},
+	{"networkpolicy port protocol Bogus", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\nspec:\n  podSelector: {}\n  ingress: [{ports: [{port: 80, protocol: Bogus}]}]\n", "", ""},
+	{"role rule without verbs", "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r}\nrules: [{apiGroups: [''], resources: [pods]}]\n", "", ""},
+	{"pvc without storage request", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: c}\nspec:\n  accessModes: [ReadWriteOnce]\n", "", ""},
 }
+
+const (
+	sts = `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: postgres}]
+`
+	ds = `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: agent, image: busybox}]
+`
+)
 
 func builtinDocs(t *testing.T) []*doc {
 	t.Helper()

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -82,7 +83,7 @@ func fixtureDocs(t *testing.T) []*doc {
 		rel, _ := filepath.Rel(root, f)
 		for _, o := range parseDocs(t, rel, data) {
 			delete(o.Content, "_err")
-			out = append(out, &doc{ID: "fixture " + filepath.ToSlash(rel) + "#" + itoa(o.Doc), Source: "fixture", Content: o.Content})
+			out = append(out, &doc{ID: "fixture " + filepath.ToSlash(rel) + "#" + strconv.Itoa(o.Doc), Source: "fixture", Content: o.Content})
 		}
 	}
 	return out
@@ -137,4 +138,17 @@ func renderDocs(t *testing.T) []*doc {
 	return out
 }
 
-func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+// seedDocs are the valid custom resources of testdata/seeds.yaml, for the kinds no fixture or
+// render holds.
+func seedDocs(t *testing.T) []*doc {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "seeds.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*doc
+	for _, o := range parseDocs(t, "seeds.yaml", data) {
+		out = append(out, &doc{ID: "seed " + o.Kind + " " + o.Name, Source: "seed", Content: o.Content})
+	}
+	return out
+}

@@ -89,7 +89,7 @@ func TestAgreesWithAPIServer(t *testing.T) {
 		}
 		r.outcome = outcomeOf(r.server, r.gwctl)
 		if r.outcome == agreeReject {
-			r.sameMessages = joinErrors(sortErrors(r.server.Errors)) == joinErrors(sortErrors(r.gwctl.Errors))
+			r.sameMessages = joinErrors(normalise(r.server.Messages)) == joinErrors(normalise(r.gwctl.Messages))
 		}
 		results[i] = r
 	}
@@ -100,10 +100,11 @@ func TestAgreesWithAPIServer(t *testing.T) {
 }
 
 // checkResults fails on every disagreement on a custom resource and on every built-in one
-// allowedBuiltin does not list, and on every entry of allowedBuiltin that no longer disagrees.
+// allowedBuiltin does not list, on every difference of messages otherMessages does not list,
+// and on every entry of either that no longer differs.
 func checkResults(t *testing.T, results []result) {
 	t.Helper()
-	seen := map[string]bool{}
+	seen, seenMessages := map[string]bool{}, map[string]bool{}
 	for _, r := range results {
 		if r.outcome != agreeAccept && r.outcome != agreeReject {
 			reason, allowed := allowedBuiltin[r.doc.ID]
@@ -117,8 +118,21 @@ func checkResults(t *testing.T, results []result) {
 			t.Errorf("%s (%s): %s\n server: %s\n gwctl:  %s", r.doc.ID, r.set, r.outcome, joinErrors(r.server.Errors), joinErrors(r.gwctl.Errors))
 			continue
 		}
-		if r.outcome == agreeReject && !r.sameMessages && testing.Verbose() {
-			t.Logf("messages differ: %s\n server: %s\n gwctl:  %s", r.doc.ID, joinErrors(sortErrors(r.server.Errors)), joinErrors(sortErrors(r.gwctl.Errors)))
+		if r.outcome != agreeReject {
+			continue
+		}
+		reason, listed := otherMessages[r.doc.ID]
+		seenMessages[r.doc.ID] = listed && !r.sameMessages
+		if !r.sameMessages && !listed {
+			t.Errorf("messages differ: %s\n server: %s\n gwctl:  %s", r.doc.ID, joinErrors(normalise(r.server.Messages)), joinErrors(normalise(r.gwctl.Messages)))
+		}
+		if !r.sameMessages && listed && testing.Verbose() {
+			t.Logf("messages differ (%s): %s", reason, r.doc.ID)
+		}
+	}
+	for id := range otherMessages {
+		if !seenMessages[id] {
+			t.Errorf("otherMessages lists %q, whose messages are now the same (or which is gone): remove it", id)
 		}
 	}
 	var stale []string
@@ -151,10 +165,9 @@ func namespacesOf(docs []*doc) []string {
 // corpus gathers every document the judges compare on.
 func corpus(t *testing.T, crds []crd) []*doc {
 	t.Helper()
-	fixtures := fixtureDocs(t)
-	renders := renderDocs(t)
-	docs := append(append(fixtures, renders...), builtinDocs(t)...)
-	docs = append(docs, mutations(t, crds, append(validFixtures(fixtures), renders...))...)
+	fixtures, renders, seeds := fixtureDocs(t), renderDocs(t), seedDocs(t)
+	docs := append(append(append(fixtures, renders...), seeds...), builtinDocs(t)...)
+	docs = append(docs, mutations(t, crds, append(append(validFixtures(fixtures), renders...), seeds...))...)
 	ids := map[string]bool{}
 	for _, d := range docs {
 		if ids[d.ID] {

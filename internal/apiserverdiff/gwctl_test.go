@@ -47,6 +47,9 @@ func gwctlJudge(t *testing.T, docs []*doc) (verdicts []verdict, other [][]findin
 		if !ok {
 			t.Fatalf("finding on no document: %s", f.String())
 		}
+		if f.Rule == validate.RuleCELSkipped {
+			verdicts[i].Messages = append(verdicts[i].Messages, fieldError{Field: f.Field, Message: f.Message})
+		}
 		if f.Severity != finding.Error {
 			continue
 		}
@@ -56,6 +59,7 @@ func gwctlJudge(t *testing.T, docs []*doc) (verdicts []verdict, other [][]findin
 		}
 		verdicts[i].Rejected = true
 		verdicts[i].Errors = append(verdicts[i].Errors, fieldError{Field: f.Field, Message: f.Message})
+		verdicts[i].Messages = append(verdicts[i].Messages, fieldError{Field: f.Field, Message: f.Message})
 	}
 	return verdicts, other
 }

@@ -40,6 +40,10 @@ func (e fieldError) String() string {
 type verdict struct {
 	Rejected bool
 	Errors   []fieldError
+	// Messages are what the messages are compared on: for the server, the create path's errors
+	// when it refuses, else server-side apply's; for gwctl, its errors and its notice that CEL
+	// rules were skipped. Both are normalised by normalise.
+	Messages []fieldError
 }
 
 // serverJudge asks kube-apiserver what `kubectl create --dry-run=server --validate=strict` and
@@ -115,6 +119,7 @@ func (j *serverJudge) judge(ctx context.Context, content map[string]any) verdict
 	if err != nil && !apierrors.IsAlreadyExists(err) { // AlreadyExists: validation passed (a Namespace made for real)
 		v.Rejected = true
 		v.Errors = statusErrors(err)
+		v.Messages = v.Errors
 	}
 	if u.GetName() == "" {
 		return v // apply addresses the object by name: create has said it
@@ -127,7 +132,7 @@ func (j *serverJudge) judge(ctx context.Context, content map[string]any) verdict
 	if err != nil {
 		applyErrs := statusErrors(err)
 		if !v.Rejected {
-			v.Rejected, v.Errors = true, applyErrs
+			v.Rejected, v.Errors, v.Messages = true, applyErrs, applyErrs
 		} else {
 			v.Errors = mergeErrors(v.Errors, applyErrs)
 		}

@@ -119,7 +119,7 @@ func TestBuiltinServerChecks(t *testing.T) {
 			"spec.ports[1]", `Duplicate value: {"Name":"","Protocol":"TCP","AppProtocol":null,"Port":80,"TargetPort":0,"NodePort":0}`},
 		{"key in data and binaryData", cm, "{b: eA==}", "{a: eA==}", "data[a]", `Invalid value: "a": duplicate of key present in binaryData`},
 		{"job restartPolicy unset", job, "      restartPolicy: Never\n", "",
-			"spec.template.spec.restartPolicy", `Unsupported value: "Always": supported values: "OnFailure", "Never"`},
+			"spec.template.spec.restartPolicy", `Required value: valid values: "OnFailure", "Never"`},
 		{"job manualSelector without selector", job, "  template:", "  manualSelector: true\n  template:", "spec.selector", "Required value"},
 		{"job manualSelector mismatch", job, "  template:\n", "  manualSelector: true\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: c}}\n",
 			"spec.template.metadata.labels", `Invalid value: {"a":"c"}: ` + "`selector` does not match template `labels`"},
@@ -128,7 +128,7 @@ func TestBuiltinServerChecks(t *testing.T) {
 		{"statefulset selector mismatch", strings.Replace(strings.Replace(deploy, "kind: Deployment", "kind: StatefulSet", 1), "  strategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 1, maxSurge: \"25%\"}}\n", "", 1),
 			"labels: {app: web}", "labels: {app: db}", "spec.template.metadata.labels", `Invalid value: {"app":"db"}: ` + "`selector` does not match template `labels`"},
 		{"daemonset selector missing", strings.Replace(strings.Replace(deploy, "kind: Deployment", "kind: DaemonSet", 1), "  replicas: 2\n  selector: {matchLabels: {app: web}}\n  strategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 1, maxSurge: \"25%\"}}\n", "", 1),
-			"", "", "spec.selector", "Required value"},
+			"", "", "spec.template.metadata.labels", `Invalid value: {"app":"web"}: ` + "`selector` does not match template `labels`"},
 		{"cronjob pod template", `apiVersion: batch/v1
 kind: CronJob
 metadata: {name: c}
