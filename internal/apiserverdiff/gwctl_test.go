@@ -8,6 +8,7 @@ import (
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
 	"github.com/infergw/gwctl/pkg/validate"
+	"github.com/infergw/gwctl/pkg/validate/schema"
 )
 
 // serverRules are the rules of gwctl's checks of one object alone, the API server's job:
@@ -47,7 +48,7 @@ func gwctlJudge(t *testing.T, docs []*doc) (verdicts []verdict, other [][]findin
 		if !ok {
 			t.Fatalf("finding on no document: %s", f.String())
 		}
-		if f.Rule == validate.RuleCELSkipped {
+		if f.Rule == schema.RuleCELSkipped {
 			verdicts[i].Messages = append(verdicts[i].Messages, fieldError{Field: f.Field, Message: f.Message})
 		}
 		if f.Severity != finding.Error {
