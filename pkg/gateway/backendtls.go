@@ -40,6 +40,7 @@ func (c *compiler) compileBackendTLSPolicies() {
 		if u == nil {
 			continue
 		}
+		u.ClientCertificate = c.backendClientCert
 		namespace := ns(o)
 		for _, tf := range spec.get("targetRefs").list() {
 			group, kind, name, section := tf.get("group").str(), tf.get("kind").str(), tf.get("name").str(), tf.get("sectionName").str()

@@ -96,6 +96,8 @@ type compiler struct {
 	producers, tlsPolicies []*manifest.Object
 	// tlsUses are the calls to Service ports a BackendTLSPolicy can attach to.
 	tlsUses []tlsUse
+	// backendClientCert is a Gateway's spec.tls.backend.clientCertificateRef.
+	backendClientCert *CertificateRef
 }
 
 func (c *compiler) add(f finding.Finding) { c.findings = append(c.findings, f) }

@@ -21,6 +21,7 @@ type listenerSrc struct {
 func (c *compiler) compileGateway(o *manifest.Object) {
 	f := root(c, o)
 	gw := NamespacedName{Namespace: ns(o), Name: o.Name}
+	c.compileGatewayTLS(gw, f.at("spec", "tls"))
 	for _, lf := range f.at("spec", "listeners").list() {
 		l := &Listener{
 			Gateway:  gw,

@@ -254,3 +254,41 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// compileGatewayTLS reads a Gateway's spec.tls: backend.clientCertificateRef is the client
+// certificate presented to upstreams a BackendTLSPolicy covers (the first Gateway's, when
+// several set one); frontend client-certificate validation is not enforced by the dataplane,
+// so it is an error rather than a listener open to every client.
+func (c *compiler) compileGatewayTLS(gw NamespacedName, tf field) {
+	if !tf.exists() {
+		return
+	}
+	if ff := tf.get("frontend"); ff.exists() {
+		ff.errorf(ruleTLS, "client certificate validation (spec.tls.frontend) is not enforced by the dataplane: refusing to serve the listeners without it")
+	}
+	rf := tf.at("backend", "clientCertificateRef")
+	if !rf.exists() {
+		return
+	}
+	group, kind := rf.get("group").str(), rf.get("kind").strOr("Secret")
+	name, namespace := rf.get("name").str(), rf.get("namespace").strOr(gw.Namespace)
+	switch {
+	case group != "" || kind != "Secret":
+		rf.get("kind").errorf(ruleCertificate, "clientCertificateRef kind %s (group %q) is not supported: only core Secrets of type kubernetes.io/tls", kind, group)
+		return
+	case namespace != gw.Namespace && !c.granted(GroupGateway, "Gateway", gw.Namespace, GroupCore, "Secret", namespace, name):
+		rf.get("namespace").errorf(ruleRefGrant, "clientCertificateRef to Secret %s/%s crosses namespaces without a ReferenceGrant in namespace %s (from Gateway in %s)",
+			namespace, name, namespace, gw.Namespace)
+		return
+	}
+	ref := &CertificateRef{Namespace: namespace, Name: name}
+	if kp := c.secretKeyPair(rf, namespace, name); kp != nil && kp.cert != nil {
+		ref.CertPEM, ref.KeyPEM, ref.InInput = kp.certPEM, kp.keyPEM, true
+	}
+	switch {
+	case c.backendClientCert == nil:
+		c.backendClientCert = ref
+	case c.backendClientCert.ID() != ref.ID():
+		rf.warnf(ruleTLS, "the dataplane presents one client certificate to BackendTLSPolicy upstreams: %s (set first) is used, not %s", c.backendClientCert.ID(), ref.ID())
+	}
+}
