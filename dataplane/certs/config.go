@@ -94,7 +94,8 @@ func applyOptions(cfg *tls.Config, o *gateway.TLSOptions) error {
 	return nil
 }
 
-// ClientConfig returns the TLS configuration of calls to an upstream at address (host:port):
+// ClientConfig returns the TLS configuration of calls to an upstream at address (host:port; ""
+// when the caller's URL names the host):
 // TLS 1.2 at least, no renegotiation, SNI u.ServerName (else the address's host name), the
 // chain verified against u's roots (ConfigMaps, the system pool, or both) and the name against
 // u.SubjectAltNames when set (else the server name). insecureSkipVerify All turns verification
@@ -113,9 +114,9 @@ func (s *Store) ClientConfig(u *gateway.UpstreamTLS, address string) (*tls.Confi
 		host = h
 	}
 	cfg.ServerName = u.ServerName
-	if cfg.ServerName == "" {
+	if cfg.ServerName == "" && host != "" {
 		cfg.ServerName = strings.Trim(host, "[]")
-	}
+	} // "" leaves it to http.Transport: the URL's host
 	if len(u.CAPEM) > 0 {
 		pool := x509.NewCertPool()
 		if u.System {
