@@ -61,6 +61,7 @@ var registry = []Rule{
 	{"portable.crd", Info, "--portable: an implementation's own resource"},
 	{"portable.experimental", Info, "--portable: a field or kind outside the standard channel"},
 	{"portable.filter", Info, "--portable: an ExtensionRef or non-standard route filter"},
+	{"portable.tls", Info, "--portable: how a TLS setting carries over (HTTPS listeners: yes; BackendTLSPolicy: where supported; tls.options: no)"},
 	{"portable.policy", Info, "--portable: a policy attachment section"},
 	{"portable.regex", Info, "--portable: a RegularExpression match (implementation-specific dialect)"},
 	{"portable.standby", Info, "--portable: whether a route has a standby route"},

@@ -41,6 +41,8 @@ type RouteControls struct {
 // ControlsReport lists, for every route, which controls the manifests enforce.
 type ControlsReport struct {
 	Routes []RouteControls `json:"routes"`
+	// Listeners say how each Gateway listener serves TLS.
+	Listeners []ListenerTLS `json:"listeners"`
 }
 
 // Control names, in report order.
@@ -68,6 +70,7 @@ func Controls(objs []*manifest.Object) ControlsReport {
 		rep.Routes = append(rep.Routes, rc)
 	}
 	sort.Slice(rep.Routes, func(i, j int) bool { return rep.Routes[i].Route.String() < rep.Routes[j].Route.String() })
+	rep.Listeners = listenerTLS(s)
 	return rep
 }
 
@@ -275,6 +278,9 @@ func (r ControlsReport) WriteJSON(w io.Writer) error {
 	if r.Routes == nil {
 		r.Routes = []RouteControls{}
 	}
+	if r.Listeners == nil {
+		r.Listeners = []ListenerTLS{}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
@@ -299,6 +305,7 @@ func (r ControlsReport) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
+	writeListenersMarkdown(&b, r.Listeners)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
