@@ -42,7 +42,7 @@ spec:
 	r := check(t, objs)
 	want := map[string]bool{ // what -> lost
 		"HTTPS listener https terminates TLS with 1 certificateRefs to Secrets (Gateway API Core)": false,
-		"tls.options of listener https are implementation-specific keys":                          true,
+		"tls.options of listener https are implementation-specific keys":                           true,
 		"BackendTLSPolicy (Gateway API standard channel, Extended support)":                        false,
 		"AgentgatewayPolicy infra/tls: TLS versions, cipher suites and ALPN":                       true,
 	}
