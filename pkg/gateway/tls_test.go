@@ -211,3 +211,75 @@ spec:
 		})
 	}
 }
+
+func TestBackendTLSPolicyCompile(t *testing.T) {
+	ca := testenv.NewCA(t, "ca")
+	base := `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: app}
+spec:
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: app}
+spec:
+  parentRefs: [{name: gw}]
+  rules: [{backendRefs: [{name: model, port: 8443}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: model, namespace: app}
+spec: {ports: [{name: https, port: 8443}]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: ca, namespace: app}
+data: {ca.crt: ` + fmt.Sprintf("%q", ca.PEM) + `}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: BackendTLSPolicy
+metadata: {name: p, namespace: app}
+spec:
+  targetRefs: [{group: "", kind: Service, name: model, sectionName: SECTION}]
+  validation:
+VALIDATION
+`
+	cases := []struct {
+		name, section, validation string
+		want                      string // a finding's start; "" = none and TLS attached
+		attached                  bool
+	}{
+		{"ca and hostname", "https", "    caCertificateRefs: [{group: \"\", kind: ConfigMap, name: ca}]\n    hostname: model.app.svc", "", true},
+		{"system roots", "https", "    wellKnownCACertificates: System\n    hostname: model.example.com", "", true},
+		{"other port name", "metrics", "    wellKnownCACertificates: System\n    hostname: model.example.com", "", false},
+		{"missing ConfigMap", "https", "    caCertificateRefs: [{group: \"\", kind: ConfigMap, name: nope}]\n    hostname: m", "error gateway.tls spec.validation.caCertificateRefs[0].name: CA ConfigMap app/nope is not in the input", false},
+		{"both", "https", "    caCertificateRefs: [{group: \"\", kind: ConfigMap, name: ca}]\n    wellKnownCACertificates: System\n    hostname: m", "error gateway.tls spec.validation: must not contain both", false},
+		{"unknown well-known set", "https", "    wellKnownCACertificates: example.com/corp\n    hostname: m", "error gateway.tls spec.validation.wellKnownCACertificates", false},
+		{"secret as CA", "https", "    caCertificateRefs: [{group: \"\", kind: Secret, name: ca}]\n    hostname: m", "error gateway.tls spec.validation.caCertificateRefs[0].kind", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(strings.Replace(base, "SECTION", tc.section, 1), "VALIDATION", tc.validation, 1)
+			cfg, fs := Compile(parse(t, src), Options{Resolve: map[string]string{"model.app": "127.0.0.1:1"}})
+			var got []string
+			for _, f := range fs {
+				got = append(got, f.Severity.String()+" "+f.Rule+" "+f.Field+": "+f.Message)
+			}
+			switch {
+			case tc.want == "" && len(got) > 0:
+				t.Fatalf("findings: %v", got)
+			case tc.want != "" && (len(got) != 1 || !strings.HasPrefix(got[0], tc.want)):
+				t.Fatalf("findings: %v, want %s", got, tc.want)
+			}
+			b := cfg.Backends["Service/app/model:8443"]
+			if (b.TLS != nil) != tc.attached {
+				t.Fatalf("TLS attached = %v, want %v", b.TLS != nil, tc.attached)
+			}
+			if b.TLS != nil && (b.TLS.ServerName == "" || b.TLS.Source != "BackendTLSPolicy app/p") {
+				t.Errorf("TLS = %+v", b.TLS)
+			}
+		})
+	}
+}
