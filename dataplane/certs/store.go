@@ -120,7 +120,7 @@ func (s *Store) Sync(refs []gateway.CertificateRef) {
 		switch {
 		case r.InInput:
 			e.source = SourceConfig
-			s.install(e, r.CertPEM, r.KeyPEM)
+			_ = s.install(e, r.CertPEM, r.KeyPEM) // logged and counted there
 		case e.source == SourceAPI:
 			// Kubernetes mode keeps it current through Update.
 		case s.dir != "":
