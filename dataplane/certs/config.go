@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/infergw/gwctl/pkg/gateway"
 )
@@ -35,7 +36,16 @@ func (s *Store) ServerConfig(l *gateway.Listener) (*tls.Config, error) {
 		}
 	}
 	id := l.ID()
+	var timeout time.Duration
+	if l.TLS.Options != nil {
+		timeout = l.TLS.Options.HandshakeTimeout
+	}
 	cfg.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		if timeout > 0 && hello.Conn != nil {
+			// frontend.tls handshakeTimeout: the rest of the handshake, within the server's own
+			// bound (its header timeout); net/http clears the deadline once the handshake is done.
+			_ = hello.Conn.SetDeadline(time.Now().Add(timeout))
+		}
 		var first *tls.Certificate
 		for _, e := range slots {
 			c := e.cert.Load()

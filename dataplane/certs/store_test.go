@@ -2,6 +2,7 @@ package certs
 
 import (
 	"crypto/tls"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +92,37 @@ func TestServerConfigPicksBySNI(t *testing.T) {
 		SignatureSchemes: []tls.SignatureScheme{tls.ECDSAWithP256AndSHA256}})
 	if c.Leaf.SerialNumber.Cmp(next.TLS.Leaf.SerialNumber) != 0 {
 		t.Error("the rotated certificate is not served by the same configuration")
+	}
+}
+
+type deadlineConn struct {
+	net.Conn
+	at time.Time
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error { c.at = t; return nil }
+
+// frontend.tls handshakeTimeout bounds the rest of a handshake from the ClientHello on.
+func TestHandshakeTimeout(t *testing.T) {
+	ca := testenv.NewCA(t, "ca")
+	a := ca.Issue(t, testenv.Leaf{Names: []string{"a.example.com"}})
+	s := New(Options{})
+	l := &gateway.Listener{Name: "https", TLS: &gateway.ListenerTLS{
+		Certificates: []gateway.CertificateRef{{Namespace: "ns", Name: "a", CertPEM: a.CertPEM, KeyPEM: a.KeyPEM, InInput: true}},
+		Options:      &gateway.TLSOptions{HandshakeTimeout: 2 * time.Second, MinVersion: "1.3"}}}
+	s.Sync(l.TLS.Certificates)
+	cfg, err := s.ServerConfig(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MinVersion != tls.VersionTLS13 {
+		t.Errorf("min version %x", cfg.MinVersion)
+	}
+	c := &deadlineConn{}
+	if _, err := cfg.GetCertificate(&tls.ClientHelloInfo{ServerName: "a.example.com", Conn: c}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(c.at); d <= 0 || d > 2*time.Second {
+		t.Errorf("deadline in %v, want within 2s", d)
 	}
 }
