@@ -66,8 +66,9 @@ soak: test-deps ## Soak the dataplane under a fixed mixed load for SOAK_DURATION
 	$(GO) run ./hack/soak -duration $${SOAK_DURATION:-10m} -report soak-report.json
 
 .PHONY: soak-ci
-soak-ci: test-deps ## The 60-second soak CI runs
+soak-ci: test-deps ## The 60-second soak CI runs, and 30 s of certificate rotation (every second) under load
 	$(GO) run ./hack/soak -duration 60s -report soak-report.json
+	$(GO) test -count=1 -run '^TestCertificateRotationUnderLoad$$' ./dataplane/bootstrap -args -rotation.duration=30s -rotation.every=1s
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 10s)

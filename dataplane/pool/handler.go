@@ -112,9 +112,17 @@ func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.proxy.ServeHTTP(w, out)
 }
 
+// scheme is how the model servers are called: https when a TLS policy applies to the pool.
+func (p *Pool) scheme() string {
+	if p.cfg.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
 func (p *Pool) rewrite(pr *httputil.ProxyRequest) {
 	dp := pr.In.Context().Value(dispatchKey{}).(*dispatch)
-	pr.Out.URL.Scheme = "http"
+	pr.Out.URL.Scheme = p.scheme()
 	pr.Out.URL.Host = dp.d.order[0].addr
 	pr.Out.Host = ""
 	proxy.SetForwarded(pr)

@@ -63,6 +63,9 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Pool, err
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 256
+		if cfg.TLS != nil {
+			t.TLSClientConfig = cfg.TLS
+		}
 		transport = t
 	}
 	p := &Pool{

@@ -23,6 +23,14 @@ func (in *Installer) installPools() {
 		for _, p := range b.Pool.TargetPorts {
 			cfg.TargetPorts = append(cfg.TargetPorts, int(p))
 		}
+		if b.TLS != nil {
+			// Endpoints are pod addresses: the policy's hostname (SNI) is what is verified.
+			tc, err := in.d.ClientTLS(b.TLS, "")
+			if err != nil {
+				return nil, backendErr(b, err)
+			}
+			cfg.TLS = tc
+		}
 		if b.Pool.Picker != nil && b.Pool.Picker.FailOpen {
 			cfg.FailureMode = pool.FailOpen
 		}

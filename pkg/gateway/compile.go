@@ -57,6 +57,9 @@ func Relevant(o *manifest.Object) bool {
 		GroupInference + "/InferencePool", "/Service", "/Namespace":
 		return true
 	}
+	if tlsKinds[o.Group()+"/"+o.Kind] {
+		return true
+	}
 	return unservedKinds[o.Group()+"/"+o.Kind]
 }
 
@@ -86,6 +89,15 @@ type compiler struct {
 	cfg        *Config
 	// afterPolicies are checks that need the policies attached (backend.auth fills Backend.Auth).
 	afterPolicies []func()
+	// keyPairs are the certificate Secrets read so far, by namespace/name (nil: not in the input).
+	keyPairs map[string]*keyPair
+	// producers make Secrets (cert-manager Certificates, ExternalSecrets); tlsPolicies are
+	// BackendTLSPolicies.
+	producers, tlsPolicies []*manifest.Object
+	// tlsUses are the calls to Service ports a BackendTLSPolicy can attach to.
+	tlsUses []tlsUse
+	// backendClientCert is a Gateway's spec.tls.backend.clientCertificateRef.
+	backendClientCert *CertificateRef
 }
 
 func (c *compiler) add(f finding.Finding) { c.findings = append(c.findings, f) }
@@ -114,6 +126,7 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 		routeByKey:  map[string]*Route{},
 		routeObj:    map[*Route]*manifest.Object{},
 		cfg:         &Config{Backends: map[string]*Backend{}},
+		keyPairs:    map[string]*keyPair{},
 	}
 	for _, o := range objs {
 		if o == nil || !Relevant(o) {
@@ -145,16 +158,22 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 			c.policies = append(c.policies, o)
 		case "Service":
 			c.services = append(c.services, o)
+		case "Certificate", "ExternalSecret":
+			c.producers = append(c.producers, o)
+		case "BackendTLSPolicy":
+			c.tlsPolicies = append(c.tlsPolicies, o)
 		}
 	}
 	for _, g := range c.gateways {
 		c.compileGateway(g)
 	}
+	c.checkListenerPorts()
 	sortByAge(c.routes)
 	for _, r := range c.routes {
 		c.compileRoute(r)
 	}
 	c.compilePolicies()
+	c.compileBackendTLSPolicies()
 	for _, check := range c.afterPolicies {
 		check()
 	}

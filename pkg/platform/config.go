@@ -49,6 +49,20 @@ type Gateway struct {
 	// PublicURL is scheme://host[:port] clients reach the Gateway at; MCP challenge and
 	// protected-resource metadata URLs are built on it instead of the request's Host.
 	PublicURL string `mapstructure:"publicURL" json:"publicURL"`
+	// TLS adds an HTTPS listener whose certificate cert-manager issues.
+	TLS GatewayTLS `mapstructure:"tls" json:"tls"`
+}
+
+// GatewayTLS turns HTTPS on for the shared Gateway: a cert-manager Certificate for Hostname,
+// signed by Issuer, written to the Secret SecretName in the dataplane's namespace (the pod
+// mounts it; a ReferenceGrant lets the Gateway refer to it), and an HTTPS listener on Port.
+// An empty Issuer leaves HTTPS off.
+type GatewayTLS struct {
+	Issuer     string `mapstructure:"issuer" json:"issuer"`
+	IssuerKind string `mapstructure:"issuerKind" json:"issuerKind"`
+	SecretName string `mapstructure:"secretName" json:"secretName"`
+	Hostname   string `mapstructure:"hostname" json:"hostname"`
+	Port       int    `mapstructure:"port" json:"port"`
 }
 
 // Dataplane is the bundled gateway binary's deployment.
@@ -118,8 +132,9 @@ func Defaults() map[string]any {
 		"kubernetesVersion": "v1.34.0",
 		"catalogPath":       "clusters/{{ .Environment }}/catalog/{{ .Group }}",
 		"secretStore":       map[string]any{"name": "", "kind": "ClusterSecretStore"},
-		"gateway":           map[string]any{"name": "inference-gateway", "namespace": "inference", "className": "agentgateway", "port": int64(80), "publicURL": ""},
-		"dataplane":         map[string]any{"namespace": "agentgateway-system", "image": "ghcr.io/infergw/dataplane:latest", "replicas": int64(2)},
+		"gateway": map[string]any{"name": "inference-gateway", "namespace": "inference", "className": "agentgateway", "port": int64(80), "publicURL": "",
+			"tls": map[string]any{"issuer": "", "issuerKind": "ClusterIssuer", "secretName": "gateway-tls", "hostname": "", "port": int64(443)}},
+		"dataplane": map[string]any{"namespace": "agentgateway-system", "image": "ghcr.io/infergw/dataplane:latest", "replicas": int64(2)},
 		"pool": map[string]any{"name": "vllm", "targetPort": int64(8000), "app": "vllm",
 			"models": []any{map[string]any{"name": "llama-3-8b-instruct"}}},
 		"egress":        map[string]any{"model": "claude-haiku-4-5", "alias": "claude-haiku", "host": "", "port": int64(443)},

@@ -27,7 +27,15 @@ const schemaTemplate = `{
     "gateway": {"type": "object", "additionalProperties": false, "properties": {
       "name": {"$ref": "#/$defs/dnsLabel"}, "namespace": {"$ref": "#/$defs/dnsLabel"},
       "className": {"$ref": "#/$defs/dnsLabel"}, "port": {"$ref": "#/$defs/port"},
-      "publicURL": {"type": "string", "maxLength": 256, "pattern": "^(https?://[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?)?$"}}},
+      "publicURL": {"type": "string", "maxLength": 256, "pattern": "^(https?://[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?)?$"},
+      "tls": {"type": "object", "additionalProperties": false,
+        "description": "HTTPS on the Gateway with a cert-manager Certificate; an empty issuer leaves it off.",
+        "properties": {
+          "issuer": {"type": "string", "maxLength": 253, "pattern": "^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$"},
+          "issuerKind": {"enum": ["ClusterIssuer", "Issuer"]},
+          "secretName": {"$ref": "#/$defs/dnsLabel"},
+          "hostname": {"type": "string", "maxLength": 253, "pattern": "^((\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+)?$"},
+          "port": {"$ref": "#/$defs/port"}}}}},
     "dataplane": {"type": "object", "additionalProperties": false, "properties": {
       "namespace": {"$ref": "#/$defs/dnsLabel"},
       "image": {"type": "string", "minLength": 1},
