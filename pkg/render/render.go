@@ -15,7 +15,6 @@ import (
 	"text/template"
 
 	yaml "go.yaml.in/yaml/v3"
-	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -108,9 +107,11 @@ func (e *Error) Unwrap() error { return e.Err }
 // krusty's deprecation warnings go through the log package; keep them off stdout and stderr.
 var quietLog sync.Once
 
+func quiet() { log.SetOutput(discard{}) }
+
 // Render renders every group in opts.Groups and fills the dataplane's ConfigMap.
 func Render(ctx context.Context, opts Options) (*Result, error) {
-	quietLog.Do(func() { log.SetOutput(discard{}) })
+	quietLog.Do(quiet)
 	values, err := baseValues(opts)
 	if err != nil {
 		return nil, err
@@ -191,10 +192,15 @@ func renderGroup(ctx context.Context, opts Options, g *catalog.Group, base map[s
 	var resources []string
 	var warnings []string
 	if g.Kustomize {
-		if err := copyDir(opts.Catalog.FS, g.Dir, fsys, "/app/group"); err != nil {
-			return nil, nil, err
+		// The content tree goes to /content with its layout, so bases outside the content folder
+		// (../../base) build too; the group's own folder leaves out its charts and declaration.
+		err := copyTree(g.ContentFS, g.ContentDir, func(p string) bool { return !escapes(p) }, fsys, contentMount, func(rel string) bool {
+			return g.OwnFolder() && (rel == "charts" || rel == "group.yaml")
+		})
+		if err != nil {
+			return nil, nil, contentError(g, err)
 		}
-		resources = append(resources, "group")
+		resources = append(resources, path.Join("..", contentMount, g.ContentDir))
 	}
 	for _, ch := range g.Charts {
 		values, err := chartValues(base, ch, g)
@@ -202,13 +208,13 @@ func renderGroup(ctx context.Context, opts Options, g *catalog.Group, base map[s
 			return nil, nil, err
 		}
 		out, warns, err := helm.Render(ctx, helm.Chart{
-			FS: opts.Catalog.FS, Dir: path.Join(g.Dir, ch.Path),
+			FS: g.ContentFS, Dir: path.Join(g.ContentDir, ch.Path),
 			ReleaseName: ch.ReleaseName, Namespace: ch.Namespace, Values: values,
 			KubeVersion: opts.Config.KubernetesVersion, APIVersions: APIVersions,
 		})
 		warnings = append(warnings, warns...)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s/%s: %w", g.File[:len(g.File)-len("group.yaml")-1], ch.Path, err)
+			return nil, nil, fmt.Errorf("%s: %w", g.ContentName(ch.Path), err)
 		}
 		if strings.TrimSpace(stripComments(out)) == "" {
 			continue
@@ -237,11 +243,9 @@ func renderGroup(ctx context.Context, opts Options, g *catalog.Group, base map[s
 	if err := fsys.WriteFile("/app/kustomization.yaml", kb); err != nil {
 		return nil, nil, err
 	}
-	kopts := krusty.MakeDefaultOptions()
-	kopts.Reorder = krusty.ReorderOptionNone // gwctl orders the whole stream itself
-	rm, err := krusty.MakeKustomizer(kopts).Run(fsys, "/app")
+	rm, err := runKrusty(fsys, "/app")
 	if err != nil {
-		return nil, nil, fmt.Errorf("kustomize: %s", strings.ReplaceAll(err.Error(), "/app/group/", g.Dir+"/"))
+		return nil, nil, contentError(g, err)
 	}
 	var objs []*Object
 	for _, r := range rm.Resources() {
@@ -319,21 +323,22 @@ func stripComments(s string) string {
 	return b.String()
 }
 
-// copyDir copies a catalog folder into the in-memory filesystem krusty reads.
-func copyDir(src fs.FS, dir string, dst filesys.FileSystem, to string) error {
+// copyDir copies a folder of src into the in-memory filesystem krusty reads, leaving out the
+// entries skip names (relative to dir; nil keeps all).
+func copyDir(src fs.FS, dir string, dst filesys.FileSystem, to string, skip func(rel string) bool) error {
 	return fs.WalkDir(src, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
-		if d.IsDir() {
-			if rel == "charts" {
-				return fs.SkipDir // Helm content is rendered separately
+		if rel != "" && skip != nil && skip(rel) {
+			if d.IsDir() {
+				return fs.SkipDir
 			}
-			return dst.MkdirAll(path.Join(to, rel))
-		}
-		if rel == "group.yaml" {
 			return nil
+		}
+		if d.IsDir() {
+			return dst.MkdirAll(path.Join(to, rel))
 		}
 		data, err := fs.ReadFile(src, p)
 		if err != nil {
