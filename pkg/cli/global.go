@@ -93,7 +93,7 @@ func (g *globalOptions) loadFor(only []string) (*loaded, error) {
 		if st, serr := os.Stat(catDir); serr != nil || !st.IsDir() {
 			return nil, withCode(ExitUsage, &os.PathError{Op: "catalog", Path: catDir, Err: os.ErrNotExist})
 		}
-		cat, err = catalog.Load(os.DirFS(catDir), catDir)
+		cat, err = catalog.LoadDir(catDir)
 	}
 	if err != nil {
 		return nil, withCode(ExitUsage, err)
