@@ -27,7 +27,7 @@ type validateOptions struct {
 	rulesConfig, baseline           string
 	closed, allowEmpty              bool
 	knownFiles                      []string
-	kustomize                       []string
+	kustomize, ruleFlags            []string
 }
 
 func newValidate(g *globalOptions) *cobra.Command {
@@ -68,7 +68,9 @@ references are errors and duplicates are judged across all of it. --known-object
 exists outside the input ({kind, namespace, name} entries, or a kubectl get -o yaml List).
 
 Rules can be tuned (--list-rules lists them): .gwctl.yaml in the current directory (or
---rules-config FILE) holds rules: {<rule-id>: off|info|warning|error}; an object annotated
+--rules-config FILE) holds rules: {<rule-id>: off|info|warning|error}, and so may the platform
+config's validate: section (-c); rule by rule, --rule <rule-id>=<level> wins over .gwctl.yaml,
+which wins over the platform config, as a linter's flags win over its config files; an object annotated
 gwctl.infergw.dev/ignore: "<rule-id>[,<rule-id>] -- <reason>" has those findings suppressed
 (--verbose lists them with the reason; without a reason nothing is suppressed and the annotation
 is a warning); --baseline findings.json (an earlier -o json run) reports only new findings,
@@ -108,7 +110,8 @@ another implementation, and exits 0.`,
 	f.BoolVar(&o.closed, "closed", false, "the input is the whole world: unresolved references are errors, duplicates are judged across all inputs")
 	f.BoolVar(&o.allowEmpty, "allow-empty", false, "no resources in the input is a pass, not an input error")
 	f.BoolVar(&o.listRules, "list-rules", false, "list every rule id with its default severity and what it checks, and exit")
-	f.StringVar(&o.rulesConfig, "rules-config", "", "file with rules: {<rule-id>: off|info|warning|error} (default: .gwctl.yaml in the current directory, if present)")
+	f.StringVar(&o.rulesConfig, "rules-config", "", "file with rules: {<rule-id>: off|info|warning|error} (default: .gwctl.yaml in the current directory, if present); wins over the platform config's validate: section, rule by rule")
+	f.StringArrayVar(&o.ruleFlags, "rule", nil, "set one rule for this run, <rule-id>=off|info|warning|error (repeatable; wins over every file)")
 	f.StringVar(&o.baseline, "baseline", "", "-o json output of an earlier run: report only findings not in it (matched on rule, resource and field, not lines)")
 	f.StringArrayVarP(&o.kustomize, "kustomize", "k", nil, "build this kustomization directory in-process (as kubectl apply -k) and validate its output; findings point into the source files (repeatable)")
 	f.StringArrayVar(&o.knownFiles, "known-objects", nil, "YAML/JSON file of objects that exist outside the input: {kind, namespace, name} entries or a kubectl get -o yaml List (repeatable)")
