@@ -47,7 +47,7 @@ func (o *validateOptions) readWithKustomizations(ctx context.Context, paths []st
 				Field: ke.Field, Rule: RuleKustomizeBuild, Severity: finding.Error, Message: ke.Msg})
 			continue
 		case errors.As(err, &be):
-			in.findings = append(in.findings, finding.Finding{File: be.File, Rule: RuleKustomizeBuild, Severity: finding.Error, Message: be.Msg})
+			in.findings = append(in.findings, finding.Finding{File: be.File, Rule: RuleKustomizeBuild, Severity: finding.Error, Message: "kustomize: " + be.Msg})
 			continue
 		case err != nil:
 			return nil, withCode(ExitUsage, fmt.Errorf("-k %s: %w", dir, err))

@@ -16,10 +16,6 @@ import (
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 
-// originAnnotation is where kustomize records the file a resource came from (buildMetadata:
-// [originAnnotations]).
-const originAnnotation = "config.kubernetes.io/origin"
-
 // Kustomization is a kustomization built in-process (gwctl validate -k), its objects read back
 // as manifests positioned in the source files where that is true: an object that comes out of
 // the build as a file of the tree has it is that file's object, with its lines; one a
