@@ -10,9 +10,6 @@ import (
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 
-// kustomizationFiles are the names kustomize reads as a directory's kustomization.
-var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
-
 // openRoot sets the repo root from catalog.yaml's repoRoot (rel, relative to the catalog).
 func (c *Catalog) openRoot(doc *manifest.Object, rel string, open rootOpener) error {
 	if open == nil {
@@ -70,7 +67,7 @@ func (c *Catalog) locateContent(g *Group) error {
 }
 
 func hasKustomization(fsys fs.FS, dir string) bool {
-	for _, n := range kustomizationFiles {
+	for _, n := range manifest.KustomizationFiles {
 		if st, err := fs.Stat(fsys, path.Join(dir, n)); err == nil && !st.IsDir() {
 			return true
 		}

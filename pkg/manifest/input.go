@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -155,13 +156,12 @@ func chartNote(chart string) finding.Finding {
 		Message: "Helm chart: its templates are manifests only once rendered, so its directory is skipped (validate `helm template` output through stdin)"}
 }
 
+// KustomizationFiles are the names kustomize reads as a directory's kustomization, in its order.
+var KustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
 // isKustomization reports whether a file name is one kustomize reads as a kustomization.
 func isKustomization(path string) bool {
-	switch filepath.Base(path) {
-	case "kustomization.yaml", "kustomization.yml", "Kustomization":
-		return true
-	}
-	return false
+	return slices.Contains(KustomizationFiles, filepath.Base(path))
 }
 
 // kustomizePatches lists the files the kustomizations among srcs name as patches, replacements

@@ -50,7 +50,7 @@ func BuildKustomization(dir, input string) (*Kustomization, error) {
 		return nil, &NoKustomizationError{Dir: dir, Msg: "not a directory (-k takes the directory of a kustomization)"}
 	}
 	file := ""
-	for _, n := range KustomizationFiles {
+	for _, n := range manifest.KustomizationFiles {
 		p := filepath.Join(dir, n)
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
 			file = p

@@ -15,9 +15,6 @@ import (
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 
-// KustomizationFiles are the names kustomize reads as a directory's kustomization, in its order.
-var KustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
-
 // tree is what the kustomization scan reads: krusty's filesystem, or an fs.FS through fsTree.
 type tree interface {
 	ReadFile(name string) ([]byte, error)
@@ -58,7 +55,7 @@ func (e *KustomizeError) Error() string {
 
 // kustomizationFile is the kustomization file of dir in t, or "".
 func kustomizationFile(t tree, dir string) string {
-	for _, n := range KustomizationFiles {
+	for _, n := range manifest.KustomizationFiles {
 		if p := path.Join(dir, n); t.Exists(p) && !t.IsDir(p) {
 			return p
 		}
