@@ -67,7 +67,7 @@ func (o *validateOptions) readTuning() (tuning, error) {
 		if err != nil {
 			return t, withCode(ExitUsage, fmt.Errorf("platform config: %w", err))
 		}
-		if t.rules, err = validate.ReadRulesSection(cfg, data); err != nil {
+		if t.rules, err = validate.ReadRulesSection(cfg, data, platform.RulesKey); err != nil {
 			return t, withCode(ExitUsage, err)
 		}
 	}

@@ -85,3 +85,35 @@ spec:
 		})
 	}
 }
+
+// A chart under content.path renders from the repo root too.
+func TestRenderChartElsewhere(t *testing.T) {
+	repo := t.TempDir()
+	writeTree(t, repo, map[string]string{
+		"catalog/catalog.yaml": "apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Catalog\nrepoRoot: ..\n",
+		"catalog/web/group.yaml": `apiVersion: gwctl.infergw.dev/v1alpha1
+kind: Group
+metadata: {name: web}
+spec:
+  layer: apps
+  core: true
+  namespace: web
+  content:
+    path: charts
+    charts: [{path: web}]
+`,
+		"charts/web/Chart.yaml":         "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"charts/web/templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: {{ .Release.Name }}}\nspec:\n  ports: [{port: 80}]\n",
+	})
+	cat, err := catalog.LoadDir(filepath.Join(repo, "catalog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := render.Platform(context.Background(), cat, platform.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Objects) != 1 || res.Objects[0].Kind != "Service" || res.Objects[0].Name != "web" {
+		t.Fatalf("objects %+v", res.Objects)
+	}
+}

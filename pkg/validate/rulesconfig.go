@@ -12,9 +12,6 @@ import (
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 
-// RulesSection is the platform config's key that holds a rules config, as .gwctl.yaml does.
-const RulesSection = "validate"
-
 // ruleLevels are what a rule may be set to.
 var ruleLevels = []string{"off", "info", "warning", "error"}
 
@@ -102,9 +99,10 @@ func badLevel(n *yaml.Node) string {
 	return fmt.Sprintf("level %q: want off, info, warning or error", n.Value)
 }
 
-// ReadRulesSection reads the rules config under the platform config's validate: key.
-func ReadRulesSection(file string, data []byte) (RulesConfig, error) {
-	return readRules(file, data, RulesSection)
+// ReadRulesSection reads the rules config under a top-level key of a file: the platform
+// config's validate: (platform.RulesKey).
+func ReadRulesSection(file string, data []byte, key string) (RulesConfig, error) {
+	return readRules(file, data, key)
 }
 
 // ParseRuleFlag reads one --rule <rule-id>=<level>.
