@@ -17,11 +17,10 @@ import (
 )
 
 // Kustomization is a kustomization built in-process (gwctl validate -k), its objects read back
-// as manifests positioned in the source files where that is true: an object that comes out of
-// the build as a file of the tree has it is that file's object, with its lines; one a
-// transformer or patch changed is named by the kustomization file, and a finding on a field the
-// build left as written points into the source file (Position); a generated one points at its
-// generator's entry.
+// as manifests positioned where the fix is: an object the build left as a file of the tree
+// wrote it is that file's object, with its lines; one a transformer or patch changed is named
+// by the kustomization file, and Position moves a finding on a field the build kept into the
+// source file; a generated one points at its generator's entry.
 type Kustomization struct {
 	// Dir is the directory as given; File its kustomization file.
 	Dir, File string
