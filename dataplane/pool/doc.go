@@ -2,6 +2,9 @@
 // scrapes their vLLM metrics, picks an endpoint per request with a pipeline of filters,
 // weighted scorers and a picker (GIE's endpoint picker, in-process), and reverse-proxies the
 // request to it.
+package pool
+
+// How the pool picks
 //
 // Two scheduler profiles are provided. ReferenceScheduler is GIE v1.5's default
 // (2·queue + 2·kv-cache + 3·prefix, max-score picker, random tie-break, one endpoint, GIE's
@@ -22,4 +25,3 @@
 // kv_cache_usage,in_flight,metrics_age_seconds,candidate}.
 //
 // BodyRouting is the body-based-routing middleware that runs before route matching.
-package pool

@@ -55,6 +55,9 @@ func (c *Catalog) locateContent(g *Group) error {
 		return fmt.Errorf("%s: spec.content.kustomize is true but %s is missing", g.File, g.ContentName("kustomization.yaml"))
 	}
 	for i, ch := range g.Charts {
+		if ch.Remote != nil {
+			continue // from the chart cache (gwctl charts pull)
+		}
 		field := fmt.Sprintf("spec.content.charts[%d].path", i)
 		if path.IsAbs(ch.Path) || escapes(path.Join(g.ContentDir, ch.Path)) {
 			return at(g.doc, field, fmt.Sprintf("%q leads out of the repo root %s: charts must live inside the repo", ch.Path, c.RootSource))

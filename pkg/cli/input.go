@@ -20,7 +20,7 @@ func (g *globalOptions) renderedObjects(ctx context.Context) ([]*manifest.Object
 	if err != nil {
 		return nil, err
 	}
-	res, err := render.Render(ctx, render.Options{Catalog: l.catalog, Config: l.config, Groups: l.result.Order})
+	res, err := render.Render(ctx, render.Options{Catalog: l.catalog, Config: l.config, Groups: l.result.Order, Charts: l.charts})
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ type input struct {
 	// rendered: the input is the whole render, a closed world.
 	rendered bool
 	// built are the kustomizations given with -k: their findings are positioned after validation.
-	built []*render.Kustomization
+	built []*render.Located
 }
 
 // read reads the named inputs (files, directories, - for stdin) or, with none, the current render.

@@ -5,6 +5,7 @@ import "testing"
 // kustomizeTree is an app base and an overlay that moves it to another namespace, patches its
 // Service and generates a ConfigMap; the route's backend does not exist.
 var kustomizeTree = map[string]string{
+	".git/HEAD":                        "ref: refs/heads/main\n", // the platform repo's root: bases may be anywhere in it
 	"apps/web/base/kustomization.yaml": "resources:\n- route.yaml\n- svc.yaml\n",
 	"apps/web/base/route.yaml": `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -60,7 +61,7 @@ clusters/prod/web/kustomization.yaml
   6:16     warning HTTPRoute/web spec.parentRefs[0]: parent Gateway infra/gw not found in the input [refs/unresolved]
   8:19     warning HTTPRoute/web spec.rules[0].backendRefs[0]: Service default/web-api not found in the input [refs/unresolved]
 clusters/remote/kustomization.yaml
-  3:3      error   resources[1]: "https://github.com/org/repo/raw/main/app.yaml" is remote: gwctl never fetches during a build; vendor it into the repo [input/kustomize-build]
+  3:3      error   resources[1]: remote resource "https://github.com/org/repo/raw/main/app.yaml": render never fetches (no git, no HTTP): copy it into the group's folder and list the copy [input/kustomize-build]
 
 2 resources in 2 files: 1 error, 2 warnings, 0 info — failed
 `, "")

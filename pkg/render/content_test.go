@@ -57,11 +57,11 @@ spec:
 		want                string // {repo}: the repo directory
 	}{
 		{"a base above the repo root", "resources:\n- ../../../../outside\n",
-			`{repo}/clusters/dev/web/kustomization.yaml:2:3: resources[0]: "../../../../outside" is outside the repo root`},
+			`{repo}/clusters/dev/web/kustomization.yaml:2:3: resources[0]: "../../../../outside" is outside {repo}, which gwctl builds alone`},
 		{"a remote base", "resources:\n- github.com/org/repo//deploy?ref=main\n",
-			`{repo}/clusters/dev/web/kustomization.yaml:2:3: resources[0]: "github.com/org/repo//deploy?ref=main" is neither a file nor a directory here (remote bases are not fetched: vendor them into the repo)`},
+			`{repo}/clusters/dev/web/kustomization.yaml:2:3: resources[0]: remote resource "github.com/org/repo//deploy?ref=main": render never fetches (no git, no HTTP): copy it into the group's folder and list the copy`},
 		{"an http resource", "resources:\n- https://raw.githubusercontent.com/org/repo/main/x.yaml\n",
-			`{repo}/clusters/dev/web/kustomization.yaml:2:3: resources[0]: "https://raw.githubusercontent.com/org/repo/main/x.yaml" is remote: gwctl never fetches during a build; vendor it into the repo`},
+			`{repo}/clusters/dev/web/kustomization.yaml:2:3: resources[0]: remote resource "https://raw.githubusercontent.com/org/repo/main/x.yaml": render never fetches (no git, no HTTP): copy it into the group's folder and list the copy`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

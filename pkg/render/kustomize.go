@@ -1,76 +1,52 @@
 package render
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"strings"
 
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/api/resmap"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/api/konfig"
+	"sigs.k8s.io/kustomize/api/types"
 
-	"github.com/infergw/gwctl/pkg/catalog"
+	"github.com/infergw/gwctl/pkg/docschema"
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 
-// tree is what the kustomization scan reads: krusty's filesystem, or an fs.FS through fsTree.
-type tree interface {
-	ReadFile(name string) ([]byte, error)
-	IsDir(name string) bool
-	Exists(name string) bool
+// kustomization is one kustomization file a group builds: its root or one it reaches through
+// resources, components or bases.
+type kustomization struct {
+	// dir is the kustomization's folder and file its file, both in the catalog FS.
+	dir, file string
+	doc       *manifest.Object
+	k         types.Kustomization
 }
 
-// fsTree reads an fs.FS (a catalog, a repo root) with slash paths relative to it.
-type fsTree struct{ fsys fs.FS }
-
-func (t fsTree) ReadFile(name string) ([]byte, error) { return fs.ReadFile(t.fsys, clean(name)) }
-func (t fsTree) IsDir(name string) bool {
-	st, err := fs.Stat(t.fsys, clean(name))
-	return err == nil && st.IsDir()
-}
-func (t fsTree) Exists(name string) bool { _, err := fs.Stat(t.fsys, clean(name)); return err == nil }
-
-func clean(name string) string {
-	name = path.Clean(strings.TrimPrefix(name, "/"))
-	if name == "" {
-		return "."
-	}
-	return name
+// at is an error at a field of the kustomization, with file:line:column.
+func (k *kustomization) at(key, msg string) error {
+	return docschema.Errors{{File: k.doc.File, Pos: k.doc.FieldPos(key), Key: key, Msg: msg}}
 }
 
-// KustomizeError is a kustomization gwctl refuses to build, at the entry that is the reason.
-type KustomizeError struct {
-	File string
-	Pos  manifest.Pos
-	// Field is the entry in the kustomization: resources[2].
-	Field string
-	Msg   string
-}
-
-func (e *KustomizeError) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %s: %s", e.File, e.Pos.Line, e.Pos.Column, e.Field, e.Msg)
-}
-
-// kustomizationFile is the kustomization file of dir in t, or "".
-func kustomizationFile(t tree, dir string) string {
-	for _, n := range manifest.KustomizationFiles {
-		if p := path.Join(dir, n); t.Exists(p) && !t.IsDir(p) {
-			return p
+// kustomizationFile is the kustomization file of a folder, under any name Kustomize accepts.
+func kustomizationFile(fsys fs.FS, dir string) (string, bool) {
+	for _, n := range konfig.RecognizedKustomizationFileNames() {
+		p := path.Join(dir, n)
+		if st, err := fs.Stat(fsys, p); err == nil && !st.IsDir() {
+			return p, true
 		}
 	}
-	return ""
+	return "", false
 }
 
-// scanKustomization walks the kustomizations reachable from dir (resources, bases, components,
-// generators, transformers, validators that are directories) and returns the directories
-// visited, dir first. It refuses, before krusty runs, every entry krusty would fetch: a base or
-// resource that is not a local file or directory (krusty would try it as a git repository) and
-// a URL among the files (krusty would GET it). A render or validate never reaches the network.
-// Paths are slash paths of t; within, when set, says whether a path stays in the root.
-func scanKustomization(t tree, dir string, within func(string) bool) ([]string, error) {
-	var visited []string
+// kustomizations reads the kustomization in start and every one it reaches through folders in
+// resources, components and bases, each once, start first. display turns a path of fsys into
+// the name messages use. An entry that leaves root (a folder holding start; "." for all of
+// fsys), or that is not in fsys, is an error here, before krusty sees it: krusty would take it
+// for a remote base and run git.
+func kustomizations(fsys fs.FS, root, start string, display func(string) string) ([]*kustomization, error) {
+	var out []*kustomization
 	seen := map[string]bool{}
 	var visit func(dir string) error
 	visit = func(dir string) error {
@@ -78,163 +54,156 @@ func scanKustomization(t tree, dir string, within func(string) bool) ([]string, 
 			return nil
 		}
 		seen[dir] = true
-		visited = append(visited, dir)
-		file := kustomizationFile(t, dir)
-		if file == "" {
-			return nil // krusty reports a directory with no kustomization
+		file, ok := kustomizationFile(fsys, dir)
+		if !ok {
+			return fmt.Errorf("%s: no kustomization file (kustomization.yaml)", display(dir))
 		}
-		data, err := t.ReadFile(file)
+		data, err := fs.ReadFile(fsys, file)
 		if err != nil {
 			return err
 		}
-		doc, err := manifest.ParseMapping(file, data, manifest.DefaultLimits)
+		doc, err := manifest.ParseMapping(display(file), data, manifest.DefaultLimits)
 		if err != nil {
 			return err
 		}
-		refuse := func(field, msg string) error {
-			return &KustomizeError{File: file, Pos: doc.FieldPos(field), Field: field, Msg: msg}
+		k := &kustomization{dir: dir, file: file, doc: doc}
+		b, err := json.Marshal(doc.Content)
+		if err == nil {
+			err = json.Unmarshal(b, &k.k)
 		}
-		// Entries that may be directories: krusty tries one it cannot find as a remote base.
-		for _, key := range []string{"resources", "bases", "components", "generators", "transformers", "validators"} {
-			l, _ := doc.Content[key].([]any)
-			for i, v := range l {
-				entry, _ := v.(string)
-				field := fmt.Sprintf("%s[%d]", key, i)
-				if entry == "" || strings.Contains(entry, "\n") {
-					continue // inline generator or transformer configuration
+		if err != nil {
+			return fmt.Errorf("%s: not a kustomization: %w", display(file), err)
+		}
+		out = append(out, k)
+		for _, f := range []struct {
+			key     string
+			entries []string
+		}{{"resources", k.k.Resources}, {"components", k.k.Components}, {"bases", k.k.Bases}} { //nolint:staticcheck // krusty still reads bases
+			for i, e := range f.entries {
+				key := fmt.Sprintf("%s[%d]", f.key, i)
+				p, err := k.local(root, e, display)
+				if err != nil {
+					return k.at(key, err.Error())
 				}
-				if isURL(entry) {
-					return refuse(field, fmt.Sprintf("%q is remote: gwctl never fetches during a build; vendor it into the repo", entry))
-				}
-				p := path.Join(dir, entry)
-				if within != nil && !within(p) {
-					return refuse(field, fmt.Sprintf("%q is outside the repo root", entry))
-				}
+				st, err := fs.Stat(fsys, p)
 				switch {
-				case t.IsDir(p):
+				case err != nil && remote(e):
+					return k.at(key, fmt.Sprintf("remote resource %q: render never fetches (no git, no HTTP): copy it into the group's folder and list the copy", e))
+				case err != nil:
+					return k.at(key, fmt.Sprintf("%q: no such file or folder in %s", e, display(root)))
+				case st.IsDir():
 					if err := visit(p); err != nil {
 						return err
 					}
-				case !t.Exists(p):
-					return refuse(field, fmt.Sprintf("%q is neither a file nor a directory here (remote bases are not fetched: vendor them into the repo)", entry))
 				}
 			}
 		}
-		// Entries that are files: krusty GETs one that is an http(s) URL.
-		for _, f := range fileEntries(doc.Content) {
-			if isURL(f.value) {
-				return refuse(f.field, fmt.Sprintf("%q is remote: gwctl never fetches during a build; vendor it into the repo", f.value))
-			}
-		}
-		return nil
+		return k.checkFiles()
 	}
-	if err := visit(path.Clean(dir)); err != nil {
+	if err := visit(start); err != nil {
 		return nil, err
 	}
-	return visited, nil
+	return out, nil
 }
 
-// isURL reports an entry krusty would fetch: a URL, or a git/ssh address (git@host:org/repo).
-func isURL(s string) bool {
-	return strings.Contains(s, "://") || strings.HasPrefix(s, "git@") || strings.HasPrefix(s, "git::")
+// local is a kustomization's relative entry as a path in the FS; it must stay inside root (the
+// group's folder, which render builds alone, or the kustomization's own folder for the files
+// it loads, as Kustomize's load restrictions require).
+func (k *kustomization) local(root, entry string, display func(string) string) (string, error) {
+	if path.IsAbs(entry) {
+		return "", fmt.Errorf("%q: an absolute path; write it relative to the kustomization", entry)
+	}
+	p := path.Join(k.dir, entry)
+	if !inside(root, p) {
+		if remote(entry) {
+			return "", fmt.Errorf("remote resource %q: render never fetches (no git, no HTTP): copy it into the group's folder and list the copy", entry)
+		}
+		return "", fmt.Errorf("%q is outside %s, which gwctl builds alone", entry, display(root))
+	}
+	return p, nil
 }
 
-type fileEntry struct{ field, value string }
+// inside reports whether the clean path p is root or under it ("." holds every relative path).
+func inside(root, p string) bool {
+	if root == "." {
+		return p != ".." && !strings.HasPrefix(p, "../")
+	}
+	return p == root || strings.HasPrefix(p, root+"/")
+}
 
-// fileEntries lists the file names a kustomization reads besides its resources.
-func fileEntries(k map[string]any) []fileEntry {
-	var out []fileEntry
-	add := func(field string, v any) {
-		if s, ok := v.(string); ok && s != "" && !strings.Contains(s, "\n") {
-			out = append(out, fileEntry{field, s})
+// relTo is p relative to root, both clean paths with p inside root ("" for root itself).
+func relTo(root, p string) string {
+	if root == "." || root == p {
+		if root == p {
+			return ""
+		}
+		return p
+	}
+	return strings.TrimPrefix(p, root+"/")
+}
+
+// remote reports whether a kustomization entry names something Kustomize would fetch: a URL, a
+// git remote (git@host:…, git::…) or host/org/repo with a dotted host.
+func remote(e string) bool {
+	if strings.Contains(e, "://") || strings.HasPrefix(e, "git@") || strings.HasPrefix(e, "git::") || strings.Contains(e, "?ref=") {
+		return true
+	}
+	first, _, _ := strings.Cut(e, "/")
+	return strings.Contains(first, ".") && first != "." && first != ".." && strings.Contains(e, "/")
+}
+
+// checkFiles refuses file fields that name an http(s) URL, which krusty's loader would fetch.
+func (k *kustomization) checkFiles() error {
+	var errs []error
+	check := func(key, v string) {
+		if strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://") {
+			errs = append(errs, k.at(key, fmt.Sprintf("remote file %q: render never fetches (no HTTP): copy it into the group's folder", v)))
 		}
 	}
-	for _, key := range []string{"configurations", "crds", "patchesStrategicMerge"} {
-		l, _ := k[key].([]any)
-		for i, v := range l {
-			add(fmt.Sprintf("%s[%d]", key, i), v)
+	lists := []struct {
+		key     string
+		entries []string
+	}{{"crds", k.k.Crds}, {"configurations", k.k.Configurations}, {"generators", k.k.Generators},
+		{"transformers", k.k.Transformers}, {"validators", k.k.Validators}}
+	for _, l := range lists {
+		for i, e := range l.entries {
+			check(fmt.Sprintf("%s[%d]", l.key, i), e)
 		}
 	}
-	for _, key := range []string{"patches", "patchesJson6902", "replacements"} {
-		l, _ := k[key].([]any)
-		for i, v := range l {
-			if m, ok := v.(map[string]any); ok {
-				add(fmt.Sprintf("%s[%d].path", key, i), m["path"])
+	for i, p := range k.k.PatchesStrategicMerge { //nolint:staticcheck // krusty still reads it
+		check(fmt.Sprintf("patchesStrategicMerge[%d]", i), string(p))
+	}
+	for i, p := range k.k.Patches {
+		check(fmt.Sprintf("patches[%d].path", i), p.Path)
+	}
+	for i, p := range k.k.PatchesJson6902 { //nolint:staticcheck // krusty still reads it
+		check(fmt.Sprintf("patchesJson6902[%d].path", i), p.Path)
+	}
+	for i, r := range k.k.Replacements {
+		check(fmt.Sprintf("replacements[%d].path", i), r.Path)
+	}
+	check("openapi.path", k.k.OpenAPI["path"])
+	gens := func(key string, i int, s types.KvPairSources) {
+		for j, f := range s.FileSources {
+			_, file, ok := strings.Cut(f, "=")
+			if !ok {
+				file = f
 			}
+			check(fmt.Sprintf("%s[%d].files[%d]", key, i, j), file)
 		}
-	}
-	if m, ok := k["openapi"].(map[string]any); ok {
-		add("openapi.path", m["path"])
-	}
-	for _, key := range []string{"configMapGenerator", "secretGenerator"} {
-		l, _ := k[key].([]any)
-		for i, v := range l {
-			m, _ := v.(map[string]any)
-			for _, sub := range []string{"files", "envs"} {
-				fl, _ := m[sub].([]any)
-				for j, f := range fl {
-					if s, ok := f.(string); ok {
-						_, file, found := strings.Cut(s, "=")
-						if !found {
-							file = s
-						}
-						add(fmt.Sprintf("%s[%d].%s[%d]", key, i, sub, j), file)
-					}
-				}
-			}
-			add(fmt.Sprintf("%s[%d].env", key, i), m["env"])
+		for j, f := range s.EnvSources {
+			check(fmt.Sprintf("%s[%d].envs[%d]", key, i, j), f)
 		}
+		check(fmt.Sprintf("%s[%d].env", key, i), s.EnvSource)
 	}
-	return out
-}
-
-// runKrusty builds the kustomization at dir of fsys with the options every gwctl build uses:
-// no reordering (gwctl orders the whole stream itself), no plugins, files within each
-// kustomization's root.
-func runKrusty(fsys filesys.FileSystem, dir string) (resmap.ResMap, error) {
-	quietLog.Do(quiet)
-	if _, err := scanKustomization(fsys, dir, nil); err != nil {
-		return nil, err
+	for i, g := range k.k.ConfigMapGenerator {
+		gens("configMapGenerator", i, g.KvPairSources)
 	}
-	kopts := krusty.MakeDefaultOptions()
-	kopts.Reorder = krusty.ReorderOptionNone
-	return krusty.MakeKustomizer(kopts).Run(fsys, dir)
-}
-
-// copyTree copies the directories of src a kustomization at dir reaches into dst under to,
-// keeping their relative layout, so bases outside the content folder (../../base) build too.
-// skip leaves out entries of dir itself (a group folder's charts and group.yaml).
-func copyTree(src fs.FS, dir string, within func(string) bool, dst filesys.FileSystem, to string, skip func(rel string) bool) error {
-	dirs, err := scanKustomization(fsTree{src}, dir, within)
-	if err != nil {
-		return err
+	for i, g := range k.k.SecretGenerator {
+		gens("secretGenerator", i, g.KvPairSources)
 	}
-	for i, d := range dirs {
-		s := skip
-		if i > 0 {
-			s = nil
-		}
-		if err := copyDir(src, d, dst, path.Join(to, d), s); err != nil {
-			return err
-		}
+	if len(k.k.HelmChartInflationGenerator) > 0 {
+		errs = append(errs, k.at("helmChartInflationGenerator", "deprecated by Kustomize and not supported: write helmCharts"))
 	}
-	return nil
-}
-
-// contentMount is where a group's content tree sits in the in-memory filesystem, beside /app.
-const contentMount = "/content"
-
-// escapes reports whether a cleaned slash path leads above its root.
-func escapes(p string) bool { p = clean(p); return p == ".." || strings.HasPrefix(p, "../") }
-
-// contentError names the group's files in a build error instead of in-memory paths.
-func contentError(g *catalog.Group, err error) error {
-	var ke *KustomizeError
-	if errors.As(err, &ke) {
-		e := *ke
-		e.File = g.SourceName(strings.TrimPrefix(strings.TrimPrefix(e.File, contentMount), "/"))
-		return &e
-	}
-	prefix := strings.TrimSuffix(g.SourceName("x"), "x")
-	return fmt.Errorf("kustomize: %s", strings.ReplaceAll(err.Error(), contentMount+"/", prefix))
+	return errors.Join(errs...)
 }

@@ -32,19 +32,20 @@ func readRules(file string, data []byte, section string) (RulesConfig, error) {
 	m := root.Content[0]
 	prefix := ""
 	if section != "" {
-		if m.Kind == yaml.MappingNode {
-			m = value(m, section)
-		} else {
-			m = nil
+		var sec *yaml.Node
+		for i := 0; m.Kind == yaml.MappingNode && i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == section {
+				sec = m.Content[i+1]
+			}
 		}
-		if m == nil {
+		if m = sec; m == nil {
 			return c, nil
 		}
 		prefix = section + "."
 	}
 	var errs docschema.Errors
 	bad := func(n *yaml.Node, key, msg string) {
-		errs = append(errs, docschema.Violation{File: file, Pos: nodePos(n), Key: key, Msg: msg})
+		errs = append(errs, docschema.Violation{File: file, Pos: manifest.Pos{Line: n.Line, Column: n.Column}, Key: key, Msg: msg})
 	}
 	if m.Kind != yaml.MappingNode {
 		bad(m, strings.TrimSuffix(prefix, "."), "want a mapping: rules: {<rule-id>: off|info|warning|error}")
