@@ -93,7 +93,7 @@ func (g *globalOptions) chartStore(cat *catalog.Catalog) *charts.Store {
 	if dir == "" || lock == "" {
 		start := "."
 		if cat.Source != "bundled" {
-			start = cat.Source
+			start = cat.RootSource // the repo root catalog.yaml names, else the catalog folder
 		}
 		root := charts.Root(start)
 		if dir == "" {
@@ -133,7 +133,7 @@ func (g *globalOptions) loadCatalog() (*catalog.Catalog, error) {
 		if st, serr := os.Stat(catDir); serr != nil || !st.IsDir() {
 			return nil, withCode(ExitUsage, &os.PathError{Op: "catalog", Path: catDir, Err: os.ErrNotExist})
 		}
-		cat, err = catalog.Load(os.DirFS(catDir), catDir)
+		cat, err = catalog.LoadDir(catDir)
 	}
 	if err != nil {
 		return nil, withCode(ExitUsage, err)

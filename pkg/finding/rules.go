@@ -41,6 +41,7 @@ var registry = []Rule{
 	{"gateway.unsupported", Warning, "a kind or field the dataplane does not serve: ignored"},
 	{"input/helm-chart", Info, "a Helm chart directory: its templates are not manifests until rendered; skipped"},
 	{"input/kustomization", Info, "a Kustomize file or a patch it names: not a resource; skipped"},
+	{"input/kustomize-build", Error, "a kustomization given with -k that cannot be built: a remote base or URL (never fetched), a missing file, a Kustomize error"},
 	{"input/not-a-manifest", Info, "a file with no apiVersion or kind (Helm values, another tool's config); skipped"},
 	{"input/parse", Error, "a file that cannot be read as manifests (YAML syntax, a duplicate key, a limit)"},
 	{"lint/ai-messages-routes", Warning, "/v1/messages sent to an AI backend without policies.ai.routes: parsed as OpenAI completions"},

@@ -4,6 +4,10 @@
 // defaults apply, with every optional feature off.
 package platform
 
+// RulesKey is the section gwctl validate reads its rules config from (as .gwctl.yaml holds it);
+// the schema checks its shape, pkg/validate its rule ids.
+const RulesKey = "validate"
+
 // Config is the resolved platform config.
 type Config struct {
 	// Environment names the cluster environment (clusters/<environment>/… in a platform repo).

@@ -61,7 +61,10 @@ const schemaTemplate = `{
       "requests": {"type": "integer", "minimum": 1},
       "bucket": {"type": "integer", "minimum": 1}}},
     "observability": {"type": "object", "additionalProperties": false, "properties": {
-      "randomSampling": {"type": "string", "minLength": 1}}}
+      "randomSampling": {"type": "string", "minLength": 1}}},
+    "validate": {"type": "object", "additionalProperties": false,
+      "description": "read by gwctl validate as it reads .gwctl.yaml, which wins rule by rule",
+      "properties": {"rules": {"type": ["object", "null"], "additionalProperties": {"type": ["string", "boolean"]}}}}
   },
   "$defs": {
     "dnsLabel": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},

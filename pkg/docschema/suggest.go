@@ -1,4 +1,4 @@
-package platform
+package docschema
 
 import (
 	"fmt"
@@ -9,11 +9,11 @@ import (
 // likely intent.
 const maxSuggestDistance = 2
 
-// nearest returns the candidate closest to name by Damerau-Levenshtein distance (case-insensitive,
+// Nearest returns the candidate closest to name by Damerau-Levenshtein distance (case-insensitive,
 // adjacent transpositions count one), or "" when none is within maxSuggestDistance or the
 // distance would rewrite most of name. Ties go to the first candidate in sorted order, so the
 // suggestion is the same on every run.
-func nearest(name string, sortedCandidates []string) string {
+func Nearest(name string, sortedCandidates []string) string {
 	best, bestD := "", maxSuggestDistance+1
 	for _, c := range sortedCandidates {
 		if c == name {
@@ -26,9 +26,9 @@ func nearest(name string, sortedCandidates []string) string {
 	return best
 }
 
-// didYouMean is " (did you mean "x"?)" or "".
-func didYouMean(name string, sortedCandidates []string) string {
-	if s := nearest(name, sortedCandidates); s != "" {
+// DidYouMean is " (did you mean "x"?)" or "".
+func DidYouMean(name string, sortedCandidates []string) string {
+	if s := Nearest(name, sortedCandidates); s != "" {
 		return fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return ""
