@@ -2,7 +2,6 @@ package standard
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/pkg/gateway"
@@ -14,27 +13,9 @@ import (
 // with the pool's targetPorts and re-resolved every few seconds.
 func (in *Installer) installPools() {
 	in.d.Backends.Register(gateway.KindInferencePool, func(b *gateway.Backend) (http.Handler, error) {
-		cfg := pool.Config{
-			Name:      b.Namespace + "/" + b.Name,
-			Selector:  b.Pool.Selector,
-			Scheduler: in.opts.PoolScheduler,
-			Tracer:    spans{in: in}.Tracer("gwctl/dataplane/pool"),
-		}
-		for _, p := range b.Pool.TargetPorts {
-			cfg.TargetPorts = append(cfg.TargetPorts, int(p))
-		}
-		if b.Pool.Picker != nil && b.Pool.Picker.FailOpen {
-			cfg.FailureMode = pool.FailOpen
-		}
-		if eps, ok := in.opts.PoolEndpoints[b.Name+"."+b.Namespace]; ok {
-			cfg.Source = pool.StaticSource(eps)
-		} else {
-			domain := in.d.Settings.ClusterDomain
-			if domain == "" {
-				domain = "cluster.local"
-			}
-			cfg.Source = pool.DNSSource{Host: b.Name + "." + b.Namespace + ".svc." + strings.TrimSuffix(domain, ".")}
-		}
+		cfg := pool.FromBackend(b, in.opts.PoolEndpoints, in.d.Settings.ClusterDomain)
+		cfg.Scheduler = in.opts.PoolScheduler
+		cfg.Tracer = spans{in: in}.Tracer("gwctl/dataplane/pool")
 		p, err := pool.New(cfg, in.log.With("backend", b.ID), in.d.Prometheus)
 		if err != nil {
 			return nil, backendErr(b, err)
