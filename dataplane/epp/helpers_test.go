@@ -77,14 +77,14 @@ func serveGRPC(t testing.TB, srv extprocv3.ExternalProcessorServer) string {
 	return lis.Addr().String()
 }
 
-// gateway is the dataplane side: an EPP client serving a pool on loopback HTTP.
-type gateway struct {
+// testGateway is the dataplane side: an EPP client serving a pool on loopback HTTP.
+type testGateway struct {
 	c   *Client
 	reg *prometheus.Registry
 	url string
 }
 
-func startGateway(t testing.TB, p *pool.Pool, eppAddr string, fm pool.FailureMode, opts Options) *gateway {
+func startGateway(t testing.TB, p *pool.Pool, eppAddr string, fm pool.FailureMode, opts Options) *testGateway {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	c, err := NewClient(opts, reg)
@@ -94,7 +94,7 @@ func startGateway(t testing.TB, p *pool.Pool, eppAddr string, fm pool.FailureMod
 	t.Cleanup(func() { _ = c.Close() })
 	srv := httptest.NewServer(c.Handler(p, Picker{Address: eppAddr, FailureMode: fm}))
 	t.Cleanup(srv.Close)
-	return &gateway{c: c, reg: reg, url: srv.URL}
+	return &testGateway{c: c, reg: reg, url: srv.URL}
 }
 
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {

@@ -1,8 +1,10 @@
 package standard
 
 import (
+	"context"
 	"net/http"
 
+	"github.com/infergw/gwctl/dataplane/epp"
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/pkg/gateway"
 )
@@ -10,8 +12,20 @@ import (
 // installPools serves InferencePool backends with the built-in endpoint picker. Endpoints come
 // from Options.PoolEndpoints for local runs ("name.namespace" -> host:port list), else from the
 // DNS of the headless Service named after the pool (name.namespace.svc.<cluster domain>), crossed
-// with the pool's targetPorts and re-resolved every few seconds.
-func (in *Installer) installPools() {
+// with the pool's targetPorts and re-resolved every few seconds. A pool whose endpointPickerRef
+// names a Service the compiler resolved asks that endpoint picker over ext_proc (one client,
+// its connections shared by every pool and reload), unless Options.PoolInProcess.
+func (in *Installer) installPools() error {
+	opts := in.opts.EndpointPicker
+	if opts.Logger == nil {
+		opts.Logger = in.log
+	}
+	c, err := epp.NewClient(opts, in.d.Prometheus)
+	if err != nil {
+		return err
+	}
+	in.epp = c
+	context.AfterFunc(in.ctx, func() { _ = c.Close() })
 	in.d.Backends.Register(gateway.KindInferencePool, func(b *gateway.Backend) (http.Handler, error) {
 		cfg := pool.FromBackend(b, in.opts.PoolEndpoints, in.d.Settings.ClusterDomain)
 		cfg.Scheduler = in.opts.PoolScheduler
@@ -24,6 +38,10 @@ func (in *Installer) installPools() {
 			_ = p.Close()
 			return nil, backendErr(b, err)
 		}
+		if pk := b.Pool.Picker; pk.External() && !in.opts.PoolInProcess {
+			return in.epp.Handler(p, epp.Picker{Address: pk.Service.Address, FailureMode: cfg.FailureMode}), nil
+		}
 		return p, nil
 	})
+	return nil
 }
