@@ -72,6 +72,8 @@ func checkObject(s *objectSet, e *entry) []finding.Finding {
 		return checkPolicy(s, e)
 	case e.obj.Group() == agentgatewayGroup && e.obj.Kind == "AgentgatewayBackend":
 		return checkBackend(s, e)
+	case e.obj.Group() == inferenceGroup && e.obj.Kind == "InferencePool" && !e.known:
+		return checkPool(s, e)
 	}
 	return nil
 }
