@@ -106,6 +106,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	go readiness(ctx, p, hs)
 
 	var admin *http.Server
+	adminAddr := ""
 	if o.Admin != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -115,9 +116,10 @@ func Serve(ctx context.Context, o ServeOptions) error {
 			_ = lis.Close()
 			return fmt.Errorf("epp: listen %s: %w", o.Admin, err)
 		}
+		adminAddr = al.Addr().String()
 		go func() { _ = admin.Serve(al) }()
 	}
-	log.Info("endpoint picker serving", "pool", cfg.Name, "ext_proc", lis.Addr().String(), "admin", o.Admin)
+	log.Info("endpoint picker serving", "pool", cfg.Name, "ext_proc", lis.Addr().String(), "admin", adminAddr)
 	if o.Ready != nil {
 		o.Ready(lis.Addr().String())
 	}
