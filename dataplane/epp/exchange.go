@@ -71,9 +71,14 @@ func (c *Client) exchange(ctx context.Context, h *handler, r *http.Request, body
 	if err := ex.send(first); err != nil {
 		return ex, classify(err, phase)
 	}
-	if err := ex.requestPhase(phase, r); err != nil {
+	// The picker's header mutations go on a copy: when it fails, failOpen serves the request
+	// as the client sent it.
+	out := r.WithContext(r.Context()) // a shallow copy
+	out.Header = r.Header.Clone()
+	if err := ex.requestPhase(phase, out); err != nil {
 		return ex, err
 	}
+	r.Header = out.Header
 	if r.ContentLength != int64(len(ex.body)) && ex.body != nil {
 		r.ContentLength = int64(len(ex.body))
 	}
