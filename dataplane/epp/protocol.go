@@ -157,7 +157,7 @@ func applyHeaderMutation(h http.Header, m *extprocv3.HeaderMutation) (skipped in
 		// ext_proc's default is to overwrite: the deprecated append flag when sent, else the
 		// action (whose zero value, APPEND_IF_EXISTS_OR_ADD, cannot be told from unset).
 		switch {
-		case o.GetAppend() != nil && o.GetAppend().GetValue():
+		case o.GetAppend().GetValue(): //nolint:staticcheck // older pickers still send the deprecated flag
 			h.Add(lk, v)
 		case o.GetAppendAction() == corev3.HeaderValueOption_ADD_IF_ABSENT:
 			if _, ok := h[http.CanonicalHeaderKey(lk)]; !ok {
