@@ -2,6 +2,9 @@
 // scrapes their vLLM metrics, picks an endpoint per request with a pipeline of filters,
 // weighted scorers and a picker (GIE's endpoint picker, in-process), and reverse-proxies the
 // request to it.
+package pool
+
+// How the pool picks
 //
 // Two scheduler profiles are provided. ReferenceScheduler is GIE v1.5's default
 // (2·queue + 2·kv-cache + 3·prefix, max-score picker, random tie-break, one endpoint, GIE's
@@ -26,4 +29,3 @@
 // decision made elsewhere (counted as outcome "forwarded").
 //
 // BodyRouting is the body-based-routing middleware that runs before route matching.
-package pool

@@ -166,16 +166,15 @@ func WriteError(w http.ResponseWriter, status int, msg string) {
 
 func errorType(status int) string {
 	switch {
-	case status == http.StatusNotFound:
-		return "not_found_error"
-	case status == http.StatusRequestEntityTooLarge:
-		return "invalid_request_error"
 	case status == http.StatusUnauthorized:
-		return "authentication_error"
+		return apierror.ErrAuthentication
+	case status == http.StatusForbidden:
+		return apierror.ErrPermission
 	case status == http.StatusTooManyRequests:
-		return "rate_limit_error"
+		return apierror.ErrRateLimit
 	case status >= 500:
-		return "api_error"
+		return apierror.ErrServer
 	}
-	return "invalid_request_error"
+	// OpenAI answers an unknown path or an oversized body with invalid_request_error too.
+	return apierror.ErrInvalidRequest
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/failover"
 	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/dataplane/llm/anthropic"
+	"github.com/infergw/gwctl/dataplane/llm/gemini"
 	"github.com/infergw/gwctl/dataplane/llm/openai"
 	"github.com/infergw/gwctl/dataplane/policy/ratelimit"
 	"github.com/infergw/gwctl/dataplane/pool"
@@ -19,8 +20,8 @@ import (
 	"github.com/infergw/gwctl/pkg/gateway"
 )
 
-// installAI serves AgentgatewayBackend spec.ai: Anthropic (OpenAI requests translated) and
-// OpenAI-compatible upstreams (passed through). Other provider types answer 501.
+// installAI serves AgentgatewayBackend spec.ai: Anthropic and Gemini (OpenAI requests
+// translated) and OpenAI-compatible upstreams (passed through). Other provider types answer 501.
 func (in *Installer) installAI() error {
 	metrics, err := llm.NewMetrics(in.d.Prometheus)
 	if err != nil {
@@ -59,6 +60,12 @@ func (in *Installer) provider(b *gateway.Backend, p gateway.AIProvider, auth *ga
 			Model: p.Model, Host: p.Host, Port: int(p.Port), PathPrefix: p.PathPrefix, Plaintext: plaintext,
 			APIKey: key, SecretName: secretName, AlwaysIncludeUsage: in.opts.AlwaysIncludeUsage,
 			WebSearch: in.opts.AnthropicWebSearch, ServerTools: in.opts.AnthropicServerTools,
+			Client: in.llmClient, Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
+		})
+	case "gemini": // pkg/gateway reports a gemini provider without a key
+		h, err = gemini.NewHandler(gemini.Config{
+			Model: p.Model, Host: p.Host, Port: int(p.Port), PathPrefix: p.PathPrefix, Plaintext: plaintext,
+			APIKey: key, SecretName: secretName, AlwaysIncludeUsage: in.opts.AlwaysIncludeUsage,
 			Client: in.llmClient, Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
 		})
 	case "openai":

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/infergw/gwctl/pkg/charts"
 	"github.com/infergw/gwctl/pkg/docschema"
 	"github.com/infergw/gwctl/pkg/manifest"
 	"github.com/infergw/gwctl/pkg/platform"
@@ -112,9 +113,12 @@ type Secret struct {
 	Key       string
 }
 
-// Chart is a Helm chart inside a group, with values rendered from the platform config.
+// Chart is a Helm chart of a group, with values rendered from the platform config: a folder
+// inside the group (Path) or a remote chart (Remote) that gwctl charts pull fetches.
 type Chart struct {
-	Path        string
+	Path string
+	// Remote is the chart's repository, name and exact version when it is not in the group.
+	Remote      *charts.Ref
 	ReleaseName string
 	Namespace   string
 	// Values is a Go text/template over the platform config whose output is the chart's values YAML.
@@ -201,6 +205,9 @@ func Load(fsys fs.FS, source string) (*Catalog, error) {
 			}
 		}
 		for i, ch := range g.Charts {
+			if ch.Remote != nil {
+				continue
+			}
 			if _, err := fs.Stat(fsys, path.Join(g.Dir, ch.Path, "Chart.yaml")); err != nil {
 				return nil, fmt.Errorf("%s: spec.content.charts[%d].path: no Chart.yaml in %s", g.File, i, path.Join(g.Dir, ch.Path))
 			}
@@ -328,10 +335,16 @@ func parseGroup(file string, data []byte) (*Group, error) {
 	content, hasContent := spec["content"].(map[string]any)
 	if hasContent {
 		g.Kustomize = content["kustomize"] == true
-		for _, e := range list(content["charts"]) {
+		for i, e := range list(content["charts"]) {
 			ch := Chart{Path: str(e["path"]), ReleaseName: str(e["releaseName"]), Namespace: str(e["namespace"]), Values: str(e["values"])}
+			if err := remote(doc, fmt.Sprintf("spec.content.charts[%d]", i), e, &ch); err != nil {
+				return nil, err
+			}
 			if ch.ReleaseName == "" {
 				ch.ReleaseName = path.Base(ch.Path)
+				if ch.Remote != nil {
+					ch.ReleaseName = ch.Remote.Chart
+				}
 			}
 			if ch.Namespace == "" {
 				ch.Namespace = g.Namespace
@@ -348,6 +361,35 @@ func parseGroup(file string, data []byte) (*Group, error) {
 		return nil, fmt.Errorf("%s: spec.content: a group needs a kustomize directory or at least one chart (leave content out for a group gwctl lists but does not render)", file)
 	}
 	return g, nil
+}
+
+// remote reads a chart entry's source: a path inside the group, or repo, chart and version.
+func remote(doc *manifest.Object, key string, e map[string]any, ch *Chart) error {
+	_, hasChart := e["chart"]
+	_, hasRepo := e["repo"]
+	_, hasVersion := e["version"]
+	switch {
+	case ch.Path != "" && (hasChart || hasRepo || hasVersion):
+		return at(doc, key+".path", "a chart is a path inside the group or a remote chart (repo, chart, version), not both")
+	case ch.Path != "":
+		return nil
+	case !hasChart:
+		return at(doc, key, "a chart needs path (a folder inside the group) or chart (a remote chart, with repo and version)")
+	}
+	ref, err := charts.ParseRef(str(e["repo"]), str(e["chart"]), str(e["version"]))
+	var fe *charts.FieldError
+	if errors.As(err, &fe) {
+		field := key + "." + fe.Field
+		if _, ok := e[fe.Field]; !ok {
+			field = key
+		}
+		return at(doc, field, fe.Msg)
+	}
+	if err != nil {
+		return at(doc, key, err.Error())
+	}
+	ch.Remote = &ref
+	return nil
 }
 
 // condition reads a schema-checked condition (or enabledBy test): at most one test each.

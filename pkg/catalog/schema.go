@@ -41,9 +41,13 @@ const GroupSchemaJSON = `{
           "properties": {
             "kustomize": {"type": "boolean"},
             "charts": {"type": "array", "items": {
-              "type": "object", "additionalProperties": false, "required": ["path"],
+              "description": "a chart folder inside the group (path), or a remote chart: chart (a name, or oci://host/path/name) from repo (https://, http:// or oci://) at an exact version, fetched by gwctl charts pull",
+              "type": "object", "additionalProperties": false,
               "properties": {
                 "path": {"type": "string", "minLength": 1},
+                "repo": {"type": "string", "minLength": 1, "description": "Helm repository URL (https://…, where index.yaml is) or OCI registry path (oci://host/path)"},
+                "chart": {"type": "string", "minLength": 1, "description": "chart name in repo, or a whole OCI reference oci://host/path/name"},
+                "version": {"type": "string", "minLength": 1, "description": "exact chart version (1.2.3, v1.2.3); ranges are refused"},
                 "releaseName": {"$ref": "#/$defs/name"},
                 "namespace": {"$ref": "#/$defs/name"},
                 "values": {"type": "string"}

@@ -20,7 +20,7 @@ func (g *globalOptions) renderedObjects(ctx context.Context) ([]*manifest.Object
 	if err != nil {
 		return nil, err
 	}
-	res, err := render.Render(ctx, render.Options{Catalog: l.catalog, Config: l.config, Groups: l.result.Order})
+	res, err := render.Render(ctx, render.Options{Catalog: l.catalog, Config: l.config, Groups: l.result.Order, Charts: l.charts})
 	if err != nil {
 		return nil, err
 	}

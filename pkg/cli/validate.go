@@ -14,6 +14,8 @@ import (
 	"github.com/infergw/gwctl/pkg/portable"
 	"github.com/infergw/gwctl/pkg/report"
 	"github.com/infergw/gwctl/pkg/validate"
+	"github.com/infergw/gwctl/pkg/validate/controls"
+	"github.com/infergw/gwctl/pkg/validate/objects"
 	"github.com/infergw/gwctl/pkg/version"
 )
 
@@ -127,7 +129,7 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 		if err != nil {
 			return withCode(ExitUsage, fmt.Errorf("--known-objects: %w", err))
 		}
-		known, err := validate.ReadKnown(file, data)
+		known, err := objects.ReadKnown(file, data)
 		if err != nil {
 			return withCode(ExitUsage, fmt.Errorf("--known-objects: %w", err))
 		}
@@ -253,7 +255,7 @@ current render.`,
 			if err != nil {
 				return err
 			}
-			rep := validate.Controls(objs).WithStandby(portable.HasStandby(objs))
+			rep := controls.Compute(objs).WithStandby(portable.HasStandby(objs))
 			switch output {
 			case "markdown", "md":
 				return rep.WriteMarkdown(g.streams.Out)
@@ -265,8 +267,4 @@ current render.`,
 	}
 	c.Flags().StringVarP(&output, "output", "o", "markdown", "markdown or json")
 	return c
-}
-
-func init() {
-	extraCommands = append(extraCommands, newValidate, newControls)
 }

@@ -66,13 +66,13 @@ func (c *compiler) agentBackend(o *manifest.Object) *Backend {
 	return b
 }
 
-// checkAIAuth reports providers the dataplane cannot authenticate to: Anthropic needs an API
-// key (policies.auth secretRef or key) from the provider entry, the backend or an
+// checkAIAuth reports providers the dataplane cannot authenticate to: Anthropic and Gemini need
+// an API key (policies.auth secretRef or key) from the provider entry, the backend or an
 // AgentgatewayPolicy's backend.auth targeting it; passthrough cannot supply one.
 func checkAIAuth(spec field, b *Backend, providers [][]field) {
 	for i, g := range b.AI.Groups {
 		for j, p := range g {
-			if p.Type != "anthropic" {
+			if !keyedProviders[p.Type] {
 				continue
 			}
 			auth, at := b.Auth, spec.at("policies", "auth")
@@ -81,11 +81,11 @@ func checkAIAuth(spec field, b *Backend, providers [][]field) {
 			}
 			switch {
 			case auth == nil:
-				at.errorf(ruleBackendAuth, "the anthropic provider needs policies.auth with secretRef or key (or an AgentgatewayPolicy backend.auth targeting this backend)")
+				at.errorf(ruleBackendAuth, "the %s provider needs policies.auth with secretRef or key (or an AgentgatewayPolicy backend.auth targeting this backend)", p.Type)
 			case auth.Passthrough:
-				at.errorf(ruleBackendAuth, "the anthropic provider needs an API key: policies.auth passthrough cannot supply one (use secretRef or key)")
+				at.errorf(ruleBackendAuth, "the %s provider needs an API key: policies.auth passthrough cannot supply one (use secretRef or key)", p.Type)
 			case auth.SecretRef == "" && auth.InlineKey == "":
-				at.errorf(ruleBackendAuth, "the anthropic provider needs policies.auth with secretRef or key")
+				at.errorf(ruleBackendAuth, "the %s provider needs policies.auth with secretRef or key", p.Type)
 			}
 		}
 	}
@@ -174,13 +174,22 @@ func aiProvider(pf field) (AIProvider, bool) {
 		}
 	}
 	if !servedProviders[p.Type] {
-		pf.get(p.Type).warnf(ruleUnsupported, "AI provider %s is not served by this dataplane: requests to it get 501 (served: anthropic, openai)", p.Type)
+		pf.get(p.Type).warnf(ruleUnsupported, "AI provider %s is not served by this dataplane: requests to it get 501 (served: anthropic, gemini, openai)", p.Type)
+	}
+	if p.Type == "gemini" && p.Model != "" {
+		if err := CheckGeminiModel(p.Model); err != nil {
+			pf.at("gemini", "model").errorf(ruleType, "%v: it is a path segment of the upstream URL", err)
+			return p, false
+		}
 	}
 	return p, true
 }
 
 // servedProviders are the AI provider types the dataplane has a handler for.
-var servedProviders = map[string]bool{"anthropic": true, "openai": true}
+var servedProviders = map[string]bool{"anthropic": true, "gemini": true, "openai": true}
+
+// keyedProviders are the served providers that need an API key from policies.auth.
+var keyedProviders = map[string]bool{"anthropic": true, "gemini": true}
 
 func backendAuth(af field) *BackendAuth {
 	if !af.exists() {

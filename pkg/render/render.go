@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/infergw/gwctl/pkg/catalog"
+	"github.com/infergw/gwctl/pkg/charts"
 	"github.com/infergw/gwctl/pkg/platform"
 	"github.com/infergw/gwctl/pkg/render/helm"
 )
@@ -53,6 +54,9 @@ type Options struct {
 	// Skip are enabled groups not to render (their conditions do not hold): they stay in the
 	// values other charts see (features), so the groups rendered come out as in a full render.
 	Skip map[string]bool
+	// Charts is the chart cache and lock that remote charts (a group's or a kustomization's
+	// helmCharts) are read from; render never fetches one. Nil: a remote chart is an error.
+	Charts *charts.Store
 }
 
 // Object is one rendered Kubernetes object.
@@ -194,21 +198,45 @@ func renderGroup(ctx context.Context, opts Options, g *catalog.Group, base map[s
 		if err := copyDir(opts.Catalog.FS, g.Dir, fsys, "/app/group"); err != nil {
 			return nil, nil, err
 		}
+		display := displayIn(g)
+		ks, err := kustomizations(opts.Catalog.FS, g.Dir, g.Dir, display)
+		if err != nil {
+			return nil, nil, err
+		}
+		warns, err := expandHelmCharts(ctx, kustomizeEnv{fsys: opts.Catalog.FS, charts: opts.Charts,
+			kubeVersion: opts.Config.KubernetesVersion, apiVersions: APIVersions, display: display}, ks, g.Dir, fsys, "/app/group")
+		warnings = append(warnings, warns...)
+		if err != nil {
+			return nil, nil, err
+		}
 		resources = append(resources, "group")
 	}
-	for _, ch := range g.Charts {
+	for i, ch := range g.Charts {
 		values, err := chartValues(base, ch, g)
 		if err != nil {
 			return nil, nil, err
 		}
-		out, warns, err := helm.Render(ctx, helm.Chart{
+		hc := helm.Chart{
 			FS: opts.Catalog.FS, Dir: path.Join(g.Dir, ch.Path),
 			ReleaseName: ch.ReleaseName, Namespace: ch.Namespace, Values: values,
 			KubeVersion: opts.Config.KubernetesVersion, APIVersions: APIVersions,
-		})
+		}
+		where := g.File[:len(g.File)-len("group.yaml")-1] + "/" + ch.Path
+		if ch.Remote != nil {
+			where = fmt.Sprintf("%s: spec.content.charts[%d]", g.File, i)
+			if opts.Charts == nil {
+				return nil, nil, fmt.Errorf("%s: chart %s: no chart cache (run from gwctl, which reads gwctl.lock)", where, ch.Remote)
+			}
+			data, err := opts.Charts.Archive(*ch.Remote)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", where, err)
+			}
+			hc.FS, hc.Dir, hc.Archive = nil, ch.Remote.String(), data
+		}
+		out, warns, err := helm.Render(ctx, hc)
 		warnings = append(warnings, warns...)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s/%s: %w", g.File[:len(g.File)-len("group.yaml")-1], ch.Path, err)
+			return nil, nil, fmt.Errorf("%s: %w", where, err)
 		}
 		if strings.TrimSpace(stripComments(out)) == "" {
 			continue
@@ -327,9 +355,6 @@ func copyDir(src fs.FS, dir string, dst filesys.FileSystem, to string) error {
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
 		if d.IsDir() {
-			if rel == "charts" {
-				return fs.SkipDir // Helm content is rendered separately
-			}
 			return dst.MkdirAll(path.Join(to, rel))
 		}
 		if rel == "group.yaml" {
@@ -384,4 +409,11 @@ func checkDuplicates(objs []*Object) error {
 		seen[key] = o.Group
 	}
 	return nil
+}
+
+// displayIn names a catalog path of g's folder as messages do: with the catalog's own prefix
+// (groups/ for the bundled catalog, the directory given otherwise).
+func displayIn(g *catalog.Group) func(string) string {
+	prefix := strings.TrimSuffix(g.File, path.Join(g.Dir, "group.yaml"))
+	return func(p string) string { return prefix + p }
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -32,7 +34,7 @@ func ReadRulesConfig(file string, data []byte) (RulesConfig, error) {
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 		return c, fmt.Errorf("%s: %w", file, err)
 	}
-	for _, id := range sortedKeys(c.Rules) {
+	for _, id := range slices.Sorted(maps.Keys(c.Rules)) {
 		if _, ok := finding.LookupRule(id); !ok {
 			return c, fmt.Errorf("%s: rules.%s: unknown rule id (gwctl validate --list-rules lists them)", file, id)
 		}
