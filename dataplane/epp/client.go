@@ -57,9 +57,12 @@ type Options struct {
 	// TLS, when set, dials pickers over TLS (the Inference Extension's EPP serves TLS by default,
 	// with a self-signed certificate); nil dials plaintext.
 	TLS *tls.Config
-	// Timeout bounds the request phase (stream open to pick) and each wait for a reply in the
-	// response phases; default 1s.
+	// Timeout bounds the request phase (stream open to pick); default 1s. Past it failureMode
+	// applies.
 	Timeout time.Duration
+	// ResponseTimeout bounds each wait for the picker's reply in the response phases (headers,
+	// each body chunk sent); default 10s. A stalled picker then ends the response.
+	ResponseTimeout time.Duration
 	// Mode is the processing mode; zero means FullDuplex.
 	Mode Mode
 	// MaxBodyBytes is the largest request body sent to the picker, and the largest it may
@@ -83,6 +86,9 @@ type Client struct {
 func NewClient(opts Options, reg prometheus.Registerer) (*Client, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Second
+	}
+	if opts.ResponseTimeout <= 0 {
+		opts.ResponseTimeout = 10 * time.Second
 	}
 	if opts.Mode == (Mode{}) {
 		opts.Mode = FullDuplex

@@ -100,7 +100,9 @@ func TestFleet(t *testing.T) {
 			tokens, errs := 0, 0
 			for _, r := range rs {
 				if r.Status != http.StatusOK || r.OutTok == 0 {
-					errs++
+					if errs++; errs <= 3 {
+						t.Logf("%s: failed request: status %d, %d chunks, body %.200q", pk.name, r.Status, r.Chunks, r.Body)
+					}
 					continue
 				}
 				ttft = append(ttft, r.TTFT)

@@ -44,7 +44,7 @@ func (ex *exchange) respond(resp *http.Response, served string) error {
 		if err := ex.send(m); err != nil {
 			return ex.responseFailed(resp, classify(err, context.Background()))
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), ex.c.opts.Timeout)
+		ctx, cancel := context.WithTimeout(context.Background(), ex.c.opts.ResponseTimeout)
 		reply, err := ex.next(ctx)
 		cancel()
 		if err != nil {
@@ -121,7 +121,7 @@ func (ex *exchange) bufferedResponse(resp *http.Response, md *corev3.Metadata) e
 	if err := ex.send(m); err != nil {
 		return ex.responseFailed(resp, classify(err, context.Background()))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ex.c.opts.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), ex.c.opts.ResponseTimeout)
 	reply, err := ex.next(ctx)
 	cancel()
 	if err != nil {
@@ -228,7 +228,7 @@ func (b *duplexBody) pump(md *corev3.Metadata) {
 }
 
 func (b *duplexBody) Read(p []byte) (int, error) {
-	timer := time.NewTimer(b.ex.c.opts.Timeout)
+	timer := time.NewTimer(b.ex.c.opts.ResponseTimeout)
 	defer timer.Stop()
 	for len(b.buf) == 0 {
 		if b.err != nil {
@@ -239,7 +239,7 @@ func (b *duplexBody) Read(p []byte) (int, error) {
 		}
 		select {
 		case r, ok := <-b.ex.recv:
-			timer.Reset(b.ex.c.opts.Timeout)
+			timer.Reset(b.ex.c.opts.ResponseTimeout)
 			b.handle(r, ok)
 		case <-b.pumpDone:
 			b.mu.Lock()
@@ -254,9 +254,9 @@ func (b *duplexBody) Read(p []byte) (int, error) {
 			owed := b.sent > 0
 			b.mu.Unlock()
 			if owed {
-				b.fail(fail("timeout", "no reply to the response body within %v", b.ex.c.opts.Timeout))
+				b.fail(fail("timeout", "no reply to the response body within %v", b.ex.c.opts.ResponseTimeout))
 			}
-			timer.Reset(b.ex.c.opts.Timeout)
+			timer.Reset(b.ex.c.opts.ResponseTimeout)
 		}
 	}
 	n := copy(p, b.buf)
@@ -351,7 +351,7 @@ func (s *streamedBody) Read(p []byte) (int, error) {
 		if err := s.ex.send(m); err != nil {
 			return 0, s.fail(classify(err, context.Background()))
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), s.ex.c.opts.Timeout)
+		ctx, cancel := context.WithTimeout(context.Background(), s.ex.c.opts.ResponseTimeout)
 		reply, err := s.ex.next(ctx)
 		cancel()
 		if err != nil {
