@@ -61,7 +61,13 @@ func TestFleet(t *testing.T) {
 			srv := httptest.NewServer(p)
 			return srv.URL, func() float64 { return 0 }, func() { srv.Close(); _ = p.Close() }
 		}},
-		{"EPP client → dataplane epp (ext_proc)", func(t *testing.T) (string, func() float64, func()) {
+	}
+	for _, mode := range []string{"full-duplex", "buffered"} {
+		pickers = append(pickers, picker{"EPP client (" + mode + ") → dataplane epp", func(t *testing.T) (string, func() float64, func()) {
+			m, err := ParseMode(mode)
+			if err != nil {
+				t.Fatal(err)
+			}
 			eppPool := startPool(t, "fleet/epp", addrs, pool.FailOpen, pool.DefaultScheduler())
 			s, err := NewServer(eppPool, 0, nil, nil)
 			if err != nil {
@@ -69,14 +75,14 @@ func TestFleet(t *testing.T) {
 			}
 			eppAddr := serveGRPC(t, s)
 			gwPool := startPool(t, "fleet/gw", addrs, pool.FailOpen, pool.DefaultScheduler())
-			c, err := NewClient(Options{}, nil)
+			c, err := NewClient(Options{Mode: m}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			srv := httptest.NewServer(c.Handler(gwPool, Picker{Address: eppAddr, FailureMode: pool.FailOpen}))
 			fo := func() float64 { return testutil.ToFloat64(c.metrics.requests.WithLabelValues("fleet/gw", "fail_open")) }
 			return srv.URL, fo, func() { srv.Close(); _ = c.Close(); _ = gwPool.Close(); _ = eppPool.Close() }
-		}},
+		}})
 	}
 
 	var b strings.Builder
