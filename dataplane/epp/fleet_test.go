@@ -14,7 +14,6 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/pool/pooltest"
-	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
 )
 
 // The fleet comparison takes minutes, so it only runs with
@@ -23,31 +22,19 @@ import (
 var (
 	fleetFlag  = flag.Bool("epp.fleet", false, "compare the in-process picker with the EPP server driven over ext_proc on the simulated fleet (slow)")
 	fleetLoads = flag.String("epp.fleet.loads", "0.5,0.8,1.0,1.2", "offered loads as fractions of fleet capacity")
+	fleetLWEPP = flag.Bool("epp.fleet.lwepp", false, "add the Inference Extension's lwepp (needs make lwepp and make kube-bins)")
 )
 
 // TestFleet runs the pool-picking benchmark's workload (pooltest: 8 simulated vLLM servers,
-// shared_prefix 150x5, Poisson arrivals) through the in-process picker and through the EPP
-// client calling the dataplane's own EPP server (same default scheduler) over ext_proc.
+// shared_prefix 150x5, Poisson arrivals) through the in-process picker, through the EPP client
+// calling the dataplane's own EPP server (same default scheduler) over ext_proc, and with
+// -epp.fleet.lwepp through the EPP client calling the Inference Extension's lwepp.
 func TestFleet(t *testing.T) {
 	if !*fleetFlag {
 		t.Skip("fleet comparison runs only with -epp.fleet")
 	}
-	var sims []*vllmsim.Server
-	var addrs []string
-	for i := range pooltest.Endpoints {
-		c := pooltest.Sim()
-		c.Seed = uint64(i + 1)
-		s, err := vllmsim.New(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start("127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		sims = append(sims, s)
-		addrs = append(addrs, s.Addr())
-	}
+	// One port on 127.0.0.2… so lwepp, which knows the pool by Pod IP and target port, can serve it.
+	sims, addrs := loopbackFleet(t, pooltest.Endpoints, pooltest.Sim())
 	ideal, _ := pooltest.Capacity(pooltest.Sim())
 	prompts := pooltest.SharedPrefixWorkload(42)
 
@@ -82,6 +69,19 @@ func TestFleet(t *testing.T) {
 			srv := httptest.NewServer(c.Handler(gwPool, Picker{Address: eppAddr, FailureMode: pool.FailOpen}))
 			fo := func() float64 { return testutil.ToFloat64(c.metrics.requests.WithLabelValues("fleet/gw", "fail_open")) }
 			return srv.URL, fo, func() { srv.Close(); _ = c.Close(); _ = gwPool.Close(); _ = eppPool.Close() }
+		}})
+	}
+	if *fleetLWEPP {
+		eppAddr, _ := startLWEPP(t, addrs)
+		pickers = append(pickers, picker{"EPP client (full-duplex) → GIE lwepp v1.6.2 (round-robin)", func(t *testing.T) (string, func() float64, func()) {
+			gwPool := startPool(t, "fleet/lwepp", addrs, pool.FailOpen, pool.DefaultScheduler())
+			c, err := NewClient(Options{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(c.Handler(gwPool, Picker{Address: eppAddr, FailureMode: pool.FailOpen}))
+			fo := func() float64 { return testutil.ToFloat64(c.metrics.requests.WithLabelValues("fleet/lwepp", "fail_open")) }
+			return srv.URL, fo, func() { srv.Close(); _ = c.Close(); _ = gwPool.Close() }
 		}})
 	}
 

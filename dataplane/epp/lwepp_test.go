@@ -53,11 +53,41 @@ func sameFreePort(t *testing.T, hosts ...string) int {
 	return 0
 }
 
-// The Inference Extension's own lightweight EPP (cmd/lwepp at the release of the pinned
-// InferencePool API, built by `make lwepp`) as the picker the dataplane calls. It discovers the
-// pool's Pods through a real kube-apiserver: Pods made Ready by the test, whose IPs are loopback
-// addresses where the vLLM simulators listen.
-func TestLWEPP(t *testing.T) {
+// loopbackFleet starts n simulators with cfg on 127.0.0.2, 127.0.0.3, … at one port (the pool's
+// target port, shared by its Pods) and returns their addresses.
+func loopbackFleet(t *testing.T, n int, cfg vllmsim.Config) ([]*vllmsim.Server, []string) {
+	t.Helper()
+	var ips []string
+	for i := range n {
+		ips = append(ips, fmt.Sprintf("127.0.0.%d", i+2))
+	}
+	port := sameFreePort(t, ips...)
+	var sims []*vllmsim.Server
+	var eps []string
+	for i, ip := range ips {
+		c := cfg
+		c.Seed = uint64(i + 1)
+		sim, err := vllmsim.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := net.JoinHostPort(ip, strconv.Itoa(port))
+		if err := sim.Start(addr); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sim.Close() })
+		sims = append(sims, sim)
+		eps = append(eps, addr)
+	}
+	return sims, eps
+}
+
+// startLWEPP runs the Inference Extension's own lightweight EPP (cmd/lwepp at the release of
+// the pinned InferencePool API, built by `make lwepp`) for the pool of eps, and returns its
+// ext_proc address. It discovers the pool's Pods through a real kube-apiserver: Pods made Ready
+// here, whose IPs are the loopback addresses where the simulators listen.
+func startLWEPP(t *testing.T, eps []string) (string, *testenv.Process) {
+	t.Helper()
 	bin := filepath.Join(testenv.RepoRoot(t), "bin", "lwepp")
 	if _, err := os.Stat(bin); err != nil {
 		testenv.Missing(t, "bin/lwepp not found: run `make lwepp` (builds the Inference Extension's cmd/lwepp pinned by hack/lwepp/go.mod)")
@@ -72,23 +102,8 @@ func TestLWEPP(t *testing.T) {
 	if err := s.InstallCRDs(ctx, crd); err != nil {
 		t.Fatal(err)
 	}
-
-	// Two model servers on 127.0.0.2 and 127.0.0.3, one target port.
-	ips := []string{"127.0.0.2", "127.0.0.3"}
-	port := sameFreePort(t, ips...)
-	var eps []string
-	for i, ip := range ips {
-		sim, err := vllmsim.New(vllmsim.Config{Seed: uint64(i + 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := net.JoinHostPort(ip, strconv.Itoa(port))
-		if err := sim.Start(addr); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = sim.Close() })
-		eps = append(eps, addr)
-	}
+	_, portStr, _ := net.SplitHostPort(eps[0])
+	port, _ := strconv.Atoi(portStr)
 
 	// The pool and its Pods, Ready, in the API server.
 	const ns = "lwepp"
@@ -110,7 +125,7 @@ func TestLWEPP(t *testing.T) {
 	if _, err := dc.Resource(poolGVR).Namespace(ns).Create(ctx, ip, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for i, addr := range ips {
+	for i, ep := range eps {
 		p := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("vllm-%d", i), Namespace: ns, Labels: map[string]string{"app": "vllm"}},
 			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "vllm", Image: "vllm/vllm-openai"}}},
@@ -119,7 +134,8 @@ func TestLWEPP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		created.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: addr, PodIPs: []corev1.PodIP{{IP: addr}},
+		podIP := hostOf(ep)
+		created.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: podIP, PodIPs: []corev1.PodIP{{IP: podIP}},
 			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}}
 		if _, err := kc.CoreV1().Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
@@ -135,7 +151,14 @@ func TestLWEPP(t *testing.T) {
 	proc := testenv.Start(t, cmd)
 	eppAddr := "127.0.0.1:" + strconv.Itoa(grpcPort)
 	proc.WaitDial(t, eppAddr, 30*time.Second)
+	return eppAddr, proc
+}
 
+// lwepp as the picker the dataplane calls, over a real kube-apiserver's pool and Pods.
+func TestLWEPP(t *testing.T) {
+	_, eps := loopbackFleet(t, 2, vllmsim.Config{})
+	eppAddr, proc := startLWEPP(t, eps)
+	const ns = "lwepp"
 	p := startPool(t, ns+"/vllm", eps, pool.FailClose, pool.SchedulerConfig{})
 	gw := startGateway(t, p, eppAddr, pool.FailClose, Options{})
 
