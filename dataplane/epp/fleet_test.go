@@ -80,7 +80,9 @@ func TestFleet(t *testing.T) {
 				t.Fatal(err)
 			}
 			srv := httptest.NewServer(c.Handler(gwPool, Picker{Address: eppAddr, FailureMode: pool.FailOpen}))
-			fo := func() float64 { return testutil.ToFloat64(c.metrics.requests.WithLabelValues("fleet/lwepp", "fail_open")) }
+			fo := func() float64 {
+				return testutil.ToFloat64(c.metrics.requests.WithLabelValues("fleet/lwepp", "fail_open"))
+			}
 			return srv.URL, fo, func() { srv.Close(); _ = c.Close(); _ = gwPool.Close() }
 		}})
 	}
