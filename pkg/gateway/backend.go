@@ -401,14 +401,7 @@ func (c *compiler) poolBackend(o *manifest.Object) *Backend {
 		spec.get("targetPorts").errorf(ruleBackendRef, "InferencePool needs at least one targetPorts number")
 		return nil
 	}
-	// The dataplane picks endpoints itself and never calls the endpoint picker the pool names
-	// (no ext_proc), so only its failureMode matters here; the reference need not resolve.
-	if ef := spec.get("endpointPickerRef"); ef.exists() {
-		p.Picker = &EndpointPicker{FailOpen: enum(ef.get("failureMode"), "FailClose", "FailOpen") == "FailOpen"}
-		if name, port := ef.get("name").str(), ef.at("port", "number").port(); name != "" && port != 0 {
-			p.Picker.Service = ServiceBackend{Name: name, Namespace: ns(o), Port: port}
-		}
-	}
+	p.Picker = c.endpointPicker(o, spec)
 	b := &Backend{ID: id, Kind: KindInferencePool, Namespace: ns(o), Name: o.Name, Pool: p}
 	c.backends[id] = b
 	return b

@@ -133,12 +133,20 @@ type PoolBackend struct {
 	Picker *EndpointPicker
 }
 
-// EndpointPicker is spec.endpointPickerRef. The dataplane does not call it (its own picker
-// decides); Service is kept for reference, unresolved (no Address).
+// EndpointPicker is spec.endpointPickerRef. The dataplane calls the picker Service over ext_proc
+// when Service.Address is set; otherwise its in-process picker decides (no reference, or the
+// pool's annotation gwctl.infergw.dev/endpoint-picker: in-process).
 type EndpointPicker struct {
 	Service ServiceBackend
 	// FailOpen is failureMode FailOpen (default FailClose).
 	FailOpen bool
+	// InProcess is set by the annotation: the reference is kept for other gateways, not called.
+	InProcess bool
+}
+
+// External reports whether the dataplane calls the picker Service.
+func (p *EndpointPicker) External() bool {
+	return p != nil && !p.InProcess && p.Service.Address != ""
 }
 
 // MCPAuthorization filters MCP list results and denies calls by CEL expressions.

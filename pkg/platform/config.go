@@ -84,6 +84,10 @@ type Pool struct {
 	TargetPort int          `mapstructure:"targetPort" json:"targetPort"`
 	App        string       `mapstructure:"app" json:"app"`
 	Models     []LocalModel `mapstructure:"models" json:"models"`
+	// Picker is who picks the endpoint: in-process (the dataplane's own picker; the pool is
+	// annotated so the dataplane does not call its endpointPickerRef) or endpoint-picker (the
+	// dataplane calls the Service <name>-epp:9002 over ext_proc, e.g. llm-d's scheduler).
+	Picker string `mapstructure:"picker" json:"picker"`
 }
 
 // LocalModel is a model served by the pool, routed on X-Gateway-Base-Model-Name.
@@ -139,7 +143,7 @@ func Defaults() map[string]any {
 		"gateway": map[string]any{"name": "inference-gateway", "namespace": "inference", "className": "agentgateway", "port": int64(80), "publicURL": "",
 			"tls": map[string]any{"issuer": "", "issuerKind": "ClusterIssuer", "secretName": "gateway-tls", "hostname": "", "port": int64(443)}},
 		"dataplane": map[string]any{"namespace": "agentgateway-system", "image": "ghcr.io/infergw/dataplane:latest", "replicas": int64(2)},
-		"pool": map[string]any{"name": "vllm", "targetPort": int64(8000), "app": "vllm",
+		"pool": map[string]any{"name": "vllm", "targetPort": int64(8000), "app": "vllm", "picker": "in-process",
 			"models": []any{map[string]any{"name": "llama-3-8b-instruct"}}},
 		"egress":        map[string]any{"model": "claude-haiku-4-5", "alias": "claude-haiku", "host": "", "port": int64(443)},
 		"identity":      map[string]any{"namespace": "dex", "issuer": "https://auth.example.com", "audience": "mcp-client", "jwksPath": "/keys", "port": int64(5556)},

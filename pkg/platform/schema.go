@@ -43,6 +43,7 @@ const schemaTemplate = `{
     "pool": {"type": "object", "additionalProperties": false, "properties": {
       "name": {"$ref": "#/$defs/dnsLabel"}, "targetPort": {"$ref": "#/$defs/port"},
       "app": {"$ref": "#/$defs/dnsLabel"},
+      "picker": {"enum": ["in-process", "endpoint-picker"]},
       "models": {"type": "array", "items": {"type": "object", "additionalProperties": false, "required": ["name"],
         "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 256}}}}}},
     "egress": {"type": "object", "additionalProperties": false, "properties": {

@@ -63,6 +63,8 @@ func checkObject(s *objects.Set, e *objects.Entry) []finding.Finding {
 		return checkPolicy(s, e)
 	case e.Obj.Group() == objects.AgentgatewayGroup && e.Obj.Kind == "AgentgatewayBackend":
 		return checkBackend(s, e)
+	case e.Obj.Group() == objects.InferenceGroup && e.Obj.Kind == "InferencePool" && !e.Known:
+		return checkPool(s, e)
 	}
 	return nil
 }
