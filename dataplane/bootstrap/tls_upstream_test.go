@@ -163,8 +163,8 @@ spec:
 			var e struct {
 				Error struct{ Message, Type string }
 			}
-			if err := json.Unmarshal(body, &e); err != nil || e.Error.Type != "api_error" || !strings.HasPrefix(e.Error.Message, tc.errMsg) {
-				t.Fatalf("error body %s, want an api_error starting %q", body, tc.errMsg)
+			if err := json.Unmarshal(body, &e); err != nil || e.Error.Type != "server_error" || !strings.HasPrefix(e.Error.Message, tc.errMsg) {
+				t.Fatalf("error body %s, want a server_error starting %q", body, tc.errMsg)
 			}
 		})
 	}

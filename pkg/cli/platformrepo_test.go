@@ -119,8 +119,9 @@ const renderFindings = `
   460:9    warning AgentgatewayPolicy/llm/completions-rate-limit spec.traffic.rateLimit.local[0]: bucket 15 requests, +10/s (requests 10 + burst 5): starts full, shared by every client of the target, one bucket per proxy replica: a burst of up to 15 passes before the first 429, not 10 [lint/ratelimit-bucket]
   647:13   warning ClusterSecretStore/vault apiVersion: no schema for external-secrets.io/v1 ClusterSecretStore: pass its CRD in the input or with --crds, or use --ignore-missing-schemas [schema/missing]
   803:7    error   HTTPRoute/llm/completions spec.rules[1].backendRefs[0]: Service llm/embeddings not found in the input [refs/unresolved]
+  906:5    info    InferencePool/llm/llama spec.endpointPickerRef: endpoint picker: Service llm/llama-epp port 9002 (llama-epp.llm.svc.cluster.local:9002) over ext_proc, failureMode FailOpen [gateway.endpoint-picker]
 
-45 resources in 1 file: 1 error, 2 warnings, 0 info, 1 skipped (no schema) — failed
+45 resources in 1 file: 1 error, 2 warnings, 1 info, 1 skipped (no schema) — failed
 `
 
 func TestPlatformRepoValidateRender(t *testing.T) {
@@ -169,7 +170,7 @@ func TestPlatformRepoValidateDirectory(t *testing.T) {
 	}
 	// 21 catalog files, 2 configs, 2 groups files, known-objects.yaml and 16 values files; 51
 	// kustomization files.
-	if fmt.Sprint(infos) != "map[input/kustomization:51 input/not-a-manifest:42]" {
+	if fmt.Sprint(infos) != "map[gateway.endpoint-picker:1 input/kustomization:51 input/not-a-manifest:42]" {
 		t.Errorf("info findings %v", infos)
 	}
 }
@@ -210,9 +211,11 @@ apps/chat-ui/base/route.yaml
   13:9     warning AgentgatewayPolicy/llm/completions-rate-limit spec.traffic.rateLimit.local[0]: bucket 15 requests, +10/s (requests 10 + burst 5): starts full, shared by every client of the target, one bucket per proxy replica: a burst of up to 15 passes before the first 429, not 10 [lint/ratelimit-bucket]
 apps/llm-gateway/routes.yaml
   18:7     error   HTTPRoute/llm/completions spec.rules[1].backendRefs[0]: Service llm/embeddings not found in the input [refs/unresolved]
+platform/model-serving/pool.yaml
+  12:5     info    InferencePool/llm/llama spec.endpointPickerRef: endpoint picker: Service llm/llama-epp port 9002 (llama-epp.llm.svc.cluster.local:9002) over ext_proc, failureMode FailOpen [gateway.endpoint-picker]
 platform/secret-store/vault.yaml
   1:13     warning ClusterSecretStore/vault apiVersion: no schema for external-secrets.io/v1 ClusterSecretStore: pass its CRD in the input or with --crds, or use --ignore-missing-schemas [schema/missing]
 
-45 resources in 23 files: 1 error, 2 warnings, 0 info, 1 skipped (no schema) — failed
+45 resources in 23 files: 1 error, 2 warnings, 1 info, 1 skipped (no schema) — failed
 `, "")
 }

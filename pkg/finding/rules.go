@@ -28,6 +28,7 @@ var registry = []Rule{
 	{"gateway.certificate", Error, "a listener's certificate the dataplane cannot serve: missing keys, malformed, a key that does not match, expired (warning when the Secret is not in the input)"},
 	{"gateway.certificate-hostname", Warning, "no certificate of an HTTPS listener covers the listener's hostname"},
 	{"gateway.duplicate", Error, "the dataplane compiler sees two objects with one name"},
+	{"gateway.endpoint-picker", Info, "which endpoint picker serves an InferencePool: the in-process picker, or the endpointPickerRef Service over ext_proc"},
 	{"gateway.expression", Error, "the dataplane compiler rejects a CEL expression"},
 	{"gateway.hostname", Error, "the dataplane compiler rejects a hostname"},
 	{"gateway.parent-ref", Error, "the dataplane compiler cannot attach a route to its parent"},

@@ -158,7 +158,7 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 			c.policies = append(c.policies, o)
 		case "Service":
 			c.services = append(c.services, o)
-		case "Certificate", "ExternalSecret":
+		case "Certificate", "ExternalSecret", "SealedSecret":
 			c.producers = append(c.producers, o)
 		case "BackendTLSPolicy":
 			c.tlsPolicies = append(c.tlsPolicies, o)

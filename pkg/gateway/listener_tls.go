@@ -194,6 +194,33 @@ func (c *compiler) secretProduced(namespace, name string) bool {
 			if f.at("spec", "target", "name").strOr(o.Name) == name {
 				return true
 			}
+		case "SealedSecret":
+			if f.at("spec", "template", "metadata", "name").strOr(o.Name) == name {
+				return true
+			}
+		}
+	}
+	// cert-manager's gateway-shim makes a Certificate for each Secret the listeners of an
+	// annotated Gateway reference in the Gateway's own namespace.
+	for _, gw := range c.gateways {
+		a := gw.Annotations()
+		if ns(gw) != namespace || (a["cert-manager.io/issuer"] == "" && a["cert-manager.io/cluster-issuer"] == "") {
+			continue
+		}
+		ls, _ := root(c, gw).at("spec", "listeners").v.([]any)
+		for _, l := range ls {
+			lm, _ := l.(map[string]any)
+			tls, _ := lm["tls"].(map[string]any)
+			refs, _ := tls["certificateRefs"].([]any)
+			for _, r := range refs {
+				rm, _ := r.(map[string]any)
+				g, _ := rm["group"].(string)
+				k, _ := rm["kind"].(string)
+				rns, _ := rm["namespace"].(string)
+				if rm["name"] == name && g == "" && (k == "" || k == "Secret") && (rns == "" || rns == namespace) {
+					return true
+				}
+			}
 		}
 	}
 	return false
