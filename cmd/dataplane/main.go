@@ -25,6 +25,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/server"
 	"github.com/infergw/gwctl/dataplane/standard"
+	"github.com/infergw/gwctl/pkg/gateway"
 )
 
 // listFlag is a repeatable flag; its environment variable holds comma-separated values.
@@ -56,6 +57,7 @@ type options struct {
 	webSearch                 bool
 	serverTools               string
 	publicOrigin              string
+	controllerName            string
 }
 
 func newFlags(o *options, out io.Writer) *flag.FlagSet {
@@ -91,6 +93,7 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.shutWait, "shutdown-delay", 0, "after SIGTERM, keep serving this long with /readyz failing before closing the listener")
 	fs.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&o.controllerName, "controller-name", gateway.DefaultControllerName, "GatewayClass controllerName this dataplane implements: Gateways of classes naming another controller (and routes to them) are left alone; a class not in the config counts as ours")
 	fs.BoolVar(&o.assumeSvc, "assume-services", false, "accept references to Services that are not in the config (resolved by cluster DNS, ports unchecked)")
 	fs.BoolVar(&o.noAccessLog, "no-access-log", false, "turn off the per-request access log line")
 	fs.Usage = func() {
@@ -205,7 +208,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	d := bootstrap.New(bootstrap.Settings{
 		Config: o.config, Stdin: stdin, Listen: o.listen, Admin: o.admin, Debug: o.debug,
 		SecretsDir: o.secrets, Resolve: resolve, ClusterDomain: o.domain, AssumeServices: o.assumeSvc,
-		OTLPEndpoint: o.otlp, RedisAddr: o.redis, MaxRequestBody: o.maxBody, MaxHeaderBytes: o.maxHeader,
+		ControllerName: o.controllerName,
+		OTLPEndpoint:   o.otlp, RedisAddr: o.redis, MaxRequestBody: o.maxBody, MaxHeaderBytes: o.maxHeader,
 		RequestBodyTimeout: o.bodyTimeout,
 		WatchInterval:      o.watch, ShutdownTimeout: o.shutdown, ShutdownDelay: o.shutWait,
 		DisableAccessLog: o.noAccessLog,

@@ -53,6 +53,9 @@ type Settings struct {
 	ClusterDomain string
 	// AssumeServices accepts Services that are not in the input (see gateway.Options).
 	AssumeServices bool
+	// ControllerName limits the dataplane to Gateways of GatewayClasses with this
+	// controllerName (see gateway.Options); empty serves every Gateway.
+	ControllerName string
 	// OTLPEndpoint and RedisAddr are passed to the telemetry and rate-limit wiring.
 	OTLPEndpoint, RedisAddr string
 	// MaxRequestBody in bytes; 0 is unlimited.
@@ -67,6 +70,12 @@ type Settings struct {
 	ShutdownTimeout, ShutdownDelay time.Duration
 	// DisableAccessLog turns off the per-request log line.
 	DisableAccessLog bool
+}
+
+// CompileOptions are the gateway.Options every source compiles with.
+func (s Settings) CompileOptions() gateway.Options {
+	return gateway.Options{Resolve: s.Resolve, ClusterDomain: s.ClusterDomain, AssumeServices: s.AssumeServices,
+		ControllerName: s.ControllerName}
 }
 
 // Dataplane is an assembled gateway. Register backend factories on Backends and set Policy
@@ -160,7 +169,7 @@ func New(s Settings, log *slog.Logger) *Dataplane {
 	d.Watcher = &config.Watcher{
 		Source: &config.Source{
 			Paths: s.Config, Stdin: s.Stdin,
-			Options: gateway.Options{Resolve: s.Resolve, ClusterDomain: s.ClusterDomain, AssumeServices: s.AssumeServices},
+			Options: s.CompileOptions(),
 		},
 		Apply:    d.apply,
 		Interval: s.WatchInterval,

@@ -47,12 +47,19 @@ type Options struct {
 	// resolved by cluster DNS and their ports are not checked). Off by default: the rendered
 	// input carries the Services, and a missing one is usually a mistake.
 	AssumeServices bool
+	// ControllerName, when set, limits the dataplane to Gateways whose GatewayClass has this
+	// spec.controllerName; other implementations' Gateways, and route references to them, are
+	// left alone. Empty serves every Gateway.
+	ControllerName string
+	// RequireClass treats a Gateway whose GatewayClass is not in the input as another
+	// implementation's (Kubernetes mode, where every class is visible).
+	RequireClass bool
 }
 
 // Relevant reports whether the compiler reads objects of this kind; the dataplane ignores others.
 func Relevant(o *manifest.Object) bool {
 	switch o.Group() + "/" + o.Kind {
-	case GroupGateway + "/Gateway", GroupGateway + "/HTTPRoute", GroupGateway + "/ReferenceGrant",
+	case GroupGateway + "/GatewayClass", GroupGateway + "/Gateway", GroupGateway + "/HTTPRoute", GroupGateway + "/ReferenceGrant",
 		GroupAgent + "/AgentgatewayBackend", GroupAgent + "/AgentgatewayPolicy",
 		GroupInference + "/InferencePool", "/Service", "/Namespace":
 		return true
@@ -86,6 +93,8 @@ type compiler struct {
 	cfg        *Config
 	// afterPolicies are checks that need the policies attached (backend.auth fills Backend.Auth).
 	afterPolicies []func()
+	// foreign are the Gateways another implementation serves (see Options.ControllerName).
+	foreign map[NamespacedName]bool
 }
 
 func (c *compiler) add(f finding.Finding) { c.findings = append(c.findings, f) }
@@ -114,13 +123,14 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 		routeByKey:  map[string]*Route{},
 		routeObj:    map[*Route]*manifest.Object{},
 		cfg:         &Config{Backends: map[string]*Backend{}},
+		foreign:     map[NamespacedName]bool{},
 	}
 	for _, o := range objs {
 		if o == nil || !Relevant(o) {
 			continue
 		}
 		ns := o.Namespace
-		if ns == "" && o.Kind != "Namespace" {
+		if ns == "" && !clusterScoped(o.Kind) {
 			ns = "default"
 		}
 		k := key(o.Group(), o.Kind, ns, o.Name)
@@ -148,6 +158,10 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 		}
 	}
 	for _, g := range c.gateways {
+		if !c.ours(g) {
+			c.foreign[NamespacedName{Namespace: ns(g), Name: g.Name}] = true
+			continue
+		}
 		c.compileGateway(g)
 	}
 	sortByAge(c.routes)
@@ -164,6 +178,9 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 	finding.Sort(c.findings)
 	return c.cfg, dedupeFindings(c.findings)
 }
+
+// clusterScoped kinds are looked up with namespace "".
+func clusterScoped(kind string) bool { return kind == "Namespace" || kind == "GatewayClass" }
 
 // ns is the object's namespace, "default" when unset.
 func ns(o *manifest.Object) string {

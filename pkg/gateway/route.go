@@ -44,6 +44,9 @@ func (c *compiler) attach(r *Route, pf field, hostnames []string) []Attachment {
 		return nil
 	}
 	gw := NamespacedName{Namespace: pf.get("namespace").strOr(r.Namespace), Name: pf.get("name").str()}
+	if c.foreignGateway(gw) {
+		return nil
+	}
 	if c.lookup(GroupGateway, "Gateway", gw.Namespace, gw.Name) == nil {
 		pf.get("name").errorf(ruleParentRef, "parentRef to Gateway %s, which is not in the input", gw)
 		return nil

@@ -56,8 +56,12 @@ type Dataplane struct {
 	// Namespace runs the dataplane; provider Secrets (and so the egress backend) live here too,
 	// since a pod mounts Secrets of its own namespace only.
 	Namespace string `mapstructure:"namespace" json:"namespace"`
-	Image     string `mapstructure:"image" json:"image"`
-	Replicas  int    `mapstructure:"replicas" json:"replicas"`
+	// Image defaults to DefaultImage(): the dataplane image of the gwctl release rendering it.
+	Image    string `mapstructure:"image" json:"image"`
+	Replicas int    `mapstructure:"replicas" json:"replicas"`
+	// ControllerName is the GatewayClass controllerName the dataplane serves: the bundled
+	// GatewayClass claims it and the dataplane acts on no other class's Gateways.
+	ControllerName string `mapstructure:"controllerName" json:"controllerName"`
 }
 
 // Pool is the InferencePool of self-hosted vLLM servers.
@@ -118,8 +122,9 @@ func Defaults() map[string]any {
 		"kubernetesVersion": "v1.34.0",
 		"catalogPath":       "clusters/{{ .Environment }}/catalog/{{ .Group }}",
 		"secretStore":       map[string]any{"name": "", "kind": "ClusterSecretStore"},
-		"gateway":           map[string]any{"name": "inference-gateway", "namespace": "inference", "className": "agentgateway", "port": int64(80), "publicURL": ""},
-		"dataplane":         map[string]any{"namespace": "agentgateway-system", "image": "ghcr.io/infergw/dataplane:latest", "replicas": int64(2)},
+		"gateway":           map[string]any{"name": "inference-gateway", "namespace": "inference", "className": "gwctl", "port": int64(80), "publicURL": ""},
+		"dataplane": map[string]any{"namespace": "agentgateway-system", "image": DefaultImage(), "replicas": int64(2),
+			"controllerName": "gwctl.infergw.dev/dataplane"},
 		"pool": map[string]any{"name": "vllm", "targetPort": int64(8000), "app": "vllm",
 			"models": []any{map[string]any{"name": "llama-3-8b-instruct"}}},
 		"egress":        map[string]any{"model": "claude-haiku-4-5", "alias": "claude-haiku", "host": "", "port": int64(443)},

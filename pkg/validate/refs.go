@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/infergw/gwctl/pkg/finding"
+	"github.com/infergw/gwctl/pkg/gateway"
 )
 
 // Rule ids of the cross-resource checks.
@@ -185,7 +186,7 @@ func checkGateway(s *objectSet, e *entry) []finding.Finding {
 	if cls := str(mapAt(e.content, "spec"), "gatewayClassName"); cls != "" {
 		if gc := s.get(gatewayGroup, "GatewayClass", "", cls); gc != nil && !gc.known {
 			switch ctl := str(mapAt(gc.content, "spec"), "controllerName"); ctl {
-			case "agentgateway.dev/agentgateway":
+			case "agentgateway.dev/agentgateway", gateway.DefaultControllerName:
 			case "kgateway.dev/agentgateway":
 				out = append(out, gc.obj.Finding("spec.controllerName", RuleGatewayClass, finding.Error,
 					"controllerName kgateway.dev/agentgateway is obsolete: agentgateway v1.x serves agentgateway.dev/agentgateway"))
@@ -195,7 +196,7 @@ func checkGateway(s *objectSet, e *entry) []finding.Finding {
 					break
 				}
 				out = append(out, gc.obj.Finding("spec.controllerName", RuleGatewayClass, finding.Warning,
-					fmt.Sprintf("controllerName %q is not agentgateway's (agentgateway.dev/agentgateway): the dataplane will not serve Gateway %s/%s", ctl, e.ns(), e.obj.Name)))
+					fmt.Sprintf("controllerName %q is neither the dataplane's (%s) nor agentgateway's (agentgateway.dev/agentgateway): Gateway %s/%s will not be served by either", ctl, gateway.DefaultControllerName, e.ns(), e.obj.Name)))
 			}
 		}
 	}
