@@ -33,6 +33,26 @@ test-deps: ## Install the real components tests use (npm packages; redis-server 
 test: test-deps ## Run every test, then count passed/failed/skipped (under CI=true a missing component or file fails)
 	set -o pipefail; $(GO) test -json -timeout 15m ./... | $(GO) run ./hack/testsummary
 
+# kube-apiserver and kubectl for the tests that need a real API server (internal/kubeapi), built
+# from hack/kube (its own module: gwctl's go.mod keeps no replace) at the release its go.mod pins.
+# About 17 minutes cold on 2 cores; skipped when bin/kube already holds that release.
+KUBE_BIN := $(CURDIR)/bin/kube
+KUBE_VERSION := $(shell awk '$$1 == "require" && $$2 == "k8s.io/kubernetes" {print $$3}' hack/kube/go.mod)
+KUBE_VERSION_PKG := k8s.io/component-base/version
+KUBE_LDFLAGS := -s -w -X $(KUBE_VERSION_PKG).gitVersion=$(KUBE_VERSION) -X $(KUBE_VERSION_PKG).gitTreeState=clean \
+	-X $(KUBE_VERSION_PKG).gitMajor=$(word 1,$(subst ., ,$(KUBE_VERSION:v%=%))) -X $(KUBE_VERSION_PKG).gitMinor=$(word 2,$(subst ., ,$(KUBE_VERSION)))
+
+.PHONY: kube-bins
+kube-bins: ## Build kube-apiserver and kubectl into bin/kube (once; ~17 min cold) for the API-server tests
+	@if $(KUBE_BIN)/kube-apiserver --version 2>/dev/null | grep -qx 'Kubernetes $(KUBE_VERSION)' && \
+	    $(KUBE_BIN)/kubectl version --client 2>/dev/null | grep -qx 'Client Version: $(KUBE_VERSION)'; then \
+	  echo "kube-bins: bin/kube holds kube-apiserver and kubectl $(KUBE_VERSION)"; \
+	else \
+	  echo "kube-bins: building kube-apiserver and kubectl $(KUBE_VERSION) into bin/kube"; \
+	  cd hack/kube && GOFLAGS='-mod=mod -buildvcs=false' $(GO) build -trimpath -ldflags '$(KUBE_LDFLAGS)' \
+	    -o $(KUBE_BIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl; \
+	fi
+
 # The packages with a fast path (see pkg/fastpath) and gwctl's commands over them. -count=1: the test
 # cache does not see GWCTL_NOFAST, which is read before the tests start.
 NOFAST_PKGS := ./pkg/fastpath/... ./pkg/manifest/... ./pkg/jsonvalue/... ./pkg/report/... ./pkg/validate/... ./pkg/cli/... ./dataplane/llm/anthropic/...

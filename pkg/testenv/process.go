@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"os/exec"
 	"sync"
@@ -38,14 +39,24 @@ func (l *Buffer) String() string {
 // Start runs cmd, captures its output, and kills it at cleanup.
 func Start(t testing.TB, cmd *exec.Cmd) *Process {
 	t.Helper()
+	p, err := Launch(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// Launch runs cmd and captures its output, for a component that outlives one test (one server
+// shared by a test binary): its owner calls Stop.
+func Launch(cmd *exec.Cmd) (*Process, error) {
 	p := &Process{cmd: cmd, out: &Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", cmd.Path, err)
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
 	go func() { _ = cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.Stop)
-	return p
+	return p, nil
 }
 
 // Output is what the process printed so far.
