@@ -95,6 +95,7 @@ type compiler struct {
 	afterPolicies []func()
 	// foreign are the Gateways another implementation serves (see Options.ControllerName).
 	foreign map[NamespacedName]bool
+	out     *Outcome
 }
 
 func (c *compiler) add(f finding.Finding) { c.findings = append(c.findings, f) }
@@ -124,7 +125,11 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 		routeObj:    map[*Route]*manifest.Object{},
 		cfg:         &Config{Backends: map[string]*Backend{}},
 		foreign:     map[NamespacedName]bool{},
+		out: &Outcome{Gateways: map[NamespacedName]*GatewayOutcome{}, Routes: map[NamespacedName]*RouteOutcome{},
+			Pools: map[NamespacedName]*PoolOutcome{}},
 	}
+	c.cfg.Outcome = c.out
+	c.out.Foreign = c.foreign
 	for _, o := range objs {
 		if o == nil || !Relevant(o) {
 			continue

@@ -16,11 +16,13 @@ type listenerSrc struct {
 	allowed allowed
 	obj     *manifest.Object
 	path    string
+	outcome *ListenerOutcome
 }
 
 func (c *compiler) compileGateway(o *manifest.Object) {
 	f := root(c, o)
 	gw := NamespacedName{Namespace: ns(o), Name: o.Name}
+	c.outcomeOf(gw)
 	for _, lf := range f.at("spec", "listeners").list() {
 		l := &Listener{
 			Gateway:  gw,
@@ -37,6 +39,8 @@ func (c *compiler) compileGateway(o *manifest.Object) {
 		default:
 			lf.get("protocol").warnf(ruleUnsupported,
 				"protocol %q is not served by the dataplane (HTTP only): listener %q is ignored", l.Protocol, l.Name)
+			c.listenerOutcome(gw, l.Name, l.Port, l.Hostname, Condition{Reason: "UnsupportedProtocol",
+				Message: "protocol " + l.Protocol + " is not served by the dataplane (HTTP only)"}, nil)
 			continue
 		}
 		a := allowed{from: lf.at("allowedRoutes", "namespaces", "from").strOr("Same")}
@@ -53,7 +57,8 @@ func (c *compiler) compileGateway(o *manifest.Object) {
 				a.kinds = append(a.kinds, k.get("kind").str())
 			}
 		}
-		src := &listenerSrc{Listener: l, allowed: a, obj: o, path: lf.path}
+		src := &listenerSrc{Listener: l, allowed: a, obj: o, path: lf.path,
+			outcome: c.listenerOutcome(gw, l.Name, l.Port, l.Hostname, Condition{OK: true, Reason: "Accepted"}, a.kinds)}
 		c.cfg.Listeners = append(c.cfg.Listeners, l)
 		c.listeners[gw.String()] = append(c.listeners[gw.String()], l)
 		c.listenerSrc[l] = src
