@@ -209,6 +209,19 @@ func (d *Dataplane) Proxy(id, addr string) http.Handler {
 	})
 }
 
+// Apply installs a compiled config from another source (Kubernetes mode) as a reload does: on
+// error the previous config keeps serving. It records the reload metric.
+func (d *Dataplane) Apply(res *config.Result) error {
+	err := d.apply(res)
+	d.Metrics.Reload(err == nil, float64(time.Now().Unix()))
+	return err
+}
+
+// WithAuth is withAuth for backend factories registered by other sources.
+func (d *Dataplane) WithAuth(b *gateway.Backend, h http.Handler) http.Handler {
+	return d.withAuth(b, h)
+}
+
 func (d *Dataplane) apply(res *config.Result) error {
 	set, err := d.Backends.Build(res.Config)
 	if err != nil {

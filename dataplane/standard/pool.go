@@ -28,6 +28,9 @@ func (in *Installer) installPools() {
 		}
 		if eps, ok := in.opts.PoolEndpoints[b.Name+"."+b.Namespace]; ok {
 			cfg.Source = pool.StaticSource(eps)
+		} else if in.opts.PoolSource != nil {
+			cfg.Source = in.opts.PoolSource(b.Namespace, b.Pool.Selector)
+			cfg.ResolveInterval = in.opts.PoolResolveInterval
 		} else {
 			domain := in.d.Settings.ClusterDomain
 			if domain == "" {
