@@ -72,17 +72,14 @@ func serveFromEndpoints(d *bootstrap.Dataplane, ctl *kube.Controller) {
 // runKubernetes syncs the informers, applies the first set, then serves while the controller
 // follows the cluster.
 func runKubernetes(ctx context.Context, d *bootstrap.Dataplane, ctl *kube.Controller, stderr io.Writer) int {
-	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	err := ctl.Start(sctx)
-	cancel()
-	if err != nil {
+	if err := ctl.Start(ctx); err != nil {
 		fmt.Fprintln(stderr, "dataplane:", err)
 		return 1
 	}
 	done := make(chan struct{})
 	rctx, stop := context.WithCancel(ctx)
 	go func() { ctl.Run(rctx); close(done) }()
-	err = d.ListenAndRun(ctx)
+	err := d.ListenAndRun(ctx)
 	stop()
 	<-done
 	if err != nil {

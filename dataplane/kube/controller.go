@@ -160,8 +160,9 @@ func (c *Controller) served() ([]resource, error) {
 	return out, nil
 }
 
-// Start starts the informers, waits for their caches, and compiles and applies the first set.
-// Its error (no CRDs, no sync within ctx, or a first set that does not compile) stops startup.
+// Start starts the informers (they run until ctx is done), waits for their caches (at most
+// two minutes), and compiles and applies the first set. Its error (no CRDs, no sync, or a first
+// set that does not compile) stops startup.
 func (c *Controller) Start(ctx context.Context) error {
 	ws, err := c.served()
 	if err != nil {
@@ -185,17 +186,19 @@ func (c *Controller) Start(ctx context.Context) error {
 	c.dynInf.Start(ctx.Done())
 	c.inf.Start(ctx.Done())
 	c.secInf.Start(ctx.Done())
-	for gvr, ok := range c.dynInf.WaitForCacheSync(ctx.Done()) {
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for gvr, ok := range c.dynInf.WaitForCacheSync(wctx.Done()) {
 		if !ok {
 			return fmt.Errorf("kube: %s did not sync", gvr)
 		}
 	}
-	for typ, ok := range c.inf.WaitForCacheSync(ctx.Done()) {
+	for typ, ok := range c.inf.WaitForCacheSync(wctx.Done()) {
 		if !ok {
 			return fmt.Errorf("kube: %v did not sync", typ)
 		}
 	}
-	c.secInf.WaitForCacheSync(ctx.Done())
+	c.secInf.WaitForCacheSync(wctx.Done())
 	c.syncSecrets()
 	c.drain()
 	if cp := c.sync(); !cp.applied {
