@@ -78,7 +78,7 @@ func Permissions() []Rule {
 		// Provider Secrets live in the dataplane's namespace (as in file mode, where a pod mounts
 		// Secrets of its own namespace only): never a cluster-wide Secret watch.
 		Rule{APIGroup: "", Resource: "secrets", Verbs: []string{"list", "watch"}, Namespaced: true},
-		Rule{APIGroup: "coordination.k8s.io", Resource: "leases", Verbs: []string{"create"}, Namespaced: true},
+		// The chart renders the Lease, so the dataplane never creates one.
 		Rule{APIGroup: "coordination.k8s.io", Resource: "leases", Verbs: []string{"get", "update"}, ResourceNames: []string{LeaseName}, Namespaced: true},
 	)
 }

@@ -62,6 +62,10 @@ type Dataplane struct {
 	// ControllerName is the GatewayClass controllerName the dataplane serves: the bundled
 	// GatewayClass claims it and the dataplane acts on no other class's Gateways.
 	ControllerName string `mapstructure:"controllerName" json:"controllerName"`
+	// Mode is where the dataplane reads the gateway resources: "file" (the ConfigMap gwctl
+	// render fills, the default) or "kubernetes" (the API server, with status written back;
+	// the chart then renders its RBAC and Lease).
+	Mode string `mapstructure:"mode" json:"mode"`
 }
 
 // Pool is the InferencePool of self-hosted vLLM servers.
@@ -124,7 +128,7 @@ func Defaults() map[string]any {
 		"secretStore":       map[string]any{"name": "", "kind": "ClusterSecretStore"},
 		"gateway":           map[string]any{"name": "inference-gateway", "namespace": "inference", "className": "gwctl", "port": int64(80), "publicURL": ""},
 		"dataplane": map[string]any{"namespace": "agentgateway-system", "image": DefaultImage(), "replicas": int64(2),
-			"controllerName": "gwctl.infergw.dev/dataplane"},
+			"controllerName": "gwctl.infergw.dev/dataplane", "mode": "file"},
 		"pool": map[string]any{"name": "vllm", "targetPort": int64(8000), "app": "vllm",
 			"models": []any{map[string]any{"name": "llama-3-8b-instruct"}}},
 		"egress":        map[string]any{"model": "claude-haiku-4-5", "alias": "claude-haiku", "host": "", "port": int64(443)},
