@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +121,46 @@ func TestKubernetesMode(t *testing.T) {
 		if code, _ := httpGet(dp.url + "/missing"); code != http.StatusInternalServerError {
 			t.Errorf("route with a missing backend answered %d, want 500", code)
 		}
+	})
+
+	// BENCHMARKS.md: from a route change in the API to traffic following it.
+	t.Run("route change to traffic", func(t *testing.T) {
+		const changes = 100
+		var took []time.Duration
+		for i := 0; i < changes; i++ {
+			prefix := fmt.Sprintf("/v%d", i)
+			patch := fmt.Sprintf(`{"spec":{"rules":[{"matches":[{"path":{"type":"PathPrefix","value":%q}}],"backendRefs":[{"name":"echo","port":80}]}]}}`, prefix)
+			start := time.Now()
+			if _, err := c.dyn.Resource(gvrRoute).Namespace("gw").Patch(ctx, "echo", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				if code, _ := httpGet(dp.url + prefix + "/x"); code == 200 {
+					break
+				}
+				if time.Since(start) > 5*time.Second {
+					t.Fatalf("change %d: traffic did not follow within 5s", i)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			took = append(took, time.Since(start))
+		}
+		sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+		p50, p99 := took[changes/2], took[changes*99/100]
+		t.Logf("route change -> traffic over %d changes (debounce 20ms): p50 %s, p99 %s", changes, p50.Round(time.Millisecond), p99.Round(time.Millisecond))
+		if p99 > 2*time.Second {
+			t.Errorf("p99 %s", p99)
+		}
+		patch := `{"spec":{"rules":[{"matches":[{"path":{"type":"PathPrefix","value":"/echo"}}],"backendRefs":[{"name":"echo","port":80}]}]}}`
+		if _, err := c.dyn.Resource(gvrRoute).Namespace("gw").Patch(ctx, "echo", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 5*time.Second, func() string {
+			if code, _ := httpGet(dp.url + "/echo/x"); code != 200 {
+				return "route not restored"
+			}
+			return ""
+		})
 	})
 
 	t.Run("status", func(t *testing.T) {
