@@ -51,6 +51,7 @@ func kubeController(o *options, d *bootstrap.Dataplane, sopts *standard.Options,
 	ctl, err := kube.New(kube.Options{
 		Config: cfg, Namespace: ns, Service: o.serviceName, Identity: getenv("POD_NAME"),
 		Compile: d.Settings.CompileOptions(), Apply: d.Apply, Secrets: d.Secrets, Logger: log,
+		OnReject: func() { d.Metrics.Reload(false, float64(time.Now().Unix())) },
 	})
 	if err != nil {
 		return nil, err

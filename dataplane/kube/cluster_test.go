@@ -93,6 +93,7 @@ func runDataplane(t *testing.T, c *cluster, ns string) *running {
 	d := bootstrap.New(bootstrap.Settings{ControllerName: gateway.DefaultControllerName, DisableAccessLog: true}, log)
 	ctl, err := kube.New(kube.Options{Config: c.s.Config(), Namespace: ns, Identity: "test-" + ns,
 		Compile: d.Settings.CompileOptions(), Apply: d.Apply, Secrets: d.Secrets, Logger: log, Debounce: 20 * time.Millisecond,
+		OnReject: func() { d.Metrics.Reload(false, float64(time.Now().Unix())) },
 		LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -227,4 +228,26 @@ func httpGet(url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// metrics is the dataplane's Prometheus exposition, as /metrics serves it.
+func metrics(t *testing.T, r *running) string {
+	t.Helper()
+	mfs, err := r.d.Prometheus.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		if mf.GetName() != "dataplane_config_reloads_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				fmt.Fprintf(&b, "%s=%q ", l.GetName(), l.GetValue())
+			}
+			fmt.Fprintf(&b, "%v\n", m.GetCounter().GetValue())
+		}
+	}
+	return b.String()
 }

@@ -60,6 +60,9 @@ func (c *Controller) sync() *compiled1 {
 	}
 	if len(errs) > 0 {
 		cp.err = &config.InvalidError{Findings: fs}
+		if c.opts.OnReject != nil {
+			c.opts.OnReject()
+		}
 		c.log.Error("resources do not compile: keeping the last good config", slog.String("errors", strings.Join(errs, "; ")))
 		return c.finish(cp)
 	}

@@ -40,6 +40,9 @@ type Options struct {
 	Compile gateway.Options
 	// Apply installs a compiled config (bootstrap.Dataplane.Apply); an error keeps the old one.
 	Apply func(*config.Result) error
+	// OnReject is called when a set does not compile (Apply records its own failures), for
+	// the reload-failure metric.
+	OnReject func()
 	// Secrets receives the Secrets of Namespace (may be nil).
 	Secrets *secrets.Store
 	Logger  *slog.Logger

@@ -219,6 +219,46 @@ func TestKubernetesMode(t *testing.T) {
 		}
 	})
 
+	t.Run("a set that does not compile keeps the last good one", func(t *testing.T) {
+		bad := `
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {name: broken, namespace: gw}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: web}]
+  traffic:
+    transformation:
+      request:
+        set: [{name: X-Broken, value: 'string(request.'}]
+`
+		kubectl(t, c.s, ctx, bad, "apply", "--server-side", "-f", "-")
+		eventually(t, 10*time.Second, func() string {
+			g := get(t, c, gvrGateway, "gw", "web")
+			if s, r := condition(g, "Programmed", "status", "conditions"); s != "False" || r != "Invalid" {
+				return "Gateway Programmed " + s + " " + r
+			}
+			return ""
+		})
+		if code, body := httpGet(dp.url + "/echo/x"); code != 200 {
+			t.Errorf("the last good config stopped serving: %d %q", code, body)
+		}
+		g := get(t, c, gvrGateway, "gw", "web")
+		conds, _, _ := unstructured.NestedSlice(g.Object, "status", "conditions")
+		if !strings.Contains(fmt.Sprint(conds), "AgentgatewayPolicy/gw/broken") {
+			t.Errorf("the Gateway's Programmed condition does not name the broken policy: %v", conds)
+		}
+		if !strings.Contains(metrics(t, dp), `result="failure"`) {
+			t.Errorf("no reload failure in the metrics")
+		}
+		kubectl(t, c.s, ctx, "", "delete", "agentgatewaypolicy", "-n", "gw", "broken")
+		eventually(t, 10*time.Second, func() string {
+			if s, r := condition(get(t, c, gvrGateway, "gw", "web"), "Programmed", "status", "conditions"); s != "True" {
+				return "Gateway Programmed " + s + " " + r
+			}
+			return ""
+		})
+	})
+
 	t.Run("service scaled to zero answers 503", func(t *testing.T) {
 		es, err := c.cs.DiscoveryV1().EndpointSlices("gw").Get(ctx, "echo-slice", metav1.GetOptions{})
 		if err != nil {
