@@ -93,7 +93,7 @@ func runDataplane(t *testing.T, c *cluster, ns string) *running {
 	d := bootstrap.New(bootstrap.Settings{ControllerName: gateway.DefaultControllerName, DisableAccessLog: true}, log)
 	ctl, err := kube.New(kube.Options{Config: c.s.Config(), Namespace: ns, Identity: "test-" + ns,
 		Compile: d.Settings.CompileOptions(), Apply: d.Apply, Secrets: d.Secrets, Logger: log, Debounce: 20 * time.Millisecond,
-		OnReject: func() { d.Metrics.Reload(false, float64(time.Now().Unix())) },
+		OnReject:      func() { d.Metrics.Reload(false, float64(time.Now().Unix())) },
 		LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
