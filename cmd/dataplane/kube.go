@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/kube"
@@ -36,6 +37,8 @@ func kubeController(o *options, d *bootstrap.Dataplane, sopts *standard.Options,
 	if err != nil {
 		return nil, fmt.Errorf("--kubernetes: %w (run in a pod or pass --kubeconfig)", err)
 	}
+	// client-go logs (leader election, watch errors) through the dataplane's JSON logger.
+	klog.SetSlogLogger(log.With(slog.String("component", "client-go")))
 	ns := o.namespace
 	if ns == "" {
 		ns = getenv("POD_NAMESPACE")
