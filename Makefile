@@ -109,7 +109,7 @@ image: ## Build the dataplane's multi-arch OCI image (linux/amd64, linux/arm64) 
 
 .PHONY: image-check
 image-check: ## Build the image in a temporary layout and check its config, layers and the binary it runs
-	GWCTL_IMAGE_TEST=1 $(GO) test -count=1 -timeout 25m -run TestImage ./hack/image/
+	GWCTL_IMAGE_TEST=1 $(GO) test -count=1 -timeout 45m -run TestImage ./hack/image/
 
 .PHONY: release-check
 release-check: image-check ## Check .goreleaser.yaml with goreleaser, and the image the release builds

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -38,6 +37,9 @@ type Options struct {
 	Created                              time.Time
 	// Root is the module root (default: found from the working directory).
 	Root string
+	// NoTrimpath keeps build paths in the binary (tests reuse the build cache of go test);
+	// releases trim them, for reproducible images.
+	NoTrimpath bool
 }
 
 // Labels are the OCI annotations every image config carries.
@@ -116,7 +118,11 @@ func compile(ctx context.Context, o Options, arch, out string) error {
 	pkg := "github.com/infergw/gwctl/pkg/version"
 	ldflags := fmt.Sprintf("-s -w -X %s.Version=%s -X %s.Commit=%s -X %s.Date=%s",
 		pkg, o.Version, pkg, o.Commit, pkg, o.Created.Format(time.RFC3339))
-	cmd := exec.CommandContext(ctx, goBin(), "build", "-trimpath", "-ldflags", ldflags, "-o", out, "./cmd/dataplane")
+	args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", out, "./cmd/dataplane"}
+	if o.NoTrimpath {
+		args = append(args[:1], args[2:]...)
+	}
+	cmd := exec.CommandContext(ctx, goBin(), args...)
 	cmd.Dir = o.Root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	var stderr bytes.Buffer
@@ -127,9 +133,10 @@ func compile(ctx context.Context, o Options, arch, out string) error {
 	return nil
 }
 
+// goBin is $GO (the Makefile's), else go from PATH.
 func goBin() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
-		return p
+	if g := os.Getenv("GO"); g != "" {
+		return g
 	}
 	return "go"
 }

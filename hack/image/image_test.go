@@ -30,10 +30,10 @@ func TestImage(t *testing.T) {
 		t.Skip("no CA bundle on this machine")
 	}
 	out := filepath.Join(t.TempDir(), "image")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	o := Options{Out: out, Version: "v0.0.0-test", Commit: "abc1234", CAFile: "/etc/ssl/certs/ca-certificates.crt",
-		Source: "https://github.com/infergw/gwctl", Archs: []string{"amd64", "arm64"}, Created: time.Unix(1700000000, 0).UTC()}
+		Source: "https://github.com/infergw/gwctl", Archs: []string{"amd64", "arm64"}, Created: time.Unix(1700000000, 0).UTC(), NoTrimpath: true}
 	digest, err := Build(ctx, o)
 	if err != nil {
 		t.Fatal(err)
