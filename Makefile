@@ -111,6 +111,10 @@ image: ## Build the dataplane's multi-arch OCI image (linux/amd64, linux/arm64) 
 image-check: ## Build the image in a temporary layout and check its config, layers and the binary it runs
 	GWCTL_IMAGE_TEST=1 $(GO) test -count=1 -timeout 45m -run TestImage ./hack/image/
 
+.PHONY: conformance
+conformance: ## Run the Gateway API conformance suite (GATEWAY-HTTP) against the dataplane in Kubernetes mode on the kubeapi harness; report in conformance/report.yaml
+	cd conformance && CONFORMANCE_REPORT=$(CURDIR)/conformance/report.yaml $(GO) test -count=1 -timeout 30m -run TestConformance .
+
 .PHONY: release-check
 release-check: image-check ## Check .goreleaser.yaml with goreleaser, and the image the release builds
 	@test -x $(TOOLS)/goreleaser || GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)

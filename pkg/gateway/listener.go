@@ -51,14 +51,19 @@ func (c *compiler) compileGateway(o *manifest.Object) {
 					"matchExpressions are not evaluated by the dataplane; only matchLabels are")
 			}
 		}
+		var kinds []string // group/kind, for status
 		for _, k := range lf.at("allowedRoutes", "kinds").list() {
 			g := k.get("group").strOr(GroupGateway)
 			if g == GroupGateway {
 				a.kinds = append(a.kinds, k.get("kind").str())
 			}
+			kinds = append(kinds, g+"/"+k.get("kind").str())
+		}
+		if len(kinds) > 0 && len(a.kinds) == 0 {
+			a.kinds = []string{""} // only other groups' kinds: no HTTPRoute
 		}
 		src := &listenerSrc{Listener: l, allowed: a, obj: o, path: lf.path,
-			outcome: c.listenerOutcome(gw, l.Name, l.Port, l.Hostname, Condition{OK: true, Reason: "Accepted"}, a.kinds)}
+			outcome: c.listenerOutcome(gw, l.Name, l.Port, l.Hostname, Condition{OK: true, Reason: "Accepted"}, kinds)}
 		c.cfg.Listeners = append(c.cfg.Listeners, l)
 		c.listeners[gw.String()] = append(c.listeners[gw.String()], l)
 		c.listenerSrc[l] = src

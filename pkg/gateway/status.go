@@ -80,15 +80,14 @@ func (c *compiler) routeOutcome(r *Route) *RouteOutcome {
 func (c *compiler) listenerOutcome(gw NamespacedName, name string, port int32, hostname string, accepted Condition, kinds []string) *ListenerOutcome {
 	lo := &ListenerOutcome{Name: name, Port: port, Hostname: hostname, Accepted: accepted,
 		ResolvedRefs: Condition{OK: true, Reason: "ResolvedRefs"}, SupportedKinds: []string{"HTTPRoute"}}
-	if len(kinds) > 0 {
-		lo.SupportedKinds = nil
+	if len(kinds) > 0 { // group/kind
+		lo.SupportedKinds = []string{}
 		for _, k := range kinds {
-			if k == "HTTPRoute" {
+			if k == GroupGateway+"/HTTPRoute" {
 				lo.SupportedKinds = []string{"HTTPRoute"}
+			} else {
+				lo.ResolvedRefs = Condition{Reason: "InvalidRouteKinds", Message: "allowedRoutes.kinds names " + k + ", which the dataplane does not serve (HTTPRoute only)"}
 			}
-		}
-		if lo.SupportedKinds == nil {
-			lo.ResolvedRefs = Condition{Reason: "InvalidRouteKinds", Message: "allowedRoutes.kinds names no kind the dataplane serves (HTTPRoute)"}
 		}
 	}
 	g := c.outcomeOf(gw)
