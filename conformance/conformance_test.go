@@ -52,6 +52,18 @@ import (
 // each on its own loopback listener, and the suite's connections to the Gateway address reach it.
 var ports = []int32{80, 443, 8080}
 
+// notYet are the GATEWAY-HTTP core tests the dataplane does not pass yet, each for the reason
+// given; the report lists them as skipped. All need TLS: the dataplane does not terminate TLS
+// (HTTPS listeners are served as plain HTTP) nor read listener certificates, which live in the
+// Gateways' namespaces, outside the Secrets Kubernetes mode may read.
+var notYet = map[string]string{
+	"HTTPRouteHTTPSListener":             "TLS termination",
+	"GatewayInvalidTLSConfiguration":     "listener certificateRefs are not read (ResolvedRefs InvalidCertificateRef)",
+	"GatewaySecretInvalidReferenceGrant": "listener certificateRefs are not read (ResolvedRefs RefNotPermitted)",
+	"GatewaySecretMissingReferenceGrant": "listener certificateRefs are not read (ResolvedRefs RefNotPermitted)",
+	"GatewayWithAttachedRoutes":          "its unresolved-refs case is an HTTPS listener with a missing certificate",
+}
+
 func TestConformance(t *testing.T) {
 	s := kubeapi.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -128,6 +140,11 @@ func TestConformance(t *testing.T) {
 	require.NoError(t, apiextensionsv1.AddToScheme(c.Scheme()))
 
 	timeouts := config.DefaultTimeoutConfig()
+	var skip []string
+	for name, why := range notYet {
+		t.Logf("skipped: %s (%s)", name, why)
+		skip = append(skip, name)
+	}
 	opts := suite.ConformanceOptions{
 		ConfigurableOptions: suite.ConfigurableOptions{
 			GatewayClassName:     "gwctl",
@@ -138,6 +155,7 @@ func TestConformance(t *testing.T) {
 			Mode:                 "default",
 			AllowCRDsMismatch:    true,
 			SkipProvisionalTests: true,
+			SkipTests:            skip,
 			Implementation: confv1.Implementation{
 				Organization: "infergw", Project: "gwctl", URL: "https://github.com/infergw/gwctl",
 				Version: version.Get().Version, Contact: []string{"https://github.com/infergw/gwctl/issues"},

@@ -41,6 +41,9 @@ type echoPod struct {
 	addr     string // 127.0.0.1:port
 }
 
+// nodeName is the one node the pods are scheduled on.
+const nodeName = "gwctl-node"
+
 func newNode(cs kubernetes.Interface) *node {
 	return &node{cs: cs, pods: map[string]*echoPod{}, byName: map[string]string{}}
 }
@@ -135,9 +138,12 @@ func (n *node) deployment(ctx context.Context, d *appsv1.Deployment) {
 	}
 	for i := int32(0); i < replicas; i++ {
 		p := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", d.Name, i), Namespace: d.Namespace, Labels: d.Spec.Template.Labels},
+			// Named as a ReplicaSet names its pods (<deployment>-<hash>-<suffix>): the suite reads the
+			// backend name back from the pod name.
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-6c9d8f7b5-%05d", d.Name, i), Namespace: d.Namespace, Labels: d.Spec.Template.Labels},
 			Spec:       *d.Spec.Template.Spec.DeepCopy(),
 		}
+		p.Spec.NodeName = nodeName
 		if _, err := n.cs.CoreV1().Pods(d.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			continue
 		}
@@ -216,7 +222,7 @@ func (n *node) endpointSlice(ctx context.Context, svc *corev1.Service, pods []co
 		want.Ports = append(want.Ports, discoveryv1.EndpointPort{Name: ptr.To(sp.Name), Port: ptr.To(port), Protocol: ptr.To(sp.Protocol)})
 	}
 	for _, p := range ready {
-		want.Endpoints = append(want.Endpoints, discoveryv1.Endpoint{Addresses: []string{p.Status.PodIP},
+		want.Endpoints = append(want.Endpoints, discoveryv1.Endpoint{Addresses: []string{p.Status.PodIP}, NodeName: ptr.To(nodeName),
 			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
 			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name}})
 	}

@@ -256,12 +256,16 @@ func (c *Controller) gatewayStatus(u *unstructured.Unstructured, g *gateway.Gate
 	gen := u.GetGeneration()
 	addrs := c.addresses()
 	accepted := statusCond{ok: true, reason: "Accepted", msg: "the dataplane serves this Gateway"}
-	anyOK := false
+	anyOK, allOK := false, true
 	for _, l := range g.Listeners {
 		anyOK = anyOK || l.Accepted.OK
+		allOK = allOK && l.Accepted.OK
 	}
-	if !anyOK {
+	switch {
+	case !anyOK:
 		accepted = statusCond{reason: "ListenersNotValid", msg: "no listener has a protocol the dataplane serves (HTTP)"}
+	case !allOK:
+		accepted = statusCond{ok: true, reason: "ListenersNotValid", msg: "some listeners are not valid; the others are served"}
 	}
 	gp := programmed
 	if gp.ok && len(addrs) == 0 {

@@ -39,8 +39,9 @@ func (c *compiler) compileGateway(o *manifest.Object) {
 		default:
 			lf.get("protocol").warnf(ruleUnsupported,
 				"protocol %q is not served by the dataplane (HTTP only): listener %q is ignored", l.Protocol, l.Name)
-			c.listenerOutcome(gw, l.Name, l.Port, l.Hostname, Condition{Reason: "UnsupportedProtocol",
+			lo := c.listenerOutcome(gw, l.Name, l.Port, l.Hostname, Condition{Reason: "UnsupportedProtocol",
 				Message: "protocol " + l.Protocol + " is not served by the dataplane (HTTP only)"}, nil)
+			lo.SupportedKinds = []string{}
 			continue
 		}
 		a := allowed{from: lf.at("allowedRoutes", "namespaces", "from").strOr("Same")}
