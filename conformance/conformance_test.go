@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -30,8 +30,8 @@ import (
 	"sigs.k8s.io/gateway-api/apis/v1alpha2"
 	"sigs.k8s.io/gateway-api/apis/v1alpha3"
 	"sigs.k8s.io/gateway-api/apis/v1beta1"
-	confv1 "sigs.k8s.io/gateway-api/conformance/apis/v1"
 	"sigs.k8s.io/gateway-api/conformance"
+	confv1 "sigs.k8s.io/gateway-api/conformance/apis/v1"
 	"sigs.k8s.io/gateway-api/conformance/tests"
 	"sigs.k8s.io/gateway-api/conformance/utils/config"
 	"sigs.k8s.io/gateway-api/conformance/utils/roundtripper"
@@ -53,15 +53,51 @@ import (
 var ports = []int32{80, 443, 8080}
 
 // notYet are the GATEWAY-HTTP core tests the dataplane does not pass yet, each for the reason
-// given; the report lists them as skipped. All need TLS: the dataplane does not terminate TLS
+// given; the report lists them as skipped. Five need TLS: the dataplane does not terminate TLS
 // (HTTPS listeners are served as plain HTTP) nor read listener certificates, which live in the
-// Gateways' namespaces, outside the Secrets Kubernetes mode may read.
+// Gateways' namespaces, outside the Secrets Kubernetes mode may read. One needs Gateways kept
+// apart: every Gateway of the class is served on the dataplane Service's one address, so two
+// Gateways with a listener on the same port share its routes.
 var notYet = map[string]string{
+	"HTTPRouteMultipleGateways":          "Gateways sharing a port share one address and its routes (passes only when route precedence happens to agree)",
 	"HTTPRouteHTTPSListener":             "TLS termination",
 	"GatewayInvalidTLSConfiguration":     "listener certificateRefs are not read (ResolvedRefs InvalidCertificateRef)",
 	"GatewaySecretInvalidReferenceGrant": "listener certificateRefs are not read (ResolvedRefs RefNotPermitted)",
 	"GatewaySecretMissingReferenceGrant": "listener certificateRefs are not read (ResolvedRefs RefNotPermitted)",
 	"GatewayWithAttachedRoutes":          "its unresolved-refs case is an HTTPS listener with a missing certificate",
+}
+
+// extended are the GATEWAY-HTTP extended features the dataplane implements and passes. Tried
+// and not claimed (CONFORMANCE_TRY=...): HTTPRouteCORS, HTTPRouteMethodMatching (a HEAD request
+// to a GET-only route), HTTPRouteParentRefPort and GatewayPort8080 (listeners on one port are
+// told apart by port only through --listen PORT=ADDR bindings).
+var extended = []features.FeatureName{
+	features.SupportHTTPRouteQueryParamMatching,
+	features.SupportHTTPRouteResponseHeaderModification,
+	features.SupportHTTPRouteBackendRequestHeaderModification,
+	features.SupportHTTPRoutePortRedirect,
+	features.SupportHTTPRouteSchemeRedirect,
+	features.SupportHTTPRoutePathRedirect,
+	features.SupportHTTPRouteHostRewrite,
+	features.SupportHTTPRoutePathRewrite,
+	features.SupportHTTPRouteRequestTimeout,
+	features.SupportHTTPRouteBackendTimeout,
+	features.SupportHTTPRoute303RedirectStatusCode,
+	features.SupportHTTPRoute307RedirectStatusCode,
+	features.SupportHTTPRoute308RedirectStatusCode,
+	features.SupportHTTPRouteNamedRouteRule,
+}
+
+// supported is core plus extended; CONFORMANCE_TRY adds comma-separated features to try.
+func supported() []features.FeatureName {
+	out := features.SetsToNamesSet(features.GatewayCoreFeatures, features.HTTPRouteCoreFeatures, features.ReferenceGrantCoreFeatures).UnsortedList()
+	out = append(out, extended...)
+	for _, f := range strings.Split(os.Getenv("CONFORMANCE_TRY"), ",") {
+		if f != "" {
+			out = append(out, features.FeatureName(f))
+		}
+	}
+	return out
 }
 
 func TestConformance(t *testing.T) {
@@ -150,7 +186,7 @@ func TestConformance(t *testing.T) {
 			GatewayClassName:     "gwctl",
 			CleanupBaseResources: false, // the test server has no namespace controller to finish deletions
 			CleanupTestResources: true,
-			SupportedFeatures:    features.SetsToNamesSet(features.GatewayCoreFeatures, features.HTTPRouteCoreFeatures, features.ReferenceGrantCoreFeatures).UnsortedList(),
+			SupportedFeatures:    supported(),
 			TimeoutConfig:        timeouts,
 			Mode:                 "default",
 			AllowCRDsMismatch:    true,
