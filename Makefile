@@ -42,6 +42,13 @@ KUBE_VERSION_PKG := k8s.io/component-base/version
 KUBE_LDFLAGS := -s -w -X $(KUBE_VERSION_PKG).gitVersion=$(KUBE_VERSION) -X $(KUBE_VERSION_PKG).gitTreeState=clean \
 	-X $(KUBE_VERSION_PKG).gitMajor=$(word 1,$(subst ., ,$(KUBE_VERSION:v%=%))) -X $(KUBE_VERSION_PKG).gitMinor=$(word 2,$(subst ., ,$(KUBE_VERSION)))
 
+# The Inference Extension's lightweight endpoint picker (cmd/lwepp) for the endpoint-picker test
+# (dataplane/epp TestLWEPP), built from hack/lwepp: its own module, since its Kubernetes
+# libraries are another release than gwctl's, pinned at the InferencePool API's release.
+.PHONY: lwepp
+lwepp: ## Build the Inference Extension's lwepp into bin/lwepp for the endpoint-picker test
+	cd hack/lwepp && GOFLAGS='-mod=mod -buildvcs=false' $(GO) build -trimpath -o $(CURDIR)/bin/lwepp sigs.k8s.io/gateway-api-inference-extension/cmd/lwepp
+
 .PHONY: kube-bins
 kube-bins: ## Build kube-apiserver and kubectl into bin/kube (once; ~17 min cold) for the API-server tests
 	@if $(KUBE_BIN)/kube-apiserver --version 2>/dev/null | grep -qx 'Kubernetes $(KUBE_VERSION)' && \
@@ -66,8 +73,9 @@ soak: test-deps ## Soak the dataplane under a fixed mixed load for SOAK_DURATION
 	$(GO) run ./hack/soak -duration $${SOAK_DURATION:-10m} -report soak-report.json
 
 .PHONY: soak-ci
-soak-ci: test-deps ## The 60-second soak CI runs
+soak-ci: test-deps ## The 60-second soak CI runs, and 30 s of certificate rotation (every second) under load
 	$(GO) run ./hack/soak -duration 60s -report soak-report.json
+	$(GO) test -count=1 -run '^TestCertificateRotationUnderLoad$$' ./dataplane/bootstrap -args -rotation.duration=30s -rotation.every=1s
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 10s)

@@ -3,6 +3,7 @@
 package apierror
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -96,4 +97,34 @@ func Write(w http.ResponseWriter, e *Error) {
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// RPCError is a JSON-RPC 2.0 error object, the error shape MCP clients parse.
+type RPCError struct {
+	Code    int             `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+func (e *RPCError) Error() string { return fmt.Sprintf("json-rpc error %d: %s", e.Code, e.Message) }
+
+// EncodeRPC is the JSON-RPC response carrying e for the request id (null when id is empty: the
+// request's id was not read or could not be).
+func EncodeRPC(id json.RawMessage, e *RPCError) []byte {
+	if len(id) == 0 {
+		id = json.RawMessage("null")
+	}
+	b, _ := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   *RPCError       `json:"error"`
+	}{"2.0", id, e})
+	return b
+}
+
+// WriteRPC answers e as a JSON-RPC error body with the HTTP status.
+func WriteRPC(w http.ResponseWriter, status int, id json.RawMessage, e *RPCError) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(EncodeRPC(id, e))
 }

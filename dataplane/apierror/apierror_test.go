@@ -2,6 +2,7 @@ package apierror
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -88,6 +89,23 @@ func TestBody(t *testing.T) {
 		e := Body(err)
 		if e.Status != 400 || e.Type != ErrInvalidRequest || e.Param != tc.param || !strings.HasPrefix(e.Message, tc.prefix) {
 			t.Errorf("%s: %+v", tc.body, e)
+		}
+	}
+}
+
+func TestWriteRPC(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		e    RPCError
+		want string
+	}{
+		{"", RPCError{Code: -32000, Message: "rate limited"}, `{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"rate limited"}}`},
+		{`"a"`, RPCError{Code: -32602, Message: "bad <x>", Data: json.RawMessage(`{"k":1}`)}, `{"jsonrpc":"2.0","id":"a","error":{"code":-32602,"message":"bad \u003cx\u003e","data":{"k":1}}}`},
+	} {
+		w := httptest.NewRecorder()
+		WriteRPC(w, 429, json.RawMessage(tc.id), &tc.e)
+		if w.Code != 429 || w.Header().Get("Content-Type") != "application/json" || w.Body.String() != tc.want {
+			t.Errorf("id %q: got %d %q %s, want 429 application/json %s", tc.id, w.Code, w.Header().Get("Content-Type"), w.Body, tc.want)
 		}
 	}
 }

@@ -1,6 +1,6 @@
 // Package backend builds one http.Handler per compiled backend: a registry maps each backend
-// kind (Service, AI, MCP, InferencePool, Static) to a constructor. Kinds without a constructor
-// answer 501, saying the kind is not served by this build.
+// kind (Service, AI, MCP, InferencePool, Static) to a constructor, and a kind without one answers
+// 501, saying the kind is not served by this build.
 package backend
 
 import (

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/infergw/gwctl/dataplane/backend"
+	"github.com/infergw/gwctl/dataplane/certs"
 	"github.com/infergw/gwctl/dataplane/config"
 	"github.com/infergw/gwctl/dataplane/proxy"
 	"github.com/infergw/gwctl/dataplane/router"
@@ -96,9 +97,11 @@ type Dataplane struct {
 	// WrapTransport, when set, wraps the transport of proxied backends (e.g. client spans).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 	Secrets       *secrets.Store
-	Server        *server.Server
-	Watcher       *config.Watcher
-	Transport     *http.Transport
+	// Certs holds the certificates of HTTPS listeners and of mTLS to upstreams.
+	Certs     *certs.Store
+	Server    *server.Server
+	Watcher   *config.Watcher
+	Transport *http.Transport
 
 	current atomic.Pointer[config.Result]
 }
@@ -146,6 +149,7 @@ func New(s Settings, log *slog.Logger) *Dataplane {
 		Metrics:    server.NewMetrics(reg),
 		Backends:   backend.NewRegistry(),
 		Secrets:    secrets.New(s.SecretsDir, log),
+		Certs:      certs.New(certs.Options{Dir: s.SecretsDir, Logger: log, Registerer: reg}),
 		Transport:  proxy.NewTransport(),
 	}
 	d.Server = server.New(server.Options{
@@ -161,10 +165,10 @@ func New(s Settings, log *slog.Logger) *Dataplane {
 		DebugHandlers:      map[string]http.Handler{"/configz": http.HandlerFunc(d.configz)},
 	})
 	d.Backends.Register(gateway.KindService, func(b *gateway.Backend) (http.Handler, error) {
-		return d.withAuth(b, d.Proxy(b.ID, b.Service.Address)), nil
+		return d.upstream(b, b.Service.Address)
 	})
 	d.Backends.Register(gateway.KindStatic, func(b *gateway.Backend) (http.Handler, error) {
-		return d.withAuth(b, d.Proxy(b.ID, b.Static.Address)), nil
+		return d.upstream(b, b.Static.Address)
 	})
 	d.Watcher = &config.Watcher{
 		Source: &config.Source{
@@ -223,8 +227,15 @@ func (d *Dataplane) WithAuth(b *gateway.Backend, h http.Handler) http.Handler {
 }
 
 func (d *Dataplane) apply(res *config.Result) error {
+	refs := certs.Refs(res.Config)
+	d.Certs.Sync(refs) // before Build: upstream TLS reads client certificates from it
 	set, err := d.Backends.Build(res.Config)
 	if err != nil {
+		return err
+	}
+	tlsTable, err := server.NewTLSTable(res.Config.Listeners, d.Certs.ServerConfig)
+	if err != nil {
+		set.Close()
 		return err
 	}
 	table, err := router.New(res.Config, router.Options{Backends: set.Handlers, Policy: d.Policy})
@@ -243,6 +254,8 @@ func (d *Dataplane) apply(res *config.Result) error {
 		}
 	}
 	d.current.Store(res)
+	d.Server.SetTLS(tlsTable)
+	d.Certs.Retain(refs)
 	d.Server.Swap(h, func() {
 		if err := set.Close(); err != nil {
 			d.Logger.Warn("closing replaced backends", slog.String("error", err.Error()))
@@ -279,13 +292,14 @@ func (d *Dataplane) RunBindings(ctx context.Context, bindings []server.Binding, 
 func (d *Dataplane) RunListeners(ctx context.Context, l server.Listeners) error {
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 3)
 	go func() { d.Watcher.Run(wctx); done <- struct{}{} }()
 	iv := d.Settings.WatchInterval
 	if iv <= 0 {
 		iv = 2 * time.Second
 	}
 	go func() { d.Secrets.Watch(wctx, iv); done <- struct{}{} }()
+	go func() { d.Certs.Watch(wctx, iv); done <- struct{}{} }()
 	for _, b := range l.Bindings {
 		port := "all"
 		if b.Port != 0 {
@@ -305,6 +319,7 @@ func (d *Dataplane) RunListeners(ctx context.Context, l server.Listeners) error 
 	}
 	err := d.Server.ServeListeners(ctx, l)
 	stop()
+	<-done
 	<-done
 	<-done
 	return err

@@ -69,7 +69,7 @@ func TestEndToEndRouting(t *testing.T) {
 		if resp.StatusCode != tc.status || resp.Header.Get("X-Upstream") != tc.upstream {
 			t.Errorf("%s%s %v: got %d from %q (%s), want %d from %q", tc.host, tc.path, tc.hdr, resp.StatusCode, resp.Header.Get("X-Upstream"), body, tc.status, tc.upstream)
 		}
-		if tc.status == 404 && !strings.Contains(string(body), `"type":"not_found_error"`) {
+		if tc.status == 404 && !strings.Contains(string(body), `"type":"invalid_request_error"`) {
 			t.Errorf("404 body: %s", body)
 		}
 		if tc.check != nil {

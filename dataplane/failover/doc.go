@@ -1,6 +1,9 @@
 // Package failover serves a route's backends as priority groups: the first group is the
 // primary, later groups are fallbacks, and a request fails over to the next backend only before
 // its first response byte reaches the client.
+package failover
+
+// How failover works
 //
 // # Resources
 //
@@ -50,4 +53,3 @@
 // context with Track (for the access log), and the response carries the header
 // x-gateway-backend (the backend that served) and, after a failover, x-gateway-failover
 // (the chain, e.g. "anthropic:5xx,openai").
-package failover

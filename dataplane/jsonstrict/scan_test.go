@@ -312,3 +312,33 @@ func TestFoldMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestValueMembersAndEach(t *testing.T) {
+	doc := []byte(`{ "a" : [1, {"x":"y"} ,[]], "b\u0041":null ,"c":{} }`)
+	if err := Check(doc); err != nil {
+		t.Fatal(err)
+	}
+	var keys, vals []string
+	if !Lookup(doc).Members(func(k []byte, v Value) bool {
+		keys, vals = append(keys, string(k)), append(vals, string(v))
+		return true
+	}) {
+		t.Fatal("Members gave up")
+	}
+	if strings.Join(keys, "|") != `a|b\u0041|c` || strings.Join(vals, "|") != `[1, {"x":"y"} ,[]]|null|{}` {
+		t.Errorf("members %q %q", keys, vals)
+	}
+	var els []string
+	if !Lookup(doc, "a").Each(func(v Value) bool { els = append(els, string(v)); return true }) || strings.Join(els, "|") != `1|{"x":"y"}|[]` {
+		t.Errorf("elements %q", els)
+	}
+	if !Lookup(doc, "a", "2").Each(func(Value) bool { return false }) || !Lookup(doc, "c").Members(func([]byte, Value) bool { return false }) {
+		t.Error("empty array or object must visit nothing and succeed")
+	}
+	if Lookup(doc, "a").Members(func([]byte, Value) bool { return true }) || Lookup(doc, "c").Each(func(Value) bool { return true }) {
+		t.Error("wrong kinds must fail")
+	}
+	if Lookup(doc, "a").Each(func(Value) bool { return false }) {
+		t.Error("a false from f must stop and fail")
+	}
+}

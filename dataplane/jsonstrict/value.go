@@ -261,3 +261,66 @@ func skipString(b []byte, i int) int {
 		}
 	}
 }
+
+// Each calls f on every element of an array value, in order, until f returns false. It reports
+// whether v is an array and every call returned true. One pass: use it rather than Lookup by
+// index to visit every element.
+func (v Value) Each(f func(Value) bool) bool {
+	if v.Kind() != Array {
+		return false
+	}
+	b := []byte(v)
+	i := ws(b, 1)
+	if i < len(b) && b[i] == ']' {
+		return true
+	}
+	for i < len(b) {
+		end := skip(b, i)
+		if end < 0 || !f(Value(b[i:end:end])) {
+			return false
+		}
+		i = ws(b, end)
+		if i >= len(b) || b[i] != ',' {
+			return i < len(b) && b[i] == ']'
+		}
+		i = ws(b, i+1)
+	}
+	return false
+}
+
+// Members calls f with every member of an object value, in order, until f returns false; key
+// is the key's literal without its quotes, escapes not decoded. It reports whether v is an
+// object and every call returned true. One pass: use it rather than several Lookups to read
+// several members.
+func (v Value) Members(f func(key []byte, val Value) bool) bool {
+	if v.Kind() != Object {
+		return false
+	}
+	b := []byte(v)
+	i := ws(b, 1)
+	if i < len(b) && b[i] == '}' {
+		return true
+	}
+	for i < len(b) && b[i] == '"' {
+		kend := skipString(b, i)
+		if kend < 0 {
+			return false
+		}
+		key := b[i+1 : kend-1]
+		i = ws(b, kend)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = ws(b, i+1)
+		end := skip(b, i)
+		if end < 0 || !f(key, Value(b[i:end:end])) {
+			return false
+		}
+		i = ws(b, end)
+		if i >= len(b) || b[i] != ',' {
+			return i < len(b) && b[i] == '}'
+		}
+		i = ws(b, i+1)
+	}
+	return false
+}

@@ -40,7 +40,8 @@ type UsageFormat struct {
 	CacheSplit bool
 }
 
-// AppendOpenAI appends u as an OpenAI usage object (the spec's §5.2 shape) to b.
+// AppendOpenAI appends u to b as an OpenAI usage object: prompt_tokens (cached tokens
+// included), completion_tokens, total_tokens and their details.
 func (u Usage) AppendOpenAI(b []byte, f UsageFormat) []byte {
 	b = append(b, `{"prompt_tokens":`...)
 	b = strconv.AppendInt(b, u.PromptTokens(), 10)

@@ -1,5 +1,8 @@
 // Package mcp is the dataplane's MCP gateway: an http.Handler that serves the targets of an
 // AgentgatewayBackend's spec.mcp behind one endpoint, for clients of both protocol generations.
+package mcp
+
+// How the MCP gateway works
 //
 // Clients of the 2025-11-25 generation initialize a session; the gateway initializes every target
 // with the client's request and answers with an Mcp-Session-Id that seals the upstream session ids
@@ -13,4 +16,3 @@
 // ids and stream event ids carry the target. Rules filter tools/list and refuse tools/call (HTTP 400,
 // JSON-RPC -32602). Targets that fail give JSON-RPC errors at once; with failureMode FailOpen they
 // are left out of lists instead.
-package mcp

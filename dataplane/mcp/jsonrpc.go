@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
 )
 
@@ -40,14 +41,8 @@ type message struct {
 	Error   *rpcError       `json:"error,omitempty"`
 }
 
-// rpcError is a JSON-RPC error object.
-type rpcError struct {
-	Code    int             `json:"code"`
-	Message string          `json:"message"`
-	Data    json.RawMessage `json:"data,omitempty"`
-}
-
-func (e *rpcError) Error() string { return fmt.Sprintf("json-rpc error %d: %s", e.Code, e.Message) }
+// rpcError is a JSON-RPC error object (one writer for the dataplane: dataplane/apierror).
+type rpcError = apierror.RPCError
 
 // kind tells requests, notifications and responses apart.
 type kind int
@@ -172,23 +167,11 @@ func encodeResult(id json.RawMessage, result any) ([]byte, error) {
 	return json.Marshal(message{JSONRPC: "2.0", ID: id, Result: r})
 }
 
-func encodeError(id json.RawMessage, e *rpcError) []byte {
-	if len(id) == 0 {
-		id = json.RawMessage("null")
-	}
-	b, _ := json.Marshal(struct {
-		JSONRPC string          `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Error   *rpcError       `json:"error"`
-	}{"2.0", id, e})
-	return b
-}
+func encodeError(id json.RawMessage, e *rpcError) []byte { return apierror.EncodeRPC(id, e) }
 
 // writeRPCError answers with a JSON-RPC error body and the given HTTP status.
 func writeRPCError(w http.ResponseWriter, status int, id json.RawMessage, e *rpcError) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(encodeError(id, e))
+	apierror.WriteRPC(w, status, id, e)
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

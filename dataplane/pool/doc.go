@@ -2,6 +2,9 @@
 // scrapes their vLLM metrics, picks an endpoint per request with a pipeline of filters,
 // weighted scorers and a picker (GIE's endpoint picker, in-process), and reverse-proxies the
 // request to it.
+package pool
+
+// How the pool picks
 //
 // Two scheduler profiles are provided. ReferenceScheduler is GIE v1.5's default
 // (2·queue + 2·kv-cache + 3·prefix, max-score picker, random tie-break, one endpoint, GIE's
@@ -21,5 +24,8 @@
 // gwctl_pool_prefix_match_ratio, and per endpoint gwctl_pool_endpoint_{waiting,running,
 // kv_cache_usage,in_flight,metrics_age_seconds,candidate}.
 //
+// Pick and Forward split the picker from the proxy for endpoint pickers outside the data path
+// (dataplane/epp): Pick decides for a request another proxy forwards, Forward proxies along a
+// decision made elsewhere (counted as outcome "forwarded").
+//
 // BodyRouting is the body-based-routing middleware that runs before route matching.
-package pool

@@ -26,6 +26,7 @@ const (
 	CauseCanceled     Cause = "client_canceled" // the client went away
 	CauseConnect      Cause = "connect"         // dial failed (refused, unreachable, DNS)
 	CauseBodyTooLarge Cause = "body_too_large"  // request body over the limit
+	CauseTLS          Cause = "tls"             // the TLS handshake failed: certificate not verified, refused
 	CauseProtocol     Cause = "protocol"        // anything else: reset, malformed response
 )
 
@@ -37,6 +38,9 @@ type Options struct {
 	Logger *slog.Logger
 	// OnError is called once per failed upstream call with its cause (e.g. a metric).
 	OnError func(cause Cause)
+	// TLS, when set, makes the upstream https; Transport must carry it (NewTLSTransport).
+	// Without it the upstream is plain HTTP: there is never a fallback from one to the other.
+	TLS bool
 }
 
 // NewTransport returns a transport tuned for a gateway: large idle pools, no compression
@@ -98,6 +102,9 @@ func New(addr string, opts Options) http.Handler {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	target := &url.URL{Scheme: "http", Host: addr}
+	if opts.TLS {
+		target.Scheme = "https"
+	}
 	p := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -123,6 +130,8 @@ func New(addr string, opts Options) http.Handler {
 			status, msg = http.StatusServiceUnavailable, "upstream connection failed"
 		case CauseBodyTooLarge:
 			status, msg = http.StatusRequestEntityTooLarge, "request body too large"
+		case CauseTLS:
+			msg = "upstream TLS handshake failed: " + TLSReason(err)
 		}
 		opts.Logger.LogAttrs(r.Context(), slog.LevelWarn, "upstream error",
 			slog.String("upstream", addr), slog.String("cause", string(cause)), slog.String("error", err.Error()))
@@ -150,6 +159,8 @@ func Classify(ctx context.Context, err error) Cause {
 		return CauseCanceled
 	case errors.As(err, &op) && op.Op == "dial":
 		return CauseConnect
+	case TLSReason(err) != "":
+		return CauseTLS
 	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
@@ -166,16 +177,15 @@ func WriteError(w http.ResponseWriter, status int, msg string) {
 
 func errorType(status int) string {
 	switch {
-	case status == http.StatusNotFound:
-		return "not_found_error"
-	case status == http.StatusRequestEntityTooLarge:
-		return "invalid_request_error"
 	case status == http.StatusUnauthorized:
-		return "authentication_error"
+		return apierror.ErrAuthentication
+	case status == http.StatusForbidden:
+		return apierror.ErrPermission
 	case status == http.StatusTooManyRequests:
-		return "rate_limit_error"
+		return apierror.ErrRateLimit
 	case status >= 500:
-		return "api_error"
+		return apierror.ErrServer
 	}
-	return "invalid_request_error"
+	// OpenAI answers an unknown path or an oversized body with invalid_request_error too.
+	return apierror.ErrInvalidRequest
 }

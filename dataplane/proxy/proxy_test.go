@@ -52,7 +52,7 @@ func TestWriteErrorIsJSON(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
 		t.Fatalf("not OpenAI's error shape: %v: %s", err, w.Body)
 	}
-	if w.Code != 502 || body.Error.Code != nil || body.Error.Param != nil || body.Error.Type != "api_error" || body.Error.Message != "bad \"upstream\"\n\x01" {
+	if w.Code != 502 || body.Error.Code != nil || body.Error.Param != nil || body.Error.Type != "server_error" || body.Error.Message != "bad \"upstream\"\n\x01" {
 		t.Fatalf("got %d %s", w.Code, w.Body)
 	}
 	if !strings.Contains(w.Body.String(), `"param":null,"code":null`) {

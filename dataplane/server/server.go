@@ -59,6 +59,8 @@ type Server struct {
 	access   *slog.Logger
 	current  atomic.Pointer[snapshot]
 	draining atomic.Bool
+	// tls says which ports serve HTTPS and with which certificates (nil: plain HTTP only).
+	tls atomic.Pointer[TLSTable]
 }
 
 // PortHandler serves requests that arrived on the binding of one Gateway listener port
@@ -182,6 +184,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, port int32) {
 			r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
 		}
 	}
+	if r.TLS != nil && s.tls.Load().misdirected(port, r.TLS.ServerName, hostOnly(r.Host)) {
+		proxy.WriteError(rec, http.StatusMisdirectedRequest, "this connection's server name is served by another HTTPS listener than the request's host: open a new connection")
+		return
+	}
 	snap := s.acquire()
 	if snap == nil {
 		proxy.WriteError(rec, http.StatusServiceUnavailable, "no configuration loaded yet")
@@ -265,10 +271,12 @@ func (s *Server) Debug() http.Handler {
 	return mux
 }
 
-// newHTTPServer serves h over HTTP/1.1 and h2c.
+// newHTTPServer serves h over HTTP/1.1 and h2c, and over TLS (HTTP/1.1 and h2 by ALPN) on
+// the connections a binding's tlsListener hands over as TLS.
 func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	var p http.Protocols
 	p.SetHTTP1(true)
+	p.SetHTTP2(true)
 	p.SetUnencryptedHTTP2(true)
 	return &http.Server{
 		Handler:           h,
@@ -314,7 +322,8 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 		}
 		srv := s.newHTTPServer(s.edge(h))
 		mains = append(mains, srv)
-		go func() { errc <- srv.Serve(b.Listener) }()
+		ln := s.wrapListener(b.Listener, b.Port)
+		go func() { errc <- srv.Serve(ln) }()
 	}
 	for _, side := range []struct {
 		ln net.Listener

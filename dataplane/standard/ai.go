@@ -2,7 +2,9 @@ package standard
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -11,16 +13,18 @@ import (
 	"github.com/infergw/gwctl/dataplane/failover"
 	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/dataplane/llm/anthropic"
+	"github.com/infergw/gwctl/dataplane/llm/gemini"
 	"github.com/infergw/gwctl/dataplane/llm/openai"
 	"github.com/infergw/gwctl/dataplane/policy/ratelimit"
 	"github.com/infergw/gwctl/dataplane/pool"
+	"github.com/infergw/gwctl/dataplane/proxy"
 	"github.com/infergw/gwctl/dataplane/router"
 	"github.com/infergw/gwctl/dataplane/telemetry"
 	"github.com/infergw/gwctl/pkg/gateway"
 )
 
-// installAI serves AgentgatewayBackend spec.ai: Anthropic (OpenAI requests translated) and
-// OpenAI-compatible upstreams (passed through). Other provider types answer 501.
+// installAI serves AgentgatewayBackend spec.ai: Anthropic and Gemini (OpenAI requests
+// translated) and OpenAI-compatible upstreams (passed through). Other provider types answer 501.
 func (in *Installer) installAI() error {
 	metrics, err := llm.NewMetrics(in.d.Prometheus)
 	if err != nil {
@@ -49,6 +53,22 @@ func (in *Installer) provider(b *gateway.Backend, p gateway.AIProvider, auth *ga
 	// a sidecar, a test double); the providers' own endpoints use TLS.
 	plaintext := p.Host != "" && p.Port != 443
 	log := in.log.With("backend", b.ID)
+	client, closeClient := in.llmClient, func() {}
+	if b.TLS != nil {
+		// policies.tls: the provider is https whatever its port, verified as the policy says.
+		plaintext = false
+		addr := ""
+		if p.Host != "" {
+			addr = net.JoinHostPort(strings.Trim(p.Host, "[]"), strconv.Itoa(int(p.Port)))
+		}
+		cfg, err := in.d.ClientTLS(b.TLS, addr)
+		if err != nil {
+			return nil, backendErr(b, err)
+		}
+		t := proxy.NewEgressTransport()
+		t.TLSClientConfig = cfg
+		client, closeClient = &http.Client{Transport: in.traceTransport(t)}, t.CloseIdleConnections
+	}
 	var (
 		h   http.Handler
 		err error
@@ -59,21 +79,39 @@ func (in *Installer) provider(b *gateway.Backend, p gateway.AIProvider, auth *ga
 			Model: p.Model, Host: p.Host, Port: int(p.Port), PathPrefix: p.PathPrefix, Plaintext: plaintext,
 			APIKey: key, SecretName: secretName, AlwaysIncludeUsage: in.opts.AlwaysIncludeUsage,
 			WebSearch: in.opts.AnthropicWebSearch, ServerTools: in.opts.AnthropicServerTools,
+			Client: client, Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
+		})
+	case "gemini": // pkg/gateway reports a gemini provider without a key
+		h, err = gemini.NewHandler(gemini.Config{
+			Model: p.Model, Host: p.Host, Port: int(p.Port), PathPrefix: p.PathPrefix, Plaintext: plaintext,
+			APIKey: key, SecretName: secretName, AlwaysIncludeUsage: in.opts.AlwaysIncludeUsage,
 			Client: in.llmClient, Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
 		})
 	case "openai":
 		h, err = openai.NewHandler(openai.Config{
 			Model: p.Model, Host: p.Host, Port: int(p.Port), PathPrefix: p.PathPrefix, Plaintext: plaintext,
 			APIKey: key, SecretName: secretName, AlwaysIncludeUsage: in.opts.AlwaysIncludeUsage,
-			Client: in.llmClient, Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
+			Client: client, Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
 		})
 	default:
 		return router.NotServed(b), nil
 	}
 	if err != nil {
+		closeClient()
 		return nil, backendErr(b, err)
 	}
-	return withRouteInfo(h), nil
+	return closingHandler{Handler: withRouteInfo(h), close: closeClient}, nil
+}
+
+// closingHandler releases a backend's own transport when its config is replaced.
+type closingHandler struct {
+	http.Handler
+	close func()
+}
+
+func (c closingHandler) Close() error {
+	c.close()
+	return nil
 }
 
 func (in *Installer) credential(b *gateway.Backend, auth *gateway.BackendAuth) (func() (string, error), string) {

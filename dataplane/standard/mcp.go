@@ -3,6 +3,7 @@ package standard
 import (
 	"crypto/rand"
 	"net/http"
+	"net/url"
 
 	"github.com/infergw/gwctl/dataplane/mcp"
 	"github.com/infergw/gwctl/dataplane/policy/jwt"
@@ -26,6 +27,15 @@ func (in *Installer) installMCP() error {
 		cfg, err := mcp.BackendConfig(b)
 		if err != nil {
 			return nil, backendErr(b, err)
+		}
+		for i := range cfg.Targets {
+			t := &cfg.Targets[i]
+			if t.Upstream != nil {
+				u, _ := url.Parse(t.URL)
+				if t.TLS, err = in.d.ClientTLS(t.Upstream, u.Host); err != nil {
+					return nil, backendErr(b, err)
+				}
+			}
 		}
 		cfg.SessionKey = key
 		cfg.Claims = func(r *http.Request) map[string]any {

@@ -38,7 +38,13 @@ func (in *Installer) jwtStage(p *gateway.TrafficPolicy) (router.Middleware, erro
 	if j.MCP != nil {
 		cfg.MCP = &jwt.MCPConfig{ResourceMetadata: j.MCP.ResourceMetadata, Provider: j.MCP.Provider}
 	}
-	sig := fmt.Sprintf("%#v|%#v|%#v|%s", cfg.Mode, cfg.Providers, j, cfg.PublicOrigin)
+	client, tlsSig, err := in.jwksClient(j)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: jwtAuthentication: %w", j.Policy, err)
+	}
+	plain := *j
+	plain.Providers = nil // their TLS pointers change on every compile: tlsSig stands for them
+	sig := fmt.Sprintf("%#v|%#v|%#v|%s|%s", cfg.Mode, cfg.Providers, plain, cfg.PublicOrigin, tlsSig)
 	key := j.Policy.String()
 
 	in.mu.Lock()
@@ -46,7 +52,7 @@ func (in *Installer) jwtStage(p *gateway.TrafficPolicy) (router.Middleware, erro
 	if e, ok := in.auths[key]; ok && e.sig == sig {
 		return e.auth.Middleware, nil
 	}
-	a, err := jwt.New(cfg, jwt.Deps{Logger: in.log.With("policy", key), Registerer: in.d.Prometheus, TracerProvider: spans{in: in}})
+	a, err := jwt.New(cfg, jwt.Deps{Logger: in.log.With("policy", key), Registerer: in.d.Prometheus, TracerProvider: spans{in: in}, HTTPClient: client})
 	if err != nil {
 		return nil, fmt.Errorf("policy %s: jwtAuthentication: %w", key, err)
 	}

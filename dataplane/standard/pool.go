@@ -1,9 +1,10 @@
 package standard
 
 import (
+	"context"
 	"net/http"
-	"strings"
 
+	"github.com/infergw/gwctl/dataplane/epp"
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/pkg/gateway"
 )
@@ -11,32 +12,35 @@ import (
 // installPools serves InferencePool backends with the built-in endpoint picker. Endpoints come
 // from Options.PoolEndpoints for local runs ("name.namespace" -> host:port list), else from the
 // DNS of the headless Service named after the pool (name.namespace.svc.<cluster domain>), crossed
-// with the pool's targetPorts and re-resolved every few seconds.
-func (in *Installer) installPools() {
+// with the pool's targetPorts and re-resolved every few seconds. A pool whose endpointPickerRef
+// names a Service the compiler resolved asks that endpoint picker over ext_proc (one client,
+// its connections shared by every pool and reload), unless Options.PoolInProcess.
+func (in *Installer) installPools() error {
+	opts := in.opts.EndpointPicker
+	if opts.Logger == nil {
+		opts.Logger = in.log
+	}
+	c, err := epp.NewClient(opts, in.d.Prometheus)
+	if err != nil {
+		return err
+	}
+	in.epp = c
+	context.AfterFunc(in.ctx, func() { _ = c.Close() })
 	in.d.Backends.Register(gateway.KindInferencePool, func(b *gateway.Backend) (http.Handler, error) {
-		cfg := pool.Config{
-			Name:      b.Namespace + "/" + b.Name,
-			Selector:  b.Pool.Selector,
-			Scheduler: in.opts.PoolScheduler,
-			Tracer:    spans{in: in}.Tracer("gwctl/dataplane/pool"),
-		}
-		for _, p := range b.Pool.TargetPorts {
-			cfg.TargetPorts = append(cfg.TargetPorts, int(p))
-		}
-		if b.Pool.Picker != nil && b.Pool.Picker.FailOpen {
-			cfg.FailureMode = pool.FailOpen
-		}
-		if eps, ok := in.opts.PoolEndpoints[b.Name+"."+b.Namespace]; ok {
-			cfg.Source = pool.StaticSource(eps)
-		} else if in.opts.PoolSource != nil {
+		cfg := pool.FromBackend(b, in.opts.PoolEndpoints, in.d.Settings.ClusterDomain)
+		if _, static := in.opts.PoolEndpoints[b.Name+"."+b.Namespace]; !static && in.opts.PoolSource != nil {
 			cfg.Source = in.opts.PoolSource(b.Namespace, b.Pool.Selector)
 			cfg.ResolveInterval = in.opts.PoolResolveInterval
-		} else {
-			domain := in.d.Settings.ClusterDomain
-			if domain == "" {
-				domain = "cluster.local"
+		}
+		cfg.Scheduler = in.opts.PoolScheduler
+		cfg.Tracer = spans{in: in}.Tracer("gwctl/dataplane/pool")
+		if b.TLS != nil {
+			// Endpoints are pod addresses: the policy's hostname (SNI) is what is verified.
+			tc, err := in.d.ClientTLS(b.TLS, "")
+			if err != nil {
+				return nil, backendErr(b, err)
 			}
-			cfg.Source = pool.DNSSource{Host: b.Name + "." + b.Namespace + ".svc." + strings.TrimSuffix(domain, ".")}
+			cfg.TLS = tc
 		}
 		p, err := pool.New(cfg, in.log.With("backend", b.ID), in.d.Prometheus)
 		if err != nil {
@@ -46,6 +50,10 @@ func (in *Installer) installPools() {
 			_ = p.Close()
 			return nil, backendErr(b, err)
 		}
+		if pk := b.Pool.Picker; pk.External() && !in.opts.PoolInProcess {
+			return in.epp.Handler(p, epp.Picker{Address: pk.Service.Address, FailureMode: cfg.FailureMode}), nil
+		}
 		return p, nil
 	})
+	return nil
 }

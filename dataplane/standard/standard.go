@@ -16,6 +16,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/infergw/gwctl/dataplane/bootstrap"
+	"github.com/infergw/gwctl/dataplane/epp"
 	"github.com/infergw/gwctl/dataplane/failover"
 	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/dataplane/pool"
@@ -48,6 +49,10 @@ type Options struct {
 	PoolResolveInterval time.Duration
 	// PoolScheduler configures every InferencePool's picker (zero: pool.DefaultScheduler).
 	PoolScheduler pool.SchedulerConfig
+	// EndpointPicker configures the ext_proc client for pools whose endpointPickerRef the
+	// dataplane calls; PoolInProcess keeps the in-process picker for every pool instead.
+	EndpointPicker epp.Options
+	PoolInProcess  bool
 	// AlwaysIncludeUsage sends a usage chunk on every streamed LLM response (LiteLLM fronting).
 	AlwaysIncludeUsage bool
 	// AnthropicWebSearch maps OpenAI web_search_options to Anthropic's web_search server tool
@@ -73,6 +78,7 @@ type Installer struct {
 	llmMetrics      *llm.Metrics
 	llmClient       *http.Client
 	failoverMetrics *failover.Metrics
+	epp             *epp.Client
 
 	mu        sync.Mutex
 	tracer    *sdktrace.TracerProvider
@@ -98,7 +104,9 @@ func Install(ctx context.Context, d *bootstrap.Dataplane, opts Options) (*Instal
 	if err := in.installAI(); err != nil {
 		return nil, err
 	}
-	in.installPools()
+	if err := in.installPools(); err != nil {
+		return nil, err
+	}
 	d.Wrap = in.tracing
 	d.WrapTransport = in.traceTransport
 	in.llmClient = &http.Client{Transport: in.traceTransport(proxy.NewEgressTransport())}

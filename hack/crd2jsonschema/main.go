@@ -1,5 +1,10 @@
 // Command crd2jsonschema converts CRDs to the JSON Schemas kubeconform reads, as kubeconform's
-// scripts/openapi2jsonschema.py does: one file per served version, named
+// scripts/openapi2jsonschema.py does.
+package main
+
+// What it keeps and drops
+//
+// One file per served version, named
 // <lower-case kind>-<first DNS label of the group>-<version>.json; with -strict every object
 // schema that lists properties (and does not preserve unknown fields) gets
 // additionalProperties: false, and x-kubernetes-int-or-string becomes oneOf string|integer.
@@ -7,7 +12,6 @@
 // are dropped: that is the gap hack/bench/validate/peers.sh measures.
 //
 //	go run ./hack/crd2jsonschema -out DIR [-strict] CRD_FILE_OR_DIR...
-package main
 
 import (
 	"bytes"

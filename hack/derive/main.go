@@ -1,11 +1,15 @@
 // Command derive builds the upstream reference data under the top-level testdata/ from the
-// reference folder (make testdata names it): only the files tests read, with the facts kept
+// reference folder (make testdata names it): the facts tests read, without the prose.
+package main
+
+// What it keeps
+//
+// Only the files tests read, with the facts kept
 // (structure, types, enums, bounds, patterns, rules and their messages, test documents and their
 // expected errors, recorded wire bytes) and the prose dropped, re-serialised deterministically,
 // and recorded with their origin and sha256 in testdata/SOURCE.yaml. Run from the repository root:
 //
 //	go run ./hack/derive -ref DIR [-out testdata]
-package main
 
 import (
 	"bytes"

@@ -1,5 +1,5 @@
 // Preload for @modelcontextprotocol/server-everything: it calls app.listen(PORT) with no host, i.e. on all
-// interfaces. Insert 127.0.0.1 so tests listen on loopback only (dataplane spec §6.2).
+// interfaces. Insert 127.0.0.1 so tests listen on loopback only.
 const net = require('net');
 const orig = net.Server.prototype.listen;
 net.Server.prototype.listen = function (...a) {

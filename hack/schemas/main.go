@@ -1,12 +1,16 @@
 // Command schemas derives the CRD schemas gwctl embeds (schemas/) from upstream releases' published
-// CRDs: Gateway API from the module go.mod pins, the others from the reference folder or from a Go
+// CRDs, keeping the facts of each and dropping the prose.
+package main
+
+// Sources
+//
+// Gateway API from the module go.mod pins, the others from the reference folder or from a Go
 // module's zip at a fixed version (downloaded into the module cache, never added to go.mod). Each
 // file keeps the facts of its CRD (structure, types, formats, enums, patterns, bounds, list types,
 // defaults, x-kubernetes-*, CEL rules and their messages) and drops the prose; schemas/SOURCE.yaml
 // records the upstream, version and sha256 of each. Run from the repository root:
 //
 //	go run ./hack/schemas -ref DIR [-ref-name NAME] [-out schemas]
-package main
 
 import (
 	"flag"

@@ -1,9 +1,13 @@
 // Command soak runs the dataplane soak test (dataplane/reliability TestSoak) for a fixed time
-// and prints its verdict: zero unexpected errors; goroutines, heap and file descriptors flat;
+// and prints its verdict.
+package main
+
+// Usage
+//
+// The verdict: zero unexpected errors; goroutines, heap and file descriptors flat;
 // latency percentiles stable. make soak runs it for 10 minutes, make soak-ci for 60 seconds.
 //
 //	go run ./hack/soak -duration 10m -report soak-report.json
-package main
 
 import (
 	"encoding/json"

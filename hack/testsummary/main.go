@@ -1,11 +1,14 @@
-// Command testsummary reads `go test -json` on stdin and prints what a person needs from it: each
-// package's closing line (ok, FAIL, ?), the full output of failing tests and failing packages, the
-// tests that were skipped and why, and a last line "N passed, N failed, N skipped". It exits 1 when
-// a test or package failed, or, under CI=true, when a test was skipped for a missing file: the
+// Command testsummary reads `go test -json` on stdin and prints what a person needs from it;
+// it exits 1 when a test or package failed, or, under CI=true, when a test was skipped for a missing file.
+package main
+
+// What it prints
+//
+// Each package's closing line (ok, FAIL, ?), the full output of failing tests and failing packages, the
+// tests that were skipped and why, and a last line "N passed, N failed, N skipped". The
 // tests read nothing outside the repository, so on CI a missing file is a broken checkout.
 //
 //	go test -json ./... | go run ./hack/testsummary
-package main
 
 import (
 	"bufio"

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,14 +137,18 @@ func findBinaries(t testing.TB) binaries {
 	t.Helper()
 	dir := BinDir(t)
 	b := binaries{apiserver: filepath.Join(dir, "kube-apiserver"), kubectl: filepath.Join(dir, "kubectl")}
+	var missing []string
 	for _, p := range []string{b.apiserver, b.kubectl} {
 		if _, err := os.Stat(p); err != nil {
-			testenv.Missing(t, fmt.Sprintf("%s not found: run `make kube-bins` (builds kube-apiserver and kubectl %s into bin/kube, about 17 minutes once) or set KUBE_BIN_DIR", p, Version))
+			missing = append(missing, p)
 		}
 	}
 	etcd, err := exec.LookPath("etcd")
 	if err != nil {
-		testenv.Missing(t, "etcd not on PATH: apt-get install etcd-server (or make test-deps as root)")
+		missing = append(missing, "etcd on PATH")
+	}
+	if len(missing) > 0 {
+		testenv.Missing(t, fmt.Sprintf("no %s: the API server tests need kube-apiserver and kubectl %s (`make kube-bins` builds them into bin/kube, about 17 minutes once; or set KUBE_BIN_DIR) and etcd (`apt-get install etcd-server`, or `make test-deps` as root)", strings.Join(missing, ", "), Version))
 	}
 	b.etcd = etcd
 	return b

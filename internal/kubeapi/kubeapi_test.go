@@ -75,3 +75,54 @@ func TestVersionIsPinned(t *testing.T) {
 		t.Fatalf("hack/kube/go.mod does not require k8s.io/kubernetes %s", Version)
 	}
 }
+
+const widgetCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer, maximum: 10}
+`
+
+// InstallCRDs installs a CRD (twice: tests sharing the server each install theirs) and waits
+// until its resources are served: kubectl finds the kind and the server applies its schema.
+func TestInstallCRDs(t *testing.T) {
+	s := Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for range 2 {
+		if err := s.InstallCRDs(ctx, []byte(widgetCRD)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.InstallCRDs(ctx, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")); err == nil {
+		t.Fatal("InstallCRDs took a ConfigMap")
+	}
+	for _, tc := range []struct {
+		size    string
+		refused bool
+	}{{"3", false}, {"11", true}} {
+		cmd := s.Kubectl(ctx, "create", "--dry-run=server", "-f", "-")
+		cmd.Stdin = strings.NewReader("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: " + tc.size + "}\n")
+		out, err := cmd.CombinedOutput()
+		if (err != nil) != tc.refused {
+			t.Fatalf("size %s: %v\n%s", tc.size, err, out)
+		}
+		if tc.refused && !strings.Contains(string(out), "spec.size: Invalid value: 11: spec.size in body should be less than or equal to 10") {
+			t.Fatalf("size %s: %s", tc.size, out)
+		}
+	}
+}

@@ -39,11 +39,16 @@ const GroupSchemaJSON = `{
         "content": {
           "type": "object", "additionalProperties": false,
           "properties": {
+            "path": {"type": "string", "minLength": 1, "description": "the folder holding this group's content instead of the group's own folder, relative to the repo root (catalog.yaml repoRoot)"},
             "kustomize": {"type": "boolean"},
             "charts": {"type": "array", "items": {
-              "type": "object", "additionalProperties": false, "required": ["path"],
+              "description": "a chart folder inside the group (path), or a remote chart: chart (a name, or oci://host/path/name) from repo (https://, http:// or oci://) at an exact version, fetched by gwctl charts pull",
+              "type": "object", "additionalProperties": false,
               "properties": {
                 "path": {"type": "string", "minLength": 1},
+                "repo": {"type": "string", "minLength": 1, "description": "Helm repository URL (https://…, where index.yaml is) or OCI registry path (oci://host/path)"},
+                "chart": {"type": "string", "minLength": 1, "description": "chart name in repo, or a whole OCI reference oci://host/path/name"},
+                "version": {"type": "string", "minLength": 1, "description": "exact chart version (1.2.3, v1.2.3); ranges are refused"},
                 "releaseName": {"$ref": "#/$defs/name"},
                 "namespace": {"$ref": "#/$defs/name"},
                 "values": {"type": "string"}
@@ -96,6 +101,7 @@ const CatalogSchemaJSON = `{
     "kind": {"const": "Catalog"},
     "layers": {"type": "array", "items": {"type": "string"}, "uniqueItems": true, "minItems": 1},
     "groups": {"type": "array", "items": {"type": "string"}, "uniqueItems": true},
+    "repoRoot": {"type": "string", "minLength": 1, "description": "the platform repo's root, relative to catalog.yaml's folder: groups' content.path is relative to it and must stay inside it"},
     "groupsFile": {
       "type": "object", "additionalProperties": false,
       "properties": {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/infergw/gwctl/groups"
 	"github.com/infergw/gwctl/pkg/catalog"
+	"github.com/infergw/gwctl/pkg/charts"
 	"github.com/infergw/gwctl/pkg/platform"
 	"github.com/infergw/gwctl/pkg/resolve"
 )
@@ -29,6 +30,9 @@ type globalOptions struct {
 	kubeVersion string
 	// strictConfig refuses config keys gwctl does not own.
 	strictConfig bool
+	// chartsDir and lockFile locate the remote chart cache and its lock ("" for the defaults
+	// at the platform repo's root).
+	chartsDir, lockFile string
 }
 
 func (g *globalOptions) addFlags(c *cobra.Command) {
@@ -40,6 +44,8 @@ func (g *globalOptions) addFlags(c *cobra.Command) {
 	f.StringSliceVar(&g.disable, "disable", nil, "turn features off (comma-separated or repeated)")
 	f.StringVar(&g.kubeVersion, "kube-version", "", "Kubernetes version charts see (default from kubernetesVersion in the config, v1.34.0)")
 	f.BoolVar(&g.strictConfig, "strict-config", false, "refuse config keys gwctl does not own (by default they pass through as knobs for catalogs and other tools)")
+	f.StringVar(&g.chartsDir, "charts-dir", "", "remote chart cache (env GWCTL_CHARTS_DIR; default .gwctl/charts at the platform repo's root)")
+	f.StringVar(&g.lockFile, "lock", "", "lock file of remote charts (env GWCTL_LOCK; default gwctl.lock at the platform repo's root)")
 }
 
 func (g *globalOptions) env(name string) string {
@@ -59,17 +65,51 @@ type loaded struct {
 	// unmet are enabled groups whose conditions do not hold, with why (loadFor only): they
 	// cannot render.
 	unmet map[string]string
+	// charts is where remote charts are read from.
+	charts *charts.Store
 }
 
 func (g *globalOptions) load() (*loaded, error) { return g.loadFor(nil) }
 
-// loadFor is load for a command that works on the groups only (and what they require): an
-// enabled group whose conditions do not hold is reported in loaded.unmet instead of failing.
-func (g *globalOptions) loadFor(only []string) (*loaded, error) {
-	configFile := g.configFile
-	if configFile == "" {
-		configFile = g.env(platform.EnvConfig)
+// configPath is the platform config file: --config, else GWCTL_CONFIG.
+func (g *globalOptions) configPath() string {
+	if g.configFile != "" {
+		return g.configFile
 	}
+	return g.env(platform.EnvConfig)
+}
+
+// chartStore is the remote chart cache and lock: the flags, else the environment, else
+// .gwctl/charts and gwctl.lock at the platform repo's root (charts.Root of the catalog folder;
+// the working directory for the bundled catalog).
+func (g *globalOptions) chartStore(cat *catalog.Catalog) *charts.Store {
+	dir, lock := g.chartsDir, g.lockFile
+	if dir == "" {
+		dir = g.env("GWCTL_CHARTS_DIR")
+	}
+	if lock == "" {
+		lock = g.env("GWCTL_LOCK")
+	}
+	if dir == "" || lock == "" {
+		start := "."
+		if cat.Source != "bundled" {
+			start = cat.RootSource // the repo root catalog.yaml names, else the catalog folder
+		}
+		root := charts.Root(start)
+		if dir == "" {
+			dir = filepath.Join(root, filepath.FromSlash(charts.CacheDir))
+		}
+		if lock == "" {
+			lock = filepath.Join(root, charts.LockFileName)
+		}
+	}
+	return charts.NewStore(dir, lock)
+}
+
+// loadCatalog reads the catalog: --catalog, else GWCTL_CATALOG, else catalog: in the config
+// (relative to the file), else the bundled one.
+func (g *globalOptions) loadCatalog() (*catalog.Catalog, error) {
+	configFile := g.configPath()
 	catDir := g.catalogDir
 	if catDir == "" {
 		catDir = g.env("GWCTL_CATALOG")
@@ -93,27 +133,33 @@ func (g *globalOptions) loadFor(only []string) (*loaded, error) {
 		if st, serr := os.Stat(catDir); serr != nil || !st.IsDir() {
 			return nil, withCode(ExitUsage, &os.PathError{Op: "catalog", Path: catDir, Err: os.ErrNotExist})
 		}
-		cat, err = catalog.Load(os.DirFS(catDir), catDir)
+		cat, err = catalog.LoadDir(catDir)
 	}
 	if err != nil {
 		return nil, withCode(ExitUsage, err)
 	}
-	var features []string
-	for _, gr := range cat.Optional() {
-		features = append(features, gr.Feature)
+	return cat, nil
+}
+
+// loadFor is load for a command that works on the groups only (and what they require): an
+// enabled group whose conditions do not hold is reported in loaded.unmet instead of failing.
+func (g *globalOptions) loadFor(only []string) (*loaded, error) {
+	cat, err := g.loadCatalog()
+	if err != nil {
+		return nil, err
 	}
+	configFile := g.configPath()
 	set := g.set
 	if g.kubeVersion != "" {
 		set = append(append([]string{}, set...), "kubernetesVersion="+g.kubeVersion)
 	}
-	cfg, err := platform.Load(platform.Options{
-		File: configFile, Features: features, Environ: g.environ,
+	cfg, res, err := resolve.Platform(cat, platform.Options{
+		File: configFile, Environ: g.environ,
 		Set: set, Enable: g.enable, Disable: g.disable, Strict: g.strictConfig,
 	})
-	if err != nil {
+	if cfg == nil {
 		return nil, err
 	}
-	res, err := resolve.Resolve(cat, cfg)
 	var re *resolve.Error
 	if len(only) > 0 && errors.As(err, &re) && re.Partial != nil {
 		// Only the conditions of the asked groups and of what they require must hold.
@@ -124,7 +170,7 @@ func (g *globalOptions) loadFor(only []string) (*loaded, error) {
 			}
 		}
 		g.warn(re.Partial.Warnings)
-		return &loaded{catalog: cat, config: cfg, result: re.Partial, unmet: re.Unmet}, nil
+		return &loaded{catalog: cat, config: cfg, result: re.Partial, unmet: re.Unmet, charts: g.chartStore(cat)}, nil
 	}
 	if err != nil {
 		// A likely typo in the config may be why the resolution failed: say it first.
@@ -132,7 +178,7 @@ func (g *globalOptions) loadFor(only []string) (*loaded, error) {
 		return nil, err
 	}
 	g.warn(res.Warnings)
-	return &loaded{catalog: cat, config: cfg, result: res}, nil
+	return &loaded{catalog: cat, config: cfg, result: res, charts: g.chartStore(cat)}, nil
 }
 
 // warn prints warnings to stderr; they never change the exit code.

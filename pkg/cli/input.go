@@ -20,7 +20,7 @@ func (g *globalOptions) renderedObjects(ctx context.Context) ([]*manifest.Object
 	if err != nil {
 		return nil, err
 	}
-	res, err := render.Render(ctx, render.Options{Catalog: l.catalog, Config: l.config, Groups: l.result.Order})
+	res, err := render.Render(ctx, render.Options{Catalog: l.catalog, Config: l.config, Groups: l.result.Order, Charts: l.charts})
 	if err != nil {
 		return nil, err
 	}
@@ -40,6 +40,8 @@ type input struct {
 	label string
 	// rendered: the input is the whole render, a closed world.
 	rendered bool
+	// built are the kustomizations given with -k: their findings are positioned after validation.
+	built []*render.Located
 }
 
 // read reads the named inputs (files, directories, - for stdin) or, with none, the current render.

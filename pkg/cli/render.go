@@ -79,7 +79,7 @@ func (o *renderOptions) run(c *cobra.Command) error {
 		skip[name] = true
 	}
 	res, err := render.Render(c.Context(), render.Options{Catalog: l.catalog, Config: l.config, Groups: l.result.Order,
-		KeepGoing: len(o.groups) > 0, Skip: skip})
+		KeepGoing: len(o.groups) > 0, Skip: skip, Charts: l.charts})
 	if err != nil {
 		return err
 	}

@@ -115,16 +115,14 @@ This gwctl is github.com/infergw/gwctl, not the Gateway API project's kubernetes
 		newVersion(s),
 		newResolveGroups(g),
 		newRender(g),
+		newCharts(g),
 		newSchema(g),
+		newValidate(g),
+		newControls(g),
+		newRunbook(g),
 	)
-	for _, add := range extraCommands {
-		root.AddCommand(add(g))
-	}
 	return root
 }
-
-// extraCommands lets commands defined in other files of this package register themselves.
-var extraCommands []func(*globalOptions) *cobra.Command
 
 // Run is Main with the process's streams and environment.
 func Run() int {

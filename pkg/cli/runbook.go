@@ -44,5 +44,3 @@ Exit 2 when the input has no standby gateway (enable the fallback group).`,
 	c.AddCommand(fb)
 	return c
 }
-
-func init() { extraCommands = append(extraCommands, newRunbook) }

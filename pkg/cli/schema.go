@@ -6,17 +6,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/infergw/gwctl/pkg/catalog"
+	"github.com/infergw/gwctl/pkg/charts"
 	"github.com/infergw/gwctl/pkg/platform"
 )
 
 func newSchema(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:   "schema platform|group|catalog",
-		Short: "Print the JSON Schema of the platform config, a group.yaml, or catalog.yaml",
+		Use:   "schema platform|group|catalog|lock",
+		Short: "Print the JSON Schema of the platform config, a group.yaml, catalog.yaml or gwctl.lock",
 		Example: `  gwctl schema platform > platform.schema.json   # for editor completion
   gwctl schema group`,
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"platform", "group", "catalog"},
+		ValidArgs: []string{"platform", "group", "catalog", "lock"},
 		RunE: func(c *cobra.Command, args []string) error {
 			switch args[0] {
 			case "platform":
@@ -33,8 +34,10 @@ func newSchema(g *globalOptions) *cobra.Command {
 				fmt.Fprintln(g.streams.Out, catalog.GroupSchemaJSON)
 			case "catalog":
 				fmt.Fprintln(g.streams.Out, catalog.CatalogSchemaJSON)
+			case "lock":
+				fmt.Fprintln(g.streams.Out, charts.LockSchemaJSON)
 			default:
-				return withCode(ExitUsage, fmt.Errorf("unknown schema %q: want platform, group or catalog", args[0]))
+				return withCode(ExitUsage, fmt.Errorf("unknown schema %q: want platform, group, catalog or lock", args[0]))
 			}
 			return nil
 		},

@@ -1,5 +1,5 @@
-// Package fastpath is the kill switch of gwctl's hand-written fast paths: parsers, evaluators and
-// encoders that replace a library and are checked against it. GWCTL_NOFAST turns them off, so
+// Package fastpath is the kill switch of gwctl's hand-written fast paths (parsers, evaluators and
+// encoders that replace a library and are checked against it): GWCTL_NOFAST turns them off, so
 // the library is what runs, what `make test-nofast` tests and what a benchmark compares with.
 package fastpath
 
@@ -17,15 +17,16 @@ const Env = "GWCTL_NOFAST"
 // The fast paths, by the names GWCTL_NOFAST knows.
 const (
 	YAML       = "yaml"       // pkg/manifest: the YAML front end, before yaml.v3
-	CEL        = "cel"        // pkg/validate: celnative's evaluator, before cel-go
-	CELAdaptor = "celadaptor" // pkg/validate: celnative's value adaptor for cel-go, vs apiextensions' model.Structural
+	CEL        = "cel"        // pkg/validate/schema: celnative's evaluator, before cel-go
+	CELAdaptor = "celadaptor" // pkg/validate/schema: celnative's value adaptor for cel-go, vs apiextensions' model.Structural
 	JSONValue  = "jsonvalue"  // pkg/jsonvalue: manifest values and strings, vs encoding/json.Marshal
 	JSONReport = "jsonreport" // pkg/report: the JSON report, vs encoding/json's indenting Encoder
 	Anthropic  = "anthropic"  // dataplane/llm/anthropic: decoders, request encoder, stream deltas, vs encoding/json
+	Gemini     = "gemini"     // dataplane/llm/gemini: response and stream event decoder (jsonstrict), vs encoding/json
 )
 
 // Names lists every fast path.
-var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic}
+var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini}
 
 var off = parse(os.Getenv(Env))
 

@@ -58,6 +58,7 @@ func (c *compiler) agentBackend(o *manifest.Object) *Backend {
 		return prev
 	}
 	b.Auth = backendAuth(spec.at("policies", "auth"))
+	b.TLS = c.agentTLS(o, spec.at("policies", "tls"))
 	c.backends[b.ID] = b
 	if b.Kind == KindAI {
 		// Policies may still fill b.Auth (backend.auth): check once they are attached.
@@ -66,13 +67,13 @@ func (c *compiler) agentBackend(o *manifest.Object) *Backend {
 	return b
 }
 
-// checkAIAuth reports providers the dataplane cannot authenticate to: Anthropic needs an API
-// key (policies.auth secretRef or key) from the provider entry, the backend or an
+// checkAIAuth reports providers the dataplane cannot authenticate to: Anthropic and Gemini need
+// an API key (policies.auth secretRef or key) from the provider entry, the backend or an
 // AgentgatewayPolicy's backend.auth targeting it; passthrough cannot supply one.
 func checkAIAuth(spec field, b *Backend, providers [][]field) {
 	for i, g := range b.AI.Groups {
 		for j, p := range g {
-			if p.Type != "anthropic" {
+			if !keyedProviders[p.Type] {
 				continue
 			}
 			auth, at := b.Auth, spec.at("policies", "auth")
@@ -81,11 +82,11 @@ func checkAIAuth(spec field, b *Backend, providers [][]field) {
 			}
 			switch {
 			case auth == nil:
-				at.errorf(ruleBackendAuth, "the anthropic provider needs policies.auth with secretRef or key (or an AgentgatewayPolicy backend.auth targeting this backend)")
+				at.errorf(ruleBackendAuth, "the %s provider needs policies.auth with secretRef or key (or an AgentgatewayPolicy backend.auth targeting this backend)", p.Type)
 			case auth.Passthrough:
-				at.errorf(ruleBackendAuth, "the anthropic provider needs an API key: policies.auth passthrough cannot supply one (use secretRef or key)")
+				at.errorf(ruleBackendAuth, "the %s provider needs an API key: policies.auth passthrough cannot supply one (use secretRef or key)", p.Type)
 			case auth.SecretRef == "" && auth.InlineKey == "":
-				at.errorf(ruleBackendAuth, "the anthropic provider needs policies.auth with secretRef or key")
+				at.errorf(ruleBackendAuth, "the %s provider needs policies.auth with secretRef or key", p.Type)
 			}
 		}
 	}
@@ -174,13 +175,22 @@ func aiProvider(pf field) (AIProvider, bool) {
 		}
 	}
 	if !servedProviders[p.Type] {
-		pf.get(p.Type).warnf(ruleUnsupported, "AI provider %s is not served by this dataplane: requests to it get 501 (served: anthropic, openai)", p.Type)
+		pf.get(p.Type).warnf(ruleUnsupported, "AI provider %s is not served by this dataplane: requests to it get 501 (served: anthropic, gemini, openai)", p.Type)
+	}
+	if p.Type == "gemini" && p.Model != "" {
+		if err := CheckGeminiModel(p.Model); err != nil {
+			pf.at("gemini", "model").errorf(ruleType, "%v: it is a path segment of the upstream URL", err)
+			return p, false
+		}
 	}
 	return p, true
 }
 
 // servedProviders are the AI provider types the dataplane has a handler for.
-var servedProviders = map[string]bool{"anthropic": true, "openai": true}
+var servedProviders = map[string]bool{"anthropic": true, "gemini": true, "openai": true}
+
+// keyedProviders are the served providers that need an API key from policies.auth.
+var keyedProviders = map[string]bool{"anthropic": true, "gemini": true}
 
 func backendAuth(af field) *BackendAuth {
 	if !af.exists() {
@@ -211,7 +221,8 @@ func (c *compiler) mcpBackend(o *manifest.Object, mf field) *MCPBackend {
 		FailOpen:  enum(mf.get("failureMode"), "FailClosed", "FailOpen") == "FailOpen",
 	}
 	namespace := ns(o)
-	var at []field // the field each target comes from
+	var at []field    // the field each target comes from
+	var svcs []svcRef // the Service behind each target, if any (for BackendTLSPolicy)
 	for _, tf := range mf.get("targets").list() {
 		name := tf.get("name").str()
 		switch {
@@ -233,8 +244,10 @@ func (c *compiler) mcpBackend(o *manifest.Object, mf field) *MCPBackend {
 					continue
 				}
 				t.Address = c.serviceAddress(svc, namespace, port)
+				svcs = append(svcs, svcRef{NamespacedName{Namespace: namespace, Name: svc}, port})
 			} else if host := sf.get("host").str(); host != "" {
 				t.Address = joinHostPort(host, port)
+				svcs = append(svcs, svcRef{})
 			} else {
 				sf.errorf(ruleBackendRef, "MCP target %q needs host or backendRef", name)
 				continue
@@ -242,8 +255,9 @@ func (c *compiler) mcpBackend(o *manifest.Object, mf field) *MCPBackend {
 			m.Targets = append(m.Targets, t)
 			at = append(at, tf)
 		case tf.get("selector").exists():
-			ts := c.selectMCPTargets(namespace, tf.get("selector"))
+			ts, refs := c.selectMCPTargets(namespace, tf.get("selector"))
 			m.Targets = append(m.Targets, ts...)
+			svcs = append(svcs, refs...)
 			for range ts {
 				at = append(at, tf)
 			}
@@ -271,6 +285,11 @@ func (c *compiler) mcpBackend(o *manifest.Object, mf field) *MCPBackend {
 			at[i].errorf(ruleBackendRef, "MCP target %q: %v", t.Name, err)
 		}
 	}
+	for i := range m.Targets {
+		if s := svcs[i]; s.svc.Name != "" {
+			c.useService(s.svc.Namespace, s.svc.Name, s.port, &m.Targets[i].TLS, nil)
+		}
+	}
 	if len(m.Targets) == 0 {
 		mf.get("targets").errorf(ruleBackendRef, "MCP backend has no targets (a selector that matches no Service port yields none): the dataplane cannot serve it")
 	}
@@ -290,11 +309,12 @@ func defaultMCPPath(protocol string) string {
 // selectMCPTargets expands a selector into the matching Services' MCP ports, as the agentgateway
 // controller does: ports without an MCP appProtocol are skipped; a selector matching nothing
 // yields no targets.
-func (c *compiler) selectMCPTargets(namespace string, sf field) []MCPTarget {
+func (c *compiler) selectMCPTargets(namespace string, sf field) ([]MCPTarget, []svcRef) {
 	svcSel := sf.at("services", "matchLabels").stringMap()
 	nsSel := sf.at("namespaces", "matchLabels").stringMap()
 	hasNS := sf.get("namespaces").exists()
 	var out []MCPTarget
+	var refs []svcRef
 	for _, svc := range c.services {
 		if !hasNS && ns(svc) != namespace {
 			continue
@@ -337,12 +357,19 @@ func (c *compiler) selectMCPTargets(namespace string, sf field) []MCPTarget {
 				t.Path = defaultMCPPath(protocol)
 			}
 			out = append(out, t)
+			refs = append(refs, svcRef{NamespacedName{Namespace: ns(svc), Name: svc.Name}, p.port})
 		}
 	}
 	if len(out) == 0 {
 		sf.warnf(ruleBackendRef, "MCP selector matches no Service port with appProtocol agentgateway.dev/mcp or agentgateway.dev/mcp-sse in the input: the target has no servers")
 	}
-	return out
+	return out, refs
+}
+
+// svcRef is a Service port a target calls.
+type svcRef struct {
+	svc  NamespacedName
+	port int32
 }
 
 func labelsMatch(sel, labels map[string]string) bool {
@@ -374,14 +401,7 @@ func (c *compiler) poolBackend(o *manifest.Object) *Backend {
 		spec.get("targetPorts").errorf(ruleBackendRef, "InferencePool needs at least one targetPorts number")
 		return nil
 	}
-	// The dataplane picks endpoints itself and never calls the endpoint picker the pool names
-	// (no ext_proc), so only its failureMode matters here; the reference need not resolve.
-	if ef := spec.get("endpointPickerRef"); ef.exists() {
-		p.Picker = &EndpointPicker{FailOpen: enum(ef.get("failureMode"), "FailClose", "FailOpen") == "FailOpen"}
-		if name, port := ef.get("name").str(), ef.at("port", "number").port(); name != "" && port != 0 {
-			p.Picker.Service = ServiceBackend{Name: name, Namespace: ns(o), Port: port}
-		}
-	}
+	p.Picker = c.endpointPicker(o, spec)
 	b := &Backend{ID: id, Kind: KindInferencePool, Namespace: ns(o), Name: o.Name, Pool: p}
 	c.backends[id] = b
 	return b

@@ -92,6 +92,7 @@ func (c *compiler) serviceBackend(at field, namespace, name string, port int32) 
 	}
 	b := &Backend{ID: id, Kind: KindService, Namespace: namespace, Name: name, Service: sb}
 	c.backends[id] = b
+	c.useService(namespace, name, port, &b.TLS, nil)
 	return b
 }
 

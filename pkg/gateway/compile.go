@@ -64,6 +64,9 @@ func Relevant(o *manifest.Object) bool {
 		GroupInference + "/InferencePool", "/Service", "/Namespace":
 		return true
 	}
+	if tlsKinds[o.Group()+"/"+o.Kind] {
+		return true
+	}
 	return unservedKinds[o.Group()+"/"+o.Kind]
 }
 
@@ -96,6 +99,15 @@ type compiler struct {
 	// foreign are the Gateways another implementation serves (see Options.ControllerName).
 	foreign map[NamespacedName]bool
 	out     *Outcome
+	// keyPairs are the certificate Secrets read so far, by namespace/name (nil: not in the input).
+	keyPairs map[string]*keyPair
+	// producers make Secrets (cert-manager Certificates, ExternalSecrets); tlsPolicies are
+	// BackendTLSPolicies.
+	producers, tlsPolicies []*manifest.Object
+	// tlsUses are the calls to Service ports a BackendTLSPolicy can attach to.
+	tlsUses []tlsUse
+	// backendClientCert is a Gateway's spec.tls.backend.clientCertificateRef.
+	backendClientCert *CertificateRef
 }
 
 func (c *compiler) add(f finding.Finding) { c.findings = append(c.findings, f) }
@@ -127,6 +139,7 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 		foreign:     map[NamespacedName]bool{},
 		out: &Outcome{Gateways: map[NamespacedName]*GatewayOutcome{}, Routes: map[NamespacedName]*RouteOutcome{},
 			Pools: map[NamespacedName]*PoolOutcome{}},
+		keyPairs: map[string]*keyPair{},
 	}
 	c.cfg.Outcome = c.out
 	c.out.Foreign = c.foreign
@@ -160,6 +173,10 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 			c.policies = append(c.policies, o)
 		case "Service":
 			c.services = append(c.services, o)
+		case "Certificate", "ExternalSecret":
+			c.producers = append(c.producers, o)
+		case "BackendTLSPolicy":
+			c.tlsPolicies = append(c.tlsPolicies, o)
 		}
 	}
 	for _, g := range c.gateways {
@@ -169,11 +186,13 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 		}
 		c.compileGateway(g)
 	}
+	c.checkListenerPorts()
 	sortByAge(c.routes)
 	for _, r := range c.routes {
 		c.compileRoute(r)
 	}
 	c.compilePolicies()
+	c.compileBackendTLSPolicies()
 	for _, check := range c.afterPolicies {
 		check()
 	}

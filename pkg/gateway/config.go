@@ -40,6 +40,8 @@ type Listener struct {
 	Policy *TrafficPolicy
 	// PreRouting is the merged traffic policy of phase PreRouting, run before routing.
 	PreRouting *TrafficPolicy
+	// TLS is set on HTTPS listeners: the certificates and options of TLS termination.
+	TLS *ListenerTLS `json:",omitempty"`
 }
 
 // ID is gateway-namespace/gateway-name/listener-name.

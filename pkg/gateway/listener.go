@@ -23,6 +23,7 @@ func (c *compiler) compileGateway(o *manifest.Object) {
 	f := root(c, o)
 	gw := NamespacedName{Namespace: ns(o), Name: o.Name}
 	c.outcomeOf(gw)
+	c.compileGatewayTLS(gw, f.at("spec", "tls"))
 	for _, lf := range f.at("spec", "listeners").list() {
 		l := &Listener{
 			Gateway:  gw,
@@ -34,13 +35,14 @@ func (c *compiler) compileGateway(o *manifest.Object) {
 		switch l.Protocol {
 		case "HTTP":
 		case "HTTPS":
-			lf.get("protocol").warnf(ruleUnsupported,
-				"the dataplane does not terminate TLS: listener %q is served as plain HTTP (terminate TLS in front of it)", l.Name)
+			if !c.compileListenerTLS(gw, lf, l) {
+				continue
+			}
 		default:
 			lf.get("protocol").warnf(ruleUnsupported,
-				"protocol %q is not served by the dataplane (HTTP only): listener %q is ignored", l.Protocol, l.Name)
+				"protocol %q is not served by the dataplane (HTTP and HTTPS only): listener %q is ignored", l.Protocol, l.Name)
 			lo := c.listenerOutcome(gw, l.Name, l.Port, l.Hostname, Condition{Reason: "UnsupportedProtocol",
-				Message: "protocol " + l.Protocol + " is not served by the dataplane (HTTP only)"}, nil)
+				Message: "protocol " + l.Protocol + " is not served by the dataplane (HTTP and HTTPS only)"}, nil)
 			lo.SupportedKinds = []string{}
 			continue
 		}

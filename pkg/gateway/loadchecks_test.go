@@ -72,6 +72,20 @@ spec:
 			"spec.ai.groups[0].providers[0].policies.auth: the anthropic provider needs an API key: policies.auth passthrough cannot supply one",
 			"spec.policies.auth: the anthropic provider needs policies.auth",
 		}},
+		{"gemini without auth, and a model that is not an id", route("llm") + `
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayBackend
+metadata: {name: llm, namespace: a}
+spec:
+  ai:
+    groups:
+    - providers:
+      - {name: one, gemini: {model: gemini-2.5-flash}}
+      - {name: two, gemini: {model: "gemini/../../files"}, policies: {auth: {secretRef: {name: k}}}}
+`, []string{
+			`spec.ai.groups[0].providers[1].gemini.model: model "gemini/../../files" is not a Gemini model id`,
+			"spec.policies.auth: the gemini provider needs policies.auth with secretRef or key",
+		}},
 		{"group provider names and host", route("llm") + `
 apiVersion: agentgateway.dev/v1alpha1
 kind: AgentgatewayBackend

@@ -15,6 +15,9 @@ type compiledPolicy struct {
 	tracing    *Tracing
 	auth       *BackendAuth
 	mcpAuthz   *MCPAuthorization
+	// frontendTLS and backendTLS are frontend.tls and backend.tls.
+	frontendTLS *TLSOptions
+	backendTLS  *UpstreamTLS
 }
 
 // attached collects policies per target, oldest first.
@@ -152,6 +155,9 @@ func (c *compiler) attachPolicy(o *manifest.Object, p *compiledPolicy, at *attac
 					c.cfg.Tracing = p.tracing
 				}
 			}
+			if p.frontendTLS != nil && t.section == "" {
+				c.attachFrontendTLS(gw, p.frontendTLS, t.f)
+			}
 			if t.section == "" {
 				at.gateway[gw.String()] = append(at.gateway[gw.String()], p)
 				continue
@@ -196,6 +202,9 @@ func (c *compiler) attachPolicy(o *manifest.Object, p *compiledPolicy, at *attac
 			if b := c.backends[string(KindInferencePool)+"/"+namespace+"/"+t.name]; b != nil && p.traffic != nil {
 				b.Policy = MergeTraffic(p.traffic, b.Policy) // oldest (applied first) wins
 			}
+			if b := c.backends[string(KindInferencePool)+"/"+namespace+"/"+t.name]; b != nil && p.backendTLS != nil && b.TLS == nil {
+				b.TLS = p.backendTLS
+			}
 		case GroupAgent + "/AgentgatewayBackend":
 			if c.lookup(GroupAgent, "AgentgatewayBackend", namespace, t.name) == nil {
 				t.f.get("name").errorf(ruleTarget, "policy targets AgentgatewayBackend %s/%s, which is not in the input", namespace, t.name)
@@ -232,5 +241,8 @@ func applyBackendSection(b *Backend, p *compiledPolicy) {
 	}
 	if p.mcpAuthz != nil && b.MCPAuthorization == nil {
 		b.MCPAuthorization = p.mcpAuthz
+	}
+	if p.backendTLS != nil && b.TLS == nil {
+		b.TLS = p.backendTLS
 	}
 }

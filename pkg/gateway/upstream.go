@@ -41,3 +41,20 @@ func checkTargetURL(address, path string) error {
 	}
 	return nil
 }
+
+// CheckGeminiModel reports a Gemini model id that cannot be the path segment it becomes in the
+// upstream URL (/models/<id>:generateContent): only letters, digits, '-', '_' and '.', not "."
+// or "..", at most 256 bytes, optionally after "models/". Compile checks
+// spec.ai.provider.gemini.model with it and the dataplane checks every request's model the same way.
+func CheckGeminiModel(model string) error {
+	name := strings.TrimPrefix(model, "models/")
+	ok := name != "" && len(name) <= 256 && name != "." && name != ".."
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+	}
+	if !ok {
+		return fmt.Errorf("model %q is not a Gemini model id (letters, digits, '-', '_' and '.', optionally after \"models/\")", model)
+	}
+	return nil
+}

@@ -9,19 +9,9 @@ import (
 )
 
 // Platform is the whole of `gwctl render` as one call: it reads the platform config from opts
-// (its Features default to the catalog's optional groups), resolves the enabled groups and
-// renders them.
+// and resolves the enabled groups (resolve.Platform), then renders them.
 func Platform(ctx context.Context, cat *catalog.Catalog, opts platform.Options) (*Result, error) {
-	if opts.Features == nil {
-		for _, g := range cat.Optional() {
-			opts.Features = append(opts.Features, g.Feature)
-		}
-	}
-	cfg, err := platform.Load(opts)
-	if err != nil {
-		return nil, err
-	}
-	res, err := resolve.Resolve(cat, cfg)
+	cfg, res, err := resolve.Platform(cat, opts)
 	if err != nil {
 		return nil, err
 	}

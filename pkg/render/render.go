@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/infergw/gwctl/pkg/catalog"
+	"github.com/infergw/gwctl/pkg/charts"
 	"github.com/infergw/gwctl/pkg/platform"
 	"github.com/infergw/gwctl/pkg/render/helm"
 )
@@ -53,6 +54,9 @@ type Options struct {
 	// Skip are enabled groups not to render (their conditions do not hold): they stay in the
 	// values other charts see (features), so the groups rendered come out as in a full render.
 	Skip map[string]bool
+	// Charts is the chart cache and lock that remote charts (a group's or a kustomization's
+	// helmCharts) are read from; render never fetches one. Nil: a remote chart is an error.
+	Charts *charts.Store
 }
 
 // Object is one rendered Kubernetes object.
@@ -66,6 +70,8 @@ type Object struct {
 	Name       string
 	res        *resource.Resource
 	yaml       []byte // memoised by YAML; objects do not change once rendered and filled
+	// origin is where a Kustomization.Build with Origins found the object.
+	origin *resource.Origin
 }
 
 // YAML is the object as YAML (keys sorted, as kubectl prints them).
@@ -190,25 +196,55 @@ func renderGroup(ctx context.Context, opts Options, g *catalog.Group, base map[s
 	fsys := filesys.MakeFsInMemory()
 	var resources []string
 	var warnings []string
+	root := g.ContentDir
 	if g.Kustomize {
-		if err := copyDir(opts.Catalog.FS, g.Dir, fsys, "/app/group"); err != nil {
+		var ks []*kustomization
+		var err error
+		root, ks, err = groupKustomizations(g)
+		if err != nil {
 			return nil, nil, err
 		}
-		resources = append(resources, "group")
+		// Each kustomization folder goes to /app/group with its layout under root, so bases
+		// outside a content.path folder (../../base) build too.
+		for _, k := range ks {
+			if err := copyDir(g.ContentFS, k.dir, fsys, path.Join("/app/group", relTo(root, k.dir))); err != nil {
+				return nil, nil, err
+			}
+		}
+		warns, err := expandHelmCharts(ctx, kustomizeEnv{fsys: g.ContentFS, charts: opts.Charts,
+			kubeVersion: opts.Config.KubernetesVersion, apiVersions: APIVersions, display: g.SourceName}, ks, root, fsys, "/app/group")
+		warnings = append(warnings, warns...)
+		if err != nil {
+			return nil, nil, err
+		}
+		resources = append(resources, path.Join("group", relTo(root, g.ContentDir)))
 	}
-	for _, ch := range g.Charts {
+	for i, ch := range g.Charts {
 		values, err := chartValues(base, ch, g)
 		if err != nil {
 			return nil, nil, err
 		}
-		out, warns, err := helm.Render(ctx, helm.Chart{
-			FS: opts.Catalog.FS, Dir: path.Join(g.Dir, ch.Path),
+		hc := helm.Chart{
+			FS: g.ContentFS, Dir: path.Join(g.ContentDir, ch.Path),
 			ReleaseName: ch.ReleaseName, Namespace: ch.Namespace, Values: values,
 			KubeVersion: opts.Config.KubernetesVersion, APIVersions: APIVersions,
-		})
+		}
+		where := g.ContentName(ch.Path)
+		if ch.Remote != nil {
+			where = fmt.Sprintf("%s: spec.content.charts[%d]", g.File, i)
+			if opts.Charts == nil {
+				return nil, nil, fmt.Errorf("%s: chart %s: no chart cache (run from gwctl, which reads gwctl.lock)", where, ch.Remote)
+			}
+			data, err := opts.Charts.Archive(*ch.Remote)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", where, err)
+			}
+			hc.FS, hc.Dir, hc.Archive = nil, ch.Remote.String(), data
+		}
+		out, warns, err := helm.Render(ctx, hc)
 		warnings = append(warnings, warns...)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s/%s: %w", g.File[:len(g.File)-len("group.yaml")-1], ch.Path, err)
+			return nil, nil, fmt.Errorf("%s: %w", where, err)
 		}
 		if strings.TrimSpace(stripComments(out)) == "" {
 			continue
@@ -241,7 +277,7 @@ func renderGroup(ctx context.Context, opts Options, g *catalog.Group, base map[s
 	kopts.Reorder = krusty.ReorderOptionNone // gwctl orders the whole stream itself
 	rm, err := krusty.MakeKustomizer(kopts).Run(fsys, "/app")
 	if err != nil {
-		return nil, nil, fmt.Errorf("kustomize: %s", strings.ReplaceAll(err.Error(), "/app/group/", g.Dir+"/"))
+		return nil, nil, fmt.Errorf("kustomize: %s", strings.ReplaceAll(err.Error(), "/app/group/", strings.TrimSuffix(g.SourceName(path.Join(root, "x")), "x")))
 	}
 	var objs []*Object
 	for _, r := range rm.Resources() {
@@ -327,9 +363,6 @@ func copyDir(src fs.FS, dir string, dst filesys.FileSystem, to string) error {
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
 		if d.IsDir() {
-			if rel == "charts" {
-				return fs.SkipDir // Helm content is rendered separately
-			}
 			return dst.MkdirAll(path.Join(to, rel))
 		}
 		if rel == "group.yaml" {
@@ -384,4 +417,16 @@ func checkDuplicates(objs []*Object) error {
 		seen[key] = o.Group
 	}
 	return nil
+}
+
+// groupKustomizations reads the kustomizations a group builds, and the folder they must stay
+// in: the group's own folder (built alone), or the whole repo root for content.path, whose
+// overlays reach bases elsewhere in the repo.
+func groupKustomizations(g *catalog.Group) (string, []*kustomization, error) {
+	root := g.ContentDir
+	if !g.OwnFolder() {
+		root = "."
+	}
+	ks, err := kustomizations(g.ContentFS, root, g.ContentDir, g.SourceName)
+	return root, ks, err
 }

@@ -1,6 +1,5 @@
-// Package report renders validation findings for people and machines: text grouped by file,
-// JSON, JUnit XML and SARIF 2.1.0 (as GitHub code scanning accepts it). Each format is one
-// small Writer.
+// Package report renders validation findings for people and machines, one small Writer per
+// format: text grouped by file, JSON, JUnit XML and SARIF 2.1.0 (as GitHub code scanning accepts it).
 package report
 
 import (

@@ -26,6 +26,8 @@ import (
 	"github.com/infergw/gwctl/hack/bench/validate/corpus"
 	"github.com/infergw/gwctl/pkg/manifest"
 	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/pkg/validate/registry"
+	"github.com/infergw/gwctl/pkg/validate/schema"
 )
 
 // apiServer is the reference: kube-apiserver's create-time pipeline for a custom resource
@@ -34,61 +36,61 @@ import (
 // pipeline (validateCR) must report exactly what it reports.
 type apiServer struct {
 	mu  sync.Mutex
-	cel map[*crdVersion]*apiextcel.Validator
+	cel map[*schema.CRDVersion]*apiextcel.Validator
 }
 
-func (a *apiServer) validator(c *crdVersion) *apiextcel.Validator {
+func (a *apiServer) validator(c *schema.CRDVersion) *apiextcel.Validator {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.cel == nil {
-		a.cel = map[*crdVersion]*apiextcel.Validator{}
+		a.cel = map[*schema.CRDVersion]*apiextcel.Validator{}
 	}
 	v, ok := a.cel[c]
 	if !ok {
-		v = apiextcel.NewValidator(c.ss, true, celconfig.PerCallLimit)
+		v = apiextcel.NewValidator(c.Structural, true, celconfig.PerCallLimit)
 		a.cel[c] = v
 	}
 	return v
 }
 
-func (a *apiServer) validate(ctx context.Context, c *crdVersion, content map[string]any) ([]string, map[string]any) {
+func (a *apiServer) validate(ctx context.Context, c *schema.CRDVersion, content map[string]any) ([]string, map[string]any) {
 	obj := runtime.DeepCopyJSON(content)
 	var out []string
 	add := func(rule string, e *field.Error) { out = append(out, rule+" "+e.Error()) }
-	for _, p := range pruning.PruneWithOptions(obj, c.ss, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true}) {
-		add(RuleUnknownField, field.Invalid(field.NewPath(p), nil, fmt.Sprintf("unknown field %q", p)))
+	for _, p := range pruning.PruneWithOptions(obj, c.Structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true}) {
+		add(schema.RuleUnknownField, field.Invalid(field.NewPath(p), nil, fmt.Sprintf("unknown field %q", p)))
 	}
 	meta, _, metaUnknown, err := objectmeta.GetObjectMetaWithOptions(obj, objectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: true})
 	for _, p := range metaUnknown {
-		add(RuleUnknownField, field.Invalid(field.NewPath(p), nil, fmt.Sprintf("unknown field %q", p)))
+		add(schema.RuleUnknownField, field.Invalid(field.NewPath(p), nil, fmt.Sprintf("unknown field %q", p)))
 	}
 	switch {
 	case err != nil:
-		add(RuleMetadata, field.Invalid(field.NewPath("metadata"), nil, err.Error()))
+		add(schema.RuleMetadata, field.Invalid(field.NewPath("metadata"), nil, err.Error()))
 	case meta != nil:
 		m := *meta
-		if c.namespaced && m.Namespace == "" {
+		if c.Namespaced && m.Namespace == "" {
 			m.Namespace = "default"
 		}
-		for _, e := range metavalidation.ValidateObjectMeta(&m, c.namespaced, metavalidation.NameIsDNSSubdomain, field.NewPath("metadata")) {
-			add(RuleMetadata, e)
+		for _, e := range metavalidation.ValidateObjectMeta(&m, c.Namespaced, metavalidation.NameIsDNSSubdomain, field.NewPath("metadata")) {
+			add(schema.RuleMetadata, e)
 		}
 	default:
-		add(RuleMetadata, field.Required(field.NewPath("metadata"), ""))
+		add(schema.RuleMetadata, field.Required(field.NewPath("metadata"), ""))
 	}
-	defaulting.Default(obj, c.ss)
-	schemaErrs := apivalidation.ValidateCustomResource(nil, obj, apivalidation.NewSchemaValidatorFromOpenAPI(c.openapi))
-	schemaErrs = append(schemaErrs, listtype.ValidateListSetsAndMaps(nil, c.ss, obj)...)
+	defaulting.Default(obj, c.Structural)
+	schemaErrs := apivalidation.ValidateCustomResource(nil, obj, apivalidation.NewSchemaValidatorFromOpenAPI(c.OpenAPI))
+	schemaErrs = append(schemaErrs, listtype.ValidateListSetsAndMaps(nil, c.Structural, obj)...)
 	for _, e := range schemaErrs {
-		add(ruleFor(e), e)
+		add(schema.RuleFor(e), e)
 	}
 	if v := a.validator(c); v != nil {
-		if blocking(schemaErrs) {
-			add(RuleCELSkipped, field.Invalid(nil, nil, "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"))
+		if schema.Blocking(schemaErrs) {
+			add(schema.RuleCELSkipped, field.Invalid(nil, nil, "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"))
 		} else {
-			errs, _ := v.Validate(ctx, nil, c.ss, obj, nil, celconfig.RuntimeCELCostBudget)
+			errs, _ := v.Validate(ctx, nil, c.Structural, obj, nil, celconfig.RuntimeCELCostBudget)
 			for _, e := range errs {
-				add(RuleCEL, e)
+				add(schema.RuleCEL, e)
 			}
 		}
 	}
@@ -97,11 +99,11 @@ func (a *apiServer) validate(ctx context.Context, c *crdVersion, content map[str
 }
 
 // gwctlCR runs gwctl's pipeline on the same object, rendered the same way.
-func gwctlCR(ctx context.Context, c *crdVersion, content map[string]any) ([]string, map[string]any) {
-	errs, obj := validateCR(ctx, c, content)
+func gwctlCR(ctx context.Context, c *schema.CRDVersion, content map[string]any) ([]string, map[string]any) {
+	errs, obj := schema.ValidateCR(ctx, c, content)
 	out := make([]string, 0, len(errs))
 	for _, fe := range errs {
-		out = append(out, fe.rule+" "+fe.err.Error())
+		out = append(out, fe.Rule+" "+fe.Err.Error())
 	}
 	sort.Strings(out)
 	return out, obj
@@ -195,11 +197,11 @@ func compareWithAPIServer(t *testing.T, v *Validator, objs []*manifest.Object) (
 	ref := &apiServer{}
 	ctx := context.Background()
 	for _, o := range objs {
-		c := v.embedded.lookup(gvk{o.Group(), o.Version(), o.Kind})
+		c := v.embedded.Lookup(registry.GVK{Group: o.Group(), Version: o.Version(), Kind: o.Kind})
 		if c == nil {
 			continue
 		}
-		if err := c.compile(); err != nil {
+		if err := c.Compile(); err != nil {
 			t.Fatal(err)
 		}
 		compared++
@@ -209,7 +211,7 @@ func compareWithAPIServer(t *testing.T, v *Validator, objs []*manifest.Object) (
 			failing++
 		}
 		for _, w := range want {
-			if strings.HasPrefix(w, RuleCEL+" ") {
+			if strings.HasPrefix(w, schema.RuleCEL+" ") {
 				celErrors++
 			}
 		}

@@ -2,27 +2,28 @@ package validate
 
 import (
 	"bytes"
+	"github.com/infergw/gwctl/pkg/validate/controls"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
 func TestControls(t *testing.T) {
-	rep := Controls(loadDir(t, filepath.Join("testdata", "platform")))
-	got := map[string]map[string]ControlStatus{}
+	rep := controls.Compute(loadDir(t, filepath.Join("testdata", "platform")))
+	got := map[string]map[string]controls.Status{}
 	for _, rc := range rep.Routes {
-		got[rc.Route.String()] = map[string]ControlStatus{}
+		got[rc.Route.String()] = map[string]controls.Status{}
 		for _, c := range rc.Controls {
 			got[rc.Route.String()][c.Name] = c.Status
 		}
 	}
-	want := map[string]map[string]ControlStatus{
+	want := map[string]map[string]controls.Status{
 		// The MCP route: Strict JWT, local limit, Gateway tracing with its collector; one backend.
-		"HTTPRoute/mcp/mcp": {ControlAuth: Implemented, ControlRateLimit: Implemented, ControlTracing: Implemented, ControlFallback: Absent},
-		"HTTPRoute/agentgateway-system/egress-anthropic": {ControlAuth: Absent, ControlRateLimit: Absent, ControlTracing: Implemented, ControlFallback: Absent},
+		"HTTPRoute/mcp/mcp": {controls.Auth: controls.Implemented, controls.RateLimit: controls.Implemented, controls.Tracing: controls.Implemented, controls.Fallback: controls.Absent},
+		"HTTPRoute/agentgateway-system/egress-anthropic": {controls.Auth: controls.Absent, controls.RateLimit: controls.Absent, controls.Tracing: controls.Implemented, controls.Fallback: controls.Absent},
 	}
-	for route, controls := range want {
-		for name, status := range controls {
+	for route, cs := range want {
+		for name, status := range cs {
 			if got[route][name] != status {
 				t.Errorf("%s %s: got %q, want %q", route, name, got[route][name], status)
 			}
@@ -54,12 +55,12 @@ func TestControlsPartial(t *testing.T) {
 			kept = append(kept, o)
 		}
 	}
-	for _, rc := range Controls(kept).Routes {
+	for _, rc := range controls.Compute(kept).Routes {
 		if rc.Route.Name != "mcp" {
 			continue
 		}
 		for _, c := range rc.Controls {
-			if (c.Name == ControlAuth || c.Name == ControlTracing) && c.Status != Partial {
+			if (c.Name == controls.Auth || c.Name == controls.Tracing) && c.Status != controls.Partial {
 				t.Errorf("%s: got %s (%s), want partial", c.Name, c.Status, c.Why)
 			}
 		}

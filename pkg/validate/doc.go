@@ -1,7 +1,16 @@
-// Package validate checks Kubernetes manifests offline the way the API server would (structural
-// schema, unknown fields, defaults, list-map keys, CEL rules, metadata) and then across the whole
-// set (references, grants, secrets, duplicates), against agentgateway's semantics (lints) and
-// through the dataplane's own compiler (pkg/gateway).
+// Package validate checks Kubernetes manifests offline the way the API server and the dataplane
+// would: each object against its schema, then the whole set (references, lints, duplicates) and
+// the dataplane's own compiler (pkg/gateway), returning findings with their file and line.
+package validate
+
+// How validate is built
+//
+// Each noun is a subpackage, as in kubeconform: registry (schemas by group/version/kind), schema
+// (the custom-resource pipeline, with celnative), builtin (built-in kinds), objects (the whole
+// input, indexed, and the relations the set checks share), refs (references across objects),
+// lint (agentgateway semantics) and controls (which controls each route gets). This package
+// holds Options, Validate, the agentgateway and inference-extension versions, rule tuning and
+// the open/closed world.
 //
 // Schemas come from the embedded sets (package schemas: upstream releases' CRDs, derived by make
 // schemas): Gateway API's standard channel, the agentgateway release targeted (v1.2.1, v1.3.1 or
@@ -23,4 +32,3 @@
 //	objs, err := manifest.Load(paths, os.Stdin, manifest.DefaultLimits)
 //	findings := v.Validate(ctx, objs)
 //	err = report.Write(os.Stdout, "text", findings, v.Summarize(objs, findings))
-package validate

@@ -6,6 +6,7 @@ import (
 
 	"github.com/infergw/gwctl/pkg/manifest"
 	"github.com/infergw/gwctl/pkg/validate"
+	"github.com/infergw/gwctl/pkg/validate/schema"
 )
 
 func ExampleValidator_Validate() {
@@ -33,7 +34,7 @@ spec:
 		panic(err)
 	}
 	for _, f := range v.Validate(context.Background(), objs) {
-		if f.Rule == validate.RuleCEL {
+		if f.Rule == schema.RuleCEL {
 			fmt.Println(f.Position(), f.Field, "->", f.Message)
 		}
 	}

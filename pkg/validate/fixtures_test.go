@@ -11,6 +11,7 @@ import (
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
 	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/pkg/validate/schema"
 )
 
 // fixture is one upstream document: must it fail, and with what text.
@@ -174,7 +175,7 @@ func TestGatewayAPIInvalidExamples(t *testing.T) {
 				all[fx.obj.File] = true
 				fs := runOne(t, v, fx.obj)
 				for _, f := range fs {
-					if f.Severity == finding.Error && f.Rule == RuleMissingSchema {
+					if f.Severity == finding.Error && f.Rule == schema.RuleMissingSchema {
 						t.Errorf("%s: %s", fx.name(), f.Message)
 					}
 				}

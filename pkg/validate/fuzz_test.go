@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/infergw/gwctl/pkg/manifest"
+	"github.com/infergw/gwctl/pkg/validate/controls"
 )
 
 var (
@@ -42,6 +43,6 @@ func FuzzValidate(f *testing.F) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		fuzzV.Validate(ctx, objs)
-		Controls(objs)
+		controls.Compute(objs)
 	})
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
+	"github.com/infergw/gwctl/pkg/validate/registry"
+	"github.com/infergw/gwctl/pkg/validate/schema"
 	"github.com/infergw/gwctl/schemas"
 )
 
@@ -17,23 +19,23 @@ const RuleInferenceExtensionVersion = "version/inference-extension"
 // inferenceExtension is how InferencePools are checked: against the release the user named, or
 // (auto) against the newest embedded release, with a warning for what an older one rejects.
 type inferenceExtension struct {
-	use   *release
-	older []*release // auto only: releases whose verdict is compared
+	use   *registry.Release
+	older []*registry.Release // auto only: releases whose verdict is compared
 }
 
 func newInferenceExtension(version string) (inferenceExtension, error) {
-	rs := releases(schemas.InferenceExtension)
+	rs := registry.Releases(schemas.InferenceExtension)
 	if version == "" {
 		return inferenceExtension{use: rs[len(rs)-1], older: rs[:len(rs)-1]}, nil
 	}
-	ver, err := parseSemver(version)
+	ver, err := registry.ParseSemver(version)
 	if err != nil {
 		return inferenceExtension{}, fmt.Errorf("inference extension version: %w", err)
 	}
-	r := pick(rs, ver)
-	if r.ver.major != ver.major || r.ver.minor != ver.minor {
-		if ver.less(rs[0].ver) {
-			return inferenceExtension{}, fmt.Errorf("inference extension version %s: gwctl embeds the InferencePool schemas of %s; pass your release's CRD with --crds", version, releaseNames(rs))
+	r := registry.Pick(rs, ver)
+	if r.Ver.Major != ver.Major || r.Ver.Minor != ver.Minor {
+		if ver.Less(rs[0].Ver) {
+			return inferenceExtension{}, fmt.Errorf("inference extension version %s: gwctl embeds the InferencePool schemas of %s; pass your release's CRD with --crds", version, registry.ReleaseNames(rs))
 		}
 		// A newer release than any embedded: its API is at least as loose as the newest one.
 	}
@@ -46,18 +48,18 @@ func newInferenceExtension(version string) (inferenceExtension, error) {
 func (v *Validator) olderReleases(ctx context.Context, o *manifest.Object) []finding.Finding {
 	for i := len(v.gie.older) - 1; i >= 0; i-- {
 		r := v.gie.older[i]
-		c := r.registry().lookup(gvk{o.Group(), o.Version(), o.Kind})
+		c := r.Registry().Lookup(registry.GVK{Group: o.Group(), Version: o.Version(), Kind: o.Kind})
 		if c == nil {
 			continue
 		}
-		if err := c.compile(); err != nil {
-			return []finding.Finding{o.Finding("", RuleBadSchema, finding.Error, err.Error())}
+		if err := c.Compile(); err != nil {
+			return []finding.Finding{o.Finding("", schema.RuleBadSchema, finding.Error, err.Error())}
 		}
-		errs, _ := validateCR(ctx, c, o.Content)
+		errs, _ := schema.ValidateCR(ctx, c, o.Content)
 		var why []string
 		field := ""
 		for _, fe := range errs {
-			f := toFinding(o, fe)
+			f := schema.ToFinding(o, fe)
 			if f.Severity != finding.Error {
 				continue
 			}
@@ -71,7 +73,7 @@ func (v *Validator) olderReleases(ctx context.Context, o *manifest.Object) []fin
 		}
 		return []finding.Finding{o.Finding(field, RuleInferenceExtensionVersion, finding.Warning, fmt.Sprintf(
 			"valid for inference extension %s, but the InferencePool CRD of %s rejects it (%s); set --inference-extension-version to the release your cluster runs",
-			v.gie.use.set.Version, r.set.Version, strings.Join(why, "; ")))}
+			v.gie.use.Set.Version, r.Set.Version, strings.Join(why, "; ")))}
 	}
 	return nil
 }

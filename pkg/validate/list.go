@@ -7,6 +7,7 @@ import (
 
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
+	"github.com/infergw/gwctl/pkg/validate/registry"
 	"github.com/infergw/gwctl/schemas"
 )
 
@@ -37,27 +38,27 @@ func ListSchemas(opts Options) ([]SchemaInfo, error) {
 		return nil, err
 	}
 	use := map[string]string{}
-	for _, s := range selectEmbedded(v.agw, v.gie.use) {
+	for _, s := range registry.SelectEmbedded(v.agw, v.gie.use) {
 		use[s.Dir] = "yes"
 	}
 	for _, r := range v.gie.older {
-		use[r.set.Dir] = "compared"
+		use[r.Set.Dir] = "compared"
 	}
 	var out []SchemaInfo
 	for _, s := range schemas.Sets() {
-		reg := newRegistry()
-		if err := reg.loadCRDFS(s.FS(), embeddedLabel+"/"+s.Dir, true); err != nil {
+		reg := registry.New()
+		if err := reg.LoadCRDFS(s.FS(), registry.EmbeddedLabel+"/"+s.Dir, true); err != nil {
 			return nil, err
 		}
-		for k, c := range reg.kinds {
-			props, err := c.schema()
+		for k, c := range reg.Kinds {
+			props, err := c.Schema()
 			if err != nil {
 				return nil, err
 			}
 			n, nodes := resourceConstraints(props)
 			out = append(out, SchemaInfo{
 				Group: k.Group, Version: k.Version, Kind: k.Kind,
-				Upstream: s.Upstream, Release: s.Version, File: path.Join("schemas", s.Dir, path.Base(c.source)),
+				Upstream: s.Upstream, Release: s.Version, File: path.Join("schemas", s.Dir, path.Base(c.Source)),
 				Use: use[s.Dir], Constraints: n, ConstrainedNodes: nodes,
 			})
 		}
@@ -73,7 +74,7 @@ func ListSchemas(opts Options) ([]SchemaInfo, error) {
 		if a.Version != b.Version {
 			return a.Version < b.Version
 		}
-		return mustSemver(a.Release).less(mustSemver(b.Release))
+		return registry.MustSemver(a.Release).Less(registry.MustSemver(b.Release))
 	})
 	return out, nil
 }

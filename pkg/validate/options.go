@@ -8,6 +8,9 @@ import (
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
 	"github.com/infergw/gwctl/pkg/report"
+	"github.com/infergw/gwctl/pkg/validate/builtin"
+	"github.com/infergw/gwctl/pkg/validate/objects"
+	"github.com/infergw/gwctl/pkg/validate/registry"
 	"github.com/infergw/gwctl/schemas"
 )
 
@@ -41,7 +44,7 @@ type Options struct {
 	OpenWorld bool
 	// Known are objects that exist outside the input (gwctl validate --known-objects):
 	// references to them resolve, in either world.
-	Known []Known
+	Known []objects.Known
 	// Workers bounds the documents validated in parallel (GOMAXPROCS when 0).
 	Workers int
 	// SkipCompile leaves out the last stage, the dataplane's own compiler (pkg/gateway.Compile),
@@ -58,12 +61,12 @@ type Options struct {
 // Validator validates manifests. It is safe for concurrent use; schemas compile on first use.
 type Validator struct {
 	opts        Options
-	version     semver     // the agentgateway release targeted
-	agw         *release   // the embedded agentgateway release that describes it
-	agwReleases []*release // every embedded agentgateway release, oldest first
+	version     registry.Semver     // the agentgateway release targeted
+	agw         *registry.Release   // the embedded agentgateway release that describes it
+	agwReleases []*registry.Release // every embedded agentgateway release, oldest first
 	gie         inferenceExtension
-	embedded    *registry
-	builtins    *builtins
+	embedded    *registry.Registry
+	builtins    *builtin.Validator
 	log         *slog.Logger
 }
 
@@ -72,7 +75,7 @@ func New(opts Options) (*Validator, error) {
 	if opts.AgentgatewayVersion == "" {
 		opts.AgentgatewayVersion = DefaultAgentgatewayVersion
 	}
-	ver, err := parseSemver(opts.AgentgatewayVersion)
+	ver, err := registry.ParseSemver(opts.AgentgatewayVersion)
 	if err != nil {
 		return nil, fmt.Errorf("agentgateway version: %w", err)
 	}
@@ -84,30 +87,30 @@ func New(opts Options) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	agwReleases := releases(schemas.Agentgateway)
-	agw := pick(agwReleases, ver)
-	reg := newRegistry()
+	agwReleases := registry.Releases(schemas.Agentgateway)
+	agw := registry.Pick(agwReleases, ver)
+	reg := registry.New()
 	if opts.Schemas != nil {
-		if err := reg.loadCRDFS(opts.Schemas, "schemas", false); err != nil {
+		if err := reg.LoadCRDFS(opts.Schemas, "schemas", false); err != nil {
 			return nil, fmt.Errorf("schemas: %w", err)
 		}
 	} else {
-		for _, s := range selectEmbedded(agw, gie.use) {
-			reg.addSet(s)
+		for _, s := range registry.SelectEmbedded(agw, gie.use) {
+			reg.AddSet(s)
 		}
 	}
 	for _, d := range opts.CRDDirs {
-		if err := reg.loadCRDDir(d); err != nil {
+		if err := reg.LoadCRDDir(d); err != nil {
 			return nil, err
 		}
 		log.Debug("loaded CRDs", "dir", d)
 	}
-	b, err := newBuiltins()
+	b, err := builtin.New()
 	if err != nil {
 		return nil, err
 	}
 	v := &Validator{opts: opts, version: ver, agw: agw, agwReleases: agwReleases, gie: gie, embedded: reg, builtins: b, log: log}
-	log.Debug("embedded schemas", "agentgateway", agw.set.Version, "inference-extension", gie.use.set.Version)
+	log.Debug("embedded schemas", "agentgateway", agw.Set.Version, "inference-extension", gie.use.Set.Version)
 	return v, nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
+	"github.com/infergw/gwctl/pkg/validate/schema"
 )
 
 func parse(t *testing.T, doc string) []*manifest.Object {
@@ -60,7 +61,7 @@ func TestInputCRDTakesPrecedence(t *testing.T) {
 	}
 	// Without it, the embedded schema applies: owner is unknown and targetRefs missing.
 	fs := v.Validate(context.Background(), objs[1:])
-	if _, ok := rules(fs)[RuleUnknownField]; !ok {
+	if _, ok := rules(fs)[schema.RuleUnknownField]; !ok {
 		t.Fatalf("want the embedded schema to report spec.owner, got %v", fs)
 	}
 }
@@ -76,7 +77,7 @@ func TestMissingSchemas(t *testing.T) {
 			t.Fatal(err)
 		}
 		fs := v.Validate(context.Background(), parse(t, doc))
-		f, ok := rules(fs)[RuleMissingSchema]
+		f, ok := rules(fs)[schema.RuleMissingSchema]
 		if !ok || f.Severity != tc.want {
 			t.Errorf("ignore=%v: got %v, want %s", tc.ignore, fs, tc.want)
 		}

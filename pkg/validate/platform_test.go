@@ -7,6 +7,7 @@ import (
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
+	"github.com/infergw/gwctl/pkg/validate/lint"
 )
 
 func loadDir(t *testing.T, dir string) []*manifest.Object {
@@ -27,7 +28,7 @@ func TestPlatformClean(t *testing.T) {
 	}
 	objs := loadDir(t, filepath.Join("testdata", "platform"))
 	fs, suppressed := Tune(objs, v.Validate(context.Background(), objs), RulesConfig{})
-	if len(suppressed) != 1 || suppressed[0].Rule != RuleBucket {
+	if len(suppressed) != 1 || suppressed[0].Rule != lint.RuleBucket {
 		t.Errorf("want the mcp bucket finding suppressed, got %v", suppressed)
 	}
 	for _, f := range fs {

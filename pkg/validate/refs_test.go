@@ -2,6 +2,8 @@ package validate
 
 import (
 	"context"
+	"github.com/infergw/gwctl/pkg/validate/objects"
+	"github.com/infergw/gwctl/pkg/validate/refs"
 	"strings"
 	"testing"
 )
@@ -53,11 +55,11 @@ func TestReferenceGrantsAndSelectors(t *testing.T) {
 		doc       string
 		want, not []string
 	}{
-		{"grant and labelled namespace", refsBase + grant, nil, []string{RuleReferenceGrant, RuleListener, RuleBackendRef}},
-		{"no grant", refsBase, []string{RuleReferenceGrant}, []string{RuleListener}},
+		{"grant and labelled namespace", refsBase + grant, nil, []string{refs.RuleReferenceGrant, refs.RuleListener, refs.RuleBackendRef}},
+		{"no grant", refsBase, []string{refs.RuleReferenceGrant}, []string{refs.RuleListener}},
 		{"namespace not selected", strings.Replace(refsBase, `gateway-access: "true"}}
 ---`, `other: "x"}}
----`, 1) + grant, []string{RuleListener}, []string{RuleReferenceGrant}},
+---`, 1) + grant, []string{refs.RuleListener}, []string{refs.RuleReferenceGrant}},
 	}
 	v, err := New(Options{SkipCompile: true})
 	if err != nil {
@@ -103,7 +105,7 @@ spec:
   - matches: [{path: {value: /v2}}]
     backendRefs: [{name: s, port: 80}]
 `
-	fs := checkRouteConflicts(newObjectSet(parse(t, doc), nil))
+	fs := refs.CheckRouteConflicts(objects.New(parse(t, doc), nil))
 	if len(fs) != 1 || fs[0].Resource.Name != "b" || fs[0].Field != "spec.rules[0].matches[0]" {
 		t.Fatalf("want one conflict on b's first match, got %v", fs)
 	}
@@ -129,8 +131,8 @@ func TestGrantNamespace(t *testing.T) {
 			var got []string
 			for range 2 { // deterministic over runs
 				got = got[:0]
-				for _, f := range crossResource(newObjectSet(parse(t, tc.doc), nil)) {
-					if f.Rule == RuleGrantNamespace {
+				for _, f := range refs.Check(objects.New(parse(t, tc.doc), nil)) {
+					if f.Rule == refs.RuleGrantNamespace {
 						got = append(got, f.Field+": "+f.Message)
 					}
 				}

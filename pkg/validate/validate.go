@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,24 +12,29 @@ import (
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/gateway"
 	"github.com/infergw/gwctl/pkg/manifest"
+	"github.com/infergw/gwctl/pkg/validate/lint"
+	"github.com/infergw/gwctl/pkg/validate/objects"
+	"github.com/infergw/gwctl/pkg/validate/refs"
+	"github.com/infergw/gwctl/pkg/validate/registry"
+	"github.com/infergw/gwctl/pkg/validate/schema"
 )
 
 // Validate checks every object on its own (in parallel), then the set as a whole, and returns
 // the findings sorted by file and position, without duplicates.
 func (v *Validator) Validate(ctx context.Context, objs []*manifest.Object) []finding.Finding {
-	run := &run{v: v, overlay: newRegistry()}
+	run := &run{v: v, overlay: registry.New()}
 	var out []finding.Finding
 	// CRDs in the input serve resources of their kind and replace the embedded schema for it.
 	for _, o := range objs {
-		if !isCRD(o) {
+		if !registry.IsCRD(o) {
 			continue
 		}
-		crd, err := crdFromObject(o)
+		crd, err := registry.CRDFromObject(o)
 		if err != nil {
-			out = append(out, o.Finding("spec", RuleDecode, finding.Error, err.Error()))
+			out = append(out, o.Finding("spec", schema.RuleDecode, finding.Error, err.Error()))
 			continue
 		}
-		run.overlay.add(crd, o.File)
+		run.overlay.Add(crd, o.File)
 	}
 
 	per := make([][]finding.Finding, len(objs))
@@ -68,19 +74,19 @@ func (v *Validator) Validate(ctx context.Context, objs []*manifest.Object) []fin
 
 	// The checks over the whole set only read it: they run side by side.
 	set := v.objectSet(objs, defaulted)
-	var dups, cross, lint, compiled []finding.Finding
+	var dups, cross, linted, compiled []finding.Finding
 	var sg sync.WaitGroup
-	sg.Go(func() { dups = duplicates(set) })
+	sg.Go(func() { dups = objects.Duplicates(set) })
 	if !v.opts.SkipCrossResource {
-		sg.Go(func() { cross = crossResource(set) })
+		sg.Go(func() { cross = refs.Check(set) })
 	}
-	sg.Go(func() { lint = lints(set, v.opts.SkipCrossResource) })
+	sg.Go(func() { linted = lint.Check(set, v.opts.SkipCrossResource) })
 	if !v.opts.SkipCompile {
 		perObject := out
 		sg.Go(func() { compiled = v.compile(objs, perObject) })
 	}
 	sg.Wait()
-	out = append(append(append(out, dups...), cross...), lint...)
+	out = append(append(append(out, dups...), cross...), linted...)
 	compiled, restated := v.restated(compiled)
 	out = explainKnockOns(append(out, repeats(compiled, out)...), restated)
 	if !v.opts.Verbose {
@@ -94,41 +100,41 @@ func (v *Validator) Validate(ctx context.Context, objs []*manifest.Object) []fin
 // run holds the state of one Validate call.
 type run struct {
 	v       *Validator
-	overlay *registry
+	overlay *registry.Registry
 }
 
-func (r *run) lookup(k gvk) *crdVersion {
-	if c := r.overlay.lookup(k); c != nil {
+func (r *run) lookup(k registry.GVK) *schema.CRDVersion {
+	if c := r.overlay.Lookup(k); c != nil {
 		return c
 	}
-	return r.v.embedded.lookup(k)
+	return r.v.embedded.Lookup(k)
 }
 
 // object validates one object alone and returns its findings and, for custom resources, the
 // object with schema defaults applied (cross-resource checks read defaulted values).
 func (r *run) object(ctx context.Context, o *manifest.Object) ([]finding.Finding, map[string]any) {
-	k := gvk{o.Group(), o.Version(), o.Kind}
+	k := registry.GVK{Group: o.Group(), Version: o.Version(), Kind: o.Kind}
 	if c := r.lookup(k); c != nil {
-		if err := c.compile(); err != nil {
-			return []finding.Finding{o.Finding("", RuleBadSchema, finding.Error, err.Error())}, nil
+		if err := c.Compile(); err != nil {
+			return []finding.Finding{o.Finding("", schema.RuleBadSchema, finding.Error, err.Error())}, nil
 		}
-		errs, defaulted := validateCR(ctx, c, o.Content)
+		errs, defaulted := schema.ValidateCR(ctx, c, o.Content)
 		fs := make([]finding.Finding, 0, len(errs))
 		for _, fe := range errs {
-			fs = append(fs, toFinding(o, fe))
+			fs = append(fs, schema.ToFinding(o, fe))
 		}
-		if o.Group() == agentgatewayGroup && isEmbeddedSource(c.source) {
+		if o.Group() == objects.AgentgatewayGroup && registry.IsEmbeddedSource(c.Source) {
 			fs = r.v.versionFindings(o, fs)
 		}
-		if o.Group() == inferenceGroup && isEmbeddedSource(c.source) && len(r.v.gie.older) > 0 && !finding.HasErrors(fs, false) {
+		if o.Group() == objects.InferenceGroup && registry.IsEmbeddedSource(c.Source) && len(r.v.gie.older) > 0 && !finding.HasErrors(fs, false) {
 			fs = append(fs, r.v.olderReleases(ctx, o)...)
 		}
 		return fs, defaulted
 	}
-	if r.v.builtins.recognizes(k) {
-		fs := r.v.builtins.validate(o)
-		if isCRD(o) {
-			fs = append(fs, checkCRD(o)...)
+	if r.v.builtins.Recognizes(k) {
+		fs := r.v.builtins.Validate(o)
+		if registry.IsCRD(o) {
+			fs = append(fs, registry.CheckCRD(o)...)
 		}
 		return fs, nil
 	}
@@ -140,7 +146,17 @@ func (r *run) object(ctx context.Context, o *manifest.Object) ([]finding.Finding
 		msg = fmt.Sprintf("%s %s is not a served version of %s (served: %s)", o.APIVersion, o.Kind, o.Kind, known)
 		sev = finding.Error
 	}
-	return []finding.Finding{o.Finding("apiVersion", RuleMissingSchema, sev, msg)}, nil
+	return []finding.Finding{o.Finding("apiVersion", schema.RuleMissingSchema, sev, msg)}, nil
+}
+
+// otherVersions lists the served versions of k's group and kind, when k's version is not one.
+func (r *run) otherVersions(k registry.GVK) string {
+	var vs []string
+	for _, reg := range []*registry.Registry{r.overlay, r.v.embedded} {
+		vs = append(vs, reg.Versions(k.Group, k.Kind)...)
+	}
+	sort.Strings(vs)
+	return strings.Join(vs, ", ")
 }
 
 // compile runs the dataplane's compiler over the objects that passed their own checks, so
@@ -225,7 +241,7 @@ func dropInfoVerbose(fs []finding.Finding) []finding.Finding {
 }
 
 // verboseOnly are the info rules shown only with Verbose.
-var verboseOnly = map[string]bool{RuleMissingSchema: true}
+var verboseOnly = map[string]bool{schema.RuleMissingSchema: true}
 
 // dedupe drops findings with the same file, line, field and message (the compiler and the
 // cross-resource checks may both report a problem).

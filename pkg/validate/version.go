@@ -10,6 +10,8 @@ import (
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
+	"github.com/infergw/gwctl/pkg/validate/registry"
+	"github.com/infergw/gwctl/pkg/validate/schema"
 )
 
 // DefaultAgentgatewayVersion is the agentgateway release validated against by default.
@@ -18,66 +20,20 @@ const DefaultAgentgatewayVersion = "v1.2.1"
 // RuleVersion marks fields and values that exist only in other agentgateway releases.
 const RuleVersion = "version/field"
 
-const agentgatewayGroup = "agentgateway.dev"
-
-type semver struct{ major, minor, patch int }
-
-func parseSemver(s string) (semver, error) {
-	t := strings.TrimPrefix(strings.TrimSpace(s), "v")
-	parts := strings.Split(t, ".")
-	if len(parts) < 2 || len(parts) > 3 {
-		return semver{}, fmt.Errorf("%q is not a version like v1.2.1", s)
-	}
-	var n [3]int
-	for i, p := range parts {
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 {
-			return semver{}, fmt.Errorf("%q is not a version like v1.2.1", s)
-		}
-		n[i] = v
-	}
-	return semver{n[0], n[1], n[2]}, nil
-}
-
-func (a semver) less(b semver) bool {
-	if a.major != b.major {
-		return a.major < b.major
-	}
-	if a.minor != b.minor {
-		return a.minor < b.minor
-	}
-	return a.patch < b.patch
-}
-
-func (a semver) String() string {
-	if a.patch == 0 {
-		return fmt.Sprintf("v%d.%d", a.major, a.minor)
-	}
-	return fmt.Sprintf("v%d.%d.%d", a.major, a.minor, a.patch)
-}
-
-func mustSemver(s string) semver {
-	v, err := parseSemver(s)
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
 // versionedField is a row of the agentgateway version table for releases older than any gwctl embeds: a
 // field (path without list indexes) of a kind, added in since and removed in until (zero when
 // still present). Later releases need no table: their schemas are embedded and compared.
 type versionedField struct {
 	kind  string
 	path  string
-	since semver
-	until semver
+	since registry.Semver
+	until registry.Semver
 }
 
 var (
-	v100 = mustSemver("v1.0.0")
-	v110 = mustSemver("v1.1.0")
-	v120 = mustSemver("v1.2.0")
+	v100 = registry.MustSemver("v1.0.0")
+	v110 = registry.MustSemver("v1.1.0")
+	v120 = registry.MustSemver("v1.2.0")
 )
 
 // versionFields is the agentgateway version table up to v1.2;
@@ -118,16 +74,16 @@ func (v *Validator) versionFindings(o *manifest.Object, fs []finding.Finding) []
 	out := fs[:0]
 	for _, f := range fs {
 		switch f.Rule {
-		case RuleUnknownField:
+		case schema.RuleUnknownField:
 			f = v.unknownField(o, f)
-		case RuleEnum:
+		case schema.RuleEnum:
 			f = v.unsupportedValue(o, f)
 		}
 		out = append(out, f)
 	}
-	if used := v.agw.ver; v.version.less(used) {
+	if used := v.agw.Ver; v.version.Less(used) {
 		for _, vf := range versionFields {
-			if vf.kind != o.Kind || !v.version.less(vf.since) || used.less(vf.since) {
+			if vf.kind != o.Kind || !v.version.Less(vf.since) || used.Less(vf.since) {
 				continue
 			}
 			for _, p := range presentPaths(o.Content, vf.path) {
@@ -147,12 +103,12 @@ func (v *Validator) unknownField(o *manifest.Object, f finding.Finding) finding.
 	}
 	if r := v.otherRelease(o, path, ""); r != nil {
 		f.Rule = RuleVersion
-		f.Message = fmt.Sprintf("unknown field `%s` in agentgateway %s (the target); %s %s it", shortPath(f.Field), v.version, r.set.Version, hasHad(r, v.agw))
+		f.Message = fmt.Sprintf("unknown field `%s` in agentgateway %s (the target); %s %s it", shortPath(f.Field), v.version, r.Set.Version, hasHad(r, v.agw))
 		return f
 	}
 	if v.beyondEmbedded() && strings.HasPrefix(path, "spec.") {
 		f.Rule, f.Severity = RuleVersion, finding.Warning
-		f.Message = fmt.Sprintf("unknown field `%s` in agentgateway %s, the newest release gwctl embeds; if %s (the target) has it, pass its CRDs with --crds", shortPath(f.Field), v.agw.set.Version, v.version)
+		f.Message = fmt.Sprintf("unknown field `%s` in agentgateway %s, the newest release gwctl embeds; if %s (the target) has it, pass its CRDs with --crds", shortPath(f.Field), v.agw.Set.Version, v.version)
 	}
 	return f
 }
@@ -166,21 +122,21 @@ func (v *Validator) unsupportedValue(o *manifest.Object, f finding.Finding) find
 	if r := v.otherRelease(o, normPath(f.Field), val); r != nil {
 		f.Rule = RuleVersion
 		verb := "accepts"
-		if r.ver.less(v.agw.ver) {
+		if r.Ver.Less(v.agw.Ver) {
 			verb = "accepted"
 		}
-		f.Message = fmt.Sprintf("`%s: %s` is not valid in agentgateway %s (the target); %s %s it", shortPath(f.Field), val, v.version, r.set.Version, verb)
+		f.Message = fmt.Sprintf("`%s: %s` is not valid in agentgateway %s (the target); %s %s it", shortPath(f.Field), val, v.version, r.Set.Version, verb)
 		return f
 	}
 	if v.beyondEmbedded() {
 		f.Rule, f.Severity = RuleVersion, finding.Warning
-		f.Message = fmt.Sprintf("%s (in agentgateway %s, the newest release gwctl embeds; if %s, the target, accepts it, pass its CRDs with --crds)", f.Message, v.agw.set.Version, v.version)
+		f.Message = fmt.Sprintf("%s (in agentgateway %s, the newest release gwctl embeds; if %s, the target, accepts it, pass its CRDs with --crds)", f.Message, v.agw.Set.Version, v.version)
 	}
 	return f
 }
 
-func hasHad(r, used *release) string {
-	if r.ver.less(used.ver) {
+func hasHad(r, used *registry.Release) string {
+	if r.Ver.Less(used.Ver) {
 		return "had"
 	}
 	return "has"
@@ -188,22 +144,22 @@ func hasHad(r, used *release) string {
 
 // beyondEmbedded reports whether the target is newer than every embedded release.
 func (v *Validator) beyondEmbedded() bool {
-	return v.agw.ver.less(v.version) && (v.agw.ver.major != v.version.major || v.agw.ver.minor != v.version.minor)
+	return v.agw.Ver.Less(v.version) && (v.agw.Ver.Major != v.version.Major || v.agw.Ver.Minor != v.version.Minor)
 }
 
 // otherRelease returns the embedded agentgateway release nearest the target whose schema for o
 // has the field at path (with value among its enum values, when value is set), or nil.
-func (v *Validator) otherRelease(o *manifest.Object, path, value string) *release {
-	var found *release
+func (v *Validator) otherRelease(o *manifest.Object, path, value string) *registry.Release {
+	var found *registry.Release
 	for _, r := range v.agwReleases {
 		if r == v.agw {
 			continue
 		}
-		c := r.registry().lookup(gvk{o.Group(), o.Version(), o.Kind})
+		c := r.Registry().Lookup(registry.GVK{Group: o.Group(), Version: o.Version(), Kind: o.Kind})
 		if c == nil {
 			continue
 		}
-		props, err := c.schema()
+		props, err := c.Schema()
 		if err != nil {
 			continue
 		}
@@ -216,9 +172,9 @@ func (v *Validator) otherRelease(o *manifest.Object, path, value string) *releas
 		switch {
 		case found == nil:
 			found = r
-		case v.agw.ver.less(r.ver) && (found.ver.less(v.agw.ver) || r.ver.less(found.ver)):
+		case v.agw.Ver.Less(r.Ver) && (found.Ver.Less(v.agw.Ver) || r.Ver.Less(found.Ver)):
 			found = r
-		case r.ver.less(v.agw.ver) && found.ver.less(r.ver):
+		case r.Ver.Less(v.agw.Ver) && found.Ver.Less(r.Ver):
 			found = r
 		}
 	}
@@ -267,12 +223,12 @@ func lookupVersionField(kind, path string) (versionedField, bool) {
 
 func (v *Validator) fieldFinding(f finding.Finding, vf versionedField) finding.Finding {
 	f.Rule = RuleVersion
-	existsInTarget := !v.version.less(vf.since) && (vf.until == semver{} || v.version.less(vf.until))
+	existsInTarget := !v.version.Less(vf.since) && (vf.until == registry.Semver{} || v.version.Less(vf.until))
 	switch {
 	case existsInTarget:
 		f.Severity = finding.Info
-		f.Message = fmt.Sprintf("`%s` exists in agentgateway %s; gwctl's schemas describe %s and did not check it", shortPath(f.Field), v.version, v.agw.set.Version)
-	case vf.until != semver{} && !v.version.less(vf.until):
+		f.Message = fmt.Sprintf("`%s` exists in agentgateway %s; gwctl's schemas describe %s and did not check it", shortPath(f.Field), v.version, v.agw.Set.Version)
+	case vf.until != registry.Semver{} && !v.version.Less(vf.until):
 		f.Message = fmt.Sprintf("unknown field `%s`: it was removed in agentgateway %s (target %s)", shortPath(f.Field), vf.until, v.version)
 	default:
 		f.Message = fmt.Sprintf("unknown field `%s`: it needs agentgateway %s or later (target %s)", shortPath(f.Field), vf.since, v.version)

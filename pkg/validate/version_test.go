@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infergw/gwctl/pkg/validate/objects"
+	"github.com/infergw/gwctl/pkg/validate/registry"
 	"github.com/infergw/gwctl/schemas"
 )
 
@@ -11,33 +13,33 @@ import (
 // agree with the oldest embedded release: what they say is there is, what they say was removed
 // is not, and none is about a release the embedded schemas already describe.
 func TestVersionTableMatchesSchemas(t *testing.T) {
-	oldest := releases(schemas.Agentgateway)[0]
-	reg := oldest.registry()
+	oldest := registry.Releases(schemas.Agentgateway)[0]
+	reg := oldest.Registry()
 	for _, vf := range versionFields {
-		if oldest.ver.less(vf.since) {
+		if oldest.Ver.Less(vf.since) {
 			t.Errorf("%s %s: since %s, which the embedded schemas describe: drop the row", vf.kind, vf.path, vf.since)
 		}
-		c := reg.lookup(gvk{agentgatewayGroup, "v1alpha1", vf.kind})
+		c := reg.Lookup(registry.GVK{Group: objects.AgentgatewayGroup, Version: "v1alpha1", Kind: vf.kind})
 		if c == nil {
-			t.Fatalf("no %s in %s", vf.kind, oldest.set.Dir)
+			t.Fatalf("no %s in %s", vf.kind, oldest.Set.Dir)
 		}
-		props, err := c.schema()
+		props, err := c.Schema()
 		if err != nil {
 			t.Fatal(err)
 		}
 		has := schemaAt(props, strings.Split(vf.path, ".")) != nil
-		if removed := vf.until != (semver{}); has == removed {
-			t.Errorf("%s %s: in %s = %v, but the table says removed = %v", vf.kind, vf.path, oldest.set.Version, has, removed)
+		if removed := vf.until != (registry.Semver{}); has == removed {
+			t.Errorf("%s %s: in %s = %v, but the table says removed = %v", vf.kind, vf.path, oldest.Set.Version, has, removed)
 		}
 	}
 }
 
 func TestPickRelease(t *testing.T) {
-	rs := releases(schemas.Agentgateway)
+	rs := registry.Releases(schemas.Agentgateway)
 	for target, want := range map[string]string{
 		"v1.0.1": "v1.2.1", "v1.2.0": "v1.2.1", "v1.2.9": "v1.2.1", "v1.3.0": "v1.3.1", "v1.4.2": "v1.4.1", "v2.0.0": "v1.4.1",
 	} {
-		if got := pick(rs, mustSemver(target)).set.Version; got != want {
+		if got := registry.Pick(rs, registry.MustSemver(target)).Set.Version; got != want {
 			t.Errorf("%s: picked %s, want %s", target, got, want)
 		}
 	}
@@ -66,8 +68,8 @@ func TestInferenceExtensionVersion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v.gie.use.set.Version != tc.use || len(v.gie.older) != tc.compared {
-			t.Errorf("%q: uses %s and compares %d, want %s and %d", tc.version, v.gie.use.set.Version, len(v.gie.older), tc.use, tc.compared)
+		if v.gie.use.Set.Version != tc.use || len(v.gie.older) != tc.compared {
+			t.Errorf("%q: uses %s and compares %d, want %s and %d", tc.version, v.gie.use.Set.Version, len(v.gie.older), tc.use, tc.compared)
 		}
 	}
 }

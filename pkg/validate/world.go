@@ -8,14 +8,15 @@ import (
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
+	"github.com/infergw/gwctl/pkg/validate/objects"
 )
 
 // objectSet indexes the input for the checks over the whole set, in the validator's world,
 // with the objects known to exist outside it.
-func (v *Validator) objectSet(objs []*manifest.Object, defaulted []map[string]any) *objectSet {
-	s := newObjectSet(objs, defaulted)
-	s.open = v.opts.OpenWorld
-	s.addKnown(v.opts.Known)
+func (v *Validator) objectSet(objs []*manifest.Object, defaulted []map[string]any) *objects.Set {
+	s := objects.New(objs, defaulted)
+	s.Open = v.opts.OpenWorld
+	s.AddKnown(v.opts.Known)
 	return s
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
+	"github.com/infergw/gwctl/pkg/validate/objects"
 )
 
 // worldRoute references a Gateway, a Service, a JWKS Service and a Secret that are not in it.
@@ -112,9 +113,9 @@ items:
   spec: {ports: [{name: http, port: 8080}]}
   status: {loadBalancer: {}}
 `
-	var known []Known
+	var known []objects.Known
 	for _, f := range []struct{ name, text string }{{"list.yaml", list}, {"dump.yaml", dump}} {
-		k, err := ReadKnown(f.name, []byte(f.text))
+		k, err := objects.ReadKnown(f.name, []byte(f.text))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,11 +135,11 @@ func TestReadKnownErrors(t *testing.T) {
 		{"just text\n", "k.yaml:1:1: expected a list of {kind, namespace, name}, a List, or objects"},
 		{"- [a, b]\n", "k.yaml:1:3: a known object is a mapping: {kind, namespace, name}"},
 	} {
-		if _, err := ReadKnown("k.yaml", []byte(tc.text)); err == nil || err.Error() != tc.want {
+		if _, err := objects.ReadKnown("k.yaml", []byte(tc.text)); err == nil || err.Error() != tc.want {
 			t.Errorf("%q: got %v, want %s", tc.text, err, tc.want)
 		}
 	}
-	k, err := ReadKnown("k.yaml", []byte("- {kind: Widget, namespace: a, name: w}\n- {apiVersion: example.com/v1, kind: Gadget, name: g}\n"))
+	k, err := objects.ReadKnown("k.yaml", []byte("- {kind: Widget, namespace: a, name: w}\n- {apiVersion: example.com/v1, kind: Gadget, name: g}\n"))
 	if err != nil || len(k) != 2 || k[0].Group != "*" || k[1].Group != "example.com" {
 		t.Fatalf("groups: %+v %v", k, err)
 	}

@@ -100,7 +100,7 @@ type Config struct {
 func (c *Config) baseURL() (string, error) {
 	return llm.Endpoint{
 		Provider: "anthropic", Host: c.Host, DefaultHost: DefaultHost, Port: c.Port,
-		PathPrefix: c.PathPrefix, DefaultPathPrefix: DefaultPathPrefix, Plaintext: c.Plaintext, Path: "/messages",
+		PathPrefix: c.PathPrefix, DefaultPathPrefix: DefaultPathPrefix, Plaintext: c.Plaintext,
 	}.URL()
 }
 

@@ -1,10 +1,7 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -14,21 +11,12 @@ import (
 	"github.com/infergw/gwctl/dataplane/llm"
 )
 
-// Handler serves OpenAI chat completions from an Anthropic upstream. Create it with NewHandler.
+// Handler serves OpenAI chat completions from an Anthropic upstream: the llm.Upstream handler
+// with the OpenAI → Anthropic translator. Create it with NewHandler.
 type Handler struct {
-	url          string
-	version      string
-	key          func() (string, error)
-	secretName   string
-	betas        []string
-	allowedBetas map[string]bool
-	client       *http.Client
-	maxReq       int64
-	maxResp      int64
-	t            *translator
-	log          *slog.Logger
-	metrics      *llm.Metrics
-	onResult     llm.ResultFunc
+	up  *llm.Upstream
+	url string // the Messages endpoint
+	h   *headers
 }
 
 // NewHandler validates cfg and returns the backend handler.
@@ -40,139 +28,82 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if cfg.MaxResponseBytes <= 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("provider", "anthropic")
-	h := &Handler{
-		url: u, version: cfg.Version, key: cfg.APIKey, secretName: cfg.SecretName, betas: cfg.Betas,
-		allowedBetas: map[string]bool{}, client: cfg.Client,
-		maxReq: cfg.MaxRequestBytes, maxResp: cfg.MaxResponseBytes,
-		t: newTranslator(&cfg, log), log: log, metrics: cfg.Metrics.ForModels(cfg.Model), onResult: cfg.OnResult,
-	}
+	tr := newTranslator(&cfg, log.With("provider", "anthropic"))
+	h := &headers{version: cfg.Version, betas: cfg.Betas, allowedBetas: map[string]bool{}}
 	for _, b := range cfg.AllowedBetas {
 		h.allowedBetas[strings.TrimSpace(b)] = true
 	}
 	if h.version == "" {
 		h.version = DefaultVersion
 	}
-	if h.client == nil {
-		h.client = &http.Client{}
+	up, err := llm.NewUpstream(llm.UpstreamConfig{
+		Provider: "anthropic", Name: "Anthropic", BaseURL: u,
+		NewTranslator: func() llm.Translator { return &call{t: tr, h: h} },
+		APIKey:        cfg.APIKey, KeyRequired: true, SecretName: cfg.SecretName, Client: cfg.Client,
+		MaxRequestBytes: cfg.MaxRequestBytes, MaxResponseBytes: cfg.MaxResponseBytes,
+		Logger: log, Metrics: cfg.Metrics.ForModels(cfg.Model), OnResult: cfg.OnResult,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if h.maxReq <= 0 {
-		h.maxReq = DefaultMaxRequestBytes
-	}
-	if h.maxResp <= 0 {
-		h.maxResp = DefaultMaxResponseBytes
-	}
-	return h, nil
+	return &Handler{up: up, url: u + "/messages", h: h}, nil
 }
 
 // ServeHTTP implements POST …/chat/completions.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	ctx := r.Context()
-	res := llm.Result{Provider: "anthropic", Route: llm.RouteFromContext(ctx)}
-	defer func() { h.finish(ctx, &res, start) }()
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.up.ServeHTTP(w, r) }
 
-	if !llm.AcceptChatCompletions(w, r, &res) {
-		return
-	}
-	body, ok := llm.ReadRequestBody(w, r, h.maxReq, &res)
-	if !ok {
-		return
-	}
-	up, perr := h.t.translateRequest(ctx, body)
-	if perr != nil {
-		llm.Reject(w, &res, perr)
-		return
-	}
-	res.RequestModel, res.Stream = up.Model, up.Stream
-
-	key, err := h.key()
-	if err == nil {
-		key = strings.TrimSpace(strings.TrimPrefix(key, "Bearer "))
-		if key == "" {
-			err = errors.New("empty API key")
-		}
-	}
-	if err != nil {
-		h.log.ErrorContext(ctx, "API key unavailable", "secret", h.secretName, "err", err)
-		llm.Reject(w, &res, llm.CredentialsError(h.secretName, err))
-		return
-	}
-
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(up.Body))
-	if err != nil {
-		llm.Reject(w, &res, &apierror.Error{Status: http.StatusInternalServerError, Type: apierror.ErrServer, Message: "building upstream request failed"})
-		return
-	}
-	h.setHeaders(req, r.Header, key, up.Stream)
-	created := start.Unix()
-
-	resp, err := h.client.Do(req)
-	if err != nil {
-		// Only a cancelled context is the client leaving; a deadline (the route's timeout) is
-		// answered as a timeout below.
-		if errors.Is(ctx.Err(), context.Canceled) {
-			res.Status, res.ErrorType = 499, "client_closed_request"
-			return
-		}
-		e := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "upstream_unreachable", Message: "calling the Anthropic upstream failed"}
-		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-			e = &apierror.Error{Status: http.StatusGatewayTimeout, Type: apierror.ErrTimeout, Code: "upstream_timeout", Message: "the Anthropic upstream timed out"}
-		}
-		h.log.WarnContext(ctx, "upstream call failed", "err", llm.Redact(err.Error(), key))
-		llm.Reject(w, &res, e)
-		return
-	}
-	defer resp.Body.Close()
-	copyResponseHeaders(w.Header(), resp.Header)
-
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		e := upstreamError(resp.StatusCode, resp.Header, b)
-		e.Message = llm.Redact(e.Message, key)
-		if e.Type == apierror.ErrAuthentication {
-			h.log.ErrorContext(ctx, "upstream rejected the backend credentials", "status", resp.StatusCode)
-		}
-		llm.Reject(w, &res, e)
-		return
-	}
-	if up.Stream {
-		h.stream(ctx, w, resp, up, created, &res, key)
-		return
-	}
-	h.complete(ctx, w, resp, up, created, &res)
+// headers holds the upstream headers a backend sends besides the key.
+type headers struct {
+	version      string
+	betas        []string
+	allowedBetas map[string]bool
 }
 
-func isTimeout(err error) bool {
-	var te interface{ Timeout() bool }
-	return errors.As(err, &te) && te.Timeout()
+// call is the llm.Translator of one request: OpenAI chat completions to Anthropic Messages.
+type call struct {
+	t       *translator
+	h       *headers
+	up      *upstreamRequest
+	created int64
+	key     string // removed from upstream error messages before they reach the client
+	st      *streamState
 }
 
-// setHeaders sets the upstream headers: the backend key (never the client's credentials),
-// anthropic-version and the allow-listed anthropic-beta values.
-func (h *Handler) setHeaders(req *http.Request, in http.Header, key string, stream bool) {
-	hd := req.Header
-	hd.Set("Content-Type", "application/json")
-	if stream {
-		hd.Set("Accept", "text/event-stream")
-	} else {
-		hd.Set("Accept", "application/json")
+func (c *call) RequestBody(ctx context.Context, body []byte) (*llm.UpstreamRequest, *apierror.Error) {
+	c.created = time.Now().Unix()
+	up, err := c.t.translateRequest(ctx, body)
+	if err != nil {
+		return nil, err
 	}
+	c.up = up
+	return &llm.UpstreamRequest{Path: "/messages", Body: up.Body, Model: up.Model, Stream: up.Stream}, nil
+}
+
+// RequestHeaders sets the backend key (never the client's credentials), anthropic-version and
+// the allow-listed anthropic-beta values.
+func (c *call) RequestHeaders(hd, in http.Header, key string) {
+	c.key = key
 	if strings.HasPrefix(key, "sk-ant-oat") {
 		hd.Set("Authorization", "Bearer "+key)
 	} else {
 		hd.Set("X-Api-Key", key)
 	}
-	hd.Set("Anthropic-Version", h.version)
-	betas := append([]string(nil), h.betas...)
+	hd.Set("Anthropic-Version", c.h.version)
+	betas := append([]string(nil), c.h.betas...)
 	for _, name := range []string{"Anthropic-Beta", "X-Anthropic-Beta"} {
 		for _, v := range in.Values(name) {
 			for _, b := range strings.Split(v, ",") {
-				if b = strings.TrimSpace(b); b != "" && h.allowedBetas[b] && !contains(betas, b) {
+				if b = strings.TrimSpace(b); b != "" && c.h.allowedBetas[b] && !contains(betas, b) {
 					betas = append(betas, b)
 				}
 			}
@@ -192,8 +123,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// copyResponseHeaders forwards Anthropic's request id, rate-limit headers and retry-after.
-func copyResponseHeaders(dst, src http.Header) {
+// ResponseHeaders forwards Anthropic's request id, rate-limit headers and retry-after.
+func (c *call) ResponseHeaders(dst, src http.Header) {
 	if id := src.Get("Request-Id"); id != "" {
 		dst.Set("Anthropic-Request-Id", id)
 	}
@@ -207,69 +138,40 @@ func copyResponseHeaders(dst, src http.Header) {
 	}
 }
 
-func (h *Handler) complete(ctx context.Context, w http.ResponseWriter, resp *http.Response, up *upstreamRequest, created int64, res *llm.Result) {
-	b, err := llm.ReadBody(io.LimitReader(resp.Body, h.maxResp+1), resp.ContentLength, h.maxResp)
-	if err != nil {
-		if errors.Is(ctx.Err(), context.Canceled) {
-			res.Status, res.ErrorType = 499, "client_closed_request"
-			return
-		}
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) || isTimeout(err) {
-			llm.Reject(w, res, &apierror.Error{Status: http.StatusGatewayTimeout, Type: apierror.ErrTimeout, Code: "upstream_timeout", Message: "the Anthropic upstream timed out"})
-			return
-		}
-		llm.Reject(w, res, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "upstream_read_failed", Message: "reading the Anthropic response failed"})
-		return
-	}
-	if int64(len(b)) > h.maxResp {
-		llm.Reject(w, res, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response", Message: "the Anthropic response is too large"})
-		return
-	}
-	c, ok := h.t.translateResponse(ctx, b, created, up.JSONTool)
+func (c *call) ResponseBody(ctx context.Context, b []byte, res *llm.Result) ([]byte, *apierror.Error) {
+	comp, ok := c.t.translateResponse(ctx, b, c.created, c.up.JSONTool)
 	if !ok {
-		llm.Reject(w, res, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response",
-			Message: "the Anthropic upstream returned an unexpected body: " + truncate(b, 256)})
-		return
+		return nil, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response",
+			Message: "the Anthropic upstream returned an unexpected body: " + truncate(b, 256)}
 	}
-	res.ResponseModel, res.ResponseID, res.FinishReason = c.Model, c.ID, c.FinishReason
-	res.Usage, res.HasUsage, res.Status = c.Usage, true, http.StatusOK
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(c.Body)
+	res.ResponseModel, res.ResponseID, res.FinishReason = comp.Model, comp.ID, comp.FinishReason
+	res.Usage, res.HasUsage = comp.Usage, true
+	return comp.Body, nil
 }
 
-func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, resp *http.Response, up *upstreamRequest, created int64, res *llm.Result, key string) {
-	llm.SetStreamHeaders(w.Header())
-	w.WriteHeader(http.StatusOK)
-	res.Status = http.StatusOK
-	sw := llm.NewSSEWriter(w)
-	st := h.t.newStream(ctx, created, up.IncludeUsage, up.JSONTool)
-	st.secret = key
-	err := st.run(resp.Body, sw)
-	res.ResponseModel, res.ResponseID, res.FinishReason = st.model, st.id, st.finish
-	res.Usage, res.HasUsage = st.usage, st.hasUsage
+func (c *call) stream(ctx context.Context) *streamState {
+	if c.st == nil {
+		c.st = c.t.newStream(ctx, c.created, c.up.IncludeUsage, c.up.JSONTool)
+		c.st.secret = c.key
+	}
+	return c.st
+}
 
-	var se *streamError
-	switch {
-	case err == nil:
-	case errors.As(err, &se):
-		res.ErrorType = se.err.Type
-		h.log.WarnContext(ctx, "upstream stream failed", "id", st.id, "code", se.err.Code, "err", llm.Redact(se.err.Message, key))
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		// The route's timeout cut the stream: say so, with no [DONE].
-		res.ErrorType = apierror.ErrTimeout
-		e := &apierror.Error{Status: http.StatusGatewayTimeout, Type: apierror.ErrTimeout, Code: "upstream_timeout", Message: "the request timed out while streaming"}
-		_ = sw.Data(e.AppendJSON(nil))
-	case ctx.Err() != nil || errors.Is(err, llm.ErrClientWrite):
-		// The client went away; the request context cancels the upstream call.
-		res.ErrorType = "client_closed_request"
-	default:
-		res.ErrorType = apierror.ErrServer
-		h.log.WarnContext(ctx, "stream aborted", "id", st.id, "err", llm.Redact(err.Error(), key))
+func (c *call) StreamEvent(ctx context.Context, data []byte, w llm.ChunkWriter) (bool, error) {
+	return c.stream(ctx).event(data, w)
+}
+
+func (c *call) StreamEnd(ctx context.Context, err error, w llm.ChunkWriter) error {
+	return c.stream(ctx).StreamEnd(ctx, err, w)
+}
+
+func (c *call) StreamResult(res *llm.Result) {
+	if st := c.st; st != nil {
+		res.ResponseModel, res.ResponseID, res.FinishReason = st.model, st.id, st.finish
+		res.Usage, res.HasUsage = st.usage, st.hasUsage
 	}
 }
 
-// finish records usage, reports the Result and writes the request's single log line.
-func (h *Handler) finish(ctx context.Context, res *llm.Result, start time.Time) {
-	llm.Finish(ctx, h.log, h.metrics, h.onResult, res, start)
+func (c *call) ResponseError(status int, h http.Header, body []byte) *apierror.Error {
+	return upstreamError(status, h, body)
 }

@@ -469,19 +469,19 @@ func TestUpstreamHeaders(t *testing.T) {
 		{"sk-ant-oat01-x", "", "Bearer sk-ant-oat01-x"},
 	} {
 		req, _ := http.NewRequest(http.MethodPost, "http://x", nil)
-		h.setHeaders(req, in, tc.key, true)
+		(&call{h: h.h}).RequestHeaders(req.Header, in, tc.key)
 		if req.Header.Get("X-Api-Key") != tc.wantAPIKey || req.Header.Get("Authorization") != tc.wantAuth {
 			t.Errorf("key %s: x-api-key %q authorization %q", tc.key, req.Header.Get("X-Api-Key"), req.Header.Get("Authorization"))
 		}
 		if got := req.Header.Get("Anthropic-Beta"); got != "fixed-beta,a,b" {
 			t.Errorf("anthropic-beta %q", got)
 		}
-		if req.Header.Get("Accept") != "text/event-stream" || req.Header.Get("Anthropic-Version") != "2023-06-01" {
+		if req.Header.Get("Anthropic-Version") != "2023-06-01" { // Accept and Content-Type: llm.TestUpstream
 			t.Errorf("headers %v", req.Header)
 		}
 	}
 	out := http.Header{}
-	copyResponseHeaders(out, http.Header{"Request-Id": {"req_1"}, "Anthropic-Ratelimit-Tokens-Remaining": {"9"}, "Retry-After": {"2"}, "X-Api-Key": {"never"}, "Set-Cookie": {"c"}})
+	(&call{}).ResponseHeaders(out, http.Header{"Request-Id": {"req_1"}, "Anthropic-Ratelimit-Tokens-Remaining": {"9"}, "Retry-After": {"2"}, "X-Api-Key": {"never"}, "Set-Cookie": {"c"}})
 	if out.Get("Anthropic-Request-Id") != "req_1" || out.Get("Anthropic-Ratelimit-Tokens-Remaining") != "9" || out.Get("Retry-After") != "2" || out.Get("X-Api-Key") != "" || out.Get("Set-Cookie") != "" {
 		t.Errorf("forwarded headers %v", out)
 	}

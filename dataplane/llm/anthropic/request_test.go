@@ -13,7 +13,7 @@ import (
 
 const weatherTool = `{"type":"function","function":{"name":"get_weather","description":"Weather for a city","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}`
 
-// requestCases cover every request mapping rule of the spec (§2); each golden file holds the
+// requestCases cover every request mapping rule (dataplane/llm/README.md); each golden file holds the
 // Anthropic body, or the HTTP status and OpenAI error.
 var requestCases = []struct {
 	name string

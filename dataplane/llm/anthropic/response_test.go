@@ -19,7 +19,7 @@ func msg(content, stop, usage string) string {
 
 const plainUsage = `{"input_tokens":10,"output_tokens":5}`
 
-// responseCases cover the non-streaming response mapping (§3, §4, §5).
+// responseCases cover the non-streaming response mapping (message, tool calls, stop reasons, usage).
 var responseCases = []struct {
 	name     string
 	jsonTool string
@@ -79,8 +79,8 @@ func translateResponseForTest(t *testing.T, cfg Config, in []byte, jsonTool stri
 	return indent(t, c.Body)
 }
 
-// checkCompletion asserts the invariants of every response: usage consistency (§5.2) and the
-// OpenAI shape.
+// checkCompletion asserts the invariants of every response: usage consistency (prompt_tokens
+// includes cached tokens) and the OpenAI shape.
 func checkCompletion(t *testing.T, body []byte) {
 	t.Helper()
 	var c struct {
@@ -179,7 +179,7 @@ func TestTranslateResponseRejectsNonMessage(t *testing.T) {
 	}
 }
 
-// TestUpstreamErrors checks the error table of §6.
+// TestUpstreamErrors checks how each upstream error status maps to the client's error.
 func TestUpstreamErrors(t *testing.T) {
 	body := func(typ string) string {
 		return `{"type":"error","error":{"type":"` + typ + `","message":"m"},"request_id":"req_1"}`

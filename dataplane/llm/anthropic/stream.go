@@ -17,10 +17,7 @@ import (
 )
 
 // chunkWriter receives translated stream output; *llm.SSEWriter implements it.
-type chunkWriter interface {
-	Data(payload []byte) error
-	Done() error
-}
+type chunkWriter = llm.ChunkWriter
 
 // maxBlocks bounds the content-block index an upstream stream may use.
 const maxBlocks = 4096
@@ -87,45 +84,32 @@ func (t *translator) newStream(ctx context.Context, created int64, includeUsage 
 	return s
 }
 
-// streamError is a stream that failed after the response started.
-type streamError struct{ err *apierror.Error }
-
-func (e *streamError) Error() string { return e.err.Error() }
-
 // run translates the upstream event stream until message_stop (nil), an upstream error or a
-// broken stream (a *streamError, already written to the client), a client write failure
+// broken stream (an *llm.StreamError, already written to the client), a client write failure
 // (wrapping llm.ErrClientWrite) or the end of the request context.
 func (s *streamState) run(body io.Reader, w chunkWriter) error {
-	rd := sse.NewReader(body, 0)
-	defer rd.Release()
-	if sw, ok := w.(*llm.SSEWriter); ok {
-		sw.FlushWhenIdle(rd)              // one flush per burst of upstream events, none held while waiting
-		defer func() { _ = sw.Flush() }() // a final error event leaves before the request's bookkeeping
+	return llm.RelayStream(s.ctx, body, w, s)
+}
+
+// StreamEvent implements llm.StreamTranslator.
+func (s *streamState) StreamEvent(_ context.Context, data []byte, w chunkWriter) (bool, error) {
+	return s.event(data, w)
+}
+
+// StreamEnd implements llm.StreamTranslator: an upstream EOF without message_stop is an
+// error, not a clean finish.
+func (s *streamState) StreamEnd(_ context.Context, err error, w chunkWriter) error {
+	e := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "api_error", Message: "reading the Anthropic stream failed"}
+	if errors.Is(err, io.EOF) {
+		e.Message = "the Anthropic stream ended before message_stop"
+	} else if errors.Is(err, sse.ErrEventTooLarge) {
+		e.Message = "the Anthropic stream sent an oversized event"
 	}
-	for {
-		ev, err := rd.Next()
-		if err != nil {
-			if ctxErr := s.ctx.Err(); ctxErr != nil {
-				return ctxErr
-			}
-			e := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "api_error", Message: "reading the Anthropic stream failed"}
-			if errors.Is(err, io.EOF) {
-				// An upstream EOF without message_stop is an error, not a clean finish.
-				e.Message = "the Anthropic stream ended before message_stop"
-			} else if errors.Is(err, sse.ErrEventTooLarge) {
-				e.Message = "the Anthropic stream sent an oversized event"
-			}
-			return s.fail(w, e)
-		}
-		done, err := s.event(ev.Data, w)
-		if err != nil || done {
-			return err
-		}
-	}
+	return s.fail(w, e)
 }
 
 // event handles one upstream SSE data payload. It returns done=true after message_stop (or
-// after an upstream error event has been written); a *streamError reports a failure that
+// after an upstream error event has been written); an *llm.StreamError reports a failure that
 // has already been written to the client; other errors are client write failures.
 func (s *streamState) event(data []byte, w chunkWriter) (done bool, err error) {
 	if handled, err := s.fastEvent(data, w); handled || err != nil {
@@ -480,5 +464,5 @@ func (s *streamState) fail(w chunkWriter, e *apierror.Error) error {
 	if err := w.Data(s.buf); err != nil {
 		return err
 	}
-	return &streamError{err: e}
+	return &llm.StreamError{Err: e}
 }

@@ -150,7 +150,7 @@ var webSearchStream = startEv + sseBody(
 	`{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":2000,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":80,"server_tool_use":{"web_search_requests":1,"web_fetch_requests":0}}}`,
 ) + stopEv
 
-// streamCases cover the state machine rules (§8) and the stream error rules (§6).
+// streamCases cover the stream state machine and the stream error rules.
 var streamCases = []struct {
 	name         string
 	in           string

@@ -52,6 +52,6 @@ type Config struct {
 func (c *Config) baseURL() (string, error) {
 	return llm.Endpoint{
 		Provider: "openai", Host: c.Host, DefaultHost: DefaultHost, Port: c.Port,
-		PathPrefix: c.PathPrefix, DefaultPathPrefix: DefaultPathPrefix, Plaintext: c.Plaintext, Path: "/chat/completions",
+		PathPrefix: c.PathPrefix, DefaultPathPrefix: DefaultPathPrefix, Plaintext: c.Plaintext,
 	}.URL()
 }

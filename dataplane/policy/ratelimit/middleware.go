@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"math"
@@ -245,9 +244,6 @@ func WriteOpenAIError(w http.ResponseWriter, _ *http.Request, status int, messag
 // (e.g. -32000) and a null id, since the request body is not read.
 func JSONRPCErrorWriter(code int) ErrorWriter {
 	return func(w http.ResponseWriter, _ *http.Request, status int, message string) {
-		body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": nil, "error": map[string]any{"code": code, "message": message}})
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = w.Write(body)
+		apierror.WriteRPC(w, status, nil, &apierror.RPCError{Code: code, Message: message})
 	}
 }

@@ -1,12 +1,15 @@
 // Command portkey compares the dataplane's OpenAI → Anthropic translation with the Portkey AI
-// gateway (npm @portkey-ai/gateway) and with the dataplane's own OpenAI passthrough, against
-// the same fake upstream and with the same Go load generator, in one run: throughput at a
-// fixed concurrency and added p50/p99 latency (over calling the upstream directly) at
+// gateway and with the dataplane's own OpenAI passthrough, against the same fake upstream and
+// load generator, in one run.
+package main
+
+// What it measures
+//
+// Portkey is npm @portkey-ai/gateway. Measured: throughput at a fixed concurrency and added p50/p99 latency (over calling the upstream directly) at
 // concurrency 1, for a non-streaming and a streamed (SSE) reply. Every server is its own
 // process on loopback. Run it through hack/bench/portkey.sh, which installs Portkey:
 //
 //	go run ./hack/bench/portkey -portkey /tmp/x/node_modules/@portkey-ai/gateway -duration 3s -rounds 3
-package main
 
 import (
 	"bytes"

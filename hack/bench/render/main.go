@@ -1,8 +1,13 @@
-// Command render prepares the peer side of the render benchmark: for every enabled group of the
-// bundled platform (all features on), the chart folders, their values and a kustomization, so
-// `helm template` + `kustomize build` produce the objects `gwctl render` does.
-// Usage: go run ./hack/bench/render DIR  (prints one line per step for hack/bench/render.sh)
+// Command render prepares the peer side of the render benchmark: the chart folders, values and
+// kustomizations with which `helm template` + `kustomize build` produce the objects `gwctl render` does.
 package main
+
+// Usage
+//
+// For every enabled group of the bundled platform (all features on); it prints one line per step
+// for hack/bench/render.sh:
+//
+//	go run ./hack/bench/render DIR
 
 import (
 	"encoding/json"
@@ -39,11 +44,7 @@ func prepare(dir string) error {
 	for _, g := range cat.Optional() {
 		features = append(features, g.Name)
 	}
-	cfg, err := platform.Load(platform.Options{Features: features, Enable: features, Set: []string{"secretStore.name=secret-store"}})
-	if err != nil {
-		return err
-	}
-	res, err := resolve.Resolve(cat, cfg)
+	cfg, res, err := resolve.Platform(cat, platform.Options{Enable: features, Set: []string{"secretStore.name=secret-store"}})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@
 package helm
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -19,9 +20,11 @@ import (
 
 // Chart is one chart to render.
 type Chart struct {
-	// FS and Dir locate the chart's folder (Chart.yaml, values.yaml, templates/, charts/, crds/).
-	FS  fs.FS
-	Dir string
+	// FS and Dir locate the chart's folder (Chart.yaml, values.yaml, templates/, charts/, crds/);
+	// or Archive holds the chart as a .tgz (a remote chart from the cache), and Dir names it.
+	FS      fs.FS
+	Dir     string
+	Archive []byte
 	// ReleaseName and Namespace are the release's; Helm adds no namespace to templates that omit it.
 	ReleaseName string
 	Namespace   string
@@ -32,6 +35,12 @@ type Chart struct {
 	// APIVersions are extra group/versions (and group/version/Kind) for .Capabilities.APIVersions,
 	// so charts do not silently drop templates for CRDs the platform installs.
 	APIVersions []string
+	// NoCRDs leaves out crds/ and NoHooks the hook manifests (Kustomize's helmCharts default
+	// to no CRDs; skipHooks drops hooks).
+	NoCRDs, NoHooks bool
+	// UserValues, when set, computes the values from the chart's own defaults (values.yaml),
+	// for callers whose merge depends on them (Kustomize's valuesMerge); it replaces Values.
+	UserValues func(defaults map[string]any) (map[string]any, error)
 }
 
 // NonDeterministic lists template functions whose output changes between renders or differs
@@ -42,15 +51,26 @@ var NonDeterministic = []string{"randAlphaNum", "randAlpha", "randNumeric", "ran
 // order, then hook manifests (except test hooks), as `helm template --include-crds` prints them.
 // warnings lists non-deterministic template functions the chart uses.
 func Render(ctx context.Context, c Chart) (manifest string, warnings []string, err error) {
-	files, err := readChart(c.FS, c.Dir)
-	if err != nil {
-		return "", nil, err
+	var ch *chart.Chart
+	if c.Archive != nil {
+		ch, err = loader.LoadArchive(bytes.NewReader(c.Archive))
+	} else {
+		var files []*loader.BufferedFile
+		if files, err = readChart(c.FS, c.Dir); err != nil {
+			return "", nil, err
+		}
+		ch, err = loader.LoadFiles(files)
 	}
-	ch, err := loader.LoadFiles(files)
 	if err != nil {
 		return "", nil, fmt.Errorf("load chart %s: %w", c.Dir, err)
 	}
 	warnings = scan(ch)
+	values := c.Values
+	if c.UserValues != nil {
+		if values, err = c.UserValues(ch.Values); err != nil {
+			return "", warnings, err
+		}
+	}
 
 	kv, err := chartutil.ParseKubeVersion(c.KubeVersion)
 	if err != nil {
@@ -59,11 +79,11 @@ func Render(ctx context.Context, c Chart) (manifest string, warnings []string, e
 	cfg := &action.Configuration{Log: func(string, ...interface{}) {}}
 	inst := action.NewInstall(cfg)
 	inst.DryRun, inst.DryRunOption, inst.ClientOnly = true, "client", true
-	inst.IncludeCRDs, inst.Replace = true, true
+	inst.IncludeCRDs, inst.Replace, inst.DisableHooks = !c.NoCRDs, true, c.NoHooks
 	inst.ReleaseName, inst.Namespace = c.ReleaseName, c.Namespace
 	inst.KubeVersion = kv
 	inst.APIVersions = append(chartutil.VersionSet{}, c.APIVersions...)
-	rel, err := inst.RunWithContext(ctx, ch, c.Values)
+	rel, err := inst.RunWithContext(ctx, ch, values)
 	if err != nil {
 		return "", warnings, fmt.Errorf("chart %s: %w", c.Dir, err)
 	}
@@ -77,7 +97,7 @@ func Render(ctx context.Context, c Chart) (manifest string, warnings []string, e
 		return hooks[i].Path < hooks[j].Path
 	})
 	for _, h := range hooks {
-		if isTestHook(h) {
+		if c.NoHooks || isTestHook(h) {
 			continue
 		}
 		fmt.Fprintf(&b, "\n---\n# Source: %s\n%s\n", h.Path, h.Manifest)

@@ -12,7 +12,6 @@ import (
 	"github.com/infergw/gwctl/pkg/manifest"
 	"github.com/infergw/gwctl/pkg/platform"
 	"github.com/infergw/gwctl/pkg/render"
-	"github.com/infergw/gwctl/pkg/resolve"
 )
 
 // Render renders the bundled platform with the optional groups in enable turned on and the
@@ -24,19 +23,7 @@ func Render(t testing.TB, enable, set []string) (stream, resources []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var features []string
-	for _, g := range cat.Optional() {
-		features = append(features, g.Name)
-	}
-	cfg, err := platform.Load(platform.Options{Features: features, Enable: enable, Set: set})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := resolve.Resolve(cat, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := render.Render(context.Background(), render.Options{Catalog: cat, Config: cfg, Groups: res.Order})
+	out, err := render.Platform(context.Background(), cat, platform.Options{Enable: enable, Set: set})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,12 @@
 // Command run times gwctl's validation library on a directory of manifests, the way
-// hack/bench/validate/peers.sh times kubeconform on the same files:
+// hack/bench/validate/peers.sh times kubeconform on the same files.
+package main
+
+// Usage
 //
 //	go run ./hack/bench/validate/run [-per-document] DIR...
 //
 // It prints one line: documents, documents rejected, wall time, documents per second.
-package main
 
 import (
 	"context"

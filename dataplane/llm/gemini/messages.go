@@ -1,0 +1,274 @@
+package gemini
+
+import (
+	"bytes"
+	"encoding/json"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/infergw/gwctl/dataplane/apierror"
+)
+
+// thoughtSeparator joins a tool call id and the Gemini thought signature of its functionCall
+// part (LiteLLM's convention): Gemini 3 refuses a replayed function call without its
+// signature, and an id is the one field every OpenAI client sends back unchanged.
+const thoughtSeparator = "__thought__"
+
+// messages maps OpenAI messages to Gemini contents: system and developer messages become
+// systemInstruction, user → "user", assistant → "model" (tool calls as functionCall parts),
+// tool results → functionResponse parts of a "user" turn, first in that turn. Consecutive turns
+// of one role are merged.
+func messages(in *chatRequest, out *generateRequest) *apierror.Error {
+	var system []part
+	calls := map[string]string{} // tool call id → function name, from the assistant turns so far
+	for i := range in.Messages {
+		m := &in.Messages[i]
+		p := "messages[" + strconv.Itoa(i) + "]"
+		switch m.Role {
+		case "system", "developer":
+			parts, err := contentParts(m.Content, p, false)
+			if err != nil {
+				return err
+			}
+			system = append(system, parts...)
+		case "user":
+			parts, err := contentParts(m.Content, p, true)
+			if err != nil {
+				return err
+			}
+			out.Contents = appendTurn(out.Contents, "user", parts)
+		case "assistant":
+			parts, err := contentParts(m.Content, p, false)
+			if err != nil {
+				return err
+			}
+			for j := range m.ToolCalls {
+				fc, err := functionCallPart(&m.ToolCalls[j], p+".tool_calls["+strconv.Itoa(j)+"]")
+				if err != nil {
+					return err
+				}
+				calls[m.ToolCalls[j].ID] = fc.FunctionCall.Name
+				parts = append(parts, fc)
+			}
+			out.Contents = appendTurn(out.Contents, "model", parts)
+		case "tool":
+			name, ok := calls[m.ToolCallID]
+			if !ok {
+				return apierror.InvalidRequest(p+".tool_call_id", "tool_call_id does not match a tool call of an earlier assistant message")
+			}
+			resp, err := toolResponse(m.Content, p)
+			if err != nil {
+				return err
+			}
+			out.Contents = appendTurn(out.Contents, "user", []part{{FunctionResponse: &functionResponse{Name: name, Response: resp}}})
+		default:
+			return apierror.InvalidRequest(p+".role", "role %q is not supported (system, developer, user, assistant, tool)", truncateRunes(m.Role, 32))
+		}
+	}
+	if len(system) > 0 {
+		out.SystemInstruction = &content{Parts: system}
+	}
+	if len(out.Contents) == 0 {
+		return apierror.InvalidRequest("messages", "messages must contain at least one user or assistant message with content")
+	}
+	return nil
+}
+
+// appendTurn adds parts as a turn of role, merged into the previous turn when it has the
+// same role; function responses go before the other parts of a user turn, since Gemini
+// expects them right after the model's function calls.
+func appendTurn(contents []content, role string, parts []part) []content {
+	if len(parts) == 0 {
+		return contents
+	}
+	if n := len(contents); n > 0 && contents[n-1].Role == role {
+		last := &contents[n-1]
+		if role == "user" && parts[0].FunctionResponse != nil {
+			k := 0
+			for k < len(last.Parts) && last.Parts[k].FunctionResponse != nil {
+				k++
+			}
+			last.Parts = append(last.Parts[:k], append(parts, last.Parts[k:]...)...)
+			return contents
+		}
+		last.Parts = append(last.Parts, parts...)
+		return contents
+	}
+	return append(contents, content{Role: role, Parts: parts})
+}
+
+// contentParts maps message content (a string, an array of parts, or null) to Gemini parts;
+// media parts are allowed only in user messages. Empty text is dropped.
+func contentParts(raw json.RawMessage, p string, media bool) ([]part, *apierror.Error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return nil, apierror.InvalidRequest(p+".content", "content must be a string or an array of parts")
+		}
+		if s == "" {
+			return nil, nil
+		}
+		return []part{{Text: s}}, nil
+	case '[':
+	default:
+		return nil, apierror.InvalidRequest(p+".content", "content must be a string or an array of parts")
+	}
+	var in []chatPart
+	if json.Unmarshal(raw, &in) != nil {
+		return nil, apierror.InvalidRequest(p+".content", "content must be a string or an array of parts")
+	}
+	out := make([]part, 0, len(in))
+	for j := range in {
+		c := &in[j]
+		pp := p + ".content[" + strconv.Itoa(j) + "]"
+		switch {
+		case c.Type == "text":
+			if c.Text != "" {
+				out = append(out, part{Text: c.Text})
+			}
+		case c.Type == "refusal" && !media:
+			if c.Refusal != "" {
+				out = append(out, part{Text: c.Refusal})
+			}
+		case c.Type == "image_url" && media:
+			if c.ImageURL == nil {
+				return nil, apierror.InvalidRequest(pp+".image_url", "image_url part needs image_url.url")
+			}
+			mp, err := mediaPart(c.ImageURL.URL, pp+".image_url.url")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, mp)
+		case c.Type == "file" && media:
+			if c.File == nil || c.File.FileID != "" || c.File.FileData == "" {
+				return nil, apierror.InvalidRequest(pp+".file", "file parts need file_data (OpenAI file ids cannot be resolved by the Gemini backend)")
+			}
+			data := c.File.FileData
+			if !strings.HasPrefix(data, "data:") {
+				mt := mimeByExtension(c.File.Filename)
+				if mt == "" {
+					return nil, apierror.InvalidRequest(pp+".file.file_data", "file_data needs a data: URL or a filename with a known extension")
+				}
+				data = "data:" + mt + ";base64," + data
+			}
+			mp, err := mediaPart(data, pp+".file.file_data")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, mp)
+		default:
+			where := "user"
+			if !media {
+				where = "system and assistant"
+			}
+			return nil, apierror.InvalidRequest(pp+".type", "content part type %q is not supported in %s messages by the Gemini backend", truncateRunes(c.Type, 32), where)
+		}
+	}
+	return out, nil
+}
+
+// mediaPart maps an image or file URL: a base64 data: URL becomes inlineData, an http(s) URL
+// fileData (the gateway never downloads it; Gemini fetches it or refuses it).
+func mediaPart(u, p string) (part, *apierror.Error) {
+	if rest, ok := strings.CutPrefix(u, "data:"); ok {
+		meta, data, ok := strings.Cut(rest, ",")
+		mt, isBase64 := strings.CutSuffix(meta, ";base64")
+		if !ok || !isBase64 || !validMediaType(mt) || data == "" {
+			return part{}, apierror.InvalidRequest(p, "a data: URL must be data:<type>/<subtype>;base64,<data>")
+		}
+		return part{InlineData: &blob{MIMEType: mt, Data: data}}, nil
+	}
+	if lower := strings.ToLower(u); strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://") {
+		return part{FileData: &fileData{FileURI: u, MIMEType: mimeByExtension(u)}}, nil
+	}
+	return part{}, apierror.InvalidRequest(p, "an image or file must be a data: URL or an http(s) URL")
+}
+
+func validMediaType(mt string) bool {
+	typ, sub, ok := strings.Cut(mt, "/")
+	return ok && typ != "" && sub != "" && !strings.ContainsAny(mt, " ;,\"\\") && len(mt) <= 127
+}
+
+// mimeByExtension guesses the media type of a URL or file name Gemini accepts as fileData;
+// "" when unknown (Gemini then decides).
+func mimeByExtension(name string) string {
+	if i := strings.IndexAny(name, "?#"); i >= 0 {
+		name = name[:i]
+	}
+	switch strings.ToLower(path.Ext(name)) {
+	case ".png":
+		return "image/png"
+	case ".jpg", ".jpeg":
+		return "image/jpeg"
+	case ".webp":
+		return "image/webp"
+	case ".gif":
+		return "image/gif"
+	case ".heic":
+		return "image/heic"
+	case ".heif":
+		return "image/heif"
+	case ".pdf":
+		return "application/pdf"
+	}
+	return ""
+}
+
+// functionCallPart maps an assistant tool call; its arguments must be a JSON object ("" is {}).
+func functionCallPart(tc *chatToolCall, p string) (part, *apierror.Error) {
+	if tc.ID == "" {
+		return part{}, apierror.InvalidRequest(p+".id", "a tool call needs an id")
+	}
+	if tc.Function.Name == "" {
+		return part{}, apierror.InvalidRequest(p+".function.name", "a tool call needs a function name")
+	}
+	args := json.RawMessage(strings.TrimSpace(tc.Function.Arguments))
+	if len(args) == 0 {
+		args = json.RawMessage("{}")
+	} else if args[0] != '{' || !json.Valid(args) {
+		return part{}, apierror.InvalidRequest(p+".function.arguments", "tool call arguments must be a JSON object")
+	}
+	fc := part{FunctionCall: &functionCall{Name: tc.Function.Name, Args: args}}
+	if _, sig, ok := strings.Cut(tc.ID, thoughtSeparator); ok && isBase64(sig) {
+		fc.ThoughtSignature = sig
+	}
+	return fc, nil
+}
+
+// toolResponse is a tool message's content as a functionResponse.response: a JSON object
+// result as it is, any other text as {"output": text} (Google's documented key).
+func toolResponse(raw json.RawMessage, p string) (json.RawMessage, *apierror.Error) {
+	parts, err := contentParts(raw, p, false)
+	if err != nil {
+		return nil, err
+	}
+	var text strings.Builder
+	for _, pt := range parts {
+		text.WriteString(pt.Text)
+	}
+	s := strings.TrimSpace(text.String())
+	if strings.HasPrefix(s, "{") && json.Valid([]byte(s)) {
+		return json.RawMessage(s), nil
+	}
+	b, _ := json.Marshal(map[string]string{"output": text.String()})
+	return b, nil
+}
+
+func isBase64(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
