@@ -53,18 +53,23 @@ import (
 var ports = []int32{80, 443, 8080}
 
 // notYet are the GATEWAY-HTTP core tests the dataplane does not pass yet, each for the reason
-// given; the report lists them as skipped. Five need TLS: the dataplane does not terminate TLS
-// (HTTPS listeners are served as plain HTTP) nor read listener certificates, which live in the
-// Gateways' namespaces, outside the Secrets Kubernetes mode may read. One needs Gateways kept
-// apart: every Gateway of the class is served on the dataplane Service's one address, so two
-// Gateways with a listener on the same port share its routes.
+// given; the report lists them as skipped. Two causes:
+//   - Kubernetes mode does not read listener certificates: they live in the Gateways'
+//     namespaces, outside the Secrets it may read (its own namespace).
+//   - every Gateway of the class is served on the dataplane Service's one address, so Gateways
+//     with listeners on the same port share its routes, and two HTTPS listeners of different
+//     Gateways on one port without distinct hostnames are refused by the compiler (the handshake
+//     cannot choose a certificate), which in Kubernetes mode keeps the last good set.
 var notYet = map[string]string{
-	"HTTPRouteMultipleGateways":          "Gateways sharing a port share one address and its routes (passes only when route precedence happens to agree)",
-	"HTTPRouteHTTPSListener":             "TLS termination",
-	"GatewayInvalidTLSConfiguration":     "listener certificateRefs are not read (ResolvedRefs InvalidCertificateRef)",
-	"GatewaySecretInvalidReferenceGrant": "listener certificateRefs are not read (ResolvedRefs RefNotPermitted)",
-	"GatewaySecretMissingReferenceGrant": "listener certificateRefs are not read (ResolvedRefs RefNotPermitted)",
-	"GatewayWithAttachedRoutes":          "its unresolved-refs case is an HTTPS listener with a missing certificate",
+	"HTTPRouteMultipleGateways":                 "Gateways sharing a port share one address and its routes (passes only when route precedence happens to agree)",
+	"GatewayModifyListeners":                    "its HTTPS listener on 443 conflicts with the base Gateway same-namespace-with-https-listener on the shared address",
+	"GatewaySecretReferenceGrantSpecific":       "its HTTPS listener on 443 conflicts with the base Gateway's on the shared address; certificates are not read",
+	"GatewaySecretReferenceGrantAllInNamespace": "its HTTPS listener on 443 conflicts with the base Gateway's on the shared address; certificates are not read",
+	"HTTPRouteHTTPSListener":                    "TLS termination",
+	"GatewayInvalidTLSConfiguration":            "listener certificateRefs are not read (ResolvedRefs InvalidCertificateRef)",
+	"GatewaySecretInvalidReferenceGrant":        "listener certificateRefs are not read (ResolvedRefs RefNotPermitted)",
+	"GatewaySecretMissingReferenceGrant":        "listener certificateRefs are not read (ResolvedRefs RefNotPermitted)",
+	"GatewayWithAttachedRoutes":                 "its unresolved-refs case is an HTTPS listener with a missing certificate",
 }
 
 // extended are the GATEWAY-HTTP extended features the dataplane implements and passes. Tried
@@ -131,7 +136,11 @@ func TestConformance(t *testing.T) {
 	}
 
 	// The dataplane, as --kubernetes runs it, reaching pods through the node.
-	logf, err := os.Create(filepath.Join(t.TempDir(), "dataplane.log"))
+	logPath := os.Getenv("CONFORMANCE_LOG") // the dataplane's log, to see why a test failed
+	if logPath == "" {
+		logPath = filepath.Join(t.TempDir(), "dataplane.log")
+	}
+	logf, err := os.Create(logPath)
 	require.NoError(t, err)
 	logger := slog.New(slog.NewJSONHandler(logf, nil))
 	d := bootstrap.New(bootstrap.Settings{ControllerName: gateway.DefaultControllerName, DisableAccessLog: true}, logger)
