@@ -111,8 +111,20 @@ testdata: ## Derive testdata/ from the upstream reference data in REFERENCE (fac
 schemas: ## Derive schemas/ from upstream CRDs (Gateway API from the pinned module, the others from REFERENCE or module zips; facts kept, prose dropped, sha256 recorded)
 	$(GO) run ./hack/schemas -ref $(REFERENCE)
 
+.PHONY: image
+image: ## Build the dataplane's multi-arch OCI image (linux/amd64, linux/arm64) into dist/image, no Docker daemon
+	$(GO) run ./hack/image -out dist/image -version $(VERSION) -commit $(COMMIT)
+
+.PHONY: image-check
+image-check: ## Build the image in a temporary layout and check its config, layers and the binary it runs
+	GWCTL_IMAGE_TEST=1 $(GO) test -count=1 -timeout 45m -run TestImage ./hack/image/
+
+.PHONY: conformance
+conformance: ## Run the Gateway API conformance suite (GATEWAY-HTTP) against the dataplane in Kubernetes mode on the kubeapi harness; report in conformance/report.yaml
+	cd conformance && CONFORMANCE_REPORT=$(CURDIR)/conformance/report.yaml $(GO) test -count=1 -timeout 30m -run TestConformance .
+
 .PHONY: release-check
-release-check: ## Check .goreleaser.yaml with goreleaser
+release-check: image-check ## Check .goreleaser.yaml with goreleaser, and the image the release builds
 	@test -x $(TOOLS)/goreleaser || GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
 	$(TOOLS)/goreleaser check
 

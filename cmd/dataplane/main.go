@@ -20,12 +20,14 @@ import (
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/config"
 	"github.com/infergw/gwctl/dataplane/epp"
+	"github.com/infergw/gwctl/dataplane/kube"
 	"github.com/infergw/gwctl/dataplane/llm/anthropic"
 	"github.com/infergw/gwctl/dataplane/mcp"
 	"github.com/infergw/gwctl/dataplane/policy/jwt"
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/server"
 	"github.com/infergw/gwctl/dataplane/standard"
+	"github.com/infergw/gwctl/pkg/gateway"
 )
 
 // listFlag is a repeatable flag; its environment variable holds comma-separated values.
@@ -57,6 +59,10 @@ type options struct {
 	webSearch                 bool
 	serverTools               string
 	publicOrigin              string
+	controllerName            string
+	kubernetes                bool
+	kubeconfig, namespace     string
+	serviceName               string
 	poolInProcess             bool
 	eppMode, eppTLS, eppCA    string
 	eppTimeout                time.Duration
@@ -100,6 +106,11 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.shutWait, "shutdown-delay", 0, "after SIGTERM, keep serving this long with /readyz failing before closing the listener")
 	fs.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&o.controllerName, "controller-name", gateway.DefaultControllerName, "GatewayClass controllerName this dataplane implements: Gateways of classes naming another controller (and routes to them) are left alone; a class not in the config counts as ours")
+	fs.BoolVar(&o.kubernetes, "kubernetes", false, "Kubernetes mode: read the gateway resources from the API server (in-cluster config or --kubeconfig) instead of --config, route to EndpointSlices and InferencePool pods, and write status while holding the Lease")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file for --kubernetes outside a pod")
+	fs.StringVar(&o.namespace, "namespace", "", "the dataplane's namespace for --kubernetes (its Lease, Service and provider Secrets); default $POD_NAMESPACE or the pod's")
+	fs.StringVar(&o.serviceName, "service-name", "dataplane", "the dataplane's Service, whose address the Gateways report (--kubernetes)")
 	fs.BoolVar(&o.assumeSvc, "assume-services", false, "accept references to Services that are not in the config (resolved by cluster DNS, ports unchecked)")
 	fs.BoolVar(&o.noAccessLog, "no-access-log", false, "turn off the per-request access log line")
 	fs.Usage = func() {
@@ -204,8 +215,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "dataplane:", err)
 		return 2
 	}
-	if len(o.config) == 0 || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "dataplane: --config is required (a file, a directory or -)")
+	if (len(o.config) == 0) == !o.kubernetes || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "dataplane: --config (a file, a directory or -) or --kubernetes is required, not both")
 		fs.Usage()
 		return 2
 	}
@@ -233,7 +244,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	d := bootstrap.New(bootstrap.Settings{
 		Config: o.config, Stdin: stdin, Listen: o.listen, Admin: o.admin, Debug: o.debug,
 		SecretsDir: o.secrets, Resolve: resolve, ClusterDomain: o.domain, AssumeServices: o.assumeSvc,
-		OTLPEndpoint: o.otlp, RedisAddr: o.redis, MaxRequestBody: o.maxBody, MaxHeaderBytes: o.maxHeader,
+		ControllerName: o.controllerName,
+		OTLPEndpoint:   o.otlp, RedisAddr: o.redis, MaxRequestBody: o.maxBody, MaxHeaderBytes: o.maxHeader,
 		RequestBodyTimeout: o.bodyTimeout,
 		WatchInterval:      o.watch, ShutdownTimeout: o.shutdown, ShutdownDelay: o.shutWait,
 		DisableAccessLog: o.noAccessLog,
@@ -300,9 +312,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		defer rc.Close()
 		sopts.Redis = rc
 	}
+	var ctl *kube.Controller
+	if o.kubernetes {
+		if ctl, err = kubeController(&o, d, &sopts, log, getenv); err != nil {
+			fmt.Fprintln(stderr, "dataplane:", err)
+			return 2
+		}
+	}
 	if _, err := standard.Install(ctx, d, sopts); err != nil {
 		fmt.Fprintln(stderr, "dataplane:", err)
 		return 1
+	}
+	if ctl != nil {
+		serveFromEndpoints(d, ctl)
+		return runKubernetes(ctx, d, ctl, stderr)
 	}
 	if _, err := d.Load(); err != nil {
 		var inv *config.InvalidError

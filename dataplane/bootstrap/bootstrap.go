@@ -54,6 +54,9 @@ type Settings struct {
 	ClusterDomain string
 	// AssumeServices accepts Services that are not in the input (see gateway.Options).
 	AssumeServices bool
+	// ControllerName limits the dataplane to Gateways of GatewayClasses with this
+	// controllerName (see gateway.Options); empty serves every Gateway.
+	ControllerName string
 	// OTLPEndpoint and RedisAddr are passed to the telemetry and rate-limit wiring.
 	OTLPEndpoint, RedisAddr string
 	// MaxRequestBody in bytes; 0 is unlimited.
@@ -68,6 +71,12 @@ type Settings struct {
 	ShutdownTimeout, ShutdownDelay time.Duration
 	// DisableAccessLog turns off the per-request log line.
 	DisableAccessLog bool
+}
+
+// CompileOptions are the gateway.Options every source compiles with.
+func (s Settings) CompileOptions() gateway.Options {
+	return gateway.Options{Resolve: s.Resolve, ClusterDomain: s.ClusterDomain, AssumeServices: s.AssumeServices,
+		ControllerName: s.ControllerName}
 }
 
 // Dataplane is an assembled gateway. Register backend factories on Backends and set Policy
@@ -164,7 +173,7 @@ func New(s Settings, log *slog.Logger) *Dataplane {
 	d.Watcher = &config.Watcher{
 		Source: &config.Source{
 			Paths: s.Config, Stdin: s.Stdin,
-			Options: gateway.Options{Resolve: s.Resolve, ClusterDomain: s.ClusterDomain, AssumeServices: s.AssumeServices},
+			Options: s.CompileOptions(),
 		},
 		Apply:    d.apply,
 		Interval: s.WatchInterval,
@@ -202,6 +211,19 @@ func (d *Dataplane) Proxy(id, addr string) http.Handler {
 		Logger:    d.Logger.With(slog.String("backend", id)),
 		OnError:   d.Metrics.UpstreamError(id),
 	})
+}
+
+// Apply installs a compiled config from another source (Kubernetes mode) as a reload does: on
+// error the previous config keeps serving. It records the reload metric.
+func (d *Dataplane) Apply(res *config.Result) error {
+	err := d.apply(res)
+	d.Metrics.Reload(err == nil, float64(time.Now().Unix()))
+	return err
+}
+
+// WithAuth is withAuth for backend factories registered by other sources.
+func (d *Dataplane) WithAuth(b *gateway.Backend, h http.Handler) http.Handler {
+	return d.withAuth(b, h)
 }
 
 func (d *Dataplane) apply(res *config.Result) error {

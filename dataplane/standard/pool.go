@@ -28,6 +28,10 @@ func (in *Installer) installPools() error {
 	context.AfterFunc(in.ctx, func() { _ = c.Close() })
 	in.d.Backends.Register(gateway.KindInferencePool, func(b *gateway.Backend) (http.Handler, error) {
 		cfg := pool.FromBackend(b, in.opts.PoolEndpoints, in.d.Settings.ClusterDomain)
+		if _, static := in.opts.PoolEndpoints[b.Name+"."+b.Namespace]; !static && in.opts.PoolSource != nil {
+			cfg.Source = in.opts.PoolSource(b.Namespace, b.Pool.Selector)
+			cfg.ResolveInterval = in.opts.PoolResolveInterval
+		}
 		cfg.Scheduler = in.opts.PoolScheduler
 		cfg.Tracer = spans{in: in}.Tracer("gwctl/dataplane/pool")
 		if b.TLS != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -42,6 +43,10 @@ type Options struct {
 	// PoolEndpoints lists an InferencePool's model servers for local runs, by "name.namespace";
 	// without an entry a pool resolves the DNS of its headless Service.
 	PoolEndpoints map[string][]string
+	// PoolSource, when set, gives an InferencePool's endpoints (Kubernetes mode: its ready
+	// Pods), polled every PoolResolveInterval; PoolEndpoints entries still win.
+	PoolSource          func(namespace string, selector map[string]string) pool.Source
+	PoolResolveInterval time.Duration
 	// PoolScheduler configures every InferencePool's picker (zero: pool.DefaultScheduler).
 	PoolScheduler pool.SchedulerConfig
 	// EndpointPicker configures the ext_proc client for pools whose endpointPickerRef the

@@ -17,6 +17,8 @@ type Config struct {
 	Backends map[string]*Backend
 	// Tracing is the frontend.tracing of a policy on a Gateway, if any.
 	Tracing *Tracing
+	// Outcome is what Compile decided about each object, for status (see Outcome).
+	Outcome *Outcome `json:"-"`
 }
 
 // NamespacedName names a namespaced object.

@@ -141,6 +141,9 @@ func (c *compiler) attachPolicy(o *manifest.Object, p *compiledPolicy, at *attac
 		switch t.group + "/" + t.kind {
 		case GroupGateway + "/Gateway":
 			gw := NamespacedName{Namespace: namespace, Name: t.name}
+			if c.foreignGateway(gw) {
+				continue
+			}
 			if c.lookup(GroupGateway, "Gateway", namespace, t.name) == nil {
 				t.f.get("name").errorf(ruleTarget, "policy targets Gateway %s, which is not in the input", gw)
 				continue

@@ -74,8 +74,16 @@ type Dataplane struct {
 	// Namespace runs the dataplane; provider Secrets (and so the egress backend) live here too,
 	// since a pod mounts Secrets of its own namespace only.
 	Namespace string `mapstructure:"namespace" json:"namespace"`
-	Image     string `mapstructure:"image" json:"image"`
-	Replicas  int    `mapstructure:"replicas" json:"replicas"`
+	// Image defaults to DefaultImage(): the dataplane image of the gwctl release rendering it.
+	Image    string `mapstructure:"image" json:"image"`
+	Replicas int    `mapstructure:"replicas" json:"replicas"`
+	// ControllerName is the GatewayClass controllerName the dataplane serves: the bundled
+	// GatewayClass claims it and the dataplane acts on no other class's Gateways.
+	ControllerName string `mapstructure:"controllerName" json:"controllerName"`
+	// Mode is where the dataplane reads the gateway resources: "file" (the ConfigMap gwctl
+	// render fills, the default) or "kubernetes" (the API server, with status written back;
+	// the chart then renders its RBAC and Lease).
+	Mode string `mapstructure:"mode" json:"mode"`
 }
 
 // Pool is the InferencePool of self-hosted vLLM servers.
@@ -140,9 +148,10 @@ func Defaults() map[string]any {
 		"kubernetesVersion": "v1.34.0",
 		"catalogPath":       "clusters/{{ .Environment }}/catalog/{{ .Group }}",
 		"secretStore":       map[string]any{"name": "", "kind": "ClusterSecretStore"},
-		"gateway": map[string]any{"name": "inference-gateway", "namespace": "inference", "className": "agentgateway", "port": int64(80), "publicURL": "",
+		"gateway": map[string]any{"name": "inference-gateway", "namespace": "inference", "className": "gwctl", "port": int64(80), "publicURL": "",
 			"tls": map[string]any{"issuer": "", "issuerKind": "ClusterIssuer", "secretName": "gateway-tls", "hostname": "", "port": int64(443)}},
-		"dataplane": map[string]any{"namespace": "agentgateway-system", "image": "ghcr.io/infergw/dataplane:latest", "replicas": int64(2)},
+		"dataplane": map[string]any{"namespace": "agentgateway-system", "image": DefaultImage(), "replicas": int64(2),
+			"controllerName": "gwctl.infergw.dev/dataplane", "mode": "file"},
 		"pool": map[string]any{"name": "vllm", "targetPort": int64(8000), "app": "vllm", "picker": "in-process",
 			"models": []any{map[string]any{"name": "llama-3-8b-instruct"}}},
 		"egress":        map[string]any{"model": "claude-haiku-4-5", "alias": "claude-haiku", "host": "", "port": int64(443)},

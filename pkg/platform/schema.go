@@ -39,7 +39,9 @@ const schemaTemplate = `{
     "dataplane": {"type": "object", "additionalProperties": false, "properties": {
       "namespace": {"$ref": "#/$defs/dnsLabel"},
       "image": {"type": "string", "minLength": 1},
-      "replicas": {"type": "integer", "minimum": 1, "maximum": 100}}},
+      "replicas": {"type": "integer", "minimum": 1, "maximum": 100},
+      "mode": {"enum": ["file", "kubernetes"]},
+      "controllerName": {"type": "string", "maxLength": 253, "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\\/[A-Za-z0-9\\/\\-._~%!$&'()*+,;=:]+$"}}},
     "pool": {"type": "object", "additionalProperties": false, "properties": {
       "name": {"$ref": "#/$defs/dnsLabel"}, "targetPort": {"$ref": "#/$defs/port"},
       "app": {"$ref": "#/$defs/dnsLabel"},
