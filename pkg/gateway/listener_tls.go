@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -178,7 +179,8 @@ func secretField(sf field, key string) field {
 }
 
 // secretProduced reports whether an object of the input makes the Secret ns/name in the
-// cluster: a cert-manager Certificate (spec.secretName) or an ExternalSecret (target name).
+// cluster: a cert-manager Certificate (spec.secretName), an ExternalSecret (target name) or
+// a Gateway annotated for cert-manager's gateway-shim.
 func (c *compiler) secretProduced(namespace, name string) bool {
 	for _, o := range c.producers {
 		if ns(o) != namespace {
@@ -192,6 +194,34 @@ func (c *compiler) secretProduced(namespace, name string) bool {
 			}
 		case "ExternalSecret":
 			if f.at("spec", "target", "name").strOr(o.Name) == name {
+				return true
+			}
+		}
+	}
+	for _, gw := range c.gateways {
+		if ns(gw) == namespace && shimIssues(root(c, gw), namespace, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// shimIssues reports whether cert-manager's gateway-shim makes Secret namespace/name for a
+// Gateway: one annotated with an issuer whose listeners name the Secret in the Gateway's own
+// namespace (the shim makes Certificates there only). Values are read raw, without type
+// findings: the Gateway's own compile reports those.
+func shimIssues(gw field, namespace, name string) bool {
+	str := func(f field, keys ...string) string { s, _ := f.at(keys...).v.(string); return s }
+	list := func(f field, keys ...string) []any { l, _ := f.at(keys...).v.([]any); return l }
+	if str(gw, "metadata", "annotations", "cert-manager.io/issuer") == "" &&
+		str(gw, "metadata", "annotations", "cert-manager.io/cluster-issuer") == "" {
+		return false
+	}
+	for _, l := range list(gw, "spec", "listeners") {
+		for _, r := range list(field{v: l}, "tls", "certificateRefs") {
+			ref := field{v: r}
+			if str(ref, "group") == "" && cmp.Or(str(ref, "kind"), "Secret") == "Secret" &&
+				cmp.Or(str(ref, "namespace"), namespace) == namespace && str(ref, "name") == name {
 				return true
 			}
 		}

@@ -84,6 +84,11 @@ kind: Certificate
 metadata: {name: gw, namespace: infra}
 spec: {secretName: issued, dnsNames: [api.example.com], issuerRef: {name: le, kind: ClusterIssuer}}
 `, nil},
+		{"issued by cert-manager's gateway-shim", strings.Replace(httpsGateway("api.example.com=issued"), "metadata: {name: gw, namespace: infra}",
+			"metadata: {name: gw, namespace: infra, annotations: {cert-manager.io/cluster-issuer: le}}", 1), nil},
+		{"gateway-shim issues in the Gateway's namespace only", strings.Replace(httpsGateway("api.example.com=certs/issued"), "metadata: {name: gw, namespace: infra}",
+			"metadata: {name: gw, namespace: infra, annotations: {cert-manager.io/issuer: le}}", 1) + grant,
+			[]string{"warning gateway.certificate spec.listeners[0].tls.certificateRefs[0].name: Secret certs/issued is not in the input"}},
 		{"malformed certificate", httpsGateway("=bad") + tlsSecret("infra", "bad", []byte("not a pem"), good.KeyPEM),
 			[]string{"error gateway.certificate data.tls.crt: Secret infra/bad: malformed certificate: tls.crt holds no PEM CERTIFICATE block"}},
 		{"key does not match", httpsGateway("=wrong") + tlsSecret("infra", "wrong", good.CertPEM, testenv.OtherKey(t)),
