@@ -77,18 +77,22 @@ func pulledPlatformRepo(t *testing.T) string {
 	creds := chartstest.CredentialsFile(t)
 	loopback := map[string]string{} // the repo's repository URL → the server's
 	var repos []*chartstest.Repo
+	var want []string // the lock's entries
 	for _, c := range platformCharts {
 		archive := chartstest.Package(t, os.DirFS(platformChartsDir), c.name, nil)
-		if _, p, ok := strings.Cut(strings.TrimPrefix(c.repo, "oci://"), "/"); ok && strings.HasPrefix(c.repo, "oci://") {
+		if hostPath, ok := strings.CutPrefix(c.repo, "oci://"); ok {
+			_, p, _ := strings.Cut(hostPath, "/")
 			reg.Push(t, p, archive)
 			loopback[c.repo] = reg.URL + "/" + p
-			continue
+		} else {
+			r := chartstest.NewRepo(t)
+			r.Add(t, archive)
+			repos = append(repos, r)
+			loopback[c.repo] = r.URL
 		}
-		r := chartstest.NewRepo(t)
-		r.Add(t, archive)
-		repos = append(repos, r)
-		loopback[c.repo] = r.URL
+		want = append(want, charts.Ref{Repo: loopback[c.repo], Chart: c.name, Version: c.version}.String()+" "+charts.Digest(archive))
 	}
+	sort.Strings(want)
 
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(platformRepoDir)); err != nil {
@@ -143,14 +147,9 @@ func pulledPlatformRepo(t *testing.T) string {
 	}
 	var got []string
 	for _, e := range l.Charts {
-		got = append(got, e.Ref.String())
+		got = append(got, e.Ref.String()+" "+e.Digest)
 	}
 	sort.Strings(got)
-	var want []string
-	for _, c := range platformCharts {
-		want = append(want, charts.Ref{Repo: loopback[c.repo], Chart: c.name, Version: c.version}.String())
-	}
-	sort.Strings(want)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("locked charts\n got %s\nwant %s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
