@@ -91,7 +91,7 @@ type compiler struct {
 	afterPolicies []func()
 	// keyPairs are the certificate Secrets read so far, by namespace/name (nil: not in the input).
 	keyPairs map[string]*keyPair
-	// producers make Secrets (cert-manager Certificates, ExternalSecrets); tlsPolicies are
+	// producers make Secrets (cert-manager Certificates, ExternalSecrets, SealedSecrets); tlsPolicies are
 	// BackendTLSPolicies.
 	producers, tlsPolicies []*manifest.Object
 	// tlsUses are the calls to Service ports a BackendTLSPolicy can attach to.
@@ -158,7 +158,7 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 			c.policies = append(c.policies, o)
 		case "Service":
 			c.services = append(c.services, o)
-		case "Certificate", "ExternalSecret":
+		case "Certificate", "ExternalSecret", "SealedSecret":
 			c.producers = append(c.producers, o)
 		case "BackendTLSPolicy":
 			c.tlsPolicies = append(c.tlsPolicies, o)

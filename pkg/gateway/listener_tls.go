@@ -179,8 +179,8 @@ func secretField(sf field, key string) field {
 }
 
 // secretProduced reports whether an object of the input makes the Secret ns/name in the
-// cluster: a cert-manager Certificate (spec.secretName), an ExternalSecret (target name) or
-// a Gateway annotated for cert-manager's gateway-shim.
+// cluster: a cert-manager Certificate (spec.secretName), an ExternalSecret (target name), a
+// SealedSecret (its template's name) or a Gateway annotated for cert-manager's gateway-shim.
 func (c *compiler) secretProduced(namespace, name string) bool {
 	for _, o := range c.producers {
 		if ns(o) != namespace {
@@ -194,6 +194,10 @@ func (c *compiler) secretProduced(namespace, name string) bool {
 			}
 		case "ExternalSecret":
 			if f.at("spec", "target", "name").strOr(o.Name) == name {
+				return true
+			}
+		case "SealedSecret":
+			if f.at("spec", "template", "metadata", "name").strOr(o.Name) == name {
 				return true
 			}
 		}

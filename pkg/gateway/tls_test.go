@@ -84,6 +84,12 @@ kind: Certificate
 metadata: {name: gw, namespace: infra}
 spec: {secretName: issued, dnsNames: [api.example.com], issuerRef: {name: le, kind: ClusterIssuer}}
 `, nil},
+		{"unsealed by Sealed Secrets", httpsGateway("api.example.com=sealed") + `---
+apiVersion: bitnami.com/v1alpha1
+kind: SealedSecret
+metadata: {name: sealed, namespace: infra}
+spec: {encryptedData: {tls.crt: AgBy, tls.key: AgBy}, template: {type: kubernetes.io/tls}}
+`, nil},
 		{"issued by cert-manager's gateway-shim", strings.Replace(httpsGateway("api.example.com=issued"), "metadata: {name: gw, namespace: infra}",
 			"metadata: {name: gw, namespace: infra, annotations: {cert-manager.io/cluster-issuer: le}}", 1), nil},
 		{"gateway-shim issues in the Gateway's namespace only", strings.Replace(httpsGateway("api.example.com=certs/issued"), "metadata: {name: gw, namespace: infra}",
