@@ -61,7 +61,7 @@ clusters/prod/web/kustomization.yaml
   6:16     warning HTTPRoute/web spec.parentRefs[0]: parent Gateway infra/gw not found in the input [refs/unresolved]
   8:19     warning HTTPRoute/web spec.rules[0].backendRefs[0]: Service default/web-api not found in the input [refs/unresolved]
 clusters/remote/kustomization.yaml
-  3:3      error   resources[1]: remote resource "https://github.com/org/repo/raw/main/app.yaml": render never fetches (no git, no HTTP): copy it into the group's folder and list the copy [input/kustomize-build]
+  3:3      error   resources[1]: remote resource "https://github.com/org/repo/raw/main/app.yaml": gwctl builds kustomizations offline (no git, no HTTP): copy it into this kustomization's folder and list the copy [input/kustomize-build]
 
 2 resources in 2 files: 1 error, 2 warnings, 0 info — failed
 `, "")

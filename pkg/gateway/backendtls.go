@@ -11,8 +11,7 @@ import (
 // ConfigMaps and BackendTLSPolicies.
 var tlsKinds = map[string]bool{
 	"/Secret": true, "/ConfigMap": true, GroupGateway + "/BackendTLSPolicy": true,
-	"cert-manager.io/Certificate": true, "external-secrets.io/ExternalSecret": true,
-	"bitnami.com/SealedSecret": true,
+	"cert-manager.io/Certificate": true, "external-secrets.io/ExternalSecret": true, "bitnami.com/SealedSecret": true,
 }
 
 // tlsUse is one place that calls a Service port and can speak TLS to it: a Service backend,

@@ -101,7 +101,7 @@ type compiler struct {
 	out     *Outcome
 	// keyPairs are the certificate Secrets read so far, by namespace/name (nil: not in the input).
 	keyPairs map[string]*keyPair
-	// producers make Secrets (cert-manager Certificates, ExternalSecrets); tlsPolicies are
+	// producers make Secrets (cert-manager Certificates, ExternalSecrets, SealedSecrets); tlsPolicies are
 	// BackendTLSPolicies.
 	producers, tlsPolicies []*manifest.Object
 	// tlsUses are the calls to Service ports a BackendTLSPolicy can attach to.

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -178,7 +179,8 @@ func secretField(sf field, key string) field {
 }
 
 // secretProduced reports whether an object of the input makes the Secret ns/name in the
-// cluster: a cert-manager Certificate (spec.secretName) or an ExternalSecret (target name).
+// cluster: a cert-manager Certificate (spec.secretName), an ExternalSecret (target name), a
+// SealedSecret (its template's name) or a Gateway annotated for cert-manager's gateway-shim.
 func (c *compiler) secretProduced(namespace, name string) bool {
 	for _, o := range c.producers {
 		if ns(o) != namespace {
@@ -200,26 +202,31 @@ func (c *compiler) secretProduced(namespace, name string) bool {
 			}
 		}
 	}
-	// cert-manager's gateway-shim makes a Certificate for each Secret the listeners of an
-	// annotated Gateway reference in the Gateway's own namespace.
 	for _, gw := range c.gateways {
-		a := gw.Annotations()
-		if ns(gw) != namespace || (a["cert-manager.io/issuer"] == "" && a["cert-manager.io/cluster-issuer"] == "") {
-			continue
+		if ns(gw) == namespace && shimIssues(root(c, gw), namespace, name) {
+			return true
 		}
-		ls, _ := root(c, gw).at("spec", "listeners").v.([]any)
-		for _, l := range ls {
-			lm, _ := l.(map[string]any)
-			tls, _ := lm["tls"].(map[string]any)
-			refs, _ := tls["certificateRefs"].([]any)
-			for _, r := range refs {
-				rm, _ := r.(map[string]any)
-				g, _ := rm["group"].(string)
-				k, _ := rm["kind"].(string)
-				rns, _ := rm["namespace"].(string)
-				if rm["name"] == name && g == "" && (k == "" || k == "Secret") && (rns == "" || rns == namespace) {
-					return true
-				}
+	}
+	return false
+}
+
+// shimIssues reports whether cert-manager's gateway-shim makes Secret namespace/name for a
+// Gateway: one annotated with an issuer whose listeners name the Secret in the Gateway's own
+// namespace (the shim makes Certificates there only). Values are read raw, without type
+// findings: the Gateway's own compile reports those.
+func shimIssues(gw field, namespace, name string) bool {
+	str := func(f field, keys ...string) string { s, _ := f.at(keys...).v.(string); return s }
+	list := func(f field, keys ...string) []any { l, _ := f.at(keys...).v.([]any); return l }
+	if str(gw, "metadata", "annotations", "cert-manager.io/issuer") == "" &&
+		str(gw, "metadata", "annotations", "cert-manager.io/cluster-issuer") == "" {
+		return false
+	}
+	for _, l := range list(gw, "spec", "listeners") {
+		for _, r := range list(field{v: l}, "tls", "certificateRefs") {
+			ref := field{v: r}
+			if str(ref, "group") == "" && cmp.Or(str(ref, "kind"), "Secret") == "Secret" &&
+				cmp.Or(str(ref, "namespace"), namespace) == namespace && str(ref, "name") == name {
+				return true
 			}
 		}
 	}

@@ -84,17 +84,17 @@ kind: Certificate
 metadata: {name: gw, namespace: infra}
 spec: {secretName: issued, dnsNames: [api.example.com], issuerRef: {name: le, kind: ClusterIssuer}}
 `, nil},
-		{"made by cert-manager's gateway-shim", strings.Replace(httpsGateway("api.example.com=shim"), "metadata: {name: gw, namespace: infra}",
-			"metadata: {name: gw, namespace: infra, annotations: {cert-manager.io/cluster-issuer: le}}", 1), nil},
-		{"gateway-shim makes no Secret in another namespace", strings.Replace(httpsGateway("api.example.com=certs/shim"), "metadata: {name: gw, namespace: infra}",
-			"metadata: {name: gw, namespace: infra, annotations: {cert-manager.io/issuer: le}}", 1) + strings.Replace(grant, "namespace: certs}", "namespace: certs}", 1),
-			[]string{"warning gateway.certificate spec.listeners[0].tls.certificateRefs[0].name: Secret certs/shim is not in the input"}},
-		{"produced by a SealedSecret", httpsGateway("api.example.com=sealed") + `---
+		{"unsealed by Sealed Secrets", httpsGateway("api.example.com=sealed") + `---
 apiVersion: bitnami.com/v1alpha1
 kind: SealedSecret
 metadata: {name: sealed, namespace: infra}
-spec: {encryptedData: {tls.crt: AgB, tls.key: AgC}, template: {type: kubernetes.io/tls}}
+spec: {encryptedData: {tls.crt: AgBy, tls.key: AgBy}, template: {type: kubernetes.io/tls}}
 `, nil},
+		{"issued by cert-manager's gateway-shim", strings.Replace(httpsGateway("api.example.com=issued"), "metadata: {name: gw, namespace: infra}",
+			"metadata: {name: gw, namespace: infra, annotations: {cert-manager.io/cluster-issuer: le}}", 1), nil},
+		{"gateway-shim issues in the Gateway's namespace only", strings.Replace(httpsGateway("api.example.com=certs/issued"), "metadata: {name: gw, namespace: infra}",
+			"metadata: {name: gw, namespace: infra, annotations: {cert-manager.io/issuer: le}}", 1) + grant,
+			[]string{"warning gateway.certificate spec.listeners[0].tls.certificateRefs[0].name: Secret certs/issued is not in the input"}},
 		{"malformed certificate", httpsGateway("=bad") + tlsSecret("infra", "bad", []byte("not a pem"), good.KeyPEM),
 			[]string{"error gateway.certificate data.tls.crt: Secret infra/bad: malformed certificate: tls.crt holds no PEM CERTIFICATE block"}},
 		{"key does not match", httpsGateway("=wrong") + tlsSecret("infra", "wrong", good.CertPEM, testenv.OtherKey(t)),

@@ -59,9 +59,9 @@ spec:
 		{"a base above the repo root", "resources:\n- ../../../../outside\n",
 			`{repo}/clusters/dev/web/kustomization.yaml:2:3: resources[0]: "../../../../outside" is outside {repo}, which gwctl builds alone`},
 		{"a remote base", "resources:\n- github.com/org/repo//deploy?ref=main\n",
-			`{repo}/clusters/dev/web/kustomization.yaml:2:3: resources[0]: remote resource "github.com/org/repo//deploy?ref=main": render never fetches (no git, no HTTP): copy it into the group's folder and list the copy`},
+			`{repo}/clusters/dev/web/kustomization.yaml:2:3: resources[0]: remote resource "github.com/org/repo//deploy?ref=main": gwctl builds kustomizations offline (no git, no HTTP): copy it into this kustomization's folder and list the copy`},
 		{"an http resource", "resources:\n- https://raw.githubusercontent.com/org/repo/main/x.yaml\n",
-			`{repo}/clusters/dev/web/kustomization.yaml:2:3: resources[0]: remote resource "https://raw.githubusercontent.com/org/repo/main/x.yaml": render never fetches (no git, no HTTP): copy it into the group's folder and list the copy`},
+			`{repo}/clusters/dev/web/kustomization.yaml:2:3: resources[0]: remote resource "https://raw.githubusercontent.com/org/repo/main/x.yaml": gwctl builds kustomizations offline (no git, no HTTP): copy it into this kustomization's folder and list the copy`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

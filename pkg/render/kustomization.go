@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"reflect"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -86,7 +87,7 @@ func (l *Located) place(built *manifest.Object, origin *resource.Origin) *manife
 	var same []*manifest.Object
 	for _, d := range docs {
 		if d.APIVersion == built.APIVersion && d.Kind == built.Kind {
-			if equal(d.Content, built.Content) {
+			if reflect.DeepEqual(d.Content, built.Content) {
 				return d
 			}
 			same = append(same, d)
@@ -150,9 +151,9 @@ func (l *Located) Position(fs []finding.Finding) {
 		if !ok || f.File != l.File || f.Field == "" {
 			continue
 		}
-		got, inBuilt := valueAt(c.built.Content, f.Field)
-		was, inSource := valueAt(c.source.Content, f.Field)
-		if inBuilt != inSource || !equal(got, was) {
+		got, inBuilt := manifest.ValueAt(c.built.Content, f.Field)
+		was, inSource := manifest.ValueAt(c.source.Content, f.Field)
+		if inBuilt != inSource || !reflect.DeepEqual(got, was) {
 			continue
 		}
 		p := c.source.FieldPos(f.Field)

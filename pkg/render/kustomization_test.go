@@ -139,9 +139,9 @@ func TestBuildKustomizationRefusals(t *testing.T) {
 		want  string
 	}{
 		{"remote base", map[string]string{"k/kustomization.yaml": "resources:\n- ok.yaml\n- github.com/org/repo//base?ref=v1\n", "k/ok.yaml": ""},
-			`k/kustomization.yaml:3:3: resources[1]: remote resource "github.com/org/repo//base?ref=v1": render never fetches (no git, no HTTP): copy it into the group's folder and list the copy`},
+			`k/kustomization.yaml:3:3: resources[1]: remote resource "github.com/org/repo//base?ref=v1": gwctl builds kustomizations offline (no git, no HTTP): copy it into this kustomization's folder and list the copy`},
 		{"https patch", map[string]string{"k/kustomization.yaml": "resources: []\npatches:\n- path: https://example.com/p.yaml\n"},
-			`k/kustomization.yaml:3:9: patches[0].path: remote file "https://example.com/p.yaml": render never fetches (no HTTP): copy it into the group's folder`},
+			`k/kustomization.yaml:3:9: patches[0].path: remote file "https://example.com/p.yaml": gwctl builds kustomizations offline (no HTTP): copy it into this kustomization's folder`},
 		{"a missing resource", map[string]string{"k/kustomization.yaml": "resources:\n- missing.yaml\n"},
 			`k/kustomization.yaml:2:3: resources[0]: "missing.yaml": no such file or folder in .`},
 		{"a patch file that is missing", map[string]string{"k/kustomization.yaml": "resources: []\npatches:\n- path: nope.yaml\n"},

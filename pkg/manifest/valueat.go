@@ -1,18 +1,14 @@
-package render
+package manifest
 
 import (
-	"reflect"
 	"strconv"
 	"strings"
 )
 
-// equal compares decoded manifest values (maps, lists, scalars as manifest decodes them).
-func equal(a, b any) bool { return reflect.DeepEqual(a, b) }
-
-// valueAt is the value at a field path in the API server's notation (spec.rules[0].name,
+// ValueAt is the value at a field path in the API server's notation (spec.rules[0].name,
 // metadata.annotations[example.com/x]) in decoded content, and whether it is there. Keys
-// holding dots match as manifest.Object.FieldPos matches them: the longest key that fits.
-func valueAt(v any, path string) (any, bool) {
+// holding dots match as FieldPos matches them: the longest key that fits.
+func ValueAt(v any, path string) (any, bool) {
 	path = strings.TrimPrefix(path, ".")
 	for path != "" {
 		switch t := v.(type) {
