@@ -42,8 +42,9 @@ type Settings struct {
 	// Admin is the admin address (/healthz, /readyz, /metrics), reached by probes and
 	// Prometheus; empty disables it.
 	Admin string
-	// Debug is the debug address (/configz: routes, upstream addresses, JWKS, policies);
-	// empty disables it. Keep it on loopback: it has no authentication.
+	// Debug is the debug address (/configz: routes, upstream addresses, JWKS, policies;
+	// /debug/pprof/: profiles of the running process); empty disables it. Keep it on
+	// loopback: it has no authentication.
 	Debug string
 	// SecretsDir holds mounted Secrets as <dir>/<name>/<key>.
 	SecretsDir string
@@ -149,7 +150,7 @@ func New(s Settings, log *slog.Logger) *Dataplane {
 		ShutdownTimeout:    s.ShutdownTimeout,
 		ShutdownDelay:      s.ShutdownDelay,
 		DisableAccessLog:   s.DisableAccessLog,
-		DebugHandlers:      map[string]http.Handler{"/configz": http.HandlerFunc(d.configz)},
+		DebugHandlers:      debugHandlers(http.HandlerFunc(d.configz)),
 	})
 	d.Backends.Register(gateway.KindService, func(b *gateway.Backend) (http.Handler, error) {
 		return d.withAuth(b, d.Proxy(b.ID, b.Service.Address)), nil
@@ -275,9 +276,9 @@ func (d *Dataplane) RunListeners(ctx context.Context, l server.Listeners) error 
 		d.Logger.Info("admin", slog.String("listen", addrOf(l.Admin)), slog.String("serves", "/healthz /readyz /metrics"))
 	}
 	if l.Debug != nil {
-		d.Logger.Info("debug", slog.String("listen", addrOf(l.Debug)), slog.String("serves", "/configz"))
+		d.Logger.Info("debug", slog.String("listen", addrOf(l.Debug)), slog.String("serves", "/configz /debug/pprof/"))
 		if !loopback(l.Debug.Addr()) {
-			d.Logger.Warn("the debug address is not loopback: /configz shows routes, upstream addresses and policies to anyone who reaches it",
+			d.Logger.Warn("the debug address is not loopback: /configz shows routes, upstream addresses and policies, and /debug/pprof/ profiles the process, for anyone who reaches it",
 				slog.String("listen", addrOf(l.Debug)))
 		}
 	}
