@@ -51,6 +51,7 @@ func main() {
 	baseline := flag.Bool("baseline", false, "add a bare httputil.ReverseProxy in front of the upstream's OpenAI endpoint (the floor for the passthrough)")
 	reply := flag.String("reply", "", "json or stream: measure only that reply (default both)")
 	bin := flag.String("dataplane", "", "dataplane binary to measure (default: go build ./cmd/dataplane into a temp dir)")
+	compare := flag.String("compare", "", "a second dataplane binary (e.g. built from the previous commit) measured side by side as \"before\"")
 	handlers := flag.Bool("handlers", false, "add the provider handlers alone on a plain http.Server (no routing, metrics or access log) in their own process, as a diagnostic of what the binary adds")
 	profile := flag.String("cpuprofile", "", "write CPU profiles of the dataplane binary's first throughput run of the translation to PREFIX-<reply>.pprof (from its --debug-addr)")
 	tuneGC := flag.Bool("tunegc", true, "run the -handlers process with bootstrap.TuneGC, as cmd/dataplane does; false: Go's default GC")
@@ -64,7 +65,7 @@ func main() {
 	case *pk == "" && (*only == "" || strings.Contains(strings.ToLower(*only), "portkey")):
 		err = fmt.Errorf("-portkey (the installed @portkey-ai/gateway directory) is required; use hack/bench/portkey.sh")
 	default:
-		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, pkDir: *pk, node: *node, reply: *reply, only: *only, baseline: *baseline, profile: *profile, bin: *bin, handlers: *handlers, tuneGC: *tuneGC})
+		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, pkDir: *pk, node: *node, reply: *reply, only: *only, baseline: *baseline, profile: *profile, bin: *bin, compare: *compare, handlers: *handlers, tuneGC: *tuneGC})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -244,6 +245,7 @@ type options struct {
 	baseline    bool
 	profile     string
 	bin         string
+	compare     string
 	handlers    bool
 	tuneGC      bool
 }
@@ -305,6 +307,21 @@ func run(o options) error {
 				targets = append(targets, tg)
 			}
 		}
+		if o.compare != "" {
+			before, err := loadgen.StartDataplane(o.compare, cfg, nil)
+			if err != nil {
+				return err
+			}
+			defer before.Stop()
+			for _, tg := range []target{
+				{name: "before passthrough", path: "http://" + before.Addr + "/openai/v1/chat/completions", proc: before.Proc},
+				{name: "before translate", path: "http://" + before.Addr + "/anthropic/v1/chat/completions", proc: before.Proc},
+			} {
+				if o.wants(tg.name) {
+					targets = append(targets, tg)
+				}
+			}
+		}
 	}
 	if o.handlers {
 		hp, err := loadgen.Spawn("-role", "handlers", "-upstream", up.Addr, "-tunegc="+strconv.FormatBool(o.tuneGC))
@@ -345,7 +362,7 @@ func run(o options) error {
 	fmt.Printf("# load average at start: %s\n\n", loadgen.LoadAverage())
 	fmt.Println("| reply | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
 	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|")
-	var summary []string
+	var summary, sides []string
 	for _, stream := range []bool{false, true} {
 		body, label := chatRequest, "json"
 		if stream {
@@ -392,6 +409,17 @@ func run(o options) error {
 			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %s | %d |\n", label, tg.name, t.RPS, cpu, loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, t.Errors+l.Errors)
 			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50 - direct.P50, P99: l.P99 - direct.P99, CPU: t.CPU}
 		}
+		for _, kind := range []string{"passthrough", "translate"} {
+			mine := got["dataplane "+kind]
+			for _, other := range []string{"before", "handlers"} {
+				b, ok := got[other+" "+kind]
+				if !ok || mine.RPS == 0 || b.RPS == 0 {
+					continue
+				}
+				sides = append(sides, fmt.Sprintf("| %s | %s | %s | %.2fx | %.2fx | %s vs %s | %s vs %s |", label, kind, other,
+					mine.RPS/b.RPS, float64(mine.CPU)/float64(b.CPU), loadgen.Micros(mine.P50), loadgen.Micros(b.P50), loadgen.Micros(mine.P99), loadgen.Micros(b.P99)))
+			}
+		}
 		tr, pt, pkr := got["dataplane translate"], got["dataplane passthrough"], got["Portkey translate"]
 		if tr.RPS == 0 || pt.RPS == 0 || pkr.RPS == 0 {
 			continue // a partial run (-only): no comparison
@@ -405,6 +433,14 @@ func run(o options) error {
 	fmt.Println("|---|--:|--:|--:|--:|")
 	for _, s := range summary {
 		fmt.Println(s)
+	}
+	if len(sides) > 0 {
+		fmt.Println()
+		fmt.Println("| reply | path | dataplane ÷ | req/s | CPU/req | added p50 | added p99 |")
+		fmt.Println("|---|---|---|--:|--:|--:|--:|")
+		for _, s := range sides {
+			fmt.Println(s)
+		}
 	}
 	return nil
 }

@@ -39,6 +39,7 @@ func main() {
 	conc := flag.Int("concurrency", 32, "connections for the throughput runs")
 	chunks := flag.Int("stream-chunks", 20, "SSE events in the streamed response")
 	bin := flag.String("dataplane", "", "dataplane binary to measure (default: go build ./cmd/dataplane into a temp dir)")
+	compare := flag.String("compare", "", "a second dataplane binary (e.g. built from the previous commit) measured side by side as \"before\"")
 	only := flag.String("scenario", "", "run only this scenario (1KB, 16KB or stream)")
 	profile := flag.String("cpuprofile", "", "write CPU profiles of the dataplane's first throughput run of each scenario to PREFIX-<scenario>.pprof (from its --debug-addr)")
 	role := flag.String("role", "", "internal: run as the upstream or a baseline process")
@@ -48,7 +49,7 @@ func main() {
 	if *role != "" {
 		err = child(*role, *up, *chunks)
 	} else {
-		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, chunks: *chunks, bin: *bin, only: *only, profile: *profile})
+		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, chunks: *chunks, bin: *bin, compare: *compare, only: *only, profile: *profile})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -94,6 +95,7 @@ type options struct {
 	rounds, conc int
 	chunks       int
 	bin, only    string
+	compare      string
 	profile      string
 }
 
@@ -136,6 +138,14 @@ func run(o options) error {
 
 	targets := []target{{"direct", "http://" + up.Addr, up}, {"stock", "http://" + baseline.Addr, baseline},
 		{"pooled", "http://" + pooled.Addr, pooled}, {"dataplane", "http://" + dp.Addr, dp.Proc}}
+	if o.compare != "" {
+		before, err := loadgen.StartDataplane(o.compare, cfg, []string{"up.bench=" + up.Addr})
+		if err != nil {
+			return err
+		}
+		defer before.Stop()
+		targets = append(targets, target{"before", "http://" + before.Addr, before.Proc})
+	}
 	scenarios := []scenario{{"1KB", "/v1/chat/completions?size=1024"}, {"16KB", "/v1/chat/completions?size=16384"}, {"stream", "/v1/chat/completions?stream=1"}}
 	fmt.Printf("# dataplane binary vs httputil.ReverseProxy (stock; pooled = BufferPool set), %s, %d CPUs, %s per run, %d rounds (median of each figure), throughput at c=%d, latency at c=1\n",
 		runtime.Version(), runtime.NumCPU(), o.duration, o.rounds, o.conc)
@@ -185,8 +195,11 @@ func run(o options) error {
 			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50, P99: l.P99, CPU: t.CPU}
 		}
 		mine := got["dataplane"]
-		for _, b := range []string{"pooled", "stock"} {
-			base := got[b]
+		for _, b := range []string{"pooled", "stock", "before"} {
+			base, ok := got[b]
+			if !ok {
+				continue
+			}
 			summary = append(summary, fmt.Sprintf("| %s | %s | **%.2fx** | %.2fx | %.2fx | **%.2fx** |", sc.name, b,
 				mine.RPS/base.RPS, float64(mine.CPU)/float64(base.CPU), float64(mine.P50)/float64(base.P50), float64(mine.P99)/float64(base.P99)))
 		}
