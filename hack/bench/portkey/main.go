@@ -360,8 +360,8 @@ func run(o options) error {
 		portkeyVersion(pkDir), nodeVersion(node), runtime.Version(), runtime.NumCPU(), duration, rounds, conc)
 	fmt.Printf("# request: %d-byte OpenAI agent turn (tools, tool results, image); reply: Anthropic Message / %d-event SSE stream\n", len(chatRequest), bytes.Count(anthropicStream(), []byte("\n\n")))
 	fmt.Printf("# load average at start: %s\n\n", loadgen.LoadAverage())
-	fmt.Println("| reply | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
-	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Println("| reply | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | I/O calls/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
+	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
 	var summary, sides []string
 	for _, stream := range []bool{false, true} {
 		body, label := chatRequest, "json"
@@ -380,11 +380,7 @@ func run(o options) error {
 				if o.profile != "" && dp != nil && round == 0 && tg.name == "dataplane translate" {
 					prof = dp.CPUProfile(o.profile+"-"+label+".pprof", duration)
 				}
-				c0 := tg.proc.CPU()
-				r := loadgen.Run(func() *http.Request { return newRequest(tg, body) }, conc, duration)
-				if n := r.RPS * duration.Seconds(); n > 0 {
-					r.CPU = time.Duration(float64(tg.proc.CPU()-c0) / n)
-				}
+				r := loadgen.RunOn(tg.proc, func() *http.Request { return newRequest(tg, body) }, conc, duration)
 				if prof != nil {
 					if err := <-prof; err != nil {
 						return fmt.Errorf("cpu profile: %w", err)
@@ -406,8 +402,8 @@ func run(o options) error {
 			if i == 0 {
 				cpu = "" // the upstream's own CPU, not a gateway's
 			}
-			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %s | %d |\n", label, tg.name, t.RPS, cpu, loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, t.Errors+l.Errors)
-			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50 - direct.P50, P99: l.P99 - direct.P99, CPU: t.CPU}
+			fmt.Printf("| %s | %s | %.0f | %s | %.2f | %s | %s | %s | %s | %d |\n", label, tg.name, t.RPS, cpu, t.IO, loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, t.Errors+l.Errors)
+			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50 - direct.P50, P99: l.P99 - direct.P99, CPU: t.CPU, IO: t.IO}
 		}
 		for _, kind := range []string{"passthrough", "translate"} {
 			mine := got["dataplane "+kind]
@@ -416,8 +412,8 @@ func run(o options) error {
 				if !ok || mine.RPS == 0 || b.RPS == 0 {
 					continue
 				}
-				sides = append(sides, fmt.Sprintf("| %s | %s | %s | %.2fx | %.2fx | %s vs %s | %s vs %s |", label, kind, other,
-					mine.RPS/b.RPS, float64(mine.CPU)/float64(b.CPU), loadgen.Micros(mine.P50), loadgen.Micros(b.P50), loadgen.Micros(mine.P99), loadgen.Micros(b.P99)))
+				sides = append(sides, fmt.Sprintf("| %s | %s | %s | %.2fx | %.2fx | %.2f vs %.2f | %s vs %s | %s vs %s |", label, kind, other,
+					mine.RPS/b.RPS, float64(mine.CPU)/float64(b.CPU), mine.IO, b.IO, loadgen.Micros(mine.P50), loadgen.Micros(b.P50), loadgen.Micros(mine.P99), loadgen.Micros(b.P99)))
 			}
 		}
 		tr, pt, pkr := got["dataplane translate"], got["dataplane passthrough"], got["Portkey translate"]
@@ -436,8 +432,8 @@ func run(o options) error {
 	}
 	if len(sides) > 0 {
 		fmt.Println()
-		fmt.Println("| reply | path | dataplane ÷ | req/s | CPU/req | added p50 | added p99 |")
-		fmt.Println("|---|---|---|--:|--:|--:|--:|")
+		fmt.Println("| reply | path | dataplane ÷ | req/s | CPU/req | I/O calls/req | added p50 | added p99 |")
+		fmt.Println("|---|---|---|--:|--:|--:|--:|--:|")
 		for _, s := range sides {
 			fmt.Println(s)
 		}

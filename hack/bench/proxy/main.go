@@ -151,8 +151,8 @@ func run(o options) error {
 		runtime.Version(), runtime.NumCPU(), o.duration, o.rounds, o.conc)
 	fmt.Printf("# each target is its own process; CPU/req is that process's user+system time per request in the throughput run\n")
 	fmt.Printf("# load average at start: %s\n\n", loadgen.LoadAverage())
-	fmt.Println("| scenario | target | req/s (c=" + strconv.Itoa(o.conc) + ") | CPU/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
-	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Println("| scenario | target | req/s (c=" + strconv.Itoa(o.conc) + ") | CPU/req | I/O calls/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
+	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
 	var summary []string
 	for _, sc := range scenarios {
 		if o.only != "" && o.only != sc.name {
@@ -168,11 +168,7 @@ func run(o options) error {
 				if o.profile != "" && round == 0 && tg.name == "dataplane" {
 					prof = dp.CPUProfile(o.profile+"-"+sc.name+".pprof", o.duration)
 				}
-				c0 := tg.proc.CPU()
-				r := loadgen.Run(chatRequest(tg.base+sc.path), o.conc, o.duration)
-				if n := r.RPS * o.duration.Seconds(); n > 0 {
-					r.CPU = time.Duration(float64(tg.proc.CPU()-c0) / n)
-				}
+				r := loadgen.RunOn(tg.proc, chatRequest(tg.base+sc.path), o.conc, o.duration)
 				if prof != nil {
 					if err := <-prof; err != nil {
 						return fmt.Errorf("cpu profile: %w", err)
@@ -191,8 +187,8 @@ func run(o options) error {
 				added50, added99 = loadgen.Micros(l.P50-direct.P50), loadgen.Micros(l.P99-direct.P99)
 			}
 			errs := t.Errors + l.Errors
-			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %s | %d |\n", sc.name, tg.name, t.RPS, loadgen.Micros(t.CPU), loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, errs)
-			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50, P99: l.P99, CPU: t.CPU}
+			fmt.Printf("| %s | %s | %.0f | %s | %.2f | %s | %s | %s | %s | %d |\n", sc.name, tg.name, t.RPS, loadgen.Micros(t.CPU), t.IO, loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, errs)
+			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50, P99: l.P99, CPU: t.CPU, IO: t.IO}
 		}
 		mine := got["dataplane"]
 		for _, b := range []string{"pooled", "stock", "before"} {
@@ -200,13 +196,13 @@ func run(o options) error {
 			if !ok {
 				continue
 			}
-			summary = append(summary, fmt.Sprintf("| %s | %s | **%.2fx** | %.2fx | %.2fx | **%.2fx** |", sc.name, b,
-				mine.RPS/base.RPS, float64(mine.CPU)/float64(base.CPU), float64(mine.P50)/float64(base.P50), float64(mine.P99)/float64(base.P99)))
+			summary = append(summary, fmt.Sprintf("| %s | %s | **%.2fx** | %.2fx | %.2f vs %.2f | %.2fx | **%.2fx** |", sc.name, b,
+				mine.RPS/base.RPS, float64(mine.CPU)/float64(base.CPU), mine.IO, base.IO, float64(mine.P50)/float64(base.P50), float64(mine.P99)/float64(base.P99)))
 		}
 	}
 	fmt.Printf("\n# load average at end: %s\n\n", loadgen.LoadAverage())
-	fmt.Println("| scenario | dataplane ÷ | req/s (goal >= 1.0 vs pooled) | CPU/req | p50 c=1 | p99 c=1 (goal <= 1.0 vs pooled) |")
-	fmt.Println("|---|---|--:|--:|--:|--:|")
+	fmt.Println("| scenario | dataplane ÷ | req/s (goal >= 1.0 vs pooled) | CPU/req | I/O calls/req | p50 c=1 | p99 c=1 (goal <= 1.0 vs pooled) |")
+	fmt.Println("|---|---|--:|--:|--:|--:|--:|")
 	for _, s := range summary {
 		fmt.Println(s)
 	}
