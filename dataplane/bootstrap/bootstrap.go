@@ -68,6 +68,9 @@ type Settings struct {
 	ShutdownTimeout, ShutdownDelay time.Duration
 	// DisableAccessLog turns off the per-request log line.
 	DisableAccessLog bool
+	// AccessLog receives the per-request lines (nil: the dataplane's logger); cmd/dataplane
+	// gives it a handler on a server.LineWriter.
+	AccessLog *slog.Logger
 }
 
 // Dataplane is an assembled gateway. Register backend factories on Backends and set Policy
@@ -142,6 +145,7 @@ func New(s Settings, log *slog.Logger) *Dataplane {
 	}
 	d.Server = server.New(server.Options{
 		Logger:             log,
+		AccessLog:          s.AccessLog,
 		Metrics:            d.Metrics,
 		Gatherer:           reg,
 		MaxRequestBody:     s.MaxRequestBody,
