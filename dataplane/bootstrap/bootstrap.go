@@ -43,8 +43,9 @@ type Settings struct {
 	// Admin is the admin address (/healthz, /readyz, /metrics), reached by probes and
 	// Prometheus; empty disables it.
 	Admin string
-	// Debug is the debug address (/configz: routes, upstream addresses, JWKS, policies);
-	// empty disables it. Keep it on loopback: it has no authentication.
+	// Debug is the debug address (/configz: routes, upstream addresses, JWKS, policies;
+	// /debug/pprof/: profiles of the running process); empty disables it. Keep it on
+	// loopback: it has no authentication.
 	Debug string
 	// SecretsDir holds mounted Secrets as <dir>/<name>/<key>.
 	SecretsDir string
@@ -71,6 +72,9 @@ type Settings struct {
 	ShutdownTimeout, ShutdownDelay time.Duration
 	// DisableAccessLog turns off the per-request log line.
 	DisableAccessLog bool
+	// AccessLog receives the per-request lines (nil: the dataplane's logger); cmd/dataplane
+	// gives it a handler on a server.LineWriter.
+	AccessLog *slog.Logger
 }
 
 // CompileOptions are the gateway.Options every source compiles with.
@@ -154,6 +158,7 @@ func New(s Settings, log *slog.Logger) *Dataplane {
 	}
 	d.Server = server.New(server.Options{
 		Logger:             log,
+		AccessLog:          s.AccessLog,
 		Metrics:            d.Metrics,
 		Gatherer:           reg,
 		MaxRequestBody:     s.MaxRequestBody,
@@ -162,7 +167,7 @@ func New(s Settings, log *slog.Logger) *Dataplane {
 		ShutdownTimeout:    s.ShutdownTimeout,
 		ShutdownDelay:      s.ShutdownDelay,
 		DisableAccessLog:   s.DisableAccessLog,
-		DebugHandlers:      map[string]http.Handler{"/configz": http.HandlerFunc(d.configz)},
+		DebugHandlers:      debugHandlers(http.HandlerFunc(d.configz)),
 	})
 	d.Backends.Register(gateway.KindService, func(b *gateway.Backend) (http.Handler, error) {
 		return d.upstream(b, b.Service.Address)
@@ -311,9 +316,9 @@ func (d *Dataplane) RunListeners(ctx context.Context, l server.Listeners) error 
 		d.Logger.Info("admin", slog.String("listen", addrOf(l.Admin)), slog.String("serves", "/healthz /readyz /metrics"))
 	}
 	if l.Debug != nil {
-		d.Logger.Info("debug", slog.String("listen", addrOf(l.Debug)), slog.String("serves", "/configz"))
+		d.Logger.Info("debug", slog.String("listen", addrOf(l.Debug)), slog.String("serves", "/configz /debug/pprof/"))
 		if !loopback(l.Debug.Addr()) {
-			d.Logger.Warn("the debug address is not loopback: /configz shows routes, upstream addresses and policies to anyone who reaches it",
+			d.Logger.Warn("the debug address is not loopback: /configz shows routes, upstream addresses and policies, and /debug/pprof/ profiles the process, for anyone who reaches it",
 				slog.String("listen", addrOf(l.Debug)))
 		}
 	}

@@ -155,7 +155,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, port int32) {
 	start := time.Now()
 	m := s.opts.Metrics
 	rec := recorders.Get().(*recorder)
-	*rec = recorder{ResponseWriter: w, m: m}
+	rec.reset(w, m)
 	if m != nil {
 		m.inflight.Inc()
 	}
@@ -223,20 +223,35 @@ func (s *Server) finish(rec *recorder, r *http.Request, start time.Time) {
 		}
 	}
 	if !s.opts.DisableAccessLog {
-		s.access.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method),
-			slog.String("host", r.Host),
-			slog.String("path", r.URL.Path),
-			slog.String("proto", r.Proto),
-			slog.Int("status", status),
-			slog.String("route", route),
-			slog.String("backend", backend),
-			slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-			slog.Int64("bytes", rec.bytes),
-			slog.String("remote", r.RemoteAddr),
-			slog.String("request_id", r.Header.Get("X-Request-Id")),
-		)
+		s.accessLine(r, rec, status, d)
 	}
+}
+
+// accessLine writes the request's log line. It calls the handler directly: Logger.LogAttrs
+// would also walk the stack for the caller's position (runtime.Callers), which the line does not
+// show.
+func (s *Server) accessLine(r *http.Request, rec *recorder, status int, d time.Duration) {
+	ctx := r.Context()
+	h := s.access.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	line := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+	line.AddAttrs(
+		slog.String("method", r.Method),
+		slog.String("host", r.Host),
+		slog.String("path", r.URL.Path),
+		slog.String("proto", r.Proto),
+		slog.Int("status", status),
+		slog.String("route", rec.route),
+		slog.String("backend", rec.backend),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+		slog.Int64("bytes", rec.bytes),
+		slog.String("remote", r.RemoteAddr),
+		slog.String("request_id", r.Header.Get("X-Request-Id")),
+	)
+	line.AddAttrs(rec.attrs...)
+	_ = h.Handle(ctx, line)
 }
 
 // Admin returns the admin handler: /healthz (alive), /readyz (config loaded, not draining),
