@@ -70,7 +70,12 @@ func (c *CRDVersion) Schema() (*apiextv1.JSONSchemaProps, error) {
 		if c.Props != nil {
 			return
 		}
-		props := &apiextv1.JSONSchemaProps{}
+		props, ok := decodeProps(c.Raw)
+		if ok {
+			c.Props, c.Raw = props, nil
+			return
+		}
+		props = &apiextv1.JSONSchemaProps{}
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(c.Raw, props); err != nil {
 			c.decodeErr = fmt.Errorf("%s: decoding the schema: %w", c.Source, err)
 			return
