@@ -68,6 +68,9 @@ func TestDecodePropsMatchesConverter(t *testing.T) {
 
 // TestDecodePropsDeclines: what the decoder does not know goes to the converter.
 func TestDecodePropsDeclines(t *testing.T) {
+	if !fastSchemaDecode {
+		t.Skip("GWCTL_NOFAST turns the schema decoder off")
+	}
 	for name, m := range map[string]map[string]any{
 		"unknown key":       {"type": "object", "dependencies": map[string]any{}},
 		"null":              {"type": "string", "default": nil},
