@@ -23,10 +23,13 @@ const (
 	JSONReport = "jsonreport" // pkg/report: the JSON report, vs encoding/json's indenting Encoder
 	Anthropic  = "anthropic"  // dataplane/llm/anthropic: decoders, request encoder, stream deltas, vs encoding/json
 	Gemini     = "gemini"     // dataplane/llm/gemini: request, response and stream event decoders (jsonstrict) and stream text events, vs encoding/json
+	// SchemaDecode is pkg/validate/schema's decoder of embedded CRD schemas into JSONSchemaProps,
+	// vs runtime.DefaultUnstructuredConverter.
+	SchemaDecode = "schemadecode"
 )
 
 // Names lists every fast path.
-var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini}
+var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode}
 
 var off = parse(os.Getenv(Env))
 

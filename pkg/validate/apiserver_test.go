@@ -206,7 +206,13 @@ func compareWithAPIServer(t *testing.T, v *Validator, objs []*manifest.Object) (
 		}
 		compared++
 		want, wantObj := ref.validate(ctx, c, o.Content)
+		before := runtime.DeepCopyJSON(o.Content)
 		got, gotObj := gwctlCR(ctx, c, o.Content)
+		// The defaulted object shares what pruning and defaulting leave alone with the input:
+		// the input must come out as it went in.
+		if !reflect.DeepEqual(before, o.Content) {
+			t.Errorf("%s %s/%s: validating changed the input object", o.File, o.Kind, o.Name)
+		}
 		if len(want) > 0 {
 			failing++
 		}

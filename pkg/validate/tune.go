@@ -42,7 +42,7 @@ func Tune(objs []*manifest.Object, fs []finding.Finding, cfg RulesConfig) ([]fin
 	}
 	ignores := map[finding.Resource]ignore{}
 	for _, o := range objs {
-		v, ok := o.Annotations()[IgnoreAnnotation]
+		v, ok := annotation(o, IgnoreAnnotation)
 		if !ok {
 			continue
 		}
@@ -66,7 +66,7 @@ func Tune(objs []*manifest.Object, fs []finding.Finding, cfg RulesConfig) ([]fin
 		}
 		ignores[o.Resource()] = ig
 	}
-	var kept []finding.Finding
+	kept := make([]finding.Finding, 0, len(fs))
 	var suppressed []Suppressed
 	for _, f := range fs {
 		if ig, ok := ignores[f.Resource]; ok && ig.rules[f.Rule] {
@@ -82,7 +82,18 @@ func Tune(objs []*manifest.Object, fs []finding.Finding, cfg RulesConfig) ([]fin
 		}
 		kept = append(kept, f)
 	}
+	if len(kept) == 0 {
+		kept = nil
+	}
 	return kept, suppressed
+}
+
+// annotation is o.Annotations()[key] without building the map for every object.
+func annotation(o *manifest.Object, key string) (string, bool) {
+	anns, _ := o.Get("metadata", "annotations")
+	m, _ := anns.(map[string]any)
+	v, ok := m[key].(string)
+	return v, ok
 }
 
 // Baseline holds the findings of an earlier run (its -o json output), keyed by rule, resource

@@ -2,7 +2,9 @@ package refs
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/infergw/gwctl/pkg/finding"
@@ -77,24 +79,52 @@ func checkPolicy(s *objects.Set, e *objects.Entry) []finding.Finding {
 	return out
 }
 
-// walkRefs calls fn for every map under a key ending in Ref (backendRef, secretRef, ...).
+// walkRefs calls fn for every map under a key ending in Ref (backendRef, secretRef, ...), in
+// the order of sorted keys.
 func walkRefs(v any, path string, fn func(path, key string, m map[string]any)) {
+	w := refWalker{fn: fn, path: append(make([]byte, 0, 128), path...)}
+	w.walk(v)
+}
+
+// refWalker builds the path in one buffer and sorts each map's keys in one stack, so that
+// visiting every field of every policy allocates only the paths of the refs it finds.
+type refWalker struct {
+	fn   func(path, key string, m map[string]any)
+	path []byte
+	keys []string
+}
+
+func (w *refWalker) walk(v any) {
 	switch t := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(t) {
-			p := k
-			if path != "" {
-				p = path + "." + k
-			}
-			if m, ok := t[k].(map[string]any); ok && (k == "backendRef" || k == "secretRef") {
-				fn(p, k, m)
-				continue
-			}
-			walkRefs(t[k], p, fn)
+		base := len(w.keys)
+		for k := range t {
+			w.keys = append(w.keys, k)
 		}
+		slices.Sort(w.keys[base:])
+		for i := base; i < len(w.keys); i++ {
+			k := w.keys[i]
+			l := len(w.path)
+			if l > 0 {
+				w.path = append(w.path, '.')
+			}
+			w.path = append(w.path, k...)
+			if m, ok := t[k].(map[string]any); ok && (k == "backendRef" || k == "secretRef") {
+				w.fn(string(w.path), k, m)
+			} else {
+				w.walk(t[k])
+			}
+			w.path = w.path[:l]
+		}
+		w.keys = w.keys[:base]
 	case []any:
 		for i, c := range t {
-			walkRefs(c, fmt.Sprintf("%s[%d]", path, i), fn)
+			l := len(w.path)
+			w.path = append(w.path, '[')
+			w.path = strconv.AppendInt(w.path, int64(i), 10)
+			w.path = append(w.path, ']')
+			w.walk(c)
+			w.path = w.path[:l]
 		}
 	}
 }

@@ -165,7 +165,7 @@ func secretKeys(s *objects.Set, ns, name string) []string {
 	return nil
 }
 
-// sortedKeys sizes its result once: walkRefs calls it on every map of every policy.
+// sortedKeys returns m's keys sorted, in a slice sized once.
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {

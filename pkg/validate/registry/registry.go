@@ -144,7 +144,8 @@ func (r *Registry) addLazy(l *lazyCRD, source string) {
 		if !v.Served || (raw == nil && (v.Schema == nil || v.Schema.OpenAPIV3Schema == nil)) {
 			continue
 		}
-		c := &schema.CRDVersion{Source: source, Namespaced: crd.Spec.Scope != apiextv1.ClusterScoped, Raw: raw}
+		// Only the embedded CRDs come with undecoded schemas (parseCRDs with lazy).
+		c := &schema.CRDVersion{Source: source, Namespaced: crd.Spec.Scope != apiextv1.ClusterScoped, Raw: raw, Embedded: raw != nil}
 		if raw == nil {
 			c.Props = v.Schema.OpenAPIV3Schema
 		}

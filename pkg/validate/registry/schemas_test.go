@@ -110,3 +110,26 @@ func TestLazySchemasMatchEager(t *testing.T) {
 	}
 	t.Logf("%d kind versions", n)
 }
+
+// TestEmbeddedSchemasAreStructural: every version of every embedded CRD compiles with the
+// structural checks the API server runs on a CRD (Compile skips them for embedded schemas on
+// each run, relying on this test).
+func TestEmbeddedSchemasAreStructural(t *testing.T) {
+	n := 0
+	for _, s := range schemas.Sets() {
+		r := loadSet(t, s, false) // read whole: not marked embedded, so Compile checks
+		for k, c := range r.Kinds {
+			if c.Embedded {
+				t.Fatalf("%s %s: read whole yet marked embedded", s.Dir, k)
+			}
+			if err := c.Compile(); err != nil {
+				t.Errorf("%s %s: %v", s.Dir, k, err)
+			}
+			n++
+		}
+	}
+	if n < 30 {
+		t.Fatalf("only %d kind versions compiled", n)
+	}
+	t.Logf("%d kind versions", n)
+}

@@ -137,9 +137,9 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 // bounds, so it is never more than kube-apiserver's; if it runs out, the object is validated
 // again with cel-go alone, whose costs are exact.
 func (v *celValidator) Validate(ctx context.Context, obj any) field.ErrorList {
-	errs, left := v.validate(ctx, &celPath{}, obj, celconfig.RuntimeCELCostBudget, true)
+	errs, left := v.validate(ctx, newCELPath(), obj, celconfig.RuntimeCELCostBudget, true)
 	if left < 0 {
-		errs, _ = v.validate(ctx, &celPath{}, obj, celconfig.RuntimeCELCostBudget, false)
+		errs, _ = v.validate(ctx, newCELPath(), obj, celconfig.RuntimeCELCostBudget, false)
 	}
 	return errs
 }
@@ -359,7 +359,16 @@ func (v *celValidator) validateExpressions(ctx context.Context, p *celPath, obj 
 
 // celPath is the field path of the node being validated, turned into a field.Path only when
 // an error needs it.
-type celPath struct{ segs []celSeg }
+type celPath struct {
+	segs []celSeg
+	buf  [16]celSeg // segs' first array: one allocation per object for paths up to 16 deep
+}
+
+func newCELPath() *celPath {
+	p := &celPath{}
+	p.segs = p.buf[:0]
+	return p
+}
 
 type celSeg struct {
 	name  string

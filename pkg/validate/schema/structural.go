@@ -88,7 +88,7 @@ func compileResource(s *structuralschema.Structural) *structNode {
 // and their paths (sorted), as pruning.PruneWithOptions reports them for a resource root. n
 // comes from compileResource.
 func (n *structNode) pruneCopy(obj map[string]any) (map[string]any, []string) {
-	p := &pruner{}
+	p := &pruner{path: make([]string, 0, 32)} // grown once per object, not per level
 	out, _ := p.prune(obj, n.pruneRoot).(map[string]any)
 	sort.Strings(p.unknown)
 	return out, p.unknown
@@ -153,7 +153,12 @@ func (p *pruner) prune(x any, n *structNode) any {
 // metadata of an embedded resource (kept whole), a property, or an additional property.
 func (p *pruner) known(out map[string]any, k string, v any, n *structNode) bool {
 	if n.s.XEmbeddedResource && metaFields[k] {
-		out[k] = runtime.DeepCopyJSONValue(v)
+		// Kept whole. Shared with obj unless defaulting may write into it: nothing else writes
+		// to the pruned object or to obj (TestPipelineMatchesAPIServer checks obj is unchanged).
+		if defaultsUnder(n, k) {
+			v = runtime.DeepCopyJSONValue(v)
+		}
+		out[k] = v
 		return true
 	}
 	sub, ok := n.props[k]
@@ -168,6 +173,14 @@ func (p *pruner) known(out map[string]any, k string, v any, n *structNode) bool 
 	out[k] = p.prune(v, sub)
 	p.path = p.path[:l]
 	return true
+}
+
+// defaultsUnder reports whether defaulting writes under the field k of a map under n.
+func defaultsUnder(n *structNode, k string) bool {
+	if sub, ok := n.props[k]; ok {
+		return sub.hasDefaults
+	}
+	return n.hasAddl && n.additional != nil && n.additional.hasDefaults
 }
 
 func (p *pruner) skipPrune(x any, n *structNode) any {
