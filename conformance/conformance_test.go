@@ -43,8 +43,8 @@ import (
 	"github.com/infergw/gwctl/dataplane/kube"
 	"github.com/infergw/gwctl/dataplane/server"
 	"github.com/infergw/gwctl/internal/kubeapi"
+	"github.com/infergw/gwctl/internal/testenv"
 	"github.com/infergw/gwctl/pkg/gateway"
-	"github.com/infergw/gwctl/pkg/testenv"
 	"github.com/infergw/gwctl/pkg/version"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // The binary batches its access lines (server.LineWriter): a request's line still reaches

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // eppResources is a pool whose endpointPickerRef names a Service in the input.

@@ -17,7 +17,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/kube"
 	"github.com/infergw/gwctl/dataplane/pool"
-	"github.com/infergw/gwctl/dataplane/standard"
+	"github.com/infergw/gwctl/dataplane/wiring"
 	"github.com/infergw/gwctl/pkg/gateway"
 )
 
@@ -26,7 +26,7 @@ const saNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 // kubeController builds the Kubernetes-mode controller: informers instead of --config, Service
 // backends over EndpointSlices, InferencePools over their ready Pods.
-func kubeController(o *options, d *bootstrap.Dataplane, sopts *standard.Options, log *slog.Logger, getenv func(string) string) (*kube.Controller, error) {
+func kubeController(o *options, d *bootstrap.Dataplane, sopts *wiring.Options, log *slog.Logger, getenv func(string) string) (*kube.Controller, error) {
 	var cfg *rest.Config
 	var err error
 	if o.kubeconfig != "" {

@@ -26,7 +26,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/policy/jwt"
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/server"
-	"github.com/infergw/gwctl/dataplane/standard"
+	"github.com/infergw/gwctl/dataplane/wiring"
 	"github.com/infergw/gwctl/pkg/gateway"
 )
 
@@ -254,7 +254,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		WatchInterval:      o.watch, ShutdownTimeout: o.shutdown, ShutdownDelay: o.shutWait,
 		DisableAccessLog: o.noAccessLog, AccessLog: accessLog,
 	}, log)
-	sopts := standard.Options{OTLPEndpoint: o.otlp, Replicas: o.replicas, RedisFailClosed: o.redisFailClosed, AlwaysIncludeUsage: o.usage,
+	sopts := wiring.Options{OTLPEndpoint: o.otlp, Replicas: o.replicas, RedisFailClosed: o.redisFailClosed, AlwaysIncludeUsage: o.usage,
 		AnthropicWebSearch: o.webSearch}
 	for _, t := range strings.Split(o.serverTools, ",") {
 		if t = strings.TrimSpace(t); t != "" {
@@ -323,7 +323,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 2
 		}
 	}
-	if _, err := standard.Install(ctx, d, sopts); err != nil {
+	if _, err := wiring.Install(ctx, d, sopts); err != nil {
 		fmt.Fprintln(stderr, "dataplane:", err)
 		return 1
 	}

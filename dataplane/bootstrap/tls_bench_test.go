@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // BenchmarkHTTPSRouteLatency is what HTTPS adds to a route at concurrency 1: the same route (a

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // httpsGatewayYAML has two HTTPS listeners on port 443 told apart by hostname (one certificate

@@ -16,7 +16,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/config"
 	"github.com/infergw/gwctl/dataplane/server"
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // startPorts runs a dataplane with one loopback binding per Gateway port (0: every port) and

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 var (

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // TestHTTPSWithCurl checks the HTTPS listeners with curl: SNI by --resolve, trust by --cacert,

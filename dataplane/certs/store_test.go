@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infergw/gwctl/internal/testenv"
 	"github.com/infergw/gwctl/pkg/gateway"
-	"github.com/infergw/gwctl/pkg/testenv"
 )
 
 // Update is what the Kubernetes source calls on a Secret change: a good certificate replaces

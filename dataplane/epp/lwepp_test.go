@@ -23,7 +23,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
 	"github.com/infergw/gwctl/internal/kubeapi"
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // sameFreePort finds a port free on every one of hosts (the pool's pods share one target port).

@@ -26,8 +26,8 @@ import (
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/kube"
 	"github.com/infergw/gwctl/internal/kubeapi"
+	"github.com/infergw/gwctl/internal/testenv"
 	"github.com/infergw/gwctl/pkg/gateway"
-	"github.com/infergw/gwctl/pkg/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(kubeapi.Main(m)) }

@@ -14,8 +14,8 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/certs"
 	"github.com/infergw/gwctl/dataplane/server"
+	"github.com/infergw/gwctl/internal/testenv"
 	"github.com/infergw/gwctl/pkg/gateway"
-	"github.com/infergw/gwctl/pkg/testenv"
 )
 
 // tlsPeers starts, on loopback, a bare net/http server (ServeTLS, the same certificate, h2

@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/infergw/gwctl/internal/kubeapi"
-	"github.com/infergw/gwctl/pkg/testenv/bundled"
+	"github.com/infergw/gwctl/internal/testenv/bundled"
 )
 
 // TestRenderAppliesServerSide proves `gwctl render | kubectl apply --server-side`: with the

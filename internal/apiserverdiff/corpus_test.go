@@ -10,10 +10,10 @@ import (
 	"testing"
 
 	"github.com/infergw/gwctl/groups"
+	"github.com/infergw/gwctl/internal/testenv"
+	"github.com/infergw/gwctl/internal/testenv/bundled"
 	"github.com/infergw/gwctl/pkg/catalog"
 	"github.com/infergw/gwctl/pkg/manifest"
-	"github.com/infergw/gwctl/pkg/testenv"
-	"github.com/infergw/gwctl/pkg/testenv/bundled"
 )
 
 // A doc is one document of the corpus.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // The generated part of VALIDATION.md lies between these lines.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infergw/gwctl/internal/testenv"
 	"github.com/infergw/gwctl/pkg/finding"
-	"github.com/infergw/gwctl/pkg/testenv"
 )
 
 // tlsSecret is a kubernetes.io/tls Secret in YAML.

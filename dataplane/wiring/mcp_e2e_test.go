@@ -1,4 +1,4 @@
-package standard_test
+package wiring_test
 
 import (
 	"crypto/rand"
@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/infergw/gwctl/dataplane/standard"
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/dataplane/wiring"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // The bundled platform with mcp on, as gwctl renders it, in front of the real example server:
@@ -35,7 +35,7 @@ func TestRenderedPlatformMCPNeedsATokenOnEveryPath(t *testing.T) {
 		"mcp-server-everything.mcp": everything.Addr,
 		"dex.dex":                   fmt.Sprintf("127.0.0.1:%d", issuerPort),
 	}
-	gw := startDataplaneWith(t, resources, resolve, standard.Options{SessionKey: make([]byte, 32)})
+	gw := startDataplaneWith(t, resources, resolve, wiring.Options{SessionKey: make([]byte, 32)})
 
 	bodies := map[string]string{
 		"initialize": `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"probe","version":"1"}}}`,
@@ -166,7 +166,7 @@ func TestRenderedPlatformMCPNeedsATokenOnEveryPath(t *testing.T) {
 			"identity.issuer=" + issuer.URL, "identity.jwksPath=/jwks", "identity.port=" + strconv.Itoa(issuerPort), "identity.audience=gateway",
 			"gateway.publicURL=https://mcp.example.com",
 		})
-		fromConfig := startDataplaneWith(t, rendered, resolve, standard.Options{SessionKey: make([]byte, 32)})
+		fromConfig := startDataplaneWith(t, rendered, resolve, wiring.Options{SessionKey: make([]byte, 32)})
 		if got := post(t, fromConfig.url+"/mcp", "evil.example").Header.Get("WWW-Authenticate"); got != `Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"` {
 			t.Errorf("gateway.publicURL: challenge %q", got)
 		}
@@ -174,7 +174,7 @@ func TestRenderedPlatformMCPNeedsATokenOnEveryPath(t *testing.T) {
 			t.Errorf("gateway.publicURL: resource %v", doc["resource"])
 		}
 		// With the origin configured, even a well-formed foreign Host never appears.
-		pinned := startDataplaneWith(t, resources, resolve, standard.Options{SessionKey: make([]byte, 32), PublicOrigin: "https://gw.example.com"})
+		pinned := startDataplaneWith(t, resources, resolve, wiring.Options{SessionKey: make([]byte, 32), PublicOrigin: "https://gw.example.com"})
 		resp := post(t, pinned.url+"/mcp", "evil.example")
 		if got := resp.Header.Get("WWW-Authenticate"); resp.StatusCode != 401 || got != `Bearer resource_metadata="https://gw.example.com/.well-known/oauth-protected-resource/mcp"` {
 			t.Errorf("pinned origin: %d, challenge %q", resp.StatusCode, got)

@@ -1,4 +1,4 @@
-package standard_test
+package wiring_test
 
 import (
 	"context"
@@ -24,14 +24,14 @@ import (
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/llm/anthropic/anthropictest"
 	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
-	"github.com/infergw/gwctl/dataplane/standard"
 	"github.com/infergw/gwctl/dataplane/telemetry"
 	"github.com/infergw/gwctl/dataplane/telemetry/otlptest"
+	"github.com/infergw/gwctl/dataplane/wiring"
 	"github.com/infergw/gwctl/groups"
+	"github.com/infergw/gwctl/internal/testenv"
 	"github.com/infergw/gwctl/pkg/catalog"
 	"github.com/infergw/gwctl/pkg/platform"
 	"github.com/infergw/gwctl/pkg/render"
-	"github.com/infergw/gwctl/pkg/testenv"
 )
 
 const providerKey = "sk-ant-e2e-0123456789abcdef"
@@ -62,11 +62,11 @@ type gatewayUnderTest struct {
 
 func startDataplane(t *testing.T, resources []byte, resolveMap map[string]string, pools map[string][]string) *gatewayUnderTest {
 	t.Helper()
-	return startDataplaneWith(t, resources, resolveMap, standard.Options{SessionKey: make([]byte, 32), PoolEndpoints: pools})
+	return startDataplaneWith(t, resources, resolveMap, wiring.Options{SessionKey: make([]byte, 32), PoolEndpoints: pools})
 }
 
 // startDataplaneWith serves resources with the installer options opts.
-func startDataplaneWith(t *testing.T, resources []byte, resolveMap map[string]string, opts standard.Options) *gatewayUnderTest {
+func startDataplaneWith(t *testing.T, resources []byte, resolveMap map[string]string, opts wiring.Options) *gatewayUnderTest {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "resources.yaml"), resources, 0o644); err != nil {
@@ -85,7 +85,7 @@ func startDataplaneWith(t *testing.T, resources []byte, resolveMap map[string]st
 		AssumeServices: true, WatchInterval: 50 * time.Millisecond,
 	}, slog.New(slog.NewJSONHandler(logs, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
-	if _, err := standard.Install(ctx, d, opts); err != nil {
+	if _, err := wiring.Install(ctx, d, opts); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.Load(); err != nil {

@@ -1,6 +1,6 @@
 // Package bundled renders gwctl's bundled example platform for tests, the way `gwctl render`
-// does, and hands back what the dataplane would serve. It lives apart from pkg/testenv because
-// it imports the render pipeline, whose own tests import pkg/testenv.
+// does, and hands back what the dataplane would serve. It lives apart from internal/testenv because
+// it imports the render pipeline, whose own tests import internal/testenv.
 package bundled
 
 import (

@@ -1,7 +1,7 @@
-// Package standard installs this build's backend handlers (AI providers, MCP, InferencePools)
+// Package wiring installs this build's backend handlers (AI providers, MCP, InferencePools)
 // and traffic-policy stages (JWT, rate limit, transformation) on an assembled dataplane. It is
 // the one place that maps the compiled model (pkg/gateway) onto the handler packages.
-package standard
+package wiring
 
 import (
 	"context"

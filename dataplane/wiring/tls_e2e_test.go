@@ -1,4 +1,4 @@
-package standard_test
+package wiring_test
 
 import (
 	"context"
@@ -21,8 +21,8 @@ import (
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/llm/anthropic/anthropictest"
 	"github.com/infergw/gwctl/dataplane/server"
-	"github.com/infergw/gwctl/dataplane/standard"
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/dataplane/wiring"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // The bundled platform with gateway.tls on, rendered by gwctl and served by the dataplane with
@@ -63,7 +63,7 @@ func TestRenderedPlatformOverHTTPS(t *testing.T) {
 		Resolve: map[string]string{"mcp-server-everything.mcp": everything.Addr, "dex.dex": "127.0.0.1:" + strconv.Itoa(issuerPort)},
 	}, slog.New(slog.NewJSONHandler(logs, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
-	if _, err := standard.Install(ctx, d, standard.Options{SessionKey: make([]byte, 32)}); err != nil {
+	if _, err := wiring.Install(ctx, d, wiring.Options{SessionKey: make([]byte, 32)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.Load(); err != nil {
