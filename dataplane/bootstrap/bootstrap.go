@@ -69,8 +69,9 @@ type Settings struct {
 	// DisableAccessLog turns off the per-request log line.
 	DisableAccessLog bool
 	// AccessLog receives the per-request lines (nil: the dataplane's logger); cmd/dataplane
-	// gives it a handler on a server.LineWriter.
-	AccessLog *slog.Logger
+	// gives it a handler on AccessLogBuffer (see server.Options).
+	AccessLog       *slog.Logger
+	AccessLogBuffer *server.LineWriter
 }
 
 // Dataplane is an assembled gateway. Register backend factories on Backends and set Policy
@@ -146,6 +147,7 @@ func New(s Settings, log *slog.Logger) *Dataplane {
 	d.Server = server.New(server.Options{
 		Logger:             log,
 		AccessLog:          s.AccessLog,
+		AccessLogBuffer:    s.AccessLogBuffer,
 		Metrics:            d.Metrics,
 		Gatherer:           reg,
 		MaxRequestBody:     s.MaxRequestBody,
