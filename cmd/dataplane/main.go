@@ -241,7 +241,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "dataplane:", err)
 		return 2
 	}
-	// Access lines are written in batches (at most 100 ms late), not one write per request.
+	// Access lines are written in batches under concurrency (at most 100 ms late), not one
+	// write per request.
 	accessOut := server.NewLineWriter(stdout, 100*time.Millisecond)
 	defer accessOut.Flush()
 	accessLog, _ := newLogger(o.logFormat, o.logLevel, accessOut)
@@ -252,7 +253,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		OTLPEndpoint:   o.otlp, RedisAddr: o.redis, MaxRequestBody: o.maxBody, MaxHeaderBytes: o.maxHeader,
 		RequestBodyTimeout: o.bodyTimeout,
 		WatchInterval:      o.watch, ShutdownTimeout: o.shutdown, ShutdownDelay: o.shutWait,
-		DisableAccessLog: o.noAccessLog, AccessLog: accessLog,
+		DisableAccessLog: o.noAccessLog, AccessLog: accessLog, AccessLogBuffer: accessOut,
 	}, log)
 	sopts := wiring.Options{OTLPEndpoint: o.otlp, Replicas: o.replicas, RedisFailClosed: o.redisFailClosed, AlwaysIncludeUsage: o.usage,
 		AnthropicWebSearch: o.webSearch}

@@ -73,8 +73,9 @@ type Settings struct {
 	// DisableAccessLog turns off the per-request log line.
 	DisableAccessLog bool
 	// AccessLog receives the per-request lines (nil: the dataplane's logger); cmd/dataplane
-	// gives it a handler on a server.LineWriter.
-	AccessLog *slog.Logger
+	// gives it a handler on AccessLogBuffer (see server.Options).
+	AccessLog       *slog.Logger
+	AccessLogBuffer *server.LineWriter
 }
 
 // CompileOptions are the gateway.Options every source compiles with.
@@ -159,6 +160,7 @@ func New(s Settings, log *slog.Logger) *Dataplane {
 	d.Server = server.New(server.Options{
 		Logger:             log,
 		AccessLog:          s.AccessLog,
+		AccessLogBuffer:    s.AccessLogBuffer,
 		Metrics:            d.Metrics,
 		Gatherer:           reg,
 		MaxRequestBody:     s.MaxRequestBody,

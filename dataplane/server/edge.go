@@ -58,6 +58,7 @@ func (s *Server) edge(next http.Handler) http.Handler {
 // refuseMethod answers 405 with the metrics and access line serve records.
 func (s *Server) refuseMethod(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	s.active.Add(1)
 	rec := recorders.Get().(*recorder)
 	rec.reset(w, s.opts.Metrics)
 	if m := s.opts.Metrics; m != nil {

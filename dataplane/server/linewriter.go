@@ -11,7 +11,8 @@ const lineBatch = 32 << 10
 
 // LineWriter batches log lines into few writes: each Write (one slog record, a whole line) is
 // appended to a buffer, written out when the next line would overflow lineBatch or at most
-// Interval after the first buffered line, whichever comes first, and by Flush. The access log
+// Interval after the first buffered line, whichever comes first, and by Flush (the server
+// flushes when no request is in flight: Options.AccessLogBuffer). The access log
 // goes through it: one write system call per request, to a pipe that wakes the log collector,
 // cost as much as the rest of the request's I/O (Envoy buffers its access logs the same way,
 // flushing every second). Lines are never split, so writers sharing the file with it (the

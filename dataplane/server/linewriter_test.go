@@ -2,6 +2,9 @@ package server
 
 import (
 	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -86,4 +89,38 @@ func lens(s []string) []int {
 		n = append(n, len(x))
 	}
 	return n
+}
+
+// TestAccessLinesFlushWhenIdle: with Options.AccessLogBuffer, a request's line is written as
+// soon as no other request is in flight, and held while one is.
+func TestAccessLinesFlushWhenIdle(t *testing.T) {
+	var out writes
+	lw := NewLineWriter(&out, time.Hour)
+	s := New(Options{AccessLog: slog.New(slog.NewJSONHandler(lw, nil)), AccessLogBuffer: lw})
+	entered, release := make(chan struct{}), make(chan struct{})
+	s.Swap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(entered)
+			<-release
+		}
+	}), nil)
+	s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/alone", nil))
+	if got := out.all(); len(got) != 1 || !strings.Contains(got[0], `"path":"/alone"`) {
+		t.Fatalf("a request on an idle server: writes %q, want its line at once", got)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
+		close(done)
+	}()
+	<-entered
+	s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/beside", nil))
+	if got := out.all(); len(got) != 1 {
+		t.Fatalf("a line written while another request is in flight: %q", got)
+	}
+	close(release)
+	<-done
+	if got := out.all(); len(got) != 2 || !strings.Contains(got[1], `"path":"/beside"`) || !strings.Contains(got[1], `"path":"/slow"`) {
+		t.Fatalf("after the last request: writes %q, want both lines in one", got)
+	}
 }

@@ -28,6 +28,10 @@ type Options struct {
 	Logger, AccessLog *slog.Logger
 	// DisableAccessLog turns the per-request line off.
 	DisableAccessLog bool
+	// AccessLogBuffer, when AccessLog writes through it, is flushed after a request's line when
+	// no other request is in flight: lines are batched under concurrency and written at once
+	// otherwise, so a quiet gateway's lines are not late.
+	AccessLogBuffer *LineWriter
 	// Metrics records request metrics (nil: none).
 	Metrics *Metrics
 	// Gatherer serves /metrics (nil: no /metrics).
@@ -60,7 +64,8 @@ type Server struct {
 	current  atomic.Pointer[snapshot]
 	draining atomic.Bool
 	// tls says which ports serve HTTPS and with which certificates (nil: plain HTTP only).
-	tls atomic.Pointer[TLSTable]
+	tls    atomic.Pointer[TLSTable]
+	active atomic.Int64 // requests in flight, for AccessLogBuffer
 }
 
 // PortHandler serves requests that arrived on the binding of one Gateway listener port
@@ -154,6 +159,7 @@ func (s *Server) Port(port int32) http.Handler {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, port int32) {
 	start := time.Now()
 	m := s.opts.Metrics
+	s.active.Add(1)
 	rec := recorders.Get().(*recorder)
 	rec.reset(w, m)
 	if m != nil {
@@ -224,6 +230,9 @@ func (s *Server) finish(rec *recorder, r *http.Request, start time.Time) {
 	}
 	if !s.opts.DisableAccessLog {
 		s.accessLine(r, rec, status, d)
+	}
+	if s.active.Add(-1) == 0 && s.opts.AccessLogBuffer != nil {
+		_ = s.opts.AccessLogBuffer.Flush()
 	}
 }
 

@@ -43,8 +43,8 @@ type Dataplane struct {
 
 // StartDataplane runs the dataplane binary at bin on free loopback ports with --config
 // configDir, the given --resolve overrides and extra flags, as a user runs it: access log on
-// (JSON lines on stdout, here discarded), metrics on, the GC tuning of cmd/dataplane. It
-// returns once /readyz answers 200.
+// (JSON lines on stdout, read by a cat process into /dev/null), metrics on, the GC tuning of
+// cmd/dataplane. It returns once /readyz answers 200.
 func StartDataplane(bin, configDir string, resolve []string, extra ...string) (*Dataplane, error) {
 	var addrs [3]string
 	for i := range addrs {
@@ -58,12 +58,36 @@ func StartDataplane(bin, configDir string, resolve []string, extra ...string) (*
 	for _, r := range resolve {
 		args = append(args, "--resolve", r)
 	}
+	// The log lines go through a pipe to a process of their own, as to a pod's log collector:
+	// read by this process (os/exec's copying goroutine for an io.Writer), they would wake the
+	// load generator on every line, in step with the requests it times.
+	logs, err := exec.LookPath("cat")
+	if err != nil {
+		return nil, fmt.Errorf("a log reader for the dataplane's stdout: %w", err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	reader := exec.Command(logs)
+	reader.Stdin = pr // Stdout nil: /dev/null
+	if err := reader.Start(); err != nil {
+		pr.Close()
+		pw.Close()
+		return nil, err
+	}
 	cmd := exec.Command(bin, append(args, extra...)...)
 	var errs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &errs
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = pw, &errs
+	err = cmd.Start()
+	pr.Close() // the processes hold their ends; cat ends when the dataplane does
+	pw.Close()
+	if err != nil {
+		_ = reader.Process.Kill()
+		_ = reader.Wait()
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
+	go func() { _ = reader.Wait() }()
 	p := &Proc{Cmd: cmd, Addr: addrs[0]}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
