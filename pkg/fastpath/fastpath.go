@@ -26,10 +26,13 @@ const (
 	// SchemaDecode is pkg/validate/schema's decoder of embedded CRD schemas into JSONSchemaProps,
 	// vs runtime.DefaultUnstructuredConverter.
 	SchemaDecode = "schemadecode"
+	// ObjectMeta is pkg/validate/schema's check of plain metadata (name, namespace, labels,
+	// annotations), vs metavalidation.ValidateObjectMeta.
+	ObjectMeta = "objectmeta"
 )
 
 // Names lists every fast path.
-var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode}
+var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta}
 
 var off = parse(os.Getenv(Env))
 
