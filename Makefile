@@ -33,6 +33,33 @@ test-deps: ## Install the real components tests use (npm packages; redis-server 
 test: test-deps ## Run every test, then count passed/failed/skipped (under CI=true a missing component or file fails)
 	set -o pipefail; $(GO) test -json -timeout 15m ./... | $(GO) run ./hack/testsummary
 
+# kube-apiserver and kubectl for the tests that need a real API server (internal/kubeapi), built
+# from hack/kube (its own module: gwctl's go.mod keeps no replace) at the release its go.mod pins.
+# About 17 minutes cold on 2 cores; skipped when bin/kube already holds that release.
+KUBE_BIN := $(CURDIR)/bin/kube
+KUBE_VERSION := $(shell awk '$$1 == "require" && $$2 == "k8s.io/kubernetes" {print $$3}' hack/kube/go.mod)
+KUBE_VERSION_PKG := k8s.io/component-base/version
+KUBE_LDFLAGS := -s -w -X $(KUBE_VERSION_PKG).gitVersion=$(KUBE_VERSION) -X $(KUBE_VERSION_PKG).gitTreeState=clean \
+	-X $(KUBE_VERSION_PKG).gitMajor=$(word 1,$(subst ., ,$(KUBE_VERSION:v%=%))) -X $(KUBE_VERSION_PKG).gitMinor=$(word 2,$(subst ., ,$(KUBE_VERSION)))
+
+# The Inference Extension's lightweight endpoint picker (cmd/lwepp) for the endpoint-picker test
+# (dataplane/epp TestLWEPP), built from hack/lwepp: its own module, since its Kubernetes
+# libraries are another release than gwctl's, pinned at the InferencePool API's release.
+.PHONY: lwepp
+lwepp: ## Build the Inference Extension's lwepp into bin/lwepp for the endpoint-picker test
+	cd hack/lwepp && GOFLAGS='-mod=mod -buildvcs=false' $(GO) build -trimpath -o $(CURDIR)/bin/lwepp sigs.k8s.io/gateway-api-inference-extension/cmd/lwepp
+
+.PHONY: kube-bins
+kube-bins: ## Build kube-apiserver and kubectl into bin/kube (once; ~17 min cold) for the API-server tests
+	@if $(KUBE_BIN)/kube-apiserver --version 2>/dev/null | grep -qx 'Kubernetes $(KUBE_VERSION)' && \
+	    $(KUBE_BIN)/kubectl version --client 2>/dev/null | grep -qx 'Client Version: $(KUBE_VERSION)'; then \
+	  echo "kube-bins: bin/kube holds kube-apiserver and kubectl $(KUBE_VERSION)"; \
+	else \
+	  echo "kube-bins: building kube-apiserver and kubectl $(KUBE_VERSION) into bin/kube"; \
+	  cd hack/kube && GOFLAGS='-mod=mod -buildvcs=false' $(GO) build -trimpath -ldflags '$(KUBE_LDFLAGS)' \
+	    -o $(KUBE_BIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl; \
+	fi
+
 # The packages with a fast path (see pkg/fastpath) and gwctl's commands over them. -count=1: the test
 # cache does not see GWCTL_NOFAST, which is read before the tests start.
 NOFAST_PKGS := ./pkg/fastpath/... ./pkg/manifest/... ./pkg/jsonvalue/... ./pkg/report/... ./pkg/validate/... ./pkg/cli/... ./dataplane/llm/anthropic/...
@@ -46,8 +73,9 @@ soak: test-deps ## Soak the dataplane under a fixed mixed load for SOAK_DURATION
 	$(GO) run ./hack/soak -duration $${SOAK_DURATION:-10m} -report soak-report.json
 
 .PHONY: soak-ci
-soak-ci: test-deps ## The 60-second soak CI runs
+soak-ci: test-deps ## The 60-second soak CI runs, and 30 s of certificate rotation (every second) under load
 	$(GO) run ./hack/soak -duration 60s -report soak-report.json
+	$(GO) test -count=1 -run '^TestCertificateRotationUnderLoad$$' ./dataplane/bootstrap -args -rotation.duration=30s -rotation.every=1s
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 10s)
@@ -83,8 +111,20 @@ testdata: ## Derive testdata/ from the upstream reference data in REFERENCE (fac
 schemas: ## Derive schemas/ from upstream CRDs (Gateway API from the pinned module, the others from REFERENCE or module zips; facts kept, prose dropped, sha256 recorded)
 	$(GO) run ./hack/schemas -ref $(REFERENCE)
 
+.PHONY: image
+image: ## Build the dataplane's multi-arch OCI image (linux/amd64, linux/arm64) into dist/image, no Docker daemon
+	$(GO) run ./hack/image -out dist/image -version $(VERSION) -commit $(COMMIT)
+
+.PHONY: image-check
+image-check: ## Build the image in a temporary layout and check its config, layers and the binary it runs
+	GWCTL_IMAGE_TEST=1 $(GO) test -count=1 -timeout 45m -run TestImage ./hack/image/
+
+.PHONY: conformance
+conformance: ## Run the Gateway API conformance suite (GATEWAY-HTTP) against the dataplane in Kubernetes mode on the kubeapi harness; report in conformance/report.yaml
+	cd conformance && CONFORMANCE_REPORT=$(CURDIR)/conformance/report.yaml $(GO) test -count=1 -timeout 30m -run TestConformance .
+
 .PHONY: release-check
-release-check: ## Check .goreleaser.yaml with goreleaser
+release-check: image-check ## Check .goreleaser.yaml with goreleaser, and the image the release builds
 	@test -x $(TOOLS)/goreleaser || GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
 	$(TOOLS)/goreleaser check
 

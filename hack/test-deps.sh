@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real components the tests start: npm packages from the committed lockfile and,
-# when running as root with apt, redis-server. Idempotent. Tests skip a missing component on a
+# when running as root with apt, redis-server and etcd-server. Idempotent. Tests skip a missing component on a
 # developer machine and fail under CI=true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,14 +15,21 @@ else
   echo "test-deps: npm not found: MCP and OIDC tests will be skipped (required under CI=true)"
 fi
 
-if ! command -v redis-server >/dev/null 2>&1; then
+# apt_install CMD PACKAGE WHAT installs PACKAGE when CMD is missing, without starting its packaged
+# service (tests start their own on loopback), or says which tests will be skipped.
+apt_install() {
+  command -v "$1" >/dev/null 2>&1 && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test-deps: apt-get install redis-server"
-    # Install without starting the packaged service; tests start their own on loopback.
+    echo "test-deps: apt-get install $2"
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    if [ -z "${apt_updated:-}" ]; then apt-get update -qq && apt_updated=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
   else
-    echo "test-deps: redis-server not found and not root: Redis tests will be skipped (required under CI=true)"
+    echo "test-deps: $1 not found and not root: $3 tests will be skipped (required under CI=true)"
   fi
-fi
+}
+
+apt_install redis-server redis-server Redis
+# etcd for the kube-apiserver the tests start (internal/kubeapi); make kube-bins builds the server.
+apt_install etcd etcd-server kube-apiserver

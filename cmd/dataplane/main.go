@@ -19,12 +19,15 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/config"
+	"github.com/infergw/gwctl/dataplane/epp"
+	"github.com/infergw/gwctl/dataplane/kube"
 	"github.com/infergw/gwctl/dataplane/llm/anthropic"
 	"github.com/infergw/gwctl/dataplane/mcp"
 	"github.com/infergw/gwctl/dataplane/policy/jwt"
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/server"
-	"github.com/infergw/gwctl/dataplane/standard"
+	"github.com/infergw/gwctl/dataplane/wiring"
+	"github.com/infergw/gwctl/pkg/gateway"
 )
 
 // listFlag is a repeatable flag; its environment variable holds comma-separated values.
@@ -56,16 +59,23 @@ type options struct {
 	webSearch                 bool
 	serverTools               string
 	publicOrigin              string
+	controllerName            string
+	kubernetes                bool
+	kubeconfig, namespace     string
+	serviceName               string
+	poolInProcess             bool
+	eppMode, eppTLS, eppCA    string
+	eppTimeout                time.Duration
 }
 
 func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Var(&o.config, "config", "gateway resources: a file, a directory (e.g. the mounted ConfigMap) or - for stdin; repeatable")
-	fs.Var(&o.listen, "listen", "traffic address, HTTP/1.1 and h2c (default :8080): ADDR serves every Gateway listener's routes, PORT=ADDR only those of listeners on Gateway port PORT (e.g. 80=:8080); repeatable")
+	fs.Var(&o.listen, "listen", "traffic address (default :8080): ADDR serves every Gateway listener's routes, PORT=ADDR only those of listeners on Gateway port PORT (e.g. 80=:8080, 443=:8443); HTTP/1.1 and h2c, or TLS (h2, HTTP/1.1) where the port's listeners are HTTPS (ADDR with both: by the connection's first byte); repeatable")
 	fs.StringVar(&o.admin, "admin", ":9090", "admin address, for probes and Prometheus: /healthz (alive), /readyz (config loaded, not draining), /metrics; nothing else; empty disables it")
 	fs.StringVar(&o.debug, "debug-addr", "127.0.0.1:15000", "debug address: /configz (the config in use as JSON: routes, upstream addresses, JWKS, policies; no secrets, no login), so keep it on loopback (kubectl port-forward reaches it); empty disables it")
-	fs.StringVar(&o.secrets, "secrets-dir", "", "directory of mounted Secrets, read as <dir>/<secret-name>/<key>")
+	fs.StringVar(&o.secrets, "secrets-dir", "", "directory of mounted Secrets, read as <dir>/<secret-name>/<key>: provider keys, and the tls.crt and tls.key of certificates (reread every --watch-interval: a renewed certificate is served without a restart)")
 	fs.Var(&o.resolve, "resolve", "Service address override for local runs: name.namespace[:port]=host:port; repeatable")
 	fs.StringVar(&o.domain, "cluster-domain", "cluster.local", "cluster DNS suffix: a Service resolves to name.namespace.svc.<domain>:port")
 	fs.StringVar(&o.otlp, "otlp-endpoint", "", "OTLP trace endpoint (host:port) when no frontend.tracing policy names one")
@@ -78,6 +88,11 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.poolPicker, "pool-picker", "", "picker over the profile's: max-score, random, round-robin or least-in-flight")
 	fs.BoolVar(&o.poolLeastLoaded, "pool-saturated-least-loaded", false, "when every endpoint is saturated, send non-sheddable requests to the least-loaded one (costs prefix affinity)")
 	fs.DurationVar(&o.poolScrape, "pool-scrape-interval", 50*time.Millisecond, "how often each model server's /metrics is scraped")
+	fs.BoolVar(&o.poolInProcess, "pool-in-process", false, "pick InferencePool endpoints in-process even when a pool's endpointPickerRef names a Service (default: call that endpoint picker over ext_proc)")
+	fs.StringVar(&o.eppMode, "epp-mode", "full-duplex", "how endpoint pickers see requests: full-duplex (bodies streamed both ways, what the Inference Extension's EPP and llm-d require), buffered (request body buffered, response headers) or headers")
+	fs.DurationVar(&o.eppTimeout, "epp-timeout", time.Second, "longest an endpoint picker may take to pick (and to answer each response message); then failureMode applies")
+	fs.StringVar(&o.eppTLS, "epp-tls", "off", "TLS to endpoint pickers: off (plaintext), on (verify against the system roots or --epp-ca-file) or skip-verify (the Inference Extension's EPP serves a self-signed certificate by default)")
+	fs.StringVar(&o.eppCA, "epp-ca-file", "", "PEM CA bundle that endpoint picker certificates are verified against (with --epp-tls on)")
 	fs.StringVar(&o.mcpKey, "mcp-session-key", "", "32-byte key (64 hex digits or base64) that encrypts MCP session ids, the same on every replica; empty: a random key per process")
 	fs.BoolVar(&o.usage, "always-include-usage", false, "send a usage chunk on every streamed chat completion, as if stream_options.include_usage were set (LiteLLM in front)")
 	fs.BoolVar(&o.webSearch, "anthropic-web-search", false, "on Anthropic backends, map a chat completion's web_search_options to Anthropic's web_search server tool (billed per search); default: ignore web_search_options")
@@ -91,10 +106,15 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.shutWait, "shutdown-delay", 0, "after SIGTERM, keep serving this long with /readyz failing before closing the listener")
 	fs.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&o.controllerName, "controller-name", gateway.DefaultControllerName, "GatewayClass controllerName this dataplane implements: Gateways of classes naming another controller (and routes to them) are left alone; a class not in the config counts as ours")
+	fs.BoolVar(&o.kubernetes, "kubernetes", false, "Kubernetes mode: read the gateway resources from the API server (in-cluster config or --kubeconfig) instead of --config, route to EndpointSlices and InferencePool pods, and write status while holding the Lease")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file for --kubernetes outside a pod")
+	fs.StringVar(&o.namespace, "namespace", "", "the dataplane's namespace for --kubernetes (its Lease, Service and provider Secrets); default $POD_NAMESPACE or the pod's")
+	fs.StringVar(&o.serviceName, "service-name", "dataplane", "the dataplane's Service, whose address the Gateways report (--kubernetes)")
 	fs.BoolVar(&o.assumeSvc, "assume-services", false, "accept references to Services that are not in the config (resolved by cluster DNS, ports unchecked)")
 	fs.BoolVar(&o.noAccessLog, "no-access-log", false, "turn off the per-request access log line")
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: dataplane --config PATH [flags]\n\n"+
+		fmt.Fprintf(out, "Usage: dataplane --config PATH [flags]\n       dataplane epp --config PATH [flags] (an InferencePool's endpoint picker over ext_proc; dataplane epp -h)\n\n"+
 			"Serves Gateway API and agentgateway resources (e.g. gwctl render | dataplane --config -).\n"+
 			"Traffic on --listen; /healthz, /readyz and /metrics on --admin; /configz on --debug-addr (loopback).\n"+
 			"Every flag can also be set as DATAPLANE_<NAME> (dashes as underscores, e.g. DATAPLANE_SECRETS_DIR);\n"+
@@ -143,6 +163,22 @@ func parseResolve(in []string) (map[string]string, error) {
 	return out, nil
 }
 
+// parsePoolEndpoints reads --pool-endpoints: name.namespace=host:port[;host:port...].
+func parsePoolEndpoints(in []string) (map[string][]string, error) {
+	var out map[string][]string
+	for _, pe := range in {
+		k, v, ok := strings.Cut(pe, "=")
+		if !ok || !strings.Contains(k, ".") || v == "" {
+			return nil, fmt.Errorf("--pool-endpoints %q: want name.namespace=host:port[;host:port...]", pe)
+		}
+		if out == nil {
+			out = map[string][]string{}
+		}
+		out[k] = append(out[k], strings.Split(v, ";")...)
+	}
+	return out, nil
+}
+
 func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
@@ -164,6 +200,9 @@ const minHeaderBytes = 8 << 10
 
 // run is main without os.Exit: 0 ok, 1 invalid config or serving error, 2 usage error.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) > 0 && args[0] == "epp" {
+		return runEPP(ctx, args[1:], stdin, stdout, stderr, getenv)
+	}
 	var o options
 	fs := newFlags(&o, stderr)
 	if err := fs.Parse(args); err != nil {
@@ -176,8 +215,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "dataplane:", err)
 		return 2
 	}
-	if len(o.config) == 0 || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "dataplane: --config is required (a file, a directory or -)")
+	if (len(o.config) == 0) == !o.kubernetes || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "dataplane: --config (a file, a directory or -) or --kubernetes is required, not both")
 		fs.Usage()
 		return 2
 	}
@@ -202,15 +241,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "dataplane:", err)
 		return 2
 	}
+	// Access lines are written in batches (at most 100 ms late), not one write per request.
+	accessOut := server.NewLineWriter(stdout, 100*time.Millisecond)
+	defer accessOut.Flush()
+	accessLog, _ := newLogger(o.logFormat, o.logLevel, accessOut)
 	d := bootstrap.New(bootstrap.Settings{
 		Config: o.config, Stdin: stdin, Listen: o.listen, Admin: o.admin, Debug: o.debug,
 		SecretsDir: o.secrets, Resolve: resolve, ClusterDomain: o.domain, AssumeServices: o.assumeSvc,
-		OTLPEndpoint: o.otlp, RedisAddr: o.redis, MaxRequestBody: o.maxBody, MaxHeaderBytes: o.maxHeader,
+		ControllerName: o.controllerName,
+		OTLPEndpoint:   o.otlp, RedisAddr: o.redis, MaxRequestBody: o.maxBody, MaxHeaderBytes: o.maxHeader,
 		RequestBodyTimeout: o.bodyTimeout,
 		WatchInterval:      o.watch, ShutdownTimeout: o.shutdown, ShutdownDelay: o.shutWait,
-		DisableAccessLog: o.noAccessLog,
+		DisableAccessLog: o.noAccessLog, AccessLog: accessLog,
 	}, log)
-	sopts := standard.Options{OTLPEndpoint: o.otlp, Replicas: o.replicas, RedisFailClosed: o.redisFailClosed, AlwaysIncludeUsage: o.usage,
+	sopts := wiring.Options{OTLPEndpoint: o.otlp, Replicas: o.replicas, RedisFailClosed: o.redisFailClosed, AlwaysIncludeUsage: o.usage,
 		AnthropicWebSearch: o.webSearch}
 	for _, t := range strings.Split(o.serverTools, ",") {
 		if t = strings.TrimSpace(t); t != "" {
@@ -244,16 +288,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	sched.SaturatedLeastLoaded = o.poolLeastLoaded
 	sched.ScrapeInterval = o.poolScrape
 	sopts.PoolScheduler = sched
-	for _, pe := range o.poolEndpoints {
-		k, v, ok := strings.Cut(pe, "=")
-		if !ok || !strings.Contains(k, ".") || v == "" {
-			fmt.Fprintf(stderr, "dataplane: --pool-endpoints %q: want name.namespace=host:port[;host:port...]\n", pe)
-			return 2
-		}
-		if sopts.PoolEndpoints == nil {
-			sopts.PoolEndpoints = map[string][]string{}
-		}
-		sopts.PoolEndpoints[k] = append(sopts.PoolEndpoints[k], strings.Split(v, ";")...)
+	sopts.PoolInProcess = o.poolInProcess
+	if sopts.EndpointPicker.Mode, err = epp.ParseMode(o.eppMode); err != nil {
+		fmt.Fprintln(stderr, "dataplane: --epp-mode:", err)
+		return 2
+	}
+	sopts.EndpointPicker.Timeout = o.eppTimeout
+	if sopts.EndpointPicker.TLS, err = eppTLS(o.eppTLS, o.eppCA); err != nil {
+		fmt.Fprintln(stderr, "dataplane:", err)
+		return 2
+	}
+	sopts.EndpointPicker.MaxBodyBytes = o.maxBody
+	if sopts.PoolEndpoints, err = parsePoolEndpoints(o.poolEndpoints); err != nil {
+		fmt.Fprintln(stderr, "dataplane:", err)
+		return 2
 	}
 	if o.mcpKey != "" {
 		key, err := mcp.ParseSessionKey(o.mcpKey)
@@ -268,9 +316,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		defer rc.Close()
 		sopts.Redis = rc
 	}
-	if _, err := standard.Install(ctx, d, sopts); err != nil {
+	var ctl *kube.Controller
+	if o.kubernetes {
+		if ctl, err = kubeController(&o, d, &sopts, log, getenv); err != nil {
+			fmt.Fprintln(stderr, "dataplane:", err)
+			return 2
+		}
+	}
+	if _, err := wiring.Install(ctx, d, sopts); err != nil {
 		fmt.Fprintln(stderr, "dataplane:", err)
 		return 1
+	}
+	if ctl != nil {
+		serveFromEndpoints(d, ctl)
+		return runKubernetes(ctx, d, ctl, stderr)
 	}
 	if _, err := d.Load(); err != nil {
 		var inv *config.InvalidError

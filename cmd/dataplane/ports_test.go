@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // Issue #15: --admin binds every interface and served /configz without a login. The debug

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/infergw/gwctl/dataplane/backend"
+	"github.com/infergw/gwctl/dataplane/certs"
 	"github.com/infergw/gwctl/dataplane/config"
 	"github.com/infergw/gwctl/dataplane/proxy"
 	"github.com/infergw/gwctl/dataplane/router"
@@ -42,8 +43,9 @@ type Settings struct {
 	// Admin is the admin address (/healthz, /readyz, /metrics), reached by probes and
 	// Prometheus; empty disables it.
 	Admin string
-	// Debug is the debug address (/configz: routes, upstream addresses, JWKS, policies);
-	// empty disables it. Keep it on loopback: it has no authentication.
+	// Debug is the debug address (/configz: routes, upstream addresses, JWKS, policies;
+	// /debug/pprof/: profiles of the running process); empty disables it. Keep it on
+	// loopback: it has no authentication.
 	Debug string
 	// SecretsDir holds mounted Secrets as <dir>/<name>/<key>.
 	SecretsDir string
@@ -53,6 +55,9 @@ type Settings struct {
 	ClusterDomain string
 	// AssumeServices accepts Services that are not in the input (see gateway.Options).
 	AssumeServices bool
+	// ControllerName limits the dataplane to Gateways of GatewayClasses with this
+	// controllerName (see gateway.Options); empty serves every Gateway.
+	ControllerName string
 	// OTLPEndpoint and RedisAddr are passed to the telemetry and rate-limit wiring.
 	OTLPEndpoint, RedisAddr string
 	// MaxRequestBody in bytes; 0 is unlimited.
@@ -67,6 +72,15 @@ type Settings struct {
 	ShutdownTimeout, ShutdownDelay time.Duration
 	// DisableAccessLog turns off the per-request log line.
 	DisableAccessLog bool
+	// AccessLog receives the per-request lines (nil: the dataplane's logger); cmd/dataplane
+	// gives it a handler on a server.LineWriter.
+	AccessLog *slog.Logger
+}
+
+// CompileOptions are the gateway.Options every source compiles with.
+func (s Settings) CompileOptions() gateway.Options {
+	return gateway.Options{Resolve: s.Resolve, ClusterDomain: s.ClusterDomain, AssumeServices: s.AssumeServices,
+		ControllerName: s.ControllerName}
 }
 
 // Dataplane is an assembled gateway. Register backend factories on Backends and set Policy
@@ -87,9 +101,11 @@ type Dataplane struct {
 	// WrapTransport, when set, wraps the transport of proxied backends (e.g. client spans).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 	Secrets       *secrets.Store
-	Server        *server.Server
-	Watcher       *config.Watcher
-	Transport     *http.Transport
+	// Certs holds the certificates of HTTPS listeners and of mTLS to upstreams.
+	Certs     *certs.Store
+	Server    *server.Server
+	Watcher   *config.Watcher
+	Transport *http.Transport
 
 	current atomic.Pointer[config.Result]
 }
@@ -137,10 +153,12 @@ func New(s Settings, log *slog.Logger) *Dataplane {
 		Metrics:    server.NewMetrics(reg),
 		Backends:   backend.NewRegistry(),
 		Secrets:    secrets.New(s.SecretsDir, log),
+		Certs:      certs.New(certs.Options{Dir: s.SecretsDir, Logger: log, Registerer: reg}),
 		Transport:  proxy.NewTransport(),
 	}
 	d.Server = server.New(server.Options{
 		Logger:             log,
+		AccessLog:          s.AccessLog,
 		Metrics:            d.Metrics,
 		Gatherer:           reg,
 		MaxRequestBody:     s.MaxRequestBody,
@@ -149,18 +167,18 @@ func New(s Settings, log *slog.Logger) *Dataplane {
 		ShutdownTimeout:    s.ShutdownTimeout,
 		ShutdownDelay:      s.ShutdownDelay,
 		DisableAccessLog:   s.DisableAccessLog,
-		DebugHandlers:      map[string]http.Handler{"/configz": http.HandlerFunc(d.configz)},
+		DebugHandlers:      debugHandlers(http.HandlerFunc(d.configz)),
 	})
 	d.Backends.Register(gateway.KindService, func(b *gateway.Backend) (http.Handler, error) {
-		return d.withAuth(b, d.Proxy(b.ID, b.Service.Address)), nil
+		return d.upstream(b, b.Service.Address)
 	})
 	d.Backends.Register(gateway.KindStatic, func(b *gateway.Backend) (http.Handler, error) {
-		return d.withAuth(b, d.Proxy(b.ID, b.Static.Address)), nil
+		return d.upstream(b, b.Static.Address)
 	})
 	d.Watcher = &config.Watcher{
 		Source: &config.Source{
 			Paths: s.Config, Stdin: s.Stdin,
-			Options: gateway.Options{Resolve: s.Resolve, ClusterDomain: s.ClusterDomain, AssumeServices: s.AssumeServices},
+			Options: s.CompileOptions(),
 		},
 		Apply:    d.apply,
 		Interval: s.WatchInterval,
@@ -200,9 +218,29 @@ func (d *Dataplane) Proxy(id, addr string) http.Handler {
 	})
 }
 
+// Apply installs a compiled config from another source (Kubernetes mode) as a reload does: on
+// error the previous config keeps serving. It records the reload metric.
+func (d *Dataplane) Apply(res *config.Result) error {
+	err := d.apply(res)
+	d.Metrics.Reload(err == nil, float64(time.Now().Unix()))
+	return err
+}
+
+// WithAuth is withAuth for backend factories registered by other sources.
+func (d *Dataplane) WithAuth(b *gateway.Backend, h http.Handler) http.Handler {
+	return d.withAuth(b, h)
+}
+
 func (d *Dataplane) apply(res *config.Result) error {
+	refs := certs.Refs(res.Config)
+	d.Certs.Sync(refs) // before Build: upstream TLS reads client certificates from it
 	set, err := d.Backends.Build(res.Config)
 	if err != nil {
+		return err
+	}
+	tlsTable, err := server.NewTLSTable(res.Config.Listeners, d.Certs.ServerConfig)
+	if err != nil {
+		set.Close()
 		return err
 	}
 	table, err := router.New(res.Config, router.Options{Backends: set.Handlers, Policy: d.Policy})
@@ -221,6 +259,8 @@ func (d *Dataplane) apply(res *config.Result) error {
 		}
 	}
 	d.current.Store(res)
+	d.Server.SetTLS(tlsTable)
+	d.Certs.Retain(refs)
 	d.Server.Swap(h, func() {
 		if err := set.Close(); err != nil {
 			d.Logger.Warn("closing replaced backends", slog.String("error", err.Error()))
@@ -257,13 +297,14 @@ func (d *Dataplane) RunBindings(ctx context.Context, bindings []server.Binding, 
 func (d *Dataplane) RunListeners(ctx context.Context, l server.Listeners) error {
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 3)
 	go func() { d.Watcher.Run(wctx); done <- struct{}{} }()
 	iv := d.Settings.WatchInterval
 	if iv <= 0 {
 		iv = 2 * time.Second
 	}
 	go func() { d.Secrets.Watch(wctx, iv); done <- struct{}{} }()
+	go func() { d.Certs.Watch(wctx, iv); done <- struct{}{} }()
 	for _, b := range l.Bindings {
 		port := "all"
 		if b.Port != 0 {
@@ -275,14 +316,15 @@ func (d *Dataplane) RunListeners(ctx context.Context, l server.Listeners) error 
 		d.Logger.Info("admin", slog.String("listen", addrOf(l.Admin)), slog.String("serves", "/healthz /readyz /metrics"))
 	}
 	if l.Debug != nil {
-		d.Logger.Info("debug", slog.String("listen", addrOf(l.Debug)), slog.String("serves", "/configz"))
+		d.Logger.Info("debug", slog.String("listen", addrOf(l.Debug)), slog.String("serves", "/configz /debug/pprof/"))
 		if !loopback(l.Debug.Addr()) {
-			d.Logger.Warn("the debug address is not loopback: /configz shows routes, upstream addresses and policies to anyone who reaches it",
+			d.Logger.Warn("the debug address is not loopback: /configz shows routes, upstream addresses and policies, and /debug/pprof/ profiles the process, for anyone who reaches it",
 				slog.String("listen", addrOf(l.Debug)))
 		}
 	}
 	err := d.Server.ServeListeners(ctx, l)
 	stop()
+	<-done
 	<-done
 	<-done
 	return err

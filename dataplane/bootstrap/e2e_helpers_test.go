@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 	"io"
 	"log/slog"
 	"net"
@@ -117,7 +117,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func writeConfig(t *testing.T, dir, body string) {
+func writeConfig(t testing.TB, dir, body string) {
 	t.Helper()
 	tmp := filepath.Join(dir, ".tmp")
 	if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {

@@ -96,6 +96,12 @@ func TestEndToEndRouting(t *testing.T) {
 	if resp, _ := get(t, nil, r.admin+"/configz", nil); resp.StatusCode != 404 {
 		t.Errorf("admin /configz: %d, want 404: the admin address is reachable by the cluster", resp.StatusCode)
 	}
+	if resp, idx := get(t, nil, r.debug+"/debug/pprof/", nil); resp.StatusCode != 200 || !strings.Contains(idx, "goroutine") {
+		t.Errorf("debug /debug/pprof/: %d %.300s", resp.StatusCode, idx)
+	}
+	if resp, _ := get(t, nil, r.admin+"/debug/pprof/", nil); resp.StatusCode != 404 {
+		t.Errorf("admin /debug/pprof/: %d, want 404: only the loopback debug address profiles", resp.StatusCode)
+	}
 	var lines int
 	for _, line := range strings.Split(r.log.String(), "\n") {
 		if !strings.Contains(line, `"msg":"request"`) {

@@ -1,14 +1,18 @@
 package llm
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -134,5 +138,43 @@ func TestReadRequestBody(t *testing.T) {
 				t.Fatalf("ok=%v status=%d result=%d body=%s", ok, w.Code, res.Status, w.Body)
 			}
 		})
+	}
+}
+
+type lineSetter struct {
+	http.ResponseWriter
+	attrs []slog.Attr
+}
+
+func (l *lineSetter) SetLogAttrs(attrs ...slog.Attr) { l.attrs = append(l.attrs[:0], attrs...) }
+
+type middlewareWriter struct{ http.ResponseWriter }
+
+func (m middlewareWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
+
+// TestFinishJoinsTheAccessLine: behind the server, a call's fields go on the request's access
+// line (found through middleware's Unwrap) and Finish logs nothing itself; outside it (no
+// recorder), Finish writes its own line.
+func TestFinishJoinsTheAccessLine(t *testing.T) {
+	res := Result{Provider: "anthropic", RequestModel: "claude", Status: 200, FinishReason: "stop", HasUsage: true, Usage: Usage{Input: 10, CacheRead: 2, Output: 5}}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	rec := &lineSetter{ResponseWriter: httptest.NewRecorder()}
+	Finish(t.Context(), middlewareWriter{rec}, log, nil, nil, &res, time.Now())
+	if logs.Len() != 0 {
+		t.Errorf("a second line beside the access line: %s", logs.String())
+	}
+	got := map[string]string{}
+	for _, a := range rec.attrs {
+		got[a.Key] = a.Value.String()
+	}
+	want := map[string]string{"provider": "anthropic", "model": "claude", "stream": "false", "error_type": "", "finish_reason": "stop", "prompt_tokens": "12", "completion_tokens": "5"}
+	if !maps.Equal(got, want) {
+		t.Errorf("access line fields %v, want %v", got, want)
+	}
+
+	Finish(t.Context(), httptest.NewRecorder(), log, nil, nil, &res, time.Now())
+	if !strings.Contains(logs.String(), `"msg":"chat completion"`) || !strings.Contains(logs.String(), `"prompt_tokens":12`) {
+		t.Errorf("outside the server: %s", logs.String())
 	}
 }

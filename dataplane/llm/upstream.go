@@ -89,7 +89,7 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx := r.Context()
 	res := Result{Provider: u.cfg.Provider, Route: RouteFromContext(ctx)}
-	defer func() { Finish(ctx, u.log, u.cfg.Metrics, u.cfg.OnResult, &res, start) }()
+	defer func() { Finish(ctx, w, u.log, u.cfg.Metrics, u.cfg.OnResult, &res, start) }()
 
 	if !AcceptChatCompletions(w, r, &res) {
 		return

@@ -37,7 +37,14 @@ func BackendConfig(b *gateway.Backend) (Config, error) {
 		if !strings.HasPrefix(path, "/") {
 			path = "/" + path
 		}
-		cfg.Targets = append(cfg.Targets, Target{Name: t.Name, URL: "http://" + t.Address + path, Protocol: proto})
+		tgt := Target{Name: t.Name, URL: "http://" + t.Address + path, Protocol: proto, Upstream: t.TLS}
+		if tgt.Upstream == nil {
+			tgt.Upstream = b.TLS
+		}
+		if tgt.Upstream != nil {
+			tgt.URL = "https://" + t.Address + path
+		}
+		cfg.Targets = append(cfg.Targets, tgt)
 	}
 	if a := b.MCPAuthorization; a != nil {
 		cfg.Rules.Authorizations = append(cfg.Rules.Authorizations, Authorization{Action: Action(a.Action), Expressions: a.Expressions})

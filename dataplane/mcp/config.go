@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/infergw/gwctl/pkg/gateway"
 )
 
 // Protocol is the transport an upstream target speaks.
@@ -51,6 +54,10 @@ type Target struct {
 	URL string
 	// Protocol defaults to StreamableHTTP.
 	Protocol Protocol
+	// Upstream is the target's TLS policy as compiled (nil: plain HTTP); the caller turns it
+	// into TLS, the client configuration of an https URL, served by a transport of the target's own.
+	Upstream *gateway.UpstreamTLS `json:"-"`
+	TLS      *tls.Config          `json:"-"`
 }
 
 // Config is an AgentgatewayBackend's spec.mcp compiled for the dataplane, plus the route's tool rules.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // everything is a running @modelcontextprotocol/server-everything on loopback.
@@ -19,7 +19,7 @@ type everything struct {
 }
 
 // startEverything runs server-everything in the given transport mode ("streamableHttp" or "sse")
-// on a free loopback port (pkg/testenv), and stops it at cleanup.
+// on a free loopback port (internal/testenv), and stops it at cleanup.
 func startEverything(t testing.TB, mode string) *everything {
 	t.Helper()
 	e := testenv.StartEverything(t, mode)

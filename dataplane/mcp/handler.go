@@ -40,14 +40,18 @@ type Handler struct {
 	prop    propagation.TextMapPropagator
 	origins map[string]bool
 
-	toolNames    sync.Map // tool label values in use
-	toolCount    atomic.Int64
-	ownTransport *http.Transport // closed by Close; nil when Deps.Transport was given
+	toolNames     sync.Map // tool label values in use
+	toolCount     atomic.Int64
+	ownTransport  *http.Transport   // closed by Close; nil when Deps.Transport was given
+	tlsTransports []*http.Transport // of targets with TLS, closed by Close
 }
 
 // Close releases the idle connections to the targets (io.Closer, which backend.Set.Close calls
 // when a reload replaces the handler). Requests still in flight finish normally.
 func (h *Handler) Close() error {
+	for _, t := range h.tlsTransports {
+		t.CloseIdleConnections()
+	}
 	if h.ownTransport != nil {
 		h.ownTransport.CloseIdleConnections()
 	}
@@ -115,6 +119,15 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 			t.Protocol = StreamableHTTP
 		}
 		u := &upstream{Target: t, client: client}
+		if strings.HasPrefix(t.URL, "https://") && t.TLS == nil && t.Upstream != nil {
+			return nil, fmt.Errorf("mcp target %q: a TLS policy applies and no TLS configuration was built for it", t.Name)
+		}
+		if t.TLS != nil {
+			tr := newTransport(cfg.DialTimeout)
+			tr.TLSClientConfig = t.TLS
+			h.tlsTransports = append(h.tlsTransports, tr)
+			u.client = &http.Client{Transport: tr, CheckRedirect: client.CheckRedirect}
+		}
 		h.ups = append(h.ups, u)
 		h.byName[t.Name] = u
 	}

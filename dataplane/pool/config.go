@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"time"
@@ -166,6 +167,9 @@ type Config struct {
 	Objectives map[string]int
 	// Transport reaches the model servers; default a clone of http.DefaultTransport.
 	Transport http.RoundTripper
+	// TLS, when set, makes the model servers https (requests and metric scrapes) with this
+	// client configuration, on the default transport; nil is plain HTTP.
+	TLS *tls.Config
 	// MetricsPath on each endpoint; default /metrics.
 	MetricsPath string
 	// MaxBodyBytes buffered for scorers that read the body; default 32 MiB.

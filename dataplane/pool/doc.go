@@ -24,4 +24,8 @@ package pool
 // gwctl_pool_prefix_match_ratio, and per endpoint gwctl_pool_endpoint_{waiting,running,
 // kv_cache_usage,in_flight,metrics_age_seconds,candidate}.
 //
+// Pick and Forward split the picker from the proxy for endpoint pickers outside the data path
+// (dataplane/epp): Pick decides for a request another proxy forwards, Forward proxies along a
+// decision made elsewhere (counted as outcome "forwarded").
+//
 // BodyRouting is the body-based-routing middleware that runs before route matching.

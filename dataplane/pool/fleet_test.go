@@ -1,21 +1,17 @@
 package pool
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/infergw/gwctl/dataplane/pool/pooltest"
 	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
 )
 
@@ -109,78 +105,12 @@ type chatResult struct {
 }
 
 func chatBody(model, system, user string, maxTokens int, stream bool) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"model": model, "stream": stream, "max_tokens": maxTokens,
-		"stream_options": map[string]any{"include_usage": true},
-		"messages":       []map[string]string{{"role": "system", "content": system}, {"role": "user", "content": user}},
-	})
-	return b
+	return pooltest.ChatBody(model, system, user, maxTokens, stream)
 }
 
 // doChat posts a chat completion and reads it to the end, measuring TTFT on the first content chunk.
 func doChat(ctx context.Context, client *http.Client, url string, body []byte, hdr map[string]string) (chatResult, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/chat/completions", bytes.NewReader(body))
-	if err != nil {
-		return chatResult{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	start := time.Now()
-	resp, err := client.Do(req)
-	if err != nil {
-		return chatResult{}, err
-	}
-	defer resp.Body.Close()
-	res := chatResult{status: resp.StatusCode, served: resp.Header.Get(HeaderServed)}
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		b, _ := io.ReadAll(resp.Body)
-		res.body = string(b)
-		res.e2e = time.Since(start)
-		var e struct {
-			Error struct {
-				Type        string
-				Param, Code *string // OpenAI's: a string or null
-			} `json:"error"`
-		}
-		if json.Unmarshal(b, &e) == nil {
-			res.errType = e.Error.Type
-		}
-		return res, nil
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "data: ")
-		if !ok || line == "[DONE]" {
-			continue
-		}
-		var ch struct {
-			Choices []struct {
-				Delta struct{ Content string } `json:"delta"`
-			} `json:"choices"`
-			Usage *struct {
-				CompletionTokens    int `json:"completion_tokens"`
-				PromptTokensDetails struct {
-					CachedTokens int `json:"cached_tokens"`
-				} `json:"prompt_tokens_details"`
-			} `json:"usage"`
-		}
-		if err := json.Unmarshal([]byte(line), &ch); err != nil {
-			return res, fmt.Errorf("bad chunk %q: %w", line, err)
-		}
-		if len(ch.Choices) > 0 && ch.Choices[0].Delta.Content != "" {
-			if res.chunks == 0 {
-				res.ttft = time.Since(start)
-			}
-			res.chunks++
-		}
-		if ch.Usage != nil {
-			res.outTok = ch.Usage.CompletionTokens
-			res.cached = ch.Usage.PromptTokensDetails.CachedTokens
-		}
-	}
-	res.e2e = time.Since(start)
-	return res, sc.Err()
+	r, err := pooltest.DoChat(ctx, client, url, body, hdr)
+	return chatResult{status: r.Status, served: r.Served, body: r.Body, ttft: r.TTFT, e2e: r.E2E, outTok: r.OutTok,
+		cached: r.Cached, chunks: r.Chunks, errType: r.ErrType}, err
 }

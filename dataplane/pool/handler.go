@@ -28,27 +28,17 @@ type dispatch struct {
 	body   *trackedBody
 	holder *endpoint // endpoint currently counting the request in flight
 	tokens int64
+	// modify, when set, sees the response before the client (Forwarding.ModifyResponse).
+	modify func(resp *http.Response, served string) error
 }
 
-// ServeHTTP schedules the request and proxies it.
-func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if proxy.MethodRefused(r.Method) {
-		proxy.WriteMethodRefused(w, r.Method)
-		return
-	}
-	start := time.Now()
-	hb := p.hashPool.Get().(*[]uint64)
-	defer p.hashPool.Put(hb)
-	req, err := p.parseRequest(r, *hb)
-	if err != nil {
-		p.fail(w, err, "bad_request")
-		return
-	}
+// decide schedules req (falling open when the pool's failureMode allows it), records the pick's
+// span and metrics, and teaches the prefix index the chosen endpoint. The decision counts the
+// request in flight on its first endpoint; the caller takes it off when the request ends.
+func (p *Pool) decide(ctx context.Context, req *request, start time.Time) (context.Context, decision, error) {
 	var pick trace.Span
 	if p.cfg.Tracer != nil {
-		var ctx context.Context
-		ctx, pick = telemetry.StartEndpointPick(r.Context(), p.cfg.Tracer, p.cfg.Name)
-		r = r.WithContext(ctx)
+		ctx, pick = telemetry.StartEndpointPick(ctx, p.cfg.Tracer, p.cfg.Name)
 	}
 	d, err := p.schedule(req, start)
 	if errors.Is(err, errUndecided) {
@@ -71,8 +61,7 @@ func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		telemetry.EndEndpointPick(pick, ep, err)
 	}
 	if err != nil {
-		p.fail(w, err, "")
-		return
+		return ctx, d, err
 	}
 	p.metrics.pickDuration.Observe(time.Since(start).Seconds())
 	if len(req.hashes) > 0 {
@@ -86,17 +75,45 @@ func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		outcome = "fail_open"
 	}
 	p.metrics.requests.WithLabelValues(outcome).Inc()
+	return ctx, d, nil
+}
 
-	dp := &dispatch{d: d, replay: req.body, holder: d.order[0], tokens: d.tokens}
-	if req.body == nil && hasBody(r) {
+// ServeHTTP schedules the request and proxies it.
+func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if proxy.MethodRefused(r.Method) {
+		proxy.WriteMethodRefused(w, r.Method)
+		return
+	}
+	start := time.Now()
+	hb := p.hashPool.Get().(*[]uint64)
+	defer p.hashPool.Put(hb)
+	req, err := p.parseRequest(r, *hb)
+	if err != nil {
+		p.fail(w, err, "bad_request")
+		return
+	}
+	ctx, d, err := p.decide(r.Context(), req, start)
+	if err != nil {
+		p.fail(w, err, "")
+		return
+	}
+	r = r.WithContext(ctx)
+
+	p.forward(w, r, &dispatch{d: d, replay: req.body, holder: d.order[0], tokens: d.tokens})
+}
+
+// forward proxies r along the decision's endpoints and, at the end, takes the request off the
+// in-flight count of the endpoint holding it.
+func (p *Pool) forward(w http.ResponseWriter, r *http.Request, dp *dispatch) {
+	if dp.replay == nil && hasBody(r) {
 		dp.body = &trackedBody{r: r.Body}
 		// The body streams to the model server while its response streams back. Without full
 		// duplex, net/http discards the unread rest of the body when the response headers are
 		// written, racing the transport still copying it, which then fails the upstream request.
 		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
-	addrs := make([]string, len(d.order))
-	for i, e := range d.order {
+	addrs := make([]string, len(dp.d.order))
+	for i, e := range dp.d.order {
 		addrs[i] = e.addr
 	}
 	out := r.WithContext(context.WithValue(r.Context(), dispatchKey{}, dp))
@@ -112,9 +129,27 @@ func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.proxy.ServeHTTP(w, out)
 }
 
+// scheme is how the model servers are called: https when a TLS policy applies to the pool.
+func (p *Pool) scheme() string {
+	if p.cfg.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// modifyResponse hands the model server's response to the dispatch's hook (an endpoint picker's
+// response phases), naming the endpoint that served it.
+func (p *Pool) modifyResponse(resp *http.Response) error {
+	dp, _ := resp.Request.Context().Value(dispatchKey{}).(*dispatch)
+	if dp == nil || dp.modify == nil {
+		return nil
+	}
+	return dp.modify(resp, resp.Request.URL.Host)
+}
+
 func (p *Pool) rewrite(pr *httputil.ProxyRequest) {
 	dp := pr.In.Context().Value(dispatchKey{}).(*dispatch)
-	pr.Out.URL.Scheme = "http"
+	pr.Out.URL.Scheme = p.scheme()
 	pr.Out.URL.Host = dp.d.order[0].addr
 	pr.Out.Host = ""
 	proxy.SetForwarded(pr)

@@ -295,7 +295,7 @@ func TestPoolMetrics(t *testing.T) {
 		t.Fatalf("gathered %d series", n)
 	}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP gwctl_pool_requests_total Requests by picking outcome (picked, fail_open, shed, no_endpoint, bad_request, upstream_error).
+# HELP gwctl_pool_requests_total Requests by picking outcome (picked, fail_open, forwarded: picked by an endpoint picker over ext_proc, shed, no_endpoint, bad_request, upstream_error).
 # TYPE gwctl_pool_requests_total counter
 gwctl_pool_requests_total{outcome="picked",pool="ns/m"} 1
 `), "gwctl_pool_requests_total"); err != nil {
@@ -318,7 +318,7 @@ gwctl_pool_requests_total{outcome="picked",pool="ns/m"} 1
 	req.ContentLength = int64(len(chatBody("sim-model", "s", "u", 1, false)))
 	p2.ServeHTTP(rec, req)
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP gwctl_pool_requests_total Requests by picking outcome (picked, fail_open, shed, no_endpoint, bad_request, upstream_error).
+# HELP gwctl_pool_requests_total Requests by picking outcome (picked, fail_open, forwarded: picked by an endpoint picker over ext_proc, shed, no_endpoint, bad_request, upstream_error).
 # TYPE gwctl_pool_requests_total counter
 gwctl_pool_requests_total{outcome="picked",pool="ns/m"} 2
 `), "gwctl_pool_requests_total"); err != nil {

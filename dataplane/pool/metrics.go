@@ -25,7 +25,7 @@ func newPoolMetrics(p *Pool, reg prometheus.Registerer) (*poolMetrics, error) {
 			ConstLabels: cl, Buckets: []float64{1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2},
 		}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gwctl_pool_requests_total", Help: "Requests by picking outcome (picked, fail_open, shed, no_endpoint, bad_request, upstream_error).",
+			Name: "gwctl_pool_requests_total", Help: "Requests by picking outcome (picked, fail_open, forwarded: picked by an endpoint picker over ext_proc, shed, no_endpoint, bad_request, upstream_error).",
 			ConstLabels: cl,
 		}, []string{"outcome"}),
 		fallbacks: prometheus.NewCounter(prometheus.CounterOpts{

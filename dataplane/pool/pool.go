@@ -63,6 +63,9 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Pool, err
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 256
+		if cfg.TLS != nil {
+			t.TLSClientConfig = cfg.TLS
+		}
 		transport = t
 	}
 	p := &Pool{
@@ -82,11 +85,12 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Pool, err
 	}
 	p.metrics = m
 	p.proxy = &httputil.ReverseProxy{
-		Rewrite:       p.rewrite,
-		Transport:     &fallbackTransport{p: p, base: transport},
-		FlushInterval: -1,
-		ErrorHandler:  p.proxyError,
-		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		Rewrite:        p.rewrite,
+		ModifyResponse: p.modifyResponse,
+		Transport:      &fallbackTransport{p: p, base: transport},
+		FlushInterval:  -1,
+		ErrorHandler:   p.proxyError,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
 	return p, nil
 }

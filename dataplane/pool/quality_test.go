@@ -1,19 +1,16 @@
 package pool
 
 import (
-	"context"
 	"flag"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/infergw/gwctl/dataplane/pool/pooltest"
 	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
 )
 
@@ -26,43 +23,22 @@ var (
 	qualityOnly  = flag.String("quality.schedulers", "", "comma-separated subset of scheduler names to run")
 )
 
-// Workload and fleet: the high-cache shared_prefix shape (150 groups x 5 prompts, long shared
-// system prompt), scaled down so a run takes minutes on loopback.
+// The fleet and workload are pooltest's (shared with the endpoint-picker comparison).
 const (
-	qEndpoints   = 8
-	qGroups      = 150
-	qPerGroup    = 5
-	qSystemToks  = 2000
-	qQuestToks   = 400
-	qOutputToks  = 64
-	qMaxNumSeqs  = 4
-	qGPUBlocks   = 3500
-	qBlockTokens = 16
+	qEndpoints   = pooltest.Endpoints
+	qGroups      = pooltest.Groups
+	qPerGroup    = pooltest.PerGroup
+	qSystemToks  = pooltest.SystemToks
+	qQuestToks   = pooltest.QuestToks
+	qOutputToks  = pooltest.OutputToks
+	qMaxNumSeqs  = pooltest.MaxNumSeqs
+	qGPUBlocks   = pooltest.GPUBlocks
+	qBlockTokens = pooltest.BlockTokens
 )
 
-func qualitySim() vllmsim.Config {
-	return vllmsim.Config{
-		MaxNumSeqs: qMaxNumSeqs, NumGPUBlocks: qGPUBlocks, BlockSize: qBlockTokens,
-		PrefillBase: 5 * time.Millisecond, PrefillPerToken: 100 * time.Microsecond,
-		DecodePerToken: 8 * time.Millisecond, StreamChunkTokens: 8, Speed: 1,
-	}
-}
+func qualitySim() vllmsim.Config { return pooltest.Sim() }
 
-// fleetCapacity is the request rate the fleet sustains on this workload with ideal routing:
-// each group's first prompt misses the prefix cache, the other four hit the system prompt.
-// Per endpoint the bound is min(prefill lane, running slots).
-func fleetCapacity(c vllmsim.Config) (ideal, oblivious float64) {
-	prefill := func(uncached int) float64 {
-		return (c.PrefillBase + time.Duration(uncached)*c.PrefillPerToken).Seconds()
-	}
-	decode := (time.Duration(qOutputToks-1) * c.DecodePerToken).Seconds()
-	miss := prefill(qSystemToks + qQuestToks)
-	hit := prefill(qQuestToks)
-	meanPrefill := (miss + float64(qPerGroup-1)*hit) / qPerGroup
-	ideal = qEndpoints * math.Min(1/meanPrefill, qMaxNumSeqs/(meanPrefill+decode))
-	oblivious = qEndpoints * math.Min(1/miss, qMaxNumSeqs/(miss+decode))
-	return ideal, oblivious
-}
+func fleetCapacity(c vllmsim.Config) (ideal, oblivious float64) { return pooltest.Capacity(c) }
 
 type qualityScheduler struct {
 	name string
@@ -160,26 +136,7 @@ func TestQuality(t *testing.T) {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", d.Seconds()*1000) }
 
-// sharedPrefixWorkload builds qGroups x qPerGroup chat bodies in a seeded random order.
-func sharedPrefixWorkload(seed uint64) [][]byte {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	text := func(tokens int) string {
-		var b strings.Builder
-		for b.Len() < tokens*4 {
-			fmt.Fprintf(&b, "%08x ", rng.Uint32())
-		}
-		return b.String()[:tokens*4]
-	}
-	var out [][]byte
-	for range qGroups {
-		system := text(qSystemToks)
-		for range qPerGroup {
-			out = append(out, chatBody("sim-model", system, text(qQuestToks), qOutputToks, true))
-		}
-	}
-	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return out
-}
+func sharedPrefixWorkload(seed uint64) [][]byte { return pooltest.SharedPrefixWorkload(seed) }
 
 func runQuality(t *testing.T, sims []*vllmsim.Server, qs qualityScheduler, prompts [][]byte, load, rate float64) qualityRow {
 	t.Helper()
@@ -189,32 +146,13 @@ func runQuality(t *testing.T, sims []*vllmsim.Server, qs qualityScheduler, promp
 	// FailOpen: on this shared 2-core machine the whole test process sometimes stalls for ~1s, every
 	// endpoint's metrics go stale at once, and FailClose would turn that into 503s for any scheduler.
 	p, srv := startPool(t, Config{Name: "quality/" + qs.name, FailureMode: FailOpen, Source: addrs(sims), Scheduler: qs.cfg}, len(sims))
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2000, MaxConnsPerHost: 0}}
-	rng := rand.New(rand.NewPCG(7, uint64(load*1000)))
-	results := make([]chatResult, len(prompts))
-	var wg sync.WaitGroup
-	start := time.Now()
-	next := start
-	for i, body := range prompts {
-		if d := time.Until(next); d > 0 {
-			time.Sleep(d) // open-loop Poisson arrival schedule
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := doChat(context.Background(), client, srv.URL, body, nil)
-			if err != nil {
-				res.status, res.body = -1, err.Error()
-			}
-			results[i] = res
-		}()
-		next = next.Add(time.Duration(rng.ExpFloat64() / rate * float64(time.Second)))
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
+	rs, elapsed := pooltest.OpenLoop(srv.URL, prompts, rate, uint64(load*1000))
 	srv.Close()
 	_ = p.Close()
-	client.CloseIdleConnections()
+	results := make([]chatResult, len(rs))
+	for i, r := range rs {
+		results[i] = chatResult{status: r.Status, body: r.Body, ttft: r.TTFT, e2e: r.E2E, outTok: r.OutTok, chunks: r.Chunks}
+	}
 
 	row := qualityRow{load: load, rate: rate, sched: qs.name}
 	var ttft, e2e []time.Duration
@@ -248,11 +186,4 @@ func runQuality(t *testing.T, sims []*vllmsim.Server, qs qualityScheduler, promp
 	return row
 }
 
-func pct(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(math.Ceil(q*float64(len(s))))-1)]
-}
+func pct(ds []time.Duration, q float64) time.Duration { return pooltest.Percentile(ds, q) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 
 	"github.com/infergw/gwctl/dataplane/apierror"
@@ -29,6 +30,24 @@ type request struct {
 	hashes    []uint64
 	tokens    int64 // estimated prompt tokens, for in-flight token accounting
 	blockSize int   // prefix block size in tokens used for hashes
+	// subset, when restricted, limits the candidates (the EPP protocol's subset hint): ip:port
+	// entries match that endpoint, bare IPs every port of that address.
+	subset     []string
+	restricted bool
+}
+
+// allows reports whether the request may go to addr.
+func (req *request) allows(addr string) bool {
+	if !req.restricted {
+		return true
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	for _, s := range req.subset {
+		if s == addr || s == host {
+			return true
+		}
+	}
+	return false
 }
 
 // needsBody reports whether a configured scorer reads the body for this request.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/infergw/gwctl/dataplane/apierror"
@@ -39,13 +40,16 @@ func (p *Pool) schedule(req *request, now time.Time) (d decision, err error) {
 	sc := &p.cfg.Scheduler
 	vs := p.views[:0]
 	for _, e := range eps {
-		if e.candidate(now, sc) {
+		if e.candidate(now, sc) && req.allows(e.addr) {
 			vs = append(vs, e.makeView(now, sc))
 		}
 	}
 	p.views = vs
 	d.matched = -1
 	if len(vs) == 0 {
+		if req.restricted && !slices.ContainsFunc(eps, func(e *endpoint) bool { return req.allows(e.addr) }) {
+			return decision{}, &apierror.Error{Status: http.StatusServiceUnavailable, Type: "service_unavailable", Message: fmt.Sprintf("inference pool %s: no endpoint of the subset is in the pool", p.cfg.Name)}
+		}
 		return decision{}, errUndecided
 	}
 
@@ -145,7 +149,7 @@ func (p *Pool) failOpen(req *request) (decision, bool) {
 	eps := *p.eps.Load()
 	reach := p.reach[:0]
 	for _, e := range eps {
-		if !e.unreachable.Load() {
+		if !e.unreachable.Load() && req.allows(e.addr) {
 			reach = append(reach, e)
 		}
 	}

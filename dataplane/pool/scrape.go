@@ -71,7 +71,7 @@ func (p *Pool) lruCapacity(m *metricsparse.Metrics) int {
 }
 
 func (p *Pool) scrape(ctx context.Context, addr string) (metricsparse.Metrics, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+p.cfg.MetricsPath, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.scheme()+"://"+addr+p.cfg.MetricsPath, nil)
 	if err != nil {
 		return metricsparse.Metrics{}, fmt.Errorf("scrape %s: %w", addr, err)
 	}

@@ -23,9 +23,9 @@ import (
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
 	"github.com/infergw/gwctl/dataplane/server"
-	"github.com/infergw/gwctl/dataplane/standard"
-	"github.com/infergw/gwctl/pkg/testenv"
-	"github.com/infergw/gwctl/pkg/testenv/bundled"
+	"github.com/infergw/gwctl/dataplane/wiring"
+	"github.com/infergw/gwctl/internal/testenv"
+	"github.com/infergw/gwctl/internal/testenv/bundled"
 )
 
 // providerKey and clientToken are recognisable fakes: no log line, error body, metric or
@@ -124,7 +124,7 @@ func startGateway(t testing.TB, resources []byte, o gwOptions) *gateway {
 		key = make([]byte, 32)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if _, err := standard.Install(ctx, d, standard.Options{SessionKey: key, PoolEndpoints: o.Pools, Redis: o.Redis, RedisFailClosed: o.RedisFailClosed}); err != nil {
+	if _, err := wiring.Install(ctx, d, wiring.Options{SessionKey: key, PoolEndpoints: o.Pools, Redis: o.Redis, RedisFailClosed: o.RedisFailClosed}); err != nil {
 		cancel()
 		t.Fatal(err)
 	}

@@ -278,7 +278,7 @@ func isTimeoutErr(err error) bool {
 // A chunked body past --max-request-body gets 413 in the OpenAI shape, as one with a
 // Content-Length does.
 //
-// Known bug (fails today): the bbr transformation in dataplane/standard/transformation.go reads
+// Known bug (fails today): the bbr transformation in dataplane/wiring/transformation.go reads
 // the body first and answers any read error as a plain-text 400 echoing the error
 // ("reading request body: http: request body too large").
 func TestOversizedChunkedBody(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 type entry struct {
 	hostname string
 	port     int32 // the listener's port
+	secure   bool  // the listener is HTTPS
 	match    gateway.Match
 	rule     *rule
 	// precedence keys

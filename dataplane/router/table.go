@@ -63,6 +63,10 @@ func InfoFromContext(ctx context.Context) (Info, bool) {
 // Table is an immutable route table built from one Config.
 type Table struct {
 	hosts *hostIndex
+	// plain and secure split hosts by the listener's protocol when the config has both: a
+	// request on a binding of every port only reaches the routes of listeners of its own
+	// protocol (a plain request never reaches an HTTPS listener's routes).
+	plain, secure *hostIndex
 	// byPort index the entries of the listeners on each Gateway listener port.
 	byPort map[int32]*hostIndex
 	// pre are the listeners with a PreRouting policy, most specific hostname first.
@@ -76,6 +80,7 @@ type Table struct {
 type preRouting struct {
 	hostname string
 	port     int32
+	secure   bool
 	handler  func(w http.ResponseWriter, r *http.Request)
 }
 
@@ -116,13 +121,24 @@ func New(cfg *gateway.Config, opts Options) (*Table, error) {
 				t.Rules++
 				for _, h := range a.Hostnames {
 					for mi, m := range cr.Matches {
-						entries = append(entries, &entry{hostname: h, port: a.Listener.Port, match: m, rule: ru, route: r, ruleIdx: cr.Index, matchIx: mi})
+						entries = append(entries, &entry{hostname: h, port: a.Listener.Port, secure: a.Listener.TLS != nil, match: m, rule: ru, route: r, ruleIdx: cr.Index, matchIx: mi})
 					}
 				}
 			}
 		}
 	}
 	t.hosts = buildHostIndex(entries)
+	var plain, secure []*entry
+	for _, e := range entries {
+		if e.secure {
+			secure = append(secure, e)
+		} else {
+			plain = append(plain, e)
+		}
+	}
+	if hasPlain, hasSecure := mixed(cfg.Listeners); hasPlain && hasSecure {
+		t.plain, t.secure = buildHostIndex(plain), buildHostIndex(secure)
+	}
 	t.byPort = map[int32]*hostIndex{}
 	for _, l := range cfg.Listeners {
 		if _, ok := t.byPort[l.Port]; ok {
@@ -149,10 +165,22 @@ func New(cfg *gateway.Config, opts Options) (*Table, error) {
 		port := l.Port
 		idx := t.byPort[port]
 		h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.route(idx, w, r) }))
-		t.pre = append(t.pre, preRouting{hostname: l.Hostname, port: port, handler: h.ServeHTTP})
+		t.pre = append(t.pre, preRouting{hostname: l.Hostname, port: port, secure: l.TLS != nil, handler: h.ServeHTTP})
 	}
 	sort.SliceStable(t.pre, func(i, j int) bool { return hostRank(t.pre[i].hostname) > hostRank(t.pre[j].hostname) })
 	return t, nil
+}
+
+// mixed reports whether the listeners include HTTP and HTTPS ones.
+func mixed(ls []*gateway.Listener) (hasPlain, hasSecure bool) {
+	for _, l := range ls {
+		if l.TLS != nil {
+			hasSecure = true
+		} else {
+			hasPlain = true
+		}
+	}
+	return hasPlain, hasSecure
 }
 
 func hostRank(h string) int {
@@ -285,13 +313,19 @@ func (t *Table) ServePort(w http.ResponseWriter, r *http.Request, port int32) {
 	if len(t.pre) > 0 {
 		host := requestHost(r.Host)
 		for i := range t.pre {
-			if (port == 0 || t.pre[i].port == port) && gateway.HostMatches(t.pre[i].hostname, host) {
+			if (port == 0 && (t.plain == nil || t.pre[i].secure == (r.TLS != nil)) || t.pre[i].port == port) && gateway.HostMatches(t.pre[i].hostname, host) {
 				t.pre[i].handler(w, r)
 				return
 			}
 		}
 	}
 	idx := t.hosts
+	switch {
+	case port == 0 && t.plain != nil && r.TLS != nil:
+		idx = t.secure
+	case port == 0 && t.plain != nil:
+		idx = t.plain
+	}
 	if port != 0 {
 		if idx = t.byPort[port]; idx == nil {
 			idx = emptyIndex

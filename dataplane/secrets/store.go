@@ -47,7 +47,7 @@ func New(dir string, log *slog.Logger) *Store {
 // that appeared since the last reload is read from disk at once. The error names the secret
 // and key, never a value.
 func (s *Store) Get(name, key string) (string, error) {
-	if s == nil || s.dir == "" {
+	if s == nil {
 		return "", fmt.Errorf("secret %q key %q: no secrets directory configured: %w", name, key, ErrNotFound)
 	}
 	if !validName(name) || !validName(key) {
@@ -55,6 +55,9 @@ func (s *Store) Get(name, key string) (string, error) {
 	}
 	if v, ok := (*s.values.Load())[name+"/"+key]; ok {
 		return v, nil
+	}
+	if s.dir == "" {
+		return "", fmt.Errorf("secret %q key %q: not found: %w", name, key, ErrNotFound)
 	}
 	b, err := os.ReadFile(filepath.Join(s.dir, name, key))
 	if err != nil {
@@ -70,6 +73,18 @@ func (s *Store) Get(name, key string) (string, error) {
 
 func validName(n string) bool {
 	return n != "" && n != "." && n != ".." && !strings.ContainsAny(n, `/\`) && !strings.HasPrefix(n, "..")
+}
+
+// Replace swaps in values ("name/key" -> value) read from elsewhere (the API server in
+// Kubernetes mode, for a store without a directory). Empty values are dropped, as Reload does.
+func (s *Store) Replace(values map[string]string) {
+	next := make(map[string]string, len(values))
+	for k, v := range values {
+		if v = strings.TrimSpace(v); v != "" {
+			next[k] = v
+		}
+	}
+	s.values.Store(&next)
 }
 
 // Reload rereads the whole directory and swaps the values in at once.

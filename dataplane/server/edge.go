@@ -59,7 +59,7 @@ func (s *Server) edge(next http.Handler) http.Handler {
 func (s *Server) refuseMethod(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := recorders.Get().(*recorder)
-	*rec = recorder{ResponseWriter: w, m: s.opts.Metrics}
+	rec.reset(w, s.opts.Metrics)
 	if m := s.opts.Metrics; m != nil {
 		m.inflight.Inc()
 	}

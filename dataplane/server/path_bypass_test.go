@@ -21,7 +21,7 @@ import (
 	gojwt "github.com/golang-jwt/jwt/v5"
 
 	"github.com/infergw/gwctl/dataplane/bootstrap"
-	"github.com/infergw/gwctl/dataplane/standard"
+	"github.com/infergw/gwctl/dataplane/wiring"
 )
 
 // bypassRoutes is the review's setup: a public "/" route, a JWT-protected "/auth" route and a
@@ -170,7 +170,7 @@ func startStandardGateway(t *testing.T, resources string, up *httptest.Server) s
 		Resolve: map[string]string{"app.default": strings.TrimPrefix(up.URL, "http://")},
 	}, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
-	if _, err := standard.Install(ctx, d, standard.Options{SessionKey: make([]byte, 32)}); err != nil {
+	if _, err := wiring.Install(ctx, d, wiring.Options{SessionKey: make([]byte, 32)}); err != nil {
 		cancel()
 		t.Fatal(err)
 	}

@@ -17,10 +17,10 @@ import (
 	"github.com/infergw/gwctl/dataplane/proxy"
 	"github.com/infergw/gwctl/dataplane/router"
 	"github.com/infergw/gwctl/dataplane/server"
+	"github.com/infergw/gwctl/internal/testenv"
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/gateway"
 	"github.com/infergw/gwctl/pkg/manifest"
-	"github.com/infergw/gwctl/pkg/testenv"
 )
 
 // pathRoutes are a public "/" route and an "/auth" route to the same Service, an Exact route

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -18,11 +19,26 @@ type recorder struct {
 	backend string
 	stream  bool
 	m       *Metrics
+	// attrs are a backend handler's fields for the request's access line (SetLogAttrs); the
+	// slice's array is kept across the recorder's reuse.
+	attrs []slog.Attr
 }
 
 var recorders = sync.Pool{New: func() any { return new(recorder) }}
 
+// reset readies a pooled recorder for a request on w.
+func (w *recorder) reset(rw http.ResponseWriter, m *Metrics) {
+	clear(w.attrs)
+	*w = recorder{ResponseWriter: rw, m: m, attrs: w.attrs[:0]}
+}
+
 func (w *recorder) SetRoute(route, backend string) { w.route, w.backend = route, backend }
+
+// SetLogAttrs sets a backend handler's fields on the request's access line, so the handler (an
+// LLM call's model and tokens) writes no line of its own: one line per request. A later call
+// replaces the fields (a failover's second provider is the one that answered). Handlers find
+// it through the Unwrap chain of their ResponseWriter.
+func (w *recorder) SetLogAttrs(attrs ...slog.Attr) { w.attrs = append(w.attrs[:0], attrs...) }
 
 func (w *recorder) WriteHeader(code int) {
 	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {

@@ -59,6 +59,8 @@ type Server struct {
 	access   *slog.Logger
 	current  atomic.Pointer[snapshot]
 	draining atomic.Bool
+	// tls says which ports serve HTTPS and with which certificates (nil: plain HTTP only).
+	tls atomic.Pointer[TLSTable]
 }
 
 // PortHandler serves requests that arrived on the binding of one Gateway listener port
@@ -153,7 +155,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, port int32) {
 	start := time.Now()
 	m := s.opts.Metrics
 	rec := recorders.Get().(*recorder)
-	*rec = recorder{ResponseWriter: w, m: m}
+	rec.reset(w, m)
 	if m != nil {
 		m.inflight.Inc()
 	}
@@ -181,6 +183,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, port int32) {
 		if rc.SetReadDeadline(time.Now().Add(d)) == nil {
 			r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
 		}
+	}
+	if r.TLS != nil && s.tls.Load().misdirected(port, r.TLS.ServerName, hostOnly(r.Host)) {
+		proxy.WriteError(rec, http.StatusMisdirectedRequest, "this connection's server name is served by another HTTPS listener than the request's host: open a new connection")
+		return
 	}
 	snap := s.acquire()
 	if snap == nil {
@@ -217,20 +223,35 @@ func (s *Server) finish(rec *recorder, r *http.Request, start time.Time) {
 		}
 	}
 	if !s.opts.DisableAccessLog {
-		s.access.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method),
-			slog.String("host", r.Host),
-			slog.String("path", r.URL.Path),
-			slog.String("proto", r.Proto),
-			slog.Int("status", status),
-			slog.String("route", route),
-			slog.String("backend", backend),
-			slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-			slog.Int64("bytes", rec.bytes),
-			slog.String("remote", r.RemoteAddr),
-			slog.String("request_id", r.Header.Get("X-Request-Id")),
-		)
+		s.accessLine(r, rec, status, d)
 	}
+}
+
+// accessLine writes the request's log line. It calls the handler directly: Logger.LogAttrs
+// would also walk the stack for the caller's position (runtime.Callers), which the line does not
+// show.
+func (s *Server) accessLine(r *http.Request, rec *recorder, status int, d time.Duration) {
+	ctx := r.Context()
+	h := s.access.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	line := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+	line.AddAttrs(
+		slog.String("method", r.Method),
+		slog.String("host", r.Host),
+		slog.String("path", r.URL.Path),
+		slog.String("proto", r.Proto),
+		slog.Int("status", status),
+		slog.String("route", rec.route),
+		slog.String("backend", rec.backend),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+		slog.Int64("bytes", rec.bytes),
+		slog.String("remote", r.RemoteAddr),
+		slog.String("request_id", r.Header.Get("X-Request-Id")),
+	)
+	line.AddAttrs(rec.attrs...)
+	_ = h.Handle(ctx, line)
 }
 
 // Admin returns the admin handler: /healthz (alive), /readyz (config loaded, not draining),
@@ -265,10 +286,12 @@ func (s *Server) Debug() http.Handler {
 	return mux
 }
 
-// newHTTPServer serves h over HTTP/1.1 and h2c.
+// newHTTPServer serves h over HTTP/1.1 and h2c, and over TLS (HTTP/1.1 and h2 by ALPN) on
+// the connections a binding's tlsListener hands over as TLS.
 func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	var p http.Protocols
 	p.SetHTTP1(true)
+	p.SetHTTP2(true)
 	p.SetUnencryptedHTTP2(true)
 	return &http.Server{
 		Handler:           h,
@@ -314,7 +337,8 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 		}
 		srv := s.newHTTPServer(s.edge(h))
 		mains = append(mains, srv)
-		go func() { errc <- srv.Serve(b.Listener) }()
+		ln := s.wrapListener(b.Listener, b.Port)
+		go func() { errc <- srv.Serve(ln) }()
 	}
 	for _, side := range []struct {
 		ln net.Listener

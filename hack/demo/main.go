@@ -24,7 +24,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
-	"github.com/infergw/gwctl/dataplane/standard"
+	"github.com/infergw/gwctl/dataplane/wiring"
 	"github.com/infergw/gwctl/groups"
 	"github.com/infergw/gwctl/pkg/catalog"
 	"github.com/infergw/gwctl/pkg/platform"
@@ -91,7 +91,7 @@ func run(serve bool, listen string) error {
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	d := bootstrap.New(bootstrap.Settings{Config: []string{cfgFile}, SecretsDir: filepath.Dir(secretDir), AssumeServices: true}, log)
-	if _, err := standard.Install(ctx, d, standard.Options{PoolEndpoints: map[string][]string{"vllm.inference": sims}}); err != nil {
+	if _, err := wiring.Install(ctx, d, wiring.Options{PoolEndpoints: map[string][]string{"vllm.inference": sims}}); err != nil {
 		return err
 	}
 	if _, err := d.Load(); err != nil {

@@ -13,7 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 	"github.com/infergw/gwctl/schemas"
 
 	"github.com/infergw/gwctl/hack/derivation"

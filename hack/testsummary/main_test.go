@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // mixed.jsonl is go test -json of three packages: one with a passing test, a failing subtest

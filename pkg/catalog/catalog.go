@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -26,6 +28,10 @@ type Catalog struct {
 	FS fs.FS
 	// Source names where the catalog came from, for messages ("bundled" or a directory).
 	Source string
+	// Root is the platform repo's root (catalog.yaml repoRoot), which content.path is relative
+	// to; without repoRoot it is the catalog itself. RootSource names it in messages.
+	Root       fs.FS
+	RootSource string
 	// Layers in deployment order.
 	Layers []string
 	Groups []*Group
@@ -64,7 +70,26 @@ type Group struct {
 	// Dir is the group's folder within the catalog FS; File its declaration, for messages.
 	Dir  string
 	File string
+	// ContentFS and ContentDir hold the group's content (kustomization, chart paths): its own
+	// folder in the catalog, or spec.content.path in the repo root.
+	ContentFS  fs.FS
+	ContentDir string
+	// contentSource names ContentFS's root in messages.
+	contentSource string
+	// contentPath is spec.content.path as written; doc is the declaration, for positions.
+	contentPath string
+	doc         *manifest.Object
 }
+
+// ContentName is how messages name the file or folder rel of the group's content.
+func (g *Group) ContentName(rel string) string { return g.SourceName(path.Join(g.ContentDir, rel)) }
+
+// SourceName is how messages name the file or folder p of ContentFS.
+func (g *Group) SourceName(p string) string { return name(g.contentSource, p) }
+
+// OwnFolder reports whether the content is in the group's own folder (no spec.content.path),
+// beside its group.yaml.
+func (g *Group) OwnFolder() bool { return g.contentPath == "" }
 
 // Condition is a test on a platform config knob: a dotted key path such as secretStore.name,
 // gwctl's own or a foreign one (gpu_stack, dns.provider).
@@ -153,8 +178,27 @@ func (c *Catalog) LayerIndex(layer string) int {
 }
 
 // Load reads a catalog from fsys: catalog.yaml (layers and table order) and <group>/group.yaml.
-func Load(fsys fs.FS, source string) (*Catalog, error) {
-	c := &Catalog{FS: fsys, Source: source, Header: GeneratedHeader, byName: map[string]*Group{}}
+// A catalog that names a repoRoot must be read with LoadDir.
+func Load(fsys fs.FS, source string) (*Catalog, error) { return load(fsys, source, nil) }
+
+// LoadDir reads the catalog in directory dir; its repoRoot, if any, is relative to dir and
+// read through os.Root, so neither content.path nor a symlink leads out of it.
+func LoadDir(dir string) (*Catalog, error) {
+	return load(os.DirFS(dir), dir, func(rel string) (fs.FS, string, error) {
+		root := filepath.Join(dir, filepath.FromSlash(rel))
+		r, err := os.OpenRoot(root)
+		if err != nil {
+			return nil, root, err
+		}
+		return r.FS(), root, nil
+	})
+}
+
+// rootOpener opens the repo root named by catalog.yaml's repoRoot, relative to the catalog.
+type rootOpener func(rel string) (fs.FS, string, error)
+
+func load(fsys fs.FS, source string, openRoot rootOpener) (*Catalog, error) {
+	c := &Catalog{FS: fsys, Source: source, Root: fsys, RootSource: source, Header: GeneratedHeader, byName: map[string]*Group{}}
 	var order []string
 	if data, err := fs.ReadFile(fsys, "catalog.yaml"); err == nil {
 		doc, err := manifest.ParseMapping(name(source, "catalog.yaml"), data, manifest.DefaultLimits)
@@ -169,6 +213,11 @@ func Load(fsys fs.FS, source string) (*Catalog, error) {
 		if h, ok := doc.Get("groupsFile", "header"); ok {
 			if c.Header, err = header(h.(string)); err != nil {
 				return nil, at(doc, "groupsFile.header", err.Error())
+			}
+		}
+		if r, ok := doc.Content["repoRoot"].(string); ok {
+			if err := c.openRoot(doc, r, openRoot); err != nil {
+				return nil, err
 			}
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -199,18 +248,8 @@ func Load(fsys fs.FS, source string) (*Catalog, error) {
 			return nil, fmt.Errorf("%s: metadata.name %q must equal the folder name %q", name(source, file), g.Name, e.Name())
 		}
 		g.Dir, g.File = e.Name(), name(source, file)
-		if g.Kustomize {
-			if _, err := fs.Stat(fsys, path.Join(g.Dir, "kustomization.yaml")); err != nil {
-				return nil, fmt.Errorf("%s: spec.content.kustomize is true but %s/kustomization.yaml is missing", g.File, g.Dir)
-			}
-		}
-		for i, ch := range g.Charts {
-			if ch.Remote != nil {
-				continue
-			}
-			if _, err := fs.Stat(fsys, path.Join(g.Dir, ch.Path, "Chart.yaml")); err != nil {
-				return nil, fmt.Errorf("%s: spec.content.charts[%d].path: no Chart.yaml in %s", g.File, i, path.Join(g.Dir, ch.Path))
-			}
+		if err := c.locateContent(g); err != nil {
+			return nil, err
 		}
 		c.byName[g.Name] = g
 		c.Groups = append(c.Groups, g)
@@ -332,8 +371,10 @@ func parseGroup(file string, data []byte) (*Group, error) {
 	for _, e := range list(spec["secrets"]) {
 		g.Secrets = append(g.Secrets, Secret{Name: str(e["name"]), Namespace: str(e["namespace"]), Key: str(e["key"])})
 	}
+	g.doc = doc
 	content, hasContent := spec["content"].(map[string]any)
 	if hasContent {
+		g.contentPath = str(content["path"])
 		g.Kustomize = content["kustomize"] == true
 		for i, e := range list(content["charts"]) {
 			ch := Chart{Path: str(e["path"]), ReleaseName: str(e["releaseName"]), Namespace: str(e["namespace"]), Values: str(e["values"])}

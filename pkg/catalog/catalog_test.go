@@ -60,7 +60,7 @@ func TestLoadErrors(t *testing.T) {
 		}, "a/kustomization.yaml is missing"},
 		{"missing chart", map[string]string{
 			"a/group.yaml": head + "metadata: {name: a}\nspec:\n  layer: x\n  content: {charts: [{path: charts/z}]}\n",
-		}, "spec.content.charts[0].path: no Chart.yaml in a/charts/z"},
+		}, "/cat/a/group.yaml: spec.content.charts[0].path: no Chart.yaml in /cat/a/charts/z"},
 		{"no content", map[string]string{
 			"a/group.yaml": head + "metadata: {name: a}\nspec:\n  layer: x\n  content: {}\n",
 		}, "needs a kustomize directory or at least one chart"},

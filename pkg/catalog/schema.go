@@ -39,6 +39,7 @@ const GroupSchemaJSON = `{
         "content": {
           "type": "object", "additionalProperties": false,
           "properties": {
+            "path": {"type": "string", "minLength": 1, "description": "the folder holding this group's content instead of the group's own folder, relative to the repo root (catalog.yaml repoRoot)"},
             "kustomize": {"type": "boolean"},
             "charts": {"type": "array", "items": {
               "description": "a chart folder inside the group (path), or a remote chart: chart (a name, or oci://host/path/name) from repo (https://, http:// or oci://) at an exact version, fetched by gwctl charts pull",
@@ -100,6 +101,7 @@ const CatalogSchemaJSON = `{
     "kind": {"const": "Catalog"},
     "layers": {"type": "array", "items": {"type": "string"}, "uniqueItems": true, "minItems": 1},
     "groups": {"type": "array", "items": {"type": "string"}, "uniqueItems": true},
+    "repoRoot": {"type": "string", "minLength": 1, "description": "the platform repo's root, relative to catalog.yaml's folder: groups' content.path is relative to it and must stay inside it"},
     "groupsFile": {
       "type": "object", "additionalProperties": false,
       "properties": {

@@ -67,19 +67,19 @@ func (s *Store) Path(ref Ref) string {
 func (s *Store) Archive(ref Ref) ([]byte, error) {
 	lock, err := s.Lock()
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("chart %s: no lock file %s: run gwctl charts pull (render never fetches a chart)", ref, s.LockFile)
+		return nil, fmt.Errorf("chart %s: no lock file %s: run gwctl charts pull (the only command that fetches charts)", ref, s.LockFile)
 	}
 	if err != nil {
 		return nil, err
 	}
 	e, ok := lock.Find(ref)
 	if !ok {
-		return nil, fmt.Errorf("chart %s is not in %s: run gwctl charts pull (render never fetches a chart)", ref, s.LockFile)
+		return nil, fmt.Errorf("chart %s is not in %s: run gwctl charts pull (the only command that fetches charts)", ref, s.LockFile)
 	}
 	p := s.Path(ref)
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("chart %s is not in the chart cache (%s): run gwctl charts pull (render never fetches a chart)", ref, p)
+		return nil, fmt.Errorf("chart %s is not in the chart cache (%s): run gwctl charts pull (the only command that fetches charts)", ref, p)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("chart %s: %w", ref, err)

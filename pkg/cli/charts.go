@@ -58,8 +58,9 @@ of every base it reaches, within the platform repo's root.
 --check compares the lock file with the charts the catalog uses, offline, and exits 1 listing
 what differs (a chart used but not locked, a locked chart nothing uses).
 
-The platform repo's root is the nearest folder, from the catalog folder up, holding gwctl.lock,
-.gwctl/ or .git (the catalog folder when none does).`,
+The platform repo's root is catalog.yaml's repoRoot when it names one, else the nearest folder,
+from the catalog folder up, holding gwctl.lock, .gwctl/ or .git (the catalog folder when none
+does).`,
 		Example: `  gwctl charts pull -c environments/dev/config.yaml
   gwctl charts pull -c environments/dev/config.yaml --check     # in CI: exit 1 when gwctl.lock is stale
   gwctl charts pull --catalog catalog/ --plain-http              # a registry on localhost`,

@@ -92,3 +92,20 @@ func TestChartsPullCheckAndRender(t *testing.T) {
 		t.Fatalf("root of %s: %s", cat, charts.Root(cat))
 	}
 }
+
+// A platform in a folder of a larger repository (its catalog.yaml names repoRoot) keeps its
+// lock and cache at that root, not at the enclosing repository's .git.
+func TestChartsLockAtRepoRoot(t *testing.T) {
+	outer := t.TempDir()
+	if err := os.Mkdir(filepath.Join(outer, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	platform := filepath.Join(outer, "platform")
+	writeFile(t, platform, "catalog/catalog.yaml", "apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Catalog\nrepoRoot: ..\nlayers: [apps]\n")
+	writeFile(t, platform, "catalog/web/group.yaml", "apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Group\nmetadata: {name: web}\n"+
+		"spec:\n  layer: apps\n  core: true\n  content:\n    charts:\n    - {repo: https://charts.example.com, chart: hello, version: 0.2.0}\n")
+	r := gwctl(t, "", "charts", "pull", "--catalog", filepath.Join(platform, "catalog"), "--check")
+	if want := filepath.Join(platform, "gwctl.lock") + " does not exist"; r.code != 1 || !strings.Contains(r.out+r.err, want) {
+		t.Fatalf("check: %+v\nwant %q", r, want)
+	}
+}

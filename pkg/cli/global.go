@@ -80,8 +80,9 @@ func (g *globalOptions) configPath() string {
 }
 
 // chartStore is the remote chart cache and lock: the flags, else the environment, else
-// .gwctl/charts and gwctl.lock at the platform repo's root (charts.Root of the catalog folder;
-// the working directory for the bundled catalog).
+// .gwctl/charts and gwctl.lock at the platform repo's root: catalog.yaml's repoRoot when it
+// names one (a platform in a folder of a larger repository keeps its own lock), else
+// charts.Root of the catalog folder (the working directory's for the bundled catalog).
 func (g *globalOptions) chartStore(cat *catalog.Catalog) *charts.Store {
 	dir, lock := g.chartsDir, g.lockFile
 	if dir == "" {
@@ -91,11 +92,17 @@ func (g *globalOptions) chartStore(cat *catalog.Catalog) *charts.Store {
 		lock = g.env("GWCTL_LOCK")
 	}
 	if dir == "" || lock == "" {
-		start := "."
-		if cat.Source != "bundled" {
-			start = cat.Source
+		var root string
+		switch {
+		case cat.Source == "bundled":
+			root = charts.Root(".")
+		case filepath.Clean(cat.RootSource) != filepath.Clean(cat.Source): // catalog.yaml's repoRoot
+			if root, _ = filepath.Abs(cat.RootSource); root == "" {
+				root = cat.RootSource
+			}
+		default:
+			root = charts.Root(cat.Source)
 		}
-		root := charts.Root(start)
 		if dir == "" {
 			dir = filepath.Join(root, filepath.FromSlash(charts.CacheDir))
 		}
@@ -133,7 +140,7 @@ func (g *globalOptions) loadCatalog() (*catalog.Catalog, error) {
 		if st, serr := os.Stat(catDir); serr != nil || !st.IsDir() {
 			return nil, withCode(ExitUsage, &os.PathError{Op: "catalog", Path: catDir, Err: os.ErrNotExist})
 		}
-		cat, err = catalog.Load(os.DirFS(catDir), catDir)
+		cat, err = catalog.LoadDir(catDir)
 	}
 	if err != nil {
 		return nil, withCode(ExitUsage, err)

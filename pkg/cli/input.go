@@ -40,6 +40,8 @@ type input struct {
 	label string
 	// rendered: the input is the whole render, a closed world.
 	rendered bool
+	// built are the kustomizations given with -k: their findings are positioned after validation.
+	built []*render.Located
 }
 
 // read reads the named inputs (files, directories, - for stdin) or, with none, the current render.

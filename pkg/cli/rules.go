@@ -12,6 +12,7 @@ import (
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
+	"github.com/infergw/gwctl/pkg/platform"
 	"github.com/infergw/gwctl/pkg/validate"
 )
 
@@ -55,10 +56,21 @@ type tuning struct {
 	baseline validate.Baseline
 }
 
-// readTuning reads --rules-config (or ./.gwctl.yaml when present) and --baseline; a bad file is
-// a usage error, so a typo in a rule id fails rather than leaving the rule on.
+// readTuning reads the rules config and --baseline; a bad file is a usage error, so a typo in
+// a rule id fails rather than leaving the rule on. Rules are layered as linters layer them, rule
+// by rule, the later winning: the platform config's validate: section (-c or GWCTL_CONFIG), then
+// --rules-config (or ./.gwctl.yaml when present), then --rule flags.
 func (o *validateOptions) readTuning() (tuning, error) {
 	var t tuning
+	if cfg := cmp.Or(o.configFile, o.env(platform.EnvConfig)); cfg != "" {
+		data, err := os.ReadFile(cfg)
+		if err != nil {
+			return t, withCode(ExitUsage, fmt.Errorf("platform config: %w", err))
+		}
+		if t.rules, err = validate.ReadRulesSection(cfg, data, platform.RulesKey); err != nil {
+			return t, withCode(ExitUsage, err)
+		}
+	}
 	file := o.rulesConfig
 	data, err := os.ReadFile(cmp.Or(file, defaultRulesConfig))
 	switch {
@@ -66,9 +78,18 @@ func (o *validateOptions) readTuning() (tuning, error) {
 	case err != nil:
 		return t, withCode(ExitUsage, fmt.Errorf("--rules-config: %w", err))
 	default:
-		if t.rules, err = validate.ReadRulesConfig(cmp.Or(file, defaultRulesConfig), data); err != nil {
+		rules, err := validate.ReadRulesConfig(cmp.Or(file, defaultRulesConfig), data)
+		if err != nil {
 			return t, withCode(ExitUsage, fmt.Errorf("--rules-config: %w", err))
 		}
+		t.rules = t.rules.Over(rules)
+	}
+	for _, r := range o.ruleFlags {
+		id, level, err := validate.ParseRuleFlag(r)
+		if err != nil {
+			return t, withCode(ExitUsage, fmt.Errorf("--rule %w", err))
+		}
+		t.rules = t.rules.Over(validate.RulesConfig{Rules: map[string]string{id: level}})
 	}
 	if o.baseline != "" {
 		data, err := os.ReadFile(o.baseline)

@@ -84,11 +84,72 @@ func TestValidateRulesConfig(t *testing.T) {
 2 resources in 1 file: 0 errors, 1 warning, 1 info — passed
 `, "")
 	expect(t, validateIn(t, dir, "", "r.yaml", "--rules-config", "typo.yaml"), 2, "",
-		"gwctl: --rules-config: typo.yaml: rules.refs/unresolvd: unknown rule id (gwctl validate --list-rules lists them)\n")
+		"gwctl: --rules-config: typo.yaml:1:9: rules.refs/unresolvd: unknown rule id (did you mean \"refs/unresolved\"?); gwctl validate --list-rules lists them\n")
 	expect(t, validateIn(t, dir, "", "r.yaml", "--rules-config", "level.yaml"), 2, "",
-		"gwctl: --rules-config: level.yaml: rules.refs/unresolved: level \"loud\": want off, info, warning or error\n")
+		"gwctl: --rules-config: level.yaml:1:26: rules.refs/unresolved: level \"loud\": want off, info, warning or error\n")
 	expect(t, validateIn(t, dir, "", "r.yaml", "--rules-config", "none.yaml"), 2, "",
 		"gwctl: --rules-config: open none.yaml: no such file or directory\n")
+}
+
+// TestValidateRulesLayers: the platform config's validate: section is a rules config too;
+// rule by rule, .gwctl.yaml wins over it and --rule over both, as linters layer flags over files.
+func TestValidateRulesLayers(t *testing.T) {
+	dir := repoTree(t, map[string]string{
+		"r.yaml": ignoredRoutes,
+		"env/config.yaml": "environment: dev\ncluster: dev-1\nvalidate:\n  rules:\n" +
+			"    refs/unresolved: error\n    lint/ignore-without-reason: off\n",
+		"quiet.yaml": "rules: {refs/unresolved: info}\n",
+	})
+	const failed = `r.yaml
+  22:16    error   HTTPRoute/apps/s spec.parentRefs[0]: parent Gateway infra/gw not found in the input [refs/unresolved]
+
+2 resources in 1 file: 1 error, 0 warnings, 0 info — failed
+`
+	// The platform config alone, by -c or GWCTL_CONFIG.
+	expect(t, validateIn(t, dir, "", "r.yaml", "-c", "env/config.yaml"), 1, failed, "")
+	// .gwctl.yaml (here --rules-config) wins for the rule it names; the other stays off.
+	expect(t, validateIn(t, dir, "", "r.yaml", "-c", "env/config.yaml", "--rules-config", "quiet.yaml"), 0, `r.yaml
+  22:16    info    HTTPRoute/apps/s spec.parentRefs[0]: parent Gateway infra/gw not found in the input [refs/unresolved]
+
+2 resources in 1 file: 0 errors, 0 warnings, 1 info — passed
+`, "")
+	// --rule wins over both.
+	expect(t, validateIn(t, dir, "", "r.yaml", "-c", "env/config.yaml", "--rules-config", "quiet.yaml", "--rule", "refs/unresolved=off"), 0,
+		"2 resources in 1 file: 0 errors, 0 warnings, 0 info — passed\n", "")
+}
+
+// TestValidateRulesConfigErrors: every mistake in a rules config is reported at once, at its
+// key (or, for a level, its value), in position order, the same on every run.
+func TestValidateRulesConfigErrors(t *testing.T) {
+	dir := repoTree(t, map[string]string{
+		"r.yaml":      ignoredRoutes,
+		"config.yaml": "cluster: a\nvalidate:\n  rulez: {}\n  rules:\n    refs/unresolved: loud\n    lint/ignor-without-reason: off\n",
+		"list.yaml":   "validate: [a]\n",
+		"keys.yaml":   "rule:\n  refs/unresolved: off\n",
+		"notmap.yaml": "rules: off\n",
+		"dup.yaml":    "rules:\n  refs/unresolved: off\n  refs/unresolved: info\n",
+		"nested.yaml": "rules:\n  refs/unresolved: {level: off}\n",
+	})
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-c", "config.yaml"}, `gwctl: config.yaml:3:3: validate.rulez: unknown key (did you mean "rules"?); a rules config holds rules: {<rule-id>: off|info|warning|error}
+config.yaml:5:22: validate.rules.refs/unresolved: level "loud": want off, info, warning or error
+config.yaml:6:5: validate.rules.lint/ignor-without-reason: unknown rule id (did you mean "lint/ignore-without-reason"?); gwctl validate --list-rules lists them
+`},
+		{[]string{"-c", "list.yaml"}, "gwctl: list.yaml:1:11: validate: want a mapping: rules: {<rule-id>: off|info|warning|error}\n"},
+		{[]string{"--rules-config", "keys.yaml"}, `gwctl: --rules-config: keys.yaml:1:1: rule: unknown key (did you mean "rules"?); a rules config holds rules: {<rule-id>: off|info|warning|error}` + "\n"},
+		{[]string{"--rules-config", "notmap.yaml"}, "gwctl: --rules-config: notmap.yaml:1:8: rules: want a mapping of rule id to off, info, warning or error\n"},
+		{[]string{"--rules-config", "dup.yaml"}, "gwctl: --rules-config: dup.yaml:3:3: duplicate key \"refs/unresolved\"\n"},
+		{[]string{"--rules-config", "nested.yaml"}, "gwctl: --rules-config: nested.yaml:2:20: rules.refs/unresolved: want off, info, warning or error\n"},
+		{[]string{"--rule", "refs/unresolvd=off"}, `gwctl: --rule refs/unresolvd: unknown rule id (did you mean "refs/unresolved"?); gwctl validate --list-rules lists them` + "\n"},
+		{[]string{"--rule", "refs/unresolved=quiet"}, `gwctl: --rule refs/unresolved: level "quiet": want off, info, warning or error` + "\n"},
+		{[]string{"--rule", "refs/unresolved"}, `gwctl: --rule "refs/unresolved": want <rule-id>=off|info|warning|error` + "\n"},
+	}
+	for _, c := range cases {
+		expect(t, validateIn(t, dir, "", append([]string{"r.yaml"}, c.args...)...), 2, "", c.want)
+	}
 }
 
 // TestValidateBaseline: --baseline reports only findings not in an earlier -o json run, matched

@@ -29,6 +29,7 @@ type validateOptions struct {
 	rulesConfig, baseline           string
 	closed, allowEmpty              bool
 	knownFiles                      []string
+	kustomize, ruleFlags            []string
 }
 
 func newValidate(g *globalOptions) *cobra.Command {
@@ -54,6 +55,13 @@ one error finding with its position and the rest is still checked; Helm values a
 directories (input/not-a-manifest, input/helm-chart) and Kustomize files and the patches they
 name (input/kustomization) are skipped with an info finding.
 
+-k DIR builds the kustomization in DIR in-process, as kubectl apply -k would (files within each
+kustomization's root, no plugins), and validates what it builds; a remote base or URL is refused
+at its entry, never fetched. A finding names the source file and line where the object, or the
+field, comes out of the build as that file wrote it; on what a patch or transformer changed it
+names the kustomization and the resource; on a generated object, its generator's entry. Each
+kustomization is one closed unit for duplicates, as a render is.
+
 Files and directories are an open world: other charts and operators create objects they do not
 hold, so a reference to an object not in the input is a warning (refs/unresolved), and two
 objects are duplicates only within one argument (a file, a directory tree, stdin). The render
@@ -62,7 +70,9 @@ references are errors and duplicates are judged across all of it. --known-object
 exists outside the input ({kind, namespace, name} entries, or a kubectl get -o yaml List).
 
 Rules can be tuned (--list-rules lists them): .gwctl.yaml in the current directory (or
---rules-config FILE) holds rules: {<rule-id>: off|info|warning|error}; an object annotated
+--rules-config FILE) holds rules: {<rule-id>: off|info|warning|error}, and so may the platform
+config's validate: section (-c); rule by rule, --rule <rule-id>=<level> wins over .gwctl.yaml,
+which wins over the platform config, as a linter's flags win over its config files; an object annotated
 gwctl.infergw.dev/ignore: "<rule-id>[,<rule-id>] -- <reason>" has those findings suppressed
 (--verbose lists them with the reason; without a reason nothing is suppressed and the annotation
 is a warning); --baseline findings.json (an earlier -o json run) reports only new findings,
@@ -77,6 +87,7 @@ another implementation, and exits 0.`,
   gwctl validate manifests/ --strict --junit-file report.xml --sarif-file report.sarif
   gwctl validate apps/ --known-objects cluster-objects.yaml
   gwctl validate -o json clusters/dev/ > findings.json
+  gwctl validate -k clusters/prod/chat-ui               # a kustomization, built in-process
   gwctl validate --portable --enable fallback
   gwctl validate --list-schemas --agentgateway-version v1.4.1
   gwctl validate clusters/dev/ --baseline findings.json   # only what is new since findings.json
@@ -101,8 +112,10 @@ another implementation, and exits 0.`,
 	f.BoolVar(&o.closed, "closed", false, "the input is the whole world: unresolved references are errors, duplicates are judged across all inputs")
 	f.BoolVar(&o.allowEmpty, "allow-empty", false, "no resources in the input is a pass, not an input error")
 	f.BoolVar(&o.listRules, "list-rules", false, "list every rule id with its default severity and what it checks, and exit")
-	f.StringVar(&o.rulesConfig, "rules-config", "", "file with rules: {<rule-id>: off|info|warning|error} (default: .gwctl.yaml in the current directory, if present)")
+	f.StringVar(&o.rulesConfig, "rules-config", "", "file with rules: {<rule-id>: off|info|warning|error} (default: .gwctl.yaml in the current directory, if present); wins over the platform config's validate: section, rule by rule")
+	f.StringArrayVar(&o.ruleFlags, "rule", nil, "set one rule for this run, <rule-id>=off|info|warning|error (repeatable; wins over every file)")
 	f.StringVar(&o.baseline, "baseline", "", "-o json output of an earlier run: report only findings not in it (matched on rule, resource and field, not lines)")
+	f.StringArrayVarP(&o.kustomize, "kustomize", "k", nil, "build this kustomization directory in-process (as kubectl apply -k) and validate its output; findings point into the source files (repeatable)")
 	f.StringArrayVar(&o.knownFiles, "known-objects", nil, "YAML/JSON file of objects that exist outside the input: {kind, namespace, name} entries or a kubectl get -o yaml List (repeatable)")
 	return c
 }
@@ -118,8 +131,8 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if o.rendered && len(args) > 0 {
-		return withCode(ExitUsage, fmt.Errorf("--rendered validates the render: give no paths with it"))
+	if o.rendered && (len(args) > 0 || len(o.kustomize) > 0) {
+		return withCode(ExitUsage, fmt.Errorf("--rendered validates the render: give no paths or -k with it"))
 	}
 	if _, err := report.New(o.output, report.Options{}); err != nil {
 		return withCode(ExitUsage, fmt.Errorf("--output: %w", err))
@@ -135,7 +148,7 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 		}
 		o.opts.Known = append(o.opts.Known, known...)
 	}
-	o.opts.OpenWorld = !o.closed && len(args) > 0
+	o.opts.OpenWorld = !o.closed && (len(args) > 0 || len(o.kustomize) > 0)
 	// Loading the schemas and reading the input are independent: do both at once.
 	type built struct {
 		v   *validate.Validator
@@ -148,7 +161,7 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 			ready <- built{v, err}
 		}()
 	}
-	in, err := o.read(c.Context(), args)
+	in, err := o.readWithKustomizations(c.Context(), args)
 	if err != nil {
 		return err
 	}
@@ -168,7 +181,7 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 			return withCode(ExitUsage, b.err)
 		}
 		v := b.v
-		fs = o.applyTuning(tune, objs, append(v.Validate(c.Context(), objs), in.findings...))
+		fs = o.applyTuning(tune, objs, append(in.position(v.Validate(c.Context(), objs)), in.findings...))
 		sum = v.Summarize(objs, fs)
 	}
 	ropts := report.Options{ToolVersion: version.Get().Version, Color: o.color()}

@@ -68,7 +68,7 @@ func TestValidateSkipsValuesAndKustomize(t *testing.T) {
 	})
 	r := validateIn(t, dir, "", ".")
 	expect(t, r, 0, `apps/kustomization.yaml
-           info    Kustomize file, not a resource: skipped (`+"`kustomize build DIR | gwctl validate -`"+` checks what it builds) [input/kustomization]
+           info    Kustomize file, not a resource: skipped (`+"`gwctl validate -k DIR`"+` checks what it builds) [input/kustomization]
 apps/values.yaml
            info    no document has apiVersion or kind (Helm values or another tool's configuration): not a manifest, skipped [input/not-a-manifest]
 charts/web/Chart.yaml

@@ -58,6 +58,7 @@ func (c *compiler) agentBackend(o *manifest.Object) *Backend {
 		return prev
 	}
 	b.Auth = backendAuth(spec.at("policies", "auth"))
+	b.TLS = c.agentTLS(o, spec.at("policies", "tls"))
 	c.backends[b.ID] = b
 	if b.Kind == KindAI {
 		// Policies may still fill b.Auth (backend.auth): check once they are attached.
@@ -220,7 +221,8 @@ func (c *compiler) mcpBackend(o *manifest.Object, mf field) *MCPBackend {
 		FailOpen:  enum(mf.get("failureMode"), "FailClosed", "FailOpen") == "FailOpen",
 	}
 	namespace := ns(o)
-	var at []field // the field each target comes from
+	var at []field    // the field each target comes from
+	var svcs []svcRef // the Service behind each target, if any (for BackendTLSPolicy)
 	for _, tf := range mf.get("targets").list() {
 		name := tf.get("name").str()
 		switch {
@@ -242,8 +244,10 @@ func (c *compiler) mcpBackend(o *manifest.Object, mf field) *MCPBackend {
 					continue
 				}
 				t.Address = c.serviceAddress(svc, namespace, port)
+				svcs = append(svcs, svcRef{NamespacedName{Namespace: namespace, Name: svc}, port})
 			} else if host := sf.get("host").str(); host != "" {
 				t.Address = joinHostPort(host, port)
+				svcs = append(svcs, svcRef{})
 			} else {
 				sf.errorf(ruleBackendRef, "MCP target %q needs host or backendRef", name)
 				continue
@@ -251,8 +255,9 @@ func (c *compiler) mcpBackend(o *manifest.Object, mf field) *MCPBackend {
 			m.Targets = append(m.Targets, t)
 			at = append(at, tf)
 		case tf.get("selector").exists():
-			ts := c.selectMCPTargets(namespace, tf.get("selector"))
+			ts, refs := c.selectMCPTargets(namespace, tf.get("selector"))
 			m.Targets = append(m.Targets, ts...)
+			svcs = append(svcs, refs...)
 			for range ts {
 				at = append(at, tf)
 			}
@@ -280,6 +285,11 @@ func (c *compiler) mcpBackend(o *manifest.Object, mf field) *MCPBackend {
 			at[i].errorf(ruleBackendRef, "MCP target %q: %v", t.Name, err)
 		}
 	}
+	for i := range m.Targets {
+		if s := svcs[i]; s.svc.Name != "" {
+			c.useService(s.svc.Namespace, s.svc.Name, s.port, &m.Targets[i].TLS, nil)
+		}
+	}
 	if len(m.Targets) == 0 {
 		mf.get("targets").errorf(ruleBackendRef, "MCP backend has no targets (a selector that matches no Service port yields none): the dataplane cannot serve it")
 	}
@@ -299,11 +309,12 @@ func defaultMCPPath(protocol string) string {
 // selectMCPTargets expands a selector into the matching Services' MCP ports, as the agentgateway
 // controller does: ports without an MCP appProtocol are skipped; a selector matching nothing
 // yields no targets.
-func (c *compiler) selectMCPTargets(namespace string, sf field) []MCPTarget {
+func (c *compiler) selectMCPTargets(namespace string, sf field) ([]MCPTarget, []svcRef) {
 	svcSel := sf.at("services", "matchLabels").stringMap()
 	nsSel := sf.at("namespaces", "matchLabels").stringMap()
 	hasNS := sf.get("namespaces").exists()
 	var out []MCPTarget
+	var refs []svcRef
 	for _, svc := range c.services {
 		if !hasNS && ns(svc) != namespace {
 			continue
@@ -346,12 +357,19 @@ func (c *compiler) selectMCPTargets(namespace string, sf field) []MCPTarget {
 				t.Path = defaultMCPPath(protocol)
 			}
 			out = append(out, t)
+			refs = append(refs, svcRef{NamespacedName{Namespace: ns(svc), Name: svc.Name}, p.port})
 		}
 	}
 	if len(out) == 0 {
 		sf.warnf(ruleBackendRef, "MCP selector matches no Service port with appProtocol agentgateway.dev/mcp or agentgateway.dev/mcp-sse in the input: the target has no servers")
 	}
-	return out
+	return out, refs
+}
+
+// svcRef is a Service port a target calls.
+type svcRef struct {
+	svc  NamespacedName
+	port int32
 }
 
 func labelsMatch(sel, labels map[string]string) bool {
@@ -383,14 +401,7 @@ func (c *compiler) poolBackend(o *manifest.Object) *Backend {
 		spec.get("targetPorts").errorf(ruleBackendRef, "InferencePool needs at least one targetPorts number")
 		return nil
 	}
-	// The dataplane picks endpoints itself and never calls the endpoint picker the pool names
-	// (no ext_proc), so only its failureMode matters here; the reference need not resolve.
-	if ef := spec.get("endpointPickerRef"); ef.exists() {
-		p.Picker = &EndpointPicker{FailOpen: enum(ef.get("failureMode"), "FailClose", "FailOpen") == "FailOpen"}
-		if name, port := ef.get("name").str(), ef.at("port", "number").port(); name != "" && port != 0 {
-			p.Picker.Service = ServiceBackend{Name: name, Namespace: ns(o), Port: port}
-		}
-	}
+	p.Picker = c.endpointPicker(o, spec)
 	b := &Backend{ID: id, Kind: KindInferencePool, Namespace: ns(o), Name: o.Name, Pool: p}
 	c.backends[id] = b
 	return b

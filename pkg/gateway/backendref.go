@@ -28,6 +28,7 @@ func (c *compiler) compileBackendRef(r *Route, bf field) BackendRef {
 	namespace := bf.get("namespace").strOr(r.Namespace)
 	if namespace != r.Namespace && !c.granted(GroupGateway, "HTTPRoute", r.Namespace, group, kind, namespace, name) {
 		ref.Invalid = "RefNotPermitted"
+		c.backendOutcome(r, "RefNotPermitted", "backendRef to "+kind+" "+namespace+"/"+name+" is not permitted by any ReferenceGrant")
 		bf.get("namespace").errorf(ruleRefGrant,
 			"backendRef to %s %s/%s crosses namespaces without a ReferenceGrant in namespace %s (from HTTPRoute in %s)",
 			kind, namespace, name, namespace, r.Namespace)
@@ -40,6 +41,7 @@ func (c *compiler) compileBackendRef(r *Route, bf field) BackendRef {
 		if port == 0 {
 			bf.get("port").errorf(ruleBackendRef, "backendRef to Service %s/%s needs a port", namespace, name)
 			ref.Invalid = "NoPort"
+			c.backendOutcome(r, "UnsupportedValue", "backendRef to Service "+namespace+"/"+name+" needs a port")
 			return ref
 		}
 		b = c.serviceBackend(bf, namespace, name, port)
@@ -48,6 +50,7 @@ func (c *compiler) compileBackendRef(r *Route, bf field) BackendRef {
 		if o == nil {
 			bf.get("name").errorf(ruleBackendRef, "backendRef to AgentgatewayBackend %s/%s, which is not in the input", namespace, name)
 			ref.Invalid = "BackendNotFound"
+			c.backendOutcome(r, "BackendNotFound", kind+" "+namespace+"/"+name+" not found")
 			return ref
 		}
 		b = c.agentBackend(o)
@@ -56,16 +59,20 @@ func (c *compiler) compileBackendRef(r *Route, bf field) BackendRef {
 		if o == nil {
 			bf.get("name").errorf(ruleBackendRef, "backendRef to InferencePool %s/%s, which is not in the input", namespace, name)
 			ref.Invalid = "BackendNotFound"
+			c.backendOutcome(r, "BackendNotFound", kind+" "+namespace+"/"+name+" not found")
 			return ref
 		}
 		b = c.poolBackend(o)
+		c.poolParents(r, NamespacedName{Namespace: namespace, Name: name})
 	default:
 		bf.get("kind").errorf(ruleBackendKind, "backend kind %s (group %q) is not served by the dataplane (Service, agentgateway.dev/AgentgatewayBackend, inference.networking.k8s.io/InferencePool)", kind, group)
 		ref.Invalid = "InvalidKind"
+		c.backendOutcome(r, "InvalidKind", "backend kind "+kind+" (group \""+group+"\") is not supported")
 		return ref
 	}
 	if b == nil {
 		ref.Invalid = "BackendNotFound"
+		c.backendOutcome(r, "BackendNotFound", "backend "+kind+" "+namespace+"/"+name+" not found or not servable")
 		return ref
 	}
 	ref.Backend = b
@@ -85,6 +92,7 @@ func (c *compiler) serviceBackend(at field, namespace, name string, port int32) 
 	}
 	b := &Backend{ID: id, Kind: KindService, Namespace: namespace, Name: name, Service: sb}
 	c.backends[id] = b
+	c.useService(namespace, name, port, &b.TLS, nil)
 	return b
 }
 

@@ -47,14 +47,24 @@ type Options struct {
 	// resolved by cluster DNS and their ports are not checked). Off by default: the rendered
 	// input carries the Services, and a missing one is usually a mistake.
 	AssumeServices bool
+	// ControllerName, when set, limits the dataplane to Gateways whose GatewayClass has this
+	// spec.controllerName; other implementations' Gateways, and route references to them, are
+	// left alone. Empty serves every Gateway.
+	ControllerName string
+	// RequireClass treats a Gateway whose GatewayClass is not in the input as another
+	// implementation's (Kubernetes mode, where every class is visible).
+	RequireClass bool
 }
 
 // Relevant reports whether the compiler reads objects of this kind; the dataplane ignores others.
 func Relevant(o *manifest.Object) bool {
 	switch o.Group() + "/" + o.Kind {
-	case GroupGateway + "/Gateway", GroupGateway + "/HTTPRoute", GroupGateway + "/ReferenceGrant",
+	case GroupGateway + "/GatewayClass", GroupGateway + "/Gateway", GroupGateway + "/HTTPRoute", GroupGateway + "/ReferenceGrant",
 		GroupAgent + "/AgentgatewayBackend", GroupAgent + "/AgentgatewayPolicy",
 		GroupInference + "/InferencePool", "/Service", "/Namespace":
+		return true
+	}
+	if tlsKinds[o.Group()+"/"+o.Kind] {
 		return true
 	}
 	return unservedKinds[o.Group()+"/"+o.Kind]
@@ -86,6 +96,18 @@ type compiler struct {
 	cfg        *Config
 	// afterPolicies are checks that need the policies attached (backend.auth fills Backend.Auth).
 	afterPolicies []func()
+	// foreign are the Gateways another implementation serves (see Options.ControllerName).
+	foreign map[NamespacedName]bool
+	out     *Outcome
+	// keyPairs are the certificate Secrets read so far, by namespace/name (nil: not in the input).
+	keyPairs map[string]*keyPair
+	// producers make Secrets (cert-manager Certificates, ExternalSecrets, SealedSecrets); tlsPolicies are
+	// BackendTLSPolicies.
+	producers, tlsPolicies []*manifest.Object
+	// tlsUses are the calls to Service ports a BackendTLSPolicy can attach to.
+	tlsUses []tlsUse
+	// backendClientCert is a Gateway's spec.tls.backend.clientCertificateRef.
+	backendClientCert *CertificateRef
 }
 
 func (c *compiler) add(f finding.Finding) { c.findings = append(c.findings, f) }
@@ -114,13 +136,19 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 		routeByKey:  map[string]*Route{},
 		routeObj:    map[*Route]*manifest.Object{},
 		cfg:         &Config{Backends: map[string]*Backend{}},
+		foreign:     map[NamespacedName]bool{},
+		out: &Outcome{Gateways: map[NamespacedName]*GatewayOutcome{}, Routes: map[NamespacedName]*RouteOutcome{},
+			Pools: map[NamespacedName]*PoolOutcome{}},
+		keyPairs: map[string]*keyPair{},
 	}
+	c.cfg.Outcome = c.out
+	c.out.Foreign = c.foreign
 	for _, o := range objs {
 		if o == nil || !Relevant(o) {
 			continue
 		}
 		ns := o.Namespace
-		if ns == "" && o.Kind != "Namespace" {
+		if ns == "" && !clusterScoped(o.Kind) {
 			ns = "default"
 		}
 		k := key(o.Group(), o.Kind, ns, o.Name)
@@ -145,16 +173,26 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 			c.policies = append(c.policies, o)
 		case "Service":
 			c.services = append(c.services, o)
+		case "Certificate", "ExternalSecret", "SealedSecret":
+			c.producers = append(c.producers, o)
+		case "BackendTLSPolicy":
+			c.tlsPolicies = append(c.tlsPolicies, o)
 		}
 	}
 	for _, g := range c.gateways {
+		if !c.ours(g) {
+			c.foreign[NamespacedName{Namespace: ns(g), Name: g.Name}] = true
+			continue
+		}
 		c.compileGateway(g)
 	}
+	c.checkListenerPorts()
 	sortByAge(c.routes)
 	for _, r := range c.routes {
 		c.compileRoute(r)
 	}
 	c.compilePolicies()
+	c.compileBackendTLSPolicies()
 	for _, check := range c.afterPolicies {
 		check()
 	}
@@ -164,6 +202,9 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 	finding.Sort(c.findings)
 	return c.cfg, dedupeFindings(c.findings)
 }
+
+// clusterScoped kinds are looked up with namespace "".
+func clusterScoped(kind string) bool { return kind == "Namespace" || kind == "GatewayClass" }
 
 // ns is the object's namespace, "default" when unset.
 func ns(o *manifest.Object) string {

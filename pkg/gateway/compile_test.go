@@ -26,8 +26,16 @@ func TestCompilePlatform(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, fs := Compile(objs, Options{Resolve: map[string]string{"echo.inference": "127.0.0.1:9999"}})
+	pickers := 0
 	for _, f := range fs {
+		if f.Rule == ruleEndpointPicker && f.Severity == finding.Info {
+			pickers++ // which picker serves each pool
+			continue
+		}
 		t.Errorf("unexpected finding: %s", f)
+	}
+	if pickers != 1 {
+		t.Errorf("%d endpoint-picker info findings, want 1 (one pool)", pickers)
 	}
 	if len(cfg.Listeners) != 1 || cfg.Listeners[0].Port != 80 {
 		t.Fatalf("listeners = %+v", cfg.Listeners)
@@ -57,7 +65,7 @@ func TestCompilePlatform(t *testing.T) {
 
 	pool := routes["inference/pool"].Rules[0].BackendRefs[0].Backend
 	if pool.Kind != KindInferencePool || pool.Pool.TargetPorts[0] != 8000 || !pool.Pool.Picker.FailOpen ||
-		pool.Pool.Picker.Service.Name != "epp" || pool.Pool.Picker.Service.Address != "" || pool.Pool.Selector["app"] != "qwen" {
+		pool.Pool.Picker.Service.Name != "epp" || pool.Pool.Picker.Service.Address != "epp.inference.svc.cluster.local:9002" || !pool.Pool.Picker.External() || pool.Pool.Selector["app"] != "qwen" {
 		t.Errorf("pool = %+v / %+v", pool.Pool, pool.Pool.Picker)
 	}
 

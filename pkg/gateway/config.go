@@ -17,6 +17,8 @@ type Config struct {
 	Backends map[string]*Backend
 	// Tracing is the frontend.tracing of a policy on a Gateway, if any.
 	Tracing *Tracing
+	// Outcome is what Compile decided about each object, for status (see Outcome).
+	Outcome *Outcome `json:"-"`
 }
 
 // NamespacedName names a namespaced object.
@@ -38,6 +40,8 @@ type Listener struct {
 	Policy *TrafficPolicy
 	// PreRouting is the merged traffic policy of phase PreRouting, run before routing.
 	PreRouting *TrafficPolicy
+	// TLS is set on HTTPS listeners: the certificates and options of TLS termination.
+	TLS *ListenerTLS `json:",omitempty"`
 }
 
 // ID is gateway-namespace/gateway-name/listener-name.

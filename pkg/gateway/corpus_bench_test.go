@@ -3,7 +3,7 @@ package gateway
 import (
 	"testing"
 
-	"github.com/infergw/gwctl/hack/bench/validate/corpus"
+	"github.com/infergw/gwctl/internal/corpus"
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 

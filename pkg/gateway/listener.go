@@ -16,11 +16,14 @@ type listenerSrc struct {
 	allowed allowed
 	obj     *manifest.Object
 	path    string
+	outcome *ListenerOutcome
 }
 
 func (c *compiler) compileGateway(o *manifest.Object) {
 	f := root(c, o)
 	gw := NamespacedName{Namespace: ns(o), Name: o.Name}
+	c.outcomeOf(gw)
+	c.compileGatewayTLS(gw, f.at("spec", "tls"))
 	for _, lf := range f.at("spec", "listeners").list() {
 		l := &Listener{
 			Gateway:  gw,
@@ -32,11 +35,15 @@ func (c *compiler) compileGateway(o *manifest.Object) {
 		switch l.Protocol {
 		case "HTTP":
 		case "HTTPS":
-			lf.get("protocol").warnf(ruleUnsupported,
-				"the dataplane does not terminate TLS: listener %q is served as plain HTTP (terminate TLS in front of it)", l.Name)
+			if !c.compileListenerTLS(gw, lf, l) {
+				continue
+			}
 		default:
 			lf.get("protocol").warnf(ruleUnsupported,
-				"protocol %q is not served by the dataplane (HTTP only): listener %q is ignored", l.Protocol, l.Name)
+				"protocol %q is not served by the dataplane (HTTP and HTTPS only): listener %q is ignored", l.Protocol, l.Name)
+			lo := c.listenerOutcome(gw, l.Name, l.Port, l.Hostname, Condition{Reason: "UnsupportedProtocol",
+				Message: "protocol " + l.Protocol + " is not served by the dataplane (HTTP and HTTPS only)"}, nil)
+			lo.SupportedKinds = []string{}
 			continue
 		}
 		a := allowed{from: lf.at("allowedRoutes", "namespaces", "from").strOr("Same")}
@@ -47,13 +54,19 @@ func (c *compiler) compileGateway(o *manifest.Object) {
 					"matchExpressions are not evaluated by the dataplane; only matchLabels are")
 			}
 		}
+		var kinds []string // group/kind, for status
 		for _, k := range lf.at("allowedRoutes", "kinds").list() {
 			g := k.get("group").strOr(GroupGateway)
 			if g == GroupGateway {
 				a.kinds = append(a.kinds, k.get("kind").str())
 			}
+			kinds = append(kinds, g+"/"+k.get("kind").str())
 		}
-		src := &listenerSrc{Listener: l, allowed: a, obj: o, path: lf.path}
+		if len(kinds) > 0 && len(a.kinds) == 0 {
+			a.kinds = []string{""} // only other groups' kinds: no HTTPRoute
+		}
+		src := &listenerSrc{Listener: l, allowed: a, obj: o, path: lf.path,
+			outcome: c.listenerOutcome(gw, l.Name, l.Port, l.Hostname, Condition{OK: true, Reason: "Accepted"}, kinds)}
 		c.cfg.Listeners = append(c.cfg.Listeners, l)
 		c.listeners[gw.String()] = append(c.listeners[gw.String()], l)
 		c.listenerSrc[l] = src

@@ -34,6 +34,10 @@ type Backend struct {
 	Policy *TrafficPolicy
 	// MCPAuthorization is backend.mcp.authorization from policies targeting the backend.
 	MCPAuthorization *MCPAuthorization
+	// TLS, when set, is how the gateway speaks TLS to the backend (BackendTLSPolicy, policies.tls
+	// or an AgentgatewayPolicy backend.tls); nil is plain HTTP (AI providers' own endpoints
+	// always use TLS).
+	TLS *UpstreamTLS `json:",omitempty"`
 }
 
 // ServiceBackend is a Kubernetes Service port.
@@ -112,6 +116,9 @@ type MCPTarget struct {
 	Path string
 	// Protocol is StreamableHTTP or SSE.
 	Protocol string
+	// TLS, when set, is the TLS of this target (a BackendTLSPolicy on its Service, else the
+	// backend's policies.tls); nil is plain HTTP.
+	TLS *UpstreamTLS `json:",omitempty"`
 }
 
 // PoolBackend is an InferencePool.
@@ -126,12 +133,20 @@ type PoolBackend struct {
 	Picker *EndpointPicker
 }
 
-// EndpointPicker is spec.endpointPickerRef. The dataplane does not call it (its own picker
-// decides); Service is kept for reference, unresolved (no Address).
+// EndpointPicker is spec.endpointPickerRef. The dataplane calls the picker Service over ext_proc
+// when Service.Address is set; otherwise its in-process picker decides (no reference, or the
+// pool's annotation gwctl.infergw.dev/endpoint-picker: in-process).
 type EndpointPicker struct {
 	Service ServiceBackend
 	// FailOpen is failureMode FailOpen (default FailClose).
 	FailOpen bool
+	// InProcess is set by the annotation: the reference is kept for other gateways, not called.
+	InProcess bool
+}
+
+// External reports whether the dataplane calls the picker Service.
+func (p *EndpointPicker) External() bool {
+	return p != nil && !p.InProcess && p.Service.Address != ""
 }
 
 // MCPAuthorization filters MCP list results and denies calls by CEL expressions.
@@ -187,6 +202,8 @@ type JWTProvider struct {
 	JWKSURL string
 	// CacheDuration is how often the remote JWKS is refreshed (default 5m).
 	CacheDuration time.Duration
+	// JWKSTLS, when set (a BackendTLSPolicy on the JWKS Service), makes JWKSURL https.
+	JWKSTLS *UpstreamTLS `json:",omitempty"`
 }
 
 // JWTMCP is jwtAuthentication.mcp.

@@ -15,6 +15,9 @@ type compiledPolicy struct {
 	tracing    *Tracing
 	auth       *BackendAuth
 	mcpAuthz   *MCPAuthorization
+	// frontendTLS and backendTLS are frontend.tls and backend.tls.
+	frontendTLS *TLSOptions
+	backendTLS  *UpstreamTLS
 }
 
 // attached collects policies per target, oldest first.
@@ -138,6 +141,9 @@ func (c *compiler) attachPolicy(o *manifest.Object, p *compiledPolicy, at *attac
 		switch t.group + "/" + t.kind {
 		case GroupGateway + "/Gateway":
 			gw := NamespacedName{Namespace: namespace, Name: t.name}
+			if c.foreignGateway(gw) {
+				continue
+			}
 			if c.lookup(GroupGateway, "Gateway", namespace, t.name) == nil {
 				t.f.get("name").errorf(ruleTarget, "policy targets Gateway %s, which is not in the input", gw)
 				continue
@@ -148,6 +154,9 @@ func (c *compiler) attachPolicy(o *manifest.Object, p *compiledPolicy, at *attac
 				} else {
 					c.cfg.Tracing = p.tracing
 				}
+			}
+			if p.frontendTLS != nil && t.section == "" {
+				c.attachFrontendTLS(gw, p.frontendTLS, t.f)
 			}
 			if t.section == "" {
 				at.gateway[gw.String()] = append(at.gateway[gw.String()], p)
@@ -193,6 +202,9 @@ func (c *compiler) attachPolicy(o *manifest.Object, p *compiledPolicy, at *attac
 			if b := c.backends[string(KindInferencePool)+"/"+namespace+"/"+t.name]; b != nil && p.traffic != nil {
 				b.Policy = MergeTraffic(p.traffic, b.Policy) // oldest (applied first) wins
 			}
+			if b := c.backends[string(KindInferencePool)+"/"+namespace+"/"+t.name]; b != nil && p.backendTLS != nil && b.TLS == nil {
+				b.TLS = p.backendTLS
+			}
 		case GroupAgent + "/AgentgatewayBackend":
 			if c.lookup(GroupAgent, "AgentgatewayBackend", namespace, t.name) == nil {
 				t.f.get("name").errorf(ruleTarget, "policy targets AgentgatewayBackend %s/%s, which is not in the input", namespace, t.name)
@@ -229,5 +241,8 @@ func applyBackendSection(b *Backend, p *compiledPolicy) {
 	}
 	if p.mcpAuthz != nil && b.MCPAuthorization == nil {
 		b.MCPAuthorization = p.mcpAuthz
+	}
+	if p.backendTLS != nil && b.TLS == nil {
+		b.TLS = p.backendTLS
 	}
 }

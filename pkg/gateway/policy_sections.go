@@ -39,6 +39,8 @@ func (c *compiler) compilePolicy(o *manifest.Object) *compiledPolicy {
 			switch k {
 			case "tracing":
 				p.tracing = c.compileTracing(o, ff.get(k))
+			case "tls":
+				p.frontendTLS = frontendTLS(o, ff.get(k))
 			default:
 				ff.get(k).warnf(ruleUnsupported, "frontend.%s is not applied by the dataplane", k)
 			}
@@ -49,6 +51,8 @@ func (c *compiler) compilePolicy(o *manifest.Object) *compiledPolicy {
 			switch k {
 			case "auth":
 				p.auth = backendAuth(bf.get(k))
+			case "tls":
+				p.backendTLS = c.agentTLS(o, bf.get(k))
 			case "mcp":
 				mf := bf.get(k)
 				if af := mf.get("authorization"); af.exists() {
@@ -90,6 +94,7 @@ func (c *compiler) compileJWT(o *manifest.Object, jf field) *JWTAuthentication {
 		return nil
 	}
 	issuers := map[string]bool{}
+	var jwksRefs []field // the remote backendRef of each provider in j.Providers (zero: inline)
 	for _, pf := range pfs {
 		pr := JWTProvider{Issuer: pf.get("issuer").str(), Audiences: pf.get("audiences").strings(), CacheDuration: 5 * time.Minute}
 		switch {
@@ -128,6 +133,10 @@ func (c *compiler) compileJWT(o *manifest.Object, jf field) *JWTAuthentication {
 			continue
 		}
 		j.Providers = append(j.Providers, pr)
+		jwksRefs = append(jwksRefs, kf.at("remote", "backendRef"))
+	}
+	for i, bf := range jwksRefs {
+		c.jwksTLS(o, bf, &j.Providers[i])
 	}
 	if len(j.Providers) == 0 {
 		jf.get("providers").errorf(rulePolicy, "jwtAuthentication has no usable provider")
@@ -189,6 +198,25 @@ func checkJWKS(f field, s string) bool {
 		return false
 	}
 	return true
+}
+
+// jwksTLS makes a remote JWKS https when TLS applies to its backendRef: a BackendTLSPolicy on
+// the Service (attached later), or the policies.tls of the AgentgatewayBackend.
+func (c *compiler) jwksTLS(o *manifest.Object, bf field, pr *JWTProvider) {
+	if !bf.exists() || pr.JWKSURL == "" {
+		return
+	}
+	name, namespace := bf.get("name").str(), bf.get("namespace").strOr(ns(o))
+	switch bf.get("group").str() + "/" + bf.get("kind").strOr("Service") {
+	case "/Service":
+		c.useService(namespace, name, bf.get("port").port(), &pr.JWKSTLS, &pr.JWKSURL)
+	case GroupAgent + "/AgentgatewayBackend":
+		if b := c.lookup(GroupAgent, "AgentgatewayBackend", namespace, name); b != nil {
+			if pr.JWKSTLS = c.agentTLS(b, root(c, b).at("spec", "policies", "tls")); pr.JWKSTLS != nil {
+				pr.JWKSURL = "https://" + strings.TrimPrefix(pr.JWKSURL, "http://")
+			}
+		}
+	}
 }
 
 // refAddress resolves a policy backendRef (Service with port, or AgentgatewayBackend with

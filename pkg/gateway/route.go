@@ -17,6 +17,13 @@ func (c *compiler) compileRoute(o *manifest.Object) {
 	for _, pf := range f.at("spec", "parentRefs").list() {
 		r.Attachments = append(r.Attachments, c.attach(r, pf, hostnames)...)
 	}
+	counted := map[*Listener]bool{}
+	for _, a := range r.Attachments {
+		if !counted[a.Listener] {
+			counted[a.Listener] = true
+			c.listenerSrc[a.Listener].outcome.AttachedRoutes++
+		}
+	}
 	if len(r.Attachments) == 0 {
 		if len(f.at("spec", "parentRefs").list()) == 0 {
 			f.at("spec", "parentRefs").warnf(ruleParentRef, "route has no parentRefs: the dataplane does not serve it")
@@ -44,6 +51,9 @@ func (c *compiler) attach(r *Route, pf field, hostnames []string) []Attachment {
 		return nil
 	}
 	gw := NamespacedName{Namespace: pf.get("namespace").strOr(r.Namespace), Name: pf.get("name").str()}
+	if c.foreignGateway(gw) {
+		return nil
+	}
 	if c.lookup(GroupGateway, "Gateway", gw.Namespace, gw.Name) == nil {
 		pf.get("name").errorf(ruleParentRef, "parentRef to Gateway %s, which is not in the input", gw)
 		return nil
@@ -52,7 +62,7 @@ func (c *compiler) attach(r *Route, pf field, hostnames []string) []Attachment {
 	port := pf.get("port").port()
 	var out []Attachment
 	var reasons []string
-	found := false
+	found, notAllowed := false, false
 	for _, l := range c.listeners[gw.String()] {
 		if section != "" && l.Name != section {
 			continue
@@ -63,6 +73,7 @@ func (c *compiler) attach(r *Route, pf field, hostnames []string) []Attachment {
 		found = true
 		if ok, why := c.admits(c.listenerSrc[l], r.Namespace); !ok {
 			reasons = append(reasons, why)
+			notAllowed = true
 			continue
 		}
 		hs := intersectHostnames(l.Hostname, hostnames)
@@ -72,6 +83,7 @@ func (c *compiler) attach(r *Route, pf field, hostnames []string) []Attachment {
 		}
 		out = append(out, Attachment{Listener: l, Hostnames: hs})
 	}
+	c.parentOutcome(r, pf, gw, parentCondition(found, section, port, out, notAllowed, reasons))
 	switch {
 	case !found && section != "":
 		pf.get("sectionName").errorf(ruleParentRef, "Gateway %s has no HTTP listener named %q", gw, section)
@@ -90,6 +102,30 @@ func (c *compiler) attach(r *Route, pf field, hostnames []string) []Attachment {
 		pf.errorf(ruleParentRef, "%s", msg)
 	}
 	return out
+}
+
+// parentCondition is a parentRef's Accepted condition with the spec's reason.
+func parentCondition(found bool, section string, port int32, out []Attachment, notAllowed bool, reasons []string) Condition {
+	msg := ""
+	for i, s := range reasons {
+		if i > 0 {
+			msg += "; "
+		}
+		msg += s
+	}
+	switch {
+	case len(out) > 0:
+		return Condition{OK: true, Reason: "Accepted", Message: "Route is accepted"}
+	case !found && section != "":
+		return Condition{Reason: "NoMatchingParent", Message: "the Gateway has no HTTP listener named " + section}
+	case !found && port != 0:
+		return Condition{Reason: "NoMatchingParent", Message: "the Gateway has no HTTP listener on the port of the parentRef"}
+	case !found:
+		return Condition{Reason: "NoMatchingParent", Message: "the Gateway has no HTTP listener"}
+	case notAllowed:
+		return Condition{Reason: "NotAllowedByListeners", Message: msg}
+	}
+	return Condition{Reason: "NoMatchingListenerHostname", Message: msg}
 }
 
 func (c *compiler) compileRule(r *Route, i int, rf field) *Rule {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/infergw/gwctl/hack/bench/validate/corpus"
+	"github.com/infergw/gwctl/internal/corpus"
 )
 
 // benchCorpus runs parseFile over the benchmark corpus of hack/bench/validate (mixed kinds, 20

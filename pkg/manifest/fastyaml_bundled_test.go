@@ -3,8 +3,8 @@ package manifest_test
 import (
 	"testing"
 
+	"github.com/infergw/gwctl/internal/testenv/bundled"
 	"github.com/infergw/gwctl/pkg/manifest"
-	"github.com/infergw/gwctl/pkg/testenv/bundled"
 )
 
 // TestFastParseBundledRender: what `gwctl render` emits for the bundled platform, and the

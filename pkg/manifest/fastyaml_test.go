@@ -9,8 +9,8 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/infergw/gwctl/hack/bench/validate/corpus"
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/corpus"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // fastCases are tricky inputs: accept says whether the fast path must handle them (true) or

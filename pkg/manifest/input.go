@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,10 @@ const (
 )
 
 const kustomizeGroup = "kustomize.config.k8s.io"
+
+// gwctlGroup is the API group of gwctl's own files (a catalog's Group and Catalog): they sit in
+// a platform repo beside its manifests and are not resources.
+const gwctlGroup = "gwctl.infergw.dev"
 
 // Input is what Read found: the objects, and findings about the files that gave none.
 type Input struct {
@@ -151,13 +156,12 @@ func chartNote(chart string) finding.Finding {
 		Message: "Helm chart: its templates are manifests only once rendered, so its directory is skipped (validate `helm template` output through stdin)"}
 }
 
+// KustomizationFiles are the names kustomize reads as a directory's kustomization, in its order.
+var KustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
 // isKustomization reports whether a file name is one kustomize reads as a kustomization.
 func isKustomization(path string) bool {
-	switch filepath.Base(path) {
-	case "kustomization.yaml", "kustomization.yml", "Kustomization":
-		return true
-	}
-	return false
+	return slices.Contains(KustomizationFiles, filepath.Base(path))
 }
 
 // kustomizePatches lists the files the kustomizations among srcs name as patches, replacements
@@ -208,7 +212,7 @@ func readSource(s source, patches map[string]string, stdin io.Reader, lim Limits
 	if s.path != "-" {
 		switch {
 		case isKustomization(s.path):
-			return nil, note(RuleKustomization, finding.Info, "Kustomize file, not a resource: skipped (`kustomize build DIR | gwctl validate -` checks what it builds)"), nil
+			return nil, note(RuleKustomization, finding.Info, "Kustomize file, not a resource: skipped (`gwctl validate -k DIR` checks what it builds)"), nil
 		case filepath.Base(s.path) == "Chart.yaml":
 			return nil, []finding.Finding{chartNote(s.path)}, nil
 		}
@@ -235,6 +239,11 @@ func readSource(s source, patches map[string]string, stdin io.Reader, lim Limits
 	out := objs[:0]
 	var notes []finding.Finding
 	for _, o := range objs {
+		if o.Group() == gwctlGroup {
+			notes = append(notes, finding.Finding{File: o.File, Line: o.Pos.Line, Column: o.Pos.Column, Resource: o.Resource(),
+				Rule: RuleNotManifest, Severity: finding.Info, Message: "gwctl " + o.Kind + " declaration, not a resource: skipped"})
+			continue
+		}
 		if o.Group() == kustomizeGroup && (o.Kind == "Kustomization" || o.Kind == "Component") {
 			notes = append(notes, finding.Finding{File: o.File, Line: o.Pos.Line, Column: o.Pos.Column, Resource: o.Resource(),
 				Rule: RuleKustomization, Severity: finding.Info, Message: "Kustomize " + o.Kind + ", not a resource: skipped"})

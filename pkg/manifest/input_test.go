@@ -52,6 +52,8 @@ func TestReadSkipsWhatIsNotAManifest(t *testing.T) {
 		"chart/values.yaml":           "a: 1\n",
 		"chart/templates/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n",
 		"empty.yaml":                  "# nothing here\n",
+		"catalog/catalog.yaml":        "apiVersion: gwctl.infergw.dev/v1alpha1\nkind: Catalog\nrepoRoot: ..\n",
+		"catalog/web/group.yaml":      "# web\napiVersion: gwctl.infergw.dev/v1alpha1\nkind: Group\nmetadata: {name: web}\nspec: {layer: apps}\n",
 	})
 	in, err := Read([]string{dir}, nil, DefaultLimits)
 	if err != nil {
@@ -61,12 +63,14 @@ func TestReadSkipsWhatIsNotAManifest(t *testing.T) {
 		t.Fatalf("objects %v, want Service web from input %s", in.Objects, dir)
 	}
 	want := `app/component.yaml:1:1: info Component/: Kustomize Component, not a resource: skipped [input/kustomization]
-app/kustomization.yaml: info: Kustomize file, not a resource: skipped (` + "`kustomize build DIR | gwctl validate -`" + ` checks what it builds) [input/kustomization]
+app/kustomization.yaml: info: Kustomize file, not a resource: skipped (` + "`gwctl validate -k DIR`" + ` checks what it builds) [input/kustomization]
 app/patch-sm.yaml: info: Kustomize patch named by app/kustomization.yaml, not a whole resource: skipped [input/kustomization]
 app/patches/replicas.yaml: info: Kustomize patch named by app/kustomization.yaml, not a whole resource: skipped [input/kustomization]
 app/settings.json: info: no document has apiVersion or kind (Helm values or another tool's configuration): not a manifest, skipped [input/not-a-manifest]
 app/values-prod.yml: info: no document has apiVersion or kind (Helm values or another tool's configuration): not a manifest, skipped [input/not-a-manifest]
 app/values.yaml: info: no document has apiVersion or kind (Helm values or another tool's configuration): not a manifest, skipped [input/not-a-manifest]
+catalog/catalog.yaml:1:1: info Catalog/: gwctl Catalog declaration, not a resource: skipped [input/not-a-manifest]
+catalog/web/group.yaml:2:1: info Group/web: gwctl Group declaration, not a resource: skipped [input/not-a-manifest]
 chart/Chart.yaml: info: Helm chart: its templates are manifests only once rendered, so its directory is skipped (validate ` + "`helm template`" + ` output through stdin) [input/helm-chart]
 `
 	if got := findingLines(dir, in.Findings); got != want {

@@ -4,6 +4,10 @@
 // defaults apply, with every optional feature off.
 package platform
 
+// RulesKey is the section gwctl validate reads its rules config from (as .gwctl.yaml holds it);
+// the schema checks its shape, pkg/validate its rule ids.
+const RulesKey = "validate"
+
 // Config is the resolved platform config.
 type Config struct {
 	// Environment names the cluster environment (clusters/<environment>/… in a platform repo).
@@ -49,6 +53,20 @@ type Gateway struct {
 	// PublicURL is scheme://host[:port] clients reach the Gateway at; MCP challenge and
 	// protected-resource metadata URLs are built on it instead of the request's Host.
 	PublicURL string `mapstructure:"publicURL" json:"publicURL"`
+	// TLS adds an HTTPS listener whose certificate cert-manager issues.
+	TLS GatewayTLS `mapstructure:"tls" json:"tls"`
+}
+
+// GatewayTLS turns HTTPS on for the shared Gateway: a cert-manager Certificate for Hostname,
+// signed by Issuer, written to the Secret SecretName in the dataplane's namespace (the pod
+// mounts it; a ReferenceGrant lets the Gateway refer to it), and an HTTPS listener on Port.
+// An empty Issuer leaves HTTPS off.
+type GatewayTLS struct {
+	Issuer     string `mapstructure:"issuer" json:"issuer"`
+	IssuerKind string `mapstructure:"issuerKind" json:"issuerKind"`
+	SecretName string `mapstructure:"secretName" json:"secretName"`
+	Hostname   string `mapstructure:"hostname" json:"hostname"`
+	Port       int    `mapstructure:"port" json:"port"`
 }
 
 // Dataplane is the bundled gateway binary's deployment.
@@ -56,8 +74,16 @@ type Dataplane struct {
 	// Namespace runs the dataplane; provider Secrets (and so the egress backend) live here too,
 	// since a pod mounts Secrets of its own namespace only.
 	Namespace string `mapstructure:"namespace" json:"namespace"`
-	Image     string `mapstructure:"image" json:"image"`
-	Replicas  int    `mapstructure:"replicas" json:"replicas"`
+	// Image defaults to DefaultImage(): the dataplane image of the gwctl release rendering it.
+	Image    string `mapstructure:"image" json:"image"`
+	Replicas int    `mapstructure:"replicas" json:"replicas"`
+	// ControllerName is the GatewayClass controllerName the dataplane serves: the bundled
+	// GatewayClass claims it and the dataplane acts on no other class's Gateways.
+	ControllerName string `mapstructure:"controllerName" json:"controllerName"`
+	// Mode is where the dataplane reads the gateway resources: "file" (the ConfigMap gwctl
+	// render fills, the default) or "kubernetes" (the API server, with status written back;
+	// the chart then renders its RBAC and Lease).
+	Mode string `mapstructure:"mode" json:"mode"`
 }
 
 // Pool is the InferencePool of self-hosted vLLM servers.
@@ -66,6 +92,10 @@ type Pool struct {
 	TargetPort int          `mapstructure:"targetPort" json:"targetPort"`
 	App        string       `mapstructure:"app" json:"app"`
 	Models     []LocalModel `mapstructure:"models" json:"models"`
+	// Picker is who picks the endpoint: in-process (the dataplane's own picker; the pool is
+	// annotated so the dataplane does not call its endpointPickerRef) or endpoint-picker (the
+	// dataplane calls the Service <name>-epp:9002 over ext_proc, e.g. llm-d's scheduler).
+	Picker string `mapstructure:"picker" json:"picker"`
 }
 
 // LocalModel is a model served by the pool, routed on X-Gateway-Base-Model-Name.
@@ -118,9 +148,11 @@ func Defaults() map[string]any {
 		"kubernetesVersion": "v1.34.0",
 		"catalogPath":       "clusters/{{ .Environment }}/catalog/{{ .Group }}",
 		"secretStore":       map[string]any{"name": "", "kind": "ClusterSecretStore"},
-		"gateway":           map[string]any{"name": "inference-gateway", "namespace": "inference", "className": "agentgateway", "port": int64(80), "publicURL": ""},
-		"dataplane":         map[string]any{"namespace": "agentgateway-system", "image": "ghcr.io/infergw/dataplane:latest", "replicas": int64(2)},
-		"pool": map[string]any{"name": "vllm", "targetPort": int64(8000), "app": "vllm",
+		"gateway": map[string]any{"name": "inference-gateway", "namespace": "inference", "className": "gwctl", "port": int64(80), "publicURL": "",
+			"tls": map[string]any{"issuer": "", "issuerKind": "ClusterIssuer", "secretName": "gateway-tls", "hostname": "", "port": int64(443)}},
+		"dataplane": map[string]any{"namespace": "agentgateway-system", "image": DefaultImage(), "replicas": int64(2),
+			"controllerName": "gwctl.infergw.dev/dataplane", "mode": "file"},
+		"pool": map[string]any{"name": "vllm", "targetPort": int64(8000), "app": "vllm", "picker": "in-process",
 			"models": []any{map[string]any{"name": "llama-3-8b-instruct"}}},
 		"egress":        map[string]any{"model": "claude-haiku-4-5", "alias": "claude-haiku", "host": "", "port": int64(443)},
 		"identity":      map[string]any{"namespace": "dex", "issuer": "https://auth.example.com", "audience": "mcp-client", "jwksPath": "/keys", "port": int64(5556)},

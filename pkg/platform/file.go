@@ -53,6 +53,9 @@ func (l *loader) readFile() error {
 	}
 	owned := map[string]any{}
 	for k, v := range doc.Content {
+		if k == RulesKey {
+			continue // gwctl validate reads it with its rule ids, which viper would split at dots
+		}
 		if _, ok := l.root.props[k]; ok {
 			owned[k] = v
 		} else {
@@ -95,7 +98,7 @@ func (l *loader) checkKeys(doc map[string]any) (errs, warns []problem) {
 // foreignTopLevel is the message for a top-level key gwctl does not own: an error text with
 // Strict, a warning text when the key looks like a typo of an owned one, else "".
 func (l *loader) foreignTopLevel(key string) string {
-	hint := didYouMean(key, l.root.names())
+	hint := docschema.DidYouMean(key, l.root.names())
 	if l.opts.Strict {
 		return "unknown key" + hint + "; --strict-config refuses keys gwctl does not own"
 	}
@@ -132,9 +135,9 @@ func (l *loader) checkOwned(path string, v any, n *node) []problem {
 // unknownOwned is the message for key k, unknown inside the owned object at path.
 func (l *loader) unknownOwned(path, k string, n *node) string {
 	if path == "features" {
-		return fmt.Sprintf("unknown feature%s (known: %s)", didYouMean(k, n.names()), known(l.opts.Features))
+		return fmt.Sprintf("unknown feature%s (known: %s)", docschema.DidYouMean(k, n.names()), known(l.opts.Features))
 	}
-	return fmt.Sprintf("unknown key%s (%s takes: %s)", didYouMean(k, n.names()), path, strings.Join(n.names(), ", "))
+	return fmt.Sprintf("unknown key%s (%s takes: %s)", docschema.DidYouMean(k, n.names()), path, strings.Join(n.names(), ", "))
 }
 
 func known(features []string) string {

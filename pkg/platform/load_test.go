@@ -77,7 +77,7 @@ func TestErrors(t *testing.T) {
 		{"unknown feature in file: at the key, with the known ones", Options{File: write(t, "features:\n  egres: true\n")},
 			`platform.yaml:2:3: features.egres: unknown feature (did you mean "egress"?) (known: egress, mcp, identity, observability)`},
 		{"typo in an object gwctl owns", Options{File: write(t, "gateway:\n  naem: gw\n")},
-			`platform.yaml:2:3: gateway.naem: unknown key (did you mean "name"?) (gateway takes: className, name, namespace, port, publicURL)`},
+			`platform.yaml:2:3: gateway.naem: unknown key (did you mean "name"?) (gateway takes: className, name, namespace, port, publicURL, tls)`},
 		{"typo in a list element gwctl owns", Options{File: write(t, "pool:\n  models:\n  - nme: x\n")},
 			`platform.yaml:3:5: pool.models[0].nme: unknown key (did you mean "name"?)`},
 		{"wrong type in file: at the key", Options{File: write(t, "gateway:\n  port: eighty\n")}, "platform.yaml:2:3: gateway.port: expected integer"},

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/infergw/gwctl/pkg/docschema"
 )
 
 // readEnv applies GWCTL_<KEY_PATH> variables. A variable names a key when its name is GWCTL_
@@ -36,7 +38,7 @@ func (l *loader) readEnv() error {
 			return errorf("environment %s: names %s; use --set with the key instead", name, strings.Join(keys, " and "))
 		case len(keys) == 0 && strings.HasPrefix(name, EnvPrefix+"FEATURES_"):
 			f := strings.ToLower(strings.TrimPrefix(name, EnvPrefix+"FEATURES_"))
-			return errorf("environment %s: unknown feature%s (known: %s)", name, didYouMean(f, sorted(l.opts.Features)), known(l.opts.Features))
+			return errorf("environment %s: unknown feature%s (known: %s)", name, docschema.DidYouMean(f, sorted(l.opts.Features)), known(l.opts.Features))
 		case len(keys) == 0:
 			l.warnings = append(l.warnings, fmt.Sprintf("environment %s: names no key gwctl owns or the config file has; ignored (--set key=value adds a key)", name))
 		default:
@@ -138,7 +140,7 @@ func (l *loader) readFlags() error {
 	}{{l.opts.Enable, true, "--enable"}, {l.opts.Disable, false, "--disable"}} {
 		for _, name := range list.names {
 			if _, ok := l.types["features."+name]; !ok {
-				return errorf("%s %s: unknown feature%s (known: %s)", list.flag, name, didYouMean(name, sorted(l.opts.Features)), known(l.opts.Features))
+				return errorf("%s %s: unknown feature%s (known: %s)", list.flag, name, docschema.DidYouMean(name, sorted(l.opts.Features)), known(l.opts.Features))
 			}
 			l.owned.Set("features."+name, list.on)
 			l.explicit[name] = true

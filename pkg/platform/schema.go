@@ -27,14 +27,25 @@ const schemaTemplate = `{
     "gateway": {"type": "object", "additionalProperties": false, "properties": {
       "name": {"$ref": "#/$defs/dnsLabel"}, "namespace": {"$ref": "#/$defs/dnsLabel"},
       "className": {"$ref": "#/$defs/dnsLabel"}, "port": {"$ref": "#/$defs/port"},
-      "publicURL": {"type": "string", "maxLength": 256, "pattern": "^(https?://[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?)?$"}}},
+      "publicURL": {"type": "string", "maxLength": 256, "pattern": "^(https?://[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?)?$"},
+      "tls": {"type": "object", "additionalProperties": false,
+        "description": "HTTPS on the Gateway with a cert-manager Certificate; an empty issuer leaves it off.",
+        "properties": {
+          "issuer": {"type": "string", "maxLength": 253, "pattern": "^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$"},
+          "issuerKind": {"enum": ["ClusterIssuer", "Issuer"]},
+          "secretName": {"$ref": "#/$defs/dnsLabel"},
+          "hostname": {"type": "string", "maxLength": 253, "pattern": "^((\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+)?$"},
+          "port": {"$ref": "#/$defs/port"}}}}},
     "dataplane": {"type": "object", "additionalProperties": false, "properties": {
       "namespace": {"$ref": "#/$defs/dnsLabel"},
       "image": {"type": "string", "minLength": 1},
-      "replicas": {"type": "integer", "minimum": 1, "maximum": 100}}},
+      "replicas": {"type": "integer", "minimum": 1, "maximum": 100},
+      "mode": {"enum": ["file", "kubernetes"]},
+      "controllerName": {"type": "string", "maxLength": 253, "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\\/[A-Za-z0-9\\/\\-._~%!$&'()*+,;=:]+$"}}},
     "pool": {"type": "object", "additionalProperties": false, "properties": {
       "name": {"$ref": "#/$defs/dnsLabel"}, "targetPort": {"$ref": "#/$defs/port"},
       "app": {"$ref": "#/$defs/dnsLabel"},
+      "picker": {"enum": ["in-process", "endpoint-picker"]},
       "models": {"type": "array", "items": {"type": "object", "additionalProperties": false, "required": ["name"],
         "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 256}}}}}},
     "egress": {"type": "object", "additionalProperties": false, "properties": {
@@ -53,7 +64,10 @@ const schemaTemplate = `{
       "requests": {"type": "integer", "minimum": 1},
       "bucket": {"type": "integer", "minimum": 1}}},
     "observability": {"type": "object", "additionalProperties": false, "properties": {
-      "randomSampling": {"type": "string", "minLength": 1}}}
+      "randomSampling": {"type": "string", "minLength": 1}}},
+    "validate": {"type": "object", "additionalProperties": false,
+      "description": "read by gwctl validate as it reads .gwctl.yaml, which wins rule by rule",
+      "properties": {"rules": {"type": ["object", "null"], "additionalProperties": {"type": ["string", "boolean"]}}}}
   },
   "$defs": {
     "dnsLabel": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},

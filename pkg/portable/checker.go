@@ -100,6 +100,10 @@ func (c *checker) gatewayAPI(o *manifest.Object) {
 		c.class(o)
 	case "HTTPRoute":
 		c.httpRoute(o)
+	case "Gateway":
+		c.gatewayTLS(o)
+	case "BackendTLSPolicy":
+		c.backendTLSPolicy(o)
 	}
 }
 

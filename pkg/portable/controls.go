@@ -97,7 +97,13 @@ func (c *checker) backendControls(o *manifest.Object, ref string) []control {
 	}
 	if pol, ok := get(o.Content, "spec", "policies").(map[string]any); ok {
 		for _, k := range slices.Sorted(maps.Keys(pol)) {
-			if k != "auth" {
+			switch k {
+			case "auth":
+			case "tls":
+				out = append(out, control{field: "spec.policies.tls", rule: RulePolicy, lost: true,
+					what:    ref + ": TLS to the backend (policies.tls: CA, SNI, client certificate)",
+					instead: "a BackendTLSPolicy on a Service, where the standby supports it; else plain HTTP"})
+			default:
 				out = append(out, control{field: "spec.policies." + k, rule: RulePolicy, lost: true,
 					what: fmt.Sprintf("%s: backend policy %s", ref, k), instead: "none"})
 			}
@@ -158,6 +164,12 @@ func (c *checker) policyControls(o *manifest.Object, ref string) []control {
 			case "frontend.tracing":
 				ct.what = ref + ": gateway tracing (OTLP)"
 				ct.instead = "the standby implementation's own tracing, if configured"
+			case "frontend.tls":
+				ct.what = ref + ": TLS versions, cipher suites and ALPN of the Gateway's HTTPS listeners"
+				ct.instead = "the standby implementation's TLS defaults"
+			case "backend.tls":
+				ct.what = ref + ": TLS to the targeted backend (CA, SNI, client certificate)"
+				ct.instead = "a BackendTLSPolicy on the Service, where the standby supports it; else plain HTTP"
 			}
 			out = append(out, ct)
 		}

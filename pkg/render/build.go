@@ -26,6 +26,9 @@ type Kustomization struct {
 	// Charts serves the remote charts of helmCharts; KubeVersion is what charts see.
 	Charts      *charts.Store
 	KubeVersion string
+	// Origins records each object's source file (kustomize's origin annotation, taken off the
+	// object again), for Locate.
+	Origins bool
 }
 
 func (k Kustomization) display() func(string) string {
@@ -62,6 +65,11 @@ func (k Kustomization) Build(ctx context.Context) ([]*Object, []string, error) {
 	if err != nil {
 		return nil, warnings, err
 	}
+	if k.Origins {
+		if err := trackOriginsIn(mem, path.Join("/app", relTo(root, dir))); err != nil {
+			return nil, warnings, fmt.Errorf("%s: %w", display(dir), err)
+		}
+	}
 	opts := krusty.MakeDefaultOptions()
 	opts.Reorder = krusty.ReorderOptionNone
 	rm, err := krusty.MakeKustomizer(opts).Run(mem, path.Join("/app", relTo(root, dir)))
@@ -70,13 +78,22 @@ func (k Kustomization) Build(ctx context.Context) ([]*Object, []string, error) {
 		if root == "." {
 			prefix = strings.TrimSuffix(display("x"), "x")
 		}
-		return nil, warnings, fmt.Errorf("kustomize: %s", strings.ReplaceAll(err.Error(), "/app/", strings.TrimSuffix(prefix, "/")+"/"))
+		if prefix = strings.TrimSuffix(prefix, "/"); prefix != "" {
+			prefix += "/"
+		}
+		return nil, warnings, fmt.Errorf("kustomize: %s", strings.ReplaceAll(err.Error(), "/app/", prefix))
 	}
 	var objs []*Object
 	for _, r := range rm.Resources() {
 		gvk := r.GetGvk()
-		objs = append(objs, &Object{APIGroup: gvk.Group, APIVersion: r.GetApiVersion(), Kind: gvk.Kind,
-			Namespace: r.GetNamespace(), Name: r.GetName(), res: r})
+		o := &Object{APIGroup: gvk.Group, APIVersion: r.GetApiVersion(), Kind: gvk.Kind,
+			Namespace: r.GetNamespace(), Name: r.GetName(), res: r}
+		if k.Origins {
+			if o.origin, err = takeOrigin(r); err != nil {
+				return nil, warnings, fmt.Errorf("%s: %w", display(dir), err)
+			}
+		}
+		objs = append(objs, o)
 	}
 	return objs, warnings, nil
 }

@@ -88,7 +88,7 @@ func kustomizations(fsys fs.FS, root, start string, display func(string) string)
 				st, err := fs.Stat(fsys, p)
 				switch {
 				case err != nil && remote(e):
-					return k.at(key, fmt.Sprintf("remote resource %q: render never fetches (no git, no HTTP): copy it into the group's folder and list the copy", e))
+					return k.at(key, fmt.Sprintf("remote resource %q: gwctl builds kustomizations offline (no git, no HTTP): copy it into this kustomization's folder and list the copy", e))
 				case err != nil:
 					return k.at(key, fmt.Sprintf("%q: no such file or folder in %s", e, display(root)))
 				case st.IsDir():
@@ -116,7 +116,7 @@ func (k *kustomization) local(root, entry string, display func(string) string) (
 	p := path.Join(k.dir, entry)
 	if !inside(root, p) {
 		if remote(entry) {
-			return "", fmt.Errorf("remote resource %q: render never fetches (no git, no HTTP): copy it into the group's folder and list the copy", entry)
+			return "", fmt.Errorf("remote resource %q: gwctl builds kustomizations offline (no git, no HTTP): copy it into this kustomization's folder and list the copy", entry)
 		}
 		return "", fmt.Errorf("%q is outside %s, which gwctl builds alone", entry, display(root))
 	}
@@ -157,7 +157,7 @@ func (k *kustomization) checkFiles() error {
 	var errs []error
 	check := func(key, v string) {
 		if strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://") {
-			errs = append(errs, k.at(key, fmt.Sprintf("remote file %q: render never fetches (no HTTP): copy it into the group's folder", v)))
+			errs = append(errs, k.at(key, fmt.Sprintf("remote file %q: gwctl builds kustomizations offline (no HTTP): copy it into this kustomization's folder", v)))
 		}
 	}
 	lists := []struct {

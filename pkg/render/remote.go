@@ -29,12 +29,11 @@ func RemoteCharts(cat *catalog.Catalog) ([]ChartUse, error) {
 		if !g.Kustomize {
 			continue
 		}
-		display := displayIn(g)
-		ks, err := kustomizations(cat.FS, g.Dir, g.Dir, display)
+		_, ks, err := groupKustomizations(g)
 		if err != nil {
 			return nil, fmt.Errorf("group %q: %w", g.Name, err)
 		}
-		uses, err := kustomizationCharts(cat.FS, ks, g.Name, display)
+		uses, err := kustomizationCharts(g.ContentFS, ks, g.Name, g.SourceName)
 		if err != nil {
 			return nil, fmt.Errorf("group %q: %w", g.Name, err)
 		}

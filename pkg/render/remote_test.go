@@ -270,14 +270,14 @@ func TestRenderRemoteChartErrors(t *testing.T) {
 func TestKustomizeRemoteResourcesRefused(t *testing.T) {
 	cases := []struct{ name, kustomization, want string }{
 		{"git base", "resources:\n- github.com/org/repo//deploy?ref=v1.0.0\n",
-			`/repo/catalog/k/kustomization.yaml:2:3: resources[0]: remote resource "github.com/org/repo//deploy?ref=v1.0.0": render never fetches (no git, no HTTP)`},
+			`/repo/catalog/k/kustomization.yaml:2:3: resources[0]: remote resource "github.com/org/repo//deploy?ref=v1.0.0": gwctl builds kustomizations offline (no git, no HTTP)`},
 		{"https resource", "resources:\n- ok.yaml\n- https://raw.example.com/install.yaml\n",
 			`kustomization.yaml:3:3: resources[1]: remote resource "https://raw.example.com/install.yaml"`},
 		{"ssh git", "resources:\n- git@github.com:org/repo.git\n", `resources[0]: remote resource "git@github.com:org/repo.git"`},
 		{"outside the group", "resources:\n- ../other\n", `resources[0]: "../other" is outside /repo/catalog/k, which gwctl builds alone`},
 		{"missing", "resources:\n- nope.yaml\n", `resources[0]: "nope.yaml": no such file or folder in /repo/catalog/k`},
 		{"https patch", "resources: [ok.yaml]\npatches:\n- path: https://raw.example.com/p.yaml\n",
-			`kustomization.yaml:3:9: patches[0].path: remote file "https://raw.example.com/p.yaml": render never fetches`},
+			`kustomization.yaml:3:9: patches[0].path: remote file "https://raw.example.com/p.yaml": gwctl builds kustomizations offline`},
 		{"https configMapGenerator file", "configMapGenerator:\n- name: c\n  files: [conf=https://raw.example.com/c.conf]\n",
 			`configMapGenerator[0].files[0]: remote file "https://raw.example.com/c.conf"`},
 		{"remote component in a base", "resources: [base]\n", `/repo/catalog/k/base/kustomization.yaml:1:14: components[0]: remote resource "https://example.com/c"`},

@@ -70,6 +70,8 @@ type Object struct {
 	Name       string
 	res        *resource.Resource
 	yaml       []byte // memoised by YAML; objects do not change once rendered and filled
+	// origin is where a Kustomization.Build with Origins found the object.
+	origin *resource.Origin
 }
 
 // YAML is the object as YAML (keys sorted, as kubectl prints them).
@@ -194,22 +196,28 @@ func renderGroup(ctx context.Context, opts Options, g *catalog.Group, base map[s
 	fsys := filesys.MakeFsInMemory()
 	var resources []string
 	var warnings []string
+	root := g.ContentDir
 	if g.Kustomize {
-		if err := copyDir(opts.Catalog.FS, g.Dir, fsys, "/app/group"); err != nil {
-			return nil, nil, err
-		}
-		display := displayIn(g)
-		ks, err := kustomizations(opts.Catalog.FS, g.Dir, g.Dir, display)
+		var ks []*kustomization
+		var err error
+		root, ks, err = groupKustomizations(g)
 		if err != nil {
 			return nil, nil, err
 		}
-		warns, err := expandHelmCharts(ctx, kustomizeEnv{fsys: opts.Catalog.FS, charts: opts.Charts,
-			kubeVersion: opts.Config.KubernetesVersion, apiVersions: APIVersions, display: display}, ks, g.Dir, fsys, "/app/group")
+		// Each kustomization folder goes to /app/group with its layout under root, so bases
+		// outside a content.path folder (../../base) build too.
+		for _, k := range ks {
+			if err := copyDir(g.ContentFS, k.dir, fsys, path.Join("/app/group", relTo(root, k.dir))); err != nil {
+				return nil, nil, err
+			}
+		}
+		warns, err := expandHelmCharts(ctx, kustomizeEnv{fsys: g.ContentFS, charts: opts.Charts,
+			kubeVersion: opts.Config.KubernetesVersion, apiVersions: APIVersions, display: g.SourceName}, ks, root, fsys, "/app/group")
 		warnings = append(warnings, warns...)
 		if err != nil {
 			return nil, nil, err
 		}
-		resources = append(resources, "group")
+		resources = append(resources, path.Join("group", relTo(root, g.ContentDir)))
 	}
 	for i, ch := range g.Charts {
 		values, err := chartValues(base, ch, g)
@@ -217,11 +225,11 @@ func renderGroup(ctx context.Context, opts Options, g *catalog.Group, base map[s
 			return nil, nil, err
 		}
 		hc := helm.Chart{
-			FS: opts.Catalog.FS, Dir: path.Join(g.Dir, ch.Path),
+			FS: g.ContentFS, Dir: path.Join(g.ContentDir, ch.Path),
 			ReleaseName: ch.ReleaseName, Namespace: ch.Namespace, Values: values,
 			KubeVersion: opts.Config.KubernetesVersion, APIVersions: APIVersions,
 		}
-		where := g.File[:len(g.File)-len("group.yaml")-1] + "/" + ch.Path
+		where := g.ContentName(ch.Path)
 		if ch.Remote != nil {
 			where = fmt.Sprintf("%s: spec.content.charts[%d]", g.File, i)
 			if opts.Charts == nil {
@@ -269,7 +277,7 @@ func renderGroup(ctx context.Context, opts Options, g *catalog.Group, base map[s
 	kopts.Reorder = krusty.ReorderOptionNone // gwctl orders the whole stream itself
 	rm, err := krusty.MakeKustomizer(kopts).Run(fsys, "/app")
 	if err != nil {
-		return nil, nil, fmt.Errorf("kustomize: %s", strings.ReplaceAll(err.Error(), "/app/group/", g.Dir+"/"))
+		return nil, nil, fmt.Errorf("kustomize: %s", strings.ReplaceAll(err.Error(), "/app/group/", strings.TrimSuffix(g.SourceName(path.Join(root, "x")), "x")))
 	}
 	var objs []*Object
 	for _, r := range rm.Resources() {
@@ -411,9 +419,14 @@ func checkDuplicates(objs []*Object) error {
 	return nil
 }
 
-// displayIn names a catalog path of g's folder as messages do: with the catalog's own prefix
-// (groups/ for the bundled catalog, the directory given otherwise).
-func displayIn(g *catalog.Group) func(string) string {
-	prefix := strings.TrimSuffix(g.File, path.Join(g.Dir, "group.yaml"))
-	return func(p string) string { return prefix + p }
+// groupKustomizations reads the kustomizations a group builds, and the folder they must stay
+// in: the group's own folder (built alone), or the whole repo root for content.path, whose
+// overlays reach bases elsewhere in the repo.
+func groupKustomizations(g *catalog.Group) (string, []*kustomization, error) {
+	root := g.ContentDir
+	if !g.OwnFolder() {
+		root = "."
+	}
+	ks, err := kustomizations(g.ContentFS, root, g.ContentDir, g.SourceName)
+	return root, ks, err
 }

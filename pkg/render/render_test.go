@@ -3,7 +3,7 @@ package render_test
 import (
 	"bytes"
 	"context"
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"

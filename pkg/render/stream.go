@@ -11,7 +11,10 @@ import (
 
 // gatewayKinds are the resources the dataplane serves, by API group.
 var gatewayKinds = map[string]map[string]bool{
-	"gateway.networking.k8s.io":   {"Gateway": true, "GatewayClass": true, "HTTPRoute": true, "ReferenceGrant": true},
+	"gateway.networking.k8s.io": {"Gateway": true, "GatewayClass": true, "HTTPRoute": true, "ReferenceGrant": true, "BackendTLSPolicy": true},
+	// A Certificate tells the dataplane's compiler who makes a listener's Secret; the Secret
+	// itself is mounted, never copied into the ConfigMap.
+	"cert-manager.io":             {"Certificate": true},
 	"agentgateway.dev":            {"AgentgatewayBackend": true, "AgentgatewayPolicy": true},
 	"inference.networking.k8s.io": {"InferencePool": true},
 	"":                            {"Service": true},

@@ -3,7 +3,7 @@ package resolve
 import (
 	"errors"
 	"fmt"
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"

@@ -2,7 +2,7 @@ package runbook_test
 
 import (
 	"context"
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 	"path/filepath"
 	"strings"
 	"testing"

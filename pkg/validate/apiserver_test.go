@@ -23,9 +23,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 
-	"github.com/infergw/gwctl/hack/bench/validate/corpus"
+	"github.com/infergw/gwctl/internal/corpus"
+	"github.com/infergw/gwctl/internal/testenv"
 	"github.com/infergw/gwctl/pkg/manifest"
-	"github.com/infergw/gwctl/pkg/testenv"
 	"github.com/infergw/gwctl/pkg/validate/registry"
 	"github.com/infergw/gwctl/pkg/validate/schema"
 )

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/infergw/gwctl/hack/bench/validate/corpus"
+	"github.com/infergw/gwctl/internal/corpus"
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 

@@ -2,7 +2,7 @@ package validate
 
 import (
 	"context"
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infergw/gwctl/internal/testenv"
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
-	"github.com/infergw/gwctl/pkg/testenv"
 	"github.com/infergw/gwctl/pkg/validate/schema"
 )
 

@@ -4,13 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"maps"
-	"slices"
 	"sort"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/infergw/gwctl/pkg/finding"
 	"github.com/infergw/gwctl/pkg/manifest"
@@ -25,27 +20,9 @@ type RulesConfig struct {
 	Rules map[string]string `json:"rules" yaml:"rules"`
 }
 
-// ReadRulesConfig reads a .gwctl.yaml (or any file with a rules: map); unknown rule ids and
-// levels are errors, so a typo does not silently keep a rule on.
-func ReadRulesConfig(file string, data []byte) (RulesConfig, error) {
-	var c RulesConfig
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return c, fmt.Errorf("%s: %w", file, err)
-	}
-	for _, id := range slices.Sorted(maps.Keys(c.Rules)) {
-		if _, ok := finding.LookupRule(id); !ok {
-			return c, fmt.Errorf("%s: rules.%s: unknown rule id (gwctl validate --list-rules lists them)", file, id)
-		}
-		if lv := c.Rules[id]; lv != "off" {
-			if _, err := finding.ParseSeverity(lv); err != nil {
-				return c, fmt.Errorf("%s: rules.%s: level %q: want off, info, warning or error", file, id, lv)
-			}
-		}
-	}
-	return c, nil
-}
+// ReadRulesConfig reads a .gwctl.yaml (or any file with a rules: map); unknown keys, rule ids
+// and levels are errors at their line and column, so a typo does not silently keep a rule on.
+func ReadRulesConfig(file string, data []byte) (RulesConfig, error) { return readRules(file, data, "") }
 
 // Suppressed is a finding an ignore annotation removed, with the annotation's reason.
 type Suppressed struct {

@@ -115,7 +115,8 @@ func (v *Validator) unknownField(o *manifest.Object, f finding.Finding) finding.
 
 // unsupportedValue says which release accepts an enum value the target's schema does not.
 func (v *Validator) unsupportedValue(o *manifest.Object, f finding.Finding) finding.Finding {
-	val, ok := valueAt(o.Content, f.Field)
+	raw, _ := manifest.ValueAt(o.Content, f.Field)
+	val, ok := raw.(string)
 	if !ok {
 		return f
 	}
@@ -265,52 +266,4 @@ func join(a, b string) string {
 		return b
 	}
 	return a + "." + b
-}
-
-// valueAt returns the string at an API-server field path (a.b[0].c).
-func valueAt(content map[string]any, path string) (string, bool) {
-	var cur any = content
-	for _, seg := range splitPath(path) {
-		switch t := cur.(type) {
-		case map[string]any:
-			cur = t[seg.key]
-		default:
-			return "", false
-		}
-		for _, idx := range seg.idx {
-			l, ok := cur.([]any)
-			if !ok || idx < 0 || idx >= len(l) {
-				return "", false
-			}
-			cur = l[idx]
-		}
-	}
-	s, ok := cur.(string)
-	return s, ok
-}
-
-type pathSeg struct {
-	key string
-	idx []int
-}
-
-func splitPath(path string) []pathSeg {
-	var out []pathSeg
-	for _, part := range strings.Split(path, ".") {
-		seg := pathSeg{}
-		if i := strings.IndexByte(part, '['); i >= 0 {
-			seg.key = part[:i]
-			for _, m := range listIndex.FindAllString(part[i:], -1) {
-				n, err := strconv.Atoi(strings.Trim(m, "[]"))
-				if err != nil {
-					n = -1
-				}
-				seg.idx = append(seg.idx, n)
-			}
-		} else {
-			seg.key = part
-		}
-		out = append(out, seg)
-	}
-	return out
 }

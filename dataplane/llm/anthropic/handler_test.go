@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 	"io"
 	"log/slog"
 	"net/http"

@@ -98,8 +98,9 @@ func TestFastDecodeTakesFastPath(t *testing.T) {
 	}
 }
 
-// FuzzDecodeResponse checks the decoder against encoding/json and runs the reply and stream
-// translations on the input: they never panic, and what they write is JSON.
+// FuzzDecodeResponse checks the decoder against encoding/json and the stream's text-event fast
+// path against the general path, and runs the reply and stream translations on the input: they
+// never panic, and what they write is JSON.
 func FuzzDecodeResponse(f *testing.F) {
 	for _, in := range decoderInputs(f) {
 		f.Add(in)
@@ -111,6 +112,10 @@ func FuzzDecodeResponse(f *testing.F) {
 			t.Fatalf("reply translated to invalid JSON: %s", c.Body)
 		}
 		stream := append(append([]byte("data: "), bytes.ReplaceAll(in, []byte("\n"), nil)...), "\n\n"...)
+		// After a first event, the input may take the text-event fast path: same bytes as the general path.
+		if fast, general, ferr, gerr := translateBoth(t, append([]byte(streamFirst), stream...), 1); !bytes.Equal(fast, general) || (ferr == nil) != (gerr == nil) {
+			t.Fatalf("stream fast path differs from the general path on %q:\nfast    %s (%v)\ngeneral %s (%v)", in, fast, ferr, general, gerr)
+		}
 		out, _ := translateStream(t, bytes.Repeat(stream, 2), true, 2)
 		for _, ev := range strings.Split(strings.TrimSuffix(string(out), "\n\n"), "\n\n") {
 			if data := strings.TrimPrefix(ev, "data: "); ev != "" && data != "[DONE]" && !json.Valid([]byte(data)) {

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/infergw/gwctl/dataplane/llm"
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 var update = testenv.Update

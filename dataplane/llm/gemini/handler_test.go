@@ -19,7 +19,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/dataplane/llm/gemini/geminitest"
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 const secretKey = "AIzaSyTESTSECRET-do-not-log-0123456789"

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/infergw/gwctl/dataplane/apierror"
+	"github.com/infergw/gwctl/dataplane/jsonstrict"
 )
 
 // thoughtSeparator joins a tool call id and the Gemini thought signature of its functionCall
@@ -107,8 +108,11 @@ func contentParts(raw json.RawMessage, p string, media bool) ([]part, *apierror.
 	}
 	switch raw[0] {
 	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
+		s, ok := "", false
+		if fastJSON { // raw is part of a body chatRequestKeys accepted
+			s, ok = jsonstrict.Value(raw).Str()
+		}
+		if !ok && json.Unmarshal(raw, &s) != nil {
 			return nil, apierror.InvalidRequest(p+".content", "content must be a string or an array of parts")
 		}
 		if s == "" {
@@ -120,8 +124,11 @@ func contentParts(raw json.RawMessage, p string, media bool) ([]part, *apierror.
 		return nil, apierror.InvalidRequest(p+".content", "content must be a string or an array of parts")
 	}
 	var in []chatPart
-	if json.Unmarshal(raw, &in) != nil {
-		return nil, apierror.InvalidRequest(p+".content", "content must be a string or an array of parts")
+	if !fastJSON || !fastContentParts(jsonstrict.Value(raw), &in) {
+		in = nil // encoding/json would decode into what the fast path left
+		if json.Unmarshal(raw, &in) != nil {
+			return nil, apierror.InvalidRequest(p+".content", "content must be a string or an array of parts")
+		}
 	}
 	out := make([]part, 0, len(in))
 	for j := range in {

@@ -58,7 +58,7 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 		return nil, apierror.Body(serr)
 	}
 	var in chatRequest
-	if err := json.Unmarshal(body, &in); err != nil {
+	if err := decodeRequest(body, &in, serr == nil); err != nil {
 		return nil, apierror.InvalidRequest("", "request body is not a valid chat completion request: %s", jsonErrorText(err))
 	}
 	if serr != nil { // accepted by encoding/json, refused by the strict reader (invalid UTF-8, depth)

@@ -60,6 +60,9 @@ func (s *streamState) run(body io.Reader, w llm.ChunkWriter) error {
 
 // StreamEvent implements llm.StreamTranslator.
 func (s *streamState) StreamEvent(_ context.Context, data []byte, w llm.ChunkWriter) (bool, error) {
+	if handled, err := s.fastEvent(data, w); handled {
+		return err != nil, err
+	}
 	var ev generateResponse
 	if err := decodeResponse(data, &ev); err != nil {
 		return true, s.fail(w, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response", Message: "upstream sent a malformed stream event"})

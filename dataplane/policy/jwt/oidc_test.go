@@ -13,10 +13,10 @@ import (
 
 	gojwt "github.com/golang-jwt/jwt/v5"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
-// oidcIssuer is a running oidc-provider (hack/npm/oidc-issuer.mjs, via pkg/testenv).
+// oidcIssuer is a running oidc-provider (hack/npm/oidc-issuer.mjs, via internal/testenv).
 type oidcIssuer struct {
 	*testenv.OIDCIssuer
 	url string

@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 func TestRedisSharedBudget(t *testing.T) {

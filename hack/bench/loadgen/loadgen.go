@@ -27,6 +27,9 @@ type Result struct {
 	Errors   int64
 	// CPU is the measured server's CPU time per request (throughput runs).
 	CPU time.Duration
+	// IO is the measured server's read and write system calls per request (throughput runs):
+	// unlike time, a count the machine's load does not change.
+	IO float64
 }
 
 // Micros formats a duration in whole microseconds.
@@ -36,13 +39,16 @@ func Micros(d time.Duration) string {
 
 // Median takes the median of each figure across rounds independently; errors are summed.
 func Median(rs []Result) Result {
-	var rps []float64
+	var rps, io []float64
 	var p50, p99, cpu []time.Duration
 	var out Result
 	for _, r := range rs {
 		rps, p50, p99, cpu = append(rps, r.RPS), append(p50, r.P50), append(p99, r.P99), append(cpu, r.CPU)
+		io = append(io, r.IO)
 		out.Errors += r.Errors
 	}
+	slices.Sort(io)
+	out.IO = io[len(io)/2]
 	slices.Sort(rps)
 	slices.Sort(p50)
 	slices.Sort(p99)
@@ -97,6 +103,18 @@ func Run(newReq func() *http.Request, conc int, d time.Duration) Result {
 	}
 	slices.Sort(all)
 	return Result{RPS: float64(len(all)) / d.Seconds(), P50: all[len(all)/2], P99: all[len(all)*99/100], Errors: errs.Load()}
+}
+
+// RunOn is Run against the server process p, adding p's CPU time and I/O system calls per
+// request.
+func RunOn(p *Proc, newReq func() *http.Request, conc int, d time.Duration) Result {
+	c0, io0 := p.CPU(), p.IOCalls()
+	r := Run(newReq, conc, d)
+	if n := r.RPS * d.Seconds(); n > 0 {
+		r.CPU = time.Duration(float64(p.CPU()-c0) / n)
+		r.IO = float64(p.IOCalls()-io0) / n
+	}
+	return r
 }
 
 // Serve serves h on a free loopback port until ctx is done.
@@ -159,6 +177,24 @@ func (p *Proc) Stop() {
 		_ = p.Cmd.Process.Kill()
 		<-done
 	}
+}
+
+// IOCalls returns the process's read and write system calls so far (/proc/<pid>/io syscr +
+// syscw).
+func (p *Proc) IOCalls() int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.Cmd.Process.Pid) + "/io")
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if ok && (k == "syscr" || k == "syscw") {
+			x, _ := strconv.ParseInt(v, 10, 64)
+			n += x
+		}
+	}
+	return n
 }
 
 // CPU returns the process's user+system CPU time from /proc/<pid>/stat.

@@ -1,15 +1,19 @@
-// Command portkey compares the dataplane's OpenAI → Anthropic translation with the Portkey AI
-// gateway and with the dataplane's own OpenAI passthrough, against the same fake upstream and
-// load generator, in one run.
+// Command portkey compares the shipped dataplane binary's OpenAI → Anthropic translation with
+// the Portkey AI gateway and with the binary's own OpenAI passthrough, against the same fake
+// upstream and load generator, in one run.
 package main
 
 // What it measures
 //
 // Portkey is npm @portkey-ai/gateway. Measured: throughput at a fixed concurrency and added p50/p99 latency (over calling the upstream directly) at
 // concurrency 1, for a non-streaming and a streamed (SSE) reply. Every server is its own
-// process on loopback. Run it through hack/bench/portkey.sh, which installs Portkey:
+// process on loopback. The dataplane is ./cmd/dataplane (built by hack/bench/portkey.sh or
+// given with -dataplane), run as a user runs it: routing, metrics and the JSON access log
+// (stdout, discarded) on. -handlers adds the provider handlers alone on a plain http.Server in
+// a process of their own (the measurement before issue 18), to show what the binary adds.
+// Run it through hack/bench/portkey.sh, which installs Portkey:
 //
-//	go run ./hack/bench/portkey -portkey /tmp/x/node_modules/@portkey-ai/gateway -duration 3s -rounds 3
+//	go run ./hack/bench/portkey -portkey /tmp/x/node_modules/@portkey-ai/gateway -duration 3s -rounds 5
 
 import (
 	"bytes"
@@ -27,7 +31,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -47,20 +50,22 @@ func main() {
 	only := flag.String("only", "", "comma-separated substrings; run only the targets whose name contains one (the upstream always runs); for iterating")
 	baseline := flag.Bool("baseline", false, "add a bare httputil.ReverseProxy in front of the upstream's OpenAI endpoint (the floor for the passthrough)")
 	reply := flag.String("reply", "", "json or stream: measure only that reply (default both)")
-	profile := flag.String("cpuprofile", "", "write the dataplane process's CPU profile to this file")
-	tuneGC := flag.Bool("tunegc", true, "run the dataplane process with bootstrap.TuneGC, as cmd/dataplane does; false: Go's default GC")
-	memprofile := flag.String("memprofile", "", "write the dataplane process's allocation profile to this file")
-	role := flag.String("role", "", "internal: run as the upstream, dataplane or baseline process")
+	bin := flag.String("dataplane", "", "dataplane binary to measure (default: go build ./cmd/dataplane into a temp dir)")
+	compare := flag.String("compare", "", "a second dataplane binary (e.g. built from the previous commit) measured side by side as \"before\"")
+	handlers := flag.Bool("handlers", false, "add the provider handlers alone on a plain http.Server (no routing, metrics or access log) in their own process, as a diagnostic of what the binary adds")
+	profile := flag.String("cpuprofile", "", "write CPU profiles of the dataplane binary's first throughput run of the translation to PREFIX-<reply>.pprof (from its --debug-addr)")
+	tuneGC := flag.Bool("tunegc", true, "run the -handlers process with bootstrap.TuneGC, as cmd/dataplane does; false: Go's default GC")
+	role := flag.String("role", "", "internal: run as the upstream, handlers or baseline process")
 	up := flag.String("upstream", "", "internal: upstream address for the proxy roles")
 	flag.Parse()
 	var err error
 	switch {
 	case *role != "":
-		err = child(*role, *up, *profile, *memprofile, *tuneGC)
+		err = child(*role, *up, *tuneGC)
 	case *pk == "" && (*only == "" || strings.Contains(strings.ToLower(*only), "portkey")):
 		err = fmt.Errorf("-portkey (the installed @portkey-ai/gateway directory) is required; use hack/bench/portkey.sh")
 	default:
-		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, pkDir: *pk, node: *node, reply: *reply, only: *only, baseline: *baseline, profile: *profile, memprofile: *memprofile, tuneGC: *tuneGC})
+		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, pkDir: *pk, node: *node, reply: *reply, only: *only, baseline: *baseline, profile: *profile, bin: *bin, compare: *compare, handlers: *handlers, tuneGC: *tuneGC})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -69,7 +74,7 @@ func main() {
 }
 
 // child serves one role on a loopback port, prints the address, and exits when stdin closes.
-func child(role, up, profile, memprofile string, tuneGC bool) error {
+func child(role, up string, tuneGC bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var addr string
@@ -77,21 +82,7 @@ func child(role, up, profile, memprofile string, tuneGC bool) error {
 	switch role {
 	case "upstream":
 		addr, err = serveUpstream(ctx)
-	case "dataplane":
-		if profile != "" {
-			f, err := os.Create(profile)
-			if err != nil {
-				return err
-			}
-			if err := pprof.StartCPUProfile(f); err != nil {
-				return err
-			}
-			defer f.Close()
-			defer pprof.StopCPUProfile()
-		}
-		if memprofile != "" {
-			defer writeHeapProfile(memprofile)
-		}
+	case "handlers":
 		if tuneGC {
 			bootstrap.TuneGC()
 		}
@@ -109,9 +100,10 @@ func child(role, up, profile, memprofile string, tuneGC bool) error {
 	return nil
 }
 
-// serveDataplane serves the Anthropic translation under /anthropic/ and the OpenAI
-// passthrough under /openai/, both calling the fake upstream, with the handlers' defaults and
-// the upstream transport the dataplane gives its provider backends.
+// serveDataplane serves the provider handlers alone (the -handlers diagnostic): the Anthropic
+// translation under /anthropic/ and the OpenAI passthrough under /openai/, both calling the
+// fake upstream, with the handlers' defaults and the upstream transport the dataplane gives
+// its provider backends.
 func serveDataplane(ctx context.Context, up string) (string, error) {
 	host, port, err := splitAddr(up)
 	if err != nil {
@@ -133,18 +125,6 @@ func serveDataplane(ctx context.Context, up string) (string, error) {
 	return loadgen.Serve(ctx, mux)
 }
 
-func writeHeapProfile(path string) {
-	f, err := os.Create(path)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		return
-	}
-	defer f.Close()
-	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-		fmt.Fprintln(os.Stderr, "bench: heap profile:", err)
-	}
-}
-
 // bare is the floor for the passthrough: a stock single-host ReverseProxy with the same tuned
 // transport as the dataplane's client, mapping /openai/… to the upstream's /….
 func bare(up string) http.Handler {
@@ -152,6 +132,26 @@ func bare(up string) http.Handler {
 	p.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, DisableCompression: true, IdleConnTimeout: 90 * time.Second}
 	p.ErrorLog = log.New(io.Discard, "", 0)
 	return http.StripPrefix("/openai", p)
+}
+
+// writeConfig writes the dataplane's resources into dir: an Anthropic and an OpenAI
+// AgentgatewayBackend on the fake upstream (plain HTTP: a host on a port other than 443), routed
+// by the prefixes /anthropic and /openai (the handlers only look at the path's last segments).
+func writeConfig(dir, up string) error {
+	host, port, err := splitAddr(up)
+	if err != nil {
+		return err
+	}
+	var sb strings.Builder
+	sb.WriteString("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: bench}\nspec:\n  listeners: [{name: http, port: 80, protocol: HTTP}]\n")
+	for _, p := range []string{"anthropic", "openai"} {
+		fmt.Fprintf(&sb, "---\napiVersion: agentgateway.dev/v1alpha1\nkind: AgentgatewayBackend\nmetadata: {name: %s, namespace: bench}\nspec:\n  ai:\n    provider:\n      %s: {}\n      host: %s\n      port: %d\n  policies:\n    auth: {key: sk-bench}\n", p, p, host, port)
+		fmt.Fprintf(&sb, "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: %s, namespace: bench}\nspec:\n  parentRefs: [{name: gw}]\n  rules:\n  - matches: [{path: {type: PathPrefix, value: /%s}}]\n    backendRefs: [{group: agentgateway.dev, kind: AgentgatewayBackend, name: %s}]\n", p, p, p)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "resources.yaml"), []byte(sb.String()), 0o644)
 }
 
 func splitAddr(addr string) (string, int, error) {
@@ -244,7 +244,9 @@ type options struct {
 	reply, only string
 	baseline    bool
 	profile     string
-	memprofile  string
+	bin         string
+	compare     string
+	handlers    bool
 	tuneGC      bool
 }
 
@@ -277,15 +279,59 @@ func run(o options) error {
 		defer bp.Stop()
 		targets = append(targets, target{name: "bare ReverseProxy", path: "http://" + bp.Addr + "/openai/v1/chat/completions", proc: bp})
 	}
+	var dp *loadgen.Dataplane
 	if o.wants("dataplane passthrough") || o.wants("dataplane translate") {
-		dp, err := loadgen.Spawn("-role", "dataplane", "-upstream", up.Addr, "-cpuprofile", o.profile, "-memprofile", o.memprofile, "-tunegc="+strconv.FormatBool(o.tuneGC))
+		work, err := os.MkdirTemp("", "bench-portkey")
 		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+		if o.bin == "" {
+			if o.bin, err = loadgen.BuildDataplane(work); err != nil {
+				return err
+			}
+		}
+		cfg := filepath.Join(work, "config")
+		if err := writeConfig(cfg, up.Addr); err != nil {
+			return err
+		}
+		if dp, err = loadgen.StartDataplane(o.bin, cfg, nil); err != nil {
 			return err
 		}
 		defer dp.Stop()
 		for _, tg := range []target{
-			{name: "dataplane passthrough", path: "http://" + dp.Addr + "/openai/v1/chat/completions", proc: dp},
-			{name: "dataplane translate", path: "http://" + dp.Addr + "/anthropic/v1/chat/completions", proc: dp},
+			{name: "dataplane passthrough", path: "http://" + dp.Addr + "/openai/v1/chat/completions", proc: dp.Proc},
+			{name: "dataplane translate", path: "http://" + dp.Addr + "/anthropic/v1/chat/completions", proc: dp.Proc},
+		} {
+			if o.wants(tg.name) {
+				targets = append(targets, tg)
+			}
+		}
+		if o.compare != "" {
+			before, err := loadgen.StartDataplane(o.compare, cfg, nil)
+			if err != nil {
+				return err
+			}
+			defer before.Stop()
+			for _, tg := range []target{
+				{name: "before passthrough", path: "http://" + before.Addr + "/openai/v1/chat/completions", proc: before.Proc},
+				{name: "before translate", path: "http://" + before.Addr + "/anthropic/v1/chat/completions", proc: before.Proc},
+			} {
+				if o.wants(tg.name) {
+					targets = append(targets, tg)
+				}
+			}
+		}
+	}
+	if o.handlers {
+		hp, err := loadgen.Spawn("-role", "handlers", "-upstream", up.Addr, "-tunegc="+strconv.FormatBool(o.tuneGC))
+		if err != nil {
+			return err
+		}
+		defer hp.Stop()
+		for _, tg := range []target{
+			{name: "handlers passthrough", path: "http://" + hp.Addr + "/openai/v1/chat/completions", proc: hp},
+			{name: "handlers translate", path: "http://" + hp.Addr + "/anthropic/v1/chat/completions", proc: hp},
 		} {
 			if o.wants(tg.name) {
 				targets = append(targets, tg)
@@ -312,10 +358,11 @@ func run(o options) error {
 
 	fmt.Printf("# dataplane vs Portkey %s (Node %s), %s, %d CPUs, %s per run, %d rounds (median), throughput at c=%d, latency at c=1\n",
 		portkeyVersion(pkDir), nodeVersion(node), runtime.Version(), runtime.NumCPU(), duration, rounds, conc)
-	fmt.Printf("# request: %d-byte OpenAI agent turn (tools, tool results, image); reply: Anthropic Message / %d-event SSE stream\n\n", len(chatRequest), bytes.Count(anthropicStream(), []byte("\n\n")))
-	fmt.Println("| reply | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
-	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|")
-	var summary []string
+	fmt.Printf("# request: %d-byte OpenAI agent turn (tools, tool results, image); reply: Anthropic Message / %d-event SSE stream\n", len(chatRequest), bytes.Count(anthropicStream(), []byte("\n\n")))
+	fmt.Printf("# load average at start: %s\n\n", loadgen.LoadAverage())
+	fmt.Println("| reply | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | I/O calls/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
+	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+	var summary, sides []string
 	for _, stream := range []bool{false, true} {
 		body, label := chatRequest, "json"
 		if stream {
@@ -329,10 +376,15 @@ func run(o options) error {
 		for round := range rounds {
 			for i := range targets {
 				tg := targets[(i+round)%len(targets)]
-				c0 := tg.proc.CPU()
-				r := loadgen.Run(func() *http.Request { return newRequest(tg, body) }, conc, duration)
-				if n := r.RPS * duration.Seconds(); n > 0 {
-					r.CPU = time.Duration(float64(tg.proc.CPU()-c0) / n)
+				var prof <-chan error
+				if o.profile != "" && dp != nil && round == 0 && tg.name == "dataplane translate" {
+					prof = dp.CPUProfile(o.profile+"-"+label+".pprof", duration)
+				}
+				r := loadgen.RunOn(tg.proc, func() *http.Request { return newRequest(tg, body) }, conc, duration)
+				if prof != nil {
+					if err := <-prof; err != nil {
+						return fmt.Errorf("cpu profile: %w", err)
+					}
 				}
 				thr[tg.name] = append(thr[tg.name], r)
 				lat[tg.name] = append(lat[tg.name], loadgen.Run(func() *http.Request { return newRequest(tg, body) }, 1, duration))
@@ -350,8 +402,19 @@ func run(o options) error {
 			if i == 0 {
 				cpu = "" // the upstream's own CPU, not a gateway's
 			}
-			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %s | %d |\n", label, tg.name, t.RPS, cpu, loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, t.Errors+l.Errors)
-			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50 - direct.P50, P99: l.P99 - direct.P99, CPU: t.CPU}
+			fmt.Printf("| %s | %s | %.0f | %s | %.2f | %s | %s | %s | %s | %d |\n", label, tg.name, t.RPS, cpu, t.IO, loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, t.Errors+l.Errors)
+			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50 - direct.P50, P99: l.P99 - direct.P99, CPU: t.CPU, IO: t.IO}
+		}
+		for _, kind := range []string{"passthrough", "translate"} {
+			mine := got["dataplane "+kind]
+			for _, other := range []string{"before", "handlers"} {
+				b, ok := got[other+" "+kind]
+				if !ok || mine.RPS == 0 || b.RPS == 0 {
+					continue
+				}
+				sides = append(sides, fmt.Sprintf("| %s | %s | %s | %.2fx | %.2fx | %.2f vs %.2f | %s vs %s | %s vs %s |", label, kind, other,
+					mine.RPS/b.RPS, float64(mine.CPU)/float64(b.CPU), mine.IO, b.IO, loadgen.Micros(mine.P50), loadgen.Micros(b.P50), loadgen.Micros(mine.P99), loadgen.Micros(b.P99)))
+			}
 		}
 		tr, pt, pkr := got["dataplane translate"], got["dataplane passthrough"], got["Portkey translate"]
 		if tr.RPS == 0 || pt.RPS == 0 || pkr.RPS == 0 {
@@ -361,11 +424,19 @@ func run(o options) error {
 			fmt.Sprintf("| %s | %.1fx (goal >= 10x) | %s (goal <= 1/10) | %.2fx | %.1fx |", label,
 				tr.RPS/pkr.RPS, ratio(tr.P99, pkr.P99), tr.RPS/pt.RPS, float64(pkr.CPU)/float64(tr.CPU)))
 	}
-	fmt.Println()
+	fmt.Printf("\n# load average at end: %s\n\n", loadgen.LoadAverage())
 	fmt.Println("| reply | translate req/s ÷ Portkey | translate added p99 ÷ Portkey's | translate req/s ÷ passthrough | Portkey CPU/req ÷ translate |")
 	fmt.Println("|---|--:|--:|--:|--:|")
 	for _, s := range summary {
 		fmt.Println(s)
+	}
+	if len(sides) > 0 {
+		fmt.Println()
+		fmt.Println("| reply | path | dataplane ÷ | req/s | CPU/req | I/O calls/req | added p50 | added p99 |")
+		fmt.Println("|---|---|---|--:|--:|--:|--:|--:|")
+		for _, s := range sides {
+			fmt.Println(s)
+		}
 	}
 	return nil
 }

@@ -1,25 +1,24 @@
-// Command proxy compares the dataplane with a bare httputil.ReverseProxy on the same loopback
-// upstream, with the same Go load generator, in one run.
+// Command proxy compares the shipped dataplane binary with two httputil.ReverseProxy
+// baselines, a stock one and one that pools its copy buffers, on the same loopback upstream,
+// with the same Go load generator, in one run.
 package main
 
 // What it measures
 //
 // Measured: throughput at a fixed concurrency and added p50/p99 latency at concurrency 1, for 1 KB and 16 KB bodies and a streamed (SSE)
-// response. The dataplane runs with routing (20 routes), metrics and JSON access logs (written
-// to /dev/null) on.
+// response. The dataplane is ./cmd/dataplane built by the harness (or -dataplane PATH), run as
+// a user runs it: routing (20 routes), metrics and JSON access logs (stdout, discarded) on.
+// Each target is its own process; CPU/req is that process's user+system time per request.
 //
-//	go run ./hack/bench/proxy -duration 3s -rounds 3 -concurrency 32
+//	go run ./hack/bench/proxy -duration 3s -rounds 5 -concurrency 32
 
 import (
 	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"github.com/infergw/gwctl/hack/bench/loadgen"
 	"io"
 	"log"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -28,24 +27,29 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/infergw/gwctl/dataplane/bootstrap"
+	"github.com/infergw/gwctl/hack/bench/loadgen"
 )
 
 func main() {
 	duration := flag.Duration("duration", 3*time.Second, "length of each measurement")
-	rounds := flag.Int("rounds", 3, "rounds; targets alternate within a round and the median of each figure is reported")
+	rounds := flag.Int("rounds", 5, "rounds; targets alternate within a round and the median of each figure is reported")
 	conc := flag.Int("concurrency", 32, "connections for the throughput runs")
 	chunks := flag.Int("stream-chunks", 20, "SSE events in the streamed response")
-	role := flag.String("role", "", "internal: run as the upstream, baseline or dataplane process")
-	up := flag.String("upstream", "", "internal: upstream address for the proxy roles")
+	bin := flag.String("dataplane", "", "dataplane binary to measure (default: go build ./cmd/dataplane into a temp dir)")
+	compare := flag.String("compare", "", "a second dataplane binary (e.g. built from the previous commit) measured side by side as \"before\"")
+	only := flag.String("scenario", "", "run only this scenario (1KB, 16KB or stream)")
+	profile := flag.String("cpuprofile", "", "write CPU profiles of the dataplane's first throughput run of each scenario to PREFIX-<scenario>.pprof (from its --debug-addr)")
+	role := flag.String("role", "", "internal: run as the upstream or a baseline process")
+	up := flag.String("upstream", "", "internal: upstream address for the baseline roles")
 	flag.Parse()
 	var err error
 	if *role != "" {
 		err = child(*role, *up, *chunks)
 	} else {
-		err = run(*duration, *rounds, *conc, *chunks)
+		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, chunks: *chunks, bin: *bin, compare: *compare, only: *only, profile: *profile})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -63,13 +67,9 @@ func child(role, up string, chunks int) error {
 	case "upstream":
 		addr, err = loadgen.Serve(ctx, upstream(chunks))
 	case "baseline":
-		addr, err = loadgen.Serve(ctx, bare(up))
-	case "dataplane":
-		var stop func()
-		addr, stop, err = dataplane(ctx, up)
-		if err == nil {
-			defer stop()
-		}
+		addr, err = loadgen.Serve(ctx, bare(up, false))
+	case "pooled":
+		addr, err = loadgen.Serve(ctx, bare(up, true))
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}
@@ -87,52 +87,99 @@ type scenario struct {
 
 type target struct {
 	name, base string
+	proc       *loadgen.Proc
 }
 
-func run(duration time.Duration, rounds, conc, chunks int) error {
-	up, err := loadgen.Spawn("-role", "upstream", "-upstream", "", "-stream-chunks", strconv.Itoa(chunks))
+type options struct {
+	duration     time.Duration
+	rounds, conc int
+	chunks       int
+	bin, only    string
+	compare      string
+	profile      string
+}
+
+func run(o options) error {
+	work, err := os.MkdirTemp("", "bench-proxy")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	if o.bin == "" {
+		if o.bin, err = loadgen.BuildDataplane(work); err != nil {
+			return err
+		}
+	}
+	chunks := strconv.Itoa(o.chunks)
+	up, err := loadgen.Spawn("-role", "upstream", "-stream-chunks", chunks)
 	if err != nil {
 		return err
 	}
 	defer up.Stop()
-	baseline, err := loadgen.Spawn("-role", "baseline", "-upstream", up.Addr, "-stream-chunks", strconv.Itoa(chunks))
+	baseline, err := loadgen.Spawn("-role", "baseline", "-upstream", up.Addr)
 	if err != nil {
 		return err
 	}
 	defer baseline.Stop()
-	dp, err := loadgen.Spawn("-role", "dataplane", "-upstream", up.Addr, "-stream-chunks", strconv.Itoa(chunks))
+	pooled, err := loadgen.Spawn("-role", "pooled", "-upstream", up.Addr)
+	if err != nil {
+		return err
+	}
+	defer pooled.Stop()
+	cfg := filepath.Join(work, "config")
+	if err := writeConfig(cfg); err != nil {
+		return err
+	}
+	dp, err := loadgen.StartDataplane(o.bin, cfg, []string{"up.bench=" + up.Addr})
 	if err != nil {
 		return err
 	}
 	defer dp.Stop()
-	procs := map[string]*loadgen.Proc{"direct": up, "baseline": baseline, "dataplane": dp}
 
-	targets := []target{{"direct", "http://" + up.Addr}, {"baseline", "http://" + baseline.Addr}, {"dataplane", "http://" + dp.Addr}}
-	scenarios := []scenario{{"1 KB", "/v1/chat/completions?size=1024"}, {"16 KB", "/v1/chat/completions?size=16384"}, {"stream", "/v1/chat/completions?stream=1"}}
-	fmt.Printf("# dataplane vs httputil.ReverseProxy, %s, %d CPUs, %s per run, %d rounds (median of each figure), throughput at c=%d, latency at c=1\n",
-		runtime.Version(), runtime.NumCPU(), duration, rounds, conc)
-	fmt.Printf("# each target is its own process; CPU/req is that process's user+system time per request in the throughput run\n\n")
-	fmt.Println("| scenario | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
-	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+	targets := []target{{"direct", "http://" + up.Addr, up}, {"stock", "http://" + baseline.Addr, baseline},
+		{"pooled", "http://" + pooled.Addr, pooled}, {"dataplane", "http://" + dp.Addr, dp.Proc}}
+	if o.compare != "" {
+		before, err := loadgen.StartDataplane(o.compare, cfg, []string{"up.bench=" + up.Addr})
+		if err != nil {
+			return err
+		}
+		defer before.Stop()
+		targets = append(targets, target{"before", "http://" + before.Addr, before.Proc})
+	}
+	scenarios := []scenario{{"1KB", "/v1/chat/completions?size=1024"}, {"16KB", "/v1/chat/completions?size=16384"}, {"stream", "/v1/chat/completions?stream=1"}}
+	fmt.Printf("# dataplane binary vs httputil.ReverseProxy (stock; pooled = BufferPool set), %s, %d CPUs, %s per run, %d rounds (median of each figure), throughput at c=%d, latency at c=1\n",
+		runtime.Version(), runtime.NumCPU(), o.duration, o.rounds, o.conc)
+	fmt.Printf("# each target is its own process; CPU/req is that process's user+system time per request in the throughput run\n")
+	fmt.Printf("# load average at start: %s\n\n", loadgen.LoadAverage())
+	fmt.Println("| scenario | target | req/s (c=" + strconv.Itoa(o.conc) + ") | CPU/req | I/O calls/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
+	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+	var summary []string
 	for _, sc := range scenarios {
+		if o.only != "" && o.only != sc.name {
+			continue
+		}
 		thr := map[string][]loadgen.Result{}
 		lat := map[string][]loadgen.Result{}
-		for round := range rounds {
+		for round := range o.rounds {
 			// Rotate the order so no target always runs right after the same one.
 			for i := range targets {
 				tg := targets[(i+round)%len(targets)]
-				p := procs[tg.name]
-				c0 := p.CPU()
-				r := loadgen.Run(chatRequest(tg.base+sc.path), conc, duration)
-				if n := r.RPS * duration.Seconds(); n > 0 {
-					r.CPU = time.Duration(float64(p.CPU()-c0) / n)
+				var prof <-chan error
+				if o.profile != "" && round == 0 && tg.name == "dataplane" {
+					prof = dp.CPUProfile(o.profile+"-"+sc.name+".pprof", o.duration)
+				}
+				r := loadgen.RunOn(tg.proc, chatRequest(tg.base+sc.path), o.conc, o.duration)
+				if prof != nil {
+					if err := <-prof; err != nil {
+						return fmt.Errorf("cpu profile: %w", err)
+					}
 				}
 				thr[tg.name] = append(thr[tg.name], r)
-				lat[tg.name] = append(lat[tg.name], loadgen.Run(chatRequest(tg.base+sc.path), 1, duration))
+				lat[tg.name] = append(lat[tg.name], loadgen.Run(chatRequest(tg.base+sc.path), 1, o.duration))
 			}
 		}
 		direct := loadgen.Median(lat["direct"])
-		var base, mine loadgen.Result
+		got := map[string]loadgen.Result{}
 		for _, tg := range targets {
 			t, l := loadgen.Median(thr[tg.name]), loadgen.Median(lat[tg.name])
 			added50, added99 := "", ""
@@ -140,16 +187,24 @@ func run(duration time.Duration, rounds, conc, chunks int) error {
 				added50, added99 = loadgen.Micros(l.P50-direct.P50), loadgen.Micros(l.P99-direct.P99)
 			}
 			errs := t.Errors + l.Errors
-			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %s | %d |\n", sc.name, tg.name, t.RPS, loadgen.Micros(t.CPU), loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, errs)
-			switch tg.name {
-			case "baseline":
-				base = loadgen.Result{RPS: t.RPS, P50: l.P50, P99: l.P99, CPU: t.CPU}
-			case "dataplane":
-				mine = loadgen.Result{RPS: t.RPS, P50: l.P50, P99: l.P99, CPU: t.CPU}
-			}
+			fmt.Printf("| %s | %s | %.0f | %s | %.2f | %s | %s | %s | %s | %d |\n", sc.name, tg.name, t.RPS, loadgen.Micros(t.CPU), t.IO, loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, errs)
+			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50, P99: l.P99, CPU: t.CPU, IO: t.IO}
 		}
-		fmt.Printf("| %s | **dataplane / baseline** | **%.2fx** | %.2fx | %.2fx | **%.2fx** | | | |\n", sc.name,
-			mine.RPS/base.RPS, float64(mine.CPU)/float64(base.CPU), float64(mine.P50)/float64(base.P50), float64(mine.P99)/float64(base.P99))
+		mine := got["dataplane"]
+		for _, b := range []string{"pooled", "stock", "before"} {
+			base, ok := got[b]
+			if !ok {
+				continue
+			}
+			summary = append(summary, fmt.Sprintf("| %s | %s | **%.2fx** | %.2fx | %.2f vs %.2f | %.2fx | **%.2fx** |", sc.name, b,
+				mine.RPS/base.RPS, float64(mine.CPU)/float64(base.CPU), mine.IO, base.IO, float64(mine.P50)/float64(base.P50), float64(mine.P99)/float64(base.P99)))
+		}
+	}
+	fmt.Printf("\n# load average at end: %s\n\n", loadgen.LoadAverage())
+	fmt.Println("| scenario | dataplane ÷ | req/s (goal >= 1.0 vs pooled) | CPU/req | I/O calls/req | p50 c=1 | p99 c=1 (goal <= 1.0 vs pooled) |")
+	fmt.Println("|---|---|--:|--:|--:|--:|--:|")
+	for _, s := range summary {
+		fmt.Println(s)
 	}
 	return nil
 }
@@ -179,48 +234,43 @@ func upstream(chunks int) http.Handler {
 	})
 }
 
-// bare is the baseline: a stock single-host ReverseProxy with the tuned transport of the
-// published comparisons (large idle pool, compression off).
-func bare(up string) http.Handler {
+// bare is a baseline: a single-host ReverseProxy with the tuned transport of the published
+// comparisons (large idle pool, compression off); pooled adds what the dataplane's proxy has,
+// a sync.Pool of 32 KB copy buffers (the stock proxy allocates one per request).
+func bare(up string, pooled bool) http.Handler {
 	p := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: up})
 	p.Transport = &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, DisableCompression: true, IdleConnTimeout: 90 * time.Second}
 	p.ErrorLog = log.New(io.Discard, "", 0)
+	if pooled {
+		p.BufferPool = &bufferPool{}
+	}
 	return p
 }
 
-func dataplane(ctx context.Context, up string) (addr string, stop func(), err error) {
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v := b.p.Get(); v != nil {
+		return *v.(*[]byte)
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
+// writeConfig writes the dataplane's resources into dir: one Gateway and 20 HTTPRoutes, 19
+// of which match a header the benchmark never sends, all to the Service up.bench (--resolve).
+func writeConfig(dir string) error {
 	var sb strings.Builder
 	sb.WriteString("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: bench}\nspec:\n  listeners: [{name: http, port: 80, protocol: HTTP}]\n---\n")
 	for i := range 19 {
 		fmt.Fprintf(&sb, "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r%d, namespace: bench}\nspec:\n  parentRefs: [{name: gw}]\n  rules:\n  - matches: [{path: {type: PathPrefix, value: /v1/chat}, headers: [{name: X-Tenant, value: \"t%d\"}]}]\n    backendRefs: [{name: up, port: 80}]\n---\n", i, i)
 	}
 	sb.WriteString("apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: chat, namespace: bench}\nspec:\n  parentRefs: [{name: gw}]\n  rules:\n  - matches: [{path: {type: PathPrefix, value: /v1/chat}}]\n    backendRefs: [{name: up, port: 80}]\n")
-	dir, err := os.MkdirTemp("", "dataplane-bench")
-	if err != nil {
-		return "", nil, err
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "routes.yaml"), []byte(sb.String()), 0o644); err != nil {
-		return "", nil, err
-	}
-	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		return "", nil, err
-	}
-	d := bootstrap.New(bootstrap.Settings{
-		Config: []string{dir}, Resolve: map[string]string{"up.bench": up},
-		MaxRequestBody: 32 << 20, WatchInterval: time.Hour,
-	}, slog.New(slog.NewJSONHandler(devnull, nil)))
-	if _, err := d.Load(); err != nil {
-		return "", nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { _ = d.Run(rctx, ln, nil); close(done) }()
-	return ln.Addr().String(), func() { cancel(); <-done; devnull.Close(); os.RemoveAll(dir) }, nil
+	return os.WriteFile(filepath.Join(dir, "routes.yaml"), []byte(sb.String()), 0o644)
 }
 
 // chatRequest makes the benchmark's small chat request to u.

@@ -39,13 +39,25 @@ var testdata embed.FS
 // package does. edit, if not nil, changes the chart first (another name, another values.yaml).
 func Hello(t testing.TB, version string, edit func(*chart.Chart)) []byte {
 	t.Helper()
+	return Package(t, testdata, "testdata/hello", func(ch *chart.Chart) {
+		ch.Metadata.Version = version
+		if edit != nil {
+			edit(ch)
+		}
+	})
+}
+
+// Package packages the chart folder dir of fsys as a .tgz, with the Helm SDK as helm package
+// does, at the name and version of its Chart.yaml. edit, if not nil, changes the chart first.
+func Package(t testing.TB, fsys fs.FS, dir string, edit func(*chart.Chart)) []byte {
+	t.Helper()
 	var files []*loader.BufferedFile
-	err := fs.WalkDir(testdata, "testdata/hello", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		data, err := testdata.ReadFile(p)
-		files = append(files, &loader.BufferedFile{Name: strings.TrimPrefix(p, "testdata/hello/"), Data: data})
+		data, err := fs.ReadFile(fsys, p)
+		files = append(files, &loader.BufferedFile{Name: strings.TrimPrefix(p, dir+"/"), Data: data})
 		return err
 	})
 	if err != nil {
@@ -53,14 +65,13 @@ func Hello(t testing.TB, version string, edit func(*chart.Chart)) []byte {
 	}
 	ch, err := loader.LoadFiles(files)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("chart %s: %v", dir, err)
 	}
-	ch.Metadata.Version = version
 	if edit != nil {
 		edit(ch)
 	}
-	dir := t.TempDir()
-	p, err := chartutil.Save(ch, dir)
+	out := t.TempDir()
+	p, err := chartutil.Save(ch, out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,11 +42,16 @@ func validateWorkload(typed any) field.ErrorList {
 		return append(errs, validatePodSpec(&t.Spec.Template.Spec, specPath.Child("template", "spec"))...)
 	case *appsv1.StatefulSet:
 		errs := validateReplicas(t.Spec.Replicas, specPath.Child("replicas"))
-		errs = append(errs, validateSelected(t.Spec.Selector, &t.Spec.Template, "empty selector is not valid for statefulset.", specPath)...)
+		errs = append(errs, validateSelected(t.Spec.Selector, &t.Spec.Template, "empty selector is invalid for statefulset", specPath)...)
 		errs = append(errs, validateAlwaysRestart(&t.Spec.Template, specPath)...)
 		return append(errs, validatePodSpec(&t.Spec.Template.Spec, specPath.Child("template", "spec"))...)
 	case *appsv1.DaemonSet:
-		errs := validateSelected(t.Spec.Selector, &t.Spec.Template, "empty selector is not valid for daemonset.", specPath)
+		// Unlike the others, ValidateDaemonSetSpec does not require the selector: a missing one
+		// selects nothing, so only the labels are reported.
+		errs := validateSelected(t.Spec.Selector, &t.Spec.Template, "empty selector is invalid for daemonset", specPath)
+		if t.Spec.Selector == nil {
+			errs = errs[1:]
+		}
 		errs = append(errs, validateAlwaysRestart(&t.Spec.Template, specPath)...)
 		if ru := t.Spec.UpdateStrategy.RollingUpdate; ru != nil {
 			ruPath := specPath.Child("updateStrategy", "rollingUpdate")
@@ -79,7 +84,8 @@ func validateReplicas(r *int32, path *field.Path) field.ErrorList {
 func validateSelected(sel *metav1.LabelSelector, tmpl *corev1.PodTemplateSpec, emptyMsg string, path *field.Path) field.ErrorList {
 	selPath := path.Child("selector")
 	if sel == nil {
-		return field.ErrorList{field.Required(selPath, "")}
+		// The server then matches the labels against a selector that selects nothing.
+		return field.ErrorList{field.Required(selPath, ""), field.Invalid(path.Child("template", "metadata", "labels"), tmpl.Labels, "`selector` does not match template `labels`")}
 	}
 	errs := metav1validation.ValidateLabelSelector(sel, metav1validation.LabelSelectorValidationOptions{}, selPath)
 	if len(sel.MatchLabels)+len(sel.MatchExpressions) == 0 {
@@ -173,7 +179,7 @@ func validateJobSpec(j *batchv1.JobSpec, path *field.Path) field.ErrorList {
 	if j.ManualSelector != nil && *j.ManualSelector {
 		selPath := path.Child("selector")
 		if j.Selector == nil {
-			errs = append(errs, field.Required(selPath, ""))
+			errs = append(errs, field.Required(selPath, ""), field.Invalid(path.Child("template", "metadata", "labels"), j.Template.Labels, "`selector` does not match template `labels`"))
 		} else {
 			errs = append(errs, metav1validation.ValidateLabelSelector(j.Selector, metav1validation.LabelSelectorValidationOptions{}, selPath)...)
 			if ok, err := selects(j.Selector, j.Template.Labels); err == nil && !ok {
@@ -190,10 +196,9 @@ func validateJobSpec(j *batchv1.JobSpec, path *field.Path) field.ErrorList {
 		}
 	}
 	p := j.Template.Spec.RestartPolicy
-	if p == "" {
-		p = corev1.RestartPolicyAlways
-	}
-	if p != corev1.RestartPolicyOnFailure && p != corev1.RestartPolicyNever {
+	if p == "" || p == corev1.RestartPolicyAlways {
+		errs = append(errs, field.Required(path.Child("template", "spec", "restartPolicy"), `valid values: "OnFailure", "Never"`))
+	} else if p != corev1.RestartPolicyOnFailure && p != corev1.RestartPolicyNever {
 		errs = append(errs, field.NotSupported(path.Child("template", "spec", "restartPolicy"), p,
 			[]string{string(corev1.RestartPolicyOnFailure), string(corev1.RestartPolicyNever)}))
 	}

@@ -27,6 +27,9 @@ func builtinChecks(o *manifest.Object, typed runtime.Object) []finding.Finding {
 	for _, e := range validateDeclarative(typed) {
 		bad(e.Field, errorBody(e))
 	}
+	for _, e := range validateOther(typed) {
+		bad(e.Field, errorBody(e))
+	}
 	switch t := typed.(type) {
 	case *corev1.Service:
 		for _, e := range validateServicePorts(t) {
@@ -63,20 +66,21 @@ func builtinChecks(o *manifest.Object, typed runtime.Object) []finding.Finding {
 			bad("spec.ports", "Required value")
 		}
 	case *corev1.Secret:
+		// stringData is merged into data before the server validates: it reports both as data[key].
 		for k := range t.Data {
 			for _, m := range validation.IsConfigMapKey(k) {
-				bad("data."+k, fmt.Sprintf("Invalid value: %q: %s", k, m))
+				bad(field.NewPath("data").Key(k).String(), fmt.Sprintf("Invalid value: %q: %s", k, m))
 			}
 		}
 		for k := range t.StringData {
 			for _, m := range validation.IsConfigMapKey(k) {
-				bad("stringData."+k, fmt.Sprintf("Invalid value: %q: %s", k, m))
+				bad(field.NewPath("data").Key(k).String(), fmt.Sprintf("Invalid value: %q: %s", k, m))
 			}
 		}
 	case *corev1.ConfigMap:
 		for k := range t.Data {
 			for _, m := range validation.IsConfigMapKey(k) {
-				bad("data."+k, fmt.Sprintf("Invalid value: %q: %s", k, m))
+				bad(field.NewPath("data").Key(k).String(), fmt.Sprintf("Invalid value: %q: %s", k, m))
 			}
 			if _, ok := t.BinaryData[k]; ok {
 				e := field.Invalid(field.NewPath("data").Key(k), k, "duplicate of key present in binaryData")

@@ -119,7 +119,7 @@ func TestBuiltinServerChecks(t *testing.T) {
 			"spec.ports[1]", `Duplicate value: {"Name":"","Protocol":"TCP","AppProtocol":null,"Port":80,"TargetPort":0,"NodePort":0}`},
 		{"key in data and binaryData", cm, "{b: eA==}", "{a: eA==}", "data[a]", `Invalid value: "a": duplicate of key present in binaryData`},
 		{"job restartPolicy unset", job, "      restartPolicy: Never\n", "",
-			"spec.template.spec.restartPolicy", `Unsupported value: "Always": supported values: "OnFailure", "Never"`},
+			"spec.template.spec.restartPolicy", `Required value: valid values: "OnFailure", "Never"`},
 		{"job manualSelector without selector", job, "  template:", "  manualSelector: true\n  template:", "spec.selector", "Required value"},
 		{"job manualSelector mismatch", job, "  template:\n", "  manualSelector: true\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: c}}\n",
 			"spec.template.metadata.labels", `Invalid value: {"a":"c"}: ` + "`selector` does not match template `labels`"},
@@ -128,7 +128,7 @@ func TestBuiltinServerChecks(t *testing.T) {
 		{"statefulset selector mismatch", strings.Replace(strings.Replace(deploy, "kind: Deployment", "kind: StatefulSet", 1), "  strategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 1, maxSurge: \"25%\"}}\n", "", 1),
 			"labels: {app: web}", "labels: {app: db}", "spec.template.metadata.labels", `Invalid value: {"app":"db"}: ` + "`selector` does not match template `labels`"},
 		{"daemonset selector missing", strings.Replace(strings.Replace(deploy, "kind: Deployment", "kind: DaemonSet", 1), "  replicas: 2\n  selector: {matchLabels: {app: web}}\n  strategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 1, maxSurge: \"25%\"}}\n", "", 1),
-			"", "", "spec.selector", "Required value"},
+			"", "", "spec.template.metadata.labels", `Invalid value: {"app":"web"}: ` + "`selector` does not match template `labels`"},
 		{"cronjob pod template", `apiVersion: batch/v1
 kind: CronJob
 metadata: {name: c}
@@ -143,6 +143,34 @@ spec:
 `, "name: run, image: busybox", "name: run", "spec.jobTemplate.spec.template.spec.containers[0].image", "Required value"},
 		{"pod containers", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: nginx}, {name: a, image: redis}]\n",
 			"", "", "spec.containers[1].name", `Duplicate value: "a"`},
+		// Found by the differential test against kube-apiserver (internal/apiserverdiff).
+		{"volume mount of no volume", deploy, "image: nginx", "image: nginx\n        volumeMounts: [{name: data, mountPath: /data}]",
+			"spec.template.spec.containers[0].volumeMounts[0].name", `Not found: "data"`},
+		{"volume without secretName", deploy, "restartPolicy: Always", "restartPolicy: Always\n      volumes: [{name: s, secret: {}}]",
+			"spec.template.spec.volumes[0].secret.secretName", "Required value"},
+		{"valid volume defaulted to emptyDir", strings.Replace(deploy, "restartPolicy: Always", "restartPolicy: Always\n      volumes: [{name: data}]", 1),
+			"image: nginx", "image: nginx\n        volumeMounts: [{name: data, mountPath: /data}]", "", ""},
+		{"probe without handler", deploy, "image: nginx", "image: nginx\n        livenessProbe: {periodSeconds: 5}",
+			"spec.template.spec.containers[0].livenessProbe", "Required value: must specify a handler type"},
+		{"probe port 0", deploy, "image: nginx", "image: nginx\n        readinessProbe: {httpGet: {port: 0}}",
+			"spec.template.spec.containers[0].readinessProbe.httpGet.port", "Invalid value: 0: must be between 1 and 65535, inclusive"},
+		{"startup probe successThreshold", deploy, "image: nginx", "image: nginx\n        startupProbe: {tcpSocket: {port: http}, successThreshold: 2}",
+			"spec.template.spec.containers[0].startupProbe.successThreshold", "Invalid value: 2: must be 1"},
+		{"seccomp type missing", deploy, "restartPolicy: Always", "restartPolicy: Always\n      securityContext: {seccompProfile: {localhostProfile: x}}",
+			"spec.template.spec.securityContext.seccompProfile.type", "Required value: type is required when seccompProfile is set"},
+		{"env valueFrom without source", deploy, "valueFrom: {fieldRef: {fieldPath: metadata.name}}", "valueFrom: {}",
+			"spec.template.spec.containers[0].env[1].valueFrom", "Invalid value: \"\": must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef`, `secretKeyRef` or `fileKeyRef`"},
+		{"env secretKeyRef without key", deploy, "valueFrom: {fieldRef: {fieldPath: metadata.name}}", "valueFrom: {secretKeyRef: {name: s}}",
+			"spec.template.spec.containers[0].env[1].valueFrom.secretKeyRef.key", "Required value"},
+		{"service type", svc, "type: NodePort", "type: Bogus",
+			"spec.type", `Unsupported value: "Bogus": supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"`},
+		{"node port shared by the same protocol", svc, "protocol: UDP", "protocol: TCP", "spec.ports[1].nodePort", "Duplicate value: 30080"},
+		{"configmap key path", cm, "data: {a: x}", "data: {a b: x}",
+			"data[a b]", `Invalid value: "a b": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`},
+		{"cronjob schedule", "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec:\n  schedule: every minute\n  jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: a, image: b}]}}}}\n",
+			"", "", "spec.schedule", `Invalid value: "every minute": expected exactly 5 fields, found 2: [every minute]`},
+		{"ingress pathType", "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\nspec:\n  rules: [{http: {paths: [{path: /, pathType: Bogus, backend: {service: {name: s, port: {number: 80}}}}]}}]\n",
+			"", "", "spec.rules[0].http.paths[0].pathType", `Unsupported value: "Bogus": supported values: "Exact", "ImplementationSpecific", "Prefix"`},
 	}
 	b, err := New()
 	if err != nil {

@@ -37,7 +37,7 @@ func validatePodSpec(spec *corev1.PodSpec, path *field.Path) field.ErrorList {
 	for i := range spec.Containers {
 		errs = append(errs, validateContainer(&spec.Containers[i], names, path.Child("containers").Index(i))...)
 	}
-	return errs
+	return append(errs, validatePodMore(spec, path)...)
 }
 
 func validateContainer(c *corev1.Container, names map[string]bool, path *field.Path) field.ErrorList {
@@ -140,12 +140,14 @@ func validateEnvVar(ev *corev1.EnvVar, path *field.Path) field.ErrorList {
 	}
 	fp := path.Child("valueFrom")
 	switch {
-	case n > 0 && ev.Value != "":
+	case n == 0:
+		errs = append(errs, field.Invalid(fp, "", envSourceMissing))
+	case ev.Value != "":
 		errs = append(errs, field.Invalid(fp, "", "may not be specified when `value` is not empty"))
 	case n > 1:
 		errs = append(errs, field.Invalid(fp, "", "may not have more than one field specified at a time"))
 	}
-	return errs
+	return append(errs, validateEnvSources(vf, fp)...)
 }
 
 // validateResources: a request above its limit; for a resource that cannot be overcommitted

@@ -18,8 +18,11 @@ type servicePortKey struct {
 	NodePort    int32
 }
 
+var serviceTypes = []string{string(corev1.ServiceTypeClusterIP), string(corev1.ServiceTypeExternalName), string(corev1.ServiceTypeLoadBalancer), string(corev1.ServiceTypeNodePort)}
+
 // validateServicePorts adds to the port checks of builtinChecks the server's ValidateService
-// rules on targetPort, nodePort and a port+protocol given twice.
+// rules on the type, targetPort, nodePort (and a node port given twice) and a port+protocol
+// given twice.
 func validateServicePorts(s *corev1.Service) field.ErrorList {
 	var errs field.ErrorList
 	ports := field.NewPath("spec", "ports")
@@ -27,7 +30,11 @@ func validateServicePorts(s *corev1.Service) field.ErrorList {
 	if typ == "" {
 		typ = corev1.ServiceTypeClusterIP
 	}
+	if !oneOf(string(typ), serviceTypes) {
+		errs = append(errs, field.NotSupported(field.NewPath("spec", "type"), typ, serviceTypes))
+	}
 	seen := map[servicePortKey]bool{}
+	nodePorts := map[servicePortKey]bool{}
 	for i, p := range s.Spec.Ports {
 		idx := ports.Index(i)
 		switch p.TargetPort.Type {
@@ -57,6 +64,27 @@ func validateServicePorts(s *corev1.Service) field.ErrorList {
 			errs = append(errs, field.Duplicate(idx, key))
 		}
 		seen[key] = true
+		if np := (servicePortKey{Protocol: proto, NodePort: nodePort(s, p)}); np.NodePort != 0 {
+			if nodePorts[np] {
+				errs = append(errs, field.Duplicate(idx.Child("nodePort"), np.NodePort))
+			}
+			nodePorts[np] = true
+		}
 	}
 	return errs
+}
+
+// nodePort is the node port the server gives p: its own, or (when node ports are allocated) that
+// of an earlier port with the same number, which the allocator reuses so that TCP and UDP on one
+// port share a node port.
+func nodePort(s *corev1.Service, p corev1.ServicePort) int32 {
+	if p.NodePort != 0 || (s.Spec.Type != corev1.ServiceTypeNodePort && s.Spec.Type != corev1.ServiceTypeLoadBalancer) {
+		return p.NodePort
+	}
+	for _, q := range s.Spec.Ports {
+		if q.Port == p.Port && q.NodePort != 0 {
+			return q.NodePort
+		}
+	}
+	return 0
 }

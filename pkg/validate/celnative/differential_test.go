@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/cel-go/common/types"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // tally counts, over a set of evaluations, what the native program answered against cel-go.

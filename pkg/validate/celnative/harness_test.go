@@ -25,9 +25,9 @@ import (
 	"k8s.io/apiserver/pkg/cel/library"
 	"sigs.k8s.io/yaml"
 
-	"github.com/infergw/gwctl/hack/bench/validate/corpus"
+	"github.com/infergw/gwctl/internal/corpus"
+	"github.com/infergw/gwctl/internal/testenv"
 	"github.com/infergw/gwctl/pkg/manifest"
-	"github.com/infergw/gwctl/pkg/testenv"
 	"github.com/infergw/gwctl/schemas"
 )
 

@@ -43,6 +43,8 @@ type Route struct {
 // ControlsReport lists, for every route, which controls the manifests enforce.
 type Report struct {
 	Routes []Route `json:"routes"`
+	// Listeners say how each Gateway listener serves TLS.
+	Listeners []ListenerTLS `json:"listeners"`
 }
 
 // Control names, in report order.
@@ -70,6 +72,7 @@ func Compute(objs []*manifest.Object) Report {
 		rep.Routes = append(rep.Routes, rc)
 	}
 	sort.Slice(rep.Routes, func(i, j int) bool { return rep.Routes[i].Route.String() < rep.Routes[j].Route.String() })
+	rep.Listeners = listenerTLS(s)
 	return rep
 }
 
@@ -257,6 +260,9 @@ func (r Report) WriteJSON(w io.Writer) error {
 	if r.Routes == nil {
 		r.Routes = []Route{}
 	}
+	if r.Listeners == nil {
+		r.Listeners = []ListenerTLS{}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
@@ -281,6 +287,7 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
+	writeListenersMarkdown(&b, r.Listeners)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

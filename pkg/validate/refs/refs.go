@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/infergw/gwctl/pkg/finding"
+	"github.com/infergw/gwctl/pkg/gateway"
 	"github.com/infergw/gwctl/pkg/validate/objects"
 )
 
@@ -63,6 +64,8 @@ func checkObject(s *objects.Set, e *objects.Entry) []finding.Finding {
 		return checkPolicy(s, e)
 	case e.Obj.Group() == objects.AgentgatewayGroup && e.Obj.Kind == "AgentgatewayBackend":
 		return checkBackend(s, e)
+	case e.Obj.Group() == objects.InferenceGroup && e.Obj.Kind == "InferencePool" && !e.Known:
+		return checkPool(s, e)
 	}
 	return nil
 }
@@ -85,7 +88,7 @@ func checkGateway(s *objects.Set, e *objects.Entry) []finding.Finding {
 	if cls := objects.Str(objects.MapAt(e.Content, "spec"), "gatewayClassName"); cls != "" {
 		if gc := s.Get(objects.GatewayGroup, "GatewayClass", "", cls); gc != nil && !gc.Known {
 			switch ctl := objects.Str(objects.MapAt(gc.Content, "spec"), "controllerName"); ctl {
-			case "agentgateway.dev/agentgateway":
+			case "agentgateway.dev/agentgateway", gateway.DefaultControllerName:
 			case "kgateway.dev/agentgateway":
 				out = append(out, gc.Obj.Finding("spec.controllerName", RuleGatewayClass, finding.Error,
 					"controllerName kgateway.dev/agentgateway is obsolete: agentgateway v1.x serves agentgateway.dev/agentgateway"))
@@ -95,7 +98,7 @@ func checkGateway(s *objects.Set, e *objects.Entry) []finding.Finding {
 					break
 				}
 				out = append(out, gc.Obj.Finding("spec.controllerName", RuleGatewayClass, finding.Warning,
-					fmt.Sprintf("controllerName %q is not agentgateway's (agentgateway.dev/agentgateway): the dataplane will not serve Gateway %s/%s", ctl, e.NS(), e.Obj.Name)))
+					fmt.Sprintf("controllerName %q is neither the dataplane's (%s) nor agentgateway's (agentgateway.dev/agentgateway): Gateway %s/%s will not be served by either", ctl, gateway.DefaultControllerName, e.NS(), e.Obj.Name)))
 			}
 		}
 	}

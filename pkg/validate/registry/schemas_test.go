@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 	"github.com/infergw/gwctl/schemas"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/infergw/gwctl/pkg/testenv"
+	"github.com/infergw/gwctl/internal/testenv"
 )
 
 func TestValidateBody(t *testing.T) {

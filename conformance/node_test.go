@@ -1,0 +1,293 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+)
+
+// node plays what a cluster has and the test API server lacks: the Deployment controller
+// (Pods for each Deployment), the kubelet (each Pod Ready with an address of 10.244.0.0/16,
+// answered on loopback by an echo server that reports like echo-basic) and the EndpointSlice
+// controller (one slice per Service with ready Pods on its target ports).
+type node struct {
+	cs kubernetes.Interface
+
+	mu     sync.Mutex
+	pods   map[string]*echoPod // by pod IP
+	byName map[string]string   // ns/name -> pod IP
+	next   int
+}
+
+type echoPod struct {
+	ns, name string
+	srv      *http.Server
+	addr     string // 127.0.0.1:port
+}
+
+// nodeName is the one node the pods are scheduled on.
+const nodeName = "gwctl-node"
+
+func newNode(cs kubernetes.Interface) *node {
+	return &node{cs: cs, pods: map[string]*echoPod{}, byName: map[string]string{}}
+}
+
+// Dial maps a pod address to its echo server; other addresses are dialled as given.
+func (n *node) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err == nil {
+		n.mu.Lock()
+		p := n.pods[host]
+		n.mu.Unlock()
+		if p != nil {
+			addr = p.addr
+		}
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+// run reconciles every interval until ctx is done.
+func (n *node) run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n.reconcile(ctx)
+		select {
+		case <-ctx.Done():
+			n.mu.Lock()
+			for _, p := range n.pods {
+				_ = p.srv.Close()
+			}
+			n.mu.Unlock()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (n *node) reconcile(ctx context.Context) {
+	nss, err := n.cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	for _, ns := range nss.Items {
+		if ns.DeletionTimestamp != nil {
+			continue
+		}
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns.Name}}
+		if _, err := n.cs.CoreV1().ServiceAccounts(ns.Name).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			continue
+		}
+	}
+	deps, err := n.cs.AppsV1().Deployments("").List(ctx, metav1.ListOptions{})
+	if err == nil {
+		for i := range deps.Items {
+			n.deployment(ctx, &deps.Items[i])
+		}
+	}
+	pods, err := n.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	live := map[string]bool{}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		live[p.Namespace+"/"+p.Name] = true
+		n.kubelet(ctx, p)
+	}
+	n.mu.Lock()
+	for key, ip := range n.byName {
+		if !live[key] {
+			_ = n.pods[ip].srv.Close()
+			delete(n.pods, ip)
+			delete(n.byName, key)
+		}
+	}
+	n.mu.Unlock()
+	svcs, err := n.cs.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	for i := range svcs.Items {
+		n.endpointSlice(ctx, &svcs.Items[i], pods.Items)
+	}
+}
+
+// deployment creates the Pods a Deployment is missing (named <deployment>-<i>).
+func (n *node) deployment(ctx context.Context, d *appsv1.Deployment) {
+	replicas := int32(1)
+	if d.Spec.Replicas != nil {
+		replicas = *d.Spec.Replicas
+	}
+	for i := int32(0); i < replicas; i++ {
+		p := &corev1.Pod{
+			// Named as a ReplicaSet names its pods (<deployment>-<hash>-<suffix>): the suite reads the
+			// backend name back from the pod name.
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-6c9d8f7b5-%05d", d.Name, i), Namespace: d.Namespace, Labels: d.Spec.Template.Labels},
+			Spec:       *d.Spec.Template.Spec.DeepCopy(),
+		}
+		p.Spec.NodeName = nodeName
+		if _, err := n.cs.CoreV1().Pods(d.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			continue
+		}
+	}
+}
+
+// kubelet starts a Pod's echo server and reports it Running and Ready with its address.
+func (n *node) kubelet(ctx context.Context, p *corev1.Pod) {
+	key := p.Namespace + "/" + p.Name
+	n.mu.Lock()
+	ip, ok := n.byName[key]
+	if !ok {
+		n.next++
+		ip = fmt.Sprintf("10.244.%d.%d", n.next/250, n.next%250+1)
+		ep, err := startEcho(p.Namespace, p.Name)
+		if err != nil {
+			n.mu.Unlock()
+			return
+		}
+		n.pods[ip], n.byName[key] = ep, ip
+	}
+	n.mu.Unlock()
+	if p.Status.PodIP == ip && podReady(p) {
+		return
+	}
+	now := metav1.Now()
+	p.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}, HostIP: "10.244.255.1", StartTime: &now,
+		Conditions: []corev1.PodCondition{
+			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			{Type: corev1.PodInitialized, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			{Type: corev1.ContainersReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		}}
+	for _, c := range p.Spec.Containers {
+		p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, corev1.ContainerStatus{Name: c.Name, Image: c.Image, Ready: true,
+			Started: ptr.To(true), State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}})
+	}
+	_, _ = n.cs.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// endpointSlice keeps one EndpointSlice per selector Service with its ready Pods.
+func (n *node) endpointSlice(ctx context.Context, svc *corev1.Service, pods []corev1.Pod) {
+	if len(svc.Spec.Selector) == 0 {
+		return
+	}
+	sel := labels.SelectorFromSet(svc.Spec.Selector)
+	var ready []corev1.Pod
+	for _, p := range pods {
+		if p.Namespace == svc.Namespace && p.DeletionTimestamp == nil && p.Status.PodIP != "" && podReady(&p) && sel.Matches(labels.Set(p.Labels)) {
+			ready = append(ready, p)
+		}
+	}
+	sort.Slice(ready, func(i, j int) bool { return ready[i].Name < ready[j].Name })
+	want := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: svc.Name + "-node", Namespace: svc.Namespace,
+			Labels: map[string]string{discoveryv1.LabelServiceName: svc.Name, discoveryv1.LabelManagedBy: "gwctl-conformance-node"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+	}
+	for _, sp := range svc.Spec.Ports {
+		port := sp.TargetPort.IntVal
+		if sp.TargetPort.StrVal != "" && len(ready) > 0 {
+			port = namedPort(&ready[0], sp.TargetPort.StrVal)
+		}
+		if port == 0 {
+			port = sp.Port
+		}
+		want.Ports = append(want.Ports, discoveryv1.EndpointPort{Name: ptr.To(sp.Name), Port: ptr.To(port), Protocol: ptr.To(sp.Protocol)})
+	}
+	for _, p := range ready {
+		want.Endpoints = append(want.Endpoints, discoveryv1.Endpoint{Addresses: []string{p.Status.PodIP}, NodeName: ptr.To(nodeName),
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name}})
+	}
+	cur, err := n.cs.DiscoveryV1().EndpointSlices(svc.Namespace).Get(ctx, want.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, _ = n.cs.DiscoveryV1().EndpointSlices(svc.Namespace).Create(ctx, want, metav1.CreateOptions{})
+	case err == nil:
+		a, _ := json.Marshal([]any{cur.Ports, cur.Endpoints})
+		b, _ := json.Marshal([]any{want.Ports, want.Endpoints})
+		if string(a) != string(b) {
+			cur.Ports, cur.Endpoints = want.Ports, want.Endpoints
+			_, _ = n.cs.DiscoveryV1().EndpointSlices(svc.Namespace).Update(ctx, cur, metav1.UpdateOptions{})
+		}
+	}
+}
+
+func namedPort(p *corev1.Pod, name string) int32 {
+	for _, c := range p.Spec.Containers {
+		for _, cp := range c.Ports {
+			if cp.Name == name {
+				return cp.ContainerPort
+			}
+		}
+	}
+	return 0
+}
+
+// startEcho serves a pod's echo: the request as echo-basic reports it, with the pod's name and
+// namespace.
+func startEcho(ns, name string) (*echoPod, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d := r.URL.Query().Get("delay"); d != "" {
+			if dur, err := time.ParseDuration(d); err == nil && dur < time.Minute {
+				select {
+				case <-time.After(dur):
+				case <-r.Context().Done():
+					return
+				}
+			}
+		}
+		_, port, _ := net.SplitHostPort(r.Context().Value(http.LocalAddrContextKey).(net.Addr).String())
+		body, _ := json.MarshalIndent(map[string]any{
+			"path": r.RequestURI, "host": r.Host, "method": r.Method, "proto": r.Proto, "headers": r.Header,
+			"httpPort": port, "namespace": ns, "ingress": "", "service": "", "pod": name,
+		}, "", " ")
+		for _, list := range r.Header["X-Echo-Set-Header"] { // as echo-basic: "name:value,name:value"
+			for _, kv := range strings.Split(list, ",") {
+				k, v, _ := strings.Cut(strings.TrimSpace(kv), ":")
+				if len(w.Header()[k]) == 0 {
+					w.Header()[k] = []string{v}
+				} else {
+					w.Header()[k][0] += "," + strings.TrimSpace(v)
+				}
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = w.Write(body)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	return &echoPod{ns: ns, name: name, srv: srv, addr: ln.Addr().String()}, nil
+}

@@ -1,0 +1,371 @@
+package epp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	procmode "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// chunkSize is the largest body piece sent in one message in the streamed modes (Envoy sends
+// what it has received, typically far less).
+const chunkSize = 64 << 10
+
+// exchange is one request's ext_proc stream.
+type exchange struct {
+	c      *Client
+	h      *handler
+	stream extprocv3.ExternalProcessor_ProcessClient
+	cancel context.CancelFunc
+	recv   chan received
+	mode   Mode
+
+	endpoints []string
+	body      []byte
+
+	closeOnce sync.Once
+}
+
+type received struct {
+	m   *extprocv3.ProcessingResponse
+	err error
+}
+
+// exchange runs the request phase: it opens the stream, sends the headers (with the subset hint)
+// and the body as the mode asks, applies the picker's header and body mutations to r and body,
+// and returns with the picker's endpoints that are the pool's. The stream stays open for the
+// response phases until close.
+func (c *Client) exchange(ctx context.Context, h *handler, r *http.Request, body []byte) (*exchange, error) {
+	proc, err := c.processor(h.pk.Address)
+	if err != nil {
+		return nil, &failure{reason: "unavailable", err: err}
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	ex := &exchange{c: c, h: h, cancel: cancel, mode: c.opts.Mode, recv: make(chan received, 4), body: body}
+	phase, done := context.WithTimeout(sctx, c.opts.Timeout)
+	defer done()
+	ex.stream, err = proc.Process(sctx)
+	if err != nil {
+		cancel()
+		return nil, classify(err, phase)
+	}
+	go ex.receive(sctx)
+
+	first := &extprocv3.ProcessingRequest{
+		Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{
+			Headers:     headerMap(r, func(k string) bool { return credential[k] || hopByHop[k] }),
+			EndOfStream: body == nil,
+		}},
+		ProtocolConfig: &extprocv3.ProtocolConfiguration{RequestBodyMode: ex.mode.RequestBody, ResponseBodyMode: ex.mode.ResponseBody},
+	}
+	if subset := h.pool.Reachable(); subset != nil {
+		first.MetadataContext = subsetMetadata(subset)
+	}
+	if err := ex.send(first); err != nil {
+		return ex, classify(err, phase)
+	}
+	// The picker's header mutations go on a copy: when it fails, failOpen serves the request
+	// as the client sent it.
+	out := r.WithContext(r.Context()) // a shallow copy
+	out.Header = r.Header.Clone()
+	if err := ex.requestPhase(phase, out); err != nil {
+		return ex, err
+	}
+	r.Header = out.Header
+	if r.ContentLength != int64(len(ex.body)) && ex.body != nil {
+		r.ContentLength = int64(len(ex.body))
+	}
+	return ex, nil
+}
+
+// requestPhase sends the body as the mode asks and reads replies until the picker answered the
+// headers and, when it takes the body, all of it.
+func (ex *exchange) requestPhase(ctx context.Context, r *http.Request) error {
+	body := ex.body
+	bodyMode := ex.mode.RequestBody
+	if body == nil {
+		bodyMode = BodyNone
+	}
+	sendChunks := func() error {
+		for off := 0; ; off += chunkSize {
+			end := min(off+chunkSize, len(body))
+			last := end == len(body)
+			m := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{
+				RequestBody: &extprocv3.HttpBody{Body: body[off:end], EndOfStream: last}}}
+			if err := ex.send(m); err != nil {
+				return err
+			}
+			if last {
+				return nil
+			}
+		}
+	}
+	nChunks := max(1, (len(body)+chunkSize-1)/chunkSize)
+	chunk := func(i int) []byte { return body[min(i*chunkSize, len(body)):min((i+1)*chunkSize, len(body))] }
+	pendingChunks := 0 // streamed mode: replies still owed, one per chunk
+	if bodyMode == BodyFullDuplex {
+		// Sent without waiting for the headers reply, as Envoy does in this mode.
+		if err := sendChunks(); err != nil {
+			return classify(err, ctx)
+		}
+	}
+	var (
+		gotHeaders bool
+		bodyDone   = bodyMode == BodyNone
+		dest       string
+		haveDest   bool
+		streamed   []byte // full duplex: the body as the picker sends it back
+		chunks     [][]byte
+	)
+	for !gotHeaders || !bodyDone {
+		m, err := ex.next(ctx)
+		if err != nil {
+			return err
+		}
+		if d, ok := destination(m.GetDynamicMetadata(), nil); ok {
+			dest, haveDest = d, true
+		}
+		switch v := m.GetResponse().(type) {
+		case *extprocv3.ProcessingResponse_ImmediateResponse:
+			return immediateFrom(v.ImmediateResponse)
+		case *extprocv3.ProcessingResponse_RequestHeaders:
+			if gotHeaders {
+				return fail("invalid", "second request headers reply")
+			}
+			gotHeaders = true
+			cr := v.RequestHeaders.GetResponse()
+			ex.common(cr, r.Header, &dest, &haveDest)
+			if cr.GetStatus() == extprocv3.CommonResponse_CONTINUE_AND_REPLACE {
+				// The picker replaces the body (or keeps none) and skips the body phase.
+				ex.body = replaceBody(cr.GetBodyMutation(), nil)
+				bodyDone = true
+				continue
+			}
+			if o := m.GetModeOverride(); o != nil && bodyMode != BodyFullDuplex {
+				ex.mode.ResponseHeaders = o.GetResponseHeaderMode() != procmode.ProcessingMode_SKIP
+				ex.mode.ResponseBody = o.GetResponseBodyMode()
+				if body != nil && o.GetRequestBodyMode() != bodyMode {
+					bodyMode = o.GetRequestBodyMode()
+					bodyDone = bodyMode == BodyNone
+				}
+			}
+			switch bodyMode {
+			case BodyBuffered:
+				m := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{
+					RequestBody: &extprocv3.HttpBody{Body: body, EndOfStream: true}}}
+				if err := ex.send(m); err != nil {
+					return classify(err, ctx)
+				}
+			case BodyStreamed:
+				pendingChunks = nChunks
+				if err := sendChunks(); err != nil {
+					return classify(err, ctx)
+				}
+			}
+		case *extprocv3.ProcessingResponse_RequestBody:
+			if bodyDone || (bodyMode != BodyFullDuplex && !gotHeaders) {
+				return fail("invalid", "unexpected request body reply")
+			}
+			cr := v.RequestBody.GetResponse()
+			ex.common(cr, r.Header, &dest, &haveDest)
+			switch bodyMode {
+			case BodyFullDuplex:
+				// The body as the picker sends it back (GIE's EPP: all of it, once), or, for a
+				// reply without a mutation, the chunk it answers passed on unchanged (GIE's lwepp).
+				if cr.GetBodyMutation() == nil {
+					streamed = append(streamed, chunk(len(chunks))...)
+					chunks = append(chunks, nil)
+					if len(chunks) == nChunks {
+						ex.body = streamed
+						bodyDone = true
+					}
+					break
+				}
+				sr := cr.GetBodyMutation().GetStreamedResponse()
+				if sr == nil {
+					return fail("invalid", "full-duplex body reply without a streamed response")
+				}
+				streamed = append(streamed, sr.GetBody()...)
+				if int64(len(streamed)) > ex.c.opts.MaxBodyBytes {
+					return fail("invalid", "the picker returned a body over %d bytes", ex.c.opts.MaxBodyBytes)
+				}
+				if sr.GetEndOfStream() {
+					ex.body = streamed
+					bodyDone = true
+				}
+			case BodyBuffered:
+				ex.body = replaceBody(cr.GetBodyMutation(), body)
+				bodyDone = true
+			case BodyStreamed:
+				chunks = append(chunks, replaceBody(cr.GetBodyMutation(), chunk(len(chunks))))
+				if pendingChunks--; pendingChunks == 0 {
+					ex.body = joinChunks(chunks)
+					bodyDone = true
+				}
+			}
+		case *extprocv3.ProcessingResponse_RequestTrailers:
+			// Nothing to do: the dataplane sends no trailers.
+		default:
+			return fail("invalid", "reply %T in the request phase", m.GetResponse())
+		}
+	}
+	if !haveDest {
+		return fail("no_destination", "the picker named no endpoint (%s metadata or header)", KeyDestination)
+	}
+	eps, malformed := parseEndpoints(dest)
+	for _, e := range eps {
+		if ex.h.pool.Has(e) {
+			ex.endpoints = append(ex.endpoints, e)
+		}
+	}
+	if len(ex.endpoints) == 0 {
+		if len(eps) == 0 && malformed > 0 {
+			return fail("invalid", "destination %q is not a list of ip:port", printable(dest, 128))
+		}
+		return fail("not_in_pool", "destination %q names no endpoint of the pool", printable(dest, 128))
+	}
+	r.Header.Set(KeyDestination, strings.Join(ex.endpoints, ","))
+	return nil
+}
+
+// common applies a reply's header mutation to h and reads a destination header it sets.
+func (ex *exchange) common(cr *extprocv3.CommonResponse, h http.Header, dest *string, have *bool) {
+	if cr == nil {
+		return
+	}
+	if !*have {
+		if d, ok := destination(nil, cr.GetHeaderMutation()); ok {
+			*dest, *have = d, true
+		}
+	}
+	if n := applyHeaderMutation(h, cr.GetHeaderMutation()); n > 0 {
+		ex.c.log.Debug("endpoint picker header mutations ignored", "pool", ex.h.name, "count", n)
+	}
+}
+
+// replaceBody applies a buffered or streamed-chunk body mutation to cur.
+func replaceBody(m *extprocv3.BodyMutation, cur []byte) []byte {
+	switch v := m.GetMutation().(type) {
+	case *extprocv3.BodyMutation_Body:
+		return v.Body
+	case *extprocv3.BodyMutation_ClearBody:
+		if v.ClearBody {
+			return []byte{}
+		}
+	}
+	return cur
+}
+
+func joinChunks(cs [][]byte) []byte {
+	n := 0
+	for _, c := range cs {
+		n += len(c)
+	}
+	out := make([]byte, 0, n)
+	for _, c := range cs {
+		out = append(out, c...)
+	}
+	return out
+}
+
+func immediateFrom(ir *extprocv3.ImmediateResponse) error {
+	code := int(ir.GetStatus().GetCode())
+	if code < 400 || code > 599 {
+		return fail("invalid", "immediate response with status %d", code)
+	}
+	e := &immediate{status: code, message: printable(string(ir.GetBody()), 256)}
+	if e.message == "" {
+		e.message = printable(ir.GetDetails(), 256)
+	}
+	for _, o := range ir.GetHeaders().GetSetHeaders() {
+		if strings.EqualFold(o.GetHeader().GetKey(), "retry-after") {
+			e.retryAfter = printable(headerValue(o.GetHeader()), 32)
+		}
+	}
+	return e
+}
+
+// receive moves the picker's replies to ex.recv until the stream ends.
+func (ex *exchange) receive(ctx context.Context) {
+	defer close(ex.recv)
+	for {
+		m, err := ex.stream.Recv()
+		select {
+		case ex.recv <- received{m, err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// next waits for the picker's next reply until ctx ends.
+func (ex *exchange) next(ctx context.Context) (*extprocv3.ProcessingResponse, error) {
+	select {
+	case r, ok := <-ex.recv:
+		if !ok {
+			return nil, fail("stream_closed", "the picker closed the stream before answering")
+		}
+		if r.err != nil {
+			return nil, classify(r.err, ctx)
+		}
+		if r.m.GetResponse() == nil {
+			return nil, fail("invalid", "reply without a response")
+		}
+		return r.m, nil
+	case <-ctx.Done():
+		return nil, classify(ctx.Err(), ctx)
+	}
+}
+
+// send sends m; io.EOF (the picker ended the stream) counts as stream_closed.
+func (ex *exchange) send(m *extprocv3.ProcessingRequest) error {
+	return ex.stream.Send(m)
+}
+
+// close ends the stream (the picker sees the end of the request) and releases it.
+func (ex *exchange) close() {
+	ex.closeOnce.Do(func() {
+		_ = ex.stream.CloseSend()
+		ex.cancel()
+	})
+}
+
+// classify names a stream error for the metrics; ctx is the phase whose deadline applies.
+func classify(err error, ctx context.Context) error {
+	var f *failure
+	var imm *immediate
+	if errors.As(err, &f) || errors.As(err, &imm) {
+		return err
+	}
+	if ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
+		return &failure{reason: "timeout", err: err}
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	if errors.Is(err, io.EOF) {
+		return &failure{reason: "stream_closed", err: errors.New("the picker closed the stream before answering")}
+	}
+	switch status.Code(err) {
+	case codes.Unavailable:
+		return &failure{reason: "unavailable", err: err}
+	case codes.DeadlineExceeded:
+		return &failure{reason: "timeout", err: err}
+	case codes.Canceled:
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &failure{reason: "stream_closed", err: err}
+	}
+	return &failure{reason: "epp_error", err: err}
+}

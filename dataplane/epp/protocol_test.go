@@ -1,0 +1,91 @@
+package epp
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+func TestParseEndpoints(t *testing.T) {
+	for _, tc := range []struct {
+		in        string
+		want      []string
+		malformed int
+	}{
+		{"10.0.0.1:8000", []string{"10.0.0.1:8000"}, 0},
+		{" 10.0.0.1:8000 , 10.0.0.2:8000,", []string{"10.0.0.1:8000", "10.0.0.2:8000"}, 0},
+		{"[fd00::1]:8000", []string{"[fd00::1]:8000"}, 0},
+		{"vllm-0:8000,10.0.0.1:0,10.0.0.1,http://10.0.0.1:8000/", nil, 4}, // names, port 0, no port, URLs
+		{"10.0.0.1:8000\r\nx: y", nil, 1},
+		{strings.Repeat("10.0.0.1:8000,", 400), nil, 1}, // over maxDestinationLen
+	} {
+		got, bad := parseEndpoints(tc.in)
+		if !slices.Equal(got, tc.want) || bad != tc.malformed {
+			t.Errorf("parseEndpoints(%.40q) = %v, %d malformed; want %v, %d", tc.in, got, bad, tc.want, tc.malformed)
+		}
+	}
+	many := strings.TrimSuffix(strings.Repeat("10.0.0.1:8000,", 20), ",")
+	if got, _ := parseEndpoints(many); len(got) != maxEndpoints {
+		t.Errorf("%d endpoints read of 20, want the first %d", len(got), maxEndpoints)
+	}
+}
+
+func TestApplyHeaderMutation(t *testing.T) {
+	opt := func(k, v string, a corev3.HeaderValueOption_HeaderAppendAction) *corev3.HeaderValueOption {
+		return &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: k, RawValue: []byte(v)}, AppendAction: a}
+	}
+	h := http.Header{"X-Keep": {"1"}, "X-Over": {"old"}, "X-Gone": {"1"}, "Host": {"a"}}
+	skipped := applyHeaderMutation(h, &extprocv3.HeaderMutation{
+		SetHeaders: []*corev3.HeaderValueOption{
+			opt("x-over", "new", corev3.HeaderValueOption_APPEND_IF_EXISTS_OR_ADD), // ext_proc's default: overwrite
+			opt("x-keep", "2", corev3.HeaderValueOption_ADD_IF_ABSENT),
+			opt("x-absent", "3", corev3.HeaderValueOption_OVERWRITE_IF_EXISTS),
+			{Header: &corev3.HeaderValue{Key: "x-appended", Value: "a"}, Append: wrapperspb.Bool(true)},
+			{Header: &corev3.HeaderValue{Key: "x-appended", Value: "b"}, Append: wrapperspb.Bool(true)},
+			opt(":authority", "evil", 0), opt("host", "evil", 0), opt("content-length", "1", 0), opt("transfer-encoding", "chunked", 0),
+			opt("x-envoy-original-path", "/", 0), opt(KeyDestination, "127.0.0.1:1", 0), opt("x-bad", "a\r\nb", 0), opt("bad name", "v", 0),
+		},
+		RemoveHeaders: []string{"x-gone", "host", ":path"},
+	})
+	if skipped != 10 {
+		t.Errorf("skipped %d operations, want 10 (pseudo, host x2, framing, x-envoy-, destination, CR/LF, bad name, :path)", skipped)
+	}
+	want := http.Header{"X-Keep": {"1"}, "X-Over": {"new"}, "Host": {"a"}, "X-Appended": {"a", "b"}}
+	if len(h) != len(want) {
+		t.Fatalf("headers %v, want %v", h, want)
+	}
+	for k, v := range want {
+		if !slices.Equal(h[k], v) {
+			t.Errorf("%s = %v, want %v", k, h[k], v)
+		}
+	}
+}
+
+func TestReadSubset(t *testing.T) {
+	md := func(v *structpb.Value) *corev3.Metadata {
+		return &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{NamespaceSubset: {Fields: map[string]*structpb.Value{KeySubset: v}}}}
+	}
+	list, _ := structpb.NewList([]any{"10.0.0.1:8000", "10.0.0.2:8000,10.0.0.3:8000"})
+	for _, tc := range []struct {
+		name string
+		md   *corev3.Metadata
+		want []string
+		ok   bool
+	}{
+		{"none", nil, nil, false},
+		{"list", md(structpb.NewListValue(list)), []string{"10.0.0.1:8000", "10.0.0.2:8000", "10.0.0.3:8000"}, true},
+		{"comma string", md(structpb.NewStringValue("10.0.0.1, 10.0.0.2")), []string{"10.0.0.1", "10.0.0.2"}, true},
+		{"empty list", md(structpb.NewListValue(&structpb.ListValue{})), []string{}, true},
+	} {
+		got, ok := readSubset(tc.md)
+		if ok != tc.ok || !slices.Equal(got, tc.want) || (tc.ok && got == nil) {
+			t.Errorf("%s: %v %v, want %v %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}

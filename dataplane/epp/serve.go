@@ -1,0 +1,190 @@
+package epp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/infergw/gwctl/dataplane/config"
+	"github.com/infergw/gwctl/dataplane/pool"
+	"github.com/infergw/gwctl/pkg/gateway"
+)
+
+// ServeOptions configure Serve: which pool of the gateway resources to pick for, and where.
+type ServeOptions struct {
+	// Config are the gateway resources (files, directories, "-" for Stdin), as the dataplane reads them.
+	Config []string
+	Stdin  io.Reader
+	// Pool is namespace/name of the InferencePool; empty when the input has exactly one.
+	Pool string
+	// Listen is the ext_proc address (default :9002); the gRPC health services (liveness,
+	// readiness, envoy.service.ext_proc.v3.ExternalProcessor) are served on it too.
+	Listen string
+	// Admin serves /metrics; empty disables it.
+	Admin string
+	// Resolve, ClusterDomain and AssumeServices are the compiler's options (gateway.Options).
+	Resolve        map[string]string
+	ClusterDomain  string
+	AssumeServices bool
+	// PoolEndpoints lists model servers by "name.namespace" for local runs (else the DNS of
+	// the pool's headless Service).
+	PoolEndpoints map[string][]string
+	Scheduler     pool.SchedulerConfig
+	MaxBodyBytes  int64
+	// TLS, when set, serves ext_proc over TLS.
+	TLS    *tls.Config
+	Logger *slog.Logger
+	// Ready, when set, receives the ext_proc address once it listens (tests, benchmarks).
+	Ready func(addr string)
+}
+
+// Serve runs the dataplane's picker as an Endpoint Picker until ctx ends. The resources are read
+// once: the endpoints are re-resolved as the dataplane does, the rest needs a restart.
+func Serve(ctx context.Context, o ServeOptions) error {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.Listen == "" {
+		o.Listen = ":9002"
+	}
+	src := &config.Source{Paths: o.Config, Stdin: o.Stdin, Options: gateway.Options{
+		Resolve: o.Resolve, ClusterDomain: o.ClusterDomain, AssumeServices: o.AssumeServices}}
+	res, err := src.Load()
+	var inv *config.InvalidError
+	if err != nil && !errors.As(err, &inv) {
+		return err
+	}
+	b, err := findPool(res.Config, o.Pool)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	cfg := pool.FromBackend(b, o.PoolEndpoints, o.ClusterDomain)
+	cfg.Scheduler = o.Scheduler
+	p, err := pool.New(cfg, log.With("pool", cfg.Name), reg)
+	if err != nil {
+		return err
+	}
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
+	defer p.Close()
+	srv, err := NewServer(p, o.MaxBodyBytes, log, reg)
+	if err != nil {
+		return err
+	}
+
+	var gopts []grpc.ServerOption
+	if o.TLS != nil {
+		gopts = append(gopts, grpc.Creds(credentials.NewTLS(o.TLS)))
+	}
+	g := grpc.NewServer(gopts...)
+	extprocv3.RegisterExternalProcessorServer(g, srv)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(g, hs)
+	hs.SetServingStatus("liveness", healthpb.HealthCheckResponse_SERVING)
+	lis, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("epp: listen %s: %w", o.Listen, err)
+	}
+	go readiness(ctx, p, hs)
+
+	var admin *http.Server
+	adminAddr := ""
+	if o.Admin != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		admin = &http.Server{Addr: o.Admin, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		al, err := net.Listen("tcp", o.Admin)
+		if err != nil {
+			_ = lis.Close()
+			return fmt.Errorf("epp: listen %s: %w", o.Admin, err)
+		}
+		adminAddr = al.Addr().String()
+		go func() { _ = admin.Serve(al) }()
+	}
+	log.Info("endpoint picker serving", "pool", cfg.Name, "ext_proc", lis.Addr().String(), "admin", adminAddr)
+	if o.Ready != nil {
+		o.Ready(lis.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- g.Serve(lis) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		hs.Shutdown()
+		stopped := make(chan struct{})
+		go func() { g.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+			g.Stop()
+		}
+	}
+	if admin != nil {
+		_ = admin.Close()
+	}
+	return err
+}
+
+// readiness reports readiness and the ext_proc service as serving while the pool has endpoints.
+func readiness(ctx context.Context, p *pool.Pool, hs *health.Server) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		st := healthpb.HealthCheckResponse_NOT_SERVING
+		if len(p.Endpoints()) > 0 {
+			st = healthpb.HealthCheckResponse_SERVING
+		}
+		hs.SetServingStatus("readiness", st)
+		hs.SetServingStatus(extprocv3.ExternalProcessor_ServiceDesc.ServiceName, st)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// findPool picks the InferencePool backend named namespace/name, or the only one.
+func findPool(cfg *gateway.Config, name string) (*gateway.Backend, error) {
+	var pools []*gateway.Backend
+	var names []string
+	if cfg != nil {
+		for _, b := range cfg.Backends {
+			if b.Kind == gateway.KindInferencePool && b.Pool != nil {
+				pools = append(pools, b)
+				names = append(names, b.Namespace+"/"+b.Name)
+			}
+		}
+	}
+	sort.Strings(names)
+	for _, b := range pools {
+		if b.Namespace+"/"+b.Name == name {
+			return b, nil
+		}
+	}
+	switch {
+	case name == "" && len(pools) == 1:
+		return pools[0], nil
+	case name == "" && len(pools) == 0, name != "":
+		return nil, fmt.Errorf("epp: no InferencePool %q referenced by an HTTPRoute in the input (found %v)", name, names)
+	}
+	return nil, fmt.Errorf("epp: the input has %d InferencePools %v: name one with --pool namespace/name", len(pools), names)
+}

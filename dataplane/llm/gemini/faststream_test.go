@@ -1,0 +1,102 @@
+package gemini
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// streamFirst starts a stream (role chunk of candidate 0) so the events after it can take the
+// fast path.
+const streamFirst = "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}],\"role\": \"model\"},\"index\": 0}],\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": \"r-1\"}\r\n\r\n"
+
+// fastStreamEvents are events after the first: the common shape and variants the fast path must
+// leave to the general path (or translate to the same bytes).
+var fastStreamEvents = []string{
+	`{"candidates": [{"content": {"parts": [{"text": " plain ascii ~ DEL\u007f? no: escaped"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"totalTokenCount": 9,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}]},"modelVersion": "gemini-2.5-flash","responseId": "r-1"}`,
+	`{"candidates":[{"content":{"parts":[{"text":"word 1, "}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":1836,"candidatesTokenCount":2,"totalTokenCount":1838,"cachedContentTokenCount":1024},"modelVersion":"gemini-2.5-flash","responseId":"r-1"}`,
+	`{"candidates":[{"content":{"parts":[{"text":"<b>&'` + "\x7f" + `</b>"}],"role":"model"},"index":0}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":""}],"role":"model"},"index":0}],"usageMetadata":{"thoughtsTokenCount":3,"candidatesTokenCount":4}}`,
+	`{"candidates":[{"content":{"parts":[],"role":"model"},"index":0}]}`,
+	`{"candidates":[]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"é non-ASCII"}],"role":"model"},"index":0}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"tab\tescape"}],"role":"model"},"index":0}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"a"},{"text":"b"}],"role":"model"},"index":0}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"dup","text":"x"}],"role":"model"},"index":0}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"thought","thought":true}],"role":"model"},"index":0}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"fin"}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":14,"totalTokenCount":23}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"idx"}],"role":"model"},"index":1}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"neg"}],"role":"model"},"index":-1}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"float"}],"role":"model"},"index":0.0}]}`,
+	`{"Candidates":[{"content":{"parts":[{"text":"case"}],"role":"model"},"index":0}]}`,
+	`{"candidates":[{"content":{"parts":[{"\u0074ext":"escaped key"}],"role":"model"},"index":0}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"u"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":1.5}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"u"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":99999999999999999999}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"u"}],"role":"model"},"index":0}],"usageMetadata":null}`,
+	`{"candidates":[{"content":{"parts":[{"text":"u"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":1,"promptTokenCount":2}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"v"}],"role":"model"},"index":0}],"createTime":"2025-01-01T00:00:00Z"}`,
+	`{"candidates":[{"content":{"parts":[{"text":"trailing"}],"role":"model"},"index":0}]} x`,
+	`{"candidates":[{"content":{"parts":[{"text":"unterminated}],"role":"model"},"index":0}]}`,
+	`{"error":{"code":503,"message":"busy","status":"UNAVAILABLE"}}`,
+}
+
+func streamOf(events ...string) []byte {
+	b := []byte(streamFirst)
+	for _, e := range events {
+		b = append(b, "data: "+e+"\r\n\r\n"...)
+	}
+	return append(b, "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\".\"}],\"role\":\"model\"},\"finishReason\":\"STOP\",\"index\":0}]}\r\n\r\n"...)
+}
+
+// translateBoth translates sse with the fast path on and off.
+func translateBoth(t testing.TB, sse []byte, n int64) (fast, general []byte, ferr, gerr error) {
+	t.Helper()
+	defer func(was bool) { fastJSON = was }(fastJSON)
+	fastJSON = true
+	fast, ferr = translateStream(t, sse, true, n)
+	fastJSON = false
+	general, gerr = translateStream(t, sse, true, n)
+	return fast, general, ferr, gerr
+}
+
+// TestFastStreamMatchesGeneralPath: the text-event fast path writes what the general path
+// writes, byte for byte, on the recorded-shape streams and on every variant above.
+func TestFastStreamMatchesGeneralPath(t *testing.T) {
+	inputs := map[string][]byte{"bench": benchStream()}
+	files, _ := filepath.Glob("testdata/stream/*.sse")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[filepath.Base(f)] = b
+	}
+	for i, e := range fastStreamEvents {
+		inputs["variant "+string(rune('a'+i))] = streamOf(e)
+	}
+	inputs["all variants"] = streamOf(fastStreamEvents...)
+	for name, in := range inputs {
+		n := candidatesOf(name)
+		fast, general, ferr, gerr := translateBoth(t, in, n)
+		if !bytes.Equal(fast, general) || (ferr == nil) != (gerr == nil) {
+			t.Errorf("%s: fast path differs from the general path\nfast    %s (%v)\ngeneral %s (%v)", name, fast, ferr, general, gerr)
+		}
+	}
+}
+
+// TestFastStreamTakesFastPath keeps the fast path from silently giving up on what it is for:
+// the recorded shape (spaces, usage details), the compact one, HTML characters, empty text,
+// no parts, and the benchmark's events.
+func TestFastStreamTakesFastPath(t *testing.T) {
+	events := append([]string(nil), fastStreamEvents[1:5]...)
+	events = append(events, `{"candidates": [{"content": {"parts": [{"text": " plain"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"totalTokenCount": 9,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}]},"modelVersion": "gemini-2.5-flash","responseId": "r-1"}`)
+	for _, ev := range bytes.Split(bytes.TrimSpace(benchStream()), []byte("\r\n\r\n"))[:59] {
+		events = append(events, string(bytes.TrimPrefix(ev, []byte("data: "))))
+	}
+	for _, e := range events {
+		if !fastTextEvent([]byte(e), new(textEvent)) {
+			t.Errorf("fast path gave up on %.100s", e)
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// writes records each Write the LineWriter makes.
+type writes struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (w *writes) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.got = append(w.got, string(p))
+	return len(p), nil
+}
+
+func (w *writes) all() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.got...)
+}
+
+// TestLineWriterBatchesWholeLines: lines are written together, never split across writes, on
+// overflow, after the interval without more logging, and on Flush.
+func TestLineWriterBatchesWholeLines(t *testing.T) {
+	var out writes
+	l := NewLineWriter(&out, time.Hour)
+	line := strings.Repeat("x", 299) + "\n"
+	n := lineBatch/len(line) + 1 // one more than fits
+	for range n {
+		if _, err := l.Write([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := out.all()
+	if len(got) != 1 || len(got[0]) != (n-1)*len(line) {
+		t.Fatalf("after overflow: %d writes (first %d bytes), want 1 of %d", len(got), len(got[0]), (n-1)*len(line))
+	}
+	big := strings.Repeat("y", lineBatch) + "\n"
+	_, _ = l.Write([]byte(big))
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got = out.all()
+	if len(got) != 3 || got[1] != line || got[2] != big {
+		t.Fatalf("a line over the batch size: writes of %v bytes", lens(got))
+	}
+	for _, w := range got {
+		if !strings.HasSuffix(w, "\n") || bytes.Count([]byte(w), []byte("\n"))*len(line) != len(w) && w != big {
+			t.Errorf("a write that is not whole lines: %.40q…", w)
+		}
+	}
+}
+
+func TestLineWriterFlushesAfterInterval(t *testing.T) {
+	var out writes
+	l := NewLineWriter(&out, 20*time.Millisecond)
+	_, _ = l.Write([]byte("a\n"))
+	_, _ = l.Write([]byte("b\n"))
+	deadline := time.Now().Add(5 * time.Second)
+	for len(out.all()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // polling for the timer's write, bounded by the deadline
+	}
+	if got := out.all(); len(got) != 1 || got[0] != "a\nb\n" {
+		t.Fatalf("writes %q, want one of both lines", got)
+	}
+	_, _ = l.Write([]byte("c\n"))
+	for len(out.all()) == 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := out.all(); len(got) != 2 || got[1] != "c\n" {
+		t.Fatalf("a line after the first batch: writes %q", got)
+	}
+}
+
+func lens(s []string) []int {
+	var n []int
+	for _, x := range s {
+		n = append(n, len(x))
+	}
+	return n
+}

@@ -1,0 +1,328 @@
+package gateway
+
+import (
+	"cmp"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/infergw/gwctl/pkg/finding"
+)
+
+// Rules of the TLS findings.
+const (
+	ruleCertificate = "gateway.certificate"          // a certificate the dataplane cannot serve
+	ruleCertHost    = "gateway.certificate-hostname" // a certificate that does not cover a hostname
+	ruleTLS         = "gateway.tls"                  // TLS settings the dataplane cannot apply
+)
+
+// now is the clock certificate validity is checked against (tests set it).
+var now = time.Now
+
+// keyPair is a Secret's certificate and key, parsed once per compile.
+type keyPair struct {
+	certPEM, keyPEM []byte
+	cert            *tls.Certificate // nil when the Secret cannot be served
+}
+
+// compileListenerTLS compiles an HTTPS listener's tls section into l.TLS; false leaves the
+// listener out (a mode the dataplane does not serve).
+func (c *compiler) compileListenerTLS(gw NamespacedName, lf field, l *Listener) bool {
+	tf := lf.get("tls")
+	if !tf.exists() {
+		lf.errorf(ruleTLS, "HTTPS listener %q needs tls.certificateRefs", l.Name)
+		return false
+	}
+	if mode := tf.get("mode").strOr("Terminate"); mode != "Terminate" {
+		tf.get("mode").warnf(ruleUnsupported, "tls.mode %s is not served by the dataplane (Terminate only): listener %q is ignored", mode, l.Name)
+		return false
+	}
+	for _, k := range sortedKeys(tf.get("options").object()) {
+		tf.at("options", k).warnf(ruleUnsupported, "tls.options %q is implementation-specific and not read by the dataplane: tune TLS with an AgentgatewayPolicy frontend.tls on the Gateway", k)
+	}
+	lt := &ListenerTLS{}
+	var leaves []*tls.Certificate
+	complete := true // every certificate is known, so hostname coverage can be judged
+	refs := tf.get("certificateRefs").list()
+	if len(refs) == 0 {
+		tf.get("certificateRefs").errorf(ruleTLS, "HTTPS listener %q has no certificateRefs: the dataplane has no certificate to serve", l.Name)
+	}
+	for _, rf := range refs {
+		group, kind := rf.get("group").str(), rf.get("kind").strOr("Secret")
+		name := rf.get("name").str()
+		namespace := rf.get("namespace").strOr(gw.Namespace)
+		if group != "" || kind != "Secret" {
+			rf.get("kind").errorf(ruleCertificate, "certificateRef kind %s (group %q) is not supported: only core Secrets of type kubernetes.io/tls", kind, group)
+			continue
+		}
+		if namespace != gw.Namespace && !c.granted(GroupGateway, "Gateway", gw.Namespace, GroupCore, "Secret", namespace, name) {
+			rf.get("namespace").errorf(ruleRefGrant,
+				"certificateRef to Secret %s/%s crosses namespaces without a ReferenceGrant in namespace %s (from Gateway in %s)",
+				namespace, name, namespace, gw.Namespace)
+			continue
+		}
+		ref := CertificateRef{Namespace: namespace, Name: name}
+		kp := c.secretKeyPair(rf, namespace, name)
+		switch {
+		case kp == nil:
+			complete = false
+		case kp.cert != nil:
+			ref.CertPEM, ref.KeyPEM, ref.InInput = kp.certPEM, kp.keyPEM, true
+			leaves = append(leaves, kp.cert)
+		default:
+			complete = false
+		}
+		lt.Certificates = append(lt.Certificates, ref)
+	}
+	if complete && l.Hostname != "" && len(leaves) > 0 {
+		covered := false
+		var names []string
+		for _, kp := range leaves {
+			covered = covered || CertCovers(kp.Leaf, l.Hostname)
+			names = append(names, CertNames(kp.Leaf)...)
+		}
+		if !covered {
+			lf.get("hostname").warnf(ruleCertHost,
+				"no certificate of listener %q covers its hostname %s (they carry %s): clients that verify the name refuse the connection",
+				l.Name, l.Hostname, strings.Join(names, ", "))
+		}
+	}
+	l.TLS = lt
+	return true
+}
+
+// secretKeyPair reads and checks a kubernetes.io/tls Secret of the input, once per compile;
+// nil when the Secret is not in the input (the dataplane reads it at run time), with a
+// warning unless an object of the input produces it (cert-manager, External Secrets).
+func (c *compiler) secretKeyPair(rf field, namespace, name string) *keyPair {
+	k := namespace + "/" + name
+	if kp, ok := c.keyPairs[k]; ok {
+		return kp
+	}
+	sec := c.lookup(GroupCore, "Secret", namespace, name)
+	if sec == nil {
+		c.keyPairs[k] = nil
+		if !c.secretProduced(namespace, name) {
+			rf.get("name").warnf(ruleCertificate,
+				"Secret %s/%s is not in the input: the dataplane reads it from its secrets directory (<dir>/%s/tls.crt and tls.key) or the API, and the listener's handshakes fail until it is there",
+				namespace, name, name)
+		}
+		return nil
+	}
+	sf := root(c, sec)
+	kp := &keyPair{}
+	c.keyPairs[k] = kp
+	if t := sf.get("type").str(); t != "kubernetes.io/tls" {
+		sf.get("type").warnf(ruleCertificate, "Secret %s/%s referenced as a certificate has type %q, not kubernetes.io/tls", namespace, name, t)
+	}
+	var missing []string
+	kp.certPEM = secretValue(sf, "tls.crt")
+	kp.keyPEM = secretValue(sf, "tls.key")
+	if kp.certPEM == nil {
+		missing = append(missing, "tls.crt")
+	}
+	if kp.keyPEM == nil {
+		missing = append(missing, "tls.key")
+	}
+	if len(missing) > 0 {
+		sf.get("data").errorf(ruleCertificate, "Secret %s/%s has no %s (data or stringData): the dataplane has no certificate to serve", namespace, name, strings.Join(missing, " and "))
+		return kp
+	}
+	pair, err := ParseKeyPair(kp.certPEM, kp.keyPEM)
+	if err != nil {
+		at := secretField(sf, "tls.crt")
+		if errors.Is(err, ErrKeyMalformed) || errors.Is(err, ErrKeyMismatch) {
+			at = secretField(sf, "tls.key")
+		}
+		at.errorf(ruleCertificate, "Secret %s/%s: %v", namespace, name, err)
+		return kp
+	}
+	if err := CheckValidity(pair.Leaf, now()); err != nil {
+		secretField(sf, "tls.crt").errorf(ruleCertificate, "Secret %s/%s: %v: clients refuse it", namespace, name, err)
+		return kp
+	}
+	kp.cert = &pair
+	return kp
+}
+
+// secretValue is a Secret key's bytes: stringData as written, data base64-decoded; nil when
+// absent, empty or not base64 (a finding).
+func secretValue(sf field, key string) []byte {
+	if s := sf.at("stringData", key).str(); s != "" {
+		return []byte(s)
+	}
+	df := sf.at("data", key)
+	s := df.str()
+	if s == "" {
+		return nil
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		df.errorf(ruleCertificate, "data[%s] is not base64", key)
+		return nil
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+func secretField(sf field, key string) field {
+	if sf.at("stringData", key).exists() {
+		return sf.at("stringData", key)
+	}
+	return sf.at("data", key)
+}
+
+// secretProduced reports whether an object of the input makes the Secret ns/name in the
+// cluster: a cert-manager Certificate (spec.secretName), an ExternalSecret (target name), a
+// SealedSecret (its template's name) or a Gateway annotated for cert-manager's gateway-shim.
+func (c *compiler) secretProduced(namespace, name string) bool {
+	for _, o := range c.producers {
+		if ns(o) != namespace {
+			continue
+		}
+		f := root(c, o)
+		switch o.Kind {
+		case "Certificate":
+			if f.at("spec", "secretName").str() == name {
+				return true
+			}
+		case "ExternalSecret":
+			if f.at("spec", "target", "name").strOr(o.Name) == name {
+				return true
+			}
+		case "SealedSecret":
+			if f.at("spec", "template", "metadata", "name").strOr(o.Name) == name {
+				return true
+			}
+		}
+	}
+	for _, gw := range c.gateways {
+		if ns(gw) == namespace && shimIssues(root(c, gw), namespace, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// shimIssues reports whether cert-manager's gateway-shim makes Secret namespace/name for a
+// Gateway: one annotated with an issuer whose listeners name the Secret in the Gateway's own
+// namespace (the shim makes Certificates there only). Values are read raw, without type
+// findings: the Gateway's own compile reports those.
+func shimIssues(gw field, namespace, name string) bool {
+	str := func(f field, keys ...string) string { s, _ := f.at(keys...).v.(string); return s }
+	list := func(f field, keys ...string) []any { l, _ := f.at(keys...).v.([]any); return l }
+	if str(gw, "metadata", "annotations", "cert-manager.io/issuer") == "" &&
+		str(gw, "metadata", "annotations", "cert-manager.io/cluster-issuer") == "" {
+		return false
+	}
+	for _, l := range list(gw, "spec", "listeners") {
+		for _, r := range list(field{v: l}, "tls", "certificateRefs") {
+			ref := field{v: r}
+			if str(ref, "group") == "" && cmp.Or(str(ref, "kind"), "Secret") == "Secret" &&
+				cmp.Or(str(ref, "namespace"), namespace) == namespace && str(ref, "name") == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkListenerPorts reports ports whose listeners the dataplane cannot tell apart: HTTP and
+// HTTPS on one port (one port speaks one protocol), and two HTTPS listeners with the same
+// hostname on one port (the handshake picks a certificate by hostname). Listeners of every
+// Gateway count, since the dataplane serves them all on shared ports.
+func (c *compiler) checkListenerPorts() {
+	type seen struct {
+		l   *Listener
+		src *listenerSrc
+	}
+	byPort := map[int32][]seen{}
+	for _, l := range c.cfg.Listeners {
+		byPort[l.Port] = append(byPort[l.Port], seen{l, c.listenerSrc[l]})
+	}
+	ports := make([]int32, 0, len(byPort))
+	for p := range byPort {
+		ports = append(ports, p)
+	}
+	sort.Slice(ports, func(i, j int) bool { return ports[i] < ports[j] })
+	for _, p := range ports {
+		ls := byPort[p]
+		first := ls[0]
+		hosts := map[string]*Listener{}
+		for _, s := range ls {
+			if s.l.Protocol != first.l.Protocol {
+				c.add(s.src.obj.Finding(s.src.path+".protocol", ruleTLS, finding.Error,
+					"listener "+s.l.ID()+" is "+s.l.Protocol+" on port "+strconv.Itoa(int(p))+", where listener "+first.l.ID()+" is "+
+						first.l.Protocol+": one port serves one protocol"))
+				continue
+			}
+			if s.l.Protocol != "HTTPS" {
+				continue
+			}
+			if prev := hosts[s.l.Hostname]; prev != nil {
+				h := s.l.Hostname
+				if h == "" {
+					h = "(any)"
+				}
+				c.add(s.src.obj.Finding(s.src.path+".hostname", ruleTLS, finding.Error,
+					"HTTPS listeners "+prev.ID()+" and "+s.l.ID()+" on port "+strconv.Itoa(int(p))+" have the same hostname "+h+
+						": the handshake cannot tell which certificate to serve"))
+				continue
+			}
+			hosts[s.l.Hostname] = s.l
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// compileGatewayTLS reads a Gateway's spec.tls: backend.clientCertificateRef is the client
+// certificate presented to upstreams a BackendTLSPolicy covers (the first Gateway's, when
+// several set one); frontend client-certificate validation is not enforced by the dataplane,
+// so it is an error rather than a listener open to every client.
+func (c *compiler) compileGatewayTLS(gw NamespacedName, tf field) {
+	if !tf.exists() {
+		return
+	}
+	if ff := tf.get("frontend"); ff.exists() {
+		ff.errorf(ruleTLS, "client certificate validation (spec.tls.frontend) is not enforced by the dataplane: refusing to serve the listeners without it")
+	}
+	rf := tf.at("backend", "clientCertificateRef")
+	if !rf.exists() {
+		return
+	}
+	group, kind := rf.get("group").str(), rf.get("kind").strOr("Secret")
+	name, namespace := rf.get("name").str(), rf.get("namespace").strOr(gw.Namespace)
+	switch {
+	case group != "" || kind != "Secret":
+		rf.get("kind").errorf(ruleCertificate, "clientCertificateRef kind %s (group %q) is not supported: only core Secrets of type kubernetes.io/tls", kind, group)
+		return
+	case namespace != gw.Namespace && !c.granted(GroupGateway, "Gateway", gw.Namespace, GroupCore, "Secret", namespace, name):
+		rf.get("namespace").errorf(ruleRefGrant, "clientCertificateRef to Secret %s/%s crosses namespaces without a ReferenceGrant in namespace %s (from Gateway in %s)",
+			namespace, name, namespace, gw.Namespace)
+		return
+	}
+	ref := &CertificateRef{Namespace: namespace, Name: name}
+	if kp := c.secretKeyPair(rf, namespace, name); kp != nil && kp.cert != nil {
+		ref.CertPEM, ref.KeyPEM, ref.InInput = kp.certPEM, kp.keyPEM, true
+	}
+	switch {
+	case c.backendClientCert == nil:
+		c.backendClientCert = ref
+	case c.backendClientCert.ID() != ref.ID():
+		rf.warnf(ruleTLS, "the dataplane presents one client certificate to BackendTLSPolicy upstreams: %s (set first) is used, not %s", c.backendClientCert.ID(), ref.ID())
+	}
+}
