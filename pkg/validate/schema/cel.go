@@ -188,18 +188,25 @@ func (v *celValidator) validate(ctx context.Context, p *celPath, obj any, budget
 				}
 			}
 		}
-		if v.properties != nil {
-			for k, val := range obj {
-				sub, ok := v.properties[k]
-				if !ok {
-					continue
+		// The object's fields and the properties with rules are met in either's order (the
+		// API server's is a map's too): whichever there are fewer of is iterated.
+		visit := func(k string, sub *celValidator, val any) bool {
+			var more field.ErrorList
+			p.push(celSeg{name: k, kind: 'c'})
+			more, budget = sub.validate(ctx, p, val, budget, native)
+			p.pop()
+			errs = append(errs, more...)
+			return budget >= 0
+		}
+		if len(v.properties) <= len(obj) {
+			for k, sub := range v.properties {
+				if val, ok := obj[k]; ok && !visit(k, sub, val) {
+					return errs, budget
 				}
-				var more field.ErrorList
-				p.push(celSeg{name: k, kind: 'c'})
-				more, budget = sub.validate(ctx, p, val, budget, native)
-				p.pop()
-				errs = append(errs, more...)
-				if budget < 0 {
+			}
+		} else {
+			for k, val := range obj {
+				if sub, ok := v.properties[k]; ok && !visit(k, sub, val) {
 					return errs, budget
 				}
 			}

@@ -27,6 +27,9 @@ type structNode struct {
 	defaults    []string // properties with a default, in schema order
 	hasDefaults bool     // a default somewhere in the subtree
 	hasLists    bool     // an x-kubernetes-list-type somewhere in the subtree
+	// The properties with a default or a list type below them (sorted): the walks look these
+	// up instead of iterating every field of the object.
+	defaultKids, listKids []string
 
 	pruneRoot *structNode // at a resource root: this node as pruning sees it (compileResource)
 }
@@ -47,8 +50,16 @@ func compileStructural(s *structuralschema.Structural) *structNode {
 			}
 			n.hasDefaults = n.hasDefaults || c.hasDefaults || p.Default.Object != nil
 			n.hasLists = n.hasLists || c.hasLists
+			if c.hasDefaults {
+				n.defaultKids = append(n.defaultKids, k)
+			}
+			if c.hasLists {
+				n.listKids = append(n.listKids, k)
+			}
 		}
 		sort.Strings(n.defaults)
+		sort.Strings(n.defaultKids)
+		sort.Strings(n.listKids)
 	}
 	if s.Items != nil {
 		n.items = compileStructural(s.Items)
@@ -222,10 +233,16 @@ func (n *structNode) applyDefaults(x any) {
 				x[k] = runtime.DeepCopyJSONValue(prop.s.Default.Object)
 			}
 		}
-		for k, v := range x {
-			if prop, ok := n.props[k]; ok {
-				prop.applyDefaults(v)
-			} else if n.hasAddl && n.additional != nil {
+		for _, k := range n.defaultKids { // the other properties have nothing to default
+			if v, ok := x[k]; ok {
+				n.props[k].applyDefaults(v)
+			}
+		}
+		if n.hasAddl && n.additional != nil && (n.additional.hasDefaults || n.additional.s.Default.Object != nil) {
+			for k, v := range x {
+				if _, ok := n.props[k]; ok {
+					continue
+				}
 				if v == nil && !n.additional.s.Nullable {
 					x[k] = runtime.DeepCopyJSONValue(n.additional.s.Default.Object)
 				}
@@ -251,16 +268,14 @@ func (n *structNode) listErrors(path *field.Path, obj map[string]any) field.Erro
 		return nil
 	}
 	var errs field.ErrorList
-	if n.additional != nil {
+	if n.additional != nil && n.additional.hasLists {
 		for k, v := range obj {
 			errs = append(errs, n.additional.listErrorsValue(path.Key(k), v)...)
 		}
 	}
-	if n.props != nil {
-		for k, v := range obj {
-			if sub, ok := n.props[k]; ok {
-				errs = append(errs, sub.listErrorsValue(path.Child(k), v)...)
-			}
+	for _, k := range n.listKids { // the other properties hold no list type
+		if v, ok := obj[k]; ok {
+			errs = append(errs, n.props[k].listErrorsValue(path.Child(k), v)...)
 		}
 	}
 	return errs
