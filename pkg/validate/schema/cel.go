@@ -137,9 +137,13 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 // bounds, so it is never more than kube-apiserver's; if it runs out, the object is validated
 // again with cel-go alone, whose costs are exact.
 func (v *celValidator) Validate(ctx context.Context, obj any) field.ErrorList {
-	errs, left := v.validate(ctx, newCELPath(), obj, celconfig.RuntimeCELCostBudget, true)
+	p := celPaths.Get().(*celPath)
+	defer celPaths.Put(p)
+	p.segs = p.segs[:0]
+	errs, left := v.validate(ctx, p, obj, celconfig.RuntimeCELCostBudget, true)
 	if left < 0 {
-		errs, _ = v.validate(ctx, newCELPath(), obj, celconfig.RuntimeCELCostBudget, false)
+		p.segs = p.segs[:0]
+		errs, _ = v.validate(ctx, p, obj, celconfig.RuntimeCELCostBudget, false)
 	}
 	return errs
 }
@@ -365,17 +369,10 @@ func (v *celValidator) validateExpressions(ctx context.Context, p *celPath, obj 
 }
 
 // celPath is the field path of the node being validated, turned into a field.Path only when
-// an error needs it.
-type celPath struct {
-	segs []celSeg
-	buf  [16]celSeg // segs' first array: one allocation per object for paths up to 16 deep
-}
+// an error needs it. Paths are reused from object to object (celPaths).
+type celPath struct{ segs []celSeg }
 
-func newCELPath() *celPath {
-	p := &celPath{}
-	p.segs = p.buf[:0]
-	return p
-}
+var celPaths = sync.Pool{New: func() any { return &celPath{segs: make([]celSeg, 0, 16)} }}
 
 type celSeg struct {
 	name  string

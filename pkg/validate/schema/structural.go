@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -99,11 +100,18 @@ func compileResource(s *structuralschema.Structural) *structNode {
 // and their paths (sorted), as pruning.PruneWithOptions reports them for a resource root. n
 // comes from compileResource.
 func (n *structNode) pruneCopy(obj map[string]any) (map[string]any, []string) {
-	p := &pruner{path: make([]string, 0, 32)} // grown once per object, not per level
+	p := pruners.Get().(*pruner)
+	defer pruners.Put(p)
+	p.path, p.unknown = p.path[:0], nil
 	out, _ := p.prune(obj, n.pruneRoot).(map[string]any)
-	sort.Strings(p.unknown)
-	return out, p.unknown
+	unknown := p.unknown
+	p.unknown = nil
+	sort.Strings(unknown)
+	return out, unknown
 }
+
+// pruners reuse their path from object to object.
+var pruners = sync.Pool{New: func() any { return &pruner{path: make([]string, 0, 32)} }}
 
 type pruner struct {
 	path    []string
