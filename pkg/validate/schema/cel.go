@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -52,6 +53,9 @@ type celValidator struct {
 	properties     map[string]*celValidator
 	allOf          []*celValidator
 	isResourceRoot bool
+	parent         *celValidator // nil at the root
+	seg            string        // this node under its parent (nodePath)
+	crd            string        // at the root: the embedded CRD version's name in celchecked.bin, or ""
 }
 
 // newCELValidator compiles every rule of s, or returns nil when s has none.
@@ -73,6 +77,7 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 	}
 	if validationSchema.Items != nil && nodeSchema.Items != nil {
 		v.items = buildCELValidator(validationSchema.Items, nodeSchema.Items, nodeSchema.Items.XEmbeddedResource, elemType, perCallLimit)
+		v.items.under(v, "[]")
 	}
 	for k, validationProperty := range validationSchema.Properties {
 		nodeProperty, ok := nodeSchema.Properties[k]
@@ -100,17 +105,20 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 				v.properties = map[string]*celValidator{}
 			}
 			v.properties[k] = p
+			p.under(v, "."+k)
 		}
 	}
 	if validationSchema.AdditionalProperties != nil && validationSchema.AdditionalProperties.Structural != nil &&
 		nodeSchema.AdditionalProperties != nil && nodeSchema.AdditionalProperties.Structural != nil {
 		ap := nodeSchema.AdditionalProperties.Structural
 		v.additional = buildCELValidator(validationSchema.AdditionalProperties.Structural, ap, ap.XEmbeddedResource, elemType, perCallLimit)
+		v.additional.under(v, "{}")
 	}
 	if validationSchema.ValueValidation != nil {
 		for i := range validationSchema.ValueValidation.AllOf {
 			if a := buildCELValidator(nestedToStructural(&validationSchema.ValueValidation.AllOf[i]), nodeSchema, isResourceRoot, declType, perCallLimit); a != nil {
 				v.allOf = append(v.allOf, a)
+				a.under(v, "&"+strconv.Itoa(i))
 			}
 		}
 	}
@@ -128,6 +136,13 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 		}
 	}
 	return v
+}
+
+// under records v as the node seg of parent (v may be nil).
+func (v *celValidator) under(parent *celValidator, seg string) {
+	if v != nil {
+		v.parent, v.seg = parent, seg
+	}
 }
 
 // Validate returns the errors of every rule that fails on obj, in kube-apiserver's order.
@@ -240,15 +255,32 @@ func (v *celValidator) compileNative() {
 	if !nativeCEL {
 		return
 	}
-	env, err := celnative.Env(v.declType)
-	if err != nil {
-		return
+	if v.declType == nil {
+		return // no environment: cel-go reports why
+	}
+	var env *celgo.Env // built for the first rule not checked at build time
+	crd, node := v.root().crd, ""
+	if crd != "" {
+		node = v.nodePath()
 	}
 	v.native = make([]*celnative.Program, len(v.rules))
 	for i, rule := range v.rules {
-		ast, iss := env.Compile(rule.Rule)
-		if iss.Err() != nil {
-			continue
+		var ast *celgo.Ast
+		if crd != "" {
+			ast = precompiled(checkedKey(crd, node, rule.Rule))
+		}
+		if ast == nil {
+			if env == nil {
+				var err error
+				if env, err = celnative.Env(v.declType); err != nil {
+					v.native = nil
+					return
+				}
+			}
+			var iss *celgo.Issues
+			if ast, iss = env.Compile(rule.Rule); iss.Err() != nil {
+				continue
+			}
 		}
 		if p, ok := celnative.Compile(ast, v.selfSchema); ok {
 			v.native[i] = p
