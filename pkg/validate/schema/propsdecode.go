@@ -34,7 +34,7 @@ func decodePropsInto(p *apiextv1.JSONSchemaProps, m map[string]any) bool {
 		if v == nil {
 			return false
 		}
-		ok := true
+		var ok bool
 		switch k {
 		case "id":
 			p.ID, ok = v.(string)
@@ -270,7 +270,7 @@ func validationRules(v any) (apiextv1.ValidationRules, bool) {
 			if f == nil {
 				return nil, false
 			}
-			ok := true
+			var ok bool
 			switch k {
 			case "rule":
 				r.Rule, ok = f.(string)
