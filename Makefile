@@ -110,6 +110,7 @@ testdata: ## Derive testdata/ from the upstream reference data in REFERENCE (fac
 .PHONY: schemas
 schemas: ## Derive schemas/ from upstream CRDs (Gateway API from the pinned module, the others from REFERENCE or module zips; facts kept, prose dropped, sha256 recorded)
 	$(GO) run ./hack/schemas -ref $(REFERENCE)
+	$(GO) test ./pkg/validate/registry -run TestCheckedRulesAreCurrent -update # their rules, checked at build time
 
 .PHONY: image
 image: ## Build the dataplane's multi-arch OCI image (linux/amd64, linux/arm64) into dist/image, no Docker daemon

@@ -26,10 +26,16 @@ const (
 	// SchemaDecode is pkg/validate/schema's decoder of embedded CRD schemas into JSONSchemaProps,
 	// vs runtime.DefaultUnstructuredConverter.
 	SchemaDecode = "schemadecode"
+	// ObjectMeta is pkg/validate/schema's check of plain metadata (name, namespace, labels,
+	// annotations), vs metavalidation.ValidateObjectMeta.
+	ObjectMeta = "objectmeta"
+	// CELChecked is pkg/validate/schema's rules of the embedded CRDs checked at build time
+	// (celchecked.bin), vs parsing and checking each in its environment on every run.
+	CELChecked = "celchecked"
 )
 
 // Names lists every fast path.
-var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode}
+var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta, CELChecked}
 
 var off = parse(os.Getenv(Env))
 

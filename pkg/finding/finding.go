@@ -118,23 +118,22 @@ func (f Finding) String() string {
 // findings equal in all of these keep their order. (It sorts positions and moves each finding
 // once: a stable in-place sort of the structs themselves moved each many times.)
 func Sort(fs []Finding) {
+	// Callers often sort again after appending nothing out of order (gwctl validate sorts the
+	// validator's sorted findings after tuning): then there is nothing to move.
+	inOrder := true
+	for i := 1; i < len(fs) && inOrder; i++ {
+		inOrder = compareFindings(&fs[i-1], &fs[i]) <= 0
+	}
+	if inOrder {
+		return
+	}
 	order := make([]int, len(fs))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(i, j int) int {
-		a, b := &fs[i], &fs[j]
-		switch {
-		case a.File != b.File:
-			return strings.Compare(a.File, b.File)
-		case a.Line != b.Line:
-			return cmp.Compare(a.Line, b.Line)
-		case a.Column != b.Column:
-			return cmp.Compare(a.Column, b.Column)
-		case a.Rule != b.Rule:
-			return strings.Compare(a.Rule, b.Rule)
-		case a.Message != b.Message:
-			return strings.Compare(a.Message, b.Message)
+		if c := compareFindings(&fs[i], &fs[j]); c != 0 {
+			return c
 		}
 		return cmp.Compare(i, j)
 	})
@@ -143,6 +142,21 @@ func Sort(fs []Finding) {
 		sorted[k] = fs[i]
 	}
 	copy(fs, sorted)
+}
+
+// compareFindings orders by file, line, column, rule and message.
+func compareFindings(a, b *Finding) int {
+	switch {
+	case a.File != b.File:
+		return strings.Compare(a.File, b.File)
+	case a.Line != b.Line:
+		return cmp.Compare(a.Line, b.Line)
+	case a.Column != b.Column:
+		return cmp.Compare(a.Column, b.Column)
+	case a.Rule != b.Rule:
+		return strings.Compare(a.Rule, b.Rule)
+	}
+	return strings.Compare(a.Message, b.Message)
 }
 
 // Count returns how many findings have each severity.

@@ -104,6 +104,8 @@ type compiler struct {
 	// producers make Secrets (cert-manager Certificates, ExternalSecrets, SealedSecrets); tlsPolicies are
 	// BackendTLSPolicies.
 	producers, tlsPolicies []*manifest.Object
+	// secrets indexes the producers and gateway-shim Gateways, on the first secretProduced.
+	secrets *secretIndex
 	// tlsUses are the calls to Service ports a BackendTLSPolicy can attach to.
 	tlsUses []tlsUse
 	// backendClientCert is a Gateway's spec.tls.backend.clientCertificateRef.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/infergw/gwctl/pkg/finding"
+	"github.com/infergw/gwctl/pkg/manifest"
 )
 
 // Rules of the TLS findings.
@@ -181,56 +182,113 @@ func secretField(sf field, key string) field {
 // secretProduced reports whether an object of the input makes the Secret ns/name in the
 // cluster: a cert-manager Certificate (spec.secretName), an ExternalSecret (target name), a
 // SealedSecret (its template's name) or a Gateway annotated for cert-manager's gateway-shim.
+// The producers of the namespace are read in input order up to the first that makes it, and a
+// value of the wrong type among them is a finding each time, as reading them one by one on every
+// call did; the index answers which one that is (secretIndex).
 func (c *compiler) secretProduced(namespace, name string) bool {
-	for _, o := range c.producers {
-		if ns(o) != namespace {
-			continue
-		}
-		f := root(c, o)
-		switch o.Kind {
-		case "Certificate":
-			if f.at("spec", "secretName").str() == name {
-				return true
-			}
-		case "ExternalSecret":
-			if f.at("spec", "target", "name").strOr(o.Name) == name {
-				return true
-			}
-		case "SealedSecret":
-			if f.at("spec", "template", "metadata", "name").strOr(o.Name) == name {
-				return true
-			}
-		}
+	if c.secrets == nil {
+		c.secrets = newSecretIndex(c)
 	}
-	for _, gw := range c.gateways {
-		if ns(gw) == namespace && shimIssues(root(c, gw), namespace, name) {
-			return true
+	first, found := c.secrets.first[namespace+"/"+name]
+	for _, i := range c.secrets.badType[namespace] {
+		if found && i > first {
+			break
 		}
+		c.produces(c.secrets.byNS[namespace][i], name) // reports the type, as the walk did
+	}
+	return found || c.secrets.shim[namespace+"/"+name]
+}
+
+// produces reports whether the producer o makes the Secret name in its namespace.
+func (c *compiler) produces(o *manifest.Object, name string) bool {
+	f := root(c, o)
+	switch o.Kind {
+	case "Certificate":
+		return f.at("spec", "secretName").str() == name
+	case "ExternalSecret":
+		return f.at("spec", "target", "name").strOr(o.Name) == name
+	case "SealedSecret":
+		return f.at("spec", "template", "metadata", "name").strOr(o.Name) == name
 	}
 	return false
 }
 
-// shimIssues reports whether cert-manager's gateway-shim makes Secret namespace/name for a
-// Gateway: one annotated with an issuer whose listeners name the Secret in the Gateway's own
-// namespace (the shim makes Certificates there only). Values are read raw, without type
-// findings: the Gateway's own compile reports those.
-func shimIssues(gw field, namespace, name string) bool {
+// secretIndex is what secretProduced reads, built once: every producer was read for each
+// certificate ref of each listener, and every Gateway of the namespace for the gateway-shim.
+type secretIndex struct {
+	byNS    map[string][]*manifest.Object // producers by namespace, in input order
+	first   map[string]int                // namespace/name: the first producer of byNS that makes it
+	badType map[string][]int              // namespace: the producers whose name field is not a string
+	shim    map[string]bool               // namespace/name: made by the gateway-shim for a Gateway
+}
+
+func newSecretIndex(c *compiler) *secretIndex {
+	x := &secretIndex{byNS: map[string][]*manifest.Object{}, first: map[string]int{}, badType: map[string][]int{}, shim: map[string]bool{}}
+	for _, o := range c.producers {
+		namespace := ns(o)
+		i := len(x.byNS[namespace])
+		x.byNS[namespace] = append(x.byNS[namespace], o)
+		// What produces reads, without its findings: str is "" for another type, strOr falls back.
+		var v any
+		var orName bool
+		switch o.Kind {
+		case "Certificate":
+			v = rawAt(o.Content, "spec", "secretName")
+		case "ExternalSecret":
+			v, orName = rawAt(o.Content, "spec", "target", "name"), true
+		case "SealedSecret":
+			v, orName = rawAt(o.Content, "spec", "template", "metadata", "name"), true
+		}
+		s, isString := v.(string)
+		if !isString && v != nil {
+			x.badType[namespace] = append(x.badType[namespace], i)
+		}
+		if orName && s == "" {
+			s = o.Name
+		}
+		if _, seen := x.first[namespace+"/"+s]; !seen {
+			x.first[namespace+"/"+s] = i
+		}
+	}
+	for _, gw := range c.gateways {
+		for _, name := range shimSecrets(root(c, gw), ns(gw)) {
+			x.shim[ns(gw)+"/"+name] = true
+		}
+	}
+	return x
+}
+
+// rawAt is field.at's value: nil where a key is missing or a value on the way is not a map.
+func rawAt(v any, keys ...string) any {
+	for _, k := range keys {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	return v
+}
+
+// shimSecrets lists the Secrets cert-manager's gateway-shim makes for a Gateway in namespace:
+// one annotated with an issuer makes those its listeners name in the Gateway's own namespace
+// (the shim makes Certificates there only). Values are read raw, without type findings: the
+// Gateway's own compile reports those.
+func shimSecrets(gw field, namespace string) []string {
 	str := func(f field, keys ...string) string { s, _ := f.at(keys...).v.(string); return s }
 	list := func(f field, keys ...string) []any { l, _ := f.at(keys...).v.([]any); return l }
 	if str(gw, "metadata", "annotations", "cert-manager.io/issuer") == "" &&
 		str(gw, "metadata", "annotations", "cert-manager.io/cluster-issuer") == "" {
-		return false
+		return nil
 	}
+	var out []string
 	for _, l := range list(gw, "spec", "listeners") {
 		for _, r := range list(field{v: l}, "tls", "certificateRefs") {
 			ref := field{v: r}
 			if str(ref, "group") == "" && cmp.Or(str(ref, "kind"), "Secret") == "Secret" &&
-				cmp.Or(str(ref, "namespace"), namespace) == namespace && str(ref, "name") == name {
-				return true
+				cmp.Or(str(ref, "namespace"), namespace) == namespace {
+				out = append(out, str(ref, "name"))
 			}
 		}
 	}
-	return false
+	return out
 }
 
 // checkListenerPorts reports ports whose listeners the dataplane cannot tell apart: HTTP and

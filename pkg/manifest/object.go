@@ -35,85 +35,81 @@ type Object struct {
 	// Pos is where the document's top-level mapping starts.
 	Pos Pos
 	// pos holds the positions of the fields (FieldPos); nil for objects built in code.
-	pos *posNode
+	pos *posTree
 }
 
-// posNode is where a value of the document starts, with its children: what FieldPos needs of
-// the YAML tree, in a fraction of its size.
-type posNode struct {
-	line, col int32
-	kind      byte      // 'm' mapping, 's' sequence, 0 scalar
-	keys      []string  // a mapping's keys, in order
-	kids      []posNode // a mapping's values (keys[i] -> kids[i]) or a sequence's elements
-}
-
-// newPosTree records the positions of n's tree. An alias has its own position and its
-// anchor's children. The nodes and keys of one tree are carved from two slices: a slice per
-// mapping and sequence was a tenth of the allocations of reading a manifest.
-func newPosTree(n *yaml.Node) *posNode {
-	nodes, keys := countPos(n)
-	b := posSlab{nodes: make([]posNode, nodes), keys: make([]string, keys)}
-	root := &b.nodes[0]
-	b.nodes = b.nodes[1:]
-	b.fill(root, n)
-	return root
-}
-
-// countPos counts the nodes and mapping keys of n's tree as newPosTree records it.
-func countPos(n *yaml.Node) (nodes, keys int) {
-	nodes = 1
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		keys = len(n.Content) / 2
-		for i := 1; i < len(n.Content); i += 2 {
-			cn, ck := countPos(n.Content[i])
-			nodes, keys = nodes+cn, keys+ck
-		}
-	case yaml.SequenceNode:
-		for _, c := range n.Content {
-			cn, ck := countPos(c)
-			nodes, keys = nodes+cn, keys+ck
-		}
-	}
-	return nodes, keys
-}
-
-// posSlab is what is left of a tree's nodes and keys.
-type posSlab struct {
+// posTree is where each value of the document starts: what FieldPos needs of the YAML tree, in
+// a fraction of its size. nodes[0] is the document; a node's children are nodes[first:first+n],
+// and a mapping child's key is keys at the child's index (one slice of each per document: a
+// slice per mapping and sequence was a tenth of the allocations of reading a manifest).
+type posTree struct {
 	nodes []posNode
 	keys  []string
 }
 
-func (b *posSlab) take(n int) []posNode {
-	out := b.nodes[:n:n]
-	b.nodes = b.nodes[n:]
-	return out
+type posNode struct {
+	line, col int32
+	first, n  int32 // children
+	kind      byte  // 'm' mapping, 's' sequence, 0 scalar
 }
 
-func (b *posSlab) fill(p *posNode, n *yaml.Node) {
-	p.line, p.col = int32(n.Line), int32(n.Column)
+// newPosTree records the positions of n's tree. An alias has its own position and its
+// anchor's children.
+func newPosTree(n *yaml.Node) *posTree {
+	count := countPos(n)
+	t := &posTree{nodes: make([]posNode, 1, count), keys: make([]string, count)}
+	t.fill(0, n)
+	return t
+}
+
+// countPos counts the nodes of n's tree as newPosTree records it.
+func countPos(n *yaml.Node) int {
+	nodes := 1
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
-		k := len(n.Content) / 2
-		p.kind = 'm'
-		p.keys, b.keys = b.keys[:k:k], b.keys[k:]
-		p.kids = b.take(k)
-		for i := range p.keys {
-			p.keys[i] = n.Content[2*i].Value
-			b.fill(&p.kids[i], n.Content[2*i+1])
+		for i := 1; i < len(n.Content); i += 2 {
+			nodes += countPos(n.Content[i])
 		}
 	case yaml.SequenceNode:
-		p.kind = 's'
-		p.kids = b.take(len(n.Content))
-		for i, c := range n.Content {
-			b.fill(&p.kids[i], c)
+		for _, c := range n.Content {
+			nodes += countPos(c)
 		}
+	}
+	return nodes
+}
+
+// fill records node i from n, then its children (appended together, then filled in turn).
+func (t *posTree) fill(i int, n *yaml.Node) {
+	t.nodes[i].line, t.nodes[i].col = int32(n.Line), int32(n.Column)
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	var kids []*yaml.Node
+	switch n.Kind {
+	case yaml.MappingNode:
+		t.nodes[i].kind = 'm'
+		first := len(t.nodes)
+		for j := 0; j+1 < len(n.Content); j += 2 {
+			t.keys[len(t.nodes)] = n.Content[j].Value
+			t.nodes = append(t.nodes, posNode{})
+		}
+		t.nodes[i].first, t.nodes[i].n = int32(first), int32(len(n.Content)/2)
+		for j := 1; j < len(n.Content); j += 2 {
+			t.fill(first+j/2, n.Content[j])
+		}
+		return
+	case yaml.SequenceNode:
+		t.nodes[i].kind = 's'
+		kids = n.Content
+	}
+	first := len(t.nodes)
+	t.nodes = t.nodes[:first+len(kids)]
+	t.nodes[i].first, t.nodes[i].n = int32(first), int32(len(kids))
+	for j, c := range kids {
+		t.fill(first+j, c)
 	}
 }
 
@@ -165,53 +161,58 @@ func (o *Object) FieldPos(path string) Pos {
 	path = strings.TrimPrefix(path, "<nil>")
 	path = strings.TrimPrefix(path, ".")
 	best := o.Pos
-	n := o.pos
-	for path != "" && n != nil {
-		var next *posNode
-		next, path = child(n, path)
-		if next == nil {
+	t := o.pos
+	if t == nil {
+		return best
+	}
+	for n := 0; path != ""; {
+		var next int
+		next, path = t.child(n, path)
+		if next < 0 {
 			break
 		}
-		best, n = Pos{Line: int(next.line), Column: int(next.col)}, next
+		best, n = Pos{Line: int(t.nodes[next].line), Column: int(t.nodes[next].col)}, next
 	}
 	return best
 }
 
-// child finds the value the head of path names in n ("key", "[2]" in a sequence, "[key]" in a
-// mapping) and returns it with the rest of the path. Keys may contain dots
+// child finds the value the head of path names in node at ("key", "[2]" in a sequence,
+// "[key]" in a mapping) and returns it with the rest of the path. Keys may contain dots
 // ("metadata.annotations.example.com/x"): the longest key that fits wins. Keys that come from a
 // merge key (<<) are not found; the caller keeps the enclosing position.
-func child(n *posNode, path string) (*posNode, string) {
+func (t *posTree) child(at int, path string) (int, string) {
+	n := &t.nodes[at]
+	kids, keys := int(n.first), t.keys[n.first:n.first+n.n]
 	rest := func(r string) string { return strings.TrimPrefix(r, ".") }
 	switch n.kind {
 	case 's':
 		if path[0] != '[' {
-			return nil, path
+			return -1, path
 		}
 		end := strings.IndexByte(path, ']')
 		if end < 0 {
-			return nil, path
+			return -1, path
 		}
 		i, err := strconv.Atoi(path[1:end])
-		if err != nil || i < 0 || i >= len(n.kids) {
-			return nil, path
+		if err != nil || i < 0 || i >= int(n.n) {
+			return -1, path
 		}
-		return &n.kids[i], rest(path[end+1:])
+		return kids + i, rest(path[end+1:])
 	case 'm':
 		if path[0] == '[' {
 			end := strings.IndexByte(path, ']')
 			if end < 0 {
-				return nil, path
+				return -1, path
 			}
-			for i, k := range n.keys {
+			for i, k := range keys {
 				if k == path[1:end] {
-					return &n.kids[i], rest(path[end+1:])
+					return kids + i, rest(path[end+1:])
 				}
 			}
-			return nil, path
+			return -1, path
 		}
 		best, bestLen := -1, -1
-		for i, k := range n.keys {
+		for i, k := range keys {
 			if len(k) <= bestLen || !strings.HasPrefix(path, k) {
 				continue
 			}
@@ -220,10 +221,10 @@ func child(n *posNode, path string) (*posNode, string) {
 			}
 		}
 		if best >= 0 {
-			return &n.kids[best], rest(path[bestLen:])
+			return kids + best, rest(path[bestLen:])
 		}
 	}
-	return nil, path
+	return -1, path
 }
 
 // Finding builds a finding about the field at path of this object, positioned in its source.

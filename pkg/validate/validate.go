@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -68,6 +69,11 @@ func (v *Validator) Validate(ctx context.Context, objs []*manifest.Object) []fin
 	if err := ctx.Err(); err != nil {
 		return append(out, finding.Finding{Rule: "validate/cancelled", Severity: finding.Error, Message: fmt.Sprintf("validation stopped: %v", err)})
 	}
+	n := len(out)
+	for _, fs := range per {
+		n += len(fs)
+	}
+	out = slices.Grow(out, n-len(out))
 	for _, fs := range per {
 		out = append(out, fs...)
 	}
@@ -86,6 +92,7 @@ func (v *Validator) Validate(ctx context.Context, objs []*manifest.Object) []fin
 		sg.Go(func() { compiled = v.compile(objs, perObject) })
 	}
 	sg.Wait()
+	out = slices.Grow(out, len(dups)+len(cross)+len(linted)+len(compiled))
 	out = append(append(append(out, dups...), cross...), linted...)
 	compiled, restated := v.restated(compiled)
 	out = explainKnockOns(append(out, repeats(compiled, out)...), restated)

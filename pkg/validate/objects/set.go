@@ -59,13 +59,15 @@ type RouteRule struct {
 }
 
 func New(objs []*manifest.Object, defaulted []map[string]any) *Set {
-	s := &Set{index: map[string]*Entry{}, byKind: map[string][]*Entry{}}
+	s := &Set{index: make(map[string]*Entry, len(objs)), byKind: map[string][]*Entry{}, All: make([]*Entry, 0, len(objs))}
+	entries := make([]Entry, len(objs)) // one allocation, not one per object
 	for i, o := range objs {
 		c := o.Content
 		if i < len(defaulted) && defaulted[i] != nil {
 			c = defaulted[i]
 		}
-		e := &Entry{Obj: o, Content: c}
+		e := &entries[i]
+		*e = Entry{Obj: o, Content: c}
 		s.All = append(s.All, e)
 		gk := o.Group() + "/" + o.Kind
 		s.byKind[gk] = append(s.byKind[gk], e)

@@ -145,7 +145,7 @@ func (r *Registry) addLazy(l *lazyCRD, source string) {
 			continue
 		}
 		// Only the embedded CRDs come with undecoded schemas (parseCRDs with lazy).
-		c := &schema.CRDVersion{Source: source, Namespaced: crd.Spec.Scope != apiextv1.ClusterScoped, Raw: raw, Embedded: raw != nil}
+		c := &schema.CRDVersion{Source: source, Namespaced: crd.Spec.Scope != apiextv1.ClusterScoped, Raw: raw, Embedded: raw != nil, Version: v.Name}
 		if raw == nil {
 			c.Props = v.Schema.OpenAPIV3Schema
 		}

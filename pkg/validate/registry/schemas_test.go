@@ -1,12 +1,15 @@
 package registry
 
 import (
+	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/infergw/gwctl/internal/testenv"
+	"github.com/infergw/gwctl/pkg/validate/schema"
 	"github.com/infergw/gwctl/schemas"
 )
 
@@ -132,4 +135,48 @@ func TestEmbeddedSchemasAreStructural(t *testing.T) {
 		t.Fatalf("only %d kind versions compiled", n)
 	}
 	t.Logf("%d kind versions", n)
+}
+
+// TestCheckedRulesAreCurrent: pkg/validate/schema/celchecked.bin holds every rule of every
+// embedded CRD version checked as a run checks it (the same environment, names as a run reads
+// them); -update rewrites it. It fails when a schema, cel-go or the API server's environment
+// changed since the file was made.
+func TestCheckedRulesAreCurrent(t *testing.T) {
+	all := map[string][]byte{}
+	for _, s := range schemas.Sets() {
+		r := New()
+		r.AddSet(s)
+		for _, f := range s.Files {
+			for _, ver := range r.Versions(f.Group, f.Kind) {
+				c := r.Lookup(GVK{f.Group, ver, f.Kind})
+				if c == nil || !c.Embedded {
+					t.Fatalf("%s %s/%s %s: not read as an embedded schema", s.Dir, f.Group, f.Kind, ver)
+				}
+				rules, err := schema.CheckRules(c)
+				if err != nil {
+					t.Fatalf("%s %s %s: %v", s.Dir, f.Kind, ver, err)
+				}
+				maps.Copy(all, rules)
+			}
+		}
+	}
+	if len(all) < 500 {
+		t.Fatalf("only %d rules checked", len(all))
+	}
+	got := schema.EncodeCheckedRules(all)
+	file := filepath.Join("..", "schema", "celchecked.bin")
+	if *testenv.Update {
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s is not current (%d rules): go test ./pkg/validate/registry -run TestCheckedRulesAreCurrent -update", file, len(all))
+	}
+	t.Logf("%d rules, %d bytes", len(all), len(got))
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -52,6 +53,9 @@ type celValidator struct {
 	properties     map[string]*celValidator
 	allOf          []*celValidator
 	isResourceRoot bool
+	parent         *celValidator // nil at the root
+	seg            string        // this node under its parent (nodePath)
+	crd            string        // at the root: the embedded CRD version's name in celchecked.bin, or ""
 }
 
 // newCELValidator compiles every rule of s, or returns nil when s has none.
@@ -73,6 +77,7 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 	}
 	if validationSchema.Items != nil && nodeSchema.Items != nil {
 		v.items = buildCELValidator(validationSchema.Items, nodeSchema.Items, nodeSchema.Items.XEmbeddedResource, elemType, perCallLimit)
+		v.items.under(v, "[]")
 	}
 	for k, validationProperty := range validationSchema.Properties {
 		nodeProperty, ok := nodeSchema.Properties[k]
@@ -100,17 +105,20 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 				v.properties = map[string]*celValidator{}
 			}
 			v.properties[k] = p
+			p.under(v, "."+k)
 		}
 	}
 	if validationSchema.AdditionalProperties != nil && validationSchema.AdditionalProperties.Structural != nil &&
 		nodeSchema.AdditionalProperties != nil && nodeSchema.AdditionalProperties.Structural != nil {
 		ap := nodeSchema.AdditionalProperties.Structural
 		v.additional = buildCELValidator(validationSchema.AdditionalProperties.Structural, ap, ap.XEmbeddedResource, elemType, perCallLimit)
+		v.additional.under(v, "{}")
 	}
 	if validationSchema.ValueValidation != nil {
 		for i := range validationSchema.ValueValidation.AllOf {
 			if a := buildCELValidator(nestedToStructural(&validationSchema.ValueValidation.AllOf[i]), nodeSchema, isResourceRoot, declType, perCallLimit); a != nil {
 				v.allOf = append(v.allOf, a)
+				a.under(v, "&"+strconv.Itoa(i))
 			}
 		}
 	}
@@ -130,6 +138,13 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 	return v
 }
 
+// under records v as the node seg of parent (v may be nil).
+func (v *celValidator) under(parent *celValidator, seg string) {
+	if v != nil {
+		v.parent, v.seg = parent, seg
+	}
+}
+
 // Validate returns the errors of every rule that fails on obj, in kube-apiserver's order.
 //
 // Rules are first answered by celnative where it can say "true, at most this cost", and by
@@ -137,9 +152,13 @@ func buildCELValidator(validationSchema, nodeSchema *structuralschema.Structural
 // bounds, so it is never more than kube-apiserver's; if it runs out, the object is validated
 // again with cel-go alone, whose costs are exact.
 func (v *celValidator) Validate(ctx context.Context, obj any) field.ErrorList {
-	errs, left := v.validate(ctx, newCELPath(), obj, celconfig.RuntimeCELCostBudget, true)
+	p := celPaths.Get().(*celPath)
+	defer celPaths.Put(p)
+	p.segs = p.segs[:0]
+	errs, left := v.validate(ctx, p, obj, celconfig.RuntimeCELCostBudget, true)
 	if left < 0 {
-		errs, _ = v.validate(ctx, newCELPath(), obj, celconfig.RuntimeCELCostBudget, false)
+		p.segs = p.segs[:0]
+		errs, _ = v.validate(ctx, p, obj, celconfig.RuntimeCELCostBudget, false)
 	}
 	return errs
 }
@@ -188,18 +207,25 @@ func (v *celValidator) validate(ctx context.Context, p *celPath, obj any, budget
 				}
 			}
 		}
-		if v.properties != nil {
-			for k, val := range obj {
-				sub, ok := v.properties[k]
-				if !ok {
-					continue
+		// The object's fields and the properties with rules are met in either's order (the
+		// API server's is a map's too): whichever there are fewer of is iterated.
+		visit := func(k string, sub *celValidator, val any) bool {
+			var more field.ErrorList
+			p.push(celSeg{name: k, kind: 'c'})
+			more, budget = sub.validate(ctx, p, val, budget, native)
+			p.pop()
+			errs = append(errs, more...)
+			return budget >= 0
+		}
+		if len(v.properties) <= len(obj) {
+			for k, sub := range v.properties {
+				if val, ok := obj[k]; ok && !visit(k, sub, val) {
+					return errs, budget
 				}
-				var more field.ErrorList
-				p.push(celSeg{name: k, kind: 'c'})
-				more, budget = sub.validate(ctx, p, val, budget, native)
-				p.pop()
-				errs = append(errs, more...)
-				if budget < 0 {
+			}
+		} else {
+			for k, val := range obj {
+				if sub, ok := v.properties[k]; ok && !visit(k, sub, val) {
 					return errs, budget
 				}
 			}
@@ -229,15 +255,32 @@ func (v *celValidator) compileNative() {
 	if !nativeCEL {
 		return
 	}
-	env, err := celnative.Env(v.declType)
-	if err != nil {
-		return
+	if v.declType == nil {
+		return // no environment: cel-go reports why
+	}
+	var env *celgo.Env // built for the first rule not checked at build time
+	crd, node := v.root().crd, ""
+	if crd != "" {
+		node = v.nodePath()
 	}
 	v.native = make([]*celnative.Program, len(v.rules))
 	for i, rule := range v.rules {
-		ast, iss := env.Compile(rule.Rule)
-		if iss.Err() != nil {
-			continue
+		var ast *celgo.Ast
+		if crd != "" {
+			ast = precompiled(checkedKey(crd, node, rule.Rule))
+		}
+		if ast == nil {
+			if env == nil {
+				var err error
+				if env, err = celnative.Env(v.declType); err != nil {
+					v.native = nil
+					return
+				}
+			}
+			var iss *celgo.Issues
+			if ast, iss = env.Compile(rule.Rule); iss.Err() != nil {
+				continue
+			}
 		}
 		if p, ok := celnative.Compile(ast, v.selfSchema); ok {
 			v.native[i] = p
@@ -358,17 +401,10 @@ func (v *celValidator) validateExpressions(ctx context.Context, p *celPath, obj 
 }
 
 // celPath is the field path of the node being validated, turned into a field.Path only when
-// an error needs it.
-type celPath struct {
-	segs []celSeg
-	buf  [16]celSeg // segs' first array: one allocation per object for paths up to 16 deep
-}
+// an error needs it. Paths are reused from object to object (celPaths).
+type celPath struct{ segs []celSeg }
 
-func newCELPath() *celPath {
-	p := &celPath{}
-	p.segs = p.buf[:0]
-	return p
-}
+var celPaths = sync.Pool{New: func() any { return &celPath{segs: make([]celSeg, 0, 16)} }}
 
 type celSeg struct {
 	name  string

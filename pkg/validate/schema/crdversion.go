@@ -23,6 +23,7 @@ type CRDVersion struct {
 	// Embedded marks gwctl's own schemas: generated, and structural by test
 	// (TestEmbeddedSchemasAreStructural), so Compile does not check that again on every run.
 	Embedded   bool
+	Version    string // the version's name, for embedded schemas (celchecked.bin's keys)
 	decodeOnce sync.Once
 	decodeErr  error
 
@@ -64,9 +65,15 @@ func (c *CRDVersion) Compile() error {
 		}
 		c.Structural, c.walk, c.OpenAPI, c.validator = ss, compileResource(ss), openapi, schemaValidator{root: compileSchema(openapi)}
 		c.cel = newCELValidator(ss, true, celconfig.PerCallLimit)
+		if c.cel != nil && c.Embedded {
+			c.cel.crd = c.checkedName()
+		}
 	})
 	return c.err
 }
+
+// checkedName is the version's name in celchecked.bin.
+func (c *CRDVersion) checkedName() string { return c.Source + "@" + c.Version }
 
 // validateStructural is structuralschema.ValidateStructural, but for embedded schemas.
 func (c *CRDVersion) validateStructural(ss *structuralschema.Structural) field.ErrorList {

@@ -83,6 +83,9 @@ func stringMap(v any) (map[string]string, bool) {
 // what to fix, so no error is reported about the generated name.
 func ValidateMeta(m metav1.ObjectMeta, namespaced bool, nameFn metavalidation.ValidateNameFunc) field.ErrorList {
 	const maxPrefix = 63 - 5 // k8s.io/apiserver/pkg/storage/names
+	if metaValid(&m, namespaced, nameFn) {
+		return nil
+	}
 	if m.Name != "" || m.GenerateName == "" {
 		return metavalidation.ValidateObjectMeta(&m, namespaced, nameFn, field.NewPath("metadata"))
 	}

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -27,6 +28,9 @@ type structNode struct {
 	defaults    []string // properties with a default, in schema order
 	hasDefaults bool     // a default somewhere in the subtree
 	hasLists    bool     // an x-kubernetes-list-type somewhere in the subtree
+	// The properties with a default or a list type below them (sorted): the walks look these
+	// up instead of iterating every field of the object.
+	defaultKids, listKids []string
 
 	pruneRoot *structNode // at a resource root: this node as pruning sees it (compileResource)
 }
@@ -47,8 +51,16 @@ func compileStructural(s *structuralschema.Structural) *structNode {
 			}
 			n.hasDefaults = n.hasDefaults || c.hasDefaults || p.Default.Object != nil
 			n.hasLists = n.hasLists || c.hasLists
+			if c.hasDefaults {
+				n.defaultKids = append(n.defaultKids, k)
+			}
+			if c.hasLists {
+				n.listKids = append(n.listKids, k)
+			}
 		}
 		sort.Strings(n.defaults)
+		sort.Strings(n.defaultKids)
+		sort.Strings(n.listKids)
 	}
 	if s.Items != nil {
 		n.items = compileStructural(s.Items)
@@ -88,11 +100,18 @@ func compileResource(s *structuralschema.Structural) *structNode {
 // and their paths (sorted), as pruning.PruneWithOptions reports them for a resource root. n
 // comes from compileResource.
 func (n *structNode) pruneCopy(obj map[string]any) (map[string]any, []string) {
-	p := &pruner{path: make([]string, 0, 32)} // grown once per object, not per level
+	p := pruners.Get().(*pruner)
+	defer pruners.Put(p)
+	p.path, p.unknown = p.path[:0], nil
 	out, _ := p.prune(obj, n.pruneRoot).(map[string]any)
-	sort.Strings(p.unknown)
-	return out, p.unknown
+	unknown := p.unknown
+	p.unknown = nil
+	sort.Strings(unknown)
+	return out, unknown
 }
+
+// pruners reuse their path from object to object.
+var pruners = sync.Pool{New: func() any { return &pruner{path: make([]string, 0, 32)} }}
 
 type pruner struct {
 	path    []string
@@ -222,10 +241,16 @@ func (n *structNode) applyDefaults(x any) {
 				x[k] = runtime.DeepCopyJSONValue(prop.s.Default.Object)
 			}
 		}
-		for k, v := range x {
-			if prop, ok := n.props[k]; ok {
-				prop.applyDefaults(v)
-			} else if n.hasAddl && n.additional != nil {
+		for _, k := range n.defaultKids { // the other properties have nothing to default
+			if v, ok := x[k]; ok {
+				n.props[k].applyDefaults(v)
+			}
+		}
+		if n.hasAddl && n.additional != nil && (n.additional.hasDefaults || n.additional.s.Default.Object != nil) {
+			for k, v := range x {
+				if _, ok := n.props[k]; ok {
+					continue
+				}
 				if v == nil && !n.additional.s.Nullable {
 					x[k] = runtime.DeepCopyJSONValue(n.additional.s.Default.Object)
 				}
@@ -251,16 +276,14 @@ func (n *structNode) listErrors(path *field.Path, obj map[string]any) field.Erro
 		return nil
 	}
 	var errs field.ErrorList
-	if n.additional != nil {
+	if n.additional != nil && n.additional.hasLists {
 		for k, v := range obj {
 			errs = append(errs, n.additional.listErrorsValue(path.Key(k), v)...)
 		}
 	}
-	if n.props != nil {
-		for k, v := range obj {
-			if sub, ok := n.props[k]; ok {
-				errs = append(errs, sub.listErrorsValue(path.Child(k), v)...)
-			}
+	for _, k := range n.listKids { // the other properties hold no list type
+		if v, ok := obj[k]; ok {
+			errs = append(errs, n.props[k].listErrorsValue(path.Child(k), v)...)
 		}
 	}
 	return errs
