@@ -15,11 +15,7 @@ const RenderedFile = "<gwctl render>"
 
 // renderedObjects renders the current platform in-process and reads it back as manifests, so
 // commands that inspect a render see exactly the stream `gwctl render` prints.
-func (g *globalOptions) renderedObjects(ctx context.Context) ([]*manifest.Object, error) {
-	l, err := g.load()
-	if err != nil {
-		return nil, err
-	}
+func (g *globalOptions) renderedObjects(ctx context.Context, l *loaded) ([]*manifest.Object, error) {
 	res, err := render.Render(ctx, render.Options{Catalog: l.catalog, Config: l.config, Groups: l.result.Order, Charts: l.charts})
 	if err != nil {
 		return nil, err
@@ -40,6 +36,8 @@ type input struct {
 	label string
 	// rendered: the input is the whole render, a closed world.
 	rendered bool
+	// controllerName is the render's dataplane.controllerName: the dataplane it configures.
+	controllerName string
 	// built are the kustomizations given with -k: their findings are positioned after validation.
 	built []*render.Located
 }
@@ -47,11 +45,15 @@ type input struct {
 // read reads the named inputs (files, directories, - for stdin) or, with none, the current render.
 func (g *globalOptions) read(ctx context.Context, paths []string) (*input, error) {
 	if len(paths) == 0 {
-		objs, err := g.renderedObjects(ctx)
+		l, err := g.load()
 		if err != nil {
 			return nil, err
 		}
-		return &input{objs: objs, label: "the render", rendered: true}, nil
+		objs, err := g.renderedObjects(ctx, l)
+		if err != nil {
+			return nil, err
+		}
+		return &input{objs: objs, label: "the render", rendered: true, controllerName: l.config.Dataplane.ControllerName}, nil
 	}
 	in, err := manifest.Read(paths, g.streams.In, manifest.DefaultLimits)
 	if err != nil {

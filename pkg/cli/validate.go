@@ -11,6 +11,7 @@ import (
 
 	"github.com/infergw/gwctl/pkg/atomicfile"
 	"github.com/infergw/gwctl/pkg/finding"
+	"github.com/infergw/gwctl/pkg/gateway"
 	"github.com/infergw/gwctl/pkg/portable"
 	"github.com/infergw/gwctl/pkg/report"
 	"github.com/infergw/gwctl/pkg/validate"
@@ -107,6 +108,7 @@ another implementation, and exits 0.`,
 	f.StringVar(&o.opts.AgentgatewayVersion, "agentgateway-version", validate.DefaultAgentgatewayVersion, "agentgateway release the resources target (embedded schemas: v1.2.1, v1.3.1, v1.4.1)")
 	f.StringVar(&o.opts.InferenceExtensionVersion, "inference-extension-version", "", "Gateway API Inference Extension release of the cluster's InferencePool CRD (v1.5 or v1.6; default: v1.6, warning on pools v1.5 rejects)")
 	f.BoolVar(&o.listSchemas, "list-schemas", false, "list the embedded schemas (group/version/kind, upstream, release, in use) and exit")
+	f.StringVar(&o.opts.ControllerName, "controller-name", gateway.DefaultControllerName, "GatewayClass controllerName of the dataplane that serves these manifests (as dataplane --controller-name): the dataplane's own checks apply to Gateways of classes naming it or not in the input, not to other implementations' Gateways")
 	f.StringArrayVar(&o.opts.CRDDirs, "crds", nil, "directory of CRDs used for their kinds, over the embedded schemas (repeatable)")
 	f.BoolVar(&o.portableOnly, "portable", false, "list implementation-specific resources and fields, with what the standby does instead")
 	f.BoolVar(&o.closed, "closed", false, "the input is the whole world: unresolved references are errors, duplicates are judged across all inputs")
@@ -181,6 +183,9 @@ func (o *validateOptions) run(c *cobra.Command, args []string) error {
 			return withCode(ExitUsage, b.err)
 		}
 		v := b.v
+		if in.controllerName != "" && !c.Flags().Changed("controller-name") {
+			v = v.WithControllerName(in.controllerName)
+		}
 		fs = o.applyTuning(tune, objs, append(in.position(v.Validate(c.Context(), objs)), in.findings...))
 		sum = v.Summarize(objs, fs)
 	}

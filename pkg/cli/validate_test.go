@@ -362,3 +362,44 @@ func runsOtherTool(call *ast.CallExpr) bool {
 	}
 	return name == "kubectl" || name == "Command" || name == "CommandContext"
 }
+
+// TestValidateControllerName: the dataplane's own checks judge only Gateways it serves (classes
+// naming --controller-name, default the dataplane's), as the dataplane itself does; another
+// implementation's Gateway gets the class warning only. The render's class is the platform
+// config's dataplane.controllerName, so validating the render follows it.
+func TestValidateControllerName(t *testing.T) {
+	const gw = `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: other}
+spec: {controllerName: example.com/other}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: other
+  listeners:
+  - {name: tcp, port: 9000, protocol: TCP}
+`
+	dir := repoTree(t, map[string]string{"gw.yaml": gw})
+	expect(t, validateIn(t, dir, "", "gw.yaml"), 0, `gw.yaml
+  4:24     warning GatewayClass/other spec.controllerName: controllerName "example.com/other" is neither the dataplane's (gwctl.infergw.dev/dataplane) nor agentgateway's (agentgateway.dev/agentgateway): Gateway default/gw will not be served by either [refs/gateway-class]
+
+2 resources in 1 file: 0 errors, 1 warning, 0 info — passed
+`, "")
+	expect(t, validateIn(t, dir, "", "--controller-name", "example.com/other", "gw.yaml"), 0, `gw.yaml
+  12:39    warning Gateway/default/gw spec.listeners[0].protocol: protocol "TCP" is not served by the dataplane (HTTP and HTTPS only): listener "tcp" is ignored [gateway.unsupported]
+
+2 resources in 1 file: 0 errors, 1 warning, 0 info — passed
+`, "")
+	// The render under another controllerName: its Gateways are still judged (they are ours).
+	def := gwctl(t, "", "validate", "-o", "json")
+	other := gwctl(t, "", "validate", "-o", "json", "--set", "dataplane.controllerName=example.com/gw")
+	if def.code != 0 || other.code != 0 || def.out != other.out || !strings.Contains(def.out, "gateway.endpoint-picker") {
+		t.Fatalf("render validated under its own controllerName differs: %d %d\n%s\n---\n%s", def.code, other.code, def.out, other.out)
+	}
+	wrong := gwctl(t, "", "validate", "-o", "json", "--set", "dataplane.controllerName=example.com/gw", "--controller-name", "gwctl.infergw.dev/dataplane")
+	if !strings.Contains(wrong.out, "refs/gateway-class") || strings.Contains(wrong.out, "gateway.endpoint-picker") {
+		t.Fatalf("--controller-name given: the render's class should be another implementation's:\n%s", wrong.out)
+	}
+}

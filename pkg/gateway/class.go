@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"slices"
+
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 
@@ -22,7 +24,8 @@ func (c *compiler) ours(o *manifest.Object) bool {
 	if gc == nil {
 		return !c.opts.RequireClass
 	}
-	return root(c, gc).at("spec", "controllerName").str() == c.opts.ControllerName
+	ctl := root(c, gc).at("spec", "controllerName").str()
+	return ctl == c.opts.ControllerName || slices.Contains(c.opts.AlsoControllers, ctl)
 }
 
 // foreignGateway reports whether the Gateway ns/name is in the input and served by another

@@ -51,6 +51,9 @@ type Options struct {
 	// spec.controllerName; other implementations' Gateways, and route references to them, are
 	// left alone. Empty serves every Gateway.
 	ControllerName string
+	// AlsoControllers are further controllerNames whose Gateways count as ours: gwctl validate
+	// judges agentgateway's too, whose API the dataplane implements.
+	AlsoControllers []string
 	// RequireClass treats a Gateway whose GatewayClass is not in the input as another
 	// implementation's (Kubernetes mode, where every class is visible).
 	RequireClass bool

@@ -47,6 +47,12 @@ type Options struct {
 	Known []objects.Known
 	// Workers bounds the documents validated in parallel (GOMAXPROCS when 0).
 	Workers int
+	// ControllerName is the GatewayClass controllerName of the dataplane that will serve the
+	// manifests ("gwctl.infergw.dev/dataplane" when empty, as dataplane --controller-name): the
+	// compiler stage judges only Gateways of classes naming it or agentgateway's
+	// (AgentgatewayController, whose API the dataplane implements), or classes not in the input;
+	// another implementation's Gateways are left to it.
+	ControllerName string
 	// SkipCompile leaves out the last stage, the dataplane's own compiler (pkg/gateway.Compile),
 	// whose findings say whether the dataplane accepts the manifests.
 	SkipCompile bool
@@ -68,6 +74,17 @@ type Validator struct {
 	embedded    *registry.Registry
 	builtins    *builtin.Validator
 	log         *slog.Logger
+}
+
+// AgentgatewayController is agentgateway's GatewayClass controllerName.
+const AgentgatewayController = "agentgateway.dev/agentgateway"
+
+// WithControllerName returns a Validator that shares v's schemas and judges Gateways for the
+// dataplane serving controllerName (Options.ControllerName): a render knows its own.
+func (v *Validator) WithControllerName(name string) *Validator {
+	w := *v
+	w.opts.ControllerName = name
+	return &w
 }
 
 // New loads the embedded schemas and the CRD dirs. Schemas compile lazily, once per CRD version.

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"runtime"
@@ -80,6 +81,7 @@ func (v *Validator) Validate(ctx context.Context, objs []*manifest.Object) []fin
 
 	// The checks over the whole set only read it: they run side by side.
 	set := v.objectSet(objs, defaulted)
+	set.ControllerName = v.opts.ControllerName
 	var dups, cross, linted, compiled []finding.Finding
 	var sg sync.WaitGroup
 	sg.Go(func() { dups = objects.Duplicates(set) })
@@ -186,7 +188,8 @@ func (v *Validator) compile(objs []*manifest.Object, prior []finding.Finding) []
 	if v.opts.Compile != nil {
 		fs = v.opts.Compile(ok)
 	} else {
-		_, fs = gateway.Compile(ok, gateway.Options{AssumeServices: v.opts.OpenWorld || len(v.opts.Known) > 0})
+		_, fs = gateway.Compile(ok, gateway.Options{AssumeServices: v.opts.OpenWorld || len(v.opts.Known) > 0,
+			ControllerName: cmp.Or(v.opts.ControllerName, gateway.DefaultControllerName), AlsoControllers: []string{AgentgatewayController}})
 	}
 	return fs
 }

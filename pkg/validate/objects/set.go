@@ -40,6 +40,9 @@ type Set struct {
 	// open: the input is part of what exists (Options.OpenWorld); references it does not
 	// resolve are warnings, and duplicates are judged within one manifest.Object.Input.
 	Open bool
+	// ControllerName is the dataplane's GatewayClass controllerName (gateway.DefaultControllerName
+	// when empty; validate.Options.ControllerName).
+	ControllerName string
 
 	routesOnce sync.Once
 	routesTo   map[string][]RouteRule // lazily: AgentgatewayBackend ns/name -> rules sending to it

@@ -1,6 +1,7 @@
 package refs
 
 import (
+	"cmp"
 	"fmt"
 	"runtime"
 	"sort"
@@ -87,8 +88,9 @@ func checkGateway(s *objects.Set, e *objects.Entry) []finding.Finding {
 	var out []finding.Finding
 	if cls := objects.Str(objects.MapAt(e.Content, "spec"), "gatewayClassName"); cls != "" {
 		if gc := s.Get(objects.GatewayGroup, "GatewayClass", "", cls); gc != nil && !gc.Known {
+			ours := cmp.Or(s.ControllerName, gateway.DefaultControllerName)
 			switch ctl := objects.Str(objects.MapAt(gc.Content, "spec"), "controllerName"); ctl {
-			case "agentgateway.dev/agentgateway", gateway.DefaultControllerName:
+			case "agentgateway.dev/agentgateway", ours:
 			case "kgateway.dev/agentgateway":
 				out = append(out, gc.Obj.Finding("spec.controllerName", RuleGatewayClass, finding.Error,
 					"controllerName kgateway.dev/agentgateway is obsolete: agentgateway v1.x serves agentgateway.dev/agentgateway"))
@@ -98,7 +100,7 @@ func checkGateway(s *objects.Set, e *objects.Entry) []finding.Finding {
 					break
 				}
 				out = append(out, gc.Obj.Finding("spec.controllerName", RuleGatewayClass, finding.Warning,
-					fmt.Sprintf("controllerName %q is neither the dataplane's (%s) nor agentgateway's (agentgateway.dev/agentgateway): Gateway %s/%s will not be served by either", ctl, gateway.DefaultControllerName, e.NS(), e.Obj.Name)))
+					fmt.Sprintf("controllerName %q is neither the dataplane's (%s) nor agentgateway's (agentgateway.dev/agentgateway): Gateway %s/%s will not be served by either", ctl, ours, e.NS(), e.Obj.Name)))
 			}
 		}
 	}
