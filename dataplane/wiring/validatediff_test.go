@@ -74,7 +74,8 @@ func judge(t testing.TB, data []byte) verdicts {
 	}
 	var out verdicts
 	out.validate = finding.HasErrors(v.Validate(context.Background(), objs), false)
-	cfg, fs := gateway.Compile(objs, gateway.Options{})
+	// The dataplane's defaults (cmd/dataplane): Gateways of other controllers' classes are left alone.
+	cfg, fs := gateway.Compile(objs, gateway.Options{ControllerName: gateway.DefaultControllerName})
 	out.compile = finding.HasErrors(fs, false)
 	out.load = load(t, file, cfg)
 	return out
@@ -93,7 +94,7 @@ func load(t testing.TB, file string, cfg *gateway.Config) error {
 			pools[b.Name+"."+b.Namespace] = []string{"127.0.0.1:9"}
 		}
 	}
-	d := bootstrap.New(bootstrap.Settings{Config: []string{file}}, nil)
+	d := bootstrap.New(bootstrap.Settings{Config: []string{file}, ControllerName: gateway.DefaultControllerName}, nil)
 	in, err := Install(ctx, d, Options{SessionKey: make([]byte, 32), PoolEndpoints: pools})
 	if err != nil {
 		t.Fatalf("install: %v", err)
