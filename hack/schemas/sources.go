@@ -51,7 +51,8 @@ var sources = []source{
 	},
 	{
 		Name: schemas.ExternalSecrets, Version: "v2.9.0", Upstream: "github.com/external-secrets/external-secrets", License: "Apache-2.0",
-		Ref: "external-secrets-v2.9.0", Files: []string{"external-secrets.io_externalsecrets.yaml", "external-secrets.io_clusterexternalsecrets.yaml"},
+		Ref: "external-secrets-v2.9.0", Files: []string{"external-secrets.io_externalsecrets.yaml", "external-secrets.io_clusterexternalsecrets.yaml",
+			"external-secrets.io_secretstores.yaml", "external-secrets.io_clustersecretstores.yaml"},
 	},
 	// Argo CD v3.6 needs Go 1.27 to download with the go command; v3.5 is a supported release.
 	{

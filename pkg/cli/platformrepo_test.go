@@ -205,11 +205,10 @@ func TestPlatformRepoResolveGroups(t *testing.T) {
 // problems, and nothing else, are reported.
 const renderFindings = `
   1154:9   warning AgentgatewayPolicy/llm/completions-rate-limit spec.traffic.rateLimit.local[0]: bucket 15 requests, +10/s (requests 10 + burst 5): starts full, shared by every client of the target, one bucket per proxy replica: a burst of up to 15 passes before the first 429, not 10 [lint/ratelimit-bucket]
-  1341:13  warning ClusterSecretStore/vault apiVersion: no schema for external-secrets.io/v1 ClusterSecretStore: pass its CRD in the input or with --crds, or use --ignore-missing-schemas [schema/missing]
   1508:7   error   HTTPRoute/llm/completions spec.rules[1].backendRefs[0]: Service llm/embeddings not found in the input [refs/unresolved]
   1611:5   info    InferencePool/llm/llama spec.endpointPickerRef: endpoint picker: Service llm/llama-epp port 9002 (llama-epp.llm.svc.cluster.local:9002) over ext_proc, failureMode FailOpen [gateway.endpoint-picker]
 
-78 resources in 1 file: 1 error, 2 warnings, 1 info, 1 skipped (no schema) — failed
+78 resources in 1 file: 1 error, 1 warning, 1 info — failed
 `
 
 // The repo through charts pull (from loopback), then offline: render, validate of the render,
@@ -292,7 +291,6 @@ func TestPlatformRepo(t *testing.T) {
 			"apps/llm-gateway/rate-limit.yaml:13:9: warning AgentgatewayPolicy/llm/completions-rate-limit spec.traffic.rateLimit.local[0]: bucket 15 requests, +10/s (requests 10 + burst 5): starts full, shared by every client of the target, one bucket per proxy replica: a burst of up to 15 passes before the first 429, not 10 [lint/ratelimit-bucket]",
 			"apps/llm-gateway/routes.yaml:18:7: warning HTTPRoute/llm/completions spec.rules[1].backendRefs[0]: Service llm/embeddings not found in the input [refs/unresolved]",
 			"apps/mcp/route.yaml:47:25: warning AgentgatewayPolicy/mcp/mcp-authn spec.traffic.jwtAuthentication.providers[0].jwks.remote.backendRef: remote JWKS: Service dex/dex not found in the input [refs/unresolved]",
-			"platform/secret-store/vault.yaml:1:13: warning ClusterSecretStore/vault apiVersion: no schema for external-secrets.io/v1 ClusterSecretStore: pass its CRD in the input or with --crds, or use --ignore-missing-schemas [schema/missing]",
 		}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("findings\n got %s\nwant %s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -342,10 +340,8 @@ apps/llm-gateway/routes.yaml
   18:7     error   HTTPRoute/llm/completions spec.rules[1].backendRefs[0]: Service llm/embeddings not found in the input [refs/unresolved]
 platform/model-serving/pool.yaml
   12:5     info    InferencePool/llm/llama spec.endpointPickerRef: endpoint picker: Service llm/llama-epp port 9002 (llama-epp.llm.svc.cluster.local:9002) over ext_proc, failureMode FailOpen [gateway.endpoint-picker]
-platform/secret-store/vault.yaml
-  1:13     warning ClusterSecretStore/vault apiVersion: no schema for external-secrets.io/v1 ClusterSecretStore: pass its CRD in the input or with --crds, or use --ignore-missing-schemas [schema/missing]
 
-78 resources in 31 files: 1 error, 2 warnings, 1 info, 1 skipped (no schema) — failed
+78 resources in 31 files: 1 error, 1 warning, 1 info — failed
 `, "")
 		// The CRDs' folder names release manifests by URL: gwctl says what to do, offline.
 		expect(t, inRepoOnce(t, dir, "", "validate", "-c", dev, "-k", "clusters/dev/gateway-api-crds"), 1, `clusters/dev/gateway-api-crds/kustomization.yaml
