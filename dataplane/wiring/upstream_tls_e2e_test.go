@@ -379,10 +379,18 @@ spec:
 	})
 
 	t.Run("InferencePool endpoints over mTLS", func(t *testing.T) {
-		resp, body := postJSON(t, gw.url+"/v1/chat/completions", map[string]string{"x-upstream": "pool-good"},
-			`{"model":"sim-model","max_tokens":2,"messages":[{"role":"user","content":"hi"}]}`)
-		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"chat.completion"`) {
-			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		// The endpoint is a candidate once its metrics were scraped (over mTLS too).
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			resp, body := postJSON(t, gw.url+"/v1/chat/completions", map[string]string{"x-upstream": "pool-good"},
+				`{"model":"sim-model","max_tokens":2,"messages":[{"role":"user","content":"hi"}]}`)
+			if resp.StatusCode == http.StatusOK && strings.Contains(body, `"chat.completion"`) {
+				break
+			}
+			if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			time.Sleep(20 * time.Millisecond) // polling for the first scrape
 		}
 	})
 	t.Run("InferencePool endpoint with a wrong CA: OpenAI error", func(t *testing.T) {
