@@ -298,7 +298,8 @@ func frontendTLS(o *manifest.Object, tf field) *TLSOptions {
 	return t
 }
 
-// attachFrontendTLS sets the options of the Gateway's HTTPS listeners (the oldest policy wins).
+// attachFrontendTLS sets the options of the Gateway's HTTPS listeners (the oldest policy wins);
+// a listener's own tls.options override the fields they set.
 func (c *compiler) attachFrontendTLS(gw NamespacedName, t *TLSOptions, at field) {
 	n := 0
 	for _, l := range c.listeners[gw.String()] {
@@ -309,6 +310,14 @@ func (c *compiler) attachFrontendTLS(gw NamespacedName, t *TLSOptions, at field)
 		switch {
 		case l.TLS.Options == nil:
 			l.TLS.Options = t
+		case l.TLS.Options.Policy == NamespacedName{}: // the listener's own tls.options only
+			l.TLS.Options = overlay(t, l.TLS.ListenerOptions)
+			l.TLS.Options.Policy = t.Policy
+			minV, _ := TLSVersion(l.TLS.Options.MinVersion, true)
+			if maxV, _ := TLSVersion(l.TLS.Options.MaxVersion, false); maxV != 0 && maxV < minV {
+				at.errorf(ruleTLS, "listener %s: its tls.options and the frontend.tls of %s together allow no TLS version (min %s, max %s)",
+					l.Name, t.Policy, l.TLS.Options.MinVersion, l.TLS.Options.MaxVersion)
+			}
 		case l.TLS.Options.Policy != t.Policy:
 			at.warnf(rulePolicy, "frontend.tls of %s is not applied to listener %s: %s (older) sets it", t.Policy, l.Name, l.TLS.Options.Policy)
 		}

@@ -42,10 +42,10 @@ func (c *compiler) compileListenerTLS(gw NamespacedName, lf field, l *Listener) 
 		tf.get("mode").warnf(ruleUnsupported, "tls.mode %s is not served by the dataplane (Terminate only): listener %q is ignored", mode, l.Name)
 		return false
 	}
-	for _, k := range sortedKeys(tf.get("options").object()) {
-		tf.at("options", k).warnf(ruleUnsupported, "tls.options %q is implementation-specific and not read by the dataplane: tune TLS with an AgentgatewayPolicy frontend.tls on the Gateway", k)
+	lt := &ListenerTLS{ListenerOptions: listenerOptions(tf)}
+	if lt.ListenerOptions != nil {
+		lt.Options = overlay(nil, lt.ListenerOptions)
 	}
-	lt := &ListenerTLS{}
 	var leaves []*tls.Certificate
 	complete := true // every certificate is known, so hostname coverage can be judged
 	refs := tf.get("certificateRefs").list()
