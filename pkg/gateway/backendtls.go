@@ -147,23 +147,33 @@ func (c *compiler) backendTLSPolicy(o *manifest.Object, spec field) *UpstreamTLS
 // addCA appends the ca.crt of ConfigMap namespace/name to u's roots; false (with a finding at
 // at) when it is missing or holds no certificate.
 func (c *compiler) addCA(u *UpstreamTLS, at field, namespace, name string) bool {
+	pemData, src, ok := c.caBundle(at, namespace, name)
+	if !ok {
+		return false
+	}
+	u.CAPEM = append(append(u.CAPEM, pemData...), '\n')
+	u.CASources = append(u.CASources, src)
+	return true
+}
+
+// caBundle is the ca.crt of ConfigMap namespace/name and a name for it; false (with a finding
+// at at) when it is missing or holds no certificate.
+func (c *compiler) caBundle(at field, namespace, name string) ([]byte, string, bool) {
 	cm := c.lookup(GroupCore, "ConfigMap", namespace, name)
 	if cm == nil {
-		at.errorf(ruleTLS, "CA ConfigMap %s/%s is not in the input: the dataplane cannot verify the backend without it", namespace, name)
-		return false
+		at.errorf(ruleTLS, "CA ConfigMap %s/%s is not in the input: the dataplane cannot verify certificates without it", namespace, name)
+		return nil, "", false
 	}
 	pemData := root(c, cm).at("data", "ca.crt").str()
 	if pemData == "" {
 		at.errorf(ruleTLS, "CA ConfigMap %s/%s has no data[ca.crt]", namespace, name)
-		return false
+		return nil, "", false
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM([]byte(pemData)) {
 		root(c, cm).at("data", "ca.crt").errorf(ruleTLS, "CA ConfigMap %s/%s: ca.crt holds no PEM certificate", namespace, name)
-		return false
+		return nil, "", false
 	}
-	u.CAPEM = append(append(u.CAPEM, pemData...), '\n')
-	u.CASources = append(u.CASources, "ConfigMap "+namespace+"/"+name)
-	return true
+	return []byte(pemData), "ConfigMap " + namespace + "/" + name, true
 }
 
 // agentTLS compiles agentgateway's backend TLS (AgentgatewayBackend spec.policies.tls, or an

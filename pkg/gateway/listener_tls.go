@@ -349,16 +349,19 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // compileGatewayTLS reads a Gateway's spec.tls: backend.clientCertificateRef is the client
 // certificate presented to upstreams a BackendTLSPolicy covers (the first Gateway's, when
-// several set one); frontend client-certificate validation is not enforced by the dataplane,
-// so it is an error rather than a listener open to every client.
-func (c *compiler) compileGatewayTLS(gw NamespacedName, tf field) {
+// several set one); frontend is the client certificate validation of its HTTPS listeners,
+// returned to be applied once they are compiled.
+func (c *compiler) compileGatewayTLS(gw NamespacedName, tf field) *frontendValidation {
 	if !tf.exists() {
-		return
+		return nil
 	}
-	if ff := tf.get("frontend"); ff.exists() {
-		ff.errorf(ruleTLS, "client certificate validation (spec.tls.frontend) is not enforced by the dataplane: refusing to serve the listeners without it")
-	}
-	rf := tf.at("backend", "clientCertificateRef")
+	fv := c.compileFrontendValidation(gw, tf.get("frontend"))
+	c.compileBackendClientCert(gw, tf.at("backend", "clientCertificateRef"))
+	return fv
+}
+
+// compileBackendClientCert reads spec.tls.backend.clientCertificateRef.
+func (c *compiler) compileBackendClientCert(gw NamespacedName, rf field) {
 	if !rf.exists() {
 		return
 	}

@@ -20,6 +20,9 @@ type ListenerTLS struct {
 	Options *TLSOptions
 	// ListenerOptions are the listener's own tls.options (the gwctl.infergw.dev/ keys).
 	ListenerOptions *TLSOptions `json:",omitempty"`
+	// ClientValidation, when set, is the client certificate validation (mTLS) of the Gateway's
+	// spec.tls.frontend for this listener's port.
+	ClientValidation *ClientValidation `json:",omitempty"`
 }
 
 // CertificateRef is a kubernetes.io/tls Secret holding a certificate chain and its key.
