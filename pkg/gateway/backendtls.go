@@ -7,12 +7,9 @@ import (
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 
-// tlsKinds are the objects TLS compiling reads: certificate Secrets and their producers, CA
-// ConfigMaps and BackendTLSPolicies.
-var tlsKinds = map[string]bool{
-	"/Secret": true, "/ConfigMap": true, GroupGateway + "/BackendTLSPolicy": true,
-	"cert-manager.io/Certificate": true, "external-secrets.io/ExternalSecret": true, "bitnami.com/SealedSecret": true,
-}
+// tlsKinds are the objects TLS compiling reads besides the Secret producers (SecretProducers):
+// certificate Secrets, CA ConfigMaps and BackendTLSPolicies.
+var tlsKinds = map[string]bool{"/Secret": true, "/ConfigMap": true, GroupGateway + "/BackendTLSPolicy": true}
 
 // tlsUse is one place that calls a Service port and can speak TLS to it: a Service backend,
 // an MCP target or a remote JWKS. BackendTLSPolicies attach to them by Service and port.
