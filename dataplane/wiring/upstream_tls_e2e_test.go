@@ -263,6 +263,30 @@ spec:
 		route(n, "{path: {type: PathPrefix, value: /v1}, headers: [{name: x-upstream, value: "+n+"}]}", "{group: inference.networking.k8s.io, kind: InferencePool, name: "+n+"}")
 	}
 
+	// The same over an AgentgatewayPolicy's backend.tls targeting the pool, with its own client
+	// certificate (mtlsCertificateRef).
+	{
+		h, p := addrOf(poolGood)
+		pools["pool-agw.default"] = []string{h + ":" + p}
+		fmt.Fprintf(&y, `apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
+metadata: {name: pool-agw, namespace: default}
+spec:
+  selector: {matchLabels: {app: pool-agw}}
+  targetPorts: [{number: %s}]
+---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: {name: pool-agw, namespace: default}
+spec:
+  targetRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool-agw}]
+  backend:
+    tls: {sni: model.internal, caCertificateRefs: [{name: ca}], mtlsCertificateRef: [{name: gw-client}]}
+---
+`, p)
+		route("pool-agw", "{path: {type: PathPrefix, value: /v1}, headers: [{name: x-upstream, value: pool-agw}]}", "{group: inference.networking.k8s.io, kind: InferencePool, name: pool-agw}")
+	}
+
 	gw := startDataplaneWith(t, []byte(y.String()), map[string]string{"echo.default": strings.TrimPrefix(echo.URL, "http://")},
 		wiring.Options{SessionKey: make([]byte, 32), PoolEndpoints: pools, PoolInProcess: true})
 
@@ -378,21 +402,11 @@ spec:
 		waitLog(t, gw.logs, "jwks fetch failed", "default/jwks-badca", "certificate signed by unknown authority")
 	})
 
-	t.Run("InferencePool endpoints over mTLS", func(t *testing.T) {
-		// The endpoint is a candidate once its metrics were scraped (over mTLS too).
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			resp, body := postJSON(t, gw.url+"/v1/chat/completions", map[string]string{"x-upstream": "pool-good"},
-				`{"model":"sim-model","max_tokens":2,"messages":[{"role":"user","content":"hi"}]}`)
-			if resp.StatusCode == http.StatusOK && strings.Contains(body, `"chat.completion"`) {
-				break
-			}
-			if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
-				t.Fatalf("status %d: %s", resp.StatusCode, body)
-			}
-			time.Sleep(20 * time.Millisecond) // polling for the first scrape
-		}
-	})
+	for _, n := range []string{"pool-good", "pool-agw"} {
+		t.Run("InferencePool endpoints over mTLS: "+n, func(t *testing.T) {
+			poolCall(t, gw.url, n)
+		})
+	}
 	t.Run("InferencePool endpoint with a wrong CA: OpenAI error", func(t *testing.T) {
 		resp, body := postJSON(t, gw.url+"/v1/chat/completions", map[string]string{"x-upstream": "pool-badca"},
 			`{"model":"sim-model","max_tokens":2,"messages":[{"role":"user","content":"hi"}]}`)
@@ -408,6 +422,24 @@ spec:
 
 	if plainHits.Load() != 0 {
 		t.Errorf("a TLS upstream was called over plain HTTP %d times", plainHits.Load())
+	}
+}
+
+// poolCall sends a chat completion to the pool the x-upstream header names; its endpoint is a
+// candidate once its metrics were scraped (over mTLS too), so 503 is retried until then.
+func poolCall(t *testing.T, base, pool string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, body := postJSON(t, base+"/v1/chat/completions", map[string]string{"x-upstream": pool},
+			`{"model":"sim-model","max_tokens":2,"messages":[{"role":"user","content":"hi"}]}`)
+		if resp.StatusCode == http.StatusOK && strings.Contains(body, `"chat.completion"`) {
+			return
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+		time.Sleep(20 * time.Millisecond) // polling for the first scrape
 	}
 }
 
