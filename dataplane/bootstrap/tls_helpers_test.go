@@ -4,13 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
@@ -97,12 +94,9 @@ func tlsClient(ca *x509.CertPool, addr string, mod func(*tls.Config)) *http.Clie
 }
 
 // secretYAML is a kubernetes.io/tls Secret.
-func secretYAML(ns, name string, kp testenv.KeyPair) string {
-	return fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: %s, namespace: %s}\ntype: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n---\n",
-		name, ns, base64.StdEncoding.EncodeToString(kp.CertPEM), base64.StdEncoding.EncodeToString(kp.KeyPEM))
-}
+func secretYAML(ns, name string, kp testenv.KeyPair) string { return testenv.SecretYAML(ns, name, kp) }
 
 // caConfigMap is a ConfigMap with ca.crt.
 func caConfigMap(ns, name string, pemData []byte) string {
-	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s, namespace: %s}\ndata:\n  ca.crt: %s\n---\n", name, ns, strconv.Quote(string(pemData)))
+	return testenv.CAConfigMapYAML(ns, name, pemData)
 }

@@ -29,6 +29,9 @@ func (s *Store) ServerConfig(l *gateway.Listener) (*tls.Config, error) {
 	if err := applyOptions(cfg, l.TLS.Options); err != nil {
 		return nil, fmt.Errorf("listener %s: %w", l.ID(), err)
 	}
+	if err := clientValidation(cfg, l.TLS.ClientValidation); err != nil {
+		return nil, fmt.Errorf("listener %s: %w", l.ID(), err)
+	}
 	var slots []*entry
 	for _, r := range l.TLS.Certificates {
 		if e := s.slot(r.Namespace, r.Name); e != nil {
@@ -68,6 +71,26 @@ func (s *Store) ServerConfig(l *gateway.Listener) (*tls.Config, error) {
 		return first, nil
 	}
 	return cfg, nil
+}
+
+// clientValidation asks clients for a certificate signed by v's CAs (spec.tls.frontend):
+// AllowValidOnly refuses the handshake without a verified one, AllowInsecureFallback asks and
+// accepts any answer. Session tickets stay on: Go's server re-verifies a resumed session's
+// chains against this listener's ClientCAs (TestFrontendClientCertificates holds it).
+func clientValidation(cfg *tls.Config, v *gateway.ClientValidation) error {
+	if v == nil {
+		return nil
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(v.CAPEM) {
+		return fmt.Errorf("%s: the client CA certificates hold no PEM certificate", v.Source)
+	}
+	cfg.ClientCAs = pool
+	cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	if v.Mode == gateway.ModeAllowInsecureFallback {
+		cfg.ClientAuth = tls.RequestClientCert
+	}
+	return nil
 }
 
 // applyOptions sets versions, suites, key exchanges and ALPN; Compile checked them.

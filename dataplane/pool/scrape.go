@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/infergw/gwctl/dataplane/pool/metricsparse"
+	"github.com/infergw/gwctl/dataplane/proxy"
 )
 
 // scrapeLoop polls one endpoint's metrics until ctx ends.
@@ -46,7 +47,13 @@ func (p *Pool) scrapeOnce(ctx context.Context, e *endpoint) {
 			e.unreachable.Store(true)
 		}
 		p.metrics.scrapeErrors.WithLabelValues(e.addr).Inc()
-		p.log.Debug("scrape failed", "pool", p.cfg.Name, "endpoint", e.addr, "error", err)
+		if reason := proxy.TLSReason(err); reason != "" && n == 1 {
+			// A certificate that fails verification does not heal by waiting: say why at once,
+			// not only when the endpoint leaves the candidates.
+			p.log.Warn("endpoint scrape failed: upstream TLS handshake failed", "pool", p.cfg.Name, "endpoint", e.addr, "reason", reason, "error", err)
+		} else {
+			p.log.Debug("scrape failed", "pool", p.cfg.Name, "endpoint", e.addr, "error", err)
+		}
 		if int(n) == p.cfg.Scheduler.UnhealthyAfter {
 			p.log.Warn("endpoint left the candidates", "pool", p.cfg.Name, "endpoint", e.addr, "error", err)
 		}

@@ -77,22 +77,29 @@ func newSNIIndex() *sniIndex {
 	return x
 }
 
-// add keeps the first listener of a hostname (Compile reports a second one on the same port).
+// add keeps the first listener of a hostname (Compile reports a second one on the same port),
+// unless a later one validates client certificates more strictly: on a binding of every port,
+// listeners of several ports share a hostname, and the one that asks for client certificates
+// must not be served by one that does not.
 func (x *sniIndex) add(host string, cfg *tls.Config) {
+	stricter := func(old *tls.Config) bool { return cfg.ClientAuth > old.ClientAuth }
 	switch {
 	case host == "":
-		if x.any == nil {
+		if x.any == nil || stricter(x.any) {
 			x.any = cfg
 		}
 	case strings.HasPrefix(host, "*."):
-		for _, w := range x.wild {
+		for i, w := range x.wild {
 			if w.suffix == host[1:] {
+				if stricter(w.cfg) {
+					x.wild[i].cfg = cfg
+				}
 				return
 			}
 		}
 		x.wild = append(x.wild, wildConfig{suffix: host[1:], cfg: cfg})
 	default:
-		if x.exact[host] == nil {
+		if old := x.exact[host]; old == nil || stricter(old) {
 			x.exact[host] = cfg
 		}
 	}

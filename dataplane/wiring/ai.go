@@ -85,7 +85,7 @@ func (in *Installer) provider(b *gateway.Backend, p gateway.AIProvider, auth *ga
 		h, err = gemini.NewHandler(gemini.Config{
 			Model: p.Model, Host: p.Host, Port: int(p.Port), PathPrefix: p.PathPrefix, Plaintext: plaintext,
 			APIKey: key, SecretName: secretName, AlwaysIncludeUsage: in.opts.AlwaysIncludeUsage,
-			Client: in.llmClient, Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
+			Client: client, Logger: log, Metrics: in.llmMetrics, OnResult: chargeTokens,
 		})
 	case "openai":
 		h, err = openai.NewHandler(openai.Config{

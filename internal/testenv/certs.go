@@ -7,12 +7,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -186,4 +189,15 @@ func serial(t testing.TB) *big.Int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// SecretYAML is kp as a kubernetes.io/tls Secret, a document of a resources file.
+func SecretYAML(namespace, name string, kp KeyPair) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: %s, namespace: %s}\ntype: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n---\n",
+		name, namespace, base64.StdEncoding.EncodeToString(kp.CertPEM), base64.StdEncoding.EncodeToString(kp.KeyPEM))
+}
+
+// CAConfigMapYAML is a ConfigMap holding pemData as ca.crt, a document of a resources file.
+func CAConfigMapYAML(namespace, name string, pemData []byte) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s, namespace: %s}\ndata:\n  ca.crt: %s\n---\n", name, namespace, strconv.Quote(string(pemData)))
 }

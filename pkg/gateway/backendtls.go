@@ -7,12 +7,9 @@ import (
 	"github.com/infergw/gwctl/pkg/manifest"
 )
 
-// tlsKinds are the objects TLS compiling reads: certificate Secrets and their producers, CA
-// ConfigMaps and BackendTLSPolicies.
-var tlsKinds = map[string]bool{
-	"/Secret": true, "/ConfigMap": true, GroupGateway + "/BackendTLSPolicy": true,
-	"cert-manager.io/Certificate": true, "external-secrets.io/ExternalSecret": true, "bitnami.com/SealedSecret": true,
-}
+// tlsKinds are the objects TLS compiling reads besides the Secret producers (SecretProducers):
+// certificate Secrets, CA ConfigMaps and BackendTLSPolicies.
+var tlsKinds = map[string]bool{"/Secret": true, "/ConfigMap": true, GroupGateway + "/BackendTLSPolicy": true}
 
 // tlsUse is one place that calls a Service port and can speak TLS to it: a Service backend,
 // an MCP target or a remote JWKS. BackendTLSPolicies attach to them by Service and port.
@@ -147,23 +144,33 @@ func (c *compiler) backendTLSPolicy(o *manifest.Object, spec field) *UpstreamTLS
 // addCA appends the ca.crt of ConfigMap namespace/name to u's roots; false (with a finding at
 // at) when it is missing or holds no certificate.
 func (c *compiler) addCA(u *UpstreamTLS, at field, namespace, name string) bool {
+	pemData, src, ok := c.caBundle(at, namespace, name)
+	if !ok {
+		return false
+	}
+	u.CAPEM = append(append(u.CAPEM, pemData...), '\n')
+	u.CASources = append(u.CASources, src)
+	return true
+}
+
+// caBundle is the ca.crt of ConfigMap namespace/name and a name for it; false (with a finding
+// at at) when it is missing or holds no certificate.
+func (c *compiler) caBundle(at field, namespace, name string) ([]byte, string, bool) {
 	cm := c.lookup(GroupCore, "ConfigMap", namespace, name)
 	if cm == nil {
-		at.errorf(ruleTLS, "CA ConfigMap %s/%s is not in the input: the dataplane cannot verify the backend without it", namespace, name)
-		return false
+		at.errorf(ruleTLS, "CA ConfigMap %s/%s is not in the input: the dataplane cannot verify certificates without it", namespace, name)
+		return nil, "", false
 	}
 	pemData := root(c, cm).at("data", "ca.crt").str()
 	if pemData == "" {
 		at.errorf(ruleTLS, "CA ConfigMap %s/%s has no data[ca.crt]", namespace, name)
-		return false
+		return nil, "", false
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM([]byte(pemData)) {
 		root(c, cm).at("data", "ca.crt").errorf(ruleTLS, "CA ConfigMap %s/%s: ca.crt holds no PEM certificate", namespace, name)
-		return false
+		return nil, "", false
 	}
-	u.CAPEM = append(append(u.CAPEM, pemData...), '\n')
-	u.CASources = append(u.CASources, "ConfigMap "+namespace+"/"+name)
-	return true
+	return []byte(pemData), "ConfigMap " + namespace + "/" + name, true
 }
 
 // agentTLS compiles agentgateway's backend TLS (AgentgatewayBackend spec.policies.tls, or an
@@ -298,7 +305,8 @@ func frontendTLS(o *manifest.Object, tf field) *TLSOptions {
 	return t
 }
 
-// attachFrontendTLS sets the options of the Gateway's HTTPS listeners (the oldest policy wins).
+// attachFrontendTLS sets the options of the Gateway's HTTPS listeners (the oldest policy wins);
+// a listener's own tls.options override the fields they set.
 func (c *compiler) attachFrontendTLS(gw NamespacedName, t *TLSOptions, at field) {
 	n := 0
 	for _, l := range c.listeners[gw.String()] {
@@ -309,6 +317,14 @@ func (c *compiler) attachFrontendTLS(gw NamespacedName, t *TLSOptions, at field)
 		switch {
 		case l.TLS.Options == nil:
 			l.TLS.Options = t
+		case l.TLS.Options.Policy == NamespacedName{}: // the listener's own tls.options only
+			l.TLS.Options = overlay(t, l.TLS.ListenerOptions)
+			l.TLS.Options.Policy = t.Policy
+			minV, _ := TLSVersion(l.TLS.Options.MinVersion, true)
+			if maxV, _ := TLSVersion(l.TLS.Options.MaxVersion, false); maxV != 0 && maxV < minV {
+				at.errorf(ruleTLS, "listener %s: its tls.options and the frontend.tls of %s together allow no TLS version (min %s, max %s)",
+					l.Name, t.Policy, l.TLS.Options.MinVersion, l.TLS.Options.MaxVersion)
+			}
 		case l.TLS.Options.Policy != t.Policy:
 			at.warnf(rulePolicy, "frontend.tls of %s is not applied to listener %s: %s (older) sets it", t.Policy, l.Name, l.TLS.Options.Policy)
 		}

@@ -67,7 +67,7 @@ func Relevant(o *manifest.Object) bool {
 		GroupInference + "/InferencePool", "/Service", "/Namespace":
 		return true
 	}
-	if tlsKinds[o.Group()+"/"+o.Kind] {
+	if tlsKinds[o.Group()+"/"+o.Kind] || secretProducer(o.Group(), o.Kind) != nil {
 		return true
 	}
 	return unservedKinds[o.Group()+"/"+o.Kind]
@@ -178,10 +178,11 @@ func Compile(objs []*manifest.Object, opts Options) (*Config, []finding.Finding)
 			c.policies = append(c.policies, o)
 		case "Service":
 			c.services = append(c.services, o)
-		case "Certificate", "ExternalSecret", "SealedSecret":
-			c.producers = append(c.producers, o)
 		case "BackendTLSPolicy":
 			c.tlsPolicies = append(c.tlsPolicies, o)
+		}
+		if secretProducer(o.Group(), o.Kind) != nil {
+			c.producers = append(c.producers, o)
 		}
 	}
 	for _, g := range c.gateways {

@@ -23,7 +23,8 @@ func (c *compiler) compileGateway(o *manifest.Object) {
 	f := root(c, o)
 	gw := NamespacedName{Namespace: ns(o), Name: o.Name}
 	c.outcomeOf(gw)
-	c.compileGatewayTLS(gw, f.at("spec", "tls"))
+	fv := c.compileGatewayTLS(gw, f.at("spec", "tls"))
+	defer c.applyFrontendValidation(gw, fv)
 	for _, lf := range f.at("spec", "listeners").list() {
 		l := &Listener{
 			Gateway:  gw,

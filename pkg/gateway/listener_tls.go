@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"cmp"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -42,10 +41,10 @@ func (c *compiler) compileListenerTLS(gw NamespacedName, lf field, l *Listener) 
 		tf.get("mode").warnf(ruleUnsupported, "tls.mode %s is not served by the dataplane (Terminate only): listener %q is ignored", mode, l.Name)
 		return false
 	}
-	for _, k := range sortedKeys(tf.get("options").object()) {
-		tf.at("options", k).warnf(ruleUnsupported, "tls.options %q is implementation-specific and not read by the dataplane: tune TLS with an AgentgatewayPolicy frontend.tls on the Gateway", k)
+	lt := &ListenerTLS{ListenerOptions: listenerOptions(tf)}
+	if lt.ListenerOptions != nil {
+		lt.Options = overlay(nil, lt.ListenerOptions)
 	}
-	lt := &ListenerTLS{}
 	var leaves []*tls.Certificate
 	complete := true // every certificate is known, so hostname coverage can be judged
 	refs := tf.get("certificateRefs").list()
@@ -199,18 +198,18 @@ func (c *compiler) secretProduced(namespace, name string) bool {
 	return found || c.secrets.shim[namespace+"/"+name]
 }
 
-// produces reports whether the producer o makes the Secret name in its namespace.
+// produces reports whether the producer o makes the Secret name in its namespace, with a
+// finding when its name field is not a string.
 func (c *compiler) produces(o *manifest.Object, name string) bool {
-	f := root(c, o)
-	switch o.Kind {
-	case "Certificate":
-		return f.at("spec", "secretName").str() == name
-	case "ExternalSecret":
-		return f.at("spec", "target", "name").strOr(o.Name) == name
-	case "SealedSecret":
-		return f.at("spec", "template", "metadata", "name").strOr(o.Name) == name
+	p := secretProducer(o.Group(), o.Kind)
+	if p == nil {
+		return false
 	}
-	return false
+	f := root(c, o).at(p.path...)
+	if p.orName {
+		return f.strOr(o.Name) == name
+	}
+	return f.str() == name
 }
 
 // secretIndex is what secretProduced reads, built once: every producer was read for each
@@ -228,67 +227,23 @@ func newSecretIndex(c *compiler) *secretIndex {
 		namespace := ns(o)
 		i := len(x.byNS[namespace])
 		x.byNS[namespace] = append(x.byNS[namespace], o)
-		// What produces reads, without its findings: str is "" for another type, strOr falls back.
-		var v any
-		var orName bool
-		switch o.Kind {
-		case "Certificate":
-			v = rawAt(o.Content, "spec", "secretName")
-		case "ExternalSecret":
-			v, orName = rawAt(o.Content, "spec", "target", "name"), true
-		case "SealedSecret":
-			v, orName = rawAt(o.Content, "spec", "template", "metadata", "name"), true
-		}
-		s, isString := v.(string)
-		if !isString && v != nil {
-			x.badType[namespace] = append(x.badType[namespace], i)
-		}
-		if orName && s == "" {
-			s = o.Name
+		var s string
+		if p := secretProducer(o.Group(), o.Kind); p != nil {
+			var badType bool
+			if s, badType = p.Secret(o.Name, o.Content); badType {
+				x.badType[namespace] = append(x.badType[namespace], i)
+			}
 		}
 		if _, seen := x.first[namespace+"/"+s]; !seen {
 			x.first[namespace+"/"+s] = i
 		}
 	}
 	for _, gw := range c.gateways {
-		for _, name := range shimSecrets(root(c, gw), ns(gw)) {
+		for _, name := range ShimSecrets(gw.Content, ns(gw)) {
 			x.shim[ns(gw)+"/"+name] = true
 		}
 	}
 	return x
-}
-
-// rawAt is field.at's value: nil where a key is missing or a value on the way is not a map.
-func rawAt(v any, keys ...string) any {
-	for _, k := range keys {
-		m, _ := v.(map[string]any)
-		v = m[k]
-	}
-	return v
-}
-
-// shimSecrets lists the Secrets cert-manager's gateway-shim makes for a Gateway in namespace:
-// one annotated with an issuer makes those its listeners name in the Gateway's own namespace
-// (the shim makes Certificates there only). Values are read raw, without type findings: the
-// Gateway's own compile reports those.
-func shimSecrets(gw field, namespace string) []string {
-	str := func(f field, keys ...string) string { s, _ := f.at(keys...).v.(string); return s }
-	list := func(f field, keys ...string) []any { l, _ := f.at(keys...).v.([]any); return l }
-	if str(gw, "metadata", "annotations", "cert-manager.io/issuer") == "" &&
-		str(gw, "metadata", "annotations", "cert-manager.io/cluster-issuer") == "" {
-		return nil
-	}
-	var out []string
-	for _, l := range list(gw, "spec", "listeners") {
-		for _, r := range list(field{v: l}, "tls", "certificateRefs") {
-			ref := field{v: r}
-			if str(ref, "group") == "" && cmp.Or(str(ref, "kind"), "Secret") == "Secret" &&
-				cmp.Or(str(ref, "namespace"), namespace) == namespace {
-				out = append(out, str(ref, "name"))
-			}
-		}
-	}
-	return out
 }
 
 // checkListenerPorts reports ports whose listeners the dataplane cannot tell apart: HTTP and
@@ -349,16 +304,19 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // compileGatewayTLS reads a Gateway's spec.tls: backend.clientCertificateRef is the client
 // certificate presented to upstreams a BackendTLSPolicy covers (the first Gateway's, when
-// several set one); frontend client-certificate validation is not enforced by the dataplane,
-// so it is an error rather than a listener open to every client.
-func (c *compiler) compileGatewayTLS(gw NamespacedName, tf field) {
+// several set one); frontend is the client certificate validation of its HTTPS listeners,
+// returned to be applied once they are compiled.
+func (c *compiler) compileGatewayTLS(gw NamespacedName, tf field) *frontendValidation {
 	if !tf.exists() {
-		return
+		return nil
 	}
-	if ff := tf.get("frontend"); ff.exists() {
-		ff.errorf(ruleTLS, "client certificate validation (spec.tls.frontend) is not enforced by the dataplane: refusing to serve the listeners without it")
-	}
-	rf := tf.at("backend", "clientCertificateRef")
+	fv := c.compileFrontendValidation(gw, tf.get("frontend"))
+	c.compileBackendClientCert(gw, tf.at("backend", "clientCertificateRef"))
+	return fv
+}
+
+// compileBackendClientCert reads spec.tls.backend.clientCertificateRef.
+func (c *compiler) compileBackendClientCert(gw NamespacedName, rf field) {
 	if !rf.exists() {
 		return
 	}

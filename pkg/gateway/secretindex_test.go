@@ -21,7 +21,7 @@ func (c *compiler) secretProducedWalk(namespace, name string) bool {
 		if ns(gw) != namespace {
 			continue
 		}
-		for _, s := range shimSecrets(root(c, gw), namespace) {
+		for _, s := range ShimSecrets(gw.Content, namespace) {
 			if s == name {
 				return true
 			}
@@ -52,7 +52,8 @@ func TestSecretIndexMatchesWalk(t *testing.T) {
 	for round := 0; round < 200; round++ {
 		var producers, gateways []*manifest.Object
 		for i := range 1 + rng.IntN(12) {
-			o := &manifest.Object{Kind: []string{"Certificate", "ExternalSecret", "SealedSecret"}[rng.IntN(3)], Name: names[rng.IntN(3)], Namespace: nss[rng.IntN(3)], File: fmt.Sprintf("p%d", i)}
+			sp := SecretProducers[rng.IntN(len(SecretProducers))]
+			o := &manifest.Object{APIVersion: sp.Group + "/v1", Kind: sp.Kind, Name: names[rng.IntN(3)], Namespace: nss[rng.IntN(3)], File: fmt.Sprintf("p%d", i)}
 			spec := map[string]any{}
 			switch v := value(); o.Kind {
 			case "Certificate":

@@ -15,8 +15,14 @@ type ListenerTLS struct {
 	// Certificates are the listener's certificateRefs in order; the handshake picks the first
 	// whose names cover the client's server name (SNI), else the first.
 	Certificates []CertificateRef
-	// Options are the frontend.tls of an AgentgatewayPolicy targeting the Gateway (nil: defaults).
+	// Options are what the listener serves with: the frontend.tls of an AgentgatewayPolicy
+	// targeting the Gateway, overlaid with ListenerOptions (nil: defaults).
 	Options *TLSOptions
+	// ListenerOptions are the listener's own tls.options (the gwctl.infergw.dev/ keys).
+	ListenerOptions *TLSOptions `json:",omitempty"`
+	// ClientValidation, when set, is the client certificate validation (mTLS) of the Gateway's
+	// spec.tls.frontend for this listener's port.
+	ClientValidation *ClientValidation `json:",omitempty"`
 }
 
 // CertificateRef is a kubernetes.io/tls Secret holding a certificate chain and its key.

@@ -84,6 +84,12 @@ kind: Certificate
 metadata: {name: gw, namespace: infra}
 spec: {secretName: issued, dnsNames: [api.example.com], issuerRef: {name: le, kind: ClusterIssuer}}
 `, nil},
+		{"a Certificate of another group produces nothing", httpsGateway("api.example.com=issued") + `---
+apiVersion: example.com/v1
+kind: Certificate
+metadata: {name: gw, namespace: infra}
+spec: {secretName: issued}
+`, []string{"warning gateway.certificate spec.listeners[0].tls.certificateRefs[0].name: Secret infra/issued is not in the input"}},
 		{"unsealed by Sealed Secrets", httpsGateway("api.example.com=sealed") + `---
 apiVersion: bitnami.com/v1alpha1
 kind: SealedSecret

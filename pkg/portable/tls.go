@@ -27,6 +27,11 @@ func (c *checker) gatewayTLS(o *manifest.Object) {
 				instead: "ignored or read differently by another implementation"})
 		}
 	}
+	if get(o.Content, "spec", "tls", "frontend") != nil {
+		c.add(o, control{field: "spec.tls.frontend", rule: RuleTLS,
+			what:    "client certificate validation of the HTTPS listeners (Gateway API standard channel; conformance features GatewayFrontendClientCertificateValidation and ...InsecureFallback)",
+			instead: "carries over where the standby supports GatewayFrontendClientCertificateValidation; else its listeners may accept clients without a certificate"})
+	}
 	if get(o.Content, "spec", "tls", "backend", "clientCertificateRef") != nil {
 		c.add(o, control{field: "spec.tls.backend.clientCertificateRef", rule: RuleTLS,
 			what:    "the client certificate presented to BackendTLSPolicy upstreams (Gateway API Extended)",

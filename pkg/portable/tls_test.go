@@ -20,6 +20,9 @@ spec:
     port: 443
     protocol: HTTPS
     tls: {certificateRefs: [{name: gw-tls}], options: {example.com/min-version: "1.3"}}
+  tls:
+    frontend:
+      default: {validation: {caCertificateRefs: [{group: "", kind: ConfigMap, name: clients}]}}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: BackendTLSPolicy
@@ -43,6 +46,7 @@ spec:
 	want := map[string]bool{ // what -> lost
 		"HTTPS listener https terminates TLS with 1 certificateRefs to Secrets (Gateway API Core)": false,
 		"tls.options of listener https are implementation-specific keys":                           true,
+		"client certificate validation of the HTTPS listeners (Gateway API standard channel":       false,
 		"BackendTLSPolicy (Gateway API standard channel, Extended support)":                        false,
 		"AgentgatewayPolicy infra/tls: TLS versions, cipher suites and ALPN":                       true,
 	}

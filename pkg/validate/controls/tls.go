@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/infergw/gwctl/pkg/gateway"
 	"github.com/infergw/gwctl/pkg/validate/objects"
 )
 
@@ -36,8 +37,10 @@ func listenerTLS(s *objects.Set) []ListenerTLS {
 			switch lt.Protocol {
 			case "HTTPS":
 				lt.Status, lt.Detail, lt.Why = httpsListener(s, gw, lm)
-				if opts != "" {
-					lt.Detail += "; " + opts
+				for _, d := range []string{listenerOptions(lm), clientCertificates(gw, port), opts} {
+					if d != "" {
+						lt.Detail += "; " + d
+					}
 				}
 			case "TLS":
 				lt.Status, lt.Why = Absent, "TLS listeners (TLSRoute) are not served by the dataplane"
@@ -119,6 +122,49 @@ func frontendTLSOptions(s *objects.Set, gw *objects.Entry) string {
 		return "frontend.tls of " + p.NS() + "/" + p.Obj.Name + ": " + strings.Join(parts, ", ")
 	}
 	return ""
+}
+
+// listenerOptions summarizes the listener's tls.options the dataplane reads.
+func listenerOptions(lm map[string]any) string {
+	om := objects.MapAt(lm, "tls", "options")
+	var parts []string
+	for _, k := range []string{gateway.OptionMinVersion, gateway.OptionMaxVersion, gateway.OptionCipherSuites, gateway.OptionALPN} {
+		if v := objects.Str(om, k); v != "" {
+			parts = append(parts, strings.TrimPrefix(k, gateway.ListenerOptionPrefix)+" "+v)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "tls.options " + strings.Join(parts, ", ")
+}
+
+// clientCertificates summarizes the Gateway's spec.tls.frontend for a listener's port.
+func clientCertificates(gw *objects.Entry, port int64) string {
+	fm := objects.MapAt(gw.Content, "spec", "tls", "frontend")
+	if fm == nil {
+		return ""
+	}
+	v, where := objects.MapAt(fm, "default", "validation"), "default"
+	for _, pp := range objects.ListAt(fm, "perPort") {
+		pm, _ := pp.(map[string]any)
+		if n, _ := objects.Num(pm, "port"); n == port {
+			v, where = objects.MapAt(pm, "tls", "validation"), "perPort"
+		}
+	}
+	if v == nil {
+		return ""
+	}
+	var cas []string
+	for _, r := range objects.ListAt(v, "caCertificateRefs") {
+		rm, _ := r.(map[string]any)
+		ref := objects.ReadRef(rm, "", "", gw.NS())
+		cas = append(cas, ref.Kind+" "+ref.NS+"/"+ref.Name)
+	}
+	if objects.Str(v, "mode") == gateway.ModeAllowInsecureFallback {
+		return "client certificates asked for, not required (spec.tls.frontend." + where + ", AllowInsecureFallback)"
+	}
+	return "client certificates required, signed by " + strings.Join(cas, ", ") + " (spec.tls.frontend." + where + ")"
 }
 
 func cmpOr(a, b string) string {

@@ -28,6 +28,17 @@ spec:
     protocol: HTTPS
     hostname: other.example.com
     tls: {certificateRefs: [{name: nowhere}]}
+  - name: tuned
+    port: 8443
+    protocol: HTTPS
+    tls:
+      certificateRefs: [{name: api-tls, namespace: certs}]
+      options: {gwctl.infergw.dev/min-version: "1.3", gwctl.infergw.dev/alpn: http/1.1}
+  tls:
+    frontend:
+      default: {validation: {caCertificateRefs: [{group: "", kind: ConfigMap, name: clients}]}}
+      perPort:
+      - {port: 8443, tls: {validation: {mode: AllowInsecureFallback, caCertificateRefs: [{group: "", kind: ConfigMap, name: clients}]}}}
 ---
 apiVersion: cert-manager.io/v1
 kind: Certificate
@@ -60,11 +71,13 @@ spec:
 		status Status
 		text   string
 	}{
-		"http":    {Absent, "plain HTTP"},
-		"issued":  {Implemented, "Secret certs/api-tls from cert-manager Certificate certs/api (ClusterIssuer letsencrypt); frontend.tls of infra/tls: min TLS 1.3"},
+		"http": {Absent, "plain HTTP"},
+		"issued": {Implemented, "Secret certs/api-tls from cert-manager Certificate certs/api (ClusterIssuer letsencrypt); " +
+			"client certificates required, signed by ConfigMap infra/clients (spec.tls.frontend.default); frontend.tls of infra/tls: min TLS 1.3"},
+		"tuned":   {Implemented, "tls.options min-version 1.3, alpn http/1.1; client certificates asked for, not required (spec.tls.frontend.perPort, AllowInsecureFallback)"},
 		"unknown": {Partial, "Secret infra/nowhere is neither in the input nor made by an object of it"},
 	}
-	if len(rep.Listeners) != 3 {
+	if len(rep.Listeners) != 4 {
 		t.Fatalf("listeners = %+v", rep.Listeners)
 	}
 	for _, l := range rep.Listeners {

@@ -1,11 +1,11 @@
 package objects
 
 import (
-	"cmp"
 	"fmt"
 	"sync"
 
 	"github.com/infergw/gwctl/pkg/finding"
+	"github.com/infergw/gwctl/pkg/gateway"
 	"github.com/infergw/gwctl/pkg/manifest"
 	"github.com/infergw/gwctl/pkg/validate/builtin"
 )
@@ -147,11 +147,10 @@ func (s *Set) RulesTo(ns, name string) []RouteRule {
 	return s.routesTo[ns+"/"+name]
 }
 
-// secretProducer returns the first object that makes the Secret ns/name in the cluster: an
-// ExternalSecret (spec.target.name, else its name), a cert-manager Certificate
-// (spec.secretName), a Gateway annotated for cert-manager's gateway-shim (each listener's
-// tls.certificateRefs in its namespace) or a Sealed Secrets SealedSecret
-// (spec.template.metadata.name, else its name); "first" is in input order.
+// SecretProducer returns the first object that makes the Secret ns/name in the cluster, by
+// pkg/gateway's rules (gateway.SecretProducers, then Gateways annotated for cert-manager's
+// gateway-shim, gateway.ShimSecrets): an ExternalSecret, a cert-manager Certificate, a Sealed
+// Secrets SealedSecret, a Gateway; "first" is in that order, then in input order.
 func (s *Set) SecretProducer(ns, name string) *Entry {
 	s.secretsOnce.Do(func() {
 		s.secretProducers = map[string]*Entry{}
@@ -160,32 +159,18 @@ func (s *Set) SecretProducer(ns, name string) *Entry {
 				s.secretProducers[k] = e
 			}
 		}
-		for _, es := range s.Kind("external-secrets.io", "ExternalSecret") {
-			add(es, es.NS(), cmp.Or(Str(MapAt(es.Content, "spec", "target"), "name"), es.Obj.Name))
-		}
-		for _, c := range s.Kind("cert-manager.io", "Certificate") {
-			add(c, c.NS(), Str(MapAt(c.Content, "spec"), "secretName"))
-		}
-		for _, ss := range s.Kind("bitnami.com", "SealedSecret") {
-			add(ss, ss.NS(), cmp.Or(Str(MapAt(ss.Content, "spec", "template", "metadata"), "name"), ss.Obj.Name))
+		for _, p := range gateway.SecretProducers {
+			for _, e := range s.Kind(p.Group, p.Kind) {
+				secret, _ := p.Secret(e.Obj.Name, e.Content)
+				add(e, e.NS(), secret)
+			}
 		}
 		for _, gw := range s.Kind(GatewayGroup, "Gateway") {
 			if gw.Stub {
 				continue
 			}
-			a := gw.Obj.Annotations()
-			if a["cert-manager.io/issuer"] == "" && a["cert-manager.io/cluster-issuer"] == "" {
-				continue
-			}
-			for _, l := range ListAt(gw.Content, "spec", "listeners") {
-				lm, _ := l.(map[string]any)
-				for _, c := range ListAt(lm, "tls", "certificateRefs") {
-					cm, _ := c.(map[string]any)
-					// The shim makes Certificates in the Gateway's namespace only.
-					if r := ReadRef(cm, "", "Secret", gw.NS()); r.Group == "" && r.Kind == "Secret" && r.NS == gw.NS() {
-						add(gw, r.NS, r.Name)
-					}
-				}
+			for _, secret := range gateway.ShimSecrets(gw.Content, gw.NS()) {
+				add(gw, gw.NS(), secret)
 			}
 		}
 	})

@@ -40,6 +40,11 @@ kind: Certificate
 metadata: {name: api, namespace: inference}
 spec: {secretName: api-tls, dnsNames: [api.example.com], issuerRef: {name: le, kind: ClusterIssuer}}
 `, ""},
+		{"Certificate of another group", gateway("") + `apiVersion: example.com/v1
+kind: Certificate
+metadata: {name: api, namespace: inference}
+spec: {secretName: api-tls}
+`, missing},
 		{"Certificate in another namespace", gateway("") + `apiVersion: cert-manager.io/v1
 kind: Certificate
 metadata: {name: api, namespace: other}

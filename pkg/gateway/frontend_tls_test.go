@@ -1,0 +1,142 @@
+package gateway
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/infergw/gwctl/internal/testenv"
+)
+
+func TestFrontendClientValidation(t *testing.T) {
+	ca := testenv.NewCA(t, "test-ca")
+	clients := testenv.NewCA(t, "clients")
+	kp := ca.Issue(t, testenv.Leaf{Names: []string{"api.example.com"}})
+	gateway := func(frontend string) string {
+		return `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infra}
+spec:
+  gatewayClassName: agentgateway
+  listeners:
+  - {name: a, protocol: HTTPS, port: 443, tls: {certificateRefs: [{name: good}]}}
+  - {name: b, protocol: HTTPS, port: 8443, tls: {certificateRefs: [{name: good}]}}
+  - {name: plain, protocol: HTTP, port: 80}
+  tls:
+    frontend:
+` + frontend + tlsSecret("infra", "good", kp.CertPEM, kp.KeyPEM) + `---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: clients, namespace: infra}
+data: {ca.crt: ` + strconv.Quote(string(clients.PEM)) + `}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: shared, namespace: pki}
+data: {ca.crt: ` + strconv.Quote(string(clients.PEM)) + `}
+`
+	}
+	grant := `---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: ca, namespace: pki}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: Gateway, namespace: infra}]
+  to: [{group: "", kind: ConfigMap}]
+`
+	def := `      default:
+        validation:
+          caCertificateRefs: [{group: "", kind: ConfigMap, name: clients}]
+`
+	cases := []struct {
+		name  string
+		src   string
+		want  []string // findings (prefixes)
+		modes map[string]string
+	}{
+		{"default on every HTTPS listener", gateway(def), nil, map[string]string{"a": ModeAllowValidOnly, "b": ModeAllowValidOnly}},
+		{"perPort overrides the default", gateway(def + `      perPort:
+      - port: 8443
+        tls:
+          validation:
+            mode: AllowInsecureFallback
+            caCertificateRefs: [{group: "", kind: ConfigMap, name: clients}]
+`), []string{"warning gateway.tls spec.tls.frontend.perPort[0].tls.validation.mode: mode AllowInsecureFallback: connections without a valid client certificate are accepted"},
+			map[string]string{"a": ModeAllowValidOnly, "b": ModeAllowInsecureFallback}},
+		{"perPort only", gateway(`      default: {}
+      perPort:
+      - {port: 443, tls: {validation: {caCertificateRefs: [{group: "", kind: ConfigMap, name: clients}]}}}
+`), nil, map[string]string{"a": ModeAllowValidOnly, "b": ""}},
+		{"CA in another namespace with a grant", gateway(`      default:
+        validation:
+          caCertificateRefs: [{group: "", kind: ConfigMap, name: shared, namespace: pki}]
+`) + grant, nil, map[string]string{"a": ModeAllowValidOnly, "b": ModeAllowValidOnly}},
+		{"CA in another namespace without a grant", gateway(`      default:
+        validation:
+          caCertificateRefs: [{group: "", kind: ConfigMap, name: shared, namespace: pki}]
+`), []string{"error gateway.reference-grant spec.tls.frontend.default.validation.caCertificateRefs[0].namespace: caCertificateRef to ConfigMap pki/shared crosses namespaces without a ReferenceGrant"}, nil},
+		{"missing CA ConfigMap leaves the listeners out", gateway(`      default:
+        validation:
+          caCertificateRefs: [{group: "", kind: ConfigMap, name: absent}]
+`), []string{"error gateway.tls spec.tls.frontend.default.validation.caCertificateRefs[0].name: CA ConfigMap infra/absent is not in the input"}, nil},
+		{"a Secret is not a CA kind the dataplane reads", gateway(`      default:
+        validation:
+          caCertificateRefs: [{group: "", kind: Secret, name: clients}]
+`), []string{"error gateway.tls spec.tls.frontend.default.validation.caCertificateRefs[0].kind: caCertificateRef kind Secret"}, nil},
+		{"perPort without an HTTPS listener", gateway(def + `      perPort:
+      - {port: 9443, tls: {validation: {caCertificateRefs: [{group: "", kind: ConfigMap, name: clients}]}}}
+`), []string{"warning gateway.tls spec.tls.frontend.perPort[0].port: spec.tls.frontend.perPort: Gateway infra/gw has no HTTPS listener on port 9443"},
+			map[string]string{"a": ModeAllowValidOnly, "b": ModeAllowValidOnly}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, fs := Compile(parse(t, tc.src), Options{})
+			var got []string
+			for _, f := range fs {
+				got = append(got, f.Severity.String()+" "+f.Rule+" "+f.Field+": "+f.Message)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tc.want[i]) {
+					t.Errorf("finding %d:\n got %s\nwant %s...", i, got[i], tc.want[i])
+				}
+			}
+			served := map[string]string{}
+			for _, l := range cfg.Listeners {
+				if l.TLS == nil {
+					continue
+				}
+				served[l.Name] = ""
+				if v := l.TLS.ClientValidation; v != nil {
+					served[l.Name] = v.Mode
+					if !strings.Contains(string(v.CAPEM), "BEGIN CERTIFICATE") || len(v.CASources) != 1 {
+						t.Errorf("listener %s: validation %+v", l.Name, v)
+					}
+				}
+			}
+			if tc.modes == nil { // an error: no HTTPS listener is served without its validation
+				if len(served) != 0 {
+					t.Errorf("HTTPS listeners served: %v", served)
+				}
+				st := cfg.Outcome.Gateways[NamespacedName{Namespace: "infra", Name: "gw"}]
+				for _, lo := range st.Listeners {
+					if lo.Port != 80 && (lo.Accepted.OK || lo.Accepted.Reason != "NoValidCACertificate") {
+						t.Errorf("listener %s status %+v", lo.Name, lo.Accepted)
+					}
+				}
+				return
+			}
+			if len(served) != len(tc.modes) {
+				t.Fatalf("served %v, want %v", served, tc.modes)
+			}
+			for n, m := range tc.modes {
+				if served[n] != m {
+					t.Errorf("listener %s mode %q, want %q", n, served[n], m)
+				}
+			}
+		})
+	}
+}
