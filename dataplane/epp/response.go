@@ -33,6 +33,7 @@ func (ex *exchange) respond(resp *http.Response, served string) error {
 		ex.close()
 		return nil
 	}
+	ex.startReceiving()
 	md := servedMetadata(served)
 	if mode.ResponseHeaders {
 		m := &extprocv3.ProcessingRequest{

@@ -90,7 +90,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		return err
 	}
 
-	var gopts []grpc.ServerOption
+	gopts := ServerOptions()
 	if o.TLS != nil {
 		gopts = append(gopts, grpc.Creds(credentials.NewTLS(o.TLS)))
 	}

@@ -130,7 +130,11 @@ func (s *Server) handle(stream extprocv3.ExternalProcessor_ProcessServer, st *st
 		if int64(len(st.body)+len(v.RequestBody.GetBody())) > s.maxBody {
 			return s.refuse(stream, &apierror.Error{Status: http.StatusRequestEntityTooLarge, Type: apierror.ErrInvalidRequest, Message: "request body too large for the endpoint picker"})
 		}
-		st.body = append(st.body, v.RequestBody.GetBody()...)
+		if st.body == nil && v.RequestBody.GetEndOfStream() {
+			st.body = v.RequestBody.GetBody() // the whole body in one message: no copy
+		} else {
+			st.body = append(st.body, v.RequestBody.GetBody()...)
+		}
 		if !v.RequestBody.GetEndOfStream() {
 			return false, nil
 		}
