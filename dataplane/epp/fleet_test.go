@@ -19,10 +19,13 @@ import (
 // The fleet comparison takes minutes, so it only runs with
 //
 //	go test ./dataplane/epp -run TestFleet -epp.fleet -v -timeout 30m
+//
+// and one cell, e.g.: -epp.fleet.lwepp -epp.fleet.loads 1.2 -epp.fleet.pickers lwepp
 var (
 	fleetFlag  = flag.Bool("epp.fleet", false, "compare the in-process picker with the EPP server driven over ext_proc on the simulated fleet (slow)")
 	fleetLoads = flag.String("epp.fleet.loads", "0.5,0.8,1.0,1.2", "offered loads as fractions of fleet capacity")
 	fleetLWEPP = flag.Bool("epp.fleet.lwepp", false, "add the Inference Extension's lwepp (needs make lwepp and make kube-bins)")
+	fleetOnly  = flag.String("epp.fleet.pickers", "", "run only the pickers whose name contains this (e.g. lwepp)")
 )
 
 // TestFleet runs the pool-picking benchmark's workload (pooltest: 8 simulated vLLM servers,
@@ -97,6 +100,9 @@ func TestFleet(t *testing.T) {
 			t.Fatalf("bad -epp.fleet.loads %q", *fleetLoads)
 		}
 		for _, pk := range pickers {
+			if !strings.Contains(pk.name, *fleetOnly) {
+				continue
+			}
 			for _, s := range sims {
 				s.ResetCache()
 			}
