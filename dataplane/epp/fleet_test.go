@@ -1,6 +1,7 @@
 package epp
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net/http"
@@ -75,14 +76,24 @@ func TestFleet(t *testing.T) {
 		}})
 	}
 	if *fleetLWEPP {
-		eppAddr, _ := startLWEPP(t, addrs)
+		eppAddr, _ := startLWEPP(t, "lwepp-fleet", addrs)
 		pickers = append(pickers, picker{"EPP client (full-duplex) → GIE lwepp v1.6.2 (round-robin)", func(t *testing.T) (string, func() float64, func()) {
 			gwPool := startPool(t, "fleet/lwepp", addrs, pool.FailOpen, pool.DefaultScheduler())
 			c, err := NewClient(Options{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := httptest.NewServer(c.Handler(gwPool, Picker{Address: eppAddr, FailureMode: pool.FailOpen}))
+			h := c.Handler(gwPool, Picker{Address: eppAddr, FailureMode: pool.FailOpen})
+			// lwepp answers "no pods available" until it has synced the pool's Pods.
+			waitFor(t, 30*time.Second, "lwepp to pick", func() bool {
+				r, _ := http.NewRequest(http.MethodPost, "http://gw/v1/chat/completions", nil)
+				ex, err := c.exchange(context.Background(), h.(*handler), r, chatBody("sim-model", "ready?", false))
+				if ex != nil {
+					ex.close()
+				}
+				return err == nil
+			})
+			srv := httptest.NewServer(h)
 			fo := func() float64 {
 				return testutil.ToFloat64(c.metrics.requests.WithLabelValues("fleet/lwepp", "fail_open"))
 			}

@@ -171,11 +171,11 @@ type duplexBody struct {
 	up io.ReadCloser
 
 	mu       sync.Mutex
-	queue    [][]byte // chunks sent and not yet answered, for replies without a mutation
-	streamed bool     // the picker sends the body back itself: stop queueing
+	queue    [][]byte  // chunks sent and not yet answered, for replies without a mutation
+	streamed bool      // the picker sends the body back itself: stop queueing
 	sent     int       // chunks sent since the last reply
 	owed     time.Time // when the first of them was sent
-	finished bool     // the end of the body was sent
+	finished bool      // the end of the body was sent
 	pumpErr  error
 	pumpDone chan struct{}
 
