@@ -8,12 +8,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
@@ -143,14 +146,15 @@ func allAre(list []string, want string) bool {
 }
 
 // Kubernetes mode against a real kube-apiserver: the pool is the InferencePool's ready Pods
-// (loopback IPs where simulators listen), a new Ready Pod is picked, and a deleted Pod leaves
-// the picks within a second.
+// (loopback IPs where simulators listen), a new Ready Pod is picked, a deleted Pod leaves the
+// picks within a second, and a changed targetPorts moves the picks to the new port.
 func TestServeKubernetes(t *testing.T) {
 	_, eps := loopbackFleet(t, 3, vllmsim.Config{})
+	_, moved := loopbackFleet(t, 3, vllmsim.Config{}) // the same Pod IPs, another port
 	const ns = "epp-kube"
 	s, kc := kubePool(t, ns, eps[:2])
 	addr := serve(t, ServeOptions{Kubernetes: s.Config(), Pool: ns + "/vllm"})
-	pick := picker(t, addr, eps)
+	pick := picker(t, addr, append(slices.Clone(eps), moved...))
 
 	seen := func(want string) func() bool {
 		return func() bool {
@@ -191,6 +195,7 @@ func TestServeKubernetes(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("the deleted Pod %s was picked for %v after its deletion, want under 1s", name, d)
 	}
+	t.Logf("the deleted Pod left the picks after %v", time.Since(start))
 	for range 50 {
 		for _, e := range pick() {
 			if e == gone {
@@ -198,6 +203,23 @@ func TestServeKubernetes(t *testing.T) {
 			}
 		}
 	}
+
+	// The InferencePool's targetPorts changes: the picks follow to the new port.
+	_, newPort, _ := net.SplitHostPort(moved[0])
+	port, _ := strconv.Atoi(newPort)
+	patch := fmt.Sprintf(`{"spec":{"targetPorts":[{"number":%d}]}}`, port)
+	dc := dynamic.NewForConfigOrDie(s.Config())
+	if _, err := dc.Resource(gvrInferencePool).Namespace(ns).Patch(context.Background(), "vllm", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "picks on the new target port", func() bool {
+		for range 5 {
+			if eps := pick(); len(eps) == 0 || !slices.Contains(moved, eps[0]) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func indexOf(list []string, s string) int {
