@@ -61,11 +61,9 @@ func TestPickLatency(t *testing.T) {
 	for i, pk := range pickers {
 		row(pk.name, cells[i])
 	}
-	added := make([]cell, len(concs))
-	for j := range concs {
-		added[j] = cell{cells[1][j].p50 - cells[0][j].p50, cells[1][j].p99 - cells[0][j].p99, cells[1][j].cpu - cells[0][j].cpu}
-	}
-	row("added by the EPP (difference)", added)
+	// A difference of p99s is noise on a shared machine: the added row compares medians and CPU.
+	fmt.Fprintf(&b, "| added by the EPP (difference) | %s | – | %s | – | %s | %s |\n",
+		us(cells[1][0].p50-cells[0][0].p50), us(cells[1][1].p50-cells[0][1].p50), us(cells[1][0].cpu-cells[0][0].cpu), us(cells[1][1].cpu-cells[0][1].cpu))
 	fmt.Fprint(os.Stdout, b.String())
 }
 
