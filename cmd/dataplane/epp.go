@@ -8,8 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
+
+	"k8s.io/klog/v2"
 
 	"github.com/infergw/gwctl/dataplane/epp"
 	"github.com/infergw/gwctl/dataplane/pool"
@@ -48,14 +51,18 @@ func runEPP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		cfgs, resolve, poolEps                   listFlag
 		poolName, listen, admin, domain, profile string
 		weights, logFormat, logLevel, cert, key  string
-		assume                                   bool
-		scrape                                   time.Duration
+		kubeconfig                               string
+		assume, inCluster                        bool
+		scrape, watch                            time.Duration
 		maxBody                                  int64
 	)
 	fs := flag.NewFlagSet("dataplane epp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Var(&cfgs, "config", "gateway resources with the InferencePool: a file, a directory or - for stdin; repeatable")
-	fs.StringVar(&poolName, "pool", "", "namespace/name of the InferencePool to pick for (default: the only one in the input)")
+	fs.StringVar(&poolName, "pool", "", "namespace/name of the InferencePool to pick for (default: the only one in the input; required with --kubernetes)")
+	fs.BoolVar(&inCluster, "kubernetes", false, "Kubernetes mode: read the InferencePool --pool from the API server (in-cluster config or --kubeconfig) and pick among its ready Pods, instead of --config")
+	fs.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file for --kubernetes outside a pod")
+	fs.DurationVar(&watch, "watch-interval", 2*time.Second, "how often the --config files are checked for changes")
 	fs.StringVar(&listen, "listen", ":9002", "ext_proc address (gRPC, with the health services liveness, readiness and envoy.service.ext_proc.v3.ExternalProcessor)")
 	fs.StringVar(&admin, "admin", ":9090", "address of /metrics; empty disables it")
 	fs.Var(&resolve, "resolve", "Service address override for local runs: name.namespace[:port]=host:port; repeatable")
@@ -71,7 +78,7 @@ func runEPP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.StringVar(&logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: dataplane epp --config PATH [flags]\n\n"+
+		fmt.Fprintf(stderr, "Usage: dataplane epp --config PATH [flags]\n       dataplane epp --kubernetes --pool NAMESPACE/NAME [flags]\n\n"+
 			"Serves the dataplane's endpoint picker for one InferencePool over Envoy ext_proc (the Gateway API\n"+
 			"Inference Extension's Endpoint Picker protocol), for gateways that call an EPP.\n"+
 			"Flags can be set as DATAPLANE_<NAME> too.\n\nFlags:\n")
@@ -87,8 +94,16 @@ func runEPP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fmt.Fprintln(stderr, "dataplane epp:", err)
 		return 2
 	}
-	if len(cfgs) == 0 || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "dataplane epp: --config is required (a file, a directory or -)")
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "dataplane epp: unexpected arguments %v\n", fs.Args())
+		fs.Usage()
+		return 2
+	case inCluster && (len(cfgs) > 0 || poolName == ""):
+		fmt.Fprintln(stderr, "dataplane epp: --kubernetes takes --pool namespace/name and no --config")
+		return 2
+	case !inCluster && len(cfgs) == 0:
+		fmt.Fprintln(stderr, "dataplane epp: --config is required (a file, a directory or -), or --kubernetes")
 		fs.Usage()
 		return 2
 	}
@@ -97,13 +112,19 @@ func runEPP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return 2
 	}
 	o := epp.ServeOptions{Config: cfgs, Stdin: stdin, Pool: poolName, Listen: listen, Admin: admin,
-		ClusterDomain: domain, AssumeServices: assume, MaxBodyBytes: maxBody}
+		ClusterDomain: domain, AssumeServices: assume, MaxBodyBytes: maxBody, WatchInterval: watch}
 	var err error
 	if o.Resolve, err = parseResolve(resolve); err != nil {
 		return usage(err)
 	}
 	if o.Logger, err = newLogger(logFormat, logLevel, stdout); err != nil {
 		return usage(err)
+	}
+	if inCluster {
+		if o.Kubernetes, err = restConfig(kubeconfig); err != nil {
+			return usage(err)
+		}
+		klog.SetSlogLogger(o.Logger.With(slog.String("component", "client-go")))
 	}
 	if o.Scheduler, err = pool.Profile(profile); err != nil {
 		return usage(fmt.Errorf("--pool-scheduler: %w", err))

@@ -175,3 +175,19 @@ func metric(t *testing.T, addr, series string) float64 {
 	}
 	return 0
 }
+
+func TestEPPUsageErrors(t *testing.T) {
+	cases := [][]string{
+		{"epp"},                 // neither --config nor --kubernetes
+		{"epp", "--kubernetes"}, // no --pool
+		{"epp", "--kubernetes", "--pool", "ns/vllm", "--config", "x"},
+		{"epp", "--kubernetes", "--pool", "ns/vllm", "--kubeconfig", filepath.Join(t.TempDir(), "missing")},
+		{"epp", "--config", "x", "stray"},
+	}
+	for _, args := range cases {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), args, nil, &out, &errb, func(string) string { return "" }); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errb.String())
+		}
+	}
+}

@@ -24,18 +24,27 @@ import (
 // saNamespace is where a pod finds its own namespace.
 const saNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
-// kubeController builds the Kubernetes-mode controller: informers instead of --config, Service
-// backends over EndpointSlices, InferencePools over their ready Pods.
-func kubeController(o *options, d *bootstrap.Dataplane, sopts *wiring.Options, log *slog.Logger, getenv func(string) string) (*kube.Controller, error) {
+// restConfig is the API server's: from kubeconfig when named, else the pod's service account.
+func restConfig(kubeconfig string) (*rest.Config, error) {
 	var cfg *rest.Config
 	var err error
-	if o.kubeconfig != "" {
-		cfg, err = clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+	if kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
 	} else {
 		cfg, err = rest.InClusterConfig()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("--kubernetes: %w (run in a pod or pass --kubeconfig)", err)
+	}
+	return cfg, nil
+}
+
+// kubeController builds the Kubernetes-mode controller: informers instead of --config, Service
+// backends over EndpointSlices, InferencePools over their ready Pods.
+func kubeController(o *options, d *bootstrap.Dataplane, sopts *wiring.Options, log *slog.Logger, getenv func(string) string) (*kube.Controller, error) {
+	cfg, err := restConfig(o.kubeconfig)
+	if err != nil {
+		return nil, err
 	}
 	// client-go logs (leader election, watch errors) through the dataplane's JSON logger.
 	klog.SetSlogLogger(log.With(slog.String("component", "client-go")))

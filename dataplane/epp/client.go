@@ -120,10 +120,7 @@ func (c *Client) processor(addr string) (extprocv3.ExternalProcessorClient, erro
 	// A picker echoes the whole body back in one message (GIE's EPP does): allow the body limit
 	// plus room for headers both ways.
 	msg := int(c.opts.MaxBodyBytes) + 1<<20
-	cc, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(msg), grpc.MaxCallSendMsgSize(msg)),
-	)
+	cc, err := grpc.NewClient(addr, append(dialOptions(msg), grpc.WithTransportCredentials(creds))...)
 	if err != nil {
 		return nil, fmt.Errorf("endpoint picker %s: %w", addr, err)
 	}

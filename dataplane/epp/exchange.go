@@ -23,8 +23,9 @@ type exchange struct {
 	c      *Client
 	h      *handler
 	stream extprocv3.ExternalProcessor_ProcessClient
+	ctx    context.Context // the stream's
 	cancel context.CancelFunc
-	recv   chan received
+	recv   chan received // nil until startReceiving
 	mode   Mode
 
 	endpoints []string
@@ -41,14 +42,15 @@ type received struct {
 // exchange runs the request phase: it opens the stream, sends the headers (with the subset hint)
 // and the body as the mode asks, applies the picker's header and body mutations to r and body,
 // and returns with the picker's endpoints that are the pool's. The stream stays open for the
-// response phases until close.
+// response phases until close. Past Options.Timeout the stream is cancelled and a timeout
+// failure returned.
 func (c *Client) exchange(ctx context.Context, h *handler, r *http.Request, body []byte) (*exchange, error) {
 	proc, err := c.processor(h.pk.Address)
 	if err != nil {
 		return nil, &failure{reason: "unavailable", err: err}
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	ex := &exchange{c: c, h: h, cancel: cancel, mode: c.opts.Mode, recv: make(chan received, 4), body: body}
+	ex := &exchange{c: c, h: h, ctx: sctx, cancel: cancel, mode: c.opts.Mode, body: body}
 	phase, done := context.WithTimeout(sctx, c.opts.Timeout)
 	defer done()
 	ex.stream, err = proc.Process(sctx)
@@ -56,8 +58,20 @@ func (c *Client) exchange(ctx context.Context, h *handler, r *http.Request, body
 		cancel()
 		return nil, classify(err, phase)
 	}
-	go ex.receive(sctx)
+	// The request phase reads the picker's replies on this goroutine (no receiver goroutine,
+	// no channel hop per reply): the phase's end cancels the stream, which ends a blocked Send
+	// or Recv, and failureMode then applies to the request.
+	stop := context.AfterFunc(phase, cancel)
+	err = ex.request(phase, r)
+	if !stop() && err == nil {
+		err = classify(phase.Err(), phase) // the phase ended as it succeeded: the stream is gone
+	}
+	return ex, err
+}
 
+// request sends the request headers and runs the request phase.
+func (ex *exchange) request(phase context.Context, r *http.Request) error {
+	h, body := ex.h, ex.body
 	first := &extprocv3.ProcessingRequest{
 		Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{
 			Headers:     headerMap(r, func(k string) bool { return credential[k] || hopByHop[k] }),
@@ -69,25 +83,25 @@ func (c *Client) exchange(ctx context.Context, h *handler, r *http.Request, body
 		first.MetadataContext = subsetMetadata(subset)
 	}
 	if err := ex.send(first); err != nil {
-		return ex, classify(err, phase)
+		return classify(err, phase)
 	}
 	// The picker's header mutations go on a copy: when it fails, failOpen serves the request
 	// as the client sent it.
 	out := r.WithContext(r.Context()) // a shallow copy
 	out.Header = r.Header.Clone()
 	if err := ex.requestPhase(phase, out); err != nil {
-		return ex, err
+		return err
 	}
 	r.Header = out.Header
 	if r.ContentLength != int64(len(ex.body)) && ex.body != nil {
 		r.ContentLength = int64(len(ex.body))
 	}
-	return ex, nil
+	return nil
 }
 
 // requestPhase sends the body as the mode asks and reads replies until the picker answered the
 // headers and, when it takes the body, all of it.
-func (ex *exchange) requestPhase(ctx context.Context, r *http.Request) error {
+func (ex *exchange) requestPhase(ctx context.Context, r *http.Request) (err error) {
 	body := ex.body
 	bodyMode := ex.mode.RequestBody
 	if body == nil {
@@ -107,12 +121,35 @@ func (ex *exchange) requestPhase(ctx context.Context, r *http.Request) error {
 			}
 		}
 	}
+	// A body of several chunks is sent from another goroutine while this one reads the replies:
+	// a picker may answer each chunk as it arrives, and unread replies would fill the receive
+	// window and stall both sides. The phase's end cancels the stream, which ends the sender.
+	var sent chan error
+	startChunks := func() error {
+		if len(body) <= chunkSize {
+			return sendChunks()
+		}
+		sent = make(chan error, 1)
+		go func() { sent <- sendChunks() }()
+		return nil
+	}
+	defer func() {
+		if sent == nil {
+			return
+		}
+		if err != nil {
+			ex.cancel() // the sender may wait for a window the picker will not open
+		}
+		if serr := <-sent; err == nil && serr != nil {
+			err = classify(serr, ctx)
+		}
+	}()
 	nChunks := max(1, (len(body)+chunkSize-1)/chunkSize)
 	chunk := func(i int) []byte { return body[min(i*chunkSize, len(body)):min((i+1)*chunkSize, len(body))] }
 	pendingChunks := 0 // streamed mode: replies still owed, one per chunk
 	if bodyMode == BodyFullDuplex {
 		// Sent without waiting for the headers reply, as Envoy does in this mode.
-		if err := sendChunks(); err != nil {
+		if err := startChunks(); err != nil {
 			return classify(err, ctx)
 		}
 	}
@@ -165,7 +202,7 @@ func (ex *exchange) requestPhase(ctx context.Context, r *http.Request) error {
 				}
 			case BodyStreamed:
 				pendingChunks = nChunks
-				if err := sendChunks(); err != nil {
+				if err := startChunks(); err != nil {
 					return classify(err, ctx)
 				}
 			}
@@ -180,10 +217,14 @@ func (ex *exchange) requestPhase(ctx context.Context, r *http.Request) error {
 				// The body as the picker sends it back (GIE's EPP: all of it, once), or, for a
 				// reply without a mutation, the chunk it answers passed on unchanged (GIE's lwepp).
 				if cr.GetBodyMutation() == nil {
-					streamed = append(streamed, chunk(len(chunks))...)
+					if nChunks > 1 {
+						streamed = append(streamed, chunk(len(chunks))...)
+					}
 					chunks = append(chunks, nil)
 					if len(chunks) == nChunks {
-						ex.body = streamed
+						if nChunks > 1 {
+							ex.body = streamed
+						}
 						bodyDone = true
 					}
 					break
@@ -192,7 +233,11 @@ func (ex *exchange) requestPhase(ctx context.Context, r *http.Request) error {
 				if sr == nil {
 					return fail("invalid", "full-duplex body reply without a streamed response")
 				}
-				streamed = append(streamed, sr.GetBody()...)
+				if streamed == nil && sr.GetEndOfStream() {
+					streamed = sr.GetBody() // the whole body in one reply: no copy
+				} else {
+					streamed = append(streamed, sr.GetBody()...)
+				}
 				if int64(len(streamed)) > ex.c.opts.MaxBodyBytes {
 					return fail("invalid", "the picker returned a body over %d bytes", ex.c.opts.MaxBodyBytes)
 				}
@@ -292,6 +337,15 @@ func immediateFrom(ir *extprocv3.ImmediateResponse) error {
 	return e
 }
 
+// startReceiving moves the picker's replies to ex.recv from now on (the response phases wait on
+// them with their own deadlines, and the full-duplex body alongside the upstream).
+func (ex *exchange) startReceiving() {
+	if ex.recv == nil {
+		ex.recv = make(chan received, 4)
+		go ex.receive(ex.ctx)
+	}
+}
+
 // receive moves the picker's replies to ex.recv until the stream ends.
 func (ex *exchange) receive(ctx context.Context) {
 	defer close(ex.recv)
@@ -308,8 +362,19 @@ func (ex *exchange) receive(ctx context.Context) {
 	}
 }
 
-// next waits for the picker's next reply until ctx ends.
+// next waits for the picker's next reply until ctx ends. Before startReceiving it reads the
+// stream itself, and ctx's end must cancel the stream (the request phase arranges it).
 func (ex *exchange) next(ctx context.Context) (*extprocv3.ProcessingResponse, error) {
+	if ex.recv == nil {
+		m, err := ex.stream.Recv()
+		if err != nil {
+			return nil, classify(err, ctx)
+		}
+		if m.GetResponse() == nil {
+			return nil, fail("invalid", "reply without a response")
+		}
+		return m, nil
+	}
 	select {
 	case r, ok := <-ex.recv:
 		if !ok {

@@ -1,6 +1,7 @@
 package epp
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net/http"
@@ -19,10 +20,13 @@ import (
 // The fleet comparison takes minutes, so it only runs with
 //
 //	go test ./dataplane/epp -run TestFleet -epp.fleet -v -timeout 30m
+//
+// and one cell, e.g.: -epp.fleet.lwepp -epp.fleet.loads 1.2 -epp.fleet.pickers lwepp
 var (
 	fleetFlag  = flag.Bool("epp.fleet", false, "compare the in-process picker with the EPP server driven over ext_proc on the simulated fleet (slow)")
 	fleetLoads = flag.String("epp.fleet.loads", "0.5,0.8,1.0,1.2", "offered loads as fractions of fleet capacity")
 	fleetLWEPP = flag.Bool("epp.fleet.lwepp", false, "add the Inference Extension's lwepp (needs make lwepp and make kube-bins)")
+	fleetOnly  = flag.String("epp.fleet.pickers", "", "run only the pickers whose name contains this (e.g. lwepp)")
 )
 
 // TestFleet runs the pool-picking benchmark's workload (pooltest: 8 simulated vLLM servers,
@@ -72,14 +76,24 @@ func TestFleet(t *testing.T) {
 		}})
 	}
 	if *fleetLWEPP {
-		eppAddr, _ := startLWEPP(t, addrs)
+		eppAddr, _ := startLWEPP(t, "lwepp-fleet", addrs)
 		pickers = append(pickers, picker{"EPP client (full-duplex) → GIE lwepp v1.6.2 (round-robin)", func(t *testing.T) (string, func() float64, func()) {
 			gwPool := startPool(t, "fleet/lwepp", addrs, pool.FailOpen, pool.DefaultScheduler())
 			c, err := NewClient(Options{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := httptest.NewServer(c.Handler(gwPool, Picker{Address: eppAddr, FailureMode: pool.FailOpen}))
+			h := c.Handler(gwPool, Picker{Address: eppAddr, FailureMode: pool.FailOpen})
+			// lwepp answers "no pods available" until it has synced the pool's Pods.
+			waitFor(t, 30*time.Second, "lwepp to pick", func() bool {
+				r, _ := http.NewRequest(http.MethodPost, "http://gw/v1/chat/completions", nil)
+				ex, err := c.exchange(context.Background(), h.(*handler), r, chatBody("sim-model", "ready?", false))
+				if ex != nil {
+					ex.close()
+				}
+				return err == nil
+			})
+			srv := httptest.NewServer(h)
 			fo := func() float64 {
 				return testutil.ToFloat64(c.metrics.requests.WithLabelValues("fleet/lwepp", "fail_open"))
 			}
@@ -97,6 +111,9 @@ func TestFleet(t *testing.T) {
 			t.Fatalf("bad -epp.fleet.loads %q", *fleetLoads)
 		}
 		for _, pk := range pickers {
+			if !strings.Contains(pk.name, *fleetOnly) {
+				continue
+			}
 			for _, s := range sims {
 				s.ResetCache()
 			}

@@ -70,7 +70,7 @@ func serveGRPC(t testing.TB, srv extprocv3.ExternalProcessorServer) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := grpc.NewServer()
+	g := grpc.NewServer(ServerOptions()...)
 	extprocv3.RegisterExternalProcessorServer(g, srv)
 	go func() { _ = g.Serve(lis) }()
 	t.Cleanup(g.Stop)

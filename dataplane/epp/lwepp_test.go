@@ -16,7 +16,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
@@ -82,16 +81,12 @@ func loopbackFleet(t *testing.T, n int, cfg vllmsim.Config) ([]*vllmsim.Server, 
 	return sims, eps
 }
 
-// startLWEPP runs the Inference Extension's own lightweight EPP (cmd/lwepp at the release of
-// the pinned InferencePool API, built by `make lwepp`) for the pool of eps, and returns its
-// ext_proc address. It discovers the pool's Pods through a real kube-apiserver: Pods made Ready
-// here, whose IPs are the loopback addresses where the simulators listen.
-func startLWEPP(t *testing.T, eps []string) (string, *testenv.Process) {
+// kubePool starts a real kube-apiserver (the test binary's shared one) with the Inference
+// Extension's InferencePool CRD, and creates in namespace ns the InferencePool "vllm" (selector
+// app=vllm, the target port of eps) and one Pod per endpoint, made Ready with the endpoint's
+// loopback IP. It returns the server and a clientset.
+func kubePool(t *testing.T, ns string, eps []string) (*kubeapi.Server, kubernetes.Interface) {
 	t.Helper()
-	bin := filepath.Join(testenv.RepoRoot(t), "bin", "lwepp")
-	if _, err := os.Stat(bin); err != nil {
-		testenv.Missing(t, "bin/lwepp not found: run `make lwepp` (builds the Inference Extension's cmd/lwepp pinned by hack/lwepp/go.mod)")
-	}
 	s := kubeapi.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -105,42 +100,60 @@ func startLWEPP(t *testing.T, eps []string) (string, *testenv.Process) {
 	_, portStr, _ := net.SplitHostPort(eps[0])
 	port, _ := strconv.Atoi(portStr)
 
-	// The pool and its Pods, Ready, in the API server.
-	const ns = "lwepp"
 	kc := kubernetes.NewForConfigOrDie(s.Config())
 	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	dc := dynamic.NewForConfigOrDie(s.Config())
-	poolGVR := schema.GroupVersionResource{Group: "inference.networking.k8s.io", Version: "v1", Resource: "inferencepools"}
 	ip := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "inference.networking.k8s.io/v1", "kind": "InferencePool",
 		"metadata": map[string]any{"name": "vllm", "namespace": ns},
 		"spec": map[string]any{
 			"selector":          map[string]any{"matchLabels": map[string]any{"app": "vllm"}},
 			"targetPorts":       []any{map[string]any{"number": int64(port)}},
-			"endpointPickerRef": map[string]any{"name": "lwepp", "port": map[string]any{"number": int64(9002)}, "failureMode": "FailClose"},
+			"endpointPickerRef": map[string]any{"name": "epp", "port": map[string]any{"number": int64(9002)}, "failureMode": "FailClose"},
 		},
 	}}
-	if _, err := dc.Resource(poolGVR).Namespace(ns).Create(ctx, ip, metav1.CreateOptions{}); err != nil {
+	if _, err := dc.Resource(gvrInferencePool).Namespace(ns).Create(ctx, ip, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for i, ep := range eps {
-		p := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("vllm-%d", i), Namespace: ns, Labels: map[string]string{"app": "vllm"}},
-			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "vllm", Image: "vllm/vllm-openai"}}},
-		}
-		created, err := kc.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		podIP := hostOf(ep)
-		created.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: podIP, PodIPs: []corev1.PodIP{{IP: podIP}},
-			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}}
-		if _, err := kc.CoreV1().Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		readyPod(t, kc, ns, fmt.Sprintf("vllm-%d", i), hostOf(ep))
 	}
+	return s, kc
+}
+
+// readyPod creates a Pod of the pool (label app=vllm) and makes it Ready with podIP.
+func readyPod(t *testing.T, kc kubernetes.Interface, ns, name, podIP string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": "vllm"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "vllm", Image: "vllm/vllm-openai"}}},
+	}
+	created, err := kc.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: podIP, PodIPs: []corev1.PodIP{{IP: podIP}},
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}}
+	if _, err := kc.CoreV1().Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startLWEPP runs the Inference Extension's own lightweight EPP (cmd/lwepp at the release of
+// the pinned InferencePool API, built by `make lwepp`) for the pool of eps, and returns its
+// ext_proc address. It discovers the pool's Pods through a real kube-apiserver: Pods made Ready
+// in namespace ns, whose IPs are the loopback addresses where the simulators listen.
+func startLWEPP(t *testing.T, ns string, eps []string) (string, *testenv.Process) {
+	t.Helper()
+	bin := filepath.Join(testenv.RepoRoot(t), "bin", "lwepp")
+	if _, err := os.Stat(bin); err != nil {
+		testenv.Missing(t, "bin/lwepp not found: run `make lwepp` (builds the Inference Extension's cmd/lwepp pinned by hack/lwepp/go.mod)")
+	}
+	s, _ := kubePool(t, ns, eps)
 
 	// lwepp, plaintext, on loopback ports.
 	grpcPort := sameFreePort(t, "127.0.0.1")
@@ -157,8 +170,8 @@ func startLWEPP(t *testing.T, eps []string) (string, *testenv.Process) {
 // lwepp as the picker the dataplane calls, over a real kube-apiserver's pool and Pods.
 func TestLWEPP(t *testing.T) {
 	_, eps := loopbackFleet(t, 2, vllmsim.Config{})
-	eppAddr, proc := startLWEPP(t, eps)
 	const ns = "lwepp"
+	eppAddr, proc := startLWEPP(t, ns, eps)
 	p := startPool(t, ns+"/vllm", eps, pool.FailClose, pool.SchedulerConfig{})
 	gw := startGateway(t, p, eppAddr, pool.FailClose, Options{})
 

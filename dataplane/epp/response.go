@@ -33,6 +33,7 @@ func (ex *exchange) respond(resp *http.Response, served string) error {
 		ex.close()
 		return nil
 	}
+	ex.startReceiving()
 	md := servedMetadata(served)
 	if mode.ResponseHeaders {
 		m := &extprocv3.ProcessingRequest{
@@ -170,10 +171,11 @@ type duplexBody struct {
 	up io.ReadCloser
 
 	mu       sync.Mutex
-	queue    [][]byte // chunks sent and not yet answered, for replies without a mutation
-	streamed bool     // the picker sends the body back itself: stop queueing
-	sent     int      // chunks sent since the last reply
-	finished bool     // the end of the body was sent
+	queue    [][]byte  // chunks sent and not yet answered, for replies without a mutation
+	streamed bool      // the picker sends the body back itself: stop queueing
+	sent     int       // chunks sent since the last reply
+	owed     time.Time // when the first of them was sent
+	finished bool      // the end of the body was sent
 	pumpErr  error
 	pumpDone chan struct{}
 
@@ -208,7 +210,9 @@ func (b *duplexBody) pump(md *corev3.Metadata) {
 		if !b.streamed {
 			b.queue = append(b.queue, chunk)
 		}
-		b.sent++
+		if b.sent++; b.sent == 1 {
+			b.owed = time.Now()
+		}
 		b.finished = eos
 		b.mu.Unlock()
 		m := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseBody{
@@ -250,13 +254,19 @@ func (b *duplexBody) Read(p []byte) (int, error) {
 			}
 			b.pumpDone = nil // the pump finished: keep reading replies
 		case <-timer.C:
+			// The picker has ResponseTimeout from the chunk it owes a reply for, not from this
+			// wait's start: a model server slow to its first token sends it late in the wait.
 			b.mu.Lock()
-			owed := b.sent > 0
+			owed, since := b.sent > 0, b.owed
 			b.mu.Unlock()
+			left := b.ex.c.opts.ResponseTimeout
 			if owed {
-				b.fail(fail("timeout", "no reply to the response body within %v", b.ex.c.opts.ResponseTimeout))
+				if left -= time.Since(since); left <= 0 {
+					b.fail(fail("timeout", "no reply to the response body within %v", b.ex.c.opts.ResponseTimeout))
+					continue
+				}
 			}
-			timer.Reset(b.ex.c.opts.ResponseTimeout)
+			timer.Reset(left)
 		}
 	}
 	n := copy(p, b.buf)

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"k8s.io/client-go/rest"
 
 	"github.com/infergw/gwctl/dataplane/config"
 	"github.com/infergw/gwctl/dataplane/pool"
@@ -51,10 +52,20 @@ type ServeOptions struct {
 	Logger *slog.Logger
 	// Ready, when set, receives the ext_proc address once it listens (tests, benchmarks).
 	Ready func(addr string)
+	// WatchInterval is how often the resource files are checked for changes (default 2s).
+	WatchInterval time.Duration
+	// PoolSource, when set, yields the endpoints of a pool not in PoolEndpoints (instead of
+	// the DNS of its headless Service).
+	PoolSource func(namespace string, selector map[string]string) pool.Source
+	// Kubernetes, when set, reads the InferencePool named by Pool from this API server and
+	// picks among its ready Pods; Config is then unused.
+	Kubernetes *rest.Config
 }
 
-// Serve runs the dataplane's picker as an Endpoint Picker until ctx ends. The resources are read
-// once: the endpoints are re-resolved as the dataplane does, the rest needs a restart.
+// Serve runs the dataplane's picker as an Endpoint Picker until ctx ends. In file mode the
+// resources are watched as the dataplane watches them: a change to the pool (its target ports,
+// its endpoints' source) builds the next pool and swaps it in. In Kubernetes mode the pool is
+// the InferencePool in the API server and its endpoints are its ready Pods.
 func Serve(ctx context.Context, o ServeOptions) error {
 	log := o.Logger
 	if log == nil {
@@ -63,34 +74,24 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	if o.Listen == "" {
 		o.Listen = ":9002"
 	}
-	src := &config.Source{Paths: o.Config, Stdin: o.Stdin, Options: gateway.Options{
-		Resolve: o.Resolve, ClusterDomain: o.ClusterDomain, AssumeServices: o.AssumeServices}}
-	res, err := src.Load()
-	var inv *config.InvalidError
-	if err != nil && !errors.As(err, &inv) {
-		return err
-	}
-	b, err := findPool(res.Config, o.Pool)
-	if err != nil {
-		return err
-	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	reg := prometheus.NewRegistry()
-	cfg := pool.FromBackend(b, o.PoolEndpoints, o.ClusterDomain)
-	cfg.Scheduler = o.Scheduler
-	p, err := pool.New(cfg, log.With("pool", cfg.Name), reg)
+	ps := newPools(ctx, log, reg, o.Scheduler, o.MaxBodyBytes)
+	defer ps.close()
+	var err error
+	if o.Kubernetes != nil {
+		err = watchKubernetes(ctx, o, ps, log)
+	} else {
+		err = watchFiles(ctx, o, ps, log)
+	}
 	if err != nil {
 		return err
 	}
-	if err := p.Start(ctx); err != nil {
-		return err
-	}
-	defer p.Close()
-	srv, err := NewServer(p, o.MaxBodyBytes, log, reg)
-	if err != nil {
-		return err
-	}
+	srv := ps.server()
+	name := srv.Pool().Name()
 
-	var gopts []grpc.ServerOption
+	gopts := ServerOptions()
 	if o.TLS != nil {
 		gopts = append(gopts, grpc.Creds(credentials.NewTLS(o.TLS)))
 	}
@@ -103,7 +104,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	if err != nil {
 		return fmt.Errorf("epp: listen %s: %w", o.Listen, err)
 	}
-	go readiness(ctx, p, hs)
+	go readiness(ctx, srv, hs)
 
 	var admin *http.Server
 	adminAddr := ""
@@ -119,7 +120,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		adminAddr = al.Addr().String()
 		go func() { _ = admin.Serve(al) }()
 	}
-	log.Info("endpoint picker serving", "pool", cfg.Name, "ext_proc", lis.Addr().String(), "admin", adminAddr)
+	log.Info("endpoint picker serving", "pool", name, "ext_proc", lis.Addr().String(), "admin", adminAddr)
 	if o.Ready != nil {
 		o.Ready(lis.Addr().String())
 	}
@@ -144,12 +145,12 @@ func Serve(ctx context.Context, o ServeOptions) error {
 }
 
 // readiness reports readiness and the ext_proc service as serving while the pool has endpoints.
-func readiness(ctx context.Context, p *pool.Pool, hs *health.Server) {
+func readiness(ctx context.Context, srv *Server, hs *health.Server) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		st := healthpb.HealthCheckResponse_NOT_SERVING
-		if len(p.Endpoints()) > 0 {
+		if len(srv.Pool().Endpoints()) > 0 {
 			st = healthpb.HealthCheckResponse_SERVING
 		}
 		hs.SetServingStatus("readiness", st)
@@ -160,6 +161,43 @@ func readiness(ctx context.Context, p *pool.Pool, hs *health.Server) {
 		case <-t.C:
 		}
 	}
+}
+
+// watchFiles loads the resources, serves their pool, and reloads on change (config.Watcher, as
+// the dataplane's file mode). The first load may have error findings elsewhere as long as the
+// pool compiles; a reload with error findings keeps the pool served, as the dataplane keeps
+// its config.
+func watchFiles(ctx context.Context, o ServeOptions, ps *pools, log *slog.Logger) error {
+	apply := func(res *config.Result) error {
+		b, err := findPool(res.Config, o.Pool)
+		if err != nil {
+			return err
+		}
+		cfg := pool.FromBackend(b, o.PoolEndpoints, o.ClusterDomain)
+		if _, static := o.PoolEndpoints[b.Name+"."+b.Namespace]; !static && o.PoolSource != nil {
+			cfg.Source = o.PoolSource(b.Namespace, b.Pool.Selector)
+		}
+		return ps.apply(cfg)
+	}
+	w := &config.Watcher{
+		Source: &config.Source{Paths: o.Config, Stdin: o.Stdin, Options: gateway.Options{
+			Resolve: o.Resolve, ClusterDomain: o.ClusterDomain, AssumeServices: o.AssumeServices}},
+		Apply:    apply,
+		Interval: o.WatchInterval,
+		Logger:   log,
+	}
+	res, err := w.Initial()
+	var inv *config.InvalidError
+	switch {
+	case errors.As(err, &inv) && res != nil && res.Config != nil:
+		if err := apply(res); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	}
+	go w.Run(ctx)
+	return nil
 }
 
 // findPool picks the InferencePool backend named namespace/name, or the only one.

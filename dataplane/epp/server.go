@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -24,7 +25,7 @@ import (
 // hint, and keeps its in-flight counts from the served endpoint the proxy reports.
 type Server struct {
 	extprocv3.UnimplementedExternalProcessorServer
-	pool    *pool.Pool
+	pool    atomic.Pointer[pool.Pool] // swapped when the pool's resources change
 	name    string
 	maxBody int64
 	log     *slog.Logger
@@ -44,8 +45,17 @@ func NewServer(p *pool.Pool, maxBody int64, logger *slog.Logger, reg prometheus.
 	if err != nil {
 		return nil, err
 	}
-	return &Server{pool: p, name: p.Name(), maxBody: maxBody, log: logger, metrics: m}, nil
+	s := &Server{name: p.Name(), maxBody: maxBody, log: logger, metrics: m}
+	s.pool.Store(p)
+	return s, nil
 }
+
+// SetPool serves p from the next pick on and returns the pool it replaces (a stream already
+// picking finishes on it).
+func (s *Server) SetPool(p *pool.Pool) *pool.Pool { return s.pool.Swap(p) }
+
+// Pool is the pool picks come from.
+func (s *Server) Pool() *pool.Pool { return s.pool.Load() }
 
 // streamState is one request's progress on the server.
 type streamState struct {
@@ -130,7 +140,11 @@ func (s *Server) handle(stream extprocv3.ExternalProcessor_ProcessServer, st *st
 		if int64(len(st.body)+len(v.RequestBody.GetBody())) > s.maxBody {
 			return s.refuse(stream, &apierror.Error{Status: http.StatusRequestEntityTooLarge, Type: apierror.ErrInvalidRequest, Message: "request body too large for the endpoint picker"})
 		}
-		st.body = append(st.body, v.RequestBody.GetBody()...)
+		if st.body == nil && v.RequestBody.GetEndOfStream() {
+			st.body = v.RequestBody.GetBody() // the whole body in one message: no copy
+		} else {
+			st.body = append(st.body, v.RequestBody.GetBody()...)
+		}
 		if !v.RequestBody.GetEndOfStream() {
 			return false, nil
 		}
@@ -182,7 +196,7 @@ func (s *Server) handle(stream extprocv3.ExternalProcessor_ProcessServer, st *st
 // wait for), or on the body reply (buffered). In full duplex the body goes back unchanged.
 func (s *Server) pickAndAnswer(stream extprocv3.ExternalProcessor_ProcessServer, st *streamState, body []byte, atHeaders bool) (bool, error) {
 	start := time.Now()
-	pick, err := s.pool.Pick(stream.Context(), pool.PickRequest{Header: st.header, Body: body, Subset: st.subset})
+	pick, err := s.pool.Load().Pick(stream.Context(), pool.PickRequest{Header: st.header, Body: body, Subset: st.subset})
 	if err != nil {
 		var he *apierror.Error
 		if !errors.As(err, &he) {

@@ -2,6 +2,7 @@ package epp
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +18,9 @@ import (
 	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
 )
 
-// poolResources is an InferencePool routed by an HTTPRoute, as gwctl renders it.
-const poolResources = `
+// poolResources is an InferencePool on targetPort routed by an HTTPRoute, as gwctl renders it.
+func poolResources(targetPort int) string {
+	return fmt.Sprintf(`
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: inference}
@@ -38,36 +40,19 @@ kind: InferencePool
 metadata: {name: vllm, namespace: inference}
 spec:
   selector: {matchLabels: {app: vllm}}
-  targetPorts: [{number: 8000}]
-`
+  targetPorts: [{number: %d}]
+`, targetPort)
+}
 
 // serveEPP runs `dataplane epp`'s library on loopback over the resources, with the simulators as
 // the pool's endpoints, and returns an ext_proc client as Envoy uses it (go-control-plane's).
 func serveEPP(t *testing.T, sims []string, maxBody int64) (extprocv3.ExternalProcessorClient, *grpc.ClientConn) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "resources.yaml")
-	if err := os.WriteFile(file, []byte(poolResources), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(poolResources(8000)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	errc := make(chan error, 1)
-	go func() {
-		errc <- Serve(ctx, ServeOptions{Config: []string{file}, Listen: "127.0.0.1:0", MaxBodyBytes: maxBody,
-			PoolEndpoints: map[string][]string{"vllm.inference": sims}, Ready: func(a string) { ready <- a }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-errc:
-		t.Fatalf("Serve: %v", err)
-	}
+	addr := serve(t, ServeOptions{Config: []string{file}, MaxBodyBytes: maxBody, PoolEndpoints: map[string][]string{"vllm.inference": sims}})
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,13 @@ type Endpoints struct {
 
 const byService = "service"
 
+// NewEndpoints keeps the endpoints of what f lists (one namespace when f is limited to it). It
+// adds its informers to f: start f and wait for its caches before reading. `dataplane epp`
+// uses it for its one pool.
+func NewEndpoints(f informers.SharedInformerFactory, log *slog.Logger) *Endpoints {
+	return newEndpoints(f, log)
+}
+
 func newEndpoints(f informers.SharedInformerFactory, log *slog.Logger) *Endpoints {
 	e := &Endpoints{
 		log:      log,

@@ -1,0 +1,96 @@
+package epp
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/infergw/gwctl/dataplane/pool"
+	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
+)
+
+// pickBench is the setup the pick benchmarks and TestPickLatency share: eight simulators, a pool
+// picked in-process, the same fleet behind the dataplane's EPP server on loopback, and a client
+// that calls it. Each func decides one endpoint for a chat body of a 1,000-token prompt.
+type pickBench struct {
+	inProcess, throughEPP func() error
+}
+
+func newPickBench(t testing.TB, sc pool.SchedulerConfig) pickBench {
+	t.Helper()
+	sims := startSims(t, 8, vllmsim.Config{})
+	eppPool := startPool(t, "bench/epp", sims, pool.FailClose, sc)
+	srv, err := NewServer(eppPool, 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eppAddr := serveGRPC(t, srv)
+	gwPool := startPool(t, "bench/gw", sims, pool.FailClose, sc)
+	c, err := NewClient(Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	h := c.Handler(gwPool, Picker{Address: eppAddr}).(*handler)
+	body := chatBody("sim-model", strings.Repeat("a shared system prompt ", 174)[:4000], false)
+	hdr := http.Header{"Content-Type": {"application/json"}}
+	return pickBench{
+		inProcess: func() error {
+			k, err := gwPool.Pick(context.Background(), pool.PickRequest{Header: hdr, Body: body})
+			if err != nil {
+				return err
+			}
+			k.Release()
+			return nil
+		},
+		throughEPP: func() error {
+			r, _ := http.NewRequest(http.MethodPost, "http://gw/v1/chat/completions", nil)
+			r.Header.Set("Content-Type", "application/json")
+			ex, err := c.exchange(context.Background(), h, r, body)
+			if ex != nil {
+				ex.close()
+			}
+			return err
+		},
+	}
+}
+
+// BenchmarkPick is the cost of deciding an endpoint in-process and through the EPP client to
+// the dataplane's EPP server (both sides of the exchange run in this process, so CPU and
+// allocations per op are the whole exchange's):
+//
+//	go test ./dataplane/epp -run '^$' -bench Pick -benchmem
+func BenchmarkPick(b *testing.B) {
+	// Scrapes once a second (metrics kept fresh for an hour) so that the CPU and allocations per
+	// op are the pick's, not the two pools' scrapes of eight model servers.
+	pb := newPickBench(b, pool.SchedulerConfig{ScrapeInterval: time.Second, StalenessThreshold: time.Hour, SaturationStaleness: time.Hour})
+	for _, bc := range []struct {
+		name string
+		f    func() error
+	}{{"in-process", pb.inProcess}, {"epp", pb.throughEPP}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			for b.Loop() {
+				if err := bc.f(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// CPU time per pick (user + system, every goroutine of the process) holds up on a
+			// loaded machine where wall time per op does not.
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// processCPU is the process's user and system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
