@@ -9,21 +9,30 @@ import (
 // lineBatch is the most a LineWriter holds before it writes.
 const lineBatch = 32 << 10
 
+// idleGap is the least time between two writes of FlushIdle.
+const idleGap = 10 * time.Millisecond
+
 // LineWriter batches log lines into few writes: each Write (one slog record, a whole line) is
 // appended to a buffer, written out when the next line would overflow lineBatch or at most
-// Interval after the first buffered line, whichever comes first, and by Flush (the server
-// flushes when no request is in flight: Options.AccessLogBuffer). The access log
-// goes through it: one write system call per request, to a pipe that wakes the log collector,
+// Interval after the first buffered line, whichever comes first, by FlushIdle when the server
+// has no request in flight (Options.AccessLogBuffer), and by Flush. The access log goes
+// through it: one write system call per request, to a pipe that wakes the log collector,
 // cost as much as the rest of the request's I/O (Envoy buffers its access logs the same way,
 // flushing every second). Lines are never split, so writers sharing the file with it (the
 // server's other logs on the same *os.File) only interleave whole lines with it.
 type LineWriter struct {
 	w        io.Writer
 	interval time.Duration
+	gap      time.Duration // idleGap; tests shorten or lengthen it
 
-	mu    sync.Mutex
-	buf   []byte
-	armed bool
+	mu  sync.Mutex
+	buf []byte
+	// due is when the timer fires (zero: not armed). A write leaves it armed, so a line
+	// buffered later is written sooner than Interval after it, never later: arming a timer for
+	// every request's line would wake the runtime's network poller, whose sleep it shortens,
+	// once per request.
+	due   time.Time
+	last  time.Time // the last write to w
 	timer *time.Timer
 }
 
@@ -33,10 +42,27 @@ func NewLineWriter(w io.Writer, interval time.Duration) *LineWriter {
 	if interval <= 0 {
 		interval = 100 * time.Millisecond
 	}
-	l := &LineWriter{w: w, interval: interval, buf: make([]byte, 0, lineBatch)}
-	l.timer = time.AfterFunc(time.Hour, func() { _ = l.Flush() })
+	l := &LineWriter{w: w, interval: interval, gap: idleGap, buf: make([]byte, 0, lineBatch)}
+	l.timer = time.AfterFunc(time.Hour, l.expire)
 	l.timer.Stop()
 	return l
+}
+
+// expire writes what the timer has waited for; the next line arms it again.
+func (l *LineWriter) expire() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.due = time.Time{}
+	_ = l.flushLocked()
+}
+
+// armLocked makes the timer fire at or before at.
+func (l *LineWriter) armLocked(at time.Time) {
+	if !l.due.IsZero() && !at.Before(l.due) {
+		return
+	}
+	l.due = at
+	l.timer.Reset(time.Until(at))
 }
 
 // Write buffers p (one whole line). Errors of the underlying writer are reported by a later
@@ -55,11 +81,28 @@ func (l *LineWriter) Write(p []byte) (int, error) {
 		return len(p), err
 	}
 	l.buf = append(l.buf, p...)
-	if !l.armed {
-		l.armed = true
-		l.timer.Reset(l.interval)
+	if l.due.IsZero() {
+		l.armLocked(time.Now().Add(l.interval))
 	}
 	return len(p), err
+}
+
+// FlushIdle writes the buffered lines now, or, when the last write was less than idleGap ago,
+// idleGap after it: a server with no request in flight calls it after each response, so a
+// quiet gateway's lines are not late, while a gateway answering one request after another
+// writes a batch every idleGap, not one line per request (each write wakes the log
+// collector, on the same CPUs as the requests).
+func (l *LineWriter) FlushIdle() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) == 0 {
+		return nil
+	}
+	if next := l.last.Add(l.gap); time.Now().Before(next) {
+		l.armLocked(next)
+		return nil
+	}
+	return l.flushLocked()
 }
 
 // Flush writes the buffered lines.
@@ -70,14 +113,11 @@ func (l *LineWriter) Flush() error {
 }
 
 func (l *LineWriter) flushLocked() error {
-	if l.armed {
-		l.timer.Stop()
-		l.armed = false
-	}
 	if len(l.buf) == 0 {
 		return nil
 	}
 	_, err := l.w.Write(l.buf)
 	l.buf = l.buf[:0]
+	l.last = time.Now()
 	return err
 }

@@ -2,9 +2,6 @@ package server
 
 import (
 	"bytes"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -81,6 +78,18 @@ func TestLineWriterFlushesAfterInterval(t *testing.T) {
 	if got := out.all(); len(got) != 2 || got[1] != "c\n" {
 		t.Fatalf("a line after the first batch: writes %q", got)
 	}
+	// A Flush leaves the timer armed; a line after it is still written by the timer.
+	_, _ = l.Write([]byte("d\n"))
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = l.Write([]byte("e\n"))
+	for len(out.all()) < 4 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := out.all(); len(got) != 4 || got[2] != "d\n" || got[3] != "e\n" {
+		t.Fatalf("a line after a Flush: writes %q", got)
+	}
 }
 
 func lens(s []string) []int {
@@ -91,36 +100,32 @@ func lens(s []string) []int {
 	return n
 }
 
-// TestAccessLinesFlushWhenIdle: with Options.AccessLogBuffer, a request's line is written as
-// soon as no other request is in flight, and held while one is.
-func TestAccessLinesFlushWhenIdle(t *testing.T) {
+// TestLineWriterFlushIdle: FlushIdle writes at once unless the last write is less than the
+// idle gap ago; then the timer writes the lines when the gap has passed.
+func TestLineWriterFlushIdle(t *testing.T) {
 	var out writes
-	lw := NewLineWriter(&out, time.Hour)
-	s := New(Options{AccessLog: slog.New(slog.NewJSONHandler(lw, nil)), AccessLogBuffer: lw})
-	entered, release := make(chan struct{}), make(chan struct{})
-	s.Swap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			close(entered)
-			<-release
-		}
-	}), nil)
-	s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/alone", nil))
-	if got := out.all(); len(got) != 1 || !strings.Contains(got[0], `"path":"/alone"`) {
-		t.Fatalf("a request on an idle server: writes %q, want its line at once", got)
+	l := NewLineWriter(&out, time.Hour)
+	l.gap = time.Hour
+	_, _ = l.Write([]byte("a\n"))
+	if err := l.FlushIdle(); err != nil {
+		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() {
-		s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
-		close(done)
-	}()
-	<-entered
-	s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/beside", nil))
-	if got := out.all(); len(got) != 1 {
-		t.Fatalf("a line written while another request is in flight: %q", got)
+	_, _ = l.Write([]byte("b\n"))
+	if err := l.FlushIdle(); err != nil {
+		t.Fatal(err)
 	}
-	close(release)
-	<-done
-	if got := out.all(); len(got) != 2 || !strings.Contains(got[1], `"path":"/beside"`) || !strings.Contains(got[1], `"path":"/slow"`) {
-		t.Fatalf("after the last request: writes %q, want both lines in one", got)
+	if got := out.all(); len(got) != 1 || got[0] != "a\n" {
+		t.Fatalf("writes %q, want the first line at once and the second held", got)
+	}
+
+	var later writes
+	l = NewLineWriter(&later, time.Hour)
+	l.gap = 20 * time.Millisecond
+	_, _ = l.Write([]byte("a\n"))
+	_ = l.FlushIdle()
+	_, _ = l.Write([]byte("b\n"))
+	_ = l.FlushIdle()
+	if got := waitWrites(&later, 2); len(got) != 2 || got[1] != "b\n" {
+		t.Fatalf("writes %q, want the held line written after the gap", got)
 	}
 }
