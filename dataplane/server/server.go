@@ -244,22 +244,11 @@ func (s *Server) accessLine(r *http.Request, rec *recorder, status int, d time.D
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	line := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
-	line.AddAttrs(
-		slog.String("method", r.Method),
-		slog.String("host", r.Host),
-		slog.String("path", r.URL.Path),
-		slog.String("proto", r.Proto),
-		slog.Int("status", status),
-		slog.String("route", rec.route),
-		slog.String("backend", rec.backend),
-		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-		slog.Int64("bytes", rec.bytes),
-		slog.String("remote", r.RemoteAddr),
-		slog.String("request_id", r.Header.Get("X-Request-Id")),
-	)
-	line.AddAttrs(rec.attrs...)
-	_ = h.Handle(ctx, line)
+	now := time.Now()
+	if j, ok := h.(*jsonAccess); ok && fastAccess && j.writeAccessLine(now, r, rec, status, d) {
+		return
+	}
+	_ = h.Handle(ctx, accessRecord(now, r, rec, status, d))
 }
 
 // Admin returns the admin handler: /healthz (alive), /readyz (config loaded, not draining),
