@@ -9,6 +9,11 @@ import (
 // lineBatch is the most a LineWriter holds before it writes.
 const lineBatch = 32 << 10
 
+// maxHeld is the most a LineWriter holds while its previous batch is still being written (a
+// log reader that is slow to read, on a busy node): requests go on logging into memory, and
+// wait for the writer only beyond it.
+const maxHeld = 1 << 20
+
 // idleGap is the least time between two writes of FlushIdle.
 const idleGap = 10 * time.Millisecond
 
@@ -27,6 +32,12 @@ type LineWriter struct {
 
 	mu  sync.Mutex
 	buf []byte
+	// writing: a batch is being written to w, outside mu, so lines logged meanwhile go into buf
+	// (spare is the other batch's array); one write at a time, in order (written signals the
+	// end of one).
+	writing bool
+	written sync.Cond
+	spare   []byte
 	// due is when the timer fires (zero: not armed). A write leaves it armed, so a line
 	// buffered later is written sooner than Interval after it, never later: arming a timer for
 	// every request's line would wake the runtime's network poller, whose sleep it shortens,
@@ -43,6 +54,7 @@ func NewLineWriter(w io.Writer, interval time.Duration) *LineWriter {
 		interval = 100 * time.Millisecond
 	}
 	l := &LineWriter{w: w, interval: interval, gap: idleGap, buf: make([]byte, 0, lineBatch)}
+	l.written.L = &l.mu
 	l.timer = time.AfterFunc(time.Hour, l.expire)
 	l.timer.Stop()
 	return l
@@ -71,16 +83,16 @@ func (l *LineWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var err error
-	if len(l.buf)+len(p) > lineBatch {
+	if n := len(l.buf) + len(p); n > lineBatch && (!l.writing || n > maxHeld) {
 		err = l.flushLocked()
 	}
-	if len(p) >= lineBatch {
-		if _, werr := l.w.Write(p); werr != nil && err == nil {
+	l.buf = append(l.buf, p...)
+	if len(l.buf) >= lineBatch && !l.writing {
+		// A line of lineBatch or more (rare) leaves at once, whole.
+		if werr := l.flushLocked(); err == nil {
 			err = werr
 		}
-		return len(p), err
 	}
-	l.buf = append(l.buf, p...)
 	if l.due.IsZero() {
 		l.armLocked(time.Now().Add(l.interval))
 	}
@@ -98,8 +110,14 @@ func (l *LineWriter) FlushIdle() error {
 	if len(l.buf) == 0 {
 		return nil
 	}
-	if next := l.last.Add(l.gap); time.Now().Before(next) {
+	now := time.Now()
+	if next := l.last.Add(l.gap); now.Before(next) {
 		l.armLocked(next)
+		return nil
+	}
+	if l.writing {
+		// The caller is a connection between requests: it does not wait for a slow reader.
+		l.armLocked(now.Add(l.gap))
 		return nil
 	}
 	return l.flushLocked()
@@ -112,12 +130,24 @@ func (l *LineWriter) Flush() error {
 	return l.flushLocked()
 }
 
+// flushLocked writes the buffered lines, after the batch being written if there is one; it
+// releases mu while it writes.
 func (l *LineWriter) flushLocked() error {
+	for l.writing {
+		l.written.Wait()
+	}
 	if len(l.buf) == 0 {
 		return nil
 	}
-	_, err := l.w.Write(l.buf)
-	l.buf = l.buf[:0]
+	out := l.buf
+	l.buf, l.spare = l.spare[:0], nil
+	l.writing = true
+	l.mu.Unlock()
+	_, err := l.w.Write(out)
+	l.mu.Lock()
+	l.writing = false
+	l.spare = out[:0]
 	l.last = time.Now()
+	l.written.Broadcast()
 	return err
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -127,5 +128,70 @@ func TestLineWriterFlushIdle(t *testing.T) {
 	_ = l.FlushIdle()
 	if got := waitWrites(&later, 2); len(got) != 2 || got[1] != "b\n" {
 		t.Fatalf("writes %q, want the held line written after the gap", got)
+	}
+}
+
+// TestLineWriterHoldsLinesWhileWriting: while a batch is being written (a log reader slow to
+// read), lines are held in memory rather than making the requests that log them wait; they
+// are written afterwards, whole, each writer's in its order. (The line whose Write started
+// the batch is appended when that Write returns, after lines logged meanwhile.)
+func TestLineWriterHoldsLinesWhileWriting(t *testing.T) {
+	out := &blockingWriter{release: make(chan struct{})}
+	l := NewLineWriter(out, time.Hour)
+	line := func(i int) []byte { return []byte(fmt.Sprintf("%099d\n", i)) }
+	first := lineBatch/100 + 1 // one more line than a batch holds: the last Write writes
+	var batch []byte
+	for i := range first - 1 {
+		_, _ = l.Write(line(i))
+		batch = append(batch, line(i)...)
+	}
+	blocked := make(chan struct{})
+	go func() {
+		defer close(blocked)
+		_, _ = l.Write(line(first - 1)) // writes the batch, and waits for the reader
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l.mu.Lock()
+		writing := l.writing
+		l.mu.Unlock()
+		if writing || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond) // polling for the writer to start, bounded by the deadline
+	}
+	held := make(chan struct{})
+	go func() {
+		defer close(held)
+		for i := first; i < 3*first; i++ { // two batches more, under maxHeld
+			_, _ = l.Write(line(i))
+		}
+	}()
+	select {
+	case <-held:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Write waited for the blocked batch")
+	}
+	var heldLines []byte
+	for i := first; i < 3*first; i++ {
+		heldLines = append(heldLines, line(i)...)
+	}
+	close(out.release)
+	<-blocked
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got := out.all()
+	for _, w := range got {
+		if !strings.HasSuffix(w, "\n") {
+			t.Fatalf("a write that is not whole lines: %.40q…", w)
+		}
+	}
+	if len(got) == 0 || got[0] != string(batch) {
+		t.Fatalf("first write: %d bytes, want the %d of the first batch", len(strings.Join(got[:min(len(got), 1)], "")), len(batch))
+	}
+	rest := strings.Join(got[1:], "")
+	if i := strings.Index(rest, string(line(first-1))); i < 0 || i%100 != 0 || rest[:i]+rest[i+100:] != string(heldLines) {
+		t.Fatalf("after the batch: %d bytes, want the held lines in order and the batch's last line once", len(rest))
 	}
 }
