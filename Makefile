@@ -63,6 +63,7 @@ kube-bins: ## Build kube-apiserver and kubectl into bin/kube (once; ~17 min cold
 # The packages with a fast path (see pkg/fastpath) and gwctl's commands over them. -count=1: the test
 # cache does not see GWCTL_NOFAST, which is read before the tests start.
 NOFAST_PKGS := ./pkg/fastpath/... ./pkg/manifest/... ./pkg/jsonvalue/... ./pkg/report/... ./pkg/validate/... ./pkg/cli/... ./dataplane/llm/anthropic/...
+NOFAST_PKGS += ./dataplane/server/...
 
 .PHONY: test-nofast
 test-nofast: ## Run the tests of the packages with a fast path with every fast path off (GWCTL_NOFAST=1)

@@ -246,6 +246,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	accessOut := server.NewLineWriter(stdout, 100*time.Millisecond)
 	defer accessOut.Flush()
 	accessLog, _ := newLogger(o.logFormat, o.logLevel, accessOut)
+	if o.logFormat == "json" {
+		// The same lines, which the server encodes without slog; the level is checked above.
+		var lv slog.Level
+		_ = lv.UnmarshalText([]byte(o.logLevel))
+		accessLog = server.NewJSONAccessLog(accessOut, lv)
+	}
 	d := bootstrap.New(bootstrap.Settings{
 		Config: o.config, Stdin: stdin, Listen: o.listen, Admin: o.admin, Debug: o.debug,
 		SecretsDir: o.secrets, Resolve: resolve, ClusterDomain: o.domain, AssumeServices: o.assumeSvc,

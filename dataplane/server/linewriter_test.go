@@ -2,9 +2,7 @@ package server
 
 import (
 	"bytes"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -81,6 +79,18 @@ func TestLineWriterFlushesAfterInterval(t *testing.T) {
 	if got := out.all(); len(got) != 2 || got[1] != "c\n" {
 		t.Fatalf("a line after the first batch: writes %q", got)
 	}
+	// A Flush leaves the timer armed; a line after it is still written by the timer.
+	_, _ = l.Write([]byte("d\n"))
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = l.Write([]byte("e\n"))
+	for len(out.all()) < 4 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := out.all(); len(got) != 4 || got[2] != "d\n" || got[3] != "e\n" {
+		t.Fatalf("a line after a Flush: writes %q", got)
+	}
 }
 
 func lens(s []string) []int {
@@ -91,36 +101,97 @@ func lens(s []string) []int {
 	return n
 }
 
-// TestAccessLinesFlushWhenIdle: with Options.AccessLogBuffer, a request's line is written as
-// soon as no other request is in flight, and held while one is.
-func TestAccessLinesFlushWhenIdle(t *testing.T) {
+// TestLineWriterFlushIdle: FlushIdle writes at once unless the last write is less than the
+// idle gap ago; then the timer writes the lines when the gap has passed.
+func TestLineWriterFlushIdle(t *testing.T) {
 	var out writes
-	lw := NewLineWriter(&out, time.Hour)
-	s := New(Options{AccessLog: slog.New(slog.NewJSONHandler(lw, nil)), AccessLogBuffer: lw})
-	entered, release := make(chan struct{}), make(chan struct{})
-	s.Swap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			close(entered)
-			<-release
-		}
-	}), nil)
-	s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/alone", nil))
-	if got := out.all(); len(got) != 1 || !strings.Contains(got[0], `"path":"/alone"`) {
-		t.Fatalf("a request on an idle server: writes %q, want its line at once", got)
+	l := NewLineWriter(&out, time.Hour)
+	l.gap = time.Hour
+	_, _ = l.Write([]byte("a\n"))
+	if err := l.FlushIdle(); err != nil {
+		t.Fatal(err)
 	}
-	done := make(chan struct{})
+	_, _ = l.Write([]byte("b\n"))
+	if err := l.FlushIdle(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.all(); len(got) != 1 || got[0] != "a\n" {
+		t.Fatalf("writes %q, want the first line at once and the second held", got)
+	}
+
+	var later writes
+	l = NewLineWriter(&later, time.Hour)
+	l.gap = 20 * time.Millisecond
+	_, _ = l.Write([]byte("a\n"))
+	_ = l.FlushIdle()
+	_, _ = l.Write([]byte("b\n"))
+	_ = l.FlushIdle()
+	if got := waitWrites(&later, 2); len(got) != 2 || got[1] != "b\n" {
+		t.Fatalf("writes %q, want the held line written after the gap", got)
+	}
+}
+
+// TestLineWriterHoldsLinesWhileWriting: while a batch is being written (a log reader slow to
+// read), lines are held in memory rather than making the requests that log them wait; they
+// are written afterwards, whole, each writer's in its order. (The line whose Write started
+// the batch is appended when that Write returns, after lines logged meanwhile.)
+func TestLineWriterHoldsLinesWhileWriting(t *testing.T) {
+	out := &blockingWriter{release: make(chan struct{})}
+	l := NewLineWriter(out, time.Hour)
+	line := func(i int) []byte { return []byte(fmt.Sprintf("%099d\n", i)) }
+	first := lineBatch/100 + 1 // one more line than a batch holds: the last Write writes
+	var batch []byte
+	for i := range first - 1 {
+		_, _ = l.Write(line(i))
+		batch = append(batch, line(i)...)
+	}
+	blocked := make(chan struct{})
 	go func() {
-		s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
-		close(done)
+		defer close(blocked)
+		_, _ = l.Write(line(first - 1)) // writes the batch, and waits for the reader
 	}()
-	<-entered
-	s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/beside", nil))
-	if got := out.all(); len(got) != 1 {
-		t.Fatalf("a line written while another request is in flight: %q", got)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l.mu.Lock()
+		writing := l.writing
+		l.mu.Unlock()
+		if writing || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond) // polling for the writer to start, bounded by the deadline
 	}
-	close(release)
-	<-done
-	if got := out.all(); len(got) != 2 || !strings.Contains(got[1], `"path":"/beside"`) || !strings.Contains(got[1], `"path":"/slow"`) {
-		t.Fatalf("after the last request: writes %q, want both lines in one", got)
+	held := make(chan struct{})
+	go func() {
+		defer close(held)
+		for i := first; i < 3*first; i++ { // two batches more, under maxHeld
+			_, _ = l.Write(line(i))
+		}
+	}()
+	select {
+	case <-held:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Write waited for the blocked batch")
+	}
+	var heldLines []byte
+	for i := first; i < 3*first; i++ {
+		heldLines = append(heldLines, line(i)...)
+	}
+	close(out.release)
+	<-blocked
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got := out.all()
+	for _, w := range got {
+		if !strings.HasSuffix(w, "\n") {
+			t.Fatalf("a write that is not whole lines: %.40q…", w)
+		}
+	}
+	if len(got) == 0 || got[0] != string(batch) {
+		t.Fatalf("first write: %d bytes, want the %d of the first batch", len(strings.Join(got[:min(len(got), 1)], "")), len(batch))
+	}
+	rest := strings.Join(got[1:], "")
+	if i := strings.Index(rest, string(line(first-1))); i < 0 || i%100 != 0 || rest[:i]+rest[i+100:] != string(heldLines) {
+		t.Fatalf("after the batch: %d bytes, want the held lines in order and the batch's last line once", len(rest))
 	}
 }

@@ -28,9 +28,10 @@ type Options struct {
 	Logger, AccessLog *slog.Logger
 	// DisableAccessLog turns the per-request line off.
 	DisableAccessLog bool
-	// AccessLogBuffer, when AccessLog writes through it, is flushed after a request's line when
-	// no other request is in flight: lines are batched under concurrency and written at once
-	// otherwise, so a quiet gateway's lines are not late.
+	// AccessLogBuffer, when AccessLog writes through it, is flushed once a response has been
+	// written and no other request is in flight (idleflush.go, LineWriter.FlushIdle): lines
+	// are batched under concurrency and written at once otherwise, so a quiet gateway's lines
+	// are not late.
 	AccessLogBuffer *LineWriter
 	// Metrics records request metrics (nil: none).
 	Metrics *Metrics
@@ -231,9 +232,7 @@ func (s *Server) finish(rec *recorder, r *http.Request, start time.Time) {
 	if !s.opts.DisableAccessLog {
 		s.accessLine(r, rec, status, d)
 	}
-	if s.active.Add(-1) == 0 && s.opts.AccessLogBuffer != nil {
-		_ = s.opts.AccessLogBuffer.Flush()
-	}
+	s.active.Add(-1)
 }
 
 // accessLine writes the request's log line. It calls the handler directly: Logger.LogAttrs
@@ -245,22 +244,11 @@ func (s *Server) accessLine(r *http.Request, rec *recorder, status int, d time.D
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	line := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
-	line.AddAttrs(
-		slog.String("method", r.Method),
-		slog.String("host", r.Host),
-		slog.String("path", r.URL.Path),
-		slog.String("proto", r.Proto),
-		slog.Int("status", status),
-		slog.String("route", rec.route),
-		slog.String("backend", rec.backend),
-		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-		slog.Int64("bytes", rec.bytes),
-		slog.String("remote", r.RemoteAddr),
-		slog.String("request_id", r.Header.Get("X-Request-Id")),
-	)
-	line.AddAttrs(rec.attrs...)
-	_ = h.Handle(ctx, line)
+	now := time.Now()
+	if j, ok := h.(*jsonAccess); ok && fastAccess && j.writeAccessLine(now, r, rec, status, d) {
+		return
+	}
+	_ = h.Handle(ctx, accessRecord(now, r, rec, status, d))
 }
 
 // Admin returns the admin handler: /healthz (alive), /readyz (config loaded, not draining),
@@ -309,6 +297,7 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnState:         s.connState,
 	}
 }
 

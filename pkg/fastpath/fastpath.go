@@ -32,10 +32,13 @@ const (
 	// CELChecked is pkg/validate/schema's rules of the embedded CRDs checked at build time
 	// (celchecked.bin), vs parsing and checking each in its environment on every run.
 	CELChecked = "celchecked"
+	// AccessLog is dataplane/server's JSON access line, vs slog.JSONHandler.
+	AccessLog = "accesslog"
 )
 
 // Names lists every fast path.
-var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta, CELChecked}
+var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta, CELChecked,
+	AccessLog}
 
 var off = parse(os.Getenv(Env))
 
