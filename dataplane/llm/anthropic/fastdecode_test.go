@@ -81,13 +81,13 @@ func checkFastDecode(t *testing.T, in []byte) {
 	// The hand-written decoders themselves, which decodeRequest and decodeMessage skip under
 	// GWCTL_NOFAST: what they accept, encoding/json decodes the same way.
 	var fr chatRequest
-	if s := (scanner{b: in}); chatRequestKeys.Read(in, nil) == nil && s.peek() == '{' && s.chatRequest(&fr) && s.end() {
+	if s := newScanner(in); chatRequestKeys.Read(in, nil) == nil && s.Peek() == '{' && s.chatRequest(&fr) && s.End() {
 		if werr != nil || !reflect.DeepEqual(fr, want) {
 			t.Fatalf("request %q, fast decoder:\n got %+v\nwant %+v (%v)", in, fr, want, werr)
 		}
 	}
 	var fm, jm message
-	if s := (scanner{b: in}); s.peek() == '{' && s.message(&fm) && s.end() {
+	if s := newScanner(in); s.Peek() == '{' && s.message(&fm) && s.End() {
 		if err := json.Unmarshal(in, &jm); err != nil || !reflect.DeepEqual(fm, jm) {
 			t.Fatalf("message %q, fast decoder:\n got %+v\nwant %+v (%v)", in, fm, jm, err)
 		}
@@ -124,11 +124,11 @@ func TestFastDecodeMatchesEncodingJSON(t *testing.T) {
 // TestFastDecodeTakesFastPath guards the speed-up: the benchmark bodies must not fall back.
 func TestFastDecodeTakesFastPath(t *testing.T) {
 	var in chatRequest
-	if s := (scanner{b: benchRequest}); !s.chatRequest(&in) || !s.end() {
+	if s := newScanner(benchRequest); !s.chatRequest(&in) || !s.End() {
 		t.Error("benchRequest took the encoding/json path")
 	}
 	var m message
-	if s := (scanner{b: benchResponse}); !s.message(&m) || !s.end() {
+	if s := newScanner(benchResponse); !s.message(&m) || !s.End() {
 		t.Error("benchResponse took the encoding/json path")
 	}
 }
