@@ -3,6 +3,7 @@ package anthropic
 import (
 	"encoding/json"
 
+	"github.com/infergw/gwctl/dataplane/llm/chat"
 	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
 	"github.com/infergw/gwctl/pkg/fastpath"
 )
@@ -180,9 +181,7 @@ func (s *scanner) chatRequest(in *chatRequest) bool {
 			if s.Null() {
 				return true
 			}
-			in.StreamOptions = &struct {
-				IncludeUsage bool `json:"include_usage"`
-			}{}
+			in.StreamOptions = &chat.StreamOptions{}
 			var inner fields
 			return s.Object(func(key string) bool {
 				if key == "include_usage" {
@@ -362,9 +361,7 @@ func (s *scanner) chatPart(p *chatPart) bool {
 			if s.Null() {
 				return true
 			}
-			p.ImageURL = &struct {
-				URL string `json:"url"`
-			}{}
+			p.ImageURL = &chat.ImageURL{}
 			var inner fields
 			return s.Object(func(key string) bool {
 				if key == "url" {
@@ -379,11 +376,7 @@ func (s *scanner) chatPart(p *chatPart) bool {
 			if s.Null() {
 				return true
 			}
-			p.File = &struct {
-				FileData string `json:"file_data"`
-				FileID   string `json:"file_id"`
-				Filename string `json:"filename"`
-			}{}
+			p.File = &chat.File{}
 			var inner fields
 			return s.Object(func(key string) bool {
 				switch key {
@@ -467,12 +460,7 @@ func (s *scanner) chatTool(t *chatTool) bool {
 			if s.Null() {
 				return true
 			}
-			t.Function = &struct {
-				Name        string          `json:"name"`
-				Description *string         `json:"description"`
-				Parameters  json.RawMessage `json:"parameters"`
-				Strict      *bool           `json:"strict"`
-			}{}
+			t.Function = &chat.Function{}
 			f := t.Function
 			var inner fields
 			return s.Object(func(key string) bool {

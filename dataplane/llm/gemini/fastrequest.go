@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
+	"github.com/infergw/gwctl/dataplane/llm/chat"
 )
 
 // The request side of the fast path: a chat completion request that passed the strict key
@@ -56,9 +57,7 @@ func fastChatRequest(v jsonstrict.Value, in *chatRequest) bool {
 				in.StreamOptions = nil
 				return true
 			}
-			in.StreamOptions = &struct {
-				IncludeUsage bool `json:"include_usage"`
-			}{}
+			in.StreamOptions = &chat.StreamOptions{}
 			return val.Members(func(k []byte, v jsonstrict.Value) bool {
 				return plainKey(k) && (string(k) != "include_usage" || boolean(v, &in.StreamOptions.IncludeUsage))
 			})
@@ -71,7 +70,7 @@ func fastChatRequest(v jsonstrict.Value, in *chatRequest) bool {
 				in.ResponseFormat = nil
 				return true
 			}
-			in.ResponseFormat = &chatResponseFormat{}
+			in.ResponseFormat = &chat.ResponseFormat{}
 			return fastResponseFormat(val, in.ResponseFormat)
 		case "reasoning_effort":
 			return str(val, &in.ReasoningEffort)
@@ -131,12 +130,7 @@ func fastChatTool(v jsonstrict.Value, t *chatTool) bool {
 				t.Function = nil
 				return true
 			}
-			f := &struct {
-				Name        string          `json:"name"`
-				Description *string         `json:"description"`
-				Parameters  json.RawMessage `json:"parameters"`
-				Strict      *bool           `json:"strict"`
-			}{}
+			f := &chat.Function{}
 			t.Function = f
 			return val.Members(func(k []byte, fv jsonstrict.Value) bool {
 				switch string(k) {
@@ -166,7 +160,7 @@ func fastChatTool(v jsonstrict.Value, t *chatTool) bool {
 	})
 }
 
-func fastResponseFormat(v jsonstrict.Value, rf *chatResponseFormat) bool {
+func fastResponseFormat(v jsonstrict.Value, rf *chat.ResponseFormat) bool {
 	return v.Members(func(key []byte, val jsonstrict.Value) bool {
 		switch string(key) {
 		case "type":
@@ -176,10 +170,7 @@ func fastResponseFormat(v jsonstrict.Value, rf *chatResponseFormat) bool {
 				rf.JSONSchema = nil
 				return true
 			}
-			js := &struct {
-				Name   string          `json:"name"`
-				Schema json.RawMessage `json:"schema"`
-			}{}
+			js := &chat.JSONSchema{}
 			rf.JSONSchema = js
 			return val.Members(func(k []byte, sv jsonstrict.Value) bool {
 				switch string(k) {
@@ -215,9 +206,7 @@ func fastChatPart(v jsonstrict.Value, p *chatPart) bool {
 				p.ImageURL = nil
 				return true
 			}
-			p.ImageURL = &struct {
-				URL string `json:"url"`
-			}{}
+			p.ImageURL = &chat.ImageURL{}
 			return val.Members(func(k []byte, iv jsonstrict.Value) bool {
 				return plainKey(k) && (string(k) != "url" || str(iv, &p.ImageURL.URL))
 			})
@@ -226,11 +215,7 @@ func fastChatPart(v jsonstrict.Value, p *chatPart) bool {
 				p.File = nil
 				return true
 			}
-			f := &struct {
-				FileData string `json:"file_data"`
-				FileID   string `json:"file_id"`
-				Filename string `json:"filename"`
-			}{}
+			f := &chat.File{}
 			p.File = f
 			return val.Members(func(k []byte, fv jsonstrict.Value) bool {
 				switch string(k) {

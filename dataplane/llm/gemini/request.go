@@ -12,6 +12,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
+	"github.com/infergw/gwctl/dataplane/llm/chat"
 	"github.com/infergw/gwctl/pkg/gateway"
 )
 
@@ -46,7 +47,7 @@ var chatRequestKeys = func() *jsonstrict.Schema {
 	s := jsonstrict.NewSchema()
 	s.Type(chatRequest{}, nil)
 	s.Type([]chatPart(nil), nil, "messages", jsonstrict.Each, "content")
-	s.Type(toolChoiceObject{}, nil, "tool_choice")
+	s.Type(chat.ToolChoiceObject{}, nil, "tool_choice")
 	return s
 }()
 
@@ -223,7 +224,7 @@ func stopSequences(raw json.RawMessage) ([]string, *apierror.Error) {
 
 // responseFormat maps json_object to responseMimeType application/json and json_schema to
 // that plus responseJsonSchema, the schema verbatim.
-func responseFormat(rf *chatResponseFormat, gc *generationConfig) *apierror.Error {
+func responseFormat(rf *chat.ResponseFormat, gc *generationConfig) *apierror.Error {
 	if rf == nil {
 		return nil
 	}
@@ -285,10 +286,4 @@ func jsonErrorText(err error) string {
 	return "invalid value"
 }
 
-func truncateRunes(s string, n int) string {
-	r := []rune(strings.ToValidUTF8(s, "\uFFFD"))
-	if len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return string(r)
-}
+var truncateRunes = chat.Truncate

@@ -1,0 +1,53 @@
+// Package chat holds the parts of an OpenAI chat completion request that every translator
+// reads alike (tool calls, function tools, images, files, response_format, stream_options,
+// tool_choice), decoded with only the fields a translation reads.
+package chat
+
+import "encoding/json"
+
+// ToolCall is an assistant message's tool_calls[] entry.
+type ToolCall struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+// Function is a function tool's definition; parameters stay raw, they go upstream verbatim.
+type Function struct {
+	Name        string          `json:"name"`
+	Description *string         `json:"description"`
+	Parameters  json.RawMessage `json:"parameters"`
+	Strict      *bool           `json:"strict"`
+}
+
+// ImageURL is an image_url part's object.
+type ImageURL struct {
+	URL string `json:"url"`
+}
+
+// File is a file part's object.
+type File struct {
+	FileData string `json:"file_data"`
+	FileID   string `json:"file_id"`
+	Filename string `json:"filename"`
+}
+
+// StreamOptions is stream_options.
+type StreamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+// ResponseFormat is response_format; the schema stays raw.
+type ResponseFormat struct {
+	Type       string      `json:"type"`
+	JSONSchema *JSONSchema `json:"json_schema"`
+}
+
+// JSONSchema is response_format.json_schema.
+type JSONSchema struct {
+	Name   string          `json:"name"`
+	Schema json.RawMessage `json:"schema"`
+}
