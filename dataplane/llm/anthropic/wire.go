@@ -9,27 +9,16 @@ import (
 // OpenAI request, decoded with only the fields the translation reads. Parts that are copied
 // upstream unchanged stay json.RawMessage.
 type chatRequest struct {
-	Model               string               `json:"model"`
-	Messages            []chatMessage        `json:"messages"`
-	MaxCompletionTokens *int64               `json:"max_completion_tokens"`
-	MaxTokens           *int64               `json:"max_tokens"`
-	Temperature         *float64             `json:"temperature"`
-	TopP                *float64             `json:"top_p"`
-	Stop                json.RawMessage      `json:"stop"`
-	N                   *int64               `json:"n"`
-	Stream              bool                 `json:"stream"`
-	StreamOptions       *chat.StreamOptions  `json:"stream_options"`
-	Tools               []chatTool           `json:"tools"`
-	ToolChoice          json.RawMessage      `json:"tool_choice"`
-	ParallelToolCalls   *bool                `json:"parallel_tool_calls"`
-	ResponseFormat      *chat.ResponseFormat `json:"response_format"`
-	ReasoningEffort     string               `json:"reasoning_effort"`
-	User                string               `json:"user"`
-	SafetyIdentifier    string               `json:"safety_identifier"`
-	Logprobs            *bool                `json:"logprobs"`
-	TopLogprobs         *int64               `json:"top_logprobs"`
-	Thinking            json.RawMessage      `json:"thinking"` // vendor extension, passed verbatim
-	WebSearchOptions    *webSearchOptions    `json:"web_search_options"`
+	chat.Request
+	Messages          []chatMessage     `json:"messages"`
+	Tools             []chatTool        `json:"tools"`
+	ParallelToolCalls *bool             `json:"parallel_tool_calls"`
+	User              string            `json:"user"`
+	SafetyIdentifier  string            `json:"safety_identifier"`
+	Logprobs          *bool             `json:"logprobs"`
+	TopLogprobs       *int64            `json:"top_logprobs"`
+	Thinking          json.RawMessage   `json:"thinking"` // vendor extension, passed verbatim
+	WebSearchOptions  *webSearchOptions `json:"web_search_options"`
 }
 
 // webSearchOptions is OpenAI's web_search_options, mapped to Anthropic's web_search server

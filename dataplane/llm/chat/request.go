@@ -51,3 +51,20 @@ type JSONSchema struct {
 	Name   string          `json:"name"`
 	Schema json.RawMessage `json:"schema"`
 }
+
+// Request is the members of a chat completion request every translator reads the same way;
+// a translator's request type embeds it beside its messages, tools and own parameters.
+type Request struct {
+	Model               string          `json:"model"`
+	MaxCompletionTokens *int64          `json:"max_completion_tokens"`
+	MaxTokens           *int64          `json:"max_tokens"`
+	Temperature         *float64        `json:"temperature"`
+	TopP                *float64        `json:"top_p"`
+	Stop                json.RawMessage `json:"stop"`
+	N                   *int64          `json:"n"`
+	Stream              bool            `json:"stream"`
+	StreamOptions       *StreamOptions  `json:"stream_options"`
+	ToolChoice          json.RawMessage `json:"tool_choice"`
+	ResponseFormat      *ResponseFormat `json:"response_format"`
+	ReasoningEffort     string          `json:"reasoning_effort"`
+}

@@ -9,23 +9,12 @@ import (
 // OpenAI request, decoded with only the fields the translation reads. Parts that go upstream
 // unchanged (tool schemas, response schemas) stay json.RawMessage.
 type chatRequest struct {
-	Model               string               `json:"model"`
-	Messages            []chatMessage        `json:"messages"`
-	MaxCompletionTokens *int64               `json:"max_completion_tokens"`
-	MaxTokens           *int64               `json:"max_tokens"`
-	Temperature         *float64             `json:"temperature"`
-	TopP                *float64             `json:"top_p"`
-	Stop                json.RawMessage      `json:"stop"`
-	N                   *int64               `json:"n"`
-	Seed                *int64               `json:"seed"`
-	PresencePenalty     *float64             `json:"presence_penalty"`
-	FrequencyPenalty    *float64             `json:"frequency_penalty"`
-	Stream              bool                 `json:"stream"`
-	StreamOptions       *chat.StreamOptions  `json:"stream_options"`
-	Tools               []chatTool           `json:"tools"`
-	ToolChoice          json.RawMessage      `json:"tool_choice"`
-	ResponseFormat      *chat.ResponseFormat `json:"response_format"`
-	ReasoningEffort     string               `json:"reasoning_effort"`
+	chat.Request
+	Messages         []chatMessage `json:"messages"`
+	Seed             *int64        `json:"seed"`
+	PresencePenalty  *float64      `json:"presence_penalty"`
+	FrequencyPenalty *float64      `json:"frequency_penalty"`
+	Tools            []chatTool    `json:"tools"`
 }
 
 // chatMessage keeps its content raw: a string, an array of parts (chatPart) or null.
