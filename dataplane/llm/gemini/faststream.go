@@ -176,9 +176,9 @@ func (s *streamState) fastEvent(data []byte, w llm.ChunkWriter) (handled bool, e
 	if ev.lit == nil {
 		return true, nil
 	}
-	b := s.begin(idx)
+	b := s.ch.Begin(idx)
 	b = append(b, `{"content":`...)
 	b = append(b, ev.lit...)
 	b = append(b, '}')
-	return true, s.end(w, b, "")
+	return true, s.ch.End(w, b, "")
 }

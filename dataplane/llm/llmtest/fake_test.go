@@ -14,7 +14,7 @@ func start(t *testing.T) *Fake[string] {
 		if f.ServeChat(w, r) {
 			return
 		}
-		f.Record(r.URL.Path)
+		f.Record(func() string { return r.URL.Path })
 		f.Write(w, r, f.Next(r.URL.Query().Has("stream")))
 	}))
 	return f

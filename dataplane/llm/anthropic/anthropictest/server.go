@@ -99,7 +99,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := buf.Bytes()
-	s.Record(Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
+	s.Record(func() Request { return Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body} })
 	if s.ServeChat(w, r) {
 		return
 	}

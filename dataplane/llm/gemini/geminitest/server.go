@@ -108,7 +108,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply := s.Next(req.Stream)
-	s.Record(req)
+	s.Record(func() Request { return req })
 	s.Write(w, r, reply)
 }
 
