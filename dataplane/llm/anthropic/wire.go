@@ -91,12 +91,10 @@ type thinkingBlock struct {
 	Data      string `json:"data"`
 }
 
+// chatPart is a content part with Anthropic's cache_control breakpoint (a vendor extension
+// LiteLLM clients send), which becomes the block's.
 type chatPart struct {
-	Type         string          `json:"type"`
-	Text         string          `json:"text"`
-	Refusal      string          `json:"refusal"`
-	ImageURL     *chat.ImageURL  `json:"image_url"`
-	File         *chat.File      `json:"file"`
+	chat.Part
 	CacheControl json.RawMessage `json:"cache_control"`
 }
 

@@ -23,6 +23,15 @@ type Function struct {
 	Strict      *bool           `json:"strict"`
 }
 
+// Part is an element of a message's content array.
+type Part struct {
+	Type     string    `json:"type"`
+	Text     string    `json:"text"`
+	Refusal  string    `json:"refusal"`
+	ImageURL *ImageURL `json:"image_url"`
+	File     *File     `json:"file"`
+}
+
 // ImageURL is an image_url part's object.
 type ImageURL struct {
 	URL string `json:"url"`

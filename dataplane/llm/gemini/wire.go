@@ -25,13 +25,7 @@ type chatMessage struct {
 	ToolCallID string          `json:"tool_call_id"`
 }
 
-type chatPart struct {
-	Type     string         `json:"type"`
-	Text     string         `json:"text"`
-	Refusal  string         `json:"refusal"`
-	ImageURL *chat.ImageURL `json:"image_url"`
-	File     *chat.File     `json:"file"`
-}
+type chatPart = chat.Part
 
 type chatToolCall = chat.ToolCall
 
