@@ -162,8 +162,9 @@ func (s *streamState) fastEvent(data []byte, w llm.ChunkWriter) (handled bool, e
 	if !fastJSON || !s.started {
 		return false, nil
 	}
-	var ev textEvent
-	if !fastTextEvent(data, &ev) || ev.index < 0 || ev.index >= int64(len(s.choices)) {
+	ev := &s.fast // kept in the stream: the scanner's closures would move a local to the heap
+	*ev = textEvent{}
+	if !fastTextEvent(data, ev) || ev.index < 0 || ev.index >= int64(len(s.choices)) {
 		return false, nil
 	}
 	idx := int(ev.index)

@@ -54,8 +54,7 @@ var chatRequestKeys = func() *jsonstrict.Schema {
 // translateRequest maps an OpenAI chat completion request body to a generateContent body.
 func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstreamRequest, *apierror.Error) {
 	serr := chatRequestKeys.Read(body, nil)
-	var se *jsonstrict.Error
-	if errors.As(serr, &se) && se.Key {
+	if serr != nil && isKeyError(serr) {
 		return nil, apierror.Body(serr)
 	}
 	var in chatRequest
@@ -123,20 +122,18 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 		out.GenerationConfig = gc
 	}
 
-	var buf bytes.Buffer
-	buf.Grow(len(body) + 256)
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&out); err != nil {
+	upBody, eerr := out.encode(len(body) + 256)
+	if eerr != nil {
 		// Only a raw part that is not valid JSON can fail here; every raw part was decoded.
-		return nil, apierror.InvalidRequest("", "request cannot be translated: %s", err)
+		return nil, apierror.InvalidRequest("", "request cannot be translated: %s", eerr)
 	}
 	path := "/models/" + name + ":generateContent"
 	if in.Stream {
 		path = "/models/" + name + ":streamGenerateContent?alt=sse"
 	}
 	return &upstreamRequest{
-		Path: path, Body: bytes.TrimSuffix(buf.Bytes(), []byte("\n")), Model: name, Stream: in.Stream,
+		// Model is in the path's own copy: name may alias the client's body, and a metric keeps it.
+		Path: path, Body: upBody, Model: path[len("/models/") : len("/models/")+len(name)], Stream: in.Stream,
 		IncludeUsage: t.alwaysUsage || (in.StreamOptions != nil && in.StreamOptions.IncludeUsage),
 		Candidates:   n,
 	}, nil
@@ -287,3 +284,9 @@ func jsonErrorText(err error) string {
 }
 
 var truncateRunes = chat.Truncate
+
+// isKeyError reports a strict reader's refusal of a key (a duplicate or a case variant).
+func isKeyError(err error) bool {
+	var se *jsonstrict.Error
+	return errors.As(err, &se) && se.Key
+}

@@ -39,6 +39,7 @@ type streamState struct {
 	finish   string // the first choice's finish reason
 	choices  []choiceState
 	ch       llm.Chunks
+	fast     textEvent // the event fastEvent reads
 }
 
 func (t *translator) newStream(ctx context.Context, created int64, up *upstreamRequest) *streamState {
