@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -110,8 +109,7 @@ func (s *streamState) event(data []byte, w chunkWriter) (done bool, err error) {
 	if handled, err := s.fastEvent(data, w); handled || err != nil {
 		return false, err
 	}
-	s.ev = streamEvent{}
-	if err := json.Unmarshal(data, &s.ev); err != nil {
+	if err := decodeEvent(data, &s.ev); err != nil {
 		return true, s.fail(w, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response", Message: "upstream sent a malformed stream event"})
 	}
 	ev := &s.ev
