@@ -297,7 +297,7 @@ func toolResult(m *chatMessage, param func() string) (block, *apierror.Error) {
 	}
 	if isString {
 		if text != "" {
-			b.Content = jsonvalue.AppendStringNoHTML(nil, text)
+			b.Content = jsonvalue.AppendStringNoHTML(make([]byte, 0, len(text)+8), text) // one allocation for most texts
 		}
 		return b, nil
 	}
