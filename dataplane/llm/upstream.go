@@ -81,6 +81,9 @@ func NewUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	return u, nil
 }
 
+// BaseURL is the provider's base URL the handler calls.
+func (u *Upstream) BaseURL() string { return u.cfg.BaseURL }
+
 // Logger is the handler's logger (with its provider attribute), for the translators.
 func (u *Upstream) Logger() *slog.Logger { return u.log }
 

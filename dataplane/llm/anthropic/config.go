@@ -5,7 +5,6 @@
 package anthropic
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,37 +13,32 @@ import (
 	"github.com/infergw/gwctl/dataplane/llm"
 )
 
+// Provider is Anthropic's Messages API: https://api.anthropic.com/v1 unless Config overrides it;
+// requests go to <base>/messages with the key as x-api-key (an OAuth token as Authorization:
+// Bearer), which is required.
+var Provider = llm.Provider{ID: "anthropic", Name: "Anthropic",
+	DefaultHost: "api.anthropic.com", DefaultPathPrefix: "/v1", KeyRequired: true}
+
 // Defaults applied by NewHandler.
 const (
-	DefaultHost             = "api.anthropic.com"
-	DefaultPathPrefix       = "/v1"
-	DefaultVersion          = "2023-06-01"
-	DefaultMaxTokens        = 4096
-	DefaultMaxRequestBytes  = 32 << 20
-	DefaultMaxResponseBytes = 64 << 20
+	DefaultVersion   = "2023-06-01"
+	DefaultMaxTokens = 4096
 )
 
 // Config is compiled from an AgentgatewayBackend's spec.ai.provider.anthropic and its
-// policies. Only APIKey is required.
+// policies: what every provider has (llm.ProviderConfig, where each field is described) and
+// Anthropic's own settings. Only APIKey is required.
 type Config struct {
-	// Model, when set, replaces the model of every request (ai.provider.anthropic.model).
 	Model string
 	// ModelAliases rewrites request models (after Model is applied) before the capability lookup.
 	ModelAliases map[string]string
 
-	// Host, Port and PathPrefix override the upstream base URL
-	// (default https://api.anthropic.com/v1; requests go to <base>/messages).
 	Host       string
 	Port       int
 	PathPrefix string
-	// Plaintext uses http instead of https (a local test upstream or a sidecar).
-	Plaintext bool
+	Plaintext  bool
 
-	// APIKey returns the provider key; it is called on every request so a rotated Secret is
-	// picked up (see llm.KeyFile). Its errors must not contain the key.
-	APIKey func() (string, error)
-	// SecretName names the Secret holding the key ("ns/name") in client errors when it
-	// cannot be read; the key's value never appears.
+	APIKey     func() (string, error)
 	SecretName string
 	// Version is the anthropic-version header (default 2023-06-01).
 	Version string
@@ -53,12 +47,8 @@ type Config struct {
 	Betas        []string
 	AllowedBetas []string
 
-	// Client performs upstream calls (default: a client without a total timeout, since
-	// streams are long; cancellation comes from the request context).
 	Client *http.Client
 
-	// AlwaysIncludeUsage emits the streamed usage chunk even when the client did not ask
-	// for it with stream_options.include_usage (LiteLLM in front).
 	AlwaysIncludeUsage bool
 	// Strict rejects (400) what would otherwise be clamped or ignored: temperature > 1,
 	// logprobs.
@@ -86,28 +76,25 @@ type Config struct {
 	// Models extends or overrides the built-in capability table (longest prefix wins).
 	Models []ModelCaps
 
-	MaxRequestBytes  int64 // default 32 MiB
-	MaxResponseBytes int64 // non-streaming upstream bodies, default 64 MiB
+	MaxRequestBytes  int64
+	MaxResponseBytes int64
 
-	Logger *slog.Logger
-	// Metrics counts tokens by route, backend and model (nil: not counted). The model label is Model
-	// or a model the route selects (llm.WithRouteModels); any other model is "other".
-	Metrics *llm.Metrics
-	// OnResult receives one llm.Result per request (for tracing); may be nil.
+	Logger   *slog.Logger
+	Metrics  *llm.Metrics
 	OnResult llm.ResultFunc
 }
 
-func (c *Config) baseURL() (string, error) {
-	return llm.Endpoint{
-		Provider: "anthropic", Host: c.Host, DefaultHost: DefaultHost, Port: c.Port,
-		PathPrefix: c.PathPrefix, DefaultPathPrefix: DefaultPathPrefix, Plaintext: c.Plaintext,
-	}.URL()
+// provider is the part of c every provider has.
+func (c *Config) provider() llm.ProviderConfig {
+	return llm.ProviderConfig{
+		Model: c.Model, Host: c.Host, Port: c.Port, PathPrefix: c.PathPrefix, Plaintext: c.Plaintext,
+		APIKey: c.APIKey, SecretName: c.SecretName, Client: c.Client, AlwaysIncludeUsage: c.AlwaysIncludeUsage,
+		MaxRequestBytes: c.MaxRequestBytes, MaxResponseBytes: c.MaxResponseBytes,
+		Logger: c.Logger, Metrics: c.Metrics, OnResult: c.OnResult,
+	}
 }
 
 func (c *Config) validate() error {
-	if c.APIKey == nil {
-		return errors.New("anthropic backend: APIKey is required (policies.auth.secretRef)")
-	}
 	if err := CheckServerTools(c.ServerTools); err != nil {
 		return fmt.Errorf("anthropic backend: ServerTools: %w", err)
 	}

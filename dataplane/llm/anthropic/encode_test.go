@@ -101,7 +101,7 @@ func BenchmarkDecode(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var in chatRequest
-			if s := (scanner{b: benchRequest}); !s.chatRequest(&in) || !s.end() {
+			if s := newScanner(benchRequest); !s.chatRequest(&in) || !s.End() {
 				b.Fatal("declined")
 			}
 		}
@@ -119,7 +119,7 @@ func BenchmarkDecode(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var m message
-			if s := (scanner{b: benchResponse}); !s.message(&m) || !s.end() {
+			if s := newScanner(benchResponse); !s.message(&m) || !s.End() {
 				b.Fatal("declined")
 			}
 		}

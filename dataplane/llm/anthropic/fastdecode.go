@@ -3,6 +3,8 @@ package anthropic
 import (
 	"encoding/json"
 
+	"github.com/infergw/gwctl/dataplane/llm/chat"
+	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
 	"github.com/infergw/gwctl/pkg/fastpath"
 )
 
@@ -26,8 +28,8 @@ func decodeRequest(body []byte, in *chatRequest) error {
 	if isKeyError(serr) {
 		return serr
 	}
-	s := scanner{b: body}
-	if fastJSON && serr == nil && s.peek() == '{' && s.chatRequest(in) && s.end() {
+	s := newScanner(body)
+	if fastJSON && serr == nil && s.Peek() == '{' && s.chatRequest(in) && s.End() {
 		return nil
 	}
 	*in = chatRequest{}
@@ -38,113 +40,113 @@ func decodeRequest(body []byte, in *chatRequest) error {
 }
 
 func (s *scanner) strField(seen *fields, bit uint, dst *string) bool {
-	if !seen.first(bit) {
+	if !seen.First(bit) {
 		return false
 	}
-	if s.null() {
+	if s.Null() {
 		return true
 	}
-	v, ok := s.str()
+	v, ok := s.Str()
 	*dst = v
 	return ok
 }
 
 func (s *scanner) strPtrField(seen *fields, bit uint, dst **string) bool {
-	if !seen.first(bit) {
+	if !seen.First(bit) {
 		return false
 	}
-	if s.null() {
+	if s.Null() {
 		return true
 	}
-	v, ok := s.str()
+	v, ok := s.Str()
 	*dst = &v
 	return ok
 }
 
 func (s *scanner) int64Ptr(seen *fields, bit uint, dst **int64) bool {
-	if !seen.first(bit) {
+	if !seen.First(bit) {
 		return false
 	}
-	if s.null() {
+	if s.Null() {
 		return true
 	}
-	v, ok := s.int64()
+	v, ok := s.Int64()
 	*dst = &v
 	return ok
 }
 
 func (s *scanner) int64Field(seen *fields, bit uint, dst *int64) bool {
-	if !seen.first(bit) {
+	if !seen.First(bit) {
 		return false
 	}
-	if s.null() {
+	if s.Null() {
 		return true
 	}
-	v, ok := s.int64()
+	v, ok := s.Int64()
 	*dst = v
 	return ok
 }
 
 func (s *scanner) float64Ptr(seen *fields, bit uint, dst **float64) bool {
-	if !seen.first(bit) {
+	if !seen.First(bit) {
 		return false
 	}
-	if s.null() {
+	if s.Null() {
 		return true
 	}
-	v, ok := s.float64()
+	v, ok := s.Float64()
 	*dst = &v
 	return ok
 }
 
 func (s *scanner) boolPtr(seen *fields, bit uint, dst **bool) bool {
-	if !seen.first(bit) {
+	if !seen.First(bit) {
 		return false
 	}
-	if s.null() {
+	if s.Null() {
 		return true
 	}
-	v, ok := s.bool()
+	v, ok := s.Bool()
 	*dst = &v
 	return ok
 }
 
 func (s *scanner) boolField(seen *fields, bit uint, dst *bool) bool {
-	if !seen.first(bit) {
+	if !seen.First(bit) {
 		return false
 	}
-	if s.null() {
+	if s.Null() {
 		return true
 	}
-	v, ok := s.bool()
+	v, ok := s.Bool()
 	*dst = v
 	return ok
 }
 
 func (s *scanner) rawField(seen *fields, bit uint, dst *json.RawMessage) bool {
-	if !seen.first(bit) {
+	if !seen.First(bit) {
 		return false
 	}
-	v, ok := s.raw() // null is kept as the literal, as json.RawMessage does
+	v, ok := s.Raw() // null is kept as the literal, as json.RawMessage does
 	*dst = v
 	return ok
 }
 
 // objects decodes an array of objects into *dst with dec; a null element is a zero value.
 func objects[T any](s *scanner, seen *fields, bit uint, dst *[]T, dec func(*scanner, *T) bool) bool {
-	if !seen.first(bit) {
+	if !seen.First(bit) {
 		return false
 	}
-	if s.null() {
+	if s.Null() {
 		return true
 	}
 	list := make([]T, 0, 4)
-	ok := s.array(func() bool {
+	ok := s.Array(func() bool {
 		list = append(list, *new(T))
-		if s.null() {
+		if s.Null() {
 			return true
 		}
-		return s.peek() == '{' && dec(s, &list[len(list)-1])
+		return s.Peek() == '{' && dec(s, &list[len(list)-1])
 	})
 	*dst = list
 	return ok
@@ -152,7 +154,7 @@ func objects[T any](s *scanner, seen *fields, bit uint, dst *[]T, dec func(*scan
 
 func (s *scanner) chatRequest(in *chatRequest) bool {
 	var seen fields
-	return s.object(func(key string) bool {
+	return s.Object(func(key string) bool {
 		switch key {
 		case "model":
 			return s.strField(&seen, 0, &in.Model)
@@ -173,21 +175,19 @@ func (s *scanner) chatRequest(in *chatRequest) bool {
 		case "stream":
 			return s.boolField(&seen, 8, &in.Stream)
 		case "stream_options":
-			if !seen.first(9) {
+			if !seen.First(9) {
 				return false
 			}
-			if s.null() {
+			if s.Null() {
 				return true
 			}
-			in.StreamOptions = &struct {
-				IncludeUsage bool `json:"include_usage"`
-			}{}
+			in.StreamOptions = &chat.StreamOptions{}
 			var inner fields
-			return s.object(func(key string) bool {
+			return s.Object(func(key string) bool {
 				if key == "include_usage" {
 					return s.boolField(&inner, 0, &in.StreamOptions.IncludeUsage)
 				}
-				return s.unknown(key)
+				return s.Unknown(key)
 			})
 		case "tools":
 			return objects(s, &seen, 10, &in.Tools, (*scanner).chatTool)
@@ -213,55 +213,55 @@ func (s *scanner) chatRequest(in *chatRequest) bool {
 		case "web_search_options":
 			return s.webSearchOptions(&seen, 19, &in.WebSearchOptions)
 		}
-		return s.unknown(key)
+		return s.Unknown(key)
 	})
 }
 
 func (s *scanner) webSearchOptions(seen *fields, bit uint, dst **webSearchOptions) bool {
-	if !seen.first(bit) {
+	if !seen.First(bit) {
 		return false
 	}
-	if s.null() {
+	if s.Null() {
 		return true
 	}
 	o := &webSearchOptions{}
 	*dst = o
 	var inner fields
-	return s.object(func(key string) bool {
+	return s.Object(func(key string) bool {
 		switch key {
 		case "search_context_size":
 			return s.strField(&inner, 0, &o.SearchContextSize)
 		case "user_location":
-			if !inner.first(1) {
+			if !inner.First(1) {
 				return false
 			}
-			if s.null() {
+			if s.Null() {
 				return true
 			}
 			o.UserLocation = &webSearchLocation{}
 			return s.userLocation(o.UserLocation)
 		}
-		return s.unknown(key)
+		return s.Unknown(key)
 	})
 }
 
 func (s *scanner) userLocation(l *webSearchLocation) bool {
 	var seen fields
-	return s.object(func(key string) bool {
+	return s.Object(func(key string) bool {
 		switch key {
 		case "type":
 			return s.strField(&seen, 0, &l.Type)
 		case "approximate":
-			if !seen.first(1) {
+			if !seen.First(1) {
 				return false
 			}
-			if s.null() {
+			if s.Null() {
 				return true
 			}
 			a := &approximateLocation{}
 			l.Approximate = a
 			var inner fields
-			return s.object(func(key string) bool {
+			return s.Object(func(key string) bool {
 				switch key {
 				case "city":
 					return s.strField(&inner, 0, &a.City)
@@ -272,21 +272,21 @@ func (s *scanner) userLocation(l *webSearchLocation) bool {
 				case "timezone":
 					return s.strField(&inner, 3, &a.Timezone)
 				}
-				return s.unknown(key)
+				return s.Unknown(key)
 			})
 		}
-		return s.unknown(key)
+		return s.Unknown(key)
 	})
 }
 
 func (s *scanner) chatMessage(m *chatMessage) bool {
 	var seen fields
-	return s.object(func(key string) bool {
+	return s.Object(func(key string) bool {
 		switch key {
 		case "role":
 			return s.strField(&seen, 0, &m.Role)
 		case "content":
-			return seen.first(1) && s.chatContent(&m.Content)
+			return seen.First(1) && s.chatContent(&m.Content)
 		case "tool_calls":
 			return objects(s, &seen, 2, &m.ToolCalls, (*scanner).chatToolCall)
 		case "tool_call_id":
@@ -300,32 +300,32 @@ func (s *scanner) chatMessage(m *chatMessage) bool {
 		case "reasoning_signature":
 			return s.strField(&seen, 7, &m.ReasoningSignature)
 		}
-		return s.unknown(key)
+		return s.Unknown(key)
 	})
 }
 
 // chatContent mirrors chatContent.UnmarshalJSON.
 func (s *scanner) chatContent(c *chatContent) bool {
 	*c = chatContent{}
-	switch s.peek() {
+	switch s.Peek() {
 	case 'n':
-		return s.literal("null")
+		return s.Literal("null")
 	case '"':
-		lit, plain, ok := s.stringLit()
+		lit, plain, ok := s.StringLit()
 		if !ok {
 			return false
 		}
 		c.IsString = true
 		if plain {
-			c.Text = aliasString(lit[1 : len(lit)-1])
+			c.Text = jsonscan.AliasString(lit[1 : len(lit)-1])
 			return true
 		}
-		if c.Text, ok = unquote(lit); !ok {
+		if c.Text, ok = jsonscan.Unquote(lit); !ok {
 			c.Invalid = json.Unmarshal(lit, &c.Text) != nil
 		}
 		return true
 	case '[':
-		start := s.i
+		start := s.I
 		var parts []chatPart
 		var seen fields
 		if objects(s, &seen, 0, &parts, (*scanner).chatPart) {
@@ -333,20 +333,20 @@ func (s *scanner) chatContent(c *chatContent) bool {
 			return true
 		}
 		// Not a plain array of parts: validate it, then let encoding/json decide.
-		s.i = start
-		if !s.skip(0) {
+		s.I = start
+		if !s.Skip(0) {
 			return false
 		}
-		c.Invalid = json.Unmarshal(s.b[start:s.i], &c.Parts) != nil
+		c.Invalid = json.Unmarshal(s.B[start:s.I], &c.Parts) != nil
 		return true
 	}
 	c.Invalid = true
-	return s.skip(0)
+	return s.Skip(0)
 }
 
 func (s *scanner) chatPart(p *chatPart) bool {
 	var seen fields
-	return s.object(func(key string) bool {
+	return s.Object(func(key string) bool {
 		switch key {
 		case "type":
 			return s.strField(&seen, 0, &p.Type)
@@ -355,36 +355,30 @@ func (s *scanner) chatPart(p *chatPart) bool {
 		case "refusal":
 			return s.strField(&seen, 2, &p.Refusal)
 		case "image_url":
-			if !seen.first(3) {
+			if !seen.First(3) {
 				return false
 			}
-			if s.null() {
+			if s.Null() {
 				return true
 			}
-			p.ImageURL = &struct {
-				URL string `json:"url"`
-			}{}
+			p.ImageURL = &chat.ImageURL{}
 			var inner fields
-			return s.object(func(key string) bool {
+			return s.Object(func(key string) bool {
 				if key == "url" {
 					return s.strField(&inner, 0, &p.ImageURL.URL)
 				}
-				return s.unknown(key)
+				return s.Unknown(key)
 			})
 		case "file":
-			if !seen.first(4) {
+			if !seen.First(4) {
 				return false
 			}
-			if s.null() {
+			if s.Null() {
 				return true
 			}
-			p.File = &struct {
-				FileData string `json:"file_data"`
-				FileID   string `json:"file_id"`
-				Filename string `json:"filename"`
-			}{}
+			p.File = &chat.File{}
 			var inner fields
-			return s.object(func(key string) bool {
+			return s.Object(func(key string) bool {
 				switch key {
 				case "file_data":
 					return s.strField(&inner, 0, &p.File.FileData)
@@ -393,48 +387,48 @@ func (s *scanner) chatPart(p *chatPart) bool {
 				case "filename":
 					return s.strField(&inner, 2, &p.File.Filename)
 				}
-				return s.unknown(key)
+				return s.Unknown(key)
 			})
 		case "cache_control":
 			return s.rawField(&seen, 5, &p.CacheControl)
 		}
-		return s.unknown(key)
+		return s.Unknown(key)
 	})
 }
 
 func (s *scanner) chatToolCall(tc *chatToolCall) bool {
 	var seen fields
-	return s.object(func(key string) bool {
+	return s.Object(func(key string) bool {
 		switch key {
 		case "id":
 			return s.strField(&seen, 0, &tc.ID)
 		case "type":
 			return s.strField(&seen, 1, &tc.Type)
 		case "function":
-			if !seen.first(2) {
+			if !seen.First(2) {
 				return false
 			}
-			if s.null() {
+			if s.Null() {
 				return true
 			}
 			var inner fields
-			return s.object(func(key string) bool {
+			return s.Object(func(key string) bool {
 				switch key {
 				case "name":
 					return s.strField(&inner, 0, &tc.Function.Name)
 				case "arguments":
 					return s.strField(&inner, 1, &tc.Function.Arguments)
 				}
-				return s.unknown(key)
+				return s.Unknown(key)
 			})
 		}
-		return s.unknown(key)
+		return s.Unknown(key)
 	})
 }
 
 func (s *scanner) thinkingBlock(tb *thinkingBlock) bool {
 	var seen fields
-	return s.object(func(key string) bool {
+	return s.Object(func(key string) bool {
 		switch key {
 		case "type":
 			return s.strField(&seen, 0, &tb.Type)
@@ -445,36 +439,31 @@ func (s *scanner) thinkingBlock(tb *thinkingBlock) bool {
 		case "data":
 			return s.strField(&seen, 3, &tb.Data)
 		}
-		return s.unknown(key)
+		return s.Unknown(key)
 	})
 }
 
 func (s *scanner) chatTool(t *chatTool) bool {
 	var seen fields
-	s.ws()
-	start := s.i
-	ok := s.object(func(key string) bool {
+	s.WS()
+	start := s.I
+	ok := s.Object(func(key string) bool {
 		switch key {
 		case "type":
 			return s.strField(&seen, 0, &t.Type)
 		case "name":
 			return s.strField(&seen, 3, &t.Name)
 		case "function":
-			if !seen.first(1) {
+			if !seen.First(1) {
 				return false
 			}
-			if s.null() {
+			if s.Null() {
 				return true
 			}
-			t.Function = &struct {
-				Name        string          `json:"name"`
-				Description *string         `json:"description"`
-				Parameters  json.RawMessage `json:"parameters"`
-				Strict      *bool           `json:"strict"`
-			}{}
+			t.Function = &chat.Function{}
 			f := t.Function
 			var inner fields
-			return s.object(func(key string) bool {
+			return s.Object(func(key string) bool {
 				switch key {
 				case "name":
 					return s.strField(&inner, 0, &f.Name)
@@ -485,15 +474,22 @@ func (s *scanner) chatTool(t *chatTool) bool {
 				case "strict":
 					return s.boolPtr(&inner, 3, &f.Strict)
 				}
-				return s.unknown(key)
+				return s.Unknown(key)
 			})
 		case "cache_control":
 			return s.rawField(&seen, 2, &t.CacheControl)
 		}
-		return s.unknown(key)
+		return s.Unknown(key)
 	})
 	if ok && t.Type != "function" && t.Type != "" {
-		t.Raw = append(json.RawMessage(nil), s.b[start:s.i]...) // as chatTool.UnmarshalJSON
+		t.Raw = append(json.RawMessage(nil), s.B[start:s.I]...) // as chatTool.UnmarshalJSON
 	}
 	return ok
 }
+
+// scanner is jsonscan's reader with the decoders of the types this package reads.
+type scanner struct{ jsonscan.Scanner }
+
+func newScanner(b []byte) scanner { return scanner{jsonscan.Scanner{B: b}} }
+
+type fields = jsonscan.Fields

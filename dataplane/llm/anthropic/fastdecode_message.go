@@ -6,8 +6,8 @@ import "encoding/json"
 
 // decodeMessage decodes an Anthropic Message body.
 func decodeMessage(body []byte, m *message) error {
-	s := scanner{b: body}
-	if fastJSON && s.peek() == '{' && s.message(m) && s.end() {
+	s := newScanner(body)
+	if fastJSON && s.Peek() == '{' && s.message(m) && s.End() {
 		return nil
 	}
 	*m = message{}
@@ -16,7 +16,7 @@ func decodeMessage(body []byte, m *message) error {
 
 func (s *scanner) message(m *message) bool {
 	var seen fields
-	return s.object(func(key string) bool {
+	return s.Object(func(key string) bool {
 		switch key {
 		case "id":
 			return s.strField(&seen, 0, &m.ID)
@@ -27,18 +27,18 @@ func (s *scanner) message(m *message) bool {
 		case "content":
 			return objects(s, &seen, 3, &m.Content, (*scanner).responseBlock)
 		case "usage":
-			if !seen.first(4) {
+			if !seen.First(4) {
 				return false
 			}
-			return s.null() || s.usage(&m.Usage)
+			return s.Null() || s.usage(&m.Usage)
 		}
-		return s.unknown(key)
+		return s.Unknown(key)
 	})
 }
 
 func (s *scanner) responseBlock(c *responseBlock) bool {
 	var seen fields
-	return s.object(func(key string) bool {
+	return s.Object(func(key string) bool {
 		switch key {
 		case "type":
 			return s.strField(&seen, 0, &c.Type)
@@ -59,13 +59,13 @@ func (s *scanner) responseBlock(c *responseBlock) bool {
 		case "citations":
 			return objects(s, &seen, 8, &c.Citations, (*scanner).citation)
 		}
-		return s.unknown(key)
+		return s.Unknown(key)
 	})
 }
 
 func (s *scanner) citation(c *citation) bool {
 	var seen fields
-	return s.object(func(key string) bool {
+	return s.Object(func(key string) bool {
 		switch key {
 		case "type":
 			return s.strField(&seen, 0, &c.Type)
@@ -76,13 +76,13 @@ func (s *scanner) citation(c *citation) bool {
 		case "source":
 			return s.strField(&seen, 3, &c.Source)
 		}
-		return s.unknown(key)
+		return s.Unknown(key)
 	})
 }
 
 func (s *scanner) usage(u *usage) bool {
 	var seen fields
-	return s.object(func(key string) bool {
+	return s.Object(func(key string) bool {
 		switch key {
 		case "input_tokens":
 			return s.int64Ptr(&seen, 0, &u.InputTokens)
@@ -95,10 +95,10 @@ func (s *scanner) usage(u *usage) bool {
 		case "service_tier":
 			return s.strField(&seen, 4, &u.ServiceTier)
 		case "cache_creation":
-			if !seen.first(5) {
+			if !seen.First(5) {
 				return false
 			}
-			if s.null() {
+			if s.Null() {
 				u.CacheCreation = nil
 				return true
 			}
@@ -108,20 +108,20 @@ func (s *scanner) usage(u *usage) bool {
 			}{}
 			cc := u.CacheCreation
 			var inner fields
-			return s.object(func(key string) bool {
+			return s.Object(func(key string) bool {
 				switch key {
 				case "ephemeral_5m_input_tokens":
 					return s.int64Field(&inner, 0, &cc.Ephemeral5m)
 				case "ephemeral_1h_input_tokens":
 					return s.int64Field(&inner, 1, &cc.Ephemeral1h)
 				}
-				return s.unknown(key)
+				return s.Unknown(key)
 			})
 		case "output_tokens_details":
-			if !seen.first(6) {
+			if !seen.First(6) {
 				return false
 			}
-			if s.null() {
+			if s.Null() {
 				return true
 			}
 			u.OutputTokensDetails = &struct {
@@ -129,17 +129,17 @@ func (s *scanner) usage(u *usage) bool {
 			}{}
 			d := u.OutputTokensDetails
 			var inner fields
-			return s.object(func(key string) bool {
+			return s.Object(func(key string) bool {
 				if key == "thinking_tokens" {
 					return s.int64Ptr(&inner, 0, &d.ThinkingTokens)
 				}
-				return s.unknown(key)
+				return s.Unknown(key)
 			})
 		case "server_tool_use":
-			if !seen.first(7) {
+			if !seen.First(7) {
 				return false
 			}
-			if s.null() {
+			if s.Null() {
 				return true
 			}
 			u.ServerToolUse = &struct {
@@ -148,16 +148,16 @@ func (s *scanner) usage(u *usage) bool {
 			}{}
 			st := u.ServerToolUse
 			var inner fields
-			return s.object(func(key string) bool {
+			return s.Object(func(key string) bool {
 				switch key {
 				case "web_search_requests":
 					return s.int64Field(&inner, 0, &st.WebSearchRequests)
 				case "web_fetch_requests":
 					return s.int64Ptr(&inner, 1, &st.WebFetchRequests)
 				}
-				return s.unknown(key)
+				return s.Unknown(key)
 			})
 		}
-		return s.unknown(key)
+		return s.Unknown(key)
 	})
 }

@@ -59,7 +59,27 @@ func fastDecodeInputs() []string {
 	for _, tc := range responseCases {
 		in = append(in, tc.in)
 	}
-	return in
+	// Stream events: every data line of the benchmark stream, the stream cases and the web
+	// search stream, and events made to trip the event decoder.
+	streams := []string{string(benchStream()), webSearchStream}
+	for _, tc := range streamCases {
+		streams = append(streams, tc.in)
+	}
+	for _, st := range streams {
+		for _, line := range strings.Split(st, "\n") {
+			if data, ok := strings.CutPrefix(line, "data:"); ok {
+				in = append(in, strings.TrimSpace(data))
+			}
+		}
+	}
+	return append(in,
+		`{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"t","name":"f","input":{"a": [1]}}}`,
+		`{"type":"content_block_delta","index":2,"delta":{"type":"citations_delta","citation":{"type":"web_search_result_location","url":"u","title":"t"}}}`,
+		`{"type":"error","error":{"type":"overloaded_error","message":"busy \u00e9"}}`,
+		`{"type":"message_delta","delta":null,"usage":null,"message":null,"content_block":null,"error":null,"index":null}`,
+		`{"type":"x","index":1.5}`, `{"type":"x","index":"1"}`, `{"type":"x","Index":1}`, `{"type":"x","type":"y"}`,
+		`{"type":"x","delta":{"type":"a","type":"b"}}`, `{"type":"x","delta":{"citation":[]}}`,
+	)
 }
 
 // checkFastDecode compares the hand-written decoders with encoding/json on one input. A
@@ -81,13 +101,13 @@ func checkFastDecode(t *testing.T, in []byte) {
 	// The hand-written decoders themselves, which decodeRequest and decodeMessage skip under
 	// GWCTL_NOFAST: what they accept, encoding/json decodes the same way.
 	var fr chatRequest
-	if s := (scanner{b: in}); chatRequestKeys.Read(in, nil) == nil && s.peek() == '{' && s.chatRequest(&fr) && s.end() {
+	if s := newScanner(in); chatRequestKeys.Read(in, nil) == nil && s.Peek() == '{' && s.chatRequest(&fr) && s.End() {
 		if werr != nil || !reflect.DeepEqual(fr, want) {
 			t.Fatalf("request %q, fast decoder:\n got %+v\nwant %+v (%v)", in, fr, want, werr)
 		}
 	}
 	var fm, jm message
-	if s := (scanner{b: in}); s.peek() == '{' && s.message(&fm) && s.end() {
+	if s := newScanner(in); s.Peek() == '{' && s.message(&fm) && s.End() {
 		if err := json.Unmarshal(in, &jm); err != nil || !reflect.DeepEqual(fm, jm) {
 			t.Fatalf("message %q, fast decoder:\n got %+v\nwant %+v (%v)", in, fm, jm, err)
 		}
@@ -105,6 +125,7 @@ func checkFastDecode(t *testing.T, in []byte) {
 			t.Fatalf("toolInput %q: got %q, json.Compact %q (%v)", in, got, buf.Bytes(), err)
 		}
 	}
+	checkEventDecode(t, in)
 	var gm, wm message
 	gerr, werr = decodeMessage(in, &gm), json.Unmarshal(in, &wm)
 	if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
@@ -112,6 +133,30 @@ func checkFastDecode(t *testing.T, in []byte) {
 	}
 	if werr == nil && !reflect.DeepEqual(gm, wm) {
 		t.Fatalf("message %q:\n got %+v\nwant %+v", in, gm, wm)
+	}
+}
+
+// checkEventDecode: decodeEvent gives what encoding/json gives, and keeps nothing of the
+// event's bytes (they are scribbled over after decoding, as the SSE reader reuses them).
+func checkEventDecode(t *testing.T, in []byte) {
+	t.Helper()
+	var want streamEvent
+	werr := json.Unmarshal(in, &want)
+	buf := bytes.Clone(in)
+	var got streamEvent
+	gerr := decodeEvent(buf, &got)
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+		t.Fatalf("event %q: error %v, encoding/json %v", in, gerr, werr)
+	}
+	if werr == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("event %q:\n got %+v\nwant %+v", in, got, want)
+	}
+	var fe streamEvent
+	if s := newScanner(in); s.Peek() == '{' && s.streamEvent(&fe) && s.End() && (werr != nil || !reflect.DeepEqual(fe, want)) {
+		t.Fatalf("event %q, fast decoder:\n got %+v\nwant %+v (%v)", in, fe, want, werr)
 	}
 }
 
@@ -124,12 +169,20 @@ func TestFastDecodeMatchesEncodingJSON(t *testing.T) {
 // TestFastDecodeTakesFastPath guards the speed-up: the benchmark bodies must not fall back.
 func TestFastDecodeTakesFastPath(t *testing.T) {
 	var in chatRequest
-	if s := (scanner{b: benchRequest}); !s.chatRequest(&in) || !s.end() {
+	if s := newScanner(benchRequest); !s.chatRequest(&in) || !s.End() {
 		t.Error("benchRequest took the encoding/json path")
 	}
 	var m message
-	if s := (scanner{b: benchResponse}); !s.message(&m) || !s.end() {
+	if s := newScanner(benchResponse); !s.message(&m) || !s.End() {
 		t.Error("benchResponse took the encoding/json path")
+	}
+	for _, line := range strings.Split(string(benchStream()), "\n") {
+		var ev streamEvent
+		if data, ok := strings.CutPrefix(line, "data: "); ok {
+			if s := newScanner([]byte(data)); !s.streamEvent(&ev) || !s.End() {
+				t.Errorf("stream event took the encoding/json path: %s", data)
+			}
+		}
 	}
 }
 

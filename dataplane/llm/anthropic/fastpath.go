@@ -95,7 +95,7 @@ func (s *streamState) fastEvent(data []byte, w chunkWriter) (handled bool, err e
 	if bs == nil || len(lit) == 2 { // unknown block or empty string: nothing to emit
 		return true, nil
 	}
-	b := s.begin()
+	b := s.ch.Begin(0)
 	switch {
 	case isText && bs.kind == kindText:
 		n := len(lit) - 2
@@ -128,5 +128,5 @@ func (s *streamState) fastEvent(data []byte, w chunkWriter) (handled bool, err e
 	default:
 		return true, nil
 	}
-	return true, s.end(w, b, "")
+	return true, s.ch.End(w, b, "")
 }

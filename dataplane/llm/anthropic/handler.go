@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -24,21 +23,8 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	u, err := cfg.baseURL()
-	if err != nil {
-		return nil, err
-	}
-	if cfg.MaxRequestBytes <= 0 {
-		cfg.MaxRequestBytes = DefaultMaxRequestBytes
-	}
-	if cfg.MaxResponseBytes <= 0 {
-		cfg.MaxResponseBytes = DefaultMaxResponseBytes
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	tr := newTranslator(&cfg, log.With("provider", "anthropic"))
+	pc := cfg.provider()
+	tr := newTranslator(&cfg, pc.TranslatorLogger(Provider))
 	h := &headers{version: cfg.Version, betas: cfg.Betas, allowedBetas: map[string]bool{}}
 	for _, b := range cfg.AllowedBetas {
 		h.allowedBetas[strings.TrimSpace(b)] = true
@@ -46,17 +32,11 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if h.version == "" {
 		h.version = DefaultVersion
 	}
-	up, err := llm.NewUpstream(llm.UpstreamConfig{
-		Provider: "anthropic", Name: "Anthropic", BaseURL: u,
-		NewTranslator: func() llm.Translator { return &call{t: tr, h: h} },
-		APIKey:        cfg.APIKey, KeyRequired: true, SecretName: cfg.SecretName, Client: cfg.Client,
-		MaxRequestBytes: cfg.MaxRequestBytes, MaxResponseBytes: cfg.MaxResponseBytes,
-		Logger: log, Metrics: cfg.Metrics.ForModels(cfg.Model), OnResult: cfg.OnResult,
-	})
+	up, err := pc.NewUpstream(Provider, func() llm.Translator { return &call{t: tr, h: h} })
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{up: up, url: u + "/messages", h: h}, nil
+	return &Handler{up: up, url: up.BaseURL() + "/messages", h: h}, nil
 }
 
 // ServeHTTP implements POST …/chat/completions.

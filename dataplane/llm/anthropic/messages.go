@@ -297,7 +297,7 @@ func toolResult(m *chatMessage, param func() string) (block, *apierror.Error) {
 	}
 	if isString {
 		if text != "" {
-			b.Content = jsonvalue.AppendStringNoHTML(nil, text)
+			b.Content = jsonvalue.AppendStringNoHTML(make([]byte, 0, len(text)+8), text) // one allocation for most texts
 		}
 		return b, nil
 	}
@@ -434,8 +434,8 @@ func toolInput(args string) (json.RawMessage, bool) {
 	if s[0] != '{' {
 		return nil, false
 	}
-	if sc := (scanner{b: []byte(s)}); fastJSON && sc.skip(0) && sc.end() {
-		return appendCompactValid(make([]byte, 0, len(s)), sc.b), true
+	if sc := newScanner([]byte(s)); fastJSON && sc.Skip(0) && sc.End() {
+		return appendCompactValid(make([]byte, 0, len(s)), sc.B), true
 	}
 	var buf bytes.Buffer
 	buf.Grow(len(s))

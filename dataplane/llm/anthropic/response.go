@@ -231,7 +231,7 @@ func appendCompact(dst []byte, raw json.RawMessage) []byte {
 	if len(raw) == 0 || string(raw) == "null" {
 		return append(dst, "{}"...)
 	}
-	if sc := (scanner{b: raw}); fastJSON && sc.skip(0) && sc.end() {
+	if sc := newScanner(raw); fastJSON && sc.Skip(0) && sc.End() {
 		return appendCompactValid(dst, raw)
 	}
 	buf := bytes.NewBuffer(dst)

@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,8 +60,6 @@ type streamState struct {
 	started    bool
 	done       bool
 	id, model  string
-	prefix     []byte // `{"id":…,"system_fingerprint":null,`
-	suffix     string
 	usage      llm.Usage
 	hasUsage   bool
 	stopReason string
@@ -72,15 +69,12 @@ type streamState struct {
 	runes      int // characters of content emitted so far
 	citations  []pendingCitation
 
-	ev  streamEvent
-	buf []byte
+	ev streamEvent
+	ch llm.Chunks
 }
 
 func (t *translator) newStream(ctx context.Context, created int64, includeUsage bool, jsonTool string) *streamState {
-	s := &streamState{t: t, ctx: ctx, created: created, includeUsage: includeUsage, jsonTool: jsonTool, suffix: "}", buf: make([]byte, 0, 512)}
-	if includeUsage {
-		s.suffix = `,"usage":null}`
-	}
+	s := &streamState{t: t, ctx: ctx, created: created, includeUsage: includeUsage, jsonTool: jsonTool, ch: llm.NewChunks(includeUsage)}
 	return s
 }
 
@@ -115,8 +109,7 @@ func (s *streamState) event(data []byte, w chunkWriter) (done bool, err error) {
 	if handled, err := s.fastEvent(data, w); handled || err != nil {
 		return false, err
 	}
-	s.ev = streamEvent{}
-	if err := json.Unmarshal(data, &s.ev); err != nil {
+	if err := decodeEvent(data, &s.ev); err != nil {
 		return true, s.fail(w, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response", Message: "upstream sent a malformed stream event"})
 	}
 	ev := &s.ev
@@ -129,9 +122,9 @@ func (s *streamState) event(data []byte, w chunkWriter) (done bool, err error) {
 			return false, nil
 		}
 		s.start(ev.Message)
-		b := s.begin()
+		b := s.ch.Begin(0)
 		b = append(b, `{"role":"assistant","content":""}`...)
-		return false, s.end(w, b, "")
+		return false, s.ch.End(w, b, "")
 	case "ping":
 		return false, nil
 	case "error":
@@ -179,58 +172,17 @@ func (s *streamState) start(m *message) {
 	s.id, s.model = m.ID, m.Model
 	m.Usage.mergeInto(&s.usage)
 	s.hasUsage = true
-	p := make([]byte, 0, 160+len(s.id)+len(s.model))
-	p = append(p, `{"id":`...)
-	p = jsonvalue.AppendStringNoHTML(p, s.id)
-	p = append(p, `,"object":"chat.completion.chunk","created":`...)
-	p = strconv.AppendInt(p, s.created, 10)
-	p = append(p, `,"model":`...)
-	p = jsonvalue.AppendStringNoHTML(p, s.model)
-	if st := serviceTier(m.Usage.ServiceTier); st != "" {
-		p = append(p, `,"service_tier":`...)
-		p = jsonvalue.AppendStringNoHTML(p, st)
-	}
-	p = append(p, `,"system_fingerprint":null,`...)
-	s.prefix = p
-}
-
-// begin starts a chunk with one choice; the caller appends the delta object and calls end.
-func (s *streamState) begin() []byte {
-	b := append(s.buf[:0], s.prefix...)
-	return append(b, `"choices":[{"index":0,"delta":`...)
-}
-
-func (s *streamState) end(w chunkWriter, b []byte, finish string) error {
-	b = append(b, `,"logprobs":null,"finish_reason":`...)
-	if finish == "" {
-		b = append(b, "null"...)
-	} else {
-		b = jsonvalue.AppendStringNoHTML(b, finish)
-	}
-	b = append(b, "}]"...)
-	b = append(b, s.suffix...)
-	s.buf = b
-	return w.Data(b)
-}
-
-func (s *streamState) content(w chunkWriter, field, text string) error {
-	b := s.begin()
-	b = append(b, `{"`...)
-	b = append(b, field...)
-	b = append(b, `":`...)
-	b = jsonvalue.AppendStringNoHTML(b, text)
-	b = append(b, '}')
-	return s.end(w, b, "")
+	s.ch.Head(s.id, s.created, s.model, serviceTier(m.Usage.ServiceTier))
 }
 
 func (s *streamState) toolArgs(w chunkWriter, slot int, frag string) error {
-	b := s.begin()
+	b := s.ch.Begin(0)
 	b = append(b, `{"tool_calls":[{"index":`...)
 	b = strconv.AppendInt(b, int64(slot), 10)
 	b = append(b, `,"function":{"arguments":`...)
 	b = jsonvalue.AppendStringNoHTML(b, frag)
 	b = append(b, `}}]}`...)
-	return s.end(w, b, "")
+	return s.ch.End(w, b, "")
 }
 
 func (s *streamState) block(i int) *blockState {
@@ -264,7 +216,7 @@ func (s *streamState) blockStart(w chunkWriter) error {
 	case "thinking":
 		bs.kind = kindThinking
 		if cb.Thinking != "" {
-			if err := s.content(w, "reasoning_content", cb.Thinking); err != nil {
+			if err := s.ch.Content(w, 0, "reasoning_content", cb.Thinking); err != nil {
 				return err
 			}
 		}
@@ -273,11 +225,11 @@ func (s *streamState) blockStart(w chunkWriter) error {
 		}
 	case "redacted_thinking":
 		if cb.Data != "" {
-			b := s.begin()
+			b := s.ch.Begin(0)
 			b = append(b, `{"thinking_blocks":[{"type":"redacted_thinking","data":`...)
 			b = jsonvalue.AppendStringNoHTML(b, cb.Data)
 			b = append(b, `}]}`...)
-			return s.end(w, b, "")
+			return s.ch.End(w, b, "")
 		}
 	case "tool_use":
 		input := appendCompact(nil, cb.Input)
@@ -293,7 +245,7 @@ func (s *streamState) blockStart(w chunkWriter) error {
 		bs.kind = kindTool
 		bs.slot = s.nextSlot
 		s.nextSlot++
-		b := s.begin()
+		b := s.ch.Begin(0)
 		b = append(b, `{"tool_calls":[{"index":`...)
 		b = strconv.AppendInt(b, int64(bs.slot), 10)
 		b = append(b, `,"id":`...)
@@ -308,7 +260,7 @@ func (s *streamState) blockStart(w chunkWriter) error {
 			b = append(b, `""`...)
 		}
 		b = append(b, `}}]}`...)
-		return s.end(w, b, "")
+		return s.ch.End(w, b, "")
 	}
 	return nil
 }
@@ -327,7 +279,7 @@ func (s *streamState) blockDelta(w chunkWriter) error {
 		}
 	case "thinking_delta":
 		if bs.kind == kindThinking && d.Thinking != "" {
-			return s.content(w, "reasoning_content", d.Thinking)
+			return s.ch.Content(w, 0, "reasoning_content", d.Thinking)
 		}
 	case "signature_delta":
 		if bs.kind == kindThinking && d.Signature != "" {
@@ -358,17 +310,17 @@ func (s *streamState) text(w chunkWriter, bs *blockState, text string) error {
 	n := utf8.RuneCountInString(text)
 	s.runes += n
 	bs.runes += n
-	return s.content(w, "content", text)
+	return s.ch.Content(w, 0, "content", text)
 }
 
 // signature emits the signature that closes a thinking block as a thinking_blocks delta
 // (LiteLLM's shape); the block's text went out as reasoning_content.
 func (s *streamState) signature(w chunkWriter, sig string) error {
-	b := s.begin()
+	b := s.ch.Begin(0)
 	b = append(b, `{"thinking_blocks":[{"type":"thinking","thinking":"","signature":`...)
 	b = jsonvalue.AppendStringNoHTML(b, sig)
 	b = append(b, `}]}`...)
-	return s.end(w, b, "")
+	return s.ch.End(w, b, "")
 }
 
 // cite remembers a URL citation of text block index until the block stops.
@@ -381,7 +333,7 @@ func (s *streamState) cite(index int, c *citation) {
 // annotate emits the URL citations of the text block that stopped as a delta.annotations
 // chunk over the block's range of content.
 func (s *streamState) annotate(w chunkWriter, index int, bs *blockState) error {
-	b := s.begin()
+	b := s.ch.Begin(0)
 	b = append(b, `{"annotations":[`...)
 	kept, first := s.citations[:0], true
 	for _, c := range s.citations {
@@ -397,7 +349,7 @@ func (s *streamState) annotate(w chunkWriter, index int, bs *blockState) error {
 		return nil
 	}
 	b = append(b, `]}`...)
-	return s.end(w, b, "")
+	return s.ch.End(w, b, "")
 }
 
 func (s *streamState) blockStop(w chunkWriter) error {
@@ -428,9 +380,9 @@ func (s *streamState) stop(w chunkWriter) error {
 	if s.jsonTool != "" && s.nextSlot == 0 && s.finish == "tool_calls" {
 		s.finish = "stop"
 	}
-	b := s.begin()
+	b := s.ch.Begin(0)
 	b = append(b, "{}"...)
-	if err := s.end(w, b, s.finish); err != nil {
+	if err := s.ch.End(w, b, s.finish); err != nil {
 		return err
 	}
 	if s.includeUsage {
@@ -442,12 +394,7 @@ func (s *streamState) stop(w chunkWriter) error {
 }
 
 func (s *streamState) writeUsage(w chunkWriter) error {
-	b := append(s.buf[:0], s.prefix...)
-	b = append(b, `"choices":[],"usage":`...)
-	b = s.usage.AppendOpenAI(b, llm.UsageFormat{CacheSplit: s.t.cacheSplit})
-	b = append(b, '}')
-	s.buf = b
-	return w.Data(b)
+	return s.ch.Usage(w, s.usage, llm.UsageFormat{CacheSplit: s.t.cacheSplit})
 }
 
 // fail ends the stream with an OpenAI error event and no [DONE]; when usage is on, the
@@ -460,8 +407,7 @@ func (s *streamState) fail(w chunkWriter, e *apierror.Error) error {
 			return err
 		}
 	}
-	s.buf = e.AppendJSON(s.buf[:0])
-	if err := w.Data(s.buf); err != nil {
+	if err := s.ch.Error(w, e); err != nil {
 		return err
 	}
 	return &llm.StreamError{Err: e}

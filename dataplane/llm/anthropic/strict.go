@@ -8,6 +8,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
+	"github.com/infergw/gwctl/dataplane/llm/chat"
 )
 
 // chatRequestKeys is every member name the translator reads from a chat completion request, taken
@@ -23,7 +24,7 @@ var chatRequestKeys = func() *jsonstrict.Schema {
 		reflect.TypeFor[chatTool]():    chatToolFields{},
 	}
 	s.Type(chatRequest{}, as)
-	s.Type(toolChoiceObject{}, as, "tool_choice")
+	s.Type(chat.ToolChoiceObject{}, as, "tool_choice")
 	for _, p := range [][]string{
 		{"thinking", "type"}, {"thinking", "budget_tokens"},
 		{"tools", jsonstrict.Each, "function", "parameters", "type"},

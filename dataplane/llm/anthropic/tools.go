@@ -8,6 +8,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
+	"github.com/infergw/gwctl/dataplane/llm/chat"
 )
 
 var emptyObjectSchema = json.RawMessage(`{"type":"object","properties":{}}`)
@@ -113,69 +114,33 @@ func inputSchema(params json.RawMessage) (json.RawMessage, error) {
 	return b, nil
 }
 
-// toolChoiceObject is the object form of OpenAI's tool_choice.
-type toolChoiceObject struct {
-	Type     string `json:"type"`
-	Function *struct {
-		Name string `json:"name"`
-	} `json:"function"`
-	AllowedTools *struct {
-		Mode  string `json:"mode"`
-		Tools []struct {
-			Type     string `json:"type"`
-			Function struct {
-				Name string `json:"name"`
-			} `json:"function"`
-		} `json:"tools"`
-	} `json:"allowed_tools"`
-}
-
 // toolChoiceFrom maps OpenAI tool_choice; allowed is the allowed_tools filter, if any.
 func toolChoiceFrom(raw json.RawMessage) (*toolChoice, map[string]bool, *apierror.Error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+	tc, err := chat.ParseToolChoice(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch tc.Kind {
+	case "":
 		return nil, nil, nil
-	}
-	if raw[0] == '"' {
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		switch s {
-		case "auto":
-			return &toolChoice{Type: "auto"}, nil, nil
-		case "none":
-			return &toolChoice{Type: "none"}, nil, nil
-		case "required":
-			return &toolChoice{Type: "any"}, nil, nil
-		}
-		return nil, nil, apierror.InvalidRequest("tool_choice", "tool_choice %q is not one of auto, none, required", s)
-	}
-	var obj toolChoiceObject
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return nil, nil, apierror.InvalidRequest("tool_choice", "tool_choice must be a string or an object")
-	}
-	switch obj.Type {
+	case "auto", "none":
+		return &toolChoice{Type: tc.Kind}, nil, nil
+	case "required":
+		return &toolChoice{Type: "any"}, nil, nil
 	case "function":
-		if obj.Function == nil || obj.Function.Name == "" {
+		if tc.Name == "" {
 			return nil, nil, apierror.InvalidRequest("tool_choice.function.name", "tool_choice function name is required")
 		}
-		return &toolChoice{Type: "tool", Name: obj.Function.Name}, nil, nil
-	case "allowed_tools":
-		if obj.AllowedTools == nil {
-			return nil, nil, apierror.InvalidRequest("tool_choice.allowed_tools", "allowed_tools is required")
-		}
-		allowed := make(map[string]bool, len(obj.AllowedTools.Tools))
-		for _, at := range obj.AllowedTools.Tools {
-			allowed[at.Function.Name] = true
-		}
-		switch obj.AllowedTools.Mode {
-		case "required":
-			return &toolChoice{Type: "any"}, allowed, nil
-		case "auto", "":
-			return &toolChoice{Type: "auto"}, allowed, nil
-		}
-		return nil, nil, apierror.InvalidRequest("tool_choice.allowed_tools.mode", "mode %q is not auto or required", obj.AllowedTools.Mode)
+		return &toolChoice{Type: "tool", Name: tc.Name}, nil, nil
 	}
-	return nil, nil, apierror.InvalidRequest("tool_choice.type", "tool_choice type %q is not supported", obj.Type)
+	allowed := make(map[string]bool, len(tc.Allowed))
+	for _, at := range tc.Allowed {
+		allowed[at.Function.Name] = true
+	}
+	if tc.Required {
+		return &toolChoice{Type: "any"}, allowed, nil
+	}
+	return &toolChoice{Type: "auto"}, allowed, nil
 }
 
 // responseFormat maps response_format; it returns the synthetic tool's name when the

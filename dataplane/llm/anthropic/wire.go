@@ -1,39 +1,24 @@
 package anthropic
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/infergw/gwctl/dataplane/llm/chat"
+)
 
 // OpenAI request, decoded with only the fields the translation reads. Parts that are copied
 // upstream unchanged stay json.RawMessage.
 type chatRequest struct {
-	Model               string          `json:"model"`
-	Messages            []chatMessage   `json:"messages"`
-	MaxCompletionTokens *int64          `json:"max_completion_tokens"`
-	MaxTokens           *int64          `json:"max_tokens"`
-	Temperature         *float64        `json:"temperature"`
-	TopP                *float64        `json:"top_p"`
-	Stop                json.RawMessage `json:"stop"`
-	N                   *int64          `json:"n"`
-	Stream              bool            `json:"stream"`
-	StreamOptions       *struct {
-		IncludeUsage bool `json:"include_usage"`
-	} `json:"stream_options"`
-	Tools             []chatTool      `json:"tools"`
-	ToolChoice        json.RawMessage `json:"tool_choice"`
-	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
-	ResponseFormat    *struct {
-		Type       string `json:"type"`
-		JSONSchema *struct {
-			Name   string          `json:"name"`
-			Schema json.RawMessage `json:"schema"`
-		} `json:"json_schema"`
-	} `json:"response_format"`
-	ReasoningEffort  string            `json:"reasoning_effort"`
-	User             string            `json:"user"`
-	SafetyIdentifier string            `json:"safety_identifier"`
-	Logprobs         *bool             `json:"logprobs"`
-	TopLogprobs      *int64            `json:"top_logprobs"`
-	Thinking         json.RawMessage   `json:"thinking"` // vendor extension, passed verbatim
-	WebSearchOptions *webSearchOptions `json:"web_search_options"`
+	chat.Request
+	Messages          []chatMessage     `json:"messages"`
+	Tools             []chatTool        `json:"tools"`
+	ParallelToolCalls *bool             `json:"parallel_tool_calls"`
+	User              string            `json:"user"`
+	SafetyIdentifier  string            `json:"safety_identifier"`
+	Logprobs          *bool             `json:"logprobs"`
+	TopLogprobs       *int64            `json:"top_logprobs"`
+	Thinking          json.RawMessage   `json:"thinking"` // vendor extension, passed verbatim
+	WebSearchOptions  *webSearchOptions `json:"web_search_options"`
 }
 
 // webSearchOptions is OpenAI's web_search_options, mapped to Anthropic's web_search server
@@ -106,41 +91,21 @@ type thinkingBlock struct {
 	Data      string `json:"data"`
 }
 
+// chatPart is a content part with Anthropic's cache_control breakpoint (a vendor extension
+// LiteLLM clients send), which becomes the block's.
 type chatPart struct {
-	Type     string `json:"type"`
-	Text     string `json:"text"`
-	Refusal  string `json:"refusal"`
-	ImageURL *struct {
-		URL string `json:"url"`
-	} `json:"image_url"`
-	File *struct {
-		FileData string `json:"file_data"`
-		FileID   string `json:"file_id"`
-		Filename string `json:"filename"`
-	} `json:"file"`
+	chat.Part
 	CacheControl json.RawMessage `json:"cache_control"`
 }
 
-type chatToolCall struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	} `json:"function"`
-}
+type chatToolCall = chat.ToolCall
 
 type chatTool struct {
 	Type string `json:"type"`
 	// Name is the top-level name of an Anthropic server tool object (function tools name
 	// themselves in Function).
-	Name     string `json:"name"`
-	Function *struct {
-		Name        string          `json:"name"`
-		Description *string         `json:"description"`
-		Parameters  json.RawMessage `json:"parameters"`
-		Strict      *bool           `json:"strict"`
-	} `json:"function"`
+	Name         string          `json:"name"`
+	Function     *chat.Function  `json:"function"`
 	CacheControl json.RawMessage `json:"cache_control"`
 	// Raw is the whole tools[] element of a non-function tool, sent verbatim when its type
 	// is an allowed server tool.

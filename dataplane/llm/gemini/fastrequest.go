@@ -1,9 +1,12 @@
 package gemini
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
+	"github.com/infergw/gwctl/dataplane/llm/chat"
+	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
 )
 
 // The request side of the fast path: a chat completion request that passed the strict key
@@ -28,7 +31,7 @@ func fastChatRequest(v jsonstrict.Value, in *chatRequest) bool {
 	return v.Members(func(key []byte, val jsonstrict.Value) bool {
 		switch string(key) {
 		case "model":
-			return str(val, &in.Model)
+			return reqStr(val, &in.Model)
 		case "messages":
 			return slice(val, &in.Messages, fastChatMessage)
 		case "max_completion_tokens":
@@ -56,9 +59,7 @@ func fastChatRequest(v jsonstrict.Value, in *chatRequest) bool {
 				in.StreamOptions = nil
 				return true
 			}
-			in.StreamOptions = &struct {
-				IncludeUsage bool `json:"include_usage"`
-			}{}
+			in.StreamOptions = &chat.StreamOptions{}
 			return val.Members(func(k []byte, v jsonstrict.Value) bool {
 				return plainKey(k) && (string(k) != "include_usage" || boolean(v, &in.StreamOptions.IncludeUsage))
 			})
@@ -71,10 +72,10 @@ func fastChatRequest(v jsonstrict.Value, in *chatRequest) bool {
 				in.ResponseFormat = nil
 				return true
 			}
-			in.ResponseFormat = &chatResponseFormat{}
+			in.ResponseFormat = &chat.ResponseFormat{}
 			return fastResponseFormat(val, in.ResponseFormat)
 		case "reasoning_effort":
-			return str(val, &in.ReasoningEffort)
+			return reqStr(val, &in.ReasoningEffort)
 		}
 		return plainKey(key)
 	})
@@ -84,13 +85,13 @@ func fastChatMessage(v jsonstrict.Value, m *chatMessage) bool {
 	return v.Members(func(key []byte, val jsonstrict.Value) bool {
 		switch string(key) {
 		case "role":
-			return str(val, &m.Role)
+			return reqStr(val, &m.Role)
 		case "content":
 			return raw(val, &m.Content)
 		case "tool_calls":
 			return slice(val, &m.ToolCalls, fastChatToolCall)
 		case "tool_call_id":
-			return str(val, &m.ToolCallID)
+			return reqStr(val, &m.ToolCallID)
 		}
 		return plainKey(key)
 	})
@@ -100,9 +101,9 @@ func fastChatToolCall(v jsonstrict.Value, tc *chatToolCall) bool {
 	return v.Members(func(key []byte, val jsonstrict.Value) bool {
 		switch string(key) {
 		case "id":
-			return str(val, &tc.ID)
+			return reqStr(val, &tc.ID)
 		case "type":
-			return str(val, &tc.Type)
+			return reqStr(val, &tc.Type)
 		case "function":
 			if !present(val) {
 				return true // a struct, not a pointer: null leaves it as it is
@@ -110,9 +111,9 @@ func fastChatToolCall(v jsonstrict.Value, tc *chatToolCall) bool {
 			return val.Members(func(k []byte, fv jsonstrict.Value) bool {
 				switch string(k) {
 				case "name":
-					return str(fv, &tc.Function.Name)
+					return reqStr(fv, &tc.Function.Name)
 				case "arguments":
-					return str(fv, &tc.Function.Arguments)
+					return reqStr(fv, &tc.Function.Arguments)
 				}
 				return plainKey(k)
 			})
@@ -125,30 +126,25 @@ func fastChatTool(v jsonstrict.Value, t *chatTool) bool {
 	return v.Members(func(key []byte, val jsonstrict.Value) bool {
 		switch string(key) {
 		case "type":
-			return str(val, &t.Type)
+			return reqStr(val, &t.Type)
 		case "function":
 			if !present(val) {
 				t.Function = nil
 				return true
 			}
-			f := &struct {
-				Name        string          `json:"name"`
-				Description *string         `json:"description"`
-				Parameters  json.RawMessage `json:"parameters"`
-				Strict      *bool           `json:"strict"`
-			}{}
+			f := &chat.Function{}
 			t.Function = f
 			return val.Members(func(k []byte, fv jsonstrict.Value) bool {
 				switch string(k) {
 				case "name":
-					return str(fv, &f.Name)
+					return reqStr(fv, &f.Name)
 				case "description":
 					if !present(fv) {
 						f.Description = nil
 						return true
 					}
 					f.Description = new(string)
-					return str(fv, f.Description)
+					return reqStr(fv, f.Description)
 				case "parameters":
 					return raw(fv, &f.Parameters)
 				case "strict":
@@ -166,25 +162,22 @@ func fastChatTool(v jsonstrict.Value, t *chatTool) bool {
 	})
 }
 
-func fastResponseFormat(v jsonstrict.Value, rf *chatResponseFormat) bool {
+func fastResponseFormat(v jsonstrict.Value, rf *chat.ResponseFormat) bool {
 	return v.Members(func(key []byte, val jsonstrict.Value) bool {
 		switch string(key) {
 		case "type":
-			return str(val, &rf.Type)
+			return reqStr(val, &rf.Type)
 		case "json_schema":
 			if !present(val) {
 				rf.JSONSchema = nil
 				return true
 			}
-			js := &struct {
-				Name   string          `json:"name"`
-				Schema json.RawMessage `json:"schema"`
-			}{}
+			js := &chat.JSONSchema{}
 			rf.JSONSchema = js
 			return val.Members(func(k []byte, sv jsonstrict.Value) bool {
 				switch string(k) {
 				case "name":
-					return str(sv, &js.Name)
+					return reqStr(sv, &js.Name)
 				case "schema":
 					return raw(sv, &js.Schema)
 				}
@@ -205,41 +198,35 @@ func fastChatPart(v jsonstrict.Value, p *chatPart) bool {
 	return v.Members(func(key []byte, val jsonstrict.Value) bool {
 		switch string(key) {
 		case "type":
-			return str(val, &p.Type)
+			return reqStr(val, &p.Type)
 		case "text":
-			return str(val, &p.Text)
+			return reqStr(val, &p.Text)
 		case "refusal":
-			return str(val, &p.Refusal)
+			return reqStr(val, &p.Refusal)
 		case "image_url":
 			if !present(val) {
 				p.ImageURL = nil
 				return true
 			}
-			p.ImageURL = &struct {
-				URL string `json:"url"`
-			}{}
+			p.ImageURL = &chat.ImageURL{}
 			return val.Members(func(k []byte, iv jsonstrict.Value) bool {
-				return plainKey(k) && (string(k) != "url" || str(iv, &p.ImageURL.URL))
+				return plainKey(k) && (string(k) != "url" || reqStr(iv, &p.ImageURL.URL))
 			})
 		case "file":
 			if !present(val) {
 				p.File = nil
 				return true
 			}
-			f := &struct {
-				FileData string `json:"file_data"`
-				FileID   string `json:"file_id"`
-				Filename string `json:"filename"`
-			}{}
+			f := &chat.File{}
 			p.File = f
 			return val.Members(func(k []byte, fv jsonstrict.Value) bool {
 				switch string(k) {
 				case "file_data":
-					return str(fv, &f.FileData)
+					return reqStr(fv, &f.FileData)
 				case "file_id":
-					return str(fv, &f.FileID)
+					return reqStr(fv, &f.FileID)
 				case "filename":
-					return str(fv, &f.Filename)
+					return reqStr(fv, &f.Filename)
 				}
 				return plainKey(k)
 			})
@@ -270,6 +257,26 @@ func slice[T any](v jsonstrict.Value, dst *[]T, dec func(jsonstrict.Value, *T) b
 
 // raw keeps a value's bytes as json.RawMessage does (null included: RawMessage is an
 // Unmarshaler, which encoding/json hands null to).
+// reqStr is str for the client's request, whose strings alias the body when they have no
+// escapes: the body is read whole for the request, never reused or modified, and checked as
+// valid UTF-8 (chatRequestKeys). What outlives the request (the model label) is cloned.
+func reqStr(v jsonstrict.Value, dst *string) bool {
+	if !present(v) {
+		return true
+	}
+	s, ok := aliasStr(v)
+	*dst = s
+	return ok
+}
+
+// aliasStr decodes a string value of a checked request body, aliasing it when it has no escapes.
+func aliasStr(v jsonstrict.Value) (string, bool) {
+	if len(v) >= 2 && v[0] == '"' && bytes.IndexByte(v, '\\') < 0 {
+		return jsonscan.AliasString(v[1 : len(v)-1]), true
+	}
+	return v.Str()
+}
+
 func raw(v jsonstrict.Value, dst *json.RawMessage) bool {
 	*dst = json.RawMessage(v)
 	return true

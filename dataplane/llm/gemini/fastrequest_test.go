@@ -93,6 +93,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		checkRequestDecode(t, in)
+		checkEncode(t, in)
 		if up, err := testTranslator().translateRequest(context.Background(), in); err == nil && !json.Valid(up.Body) {
 			t.Fatalf("request translated to invalid JSON: %s", up.Body)
 		}

@@ -1,6 +1,9 @@
 package gemini
 
-import "github.com/infergw/gwctl/dataplane/llm"
+import (
+	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
+)
 
 // Most events of a Gemini stream are one candidate's next piece of plain text with the usage
 // so far:
@@ -16,179 +19,27 @@ import "github.com/infergw/gwctl/dataplane/llm"
 // plain integer) leaves the event to the general path, which writes the same bytes:
 // TestFastStreamMatchesGeneralPath and FuzzDecodeResponse compare the two.
 
-// evScan is a validating reader over one event.
-type evScan struct {
-	b []byte
-	i int
-}
+// evScan is jsonscan's reader with the event's members.
+type evScan struct{ jsonscan.Scanner }
 
-func (s *evScan) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// next consumes c after optional whitespace.
-func (s *evScan) next(c byte) bool {
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-// str reads a string literal and returns it with its quotes; plain reports printable ASCII
-// without escapes.
-func (s *evScan) str() (lit []byte, plain, ok bool) {
-	s.ws()
-	if s.i >= len(s.b) || s.b[s.i] != '"' {
-		return nil, false, false
-	}
-	start := s.i
-	plain = true
-	for i := start + 1; i < len(s.b); i++ {
-		c := s.b[i]
-		switch {
-		case c == '"':
-			s.i = i + 1
-			return s.b[start:s.i], plain, true
-		case c < 0x20:
-			return nil, false, false
-		case c == '\\':
-			plain = false
-			i++
-			if i >= len(s.b) {
-				return nil, false, false
-			}
-			switch s.b[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if i+4 >= len(s.b) || !isHex(s.b[i+1]) || !isHex(s.b[i+2]) || !isHex(s.b[i+3]) || !isHex(s.b[i+4]) {
-					return nil, false, false
-				}
-				i += 4
-			default:
-				return nil, false, false
-			}
-		case c >= 0x80:
-			plain = false
-		}
-	}
-	return nil, false, false
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-// key reads a member name and its colon; the name must be plain (a name with escapes might
-// be a known one in disguise).
-func (s *evScan) key() ([]byte, bool) {
-	lit, plain, ok := s.str()
-	if !ok || !plain || !s.next(':') {
-		return nil, false
-	}
-	return lit[1 : len(lit)-1], true
-}
-
-// int reads an integer as encoding/json reads it into an int64: digits with an optional minus,
-// no fraction or exponent, at most 18 digits (so it cannot overflow).
-func (s *evScan) int() (int64, bool) {
-	s.ws()
-	neg := s.i < len(s.b) && s.b[s.i] == '-'
-	if neg {
-		s.i++
-	}
-	start := s.i
-	var n int64
-	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-		n = n*10 + int64(s.b[s.i]-'0')
-		s.i++
-	}
-	digits := s.i - start
-	if digits == 0 || digits > 18 || digits > 1 && s.b[start] == '0' {
-		return 0, false
-	}
-	if s.i < len(s.b) && (s.b[s.i] == '.' || s.b[s.i] == 'e' || s.b[s.i] == 'E') {
-		return 0, false
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
-}
-
-// members reads an object, calling f after each member's name; f reads the value. Each name
-// may appear once among those f accepts (seen bits by f's index); false on anything else.
-func (s *evScan) members(f func(key []byte) bool) bool {
-	if !s.next('{') {
-		return false
-	}
-	if s.next('}') {
-		return true
-	}
-	for {
-		k, ok := s.key()
-		if !ok || !f(k) {
-			return false
-		}
-		if s.next('}') {
-			return true
-		}
-		if !s.next(',') {
-			return false
-		}
-	}
-}
-
-// elements reads an array, calling f for each element.
+// elements reads an array, calling f with each element's index.
 func (s *evScan) elements(f func(i int) bool) bool {
-	if !s.next('[') {
-		return false
-	}
-	if s.next(']') {
-		return true
-	}
-	for i := 0; ; i++ {
-		if !f(i) {
-			return false
-		}
-		if s.next(']') {
-			return true
-		}
-		if !s.next(',') {
-			return false
-		}
-	}
-}
-
-// once records that the member with bit was read; a second one is a duplicate.
-func once(seen *uint32, bit uint32) bool {
-	if *seen&bit != 0 {
-		return false
-	}
-	*seen |= bit
-	return true
+	i := 0
+	return s.Array(func() bool { i++; return f(i - 1) })
 }
 
 // details skips a usage details list: [{"modality": "TEXT","tokenCount": 9}, …].
 func (s *evScan) details() bool {
 	return s.elements(func(int) bool {
-		var seen uint32
-		return s.members(func(k []byte) bool {
-			switch string(k) {
+		var seen jsonscan.Fields
+		return s.Object(func(k string) bool {
+			switch k {
 			case "modality":
-				_, _, ok := s.str()
-				return once(&seen, 1) && ok
+				_, _, ok := s.StringLit()
+				return seen.First(0) && ok
 			case "tokenCount":
-				_, ok := s.int()
-				return once(&seen, 2) && ok
+				_, ok := s.Int64()
+				return seen.First(1) && ok
 			}
 			return false
 		})
@@ -207,51 +58,50 @@ type textEvent struct {
 
 // fastTextEvent reads an event of the common shape (see above) into ev.
 func fastTextEvent(data []byte, ev *textEvent) bool {
-	s := evScan{b: data}
-	var top uint32
-	ok := s.members(func(k []byte) bool {
-		switch string(k) {
+	s := evScan{jsonscan.Scanner{B: data}}
+	var top jsonscan.Fields
+	ok := s.Object(func(k string) bool {
+		switch k {
 		case "candidates":
-			return once(&top, 1) && s.elements(func(i int) bool { ev.seen = true; return i == 0 && s.candidate(ev) })
+			return top.First(0) && s.elements(func(i int) bool { ev.seen = true; return i == 0 && s.candidate(ev) })
 		case "usageMetadata":
 			ev.hasUsage = true
-			return once(&top, 2) && s.usage(ev)
+			return top.First(1) && s.usage(ev)
 		case "modelVersion":
-			_, _, ok := s.str()
-			return once(&top, 4) && ok
+			_, _, ok := s.StringLit()
+			return top.First(2) && ok
 		case "responseId":
-			_, _, ok := s.str()
-			return once(&top, 8) && ok
+			_, _, ok := s.StringLit()
+			return top.First(3) && ok
 		}
 		return false
 	})
-	s.ws()
-	return ok && s.i == len(s.b) && ev.seen
+	return ok && s.End() && ev.seen
 }
 
 func (s *evScan) candidate(ev *textEvent) bool {
-	var seen uint32
-	return s.members(func(k []byte) bool {
-		switch string(k) {
+	var seen jsonscan.Fields
+	return s.Object(func(k string) bool {
+		switch k {
 		case "index":
-			n, ok := s.int()
+			n, ok := s.Int64()
 			ev.index = n
-			return once(&seen, 1) && ok
+			return seen.First(0) && ok
 		case "content":
-			var cs uint32
-			return once(&seen, 2) && s.members(func(k []byte) bool {
-				switch string(k) {
+			var cs jsonscan.Fields
+			return seen.First(1) && s.Object(func(k string) bool {
+				switch k {
 				case "role":
-					_, _, ok := s.str()
-					return once(&cs, 1) && ok
+					_, _, ok := s.StringLit()
+					return cs.First(0) && ok
 				case "parts":
-					return once(&cs, 2) && s.elements(func(i int) bool {
-						var ps uint32
-						return i == 0 && s.members(func(k []byte) bool {
-							if string(k) != "text" || !once(&ps, 1) {
+					return cs.First(1) && s.elements(func(i int) bool {
+						var ps jsonscan.Fields
+						return i == 0 && s.Object(func(k string) bool {
+							if k != "text" || !ps.First(0) {
 								return false
 							}
-							lit, plain, ok := s.str()
+							lit, plain, ok := s.StringLit()
 							if len(lit) > 2 {
 								ev.lit = lit
 							}
@@ -260,46 +110,46 @@ func (s *evScan) candidate(ev *textEvent) bool {
 					})
 				}
 				return false
-			}) && cs&2 != 0
+			}) && cs&(1<<1) != 0
 		}
 		return false
-	}) && seen&2 != 0
+	}) && seen&(1<<1) != 0
 }
 
 func (s *evScan) usage(ev *textEvent) bool {
-	var seen uint32
+	var seen jsonscan.Fields
 	u := &ev.usage
-	num := func(bit uint32, dst *int64) bool {
-		n, ok := s.int()
+	num := func(bit uint, dst *int64) bool {
+		n, ok := s.Int64()
 		*dst = n
-		return once(&seen, bit) && ok
+		return seen.First(bit) && ok
 	}
-	return s.members(func(k []byte) bool {
-		switch string(k) {
+	return s.Object(func(k string) bool {
+		switch k {
 		case "promptTokenCount":
-			return num(1, &u.PromptTokenCount)
+			return num(0, &u.PromptTokenCount)
 		case "candidatesTokenCount":
-			return num(2, &u.CandidatesTokenCount)
+			return num(1, &u.CandidatesTokenCount)
 		case "totalTokenCount":
-			return num(4, &u.TotalTokenCount)
+			return num(2, &u.TotalTokenCount)
 		case "cachedContentTokenCount":
-			return num(8, &u.CachedContentTokenCount)
+			return num(3, &u.CachedContentTokenCount)
 		case "toolUsePromptTokenCount":
-			return num(16, &u.ToolUsePromptTokenCount)
+			return num(4, &u.ToolUsePromptTokenCount)
 		case "thoughtsTokenCount":
-			if !num(32, &ev.thoughts) {
+			if !num(5, &ev.thoughts) {
 				return false
 			}
 			u.ThoughtsTokenCount = &ev.thoughts
 			return true
 		case "promptTokensDetails":
-			return once(&seen, 64) && s.details()
+			return seen.First(6) && s.details()
 		case "candidatesTokensDetails":
-			return once(&seen, 128) && s.details()
+			return seen.First(7) && s.details()
 		case "cacheTokensDetails":
-			return once(&seen, 256) && s.details()
+			return seen.First(8) && s.details()
 		case "toolUsePromptTokensDetails":
-			return once(&seen, 512) && s.details()
+			return seen.First(9) && s.details()
 		}
 		return false
 	})
@@ -312,8 +162,9 @@ func (s *streamState) fastEvent(data []byte, w llm.ChunkWriter) (handled bool, e
 	if !fastJSON || !s.started {
 		return false, nil
 	}
-	var ev textEvent
-	if !fastTextEvent(data, &ev) || ev.index < 0 || ev.index >= int64(len(s.choices)) {
+	ev := &s.fast // kept in the stream: the scanner's closures would move a local to the heap
+	*ev = textEvent{}
+	if !fastTextEvent(data, ev) || ev.index < 0 || ev.index >= int64(len(s.choices)) {
 		return false, nil
 	}
 	idx := int(ev.index)
@@ -326,9 +177,9 @@ func (s *streamState) fastEvent(data []byte, w llm.ChunkWriter) (handled bool, e
 	if ev.lit == nil {
 		return true, nil
 	}
-	b := s.begin(idx)
+	b := s.ch.Begin(idx)
 	b = append(b, `{"content":`...)
 	b = append(b, ev.lit...)
 	b = append(b, '}')
-	return true, s.end(w, b, "")
+	return true, s.ch.End(w, b, "")
 }

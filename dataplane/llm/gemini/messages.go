@@ -9,6 +9,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
+	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
 // thoughtSeparator joins a tool call id and the Gemini thought signature of its functionCall
@@ -25,7 +26,7 @@ func messages(in *chatRequest, out *generateRequest) *apierror.Error {
 	calls := map[string]string{} // tool call id → function name, from the assistant turns so far
 	for i := range in.Messages {
 		m := &in.Messages[i]
-		p := "messages[" + strconv.Itoa(i) + "]"
+		p := msgPath(i)
 		switch m.Role {
 		case "system", "developer":
 			parts, err := contentParts(m.Content, p, false)
@@ -45,7 +46,7 @@ func messages(in *chatRequest, out *generateRequest) *apierror.Error {
 				return err
 			}
 			for j := range m.ToolCalls {
-				fc, err := functionCallPart(&m.ToolCalls[j], p+".tool_calls["+strconv.Itoa(j)+"]")
+				fc, err := functionCallPart(&m.ToolCalls[j], p, j)
 				if err != nil {
 					return err
 				}
@@ -56,7 +57,7 @@ func messages(in *chatRequest, out *generateRequest) *apierror.Error {
 		case "tool":
 			name, ok := calls[m.ToolCallID]
 			if !ok {
-				return apierror.InvalidRequest(p+".tool_call_id", "tool_call_id does not match a tool call of an earlier assistant message")
+				return apierror.InvalidRequest(p.String()+".tool_call_id", "tool_call_id does not match a tool call of an earlier assistant message")
 			}
 			resp, err := toolResponse(m.Content, p)
 			if err != nil {
@@ -64,7 +65,7 @@ func messages(in *chatRequest, out *generateRequest) *apierror.Error {
 			}
 			out.Contents = appendTurn(out.Contents, "user", []part{{FunctionResponse: &functionResponse{Name: name, Response: resp}}})
 		default:
-			return apierror.InvalidRequest(p+".role", "role %q is not supported (system, developer, user, assistant, tool)", truncateRunes(m.Role, 32))
+			return apierror.InvalidRequest(p.String()+".role", "role %q is not supported (system, developer, user, assistant, tool)", truncateRunes(m.Role, 32))
 		}
 	}
 	if len(system) > 0 {
@@ -101,7 +102,7 @@ func appendTurn(contents []content, role string, parts []part) []content {
 
 // contentParts maps message content (a string, an array of parts, or null) to Gemini parts;
 // media parts are allowed only in user messages. Empty text is dropped.
-func contentParts(raw json.RawMessage, p string, media bool) ([]part, *apierror.Error) {
+func contentParts(raw json.RawMessage, p msgPath, media bool) ([]part, *apierror.Error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
@@ -110,10 +111,12 @@ func contentParts(raw json.RawMessage, p string, media bool) ([]part, *apierror.
 	case '"':
 		s, ok := "", false
 		if fastJSON { // raw is part of a body chatRequestKeys accepted
-			s, ok = jsonstrict.Value(raw).Str()
+			s, ok = aliasStr(jsonstrict.Value(raw))
 		}
-		if !ok && json.Unmarshal(raw, &s) != nil {
-			return nil, apierror.InvalidRequest(p+".content", "content must be a string or an array of parts")
+		if !ok {
+			if s, ok = unmarshalString(raw); !ok {
+				return nil, apierror.InvalidRequest(p.String()+".content", "content must be a string or an array of parts")
+			}
 		}
 		if s == "" {
 			return nil, nil
@@ -121,19 +124,19 @@ func contentParts(raw json.RawMessage, p string, media bool) ([]part, *apierror.
 		return []part{{Text: s}}, nil
 	case '[':
 	default:
-		return nil, apierror.InvalidRequest(p+".content", "content must be a string or an array of parts")
+		return nil, apierror.InvalidRequest(p.String()+".content", "content must be a string or an array of parts")
 	}
 	var in []chatPart
 	if !fastJSON || !fastContentParts(jsonstrict.Value(raw), &in) {
 		in = nil // encoding/json would decode into what the fast path left
 		if json.Unmarshal(raw, &in) != nil {
-			return nil, apierror.InvalidRequest(p+".content", "content must be a string or an array of parts")
+			return nil, apierror.InvalidRequest(p.String()+".content", "content must be a string or an array of parts")
 		}
 	}
 	out := make([]part, 0, len(in))
 	for j := range in {
 		c := &in[j]
-		pp := p + ".content[" + strconv.Itoa(j) + "]"
+		pp := func() string { return p.String() + ".content[" + strconv.Itoa(j) + "]" }
 		switch {
 		case c.Type == "text":
 			if c.Text != "" {
@@ -145,26 +148,26 @@ func contentParts(raw json.RawMessage, p string, media bool) ([]part, *apierror.
 			}
 		case c.Type == "image_url" && media:
 			if c.ImageURL == nil {
-				return nil, apierror.InvalidRequest(pp+".image_url", "image_url part needs image_url.url")
+				return nil, apierror.InvalidRequest(pp()+".image_url", "image_url part needs image_url.url")
 			}
-			mp, err := mediaPart(c.ImageURL.URL, pp+".image_url.url")
+			mp, err := mediaPart(c.ImageURL.URL, func() string { return pp() + ".image_url.url" })
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, mp)
 		case c.Type == "file" && media:
 			if c.File == nil || c.File.FileID != "" || c.File.FileData == "" {
-				return nil, apierror.InvalidRequest(pp+".file", "file parts need file_data (OpenAI file ids cannot be resolved by the Gemini backend)")
+				return nil, apierror.InvalidRequest(pp()+".file", "file parts need file_data (OpenAI file ids cannot be resolved by the Gemini backend)")
 			}
 			data := c.File.FileData
 			if !strings.HasPrefix(data, "data:") {
 				mt := mimeByExtension(c.File.Filename)
 				if mt == "" {
-					return nil, apierror.InvalidRequest(pp+".file.file_data", "file_data needs a data: URL or a filename with a known extension")
+					return nil, apierror.InvalidRequest(pp()+".file.file_data", "file_data needs a data: URL or a filename with a known extension")
 				}
 				data = "data:" + mt + ";base64," + data
 			}
-			mp, err := mediaPart(data, pp+".file.file_data")
+			mp, err := mediaPart(data, func() string { return pp() + ".file.file_data" })
 			if err != nil {
 				return nil, err
 			}
@@ -174,7 +177,7 @@ func contentParts(raw json.RawMessage, p string, media bool) ([]part, *apierror.
 			if !media {
 				where = "system and assistant"
 			}
-			return nil, apierror.InvalidRequest(pp+".type", "content part type %q is not supported in %s messages by the Gemini backend", truncateRunes(c.Type, 32), where)
+			return nil, apierror.InvalidRequest(pp()+".type", "content part type %q is not supported in %s messages by the Gemini backend", truncateRunes(c.Type, 32), where)
 		}
 	}
 	return out, nil
@@ -182,19 +185,19 @@ func contentParts(raw json.RawMessage, p string, media bool) ([]part, *apierror.
 
 // mediaPart maps an image or file URL: a base64 data: URL becomes inlineData, an http(s) URL
 // fileData (the gateway never downloads it; Gemini fetches it or refuses it).
-func mediaPart(u, p string) (part, *apierror.Error) {
+func mediaPart(u string, p func() string) (part, *apierror.Error) {
 	if rest, ok := strings.CutPrefix(u, "data:"); ok {
 		meta, data, ok := strings.Cut(rest, ",")
 		mt, isBase64 := strings.CutSuffix(meta, ";base64")
 		if !ok || !isBase64 || !validMediaType(mt) || data == "" {
-			return part{}, apierror.InvalidRequest(p, "a data: URL must be data:<type>/<subtype>;base64,<data>")
+			return part{}, apierror.InvalidRequest(p(), "a data: URL must be data:<type>/<subtype>;base64,<data>")
 		}
 		return part{InlineData: &blob{MIMEType: mt, Data: data}}, nil
 	}
 	if lower := strings.ToLower(u); strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://") {
 		return part{FileData: &fileData{FileURI: u, MIMEType: mimeByExtension(u)}}, nil
 	}
-	return part{}, apierror.InvalidRequest(p, "an image or file must be a data: URL or an http(s) URL")
+	return part{}, apierror.InvalidRequest(p(), "an image or file must be a data: URL or an http(s) URL")
 }
 
 func validMediaType(mt string) bool {
@@ -228,18 +231,19 @@ func mimeByExtension(name string) string {
 }
 
 // functionCallPart maps an assistant tool call; its arguments must be a JSON object ("" is {}).
-func functionCallPart(tc *chatToolCall, p string) (part, *apierror.Error) {
+func functionCallPart(tc *chatToolCall, m msgPath, j int) (part, *apierror.Error) {
+	p := func() string { return m.String() + ".tool_calls[" + strconv.Itoa(j) + "]" }
 	if tc.ID == "" {
-		return part{}, apierror.InvalidRequest(p+".id", "a tool call needs an id")
+		return part{}, apierror.InvalidRequest(p()+".id", "a tool call needs an id")
 	}
 	if tc.Function.Name == "" {
-		return part{}, apierror.InvalidRequest(p+".function.name", "a tool call needs a function name")
+		return part{}, apierror.InvalidRequest(p()+".function.name", "a tool call needs a function name")
 	}
 	args := json.RawMessage(strings.TrimSpace(tc.Function.Arguments))
 	if len(args) == 0 {
 		args = json.RawMessage("{}")
 	} else if args[0] != '{' || !json.Valid(args) {
-		return part{}, apierror.InvalidRequest(p+".function.arguments", "tool call arguments must be a JSON object")
+		return part{}, apierror.InvalidRequest(p()+".function.arguments", "tool call arguments must be a JSON object")
 	}
 	fc := part{FunctionCall: &functionCall{Name: tc.Function.Name, Args: args}}
 	if _, sig, ok := strings.Cut(tc.ID, thoughtSeparator); ok && isBase64(sig) {
@@ -250,22 +254,43 @@ func functionCallPart(tc *chatToolCall, p string) (part, *apierror.Error) {
 
 // toolResponse is a tool message's content as a functionResponse.response: a JSON object
 // result as it is, any other text as {"output": text} (Google's documented key).
-func toolResponse(raw json.RawMessage, p string) (json.RawMessage, *apierror.Error) {
+func toolResponse(raw json.RawMessage, p msgPath) (json.RawMessage, *apierror.Error) {
 	parts, err := contentParts(raw, p, false)
 	if err != nil {
 		return nil, err
 	}
-	var text strings.Builder
-	for _, pt := range parts {
-		text.WriteString(pt.Text)
+	text := ""
+	if len(parts) == 1 {
+		text = parts[0].Text
+	} else {
+		var sb strings.Builder
+		for _, pt := range parts {
+			sb.WriteString(pt.Text)
+		}
+		text = sb.String()
 	}
-	s := strings.TrimSpace(text.String())
+	s := strings.TrimSpace(text)
 	if strings.HasPrefix(s, "{") && json.Valid([]byte(s)) {
 		return json.RawMessage(s), nil
 	}
-	b, _ := json.Marshal(map[string]string{"output": text.String()})
-	return b, nil
+	// {"output": text} as json.Marshal writes it (HTML escapes on).
+	b := make([]byte, 0, len(text)+16)
+	b = append(b, `{"output":`...)
+	b = jsonvalue.AppendString(b, text)
+	return append(b, '}'), nil
 }
+
+// unmarshalString is encoding/json's reading of a string literal, apart so that its result
+// does not move the fast path's string to the heap.
+func unmarshalString(raw []byte) (string, bool) {
+	var s string
+	return s, json.Unmarshal(raw, &s) == nil
+}
+
+// msgPath is messages[i] in an error's param, built only when an error names it.
+type msgPath int
+
+func (m msgPath) String() string { return "messages[" + strconv.Itoa(int(m)) + "]" }
 
 func isBase64(s string) bool {
 	if s == "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
+	"github.com/infergw/gwctl/dataplane/llm/chat"
 	"github.com/infergw/gwctl/pkg/gateway"
 )
 
@@ -46,15 +47,14 @@ var chatRequestKeys = func() *jsonstrict.Schema {
 	s := jsonstrict.NewSchema()
 	s.Type(chatRequest{}, nil)
 	s.Type([]chatPart(nil), nil, "messages", jsonstrict.Each, "content")
-	s.Type(toolChoiceObject{}, nil, "tool_choice")
+	s.Type(chat.ToolChoiceObject{}, nil, "tool_choice")
 	return s
 }()
 
 // translateRequest maps an OpenAI chat completion request body to a generateContent body.
 func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstreamRequest, *apierror.Error) {
 	serr := chatRequestKeys.Read(body, nil)
-	var se *jsonstrict.Error
-	if errors.As(serr, &se) && se.Key {
+	if serr != nil && isKeyError(serr) {
 		return nil, apierror.Body(serr)
 	}
 	var in chatRequest
@@ -122,20 +122,18 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 		out.GenerationConfig = gc
 	}
 
-	var buf bytes.Buffer
-	buf.Grow(len(body) + 256)
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&out); err != nil {
+	upBody, eerr := out.encode(len(body) + 256)
+	if eerr != nil {
 		// Only a raw part that is not valid JSON can fail here; every raw part was decoded.
-		return nil, apierror.InvalidRequest("", "request cannot be translated: %s", err)
+		return nil, apierror.InvalidRequest("", "request cannot be translated: %s", eerr)
 	}
 	path := "/models/" + name + ":generateContent"
 	if in.Stream {
 		path = "/models/" + name + ":streamGenerateContent?alt=sse"
 	}
 	return &upstreamRequest{
-		Path: path, Body: bytes.TrimSuffix(buf.Bytes(), []byte("\n")), Model: name, Stream: in.Stream,
+		// Model is in the path's own copy: name may alias the client's body, and a metric keeps it.
+		Path: path, Body: upBody, Model: path[len("/models/") : len("/models/")+len(name)], Stream: in.Stream,
 		IncludeUsage: t.alwaysUsage || (in.StreamOptions != nil && in.StreamOptions.IncludeUsage),
 		Candidates:   n,
 	}, nil
@@ -223,7 +221,7 @@ func stopSequences(raw json.RawMessage) ([]string, *apierror.Error) {
 
 // responseFormat maps json_object to responseMimeType application/json and json_schema to
 // that plus responseJsonSchema, the schema verbatim.
-func responseFormat(rf *chatResponseFormat, gc *generationConfig) *apierror.Error {
+func responseFormat(rf *chat.ResponseFormat, gc *generationConfig) *apierror.Error {
 	if rf == nil {
 		return nil
 	}
@@ -285,10 +283,10 @@ func jsonErrorText(err error) string {
 	return "invalid value"
 }
 
-func truncateRunes(s string, n int) string {
-	r := []rune(strings.ToValidUTF8(s, "\uFFFD"))
-	if len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return string(r)
+var truncateRunes = chat.Truncate
+
+// isKeyError reports a strict reader's refusal of a key (a duplicate or a case variant).
+func isKeyError(err error) bool {
+	var se *jsonstrict.Error
+	return errors.As(err, &se) && se.Key
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/dataplane/sse"
-	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
 // choiceState is the stream state of one candidate (one OpenAI choice).
@@ -35,21 +34,17 @@ type streamState struct {
 
 	started  bool
 	id       string
-	prefix   []byte // `{"id":…,"system_fingerprint":null,`
-	suffix   string
 	usage    llm.Usage
 	hasUsage bool
 	finish   string // the first choice's finish reason
 	choices  []choiceState
-	buf      []byte
+	ch       llm.Chunks
+	fast     textEvent // the event fastEvent reads
 }
 
 func (t *translator) newStream(ctx context.Context, created int64, up *upstreamRequest) *streamState {
 	s := &streamState{t: t, ctx: ctx, created: created, includeUsage: up.IncludeUsage, model: up.Model,
-		candidates: max(up.Candidates, 1), suffix: "}", buf: make([]byte, 0, 512)}
-	if s.includeUsage {
-		s.suffix = `,"usage":null}`
-	}
+		candidates: max(up.Candidates, 1), ch: llm.NewChunks(up.IncludeUsage)}
 	return s
 }
 
@@ -99,9 +94,9 @@ func (s *streamState) StreamEvent(_ context.Context, data []byte, w llm.ChunkWri
 		}
 		if !ch.started {
 			ch.started = true
-			b := s.begin(idx)
+			b := s.ch.Begin(idx)
 			b = append(b, `{"role":"assistant","content":""}`...)
-			if err := s.end(w, b, ""); err != nil {
+			if err := s.ch.End(w, b, ""); err != nil {
 				return true, err
 			}
 		}
@@ -133,18 +128,18 @@ func (s *streamState) part(w llm.ChunkWriter, idx int, p *responsePart) error {
 	switch {
 	case p.FunctionCall != nil:
 		ch := s.choice(idx)
-		b := s.begin(idx)
+		b := s.ch.Begin(idx)
 		b = append(b, `{"tool_calls":[`...)
 		b = appendToolCall(b, p, s.id, ch.calls, ch.calls)
 		b = append(b, `]}`...)
 		ch.calls++
-		return s.end(w, b, "")
+		return s.ch.End(w, b, "")
 	case p.Text == "":
 		return nil
 	case p.Thought:
-		return s.content(w, idx, "reasoning_content", p.Text)
+		return s.ch.Content(w, idx, "reasoning_content", p.Text)
 	default:
-		return s.content(w, idx, "content", p.Text)
+		return s.ch.Content(w, idx, "content", p.Text)
 	}
 }
 
@@ -156,9 +151,9 @@ func (s *streamState) finishChoice(w llm.ChunkWriter, idx int, finish string) er
 	}
 	if !ch.started {
 		ch.started = true
-		b := s.begin(idx)
+		b := s.ch.Begin(idx)
 		b = append(b, `{"role":"assistant","content":""}`...)
-		if err := s.end(w, b, ""); err != nil {
+		if err := s.ch.End(w, b, ""); err != nil {
 			return err
 		}
 	}
@@ -166,9 +161,9 @@ func (s *streamState) finishChoice(w llm.ChunkWriter, idx int, finish string) er
 	if idx == 0 {
 		s.finish = finish
 	}
-	b := s.begin(idx)
+	b := s.ch.Begin(idx)
 	b = append(b, "{}"...)
-	return s.end(w, b, finish)
+	return s.ch.End(w, b, finish)
 }
 
 // StreamEnd implements llm.StreamTranslator: Gemini closes the stream after the last event, so
@@ -208,55 +203,11 @@ func (s *streamState) start(ev *generateResponse) {
 	if ev.ModelVersion != "" {
 		s.model = ev.ModelVersion
 	}
-	p := make([]byte, 0, 128+len(s.id)+len(s.model))
-	p = append(p, `{"id":`...)
-	p = jsonvalue.AppendStringNoHTML(p, s.id)
-	p = append(p, `,"object":"chat.completion.chunk","created":`...)
-	p = strconv.AppendInt(p, s.created, 10)
-	p = append(p, `,"model":`...)
-	p = jsonvalue.AppendStringNoHTML(p, s.model)
-	p = append(p, `,"system_fingerprint":null,`...)
-	s.prefix = p
-}
-
-// begin starts a chunk of choice idx; the caller appends the delta object and calls end.
-func (s *streamState) begin(idx int) []byte {
-	b := append(s.buf[:0], s.prefix...)
-	b = append(b, `"choices":[{"index":`...)
-	b = strconv.AppendInt(b, int64(idx), 10)
-	return append(b, `,"delta":`...)
-}
-
-func (s *streamState) end(w llm.ChunkWriter, b []byte, finish string) error {
-	b = append(b, `,"logprobs":null,"finish_reason":`...)
-	if finish == "" {
-		b = append(b, "null"...)
-	} else {
-		b = jsonvalue.AppendStringNoHTML(b, finish)
-	}
-	b = append(b, "}]"...)
-	b = append(b, s.suffix...)
-	s.buf = b
-	return w.Data(b)
-}
-
-func (s *streamState) content(w llm.ChunkWriter, idx int, field, text string) error {
-	b := s.begin(idx)
-	b = append(b, `{"`...)
-	b = append(b, field...)
-	b = append(b, `":`...)
-	b = jsonvalue.AppendStringNoHTML(b, text)
-	b = append(b, '}')
-	return s.end(w, b, "")
+	s.ch.Head(s.id, s.created, s.model, "")
 }
 
 func (s *streamState) writeUsage(w llm.ChunkWriter) error {
-	b := append(s.buf[:0], s.prefix...)
-	b = append(b, `"choices":[],"usage":`...)
-	b = s.usage.AppendOpenAI(b, llm.UsageFormat{})
-	b = append(b, '}')
-	s.buf = b
-	return w.Data(b)
+	return s.ch.Usage(w, s.usage, llm.UsageFormat{})
 }
 
 // fail ends the stream with an OpenAI error event and no [DONE]; when usage is on, the
@@ -267,8 +218,7 @@ func (s *streamState) fail(w llm.ChunkWriter, e *apierror.Error) error {
 			return err
 		}
 	}
-	s.buf = e.AppendJSON(s.buf[:0])
-	if err := w.Data(s.buf); err != nil {
+	if err := s.ch.Error(w, e); err != nil {
 		return err
 	}
 	return &llm.StreamError{Err: e}

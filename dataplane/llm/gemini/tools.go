@@ -6,25 +6,8 @@ import (
 	"strconv"
 
 	"github.com/infergw/gwctl/dataplane/apierror"
+	"github.com/infergw/gwctl/dataplane/llm/chat"
 )
-
-// toolChoiceObject is tool_choice as an object: {"type":"function","function":{"name"}} or
-// {"type":"allowed_tools","allowed_tools":{"mode","tools":[{"type":"function","function":{"name"}}]}}.
-type toolChoiceObject struct {
-	Type     string `json:"type"`
-	Function *struct {
-		Name string `json:"name"`
-	} `json:"function"`
-	AllowedTools *struct {
-		Mode  string `json:"mode"`
-		Tools []struct {
-			Type     string `json:"type"`
-			Function struct {
-				Name string `json:"name"`
-			} `json:"function"`
-		} `json:"tools"`
-	} `json:"allowed_tools"`
-}
 
 // tools maps function tools to one Gemini tool of functionDeclarations (parameters as
 // parametersJsonSchema, verbatim) and tool_choice to toolConfig.functionCallingConfig:
@@ -86,55 +69,40 @@ func tools(in *chatRequest, out *generateRequest) *apierror.Error {
 	return nil
 }
 
+// toolChoice maps tool_choice to a functionCallingConfig mode and the functions it is limited
+// to; a function it names must be one of the tools (names).
 func toolChoice(raw json.RawMessage, names map[string]bool) (mode string, allowed map[string]bool, err *apierror.Error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+	tc, err := chat.ParseToolChoice(raw)
+	if err != nil {
+		return "", nil, err
+	}
+	switch tc.Kind {
+	case "":
 		return "", nil, nil
-	}
-	if raw[0] == '"' {
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		switch s {
-		case "auto":
-			return "AUTO", nil, nil
-		case "none":
-			return "NONE", nil, nil
-		case "required":
-			if len(names) == 0 {
-				return "", nil, apierror.InvalidRequest("tool_choice", "tool_choice \"required\" needs tools")
-			}
-			return "ANY", nil, nil
+	case "auto":
+		return "AUTO", nil, nil
+	case "none":
+		return "NONE", nil, nil
+	case "required":
+		if len(names) == 0 {
+			return "", nil, apierror.InvalidRequest("tool_choice", "tool_choice \"required\" needs tools")
 		}
-		return "", nil, apierror.InvalidRequest("tool_choice", "tool_choice %q is not supported (auto, none, required, or an object)", truncateRunes(s, 64))
-	}
-	var o toolChoiceObject
-	if json.Unmarshal(raw, &o) != nil {
-		return "", nil, apierror.InvalidRequest("tool_choice", "tool_choice must be a string or an object")
-	}
-	switch o.Type {
+		return "ANY", nil, nil
 	case "function":
-		if o.Function == nil || !names[o.Function.Name] {
+		if !names[tc.Name] {
 			return "", nil, apierror.InvalidRequest("tool_choice.function.name", "tool_choice names a function that is not in tools")
 		}
-		return "ANY", map[string]bool{o.Function.Name: true}, nil
-	case "allowed_tools":
-		if o.AllowedTools == nil {
-			return "", nil, apierror.InvalidRequest("tool_choice.allowed_tools", "allowed_tools is missing")
-		}
-		allowed = map[string]bool{}
-		for i, t := range o.AllowedTools.Tools {
-			if t.Type != "function" || !names[t.Function.Name] {
-				return "", nil, apierror.InvalidRequest("tool_choice.allowed_tools.tools["+strconv.Itoa(i)+"]", "allowed tool is not a function in tools")
-			}
-			allowed[t.Function.Name] = true
-		}
-		switch o.AllowedTools.Mode {
-		case "required":
-			return "ANY", allowed, nil
-		case "auto", "":
-			return "AUTO", allowed, nil
-		}
-		return "", nil, apierror.InvalidRequest("tool_choice.allowed_tools.mode", "allowed_tools mode must be auto or required")
+		return "ANY", map[string]bool{tc.Name: true}, nil
 	}
-	return "", nil, apierror.InvalidRequest("tool_choice.type", "tool_choice type %q is not supported", truncateRunes(o.Type, 64))
+	allowed = make(map[string]bool, len(tc.Allowed))
+	for i, t := range tc.Allowed {
+		if t.Type != "function" || !names[t.Function.Name] {
+			return "", nil, apierror.InvalidRequest("tool_choice.allowed_tools.tools["+strconv.Itoa(i)+"]", "allowed tool is not a function in tools")
+		}
+		allowed[t.Function.Name] = true
+	}
+	if tc.Required {
+		return "ANY", allowed, nil
+	}
+	return "AUTO", allowed, nil
 }

@@ -1,37 +1,20 @@
 package gemini
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/infergw/gwctl/dataplane/llm/chat"
+)
 
 // OpenAI request, decoded with only the fields the translation reads. Parts that go upstream
 // unchanged (tool schemas, response schemas) stay json.RawMessage.
 type chatRequest struct {
-	Model               string          `json:"model"`
-	Messages            []chatMessage   `json:"messages"`
-	MaxCompletionTokens *int64          `json:"max_completion_tokens"`
-	MaxTokens           *int64          `json:"max_tokens"`
-	Temperature         *float64        `json:"temperature"`
-	TopP                *float64        `json:"top_p"`
-	Stop                json.RawMessage `json:"stop"`
-	N                   *int64          `json:"n"`
-	Seed                *int64          `json:"seed"`
-	PresencePenalty     *float64        `json:"presence_penalty"`
-	FrequencyPenalty    *float64        `json:"frequency_penalty"`
-	Stream              bool            `json:"stream"`
-	StreamOptions       *struct {
-		IncludeUsage bool `json:"include_usage"`
-	} `json:"stream_options"`
-	Tools           []chatTool          `json:"tools"`
-	ToolChoice      json.RawMessage     `json:"tool_choice"`
-	ResponseFormat  *chatResponseFormat `json:"response_format"`
-	ReasoningEffort string              `json:"reasoning_effort"`
-}
-
-type chatResponseFormat struct {
-	Type       string `json:"type"`
-	JSONSchema *struct {
-		Name   string          `json:"name"`
-		Schema json.RawMessage `json:"schema"`
-	} `json:"json_schema"`
+	chat.Request
+	Messages         []chatMessage `json:"messages"`
+	Seed             *int64        `json:"seed"`
+	PresencePenalty  *float64      `json:"presence_penalty"`
+	FrequencyPenalty *float64      `json:"frequency_penalty"`
+	Tools            []chatTool    `json:"tools"`
 }
 
 // chatMessage keeps its content raw: a string, an array of parts (chatPart) or null.
@@ -42,37 +25,13 @@ type chatMessage struct {
 	ToolCallID string          `json:"tool_call_id"`
 }
 
-type chatPart struct {
-	Type     string `json:"type"`
-	Text     string `json:"text"`
-	Refusal  string `json:"refusal"`
-	ImageURL *struct {
-		URL string `json:"url"`
-	} `json:"image_url"`
-	File *struct {
-		FileData string `json:"file_data"`
-		FileID   string `json:"file_id"`
-		Filename string `json:"filename"`
-	} `json:"file"`
-}
+type chatPart = chat.Part
 
-type chatToolCall struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	} `json:"function"`
-}
+type chatToolCall = chat.ToolCall
 
 type chatTool struct {
-	Type     string `json:"type"`
-	Function *struct {
-		Name        string          `json:"name"`
-		Description *string         `json:"description"`
-		Parameters  json.RawMessage `json:"parameters"`
-		Strict      *bool           `json:"strict"`
-	} `json:"function"`
+	Type     string         `json:"type"`
+	Function *chat.Function `json:"function"`
 }
 
 // Gemini generateContent request body (models.generateContent), written with encoding/json.

@@ -14,24 +14,8 @@ type Handler struct {
 
 // NewHandler returns the passthrough handler for cfg.
 func NewHandler(cfg Config) (*Handler, error) {
-	u, err := cfg.baseURL()
-	if err != nil {
-		return nil, err
-	}
-	if cfg.MaxRequestBytes <= 0 {
-		cfg.MaxRequestBytes = DefaultMaxRequestBytes
-	}
-	if cfg.MaxResponseBytes <= 0 {
-		cfg.MaxResponseBytes = DefaultMaxResponseBytes
-	}
 	model, always := cfg.Model, cfg.AlwaysIncludeUsage
-	up, err := llm.NewUpstream(llm.UpstreamConfig{
-		Provider: "openai", BaseURL: u,
-		NewTranslator: func() llm.Translator { return &passthrough{model: model, always: always} },
-		APIKey:        cfg.APIKey, SecretName: cfg.SecretName, Client: cfg.Client,
-		MaxRequestBytes: cfg.MaxRequestBytes, MaxResponseBytes: cfg.MaxResponseBytes,
-		Logger: cfg.Logger, Metrics: cfg.Metrics.ForModels(cfg.Model), OnResult: cfg.OnResult,
-	})
+	up, err := cfg.NewUpstream(Provider, func() llm.Translator { return &passthrough{model: model, always: always} })
 	if err != nil {
 		return nil, err
 	}

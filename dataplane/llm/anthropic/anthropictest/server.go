@@ -8,31 +8,20 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
+	"github.com/infergw/gwctl/dataplane/llm/llmtest"
 	"github.com/infergw/gwctl/internal/testenv"
 )
 
 // Reply is one answer of the fake upstream.
-type Reply struct {
-	Status int         // default 200
-	Header http.Header // extra response headers
-	Body   []byte      // a JSON body, or raw SSE when SSE is set
-	SSE    bool        // serve Body as text/event-stream, flushing after every event
-	// Hold keeps a streamed response open after Body until the client goes away; the
-	// server then reports on Cancelled.
-	Hold bool
-}
+type Reply = llmtest.Reply
 
 // Request is a request the fake received.
 type Request struct {
@@ -44,24 +33,12 @@ type Request struct {
 // Server is the fake upstream. Messages requests (POST <prefix>/messages) are validated and
 // answered from the queue (Push) or, when it is empty, by Default. POST
 // <prefix>/chat/completions answers ChatReply without validation, so a passthrough backend
-// can be measured against the same server.
+// can be measured against the same server. Every request is recorded, valid or not.
 type Server struct {
-	URL  string // base URL without path, e.g. http://127.0.0.1:PORT
-	Host string
-	Port int
+	*llmtest.Fake[Request]
 
-	t         testing.TB
-	srv       *httptest.Server
-	schema    *jsonschema.Schema
-	cancelled chan string
-
-	mu        sync.Mutex
-	queue     []Reply
-	requests  []Request
-	keep      bool
-	noCheck   bool
-	defReply  Reply
-	chatReply Reply
+	t      testing.TB
+	schema *jsonschema.Schema
 }
 
 // New starts a fake on 127.0.0.1 that validates request bodies with the CreateMessageParams
@@ -73,21 +50,15 @@ func New(t testing.TB, schemaPath string) *Server {
 	if err != nil {
 		t.Fatalf("anthropictest: %v", err)
 	}
-	s := &Server{t: t, schema: schema, cancelled: make(chan string, 16), keep: true,
-		defReply: Reply{Body: []byte(DefaultMessage)}}
-	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("anthropictest: listen: %v", err)
-	}
-	s.srv.Listener = l
-	s.srv.Start()
-	t.Cleanup(s.srv.Close)
-	s.URL = s.srv.URL
-	s.Host = "127.0.0.1"
-	s.Port = l.Addr().(*net.TCPAddr).Port
+	def := Reply{Body: []byte(DefaultMessage)}
+	s := &Server{t: t, schema: schema, Fake: llmtest.NewFake[Request](shape, def, def)}
+	s.Start(t, "anthropictest", http.HandlerFunc(s.serve))
 	return s
 }
+
+// shape is how Anthropic's API writes replies.
+var shape = llmtest.Shape{JSONType: "application/json", ContentLength: true,
+	StreamHeader: http.Header{"Cache-Control": {"no-cache"}}}
 
 // DefaultMessage is the reply when nothing was pushed.
 const DefaultMessage = `{"id":"msg_default","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001","content":[{"type":"text","text":"Hello!"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":10,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":3,"service_tier":"standard"}}`
@@ -118,51 +89,8 @@ func CompileSchema(path string) (*jsonschema.Schema, error) {
 	return s, nil
 }
 
-// Push queues replies for the next messages requests, in order.
-func (s *Server) Push(r ...Reply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.queue = append(s.queue, r...)
-}
-
 // SetDefault sets the reply used when the queue is empty.
-func (s *Server) SetDefault(r Reply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.defReply = r
-}
-
-// SetChatReply sets the reply of POST …/chat/completions (an OpenAI-shaped body or stream).
-func (s *Server) SetChatReply(r Reply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.chatReply = r
-}
-
-// KeepRequests turns recording of received requests on or off (off for benchmarks).
-func (s *Server) KeepRequests(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.keep = on
-}
-
-// SkipValidation turns request validation off; only benchmarks should use it, so the cost of
-// the schema check does not count against the backend measured.
-func (s *Server) SkipValidation(skip bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.noCheck = skip
-}
-
-// Requests returns the requests received so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
-
-// Cancelled receives the path of every held response whose client went away.
-func (s *Server) Cancelled() <-chan string { return s.cancelled }
+func (s *Server) SetDefault(r Reply) { s.SetDefaults(r, r) }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
@@ -171,29 +99,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := buf.Bytes()
-	s.mu.Lock()
-	if s.keep {
-		s.requests = append(s.requests, Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
+	s.Record(func() Request { return Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body} })
+	if s.ServeChat(w, r) {
+		return
 	}
-	var reply Reply
-	isChat := strings.HasSuffix(r.URL.Path, "/chat/completions")
-	switch {
-	case isChat:
-		reply = s.chatReply
-	case len(s.queue) > 0:
-		reply = s.queue[0]
-		s.queue = s.queue[1:]
-	default:
-		reply = s.defReply
-	}
-	noCheck := s.noCheck
-	s.mu.Unlock()
-
+	reply := s.Next(false)
 	if r.Method != http.MethodPost {
 		writeError(w, http.StatusMethodNotAllowed, "invalid_request_error", "use POST")
 		return
 	}
-	if !isChat && !noCheck {
+	if s.Checking() {
 		if !strings.HasSuffix(r.URL.Path, "/messages") {
 			writeError(w, http.StatusNotFound, "not_found_error", "unknown path "+r.URL.Path)
 			return
@@ -204,47 +119,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.write(w, r, reply)
-}
-
-func (s *Server) write(w http.ResponseWriter, r *http.Request, reply Reply) {
-	for k, v := range reply.Header {
-		w.Header()[k] = v
-	}
-	status := reply.Status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	if !reply.SSE {
-		if w.Header().Get("Content-Type") == "" {
-			w.Header().Set("Content-Type", "application/json")
-		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(reply.Body)))
-		w.WriteHeader(status)
-		_, _ = w.Write(reply.Body)
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(status)
-	rc := http.NewResponseController(w)
-	rest := reply.Body
-	for len(rest) > 0 {
-		i := bytes.Index(rest, []byte("\n\n"))
-		n := len(rest)
-		if i >= 0 {
-			n = i + 2
-		}
-		if _, err := w.Write(rest[:n]); err != nil {
-			return
-		}
-		_ = rc.Flush()
-		rest = rest[n:]
-	}
-	if reply.Hold {
-		<-r.Context().Done()
-		s.cancelled <- r.URL.Path
-	}
+	s.Write(w, r, reply)
 }
 
 func writeError(w http.ResponseWriter, status int, typ, msg string) {

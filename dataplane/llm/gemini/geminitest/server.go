@@ -11,27 +11,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 
 	"google.golang.org/genai"
+
+	"github.com/infergw/gwctl/dataplane/llm/llmtest"
 )
 
 // Reply is one answer of the fake.
-type Reply struct {
-	Status int         // default 200
-	Header http.Header // extra response headers
-	Body   []byte      // a JSON body, or raw SSE when SSE is set
-	SSE    bool        // serve Body as text/event-stream, flushing after every event
-	// Hold keeps a streamed response open after Body until the client goes away; the server
-	// then reports on Cancelled.
-	Hold bool
-}
+type Reply = llmtest.Reply
 
 // GenerateContentRequest is the body of models.generateContent and streamGenerateContent,
 // assembled from the SDK's types (the SDK builds it as a map, so it has no type of its own).
@@ -58,42 +49,23 @@ type Request struct {
 // Server is the fake upstream. Requests to <prefix>/models/<model>:generateContent or
 // :streamGenerateContent?alt=sse are checked and answered from the queue (Push) or by Default
 // (StreamDefault for streams); POST <prefix>/chat/completions answers ChatReply unchecked, so the
-// OpenAI passthrough can be measured against the same server.
+// OpenAI passthrough can be measured against the same server. Only accepted requests are
+// recorded; Rejections says why the others were refused.
 type Server struct {
-	URL  string // base URL without path
-	Host string
-	Port int
+	*llmtest.Fake[Request]
 	// Key is the API key the fake expects in x-goog-api-key.
 	Key string
 
-	t         testing.TB
-	cancelled chan string
-
 	mu         sync.Mutex
-	queue      []Reply
-	requests   []Request
-	keep       bool
-	noCheck    bool
-	defReply   Reply
-	defStream  Reply
-	chatReply  Reply
 	rejections []string
 }
 
 // New starts a fake on 127.0.0.1 expecting key; it is closed in t.Cleanup.
 func New(t testing.TB, key string) *Server {
 	t.Helper()
-	s := &Server{t: t, Key: key, cancelled: make(chan string, 16), keep: true,
-		defReply: Reply{Body: []byte(DefaultResponse)}, defStream: Reply{SSE: true, Body: []byte(DefaultStream)}}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("geminitest: listen: %v", err)
-	}
-	srv.Listener = l
-	srv.Start()
-	t.Cleanup(srv.Close)
-	s.URL, s.Host, s.Port = srv.URL, "127.0.0.1", l.Addr().(*net.TCPAddr).Port
+	s := &Server{Key: key, Fake: llmtest.NewFake[Request](llmtest.Shape{JSONType: "application/json; charset=UTF-8"},
+		Reply{Body: []byte(DefaultResponse)}, Reply{SSE: true, Body: []byte(DefaultStream)})}
+	s.Start(t, "geminitest", http.HandlerFunc(s.serve))
 	return s
 }
 
@@ -105,48 +77,9 @@ const (
 		"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"lo!\"}],\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 8,\"candidatesTokenCount\": 2,\"totalTokenCount\": 10},\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": \"resp-stream\"}\r\n\r\n"
 )
 
-// Push queues replies for the next generate requests, in order.
-func (s *Server) Push(r ...Reply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.queue = append(s.queue, r...)
-}
-
 // SetDefault sets the replies used when the queue is empty (json for generateContent, stream
 // for streamGenerateContent).
-func (s *Server) SetDefault(json, stream Reply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.defReply, s.defStream = json, stream
-}
-
-// SetChatReply sets the reply of POST …/chat/completions (an OpenAI-shaped body or stream).
-func (s *Server) SetChatReply(r Reply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.chatReply = r
-}
-
-// KeepRequests turns recording of received requests on or off (off for benchmarks).
-func (s *Server) KeepRequests(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.keep = on
-}
-
-// SkipValidation turns request checks off; only benchmarks should use it.
-func (s *Server) SkipValidation(skip bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.noCheck = skip
-}
-
-// Requests returns the accepted requests so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
+func (s *Server) SetDefault(json, stream Reply) { s.SetDefaults(json, stream) }
 
 // Rejections returns why requests were refused (a test that expects none checks it is empty).
 func (s *Server) Rejections() []string {
@@ -154,9 +87,6 @@ func (s *Server) Rejections() []string {
 	defer s.mu.Unlock()
 	return append([]string(nil), s.rejections...)
 }
-
-// Cancelled receives the path of every held response whose client went away.
-func (s *Server) Cancelled() <-chan string { return s.cancelled }
 
 var generatePath = regexp.MustCompile(`/models/([^/:]+):(generateContent|streamGenerateContent)$`)
 
@@ -166,15 +96,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "read error")
 		return
 	}
-	s.mu.Lock()
-	noCheck := s.noCheck
-	chat := s.chatReply
-	s.mu.Unlock()
-	if strings.HasSuffix(r.URL.Path, "/chat/completions") {
-		s.reply(w, r, chat)
+	if s.ServeChat(w, r) {
 		return
 	}
-	req, status, reason := s.check(r, body, noCheck)
+	req, status, reason := s.check(r, body, !s.Checking())
 	if reason != "" {
 		s.mu.Lock()
 		s.rejections = append(s.rejections, reason)
@@ -182,22 +107,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, map[int]string{400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "INVALID_ARGUMENT"}[status], reason)
 		return
 	}
-	s.mu.Lock()
-	var reply Reply
-	switch {
-	case len(s.queue) > 0:
-		reply = s.queue[0]
-		s.queue = s.queue[1:]
-	case req.Stream:
-		reply = s.defStream
-	default:
-		reply = s.defReply
-	}
-	if s.keep {
-		s.requests = append(s.requests, req)
-	}
-	s.mu.Unlock()
-	s.reply(w, r, reply)
+	reply := s.Next(req.Stream)
+	s.Record(func() Request { return req })
+	s.Write(w, r, reply)
 }
 
 // check validates a generate request: method, path, query, credentials, and the body decoded
@@ -342,49 +254,6 @@ func checkParts(where string, parts []*genai.Part) error {
 		}
 	}
 	return nil
-}
-
-func (s *Server) reply(w http.ResponseWriter, r *http.Request, reply Reply) {
-	for k, v := range reply.Header {
-		w.Header()[k] = v
-	}
-	status := reply.Status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	if !reply.SSE {
-		if w.Header().Get("Content-Type") == "" {
-			w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-		}
-		w.WriteHeader(status)
-		_, _ = w.Write(reply.Body)
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.WriteHeader(status)
-	rc := http.NewResponseController(w)
-	rest := reply.Body
-	for len(rest) > 0 {
-		n := bytes.Index(rest, []byte("\r\n\r\n"))
-		sep := 4
-		if m := bytes.Index(rest, []byte("\n\n")); n < 0 || (m >= 0 && m < n) {
-			n, sep = m, 2
-		}
-		chunk := rest
-		if n >= 0 {
-			chunk, rest = rest[:n+sep], rest[n+sep:]
-		} else {
-			rest = nil
-		}
-		if _, err := w.Write(chunk); err != nil {
-			return
-		}
-		_ = rc.Flush()
-	}
-	if reply.Hold {
-		<-r.Context().Done()
-		s.cancelled <- r.URL.Path
-	}
 }
 
 // writeError answers in Google's error shape.

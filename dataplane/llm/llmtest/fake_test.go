@@ -1,0 +1,89 @@
+package llmtest
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func start(t *testing.T) *Fake[string] {
+	f := NewFake[string](Shape{JSONType: "application/json", ContentLength: true}, Reply{Body: []byte(`{"default":1}`)}, Reply{SSE: true, Body: []byte("data: d\n\n")})
+	f.Start(t, "llmtest", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.ServeChat(w, r) {
+			return
+		}
+		f.Record(func() string { return r.URL.Path })
+		f.Write(w, r, f.Next(r.URL.Query().Has("stream")))
+	}))
+	return f
+}
+
+func get(t *testing.T, ctx context.Context, url string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+func TestFakeRepliesInOrderThenDefaults(t *testing.T) {
+	f := start(t)
+	stream := "data: a\r\n\r\ndata: b\n\ndata: c"
+	f.Push(Reply{Status: 429, Body: []byte(`{"e":1}`)}, Reply{SSE: true, Body: []byte(stream)})
+	f.SetChatReply(Reply{Body: []byte(`{"chat":1}`)})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		path, wantBody, wantType string
+		wantStatus               int
+	}{
+		{"/v1/x", `{"e":1}`, "application/json", 429},
+		{"/v1/x", stream, "text/event-stream", 200},
+		{"/v1/x", `{"default":1}`, "application/json", 200},
+		{"/v1/x?stream", "data: d\n\n", "text/event-stream", 200},
+		{"/v1/chat/completions", `{"chat":1}`, "application/json", 200},
+	} {
+		resp, body := get(t, ctx, f.URL+tc.path)
+		if resp.StatusCode != tc.wantStatus || body != tc.wantBody || resp.Header.Get("Content-Type") != tc.wantType {
+			t.Errorf("%s: %d %q %q, want %d %q %q", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), body, tc.wantStatus, tc.wantType, tc.wantBody)
+		}
+	}
+	if got := f.Requests(); len(got) != 4 {
+		t.Errorf("recorded %v, want the 4 provider requests", got)
+	}
+	f.KeepRequests(false)
+	get(t, ctx, f.URL+"/v1/x")
+	if got := f.Requests(); len(got) != 4 {
+		t.Errorf("recorded %d with recording off", len(got))
+	}
+}
+
+func TestFakeHoldReportsCancel(t *testing.T) {
+	f := start(t)
+	f.Push(Reply{SSE: true, Hold: true, Body: []byte("data: a\n\n")})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, f.URL+"/v1/held", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 9)
+	if _, err := io.ReadFull(resp.Body, buf); err != nil || string(buf) != "data: a\n\n" {
+		t.Fatalf("first event %q, %v", buf, err)
+	}
+	cancel()
+	resp.Body.Close()
+	select {
+	case p := <-f.Cancelled():
+		if p != "/v1/held" {
+			t.Errorf("cancelled %q", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the held response did not report its client leaving")
+	}
+}
