@@ -59,9 +59,9 @@ var gatewayPorts = kube.PortRange{First: 23000, Last: 23999}
 var notYet = map[string]string{}
 
 // extended are the GATEWAY-HTTP extended features the dataplane implements and passes. Tried
-// and not claimed (CONFORMANCE_TRY=...): HTTPRouteCORS, HTTPRouteMethodMatching (a HEAD request
-// to a GET-only route), HTTPRouteParentRefPort and GatewayPort8080 (listeners on one port are
-// told apart by port only through --listen PORT=ADDR bindings).
+// and not claimed (CONFORMANCE_TRY=...): HTTPRouteCORS, and BackendTLSPolicy (Kubernetes mode
+// does not watch BackendTLSPolicies and their CA ConfigMaps, and the node's echo pods do not
+// serve TLS).
 var extended = []features.FeatureName{
 	features.SupportHTTPRouteQueryParamMatching,
 	features.SupportHTTPRouteResponseHeaderModification,
@@ -77,6 +77,10 @@ var extended = []features.FeatureName{
 	features.SupportHTTPRoute307RedirectStatusCode,
 	features.SupportHTTPRoute308RedirectStatusCode,
 	features.SupportHTTPRouteNamedRouteRule,
+	features.SupportGatewayHTTPListenerIsolation,
+	features.SupportGatewayPort8080,
+	features.SupportHTTPRouteParentRefPort,
+	features.SupportHTTPRouteMethodMatching,
 }
 
 // supported is core plus extended; CONFORMANCE_TRY adds comma-separated features to try.

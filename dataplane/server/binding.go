@@ -32,6 +32,8 @@ func (s *Server) ServeBinding(ctx context.Context, b Binding) error {
 		s.log.Warn("closing a binding: drain deadline reached", slog.String("listen", b.Listener.Addr().String()), slog.String("error", err.Error()))
 		srv.Close()
 	}
-	<-errc
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
 	return nil
 }
