@@ -59,9 +59,11 @@ var gatewayPorts = kube.PortRange{First: 23000, Last: 23999}
 var notYet = map[string]string{}
 
 // extended are the GATEWAY-HTTP extended features the dataplane implements and passes. Tried
-// and not claimed (CONFORMANCE_TRY=...): HTTPRouteCORS, and BackendTLSPolicy (Kubernetes mode
-// does not watch BackendTLSPolicies and their CA ConfigMaps, and the node's echo pods do not
-// serve TLS).
+// and not claimed (CONFORMANCE_TRY=...): BackendTLSPolicy (Kubernetes mode does not watch
+// BackendTLSPolicies and their CA ConfigMaps, the harness does not install its CRD, and the
+// node's echo pods do not serve TLS); HTTPRouteRequestMirror and its variants, HTTPRouteRetry
+// (not implemented); HTTPRouteBackendProtocolH2C and HTTPRouteBackendProtocolWebSocket (the
+// node's echo pods speak neither); GatewayHTTPSListenerDetectMisdirectedRequests.
 var extended = []features.FeatureName{
 	features.SupportHTTPRouteQueryParamMatching,
 	features.SupportHTTPRouteResponseHeaderModification,
@@ -81,6 +83,7 @@ var extended = []features.FeatureName{
 	features.SupportGatewayPort8080,
 	features.SupportHTTPRouteParentRefPort,
 	features.SupportHTTPRouteMethodMatching,
+	features.SupportHTTPRouteCORS,
 }
 
 // supported is core plus extended; CONFORMANCE_TRY adds comma-separated features to try.
