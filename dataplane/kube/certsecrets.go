@@ -61,6 +61,9 @@ func (s *certSecrets) refs() map[string]gateway.NamespacedName {
 		if ns == "" {
 			ns = gwNS
 		}
+		if ns != gwNS && !s.granted(gwNS, ns, name) {
+			return // RefNotPermitted needs no Secret: none of that namespace is read
+		}
 		out[ns+"/"+name] = gateway.NamespacedName{Namespace: ns, Name: name}
 	}
 	for _, u := range s.c.list("Gateway") {
@@ -82,6 +85,33 @@ func (s *certSecrets) refs() map[string]gateway.NamespacedName {
 		}
 	}
 	return out
+}
+
+// granted reports whether a ReferenceGrant in namespace ns lets Gateways of gwNS refer to
+// Secret ns/name (the compiler decides the same; this only keeps ungranted namespaces' Secrets
+// out of memory).
+func (s *certSecrets) granted(gwNS, ns, name string) bool {
+	for _, g := range s.c.list("ReferenceGrant") {
+		if g.GetNamespace() != ns {
+			continue
+		}
+		from, _, _ := unstructured.NestedSlice(g.Object, "spec", "from")
+		to, _, _ := unstructured.NestedSlice(g.Object, "spec", "to")
+		fromOK, toOK := false, false
+		for _, f := range from {
+			m, _ := f.(map[string]any)
+			fromOK = fromOK || m["group"] == gateway.GroupGateway && m["kind"] == "Gateway" && m["namespace"] == gwNS
+		}
+		for _, t := range to {
+			m, _ := t.(map[string]any)
+			n, _ := m["name"].(string)
+			toOK = toOK || (m["group"] == "" || m["group"] == nil) && m["kind"] == "Secret" && (n == "" || n == name)
+		}
+		if fromOK && toOK {
+			return true
+		}
+	}
+	return false
 }
 
 // watch starts the informers of namespaces refs names and stops the others; a new namespace's

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,10 @@ metadata: {name: gwp}
 apiVersion: v1
 kind: Namespace
 metadata: {name: certs}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: private}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
@@ -74,6 +79,7 @@ spec:
   listeners:
   - {name: missing, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: nope}]}}
   - {name: not-granted, port: 8443, protocol: HTTPS, tls: {certificateRefs: [{name: other, namespace: certs}]}}
+  - {name: private, port: 9443, protocol: HTTPS, tls: {certificateRefs: [{name: key, namespace: private}]}}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -111,7 +117,11 @@ func TestGatewayPortsAndCertificates(t *testing.T) {
 	if _, err := c.cs.CoreV1().Secrets("certs").Create(ctx, other, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	runDataplane(t, c, "gwp", func(o *kube.Options, d *bootstrap.Dataplane) {
+	if _, err := c.cs.CoreV1().Secrets("private").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "key", Namespace: "private"},
+		Data: map[string][]byte{"tls.crt": first.CertPEM, "tls.key": first.KeyPEM}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dp := runDataplane(t, c, "gwp", func(o *kube.Options, d *bootstrap.Dataplane) {
 		// A class of its own: the package's tests share one API server, and the other tests'
 		// dataplanes must not serve these Gateways.
 		o.Compile.ControllerName = "gwctl.infergw.dev/gwports"
@@ -224,14 +234,14 @@ func TestGatewayPortsAndCertificates(t *testing.T) {
 	})
 
 	t.Run("unresolved certificateRefs", func(t *testing.T) {
-		want := map[string]string{"missing": "InvalidCertificateRef", "not-granted": "RefNotPermitted"}
+		want := map[string]string{"missing": "InvalidCertificateRef", "not-granted": "RefNotPermitted", "private": "RefNotPermitted"}
 		eventually(t, 15*time.Second, func() string {
 			u, err := c.dyn.Resource(gvrGateway).Namespace("gwp").Get(ctx, "c", metav1.GetOptions{})
 			if err != nil {
 				return err.Error()
 			}
 			ls, _, _ := unstructured.NestedSlice(u.Object, "status", "listeners")
-			if len(ls) != 2 {
+			if len(ls) != 3 {
 				return fmt.Sprintf("Gateway c listeners status %v", ls)
 			}
 			for _, l := range ls {
@@ -246,6 +256,10 @@ func TestGatewayPortsAndCertificates(t *testing.T) {
 			}
 			return ""
 		})
+		// A namespace no ReferenceGrant opens is never read.
+		if strings.Contains(dp.log.String(), `"namespace":"private"`) {
+			t.Errorf("the dataplane watches the Secrets of a namespace that grants nothing:\n%s", dp.log)
+		}
 	})
 
 	t.Run("a deleted Gateway's Service and port go", func(t *testing.T) {
