@@ -5,11 +5,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 )
 
 // ServeBinding serves one binding opened after the server started (Kubernetes mode opens a
-// port per Gateway as Gateways come and go) until ctx is done or the server drains, then
-// shuts it down as ServeListeners does: in-flight requests get ShutdownTimeout to finish.
+// port per Gateway as Gateways come and go) until ctx is done, then shuts it down as
+// ServeListeners does: new connections are accepted for ShutdownDelay more, and in-flight
+// requests get ShutdownTimeout to finish.
 func (s *Server) ServeBinding(ctx context.Context, b Binding) error {
 	h := http.Handler(s)
 	if b.Port != 0 {
@@ -25,6 +27,11 @@ func (s *Server) ServeBinding(ctx context.Context, b Binding) error {
 		}
 		return err
 	case <-ctx.Done():
+	}
+	if s.opts.ShutdownDelay > 0 {
+		// As ServeListeners: keep accepting while the endpoints that lead here are removed (the
+		// process stopping, or the Gateway's Service going).
+		time.Sleep(s.opts.ShutdownDelay)
 	}
 	dctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
