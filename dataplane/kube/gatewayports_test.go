@@ -80,6 +80,7 @@ spec:
   - {name: missing, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: nope}]}}
   - {name: not-granted, port: 8443, protocol: HTTPS, tls: {certificateRefs: [{name: other, namespace: certs}]}}
   - {name: private, port: 9443, protocol: HTTPS, tls: {certificateRefs: [{name: key, namespace: private}]}}
+  - {name: plain, port: 443, protocol: HTTP, hostname: plain.example}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -241,12 +242,21 @@ func TestGatewayPortsAndCertificates(t *testing.T) {
 				return err.Error()
 			}
 			ls, _, _ := unstructured.NestedSlice(u.Object, "status", "listeners")
-			if len(ls) != 3 {
+			if len(ls) != 4 {
 				return fmt.Sprintf("Gateway c listeners status %v", ls)
 			}
 			for _, l := range ls {
 				lu := &unstructured.Unstructured{Object: l.(map[string]any)}
 				name := lu.Object["name"].(string)
+				if name == "plain" { // HTTP on the port of an HTTPS listener: left out, the rest served
+					if s, r := condition(lu, "Conflicted", "conditions"); s != "True" || r != "ProtocolConflict" {
+						return fmt.Sprintf("listener plain Conflicted %s %s, want True ProtocolConflict", s, r)
+					}
+					if s, _ := condition(lu, "Programmed", "conditions"); s != "False" {
+						return fmt.Sprintf("listener plain Programmed %s, want False", s)
+					}
+					continue
+				}
 				if s, r := condition(lu, "ResolvedRefs", "conditions"); s != "False" || r != want[name] {
 					return fmt.Sprintf("listener %s ResolvedRefs %s %s, want False %s", name, s, r, want[name])
 				}
