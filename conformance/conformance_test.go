@@ -48,34 +48,22 @@ import (
 	"github.com/infergw/gwctl/pkg/version"
 )
 
-// ports are the Gateway listener ports the conformance manifests use; the dataplane serves
-// each on its own loopback listener, and the suite's connections to the Gateway address reach it.
-var ports = []int32{80, 443, 8080}
+// gatewayPorts are the loopback ports the dataplane serves each Gateway's listeners on; each
+// Gateway's Service (made by the dataplane) maps its listener ports to them, and the node's
+// kube-proxy takes the suite's connections to the Gateway's address there.
+var gatewayPorts = kube.PortRange{First: 23000, Last: 23999}
 
 // notYet are the GATEWAY-HTTP core tests the dataplane does not pass yet, each for the reason
-// given; the report lists them as skipped. Two causes:
-//   - Kubernetes mode does not read listener certificates: they live in the Gateways'
-//     namespaces, outside the Secrets it may read (its own namespace).
-//   - every Gateway of the class is served on the dataplane Service's one address, so Gateways
-//     with listeners on the same port share its routes, and two HTTPS listeners of different
-//     Gateways on one port without distinct hostnames are refused by the compiler (the handshake
-//     cannot choose a certificate), which in Kubernetes mode keeps the last good set.
-var notYet = map[string]string{
-	"HTTPRouteMultipleGateways":                 "Gateways sharing a port share one address and its routes (passes only when route precedence happens to agree)",
-	"GatewayModifyListeners":                    "its HTTPS listener on 443 conflicts with the base Gateway same-namespace-with-https-listener on the shared address",
-	"GatewaySecretReferenceGrantSpecific":       "its HTTPS listener on 443 conflicts with the base Gateway's on the shared address; certificates are not read",
-	"GatewaySecretReferenceGrantAllInNamespace": "its HTTPS listener on 443 conflicts with the base Gateway's on the shared address; certificates are not read",
-	"HTTPRouteHTTPSListener":                    "TLS termination",
-	"GatewayInvalidTLSConfiguration":            "listener certificateRefs are not read (ResolvedRefs InvalidCertificateRef)",
-	"GatewaySecretInvalidReferenceGrant":        "listener certificateRefs are not read (ResolvedRefs RefNotPermitted)",
-	"GatewaySecretMissingReferenceGrant":        "listener certificateRefs are not read (ResolvedRefs RefNotPermitted)",
-	"GatewayWithAttachedRoutes":                 "its unresolved-refs case is an HTTPS listener with a missing certificate",
-}
+// given; the report lists them as skipped. None today: the last nine passed once Kubernetes
+// mode read the listener certificates the Gateways name and gave each Gateway its own address.
+var notYet = map[string]string{}
 
 // extended are the GATEWAY-HTTP extended features the dataplane implements and passes. Tried
-// and not claimed (CONFORMANCE_TRY=...): HTTPRouteCORS, HTTPRouteMethodMatching (a HEAD request
-// to a GET-only route), HTTPRouteParentRefPort and GatewayPort8080 (listeners on one port are
-// told apart by port only through --listen PORT=ADDR bindings).
+// and not claimed (CONFORMANCE_TRY=...): BackendTLSPolicy (Kubernetes mode does not watch
+// BackendTLSPolicies and their CA ConfigMaps, the harness does not install its CRD, and the
+// node's echo pods do not serve TLS); HTTPRouteRequestMirror and its variants, HTTPRouteRetry
+// (not implemented); HTTPRouteBackendProtocolH2C and HTTPRouteBackendProtocolWebSocket (the
+// node's echo pods speak neither); GatewayHTTPSListenerDetectMisdirectedRequests.
 var extended = []features.FeatureName{
 	features.SupportHTTPRouteQueryParamMatching,
 	features.SupportHTTPRouteResponseHeaderModification,
@@ -91,6 +79,11 @@ var extended = []features.FeatureName{
 	features.SupportHTTPRoute307RedirectStatusCode,
 	features.SupportHTTPRoute308RedirectStatusCode,
 	features.SupportHTTPRouteNamedRouteRule,
+	features.SupportGatewayHTTPListenerIsolation,
+	features.SupportGatewayPort8080,
+	features.SupportHTTPRouteParentRefPort,
+	features.SupportHTTPRouteMethodMatching,
+	features.SupportHTTPRouteCORS,
 }
 
 // supported is core plus extended; CONFORMANCE_TRY adds comma-separated features to try.
@@ -119,13 +112,20 @@ func TestConformance(t *testing.T) {
 	cs, err := kubernetes.NewForConfig(s.Config())
 	require.NoError(t, err)
 
-	// The node, the dataplane's namespace and Service (the Gateways' address), its class.
+	// The node; the dataplane's namespace, its Pod (this process, on loopback) and Service (whose
+	// type and selector each Gateway's own Service copies); its class.
 	nd := newNode(cs)
 	go nd.run(ctx, 100*time.Millisecond)
 	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gwctl-system"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
+	podLabels := map[string]string{"app.kubernetes.io/name": "dataplane"}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "dataplane-0", Namespace: "gwctl-system",
+		Labels: map[string]string{"app.kubernetes.io/name": "dataplane", loopbackLabel: "true"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "dataplane", Image: "dataplane"}}}}
+	_, err = cs.CoreV1().Pods("gwctl-system").Create(ctx, pod, metav1.CreateOptions{})
+	require.NoError(t, err)
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "dataplane", Namespace: "gwctl-system"},
-		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
+		Spec: corev1.ServiceSpec{Selector: podLabels, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
 	_, err = cs.CoreV1().Services("gwctl-system").Create(ctx, svc, metav1.CreateOptions{})
 	require.NoError(t, err)
 	class := "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: gwctl}\nspec: {controllerName: " + gateway.DefaultControllerName + "}\n"
@@ -146,34 +146,24 @@ func TestConformance(t *testing.T) {
 	d := bootstrap.New(bootstrap.Settings{ControllerName: gateway.DefaultControllerName, DisableAccessLog: true}, logger)
 	d.Transport.DialContext = nd.Dial
 	ctl, err := kube.New(kube.Options{Config: s.Config(), Namespace: "gwctl-system", Identity: "conformance",
-		Compile: d.Settings.CompileOptions(), Apply: d.Apply, Secrets: d.Secrets, Logger: logger, Debounce: 20 * time.Millisecond})
+		Compile: d.Settings.CompileOptions(), Apply: d.Apply, Secrets: d.Secrets, Logger: logger, Debounce: 20 * time.Millisecond,
+		GatewayPorts: gatewayPorts,
+		Listen: func(port int32) (net.Listener, error) {
+			return net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port))))
+		},
+		Serve: func(ctx context.Context, ln net.Listener, port int32) error {
+			return d.Server.ServeBinding(ctx, server.Binding{Listener: ln, Port: port})
+		}})
 	require.NoError(t, err)
 	d.Backends.Register(gateway.KindService, func(b *gateway.Backend) (http.Handler, error) {
 		return d.WithAuth(b, ctl.Endpoints.ServiceHandler(b, d.Proxy)), nil
 	})
 	require.NoError(t, ctl.Start(ctx))
-	var bindings []server.Binding
-	listen := map[string]string{}
-	for _, p := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		bindings = append(bindings, server.Binding{Listener: ln, Port: p})
-		listen[strconv.Itoa(int(p))] = ln.Addr().String()
-	}
 	done := make(chan struct{}, 2)
 	go func() { ctl.Run(ctx); done <- struct{}{} }()
-	go func() { _ = d.RunBindings(ctx, bindings, nil); done <- struct{}{} }()
+	go func() { _ = d.RunBindings(ctx, nil, nil); done <- struct{}{} }()
 	// Parallel tests run after this function returns: stop everything in cleanups, the report first.
 	t.Cleanup(func() { cancel(); <-done; <-done })
-
-	// The suite reaches the Gateway address (the Service's cluster IP) on each listener port.
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if _, port, err := net.SplitHostPort(addr); err == nil && listen[port] != "" {
-			addr = listen[port]
-		}
-		var dd net.Dialer
-		return dd.DialContext(ctx, network, addr)
-	}
 
 	log.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	c, err := client.New(s.Config(), client.Options{})
@@ -211,7 +201,7 @@ func TestConformance(t *testing.T) {
 		Client:       c,
 		Clientset:    cs,
 		RestConfig:   s.Config(),
-		RoundTripper: &roundtripper.DefaultRoundTripper{TimeoutConfig: timeouts, CustomDialContext: dial},
+		RoundTripper: &roundtripper.DefaultRoundTripper{TimeoutConfig: timeouts, CustomDialContext: nd.Dial},
 		ManifestFS:   []fs.FS{&conformance.Manifests},
 	}
 	cSuite, err := suite.NewConformanceTestSuite(opts)

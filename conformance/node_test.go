@@ -24,16 +24,24 @@ import (
 
 // node plays what a cluster has and the test API server lacks: the Deployment controller
 // (Pods for each Deployment), the kubelet (each Pod Ready with an address of 10.244.0.0/16,
-// answered on loopback by an echo server that reports like echo-basic) and the EndpointSlice
-// controller (one slice per Service with ready Pods on its target ports).
+// answered on loopback by an echo server that reports like echo-basic, or for a Pod labelled
+// loopbackLabel, the dataplane, by this process's own loopback ports), the EndpointSlice
+// controller (one slice per Service with ready Pods on its target ports) and kube-proxy (a
+// connection to a Service's cluster IP and port reaches a ready endpoint's target port).
 type node struct {
 	cs kubernetes.Interface
 
 	mu     sync.Mutex
 	pods   map[string]*echoPod // by pod IP
 	byName map[string]string   // ns/name -> pod IP
+	local  map[string]bool     // pod IPs served on this process's loopback (the dataplane)
+	vips   map[string]string   // Service clusterIP:port -> pod IP:target port
 	next   int
 }
+
+// loopbackLabel marks the Pod that stands for this process (the dataplane): its address:port
+// is 127.0.0.1:port.
+const loopbackLabel = "conformance.gwctl.infergw.dev/loopback"
 
 type echoPod struct {
 	ns, name string
@@ -45,20 +53,24 @@ type echoPod struct {
 const nodeName = "gwctl-node"
 
 func newNode(cs kubernetes.Interface) *node {
-	return &node{cs: cs, pods: map[string]*echoPod{}, byName: map[string]string{}}
+	return &node{cs: cs, pods: map[string]*echoPod{}, byName: map[string]string{}, local: map[string]bool{}, vips: map[string]string{}}
 }
 
-// Dial maps a pod address to its echo server; other addresses are dialled as given.
+// Dial maps a Service address to one of its endpoints and a pod address to its echo server
+// (or this process's loopback); other addresses are dialled as given.
 func (n *node) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err == nil {
-		n.mu.Lock()
-		p := n.pods[host]
-		n.mu.Unlock()
-		if p != nil {
+	n.mu.Lock()
+	if ep := n.vips[addr]; ep != "" {
+		addr = ep
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		if p := n.pods[host]; p != nil {
 			addr = p.addr
+		} else if n.local[host] {
+			addr = net.JoinHostPort("127.0.0.1", port)
 		}
 	}
+	n.mu.Unlock()
 	var d net.Dialer
 	return d.DialContext(ctx, network, addr)
 }
@@ -115,8 +127,11 @@ func (n *node) reconcile(ctx context.Context) {
 	n.mu.Lock()
 	for key, ip := range n.byName {
 		if !live[key] {
-			_ = n.pods[ip].srv.Close()
+			if p := n.pods[ip]; p != nil {
+				_ = p.srv.Close()
+			}
 			delete(n.pods, ip)
+			delete(n.local, ip)
 			delete(n.byName, key)
 		}
 	}
@@ -125,9 +140,13 @@ func (n *node) reconcile(ctx context.Context) {
 	if err != nil {
 		return
 	}
+	vips := map[string]string{}
 	for i := range svcs.Items {
-		n.endpointSlice(ctx, &svcs.Items[i], pods.Items)
+		n.endpointSlice(ctx, &svcs.Items[i], pods.Items, vips)
 	}
+	n.mu.Lock()
+	n.vips = vips
+	n.mu.Unlock()
 }
 
 // deployment creates the Pods a Deployment is missing (named <deployment>-<i>).
@@ -158,12 +177,16 @@ func (n *node) kubelet(ctx context.Context, p *corev1.Pod) {
 	if !ok {
 		n.next++
 		ip = fmt.Sprintf("10.244.%d.%d", n.next/250, n.next%250+1)
-		ep, err := startEcho(p.Namespace, p.Name)
-		if err != nil {
-			n.mu.Unlock()
-			return
+		if p.Labels[loopbackLabel] == "true" {
+			n.local[ip], n.byName[key] = true, ip
+		} else {
+			ep, err := startEcho(p.Namespace, p.Name)
+			if err != nil {
+				n.mu.Unlock()
+				return
+			}
+			n.pods[ip], n.byName[key] = ep, ip
 		}
-		n.pods[ip], n.byName[key] = ep, ip
 	}
 	n.mu.Unlock()
 	if p.Status.PodIP == ip && podReady(p) {
@@ -193,8 +216,9 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
-// endpointSlice keeps one EndpointSlice per selector Service with its ready Pods.
-func (n *node) endpointSlice(ctx context.Context, svc *corev1.Service, pods []corev1.Pod) {
+// endpointSlice keeps one EndpointSlice per selector Service with its ready Pods, and records
+// in vips where each of the Service's ports leads (its first ready Pod).
+func (n *node) endpointSlice(ctx context.Context, svc *corev1.Service, pods []corev1.Pod, vips map[string]string) {
 	if len(svc.Spec.Selector) == 0 {
 		return
 	}
@@ -220,6 +244,9 @@ func (n *node) endpointSlice(ctx context.Context, svc *corev1.Service, pods []co
 			port = sp.Port
 		}
 		want.Ports = append(want.Ports, discoveryv1.EndpointPort{Name: ptr.To(sp.Name), Port: ptr.To(port), Protocol: ptr.To(sp.Protocol)})
+		if ip := svc.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone && len(ready) > 0 {
+			vips[net.JoinHostPort(ip, strconv.Itoa(int(sp.Port)))] = net.JoinHostPort(ready[0].Status.PodIP, strconv.Itoa(int(port)))
+		}
 	}
 	for _, p := range ready {
 		want.Endpoints = append(want.Endpoints, discoveryv1.Endpoint{Addresses: []string{p.Status.PodIP}, NodeName: ptr.To(nodeName),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/kube"
 	"github.com/infergw/gwctl/dataplane/pool"
+	"github.com/infergw/gwctl/dataplane/server"
 	"github.com/infergw/gwctl/dataplane/wiring"
 	"github.com/infergw/gwctl/pkg/gateway"
 )
@@ -60,8 +62,17 @@ func kubeController(o *options, d *bootstrap.Dataplane, sopts *wiring.Options, l
 	if ns == "" {
 		return nil, fmt.Errorf("--kubernetes: --namespace is required outside a pod")
 	}
+	var ports kube.PortRange
+	if o.gatewayPorts != "" {
+		if ports, err = kube.ParsePortRange(o.gatewayPorts); err != nil {
+			return nil, err
+		}
+	}
 	ctl, err := kube.New(kube.Options{
 		Config: cfg, Namespace: ns, Service: o.serviceName, Identity: getenv("POD_NAME"),
+		GatewayPorts: ports, Serve: func(ctx context.Context, ln net.Listener, port int32) error {
+			return d.Server.ServeBinding(ctx, server.Binding{Listener: ln, Port: port})
+		},
 		Compile: d.Settings.CompileOptions(), Apply: d.Apply, Secrets: d.Secrets, Logger: log,
 		OnReject: func() { d.Metrics.Reload(false, float64(time.Now().Unix())) },
 	})

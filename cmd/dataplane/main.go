@@ -63,6 +63,7 @@ type options struct {
 	kubernetes                bool
 	kubeconfig, namespace     string
 	serviceName               string
+	gatewayPorts              string
 	poolInProcess             bool
 	eppMode, eppTLS, eppCA    string
 	eppTimeout                time.Duration
@@ -110,7 +111,8 @@ func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.kubernetes, "kubernetes", false, "Kubernetes mode: read the gateway resources from the API server (in-cluster config or --kubeconfig) instead of --config, route to EndpointSlices and InferencePool pods, and write status while holding the Lease")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file for --kubernetes outside a pod")
 	fs.StringVar(&o.namespace, "namespace", "", "the dataplane's namespace for --kubernetes (its Lease, Service and provider Secrets); default $POD_NAMESPACE or the pod's")
-	fs.StringVar(&o.serviceName, "service-name", "dataplane", "the dataplane's Service, whose address the Gateways report (--kubernetes)")
+	fs.StringVar(&o.serviceName, "service-name", "dataplane", "the dataplane's Service, whose address the Gateways report (--kubernetes); with --gateway-ports, whose type and pod selector each Gateway's own Service copies")
+	fs.StringVar(&o.gatewayPorts, "gateway-ports", "", "FIRST-LAST: give each Gateway its own address (--kubernetes): its listeners are served on ports of this range and the leader keeps a Service per Gateway in --namespace; empty serves every Gateway on the --listen bindings and the --service-name address")
 	fs.BoolVar(&o.assumeSvc, "assume-services", false, "accept references to Services that are not in the config (resolved by cluster DNS, ports unchecked)")
 	fs.BoolVar(&o.noAccessLog, "no-access-log", false, "turn off the per-request access log line")
 	fs.Usage = func() {
@@ -230,6 +232,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := bootstrap.ParseListen(o.listen); err != nil {
 		fmt.Fprintln(stderr, "dataplane:", err)
 		return 2
+	}
+	if o.gatewayPorts != "" {
+		if _, err := kube.ParsePortRange(o.gatewayPorts); err != nil || !o.kubernetes {
+			fmt.Fprintln(stderr, "dataplane: --gateway-ports: want FIRST-LAST (1-65535), with --kubernetes")
+			return 2
+		}
 	}
 	resolve, err := parseResolve(o.resolve)
 	if err != nil {

@@ -86,15 +86,20 @@ type running struct {
 	log *testenv.Buffer
 }
 
-func runDataplane(t *testing.T, c *cluster, ns string) *running {
+// runDataplane runs a dataplane for the cluster; tune, when given, adjusts its options.
+func runDataplane(t *testing.T, c *cluster, ns string, tune ...func(*kube.Options, *bootstrap.Dataplane)) *running {
 	t.Helper()
 	logs := &testenv.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d := bootstrap.New(bootstrap.Settings{ControllerName: gateway.DefaultControllerName, DisableAccessLog: true}, log)
-	ctl, err := kube.New(kube.Options{Config: c.s.Config(), Namespace: ns, Identity: "test-" + ns,
+	opts := kube.Options{Config: c.s.Config(), Namespace: ns, Identity: "test-" + ns,
 		Compile: d.Settings.CompileOptions(), Apply: d.Apply, Secrets: d.Secrets, Logger: log, Debounce: 20 * time.Millisecond,
 		OnReject:      func() { d.Metrics.Reload(false, float64(time.Now().Unix())) },
-		LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 200 * time.Millisecond})
+		LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 200 * time.Millisecond}
+	for _, f := range tune {
+		f(&opts, d)
+	}
+	ctl, err := kube.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

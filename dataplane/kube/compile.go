@@ -15,8 +15,11 @@ import (
 // degradable are the error rules whose objects the Gateway API itself tells how to serve: a
 // parentRef that does not attach leaves the route off that parent, and an unresolved backendRef
 // answers 500 (both reported in the route's status). They do not stop a set from being applied.
+// A certificate that does not resolve leaves its listener failing handshakes (its status says
+// why: ResolvedRefs InvalidCertificateRef), not the other Gateways unserved.
 var degradable = map[string]bool{
 	"gateway.parent-ref": true, "gateway.backend-ref": true, "gateway.reference-grant": true, "gateway.backend-kind": true,
+	"gateway.certificate": true,
 }
 
 // sync compiles the cluster's resources and applies them. An HTTPRoute with any other error is
@@ -50,6 +53,10 @@ func (c *Controller) sync() *compiled1 {
 		}
 		objs = kept
 	}
+	var alloc map[gwPort]int32
+	if c.opts.GatewayPorts.enabled() {
+		alloc = c.assignPorts(cfg, cp)
+	}
 	res := &config.Result{Config: cfg, Findings: fs, Fingerprint: fingerprint(objs)}
 	cp.res = res
 	var errs []string
@@ -72,6 +79,12 @@ func (c *Controller) sync() *compiled1 {
 		return c.finish(cp)
 	}
 	cp.applied = true
+	if alloc != nil {
+		c.bind(alloc)
+		c.bindMu.Lock()
+		c.alloc = alloc
+		c.bindMu.Unlock()
+	}
 	for n, why := range cp.dropped {
 		c.log.Warn("HTTPRoute left out: it does not compile", slog.String("route", n.String()), slog.String("findings", why))
 	}

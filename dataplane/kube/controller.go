@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"sort"
 	"sync"
@@ -29,11 +30,22 @@ import (
 // Options configure Kubernetes mode.
 type Options struct {
 	Config *rest.Config
-	// Namespace is the dataplane's own namespace: its Lease, its Service and the Secrets it reads.
+	// Namespace is the dataplane's own namespace: its Lease, its Service, the provider Secrets
+	// it reads and the Gateways' Services.
 	Namespace string
-	// Service names the dataplane's Service in Namespace, whose address the Gateways report
-	// (default "dataplane").
+	// Service names the dataplane's Service in Namespace (default "dataplane"): the Gateways'
+	// address, or with GatewayPorts the type and pod selector of each Gateway's own Service.
 	Service string
+	// GatewayPorts, when set, gives each Gateway its own address: its listeners are served on
+	// ports of this range (allocated from the Gateways alone, so every replica agrees), and the
+	// leader keeps a Service per Gateway mapping each listener port to its port on the
+	// dataplane pods; the Gateway reports that Service's address. Unset, every Gateway is
+	// served on the ports of the dataplane's bindings and reports the dataplane Service's.
+	GatewayPorts PortRange
+	// Listen opens a port of GatewayPorts (default: every interface); Serve serves it until ctx
+	// is done (bootstrap: Server.ServeBinding). Serve is required with GatewayPorts.
+	Listen func(port int32) (net.Listener, error)
+	Serve  func(ctx context.Context, ln net.Listener, port int32) error
 	// Identity names this replica in the Lease (default: the host name).
 	Identity string
 	// Compile are the compile options; ControllerName must be set.
@@ -82,6 +94,14 @@ type Controller struct {
 	// compiles counts compile passes.
 	compiles atomic.Int64
 	writer   *statusWriter
+
+	// ctx is Start's: the Gateways' ports and the certificate Secret informers stop with it.
+	ctx   context.Context
+	certs *certSecrets
+	// bindMu guards bound (the open Gateway ports) and alloc (the applied port assignment).
+	bindMu sync.Mutex
+	bound  map[int32]context.CancelFunc
+	alloc  map[gwPort]int32
 }
 
 // compiled1 is one compile pass.
@@ -115,6 +135,16 @@ func New(opts Options) (*Controller, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.Compile.RequireClass = true
+	opts.Compile.LeaveOutConflicts = true
+	if opts.GatewayPorts.enabled() {
+		if opts.Serve == nil {
+			return nil, errors.New("kube: GatewayPorts needs Serve")
+		}
+		opts.Compile.SeparateGateways = true
+		if opts.Listen == nil {
+			opts.Listen = listenAll
+		}
+	}
 	cfg := rest.CopyConfig(opts.Config)
 	cfg.UserAgent = "gwctl-dataplane"
 	dyn, err := dynamic.NewForConfig(cfg)
@@ -132,7 +162,10 @@ func New(opts Options) (*Controller, error) {
 		secInf:  informers.NewSharedInformerFactoryWithOptions(cs, opts.Resync, informers.WithNamespace(opts.Namespace)),
 		listers: map[string]cache.GenericLister{},
 		kick:    make(chan struct{}, 1),
+		ctx:     context.Background(),
+		bound:   map[int32]context.CancelFunc{},
 	}
+	c.certs = &certSecrets{c: c, byNS: map[string]*nsSecrets{}, done: c.ctx.Done()}
 	c.writer = &statusWriter{c: c}
 	c.Endpoints = newEndpoints(c.inf, opts.Logger)
 	return c, nil
@@ -172,6 +205,8 @@ func (c *Controller) Start(ctx context.Context) error {
 		return err
 	}
 	c.watched = ws
+	c.ctx = ctx
+	c.certs.done = ctx.Done()
 	for _, r := range ws {
 		inf := c.dynInf.ForResource(r.gvr)
 		_ = inf.Informer().SetTransform(stripManagedFields)
@@ -302,6 +337,10 @@ func (c *Controller) objects() ([]*manifest.Object, map[string]*unstructured.Uns
 			byKey[objKey(r.kind, u.GetNamespace(), u.GetName())] = u
 		}
 	}
+	// The certificate Secrets our Gateways name, read as the compiler reads Secrets of an input.
+	refs := c.certs.refs()
+	c.certs.watch(refs)
+	out = append(out, c.certs.objects(refs)...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].File < out[j].File })
 	return out, byKey, nil
 }

@@ -32,7 +32,7 @@ func TestChartRBACMatchesPermissions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := render.Platform(context.Background(), cat, platform.Options{Set: []string{"dataplane.mode=kubernetes"}})
+	out, err := render.Platform(context.Background(), cat, platform.Options{Set: []string{"dataplane.mode=kubernetes", "dataplane.gatewayPorts=20000-20999"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestChartRBACMatchesPermissions(t *testing.T) {
 		t.Errorf("Role in namespace %q, want the dataplane's", ns)
 	}
 	c := dep.Spec.Template.Spec.Containers
-	if len(c) != 1 || !contains(c[0].Args, "--kubernetes") || contains(c[0].Args, "--config=/etc/dataplane/resources") {
+	if len(c) != 1 || !contains(c[0].Args, "--kubernetes") || !contains(c[0].Args, "--gateway-ports=20000-20999") || contains(c[0].Args, "--config=/etc/dataplane/resources") {
 		t.Fatalf("dataplane args in kubernetes mode: %v", c)
 	}
 	if a := dep.Spec.Template.Spec.AutomountServiceAccountToken; a == nil || !*a {

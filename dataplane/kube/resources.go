@@ -75,9 +75,13 @@ func Permissions() []Rule {
 		Rule{APIGroup: "discovery.k8s.io", Resource: "endpointslices", Verbs: []string{"list", "watch"}},
 		Rule{APIGroup: "", Resource: "pods", Verbs: []string{"list", "watch"}},
 		Rule{APIGroup: gvrCRD.Group, Resource: gvrCRD.Resource, Verbs: []string{"get"}, ResourceNames: []string{CRDName}},
-		// Provider Secrets live in the dataplane's namespace (as in file mode, where a pod mounts
-		// Secrets of its own namespace only): never a cluster-wide Secret watch.
-		Rule{APIGroup: "", Resource: "secrets", Verbs: []string{"list", "watch"}, Namespaced: true},
+		// Secrets: provider keys in the dataplane's namespace, and listener certificates in the
+		// namespaces the Gateways name (not known when the chart renders, hence cluster-wide
+		// rights); each watch is namespace-scoped, never all Secrets of the cluster.
+		Rule{APIGroup: "", Resource: "secrets", Verbs: []string{"list", "watch"}},
+		// Each Gateway's own Service (GatewayPorts), in the dataplane's namespace; reads come
+		// from the Service informer.
+		Rule{APIGroup: "", Resource: "services", Verbs: []string{"create", "update", "delete"}, Namespaced: true},
 		// The chart renders the Lease, so the dataplane never creates one.
 		Rule{APIGroup: "coordination.k8s.io", Resource: "leases", Verbs: []string{"get", "update"}, ResourceNames: []string{LeaseName}, Namespaced: true},
 	)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -48,6 +47,7 @@ func (c *Controller) writeStatus() {
 		programmed = statusCond{reason: "Invalid", msg: "the resources do not compile; the dataplane keeps serving the last good configuration: " + why(cp.err)}
 	}
 
+	c.syncServices(ctx)
 	for _, u := range c.list("GatewayClass") {
 		if s, _, _ := unstructured.NestedString(u.Object, "spec", "controllerName"); s == ctl {
 			c.update(ctx, gvrGatewayClass, u, c.classStatus(ctx, u))
@@ -55,7 +55,7 @@ func (c *Controller) writeStatus() {
 	}
 	for n, g := range out.Gateways {
 		if u := cp.byKey[objKey("Gateway", n.Namespace, n.Name)]; u != nil {
-			c.update(ctx, gvrGateway, u, c.gatewayStatus(u, g, programmed))
+			c.update(ctx, gvrGateway, u, c.gatewayStatus(u, n, g, programmed))
 		}
 	}
 	routes := map[gateway.NamespacedName]bool{}
@@ -249,12 +249,12 @@ func (w *statusWriter) bundleVersion(ctx context.Context) string {
 	return w.bundle
 }
 
-// gatewayStatus: addresses of the dataplane's Service, Accepted, Programmed, and per listener
-// its attached routes and conditions.
-func (c *Controller) gatewayStatus(u *unstructured.Unstructured, g *gateway.GatewayOutcome, programmed statusCond) map[string]any {
+// gatewayStatus: addresses of its Service, Accepted, Programmed, and per listener its attached
+// routes and conditions.
+func (c *Controller) gatewayStatus(u *unstructured.Unstructured, n gateway.NamespacedName, g *gateway.GatewayOutcome, programmed statusCond) map[string]any {
 	old, _ := u.Object["status"].(map[string]any)
 	gen := u.GetGeneration()
-	addrs := c.addresses()
+	addrs, svcName := c.gatewayAddresses(n)
 	accepted := statusCond{ok: true, reason: "Accepted", msg: "the dataplane serves this Gateway"}
 	anyOK, allOK := false, true
 	for _, l := range g.Listeners {
@@ -269,7 +269,7 @@ func (c *Controller) gatewayStatus(u *unstructured.Unstructured, g *gateway.Gate
 	}
 	gp := programmed
 	if gp.ok && len(addrs) == 0 {
-		gp = statusCond{reason: "AddressNotAssigned", msg: "Service " + c.opts.Namespace + "/" + c.opts.Service + " has no address yet"}
+		gp = statusCond{reason: "AddressNotAssigned", msg: "Service " + svcName + " has no address yet"}
 	}
 	oldListeners := map[string]map[string]any{}
 	if ls, ok := old["listeners"].([]any); ok {
@@ -291,9 +291,16 @@ func (c *Controller) gatewayStatus(u *unstructured.Unstructured, g *gateway.Gate
 		if !l.Accepted.OK {
 			lp = statusCond{reason: "Invalid", msg: l.Accepted.Message}
 		}
+		if !l.ResolvedRefs.OK && lp.ok {
+			lp = statusCond{reason: "Invalid", msg: "a reference does not resolve: " + l.ResolvedRefs.Message}
+		}
 		conf := statusCond{reason: "NoConflicts", msg: "no conflict"}
-		if r := conflicts[l.Name]; r != "" {
-			conf = statusCond{ok: true, reason: r, msg: "another listener has the same port and hostname"}
+		switch {
+		case l.Conflicted.Reason != "":
+			conf = fromCond(l.Conflicted)
+			lp = statusCond{reason: "Invalid", msg: conf.msg}
+		case conflicts[l.Name] != "":
+			conf = statusCond{ok: true, reason: conflicts[l.Name], msg: "another listener has the same port and hostname"}
 			lp = statusCond{reason: "Invalid", msg: conf.msg}
 		}
 		listeners = append(listeners, map[string]any{
@@ -323,32 +330,6 @@ func conflicted(ls []*gateway.ListenerOutcome) map[string]string {
 			continue
 		}
 		seen[k] = l.Name
-	}
-	return out
-}
-
-// addresses are the dataplane Service's load-balancer addresses, else its cluster IPs.
-func (c *Controller) addresses() []any {
-	obj, ok, _ := c.Endpoints.services.GetStore().GetByKey(c.opts.Namespace + "/" + c.opts.Service)
-	if !ok {
-		return nil
-	}
-	svc := obj.(*corev1.Service)
-	var out []any
-	for _, in := range svc.Status.LoadBalancer.Ingress {
-		switch {
-		case in.IP != "":
-			out = append(out, map[string]any{"type": "IPAddress", "value": in.IP})
-		case in.Hostname != "":
-			out = append(out, map[string]any{"type": "Hostname", "value": in.Hostname})
-		}
-	}
-	if len(out) == 0 {
-		for _, ip := range svc.Spec.ClusterIPs {
-			if ip != "" && ip != corev1.ClusterIPNone {
-				out = append(out, map[string]any{"type": "IPAddress", "value": ip})
-			}
-		}
 	}
 	return out
 }

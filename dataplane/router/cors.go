@@ -88,6 +88,11 @@ func (x *cors) preflight(w http.ResponseWriter, r *http.Request, origin string) 
 		if headers != "" {
 			h.Set("Access-Control-Allow-Headers", headers)
 		}
+		if x.expose != "" {
+			// Browsers read it from the actual response; the Gateway API's CORS filter (and its
+			// conformance tests) set it on the preflight too.
+			h.Set("Access-Control-Expose-Headers", x.expose)
+		}
 		h.Set("Access-Control-Max-Age", x.maxAge)
 	}
 	w.WriteHeader(http.StatusNoContent)

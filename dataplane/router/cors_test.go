@@ -31,7 +31,7 @@ func TestCORS(t *testing.T) {
 			204, "", map[string]string{
 				"Access-Control-Allow-Origin": "https://app.example.com", "Access-Control-Allow-Credentials": "true",
 				"Access-Control-Allow-Methods": "GET, POST, DELETE", "Access-Control-Allow-Headers": "authorization, mcp-session-id",
-				"Access-Control-Max-Age": "86400", "Vary": "Origin",
+				"Access-Control-Max-Age": "86400", "Vary": "Origin", "Access-Control-Expose-Headers": "Mcp-Session-Id",
 			}},
 		{"preflight wildcard subdomain", "OPTIONS", "/mcp", "https://a.tools.example.com",
 			map[string]string{"Access-Control-Request-Method": "GET"}, 204, "", map[string]string{"Access-Control-Allow-Origin": "https://a.tools.example.com"}},

@@ -87,7 +87,9 @@ func redirect(rd *gateway.Redirect, prefix string, w http.ResponseWriter, r *htt
 		if !(scheme == "http" && rd.Port == 80) && !(scheme == "https" && rd.Port == 443) {
 			port = ":" + strconv.Itoa(int(rd.Port))
 		}
-	case rd.Scheme == "" && rd.Hostname == "":
+	case rd.Scheme == "":
+		// Neither scheme nor port set: the listener's port (the Gateway API's rule), as the
+		// client named it in Host, also when the redirect names another host.
 		if _, p, err := net.SplitHostPort(r.Host); err == nil {
 			port = ":" + p
 		}

@@ -12,8 +12,10 @@ type entry struct {
 	hostname string
 	port     int32 // the listener's port
 	secure   bool  // the listener is HTTPS
-	match    gateway.Match
-	rule     *rule
+	// listenerHost is the listener's hostname ("" for any), for listener isolation.
+	listenerHost string
+	match        gateway.Match
+	rule         *rule
 	// precedence keys
 	route            *gateway.Route
 	ruleIdx, matchIx int

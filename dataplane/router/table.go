@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -69,6 +70,10 @@ type Table struct {
 	plain, secure *hostIndex
 	// byPort index the entries of the listeners on each Gateway listener port.
 	byPort map[int32]*hostIndex
+	// listenerHosts are the distinct hostnames of each port's listeners, most specific first,
+	// for ports with several: a request there is served only by the routes of the most specific
+	// listener its host matches (listener isolation), never by a less specific one's.
+	listenerHosts map[int32][]string
 	// pre are the listeners with a PreRouting policy, most specific hostname first.
 	pre []preRouting
 	// Ports are the distinct listener ports, ascending.
@@ -121,7 +126,8 @@ func New(cfg *gateway.Config, opts Options) (*Table, error) {
 				t.Rules++
 				for _, h := range a.Hostnames {
 					for mi, m := range cr.Matches {
-						entries = append(entries, &entry{hostname: h, port: a.Listener.Port, secure: a.Listener.TLS != nil, match: m, rule: ru, route: r, ruleIdx: cr.Index, matchIx: mi})
+						entries = append(entries, &entry{hostname: h, port: a.Listener.Port, secure: a.Listener.TLS != nil, listenerHost: a.Listener.Hostname,
+							match: m, rule: ru, route: r, ruleIdx: cr.Index, matchIx: mi})
 					}
 				}
 			}
@@ -154,6 +160,19 @@ func New(cfg *gateway.Config, opts Options) (*Table, error) {
 		t.Ports = append(t.Ports, l.Port)
 	}
 	sort.Slice(t.Ports, func(i, j int) bool { return t.Ports[i] < t.Ports[j] })
+	t.listenerHosts = map[int32][]string{}
+	for _, l := range cfg.Listeners {
+		if !slices.Contains(t.listenerHosts[l.Port], l.Hostname) {
+			t.listenerHosts[l.Port] = append(t.listenerHosts[l.Port], l.Hostname)
+		}
+	}
+	for p, hs := range t.listenerHosts {
+		if len(hs) < 2 {
+			delete(t.listenerHosts, p)
+			continue
+		}
+		sort.SliceStable(hs, func(i, j int) bool { return hostRank(hs[i]) > hostRank(hs[j]) })
+	}
 	for _, l := range cfg.Listeners {
 		if l.PreRouting.Empty() {
 			continue
@@ -164,7 +183,7 @@ func New(cfg *gateway.Config, opts Options) (*Table, error) {
 		}
 		port := l.Port
 		idx := t.byPort[port]
-		h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.route(idx, w, r) }))
+		h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.route(idx, port, w, r) }))
 		t.pre = append(t.pre, preRouting{hostname: l.Hostname, port: port, secure: l.TLS != nil, handler: h.ServeHTTP})
 	}
 	sort.SliceStable(t.pre, func(i, j int) bool { return hostRank(t.pre[i].hostname) > hostRank(t.pre[j].hostname) })
@@ -331,17 +350,34 @@ func (t *Table) ServePort(w http.ResponseWriter, r *http.Request, port int32) {
 			idx = emptyIndex
 		}
 	}
-	t.route(idx, w, r)
+	t.route(idx, port, w, r)
 }
 
 var emptyIndex = buildHostIndex(nil)
 
-func (t *Table) route(idx *hostIndex, w http.ResponseWriter, r *http.Request) {
-	for _, e := range idx.lookup(requestHost(r.Host)) {
+func (t *Table) route(idx *hostIndex, port int32, w http.ResponseWriter, r *http.Request) {
+	host := requestHost(r.Host)
+	listener, isolated := "", false
+	for _, h := range t.listenerHosts[port] { // none for port 0 or a port of one hostname
+		if gateway.HostMatches(h, host) {
+			listener, isolated = h, true
+			break
+		}
+	}
+	for _, e := range idx.lookup(host) {
+		if isolated && e.listenerHost != listener {
+			continue
+		}
 		if e.matches(r) {
 			e.rule.serve(w, r, e)
 			return
 		}
+	}
+	if r.Method == http.MethodHead {
+		// No body to describe: a bare 404, rather than a JSON content type over nothing (which
+		// clients that parse by content type, as the Gateway API conformance suite does, refuse).
+		w.WriteHeader(http.StatusNotFound)
+		return
 	}
 	proxy.WriteError(w, http.StatusNotFound, "no route matches this request")
 }

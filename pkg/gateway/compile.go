@@ -57,6 +57,13 @@ type Options struct {
 	// RequireClass treats a Gateway whose GatewayClass is not in the input as another
 	// implementation's (Kubernetes mode, where every class is visible).
 	RequireClass bool
+	// SeparateGateways says each Gateway is served on its own address (Kubernetes mode with
+	// per-Gateway ports): only listeners of one Gateway can share a port.
+	SeparateGateways bool
+	// LeaveOutConflicts leaves a listener that conflicts with an earlier one on its port out of
+	// the Config, with Conflicted in its outcome, instead of an error finding that refuses the
+	// set (Kubernetes mode, where status tells the Gateway's owner).
+	LeaveOutConflicts bool
 }
 
 // Relevant reports whether the compiler reads objects of this kind; the dataplane ignores others.

@@ -33,10 +33,12 @@ func (c *compiler) compileGateway(o *manifest.Object) {
 			Protocol: lf.get("protocol").str(),
 			Hostname: lower(lf.get("hostname").str()),
 		}
+		resolved := Condition{OK: true}
 		switch l.Protocol {
 		case "HTTP":
 		case "HTTPS":
-			if !c.compileListenerTLS(gw, lf, l) {
+			var ok bool
+			if ok, resolved = c.compileListenerTLS(gw, lf, l); !ok {
 				continue
 			}
 		default:
@@ -68,6 +70,9 @@ func (c *compiler) compileGateway(o *manifest.Object) {
 		}
 		src := &listenerSrc{Listener: l, allowed: a, obj: o, path: lf.path,
 			outcome: c.listenerOutcome(gw, l.Name, l.Port, l.Hostname, Condition{OK: true, Reason: "Accepted"}, kinds)}
+		if !resolved.OK && src.outcome.ResolvedRefs.OK {
+			src.outcome.ResolvedRefs = resolved
+		}
 		c.cfg.Listeners = append(c.cfg.Listeners, l)
 		c.listeners[gw.String()] = append(c.listeners[gw.String()], l)
 		c.listenerSrc[l] = src

@@ -30,16 +30,24 @@ type keyPair struct {
 }
 
 // compileListenerTLS compiles an HTTPS listener's tls section into l.TLS; false leaves the
-// listener out (a mode the dataplane does not serve).
-func (c *compiler) compileListenerTLS(gw NamespacedName, lf field, l *Listener) bool {
+// listener out (a mode the dataplane does not serve). resolved is the listener's ResolvedRefs:
+// false with the spec's reason for the first certificateRef that does not resolve (the
+// listener stays, and its handshakes fail until the Secret is served).
+func (c *compiler) compileListenerTLS(gw NamespacedName, lf field, l *Listener) (ok bool, resolved Condition) {
+	resolved = Condition{OK: true}
+	unresolved := func(reason, msg string) {
+		if resolved.OK {
+			resolved = Condition{Reason: reason, Message: msg}
+		}
+	}
 	tf := lf.get("tls")
 	if !tf.exists() {
 		lf.errorf(ruleTLS, "HTTPS listener %q needs tls.certificateRefs", l.Name)
-		return false
+		return false, resolved
 	}
 	if mode := tf.get("mode").strOr("Terminate"); mode != "Terminate" {
 		tf.get("mode").warnf(ruleUnsupported, "tls.mode %s is not served by the dataplane (Terminate only): listener %q is ignored", mode, l.Name)
-		return false
+		return false, resolved
 	}
 	lt := &ListenerTLS{ListenerOptions: listenerOptions(tf)}
 	if lt.ListenerOptions != nil {
@@ -50,6 +58,7 @@ func (c *compiler) compileListenerTLS(gw NamespacedName, lf field, l *Listener) 
 	refs := tf.get("certificateRefs").list()
 	if len(refs) == 0 {
 		tf.get("certificateRefs").errorf(ruleTLS, "HTTPS listener %q has no certificateRefs: the dataplane has no certificate to serve", l.Name)
+		unresolved("InvalidCertificateRef", "the listener has no certificateRefs")
 	}
 	for _, rf := range refs {
 		group, kind := rf.get("group").str(), rf.get("kind").strOr("Secret")
@@ -57,12 +66,14 @@ func (c *compiler) compileListenerTLS(gw NamespacedName, lf field, l *Listener) 
 		namespace := rf.get("namespace").strOr(gw.Namespace)
 		if group != "" || kind != "Secret" {
 			rf.get("kind").errorf(ruleCertificate, "certificateRef kind %s (group %q) is not supported: only core Secrets of type kubernetes.io/tls", kind, group)
+			unresolved("InvalidCertificateRef", "certificateRef kind "+kind+" (group \""+group+"\") is not supported: only core Secrets")
 			continue
 		}
 		if namespace != gw.Namespace && !c.granted(GroupGateway, "Gateway", gw.Namespace, GroupCore, "Secret", namespace, name) {
 			rf.get("namespace").errorf(ruleRefGrant,
 				"certificateRef to Secret %s/%s crosses namespaces without a ReferenceGrant in namespace %s (from Gateway in %s)",
 				namespace, name, namespace, gw.Namespace)
+			unresolved("RefNotPermitted", "certificateRef to Secret "+namespace+"/"+name+" is not permitted by any ReferenceGrant")
 			continue
 		}
 		ref := CertificateRef{Namespace: namespace, Name: name}
@@ -70,11 +81,13 @@ func (c *compiler) compileListenerTLS(gw NamespacedName, lf field, l *Listener) 
 		switch {
 		case kp == nil:
 			complete = false
+			unresolved("InvalidCertificateRef", "Secret "+namespace+"/"+name+" is not found")
 		case kp.cert != nil:
 			ref.CertPEM, ref.KeyPEM, ref.InInput = kp.certPEM, kp.keyPEM, true
 			leaves = append(leaves, kp.cert)
 		default:
 			complete = false
+			unresolved("InvalidCertificateRef", "Secret "+namespace+"/"+name+" does not hold a valid kubernetes.io/tls certificate and key")
 		}
 		lt.Certificates = append(lt.Certificates, ref)
 	}
@@ -92,7 +105,7 @@ func (c *compiler) compileListenerTLS(gw NamespacedName, lf field, l *Listener) 
 		}
 	}
 	l.TLS = lt
-	return true
+	return true, resolved
 }
 
 // secretKeyPair reads and checks a kubernetes.io/tls Secret of the input, once per compile;
@@ -249,30 +262,54 @@ func newSecretIndex(c *compiler) *secretIndex {
 // checkListenerPorts reports ports whose listeners the dataplane cannot tell apart: HTTP and
 // HTTPS on one port (one port speaks one protocol), and two HTTPS listeners with the same
 // hostname on one port (the handshake picks a certificate by hostname). Listeners of every
-// Gateway count, since the dataplane serves them all on shared ports.
+// Gateway count, since the dataplane serves them all on shared ports, unless
+// Options.SeparateGateways. With Options.LeaveOutConflicts the later listener (of the younger
+// Gateway, then in spec order) is left out and its outcome says Conflicted instead.
 func (c *compiler) checkListenerPorts() {
 	type seen struct {
 		l   *Listener
 		src *listenerSrc
 	}
-	byPort := map[int32][]seen{}
-	for _, l := range c.cfg.Listeners {
-		byPort[l.Port] = append(byPort[l.Port], seen{l, c.listenerSrc[l]})
+	type portKey struct {
+		gw   NamespacedName
+		port int32
 	}
-	ports := make([]int32, 0, len(byPort))
-	for p := range byPort {
-		ports = append(ports, p)
+	ls := c.cfg.Listeners
+	if c.opts.LeaveOutConflicts {
+		ls = c.listenersByAge()
 	}
-	sort.Slice(ports, func(i, j int) bool { return ports[i] < ports[j] })
-	for _, p := range ports {
-		ls := byPort[p]
+	byPort := map[portKey][]seen{}
+	var keys []portKey
+	for _, l := range ls {
+		k := portKey{port: l.Port}
+		if c.opts.SeparateGateways {
+			k.gw = l.Gateway
+		}
+		if byPort[k] == nil {
+			keys = append(keys, k)
+		}
+		byPort[k] = append(byPort[k], seen{l, c.listenerSrc[l]})
+	}
+	sort.SliceStable(keys, func(i, j int) bool { return keys[i].port < keys[j].port })
+	out := map[*Listener]bool{}
+	conflict := func(s seen, reason, msg string) {
+		if !c.opts.LeaveOutConflicts {
+			c.add(s.src.obj.Finding(s.src.path+map[string]string{"ProtocolConflict": ".protocol", "HostnameConflict": ".hostname"}[reason], ruleTLS, finding.Error, msg))
+			return
+		}
+		c.add(s.src.obj.Finding(s.src.path, ruleTLS, finding.Warning, msg+": listener "+s.l.ID()+" is not served"))
+		s.src.outcome.Conflicted = Condition{OK: true, Reason: reason, Message: msg}
+		out[s.l] = true
+	}
+	for _, k := range keys {
+		ls := byPort[k]
+		p := k.port
 		first := ls[0]
 		hosts := map[string]*Listener{}
 		for _, s := range ls {
 			if s.l.Protocol != first.l.Protocol {
-				c.add(s.src.obj.Finding(s.src.path+".protocol", ruleTLS, finding.Error,
-					"listener "+s.l.ID()+" is "+s.l.Protocol+" on port "+strconv.Itoa(int(p))+", where listener "+first.l.ID()+" is "+
-						first.l.Protocol+": one port serves one protocol"))
+				conflict(s, "ProtocolConflict", "listener "+s.l.ID()+" is "+s.l.Protocol+" on port "+strconv.Itoa(int(p))+", where listener "+first.l.ID()+" is "+
+					first.l.Protocol+": one port serves one protocol")
 				continue
 			}
 			if s.l.Protocol != "HTTPS" {
@@ -283,14 +320,53 @@ func (c *compiler) checkListenerPorts() {
 				if h == "" {
 					h = "(any)"
 				}
-				c.add(s.src.obj.Finding(s.src.path+".hostname", ruleTLS, finding.Error,
-					"HTTPS listeners "+prev.ID()+" and "+s.l.ID()+" on port "+strconv.Itoa(int(p))+" have the same hostname "+h+
-						": the handshake cannot tell which certificate to serve"))
+				conflict(s, "HostnameConflict", "HTTPS listeners "+prev.ID()+" and "+s.l.ID()+" on port "+strconv.Itoa(int(p))+" have the same hostname "+h+
+					": the handshake cannot tell which certificate to serve")
 				continue
 			}
 			hosts[s.l.Hostname] = s.l
 		}
 	}
+	if len(out) == 0 {
+		return
+	}
+	kept := c.cfg.Listeners[:0:0]
+	for _, l := range c.cfg.Listeners {
+		if !out[l] {
+			kept = append(kept, l)
+		}
+	}
+	c.cfg.Listeners = kept
+	for gw, ls := range c.listeners {
+		kept := ls[:0:0]
+		for _, l := range ls {
+			if !out[l] {
+				kept = append(kept, l)
+			}
+		}
+		c.listeners[gw] = kept
+	}
+}
+
+// listenersByAge are the listeners of the oldest Gateway first (the Gateway API's precedence),
+// each Gateway's in spec order.
+func (c *compiler) listenersByAge() []*Listener {
+	gws := make([]*manifest.Object, 0, len(c.listeners))
+	seen := map[*manifest.Object]bool{}
+	for _, l := range c.cfg.Listeners {
+		if o := c.listenerSrc[l].obj; !seen[o] {
+			seen[o] = true
+			gws = append(gws, o)
+		}
+	}
+	sortByAge(gws)
+	rank := make(map[*manifest.Object]int, len(gws))
+	for i, o := range gws {
+		rank[o] = i
+	}
+	out := append([]*Listener(nil), c.cfg.Listeners...)
+	sort.SliceStable(out, func(i, j int) bool { return rank[c.listenerSrc[out[i]].obj] < rank[c.listenerSrc[out[j]].obj] })
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

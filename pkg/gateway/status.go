@@ -31,8 +31,13 @@ type ListenerOutcome struct {
 	Hostname string
 	// Accepted is false for a protocol the dataplane does not serve (UnsupportedProtocol).
 	Accepted Condition
-	// ResolvedRefs is false when allowedRoutes.kinds names no kind the dataplane serves.
-	ResolvedRefs   Condition
+	// ResolvedRefs is false when allowedRoutes.kinds names no kind the dataplane serves
+	// (InvalidRouteKinds), or a certificateRef does not resolve (InvalidCertificateRef,
+	// RefNotPermitted).
+	ResolvedRefs Condition
+	// Conflicted, when its Reason is set (HostnameConflict, ProtocolConflict), says the
+	// listener was left out for an earlier one on its port (Options.LeaveOutConflicts).
+	Conflicted     Condition
 	SupportedKinds []string
 	AttachedRoutes int32
 }

@@ -84,6 +84,10 @@ type Dataplane struct {
 	// render fills, the default) or "kubernetes" (the API server, with status written back;
 	// the chart then renders its RBAC and Lease).
 	Mode string `mapstructure:"mode" json:"mode"`
+	// GatewayPorts, in kubernetes mode, is a pod port range ("20000-20999") that gives each
+	// Gateway its own address (a Service per Gateway); empty serves every Gateway on the
+	// dataplane Service's.
+	GatewayPorts string `mapstructure:"gatewayPorts" json:"gatewayPorts"`
 }
 
 // Pool is the InferencePool of self-hosted vLLM servers.
@@ -151,7 +155,7 @@ func Defaults() map[string]any {
 		"gateway": map[string]any{"name": "inference-gateway", "namespace": "inference", "className": "gwctl", "port": int64(80), "publicURL": "",
 			"tls": map[string]any{"issuer": "", "issuerKind": "ClusterIssuer", "secretName": "gateway-tls", "hostname": "", "port": int64(443)}},
 		"dataplane": map[string]any{"namespace": "agentgateway-system", "image": DefaultImage(), "replicas": int64(2),
-			"controllerName": "gwctl.infergw.dev/dataplane", "mode": "file"},
+			"controllerName": "gwctl.infergw.dev/dataplane", "mode": "file", "gatewayPorts": ""},
 		"pool": map[string]any{"name": "vllm", "targetPort": int64(8000), "app": "vllm", "picker": "in-process",
 			"models": []any{map[string]any{"name": "llama-3-8b-instruct"}}},
 		"egress":        map[string]any{"model": "claude-haiku-4-5", "alias": "claude-haiku", "host": "", "port": int64(443)},

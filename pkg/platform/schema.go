@@ -41,6 +41,7 @@ const schemaTemplate = `{
       "image": {"type": "string", "minLength": 1},
       "replicas": {"type": "integer", "minimum": 1, "maximum": 100},
       "mode": {"enum": ["file", "kubernetes"]},
+      "gatewayPorts": {"type": "string", "pattern": "^([1-9][0-9]{0,4}-[1-9][0-9]{0,4})?$"},
       "controllerName": {"type": "string", "maxLength": 253, "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\\/[A-Za-z0-9\\/\\-._~%!$&'()*+,;=:]+$"}}},
     "pool": {"type": "object", "additionalProperties": false, "properties": {
       "name": {"$ref": "#/$defs/dnsLabel"}, "targetPort": {"$ref": "#/$defs/port"},
