@@ -94,7 +94,7 @@ func why(err error) string {
 	if inv, ok := err.(*config.InvalidError); ok {
 		var msgs []string
 		for _, f := range inv.Findings {
-			if f.Severity == finding.Error && !degradable[f.Rule] {
+			if blocks(f) {
 				msgs = append(msgs, f.Resource.String()+" "+f.Field+": "+f.Message)
 				if len(msgs) == 3 {
 					break

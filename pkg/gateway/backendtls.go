@@ -41,7 +41,13 @@ func (c *compiler) compileBackendTLSPolicies() {
 		c.out.TLSPolicies[NamespacedName{Namespace: ns(o), Name: o.Name}] = po
 		u := c.backendTLSPolicy(o, spec, po)
 		if u == nil {
-			continue
+			// Its targets still speak TLS, failing every handshake: the Gateway API wants a 5xx
+			// for a policy whose CA does not resolve, never a plaintext call.
+			why := po.Accepted.Message
+			if !po.ResolvedRefs.OK {
+				why = po.ResolvedRefs.Message
+			}
+			u = &UpstreamTLS{ServerName: lower(spec.at("validation", "hostname").str()), Source: "BackendTLSPolicy " + ns(o) + "/" + o.Name, Invalid: why}
 		}
 		found, applied, conflict := false, false, ""
 		u.ClientCertificate = c.backendClientCert
@@ -97,6 +103,7 @@ func (c *compiler) compileBackendTLSPolicies() {
 			}
 		}
 		switch {
+		case !po.Accepted.OK:
 		case !found:
 			po.Accepted = Condition{Reason: "TargetNotFound", Message: "no target of the policy is in the input"}
 		case !applied && conflict != "":
