@@ -62,6 +62,18 @@ spec:
   rules: [{backendRefs: [{name: backend, port: 443}]}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: mtls, namespace: btls}
+spec:
+  gatewayClassName: btls
+  listeners: [{name: http, port: 8080, protocol: HTTP}]
+  tls:
+    frontend:
+      default:
+        validation:
+          caCertificateRefs: [{group: "", kind: ConfigMap, name: client-ca}]
+---
+apiVersion: gateway.networking.k8s.io/v1
 kind: BackendTLSPolicy
 metadata: {name: backend, namespace: btls}
 spec:
@@ -99,6 +111,10 @@ func TestBackendTLSPolicy(t *testing.T) {
 	kubectl(t, c.s, ctx, backendTLSResources, "apply", "--server-side", "-f", "-")
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "backend-ca", Namespace: "btls"}, Data: map[string]string{"ca.crt": string(ca.PEM)}}
 	if _, err := c.cs.CoreV1().ConfigMaps("btls").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.cs.CoreV1().ConfigMaps("btls").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "client-ca", Namespace: "btls"},
+		Data: map[string]string{"ca.crt": string(otherCA.PEM)}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// A ConfigMap no policy names: never compiled, so its broken ca.crt changes nothing.
@@ -139,6 +155,15 @@ func TestBackendTLSPolicy(t *testing.T) {
 	t.Run("status: Accepted and ResolvedRefs on the Gateway", func(t *testing.T) {
 		eventually(t, 15*time.Second, func() string {
 			return ancestorConds(get(t, c, gvrBackendTLS, "btls", "backend"), "True Accepted", "True ResolvedRefs")
+		})
+	})
+	t.Run("a Gateway's spec.tls.frontend CA ConfigMap is read", func(t *testing.T) {
+		// Without it the set would not compile (the Gateway names a CA the dataplane lacks).
+		eventually(t, 15*time.Second, func() string {
+			if s, r := condition(get(t, c, gvrGateway, "btls", "mtls"), "Programmed", "status", "conditions"); s != "True" {
+				return "Gateway mtls Programmed " + s + " " + r
+			}
+			return ""
 		})
 	})
 	t.Run("another CA: 502, never plaintext", func(t *testing.T) {
