@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -20,7 +19,6 @@ import (
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/server"
 	"github.com/infergw/gwctl/dataplane/wiring"
-	"github.com/infergw/gwctl/pkg/gateway"
 )
 
 // saNamespace is where a pod finds its own namespace.
@@ -88,9 +86,7 @@ func kubeController(o *options, d *bootstrap.Dataplane, sopts *wiring.Options, l
 
 // serveFromEndpoints makes Service backends pick among the Service's ready endpoints.
 func serveFromEndpoints(d *bootstrap.Dataplane, ctl *kube.Controller) {
-	d.Backends.Register(gateway.KindService, func(b *gateway.Backend) (http.Handler, error) {
-		return d.WithAuth(b, ctl.Endpoints.ServiceHandler(b, d.Proxy)), nil
-	})
+	d.ServeServices(ctl.Endpoints.ServiceHandler)
 }
 
 // runKubernetes syncs the informers, applies the first set, then serves while the controller

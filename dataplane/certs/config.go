@@ -185,6 +185,10 @@ func (s *Store) ClientConfig(u *gateway.UpstreamTLS, address string) (*tls.Confi
 			return &tls.Certificate{}, nil // none: the upstream refuses the handshake and says so
 		}
 	}
+	if u.Invalid != "" {
+		// No root: no certificate verifies, so every call fails (502), none goes out in plaintext.
+		cfg.RootCAs, cfg.InsecureSkipVerify, cfg.VerifyConnection = x509.NewCertPool(), false, nil
+	}
 	return cfg, nil
 }
 

@@ -112,9 +112,7 @@ func runDataplane(t *testing.T, c *cluster, ns string, tune ...func(*kube.Option
 		}
 		return dialer.DialContext(ctx, network, addr)
 	}
-	d.Backends.Register(gateway.KindService, func(b *gateway.Backend) (http.Handler, error) {
-		return d.WithAuth(b, ctl.Endpoints.ServiceHandler(b, d.Proxy)), nil
-	})
+	d.ServeServices(ctl.Endpoints.ServiceHandler)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := ctl.Start(ctx); err != nil {
 		cancel()

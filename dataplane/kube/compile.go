@@ -22,6 +22,14 @@ var degradable = map[string]bool{
 	"gateway.certificate": true,
 }
 
+// blocks reports whether finding f keeps a set from being applied: an error that is not
+// degradable. A BackendTLSPolicy's own TLS errors do not: its targets then fail every
+// handshake (a 502, never plaintext) and its status says why, as the Gateway API requires, so
+// a broken policy (possibly another implementation's) leaves the rest served.
+func blocks(f finding.Finding) bool {
+	return f.Severity == finding.Error && !degradable[f.Rule] && !(f.Rule == "gateway.tls" && f.Resource.Kind == "BackendTLSPolicy")
+}
+
 // sync compiles the cluster's resources and applies them. An HTTPRoute with any other error is
 // left out (its requests get 404 instead of running half-compiled) and its status says why; an
 // error on any other kind (a policy, a backend) keeps the last good config, since serving
@@ -61,7 +69,7 @@ func (c *Controller) sync() *compiled1 {
 	cp.res = res
 	var errs []string
 	for _, f := range fs {
-		if f.Severity == finding.Error && !degradable[f.Rule] {
+		if blocks(f) {
 			errs = append(errs, f.String())
 		}
 	}
@@ -110,7 +118,7 @@ func (c *Controller) finish(cp *compiled1) *compiled1 {
 func blockingRoutes(fs []finding.Finding) map[gateway.NamespacedName]string {
 	out := map[gateway.NamespacedName]string{}
 	for _, f := range fs {
-		if f.Severity != finding.Error || degradable[f.Rule] || f.Resource.Kind != "HTTPRoute" {
+		if !blocks(f) || f.Resource.Kind != "HTTPRoute" {
 			continue
 		}
 		n := gateway.NamespacedName{Namespace: f.Resource.Namespace, Name: f.Resource.Name}

@@ -95,9 +95,11 @@ type Controller struct {
 	compiles atomic.Int64
 	writer   *statusWriter
 
-	// ctx is Start's: the Gateways' ports and the certificate Secret informers stop with it.
-	ctx   context.Context
-	certs *certSecrets
+	// ctx is Start's: the Gateways' ports and the named Secret and ConfigMap informers stop
+	// with it.
+	ctx context.Context
+	// certs are the certificate Secrets, cas the CA ConfigMaps our resources name.
+	certs, cas *namedObjects
 	// bindMu guards bound (the open Gateway ports) and alloc (the applied port assignment).
 	bindMu sync.Mutex
 	bound  map[int32]context.CancelFunc
@@ -165,7 +167,7 @@ func New(opts Options) (*Controller, error) {
 		ctx:     context.Background(),
 		bound:   map[int32]context.CancelFunc{},
 	}
-	c.certs = &certSecrets{c: c, byNS: map[string]*nsSecrets{}, done: c.ctx.Done()}
+	c.certs, c.cas = newCertSecrets(c), newCAConfigMaps(c)
 	c.writer = &statusWriter{c: c}
 	c.Endpoints = newEndpoints(c.inf, opts.Logger)
 	return c, nil
@@ -206,7 +208,7 @@ func (c *Controller) Start(ctx context.Context) error {
 	}
 	c.watched = ws
 	c.ctx = ctx
-	c.certs.done = ctx.Done()
+	c.certs.done, c.cas.done = ctx.Done(), ctx.Done()
 	for _, r := range ws {
 		inf := c.dynInf.ForResource(r.gvr)
 		_ = inf.Informer().SetTransform(stripManagedFields)
@@ -337,10 +339,13 @@ func (c *Controller) objects() ([]*manifest.Object, map[string]*unstructured.Uns
 			byKey[objKey(r.kind, u.GetNamespace(), u.GetName())] = u
 		}
 	}
-	// The certificate Secrets our Gateways name, read as the compiler reads Secrets of an input.
-	refs := c.certs.refs()
-	c.certs.watch(refs)
-	out = append(out, c.certs.objects(refs)...)
+	// The certificate Secrets and CA ConfigMaps our resources name, read as the compiler reads
+	// them in an input.
+	for _, w := range []*namedObjects{c.certs, c.cas} {
+		refs := w.refs()
+		w.watch(refs)
+		out = append(out, w.objects(refs)...)
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].File < out[j].File })
 	return out, byKey, nil
 }

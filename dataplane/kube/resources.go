@@ -24,6 +24,7 @@ var (
 	gvrGateway      = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
 	gvrHTTPRoute    = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}
 	gvrRefGrant     = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "referencegrants"}
+	gvrBackendTLS   = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "backendtlspolicies"}
 	gvrBackend      = schema.GroupVersionResource{Group: "agentgateway.dev", Version: "v1alpha1", Resource: "agentgatewaybackends"}
 	gvrPolicy       = schema.GroupVersionResource{Group: "agentgateway.dev", Version: "v1alpha1", Resource: "agentgatewaypolicies"}
 	gvrPool         = schema.GroupVersionResource{Group: "inference.networking.k8s.io", Version: "v1", Resource: "inferencepools"}
@@ -38,6 +39,7 @@ var compiled = []resource{
 	{gvr: gvrGateway, kind: "Gateway", namespaced: true, status: true},
 	{gvr: gvrHTTPRoute, kind: "HTTPRoute", namespaced: true, status: true},
 	{gvr: gvrRefGrant, kind: "ReferenceGrant", namespaced: true, optional: true},
+	{gvr: gvrBackendTLS, kind: "BackendTLSPolicy", namespaced: true, status: true, optional: true},
 	{gvr: gvrBackend, kind: "AgentgatewayBackend", namespaced: true, optional: true},
 	{gvr: gvrPolicy, kind: "AgentgatewayPolicy", namespaced: true, status: true, optional: true},
 	{gvr: gvrPool, kind: "InferencePool", namespaced: true, status: true, optional: true},
@@ -77,8 +79,10 @@ func Permissions() []Rule {
 		Rule{APIGroup: gvrCRD.Group, Resource: gvrCRD.Resource, Verbs: []string{"get"}, ResourceNames: []string{CRDName}},
 		// Secrets: provider keys in the dataplane's namespace, and listener certificates in the
 		// namespaces the Gateways name (not known when the chart renders, hence cluster-wide
-		// rights); each watch is namespace-scoped, never all Secrets of the cluster.
+		// rights); each watch is namespace-scoped, never all Secrets of the cluster. ConfigMaps
+		// likewise: the CA bundles Gateways and BackendTLSPolicies name.
 		Rule{APIGroup: "", Resource: "secrets", Verbs: []string{"list", "watch"}},
+		Rule{APIGroup: "", Resource: "configmaps", Verbs: []string{"list", "watch"}},
 		// Each Gateway's own Service (GatewayPorts), in the dataplane's namespace; reads come
 		// from the Service informer.
 		Rule{APIGroup: "", Resource: "services", Verbs: []string{"create", "update", "delete"}, Namespaced: true},

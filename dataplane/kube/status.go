@@ -80,6 +80,11 @@ func (c *Controller) writeStatus() {
 			c.update(ctx, gvrPolicy, u, s)
 		}
 	}
+	for _, u := range c.list("BackendTLSPolicy") {
+		if s := backendTLSStatus(u, ctl, out, cp.byKey); s != nil {
+			c.update(ctx, gvrBackendTLS, u, s)
+		}
+	}
 }
 
 func why(err error) string {
@@ -89,7 +94,7 @@ func why(err error) string {
 	if inv, ok := err.(*config.InvalidError); ok {
 		var msgs []string
 		for _, f := range inv.Findings {
-			if f.Severity == finding.Error && !degradable[f.Rule] {
+			if blocks(f) {
 				msgs = append(msgs, f.Resource.String()+" "+f.Field+": "+f.Message)
 				if len(msgs) == 3 {
 					break
@@ -446,6 +451,32 @@ func policyStatus(u *unstructured.Unstructured, ctl string, out *gateway.Outcome
 			break
 		}
 	}
+	var refs []map[string]any
+	for _, t := range targets {
+		m, _ := t.(map[string]any)
+		kind, _ := m["kind"].(string)
+		name, _ := m["name"].(string)
+		n := gateway.NamespacedName{Namespace: u.GetNamespace(), Name: name}
+		ours := kind == "Gateway" && out.Gateways[n] != nil || kind == "HTTPRoute" && out.Routes[n] != nil
+		if !ours {
+			continue
+		}
+		ref := map[string]any{"group": gateway.GroupGateway, "kind": kind, "namespace": n.Namespace, "name": name}
+		if s, _ := m["sectionName"].(string); s != "" {
+			ref["sectionName"] = s
+		}
+		refs = append(refs, ref)
+	}
+	return ancestorStatus(u, ctl, refs, func(old []any) []any {
+		return conditions(old, u.GetGeneration(), nc("Accepted", accepted),
+			nc("Attached", statusCond{ok: accepted.ok, reason: map[bool]string{true: "Attached", false: "Invalid"}[accepted.ok], msg: accepted.msg}))
+	})
+}
+
+// ancestorStatus is a policy's status (Gateway API PolicyStatus): our ancestors refs, each with
+// the conditions conds makes from its previous ones, and other controllers' ancestors kept. Nil
+// when the policy has no ancestor of ours, now or before.
+func ancestorStatus(u *unstructured.Unstructured, ctl string, refs []map[string]any, conds func(old []any) []any) map[string]any {
 	old, _ := u.Object["status"].(map[string]any)
 	oldAnc, _ := old["ancestors"].([]any)
 	var keep []any
@@ -463,23 +494,9 @@ func policyStatus(u *unstructured.Unstructured, ctl string, out *gateway.Outcome
 		mine[string(ref)] = m
 	}
 	var anc []any
-	for _, t := range targets {
-		m, _ := t.(map[string]any)
-		kind, _ := m["kind"].(string)
-		name, _ := m["name"].(string)
-		n := gateway.NamespacedName{Namespace: u.GetNamespace(), Name: name}
-		ours := kind == "Gateway" && out.Gateways[n] != nil || kind == "HTTPRoute" && out.Routes[n] != nil
-		if !ours {
-			continue
-		}
-		ref := map[string]any{"group": gateway.GroupGateway, "kind": kind, "namespace": n.Namespace, "name": name}
-		if s, _ := m["sectionName"].(string); s != "" {
-			ref["sectionName"] = s
-		}
+	for _, ref := range refs {
 		rj, _ := json.Marshal(ref)
-		anc = append(anc, map[string]any{"ancestorRef": ref, "controllerName": ctl,
-			"conditions": conditions(oldConds(mine[string(rj)]), u.GetGeneration(), nc("Accepted", accepted),
-				nc("Attached", statusCond{ok: accepted.ok, reason: map[bool]string{true: "Attached", false: "Invalid"}[accepted.ok], msg: accepted.msg}))})
+		anc = append(anc, map[string]any{"ancestorRef": ref, "controllerName": ctl, "conditions": conds(oldConds(mine[string(rj)]))})
 	}
 	if len(anc) == 0 && len(mine) == 0 {
 		return nil

@@ -31,12 +31,25 @@ func (c *compiler) useService(namespace, name string, port int32, tls **Upstream
 // AgentgatewayPolicy backend.tls) keeps it, with a warning.
 func (c *compiler) compileBackendTLSPolicies() {
 	sortByAge(c.tlsPolicies)
+	if c.out.TLSPolicies == nil {
+		c.out.TLSPolicies = map[NamespacedName]*TLSPolicyOutcome{}
+	}
 	for _, o := range c.tlsPolicies {
 		spec := root(c, o).get("spec")
-		u := c.backendTLSPolicy(o, spec)
+		po := &TLSPolicyOutcome{Accepted: Condition{OK: true, Reason: "Accepted", Message: "the policy is applied"},
+			ResolvedRefs: Condition{OK: true, Reason: "ResolvedRefs", Message: "every caCertificateRef resolves"}}
+		c.out.TLSPolicies[NamespacedName{Namespace: ns(o), Name: o.Name}] = po
+		u := c.backendTLSPolicy(o, spec, po)
 		if u == nil {
-			continue
+			// Its targets still speak TLS, failing every handshake: the Gateway API wants a 5xx
+			// for a policy whose CA does not resolve, never a plaintext call.
+			why := po.Accepted.Message
+			if !po.ResolvedRefs.OK {
+				why = po.ResolvedRefs.Message
+			}
+			u = &UpstreamTLS{ServerName: lower(spec.at("validation", "hostname").str()), Source: "BackendTLSPolicy " + ns(o) + "/" + o.Name, Invalid: why}
 		}
+		found, applied, conflict := false, false, ""
 		u.ClientCertificate = c.backendClientCert
 		namespace := ns(o)
 		for _, tf := range spec.get("targetRefs").list() {
@@ -63,9 +76,11 @@ func (c *compiler) compileBackendTLSPolicies() {
 					}
 					slots = append(slots, use)
 				}
+				found = true
 			case GroupInference + "/InferencePool":
 				if b := c.backends[string(KindInferencePool)+"/"+namespace+"/"+name]; b != nil {
 					slots = append(slots, tlsUse{tls: &b.TLS})
+					found = true
 				}
 			default:
 				tf.get("kind").warnf(ruleUnsupported, "BackendTLSPolicy target kind %s (group %q) is not served by the dataplane (Service, InferencePool): ignored there", kind, group)
@@ -75,50 +90,82 @@ func (c *compiler) compileBackendTLSPolicies() {
 				switch prev := *s.tls; {
 				case prev == nil:
 					*s.tls = u
+					applied = true
 					if s.url != nil {
 						*s.url = "https://" + strings.TrimPrefix(*s.url, "http://")
 					}
-				case prev.Source != u.Source:
+				case prev.Source == u.Source:
+					applied = true
+				default:
+					conflict = prev.Source
 					tf.warnf(ruleTLS, "%s targets %s %s/%s, which already has TLS from %s (older): this policy is not applied there", u.Source, kind, namespace, name, prev.Source)
 				}
 			}
 		}
+		switch {
+		case !po.Accepted.OK:
+		case !found:
+			po.Accepted = Condition{Reason: "TargetNotFound", Message: "no target of the policy is in the input"}
+		case !applied && conflict != "":
+			po.Accepted = Condition{Reason: "Conflicted", Message: "its targets already have TLS from " + conflict + " (older)"}
+		}
 	}
 }
 
-// backendTLSPolicy compiles a BackendTLSPolicy's validation; nil (with findings) when the
-// dataplane could not verify upstreams by it.
-func (c *compiler) backendTLSPolicy(o *manifest.Object, spec field) *UpstreamTLS {
+// backendTLSPolicy compiles a BackendTLSPolicy's validation; nil (with findings, and po's
+// conditions saying why) when the dataplane could not verify upstreams by it.
+func (c *compiler) backendTLSPolicy(o *manifest.Object, spec field, po *TLSPolicyOutcome) *UpstreamTLS {
 	vf := spec.get("validation")
 	u := &UpstreamTLS{ServerName: lower(vf.get("hostname").str()), Source: "BackendTLSPolicy " + ns(o) + "/" + o.Name}
 	ok := true
+	invalid := func(msg string) {
+		if po.Accepted.OK {
+			po.Accepted = Condition{Reason: "Invalid", Message: msg}
+		}
+		ok = false
+	}
 	if u.ServerName == "" {
 		vf.get("hostname").errorf(ruleTLS, "validation.hostname is required: it is the SNI and the name verified")
-		ok = false
+		invalid("validation.hostname is required")
 	}
 	refs := vf.get("caCertificateRefs").list()
 	switch wk := vf.get("wellKnownCACertificates").str(); {
 	case len(refs) > 0 && wk != "":
 		vf.errorf(ruleTLS, "must not contain both CACertificateRefs and WellKnownCACertificates")
-		ok = false
+		invalid("validation must not contain both caCertificateRefs and wellKnownCACertificates")
 	case wk == "System":
 		u.System = true
 	case wk != "":
 		vf.get("wellKnownCACertificates").errorf(ruleTLS, "wellKnownCACertificates %q is not known to the dataplane (System only)", wk)
-		ok = false
+		invalid("wellKnownCACertificates " + wk + " is not known to the dataplane")
 	case len(refs) == 0:
 		vf.errorf(ruleTLS, "must specify either CACertificateRefs or WellKnownCACertificates")
-		ok = false
+		invalid("validation must specify either caCertificateRefs or wellKnownCACertificates")
 	}
+	valid := 0
 	for _, rf := range refs {
-		group, kind := rf.get("group").str(), rf.get("kind").str()
+		group, kind, name := rf.get("group").str(), rf.get("kind").str(), rf.get("name").str()
 		if group != "" || kind != "ConfigMap" {
 			rf.get("kind").errorf(ruleTLS, "caCertificateRef kind %s (group %q) is not supported: only core ConfigMaps (key ca.crt)", kind, group)
-			ok = false
+			if po.ResolvedRefs.OK {
+				po.ResolvedRefs = Condition{Reason: "InvalidKind", Message: "caCertificateRef " + name + ": kind " + kind + " (group \"" + group + "\") is not supported: only core ConfigMaps"}
+			}
 			continue
 		}
-		if !c.addCA(u, rf.get("name"), ns(o), rf.get("name").str()) {
-			ok = false
+		if !c.addCA(u, rf.get("name"), ns(o), name) {
+			if po.ResolvedRefs.OK {
+				po.ResolvedRefs = Condition{Reason: "InvalidCACertificateRef", Message: "ConfigMap " + name + " is missing or has no PEM certificate in ca.crt"}
+			}
+			continue
+		}
+		valid++
+	}
+	if valid < len(refs) {
+		ok = false
+		if po.Accepted.OK && valid == 0 {
+			po.Accepted = Condition{Reason: "NoValidCACertificate", Message: "no caCertificateRef resolves"}
+		} else if po.Accepted.OK {
+			po.Accepted = Condition{Reason: "Invalid", Message: "a caCertificateRef does not resolve: the dataplane applies a policy only when all do"}
 		}
 	}
 	for _, sf := range vf.get("subjectAltNames").list() {
@@ -129,7 +176,7 @@ func (c *compiler) backendTLSPolicy(o *manifest.Object, spec field) *UpstreamTLS
 			u.SubjectAltNames = append(u.SubjectAltNames, SubjectAltName{URI: sf.get("uri").str()})
 		default:
 			sf.get("type").errorf(ruleTLS, "subjectAltNames type %q: want Hostname or URI", sf.get("type").str())
-			ok = false
+			invalid("subjectAltNames type " + sf.get("type").str() + ": want Hostname or URI")
 		}
 	}
 	for _, k := range sortedKeys(spec.get("options").object()) {

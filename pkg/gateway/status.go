@@ -10,6 +10,15 @@ type Outcome struct {
 	Pools map[NamespacedName]*PoolOutcome
 	// Foreign are the Gateways of other controllers' classes (left alone).
 	Foreign map[NamespacedName]bool
+	// TLSPolicies are the BackendTLSPolicies, with the conditions the Gateway API defines.
+	TLSPolicies map[NamespacedName]*TLSPolicyOutcome
+}
+
+// TLSPolicyOutcome is one BackendTLSPolicy: Accepted (Accepted, Invalid, NoValidCACertificate,
+// Conflicted, TargetNotFound) and ResolvedRefs (ResolvedRefs, InvalidCACertificateRef,
+// InvalidKind).
+type TLSPolicyOutcome struct {
+	Accepted, ResolvedRefs Condition
 }
 
 // Condition is one status condition's status, reason and message.

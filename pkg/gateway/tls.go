@@ -76,6 +76,10 @@ type UpstreamTLS struct {
 	Options TLSOptions
 	// Source names the policy, e.g. "BackendTLSPolicy ns/name".
 	Source string
+	// Invalid says why the policy cannot be applied (a CA reference that does not resolve):
+	// every connection then fails verification, as the Gateway API requires (an HTTP 5xx,
+	// never plaintext).
+	Invalid string `json:",omitempty"`
 }
 
 // SubjectAltName is one name an upstream certificate may carry.

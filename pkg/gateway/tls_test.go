@@ -291,8 +291,12 @@ VALIDATION
 				t.Fatalf("findings: %v, want %s", got, tc.want)
 			}
 			b := cfg.Backends["Service/app/model:8443"]
-			if (b.TLS != nil) != tc.attached {
-				t.Fatalf("TLS attached = %v, want %v", b.TLS != nil, tc.attached)
+			if valid := b.TLS != nil && b.TLS.Invalid == ""; valid != tc.attached {
+				t.Fatalf("TLS attached = %v, want %v", valid, tc.attached)
+			}
+			// An invalid policy still makes its target TLS, failing every handshake: never plaintext.
+			if tc.want != "" && (b.TLS == nil || b.TLS.Invalid == "") {
+				t.Fatalf("TLS = %+v, want the policy's target failing closed (Invalid set)", b.TLS)
 			}
 			if b.TLS != nil && (b.TLS.ServerName == "" || b.TLS.Source != "BackendTLSPolicy app/p") {
 				t.Errorf("TLS = %+v", b.TLS)
