@@ -59,8 +59,8 @@ var gatewayPorts = kube.PortRange{First: 23000, Last: 23999}
 var notYet = map[string]string{}
 
 // extended are the GATEWAY-HTTP extended features the dataplane implements and passes. Tried
-// and not claimed (CONFORMANCE_TRY=...): BackendTLSPolicy (Kubernetes mode does not watch
-// BackendTLSPolicies and their CA ConfigMaps, the harness does not install its CRD, and the
+// and not claimed (CONFORMANCE_TRY=...): BackendTLSPolicy (Kubernetes mode serves it, tested
+// in dataplane/kube TestBackendTLSPolicy, but this harness does not install its CRD and the
 // node's echo pods do not serve TLS); HTTPRouteRequestMirror and its variants, HTTPRouteRetry
 // (not implemented); HTTPRouteBackendProtocolH2C and HTTPRouteBackendProtocolWebSocket (the
 // node's echo pods speak neither); GatewayHTTPSListenerDetectMisdirectedRequests.
