@@ -9,6 +9,8 @@ import (
 	"sort"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/infergw/gwctl/pkg/gateway"
 )
 
@@ -33,20 +35,28 @@ type gwPort struct {
 	port int32
 }
 
-// allocate gives each Gateway listener port its own port of r: a hash of the Gateway and port,
-// probed to the next free port with the oldest Gateways placed first. Every replica computes
-// the same from the same Gateways, and a Gateway's ports stay put as others come and go (a
-// port moves only when the Gateway it had collided with goes). keys are ordered oldest
-// Gateway first; those that find no port (the range is full) are returned apart.
-func allocate(keys []gwPort, r PortRange) (map[gwPort]int32, []gwPort) {
+// allocate gives each Gateway listener port its own port of r. A key keeps the port prior gives
+// it (what its Gateway's Service says today), so a port never moves while its Gateway lives;
+// the others get a hash of the Gateway and port, probed to the next free port, oldest Gateway
+// first. Every replica computes the same from the same Gateways and Services. keys are ordered
+// oldest Gateway first; those that find no port (the range is full) are returned apart.
+func allocate(keys []gwPort, r PortRange, prior map[gwPort]int32) (map[gwPort]int32, []gwPort) {
 	out := make(map[gwPort]int32, len(keys))
 	if !r.enabled() {
 		return out, keys
 	}
 	size := uint32(r.Last - r.First + 1)
 	used := map[int32]bool{}
+	for _, k := range keys { // ports already given keep their owners (the oldest, on a clash)
+		if p, ok := prior[k]; ok && p >= r.First && p <= r.Last && !used[p] {
+			used[p], out[k] = true, p
+		}
+	}
 	var full []gwPort
 	for _, k := range keys {
+		if _, ok := out[k]; ok {
+			continue
+		}
 		h := fnv.New32a()
 		fmt.Fprintf(h, "%s/%s:%d", k.gw.Namespace, k.gw.Name, k.port)
 		start := h.Sum32() % size
@@ -63,6 +73,31 @@ func allocate(keys []gwPort, r PortRange) (map[gwPort]int32, []gwPort) {
 		}
 	}
 	return out, full
+}
+
+// priorPorts are the ports the Gateways' Services send each listener port to today.
+func (c *Controller) priorPorts(keys []gwPort) map[gwPort]int32 {
+	out := map[gwPort]int32{}
+	if c.Endpoints == nil || c.Endpoints.services == nil {
+		return out
+	}
+	store := c.Endpoints.services.GetStore()
+	for _, k := range keys {
+		obj, ok, _ := store.GetByKey(c.opts.Namespace + "/" + GatewayServiceName(k.gw))
+		if !ok {
+			continue
+		}
+		svc := obj.(*corev1.Service)
+		if svc.Annotations[annotationGateway] != k.gw.String() || svc.Annotations[annotationControls] != c.opts.Compile.ControllerName {
+			continue
+		}
+		for _, sp := range svc.Spec.Ports {
+			if sp.Port == k.port && sp.TargetPort.IntVal > 0 {
+				out[k] = sp.TargetPort.IntVal
+			}
+		}
+	}
+	return out
 }
 
 // gatewayPorts are the listener ports of cfg's Gateways, oldest Gateway first (by
@@ -100,7 +135,8 @@ func (c *Controller) gatewayPorts(cfg *gateway.Config, cp *compiled1) []gwPort {
 // key listeners by port, so each Gateway's routes and certificates stay its own) and returns the
 // assignment.
 func (c *Controller) assignPorts(cfg *gateway.Config, cp *compiled1) map[gwPort]int32 {
-	alloc, full := allocate(c.gatewayPorts(cfg, cp), c.opts.GatewayPorts)
+	keys := c.gatewayPorts(cfg, cp)
+	alloc, full := allocate(keys, c.opts.GatewayPorts, c.priorPorts(keys))
 	for _, k := range full {
 		c.log.Error("no free port left in --gateway-ports for a Gateway listener: it is not served",
 			slog.String("gateway", k.gw.String()), slog.Int("port", int(k.port)))
