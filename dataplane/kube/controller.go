@@ -37,7 +37,7 @@ type Options struct {
 	// address, or with GatewayPorts the type and pod selector of each Gateway's own Service.
 	Service string
 	// GatewayPorts, when set, gives each Gateway its own address: its listeners are served on
-	// ports of this range (allocated from the Gateways alone, so every replica agrees), and the
+	// ports of this range (allocated from the Gateways and their Services, so every replica agrees), and the
 	// leader keeps a Service per Gateway mapping each listener port to its port on the
 	// dataplane pods; the Gateway reports that Service's address. Unset, every Gateway is
 	// served on the ports of the dataplane's bindings and reports the dataplane Service's.
