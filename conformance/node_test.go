@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -296,40 +297,63 @@ func namedPort(p *corev1.Pod, name string) int32 {
 
 // echoTLS is how echo-basic would serve a pod's HTTPS port: on HTTPS_PORT (8443 unless set),
 // when its container sets TLS_SERVER_CERT and TLS_SERVER_PRIVKEY, with the certificate and key
-// those files hold: the keys of the Secret volume mounted there. The Secret is read at each
-// handshake, since the suite creates it after the base manifests' Deployments. Nil for a pod
-// that serves plain HTTP only.
+// those files hold (keys of the Secret volume mounted there), asking for a client certificate
+// signed by TLS_CLIENT_CACERTS when set (a ConfigMap or Secret volume's key) and accepting
+// connections without one, as echo-basic does. The volumes' objects are read at each handshake,
+// since the suite creates them after the base manifests' Deployments. Nil for a pod that serves
+// plain HTTP only.
 func (n *node) echoTLS(p *corev1.Pod) *echoTLSServer {
 	for _, c := range p.Spec.Containers {
 		env := map[string]string{}
 		for _, e := range c.Env {
 			env[e.Name] = e.Value
 		}
-		certFile, keyFile := env["TLS_SERVER_CERT"], env["TLS_SERVER_PRIVKEY"]
-		if certFile == "" || keyFile == "" {
+		if env["TLS_SERVER_CERT"] == "" || env["TLS_SERVER_PRIVKEY"] == "" {
 			continue
 		}
-		secret, certKey := secretKey(p, &c, certFile)
-		keySecret, keyKey := secretKey(p, &c, keyFile)
-		if secret == "" || keySecret != secret {
+		cert, key := volumeFile(p, &c, env["TLS_SERVER_CERT"]), volumeFile(p, &c, env["TLS_SERVER_PRIVKEY"])
+		if cert.name == "" || key.name == "" {
 			continue
+		}
+		var clientCA volumeKey
+		if f := env["TLS_CLIENT_CACERTS"]; f != "" {
+			if clientCA = volumeFile(p, &c, f); clientCA.name == "" {
+				continue
+			}
 		}
 		port := env["HTTPS_PORT"]
 		if port == "" {
 			port = "8443"
 		}
 		ns, cs := p.Namespace, n.cs
-		cfg := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
-			GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-				sec, err := cs.CoreV1().Secrets(ns).Get(hello.Context(), secret, metav1.GetOptions{})
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12,
+			GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+				ctx := hello.Context()
+				crt, err := cert.read(ctx, cs, ns)
 				if err != nil {
 					return nil, err
 				}
-				cert, err := tls.X509KeyPair(sec.Data[certKey], sec.Data[keyKey])
+				k, err := key.read(ctx, cs, ns)
 				if err != nil {
-					return nil, fmt.Errorf("secret %s/%s: %w", ns, secret, err)
+					return nil, err
 				}
-				return &cert, nil
+				pair, err := tls.X509KeyPair(crt, k)
+				if err != nil {
+					return nil, fmt.Errorf("%s %s/%s: %w", cert.kind, ns, cert.name, err)
+				}
+				out := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}, Certificates: []tls.Certificate{pair}}
+				if clientCA.name != "" {
+					ca, err := clientCA.read(ctx, cs, ns)
+					if err != nil {
+						return nil, err
+					}
+					out.ClientCAs = x509.NewCertPool()
+					if !out.ClientCAs.AppendCertsFromPEM(ca) {
+						return nil, fmt.Errorf("%s %s/%s: no PEM certificate", clientCA.kind, ns, clientCA.name)
+					}
+					out.ClientAuth = tls.VerifyClientCertIfGiven
+				}
+				return out, nil
 			}}
 		return &echoTLSServer{port: port, config: cfg}
 	}
@@ -342,9 +366,30 @@ type echoTLSServer struct {
 	config *tls.Config
 }
 
-// secretKey names the Secret and its key whose content a container sees at path, through a
-// Secret volume's mount (with the volume's items mapping keys to file names).
-func secretKey(p *corev1.Pod, c *corev1.Container, path string) (secret, key string) {
+// volumeKey is the key of a Secret or ConfigMap that a container sees as a file.
+type volumeKey struct {
+	kind, name, key string // kind Secret or ConfigMap; name empty when the file is not one
+}
+
+// read is the key's content, read from the API server.
+func (v volumeKey) read(ctx context.Context, cs kubernetes.Interface, ns string) ([]byte, error) {
+	if v.kind == "Secret" {
+		s, err := cs.CoreV1().Secrets(ns).Get(ctx, v.name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return s.Data[v.key], nil
+	}
+	cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, v.name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return []byte(cm.Data[v.key]), nil
+}
+
+// volumeFile names the Secret or ConfigMap key whose content a container sees at path, through
+// a volume's mount (with the volume's items mapping keys to file names).
+func volumeFile(p *corev1.Pod, c *corev1.Container, path string) volumeKey {
 	for _, m := range c.VolumeMounts {
 		dir := strings.TrimSuffix(m.MountPath, "/") + "/"
 		if !strings.HasPrefix(path, dir) {
@@ -352,20 +397,29 @@ func secretKey(p *corev1.Pod, c *corev1.Container, path string) (secret, key str
 		}
 		file := strings.TrimPrefix(path, dir)
 		for _, v := range p.Spec.Volumes {
-			if v.Name != m.Name || v.Secret == nil {
+			var kind, name string
+			var items []corev1.KeyToPath
+			switch {
+			case v.Name != m.Name:
+				continue
+			case v.Secret != nil:
+				kind, name, items = "Secret", v.Secret.SecretName, v.Secret.Items
+			case v.ConfigMap != nil:
+				kind, name, items = "ConfigMap", v.ConfigMap.Name, v.ConfigMap.Items
+			default:
 				continue
 			}
-			for _, it := range v.Secret.Items {
+			for _, it := range items {
 				if it.Path == file {
-					return v.Secret.SecretName, it.Key
+					return volumeKey{kind: kind, name: name, key: it.Key}
 				}
 			}
-			if len(v.Secret.Items) == 0 {
-				return v.Secret.SecretName, file
+			if len(items) == 0 {
+				return volumeKey{kind: kind, name: name, key: file}
 			}
 		}
 	}
-	return "", ""
+	return volumeKey{}
 }
 
 // startEcho serves a pod's echo: the request as echo-basic reports it, with the pod's name and
