@@ -58,11 +58,11 @@ var gatewayPorts = kube.PortRange{First: 23000, Last: 23999}
 var notYet = map[string]string{}
 
 // extended are the GATEWAY-HTTP extended features the dataplane implements and passes. Tried
-// and not claimed (CONFORMANCE_TRY=...): BackendTLSPolicy (Kubernetes mode serves it, tested
-// in dataplane/kube TestBackendTLSPolicy, but this harness does not install its CRD and the
-// node's echo pods do not serve TLS); HTTPRouteRequestMirror and its variants, HTTPRouteRetry
+// and not claimed (CONFORMANCE_TRY=...): HTTPRouteRequestMirror and its variants, HTTPRouteRetry
 // (not implemented); HTTPRouteBackendProtocolH2C and HTTPRouteBackendProtocolWebSocket (the
-// node's echo pods speak neither); GatewayHTTPSListenerDetectMisdirectedRequests.
+// node's echo pods speak neither); GatewayHTTPSListenerDetectMisdirectedRequests;
+// GatewayBackendClientCertificate (the Gateway's status has no ResolvedRefs condition for its
+// spec.tls.backend.clientCertificateRef).
 var extended = []features.FeatureName{
 	features.SupportHTTPRouteQueryParamMatching,
 	features.SupportHTTPRouteResponseHeaderModification,
@@ -83,6 +83,8 @@ var extended = []features.FeatureName{
 	features.SupportHTTPRouteParentRefPort,
 	features.SupportHTTPRouteMethodMatching,
 	features.SupportHTTPRouteCORS,
+	features.SupportBackendTLSPolicy,
+	features.SupportBackendTLSPolicySANValidation,
 }
 
 // supported is core plus extended; CONFORMANCE_TRY adds comma-separated features to try.
