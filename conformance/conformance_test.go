@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,11 +58,11 @@ var gatewayPorts = kube.PortRange{First: 23000, Last: 23999}
 var notYet = map[string]string{}
 
 // extended are the GATEWAY-HTTP extended features the dataplane implements and passes. Tried
-// and not claimed (CONFORMANCE_TRY=...): BackendTLSPolicy (Kubernetes mode serves it, tested
-// in dataplane/kube TestBackendTLSPolicy, but this harness does not install its CRD and the
-// node's echo pods do not serve TLS); HTTPRouteRequestMirror and its variants, HTTPRouteRetry
+// and not claimed (CONFORMANCE_TRY=...): HTTPRouteRequestMirror and its variants, HTTPRouteRetry
 // (not implemented); HTTPRouteBackendProtocolH2C and HTTPRouteBackendProtocolWebSocket (the
-// node's echo pods speak neither); GatewayHTTPSListenerDetectMisdirectedRequests.
+// node's echo pods speak neither); GatewayHTTPSListenerDetectMisdirectedRequests;
+// GatewayBackendClientCertificate (the Gateway's status has no ResolvedRefs condition for its
+// spec.tls.backend.clientCertificateRef).
 var extended = []features.FeatureName{
 	features.SupportHTTPRouteQueryParamMatching,
 	features.SupportHTTPRouteResponseHeaderModification,
@@ -84,6 +83,8 @@ var extended = []features.FeatureName{
 	features.SupportHTTPRouteParentRefPort,
 	features.SupportHTTPRouteMethodMatching,
 	features.SupportHTTPRouteCORS,
+	features.SupportBackendTLSPolicy,
+	features.SupportBackendTLSPolicySANValidation,
 }
 
 // supported is core plus extended; CONFORMANCE_TRY adds comma-separated features to try.
@@ -102,9 +103,11 @@ func TestConformance(t *testing.T) {
 	s := kubeapi.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	root := testenv.RepoRoot(t)
-	apply := s.Kubectl(ctx, "apply", "--server-side", "-f", filepath.Join(root, "testdata/gateway-api/crd/standard"))
-	if out, err := apply.CombinedOutput(); err != nil {
-		t.Fatalf("CRDs: %v\n%s", err, out)
+	// The standard channel's CRDs: the four of GATEWAY-HTTP core and BackendTLSPolicy's.
+	for _, f := range []string{"testdata/gateway-api/crd/standard", "schemas/gateway-api/v1.6.3/gateway.networking.k8s.io_backendtlspolicies.yaml"} {
+		if out, err := s.Kubectl(ctx, "apply", "--server-side", "-f", filepath.Join(root, f)).CombinedOutput(); err != nil {
+			t.Fatalf("CRDs: %v\n%s", err, out)
+		}
 	}
 	if out, err := s.Kubectl(ctx, "wait", "--for=condition=Established", "--timeout=60s", "crd", "--all").CombinedOutput(); err != nil {
 		t.Fatalf("CRDs: %v\n%s", err, out)
@@ -155,9 +158,7 @@ func TestConformance(t *testing.T) {
 			return d.Server.ServeBinding(ctx, server.Binding{Listener: ln, Port: port})
 		}})
 	require.NoError(t, err)
-	d.Backends.Register(gateway.KindService, func(b *gateway.Backend) (http.Handler, error) {
-		return d.WithAuth(b, ctl.Endpoints.ServiceHandler(b, d.Proxy)), nil
-	})
+	d.ServeServices(ctl.Endpoints.ServiceHandler) // as cmd/dataplane does: TLS by BackendTLSPolicy
 	require.NoError(t, ctl.Start(ctx))
 	done := make(chan struct{}, 2)
 	go func() { ctl.Run(ctx); done <- struct{}{} }()

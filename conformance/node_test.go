@@ -2,7 +2,10 @@ package conformance
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
@@ -47,6 +50,18 @@ type echoPod struct {
 	ns, name string
 	srv      *http.Server
 	addr     string // 127.0.0.1:port
+	// For a pod that echo-basic would serve HTTPS too (TLS_SERVER_CERT and TLS_SERVER_PRIVKEY
+	// set): its HTTPS port and the loopback address that answers it with TLS.
+	tlsPort, tlsAddr string
+	tlsSrv           *http.Server
+}
+
+// close stops the pod's servers.
+func (p *echoPod) close() {
+	_ = p.srv.Close()
+	if p.tlsSrv != nil {
+		_ = p.tlsSrv.Close()
+	}
 }
 
 // nodeName is the one node the pods are scheduled on.
@@ -64,7 +79,9 @@ func (n *node) Dial(ctx context.Context, network, addr string) (net.Conn, error)
 		addr = ep
 	}
 	if host, port, err := net.SplitHostPort(addr); err == nil {
-		if p := n.pods[host]; p != nil {
+		if p := n.pods[host]; p != nil && p.tlsAddr != "" && port == p.tlsPort {
+			addr = p.tlsAddr
+		} else if p != nil {
 			addr = p.addr
 		} else if n.local[host] {
 			addr = net.JoinHostPort("127.0.0.1", port)
@@ -85,7 +102,7 @@ func (n *node) run(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			n.mu.Lock()
 			for _, p := range n.pods {
-				_ = p.srv.Close()
+				p.close()
 			}
 			n.mu.Unlock()
 			return
@@ -128,7 +145,7 @@ func (n *node) reconcile(ctx context.Context) {
 	for key, ip := range n.byName {
 		if !live[key] {
 			if p := n.pods[ip]; p != nil {
-				_ = p.srv.Close()
+				p.close()
 			}
 			delete(n.pods, ip)
 			delete(n.local, ip)
@@ -180,7 +197,7 @@ func (n *node) kubelet(ctx context.Context, p *corev1.Pod) {
 		if p.Labels[loopbackLabel] == "true" {
 			n.local[ip], n.byName[key] = true, ip
 		} else {
-			ep, err := startEcho(p.Namespace, p.Name)
+			ep, err := startEcho(p.Namespace, p.Name, n.echoTLS(p))
 			if err != nil {
 				n.mu.Unlock()
 				return
@@ -278,14 +295,162 @@ func namedPort(p *corev1.Pod, name string) int32 {
 	return 0
 }
 
+// echoTLS is how echo-basic would serve a pod's HTTPS port: on HTTPS_PORT (8443 unless set),
+// when its container sets TLS_SERVER_CERT and TLS_SERVER_PRIVKEY, with the certificate and key
+// those files hold (keys of the Secret volume mounted there), asking for a client certificate
+// signed by TLS_CLIENT_CACERTS when set (a ConfigMap or Secret volume's key) and accepting
+// connections without one, as echo-basic does. The volumes' objects are read at each handshake,
+// since the suite creates them after the base manifests' Deployments. Nil for a pod that serves
+// plain HTTP only.
+func (n *node) echoTLS(p *corev1.Pod) *echoTLSServer {
+	for _, c := range p.Spec.Containers {
+		env := map[string]string{}
+		for _, e := range c.Env {
+			env[e.Name] = e.Value
+		}
+		if env["TLS_SERVER_CERT"] == "" || env["TLS_SERVER_PRIVKEY"] == "" {
+			continue
+		}
+		cert, key := volumeFile(p, &c, env["TLS_SERVER_CERT"]), volumeFile(p, &c, env["TLS_SERVER_PRIVKEY"])
+		if cert.name == "" || key.name == "" {
+			continue
+		}
+		var clientCA volumeKey
+		if f := env["TLS_CLIENT_CACERTS"]; f != "" {
+			if clientCA = volumeFile(p, &c, f); clientCA.name == "" {
+				continue
+			}
+		}
+		port := env["HTTPS_PORT"]
+		if port == "" {
+			port = "8443"
+		}
+		ns, cs := p.Namespace, n.cs
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12,
+			GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+				ctx := hello.Context()
+				crt, err := cert.read(ctx, cs, ns)
+				if err != nil {
+					return nil, err
+				}
+				k, err := key.read(ctx, cs, ns)
+				if err != nil {
+					return nil, err
+				}
+				pair, err := tls.X509KeyPair(crt, k)
+				if err != nil {
+					return nil, fmt.Errorf("%s %s/%s: %w", cert.kind, ns, cert.name, err)
+				}
+				out := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}, Certificates: []tls.Certificate{pair}}
+				if clientCA.name != "" {
+					ca, err := clientCA.read(ctx, cs, ns)
+					if err != nil {
+						return nil, err
+					}
+					out.ClientCAs = x509.NewCertPool()
+					if !out.ClientCAs.AppendCertsFromPEM(ca) {
+						return nil, fmt.Errorf("%s %s/%s: no PEM certificate", clientCA.kind, ns, clientCA.name)
+					}
+					out.ClientAuth = tls.VerifyClientCertIfGiven
+				}
+				return out, nil
+			}}
+		return &echoTLSServer{port: port, config: cfg}
+	}
+	return nil
+}
+
+// echoTLSServer is a pod's HTTPS port and its TLS configuration.
+type echoTLSServer struct {
+	port   string
+	config *tls.Config
+}
+
+// volumeKey is the key of a Secret or ConfigMap that a container sees as a file.
+type volumeKey struct {
+	kind, name, key string // kind Secret or ConfigMap; name empty when the file is not one
+}
+
+// read is the key's content, read from the API server.
+func (v volumeKey) read(ctx context.Context, cs kubernetes.Interface, ns string) ([]byte, error) {
+	if v.kind == "Secret" {
+		s, err := cs.CoreV1().Secrets(ns).Get(ctx, v.name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return s.Data[v.key], nil
+	}
+	cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, v.name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return []byte(cm.Data[v.key]), nil
+}
+
+// volumeFile names the Secret or ConfigMap key whose content a container sees at path, through
+// a volume's mount (with the volume's items mapping keys to file names).
+func volumeFile(p *corev1.Pod, c *corev1.Container, path string) volumeKey {
+	for _, m := range c.VolumeMounts {
+		dir := strings.TrimSuffix(m.MountPath, "/") + "/"
+		if !strings.HasPrefix(path, dir) {
+			continue
+		}
+		file := strings.TrimPrefix(path, dir)
+		for _, v := range p.Spec.Volumes {
+			var kind, name string
+			var items []corev1.KeyToPath
+			switch {
+			case v.Name != m.Name:
+				continue
+			case v.Secret != nil:
+				kind, name, items = "Secret", v.Secret.SecretName, v.Secret.Items
+			case v.ConfigMap != nil:
+				kind, name, items = "ConfigMap", v.ConfigMap.Name, v.ConfigMap.Items
+			default:
+				continue
+			}
+			for _, it := range items {
+				if it.Path == file {
+					return volumeKey{kind: kind, name: name, key: it.Key}
+				}
+			}
+			if len(items) == 0 {
+				return volumeKey{kind: kind, name: name, key: file}
+			}
+		}
+	}
+	return volumeKey{}
+}
+
 // startEcho serves a pod's echo: the request as echo-basic reports it, with the pod's name and
-// namespace.
-func startEcho(ns, name string) (*echoPod, error) {
+// namespace, and for a TLS pod (t not nil) the same over TLS on t's port, reporting the
+// connection's TLS state (the SNI the client sent, its certificates) as echo-basic does.
+func startEcho(ns, name string, t *echoTLSServer) (*echoPod, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := echoHandler(ns, name)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: h}
+	go func() { _ = srv.Serve(ln) }()
+	ep := &echoPod{ns: ns, name: name, srv: srv, addr: ln.Addr().String()}
+	if t == nil {
+		return ep, nil
+	}
+	tln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = srv.Close()
+		return nil, err
+	}
+	ep.tlsSrv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: h, TLSConfig: t.config}
+	ep.tlsPort, ep.tlsAddr = t.port, tln.Addr().String()
+	go func() { _ = ep.tlsSrv.ServeTLS(tln, "", "") }()
+	return ep, nil
+}
+
+// echoHandler answers as echo-basic does: the request as JSON, with the pod's name and namespace.
+func echoHandler(ns, name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d := r.URL.Query().Get("delay"); d != "" {
 			if dur, err := time.ParseDuration(d); err == nil && dur < time.Minute {
 				select {
@@ -296,10 +461,14 @@ func startEcho(ns, name string) (*echoPod, error) {
 			}
 		}
 		_, port, _ := net.SplitHostPort(r.Context().Value(http.LocalAddrContextKey).(net.Addr).String())
-		body, _ := json.MarshalIndent(map[string]any{
+		echo := map[string]any{
 			"path": r.RequestURI, "host": r.Host, "method": r.Method, "proto": r.Proto, "headers": r.Header,
 			"httpPort": port, "namespace": ns, "ingress": "", "service": "", "pod": name,
-		}, "", " ")
+		}
+		if r.TLS != nil {
+			echo["tls"] = tlsState(r.TLS)
+		}
+		body, _ := json.MarshalIndent(echo, "", " ")
 		for _, list := range r.Header["X-Echo-Set-Header"] { // as echo-basic: "name:value,name:value"
 			for _, kv := range strings.Split(list, ",") {
 				k, v, _ := strings.Cut(strings.TrimSpace(kv), ":")
@@ -314,7 +483,16 @@ func startEcho(ns, name string) (*echoPod, error) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		_, _ = w.Write(body)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	return &echoPod{ns: ns, name: name, srv: srv, addr: ln.Addr().String()}, nil
+	})
+}
+
+// tlsState reports a connection's TLS state with echo-basic's field names.
+func tlsState(cs *tls.ConnectionState) map[string]any {
+	version := map[uint16]string{tls.VersionTLS13: "TLSv1.3", tls.VersionTLS12: "TLSv1.2"}[cs.Version]
+	peers := []string{}
+	for _, c := range cs.PeerCertificates {
+		peers = append(peers, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})))
+	}
+	return map[string]any{"version": version, "serverName": cs.ServerName, "negotiatedProtocol": cs.NegotiatedProtocol,
+		"cipherSuite": tls.CipherSuiteName(cs.CipherSuite), "peerCertificates": peers}
 }
