@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/infergw/gwctl/dataplane/llm/gemini/geminitest"
+	"github.com/infergw/gwctl/dataplane/llm/llmtest"
 	openaibackend "github.com/infergw/gwctl/dataplane/llm/openai"
 )
 
@@ -121,26 +120,11 @@ func handlerBench(b *testing.B, translate, stream bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	b.Cleanup(srv.Close)
 	body := benchRequest
 	if stream {
-		body = bytes.Replace(benchRequest, []byte(`"stream":false`), []byte(`"stream":true,"stream_options":{"include_usage":true}`), 1)
+		body = llmtest.StreamRequest(benchRequest)
 	}
-	client := srv.Client()
-	url := srv.URL + "/v1/chat/completions"
-	b.ReportAllocs()
-	for b.Loop() {
-		resp, err := client.Post(url, "application/json", bytes.NewReader(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		n, _ := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || n == 0 {
-			b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
-		}
-	}
+	llmtest.BenchChat(b, h, body)
 }
 
 // BenchmarkHandlerTranslate and BenchmarkHandlerPassthrough measure a whole request over
