@@ -85,6 +85,8 @@ var extended = []features.FeatureName{
 	features.SupportHTTPRouteCORS,
 	features.SupportBackendTLSPolicy,
 	features.SupportBackendTLSPolicySANValidation,
+	features.SupportGatewayFrontendClientCertificateValidation,
+	features.SupportGatewayFrontendClientCertificateValidationInsecureFallback,
 }
 
 // supported is core plus extended; CONFORMANCE_TRY adds comma-separated features to try.

@@ -86,8 +86,8 @@ spec:
 // Issue #20: in Kubernetes mode a BackendTLSPolicy and its CA ConfigMap, as the API server
 // holds them, decide how the dataplane calls a Service: over TLS verified by that CA; a
 // ConfigMap changed to another CA makes requests fail 502 (never plaintext), and restoring it
-// serves again; a policy whose ConfigMap is missing fails its Service's requests (502) without
-// stopping the rest. The policy's status names the Gateway with Accepted and ResolvedRefs.
+// serves again; a policy whose ConfigMap is missing, or holds no PEM certificate, fails its
+// Service's requests (502) without stopping the rest. The policy's status names the Gateway with Accepted and ResolvedRefs.
 func TestBackendTLSPolicy(t *testing.T) {
 	c := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -182,6 +182,22 @@ func TestBackendTLSPolicy(t *testing.T) {
 	t.Run("a missing ConfigMap: 502 and the spec's reasons", func(t *testing.T) {
 		p := get(t, c, gvrBackendTLS, "btls", "backend")
 		refs := []any{map[string]any{"group": "", "kind": "ConfigMap", "name": "nope"}}
+		if err := unstructured.SetNestedSlice(p.Object, refs, "spec", "validation", "caCertificateRefs"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.dyn.Resource(gvrBackendTLS).Namespace("btls").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 15*time.Second, func() string {
+			return ancestorConds(get(t, c, gvrBackendTLS, "btls", "backend"), "False NoValidCACertificate", "False InvalidCACertificateRef")
+		})
+		eventually(t, 15*time.Second, serves(http.StatusBadGateway, ""))
+	})
+	t.Run("a ConfigMap with no PEM certificate: 502, not the whole set refused", func(t *testing.T) {
+		// The finding lands on the ConfigMap (its ca.crt), not the policy: it must degrade the
+		// policy's backend like a missing ConfigMap, not keep the last good config.
+		p := get(t, c, gvrBackendTLS, "btls", "backend")
+		refs := []any{map[string]any{"group": "", "kind": "ConfigMap", "name": "unnamed"}}
 		if err := unstructured.SetNestedSlice(p.Object, refs, "spec", "validation", "caCertificateRefs"); err != nil {
 			t.Fatal(err)
 		}

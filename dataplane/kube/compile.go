@@ -16,10 +16,12 @@ import (
 // parentRef that does not attach leaves the route off that parent, and an unresolved backendRef
 // answers 500 (both reported in the route's status). They do not stop a set from being applied.
 // A certificate that does not resolve leaves its listener failing handshakes (its status says
-// why: ResolvedRefs InvalidCertificateRef), not the other Gateways unserved.
+// why: ResolvedRefs InvalidCertificateRef), not the other Gateways unserved. A CA certificate
+// reference that does not resolve leaves its listener out (client validation) or its backend
+// failing handshakes (BackendTLSPolicy); never served open.
 var degradable = map[string]bool{
 	"gateway.parent-ref": true, "gateway.backend-ref": true, "gateway.reference-grant": true, "gateway.backend-kind": true,
-	"gateway.certificate": true,
+	"gateway.certificate": true, "gateway.ca-certificate": true,
 }
 
 // blocks reports whether finding f keeps a set from being applied: an error that is not

@@ -314,7 +314,13 @@ func (c *Controller) gatewayStatus(u *unstructured.Unstructured, n gateway.Names
 				nc("Accepted", fromCond(l.Accepted)), nc("Programmed", lp), nc("ResolvedRefs", fromCond(l.ResolvedRefs)), nc("Conflicted", conf)),
 		})
 	}
-	st := map[string]any{"conditions": conditions(oldConds(old), gen, nc("Accepted", accepted), nc("Programmed", gp))}
+	conds := []namedCond{nc("Accepted", accepted), nc("Programmed", gp)}
+	if g.InsecureFrontend {
+		// Present only while a listener allows the fallback; removed when none does.
+		conds = append(conds, nc("InsecureFrontendValidationMode", statusCond{ok: true, reason: "ConfigurationChanged",
+			msg: "an HTTPS listener accepts clients without a valid certificate (spec.tls.frontend mode AllowInsecureFallback)"}))
+	}
+	st := map[string]any{"conditions": conditions(oldConds(old), gen, conds...)}
 	if len(addrs) > 0 {
 		st["addresses"] = addrs
 	}

@@ -26,6 +26,7 @@ var registry = []Rule{
 	{"gateway.backend-kind", Error, "the dataplane compiler cannot route to a backendRef of this kind"},
 	{"gateway.backend-ref", Error, "the dataplane compiler cannot resolve a backendRef"},
 	{"gateway.certificate", Error, "a listener's certificate the dataplane cannot serve: missing keys, malformed, a key that does not match, expired (warning when the Secret is not in the input)"},
+	{"gateway.ca-certificate", Error, "a CA certificate reference (client validation of an HTTPS listener, a BackendTLSPolicy) that does not resolve: the listener is left out, the backend's handshakes fail"},
 	{"gateway.certificate-hostname", Warning, "no certificate of an HTTPS listener covers the listener's hostname"},
 	{"gateway.duplicate", Error, "the dataplane compiler sees two objects with one name"},
 	{"gateway.endpoint-picker", Info, "which endpoint picker serves an InferencePool: the in-process picker, or the endpointPickerRef Service over ext_proc"},

@@ -152,7 +152,7 @@ func (c *compiler) backendTLSPolicy(o *manifest.Object, spec field, po *TLSPolic
 			}
 			continue
 		}
-		if !c.addCA(u, rf.get("name"), ns(o), name) {
+		if !c.addCA(u, rf.get("name"), ns(o), name, ruleCARef) {
 			if po.ResolvedRefs.OK {
 				po.ResolvedRefs = Condition{Reason: "InvalidCACertificateRef", Message: "ConfigMap " + name + " is missing or has no PEM certificate in ca.crt"}
 			}
@@ -190,8 +190,8 @@ func (c *compiler) backendTLSPolicy(o *manifest.Object, spec field, po *TLSPolic
 
 // addCA appends the ca.crt of ConfigMap namespace/name to u's roots; false (with a finding at
 // at) when it is missing or holds no certificate.
-func (c *compiler) addCA(u *UpstreamTLS, at field, namespace, name string) bool {
-	pemData, src, ok := c.caBundle(at, namespace, name)
+func (c *compiler) addCA(u *UpstreamTLS, at field, namespace, name, rule string) bool {
+	pemData, src, ok := c.caBundle(at, namespace, name, rule)
 	if !ok {
 		return false
 	}
@@ -201,20 +201,21 @@ func (c *compiler) addCA(u *UpstreamTLS, at field, namespace, name string) bool 
 }
 
 // caBundle is the ca.crt of ConfigMap namespace/name and a name for it; false (with a finding
-// at at) when it is missing or holds no certificate.
-func (c *compiler) caBundle(at field, namespace, name string) ([]byte, string, bool) {
+// of rule at at) when it is missing or holds no certificate. rule is ruleCARef only where the
+// caller fails closed without it.
+func (c *compiler) caBundle(at field, namespace, name, rule string) ([]byte, string, bool) {
 	cm := c.lookup(GroupCore, "ConfigMap", namespace, name)
 	if cm == nil {
-		at.errorf(ruleTLS, "CA ConfigMap %s/%s is not in the input: the dataplane cannot verify certificates without it", namespace, name)
+		at.errorf(rule, "CA ConfigMap %s/%s is not in the input: the dataplane cannot verify certificates without it", namespace, name)
 		return nil, "", false
 	}
 	pemData := root(c, cm).at("data", "ca.crt").str()
 	if pemData == "" {
-		at.errorf(ruleTLS, "CA ConfigMap %s/%s has no data[ca.crt]", namespace, name)
+		at.errorf(rule, "CA ConfigMap %s/%s has no data[ca.crt]", namespace, name)
 		return nil, "", false
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM([]byte(pemData)) {
-		root(c, cm).at("data", "ca.crt").errorf(ruleTLS, "CA ConfigMap %s/%s: ca.crt holds no PEM certificate", namespace, name)
+		root(c, cm).at("data", "ca.crt").errorf(rule, "CA ConfigMap %s/%s: ca.crt holds no PEM certificate", namespace, name)
 		return nil, "", false
 	}
 	return []byte(pemData), "ConfigMap " + namespace + "/" + name, true
@@ -242,7 +243,7 @@ func (c *compiler) agentTLS(o *manifest.Object, tf field) *UpstreamTLS {
 		ok = false
 	}
 	for _, rf := range tf.get("caCertificateRefs").list() {
-		if !c.addCA(u, rf.get("name"), namespace, rf.get("name").str()) {
+		if !c.addCA(u, rf.get("name"), namespace, rf.get("name").str(), ruleTLS) {
 			ok = false
 		}
 	}

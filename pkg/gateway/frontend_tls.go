@@ -30,10 +30,10 @@ type frontendValidation struct {
 	def     *ClientValidation
 	perPort map[int32]*ClientValidation
 	portAt  map[int32]field
-	// failed says a part could not be compiled: the listeners it covers are left out rather
-	// than served without client validation.
-	failed     bool
-	failedPort map[int32]bool
+	// failed says why a part could not be compiled (ResolvedRefs, reason set): the listeners it
+	// covers are left out rather than served without client validation.
+	failed     Condition
+	failedPort map[int32]Condition
 }
 
 // compileFrontendValidation reads spec.tls.frontend: default and perPort.
@@ -41,22 +41,21 @@ func (c *compiler) compileFrontendValidation(gw NamespacedName, ff field) *front
 	if !ff.exists() {
 		return nil
 	}
-	fv := &frontendValidation{perPort: map[int32]*ClientValidation{}, portAt: map[int32]field{}, failedPort: map[int32]bool{}}
+	fv := &frontendValidation{perPort: map[int32]*ClientValidation{}, portAt: map[int32]field{}, failedPort: map[int32]Condition{}}
 	if df := ff.get("default"); df.exists() {
-		fv.def = c.clientValidation(gw, df.get("validation"), "spec.tls.frontend.default")
-		fv.failed = fv.def == nil && df.get("validation").exists()
+		fv.def, fv.failed = c.clientValidation(gw, df.get("validation"), "spec.tls.frontend.default")
 	}
 	for _, pf := range ff.get("perPort").list() {
 		port := pf.get("port").port()
 		if _, dup := fv.portAt[port]; dup {
 			pf.get("port").errorf(ruleTLS, "spec.tls.frontend.perPort: port %d appears twice", port)
-			fv.failedPort[port] = true
+			fv.failedPort[port] = Condition{Reason: "UnsupportedValue", Message: "spec.tls.frontend.perPort names port " + strconv.Itoa(int(port)) + " twice"}
 			continue
 		}
 		fv.portAt[port] = pf
-		v := c.clientValidation(gw, pf.at("tls", "validation"), "spec.tls.frontend.perPort[port "+strconv.Itoa(int(port))+"]")
+		v, failed := c.clientValidation(gw, pf.at("tls", "validation"), "spec.tls.frontend.perPort[port "+strconv.Itoa(int(port))+"]")
 		if v == nil {
-			fv.failedPort[port] = pf.at("tls", "validation").exists()
+			fv.failedPort[port] = failed
 			continue
 		}
 		fv.perPort[port] = v
@@ -64,52 +63,59 @@ func (c *compiler) compileFrontendValidation(gw NamespacedName, ff field) *front
 	return fv
 }
 
-// clientValidation compiles one validation block; nil (with findings) when it cannot be enforced.
-func (c *compiler) clientValidation(gw NamespacedName, vf field, source string) *ClientValidation {
+// clientValidation compiles one validation block: nil when it is absent, or when it cannot be
+// enforced (with findings, and the listener's ResolvedRefs saying why in the Gateway API's
+// reasons: InvalidCACertificateRef, InvalidCACertificateKind, RefNotPermitted).
+func (c *compiler) clientValidation(gw NamespacedName, vf field, source string) (*ClientValidation, Condition) {
 	if !vf.exists() {
-		return nil
+		return nil, Condition{OK: true}
 	}
 	v := &ClientValidation{Mode: vf.get("mode").strOr(ModeAllowValidOnly), Source: source}
-	ok := true
+	failed := Condition{OK: true}
+	fail := func(reason, msg string) {
+		if failed.OK {
+			failed = Condition{Reason: reason, Message: source + ": " + msg}
+		}
+	}
 	switch v.Mode {
 	case ModeAllowValidOnly:
 	case ModeAllowInsecureFallback:
 		vf.get("mode").warnf(ruleTLS, "mode AllowInsecureFallback: connections without a valid client certificate are accepted too, so the backends must authorize clients themselves")
 	default:
 		vf.get("mode").errorf(ruleTLS, "mode %q: want AllowValidOnly or AllowInsecureFallback", v.Mode)
-		ok = false
+		fail("UnsupportedValue", "mode "+v.Mode+" is not AllowValidOnly or AllowInsecureFallback")
 	}
 	refs := vf.get("caCertificateRefs").list()
 	if len(refs) == 0 {
 		vf.get("caCertificateRefs").errorf(ruleTLS, "client certificate validation needs caCertificateRefs")
-		ok = false
+		fail("InvalidCACertificateRef", "no caCertificateRefs")
 	}
 	for _, rf := range refs {
 		group, kind, name := rf.get("group").str(), rf.get("kind").str(), rf.get("name").str()
 		namespace := rf.get("namespace").strOr(gw.Namespace)
 		switch {
 		case group != "" || kind != "ConfigMap":
-			rf.get("kind").errorf(ruleTLS, "caCertificateRef kind %s (group %q) is not supported: only core ConfigMaps (key ca.crt)", kind, group)
-			ok = false
+			rf.get("kind").errorf(ruleCARef, "caCertificateRef kind %s (group %q) is not supported: only core ConfigMaps (key ca.crt)", kind, group)
+			fail("InvalidCACertificateKind", "caCertificateRef kind "+kind+" (group \""+group+"\") is not supported: only core ConfigMaps")
 			continue
 		case namespace != gw.Namespace && !c.granted(GroupGateway, "Gateway", gw.Namespace, GroupCore, "ConfigMap", namespace, name):
 			rf.get("namespace").errorf(ruleRefGrant, "caCertificateRef to ConfigMap %s/%s crosses namespaces without a ReferenceGrant in namespace %s (from Gateway in %s)",
 				namespace, name, namespace, gw.Namespace)
-			ok = false
+			fail("RefNotPermitted", "caCertificateRef to ConfigMap "+namespace+"/"+name+" is not permitted by any ReferenceGrant")
 			continue
 		}
-		pemData, src, found := c.caBundle(rf.get("name"), namespace, name)
+		pemData, src, found := c.caBundle(rf.get("name"), namespace, name, ruleCARef)
 		if !found {
-			ok = false
+			fail("InvalidCACertificateRef", "ConfigMap "+namespace+"/"+name+" is missing or has no PEM certificate in ca.crt")
 			continue
 		}
 		v.CAPEM = append(append(v.CAPEM, pemData...), '\n')
 		v.CASources = append(v.CASources, src)
 	}
-	if !ok {
-		return nil
+	if !failed.OK {
+		return nil, failed
 	}
-	return v
+	return v, failed
 }
 
 // applyFrontendValidation sets the client validation of the Gateway's HTTPS listeners: the
@@ -132,11 +138,14 @@ func (c *compiler) applyFrontendValidation(gw NamespacedName, fv *frontendValida
 		if _, set := fv.portAt[l.Port]; set {
 			v, failed = fv.perPort[l.Port], fv.failedPort[l.Port]
 		}
-		if failed {
-			c.dropListener(l)
+		if failed.Reason != "" {
+			c.dropListener(l, failed)
 			continue
 		}
 		l.TLS.ClientValidation = v
+		if v != nil && v.Mode == ModeAllowInsecureFallback {
+			c.outcomeOf(gw).InsecureFrontend = true
+		}
 		kept = append(kept, l)
 	}
 	c.listeners[gw.String()] = kept
@@ -148,12 +157,17 @@ func (c *compiler) applyFrontendValidation(gw NamespacedName, fv *frontendValida
 }
 
 // dropListener removes a listener whose client validation cannot be enforced from the config
-// (its findings say why), with the status conditions the Gateway API asks for.
-func (c *compiler) dropListener(l *Listener) {
+// (its findings say why), with the status conditions the Gateway API asks for: ResolvedRefs
+// from why (a reason the spec names for it) and Accepted NoValidCACertificate, or Accepted
+// UnsupportedValue for a mode or port the CRD would have refused.
+func (c *compiler) dropListener(l *Listener, why Condition) {
 	if src := c.listenerSrc[l]; src != nil && src.outcome != nil {
-		msg := "spec.tls.frontend client certificate validation for port " + strconv.Itoa(int(l.Port)) + " has no valid CA certificate"
-		src.outcome.ResolvedRefs = Condition{Reason: "InvalidCACertificateRef", Message: msg}
-		src.outcome.Accepted = Condition{Reason: "NoValidCACertificate", Message: msg}
+		if why.Reason == "UnsupportedValue" {
+			src.outcome.Accepted = why
+		} else {
+			src.outcome.ResolvedRefs = why
+			src.outcome.Accepted = Condition{Reason: "NoValidCACertificate", Message: why.Message}
+		}
 	}
 	out := c.cfg.Listeners[:0]
 	for _, x := range c.cfg.Listeners {

@@ -54,8 +54,10 @@ spec:
 		src   string
 		want  []string // findings (prefixes)
 		modes map[string]string
+		// resolved is the ResolvedRefs reason of the HTTPS listeners left out (modes nil).
+		resolved string
 	}{
-		{"default on every HTTPS listener", gateway(def), nil, map[string]string{"a": ModeAllowValidOnly, "b": ModeAllowValidOnly}},
+		{"default on every HTTPS listener", gateway(def), nil, map[string]string{"a": ModeAllowValidOnly, "b": ModeAllowValidOnly}, ""},
 		{"perPort overrides the default", gateway(def + `      perPort:
       - port: 8443
         tls:
@@ -63,31 +65,35 @@ spec:
             mode: AllowInsecureFallback
             caCertificateRefs: [{group: "", kind: ConfigMap, name: clients}]
 `), []string{"warning gateway.tls spec.tls.frontend.perPort[0].tls.validation.mode: mode AllowInsecureFallback: connections without a valid client certificate are accepted"},
-			map[string]string{"a": ModeAllowValidOnly, "b": ModeAllowInsecureFallback}},
+			map[string]string{"a": ModeAllowValidOnly, "b": ModeAllowInsecureFallback}, ""},
 		{"perPort only", gateway(`      default: {}
       perPort:
       - {port: 443, tls: {validation: {caCertificateRefs: [{group: "", kind: ConfigMap, name: clients}]}}}
-`), nil, map[string]string{"a": ModeAllowValidOnly, "b": ""}},
+`), nil, map[string]string{"a": ModeAllowValidOnly, "b": ""}, ""},
 		{"CA in another namespace with a grant", gateway(`      default:
         validation:
           caCertificateRefs: [{group: "", kind: ConfigMap, name: shared, namespace: pki}]
-`) + grant, nil, map[string]string{"a": ModeAllowValidOnly, "b": ModeAllowValidOnly}},
+`) + grant, nil, map[string]string{"a": ModeAllowValidOnly, "b": ModeAllowValidOnly}, ""},
 		{"CA in another namespace without a grant", gateway(`      default:
         validation:
           caCertificateRefs: [{group: "", kind: ConfigMap, name: shared, namespace: pki}]
-`), []string{"error gateway.reference-grant spec.tls.frontend.default.validation.caCertificateRefs[0].namespace: caCertificateRef to ConfigMap pki/shared crosses namespaces without a ReferenceGrant"}, nil},
+`), []string{"error gateway.reference-grant spec.tls.frontend.default.validation.caCertificateRefs[0].namespace: caCertificateRef to ConfigMap pki/shared crosses namespaces without a ReferenceGrant"}, nil, "RefNotPermitted"},
 		{"missing CA ConfigMap leaves the listeners out", gateway(`      default:
         validation:
           caCertificateRefs: [{group: "", kind: ConfigMap, name: absent}]
-`), []string{"error gateway.tls spec.tls.frontend.default.validation.caCertificateRefs[0].name: CA ConfigMap infra/absent is not in the input"}, nil},
+`), []string{"error gateway.ca-certificate spec.tls.frontend.default.validation.caCertificateRefs[0].name: CA ConfigMap infra/absent is not in the input"}, nil, "InvalidCACertificateRef"},
 		{"a Secret is not a CA kind the dataplane reads", gateway(`      default:
         validation:
           caCertificateRefs: [{group: "", kind: Secret, name: clients}]
-`), []string{"error gateway.tls spec.tls.frontend.default.validation.caCertificateRefs[0].kind: caCertificateRef kind Secret"}, nil},
+`), []string{"error gateway.ca-certificate spec.tls.frontend.default.validation.caCertificateRefs[0].kind: caCertificateRef kind Secret"}, nil, "InvalidCACertificateKind"},
+		{"an invalid perPort leaves only its listener out", gateway(def + `      perPort:
+      - {port: 8443, tls: {validation: {caCertificateRefs: [{group: "", kind: Service, name: clients}]}}}
+`), []string{"error gateway.ca-certificate spec.tls.frontend.perPort[0].tls.validation.caCertificateRefs[0].kind: caCertificateRef kind Service"},
+			map[string]string{"a": ModeAllowValidOnly}, "InvalidCACertificateKind"},
 		{"perPort without an HTTPS listener", gateway(def + `      perPort:
       - {port: 9443, tls: {validation: {caCertificateRefs: [{group: "", kind: ConfigMap, name: clients}]}}}
 `), []string{"warning gateway.tls spec.tls.frontend.perPort[0].port: spec.tls.frontend.perPort: Gateway infra/gw has no HTTPS listener on port 9443"},
-			map[string]string{"a": ModeAllowValidOnly, "b": ModeAllowValidOnly}},
+			map[string]string{"a": ModeAllowValidOnly, "b": ModeAllowValidOnly}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,12 +127,25 @@ spec:
 				if len(served) != 0 {
 					t.Errorf("HTTPS listeners served: %v", served)
 				}
-				st := cfg.Outcome.Gateways[NamespacedName{Namespace: "infra", Name: "gw"}]
-				for _, lo := range st.Listeners {
-					if lo.Port != 80 && (lo.Accepted.OK || lo.Accepted.Reason != "NoValidCACertificate") {
-						t.Errorf("listener %s status %+v", lo.Name, lo.Accepted)
+			}
+			st := cfg.Outcome.Gateways[NamespacedName{Namespace: "infra", Name: "gw"}]
+			insecure := false
+			for _, lo := range st.Listeners {
+				_, isServed := served[lo.Name]
+				insecure = insecure || tc.modes[lo.Name] == ModeAllowInsecureFallback
+				switch {
+				case lo.Port == 80 || isServed:
+					if !lo.Accepted.OK || !lo.ResolvedRefs.OK {
+						t.Errorf("served listener %s status accepted %+v resolved %+v", lo.Name, lo.Accepted, lo.ResolvedRefs)
 					}
+				case lo.Accepted.OK || lo.Accepted.Reason != "NoValidCACertificate" || lo.ResolvedRefs.Reason != tc.resolved:
+					t.Errorf("listener %s status accepted %+v resolved %+v, want NoValidCACertificate and %s", lo.Name, lo.Accepted, lo.ResolvedRefs, tc.resolved)
 				}
+			}
+			if st.InsecureFrontend != insecure {
+				t.Errorf("InsecureFrontend %v, want %v", st.InsecureFrontend, insecure)
+			}
+			if tc.modes == nil {
 				return
 			}
 			if len(served) != len(tc.modes) {

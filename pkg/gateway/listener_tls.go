@@ -18,6 +18,9 @@ const (
 	ruleCertificate = "gateway.certificate"          // a certificate the dataplane cannot serve
 	ruleCertHost    = "gateway.certificate-hostname" // a certificate that does not cover a hostname
 	ruleTLS         = "gateway.tls"                  // TLS settings the dataplane cannot apply
+	// ruleCARef is a CA certificate reference that does not resolve where its referrer then
+	// fails closed (a listener left out, a backend whose handshakes fail), never open.
+	ruleCARef = "gateway.ca-certificate"
 )
 
 // now is the clock certificate validity is checked against (tests set it).

@@ -31,6 +31,9 @@ type Condition struct {
 // GatewayOutcome is one of our Gateways.
 type GatewayOutcome struct {
 	Listeners []*ListenerOutcome
+	// InsecureFrontend is set when a served HTTPS listener validates client certificates in
+	// mode AllowInsecureFallback (the InsecureFrontendValidationMode condition).
+	InsecureFrontend bool
 }
 
 // ListenerOutcome is one listener of a Gateway, in spec order.

@@ -271,7 +271,7 @@ VALIDATION
 		{"ca and hostname", "https", "    caCertificateRefs: [{group: \"\", kind: ConfigMap, name: ca}]\n    hostname: model.app.svc", "", true},
 		{"system roots", "https", "    wellKnownCACertificates: System\n    hostname: model.example.com", "", true},
 		{"other port name", "metrics", "    wellKnownCACertificates: System\n    hostname: model.example.com", "", false},
-		{"missing ConfigMap", "https", "    caCertificateRefs: [{group: \"\", kind: ConfigMap, name: nope}]\n    hostname: m", "error gateway.tls spec.validation.caCertificateRefs[0].name: CA ConfigMap app/nope is not in the input", false},
+		{"missing ConfigMap", "https", "    caCertificateRefs: [{group: \"\", kind: ConfigMap, name: nope}]\n    hostname: m", "error gateway.ca-certificate spec.validation.caCertificateRefs[0].name: CA ConfigMap app/nope is not in the input", false},
 		{"both", "https", "    caCertificateRefs: [{group: \"\", kind: ConfigMap, name: ca}]\n    wellKnownCACertificates: System\n    hostname: m", "error gateway.tls spec.validation: must not contain both", false},
 		{"unknown well-known set", "https", "    wellKnownCACertificates: example.com/corp\n    hostname: m", "error gateway.tls spec.validation.wellKnownCACertificates", false},
 		{"secret as CA", "https", "    caCertificateRefs: [{group: \"\", kind: Secret, name: ca}]\n    hostname: m", "error gateway.tls spec.validation.caCertificateRefs[0].kind", false},
