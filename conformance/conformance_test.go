@@ -87,6 +87,7 @@ var extended = []features.FeatureName{
 	features.SupportBackendTLSPolicySANValidation,
 	features.SupportGatewayFrontendClientCertificateValidation,
 	features.SupportGatewayFrontendClientCertificateValidationInsecureFallback,
+	features.SupportGatewayBackendClientCertificate,
 }
 
 // supported is core plus extended; CONFORMANCE_TRY adds comma-separated features to try.

@@ -314,7 +314,11 @@ func (c *Controller) gatewayStatus(u *unstructured.Unstructured, n gateway.Names
 				nc("Accepted", fromCond(l.Accepted)), nc("Programmed", lp), nc("ResolvedRefs", fromCond(l.ResolvedRefs)), nc("Conflicted", conf)),
 		})
 	}
-	conds := []namedCond{nc("Accepted", accepted), nc("Programmed", gp)}
+	resolved := statusCond{ok: true, reason: "ResolvedRefs", msg: "every reference of the Gateway resolves"}
+	if !g.ResolvedRefs.OK {
+		resolved = fromCond(g.ResolvedRefs)
+	}
+	conds := []namedCond{nc("Accepted", accepted), nc("Programmed", gp), nc("ResolvedRefs", resolved)}
 	if g.InsecureFrontend {
 		// Present only while a listener allows the fallback; removed when none does.
 		conds = append(conds, nc("InsecureFrontendValidationMode", statusCond{ok: true, reason: "ConfigurationChanged",

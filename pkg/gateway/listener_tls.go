@@ -394,24 +394,35 @@ func (c *compiler) compileGatewayTLS(gw NamespacedName, tf field) *frontendValid
 	return fv
 }
 
-// compileBackendClientCert reads spec.tls.backend.clientCertificateRef.
+// compileBackendClientCert reads spec.tls.backend.clientCertificateRef; one that does not
+// resolve sets the Gateway's ResolvedRefs (InvalidClientCertificateRef, RefNotPermitted).
 func (c *compiler) compileBackendClientCert(gw NamespacedName, rf field) {
 	if !rf.exists() {
 		return
+	}
+	unresolved := func(reason, msg string) {
+		c.outcomeOf(gw).ResolvedRefs = Condition{Reason: reason, Message: "spec.tls.backend.clientCertificateRef: " + msg}
 	}
 	group, kind := rf.get("group").str(), rf.get("kind").strOr("Secret")
 	name, namespace := rf.get("name").str(), rf.get("namespace").strOr(gw.Namespace)
 	switch {
 	case group != "" || kind != "Secret":
 		rf.get("kind").errorf(ruleCertificate, "clientCertificateRef kind %s (group %q) is not supported: only core Secrets of type kubernetes.io/tls", kind, group)
+		unresolved("InvalidClientCertificateRef", "kind "+kind+" (group \""+group+"\") is not supported: only core Secrets")
 		return
 	case namespace != gw.Namespace && !c.granted(GroupGateway, "Gateway", gw.Namespace, GroupCore, "Secret", namespace, name):
 		rf.get("namespace").errorf(ruleRefGrant, "clientCertificateRef to Secret %s/%s crosses namespaces without a ReferenceGrant in namespace %s (from Gateway in %s)",
 			namespace, name, namespace, gw.Namespace)
+		unresolved("RefNotPermitted", "Secret "+namespace+"/"+name+" is not permitted by any ReferenceGrant")
 		return
 	}
 	ref := &CertificateRef{Namespace: namespace, Name: name}
-	if kp := c.secretKeyPair(rf, namespace, name); kp != nil && kp.cert != nil {
+	switch kp := c.secretKeyPair(rf, namespace, name); {
+	case kp == nil:
+		unresolved("InvalidClientCertificateRef", "Secret "+namespace+"/"+name+" is not found")
+	case kp.cert == nil:
+		unresolved("InvalidClientCertificateRef", "Secret "+namespace+"/"+name+" does not hold a valid kubernetes.io/tls certificate and key")
+	default:
 		ref.CertPEM, ref.KeyPEM, ref.InInput = kp.certPEM, kp.keyPEM, true
 	}
 	switch {

@@ -34,6 +34,9 @@ type GatewayOutcome struct {
 	// InsecureFrontend is set when a served HTTPS listener validates client certificates in
 	// mode AllowInsecureFallback (the InsecureFrontendValidationMode condition).
 	InsecureFrontend bool
+	// ResolvedRefs is false when spec.tls.backend.clientCertificateRef does not resolve
+	// (InvalidClientCertificateRef, RefNotPermitted).
+	ResolvedRefs Condition
 }
 
 // ListenerOutcome is one listener of a Gateway, in spec order.
@@ -78,7 +81,7 @@ type PoolOutcome struct {
 func (c *compiler) outcomeOf(gw NamespacedName) *GatewayOutcome {
 	g := c.out.Gateways[gw]
 	if g == nil {
-		g = &GatewayOutcome{}
+		g = &GatewayOutcome{ResolvedRefs: Condition{OK: true}}
 		c.out.Gateways[gw] = g
 	}
 	return g
