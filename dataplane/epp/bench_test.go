@@ -17,6 +17,9 @@ import (
 // that calls it. Each func decides one endpoint for a chat body of a 1,000-token prompt.
 type pickBench struct {
 	inProcess, throughEPP func() error
+	sims                  []string
+	// via calls the EPP at addr as throughEPP calls the one in this process.
+	via func(addr string) func() error
 }
 
 func newPickBench(t testing.TB, sc pool.SchedulerConfig) pickBench {
@@ -34,9 +37,20 @@ func newPickBench(t testing.TB, sc pool.SchedulerConfig) pickBench {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	h := c.Handler(gwPool, Picker{Address: eppAddr}).(*handler)
 	body := chatBody("sim-model", strings.Repeat("a shared system prompt ", 174)[:4000], false)
 	hdr := http.Header{"Content-Type": {"application/json"}}
+	via := func(addr string) func() error {
+		h := c.Handler(gwPool, Picker{Address: addr}).(*handler)
+		return func() error {
+			r, _ := http.NewRequest(http.MethodPost, "http://gw/v1/chat/completions", nil)
+			r.Header.Set("Content-Type", "application/json")
+			ex, err := c.exchange(context.Background(), h, r, body)
+			if ex != nil {
+				ex.close()
+			}
+			return err
+		}
+	}
 	return pickBench{
 		inProcess: func() error {
 			k, err := gwPool.Pick(context.Background(), pool.PickRequest{Header: hdr, Body: body})
@@ -46,15 +60,9 @@ func newPickBench(t testing.TB, sc pool.SchedulerConfig) pickBench {
 			k.Release()
 			return nil
 		},
-		throughEPP: func() error {
-			r, _ := http.NewRequest(http.MethodPost, "http://gw/v1/chat/completions", nil)
-			r.Header.Set("Content-Type", "application/json")
-			ex, err := c.exchange(context.Background(), h, r, body)
-			if ex != nil {
-				ex.close()
-			}
-			return err
-		},
+		throughEPP: via(eppAddr),
+		sims:       sims,
+		via:        via,
 	}
 }
 
