@@ -206,7 +206,13 @@ func parseEndpoints(s string) (eps []string, malformed int) {
 			malformed++
 			continue
 		}
-		eps = append(eps, ap.String())
+		// Kept as sent when it is already the canonical form (what the pool's addresses are):
+		// no string built per endpoint.
+		var buf [64]byte
+		if c := ap.AppendTo(buf[:0]); string(c) != part {
+			part = string(c)
+		}
+		eps = append(eps, part)
 		if len(eps) == maxEndpoints {
 			break
 		}

@@ -107,8 +107,9 @@ func (s *Server) handle(stream extprocv3.ExternalProcessor_ProcessServer, st *st
 			return false, status.Error(codes.InvalidArgument, "request headers sent twice")
 		}
 		st.gotHeaders = true
-		st.header = http.Header{}
-		for _, h := range v.RequestHeaders.GetHeaders().GetHeaders() {
+		hs := v.RequestHeaders.GetHeaders().GetHeaders()
+		st.header = make(http.Header, len(hs))
+		for _, h := range hs {
 			if k := h.GetKey(); k != "" && k[0] != ':' {
 				st.header.Add(k, headerValue(h))
 			}
