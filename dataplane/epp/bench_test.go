@@ -3,6 +3,8 @@ package epp
 import (
 	"context"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -82,16 +84,41 @@ func BenchmarkPick(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := processCPU()
+			r0, w0 := processSyscalls()
 			for b.Loop() {
 				if err := bc.f(); err != nil {
 					b.Fatal(err)
 				}
 			}
+			// Reads and writes (socket syscalls, mostly) per pick: each is a wakeup on the
+			// other side, what the percentiles' tails are made of.
+			r1, w1 := processSyscalls()
+			b.ReportMetric(float64(r1-r0)/float64(b.N), "reads/op")
+			b.ReportMetric(float64(w1-w0)/float64(b.N), "writes/op")
 			// CPU time per pick (user + system, every goroutine of the process) holds up on a
 			// loaded machine where wall time per op does not.
 			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
+}
+
+// processSyscalls are the process's read and write system calls so far (/proc/self/io).
+func processSyscalls() (reads, writes int64) {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		switch k {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
+	}
+	return reads, writes
 }
 
 // processCPU is the process's user and system CPU time so far.
