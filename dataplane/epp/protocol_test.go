@@ -2,6 +2,7 @@ package epp
 
 import (
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -87,5 +88,36 @@ func TestReadSubset(t *testing.T) {
 		if ok != tc.ok || !slices.Equal(got, tc.want) || (tc.ok && got == nil) {
 			t.Errorf("%s: %v %v, want %v %v", tc.name, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// The server reads the proxy's headers as the picker sees them: pseudo-headers left out, raw_value
+// before value, a repeated header keeping every value in order, and no value sharing another's
+// slice (an append to one must not change the next).
+func TestRequestHeader(t *testing.T) {
+	hv := func(k, raw, v string) *corev3.HeaderValue {
+		return &corev3.HeaderValue{Key: k, RawValue: []byte(raw), Value: v}
+	}
+	h := requestHeader([]*corev3.HeaderValue{
+		hv(":path", "/v1/chat/completions", ""),
+		hv("x-gateway-model-name", "llama", ""),
+		hv("accept", "", "text/event-stream"),
+		hv("x-multi", "a", ""),
+		hv("content-type", "application/json", "ignored"),
+		hv("x-multi", "b", ""),
+		hv("", "no key", ""),
+	})
+	want := http.Header{
+		"X-Gateway-Model-Name": {"llama"},
+		"Accept":               {"text/event-stream"},
+		"X-Multi":              {"a", "b"},
+		"Content-Type":         {"application/json"},
+	}
+	if !reflect.DeepEqual(h, want) {
+		t.Fatalf("requestHeader = %v, want %v", h, want)
+	}
+	h["X-Gateway-Model-Name"] = append(h["X-Gateway-Model-Name"], "appended")
+	if got := h.Get("Accept"); got != "text/event-stream" {
+		t.Errorf("an append to one header changed the next: Accept = %q", got)
 	}
 }
