@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,7 @@ var (
 	latencyN      = flag.Int("epp.latency.n", 4000, "picks per cell")
 	latencyBin    = flag.String("epp.latency.bin", "", "the dataplane binary whose `dataplane epp` the separate-process row calls (default: go build ./cmd/dataplane into a temporary directory)")
 	latencyEnv    = flag.String("epp.latency.env", "", "extra environment of the `dataplane epp` process, space-separated (e.g. GOGC=400); it inherits this process's")
+	latencyTail   = flag.Bool("epp.latency.tail", false, "after the table, look into the c=1 tail of the separate-process row: slow picks against garbage collections of either process and the scrape ticks' phase")
 	latencyScrape = flag.Duration("epp.latency.scrape", 50*time.Millisecond, "scrape interval of every pool of the comparison (50ms is the default of the dataplane and of `dataplane epp`)")
 )
 
@@ -131,14 +133,120 @@ func TestPickLatency(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "| added (%s − in-process) | %s | %s | %s | %s | %s | %s | |\n", strings.TrimPrefix(rows[i].name, "EPP client → "), d(0, 0.5), d(0, 0.99), d(1, 0.5), d(1, 0.99), dc(0), dc(1))
 	}
+	if *latencyTail {
+		b.WriteString(tailCauses(t, viaChild, child, *latencyN))
+	}
 	fmt.Fprint(os.Stdout, b.String())
+}
+
+// tailCauses runs n picks at concurrency 1 through the EPP process and tells what the slowest
+// 1% had in common: a garbage collection of this process (a cycle ended during the pick), one
+// of the EPP process (its gctrace intervals), or a phase of the scrape interval (every pool's
+// scrapes tick at a fixed phase, so slow picks caused by them crowd into a few phase bins).
+func tailCauses(t *testing.T, f func() error, p *eppProcess, n int) string {
+	type pick struct {
+		start, d time.Duration
+		gc       bool
+	}
+	sample := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	cycles := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
+	picks := make([]pick, 0, n)
+	for range n {
+		g0, s := cycles(), time.Now()
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+		picks = append(picks, pick{start: s.Sub(p.started), d: time.Since(s), gc: cycles() != g0})
+	}
+	ds := make([]time.Duration, len(picks))
+	for i, k := range picks {
+		ds[i] = k.d
+	}
+	p99 := pctl(ds, 0.99)
+	gcs := p.gcIntervals()
+	const bins = 10
+	var slow, slowGC, slowChildGC, allGC, allChildGC int
+	var phase [bins]int
+	for _, k := range picks {
+		childGC := slices.ContainsFunc(gcs, func(g [2]time.Duration) bool { return g[0] < k.start+k.d && k.start < g[1] })
+		if k.gc {
+			allGC++
+		}
+		if childGC {
+			allChildGC++
+		}
+		if k.d < p99 {
+			continue
+		}
+		slow++
+		if k.gc {
+			slowGC++
+		}
+		if childGC {
+			slowChildGC++
+		}
+		phase[int(k.start%*latencyScrape)*bins/int(*latencyScrape)]++
+	}
+	pc := func(a, b int) string { return strconv.FormatFloat(100*float64(a)/float64(max(1, b)), 'f', 0, 64) + "%" }
+	return fmt.Sprintf("\nc=1 tail through the `dataplane epp` process, %d picks, p99 %s: of the %d picks at or over it, %s overlapped a GC of this process (%s of all picks) and %s one of the EPP process (%s of all); "+
+		"their phases in the %v scrape interval, in %d bins: %v (%s in the fullest bin; %s if unrelated)\n",
+		len(picks), us(p99), slow, pc(slowGC, slow), pc(allGC, len(picks)), pc(slowChildGC, slow), pc(allChildGC, len(picks)),
+		*latencyScrape, bins, phase, pc(slices.Max(phase[:]), slow), pc(1, bins))
 }
 
 // eppProcess is `dataplane epp` running in a process of its own.
 type eppProcess struct {
-	addr string
-	pid  int
-	gc   atomic.Int64 // GC cycles it reported (GODEBUG=gctrace=1)
+	addr    string
+	pid     int
+	started time.Time
+	gc      atomic.Int64 // GC cycles it reported (GODEBUG=gctrace=1)
+
+	mu     sync.Mutex
+	gcList [][2]time.Duration // each cycle's interval since the child's runtime started
+	gcSeen []time.Duration    // when its gctrace line arrived, since started
+}
+
+// gcIntervals are the GC cycles the process reported so far, in time since started. A line's
+// @ time counts from the child runtime's start, a little after started; the offset is taken
+// from the line that arrived soonest after its cycle ended.
+func (p *eppProcess) gcIntervals() [][2]time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.gcList) == 0 {
+		return nil
+	}
+	off := time.Duration(math.MaxInt64)
+	for i, g := range p.gcList {
+		off = min(off, p.gcSeen[i]-g[1])
+	}
+	out := make([][2]time.Duration, len(p.gcList))
+	for i, g := range p.gcList {
+		out[i] = [2]time.Duration{g[0] + off, g[1] + off}
+	}
+	return out
+}
+
+// gcInterval reads a gctrace line, "gc 7 @1.234s 0%: 0.011+0.52+0.004 ms clock, ...": the
+// cycle's start since the process started and its wall-clock phases.
+func gcInterval(line string) ([2]time.Duration, bool) {
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "gc" || !strings.HasPrefix(f[2], "@") {
+		return [2]time.Duration{}, false
+	}
+	at, err := strconv.ParseFloat(strings.TrimSuffix(f[2][1:], "s"), 64)
+	if err != nil {
+		return [2]time.Duration{}, false
+	}
+	var ms float64
+	for part := range strings.SplitSeq(f[4], "+") {
+		v, err := strconv.ParseFloat(part, 64)
+		if err != nil {
+			return [2]time.Duration{}, false
+		}
+		ms += v
+	}
+	start := time.Duration(at * float64(time.Second))
+	return [2]time.Duration{start, start + time.Duration(ms*float64(time.Millisecond))}, true
 }
 
 // startEPPProcess builds the dataplane (unless -epp.latency.bin names one) and runs `dataplane
@@ -172,10 +280,11 @@ func startEPPProcess(t *testing.T, sims []string, scrape time.Duration) *eppProc
 	if err != nil {
 		t.Fatal(err)
 	}
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &eppProcess{pid: cmd.Process.Pid}
+	p := &eppProcess{pid: cmd.Process.Pid, started: started}
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
@@ -190,8 +299,12 @@ func startEPPProcess(t *testing.T, sims []string, scrape time.Duration) *eppProc
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "gc ") {
+			if iv, ok := gcInterval(sc.Text()); ok {
 				p.gc.Add(1)
+				p.mu.Lock()
+				p.gcList = append(p.gcList, iv)
+				p.gcSeen = append(p.gcSeen, time.Since(started))
+				p.mu.Unlock()
 			}
 		}
 	}()
