@@ -73,14 +73,29 @@ func newPickBench(t testing.TB, sc pool.SchedulerConfig) pickBench {
 // allocations per op are the whole exchange's):
 //
 //	go test ./dataplane/epp -run '^$' -bench Pick -benchmem
+//
+// With -epp.latency.bin PATH (a built dataplane) it also picks through `dataplane epp` run as its
+// own process (epp-process), whose allocations per op are the client's side alone.
 func BenchmarkPick(b *testing.B) {
 	// Scrapes once a second (metrics kept fresh for an hour) so that the CPU and allocations per
 	// op are the pick's, not the two pools' scrapes of eight model servers.
 	pb := newPickBench(b, pool.SchedulerConfig{ScrapeInterval: time.Second, StalenessThreshold: time.Hour, SaturationStaleness: time.Hour})
-	for _, bc := range []struct {
+	cases := []struct {
 		name string
 		f    func() error
-	}{{"in-process", pb.inProcess}, {"epp", pb.throughEPP}} {
+	}{{"in-process", pb.inProcess}, {"epp", pb.throughEPP}}
+	if *latencyBin != "" {
+		// `dataplane epp` as its own process: the allocations per op are the client's alone
+		// (with this process's scrapes and simulators).
+		child := startEPPProcess(b, pb.sims, time.Second)
+		f := pb.via(child.addr)
+		waitFor(b, 10*time.Second, "the dataplane epp process to pick", func() bool { return f() == nil })
+		cases = append(cases, struct {
+			name string
+			f    func() error
+		}{"epp-process", f})
+	}
+	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := processCPU()

@@ -70,6 +70,7 @@ func TestPickLatency(t *testing.T) {
 		ds                 []time.Duration
 		cpu, childCPU      time.Duration
 		gcs, childGCs, pks int
+		allocs, bytes      uint64 // this process's
 	}
 	cells := make([][]cell, len(rows))
 	for i, r := range rows {
@@ -84,7 +85,7 @@ func TestPickLatency(t *testing.T) {
 		for range rounds {
 			for i, r := range rows {
 				c := &cells[i][j]
-				cpu0, gc0 := processCPU(), numGC()
+				cpu0, ms0 := processCPU(), memStats()
 				var ccpu0 time.Duration
 				var cgc0 int
 				if r.proc != nil {
@@ -92,7 +93,10 @@ func TestPickLatency(t *testing.T) {
 				}
 				ds, _ := measure(t, conc, *latencyN/rounds, r.f)
 				c.cpu += processCPU() - cpu0
-				c.gcs += numGC() - gc0
+				ms1 := memStats()
+				c.gcs += int(ms1.NumGC - ms0.NumGC)
+				c.allocs += ms1.Mallocs - ms0.Mallocs
+				c.bytes += ms1.TotalAlloc - ms0.TotalAlloc
 				if r.proc != nil {
 					c.childCPU += r.proc.cpu() - ccpu0
 					c.childGCs += r.proc.gcs() - cgc0
@@ -105,7 +109,7 @@ func TestPickLatency(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nload average %s; GOGC=%q GOMEMLIMIT=%q; epp process env %q; scrape interval %v; %d picks per cell\n",
 		loadavg(), os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"), *latencyEnv, *latencyScrape, *latencyN)
-	b.WriteString("\n| picker | c=1 p50 | c=1 p99 | c=32 p50 | c=32 p99 | CPU/pick c=1 | CPU/pick c=32 | GCs per 1k picks c=1 |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	b.WriteString("\n| picker | c=1 p50 | c=1 p99 | c=32 p50 | c=32 p99 | CPU/pick c=1 | CPU/pick c=32 | GCs per 1k picks c=1 | allocs, bytes/pick here c=1 |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	cpuOf := func(c cell) string {
 		n := time.Duration(max(1, c.pks))
 		if c.childCPU == 0 && c.childGCs == 0 {
@@ -122,8 +126,9 @@ func TestPickLatency(t *testing.T) {
 	}
 	for i, r := range rows {
 		cs := cells[i]
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, us(pctl(cs[0].ds, 0.5)), us(pctl(cs[0].ds, 0.99)),
-			us(pctl(cs[1].ds, 0.5)), us(pctl(cs[1].ds, 0.99)), cpuOf(cs[0]), cpuOf(cs[1]), gcsOf(cs[0]))
+		n := uint64(max(1, cs[0].pks))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %d, %d B |\n", r.name, us(pctl(cs[0].ds, 0.5)), us(pctl(cs[0].ds, 0.99)),
+			us(pctl(cs[1].ds, 0.5)), us(pctl(cs[1].ds, 0.99)), cpuOf(cs[0]), cpuOf(cs[1]), gcsOf(cs[0]), cs[0].allocs/n, cs[0].bytes/n)
 	}
 	for i := 1; i < len(rows); i++ {
 		d := func(j int, q float64) string { return us(pctl(cells[i][j].ds, q) - pctl(cells[0][j].ds, q)) }
@@ -131,7 +136,7 @@ func TestPickLatency(t *testing.T) {
 			n := time.Duration(max(1, cells[i][j].pks))
 			return us((cells[i][j].cpu+cells[i][j].childCPU)/n - cells[0][j].cpu/time.Duration(max(1, cells[0][j].pks)))
 		}
-		fmt.Fprintf(&b, "| added (%s − in-process) | %s | %s | %s | %s | %s | %s | |\n", strings.TrimPrefix(rows[i].name, "EPP client → "), d(0, 0.5), d(0, 0.99), d(1, 0.5), d(1, 0.99), dc(0), dc(1))
+		fmt.Fprintf(&b, "| added (%s − in-process) | %s | %s | %s | %s | %s | %s | | |\n", strings.TrimPrefix(rows[i].name, "EPP client → "), d(0, 0.5), d(0, 0.99), d(1, 0.5), d(1, 0.99), dc(0), dc(1))
 	}
 	if *latencyTail {
 		b.WriteString(tailCauses(t, viaChild, child, *latencyN))
@@ -251,7 +256,7 @@ func gcInterval(line string) ([2]time.Duration, bool) {
 
 // startEPPProcess builds the dataplane (unless -epp.latency.bin names one) and runs `dataplane
 // epp` in file mode over the simulators until the test ends.
-func startEPPProcess(t *testing.T, sims []string, scrape time.Duration) *eppProcess {
+func startEPPProcess(t testing.TB, sims []string, scrape time.Duration) *eppProcess {
 	t.Helper()
 	dir := t.TempDir()
 	bin := *latencyBin
@@ -347,10 +352,10 @@ func (p *eppProcess) cpu() time.Duration {
 
 func (p *eppProcess) gcs() int { return int(p.gc.Load()) }
 
-func numGC() int {
+func memStats() *runtime.MemStats {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return int(ms.NumGC)
+	return &ms
 }
 
 func loadavg() string {

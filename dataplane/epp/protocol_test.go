@@ -121,3 +121,34 @@ func TestRequestHeader(t *testing.T) {
 		t.Errorf("an append to one header changed the next: Accept = %q", got)
 	}
 }
+
+// The request headers go to the picker as Envoy sends them: pseudo-headers first, lower-case
+// keys, one entry per value, dropped headers left out; the values share one buffer, so each must
+// still read as its own.
+func TestHeaderMap(t *testing.T) {
+	r, err := http.NewRequest(http.MethodPost, "http://gw.example/v1/chat/completions?x=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header = http.Header{
+		"Content-Type":  {"application/json"},
+		"X-Multi":       {"one", "", "three"},
+		"Authorization": {"Bearer secret"},
+		"User-Agent":    {"test/1"},
+	}
+	hm := headerMap(r, func(k string) bool { return credential[k] })
+	var got []string
+	for _, h := range hm.GetHeaders() {
+		if h.GetValue() != "" {
+			t.Errorf("%s: value %q set besides raw_value", h.GetKey(), h.GetValue())
+		}
+		got = append(got, h.GetKey()+"="+string(h.GetRawValue()))
+	}
+	if want := []string{":method=POST", ":path=/v1/chat/completions?x=1", ":authority=gw.example", ":scheme=http"}; !slices.Equal(got[:4], want) {
+		t.Errorf("pseudo-headers = %v, want %v", got[:4], want)
+	}
+	rest := slices.Sorted(slices.Values(got[4:]))
+	if want := []string{"content-type=application/json", "user-agent=test/1", "x-multi=", "x-multi=one", "x-multi=three"}; !slices.Equal(rest, want) {
+		t.Errorf("headers = %v, want %v", rest, want)
+	}
+}
