@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"slices"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/pool"
 )
 
@@ -42,11 +44,20 @@ var (
 // runs twice: in this process (both ends of the exchange share one runtime) and as deployed, the
 // built `dataplane epp` binary in a process of its own over the same eight simulators. The
 // rows are measured in alternating rounds so that a shared machine's swings hit them alike.
+// Both processes collect garbage as the dataplane does (bootstrap.TuneGC's GOGC=400) unless
+// GOGC is set: GOGC=100 shows Go's default.
 // CPU/pick is process CPU time (user + system, the pools' scrapes included) per pick, this
 // process's plus the EPP process's: unlike the percentiles, it holds up on a loaded machine.
 func TestPickLatency(t *testing.T) {
 	if !*latencyFlag {
 		t.Skip("pick latency comparison runs only with -epp.latency")
+	}
+	// This process stands in for the dataplane, which (like `dataplane epp`) runs with
+	// bootstrap.TuneGC's GOGC unless GOGC is set: so does the measurement.
+	gogc := os.Getenv("GOGC")
+	if gogc == "" {
+		gogc = strconv.Itoa(bootstrap.GCPercent) + " (bootstrap.TuneGC)"
+		defer debug.SetGCPercent(debug.SetGCPercent(bootstrap.GCPercent))
 	}
 	sc := pool.SchedulerConfig{ScrapeInterval: *latencyScrape}
 	pb := newPickBench(t, sc)
@@ -107,8 +118,8 @@ func TestPickLatency(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nload average %s; GOGC=%q GOMEMLIMIT=%q; epp process env %q; scrape interval %v; %d picks per cell\n",
-		loadavg(), os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"), *latencyEnv, *latencyScrape, *latencyN)
+	fmt.Fprintf(&b, "\nload average %s; GOGC %s, GOMEMLIMIT %q; epp process env %q; scrape interval %v; %d picks per cell\n",
+		loadavg(), gogc, os.Getenv("GOMEMLIMIT"), *latencyEnv, *latencyScrape, *latencyN)
 	b.WriteString("\n| picker | c=1 p50 | c=1 p99 | c=32 p50 | c=32 p99 | CPU/pick c=1 | CPU/pick c=32 | GCs per 1k picks c=1 | allocs, bytes/pick here c=1 |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	cpuOf := func(c cell) string {
 		n := time.Duration(max(1, c.pks))
