@@ -86,6 +86,12 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 10s)
 bench: ## Run the Go benchmarks (figures go to BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$${BENCHTIME:-1s} ./...
 
+# Not part of bench: it builds the dataplane, runs `dataplane epp` as its own process and wants a
+# quiet machine for its percentiles.
+.PHONY: bench-epp
+bench-epp: ## Pick latency in-process vs through the EPP client (dataplane epp in-process and as its own process), p50/p99 at c=1 and c=32
+	$(GO) test ./dataplane/epp -run TestPickLatency -epp.latency -epp.latency.tail -v
+
 .PHONY: lint
 lint: ## gofmt, go vet and golangci-lint
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: run make fmt'; exit 1; }

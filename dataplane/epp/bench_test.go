@@ -3,6 +3,8 @@ package epp
 import (
 	"context"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +19,9 @@ import (
 // that calls it. Each func decides one endpoint for a chat body of a 1,000-token prompt.
 type pickBench struct {
 	inProcess, throughEPP func() error
+	sims                  []string
+	// via calls the EPP at addr as throughEPP calls the one in this process.
+	via func(addr string) func() error
 }
 
 func newPickBench(t testing.TB, sc pool.SchedulerConfig) pickBench {
@@ -29,14 +34,27 @@ func newPickBench(t testing.TB, sc pool.SchedulerConfig) pickBench {
 	}
 	eppAddr := serveGRPC(t, srv)
 	gwPool := startPool(t, "bench/gw", sims, pool.FailClose, sc)
-	c, err := NewClient(Options{}, nil)
+	// A deadline far past any pick: on a loaded machine a stalled process must show in the
+	// percentiles, not end the measurement (the default 1s is the faults tests' concern).
+	c, err := NewClient(Options{Timeout: 10 * time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	h := c.Handler(gwPool, Picker{Address: eppAddr}).(*handler)
 	body := chatBody("sim-model", strings.Repeat("a shared system prompt ", 174)[:4000], false)
 	hdr := http.Header{"Content-Type": {"application/json"}}
+	via := func(addr string) func() error {
+		h := c.Handler(gwPool, Picker{Address: addr}).(*handler)
+		return func() error {
+			r, _ := http.NewRequest(http.MethodPost, "http://gw/v1/chat/completions", nil)
+			r.Header.Set("Content-Type", "application/json")
+			ex, err := c.exchange(context.Background(), h, r, body)
+			if ex != nil {
+				ex.close()
+			}
+			return err
+		}
+	}
 	return pickBench{
 		inProcess: func() error {
 			k, err := gwPool.Pick(context.Background(), pool.PickRequest{Header: hdr, Body: body})
@@ -46,15 +64,9 @@ func newPickBench(t testing.TB, sc pool.SchedulerConfig) pickBench {
 			k.Release()
 			return nil
 		},
-		throughEPP: func() error {
-			r, _ := http.NewRequest(http.MethodPost, "http://gw/v1/chat/completions", nil)
-			r.Header.Set("Content-Type", "application/json")
-			ex, err := c.exchange(context.Background(), h, r, body)
-			if ex != nil {
-				ex.close()
-			}
-			return err
-		},
+		throughEPP: via(eppAddr),
+		sims:       sims,
+		via:        via,
 	}
 }
 
@@ -63,27 +75,67 @@ func newPickBench(t testing.TB, sc pool.SchedulerConfig) pickBench {
 // allocations per op are the whole exchange's):
 //
 //	go test ./dataplane/epp -run '^$' -bench Pick -benchmem
+//
+// With -epp.latency.bin PATH (a built dataplane) it also picks through `dataplane epp` run as its
+// own process (epp-process), whose allocations per op are the client's side alone.
 func BenchmarkPick(b *testing.B) {
 	// Scrapes once a second (metrics kept fresh for an hour) so that the CPU and allocations per
 	// op are the pick's, not the two pools' scrapes of eight model servers.
 	pb := newPickBench(b, pool.SchedulerConfig{ScrapeInterval: time.Second, StalenessThreshold: time.Hour, SaturationStaleness: time.Hour})
-	for _, bc := range []struct {
+	cases := []struct {
 		name string
 		f    func() error
-	}{{"in-process", pb.inProcess}, {"epp", pb.throughEPP}} {
+	}{{"in-process", pb.inProcess}, {"epp", pb.throughEPP}}
+	if *latencyBin != "" {
+		// `dataplane epp` as its own process: the allocations per op are the client's alone
+		// (with this process's scrapes and simulators).
+		child := startEPPProcess(b, pb.sims, time.Second)
+		f := pb.via(child.addr)
+		waitFor(b, 10*time.Second, "the dataplane epp process to pick", func() bool { return f() == nil })
+		cases = append(cases, struct {
+			name string
+			f    func() error
+		}{"epp-process", f})
+	}
+	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := processCPU()
+			r0, w0 := processSyscalls()
 			for b.Loop() {
 				if err := bc.f(); err != nil {
 					b.Fatal(err)
 				}
 			}
+			// Reads and writes (socket syscalls, mostly) per pick: each is a wakeup on the
+			// other side, what the percentiles' tails are made of.
+			r1, w1 := processSyscalls()
+			b.ReportMetric(float64(r1-r0)/float64(b.N), "reads/op")
+			b.ReportMetric(float64(w1-w0)/float64(b.N), "writes/op")
 			// CPU time per pick (user + system, every goroutine of the process) holds up on a
 			// loaded machine where wall time per op does not.
 			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
+}
+
+// processSyscalls are the process's read and write system calls so far (/proc/self/io).
+func processSyscalls() (reads, writes int64) {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		switch k {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
+	}
+	return reads, writes
 }
 
 // processCPU is the process's user and system CPU time so far.

@@ -79,7 +79,14 @@ type Client struct {
 	metrics *clientMetrics
 
 	mu    sync.Mutex
-	conns map[string]*grpc.ClientConn
+	conns map[string]*conn
+}
+
+// conn is a picker's connection and the ext_proc client on it (built once: a request only
+// opens a stream).
+type conn struct {
+	cc   *grpc.ClientConn
+	proc extprocv3.ExternalProcessorClient
 }
 
 // NewClient builds a client; reg may be nil.
@@ -103,15 +110,15 @@ func NewClient(opts Options, reg prometheus.Registerer) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{opts: opts, log: opts.Logger, metrics: m, conns: map[string]*grpc.ClientConn{}}, nil
+	return &Client{opts: opts, log: opts.Logger, metrics: m, conns: map[string]*conn{}}, nil
 }
 
 // processor returns the ext_proc client for addr, connecting lazily (gRPC reconnects by itself).
 func (c *Client) processor(addr string) (extprocv3.ExternalProcessorClient, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cc, ok := c.conns[addr]; ok {
-		return extprocv3.NewExternalProcessorClient(cc), nil
+	if cn, ok := c.conns[addr]; ok {
+		return cn.proc, nil
 	}
 	creds := insecure.NewCredentials()
 	if c.opts.TLS != nil {
@@ -124,16 +131,17 @@ func (c *Client) processor(addr string) (extprocv3.ExternalProcessorClient, erro
 	if err != nil {
 		return nil, fmt.Errorf("endpoint picker %s: %w", addr, err)
 	}
-	c.conns[addr] = cc
-	return extprocv3.NewExternalProcessorClient(cc), nil
+	cn := &conn{cc: cc, proc: extprocv3.NewExternalProcessorClient(cc)}
+	c.conns[addr] = cn
+	return cn.proc, nil
 }
 
 // Close closes every connection.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for a, cc := range c.conns {
-		_ = cc.Close()
+	for a, cn := range c.conns {
+		_ = cn.cc.Close()
 		delete(c.conns, a)
 	}
 	return nil

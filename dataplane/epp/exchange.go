@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	procmode "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -51,22 +53,39 @@ func (c *Client) exchange(ctx context.Context, h *handler, r *http.Request, body
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	ex := &exchange{c: c, h: h, ctx: sctx, cancel: cancel, mode: c.opts.Mode, body: body}
-	phase, done := context.WithTimeout(sctx, c.opts.Timeout)
-	defer done()
-	ex.stream, err = proc.Process(sctx)
-	if err != nil {
-		cancel()
-		return nil, classify(err, phase)
-	}
 	// The request phase reads the picker's replies on this goroutine (no receiver goroutine,
 	// no channel hop per reply): the phase's end cancels the stream, which ends a blocked Send
 	// or Recv, and failureMode then applies to the request.
-	stop := context.AfterFunc(phase, cancel)
-	err = ex.request(phase, r)
-	if !stop() && err == nil {
-		err = classify(phase.Err(), phase) // the phase ended as it succeeded: the stream is gone
+	ph := &phase{Context: sctx}
+	timer := time.AfterFunc(c.opts.Timeout, func() { ph.expired.Store(true); cancel() })
+	ex.stream, err = proc.Process(sctx)
+	if err != nil {
+		timer.Stop()
+		cancel()
+		return nil, classify(err, ph)
+	}
+	err = ex.request(ph, r)
+	if !timer.Stop() || sctx.Err() != nil {
+		if err == nil {
+			err = classify(ph.Err(), ph) // the phase ended as it succeeded: the stream is gone
+		}
 	}
 	return ex, err
+}
+
+// phase is the request phase's context: the stream's, whose Err is DeadlineExceeded once
+// Options.Timeout passed (its timer cancels the stream). One timer per request instead of a
+// deadline context and a context.AfterFunc.
+type phase struct {
+	context.Context
+	expired atomic.Bool
+}
+
+func (p *phase) Err() error {
+	if p.expired.Load() {
+		return context.DeadlineExceeded
+	}
+	return p.Context.Err()
 }
 
 // request sends the request headers and runs the request phase.
@@ -87,12 +106,11 @@ func (ex *exchange) request(phase context.Context, r *http.Request) error {
 	}
 	// The picker's header mutations go on a copy: when it fails, failOpen serves the request
 	// as the client sent it.
-	out := r.WithContext(r.Context()) // a shallow copy
-	out.Header = r.Header.Clone()
-	if err := ex.requestPhase(phase, out); err != nil {
+	hdr := r.Header.Clone()
+	if err := ex.requestPhase(phase, hdr); err != nil {
 		return err
 	}
-	r.Header = out.Header
+	r.Header = hdr
 	if r.ContentLength != int64(len(ex.body)) && ex.body != nil {
 		r.ContentLength = int64(len(ex.body))
 	}
@@ -101,7 +119,7 @@ func (ex *exchange) request(phase context.Context, r *http.Request) error {
 
 // requestPhase sends the body as the mode asks and reads replies until the picker answered the
 // headers and, when it takes the body, all of it.
-func (ex *exchange) requestPhase(ctx context.Context, r *http.Request) (err error) {
+func (ex *exchange) requestPhase(ctx context.Context, hdr http.Header) (err error) {
 	body := ex.body
 	bodyMode := ex.mode.RequestBody
 	if body == nil {
@@ -178,7 +196,7 @@ func (ex *exchange) requestPhase(ctx context.Context, r *http.Request) (err erro
 			}
 			gotHeaders = true
 			cr := v.RequestHeaders.GetResponse()
-			ex.common(cr, r.Header, &dest, &haveDest)
+			ex.common(cr, hdr, &dest, &haveDest)
 			if cr.GetStatus() == extprocv3.CommonResponse_CONTINUE_AND_REPLACE {
 				// The picker replaces the body (or keeps none) and skips the body phase.
 				ex.body = replaceBody(cr.GetBodyMutation(), nil)
@@ -211,7 +229,7 @@ func (ex *exchange) requestPhase(ctx context.Context, r *http.Request) (err erro
 				return fail("invalid", "unexpected request body reply")
 			}
 			cr := v.RequestBody.GetResponse()
-			ex.common(cr, r.Header, &dest, &haveDest)
+			ex.common(cr, hdr, &dest, &haveDest)
 			switch bodyMode {
 			case BodyFullDuplex:
 				// The body as the picker sends it back (GIE's EPP: all of it, once), or, for a
@@ -265,6 +283,7 @@ func (ex *exchange) requestPhase(ctx context.Context, r *http.Request) (err erro
 		return fail("no_destination", "the picker named no endpoint (%s metadata or header)", KeyDestination)
 	}
 	eps, malformed := parseEndpoints(dest)
+	ex.endpoints = eps[:0:len(eps)] // filtered in place: eps is this request's own
 	for _, e := range eps {
 		if ex.h.pool.Has(e) {
 			ex.endpoints = append(ex.endpoints, e)
@@ -276,7 +295,7 @@ func (ex *exchange) requestPhase(ctx context.Context, r *http.Request) (err erro
 		}
 		return fail("not_in_pool", "destination %q names no endpoint of the pool", printable(dest, 128))
 	}
-	r.Header.Set(KeyDestination, strings.Join(ex.endpoints, ","))
+	hdr.Set(KeyDestination, strings.Join(ex.endpoints, ","))
 	return nil
 }
 

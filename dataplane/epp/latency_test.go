@@ -1,16 +1,27 @@
 package epp
 
 import (
+	"bufio"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/pool"
 )
 
@@ -18,53 +29,350 @@ import (
 //
 //	go test ./dataplane/epp -run TestPickLatency -epp.latency -v
 var (
-	latencyFlag = flag.Bool("epp.latency", false, "compare the added latency of a pick in-process and through the EPP client (slow)")
-	latencyN    = flag.Int("epp.latency.n", 4000, "picks per cell")
+	latencyFlag   = flag.Bool("epp.latency", false, "compare the added latency of a pick in-process and through the EPP client (slow)")
+	latencyN      = flag.Int("epp.latency.n", 4000, "picks per cell")
+	latencyBin    = flag.String("epp.latency.bin", "", "the dataplane binary whose `dataplane epp` the separate-process row calls (default: go build ./cmd/dataplane into a temporary directory)")
+	latencyEnv    = flag.String("epp.latency.env", "", "extra environment of the `dataplane epp` process, space-separated (e.g. GOGC=400); it inherits this process's")
+	latencyTail   = flag.Bool("epp.latency.tail", false, "after the table, look into the c=1 tail of the separate-process row: slow picks against garbage collections of either process and the scrape ticks' phase")
+	latencyScrape = flag.Duration("epp.latency.scrape", 50*time.Millisecond, "scrape interval of every pool of the comparison (50ms is the default of the dataplane and of `dataplane epp`)")
 )
 
 // TestPickLatency measures what deciding an endpoint costs a request: the in-process pick
 // (parse, score, pick, as ServeHTTP does) against the EPP client's request phase (stream open,
-// headers and body sent, pick read, body back, stream closed) to the dataplane's own EPP server
-// on loopback, at concurrency 1 and 32 side by side, with a chat body of a 1,000-token prompt.
-// CPU/pick is the process's CPU time (both ends of the exchange and the pools' scrapes) per
-// pick: unlike the percentiles, it holds up on a loaded machine.
+// headers and body sent, pick read, body back, stream closed) to the dataplane's EPP server on
+// loopback, at concurrency 1 and 32, with a chat body of a 1,000-token prompt. The EPP server
+// runs twice: in this process (both ends of the exchange share one runtime) and as deployed, the
+// built `dataplane epp` binary in a process of its own over the same eight simulators. The
+// rows are measured in alternating rounds so that a shared machine's swings hit them alike.
+// Both processes collect garbage as the dataplane does (bootstrap.TuneGC's GOGC=400) unless
+// GOGC is set: GOGC=100 shows Go's default.
+// CPU/pick is process CPU time (user + system, the pools' scrapes included) per pick, this
+// process's plus the EPP process's: unlike the percentiles, it holds up on a loaded machine.
 func TestPickLatency(t *testing.T) {
 	if !*latencyFlag {
 		t.Skip("pick latency comparison runs only with -epp.latency")
 	}
-	pb := newPickBench(t, pool.SchedulerConfig{})
-	pickers := []struct {
+	// This process stands in for the dataplane, which (like `dataplane epp`) runs with
+	// bootstrap.TuneGC's GOGC unless GOGC is set: so does the measurement.
+	gogc := os.Getenv("GOGC")
+	if gogc == "" {
+		gogc = strconv.Itoa(bootstrap.GCPercent) + " (bootstrap.TuneGC)"
+		defer debug.SetGCPercent(debug.SetGCPercent(bootstrap.GCPercent))
+	}
+	sc := pool.SchedulerConfig{ScrapeInterval: *latencyScrape}
+	pb := newPickBench(t, sc)
+	child := startEPPProcess(t, pb.sims, *latencyScrape)
+	viaChild := pb.via(child.addr)
+	waitFor(t, 10*time.Second, "the dataplane epp process to pick", func() bool { return viaChild() == nil })
+
+	type row struct {
 		name string
 		f    func() error
-	}{{"in-process", pb.inProcess}, {"EPP client → dataplane epp (ext_proc, loopback)", pb.throughEPP}}
+		proc *eppProcess // the EPP's process, when not this one
+	}
+	rows := []row{
+		{"in-process", pb.inProcess, nil},
+		{"EPP client → dataplane epp, same process", pb.throughEPP, nil},
+		{"EPP client → `dataplane epp` process", viaChild, child},
+	}
 	concs := []int{1, 32}
-	type cell struct{ p50, p99, cpu time.Duration }
-	cells := make([][]cell, len(pickers))
-	for i, pk := range pickers {
-		for _, conc := range concs {
-			for range 200 { // warm connections, prefix index and caches
-				if err := pk.f(); err != nil {
-					t.Fatal(err)
-				}
+	const rounds = 4
+	type cell struct {
+		ds                 []time.Duration
+		cpu, childCPU      time.Duration
+		gcs, childGCs, pks int
+		allocs, bytes      uint64 // this process's
+	}
+	cells := make([][]cell, len(rows))
+	for i, r := range rows {
+		cells[i] = make([]cell, len(concs))
+		for range 200 { // warm connections, prefix index and caches
+			if err := r.f(); err != nil {
+				t.Fatal(err)
 			}
-			cpu0 := processCPU()
-			ds, _ := measure(t, conc, *latencyN, pk.f)
-			cpu := (processCPU() - cpu0) / time.Duration(max(1, len(ds)))
-			cells[i] = append(cells[i], cell{pctl(ds, 0.5), pctl(ds, 0.99), cpu})
+		}
+	}
+	for j, conc := range concs {
+		for range rounds {
+			for i, r := range rows {
+				c := &cells[i][j]
+				cpu0, ms0 := processCPU(), memStats()
+				var ccpu0 time.Duration
+				var cgc0 int
+				if r.proc != nil {
+					ccpu0, cgc0 = r.proc.cpu(), r.proc.gcs()
+				}
+				ds, _ := measure(t, conc, *latencyN/rounds, r.f)
+				c.cpu += processCPU() - cpu0
+				ms1 := memStats()
+				c.gcs += int(ms1.NumGC - ms0.NumGC)
+				c.allocs += ms1.Mallocs - ms0.Mallocs
+				c.bytes += ms1.TotalAlloc - ms0.TotalAlloc
+				if r.proc != nil {
+					c.childCPU += r.proc.cpu() - ccpu0
+					c.childGCs += r.proc.gcs() - cgc0
+				}
+				c.ds = append(c.ds, ds...)
+				c.pks += len(ds)
+			}
 		}
 	}
 	var b strings.Builder
-	b.WriteString("\n| picker | c=1 p50 | c=1 p99 | c=32 p50 | c=32 p99 | CPU/pick c=1 | CPU/pick c=32 |\n|---|--:|--:|--:|--:|--:|--:|\n")
-	row := func(name string, cs []cell) {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", name, us(cs[0].p50), us(cs[0].p99), us(cs[1].p50), us(cs[1].p99), us(cs[0].cpu), us(cs[1].cpu))
+	fmt.Fprintf(&b, "\nload average %s; GOGC %s, GOMEMLIMIT %q; epp process env %q; scrape interval %v; %d picks per cell\n",
+		loadavg(), gogc, os.Getenv("GOMEMLIMIT"), *latencyEnv, *latencyScrape, *latencyN)
+	b.WriteString("\n| picker | c=1 p50 | c=1 p99 | c=32 p50 | c=32 p99 | CPU/pick c=1 | CPU/pick c=32 | GCs per 1k picks c=1 | allocs, bytes/pick here c=1 |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	cpuOf := func(c cell) string {
+		n := time.Duration(max(1, c.pks))
+		if c.childCPU == 0 && c.childGCs == 0 {
+			return us(c.cpu / n)
+		}
+		return fmt.Sprintf("%s (%s + %s)", us((c.cpu+c.childCPU)/n), us(c.cpu/n), us(c.childCPU/n))
 	}
-	for i, pk := range pickers {
-		row(pk.name, cells[i])
+	gcsOf := func(c cell) string {
+		per := func(g int) string { return strconv.FormatFloat(1000*float64(g)/float64(max(1, c.pks)), 'f', 1, 64) }
+		if c.childCPU == 0 && c.childGCs == 0 {
+			return per(c.gcs)
+		}
+		return per(c.gcs) + " + " + per(c.childGCs)
 	}
-	// A difference of p99s is noise on a shared machine: the added row compares medians and CPU.
-	fmt.Fprintf(&b, "| added by the EPP (difference) | %s | – | %s | – | %s | %s |\n",
-		us(cells[1][0].p50-cells[0][0].p50), us(cells[1][1].p50-cells[0][1].p50), us(cells[1][0].cpu-cells[0][0].cpu), us(cells[1][1].cpu-cells[0][1].cpu))
+	for i, r := range rows {
+		cs := cells[i]
+		n := uint64(max(1, cs[0].pks))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %d, %d B |\n", r.name, us(pctl(cs[0].ds, 0.5)), us(pctl(cs[0].ds, 0.99)),
+			us(pctl(cs[1].ds, 0.5)), us(pctl(cs[1].ds, 0.99)), cpuOf(cs[0]), cpuOf(cs[1]), gcsOf(cs[0]), cs[0].allocs/n, cs[0].bytes/n)
+	}
+	for i := 1; i < len(rows); i++ {
+		d := func(j int, q float64) string { return us(pctl(cells[i][j].ds, q) - pctl(cells[0][j].ds, q)) }
+		dc := func(j int) string {
+			n := time.Duration(max(1, cells[i][j].pks))
+			return us((cells[i][j].cpu+cells[i][j].childCPU)/n - cells[0][j].cpu/time.Duration(max(1, cells[0][j].pks)))
+		}
+		fmt.Fprintf(&b, "| added (%s − in-process) | %s | %s | %s | %s | %s | %s | | |\n", strings.TrimPrefix(rows[i].name, "EPP client → "), d(0, 0.5), d(0, 0.99), d(1, 0.5), d(1, 0.99), dc(0), dc(1))
+	}
+	if *latencyTail {
+		b.WriteString(tailCauses(t, viaChild, child, *latencyN))
+	}
 	fmt.Fprint(os.Stdout, b.String())
+}
+
+// tailCauses runs n picks at concurrency 1 through the EPP process and tells what the slowest
+// 1% had in common: a garbage collection of this process (a cycle ended during the pick), one
+// of the EPP process (its gctrace intervals), or a phase of the scrape interval (every pool's
+// scrapes tick at a fixed phase, so slow picks caused by them crowd into a few phase bins).
+func tailCauses(t *testing.T, f func() error, p *eppProcess, n int) string {
+	type pick struct {
+		start, d time.Duration
+		gc       bool
+	}
+	sample := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	cycles := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
+	picks := make([]pick, 0, n)
+	for range n {
+		g0, s := cycles(), time.Now()
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+		picks = append(picks, pick{start: s.Sub(p.started), d: time.Since(s), gc: cycles() != g0})
+	}
+	ds := make([]time.Duration, len(picks))
+	for i, k := range picks {
+		ds[i] = k.d
+	}
+	p99 := pctl(ds, 0.99)
+	gcs := p.gcIntervals()
+	const bins = 10
+	var slow, slowGC, slowChildGC, allGC, allChildGC int
+	var phase [bins]int
+	for _, k := range picks {
+		childGC := slices.ContainsFunc(gcs, func(g [2]time.Duration) bool { return g[0] < k.start+k.d && k.start < g[1] })
+		if k.gc {
+			allGC++
+		}
+		if childGC {
+			allChildGC++
+		}
+		if k.d < p99 {
+			continue
+		}
+		slow++
+		if k.gc {
+			slowGC++
+		}
+		if childGC {
+			slowChildGC++
+		}
+		phase[int(k.start%*latencyScrape)*bins/int(*latencyScrape)]++
+	}
+	pc := func(a, b int) string { return strconv.FormatFloat(100*float64(a)/float64(max(1, b)), 'f', 0, 64) + "%" }
+	return fmt.Sprintf("\nc=1 tail through the `dataplane epp` process, %d picks, p99 %s: of the %d picks at or over it, %s overlapped a GC of this process (%s of all picks) and %s one of the EPP process (%s of all); "+
+		"their phases in the %v scrape interval, in %d bins: %v (%s in the fullest bin; %s if unrelated)\n",
+		len(picks), us(p99), slow, pc(slowGC, slow), pc(allGC, len(picks)), pc(slowChildGC, slow), pc(allChildGC, len(picks)),
+		*latencyScrape, bins, phase, pc(slices.Max(phase[:]), slow), pc(1, bins))
+}
+
+// eppProcess is `dataplane epp` running in a process of its own.
+type eppProcess struct {
+	addr    string
+	pid     int
+	started time.Time
+	gc      atomic.Int64 // GC cycles it reported (GODEBUG=gctrace=1)
+
+	mu     sync.Mutex
+	gcList [][2]time.Duration // each cycle's interval since the child's runtime started
+	gcSeen []time.Duration    // when its gctrace line arrived, since started
+}
+
+// gcIntervals are the GC cycles the process reported so far, in time since started. A line's
+// @ time counts from the child runtime's start, a little after started; the offset is taken
+// from the line that arrived soonest after its cycle ended.
+func (p *eppProcess) gcIntervals() [][2]time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.gcList) == 0 {
+		return nil
+	}
+	off := time.Duration(math.MaxInt64)
+	for i, g := range p.gcList {
+		off = min(off, p.gcSeen[i]-g[1])
+	}
+	out := make([][2]time.Duration, len(p.gcList))
+	for i, g := range p.gcList {
+		out[i] = [2]time.Duration{g[0] + off, g[1] + off}
+	}
+	return out
+}
+
+// gcInterval reads a gctrace line, "gc 7 @1.234s 0%: 0.011+0.52+0.004 ms clock, ...": the
+// cycle's start since the process started and its wall-clock phases.
+func gcInterval(line string) ([2]time.Duration, bool) {
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "gc" || !strings.HasPrefix(f[2], "@") {
+		return [2]time.Duration{}, false
+	}
+	at, err := strconv.ParseFloat(strings.TrimSuffix(f[2][1:], "s"), 64)
+	if err != nil {
+		return [2]time.Duration{}, false
+	}
+	var ms float64
+	for part := range strings.SplitSeq(f[4], "+") {
+		v, err := strconv.ParseFloat(part, 64)
+		if err != nil {
+			return [2]time.Duration{}, false
+		}
+		ms += v
+	}
+	start := time.Duration(at * float64(time.Second))
+	return [2]time.Duration{start, start + time.Duration(ms*float64(time.Millisecond))}, true
+}
+
+// startEPPProcess builds the dataplane (unless -epp.latency.bin names one) and runs `dataplane
+// epp` in file mode over the simulators until the test ends.
+func startEPPProcess(t testing.TB, sims []string, scrape time.Duration) *eppProcess {
+	t.Helper()
+	dir := t.TempDir()
+	bin := *latencyBin
+	if bin == "" {
+		bin = filepath.Join(dir, "dataplane")
+		out, err := exec.Command("go", "build", "-o", bin, "github.com/infergw/gwctl/cmd/dataplane").CombinedOutput()
+		if err != nil {
+			t.Fatalf("go build ./cmd/dataplane: %v\n%s", err, out)
+		}
+	}
+	file := filepath.Join(dir, "pool.yaml")
+	if err := os.WriteFile(file, []byte(poolResources(8000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "epp", "--config", file, "--pool-endpoints", "vllm.inference="+strings.Join(sims, ";"),
+		"--listen", "127.0.0.1:0", "--admin", "", "--pool-scrape-interval", scrape.String())
+	cmd.Env = append(os.Environ(), strings.Fields(*latencyEnv)...)
+	if !strings.Contains(os.Getenv("GODEBUG")+*latencyEnv, "gctrace") {
+		cmd.Env = append(cmd.Env, "GODEBUG=gctrace=1")
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &eppProcess{pid: cmd.Process.Pid, started: started}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if iv, ok := gcInterval(sc.Text()); ok {
+				p.gc.Add(1)
+				p.mu.Lock()
+				p.gcList = append(p.gcList, iv)
+				p.gcSeen = append(p.gcSeen, time.Since(started))
+				p.mu.Unlock()
+			}
+		}
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "endpoint picker serving" {
+				a, _ := m["ext_proc"].(string)
+				addr <- a
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case p.addr = <-addr:
+	case <-time.After(60 * time.Second):
+		t.Fatal("dataplane epp did not log its ext_proc address within 60s")
+	}
+	return p
+}
+
+// cpu is the process's user and system CPU time so far (/proc/<pid>/stat, in clock ticks of
+// 10ms: enough for thousands of picks).
+func (p *eppProcess) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+func (p *eppProcess) gcs() int { return int(p.gc.Load()) }
+
+func memStats() *runtime.MemStats {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return &ms
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 // measure runs n calls of f from conc goroutines and returns each call's duration.

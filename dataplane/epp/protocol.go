@@ -32,21 +32,37 @@ const (
 
 // headerMap is an http.Header as ext_proc carries it: lower-case keys, raw values, one entry per
 // value, with the HTTP/2 pseudo-headers Envoy sends first.
+// The HeaderValues share one array and their raw values one byte slice: three allocations
+// for the headers whatever their number (they are marshalled and dropped with the message).
 func headerMap(r *http.Request, drop func(string) bool) *corev3.HeaderMap {
-	hm := &corev3.HeaderMap{Headers: make([]*corev3.HeaderValue, 0, len(r.Header)+4)}
-	add := func(k, v string) {
-		hm.Headers = append(hm.Headers, &corev3.HeaderValue{Key: k, RawValue: []byte(v)})
-	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
+	path := r.URL.RequestURI()
+	n, size := 4, len(r.Method)+len(path)+len(r.Host)+len(scheme)
+	for _, vs := range r.Header {
+		n += len(vs)
+		for _, v := range vs {
+			size += len(v)
+		}
+	}
+	hvs := make([]corev3.HeaderValue, n)
+	hm := &corev3.HeaderMap{Headers: make([]*corev3.HeaderValue, 0, n)}
+	raw := make([]byte, 0, size)
+	add := func(k, v string) {
+		hv := &hvs[len(hm.Headers)]
+		start := len(raw)
+		raw = append(raw, v...)
+		hv.Key, hv.RawValue = k, raw[start:len(raw):len(raw)]
+		hm.Headers = append(hm.Headers, hv)
+	}
 	add(":method", r.Method)
-	add(":path", r.URL.RequestURI())
+	add(":path", path)
 	add(":authority", r.Host)
 	add(":scheme", scheme)
 	for k, vs := range r.Header {
-		lk := strings.ToLower(k)
+		lk := lowerKey(k)
 		if drop(lk) {
 			continue
 		}
@@ -55,6 +71,29 @@ func headerMap(r *http.Request, drop func(string) bool) *corev3.HeaderMap {
 		}
 	}
 	return hm
+}
+
+// lowerKey is k in lower case, without allocating for the headers most requests carry.
+func lowerKey(k string) string {
+	switch k {
+	case "Content-Type":
+		return "content-type"
+	case "Content-Length":
+		return "content-length"
+	case "Accept":
+		return "accept"
+	case "Accept-Encoding":
+		return "accept-encoding"
+	case "User-Agent":
+		return "user-agent"
+	case "X-Request-Id":
+		return "x-request-id"
+	case "X-Forwarded-For":
+		return "x-forwarded-for"
+	case "X-Forwarded-Proto":
+		return "x-forwarded-proto"
+	}
+	return strings.ToLower(k)
 }
 
 // responseHeaderMap is a response's headers for the response-headers phase.
@@ -196,6 +235,7 @@ func parseEndpoints(s string) (eps []string, malformed int) {
 	if len(s) > maxDestinationLen {
 		return nil, 1
 	}
+	eps = make([]string, 0, min(maxEndpoints, strings.Count(s, ",")+1))
 	for part := range strings.SplitSeq(s, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -206,7 +246,13 @@ func parseEndpoints(s string) (eps []string, malformed int) {
 			malformed++
 			continue
 		}
-		eps = append(eps, ap.String())
+		// Kept as sent when it is already the canonical form (what the pool's addresses are):
+		// no string built per endpoint.
+		var buf [64]byte
+		if c := ap.AppendTo(buf[:0]); string(c) != part {
+			part = string(c)
+		}
+		eps = append(eps, part)
 		if len(eps) == maxEndpoints {
 			break
 		}

@@ -2,6 +2,7 @@ package epp
 
 import (
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -87,5 +88,67 @@ func TestReadSubset(t *testing.T) {
 		if ok != tc.ok || !slices.Equal(got, tc.want) || (tc.ok && got == nil) {
 			t.Errorf("%s: %v %v, want %v %v", tc.name, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// The server reads the proxy's headers as the picker sees them: pseudo-headers left out, raw_value
+// before value, a repeated header keeping every value in order, and no value sharing another's
+// slice (an append to one must not change the next).
+func TestRequestHeader(t *testing.T) {
+	hv := func(k, raw, v string) *corev3.HeaderValue {
+		return &corev3.HeaderValue{Key: k, RawValue: []byte(raw), Value: v}
+	}
+	h := requestHeader([]*corev3.HeaderValue{
+		hv(":path", "/v1/chat/completions", ""),
+		hv("x-gateway-model-name", "llama", ""),
+		hv("accept", "", "text/event-stream"),
+		hv("x-multi", "a", ""),
+		hv("content-type", "application/json", "ignored"),
+		hv("x-multi", "b", ""),
+		hv("", "no key", ""),
+	})
+	want := http.Header{
+		"X-Gateway-Model-Name": {"llama"},
+		"Accept":               {"text/event-stream"},
+		"X-Multi":              {"a", "b"},
+		"Content-Type":         {"application/json"},
+	}
+	if !reflect.DeepEqual(h, want) {
+		t.Fatalf("requestHeader = %v, want %v", h, want)
+	}
+	h["X-Gateway-Model-Name"] = append(h["X-Gateway-Model-Name"], "appended")
+	if got := h.Get("Accept"); got != "text/event-stream" {
+		t.Errorf("an append to one header changed the next: Accept = %q", got)
+	}
+}
+
+// The request headers go to the picker as Envoy sends them: pseudo-headers first, lower-case
+// keys, one entry per value, dropped headers left out; the values share one buffer, so each must
+// still read as its own.
+func TestHeaderMap(t *testing.T) {
+	r, err := http.NewRequest(http.MethodPost, "http://gw.example/v1/chat/completions?x=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header = http.Header{
+		"Content-Type":  {"application/json"},
+		"X-Multi":       {"one", "", "three"},
+		"Authorization": {"Bearer secret"},
+		"User-Agent":    {"test/1"},
+	}
+	hm := headerMap(r, func(k string) bool { return credential[k] })
+	var got []string
+	for _, h := range hm.GetHeaders() {
+		if h.GetValue() != "" {
+			t.Errorf("%s: value %q set besides raw_value", h.GetKey(), h.GetValue())
+		}
+		got = append(got, h.GetKey()+"="+string(h.GetRawValue()))
+	}
+	if want := []string{":method=POST", ":path=/v1/chat/completions?x=1", ":authority=gw.example", ":scheme=http"}; !slices.Equal(got[:4], want) {
+		t.Errorf("pseudo-headers = %v, want %v", got[:4], want)
+	}
+	rest := slices.Sorted(slices.Values(got[4:]))
+	if want := []string{"content-type=application/json", "user-agent=test/1", "x-multi=", "x-multi=one", "x-multi=three"}; !slices.Equal(rest, want) {
+		t.Errorf("headers = %v, want %v", rest, want)
 	}
 }

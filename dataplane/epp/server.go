@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -107,12 +108,7 @@ func (s *Server) handle(stream extprocv3.ExternalProcessor_ProcessServer, st *st
 			return false, status.Error(codes.InvalidArgument, "request headers sent twice")
 		}
 		st.gotHeaders = true
-		st.header = http.Header{}
-		for _, h := range v.RequestHeaders.GetHeaders().GetHeaders() {
-			if k := h.GetKey(); k != "" && k[0] != ':' {
-				st.header.Add(k, headerValue(h))
-			}
-		}
+		st.header = requestHeader(v.RequestHeaders.GetHeaders().GetHeaders())
 		st.subset, _ = readSubset(req.GetMetadataContext())
 		// Without a protocol_config the proxy is taken to stream full duplex, what the
 		// Inference Extension requires of gateways.
@@ -190,6 +186,49 @@ func (s *Server) handle(stream extprocv3.ExternalProcessor_ProcessServer, st *st
 		return false, stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseTrailers{ResponseTrailers: &extprocv3.TrailersResponse{}}})
 	}
 	return false, status.Errorf(codes.InvalidArgument, "unsupported message %T", req.GetRequest())
+}
+
+// requestHeader is the proxy's request headers (pseudo-headers left out) as the picker reads
+// them. Every value shares one string and one []string backing array: two allocations for the
+// values instead of two per header.
+func requestHeader(hs []*corev3.HeaderValue) http.Header {
+	n := 0
+	for _, h := range hs {
+		n += len(h.GetRawValue()) + len(h.GetValue())
+	}
+	var all strings.Builder
+	all.Grow(n)
+	for _, h := range hs {
+		if raw := h.GetRawValue(); len(raw) > 0 {
+			all.Write(raw)
+		} else {
+			all.WriteString(h.GetValue())
+		}
+	}
+	joined := all.String()
+	vals := make([]string, 0, len(hs))
+	out := make(http.Header, len(hs))
+	off := 0
+	for _, h := range hs {
+		l := len(h.GetRawValue())
+		if l == 0 {
+			l = len(h.GetValue())
+		}
+		v := joined[off : off+l]
+		off += l
+		k := h.GetKey()
+		if k == "" || k[0] == ':' {
+			continue
+		}
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		if prev, ok := out[ck]; ok {
+			out[ck] = append(prev[:len(prev):len(prev)], v) // a repeated header gets its own slice
+			continue
+		}
+		vals = append(vals, v)
+		out[ck] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	return out
 }
 
 // pickAndAnswer picks and sends the pick: on the headers reply (full duplex, or no body to

@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -50,7 +49,7 @@ func (p *Pool) Pick(ctx context.Context, pr PickRequest) (*Pick, error) {
 		r.Header = http.Header{}
 	}
 	if pr.Body != nil {
-		r.Body = io.NopCloser(bytes.NewReader(pr.Body))
+		r.Body = heldBody{pr.Body}
 		r.ContentLength = int64(len(pr.Body))
 	}
 	hb := p.hashPool.Get().(*[]uint64)
@@ -73,6 +72,13 @@ func (p *Pool) Pick(ctx context.Context, pr PickRequest) (*Pick, error) {
 	k.holder.Store(d.order[0])
 	return k, nil
 }
+
+// heldBody is a body Pick's caller already holds: parseRequest takes it as is instead of
+// reading a copy (io.ReadAll's growing buffers were most of a pick's garbage).
+type heldBody struct{ b []byte }
+
+func (heldBody) Read([]byte) (int, error) { return 0, io.EOF }
+func (heldBody) Close() error             { return nil }
 
 // Served moves the in-flight count to the endpoint that really served the request (the proxy
 // walked the fallbacks); an address that is not the pool's is ignored.
@@ -131,20 +137,18 @@ func (p *Pool) member(addr string) *endpoint {
 // all of them: the subset an endpoint picker should choose from.
 func (p *Pool) Reachable() []string {
 	eps := *p.eps.Load()
-	var out []string
 	down := false
 	for _, e := range eps {
-		if e.unreachable.Load() {
-			down = true
-			continue
-		}
-		out = append(out, e.addr)
+		down = down || e.unreachable.Load()
 	}
 	if !down {
-		return nil
+		return nil // asked for every request: no allocation when all are up
 	}
-	if out == nil {
-		out = []string{}
+	out := []string{}
+	for _, e := range eps {
+		if !e.unreachable.Load() {
+			out = append(out, e.addr)
+		}
 	}
 	return out
 }

@@ -75,8 +75,12 @@ func (p *Pool) parseRequest(r *http.Request, hashBuf []uint64) (*request, error)
 		req.tokens = r.ContentLength / int64(sc.CharsPerToken)
 	}
 	if req.hasBody && p.needsBody(r) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, p.cfg.MaxBodyBytes+1))
-		_ = r.Body.Close()
+		held, isHeld := r.Body.(heldBody)
+		body, err := held.b, error(nil)
+		if !isHeld {
+			body, err = io.ReadAll(io.LimitReader(r.Body, p.cfg.MaxBodyBytes+1))
+			_ = r.Body.Close()
+		}
 		if err != nil {
 			return nil, &apierror.Error{Status: http.StatusBadRequest, Type: apierror.ErrInvalidRequest, Message: fmt.Sprintf("read request body: %v", err)}
 		}
@@ -88,7 +92,9 @@ func (p *Pool) parseRequest(r *http.Request, hashBuf []uint64) (*request, error)
 		if err := p.decodeBody(req, hashBuf); err != nil {
 			return nil, err
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		if !isHeld {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 	}
 	req.adapter = req.model
 	if base := r.Header.Get(HeaderBaseModelName); base != "" && base == req.model {
