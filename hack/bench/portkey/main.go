@@ -31,6 +31,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,17 +56,24 @@ func main() {
 	handlers := flag.Bool("handlers", false, "add the provider handlers alone on a plain http.Server (no routing, metrics or access log) in their own process, as a diagnostic of what the binary adds")
 	profile := flag.String("cpuprofile", "", "write CPU profiles of the dataplane binary's first throughput run of the translation to PREFIX-<reply>.pprof (from its --debug-addr)")
 	tuneGC := flag.Bool("tunegc", true, "run the -handlers process with bootstrap.TuneGC, as cmd/dataplane does; false: Go's default GC")
+	pin := flag.Int("pin", 0, "N > 0: equal CPU budget. Run every gateway under test (dataplane binaries, -handlers, -baseline, Portkey's node) on the first N CPUs (taskset -c; Go gateways with GOMAXPROCS=N) and the load generator with the fake upstream on the other CPUs, so throughput compares gateways at the same CPU; the gateway CPU and driver CPU columns show which side was saturated")
+	pinSelfCPUs := flag.String("pin-self", "", "internal: a spawned gateway role pins itself to these CPUs (with -pin's GOMAXPROCS)")
 	role := flag.String("role", "", "internal: run as the upstream, handlers or baseline process")
 	up := flag.String("upstream", "", "internal: upstream address for the proxy roles")
 	flag.Parse()
 	var err error
 	switch {
 	case *role != "":
+		if *pinSelfCPUs != "" {
+			if err = pinSelf(*pinSelfCPUs, *pin); err != nil {
+				break
+			}
+		}
 		err = child(*role, *up, *tuneGC)
 	case *pk == "" && (*only == "" || strings.Contains(strings.ToLower(*only), "portkey")):
 		err = fmt.Errorf("-portkey (the installed @portkey-ai/gateway directory) is required; use hack/bench/portkey.sh")
 	default:
-		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, pkDir: *pk, node: *node, reply: *reply, only: *only, baseline: *baseline, profile: *profile, bin: *bin, compare: *compare, handlers: *handlers, tuneGC: *tuneGC})
+		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, pkDir: *pk, node: *node, reply: *reply, only: *only, baseline: *baseline, profile: *profile, bin: *bin, compare: *compare, handlers: *handlers, tuneGC: *tuneGC, pin: *pin})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -165,7 +173,7 @@ func splitAddr(addr string) (string, int, error) {
 
 // startPortkey runs the installed gateway on a free loopback port with the runtime patches of
 // portkeyPreload, and waits until it answers.
-func startPortkey(dir, node string) (*loadgen.Proc, error) {
+func startPortkey(dir, node string, pin pinning) (*loadgen.Proc, error) {
 	tmp, err := os.MkdirTemp("", "portkey-preload")
 	if err != nil {
 		return nil, err
@@ -182,7 +190,7 @@ func startPortkey(dir, node string) (*loadgen.Proc, error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(node, "-r", preload, filepath.Join(dir, "build", "start-server.js"), "--port="+port, "--headless")
+	cmd := pin.command(node, "-r", preload, filepath.Join(dir, "build", "start-server.js"), "--port="+port, "--headless")
 	cmd.Env = append(os.Environ(), "NODE_ENV=production")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -248,6 +256,7 @@ type options struct {
 	compare     string
 	handlers    bool
 	tuneGC      bool
+	pin         int
 }
 
 // wants reports whether the target named name is selected by -only.
@@ -265,6 +274,16 @@ func (o options) wants(name string) bool {
 
 func run(o options) error {
 	duration, rounds, conc := o.duration, o.rounds, o.conc
+	var pin pinning
+	if o.pin > 0 {
+		var err error
+		if pin, err = newPinning(o.pin); err != nil {
+			return err
+		}
+		if err := pin.pinDriver(); err != nil { // before the upstream starts: it inherits the driver CPUs
+			return err
+		}
+	}
 	up, err := loadgen.Spawn("-role", "upstream", "-upstream", "")
 	if err != nil {
 		return err
@@ -272,7 +291,7 @@ func run(o options) error {
 	defer up.Stop()
 	targets := []target{{name: "direct (upstream)", path: "http://" + up.Addr + "/v1/chat/completions", proc: up}}
 	if o.baseline && o.wants("bare ReverseProxy") {
-		bp, err := loadgen.Spawn("-role", "baseline", "-upstream", up.Addr)
+		bp, err := loadgen.Spawn(append([]string{"-role", "baseline", "-upstream", up.Addr}, pin.childArgs()...)...)
 		if err != nil {
 			return err
 		}
@@ -295,7 +314,11 @@ func run(o options) error {
 		if err := writeConfig(cfg, up.Addr); err != nil {
 			return err
 		}
-		if dp, err = loadgen.StartDataplane(o.bin, cfg, nil); err != nil {
+		bin, err := pin.wrap(work, "dataplane", o.bin)
+		if err != nil {
+			return err
+		}
+		if dp, err = loadgen.StartDataplane(bin, cfg, nil); err != nil {
 			return err
 		}
 		defer dp.Stop()
@@ -308,7 +331,11 @@ func run(o options) error {
 			}
 		}
 		if o.compare != "" {
-			before, err := loadgen.StartDataplane(o.compare, cfg, nil)
+			cmp, err := pin.wrap(work, "before", o.compare)
+			if err != nil {
+				return err
+			}
+			before, err := loadgen.StartDataplane(cmp, cfg, nil)
 			if err != nil {
 				return err
 			}
@@ -324,7 +351,7 @@ func run(o options) error {
 		}
 	}
 	if o.handlers {
-		hp, err := loadgen.Spawn("-role", "handlers", "-upstream", up.Addr, "-tunegc="+strconv.FormatBool(o.tuneGC))
+		hp, err := loadgen.Spawn(append([]string{"-role", "handlers", "-upstream", up.Addr, "-tunegc=" + strconv.FormatBool(o.tuneGC)}, pin.childArgs()...)...)
 		if err != nil {
 			return err
 		}
@@ -339,7 +366,7 @@ func run(o options) error {
 		}
 	}
 	if o.wants("Portkey translate") {
-		pk, err := startPortkey(o.pkDir, o.node)
+		pk, err := startPortkey(o.pkDir, o.node, pin)
 		if err != nil {
 			return err
 		}
@@ -359,9 +386,19 @@ func run(o options) error {
 	fmt.Printf("# dataplane vs Portkey %s (Node %s), %s, %d CPUs, %s per run, %d rounds (median), throughput at c=%d, latency at c=1\n",
 		portkeyVersion(pkDir), nodeVersion(node), runtime.Version(), runtime.NumCPU(), duration, rounds, conc)
 	fmt.Printf("# request: %d-byte OpenAI agent turn (tools, tool results, image); reply: Anthropic Message / %d-event SSE stream\n", len(chatRequest), bytes.Count(anthropicStream(), []byte("\n\n")))
+	if pin.on() {
+		fmt.Printf("# pinned (-pin %d): gateways on CPUs %s (GOMAXPROCS=%d for Go), load generator + fake upstream on CPUs %s; allowed CPUs now:", o.pin, pin.gateway, pin.gatewayCPUs, pin.driver)
+		for _, tg := range targets {
+			fmt.Printf(" %s %s;", tg.name, allowedCPUs(tg.proc.Cmd.Process.Pid))
+		}
+		fmt.Printf(" load generator %s\n", allowedCPUs(os.Getpid()))
+	} else {
+		fmt.Println("# not pinned: gateways, load generator and fake upstream share all CPUs (-pin 1 compares at equal CPU)")
+	}
 	fmt.Printf("# load average at start: %s\n\n", loadgen.LoadAverage())
-	fmt.Println("| reply | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | I/O calls/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
-	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Println("# gateway CPU: the target's CPU time ÷ run time (100% = one CPU busy); driver CPU: the load generator's and the fake upstream's together")
+	fmt.Println("| reply | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | gateway CPU | driver CPU | I/O calls/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
+	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	var summary, sides []string
 	for _, stream := range []bool{false, true} {
 		body, label := chatRequest, "json"
@@ -372,6 +409,7 @@ func run(o options) error {
 			continue
 		}
 		thr := map[string][]loadgen.Result{}
+		driver := map[string][]float64{} // the driver's CPU share in each throughput run
 		lat := map[string][]loadgen.Result{}
 		for round := range rounds {
 			for i := range targets {
@@ -380,7 +418,10 @@ func run(o options) error {
 				if o.profile != "" && dp != nil && round == 0 && tg.name == "dataplane translate" {
 					prof = dp.CPUProfile(o.profile+"-"+label+".pprof", duration)
 				}
+				self0, up0 := selfCPU(), up.CPU()
 				r := loadgen.RunOn(tg.proc, func() *http.Request { return newRequest(tg, body) }, conc, duration)
+				used := selfCPU() - self0 + up.CPU() - up0
+				driver[tg.name] = append(driver[tg.name], float64(used)/float64(duration))
 				if prof != nil {
 					if err := <-prof; err != nil {
 						return fmt.Errorf("cpu profile: %w", err)
@@ -398,11 +439,11 @@ func run(o options) error {
 			if i > 0 {
 				added50, added99 = loadgen.Micros(l.P50-direct.P50), loadgen.Micros(l.P99-direct.P99)
 			}
-			cpu := loadgen.Micros(t.CPU)
+			cpu, busy := loadgen.Micros(t.CPU), fmt.Sprintf("%.0f%%", 100*t.RPS*t.CPU.Seconds())
 			if i == 0 {
-				cpu = "" // the upstream's own CPU, not a gateway's
+				cpu, busy = "", "" // the upstream's own CPU, not a gateway's
 			}
-			fmt.Printf("| %s | %s | %.0f | %s | %.2f | %s | %s | %s | %s | %d |\n", label, tg.name, t.RPS, cpu, t.IO, loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, t.Errors+l.Errors)
+			fmt.Printf("| %s | %s | %.0f | %s | %s | %.0f%% | %.2f | %s | %s | %s | %s | %d |\n", label, tg.name, t.RPS, cpu, busy, 100*median(driver[tg.name]), t.IO, loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, t.Errors+l.Errors)
 			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50 - direct.P50, P99: l.P99 - direct.P99, CPU: t.CPU, IO: t.IO}
 		}
 		for _, kind := range []string{"passthrough", "translate"} {
@@ -439,6 +480,12 @@ func run(o options) error {
 		}
 	}
 	return nil
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func ratio(a, b time.Duration) string {
