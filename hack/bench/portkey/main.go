@@ -57,6 +57,8 @@ func main() {
 	profile := flag.String("cpuprofile", "", "write CPU profiles of the dataplane binary's first throughput run of the translation to PREFIX-<reply>.pprof (from its --debug-addr)")
 	tuneGC := flag.Bool("tunegc", true, "run the -handlers process with bootstrap.TuneGC, as cmd/dataplane does; false: Go's default GC")
 	pin := flag.Int("pin", 0, "N > 0: equal CPU budget. Run every gateway under test (dataplane binaries, -handlers, -baseline, Portkey's node) on the first N CPUs (taskset -c; Go gateways with GOMAXPROCS=N) and the load generator with the fake upstream on the other CPUs, so throughput compares gateways at the same CPU; the gateway CPU and driver CPU columns show which side was saturated")
+	var dpEnv envList
+	flag.Var(&dpEnv, "dataplane-env", "KEY=VALUE (repeatable): environment for the -dataplane binary only, not the -compare one (e.g. -dataplane-env GOGC=off -compare <same binary> shows what garbage collection adds)")
 	pinSelfCPUs := flag.String("pin-self", "", "internal: a spawned gateway role pins itself to these CPUs (with -pin's GOMAXPROCS)")
 	role := flag.String("role", "", "internal: run as the upstream, handlers or baseline process")
 	up := flag.String("upstream", "", "internal: upstream address for the proxy roles")
@@ -73,7 +75,7 @@ func main() {
 	case *pk == "" && (*only == "" || strings.Contains(strings.ToLower(*only), "portkey")):
 		err = fmt.Errorf("-portkey (the installed @portkey-ai/gateway directory) is required; use hack/bench/portkey.sh")
 	default:
-		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, pkDir: *pk, node: *node, reply: *reply, only: *only, baseline: *baseline, profile: *profile, bin: *bin, compare: *compare, handlers: *handlers, tuneGC: *tuneGC, pin: *pin})
+		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, pkDir: *pk, node: *node, reply: *reply, only: *only, baseline: *baseline, profile: *profile, bin: *bin, compare: *compare, handlers: *handlers, tuneGC: *tuneGC, pin: *pin, dpEnv: dpEnv})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -257,6 +259,20 @@ type options struct {
 	handlers    bool
 	tuneGC      bool
 	pin         int
+	dpEnv       []string
+}
+
+// envList is a repeatable KEY=VALUE flag.
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+
+func (e *envList) Set(v string) error {
+	if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+		return fmt.Errorf("%q: want KEY=VALUE", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
 
 // wants reports whether the target named name is selected by -only.
@@ -314,7 +330,7 @@ func run(o options) error {
 		if err := writeConfig(cfg, up.Addr); err != nil {
 			return err
 		}
-		bin, err := pin.wrap(work, "dataplane", o.bin)
+		bin, err := pin.wrap(work, "dataplane", o.bin, o.dpEnv)
 		if err != nil {
 			return err
 		}
@@ -331,7 +347,7 @@ func run(o options) error {
 			}
 		}
 		if o.compare != "" {
-			cmp, err := pin.wrap(work, "before", o.compare)
+			cmp, err := pin.wrap(work, "before", o.compare, nil)
 			if err != nil {
 				return err
 			}
@@ -386,6 +402,9 @@ func run(o options) error {
 	fmt.Printf("# dataplane vs Portkey %s (Node %s), %s, %d CPUs, %s per run, %d rounds (median), throughput at c=%d, latency at c=1\n",
 		portkeyVersion(pkDir), nodeVersion(node), runtime.Version(), runtime.NumCPU(), duration, rounds, conc)
 	fmt.Printf("# request: %d-byte OpenAI agent turn (tools, tool results, image); reply: Anthropic Message / %d-event SSE stream\n", len(chatRequest), bytes.Count(anthropicStream(), []byte("\n\n")))
+	if len(o.dpEnv) > 0 {
+		fmt.Printf("# the dataplane binary (not -compare's) runs with %s\n", strings.Join(o.dpEnv, " "))
+	}
 	if pin.on() {
 		fmt.Printf("# pinned (-pin %d): gateways on CPUs %s (GOMAXPROCS=%d for Go), load generator + fake upstream on CPUs %s; allowed CPUs now:", o.pin, pin.gateway, pin.gatewayCPUs, pin.driver)
 		for _, tg := range targets {

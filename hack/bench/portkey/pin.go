@@ -79,21 +79,35 @@ func (p pinning) command(name string, args ...string) *exec.Cmd {
 	return exec.Command("taskset", append([]string{"-c", p.gateway, name}, args...)...)
 }
 
-// wrap returns a launcher for the dataplane binary bin that runs it on the gateway CPUs with
-// GOMAXPROCS set to their number. It execs (sh, then taskset), so the process the harness
-// measures is the dataplane itself.
-func (p pinning) wrap(dir, name, bin string) (string, error) {
-	if !p.on() {
+// wrap returns a launcher for the dataplane binary bin that runs it with env (KEY=VALUE
+// settings, e.g. GOGC=off) and, when pinning, on the gateway CPUs with GOMAXPROCS set to their
+// number; bin itself when there is nothing to add. The launcher execs (sh, then taskset), so
+// the process the harness measures is the dataplane itself.
+func (p pinning) wrap(dir, name, bin string, env []string) (string, error) {
+	if !p.on() && len(env) == 0 {
 		return bin, nil
 	}
 	abs, err := filepath.Abs(bin)
 	if err != nil {
 		return "", err
 	}
-	script := filepath.Join(dir, "pinned-"+name)
-	body := fmt.Sprintf("#!/bin/sh\nGOMAXPROCS=%d exec taskset -c %s '%s' \"$@\"\n", p.gatewayCPUs, p.gateway, strings.ReplaceAll(abs, "'", `'\''`))
-	return script, os.WriteFile(script, []byte(body), 0o755)
+	var sb strings.Builder
+	sb.WriteString("#!/bin/sh\nexec env")
+	if p.on() {
+		env = append([]string{"GOMAXPROCS=" + strconv.Itoa(p.gatewayCPUs)}, env...)
+	}
+	for _, kv := range env {
+		sb.WriteString(" " + shellQuote(kv))
+	}
+	if p.on() {
+		sb.WriteString(" taskset -c " + p.gateway)
+	}
+	sb.WriteString(" " + shellQuote(abs) + " \"$@\"\n")
+	script := filepath.Join(dir, "launch-"+name)
+	return script, os.WriteFile(script, []byte(sb.String()), 0o755)
 }
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // allowedCPUs is Cpus_allowed_list of process pid, to show what a run was pinned to.
 func allowedCPUs(pid int) string {
