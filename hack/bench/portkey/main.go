@@ -244,6 +244,7 @@ type target struct {
 	path    string // chat completions URL path on the target
 	headers http.Header
 	proc    *loadgen.Proc
+	debug   string // a dataplane binary's --debug-addr (garbage collection figures)
 }
 
 type options struct {
@@ -339,8 +340,8 @@ func run(o options) error {
 		}
 		defer dp.Stop()
 		for _, tg := range []target{
-			{name: "dataplane passthrough", path: "http://" + dp.Addr + "/openai/v1/chat/completions", proc: dp.Proc},
-			{name: "dataplane translate", path: "http://" + dp.Addr + "/anthropic/v1/chat/completions", proc: dp.Proc},
+			{name: "dataplane passthrough", path: "http://" + dp.Addr + "/openai/v1/chat/completions", proc: dp.Proc, debug: dp.Debug},
+			{name: "dataplane translate", path: "http://" + dp.Addr + "/anthropic/v1/chat/completions", proc: dp.Proc, debug: dp.Debug},
 		} {
 			if o.wants(tg.name) {
 				targets = append(targets, tg)
@@ -357,8 +358,8 @@ func run(o options) error {
 			}
 			defer before.Stop()
 			for _, tg := range []target{
-				{name: "before passthrough", path: "http://" + before.Addr + "/openai/v1/chat/completions", proc: before.Proc},
-				{name: "before translate", path: "http://" + before.Addr + "/anthropic/v1/chat/completions", proc: before.Proc},
+				{name: "before passthrough", path: "http://" + before.Addr + "/openai/v1/chat/completions", proc: before.Proc, debug: before.Debug},
+				{name: "before translate", path: "http://" + before.Addr + "/anthropic/v1/chat/completions", proc: before.Proc, debug: before.Debug},
 			} {
 				if o.wants(tg.name) {
 					targets = append(targets, tg)
@@ -418,7 +419,7 @@ func run(o options) error {
 	fmt.Println("# gateway CPU: the target's CPU time ÷ run time (100% = one CPU busy); driver CPU: the load generator's and the fake upstream's together")
 	fmt.Println("| reply | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | gateway CPU | driver CPU | I/O calls/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
 	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
-	var summary, sides []string
+	var summary, sides, gcRows []string
 	for _, stream := range []bool{false, true} {
 		body, label := chatRequest, "json"
 		if stream {
@@ -429,6 +430,7 @@ func run(o options) error {
 		}
 		thr := map[string][]loadgen.Result{}
 		driver := map[string][]float64{} // the driver's CPU share in each throughput run
+		gcThr, gcLat := map[string][]gcPerRequest{}, map[string][]gcPerRequest{}
 		lat := map[string][]loadgen.Result{}
 		for round := range rounds {
 			for i := range targets {
@@ -438,7 +440,9 @@ func run(o options) error {
 					prof = dp.CPUProfile(o.profile+"-"+label+".pprof", duration)
 				}
 				self0, up0 := selfCPU(), up.CPU()
+				g0 := gcOf(tg)
 				r := loadgen.RunOn(tg.proc, func() *http.Request { return newRequest(tg, body) }, conc, duration)
+				g1 := gcOf(tg)
 				used := selfCPU() - self0 + up.CPU() - up0
 				driver[tg.name] = append(driver[tg.name], float64(used)/float64(duration))
 				if prof != nil {
@@ -447,7 +451,13 @@ func run(o options) error {
 					}
 				}
 				thr[tg.name] = append(thr[tg.name], r)
-				lat[tg.name] = append(lat[tg.name], loadgen.Run(func() *http.Request { return newRequest(tg, body) }, 1, duration))
+				l := loadgen.Run(func() *http.Request { return newRequest(tg, body) }, 1, duration)
+				lat[tg.name] = append(lat[tg.name], l)
+				if tg.debug != "" {
+					g2 := gcOf(tg)
+					gcThr[tg.name] = append(gcThr[tg.name], g0.per(g1, r.RPS*duration.Seconds()))
+					gcLat[tg.name] = append(gcLat[tg.name], g1.per(g2, l.RPS*duration.Seconds()))
+				}
 			}
 		}
 		direct := loadgen.Median(lat[targets[0].name])
@@ -463,6 +473,10 @@ func run(o options) error {
 				cpu, busy = "", "" // the upstream's own CPU, not a gateway's
 			}
 			fmt.Printf("| %s | %s | %.0f | %s | %s | %.0f%% | %.2f | %s | %s | %s | %s | %d |\n", label, tg.name, t.RPS, cpu, busy, 100*median(driver[tg.name]), t.IO, loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, t.Errors+l.Errors)
+			if t, ok := gcThr[tg.name]; ok {
+				a, b := medianGC(t), medianGC(gcLat[tg.name])
+				gcRows = append(gcRows, fmt.Sprintf("| %s | %s | %.0f B | %.2f | %.0f µs | %.2f | %.0f µs |", label, tg.name, a.bytes, a.gcPer1k, a.pauseMicros, b.gcPer1k, b.pauseMicros))
+			}
 			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50 - direct.P50, P99: l.P99 - direct.P99, CPU: t.CPU, IO: t.IO}
 		}
 		for _, kind := range []string{"passthrough", "translate"} {
@@ -490,6 +504,15 @@ func run(o options) error {
 	for _, s := range summary {
 		fmt.Println(s)
 	}
+	if len(gcRows) > 0 {
+		fmt.Println()
+		fmt.Println("# garbage collection in the dataplane binaries (runtime.MemStats from --debug-addr); medians of the rounds")
+		fmt.Println("| reply | target | allocated/req (c=" + strconv.Itoa(conc) + ") | GC cycles per 1k req (c=" + strconv.Itoa(conc) + ") | longest GC pause (c=" + strconv.Itoa(conc) + ") | GC cycles per 1k req (c=1) | longest GC pause (c=1) |")
+		fmt.Println("|---|---|--:|--:|--:|--:|--:|")
+		for _, r := range gcRows {
+			fmt.Println(r)
+		}
+	}
 	if len(sides) > 0 {
 		fmt.Println()
 		fmt.Println("| reply | path | dataplane ÷ | req/s | CPU/req | I/O calls/req | added p50 | added p99 |")
@@ -499,6 +522,27 @@ func run(o options) error {
 		}
 	}
 	return nil
+}
+
+// gcOf reads the garbage collection counters of a dataplane binary target (zero for others,
+// or when they cannot be read: the figures are a diagnostic, not worth failing the run).
+func gcOf(tg target) gcStats {
+	if tg.debug == "" {
+		return gcStats{}
+	}
+	g, err := readGCStats(tg.debug)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: garbage collection figures:", err)
+	}
+	return g
+}
+
+func medianGC(rs []gcPerRequest) gcPerRequest {
+	var b, g, p []float64
+	for _, r := range rs {
+		b, g, p = append(b, r.bytes), append(g, r.gcPer1k), append(p, r.pauseMicros)
+	}
+	return gcPerRequest{bytes: median(b), gcPer1k: median(g), pauseMicros: median(p)}
 }
 
 func median(xs []float64) float64 {
