@@ -11,6 +11,8 @@ package main
 // given with -dataplane), run as a user runs it: routing, metrics and the JSON access log
 // (stdout, discarded) on. -handlers adds the provider handlers alone on a plain http.Server in
 // a process of their own (the measurement before issue 18), to show what the binary adds.
+// -pin N compares the gateways at an equal CPU budget instead (pin.go): each gateway under test
+// on the first N CPUs, the load generator and fake upstream on the others.
 // Run it through hack/bench/portkey.sh, which installs Portkey:
 //
 //	go run ./hack/bench/portkey -portkey /tmp/x/node_modules/@portkey-ai/gateway -duration 3s -rounds 5
