@@ -481,8 +481,9 @@ func TestUpstreamHeaders(t *testing.T) {
 		}
 	}
 	out := http.Header{}
-	(&call{}).ResponseHeaders(out, http.Header{"Request-Id": {"req_1"}, "Anthropic-Ratelimit-Tokens-Remaining": {"9"}, "Retry-After": {"2"}, "X-Api-Key": {"never"}, "Set-Cookie": {"c"}})
-	if out.Get("Anthropic-Request-Id") != "req_1" || out.Get("Anthropic-Ratelimit-Tokens-Remaining") != "9" || out.Get("Retry-After") != "2" || out.Get("X-Api-Key") != "" || out.Get("Set-Cookie") != "" {
+	(&call{}).ResponseHeaders(out, http.Header{"Request-Id": {"req_1"}, "Anthropic-Ratelimit-Tokens-Remaining": {"9"}, "Retry-After": {"2"}, "X-Api-Key": {"never"}, "Set-Cookie": {"c"}, "anthropic-ratelimit-requests-limit": {"50"}, "Anthropic-Rate": {"short"}})
+	if out.Get("Anthropic-Request-Id") != "req_1" || out.Get("Anthropic-Ratelimit-Tokens-Remaining") != "9" || out.Get("Retry-After") != "2" || out.Get("X-Api-Key") != "" || out.Get("Set-Cookie") != "" ||
+		out["anthropic-ratelimit-requests-limit"] == nil || out.Get("Anthropic-Rate") != "" {
 		t.Errorf("forwarded headers %v", out)
 	}
 }
