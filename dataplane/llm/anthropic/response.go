@@ -98,7 +98,7 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 	var text, reasoning, annotations []byte
 	hasText := false
 	nTools := 0
-	size := 512 // the body's members besides text, reasoning, annotations and the blocks counted below
+	size := 512            // the body's members besides text, reasoning, annotations and the blocks counted below
 	runes, counted := 0, 0 // characters in text[:counted], counted only for cited blocks
 	for i := range m.Content {
 		c := &m.Content[i]
