@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,6 +57,39 @@ func TestMetrics(t *testing.T) {
 	}
 	var nilMetrics *Metrics
 	nilMetrics.Record(r, "x", Usage{Input: 1}) // must not panic
+}
+
+// TestMetricsSeries: Record's cached counters add up across views, label sets and concurrent
+// requests, and a token type with no tokens has no series (as with a WithLabelValues per call).
+func TestMetricsSeries(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	base, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	views := []*Metrics{base.ForModels("a"), base.ForModels("b")}
+	routes := []RouteInfo{{Route: "ns/r1", Backend: "ns/b"}, {Route: "ns/r2", Backend: "ns/b"}}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 100 {
+				views[(i+j)%2].Record(routes[j%2], "m", Usage{Input: 1, Output: 2})
+			}
+		}()
+	}
+	wg.Wait()
+	for _, r := range routes {
+		for kind, want := range map[string]float64{TokenInput: 400, TokenOutput: 800} {
+			if got := testutil.ToFloat64(base.Counter(r, "m", kind)); got != want {
+				t.Errorf("%s %s = %v, want %v", r.Route, kind, got, want)
+			}
+		}
+	}
+	if n := testutil.CollectAndCount(base.tokens); n != 4 {
+		t.Errorf("%d series, want 4 (input and output of two routes; no cache series without cache tokens)", n)
+	}
 }
 
 func TestKeyFile(t *testing.T) {

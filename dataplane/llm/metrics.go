@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -21,6 +24,7 @@ import (
 type Metrics struct {
 	tokens *prometheus.CounterVec
 	models telemetry.Vocabulary
+	series *seriesCache // shared by every ForModels view
 }
 
 // Token types used as the "type" label. "input" is the uncached prompt part (Anthropic's
@@ -52,7 +56,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			tokens = existing
 		}
 	}
-	return &Metrics{tokens: tokens}, nil
+	return &Metrics{tokens: tokens, series: &seriesCache{}}, nil
 }
 
 // ForModels returns a view of m sharing its counters whose model label may also take the
@@ -61,7 +65,7 @@ func (m *Metrics) ForModels(models ...string) *Metrics {
 	if m == nil {
 		return nil
 	}
-	return &Metrics{tokens: m.tokens, models: m.models.With(models...)}
+	return &Metrics{tokens: m.tokens, models: m.models.With(models...), series: m.series}
 }
 
 type routeModelsKey struct{}
@@ -92,15 +96,64 @@ func (m *Metrics) Record(route RouteInfo, model string, u Usage) {
 	if m == nil {
 		return
 	}
-	add := func(kind string, n int64) {
+	c := m.series.of(seriesKey{route.Route, route.Backend, model})
+	for i, n := range [...]int64{u.Input, u.Output, u.CacheRead, u.CacheWrite} {
 		if n > 0 {
-			m.tokens.WithLabelValues(route.Route, route.Backend, model, kind).Add(float64(n))
+			c.add(m.tokens, route, model, i, n)
 		}
 	}
-	add(TokenInput, u.Input)
-	add(TokenOutput, u.Output)
-	add(TokenCacheRead, u.CacheRead)
-	add(TokenCacheWrite, u.CacheWrite)
+}
+
+// tokenTypes are the "type" label values in Record's order.
+var tokenTypes = [...]string{TokenInput, TokenOutput, TokenCacheRead, TokenCacheWrite}
+
+// seriesCache keeps the counters of each label set once looked up: WithLabelValues hashes and
+// validates its four values on every call, four times per request. The label sets are bounded
+// (routes, backends and ModelLabel's vocabulary), so the map only grows to their number; it is
+// copied on a miss and read without a lock.
+type seriesCache struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[seriesKey]*series]
+}
+
+type seriesKey struct{ route, backend, model string }
+
+// series is one label set's counters by token type, each looked up on its first use (a type
+// with no tokens yet has no series, as before caching).
+type series [len(tokenTypes)]atomic.Pointer[prometheus.Counter]
+
+func (c *seriesCache) of(k seriesKey) *series {
+	if m := c.m.Load(); m != nil {
+		if s, ok := (*m)[k]; ok {
+			return s
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	if old != nil {
+		if s, ok := (*old)[k]; ok {
+			return s
+		}
+	}
+	next := make(map[seriesKey]*series, 1)
+	if old != nil {
+		maps.Copy(next, *old)
+	}
+	s := new(series)
+	next[k] = s
+	c.m.Store(&next)
+	return s
+}
+
+func (s *series) add(vec *prometheus.CounterVec, route RouteInfo, model string, i int, n int64) {
+	p := s[i].Load()
+	if p == nil {
+		ctr := vec.WithLabelValues(route.Route, route.Backend, model, tokenTypes[i])
+		p = &ctr
+		s[i].Store(p)
+	}
+	(*p).Add(float64(n))
 }
 
 // Counter returns the counter of one route, model and token type (for tests and debugging).

@@ -281,3 +281,65 @@ func (r *chunkedReader) Read(p []byte) (int, error) {
 	r.b = r.b[k:]
 	return k, nil
 }
+
+// writeCounter is a ResponseWriter that records the size of every Write.
+type writeCounter struct {
+	*httptest.ResponseRecorder
+	writes []int
+}
+
+func (w *writeCounter) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, len(p))
+	return w.ResponseRecorder.Write(p)
+}
+
+// TestSSEWriterGathersABurst: the events of one upstream read reach the ResponseWriter in one
+// Write (a pass through the server's writer per burst, not per event), and a burst longer
+// than maxPending in Writes of about maxPending, so a long burst holds no more memory.
+func TestSSEWriterGathersABurst(t *testing.T) {
+	event := "data: " + strings.Repeat("x", 100) + "\n\n"
+	cases := []struct {
+		name      string
+		events    int
+		maxWrites int
+	}{
+		{"short burst", 4, 1},
+		{"long burst", 300, 300*len(event)/maxPending + 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &writeCounter{ResponseRecorder: httptest.NewRecorder()}
+			sw := NewSSEWriter(rec)
+			defer sw.Release()
+			burst := strings.Repeat(event, tc.events)
+			if err := RelayStream(t.Context(), strings.NewReader(burst), sw, relayAll{}); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Body.String() != burst {
+				t.Fatalf("wire differs from the upstream's events (%d vs %d bytes)", rec.Body.Len(), len(burst))
+			}
+			if len(rec.writes) > tc.maxWrites {
+				t.Errorf("%d Writes %v for one burst of %d events, want at most %d", len(rec.writes), rec.writes, tc.events, tc.maxWrites)
+			}
+			for _, n := range rec.writes {
+				if n > maxPending+len(event) {
+					t.Errorf("a Write of %d bytes: more than maxPending (%d) and one event gathered", n, maxPending)
+				}
+			}
+		})
+	}
+}
+
+// relayAll forwards every event's data unchanged and ends cleanly at EOF.
+type relayAll struct{}
+
+func (relayAll) StreamEvent(_ context.Context, data []byte, w ChunkWriter) (bool, error) {
+	return false, w.Data(data)
+}
+
+func (relayAll) StreamEnd(_ context.Context, err error, _ ChunkWriter) error {
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}

@@ -228,6 +228,7 @@ func (u *Upstream) stream(ctx context.Context, w http.ResponseWriter, resp *http
 	w.WriteHeader(http.StatusOK)
 	res.Status = http.StatusOK
 	sw := NewSSEWriter(w)
+	defer sw.Release()
 	err := RelayStream(ctx, resp.Body, sw, t)
 	t.StreamResult(res)
 

@@ -4,8 +4,31 @@
 # the same fake upstream with the same Go load generator. Portkey is installed into a temp dir
 # (never into the repo) and patched only at runtime (see portkeyPreload in hack/bench/portkey/main.go).
 # Usage: hack/bench/portkey.sh [flags of hack/bench/portkey, e.g. -duration 3s -rounds 5 -concurrency 16]
+#        hack/bench/portkey.sh -h   (all flags)
+#
+# Two ways to share the machine, both worth reporting:
+#   default   every process (gateway under test, load generator, fake upstream) may use every CPU,
+#             as on a node; a multi-threaded gateway then competes with the load generator for
+#             CPU that single-threaded Portkey leaves to it.
+#   -pin N    equal CPU budget: each gateway under test (the dataplane binaries with GOMAXPROCS=N,
+#             the -handlers and -baseline processes, Portkey's node) runs under `taskset -c 0..N-1`;
+#             the load generator (this program, whose threads are moved with `taskset -a -p`) and
+#             the fake upstream it starts run on the remaining CPUs. The log reader (cat) of the
+#             dataplane's access log stays with the load generator. The "gateway CPU" and "driver
+#             CPU" columns (CPU time ÷ run time, 100 % = one CPU) show which side was saturated: a
+#             driver near 100 % × its CPUs means the load generator, not the gateway, set the rate.
+# Other diagnostics: -compare <binary> measures a second dataplane build beside the first
+# (alternating); -dataplane-env KEY=VALUE runs the first one only with extra environment (e.g.
+# GOGC=off); the garbage collection table comes from each binary's --debug-addr.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+for a in "$@"; do
+	if [[ "$a" == "-h" || "$a" == "-help" || "$a" == "--help" ]]; then
+		sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+		echo
+		exec go run ./hack/bench/portkey -h
+	fi
+done
 version="${PORTKEY_VERSION:-1.15.2}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

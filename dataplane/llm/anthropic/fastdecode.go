@@ -39,97 +39,85 @@ func decodeRequest(body []byte, in *chatRequest) error {
 	return serr
 }
 
-func (s *scanner) strField(seen *fields, bit uint, dst *string) bool {
+// field decodes one member's value with read into *dst. A repeated member gives up (the
+// strict read refuses it; encoding/json would keep the last), and null leaves *dst as it is, as
+// encoding/json does.
+func field[T any](s *scanner, seen *fields, bit uint, dst *T, read func(*jsonscan.Scanner) (T, bool)) bool {
 	if !seen.First(bit) {
 		return false
 	}
 	if s.Null() {
 		return true
 	}
-	v, ok := s.Str()
+	v, ok := read(&s.Scanner)
 	*dst = v
 	return ok
+}
+
+// ptrField is field for a pointer member: a value (null aside) is stored behind a new pointer.
+func ptrField[T any](s *scanner, seen *fields, bit uint, dst **T, read func(*jsonscan.Scanner) (T, bool)) bool {
+	return field(s, seen, bit, dst, func(s *jsonscan.Scanner) (*T, bool) {
+		v, ok := read(s)
+		return &v, ok
+	})
+}
+
+func (s *scanner) strField(seen *fields, bit uint, dst *string) bool {
+	return field(s, seen, bit, dst, (*jsonscan.Scanner).Str)
 }
 
 func (s *scanner) strPtrField(seen *fields, bit uint, dst **string) bool {
-	if !seen.First(bit) {
-		return false
-	}
-	if s.Null() {
-		return true
-	}
-	v, ok := s.Str()
-	*dst = &v
-	return ok
+	return ptrField(s, seen, bit, dst, (*jsonscan.Scanner).Str)
 }
 
 func (s *scanner) int64Ptr(seen *fields, bit uint, dst **int64) bool {
-	if !seen.First(bit) {
-		return false
-	}
-	if s.Null() {
-		return true
-	}
-	v, ok := s.Int64()
-	*dst = &v
-	return ok
+	return ptrField(s, seen, bit, dst, (*jsonscan.Scanner).Int64)
 }
 
 func (s *scanner) int64Field(seen *fields, bit uint, dst *int64) bool {
-	if !seen.First(bit) {
-		return false
-	}
-	if s.Null() {
-		return true
-	}
-	v, ok := s.Int64()
-	*dst = v
-	return ok
+	return field(s, seen, bit, dst, (*jsonscan.Scanner).Int64)
 }
 
 func (s *scanner) float64Ptr(seen *fields, bit uint, dst **float64) bool {
-	if !seen.First(bit) {
-		return false
-	}
-	if s.Null() {
-		return true
-	}
-	v, ok := s.Float64()
-	*dst = &v
-	return ok
+	return ptrField(s, seen, bit, dst, (*jsonscan.Scanner).Float64)
 }
 
 func (s *scanner) boolPtr(seen *fields, bit uint, dst **bool) bool {
-	if !seen.First(bit) {
-		return false
-	}
-	if s.Null() {
-		return true
-	}
-	v, ok := s.Bool()
-	*dst = &v
-	return ok
+	return ptrField(s, seen, bit, dst, (*jsonscan.Scanner).Bool)
 }
 
 func (s *scanner) boolField(seen *fields, bit uint, dst *bool) bool {
-	if !seen.First(bit) {
-		return false
-	}
-	if s.Null() {
-		return true
-	}
-	v, ok := s.Bool()
-	*dst = v
-	return ok
+	return field(s, seen, bit, dst, (*jsonscan.Scanner).Bool)
 }
 
+// rawField keeps null as the literal, as json.RawMessage does.
 func (s *scanner) rawField(seen *fields, bit uint, dst *json.RawMessage) bool {
 	if !seen.First(bit) {
 		return false
 	}
-	v, ok := s.Raw() // null is kept as the literal, as json.RawMessage does
+	v, ok := s.Raw()
 	*dst = v
 	return ok
+}
+
+// objectPtr decodes an object member into a new *T, key by key with member (inner tracks the
+// object's own keys); null sets *dst to nil, as encoding/json does.
+func objectPtr[T any](s *scanner, seen *fields, bit uint, dst **T, member func(v *T, inner *fields, key string) bool) bool {
+	if !seen.First(bit) {
+		return false
+	}
+	if s.Null() {
+		*dst = nil
+		return true
+	}
+	// The object's key set shares the value's allocation: a fields of its own, passed to
+	// member, would escape to the heap.
+	b := new(struct {
+		v     T
+		inner fields
+	})
+	*dst = &b.v
+	return s.Object(func(key string) bool { return member(&b.v, &b.inner, key) })
 }
 
 // objects decodes an array of objects into *dst with dec; a null element is a zero value.
@@ -175,17 +163,9 @@ func (s *scanner) chatRequest(in *chatRequest) bool {
 		case "stream":
 			return s.boolField(&seen, 8, &in.Stream)
 		case "stream_options":
-			if !seen.First(9) {
-				return false
-			}
-			if s.Null() {
-				return true
-			}
-			in.StreamOptions = &chat.StreamOptions{}
-			var inner fields
-			return s.Object(func(key string) bool {
+			return objectPtr(s, &seen, 9, &in.StreamOptions, func(o *chat.StreamOptions, inner *fields, key string) bool {
 				if key == "include_usage" {
-					return s.boolField(&inner, 0, &in.StreamOptions.IncludeUsage)
+					return s.boolField(inner, 0, &o.IncludeUsage)
 				}
 				return s.Unknown(key)
 			})
@@ -218,19 +198,10 @@ func (s *scanner) chatRequest(in *chatRequest) bool {
 }
 
 func (s *scanner) webSearchOptions(seen *fields, bit uint, dst **webSearchOptions) bool {
-	if !seen.First(bit) {
-		return false
-	}
-	if s.Null() {
-		return true
-	}
-	o := &webSearchOptions{}
-	*dst = o
-	var inner fields
-	return s.Object(func(key string) bool {
+	return objectPtr(s, seen, bit, dst, func(o *webSearchOptions, inner *fields, key string) bool {
 		switch key {
 		case "search_context_size":
-			return s.strField(&inner, 0, &o.SearchContextSize)
+			return s.strField(inner, 0, &o.SearchContextSize)
 		case "user_location":
 			if !inner.First(1) {
 				return false
@@ -252,25 +223,16 @@ func (s *scanner) userLocation(l *webSearchLocation) bool {
 		case "type":
 			return s.strField(&seen, 0, &l.Type)
 		case "approximate":
-			if !seen.First(1) {
-				return false
-			}
-			if s.Null() {
-				return true
-			}
-			a := &approximateLocation{}
-			l.Approximate = a
-			var inner fields
-			return s.Object(func(key string) bool {
+			return objectPtr(s, &seen, 1, &l.Approximate, func(a *approximateLocation, inner *fields, key string) bool {
 				switch key {
 				case "city":
-					return s.strField(&inner, 0, &a.City)
+					return s.strField(inner, 0, &a.City)
 				case "country":
-					return s.strField(&inner, 1, &a.Country)
+					return s.strField(inner, 1, &a.Country)
 				case "region":
-					return s.strField(&inner, 2, &a.Region)
+					return s.strField(inner, 2, &a.Region)
 				case "timezone":
-					return s.strField(&inner, 3, &a.Timezone)
+					return s.strField(inner, 3, &a.Timezone)
 				}
 				return s.Unknown(key)
 			})
@@ -355,37 +317,21 @@ func (s *scanner) chatPart(p *chatPart) bool {
 		case "refusal":
 			return s.strField(&seen, 2, &p.Refusal)
 		case "image_url":
-			if !seen.First(3) {
-				return false
-			}
-			if s.Null() {
-				return true
-			}
-			p.ImageURL = &chat.ImageURL{}
-			var inner fields
-			return s.Object(func(key string) bool {
+			return objectPtr(s, &seen, 3, &p.ImageURL, func(u *chat.ImageURL, inner *fields, key string) bool {
 				if key == "url" {
-					return s.strField(&inner, 0, &p.ImageURL.URL)
+					return s.strField(inner, 0, &u.URL)
 				}
 				return s.Unknown(key)
 			})
 		case "file":
-			if !seen.First(4) {
-				return false
-			}
-			if s.Null() {
-				return true
-			}
-			p.File = &chat.File{}
-			var inner fields
-			return s.Object(func(key string) bool {
+			return objectPtr(s, &seen, 4, &p.File, func(f *chat.File, inner *fields, key string) bool {
 				switch key {
 				case "file_data":
-					return s.strField(&inner, 0, &p.File.FileData)
+					return s.strField(inner, 0, &f.FileData)
 				case "file_id":
-					return s.strField(&inner, 1, &p.File.FileID)
+					return s.strField(inner, 1, &f.FileID)
 				case "filename":
-					return s.strField(&inner, 2, &p.File.Filename)
+					return s.strField(inner, 2, &f.Filename)
 				}
 				return s.Unknown(key)
 			})
@@ -454,25 +400,16 @@ func (s *scanner) chatTool(t *chatTool) bool {
 		case "name":
 			return s.strField(&seen, 3, &t.Name)
 		case "function":
-			if !seen.First(1) {
-				return false
-			}
-			if s.Null() {
-				return true
-			}
-			t.Function = &chat.Function{}
-			f := t.Function
-			var inner fields
-			return s.Object(func(key string) bool {
+			return objectPtr(s, &seen, 1, &t.Function, func(f *chat.Function, inner *fields, key string) bool {
 				switch key {
 				case "name":
-					return s.strField(&inner, 0, &f.Name)
+					return s.strField(inner, 0, &f.Name)
 				case "description":
-					return s.strPtrField(&inner, 1, &f.Description)
+					return s.strPtrField(inner, 1, &f.Description)
 				case "parameters":
-					return s.rawField(&inner, 2, &f.Parameters)
+					return s.rawField(inner, 2, &f.Parameters)
 				case "strict":
-					return s.boolPtr(&inner, 3, &f.Strict)
+					return s.boolPtr(inner, 3, &f.Strict)
 				}
 				return s.Unknown(key)
 			})

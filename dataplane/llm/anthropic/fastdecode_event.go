@@ -75,21 +75,12 @@ func (s *scanner) streamEvent(ev *streamEvent) bool {
 			ev.Usage = &usage{}
 			return s.Peek() == '{' && s.usage(ev.Usage)
 		case "error":
-			if !seen.First(6) {
-				return false
-			}
-			if s.Null() {
-				ev.Error = nil
-				return true
-			}
-			ev.Error = &apiError{}
-			var inner fields
-			return s.Object(func(key string) bool {
+			return objectPtr(s, &seen, 6, &ev.Error, func(e *apiError, inner *fields, key string) bool {
 				switch key {
 				case "type":
-					return s.strField(&inner, 0, &ev.Error.Type)
+					return s.strField(inner, 0, &e.Type)
 				case "message":
-					return s.strField(&inner, 1, &ev.Error.Message)
+					return s.strField(inner, 1, &e.Message)
 				}
 				return s.Unknown(key)
 			})

@@ -111,8 +111,9 @@ func (c *call) ResponseHeaders(dst, src http.Header) {
 	if ra := src.Get("Retry-After"); ra != "" {
 		dst.Set("Retry-After", ra)
 	}
+	const rl = "anthropic-ratelimit-"
 	for k, v := range src {
-		if strings.HasPrefix(strings.ToLower(k), "anthropic-ratelimit-") {
+		if len(k) >= len(rl) && strings.EqualFold(k[:len(rl)], rl) { // ToLower would allocate per header
 			dst[k] = append([]string(nil), v...)
 		}
 	}

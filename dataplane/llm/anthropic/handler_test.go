@@ -481,8 +481,10 @@ func TestUpstreamHeaders(t *testing.T) {
 		}
 	}
 	out := http.Header{}
-	(&call{}).ResponseHeaders(out, http.Header{"Request-Id": {"req_1"}, "Anthropic-Ratelimit-Tokens-Remaining": {"9"}, "Retry-After": {"2"}, "X-Api-Key": {"never"}, "Set-Cookie": {"c"}})
-	if out.Get("Anthropic-Request-Id") != "req_1" || out.Get("Anthropic-Ratelimit-Tokens-Remaining") != "9" || out.Get("Retry-After") != "2" || out.Get("X-Api-Key") != "" || out.Get("Set-Cookie") != "" {
+	lower := "anthropic-ratelimit-requests-limit" // not in canonical form: the match must not depend on case
+	(&call{}).ResponseHeaders(out, http.Header{"Request-Id": {"req_1"}, "Anthropic-Ratelimit-Tokens-Remaining": {"9"}, "Retry-After": {"2"}, "X-Api-Key": {"never"}, "Set-Cookie": {"c"}, lower: {"50"}, "Anthropic-Rate": {"short"}})
+	if out.Get("Anthropic-Request-Id") != "req_1" || out.Get("Anthropic-Ratelimit-Tokens-Remaining") != "9" || out.Get("Retry-After") != "2" || out.Get("X-Api-Key") != "" || out.Get("Set-Cookie") != "" ||
+		out[lower] == nil || out.Get("Anthropic-Rate") != "" {
 		t.Errorf("forwarded headers %v", out)
 	}
 }

@@ -98,6 +98,7 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 	var text, reasoning, annotations []byte
 	hasText := false
 	nTools := 0
+	size := 512            // the body's members besides text, reasoning, annotations and the blocks counted below
 	runes, counted := 0, 0 // characters in text[:counted], counted only for cited blocks
 	for i := range m.Content {
 		c := &m.Content[i]
@@ -117,6 +118,9 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 			hasText = true
 		case "thinking":
 			reasoning = append(reasoning, c.Thinking...)
+			size += 64 + len(c.Thinking) + len(c.Signature) // thinking_blocks repeats it
+		case "redacted_thinking":
+			size += 64 + len(c.Data)
 		case "tool_use":
 			if jsonTool != "" && c.Name == jsonTool {
 				text = appendCompact(text, c.Input)
@@ -127,13 +131,15 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 				continue
 			}
 			nTools++
+			size += 64 + len(c.ID) + len(c.Name) + 2*len(c.Input) // arguments: the input as an escaped string
 		}
 	}
 	if jsonTool != "" && nTools == 0 && finish == "tool_calls" {
 		finish = "stop"
 	}
 
-	b := make([]byte, 0, 512+len(text)+len(reasoning)+len(annotations))
+	// Sized so the body is written without growing (a grown body is copied and allocated again).
+	b := make([]byte, 0, size+len(text)+len(reasoning)+len(annotations))
 	b = append(b, `{"id":`...)
 	b = jsonvalue.AppendStringNoHTML(b, m.ID)
 	b = append(b, `,"object":"chat.completion","created":`...)

@@ -11,6 +11,8 @@ package main
 // given with -dataplane), run as a user runs it: routing, metrics and the JSON access log
 // (stdout, discarded) on. -handlers adds the provider handlers alone on a plain http.Server in
 // a process of their own (the measurement before issue 18), to show what the binary adds.
+// -pin N compares the gateways at an equal CPU budget instead (pin.go): each gateway under test
+// on the first N CPUs, the load generator and fake upstream on the others.
 // Run it through hack/bench/portkey.sh, which installs Portkey:
 //
 //	go run ./hack/bench/portkey -portkey /tmp/x/node_modules/@portkey-ai/gateway -duration 3s -rounds 5
@@ -31,6 +33,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,17 +58,26 @@ func main() {
 	handlers := flag.Bool("handlers", false, "add the provider handlers alone on a plain http.Server (no routing, metrics or access log) in their own process, as a diagnostic of what the binary adds")
 	profile := flag.String("cpuprofile", "", "write CPU profiles of the dataplane binary's first throughput run of the translation to PREFIX-<reply>.pprof (from its --debug-addr)")
 	tuneGC := flag.Bool("tunegc", true, "run the -handlers process with bootstrap.TuneGC, as cmd/dataplane does; false: Go's default GC")
+	pin := flag.Int("pin", 0, "N > 0: equal CPU budget. Run every gateway under test (dataplane binaries, -handlers, -baseline, Portkey's node) on the first N CPUs (taskset -c; Go gateways with GOMAXPROCS=N) and the load generator with the fake upstream on the other CPUs, so throughput compares gateways at the same CPU; the gateway CPU and driver CPU columns show which side was saturated")
+	var dpEnv envList
+	flag.Var(&dpEnv, "dataplane-env", "KEY=VALUE (repeatable): environment for the -dataplane binary only, not the -compare one (e.g. -dataplane-env GOGC=off -compare <same binary> shows what garbage collection adds)")
+	pinSelfCPUs := flag.String("pin-self", "", "internal: a spawned gateway role pins itself to these CPUs (with -pin's GOMAXPROCS)")
 	role := flag.String("role", "", "internal: run as the upstream, handlers or baseline process")
 	up := flag.String("upstream", "", "internal: upstream address for the proxy roles")
 	flag.Parse()
 	var err error
 	switch {
 	case *role != "":
+		if *pinSelfCPUs != "" {
+			if err = pinSelf(*pinSelfCPUs, *pin); err != nil {
+				break
+			}
+		}
 		err = child(*role, *up, *tuneGC)
 	case *pk == "" && (*only == "" || strings.Contains(strings.ToLower(*only), "portkey")):
 		err = fmt.Errorf("-portkey (the installed @portkey-ai/gateway directory) is required; use hack/bench/portkey.sh")
 	default:
-		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, pkDir: *pk, node: *node, reply: *reply, only: *only, baseline: *baseline, profile: *profile, bin: *bin, compare: *compare, handlers: *handlers, tuneGC: *tuneGC})
+		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, pkDir: *pk, node: *node, reply: *reply, only: *only, baseline: *baseline, profile: *profile, bin: *bin, compare: *compare, handlers: *handlers, tuneGC: *tuneGC, pin: *pin, dpEnv: dpEnv})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -165,7 +177,7 @@ func splitAddr(addr string) (string, int, error) {
 
 // startPortkey runs the installed gateway on a free loopback port with the runtime patches of
 // portkeyPreload, and waits until it answers.
-func startPortkey(dir, node string) (*loadgen.Proc, error) {
+func startPortkey(dir, node string, pin pinning) (*loadgen.Proc, error) {
 	tmp, err := os.MkdirTemp("", "portkey-preload")
 	if err != nil {
 		return nil, err
@@ -182,7 +194,7 @@ func startPortkey(dir, node string) (*loadgen.Proc, error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(node, "-r", preload, filepath.Join(dir, "build", "start-server.js"), "--port="+port, "--headless")
+	cmd := pin.command(node, "-r", preload, filepath.Join(dir, "build", "start-server.js"), "--port="+port, "--headless")
 	cmd.Env = append(os.Environ(), "NODE_ENV=production")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -234,6 +246,7 @@ type target struct {
 	path    string // chat completions URL path on the target
 	headers http.Header
 	proc    *loadgen.Proc
+	debug   string // a dataplane binary's --debug-addr (garbage collection figures)
 }
 
 type options struct {
@@ -248,6 +261,21 @@ type options struct {
 	compare     string
 	handlers    bool
 	tuneGC      bool
+	pin         int
+	dpEnv       []string
+}
+
+// envList is a repeatable KEY=VALUE flag.
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+
+func (e *envList) Set(v string) error {
+	if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+		return fmt.Errorf("%q: want KEY=VALUE", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
 
 // wants reports whether the target named name is selected by -only.
@@ -265,6 +293,16 @@ func (o options) wants(name string) bool {
 
 func run(o options) error {
 	duration, rounds, conc := o.duration, o.rounds, o.conc
+	var pin pinning
+	if o.pin > 0 {
+		var err error
+		if pin, err = newPinning(o.pin); err != nil {
+			return err
+		}
+		if err := pin.pinDriver(); err != nil { // before the upstream starts: it inherits the driver CPUs
+			return err
+		}
+	}
 	up, err := loadgen.Spawn("-role", "upstream", "-upstream", "")
 	if err != nil {
 		return err
@@ -272,7 +310,7 @@ func run(o options) error {
 	defer up.Stop()
 	targets := []target{{name: "direct (upstream)", path: "http://" + up.Addr + "/v1/chat/completions", proc: up}}
 	if o.baseline && o.wants("bare ReverseProxy") {
-		bp, err := loadgen.Spawn("-role", "baseline", "-upstream", up.Addr)
+		bp, err := loadgen.Spawn(append([]string{"-role", "baseline", "-upstream", up.Addr}, pin.childArgs()...)...)
 		if err != nil {
 			return err
 		}
@@ -295,27 +333,35 @@ func run(o options) error {
 		if err := writeConfig(cfg, up.Addr); err != nil {
 			return err
 		}
-		if dp, err = loadgen.StartDataplane(o.bin, cfg, nil); err != nil {
+		bin, err := pin.wrap(work, "dataplane", o.bin, o.dpEnv)
+		if err != nil {
+			return err
+		}
+		if dp, err = loadgen.StartDataplane(bin, cfg, nil); err != nil {
 			return err
 		}
 		defer dp.Stop()
 		for _, tg := range []target{
-			{name: "dataplane passthrough", path: "http://" + dp.Addr + "/openai/v1/chat/completions", proc: dp.Proc},
-			{name: "dataplane translate", path: "http://" + dp.Addr + "/anthropic/v1/chat/completions", proc: dp.Proc},
+			{name: "dataplane passthrough", path: "http://" + dp.Addr + "/openai/v1/chat/completions", proc: dp.Proc, debug: dp.Debug},
+			{name: "dataplane translate", path: "http://" + dp.Addr + "/anthropic/v1/chat/completions", proc: dp.Proc, debug: dp.Debug},
 		} {
 			if o.wants(tg.name) {
 				targets = append(targets, tg)
 			}
 		}
 		if o.compare != "" {
-			before, err := loadgen.StartDataplane(o.compare, cfg, nil)
+			cmp, err := pin.wrap(work, "before", o.compare, nil)
+			if err != nil {
+				return err
+			}
+			before, err := loadgen.StartDataplane(cmp, cfg, nil)
 			if err != nil {
 				return err
 			}
 			defer before.Stop()
 			for _, tg := range []target{
-				{name: "before passthrough", path: "http://" + before.Addr + "/openai/v1/chat/completions", proc: before.Proc},
-				{name: "before translate", path: "http://" + before.Addr + "/anthropic/v1/chat/completions", proc: before.Proc},
+				{name: "before passthrough", path: "http://" + before.Addr + "/openai/v1/chat/completions", proc: before.Proc, debug: before.Debug},
+				{name: "before translate", path: "http://" + before.Addr + "/anthropic/v1/chat/completions", proc: before.Proc, debug: before.Debug},
 			} {
 				if o.wants(tg.name) {
 					targets = append(targets, tg)
@@ -324,7 +370,7 @@ func run(o options) error {
 		}
 	}
 	if o.handlers {
-		hp, err := loadgen.Spawn("-role", "handlers", "-upstream", up.Addr, "-tunegc="+strconv.FormatBool(o.tuneGC))
+		hp, err := loadgen.Spawn(append([]string{"-role", "handlers", "-upstream", up.Addr, "-tunegc=" + strconv.FormatBool(o.tuneGC)}, pin.childArgs()...)...)
 		if err != nil {
 			return err
 		}
@@ -339,7 +385,7 @@ func run(o options) error {
 		}
 	}
 	if o.wants("Portkey translate") {
-		pk, err := startPortkey(o.pkDir, o.node)
+		pk, err := startPortkey(o.pkDir, o.node, pin)
 		if err != nil {
 			return err
 		}
@@ -359,10 +405,23 @@ func run(o options) error {
 	fmt.Printf("# dataplane vs Portkey %s (Node %s), %s, %d CPUs, %s per run, %d rounds (median), throughput at c=%d, latency at c=1\n",
 		portkeyVersion(pkDir), nodeVersion(node), runtime.Version(), runtime.NumCPU(), duration, rounds, conc)
 	fmt.Printf("# request: %d-byte OpenAI agent turn (tools, tool results, image); reply: Anthropic Message / %d-event SSE stream\n", len(chatRequest), bytes.Count(anthropicStream(), []byte("\n\n")))
+	if len(o.dpEnv) > 0 {
+		fmt.Printf("# the dataplane binary (not -compare's) runs with %s\n", strings.Join(o.dpEnv, " "))
+	}
+	if pin.on() {
+		fmt.Printf("# pinned (-pin %d): gateways on CPUs %s (GOMAXPROCS=%d for Go), load generator + fake upstream on CPUs %s; allowed CPUs now:", o.pin, pin.gateway, pin.gatewayCPUs, pin.driver)
+		for _, tg := range targets {
+			fmt.Printf(" %s %s;", tg.name, allowedCPUs(tg.proc.Cmd.Process.Pid))
+		}
+		fmt.Printf(" load generator %s\n", allowedCPUs(os.Getpid()))
+	} else {
+		fmt.Println("# not pinned: gateways, load generator and fake upstream share all CPUs (-pin 1 compares at equal CPU)")
+	}
 	fmt.Printf("# load average at start: %s\n\n", loadgen.LoadAverage())
-	fmt.Println("| reply | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | I/O calls/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
-	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
-	var summary, sides []string
+	fmt.Println("# gateway CPU: the target's CPU time ÷ run time (100% = one CPU busy); driver CPU: the load generator's and the fake upstream's together")
+	fmt.Println("| reply | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | gateway CPU | driver CPU | I/O calls/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
+	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	var summary, sides, gcRows []string
 	for _, stream := range []bool{false, true} {
 		body, label := chatRequest, "json"
 		if stream {
@@ -372,6 +431,8 @@ func run(o options) error {
 			continue
 		}
 		thr := map[string][]loadgen.Result{}
+		driver := map[string][]float64{} // the driver's CPU share in each throughput run
+		gcThr, gcLat := map[string][]gcPerRequest{}, map[string][]gcPerRequest{}
 		lat := map[string][]loadgen.Result{}
 		for round := range rounds {
 			for i := range targets {
@@ -380,14 +441,25 @@ func run(o options) error {
 				if o.profile != "" && dp != nil && round == 0 && tg.name == "dataplane translate" {
 					prof = dp.CPUProfile(o.profile+"-"+label+".pprof", duration)
 				}
+				self0, up0 := selfCPU(), up.CPU()
+				g0 := gcOf(tg)
 				r := loadgen.RunOn(tg.proc, func() *http.Request { return newRequest(tg, body) }, conc, duration)
+				g1 := gcOf(tg)
+				used := selfCPU() - self0 + up.CPU() - up0
+				driver[tg.name] = append(driver[tg.name], float64(used)/float64(duration))
 				if prof != nil {
 					if err := <-prof; err != nil {
 						return fmt.Errorf("cpu profile: %w", err)
 					}
 				}
 				thr[tg.name] = append(thr[tg.name], r)
-				lat[tg.name] = append(lat[tg.name], loadgen.Run(func() *http.Request { return newRequest(tg, body) }, 1, duration))
+				l := loadgen.Run(func() *http.Request { return newRequest(tg, body) }, 1, duration)
+				lat[tg.name] = append(lat[tg.name], l)
+				if tg.debug != "" {
+					g2 := gcOf(tg)
+					gcThr[tg.name] = append(gcThr[tg.name], g0.per(g1, r.RPS*duration.Seconds()))
+					gcLat[tg.name] = append(gcLat[tg.name], g1.per(g2, l.RPS*duration.Seconds()))
+				}
 			}
 		}
 		direct := loadgen.Median(lat[targets[0].name])
@@ -398,11 +470,15 @@ func run(o options) error {
 			if i > 0 {
 				added50, added99 = loadgen.Micros(l.P50-direct.P50), loadgen.Micros(l.P99-direct.P99)
 			}
-			cpu := loadgen.Micros(t.CPU)
+			cpu, busy := loadgen.Micros(t.CPU), fmt.Sprintf("%.0f%%", 100*t.RPS*t.CPU.Seconds())
 			if i == 0 {
-				cpu = "" // the upstream's own CPU, not a gateway's
+				cpu, busy = "", "" // the upstream's own CPU, not a gateway's
 			}
-			fmt.Printf("| %s | %s | %.0f | %s | %.2f | %s | %s | %s | %s | %d |\n", label, tg.name, t.RPS, cpu, t.IO, loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, t.Errors+l.Errors)
+			fmt.Printf("| %s | %s | %.0f | %s | %s | %.0f%% | %.2f | %s | %s | %s | %s | %d |\n", label, tg.name, t.RPS, cpu, busy, 100*median(driver[tg.name]), t.IO, loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, t.Errors+l.Errors)
+			if t, ok := gcThr[tg.name]; ok {
+				a, b := medianGC(t), medianGC(gcLat[tg.name])
+				gcRows = append(gcRows, fmt.Sprintf("| %s | %s | %.0f B | %.2f | %.0f µs | %.2f | %.0f µs |", label, tg.name, a.bytes, a.gcPer1k, a.pauseMicros, b.gcPer1k, b.pauseMicros))
+			}
 			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50 - direct.P50, P99: l.P99 - direct.P99, CPU: t.CPU, IO: t.IO}
 		}
 		for _, kind := range []string{"passthrough", "translate"} {
@@ -430,6 +506,15 @@ func run(o options) error {
 	for _, s := range summary {
 		fmt.Println(s)
 	}
+	if len(gcRows) > 0 {
+		fmt.Println()
+		fmt.Println("# garbage collection in the dataplane binaries (runtime.MemStats from --debug-addr); medians of the rounds")
+		fmt.Println("| reply | target | allocated/req (c=" + strconv.Itoa(conc) + ") | GC cycles per 1k req (c=" + strconv.Itoa(conc) + ") | longest GC pause (c=" + strconv.Itoa(conc) + ") | GC cycles per 1k req (c=1) | longest GC pause (c=1) |")
+		fmt.Println("|---|---|--:|--:|--:|--:|--:|")
+		for _, r := range gcRows {
+			fmt.Println(r)
+		}
+	}
 	if len(sides) > 0 {
 		fmt.Println()
 		fmt.Println("| reply | path | dataplane ÷ | req/s | CPU/req | I/O calls/req | added p50 | added p99 |")
@@ -439,6 +524,33 @@ func run(o options) error {
 		}
 	}
 	return nil
+}
+
+// gcOf reads the garbage collection counters of a dataplane binary target (zero for others,
+// or when they cannot be read: the figures are a diagnostic, not worth failing the run).
+func gcOf(tg target) gcStats {
+	if tg.debug == "" {
+		return gcStats{}
+	}
+	g, err := readGCStats(tg.debug)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: garbage collection figures:", err)
+	}
+	return g
+}
+
+func medianGC(rs []gcPerRequest) gcPerRequest {
+	var b, g, p []float64
+	for _, r := range rs {
+		b, g, p = append(b, r.bytes), append(g, r.gcPer1k), append(p, r.pauseMicros)
+	}
+	return gcPerRequest{bytes: median(b), gcPer1k: median(g), pauseMicros: median(p)}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func ratio(a, b time.Duration) string {
