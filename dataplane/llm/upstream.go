@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -67,9 +68,15 @@ func NewUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	if cfg.MaxRequestBytes <= 0 || cfg.MaxResponseBytes <= 0 {
 		return nil, fmt.Errorf("%s backend: body limits must be positive", cfg.Provider)
 	}
-	if cfg.Client == nil {
-		cfg.Client = &http.Client{}
+	// Redirects are never followed: the client would re-send the backend's key header (x-api-key
+	// and x-goog-api-key are not among those net/http drops across hosts) to wherever the
+	// upstream points, possibly in plaintext. A redirect is answered as an upstream error.
+	c := http.Client{}
+	if cfg.Client != nil {
+		c = *cfg.Client
 	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.Client = &c
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -146,6 +153,12 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer resp.Body.Close()
 	t.ResponseHeaders(w.Header(), resp.Header)
 
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		u.log.WarnContext(ctx, "upstream answered a redirect; not followed", "status", resp.StatusCode)
+		Reject(w, &res, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "upstream_redirect",
+			Message: "the " + u.upstream + " answered " + strconv.Itoa(resp.StatusCode) + " (a redirect): not followed, since the backend's credentials would go with it"})
+		return
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		e := t.ResponseError(resp.StatusCode, resp.Header, b)

@@ -133,3 +133,44 @@ func TestUpstream(t *testing.T) {
 		})
 	}
 }
+
+// A provider that answers a redirect gets no second request: net/http would follow it and send
+// the backend's key header (X-Key here, x-api-key for Anthropic) to the target, another host or
+// plain http. The client gets a 502 naming the redirect, and the target sees nothing.
+func TestUpstreamRedirectNotFollowed(t *testing.T) {
+	const key = "sk-secret-redirect-0123456789"
+	var reached []string
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached = append(reached, r.Header.Get("X-Key"))
+		_, _ = io.WriteString(w, `{"stolen":true}`)
+	}))
+	defer elsewhere.Close()
+	for _, status := range []int{301, 302, 303, 307, 308} {
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, elsewhere.URL+"/v1/op", status)
+		}))
+		// A caller's client with its own settings keeps them; only redirects are turned off.
+		caller := &http.Client{Timeout: 5 * time.Second}
+		u, err := NewUpstream(UpstreamConfig{Provider: "test", Name: "Test", BaseURL: up.URL + "/v1", Client: caller,
+			NewTranslator: func() Translator { return &echo{} }, APIKey: func() (string, error) { return key, nil },
+			MaxRequestBytes: 64, MaxResponseBytes: 1 << 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		u.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(`{}`)))
+		up.Close()
+		if rec.Code != http.StatusBadGateway || !strings.Contains(rec.Body.String(), "upstream_redirect") {
+			t.Errorf("%d: got %d %s, want 502 upstream_redirect", status, rec.Code, rec.Body)
+		}
+		if strings.Contains(rec.Body.String(), key) || strings.Contains(rec.Body.String(), "stolen") {
+			t.Errorf("%d: response %s", status, rec.Body)
+		}
+		if caller.CheckRedirect != nil {
+			t.Errorf("the caller's client was changed")
+		}
+	}
+	if len(reached) != 0 {
+		t.Fatalf("the redirect target got %d requests (keys %q)", len(reached), reached)
+	}
+}
