@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/infergw/gwctl/internal/jsonlit"
 )
 
 // Value is one JSON value of a checked document, as its bytes appear there (no surrounding
@@ -57,15 +58,7 @@ func (v Value) Str() (s string, ok bool) {
 	if bytes.IndexByte(body, '\\') < 0 {
 		return string(body), true
 	}
-	out := make([]byte, 0, len(body))
-	rr := runeReader{b: body}
-	for {
-		r, more := rr.next()
-		if !more {
-			return string(out), true
-		}
-		out = utf8.AppendRune(out, r)
-	}
+	return string(jsonlit.Append(make([]byte, 0, len(body)), body)), true
 }
 
 // Equal reports whether v is the string s, without allocating.
