@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/infergw/gwctl/dataplane/apierror"
-	"github.com/infergw/gwctl/dataplane/jsonstrict"
 	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
@@ -111,7 +110,7 @@ func contentParts(raw json.RawMessage, p msgPath, media bool) ([]part, *apierror
 	case '"':
 		s, ok := "", false
 		if fastJSON { // raw is part of a body chatRequestKeys accepted
-			s, ok = aliasStr(jsonstrict.Value(raw))
+			s, ok = aliasStr(raw)
 		}
 		if !ok {
 			if s, ok = unmarshalString(raw); !ok {
@@ -127,7 +126,7 @@ func contentParts(raw json.RawMessage, p msgPath, media bool) ([]part, *apierror
 		return nil, apierror.InvalidRequest(p.String()+".content", "content must be a string or an array of parts")
 	}
 	var in []chatPart
-	if !fastJSON || !fastContentParts(jsonstrict.Value(raw), &in) {
+	if !fastJSON || !fastContentParts(raw, &in) {
 		in = nil // encoding/json would decode into what the fast path left
 		if json.Unmarshal(raw, &in) != nil {
 			return nil, apierror.InvalidRequest(p.String()+".content", "content must be a string or an array of parts")
