@@ -237,22 +237,8 @@ func skip(b []byte, i int) int {
 
 // skipString returns the end of the string literal at i (after its closing quote), or -1.
 func skipString(b []byte, i int) int {
-	i++
-	for {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
-			return -1
-		}
-		i += j
-		bs := 0
-		for k := i - 1; k >= 0 && b[k] == '\\'; k-- {
-			bs++
-		}
-		i++
-		if bs%2 == 0 {
-			return i
-		}
-	}
+	end, _ := jsonlit.End(b, i)
+	return end
 }
 
 // Each calls f on every element of an array value, in order, until f returns false. It reports

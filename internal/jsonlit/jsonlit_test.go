@@ -46,7 +46,7 @@ func hexTok(t string) rune {
 }
 
 // checkString: a lenient scan accepts exactly the string literals encoding/json accepts and
-// Append decodes them as it does; a strict scan accepts those of them that are valid UTF-8 with
+// Append decodes them as it does; End finds the same end; a strict scan accepts those of them that are valid UTF-8 with
 // paired surrogate escapes; Next, rune by rune, agrees with Append.
 func checkString(t *testing.T, lit []byte) {
 	t.Helper()
@@ -66,6 +66,9 @@ func checkString(t *testing.T, lit []byte) {
 	}
 	if !whole {
 		return
+	}
+	if e, esc := End(lit, 0); e != end || esc != (flags&Escaped != 0) {
+		t.Fatalf("End(%q) = %d, %v; String: %d, flags %b", lit, e, esc, end, flags)
 	}
 	body := lit[1 : len(lit)-1]
 	if got := string(Append(nil, body)); got != want {

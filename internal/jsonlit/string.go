@@ -1,6 +1,7 @@
 package jsonlit
 
 import (
+	"bytes"
 	"encoding/binary"
 	"unicode/utf8"
 )
@@ -148,4 +149,25 @@ func Escape(c byte) (byte, bool) {
 		return '\t', true
 	}
 	return 0, false
+}
+
+// End returns the offset after the string literal at b[i] (a '"') of a document String already
+// accepted, found without validating it again, and whether the literal has escapes; end is -1
+// when no quote ends it.
+func End(b []byte, i int) (end int, escaped bool) {
+	start := i + 1
+	for i = start; ; i++ {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return -1, false
+		}
+		i += j
+		bs := 0
+		for k := i - 1; k >= start && b[k] == '\\'; k-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			return i + 1, bytes.IndexByte(b[start:i], '\\') >= 0
+		}
+	}
 }

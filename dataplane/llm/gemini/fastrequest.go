@@ -32,7 +32,7 @@ type scan struct{ jsonscan.Scanner }
 
 // fastChatRequest decodes a checked request body into in; false when encoding/json must.
 func fastChatRequest(body []byte, in *chatRequest) bool {
-	s := scan{jsonscan.Scanner{B: body}}
+	s := scan{jsonscan.Scanner{B: body, Checked: true}}
 	return s.Peek() == '{' && s.chatRequest(in) && s.End()
 }
 
@@ -197,7 +197,7 @@ func (s *scan) responseFormat(rf *chat.ResponseFormat) bool {
 // fastContentParts decodes message content of a checked body that is an array of parts; false
 // when encoding/json must.
 func fastContentParts(raw []byte, out *[]chatPart) bool {
-	s := scan{jsonscan.Scanner{B: raw}}
+	s := scan{jsonscan.Scanner{B: raw, Checked: true}}
 	return objects(&s, out, (*scan).chatPart) && s.End()
 }
 
@@ -269,15 +269,8 @@ func (s *scan) str(dst *string) bool {
 	if s.Null() {
 		return true
 	}
-	lit, plain, ok := s.StringLit()
-	if !ok {
-		return false
-	}
-	if plain {
-		*dst = jsonscan.AliasString(lit[1 : len(lit)-1])
-		return true
-	}
-	*dst, ok = aliasStr(lit)
+	v, ok := s.Str()
+	*dst = v
 	return ok
 }
 

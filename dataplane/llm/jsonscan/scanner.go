@@ -17,6 +17,10 @@ import (
 type Scanner struct {
 	B []byte
 	I int
+	// Checked says B passed dataplane/jsonstrict's check (valid literals, valid UTF-8, no
+	// duplicate keys): string literals are then found without validating them again, and one
+	// without escapes is plain (its content is the decoded string) even when it is not ASCII.
+	Checked bool
 }
 
 // maxDepth bounds nesting in Skip; deeper input takes the encoding/json path.
@@ -69,12 +73,20 @@ func (s *Scanner) Null() bool {
 }
 
 // StringLit returns the next string literal with its quotes; plain is true when it has no
-// escapes and only ASCII, i.e. its content is the decoded string.
+// escapes and only ASCII (Checked: no escapes), i.e. its content is the decoded string.
 func (s *Scanner) StringLit() (lit []byte, plain, ok bool) {
 	if s.Peek() != '"' {
 		return nil, false, false
 	}
 	start := s.I
+	if s.Checked {
+		end, escaped := jsonlit.End(s.B, start)
+		if end < 0 {
+			return nil, false, false
+		}
+		s.I = end
+		return s.B[start:end], !escaped, true
+	}
 	end, flags, fault := jsonlit.String(s.B, start, false)
 	if fault != 0 {
 		return nil, false, false
