@@ -42,7 +42,7 @@ func (s *scan) chatRequest(in *chatRequest) bool {
 		case "model":
 			return s.str(&in.Model)
 		case "messages":
-			return objects(s, &in.Messages, (*scan).chatMessage)
+			return objects(s, &in.Messages, func(v *chatMessage) bool { return s.chatMessage(v) })
 		case "max_completion_tokens":
 			return s.int64Ptr(&in.MaxCompletionTokens)
 		case "max_tokens":
@@ -75,7 +75,7 @@ func (s *scan) chatRequest(in *chatRequest) bool {
 				return s.Skip(0)
 			})
 		case "tools":
-			return objects(s, &in.Tools, (*scan).chatTool)
+			return objects(s, &in.Tools, func(v *chatTool) bool { return s.chatTool(v) })
 		case "tool_choice":
 			return s.raw(&in.ToolChoice)
 		case "response_format":
@@ -99,7 +99,7 @@ func (s *scan) chatMessage(m *chatMessage) bool {
 		case "content":
 			return s.raw(&m.Content)
 		case "tool_calls":
-			return objects(s, &m.ToolCalls, (*scan).chatToolCall)
+			return objects(s, &m.ToolCalls, func(v *chatToolCall) bool { return s.chatToolCall(v) })
 		case "tool_call_id":
 			return s.str(&m.ToolCallID)
 		}
@@ -198,7 +198,7 @@ func (s *scan) responseFormat(rf *chat.ResponseFormat) bool {
 // when encoding/json must.
 func fastContentParts(raw []byte, out *[]chatPart) bool {
 	s := scan{jsonscan.Scanner{B: raw, Checked: true}}
-	return objects(&s, out, (*scan).chatPart) && s.End()
+	return objects(&s, out, func(v *chatPart) bool { return s.chatPart(v) }) && s.End()
 }
 
 func (s *scan) chatPart(p *chatPart) bool {
@@ -245,7 +245,7 @@ func (s *scan) chatPart(p *chatPart) bool {
 
 // objects decodes an array of objects as encoding/json does into a nil slice: null leaves it
 // nil, [] is an empty slice, a null element is the zero value.
-func objects[T any](s *scan, dst *[]T, dec func(*scan, *T) bool) bool {
+func objects[T any](s *scan, dst *[]T, dec func(*T) bool) bool {
 	if *dst = nil; s.Null() {
 		return true
 	}
@@ -255,7 +255,7 @@ func objects[T any](s *scan, dst *[]T, dec func(*scan, *T) bool) bool {
 		if s.Null() {
 			return true
 		}
-		return s.Peek() == '{' && dec(s, &list[len(list)-1])
+		return s.Peek() == '{' && dec(&list[len(list)-1])
 	})
 	*dst = list
 	return ok
