@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -100,6 +101,14 @@ func checkString(t *testing.T, lit []byte) {
 func TestString(t *testing.T) {
 	for _, s := range stringInputs {
 		checkString(t, []byte(s))
+	}
+	// Each kind of byte the eight-byte step stops at, at every position of a word.
+	for pos := range 17 {
+		for _, special := range []string{`"`, `\n`, "\x01", "é", "\xff", `\u00e9`} {
+			lit := `"` + strings.Repeat("a", pos) + special + strings.Repeat("b", 9) + `"`
+			checkString(t, []byte(lit))
+			checkString(t, []byte(lit[:len(lit)-1])) // unterminated
+		}
 	}
 }
 
