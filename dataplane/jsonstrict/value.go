@@ -143,56 +143,29 @@ func Lookup(doc []byte, path ...string) Value {
 }
 
 func (v Value) member(name string) Value {
-	b := []byte(v)
-	i := ws(b, 1)
-	for i < len(b) && b[i] == '"' {
-		kend := skipString(b, i)
-		if kend < 0 {
-			return nil
+	var found Value
+	v.Members(func(key []byte, val Value) bool {
+		if string(key) == name || bytes.IndexByte(key, '\\') >= 0 && literalIs(key, name, false) {
+			found = val
+			return false
 		}
-		lit := b[i+1 : kend-1]
-		i = ws(b, kend)
-		if i >= len(b) || b[i] != ':' {
-			return nil
-		}
-		i = ws(b, i+1)
-		end := skip(b, i)
-		if end < 0 {
-			return nil
-		}
-		if string(lit) == name || bytes.IndexByte(lit, '\\') >= 0 && literalIs(lit, name, false) {
-			return Value(b[i:end:end])
-		}
-		i = ws(b, end)
-		if i >= len(b) || b[i] != ',' {
-			return nil
-		}
-		i = ws(b, i+1)
-	}
-	return nil
+		return true
+	})
+	return found
 }
 
 func (v Value) element(n int) Value {
-	b := []byte(v)
-	i := ws(b, 1)
-	if i < len(b) && b[i] == ']' {
-		return nil
-	}
-	for k := 0; i < len(b); k++ {
-		end := skip(b, i)
-		if end < 0 {
-			return nil
-		}
+	var found Value
+	k := 0
+	v.Each(func(e Value) bool {
 		if k == n {
-			return Value(b[i:end:end])
+			found = e
+			return false
 		}
-		i = ws(b, end)
-		if i >= len(b) || b[i] != ',' {
-			return nil
-		}
-		i = ws(b, i+1)
-	}
-	return nil
+		k++
+		return true
+	})
+	return found
 }
 
 // skip returns the end of the checked value at i, or -1 on a malformed one.

@@ -51,7 +51,7 @@ func fastResponse(data []byte, r *generateResponse) bool {
 	ok := s.Object(func(key string) bool {
 		switch key {
 		case "candidates":
-			return seen.First(0) && objectList(&s, &r.Candidates, func(c *candidate) bool { return s.candidate(c) })
+			return seen.First(0) && objects(&s, &r.Candidates, func(c *candidate) bool { return s.candidate(c) })
 		case "modelVersion":
 			return seen.First(1) && s.copyStr(&r.ModelVersion)
 		case "responseId":
@@ -132,7 +132,7 @@ func (s *scan) candidate(c *candidate) bool {
 			var inner jsonscan.Fields
 			return s.Object(func(k string) bool {
 				if k == "parts" {
-					return inner.First(0) && objectList(s, &c.Content.Parts, func(p *responsePart) bool { return s.part(p) })
+					return inner.First(0) && objects(s, &c.Content.Parts, func(p *responsePart) bool { return s.part(p) })
 				}
 				return s.unknown(k, contentNames)
 			})
@@ -184,24 +184,6 @@ func (s *scan) part(p *responsePart) bool {
 		}
 		return s.unknown(key, partNames)
 	})
-}
-
-// objectList decodes an array of objects as encoding/json does into a nil slice of a reply:
-// null leaves it nil, [] is an empty slice, a null element is the zero value.
-func objectList[T any](s *scan, dst *[]T, dec func(*T) bool) bool {
-	if *dst = nil; s.Null() {
-		return true
-	}
-	list := []T{}
-	ok := s.Array(func() bool {
-		list = append(list, *new(T))
-		if s.Null() {
-			return true
-		}
-		return s.Peek() == '{' && dec(&list[len(list)-1])
-	})
-	*dst = list
-	return ok
 }
 
 // unknown skips the value of a key the struct does not have. A key equal to one of names

@@ -243,8 +243,8 @@ func (s *scan) chatPart(p *chatPart) bool {
 	})
 }
 
-// objects decodes an array of objects as encoding/json does into a nil slice: null leaves it
-// nil, [] is an empty slice, a null element is the zero value.
+// objects decodes an array of objects as encoding/json does into a slice: null makes it nil,
+// [] an empty slice, a null element the zero value.
 func objects[T any](s *scan, dst *[]T, dec func(*T) bool) bool {
 	if *dst = nil; s.Null() {
 		return true
