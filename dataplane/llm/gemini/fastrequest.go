@@ -42,7 +42,7 @@ func (s *scan) chatRequest(in *chatRequest) bool {
 		case "model":
 			return s.str(&in.Model)
 		case "messages":
-			return objects(s, &in.Messages, func(v *chatMessage) bool { return s.chatMessage(v) })
+			return objects(s, &in.Messages, 4, func(v *chatMessage) bool { return s.chatMessage(v) })
 		case "max_completion_tokens":
 			return s.int64Ptr(&in.MaxCompletionTokens)
 		case "max_tokens":
@@ -75,7 +75,7 @@ func (s *scan) chatRequest(in *chatRequest) bool {
 				return s.Skip(0)
 			})
 		case "tools":
-			return objects(s, &in.Tools, func(v *chatTool) bool { return s.chatTool(v) })
+			return objects(s, &in.Tools, 4, func(v *chatTool) bool { return s.chatTool(v) })
 		case "tool_choice":
 			return s.raw(&in.ToolChoice)
 		case "response_format":
@@ -99,7 +99,7 @@ func (s *scan) chatMessage(m *chatMessage) bool {
 		case "content":
 			return s.raw(&m.Content)
 		case "tool_calls":
-			return objects(s, &m.ToolCalls, func(v *chatToolCall) bool { return s.chatToolCall(v) })
+			return objects(s, &m.ToolCalls, 4, func(v *chatToolCall) bool { return s.chatToolCall(v) })
 		case "tool_call_id":
 			return s.str(&m.ToolCallID)
 		}
@@ -198,7 +198,7 @@ func (s *scan) responseFormat(rf *chat.ResponseFormat) bool {
 // when encoding/json must.
 func fastContentParts(raw []byte, out *[]chatPart) bool {
 	s := scan{jsonscan.Scanner{B: raw, Checked: true}}
-	return objects(&s, out, func(v *chatPart) bool { return s.chatPart(v) }) && s.End()
+	return objects(&s, out, 4, func(v *chatPart) bool { return s.chatPart(v) }) && s.End()
 }
 
 func (s *scan) chatPart(p *chatPart) bool {
@@ -243,13 +243,13 @@ func (s *scan) chatPart(p *chatPart) bool {
 	})
 }
 
-// objects decodes an array of objects as encoding/json does into a slice: null makes it nil,
-// [] an empty slice, a null element the zero value.
-func objects[T any](s *scan, dst *[]T, dec func(*T) bool) bool {
+// objects decodes an array of objects as encoding/json does into a slice (of capacity size to
+// start with): null makes it nil, [] an empty slice, a null element the zero value.
+func objects[T any](s *scan, dst *[]T, size int, dec func(*T) bool) bool {
 	if *dst = nil; s.Null() {
 		return true
 	}
-	list := make([]T, 0, 4)
+	list := make([]T, 0, size)
 	ok := s.Array(func() bool {
 		list = append(list, *new(T))
 		if s.Null() {
