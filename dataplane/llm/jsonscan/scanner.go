@@ -1,5 +1,5 @@
 // Package jsonscan is the strict, validating JSON reader the providers' hand-written decoders
-// (anthropic's requests and replies, gemini's stream events) are built on.
+// (anthropic's and gemini's requests, replies and stream events) are built on.
 package jsonscan
 
 import (
