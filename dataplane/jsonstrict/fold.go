@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/infergw/gwctl/internal/jsonlit"
 )
 
 // Keys are compared under the case folding of encoding/json (bytes.EqualFold: simple Unicode
@@ -96,71 +98,9 @@ func (rr *runeReader) next() (rune, bool) {
 	if rr.i >= len(rr.b) {
 		return 0, false
 	}
-	c := rr.b[rr.i]
-	if c < utf8.RuneSelf && c != '\\' {
-		rr.i++
-		return rune(c), true
-	}
-	if c != '\\' {
-		r, n := utf8.DecodeRune(rr.b[rr.i:])
-		rr.i += n
-		return r, true
-	}
-	if rr.i+1 >= len(rr.b) {
-		rr.i = len(rr.b)
-		return utf8.RuneError, true
-	}
-	e := rr.b[rr.i+1]
-	rr.i += 2
-	switch e {
-	case 'b':
-		return '\b', true
-	case 'f':
-		return '\f', true
-	case 'n':
-		return '\n', true
-	case 'r':
-		return '\r', true
-	case 't':
-		return '\t', true
-	case 'u':
-		r := hex4(rr.b, rr.i)
-		rr.i += 4
-		if r >= 0xD800 && r < 0xDC00 && rr.i+6 <= len(rr.b) && rr.b[rr.i] == '\\' && rr.b[rr.i+1] == 'u' {
-			lo := hex4(rr.b, rr.i+2)
-			if lo >= 0xDC00 && lo < 0xE000 {
-				rr.i += 6
-				return (r-0xD800)<<10 | (lo - 0xDC00) + 0x10000, true
-			}
-		}
-		if r >= 0xD800 && r < 0xE000 {
-			return utf8.RuneError, true
-		}
-		return r, true
-	}
-	return rune(e), true // \" \\ \/
-}
-
-// hex4 decodes four hex digits at b[i:]; -1 when they are not.
-func hex4(b []byte, i int) rune {
-	if i+4 > len(b) {
-		return -1
-	}
 	var r rune
-	for _, c := range b[i : i+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return -1
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
+	r, rr.i = jsonlit.Next(rr.b, rr.i)
+	return r, true
 }
 
 // literalEqual reports whether two validated string literal bodies decode to the same string,

@@ -1,10 +1,10 @@
 package jsonstrict
 
 import (
-	"encoding/binary"
 	"strconv"
 	"sync"
-	"unicode/utf8"
+
+	"github.com/infergw/gwctl/internal/jsonlit"
 )
 
 // MaxDepth is the deepest nesting of objects and arrays a document may have. Request bodies
@@ -371,119 +371,19 @@ func (sc *scanner) literal(i int, word string) int {
 
 // number validates a number literal at i and returns its end, or -1.
 func (sc *scanner) number(i int) int {
-	b := sc.b
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
-		return -1
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return -1
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return -1
-		}
-	}
-	return i
+	return jsonlit.Number(sc.b, i)
 }
-
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
 
 // str validates the string literal at i (b[i] == '"') and returns its end and, for a key, its
 // body and folded hash.
 func (sc *scanner) str(i int, key bool) (int, keyRec, error) {
-	b := sc.b
-	start := i + 1
-	plain := true
-	i = start
-	for {
-		// Eight plain bytes at a time: none is a quote, a backslash, a control or non-ASCII.
-		for i+8 <= len(b) {
-			x := binary.LittleEndian.Uint64(b[i:])
-			q, bs := x^(lsb*'"'), x^(lsb*'\\')
-			if ((q-lsb)&^q|(bs-lsb)&^bs|(x-lsb*0x20)|x)&msb != 0 {
-				break
-			}
-			i += 8
-		}
-		if i >= len(b) {
-			return 0, keyRec{}, sc.fail(i, "unterminated string")
-		}
-		c := b[i]
-		switch {
-		case c == '"':
-			k := keyRec{off: start, end: i, plain: plain}
-			if key {
-				k.hash = keyHash(b[start:i], plain)
-			}
-			return i + 1, k, nil
-		case c < 0x20:
-			return 0, keyRec{}, sc.fail(i, "control character in string")
-		case c == '\\':
-			plain = false
-			if i+1 >= len(b) {
-				return 0, keyRec{}, sc.fail(i, "unterminated string")
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				r := hex4(b, i+2)
-				if r < 0 {
-					return 0, keyRec{}, sc.fail(i, "invalid \\u escape")
-				}
-				i += 6
-				switch {
-				case r >= 0xDC00 && r < 0xE000:
-					return 0, keyRec{}, sc.fail(i-6, "unpaired surrogate escape")
-				case r >= 0xD800 && r < 0xDC00:
-					if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
-						return 0, keyRec{}, sc.fail(i-6, "unpaired surrogate escape")
-					}
-					if lo := hex4(b, i+2); lo < 0xDC00 || lo >= 0xE000 {
-						return 0, keyRec{}, sc.fail(i-6, "unpaired surrogate escape")
-					}
-					i += 6
-				}
-			default:
-				return 0, keyRec{}, sc.fail(i, "invalid escape")
-			}
-		case c >= utf8.RuneSelf:
-			plain = false
-			r, n := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && n <= 1 {
-				return 0, keyRec{}, sc.fail(i, "invalid UTF-8")
-			}
-			i += n
-		default:
-			i++
-		}
+	end, flags, fault := jsonlit.String(sc.b, i, true)
+	if fault != 0 {
+		return 0, keyRec{}, sc.fail(end, fault.String())
 	}
+	k := keyRec{off: i + 1, end: end - 1, plain: flags == 0}
+	if key {
+		k.hash = keyHash(sc.b[k.off:k.end], k.plain)
+	}
+	return end, k, nil
 }

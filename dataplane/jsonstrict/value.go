@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/infergw/gwctl/internal/jsonlit"
 )
 
 // Value is one JSON value of a checked document, as its bytes appear there (no surrounding
@@ -57,15 +58,7 @@ func (v Value) Str() (s string, ok bool) {
 	if bytes.IndexByte(body, '\\') < 0 {
 		return string(body), true
 	}
-	out := make([]byte, 0, len(body))
-	rr := runeReader{b: body}
-	for {
-		r, more := rr.next()
-		if !more {
-			return string(out), true
-		}
-		out = utf8.AppendRune(out, r)
-	}
+	return string(jsonlit.Append(make([]byte, 0, len(body)), body)), true
 }
 
 // Equal reports whether v is the string s, without allocating.
@@ -150,56 +143,29 @@ func Lookup(doc []byte, path ...string) Value {
 }
 
 func (v Value) member(name string) Value {
-	b := []byte(v)
-	i := ws(b, 1)
-	for i < len(b) && b[i] == '"' {
-		kend := skipString(b, i)
-		if kend < 0 {
-			return nil
+	var found Value
+	v.Members(func(key []byte, val Value) bool {
+		if string(key) == name || bytes.IndexByte(key, '\\') >= 0 && literalIs(key, name, false) {
+			found = val
+			return false
 		}
-		lit := b[i+1 : kend-1]
-		i = ws(b, kend)
-		if i >= len(b) || b[i] != ':' {
-			return nil
-		}
-		i = ws(b, i+1)
-		end := skip(b, i)
-		if end < 0 {
-			return nil
-		}
-		if string(lit) == name || bytes.IndexByte(lit, '\\') >= 0 && literalIs(lit, name, false) {
-			return Value(b[i:end:end])
-		}
-		i = ws(b, end)
-		if i >= len(b) || b[i] != ',' {
-			return nil
-		}
-		i = ws(b, i+1)
-	}
-	return nil
+		return true
+	})
+	return found
 }
 
 func (v Value) element(n int) Value {
-	b := []byte(v)
-	i := ws(b, 1)
-	if i < len(b) && b[i] == ']' {
-		return nil
-	}
-	for k := 0; i < len(b); k++ {
-		end := skip(b, i)
-		if end < 0 {
-			return nil
-		}
+	var found Value
+	k := 0
+	v.Each(func(e Value) bool {
 		if k == n {
-			return Value(b[i:end:end])
+			found = e
+			return false
 		}
-		i = ws(b, end)
-		if i >= len(b) || b[i] != ',' {
-			return nil
-		}
-		i = ws(b, i+1)
-	}
-	return nil
+		k++
+		return true
+	})
+	return found
 }
 
 // skip returns the end of the checked value at i, or -1 on a malformed one.
@@ -244,22 +210,8 @@ func skip(b []byte, i int) int {
 
 // skipString returns the end of the string literal at i (after its closing quote), or -1.
 func skipString(b []byte, i int) int {
-	i++
-	for {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
-			return -1
-		}
-		i += j
-		bs := 0
-		for k := i - 1; k >= 0 && b[k] == '\\'; k-- {
-			bs++
-		}
-		i++
-		if bs%2 == 0 {
-			return i
-		}
-	}
+	end, _ := jsonlit.End(b, i)
+	return end
 }
 
 // Each calls f on every element of an array value, in order, until f returns false. It reports

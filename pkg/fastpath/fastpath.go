@@ -22,7 +22,7 @@ const (
 	JSONValue  = "jsonvalue"  // pkg/jsonvalue: manifest values and strings, vs encoding/json.Marshal
 	JSONReport = "jsonreport" // pkg/report: the JSON report, vs encoding/json's indenting Encoder
 	Anthropic  = "anthropic"  // dataplane/llm/anthropic: decoders, request encoder, stream deltas, vs encoding/json
-	Gemini     = "gemini"     // dataplane/llm/gemini: request, response and stream event decoders (jsonstrict) and stream text events, vs encoding/json
+	Gemini     = "gemini"     // dataplane/llm/gemini: request, response and stream event decoders (jsonscan) and stream text events, vs encoding/json
 	// SchemaDecode is pkg/validate/schema's decoder of embedded CRD schemas into JSONSchemaProps,
 	// vs runtime.DefaultUnstructuredConverter.
 	SchemaDecode = "schemadecode"

@@ -5,6 +5,8 @@ import (
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/infergw/gwctl/internal/jsonlit"
 )
 
 // quoted scans a single- or double-quoted scalar at i. Inside a flow collection (multi false)
@@ -115,32 +117,28 @@ func (p *fastParser) quotedSlow(tok scalarToken, multi bool, parent int) (scalar
 	return tok, true
 }
 
-// escape appends the double-quoted escape sequence at src[j] ('\\') to buf.
+// escape appends the double-quoted escape sequence at src[j] ('\\') to buf: JSON's one-character
+// escapes but \/, YAML's own, and \x, \u and \U code points (a surrogate half is refused).
 func escape(buf []byte, src string, j int) ([]byte, int, bool) {
 	if j+1 == len(src) {
 		return buf, j, false
 	}
 	size := 0
+	if c, ok := jsonlit.Escape(src[j+1]); ok && c != '/' { // yaml.v3 has no "\/"
+		return append(buf, c), j + 2, true
+	}
 	switch src[j+1] {
 	case '0':
 		buf = append(buf, 0)
 	case 'a':
 		buf = append(buf, '\a')
-	case 'b':
-		buf = append(buf, '\b')
-	case 't', '\t':
+	case '\t':
 		buf = append(buf, '\t')
-	case 'n':
-		buf = append(buf, '\n')
 	case 'v':
 		buf = append(buf, '\v')
-	case 'f':
-		buf = append(buf, '\f')
-	case 'r':
-		buf = append(buf, '\r')
 	case 'e':
 		buf = append(buf, 0x1b)
-	case ' ', '"', '\'', '\\':
+	case ' ', '\'':
 		buf = append(buf, src[j+1])
 	case 'N':
 		buf = append(buf, "\u0085"...)
@@ -157,37 +155,15 @@ func escape(buf []byte, src string, j int) ([]byte, int, bool) {
 	case 'U':
 		size = 8
 	default:
-		return buf, j, false // unknown escapes (yaml.v3 has no "\/")
+		return buf, j, false // unknown escapes
 	}
 	j += 2
 	if size == 0 {
 		return buf, j, true
 	}
-	if j+size > len(src) {
-		return buf, j, false
-	}
-	v := 0
-	for k := j; k < j+size; k++ {
-		d, ok := hexDigit(src[k])
-		if !ok {
-			return buf, j, false
-		}
-		v = v<<4 | d
-	}
-	if (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff {
+	v := jsonlit.Hex(src, j, size)
+	if v < 0 || (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff {
 		return buf, j, false
 	}
 	return utf8.AppendRune(buf, rune(v)), j + size, true
-}
-
-func hexDigit(c byte) (int, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0'), true
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10, true
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10, true
-	}
-	return 0, false
 }

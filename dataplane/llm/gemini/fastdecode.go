@@ -1,151 +1,161 @@
 package gemini
 
 import (
-	"bytes"
 	"encoding/json"
+	"strings"
 
-	"github.com/infergw/gwctl/dataplane/jsonstrict"
+	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
 	"github.com/infergw/gwctl/pkg/fastpath"
 )
 
 // Every non-streamed reply and every stream event is a GenerateContentResponse. The fast path
-// reads the fields the translation needs with jsonstrict (one strict pass, then lookups by
-// exact key) instead of encoding/json's reflection, and gives up on anything encoding/json
-// might read differently: a duplicate or case-variant key (refused by responseKeys), a value
-// of another type, an error body. decodeResponse then decodes with encoding/json, so results
-// are identical; TestFastDecodeMatchesEncodingJSON and FuzzDecodeResponse check it.
+// reads the fields the translation needs in one pass with jsonscan instead of encoding/json's
+// reflection, and gives up on anything encoding/json might read differently: a duplicate key
+// (encoding/json merges it), a key equal to a member name only under case folding (it decodes
+// it into that member), a key with escapes, a value of another type, an error body.
+// decodeResponse then decodes with encoding/json, so results are identical;
+// TestFastDecodeMatchesEncodingJSON and FuzzDecodeResponse check it.
 
-// fastJSON is false under GWCTL_NOFAST=gemini: every reply and event is then decoded by
-// encoding/json.
+// fastJSON is false under GWCTL_NOFAST=gemini: every request, reply and event is then decoded
+// by encoding/json.
 var fastJSON = fastpath.Enabled(fastpath.Gemini)
-
-// responseKeys is every member name decodeResponse reads, from the type it decodes into.
-var responseKeys = func() *jsonstrict.Schema {
-	s := jsonstrict.NewSchema()
-	s.Type(generateResponse{}, nil)
-	return s
-}()
 
 // decodeResponse decodes a GenerateContentResponse (or a stream event) into r.
 func decodeResponse(data []byte, r *generateResponse) error {
-	if fastJSON && responseKeys.Read(data, nil) == nil && fastResponse(jsonstrict.Lookup(data), r) {
+	if fastJSON && fastResponse(data, r) {
 		return nil
 	}
 	*r = generateResponse{}
 	return json.Unmarshal(data, r)
 }
 
-// fastResponse fills r from the checked document v in one pass; false when encoding/json must
-// decide (an error body, a value of another type, a key with escapes).
-func fastResponse(v jsonstrict.Value, r *generateResponse) bool {
-	return v.Members(func(key []byte, val jsonstrict.Value) bool {
-		switch string(key) {
+// The member names of each object the fast path reads, for unknown.
+var (
+	responseNames  = []string{"candidates", "promptFeedback", "usageMetadata", "modelVersion", "responseId", "error"}
+	feedbackNames  = []string{"blockReason"}
+	usageNames     = []string{"promptTokenCount", "candidatesTokenCount", "totalTokenCount", "cachedContentTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount"}
+	candidateNames = []string{"content", "finishReason", "index"}
+	contentNames   = []string{"parts"}
+	partNames      = []string{"text", "thought", "thoughtSignature", "functionCall"}
+	callNames      = []string{"id", "name", "args"}
+)
+
+// fastResponse fills r from data in one pass; false when encoding/json must decide. The reply's
+// strings are copied: a stream event's data is the reader's buffer, reused for the next event.
+func fastResponse(data []byte, r *generateResponse) bool {
+	s := scan{jsonscan.Scanner{B: data}}
+	if s.Peek() != '{' {
+		return false
+	}
+	var seen jsonscan.Fields
+	ok := s.Object(func(key string) bool {
+		switch key {
 		case "candidates":
-			if !present(val) {
-				return true
-			}
-			r.Candidates = []candidate{} // encoding/json's empty, not nil, slice for []
-			return val.Each(func(c jsonstrict.Value) bool {
-				r.Candidates = append(r.Candidates, candidate{})
-				return fastCandidate(c, &r.Candidates[len(r.Candidates)-1])
-			})
+			return seen.First(0) && objects(&s, &r.Candidates, 1, func(c *candidate) bool { return s.candidate(c) })
 		case "modelVersion":
-			return str(val, &r.ModelVersion)
+			return seen.First(1) && s.copyStr(&r.ModelVersion)
 		case "responseId":
-			return str(val, &r.ResponseID)
+			return seen.First(2) && s.copyStr(&r.ResponseID)
 		case "usageMetadata":
-			if !present(val) {
+			if !seen.First(3) {
+				return false
+			}
+			if r.UsageMetadata = nil; s.Null() {
 				return true
 			}
 			r.UsageMetadata = &usageMetadata{}
-			return fastUsage(val, r.UsageMetadata)
+			return s.usage(r.UsageMetadata)
 		case "promptFeedback":
-			if !present(val) {
+			if !seen.First(4) {
+				return false
+			}
+			if r.PromptFeedback = nil; s.Null() {
 				return true
 			}
 			r.PromptFeedback = &struct {
 				BlockReason string `json:"blockReason"`
 			}{}
-			return val.Members(func(k []byte, v jsonstrict.Value) bool {
-				return plainKey(k) && (string(k) != "blockReason" || str(v, &r.PromptFeedback.BlockReason))
+			var inner jsonscan.Fields
+			return s.Object(func(k string) bool {
+				if k == "blockReason" {
+					return inner.First(0) && s.copyStr(&r.PromptFeedback.BlockReason)
+				}
+				return s.unknown(k, feedbackNames)
 			})
 		case "error":
 			return false
 		}
-		return plainKey(key)
+		return s.unknown(key, responseNames)
 	})
+	return ok && s.End()
 }
 
-func fastUsage(v jsonstrict.Value, u *usageMetadata) bool {
-	return v.Members(func(key []byte, val jsonstrict.Value) bool {
-		switch string(key) {
+func (s *scan) usage(u *usageMetadata) bool {
+	var seen jsonscan.Fields
+	return s.Object(func(key string) bool {
+		switch key {
 		case "promptTokenCount":
-			return num(val, &u.PromptTokenCount)
+			return seen.First(0) && s.int64(&u.PromptTokenCount)
 		case "candidatesTokenCount":
-			return num(val, &u.CandidatesTokenCount)
+			return seen.First(1) && s.int64(&u.CandidatesTokenCount)
 		case "totalTokenCount":
-			return num(val, &u.TotalTokenCount)
+			return seen.First(2) && s.int64(&u.TotalTokenCount)
 		case "cachedContentTokenCount":
-			return num(val, &u.CachedContentTokenCount)
+			return seen.First(3) && s.int64(&u.CachedContentTokenCount)
 		case "toolUsePromptTokenCount":
-			return num(val, &u.ToolUsePromptTokenCount)
+			return seen.First(4) && s.int64(&u.ToolUsePromptTokenCount)
 		case "thoughtsTokenCount":
-			if !present(val) {
-				u.ThoughtsTokenCount = nil
-				return true
-			}
-			u.ThoughtsTokenCount = new(int64)
-			return num(val, u.ThoughtsTokenCount)
+			return seen.First(5) && s.int64Ptr(&u.ThoughtsTokenCount)
 		}
-		return plainKey(key)
+		return s.unknown(key, usageNames)
 	})
 }
 
-func fastCandidate(v jsonstrict.Value, c *candidate) bool {
-	return v.Members(func(key []byte, val jsonstrict.Value) bool {
-		switch string(key) {
+func (s *scan) candidate(c *candidate) bool {
+	var seen jsonscan.Fields
+	return s.Object(func(key string) bool {
+		switch key {
 		case "finishReason":
-			return str(val, &c.FinishReason)
+			return seen.First(0) && s.copyStr(&c.FinishReason)
 		case "index":
-			return num(val, &c.Index)
+			return seen.First(1) && s.int64(&c.Index)
 		case "content":
-			if !present(val) {
-				c.Content = nil
+			if !seen.First(2) {
+				return false
+			}
+			if c.Content = nil; s.Null() {
 				return true
 			}
 			c.Content = &struct {
 				Parts []responsePart `json:"parts"`
 			}{}
-			return val.Members(func(k []byte, pv jsonstrict.Value) bool {
-				if string(k) != "parts" {
-					return plainKey(k)
+			var inner jsonscan.Fields
+			return s.Object(func(k string) bool {
+				if k == "parts" {
+					return inner.First(0) && objects(s, &c.Content.Parts, 1, func(p *responsePart) bool { return s.part(p) })
 				}
-				if !present(pv) {
-					return true
-				}
-				c.Content.Parts = []responsePart{}
-				return pv.Each(func(e jsonstrict.Value) bool {
-					c.Content.Parts = append(c.Content.Parts, responsePart{})
-					return fastPart(e, &c.Content.Parts[len(c.Content.Parts)-1])
-				})
+				return s.unknown(k, contentNames)
 			})
 		}
-		return plainKey(key)
+		return s.unknown(key, candidateNames)
 	})
 }
 
-func fastPart(v jsonstrict.Value, p *responsePart) bool {
-	return v.Members(func(key []byte, val jsonstrict.Value) bool {
-		switch string(key) {
+func (s *scan) part(p *responsePart) bool {
+	var seen jsonscan.Fields
+	return s.Object(func(key string) bool {
+		switch key {
 		case "text":
-			return str(val, &p.Text)
+			return seen.First(0) && s.copyStr(&p.Text)
 		case "thought":
-			return boolean(val, &p.Thought)
+			return seen.First(1) && s.boolean(&p.Thought)
 		case "thoughtSignature":
-			return str(val, &p.ThoughtSignature)
+			return seen.First(2) && s.copyStr(&p.ThoughtSignature)
 		case "functionCall":
-			if !present(val) {
-				p.FunctionCall = nil
+			if !seen.First(3) {
+				return false
+			}
+			if p.FunctionCall = nil; s.Null() {
 				return true
 			}
 			fc := &struct {
@@ -154,61 +164,62 @@ func fastPart(v jsonstrict.Value, p *responsePart) bool {
 				Args json.RawMessage `json:"args"`
 			}{}
 			p.FunctionCall = fc
-			return val.Members(func(k []byte, v jsonstrict.Value) bool {
-				switch string(k) {
+			var inner jsonscan.Fields
+			return s.Object(func(k string) bool {
+				switch k {
 				case "id":
-					return str(v, &fc.ID)
+					return inner.First(0) && s.copyStr(&fc.ID)
 				case "name":
-					return str(v, &fc.Name)
+					return inner.First(1) && s.copyStr(&fc.Name)
 				case "args":
+					if !inner.First(2) {
+						return false
+					}
+					v, ok := s.Raw()
 					fc.Args = append(json.RawMessage(nil), v...)
-					return true
+					return ok
 				}
-				return plainKey(k)
+				return s.unknown(k, callNames)
 			})
 		}
-		return plainKey(key)
+		return s.unknown(key, partNames)
 	})
 }
 
-// plainKey reports a key without escapes: one with escapes might be a member name in disguise
-// ("\u0074ext"), which encoding/json would decode, so the fast path gives up on it.
-func plainKey(k []byte) bool {
-	return bytes.IndexByte(k, '\\') < 0
+// unknown skips the value of a key the struct does not have. A key equal to one of names
+// under case folding is one encoding/json would decode into that member, so the fast path
+// gives up on it (keys reaching here are ASCII: jsonscan gives up on others).
+func (s *scan) unknown(key string, names []string) bool {
+	for _, n := range names {
+		if len(n) == len(key) && strings.EqualFold(n, key) {
+			return false
+		}
+	}
+	return s.Skip(0)
 }
 
-// present reports a member that encoding/json would decode (absent and null leave the zero value).
-func present(v jsonstrict.Value) bool {
-	k := v.Kind()
-	return k != jsonstrict.Absent && k != jsonstrict.Null
-}
-
-func str(v jsonstrict.Value, dst *string) bool {
-	if !present(v) {
+// copyStr decodes a string of a reply into dst (null leaves it), never aliasing the input.
+func (s *scan) copyStr(dst *string) bool {
+	if s.Null() {
 		return true
 	}
-	s, ok := v.Str()
-	*dst = s
-	return ok
-}
-
-func boolean(v jsonstrict.Value, dst *bool) bool {
-	if !present(v) {
-		return true
-	}
-	b, ok := v.Bool()
-	*dst = b
-	return ok
-}
-
-func num(v jsonstrict.Value, dst *int64) bool {
-	if !present(v) {
-		return true
-	}
-	if v.Kind() != jsonstrict.Number {
+	lit, plain, ok := s.StringLit()
+	if !ok {
 		return false
 	}
-	n, err := v.Int64()
+	if plain {
+		*dst = string(lit[1 : len(lit)-1])
+		return true
+	}
+	*dst, ok = jsonscan.Unquote(lit) // a new string
+	return ok
+}
+
+func (s *scan) int64(dst *int64) bool {
+	if s.Null() {
+		return true
+	}
+	n, ok := s.Int64()
 	*dst = n
-	return err == nil
+	return ok
 }

@@ -4,299 +4,314 @@ import (
 	"bytes"
 	"encoding/json"
 
-	"github.com/infergw/gwctl/dataplane/jsonstrict"
 	"github.com/infergw/gwctl/dataplane/llm/chat"
 	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
 )
 
 // The request side of the fast path: a chat completion request that passed the strict key
-// check (chatRequestKeys: no duplicate or case-variant keys, valid UTF-8) is read with
-// jsonstrict's lookups instead of encoding/json's reflection, which took about 60 % of the
-// request translation. Anything encoding/json might read differently (a value of another type,
-// a key with escapes, a number it would refuse) makes it give up, and encoding/json decodes the
-// whole body: results and error messages never depend on the fast path.
-// TestFastRequestMatchesEncodingJSON and FuzzDecodeRequest check it against encoding/json.
+// check (chatRequestKeys: no duplicate or case-variant keys, valid UTF-8, paired surrogate
+// escapes) is decoded in one pass with jsonscan instead of encoding/json's reflection. On such
+// a body a key that is not a member name exactly cannot be one under encoding/json's folding
+// either, so it is skipped. Anything encoding/json might read differently (a value of another
+// type, a key with escapes, a number it would refuse) makes the fast path give up, and
+// encoding/json decodes the whole body: results and error messages never depend on the fast
+// path. TestFastRequestMatchesEncodingJSON and FuzzDecodeRequest check it against encoding/json.
 
 // decodeRequest decodes a chat completion request body; checked reports that chatRequestKeys
 // accepted it (the fast path reads only such bodies).
 func decodeRequest(body []byte, in *chatRequest, checked bool) error {
-	if fastJSON && checked && fastChatRequest(jsonstrict.Lookup(body), in) {
+	if fastJSON && checked && fastChatRequest(body, in) {
 		return nil
 	}
 	*in = chatRequest{}
 	return json.Unmarshal(body, in)
 }
 
-func fastChatRequest(v jsonstrict.Value, in *chatRequest) bool {
-	return v.Members(func(key []byte, val jsonstrict.Value) bool {
-		switch string(key) {
+// scan is jsonscan's reader with the members of the bodies the translation reads.
+type scan struct{ jsonscan.Scanner }
+
+// fastChatRequest decodes a checked request body into in; false when encoding/json must.
+func fastChatRequest(body []byte, in *chatRequest) bool {
+	s := scan{jsonscan.Scanner{B: body, Checked: true}}
+	return s.Peek() == '{' && s.chatRequest(in) && s.End()
+}
+
+func (s *scan) chatRequest(in *chatRequest) bool {
+	return s.Object(func(key string) bool {
+		switch key {
 		case "model":
-			return reqStr(val, &in.Model)
+			return s.str(&in.Model)
 		case "messages":
-			return slice(val, &in.Messages, fastChatMessage)
+			return objects(s, &in.Messages, 4, func(v *chatMessage) bool { return s.chatMessage(v) })
 		case "max_completion_tokens":
-			return numPtr(val, &in.MaxCompletionTokens)
+			return s.int64Ptr(&in.MaxCompletionTokens)
 		case "max_tokens":
-			return numPtr(val, &in.MaxTokens)
+			return s.int64Ptr(&in.MaxTokens)
 		case "temperature":
-			return floatPtr(val, &in.Temperature)
+			return s.float64Ptr(&in.Temperature)
 		case "top_p":
-			return floatPtr(val, &in.TopP)
+			return s.float64Ptr(&in.TopP)
 		case "stop":
-			return raw(val, &in.Stop)
+			return s.raw(&in.Stop)
 		case "n":
-			return numPtr(val, &in.N)
+			return s.int64Ptr(&in.N)
 		case "seed":
-			return numPtr(val, &in.Seed)
+			return s.int64Ptr(&in.Seed)
 		case "presence_penalty":
-			return floatPtr(val, &in.PresencePenalty)
+			return s.float64Ptr(&in.PresencePenalty)
 		case "frequency_penalty":
-			return floatPtr(val, &in.FrequencyPenalty)
+			return s.float64Ptr(&in.FrequencyPenalty)
 		case "stream":
-			return boolean(val, &in.Stream)
+			return s.boolean(&in.Stream)
 		case "stream_options":
-			if !present(val) {
-				in.StreamOptions = nil
+			if in.StreamOptions = nil; s.Null() {
 				return true
 			}
 			in.StreamOptions = &chat.StreamOptions{}
-			return val.Members(func(k []byte, v jsonstrict.Value) bool {
-				return plainKey(k) && (string(k) != "include_usage" || boolean(v, &in.StreamOptions.IncludeUsage))
+			return s.Object(func(k string) bool {
+				if k == "include_usage" {
+					return s.boolean(&in.StreamOptions.IncludeUsage)
+				}
+				return s.Skip(0)
 			})
 		case "tools":
-			return slice(val, &in.Tools, fastChatTool)
+			return objects(s, &in.Tools, 4, func(v *chatTool) bool { return s.chatTool(v) })
 		case "tool_choice":
-			return raw(val, &in.ToolChoice)
+			return s.raw(&in.ToolChoice)
 		case "response_format":
-			if !present(val) {
-				in.ResponseFormat = nil
+			if in.ResponseFormat = nil; s.Null() {
 				return true
 			}
 			in.ResponseFormat = &chat.ResponseFormat{}
-			return fastResponseFormat(val, in.ResponseFormat)
+			return s.responseFormat(in.ResponseFormat)
 		case "reasoning_effort":
-			return reqStr(val, &in.ReasoningEffort)
+			return s.str(&in.ReasoningEffort)
 		}
-		return plainKey(key)
+		return s.Skip(0)
 	})
 }
 
-func fastChatMessage(v jsonstrict.Value, m *chatMessage) bool {
-	return v.Members(func(key []byte, val jsonstrict.Value) bool {
-		switch string(key) {
+func (s *scan) chatMessage(m *chatMessage) bool {
+	return s.Object(func(key string) bool {
+		switch key {
 		case "role":
-			return reqStr(val, &m.Role)
+			return s.str(&m.Role)
 		case "content":
-			return raw(val, &m.Content)
+			return s.raw(&m.Content)
 		case "tool_calls":
-			return slice(val, &m.ToolCalls, fastChatToolCall)
+			return objects(s, &m.ToolCalls, 4, func(v *chatToolCall) bool { return s.chatToolCall(v) })
 		case "tool_call_id":
-			return reqStr(val, &m.ToolCallID)
+			return s.str(&m.ToolCallID)
 		}
-		return plainKey(key)
+		return s.Skip(0)
 	})
 }
 
-func fastChatToolCall(v jsonstrict.Value, tc *chatToolCall) bool {
-	return v.Members(func(key []byte, val jsonstrict.Value) bool {
-		switch string(key) {
+func (s *scan) chatToolCall(tc *chatToolCall) bool {
+	return s.Object(func(key string) bool {
+		switch key {
 		case "id":
-			return reqStr(val, &tc.ID)
+			return s.str(&tc.ID)
 		case "type":
-			return reqStr(val, &tc.Type)
+			return s.str(&tc.Type)
 		case "function":
-			if !present(val) {
+			if s.Null() {
 				return true // a struct, not a pointer: null leaves it as it is
 			}
-			return val.Members(func(k []byte, fv jsonstrict.Value) bool {
-				switch string(k) {
+			return s.Object(func(k string) bool {
+				switch k {
 				case "name":
-					return reqStr(fv, &tc.Function.Name)
+					return s.str(&tc.Function.Name)
 				case "arguments":
-					return reqStr(fv, &tc.Function.Arguments)
+					return s.str(&tc.Function.Arguments)
 				}
-				return plainKey(k)
+				return s.Skip(0)
 			})
 		}
-		return plainKey(key)
+		return s.Skip(0)
 	})
 }
 
-func fastChatTool(v jsonstrict.Value, t *chatTool) bool {
-	return v.Members(func(key []byte, val jsonstrict.Value) bool {
-		switch string(key) {
+func (s *scan) chatTool(t *chatTool) bool {
+	return s.Object(func(key string) bool {
+		switch key {
 		case "type":
-			return reqStr(val, &t.Type)
+			return s.str(&t.Type)
 		case "function":
-			if !present(val) {
-				t.Function = nil
+			if t.Function = nil; s.Null() {
 				return true
 			}
 			f := &chat.Function{}
 			t.Function = f
-			return val.Members(func(k []byte, fv jsonstrict.Value) bool {
-				switch string(k) {
+			return s.Object(func(k string) bool {
+				switch k {
 				case "name":
-					return reqStr(fv, &f.Name)
+					return s.str(&f.Name)
 				case "description":
-					if !present(fv) {
-						f.Description = nil
+					if f.Description = nil; s.Null() {
 						return true
 					}
 					f.Description = new(string)
-					return reqStr(fv, f.Description)
+					return s.str(f.Description)
 				case "parameters":
-					return raw(fv, &f.Parameters)
+					return s.raw(&f.Parameters)
 				case "strict":
-					if !present(fv) {
-						f.Strict = nil
+					if f.Strict = nil; s.Null() {
 						return true
 					}
 					f.Strict = new(bool)
-					return boolean(fv, f.Strict)
+					return s.boolean(f.Strict)
 				}
-				return plainKey(k)
+				return s.Skip(0)
 			})
 		}
-		return plainKey(key)
+		return s.Skip(0)
 	})
 }
 
-func fastResponseFormat(v jsonstrict.Value, rf *chat.ResponseFormat) bool {
-	return v.Members(func(key []byte, val jsonstrict.Value) bool {
-		switch string(key) {
+func (s *scan) responseFormat(rf *chat.ResponseFormat) bool {
+	return s.Object(func(key string) bool {
+		switch key {
 		case "type":
-			return reqStr(val, &rf.Type)
+			return s.str(&rf.Type)
 		case "json_schema":
-			if !present(val) {
-				rf.JSONSchema = nil
+			if rf.JSONSchema = nil; s.Null() {
 				return true
 			}
 			js := &chat.JSONSchema{}
 			rf.JSONSchema = js
-			return val.Members(func(k []byte, sv jsonstrict.Value) bool {
-				switch string(k) {
+			return s.Object(func(k string) bool {
+				switch k {
 				case "name":
-					return reqStr(sv, &js.Name)
+					return s.str(&js.Name)
 				case "schema":
-					return raw(sv, &js.Schema)
+					return s.raw(&js.Schema)
 				}
-				return plainKey(k)
+				return s.Skip(0)
 			})
 		}
-		return plainKey(key)
+		return s.Skip(0)
 	})
 }
 
-// fastContentParts decodes message content that is an array of parts; false when
-// encoding/json must.
-func fastContentParts(v jsonstrict.Value, out *[]chatPart) bool {
-	return slice(v, out, fastChatPart)
+// fastContentParts decodes message content of a checked body that is an array of parts; false
+// when encoding/json must.
+func fastContentParts(raw []byte, out *[]chatPart) bool {
+	s := scan{jsonscan.Scanner{B: raw, Checked: true}}
+	return objects(&s, out, 4, func(v *chatPart) bool { return s.chatPart(v) }) && s.End()
 }
 
-func fastChatPart(v jsonstrict.Value, p *chatPart) bool {
-	return v.Members(func(key []byte, val jsonstrict.Value) bool {
-		switch string(key) {
+func (s *scan) chatPart(p *chatPart) bool {
+	return s.Object(func(key string) bool {
+		switch key {
 		case "type":
-			return reqStr(val, &p.Type)
+			return s.str(&p.Type)
 		case "text":
-			return reqStr(val, &p.Text)
+			return s.str(&p.Text)
 		case "refusal":
-			return reqStr(val, &p.Refusal)
+			return s.str(&p.Refusal)
 		case "image_url":
-			if !present(val) {
-				p.ImageURL = nil
+			if p.ImageURL = nil; s.Null() {
 				return true
 			}
 			p.ImageURL = &chat.ImageURL{}
-			return val.Members(func(k []byte, iv jsonstrict.Value) bool {
-				return plainKey(k) && (string(k) != "url" || reqStr(iv, &p.ImageURL.URL))
+			return s.Object(func(k string) bool {
+				if k == "url" {
+					return s.str(&p.ImageURL.URL)
+				}
+				return s.Skip(0)
 			})
 		case "file":
-			if !present(val) {
-				p.File = nil
+			if p.File = nil; s.Null() {
 				return true
 			}
 			f := &chat.File{}
 			p.File = f
-			return val.Members(func(k []byte, fv jsonstrict.Value) bool {
-				switch string(k) {
+			return s.Object(func(k string) bool {
+				switch k {
 				case "file_data":
-					return reqStr(fv, &f.FileData)
+					return s.str(&f.FileData)
 				case "file_id":
-					return reqStr(fv, &f.FileID)
+					return s.str(&f.FileID)
 				case "filename":
-					return reqStr(fv, &f.Filename)
+					return s.str(&f.Filename)
 				}
-				return plainKey(k)
+				return s.Skip(0)
 			})
 		}
-		return plainKey(key)
+		return s.Skip(0)
 	})
 }
 
-// slice decodes an array of objects as encoding/json does into a nil slice: null leaves it
-// nil, [] is an empty slice, a null element is the zero value.
-func slice[T any](v jsonstrict.Value, dst *[]T, dec func(jsonstrict.Value, *T) bool) bool {
-	if !present(v) {
-		*dst = nil
+// objects decodes an array of objects as encoding/json does into a slice (of capacity size to
+// start with): null makes it nil, [] an empty slice, a null element the zero value.
+func objects[T any](s *scan, dst *[]T, size int, dec func(*T) bool) bool {
+	if *dst = nil; s.Null() {
 		return true
 	}
-	if v.Kind() != jsonstrict.Array {
-		return false
-	}
-	*dst = make([]T, 0, 4)
-	return v.Each(func(e jsonstrict.Value) bool {
-		*dst = append(*dst, *new(T))
-		if e.Kind() == jsonstrict.Null {
+	list := make([]T, 0, size)
+	ok := s.Array(func() bool {
+		list = append(list, *new(T))
+		if s.Null() {
 			return true
 		}
-		return e.Kind() == jsonstrict.Object && dec(e, &(*dst)[len(*dst)-1])
+		return s.Peek() == '{' && dec(&list[len(list)-1])
 	})
+	*dst = list
+	return ok
+}
+
+// str decodes a string of a checked body into dst (null leaves it), aliasing the body when the
+// string has no escapes: the body is read whole for the request, never reused or modified, and
+// checked as valid UTF-8 (chatRequestKeys). What outlives the request (the model label) is
+// cloned.
+func (s *scan) str(dst *string) bool {
+	if s.Null() {
+		return true
+	}
+	v, ok := s.Str()
+	*dst = v
+	return ok
+}
+
+// aliasStr decodes a string literal of a checked body, aliasing it when it has no escapes.
+func aliasStr(lit []byte) (string, bool) {
+	if bytes.IndexByte(lit, '\\') < 0 {
+		return jsonscan.AliasString(lit[1 : len(lit)-1]), true
+	}
+	return jsonscan.Unquote(lit)
 }
 
 // raw keeps a value's bytes as json.RawMessage does (null included: RawMessage is an
 // Unmarshaler, which encoding/json hands null to).
-// reqStr is str for the client's request, whose strings alias the body when they have no
-// escapes: the body is read whole for the request, never reused or modified, and checked as
-// valid UTF-8 (chatRequestKeys). What outlives the request (the model label) is cloned.
-func reqStr(v jsonstrict.Value, dst *string) bool {
-	if !present(v) {
-		return true
-	}
-	s, ok := aliasStr(v)
-	*dst = s
+func (s *scan) raw(dst *json.RawMessage) bool {
+	v, ok := s.Raw()
+	*dst = v
 	return ok
 }
 
-// aliasStr decodes a string value of a checked request body, aliasing it when it has no escapes.
-func aliasStr(v jsonstrict.Value) (string, bool) {
-	if len(v) >= 2 && v[0] == '"' && bytes.IndexByte(v, '\\') < 0 {
-		return jsonscan.AliasString(v[1 : len(v)-1]), true
-	}
-	return v.Str()
-}
-
-func raw(v jsonstrict.Value, dst *json.RawMessage) bool {
-	*dst = json.RawMessage(v)
-	return true
-}
-
-func numPtr(v jsonstrict.Value, dst **int64) bool {
-	if !present(v) {
-		*dst = nil
+func (s *scan) int64Ptr(dst **int64) bool {
+	if *dst = nil; s.Null() {
 		return true
 	}
 	*dst = new(int64)
-	return num(v, *dst)
+	return s.int64(*dst)
 }
 
-func floatPtr(v jsonstrict.Value, dst **float64) bool {
-	if !present(v) {
-		*dst = nil
+func (s *scan) float64Ptr(dst **float64) bool {
+	if *dst = nil; s.Null() {
 		return true
 	}
-	f, ok := v.Float64()
+	f, ok := s.Float64()
 	*dst = &f
+	return ok
+}
+
+func (s *scan) boolean(dst *bool) bool {
+	if s.Null() {
+		return true
+	}
+	b, ok := s.Bool()
+	*dst = b
 	return ok
 }

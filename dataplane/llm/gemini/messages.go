@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/infergw/gwctl/dataplane/apierror"
-	"github.com/infergw/gwctl/dataplane/jsonstrict"
 	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
@@ -24,24 +23,28 @@ const thoughtSeparator = "__thought__"
 func messages(in *chatRequest, out *generateRequest) *apierror.Error {
 	var system []part
 	calls := map[string]string{} // tool call id → function name, from the assistant turns so far
+	// One turn per message at most, and a message's single part in one array: few allocations.
+	out.Contents = make([]content, 0, len(in.Messages))
+	single := make([]part, len(in.Messages))
 	for i := range in.Messages {
 		m := &in.Messages[i]
 		p := msgPath(i)
+		one := single[i : i+1 : i+1] // appending to it copies
 		switch m.Role {
 		case "system", "developer":
-			parts, err := contentParts(m.Content, p, false)
+			parts, err := contentParts(m.Content, p, false, one)
 			if err != nil {
 				return err
 			}
 			system = append(system, parts...)
 		case "user":
-			parts, err := contentParts(m.Content, p, true)
+			parts, err := contentParts(m.Content, p, true, one)
 			if err != nil {
 				return err
 			}
 			out.Contents = appendTurn(out.Contents, "user", parts)
 		case "assistant":
-			parts, err := contentParts(m.Content, p, false)
+			parts, err := contentParts(m.Content, p, false, one)
 			if err != nil {
 				return err
 			}
@@ -63,7 +66,8 @@ func messages(in *chatRequest, out *generateRequest) *apierror.Error {
 			if err != nil {
 				return err
 			}
-			out.Contents = appendTurn(out.Contents, "user", []part{{FunctionResponse: &functionResponse{Name: name, Response: resp}}})
+			one[0] = part{FunctionResponse: &functionResponse{Name: name, Response: resp}}
+			out.Contents = appendTurn(out.Contents, "user", one)
 		default:
 			return apierror.InvalidRequest(p.String()+".role", "role %q is not supported (system, developer, user, assistant, tool)", truncateRunes(m.Role, 32))
 		}
@@ -101,8 +105,9 @@ func appendTurn(contents []content, role string, parts []part) []content {
 }
 
 // contentParts maps message content (a string, an array of parts, or null) to Gemini parts;
-// media parts are allowed only in user messages. Empty text is dropped.
-func contentParts(raw json.RawMessage, p msgPath, media bool) ([]part, *apierror.Error) {
+// media parts are allowed only in user messages. Empty text is dropped. A string is returned in
+// one, when given (a slice of length 1).
+func contentParts(raw json.RawMessage, p msgPath, media bool, one []part) ([]part, *apierror.Error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
@@ -111,7 +116,7 @@ func contentParts(raw json.RawMessage, p msgPath, media bool) ([]part, *apierror
 	case '"':
 		s, ok := "", false
 		if fastJSON { // raw is part of a body chatRequestKeys accepted
-			s, ok = aliasStr(jsonstrict.Value(raw))
+			s, ok = aliasStr(raw)
 		}
 		if !ok {
 			if s, ok = unmarshalString(raw); !ok {
@@ -121,13 +126,17 @@ func contentParts(raw json.RawMessage, p msgPath, media bool) ([]part, *apierror
 		if s == "" {
 			return nil, nil
 		}
-		return []part{{Text: s}}, nil
+		if one == nil {
+			one = make([]part, 1)
+		}
+		one[0] = part{Text: s}
+		return one, nil
 	case '[':
 	default:
 		return nil, apierror.InvalidRequest(p.String()+".content", "content must be a string or an array of parts")
 	}
 	var in []chatPart
-	if !fastJSON || !fastContentParts(jsonstrict.Value(raw), &in) {
+	if !fastJSON || !fastContentParts(raw, &in) {
 		in = nil // encoding/json would decode into what the fast path left
 		if json.Unmarshal(raw, &in) != nil {
 			return nil, apierror.InvalidRequest(p.String()+".content", "content must be a string or an array of parts")
@@ -255,7 +264,7 @@ func functionCallPart(tc *chatToolCall, m msgPath, j int) (part, *apierror.Error
 // toolResponse is a tool message's content as a functionResponse.response: a JSON object
 // result as it is, any other text as {"output": text} (Google's documented key).
 func toolResponse(raw json.RawMessage, p msgPath) (json.RawMessage, *apierror.Error) {
-	parts, err := contentParts(raw, p, false)
+	parts, err := contentParts(raw, p, false, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 // allowed_tools → ANY limited to the list (mode required) or AUTO over only those tools.
 // parallel_tool_calls has no Gemini equivalent and is ignored.
 func tools(in *chatRequest, out *generateRequest) *apierror.Error {
-	var decls []functionDeclaration
+	decls := make([]functionDeclaration, 0, len(in.Tools))
 	names := map[string]bool{}
 	for i, t := range in.Tools {
 		p := "tools[" + strconv.Itoa(i) + "]"

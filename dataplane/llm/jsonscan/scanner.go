@@ -1,12 +1,13 @@
 // Package jsonscan is the strict, validating JSON reader the providers' hand-written decoders
-// (anthropic's requests and replies, gemini's stream events) are built on.
+// (anthropic's and gemini's requests, replies and stream events) are built on.
 package jsonscan
 
 import (
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
 	"unsafe"
+
+	"github.com/infergw/gwctl/internal/jsonlit"
 )
 
 // Scanner reads JSON from B, starting at I. Every method reports false on anything it does not
@@ -16,6 +17,10 @@ import (
 type Scanner struct {
 	B []byte
 	I int
+	// Checked says B passed dataplane/jsonstrict's check (valid literals, valid UTF-8, no
+	// duplicate keys): string literals are then found without validating them again, and one
+	// without escapes is plain (its content is the decoded string) even when it is not ASCII.
+	Checked bool
 }
 
 // maxDepth bounds nesting in Skip; deeper input takes the encoding/json path.
@@ -68,51 +73,26 @@ func (s *Scanner) Null() bool {
 }
 
 // StringLit returns the next string literal with its quotes; plain is true when it has no
-// escapes and only ASCII, i.e. its content is the decoded string.
+// escapes and only ASCII (Checked: no escapes), i.e. its content is the decoded string.
 func (s *Scanner) StringLit() (lit []byte, plain, ok bool) {
 	if s.Peek() != '"' {
 		return nil, false, false
 	}
 	start := s.I
-	plain = true
-	for i := start + 1; i < len(s.B); i++ {
-		c := s.B[i]
-		switch {
-		case c == '"':
-			s.I = i + 1
-			return s.B[start:s.I], plain, true
-		case c < 0x20:
+	if s.Checked {
+		end, escaped := jsonlit.End(s.B, start)
+		if end < 0 {
 			return nil, false, false
-		case c == '\\':
-			plain = false
-			if i+1 >= len(s.B) {
-				return nil, false, false
-			}
-			i++
-			switch s.B[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if i+4 >= len(s.B) {
-					return nil, false, false
-				}
-				for _, h := range s.B[i+1 : i+5] {
-					if !isHex(h) {
-						return nil, false, false
-					}
-				}
-				i += 4
-			default:
-				return nil, false, false
-			}
-		case c >= utf8.RuneSelf:
-			plain = false
 		}
+		s.I = end
+		return s.B[start:end], !escaped, true
 	}
-	return nil, false, false
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+	end, flags, fault := jsonlit.String(s.B, start, false)
+	if fault != 0 {
+		return nil, false, false
+	}
+	s.I = end
+	return s.B[start:end], flags == 0, true
 }
 
 // Str decodes the next string literal as encoding/json does.
@@ -137,91 +117,22 @@ func AliasString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// Unquote decodes a validated string literal: simple escapes and valid UTF-8 here, \u
-// escapes and invalid UTF-8 (which encoding/json replaces) through encoding/json.
+// Unquote decodes a string literal StringLit returned, as encoding/json does.
 func Unquote(lit []byte) (string, bool) {
-	in := lit[1 : len(lit)-1]
-	out := make([]byte, 0, len(in))
-	for i := 0; i < len(in); i++ {
-		c := in[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		switch in[i] {
-		case '"', '\\', '/':
-			out = append(out, in[i])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		default:
-			return unquoteSlow(lit)
-		}
-	}
-	if !utf8.Valid(out) {
-		return unquoteSlow(lit)
-	}
+	out := jsonlit.Append(make([]byte, 0, len(lit)), lit[1:len(lit)-1])
 	return AliasString(out), true // out is not used again
-}
-
-func unquoteSlow(lit []byte) (string, bool) {
-	var v string
-	if err := json.Unmarshal(lit, &v); err != nil {
-		return "", false
-	}
-	return v, true
 }
 
 // Number returns the next number literal, validated against the JSON grammar.
 func (s *Scanner) Number() ([]byte, bool) {
 	s.WS()
-	start, i, b := s.I, s.I, s.B
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
+	end := jsonlit.Number(s.B, s.I)
+	if end < 0 {
 		return nil, false
 	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return nil, false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return nil, false
-		}
-	}
-	s.I = i
-	return b[start:i], true
+	lit := s.B[s.I:end]
+	s.I = end
+	return lit, true
 }
 
 // Int64 decodes an integer into an int64 field (encoding/json rejects fractions and exponents).

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/infergw/gwctl/dataplane/jsonstrict"
 )
 
 // checkAgainstEncodingJSON reads b as a value, a string and an integer, and fails where the
@@ -19,6 +21,19 @@ func checkAgainstEncodingJSON(t *testing.T, b []byte) {
 		var want string
 		if err := json.Unmarshal(b, &want); err != nil || got != want {
 			t.Errorf("Str(%q) = %q, encoding/json %q (%v)", b, got, want, err)
+		}
+	}
+	if jsonstrict.Check(b) == nil {
+		// What the strict reader accepted, a Checked scanner reads as the validating one does.
+		s, c := Scanner{B: b}, Scanner{B: b, Checked: true}
+		if s.Skip(0) != c.Skip(0) || s.I != c.I {
+			t.Errorf("Checked Skip of %q ends at %d, the validating one at %d", b, c.I, s.I)
+		}
+		s, c = Scanner{B: b}, Scanner{B: b, Checked: true}
+		if v, ok := s.Str(); ok {
+			if cv, cok := c.Str(); !cok || cv != v || c.I != s.I {
+				t.Errorf("Checked Str(%q) = %q, %v; the validating one %q", b, cv, cok, v)
+			}
 		}
 	}
 	s = Scanner{B: b}
@@ -37,7 +52,8 @@ func checkAgainstEncodingJSON(t *testing.T, b []byte) {
 func TestScannerMatchesEncodingJSON(t *testing.T) {
 	for _, in := range []string{
 		`0`, `-0`, `12`, `-12`, `1.5`, `1e3`, `123456789012345678`, `1234567890123456789`, `9223372036854775808`,
-		`-9223372036854775808`, `01`, `"a"`, `"a\"b\\c\/\n\u00e9"`, `"\ud800"`, `"é"`, "\"\xff\"", `"`,
+		`-9223372036854775808`, `01`, `"a"`, `"a\"b\\c\/\n\u00e9"`, `"\ud800"`, `"é"`, "\"\xff\"", `"`, `"\\"`, `"a\\\"b"`,
+		`"€ and \u20ac"`, `{"ké":"v\"","k":["x\\"]}`,
 		`{}`, `{"a":[1,{"b":null}],"c":true}`, `{"a":1,}`, `[1,2]`, `[1 2]`, `tru`, `nul`,
 	} {
 		checkAgainstEncodingJSON(t, []byte(in))
