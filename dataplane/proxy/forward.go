@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptrace"
-	"net/http/httputil"
 	"net/textproto"
 	"net/url"
 	"os"
@@ -168,12 +168,35 @@ func (f *forwarder) outbound(r *http.Request, c *call) *http.Request {
 	if httpguts.HeaderValuesContainsToken(r.Header["Te"], "trailers") {
 		h["Te"] = []string{"trailers"}
 	}
-	pr := httputil.ProxyRequest{In: r, Out: out}
-	SetForwarded(&pr)
+	setForwarded(h, r)
 	if _, ok := h["User-Agent"]; !ok {
 		h["User-Agent"] = []string{""} // not Go's default
 	}
 	return out
+}
+
+// setForwarded is SetForwarded on the outbound header h of r, its four values in one array:
+// the client's X-Forwarded-* are gone before SetXForwarded, so X-Forwarded-For is the client's
+// address alone.
+func setForwarded(h http.Header, r *http.Request) {
+	for k := range h {
+		if untrusted(k) {
+			delete(h, k)
+		}
+	}
+	v := make([]string, 4)
+	v[1] = r.Host
+	v[2] = "http"
+	if r.TLS != nil {
+		v[2] = "https"
+	}
+	h["X-Forwarded-Host"] = v[1:2:2]
+	h["X-Forwarded-Proto"] = v[2:3:3]
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		v[0], v[3] = ip, ip
+		h["X-Forwarded-For"] = v[0:1:1]
+		h["X-Real-Ip"] = v[3:4:4]
+	}
 }
 
 // joinPath is the ReverseProxy's joinURLPath for a target without a path.
