@@ -167,6 +167,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, port int32) {
 		m.inflight.Inc()
 	}
 	defer func() {
+		rec.sendComplete(r)
 		s.finish(rec, r, start)
 		recorders.Put(rec)
 	}()
