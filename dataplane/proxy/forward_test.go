@@ -176,7 +176,7 @@ func TestForwarderMatchesReverseProxy(t *testing.T) {
 		defer mu.Unlock()
 		return seen{Upstream: upSeen, Client: b.String()}
 	}
-	defer func() { fastForward = true }()
+	defer func(was bool) { fastForward = was }(fastForward)
 	for _, rq := range cases {
 		fastForward = false
 		want := run(rq)
@@ -265,6 +265,7 @@ func TestStreamEndNotFlushed(t *testing.T) {
 	}))
 	defer up.Close()
 	h := New(strings.TrimPrefix(up.URL, "http://"), Options{})
+	defer func(was bool) { fastForward = was }(fastForward)
 	for _, fast := range []bool{true, false} {
 		fastForward = fast
 		w := &flushCounter{ResponseRecorder: httptest.NewRecorder()}
@@ -279,5 +280,4 @@ func TestStreamEndNotFlushed(t *testing.T) {
 			t.Errorf("ReverseProxy did not flush: the test no longer shows a difference")
 		}
 	}
-	fastForward = true
 }
