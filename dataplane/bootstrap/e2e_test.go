@@ -102,6 +102,10 @@ func TestEndToEndRouting(t *testing.T) {
 	if resp, _ := get(t, nil, r.admin+"/debug/pprof/", nil); resp.StatusCode != 404 {
 		t.Errorf("admin /debug/pprof/: %d, want 404: only the loopback debug address profiles", resp.StatusCode)
 	}
+	// A response of declared length leaves before its access line: wait for the last line.
+	for deadline := time.Now().Add(5 * time.Second); strings.Count(r.log.String(), `"msg":"request"`) < len(cases) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond) // polling for the line, bounded by the deadline
+	}
 	var lines int
 	for _, line := range strings.Split(r.log.String(), "\n") {
 		if !strings.Contains(line, `"msg":"request"`) {

@@ -1,6 +1,6 @@
 // Package proxy is the dataplane's Service backend: a streaming reverse proxy to one upstream
-// address, built on httputil.ReverseProxy with pooled buffers, immediate flushing of streamed
-// responses and errors classified by cause.
+// address that forwards as httputil.ReverseProxy does with less work (forward.go), flushes
+// streamed responses as they arrive and classifies errors by cause.
 package proxy
 
 import (
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/infergw/gwctl/dataplane/apierror"
+	"github.com/infergw/gwctl/pkg/fastpath"
 )
 
 // Cause names why an upstream call failed, for the upstream-errors metric.
@@ -91,6 +92,10 @@ func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 var buffers = &bufferPool{}
 
+// fastForward sends requests through the forwarder (forward.go); GWCTL_NOFAST=proxy sends
+// every request through httputil.ReverseProxy.
+var fastForward = fastpath.Enabled(fastpath.Proxy)
+
 // New returns a handler proxying every request to addr (host:port) over plain HTTP. The
 // request's Host header is kept (as Envoy does); forwarding headers follow SetForwarded.
 // CONNECT and TRACE are answered 405 and never sent (see MethodRefused), whatever the caller
@@ -144,6 +149,7 @@ func New(addr string, opts Options) http.Handler {
 			slog.String("upstream", addr), slog.String("cause", string(cause)), slog.String("error", err.Error()))
 		WriteError(w, status, msg)
 	}
+	fwd := &forwarder{target: *target, transport: opts.Transport, fail: p.ErrorHandler, errorLog: p.ErrorLog}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if MethodRefused(r.Method) {
 			WriteMethodRefused(w, r.Method)
@@ -157,7 +163,11 @@ func New(addr string, opts Options) http.Handler {
 			}
 			r.Body = prereadBody{bytes.NewReader(b)}
 		}
-		p.ServeHTTP(w, r)
+		if !fastForward || upgrading(r.Header) || !simpleQuery(r.URL.RawQuery) {
+			p.ServeHTTP(w, r)
+			return
+		}
+		fwd.ServeHTTP(w, r)
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,10 @@ func (h bodyThenStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(200)
 	deadline := time.Now().Add(h.stream)
 	for time.Now().Before(deadline) {
+		if r.Context().Err() != nil {
+			_, _ = w.Write([]byte("canceled\n")) // the connection's read failed under the response
+			return
+		}
 		_, _ = w.Write([]byte("tick\n"))
 		w.(http.Flusher).Flush()
 		time.Sleep(50 * time.Millisecond) // the stream's own pace
@@ -47,8 +52,15 @@ func serveOn(t *testing.T, s *Server) string {
 func TestRequestBodyTimeout(t *testing.T) {
 	s := New(Options{RequestBodyTimeout: 300 * time.Millisecond, ShutdownTimeout: time.Second})
 	s.Swap(bodyThenStream{stream: 700 * time.Millisecond}, nil)
-	addr := serveOn(t, s)
+	// On a traffic listener and behind an http.Server of someone else's.
+	other := httptest.NewServer(s)
+	defer other.Close()
+	for name, addr := range map[string]string{"traffic listener": serveOn(t, s), "other server": strings.TrimPrefix(other.URL, "http://")} {
+		t.Run(name, func(t *testing.T) { testBodyTimeout(t, addr) })
+	}
+}
 
+func testBodyTimeout(t *testing.T, addr string) {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -84,5 +96,15 @@ func TestRequestBodyTimeout(t *testing.T) {
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != 200 || !strings.HasSuffix(string(body), "end\n") {
 		t.Fatalf("stream after a quick body: %d %q %v", resp.StatusCode, body, err)
+	}
+	// Nor is the stream of a request without a body.
+	resp, err = http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || !strings.HasSuffix(string(body), "end\n") {
+		t.Fatalf("stream without a body: %d %q %v", resp.StatusCode, body, err)
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -17,7 +18,45 @@ type Metrics struct {
 	lastReload     prometheus.Gauge
 	inflight       prometheus.Gauge
 	streams        prometheus.Gauge
+
+	// resolved holds the request counter and duration histogram of each route, backend and
+	// status seen, so a request looks them up in one map, not two label-hashing Vec lookups.
+	mu       sync.RWMutex
+	resolved map[seriesKey]*series
 }
+
+type seriesKey struct {
+	route, backend string
+	code           int
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// series returns the request metrics of route, backend and status code.
+func (m *Metrics) series(route, backend string, code int) *series {
+	k := seriesKey{route, backend, code}
+	m.mu.RLock()
+	s := m.resolved[k]
+	m.mu.RUnlock()
+	if s != nil {
+		return s
+	}
+	l := codeLabel(code)
+	s = &series{requests: m.requests.WithLabelValues(route, backend, l), duration: m.duration.WithLabelValues(route, backend, l)}
+	m.mu.Lock()
+	if len(m.resolved) >= maxResolved {
+		clear(m.resolved) // routes come and go with reloads: keep the map bounded
+	}
+	m.resolved[k] = s
+	m.mu.Unlock()
+	return s
+}
+
+// maxResolved bounds Metrics.resolved; past it the map starts again (the series stay registered).
+const maxResolved = 4096
 
 // NewMetrics registers the metrics with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -44,6 +83,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		streams: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "dataplane_streams_in_flight", Help: "Streaming responses (text/event-stream) being served.",
 		}),
+		resolved: map[seriesKey]*series{},
 	}
 	reg.MustRegister(m.requests, m.duration, m.upstreamErrors, m.reloads, m.lastReload, m.inflight, m.streams)
 	return m

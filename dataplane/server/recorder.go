@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -65,6 +66,27 @@ func (w *recorder) Write(b []byte) (int, error) {
 func (w *recorder) Flush() {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// sendComplete writes a complete HTTP/1.1 response of declared length to the client now, before
+// the request's metrics and access line: net/http writes it only once the handler has returned,
+// after them. The flush costs no write of its own (none is left for net/http to make). Streams,
+// responses net/http frames itself (no Content-Length: it may compute one) and HTTP/2 (a flush
+// there is a frame of its own) are left to net/http.
+func (w *recorder) sendComplete(r *http.Request) {
+	if r.ProtoMajor != 1 || w.status == 0 || w.stream {
+		return
+	}
+	cl := w.Header().Get("Content-Length")
+	if cl == "" {
+		return
+	}
+	if n, err := strconv.ParseInt(cl, 10, 64); err != nil || n != w.bytes || n == 0 {
+		return // short, a HEAD or no body: as net/http finishes it
 	}
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()

@@ -167,6 +167,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, port int32) {
 		m.inflight.Inc()
 	}
 	defer func() {
+		rec.sendComplete(r)
 		s.finish(rec, r, start)
 		recorders.Put(rec)
 	}()
@@ -186,9 +187,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, port int32) {
 		r.Body = http.MaxBytesReader(w, r.Body, max) // w: lets net/http close the connection
 	}
 	if d := s.opts.RequestBodyTimeout; d > 0 && r.Body != nil && r.Body != http.NoBody {
-		rc := http.NewResponseController(w)
-		if rc.SetReadDeadline(time.Now().Add(d)) == nil {
-			r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+		b := &deadlineBody{ReadCloser: r.Body, rc: *http.NewResponseController(w)}
+		if b.rc.SetReadDeadline(time.Now().Add(d)) == nil {
+			r.Body = b
 		}
 	}
 	if r.TLS != nil && s.tls.Load().misdirected(port, r.TLS.ServerName, hostOnly(r.Host)) {
@@ -221,9 +222,9 @@ func (s *Server) finish(rec *recorder, r *http.Request, start time.Time) {
 	d := time.Since(start)
 	route, backend := rec.route, rec.backend
 	if m := s.opts.Metrics; m != nil {
-		code := codeLabel(status)
-		m.requests.WithLabelValues(route, backend, code).Inc()
-		m.duration.WithLabelValues(route, backend, code).Observe(d.Seconds())
+		c := m.series(route, backend, status)
+		c.requests.Inc()
+		c.duration.Observe(d.Seconds())
 		m.inflight.Dec()
 		if rec.stream {
 			m.streams.Dec()
@@ -413,7 +414,7 @@ func requestID() string {
 // deadlineBody lifts the connection's read deadline once the request body is fully read.
 type deadlineBody struct {
 	io.ReadCloser
-	rc   *http.ResponseController
+	rc   http.ResponseController // by value: one allocation per request, not two
 	done bool
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -104,5 +105,27 @@ func TestMetricsAndBodyLimit(t *testing.T) {
 	adm.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
 	if w.Code != 503 {
 		t.Errorf("readyz while draining = %d", w.Code)
+	}
+}
+
+// TestSeriesCounted: requests are counted under their route, backend and status through the
+// resolved-series map, also after it fills and starts again.
+func TestSeriesCounted(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	for round := range 2 {
+		for i := range maxResolved + 10 {
+			m.series(fmt.Sprintf("r%d", i%50), "b", 200+i/50).requests.Inc()
+		}
+		if len(m.resolved) > maxResolved {
+			t.Fatalf("%d resolved series, bound %d", len(m.resolved), maxResolved)
+		}
+		for _, c := range []struct {
+			route, code string
+			want        float64
+		}{{"r0", "200", 1}, {"r49", "200", 1}, {"r9", "281", 1}} {
+			if got := testutil.ToFloat64(m.requests.WithLabelValues(c.route, "b", c.code)); got != c.want*float64(round+1) {
+				t.Errorf("round %d: requests{%s,%s} = %v", round, c.route, c.code, got)
+			}
+		}
 	}
 }

@@ -34,11 +34,13 @@ const (
 	CELChecked = "celchecked"
 	// AccessLog is dataplane/server's JSON access line, vs slog.JSONHandler.
 	AccessLog = "accesslog"
+	// Proxy is dataplane/proxy's forwarder, vs httputil.ReverseProxy for every request.
+	Proxy = "proxy"
 )
 
 // Names lists every fast path.
 var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta, CELChecked,
-	AccessLog}
+	AccessLog, Proxy}
 
 var off = parse(os.Getenv(Env))
 

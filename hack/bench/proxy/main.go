@@ -41,7 +41,7 @@ func main() {
 	bin := flag.String("dataplane", "", "dataplane binary to measure (default: go build ./cmd/dataplane into a temp dir)")
 	compare := flag.String("compare", "", "a second dataplane binary (e.g. built from the previous commit) measured side by side as \"before\"")
 	only := flag.String("scenario", "", "run only this scenario (1KB, 16KB or stream)")
-	profile := flag.String("cpuprofile", "", "write CPU profiles of the dataplane's first throughput run of each scenario to PREFIX-<scenario>.pprof (from its --debug-addr)")
+	profile := flag.String("cpuprofile", "", "write CPU and allocation profiles of the dataplane's first throughput run of each scenario to PREFIX-<scenario>.pprof and PREFIX-<scenario>.allocs.pprof (from its --debug-addr)")
 	role := flag.String("role", "", "internal: run as the upstream or a baseline process")
 	up := flag.String("upstream", "", "internal: upstream address for the baseline roles")
 	flag.Parse()
@@ -164,14 +164,18 @@ func run(o options) error {
 			// Rotate the order so no target always runs right after the same one.
 			for i := range targets {
 				tg := targets[(i+round)%len(targets)]
-				var prof <-chan error
+				var prof, allocs <-chan error
 				if o.profile != "" && round == 0 && tg.name == "dataplane" {
 					prof = dp.CPUProfile(o.profile+"-"+sc.name+".pprof", o.duration)
+					allocs = allocProfile(dp.Debug, o.profile+"-"+sc.name+".allocs.pprof", o.duration)
 				}
 				r := loadgen.RunOn(tg.proc, chatRequest(tg.base+sc.path), o.conc, o.duration)
 				if prof != nil {
 					if err := <-prof; err != nil {
 						return fmt.Errorf("cpu profile: %w", err)
+					}
+					if err := <-allocs; err != nil {
+						return fmt.Errorf("allocation profile: %w", err)
 					}
 				}
 				thr[tg.name] = append(thr[tg.name], r)
@@ -207,6 +211,31 @@ func run(o options) error {
 		fmt.Println(s)
 	}
 	return nil
+}
+
+// allocProfile fetches the allocations of the next duration (a delta profile: go tool pprof
+// -sample_index=alloc_objects) from the dataplane's debug listener into path, in the background.
+func allocProfile(debug, path string, duration time.Duration) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		secs := max(int(duration.Round(time.Second)/time.Second), 1)
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/allocs?seconds=%d", debug, secs))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			done <- fmt.Errorf("status %d", resp.StatusCode)
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err == nil {
+			err = os.WriteFile(path, b, 0o644)
+		}
+		done <- err
+	}()
+	return done
 }
 
 // upstream answers ?size=N with N bytes of JSON-ish body, or ?stream=1 with chunks SSE events
