@@ -24,9 +24,12 @@ type pickBench struct {
 	via func(addr string) func() error
 }
 
-func newPickBench(t testing.TB, sc pool.SchedulerConfig) pickBench {
+// newPickBench sets a pickBench up over the simulators at sims; nil starts eight in this process.
+func newPickBench(t testing.TB, sc pool.SchedulerConfig, sims []string) pickBench {
 	t.Helper()
-	sims := startSims(t, 8, vllmsim.Config{})
+	if sims == nil {
+		sims = startSims(t, 8, vllmsim.Config{})
+	}
 	eppPool := startPool(t, "bench/epp", sims, pool.FailClose, sc)
 	srv, err := NewServer(eppPool, 0, nil, nil)
 	if err != nil {
@@ -81,7 +84,7 @@ func newPickBench(t testing.TB, sc pool.SchedulerConfig) pickBench {
 func BenchmarkPick(b *testing.B) {
 	// Scrapes once a second (metrics kept fresh for an hour) so that the CPU and allocations per
 	// op are the pick's, not the two pools' scrapes of eight model servers.
-	pb := newPickBench(b, pool.SchedulerConfig{ScrapeInterval: time.Second, StalenessThreshold: time.Hour, SaturationStaleness: time.Hour})
+	pb := newPickBench(b, pool.SchedulerConfig{ScrapeInterval: time.Second, StalenessThreshold: time.Hour, SaturationStaleness: time.Hour}, nil)
 	cases := []struct {
 		name string
 		f    func() error

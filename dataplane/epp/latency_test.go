@@ -34,6 +34,7 @@ var (
 	latencyBin    = flag.String("epp.latency.bin", "", "the dataplane binary whose `dataplane epp` the separate-process row calls (default: go build ./cmd/dataplane into a temporary directory)")
 	latencyEnv    = flag.String("epp.latency.env", "", "extra environment of the `dataplane epp` process, space-separated (e.g. GOGC=400); it inherits this process's")
 	latencyTail   = flag.Bool("epp.latency.tail", false, "after the table, look into the c=1 tail of the separate-process row: slow picks against garbage collections of either process and the scrape ticks' phase")
+	latencySims   = flag.String("epp.latency.sims", "process", "where the eight simulators all rows pick among run: process (a process of their own, as model servers are other machines) or here (this measuring process, whose every scrape tick then also serves the pools' metrics requests)")
 	latencyScrape = flag.Duration("epp.latency.scrape", 50*time.Millisecond, "scrape interval of every pool of the comparison (50ms is the default of the dataplane and of `dataplane epp`)")
 )
 
@@ -43,7 +44,10 @@ var (
 // loopback, at concurrency 1 and 32, with a chat body of a 1,000-token prompt. The EPP server
 // runs twice: in this process (both ends of the exchange share one runtime) and as deployed, the
 // built `dataplane epp` binary in a process of its own over the same eight simulators. The
-// rows are measured in alternating rounds so that a shared machine's swings hit them alike.
+// simulators run in a process of their own too (-epp.latency.sims=process), as model servers
+// are other machines: in this process each scrape tick of the EPP process would make the
+// measuring process serve metrics requests while it waits on a pick (-epp.latency.sims=here,
+// the rig's figures before). The rows are measured in alternating rounds so that a shared machine's swings hit them alike.
 // Both processes collect garbage as the dataplane does (bootstrap.TuneGC's GOGC=400) unless
 // GOGC is set: GOGC=100 shows Go's default.
 // CPU/pick is process CPU time (user + system, the pools' scrapes included) per pick, this
@@ -60,7 +64,20 @@ func TestPickLatency(t *testing.T) {
 		defer debug.SetGCPercent(debug.SetGCPercent(bootstrap.GCPercent))
 	}
 	sc := pool.SchedulerConfig{ScrapeInterval: *latencyScrape}
-	pb := newPickBench(t, sc)
+	var sims *simProcess
+	switch *latencySims {
+	case "process":
+		sims = startSimProcess(t, 8)
+	case "here":
+	default:
+		t.Fatalf("-epp.latency.sims %q: want process or here", *latencySims)
+	}
+	var simAddrs []string
+	var simCPU0 time.Duration
+	if sims != nil {
+		simAddrs, simCPU0 = sims.addrs, procCPU(sims.pid)
+	}
+	pb := newPickBench(t, sc, simAddrs)
 	child := startEPPProcess(t, pb.sims, *latencyScrape)
 	viaChild := pb.via(child.addr)
 	waitFor(t, 10*time.Second, "the dataplane epp process to pick", func() bool { return viaChild() == nil })
@@ -118,8 +135,12 @@ func TestPickLatency(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nload average %s; GOGC %s, GOMEMLIMIT %q; epp process env %q; scrape interval %v; %d picks per cell\n",
-		loadavg(), gogc, os.Getenv("GOMEMLIMIT"), *latencyEnv, *latencyScrape, *latencyN)
+	where := "in this process (CPU/pick includes serving the scrapes)"
+	if sims != nil {
+		where = fmt.Sprintf("in a process of their own (%s CPU for all rows' scrapes, not in CPU/pick)", procCPU(sims.pid)-simCPU0)
+	}
+	fmt.Fprintf(&b, "\nload average %s; GOGC %s, GOMEMLIMIT %q; epp process env %q; scrape interval %v; %d picks per cell; simulators %s\n",
+		loadavg(), gogc, os.Getenv("GOMEMLIMIT"), *latencyEnv, *latencyScrape, *latencyN, where)
 	b.WriteString("\n| picker | c=1 p50 | c=1 p99 | c=32 p50 | c=32 p99 | CPU/pick c=1 | CPU/pick c=32 | GCs per 1k picks c=1 | allocs, bytes/pick here c=1 |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	cpuOf := func(c cell) string {
 		n := time.Duration(max(1, c.pks))
@@ -344,10 +365,13 @@ func startEPPProcess(t testing.TB, sims []string, scrape time.Duration) *eppProc
 	return p
 }
 
-// cpu is the process's user and system CPU time so far (/proc/<pid>/stat, in clock ticks of
+// cpu is the process's user and system CPU time so far.
+func (p *eppProcess) cpu() time.Duration { return procCPU(p.pid) }
+
+// procCPU is a process's user and system CPU time so far (/proc/<pid>/stat, in clock ticks of
 // 10ms: enough for thousands of picks).
-func (p *eppProcess) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
