@@ -108,3 +108,46 @@ func testBodyTimeout(t *testing.T, addr string) {
 		t.Fatalf("stream without a body: %d %q %v", resp.StatusCode, body, err)
 	}
 }
+
+// A handler that answers without reading the body leaves it to net/http, which drains it
+// after the handler returns: a body trickled slower than the timeout still loses its
+// connection then, rather than holding it for as long as the client likes.
+func TestRequestBodyTimeoutUnreadBody(t *testing.T) {
+	s := New(Options{RequestBodyTimeout: 300 * time.Millisecond, ShutdownTimeout: time.Second})
+	s.Swap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	}), nil)
+	c, err := net.Dial("tcp", serveOn(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	closed := make(chan struct{})
+	go func() { // the server's answer, then the end of the connection
+		defer close(closed)
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _ = io.Copy(io.Discard, c)
+	}()
+	for i := 0; i < 40; i++ { // one byte every 100 ms: never finishes within 300 ms
+		select {
+		case <-closed:
+			if d := time.Since(start); d > 2*time.Second {
+				t.Fatalf("unread slow body held the connection for %v", d)
+			}
+			return
+		default:
+		}
+		if _, err := c.Write([]byte("x")); err != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // the slow client's pace
+	}
+	<-closed
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("unread slow body held the connection for %v", d)
+	}
+}
