@@ -151,3 +151,47 @@ func TestRequestBodyTimeoutUnreadBody(t *testing.T) {
 		t.Fatalf("unread slow body held the connection for %v", d)
 	}
 }
+
+// On h2c the timeout cuts the stream's body, not the connection: a trickled body gets 408
+// from the handler, and a quick body's long response stream is not cut.
+func TestRequestBodyTimeoutHTTP2(t *testing.T) {
+	s := New(Options{RequestBodyTimeout: 300 * time.Millisecond, ShutdownTimeout: time.Second})
+	s.Swap(bodyThenStream{stream: 700 * time.Millisecond}, nil)
+	addr := serveOn(t, s)
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &p}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() {
+		for i := 0; i < 20; i++ { // one byte every 100 ms: never finishes within 300 ms
+			if _, err := pw.Write([]byte("x")); err != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond) // the slow client's pace
+		}
+		pw.Close()
+	}()
+	start := time.Now()
+	resp, err := c.Post("http://"+addr+"/", "text/plain", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != http.StatusRequestTimeout || time.Since(start) > 1500*time.Millisecond {
+		t.Fatalf("slow body over HTTP/%d: %d after %v", resp.ProtoMajor, resp.StatusCode, time.Since(start))
+	}
+
+	resp, err = c.Post("http://"+addr+"/", "text/plain", strings.NewReader("quick body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || !strings.HasSuffix(string(body), "end\n") {
+		t.Fatalf("stream after a quick body: %d %q %v", resp.StatusCode, body, err)
+	}
+}
