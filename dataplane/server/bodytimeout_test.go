@@ -34,7 +34,7 @@ func (h bodyThenStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("end\n"))
 }
 
-func serveOn(t *testing.T, s *Server) string {
+func serveOn(t testing.TB, s *Server) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
