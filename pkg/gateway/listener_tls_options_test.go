@@ -55,18 +55,7 @@ spec:
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, fs := Compile(parse(t, tc.src), Options{})
-			var got []string
-			for _, f := range fs {
-				got = append(got, f.Severity.String()+" "+f.Rule+" "+f.Field+": "+f.Message)
-			}
-			if len(got) != len(tc.want) {
-				t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
-			}
-			for i := range got {
-				if !strings.HasPrefix(got[i], tc.want[i]) {
-					t.Errorf("finding %d:\n got %s\nwant %s...", i, got[i], tc.want[i])
-				}
-			}
+			checkFindings(t, fs, tc.want...)
 			if len(tc.want) > 0 && strings.HasPrefix(tc.want[0], "error") {
 				return
 			}
