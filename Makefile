@@ -130,8 +130,8 @@ image-check: ## Build the image in a temporary layout and check its config, laye
 	GWCTL_IMAGE_TEST=1 $(GO) test -count=1 -timeout 45m -run TestImage ./hack/image/
 
 .PHONY: conformance
-conformance: ## Run the Gateway API conformance suite (GATEWAY-HTTP) against the dataplane in Kubernetes mode on the kubeapi harness; report in conformance/report.yaml
-	cd conformance && CONFORMANCE_REPORT=$(CURDIR)/conformance/report.yaml $(GO) test -count=1 -timeout 30m -run TestConformance .
+conformance: ## Run the Gateway API conformance suite (GATEWAY-HTTP) against the dataplane in Kubernetes mode on the kubeapi harness, with the race detector; report in conformance/report.yaml
+	cd conformance && CONFORMANCE_REPORT=$(CURDIR)/conformance/report.yaml $(GO) test -race -count=1 -timeout 30m -run TestConformance .
 
 .PHONY: release-check
 release-check: image-check ## Check .goreleaser.yaml with goreleaser, and the image the release builds

@@ -21,7 +21,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -60,9 +62,7 @@ var notYet = map[string]string{}
 // extended are the GATEWAY-HTTP extended features the dataplane implements and passes. Tried
 // and not claimed (CONFORMANCE_TRY=...): HTTPRouteRequestMirror and its variants, HTTPRouteRetry
 // (not implemented); HTTPRouteBackendProtocolH2C and HTTPRouteBackendProtocolWebSocket (the
-// node's echo pods speak neither); GatewayHTTPSListenerDetectMisdirectedRequests;
-// GatewayBackendClientCertificate (the Gateway's status has no ResolvedRefs condition for its
-// spec.tls.backend.clientCertificateRef).
+// node's echo pods speak neither); GatewayHTTPSListenerDetectMisdirectedRequests.
 var extended = []features.FeatureName{
 	features.SupportHTTPRouteQueryParamMatching,
 	features.SupportHTTPRouteResponseHeaderModification,
@@ -170,13 +170,16 @@ func TestConformance(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done; <-done })
 
 	log.SetLogger(zap.New(zap.WriteTo(io.Discard)))
-	c, err := client.New(s.Config(), client.Options{})
+	// A scheme of the suite's own: client.Options{} would mean client-go's global scheme, which the
+	// node's clientset reads while it encodes; installing the Gateway API types into it here raced
+	// with that (a concurrent map write seen in CI).
+	sch := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha3.Install, v1alpha2.Install,
+		v1beta1.Install, v1.Install, apiextensionsv1.AddToScheme} {
+		require.NoError(t, add(sch))
+	}
+	c, err := client.New(s.Config(), client.Options{Scheme: sch})
 	require.NoError(t, err)
-	require.NoError(t, v1alpha3.Install(c.Scheme()))
-	require.NoError(t, v1alpha2.Install(c.Scheme()))
-	require.NoError(t, v1beta1.Install(c.Scheme()))
-	require.NoError(t, v1.Install(c.Scheme()))
-	require.NoError(t, apiextensionsv1.AddToScheme(c.Scheme()))
 
 	timeouts := config.DefaultTimeoutConfig()
 	var skip []string
@@ -202,11 +205,12 @@ func TestConformance(t *testing.T) {
 			ConformanceProfiles: []suite.ConformanceProfileName{suite.GatewayHTTPConformanceProfileName},
 			RunTest:             os.Getenv("CONFORMANCE_RUN_TEST"),
 		},
-		Client:       c,
-		Clientset:    cs,
-		RestConfig:   s.Config(),
-		RoundTripper: &roundtripper.DefaultRoundTripper{TimeoutConfig: timeouts, CustomDialContext: nd.Dial},
-		ManifestFS:   []fs.FS{&conformance.Manifests},
+		Client:        c,
+		ClientOptions: client.Options{Scheme: sch}, // the suite makes a client per test with these
+		Clientset:     cs,
+		RestConfig:    s.Config(),
+		RoundTripper:  &roundtripper.DefaultRoundTripper{TimeoutConfig: timeouts, CustomDialContext: nd.Dial},
+		ManifestFS:    []fs.FS{&conformance.Manifests},
 	}
 	cSuite, err := suite.NewConformanceTestSuite(opts)
 	require.NoError(t, err)
