@@ -193,3 +193,61 @@ func TestRunLean(t *testing.T) {
 		}
 	}
 }
+
+// TestLeanNoAllocs checks that a request costs the lean driver no allocation: against a raw
+// server that allocates nothing per request either (it reads the known request length and
+// writes a canned chunked stream).
+func TestLeanNoAllocs(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/", strings.NewReader(`{"stream":true}`))
+	l, err := NewLean(req, streamTail...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := sse(100)
+	var reply bytes.Buffer
+	reply.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+	for _, e := range bytes.SplitAfter(body, []byte("\n\n")) {
+		if len(e) > 0 {
+			fmt.Fprintf(&reply, "%x\r\n%s\r\n", len(e), e)
+		}
+	}
+	reply.WriteString("0\r\n\r\n")
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		in := make([]byte, len(l.Raw))
+		for {
+			if _, err := io.ReadFull(conn, in); err != nil {
+				return
+			}
+			if _, err := conn.Write(reply.Bytes()); err != nil {
+				return
+			}
+		}
+	}()
+	c := &leanConn{l: &l, buf: make([]byte, 64<<10)}
+	defer c.close()
+	if err := c.do(); err != nil { // dials
+		t.Fatal(err)
+	}
+	var failed error
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := c.do(); err != nil {
+			failed = err
+		}
+	})
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	if allocs > 0 {
+		t.Errorf("%.1f allocations per request, want 0", allocs)
+	}
+}

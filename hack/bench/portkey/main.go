@@ -456,7 +456,7 @@ func run(o options) error {
 	fmt.Println("# gateway CPU: the target's CPU time ÷ run time (100% = one CPU busy); driver CPU: the load generator's and the fake upstream's together")
 	fmt.Println("| reply | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | gateway CPU | driver CPU | I/O calls/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
 	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
-	var summary, sides, gcRows []string
+	var summary, sides, gcRows, driverRows []string
 	for _, stream := range []bool{false, true} {
 		body, label := chatRequest, "json"
 		if stream {
@@ -526,6 +526,10 @@ func run(o options) error {
 				a, b := medianGC(t), medianGC(gcLat[tg.name])
 				gcRows = append(gcRows, fmt.Sprintf("| %s | %s | %.0f B | %.2f | %.0f µs | %.2f | %.0f µs |", label, tg.name, a.bytes, a.gcPer1k, a.pauseMicros, b.gcPer1k, b.pauseMicros))
 			}
+			if tg.proc == up && t.RPS > 0 {
+				share := median(driver[tg.name])
+				driverRows = append(driverRows, fmt.Sprintf("| %s | %s | %.0f | %.0f%% | %s |", label, tg.name, t.RPS, 100*share, loadgen.Micros(time.Duration(share/t.RPS*float64(time.Second)))))
+			}
 			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50 - direct.P50, P99: l.P99 - direct.P99, CPU: t.CPU, IO: t.IO}
 		}
 		for _, kind := range []string{"passthrough", "translate"} {
@@ -552,6 +556,15 @@ func run(o options) error {
 	fmt.Println("|---|--:|--:|--:|--:|")
 	for _, s := range summary {
 		fmt.Println(s)
+	}
+	if o.driverBefore {
+		fmt.Println()
+		fmt.Println("# the driver alone (load generator + fake upstream, no gateway): its CPU per request, the load on the machine a gateway row adds to it")
+		fmt.Println("| reply | driver | req/s | driver CPU | driver CPU/req |")
+		fmt.Println("|---|---|--:|--:|--:|")
+		for _, r := range driverRows {
+			fmt.Println(r)
+		}
 	}
 	if len(gcRows) > 0 {
 		fmt.Println()
