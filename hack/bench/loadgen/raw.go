@@ -45,7 +45,7 @@ func NewLean(req *http.Request, tail ...[]byte) (Lean, error) {
 
 // Do sends l once on a new connection and returns the reply body's last TailBytes bytes.
 func (l Lean) Do() ([]byte, error) {
-	c := &leanConn{l: &l, buf: make([]byte, 64<<10)}
+	c := &leanConn{l: &l, buf: make([]byte, 64<<10), deadline: time.Now().Add(leanGrace)}
 	defer c.close()
 	if err := c.do(); err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func RunLean(l Lean, conc int, d time.Duration) Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &leanConn{l: &l, buf: make([]byte, 64<<10)}
+			c := &leanConn{l: &l, buf: make([]byte, 64<<10), deadline: deadline.Add(leanGrace)}
 			defer c.close()
 			lat[i] = make([]time.Duration, 0, 4096)
 			for {
@@ -105,11 +105,16 @@ func RunLeanOn(p *Proc, l Lean, conc int, d time.Duration) Result {
 	return r
 }
 
+// leanGrace is how long after a run's end a reply may still take before its connection's
+// deadline fails it: a gateway that stops answering ends the run instead of hanging it.
+const leanGrace = 30 * time.Second
+
 // leanConn is one worker's connection and read buffer.
 type leanConn struct {
-	l    *Lean
-	conn net.Conn
-	buf  []byte
+	l        *Lean
+	conn     net.Conn
+	buf      []byte
+	deadline time.Time // of every connection; zero: none
 	// tail is the last reply's body tail (up to TailBytes; valid until the next request).
 	tail []byte
 	// used: the connection has carried a reply (a failure before any byte of the next one
@@ -131,6 +136,9 @@ func (c *leanConn) do() error {
 			conn, err := net.Dial("tcp", c.l.Addr)
 			if err != nil {
 				return err
+			}
+			if !c.deadline.IsZero() {
+				_ = conn.SetDeadline(c.deadline)
 			}
 			c.conn, c.used = conn, false
 		}

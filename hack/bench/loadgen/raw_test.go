@@ -3,11 +3,13 @@ package loadgen
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -249,5 +251,33 @@ func TestLeanNoAllocs(t *testing.T) {
 	}
 	if allocs > 0 {
 		t.Errorf("%.1f allocations per request, want 0", allocs)
+	}
+}
+
+// TestLeanDeadline checks that a server that never answers fails the request at the
+// connection's deadline instead of hanging the run.
+func TestLeanDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = io.Copy(io.Discard, conn) // reads the request, never answers
+	}()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/", strings.NewReader("{}"))
+	l, err := NewLean(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &leanConn{l: &l, buf: make([]byte, 1024), deadline: time.Now().Add(100 * time.Millisecond)}
+	defer c.close()
+	if err := c.do(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("error %v, want the deadline's", err)
 	}
 }
