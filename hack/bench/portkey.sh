@@ -17,6 +17,14 @@
 #             dataplane's access log stays with the load generator. The "gateway CPU" and "driver
 #             CPU" columns (CPU time ÷ run time, 100 % = one CPU) show which side was saturated: a
 #             driver near 100 % × its CPUs means the load generator, not the gateway, set the rate.
+# The driver (seventh session): the load generator is lean by default (loadgen.RunLean: each
+# request rendered once and written in one call on a keep-alive connection, the reply read into a
+# 64 KiB buffer, its status, framing, usage and final "data: [DONE]" checked, failures counted),
+# and the fake upstream writes a stream in whole events of up to -segment bytes (1400, one TCP
+# segment of several events, as a real provider's stream arrives; the recorded 68 events and their
+# bytes unchanged: 6 writes). -driver nethttp -segment 0 is the driver before; -driver-before adds
+# a "direct (before)" row measured that way beside "direct", to show what the driver alone does;
+# -driverprofile PREFIX writes CPU profiles of the load generator and the fake upstream.
 # Other diagnostics: -compare <binary> measures a second dataplane build beside the first
 # (alternating); -dataplane-env KEY=VALUE runs the first one only with extra environment (e.g.
 # GOGC=off); the garbage collection table comes from each binary's --debug-addr.

@@ -109,10 +109,16 @@ func StartDataplane(bin, configDir string, resolve []string, extra ...string) (*
 // CPUProfile fetches a CPU profile of d covering the next duration into path (in the
 // background); wait for the returned channel before reading the file.
 func (d *Dataplane) CPUProfile(path string, duration time.Duration) <-chan error {
+	return CPUProfile(d.Debug, path, duration)
+}
+
+// CPUProfile fetches a CPU profile covering the next duration from the /debug/pprof/ handlers
+// on addr into path (in the background); wait for the returned channel before reading the file.
+func CPUProfile(addr, path string, duration time.Duration) <-chan error {
 	done := make(chan error, 1)
 	go func() {
 		secs := max(int(duration.Round(time.Second)/time.Second), 1)
-		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", d.Debug, secs))
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
 		if err != nil {
 			done <- err
 			return

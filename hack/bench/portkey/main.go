@@ -12,7 +12,10 @@ package main
 // (stdout, discarded) on. -handlers adds the provider handlers alone on a plain http.Server in
 // a process of their own (the measurement before issue 18), to show what the binary adds.
 // -pin N compares the gateways at an equal CPU budget instead (pin.go): each gateway under test
-// on the first N CPUs, the load generator and fake upstream on the others.
+// on the first N CPUs, the load generator and fake upstream on the others. The driver is cheap
+// so that it, not the gateway, sets the rate less often: the lean load generator
+// (loadgen.RunLean) and a fake upstream that writes pre-rendered streams in segments of several
+// events (upstream.go); -driver nethttp -segment 0 is the driver before the seventh session.
 // Run it through hack/bench/portkey.sh, which installs Portkey:
 //
 //	go run ./hack/bench/portkey -portkey /tmp/x/node_modules/@portkey-ai/gateway -duration 3s -rounds 5
@@ -56,6 +59,10 @@ func main() {
 	bin := flag.String("dataplane", "", "dataplane binary to measure (default: go build ./cmd/dataplane into a temp dir)")
 	compare := flag.String("compare", "", "a second dataplane binary (e.g. built from the previous commit) measured side by side as \"before\"")
 	handlers := flag.Bool("handlers", false, "add the provider handlers alone on a plain http.Server (no routing, metrics or access log) in their own process, as a diagnostic of what the binary adds")
+	driverName := flag.String("driver", "lean", "load generator: lean (one pre-rendered request per write, replies read into a 64 KiB buffer and checked for their usage and end; loadgen.RunLean) or nethttp (net/http's client, the rig before the seventh session; checks the status only)")
+	segment := flag.Int("segment", 1400, "the fake upstream writes a stream in whole events of at most this many bytes per write (TCP segments of several events, as a real provider's stream arrives); 0: one write per event (the rig before the seventh session)")
+	driverBefore := flag.Bool("driver-before", false, "add a \"direct (before)\" row: the upstream called with net/http's client and one write per event (the driver before the seventh session), beside \"direct\" with -driver and -segment")
+	driverProfile := flag.String("driverprofile", "", "write CPU profiles of the load generator and of the fake upstream during the first round's throughput runs of the direct and dataplane translate rows to PREFIX-<reply>-<target>-{loadgen,upstream}.pprof")
 	profile := flag.String("cpuprofile", "", "write CPU profiles of the dataplane binary's first throughput run of the translation to PREFIX-<reply>.pprof (from its --debug-addr)")
 	tuneGC := flag.Bool("tunegc", true, "run the -handlers process with bootstrap.TuneGC, as cmd/dataplane does; false: Go's default GC")
 	pin := flag.Int("pin", 0, "N > 0: equal CPU budget. Run every gateway under test (dataplane binaries, -handlers, -baseline, Portkey's node) on the first N CPUs (taskset -c; Go gateways with GOMAXPROCS=N) and the load generator with the fake upstream on the other CPUs, so throughput compares gateways at the same CPU; the gateway CPU and driver CPU columns show which side was saturated")
@@ -73,11 +80,13 @@ func main() {
 				break
 			}
 		}
-		err = child(*role, *up, *tuneGC)
+		err = child(*role, *up, *tuneGC, *segment)
+	case *driverName != "lean" && *driverName != "nethttp":
+		err = fmt.Errorf("-driver %q: want lean or nethttp", *driverName)
 	case *pk == "" && (*only == "" || strings.Contains(strings.ToLower(*only), "portkey")):
 		err = fmt.Errorf("-portkey (the installed @portkey-ai/gateway directory) is required; use hack/bench/portkey.sh")
 	default:
-		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, pkDir: *pk, node: *node, reply: *reply, only: *only, baseline: *baseline, profile: *profile, bin: *bin, compare: *compare, handlers: *handlers, tuneGC: *tuneGC, pin: *pin, dpEnv: dpEnv})
+		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, pkDir: *pk, node: *node, reply: *reply, only: *only, baseline: *baseline, profile: *profile, driverProfile: *driverProfile, driver: *driverName, segment: *segment, driverBefore: *driverBefore, bin: *bin, compare: *compare, handlers: *handlers, tuneGC: *tuneGC, pin: *pin, dpEnv: dpEnv})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -86,14 +95,14 @@ func main() {
 }
 
 // child serves one role on a loopback port, prints the address, and exits when stdin closes.
-func child(role, up string, tuneGC bool) error {
+func child(role, up string, tuneGC bool, segment int) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var addr string
 	var err error
 	switch role {
 	case "upstream":
-		addr, err = serveUpstream(ctx)
+		addr, err = serveUpstream(ctx, segment)
 	case "handlers":
 		if tuneGC {
 			bootstrap.TuneGC()
@@ -246,6 +255,8 @@ type target struct {
 	path    string // chat completions URL path on the target
 	headers http.Header
 	proc    *loadgen.Proc
+	// nethttp: measured with net/http's client (-driver nethttp, or the -driver-before row).
+	nethttp bool
 	debug   string // a dataplane binary's --debug-addr (garbage collection figures)
 }
 
@@ -257,12 +268,17 @@ type options struct {
 	reply, only string
 	baseline    bool
 	profile     string
-	bin         string
-	compare     string
-	handlers    bool
-	tuneGC      bool
-	pin         int
-	dpEnv       []string
+	// driverProfile is -driverprofile's prefix.
+	driverProfile string
+	driver        string
+	segment       int
+	driverBefore  bool
+	bin           string
+	compare       string
+	handlers      bool
+	tuneGC        bool
+	pin           int
+	dpEnv         []string
 }
 
 // envList is a repeatable KEY=VALUE flag.
@@ -303,12 +319,15 @@ func run(o options) error {
 			return err
 		}
 	}
-	up, err := loadgen.Spawn("-role", "upstream", "-upstream", "")
+	up, err := loadgen.Spawn("-role", "upstream", "-upstream", "", "-segment", strconv.Itoa(o.segment))
 	if err != nil {
 		return err
 	}
 	defer up.Stop()
 	targets := []target{{name: "direct (upstream)", path: "http://" + up.Addr + "/v1/chat/completions", proc: up}}
+	if o.driverBefore {
+		targets = append(targets, target{name: "direct (before: net/http, event per write)", path: "http://" + up.Addr + "/v1/chat/completions?segment=0", proc: up, nethttp: true})
+	}
 	if o.baseline && o.wants("bare ReverseProxy") {
 		bp, err := loadgen.Spawn(append([]string{"-role", "baseline", "-upstream", up.Addr}, pin.childArgs()...)...)
 		if err != nil {
@@ -397,6 +416,11 @@ func run(o options) error {
 		}
 		targets = append(targets, target{name: "Portkey translate", path: "http://" + pk.Addr + "/v1/chat/completions", headers: portkeyHeaders, proc: pk})
 	}
+	if o.driver == "nethttp" {
+		for i := range targets {
+			targets[i].nethttp = true
+		}
+	}
 	if err := check(targets); err != nil {
 		return err
 	}
@@ -405,6 +429,17 @@ func run(o options) error {
 	fmt.Printf("# dataplane vs Portkey %s (Node %s), %s, %d CPUs, %s per run, %d rounds (median), throughput at c=%d, latency at c=1\n",
 		portkeyVersion(pkDir), nodeVersion(node), runtime.Version(), runtime.NumCPU(), duration, rounds, conc)
 	fmt.Printf("# request: %d-byte OpenAI agent turn (tools, tool results, image); reply: Anthropic Message / %d-event SSE stream\n", len(chatRequest), bytes.Count(anthropicStream(), []byte("\n\n")))
+	events := splitEvents(anthropicStream())
+	if o.segment > 0 {
+		fmt.Printf("# fake upstream: streams in writes of whole events of at most %d bytes (%d writes for the %d events, %d bytes)", o.segment, segments(events, o.segment), len(events), len(anthropicStream()))
+	} else {
+		fmt.Printf("# fake upstream: streams one write per event (%d writes)", len(events))
+	}
+	if o.driver == "nethttp" {
+		fmt.Println("; load generator: net/http's client (status checked)")
+	} else {
+		fmt.Println("; load generator: lean (pre-rendered request, 64 KiB reads, status and the reply's usage and end checked)")
+	}
 	if len(o.dpEnv) > 0 {
 		fmt.Printf("# the dataplane binary (not -compare's) runs with %s\n", strings.Join(o.dpEnv, " "))
 	}
@@ -421,7 +456,7 @@ func run(o options) error {
 	fmt.Println("# gateway CPU: the target's CPU time ÷ run time (100% = one CPU busy); driver CPU: the load generator's and the fake upstream's together")
 	fmt.Println("| reply | target | req/s (c=" + strconv.Itoa(conc) + ") | CPU/req | gateway CPU | driver CPU | I/O calls/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
 	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
-	var summary, sides, gcRows []string
+	var summary, sides, gcRows, driverRows []string
 	for _, stream := range []bool{false, true} {
 		body, label := chatRequest, "json"
 		if stream {
@@ -435,25 +470,37 @@ func run(o options) error {
 		gcThr, gcLat := map[string][]gcPerRequest{}, map[string][]gcPerRequest{}
 		lat := map[string][]loadgen.Result{}
 		for round := range rounds {
-			for i := range targets {
-				tg := targets[(i+round)%len(targets)]
+			for j := range targets {
+				i := (j + round) % len(targets)
+				tg := targets[i]
 				var prof <-chan error
 				if o.profile != "" && dp != nil && round == 0 && tg.name == "dataplane translate" {
 					prof = dp.CPUProfile(o.profile+"-"+label+".pprof", duration)
 				}
+				var stopDriver func() error
+				if o.driverProfile != "" && round == 0 && (tg.proc == up || tg.name == "dataplane translate") {
+					if stopDriver, err = profileDriver(fmt.Sprintf("%s-%s-%s", o.driverProfile, label, slug(tg.name)), up.Addr, duration); err != nil {
+						return err
+					}
+				}
 				self0, up0 := selfCPU(), up.CPU()
 				g0 := gcOf(tg)
-				r := loadgen.RunOn(tg.proc, func() *http.Request { return newRequest(tg, body) }, conc, duration)
+				r := measure(tg, body, stream, conc, duration, true)
 				g1 := gcOf(tg)
 				used := selfCPU() - self0 + up.CPU() - up0
 				driver[tg.name] = append(driver[tg.name], float64(used)/float64(duration))
+				if stopDriver != nil {
+					if err := stopDriver(); err != nil {
+						return fmt.Errorf("driver cpu profile: %w", err)
+					}
+				}
 				if prof != nil {
 					if err := <-prof; err != nil {
 						return fmt.Errorf("cpu profile: %w", err)
 					}
 				}
 				thr[tg.name] = append(thr[tg.name], r)
-				l := loadgen.Run(func() *http.Request { return newRequest(tg, body) }, 1, duration)
+				l := measure(tg, body, stream, 1, duration, false)
 				lat[tg.name] = append(lat[tg.name], l)
 				if tg.debug != "" {
 					g2 := gcOf(tg)
@@ -467,17 +514,21 @@ func run(o options) error {
 		for i, tg := range targets {
 			t, l := loadgen.Median(thr[tg.name]), loadgen.Median(lat[tg.name])
 			added50, added99 := "", ""
-			if i > 0 {
+			if i > 0 && tg.proc != up {
 				added50, added99 = loadgen.Micros(l.P50-direct.P50), loadgen.Micros(l.P99-direct.P99)
 			}
 			cpu, busy := loadgen.Micros(t.CPU), fmt.Sprintf("%.0f%%", 100*t.RPS*t.CPU.Seconds())
-			if i == 0 {
+			if tg.proc == up {
 				cpu, busy = "", "" // the upstream's own CPU, not a gateway's
 			}
 			fmt.Printf("| %s | %s | %.0f | %s | %s | %.0f%% | %.2f | %s | %s | %s | %s | %d |\n", label, tg.name, t.RPS, cpu, busy, 100*median(driver[tg.name]), t.IO, loadgen.Micros(l.P50), loadgen.Micros(l.P99), added50, added99, t.Errors+l.Errors)
 			if t, ok := gcThr[tg.name]; ok {
 				a, b := medianGC(t), medianGC(gcLat[tg.name])
 				gcRows = append(gcRows, fmt.Sprintf("| %s | %s | %.0f B | %.2f | %.0f µs | %.2f | %.0f µs |", label, tg.name, a.bytes, a.gcPer1k, a.pauseMicros, b.gcPer1k, b.pauseMicros))
+			}
+			if tg.proc == up && t.RPS > 0 {
+				share := median(driver[tg.name])
+				driverRows = append(driverRows, fmt.Sprintf("| %s | %s | %.0f | %.0f%% | %s |", label, tg.name, t.RPS, 100*share, loadgen.Micros(time.Duration(share/t.RPS*float64(time.Second)))))
 			}
 			got[tg.name] = loadgen.Result{RPS: t.RPS, P50: l.P50 - direct.P50, P99: l.P99 - direct.P99, CPU: t.CPU, IO: t.IO}
 		}
@@ -505,6 +556,15 @@ func run(o options) error {
 	fmt.Println("|---|--:|--:|--:|--:|")
 	for _, s := range summary {
 		fmt.Println(s)
+	}
+	if o.driverBefore {
+		fmt.Println()
+		fmt.Println("# the driver alone (load generator + fake upstream, no gateway): its CPU per request, the load on the machine a gateway row adds to it")
+		fmt.Println("| reply | driver | req/s | driver CPU | driver CPU/req |")
+		fmt.Println("|---|---|--:|--:|--:|")
+		for _, r := range driverRows {
+			fmt.Println(r)
+		}
 	}
 	if len(gcRows) > 0 {
 		fmt.Println()
@@ -582,6 +642,41 @@ func nodeVersion(node string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// tails are what the last bytes of a complete reply hold, for the lean driver: the usage and,
+// streamed, the final [DONE].
+var tails = map[bool][][]byte{
+	false: {[]byte(`"completion_tokens"`)},
+	true:  {[]byte(`"completion_tokens"`), []byte("data: [DONE]")},
+}
+
+// measure drives target tg for d with conc workers and tg's driver; on: with tg's server CPU
+// and I/O per request.
+func measure(tg target, body []byte, stream bool, conc int, d time.Duration, on bool) loadgen.Result {
+	if tg.nethttp {
+		newReq := func() *http.Request { return newRequest(tg, body) }
+		if on {
+			return loadgen.RunOn(tg.proc, newReq, conc, d)
+		}
+		return loadgen.Run(newReq, conc, d)
+	}
+	l, err := loadgen.NewLean(newRequest(tg, body), tails[stream]...)
+	if err != nil {
+		return loadgen.Result{Errors: 1}
+	}
+	if on {
+		return loadgen.RunLeanOn(tg.proc, l, conc, d)
+	}
+	return loadgen.RunLean(l, conc, d)
+}
+
+// slug is name in letters, digits and dashes, for file names.
+func slug(name string) string {
+	f := strings.FieldsFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	})
+	return strings.Join(f, "-")
+}
+
 func newRequest(tg target, body []byte) *http.Request {
 	req, _ := http.NewRequest(http.MethodPost, tg.path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -621,6 +716,16 @@ func check(targets []target) error {
 				if !bytes.Contains(b, w) {
 					return fmt.Errorf("%s (stream=%v): reply lacks %q: %.800s", tg.name, stream, w, b)
 				}
+			}
+			if tg.nethttp {
+				continue
+			}
+			l, err := loadgen.NewLean(newRequest(tg, body), tails[stream]...)
+			if err == nil {
+				_, err = l.Do()
+			}
+			if err != nil {
+				return fmt.Errorf("%s (stream=%v), lean driver: %w; the reply's end: %q", tg.name, stream, err, b[max(len(b)-loadgen.TailBytes, 0):])
 			}
 		}
 	}

@@ -8,7 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/pprof"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/infergw/gwctl/dataplane/llm/anthropic"
 )
@@ -52,26 +55,51 @@ func anthropicStream() []byte {
 
 // upstream is the fake provider: POST /v1/messages answers the canned Anthropic Message or
 // stream (by the request's "stream"), POST /v1/chat/completions the same content in OpenAI's
-// shape (for the passthrough and the direct baseline). SSE events are flushed one by one.
+// shape (for the passthrough and the direct baseline). Every reply is rendered once at start;
+// a request costs the fake one read of its body and the writes below.
+//
+// Write pattern of a stream (the same for every gateway): a real provider's stream reaches a
+// gateway in TCP segments that each carry several events (the provider's front end and TLS
+// records batch what the model produced since the last segment), not one segment per event.
+// The fake keeps the recorded events' bytes and count and writes them in whole events,
+// flushing when the next event would take the segment past segment bytes (1,400 by default:
+// one Ethernet MSS), so the 68-event Anthropic stream (8,262 bytes) is 6 writes. A request
+// whose URL has ?segment=N uses N instead; ?segment=0 writes and flushes every event on its
+// own (the rig before the seventh session).
 type upstream struct {
 	msgEvents, chatEvents [][]byte
 	chat                  []byte
+	segment               int
+	bodies                sync.Pool // *[]byte request body buffers
 }
 
 func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+	bp, _ := u.bodies.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 8<<10)
+		bp = &b
+	}
+	defer u.bodies.Put(bp)
+	body, _ := readAll(r.Body, (*bp)[:0])
+	*bp = body
 	stream := bytes.Contains(body, []byte(`"stream":true`))
+	segment := u.segment
+	if q := r.URL.RawQuery; q != "" {
+		if n, err := strconv.Atoi(r.URL.Query().Get("segment")); err == nil {
+			segment = n
+		}
+	}
 	switch {
 	case r.Method != http.MethodPost:
 		http.Error(w, "use POST", http.StatusMethodNotAllowed)
 	case r.URL.Path == "/v1/messages" && stream:
-		writeSSE(w, u.msgEvents)
+		writeSSE(w, u.msgEvents, segment)
 	case r.URL.Path == "/v1/messages":
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Request-Id", "req_bench")
 		_, _ = w.Write(anthropicMessage)
 	case r.URL.Path == "/v1/chat/completions" && stream:
-		writeSSE(w, u.chatEvents)
+		writeSSE(w, u.chatEvents, segment)
 	case r.URL.Path == "/v1/chat/completions":
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(u.chat)
@@ -80,14 +108,60 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func writeSSE(w http.ResponseWriter, events [][]byte) {
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	f := w.(http.Flusher)
-	for _, e := range events {
-		_, _ = w.Write(e)
-		f.Flush()
+// readAll is io.ReadAll into buf's spare capacity.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
+}
+
+// writeSSE writes events in whole events, flushing each time the next one would take the
+// segment past segment bytes (every event on its own when segment <= 0).
+func writeSSE(w http.ResponseWriter, events [][]byte, segment int) {
+	h := w.Header()
+	h["Content-Type"] = []string{"text/event-stream"}
+	h["Cache-Control"] = []string{"no-cache"}
+	f := w.(http.Flusher)
+	n := 0
+	for _, e := range events {
+		if segment > 0 && n > 0 && n+len(e) > segment {
+			f.Flush()
+			n = 0
+		}
+		_, _ = w.Write(e)
+		n += len(e)
+		if segment <= 0 {
+			f.Flush()
+		}
+	}
+	// Otherwise the last segment goes out with the end of the reply (net/http's terminating chunk), as
+	// one write.
+}
+
+// segments is how many writes writeSSE makes for events.
+func segments(events [][]byte, segment int) int {
+	if segment <= 0 {
+		return len(events)
+	}
+	count, n := 0, 0
+	for _, e := range events {
+		if n > 0 && n+len(e) > segment {
+			count++
+			n = 0
+		}
+		n += len(e)
+	}
+	return count + 1
 }
 
 // splitEvents splits an SSE body into its events, each with its blank-line terminator.
@@ -107,9 +181,13 @@ func splitEvents(b []byte) [][]byte {
 
 // serveUpstream starts the fake provider. Its OpenAI-shaped replies are the dataplane's own
 // translation of the Anthropic ones, so all targets return the same content.
-func serveUpstream(ctx context.Context) (string, error) {
-	u := &upstream{msgEvents: splitEvents(anthropicStream())}
-	addr, err := loadgen.Serve(ctx, u)
+func serveUpstream(ctx context.Context, segment int) (string, error) {
+	u := &upstream{msgEvents: splitEvents(anthropicStream()), segment: segment}
+	mux := http.NewServeMux()
+	mux.Handle("/", u)
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // -driverprofile
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	addr, err := loadgen.Serve(ctx, mux)
 	if err != nil {
 		return "", err
 	}
