@@ -81,6 +81,7 @@ func TestPickLatency(t *testing.T) {
 	child := startEPPProcess(t, pb.sims, *latencyScrape)
 	viaChild := pb.via(child.addr)
 	waitFor(t, 10*time.Second, "the dataplane epp process to pick", func() bool { return viaChild() == nil })
+	idle := idleScrapeCPU(child, len(pb.sims), *latencyScrape)
 
 	type row struct {
 		name string
@@ -139,8 +140,8 @@ func TestPickLatency(t *testing.T) {
 	if sims != nil {
 		where = fmt.Sprintf("in a process of their own (%s CPU for all rows' scrapes, not in CPU/pick)", procCPU(sims.pid)-simCPU0)
 	}
-	fmt.Fprintf(&b, "\nload average %s; GOGC %s, GOMEMLIMIT %q; epp process env %q; scrape interval %v; %d picks per cell; simulators %s\n",
-		loadavg(), gogc, os.Getenv("GOMEMLIMIT"), *latencyEnv, *latencyScrape, *latencyN, where)
+	fmt.Fprintf(&b, "\nload average %s; GOGC %s, GOMEMLIMIT %q; epp process env %q; scrape interval %v; %d picks per cell; simulators %s; idle `dataplane epp` process %s\n",
+		loadavg(), gogc, os.Getenv("GOMEMLIMIT"), *latencyEnv, *latencyScrape, *latencyN, where, idle)
 	b.WriteString("\n| picker | c=1 p50 | c=1 p99 | c=32 p50 | c=32 p99 | CPU/pick c=1 | CPU/pick c=32 | GCs per 1k picks c=1 | allocs, bytes/pick here c=1 |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	cpuOf := func(c cell) string {
 		n := time.Duration(max(1, c.pks))
@@ -174,6 +175,17 @@ func TestPickLatency(t *testing.T) {
 		b.WriteString(tailCauses(t, viaChild, child, *latencyN))
 	}
 	fmt.Fprint(os.Stdout, b.String())
+}
+
+// idleScrapeCPU is the CPU the EPP process spends per scrape while no pick runs (its scrapes of n
+// endpoints are then nearly all it does), over a fixed window of at least 300 scrapes: /proc
+// counts CPU in 10 ms ticks.
+func idleScrapeCPU(p *eppProcess, n int, interval time.Duration) string {
+	window := max(3*time.Second, interval*time.Duration(300/max(1, n)))
+	cpu0, start := p.cpu(), time.Now()
+	time.Sleep(window) // a measurement window, not a wait for an event
+	scrapes := float64(n) * float64(time.Since(start)) / float64(interval)
+	return fmt.Sprintf("%.0f µs CPU per scrape (%d endpoints, %v idle)", float64((p.cpu()-cpu0).Microseconds())/scrapes, n, window)
 }
 
 // tailCauses runs n picks at concurrency 1 through the EPP process and tells what the slowest

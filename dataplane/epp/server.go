@@ -248,24 +248,23 @@ func (s *Server) pickAndAnswer(stream extprocv3.ExternalProcessor_ProcessServer,
 	list := strings.Join(pick.Endpoints, ",")
 	s.metrics.pick.WithLabelValues(s.name).Observe(time.Since(start).Seconds())
 	s.metrics.requests.WithLabelValues(s.name, "picked").Inc()
+	if !atHeaders && st.bodyMode == BodyFullDuplex {
+		r := newPickReply(list, body)
+		if err := stream.Send(&r.headers); err != nil {
+			return false, err
+		}
+		return false, stream.Send(&r.body)
+	}
 	mutation := &extprocv3.HeaderMutation{SetHeaders: []*corev3.HeaderValueOption{{
 		Header:       &corev3.HeaderValue{Key: KeyDestination, RawValue: []byte(list)},
 		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
 	}}}
 	md := destinationMetadata(list)
 	switch {
-	case atHeaders || st.bodyMode == BodyFullDuplex:
+	case atHeaders:
 		r := headersReply(mutation)
 		r.DynamicMetadata = md
-		if err := stream.Send(r); err != nil {
-			return false, err
-		}
-		if atHeaders {
-			return false, nil
-		}
-		return false, stream.Send(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{
-			Response: &extprocv3.CommonResponse{BodyMutation: &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_StreamedResponse{
-				StreamedResponse: &extprocv3.StreamedBodyResponse{Body: body, EndOfStream: true}}}}}}})
+		return false, stream.Send(r)
 	default: // buffered: the headers are still held by the proxy, so the mutation applies to them
 		return false, stream.Send(&extprocv3.ProcessingResponse{
 			Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{

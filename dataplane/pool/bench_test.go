@@ -1,8 +1,12 @@
 package pool
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +112,29 @@ func BenchmarkParseRequest(b *testing.B) {
 	for b.Loop() {
 		req := &request{body: body}
 		if err := p.decodeBody(req, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkScrape is one scrape of one endpoint as the scrape loop makes it (request, response
+// over a kept-alive loopback connection, parse), against a server that answers with a real vLLM
+// server's exposition; the server's side runs in this process too.
+func BenchmarkScrape(b *testing.B) {
+	body, err := os.ReadFile("metricsparse/testdata/vllm-full.prom")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) }))
+	defer srv.Close()
+	p, err := New(Config{Name: "bench", Source: StaticSource{}, Scheduler: DefaultScheduler()}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := srv.Listener.Addr().String()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.scrape(context.Background(), addr); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -36,11 +36,14 @@ const (
 	AccessLog = "accesslog"
 	// Proxy is dataplane/proxy's forwarder, vs httputil.ReverseProxy for every request.
 	Proxy = "proxy"
+	// MetricsParse is dataplane/pool/metricsparse's line filter (only the picker's families go
+	// to the exposition parser), vs parsing a scrape whole.
+	MetricsParse = "metricsparse"
 )
 
 // Names lists every fast path.
 var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta, CELChecked,
-	AccessLog, Proxy}
+	AccessLog, Proxy, MetricsParse}
 
 var off = parse(os.Getenv(Env))
 

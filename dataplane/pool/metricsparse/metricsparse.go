@@ -4,15 +4,19 @@
 package metricsparse
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/infergw/gwctl/pkg/fastpath"
 )
 
 // vLLM metric names (GIE model-server protocol, docs/proposals/003-model-server-protocol).
@@ -46,9 +50,17 @@ type Metrics struct {
 	NumGPUBlocks int
 }
 
+// filter is whether Parse hands the exposition parser only the lines of the families it reads.
+var filter = fastpath.Enabled(fastpath.MetricsParse)
+
 // Parse reads a Prometheus text exposition and extracts Metrics. It fails when the text
 // is not valid exposition format or when none of the queue, running or KV series is present.
-func Parse(r io.Reader) (m Metrics, err error) {
+// Only the lines that name a family Metrics is read from are parsed (see picked): a real vLLM
+// server's histograms are most of its exposition and most of the parse, so a malformed line of
+// another family no longer fails the scrape (GWCTL_NOFAST=metricsparse parses it whole).
+func Parse(r io.Reader) (Metrics, error) { return parse(r, filter) }
+
+func parse(r io.Reader, filter bool) (m Metrics, err error) {
 	// expfmt v0.70 panics on some malformed input (found by FuzzParse, e.g.
 	// "# TYPE a histogram\n{}"); a scrape of a broken endpoint must not take the picker down.
 	defer func() {
@@ -56,6 +68,15 @@ func Parse(r io.Reader) (m Metrics, err error) {
 			m, err = Metrics{}, fmt.Errorf("parse metrics exposition: parser panic: %v", rec)
 		}
 	}()
+	if filter {
+		buf := bufs.Get().(*bytes.Buffer)
+		defer putBuf(buf)
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			return Metrics{}, fmt.Errorf("parse metrics exposition: %w", err)
+		}
+		r = bytes.NewReader(picked(buf.Bytes()))
+	}
 	p := expfmt.NewTextParser(model.LegacyValidation)
 	fams, err := p.TextToMetricFamilies(r)
 	if err != nil {
@@ -196,4 +217,46 @@ func clamp01(v float64) float64 {
 		return 1
 	}
 	return v
+}
+
+// families are the names Metrics is read from; every line of one of them (# HELP, # TYPE, a
+// sample, a histogram's or summary's _bucket/_sum/_count, a quoted name) contains its name.
+var families = [][]byte{[]byte(MetricWaiting), []byte(MetricRunning), []byte(MetricKVUsage), []byte(MetricKVUsageLegacy),
+	[]byte(MetricLoRA), []byte(MetricCacheConfig)}
+
+var prefix, helpLine = []byte("vllm:"), []byte("# HELP ")
+
+// picked keeps, in place, the lines of b that contain one of the families' names, in their
+// order, except # HELP lines (their text is not read). The text format is one line per entry, so each family's lines parse alone as they
+// parse among the others (FuzzParse compares the two); a kept line of another family that
+// merely mentions a name (in a label value) parses as before and is not read.
+func picked(b []byte) []byte {
+	w := 0
+	for rest := b; len(rest) > 0; {
+		n := bytes.IndexByte(rest, '\n') + 1
+		if n == 0 {
+			n = len(rest)
+		}
+		line := rest[:n]
+		rest = rest[n:]
+		if !bytes.Contains(line, prefix) || bytes.HasPrefix(line, helpLine) {
+			continue
+		}
+		for _, f := range families {
+			if bytes.Contains(line, f) {
+				w += copy(b[w:], line)
+				break
+			}
+		}
+	}
+	return b[:w]
+}
+
+// bufs holds scrape buffers: a pool's scrapes each read a whole exposition.
+var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 { // a huge exposition's buffer is left to the collector
+		bufs.Put(b)
+	}
 }

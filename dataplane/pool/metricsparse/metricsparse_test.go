@@ -1,6 +1,7 @@
 package metricsparse
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -12,11 +13,16 @@ func TestParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	real, err := os.ReadFile("testdata/vllm-full.prom")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		in      string
 		want    Metrics
 		wantErr string
+		slowErr string // what parsing the whole exposition says instead (GWCTL_NOFAST=metricsparse)
 	}{
 		{
 			name: "vllm v1 exposition",
@@ -43,35 +49,66 @@ func TestParse(t *testing.T) {
 			in:   "vllm:num_requests_running 0\nvllm:cache_config_info{block_size=\"32.0\",num_gpu_blocks=\"None\"} 1\n",
 			want: Metrics{HasRunning: true, BlockSize: 32},
 		},
+		{
+			name: "a real server's whole exposition",
+			in:   string(real),
+			want: Metrics{
+				Waiting: 7, Running: 4, KVUsage: 0.4275, HasWaiting: true, HasRunning: true, HasKVUsage: true,
+				HasLoRA: true, MaxLoRA: 4, RunningAdapters: []string{"sql-lora", "tweet-lora"},
+				BlockSize: 16, NumGPUBlocks: 31250,
+			},
+		},
+		{
+			name:    "a malformed line of a family the picker does not read",
+			in:      "vllm:num_requests_waiting 2\nvllm:e2e_request_latency_seconds_bucket{le= 1\n",
+			want:    Metrics{Waiting: 2, HasWaiting: true},
+			slowErr: "parse metrics exposition",
+		},
 		{name: "no vllm series", in: "up 1\n", wantErr: "has none of"},
 		{name: "garbage", in: "vllm:num_requests_waiting{ 1\n", wantErr: "parse metrics exposition"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := Parse(strings.NewReader(tc.in))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want containing %q", err, tc.wantErr)
+	for _, filter := range []bool{true, false} {
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("%s/filter=%v", tc.name, filter), func(t *testing.T) {
+				got, err := parse(strings.NewReader(tc.in), filter)
+				if !filter && tc.slowErr != "" {
+					tc.wantErr = tc.slowErr
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("got %+v\nwant %+v", got, tc.want)
-			}
-		})
+				if tc.wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+						t.Fatalf("err = %v, want containing %q", err, tc.wantErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, tc.want) {
+					t.Fatalf("got %+v\nwant %+v", got, tc.want)
+				}
+			})
+		}
 	}
 }
 
+// FuzzParse checks that Parse never panics or returns out-of-range values, and that parsing
+// only the picker's lines (the fast path) says what parsing the whole exposition says whenever
+// that succeeds or fails for want of the picker's series; the fast path may only accept an
+// exposition whose other families are malformed.
 func FuzzParse(f *testing.F) {
 	if b, err := os.ReadFile("testdata/vllm.prom"); err == nil {
 		f.Add(b)
 	}
 	f.Add([]byte("vllm:num_requests_waiting 1\n"))
+	f.Add([]byte("# TYPE vllm:num_requests_waiting histogram\nvllm:num_requests_waiting_bucket{le=\"1\"} 1\nx{a=\"vllm:num_requests_running\"} 2\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := Parse(strings.NewReader(string(b)))
+		m, err := parse(strings.NewReader(string(b)), true)
+		whole, wholeErr := parse(strings.NewReader(string(b)), false)
+		if wholeErr == nil || strings.Contains(wholeErr.Error(), "has none of") {
+			if !reflect.DeepEqual(m, whole) || (err == nil) != (wholeErr == nil) {
+				t.Fatalf("picked lines: %+v, %v; whole exposition: %+v, %v", m, err, whole, wholeErr)
+			}
+		}
 		if err != nil {
 			return
 		}
