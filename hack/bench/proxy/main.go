@@ -41,6 +41,8 @@ func main() {
 	bin := flag.String("dataplane", "", "dataplane binary to measure (default: go build ./cmd/dataplane into a temp dir)")
 	compare := flag.String("compare", "", "a second dataplane binary (e.g. built from the previous commit) measured side by side as \"before\"")
 	only := flag.String("scenario", "", "run only this scenario (1KB, 16KB or stream)")
+	instances := flag.Int("instances", 1, "processes of each proxy (stock, pooled, dataplane, before), all alternating: figures are medians over every round of every instance, so one process that happens to run slow (at c=1 two identical processes can differ by 10-20 % on a loaded machine) does not decide a ratio")
+	latencyOnly := flag.Bool("latency-only", false, "measure only at c=1 (no throughput runs; req/s, CPU/req and I/O calls/req are then the c=1 run's)")
 	profile := flag.String("cpuprofile", "", "write CPU and allocation profiles of the dataplane's first throughput run of each scenario to PREFIX-<scenario>.pprof and PREFIX-<scenario>.allocs.pprof (from its --debug-addr)")
 	role := flag.String("role", "", "internal: run as the upstream or a baseline process")
 	up := flag.String("upstream", "", "internal: upstream address for the baseline roles")
@@ -49,7 +51,8 @@ func main() {
 	if *role != "" {
 		err = child(*role, *up, *chunks)
 	} else {
-		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, chunks: *chunks, bin: *bin, compare: *compare, only: *only, profile: *profile})
+		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, chunks: *chunks, bin: *bin, compare: *compare, only: *only, profile: *profile,
+			instances: max(*instances, 1), latencyOnly: *latencyOnly})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -97,6 +100,8 @@ type options struct {
 	bin, only    string
 	compare      string
 	profile      string
+	instances    int
+	latencyOnly  bool
 }
 
 func run(o options) error {
@@ -116,39 +121,51 @@ func run(o options) error {
 		return err
 	}
 	defer up.Stop()
-	baseline, err := loadgen.Spawn("-role", "baseline", "-upstream", up.Addr)
-	if err != nil {
-		return err
-	}
-	defer baseline.Stop()
-	pooled, err := loadgen.Spawn("-role", "pooled", "-upstream", up.Addr)
-	if err != nil {
-		return err
-	}
-	defer pooled.Stop()
 	cfg := filepath.Join(work, "config")
 	if err := writeConfig(cfg); err != nil {
 		return err
 	}
-	dp, err := loadgen.StartDataplane(o.bin, cfg, []string{"up.bench=" + up.Addr})
-	if err != nil {
-		return err
-	}
-	defer dp.Stop()
-
-	targets := []target{{"direct", "http://" + up.Addr, up}, {"stock", "http://" + baseline.Addr, baseline},
-		{"pooled", "http://" + pooled.Addr, pooled}, {"dataplane", "http://" + dp.Addr, dp.Proc}}
-	if o.compare != "" {
-		before, err := loadgen.StartDataplane(o.compare, cfg, []string{"up.bench=" + up.Addr})
+	targets := []target{{"direct", "http://" + up.Addr, up}}
+	var dp *loadgen.Dataplane // the first instance: profiles come from it
+	for range o.instances {
+		for _, role := range []string{"baseline", "pooled"} {
+			p, err := loadgen.Spawn("-role", role, "-upstream", up.Addr)
+			if err != nil {
+				return err
+			}
+			defer p.Stop()
+			name := map[string]string{"baseline": "stock", "pooled": "pooled"}[role]
+			targets = append(targets, target{name, "http://" + p.Addr, p})
+		}
+		d, err := loadgen.StartDataplane(o.bin, cfg, []string{"up.bench=" + up.Addr})
 		if err != nil {
 			return err
 		}
-		defer before.Stop()
-		targets = append(targets, target{"before", "http://" + before.Addr, before.Proc})
+		defer d.Stop()
+		if dp == nil {
+			dp = d
+		}
+		targets = append(targets, target{"dataplane", "http://" + d.Addr, d.Proc})
+		if o.compare != "" {
+			before, err := loadgen.StartDataplane(o.compare, cfg, []string{"up.bench=" + up.Addr})
+			if err != nil {
+				return err
+			}
+			defer before.Stop()
+			targets = append(targets, target{"before", "http://" + before.Addr, before.Proc})
+		}
+	}
+	// One row per name, in the order of the first instance.
+	var names []string
+	for _, tg := range targets[:1+(len(targets)-1)/o.instances] {
+		names = append(names, tg.name)
 	}
 	scenarios := []scenario{{"1KB", "/v1/chat/completions?size=1024"}, {"16KB", "/v1/chat/completions?size=16384"}, {"stream", "/v1/chat/completions?stream=1"}}
-	fmt.Printf("# dataplane binary vs httputil.ReverseProxy (stock; pooled = BufferPool set), %s, %d CPUs, %s per run, %d rounds (median of each figure), throughput at c=%d, latency at c=1\n",
-		runtime.Version(), runtime.NumCPU(), o.duration, o.rounds, o.conc)
+	fmt.Printf("# dataplane binary vs httputil.ReverseProxy (stock; pooled = BufferPool set), %s, %d CPUs, %s per run, %d rounds (median of each figure), throughput at c=%d, latency at c=1, %d process(es) of each proxy\n",
+		runtime.Version(), runtime.NumCPU(), o.duration, o.rounds, o.conc, o.instances)
+	if o.latencyOnly {
+		fmt.Printf("# -latency-only: req/s, CPU/req and I/O calls/req are those of the c=1 runs\n")
+	}
 	fmt.Printf("# each target is its own process; CPU/req is that process's user+system time per request in the throughput run\n")
 	fmt.Printf("# load average at start: %s\n\n", loadgen.LoadAverage())
 	fmt.Println("| scenario | target | req/s (c=" + strconv.Itoa(o.conc) + ") | CPU/req | I/O calls/req | p50 c=1 | p99 c=1 | added p50 | added p99 | errors |")
@@ -165,9 +182,16 @@ func run(o options) error {
 			for i := range targets {
 				tg := targets[(i+round)%len(targets)]
 				var prof, allocs <-chan error
-				if o.profile != "" && round == 0 && tg.name == "dataplane" {
+				if o.profile != "" && round == 0 && tg.proc == dp.Proc && !o.latencyOnly {
 					prof = dp.CPUProfile(o.profile+"-"+sc.name+".pprof", o.duration)
 					allocs = allocProfile(dp.Debug, o.profile+"-"+sc.name+".allocs.pprof", o.duration)
+				}
+				if o.latencyOnly {
+					r := loadgen.RunOn(tg.proc, chatRequest(tg.base+sc.path), 1, o.duration)
+					lat[tg.name] = append(lat[tg.name], r)
+					r.Errors = 0 // counted once, in lat
+					thr[tg.name] = append(thr[tg.name], r)
+					continue
 				}
 				r := loadgen.RunOn(tg.proc, chatRequest(tg.base+sc.path), o.conc, o.duration)
 				if prof != nil {
@@ -184,7 +208,8 @@ func run(o options) error {
 		}
 		direct := loadgen.Median(lat["direct"])
 		got := map[string]loadgen.Result{}
-		for _, tg := range targets {
+		for _, name := range names {
+			tg := target{name: name}
 			t, l := loadgen.Median(thr[tg.name]), loadgen.Median(lat[tg.name])
 			added50, added99 := "", ""
 			if tg.name != "direct" {
