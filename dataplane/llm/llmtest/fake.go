@@ -21,6 +21,10 @@ type Reply struct {
 	Header http.Header // extra response headers
 	Body   []byte      // a JSON body, or raw SSE when SSE is set
 	SSE    bool        // serve Body as text/event-stream, flushing after every event
+	// Burst, with SSE, writes Body in one write and one flush, as events that reached the
+	// gateway together. A benchmark uses it so that what it measures does not depend on how
+	// the fake's per-event writes race the gateway's reads (see the Gemini handler benchmarks).
+	Burst bool
 	// Hold keeps a streamed response open after Body until the client goes away; the server
 	// then reports on Cancelled.
 	Hold bool
@@ -167,7 +171,8 @@ func (f *Fake[R]) Requests() []R {
 func (f *Fake[R]) Cancelled() <-chan string { return f.cancelled }
 
 // Write answers r with reply: whole, or as an event stream flushed after every event (events
-// end with a blank line, "\n\n" or "\r\n\r\n"), held open when reply.Hold says so.
+// end with a blank line, "\n\n" or "\r\n\r\n") or at once (Burst), held open when reply.Hold
+// says so.
 func (f *Fake[R]) Write(w http.ResponseWriter, r *http.Request, reply Reply) {
 	for k, v := range reply.Header {
 		w.Header()[k] = v
@@ -194,6 +199,13 @@ func (f *Fake[R]) Write(w http.ResponseWriter, r *http.Request, reply Reply) {
 	w.WriteHeader(status)
 	rc := http.NewResponseController(w)
 	rest := reply.Body
+	if reply.Burst {
+		if _, err := w.Write(rest); err != nil {
+			return
+		}
+		_ = rc.Flush()
+		rest = nil
+	}
 	for len(rest) > 0 {
 		n, sep := bytes.Index(rest, []byte("\r\n\r\n")), 4
 		if m := bytes.Index(rest, []byte("\n\n")); n < 0 || (m >= 0 && m < n) {
