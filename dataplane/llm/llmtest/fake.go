@@ -171,7 +171,7 @@ func (f *Fake[R]) Requests() []R {
 func (f *Fake[R]) Cancelled() <-chan string { return f.cancelled }
 
 // Write answers r with reply: whole, or as an event stream flushed after every event (events
-// end with a blank line, "\n\n" or "\r\n\r\n") or at once (Burst), held open when reply.Hold
+// end with a blank line: "\n\n", "\r\n\r\n") or at once (Burst), held open when reply.Hold
 // says so.
 func (f *Fake[R]) Write(w http.ResponseWriter, r *http.Request, reply Reply) {
 	for k, v := range reply.Header {
@@ -207,16 +207,12 @@ func (f *Fake[R]) Write(w http.ResponseWriter, r *http.Request, reply Reply) {
 		rest = nil
 	}
 	for len(rest) > 0 {
-		n, sep := bytes.Index(rest, []byte("\r\n\r\n")), 4
-		if m := bytes.Index(rest, []byte("\n\n")); n < 0 || (m >= 0 && m < n) {
-			n, sep = m, 2
+		n := eventEnd(rest)
+		if n < 0 {
+			n = len(rest)
 		}
-		chunk := rest
-		if n >= 0 {
-			chunk, rest = rest[:n+sep], rest[n+sep:]
-		} else {
-			rest = nil
-		}
+		chunk := rest[:n]
+		rest = rest[n:]
 		if _, err := w.Write(chunk); err != nil {
 			return
 		}
@@ -225,5 +221,25 @@ func (f *Fake[R]) Write(w http.ResponseWriter, r *http.Request, reply Reply) {
 	if reply.Hold {
 		<-r.Context().Done()
 		f.cancelled <- r.URL.Path
+	}
+}
+
+// eventEnd is the length of b's first event with the blank line that ends it ("\n\n" or
+// "\r\n\r\n", mixed ends too), or -1. One pass: searching for each terminator in turn read
+// the whole rest of a CRLF stream for "\n\n" at every event, tens of µs of the fake's CPU per
+// Gemini benchmark stream that the fake of the OpenAI stream (LF) did not spend.
+func eventEnd(b []byte) int {
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		i += j + 1
+		switch {
+		case i < len(b) && b[i] == '\n':
+			return i + 1
+		case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+			return i + 2
+		}
 	}
 }

@@ -139,3 +139,24 @@ func TestFakeStreamWritePattern(t *testing.T) {
 		}
 	}
 }
+
+func TestEventEnd(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{"data: a\r\n\r\ndata: b\r\n\r\n", 11},
+		{"data: a\n\ndata: b\n\n", 9},
+		{"data: a\r\n\ndata: b", 10},
+		{"event: x\ndata: a\n\n", 18},
+		{"event: x\r\ndata: a\r\n\r\n", 21},
+		{"data: a\r\n", -1},
+		{"data: a\n", -1},
+		{"data: a", -1},
+		{"", -1},
+	} {
+		if got := eventEnd([]byte(tc.in)); got != tc.want {
+			t.Errorf("eventEnd(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
