@@ -243,6 +243,9 @@ func (u *Upstream) stream(ctx context.Context, w http.ResponseWriter, resp *http
 	sw := NewSSEWriter(w)
 	defer sw.Release()
 	err := RelayStream(ctx, resp.Body, sw, t)
+	if err == nil {
+		drainStream(resp.Body)
+	}
 	t.StreamResult(res)
 
 	se, isStreamErr := IsStreamError(err)
@@ -264,6 +267,22 @@ func (u *Upstream) stream(ctx context.Context, w http.ResponseWriter, resp *http
 		res.ErrorType = apierror.ErrServer
 		u.log.WarnContext(ctx, "stream aborted", "id", res.ResponseID, "err", Redact(err.Error(), key))
 	}
+}
+
+// streamDrainWait bounds how long a stream that ended cleanly waits for the upstream's end of
+// response (a variable so a test on a loaded machine can raise it).
+var streamDrainWait = 10 * time.Millisecond
+
+// drainStream reads the rest of a stream whose translator saw its last event ([DONE],
+// message_stop) up to the end of the response, so the upstream connection is reused: net/http
+// closes an HTTP/1.1 connection whose body is closed before its end, and the chunked
+// terminator usually follows the last event by microseconds. The client has its last event
+// already; a body that does not end within streamDrainWait or 4 KiB is closed, as it was
+// before.
+func drainStream(body io.ReadCloser) {
+	t := time.AfterFunc(streamDrainWait, func() { _ = body.Close() })
+	defer t.Stop()
+	_, _ = io.CopyN(io.Discard, body, 4<<10)
 }
 
 // responseBuffers recycles the buffers non-streamed replies are read into (most of what such

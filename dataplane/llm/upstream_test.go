@@ -1,12 +1,15 @@
 package llm
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,5 +175,86 @@ func TestUpstreamRedirectNotFollowed(t *testing.T) {
 	}
 	if len(reached) != 0 {
 		t.Fatalf("the redirect target got %d requests (keys %q)", len(reached), reached)
+	}
+}
+
+// A stream that ended with its last event keeps the upstream connection: the Upstream reads on
+// to the end of the response (the chunked terminator, sent here only once the client has the
+// last event) instead of closing the body early, which makes net/http drop the connection. An
+// upstream that never ends its response is cut after streamDrainWait.
+func TestUpstreamStreamKeepsConnection(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		endsLater bool // the upstream ends its response once the client has [DONE]; else never
+		wantConns int64
+	}{
+		{"upstream ends the response after the last event", true, 1},
+		{"upstream holds the response open", false, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var conns atomic.Int64
+			release := make(chan struct{}, 4)
+			up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.ReadAll(r.Body)
+				w.Header().Set("Content-Type", "text/event-stream")
+				for _, ev := range []string{"data: a\n\n", "data: end\n\n"} {
+					_, _ = io.WriteString(w, ev)
+					w.(http.Flusher).Flush()
+				}
+				if tc.endsLater {
+					select {
+					case <-release:
+					case <-r.Context().Done():
+					}
+					return
+				}
+				<-r.Context().Done()
+			}))
+			up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			up.Start()
+			defer up.Close()
+			if tc.endsLater {
+				old := streamDrainWait
+				streamDrainWait = time.Minute // the release below takes as long as the machine lets it
+				defer func() { streamDrainWait = old }()
+			}
+			u, err := NewUpstream(UpstreamConfig{Provider: "test", Name: "Test", BaseURL: up.URL + "/v1",
+				NewTranslator: func() Translator { return &echo{stream: true} }, MaxRequestBytes: 64, MaxResponseBytes: 1 << 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			gw := httptest.NewServer(u)
+			defer gw.Close()
+			for range 2 {
+				resp, err := gw.Client().Post(gw.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rd := bufio.NewReader(resp.Body)
+				var got strings.Builder
+				for !strings.HasSuffix(got.String(), "data: [DONE]\n\n") {
+					line, err := rd.ReadString('\n')
+					got.WriteString(line)
+					if err != nil {
+						t.Fatalf("stream %q: %v", got.String(), err)
+					}
+				}
+				release <- struct{}{}
+				if rest, err := io.ReadAll(rd); err != nil || len(rest) != 0 {
+					t.Fatalf("after [DONE]: %q, %v", rest, err)
+				}
+				resp.Body.Close()
+				if want := "data: a\n\ndata: [DONE]\n\n"; got.String() != want {
+					t.Fatalf("stream %q, want %q", got.String(), want)
+				}
+			}
+			if n := conns.Load(); n != tc.wantConns {
+				t.Errorf("%d upstream connections for 2 streams, want %d", n, tc.wantConns)
+			}
+		})
 	}
 }

@@ -3,7 +3,10 @@ package llmtest
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -85,5 +88,75 @@ func TestFakeHoldReportsCancel(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the held response did not report its client leaving")
+	}
+}
+
+// TestFakeStreamWritePattern reads a stream's raw chunked encoding: one chunk per event, or
+// one for the whole body with Burst.
+func TestFakeStreamWritePattern(t *testing.T) {
+	stream := "data: a\r\n\r\ndata: b\n\ndata: c\n\n"
+	for _, tc := range []struct {
+		burst      bool
+		wantChunks int
+	}{{false, 3}, {true, 1}} {
+		f := start(t)
+		f.Push(Reply{SSE: true, Burst: tc.burst, Body: []byte(stream)})
+		conn, err := net.Dial("tcp", net.JoinHostPort(f.Host, strconv.Itoa(f.Port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		_, err = io.WriteString(conn, "POST /v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		var raw []byte
+		if err == nil {
+			raw, err = io.ReadAll(conn)
+		}
+		conn.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, ok := strings.Cut(string(raw), "\r\n\r\n")
+		if !ok {
+			t.Fatalf("burst %v: no response head in %q", tc.burst, raw)
+		}
+		var chunks int
+		var body strings.Builder
+		for {
+			line, after, ok := strings.Cut(rest, "\r\n")
+			n, err := strconv.ParseInt(line, 16, 64)
+			if !ok || err != nil || int64(len(after)) < n+2 {
+				t.Fatalf("burst %v: bad chunk framing at %q", tc.burst, rest)
+			}
+			if n == 0 {
+				break
+			}
+			chunks++
+			body.WriteString(after[:n])
+			rest = after[n+2:]
+		}
+		if chunks != tc.wantChunks || body.String() != stream {
+			t.Errorf("burst %v: %d chunks %q, want %d chunks %q", tc.burst, chunks, body.String(), tc.wantChunks, stream)
+		}
+	}
+}
+
+func TestEventEnd(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{"data: a\r\n\r\ndata: b\r\n\r\n", 11},
+		{"data: a\n\ndata: b\n\n", 9},
+		{"data: a\r\n\ndata: b", 10},
+		{"event: x\ndata: a\n\n", 18},
+		{"event: x\r\ndata: a\r\n\r\n", 21},
+		{"data: a\r\n", -1},
+		{"data: a\n", -1},
+		{"data: a", -1},
+		{"", -1},
+	} {
+		if got := eventEnd([]byte(tc.in)); got != tc.want {
+			t.Errorf("eventEnd(%q) = %d, want %d", tc.in, got, tc.want)
+		}
 	}
 }

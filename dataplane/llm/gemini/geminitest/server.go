@@ -108,14 +108,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply := s.Next(req.Stream)
-	s.Record(func() Request { return req })
+	s.Record(func() Request { req.Header = r.Header.Clone(); return req })
 	s.Write(w, r, reply)
 }
 
 // check validates a generate request: method, path, query, credentials, and the body decoded
 // strictly into the SDK's types plus the rules the types cannot express.
 func (s *Server) check(r *http.Request, body []byte, noCheck bool) (Request, int, string) {
-	req := Request{Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body}
+	req := Request{Path: r.URL.Path, Query: r.URL.RawQuery, Body: body} // Header: when recorded
 	if r.Method != http.MethodPost {
 		return req, http.StatusMethodNotAllowed, "use POST"
 	}
