@@ -29,8 +29,6 @@ type endpoint struct {
 	addr string
 	slot int // index in the prefix index, stable while the endpoint is in the pool
 
-	scrapeOffset time.Duration // its scrapes' phase in the pool's scrape interval
-
 	last        atomic.Pointer[sample]
 	fails       atomic.Int32 // consecutive failed scrapes
 	unreachable atomic.Bool  // last connection attempt (scrape or proxy) could not connect

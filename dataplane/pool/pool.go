@@ -43,10 +43,6 @@ type Pool struct {
 
 	hashPool sync.Pool
 
-	// Every endpoint scrapes at scrapeEpoch + its offset (scrapeOffset) + k·ScrapeInterval.
-	scrapeEpoch time.Time
-	scrapePhase float64
-
 	ctx     context.Context
 	cancel  context.CancelFunc
 	started atomic.Bool
@@ -79,7 +75,6 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Pool, err
 		scrapeClient: &http.Client{Transport: transport},
 		rng:          rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}
-	p.scrapeEpoch, p.scrapePhase = time.Now(), p.rng.Float64()
 	p.hashPool.New = func() any { s := make([]uint64, 0, cfg.Scheduler.MaxPrefixBlocks); return &s }
 	empty := []*endpoint{}
 	p.eps.Store(&empty)
@@ -180,7 +175,6 @@ func (p *Pool) setEndpoints(addrs []string) {
 		}
 		ctx, cancel := context.WithCancel(p.ctx)
 		e := &endpoint{addr: a, slot: p.index.addSlot(p.cfg.Scheduler.LRUCapacity), stop: cancel, done: make(chan struct{})}
-		e.scrapeOffset = scrapeOffset(p.scrapePhase, e.slot, p.cfg.Scheduler.ScrapeInterval)
 		next = append(next, e)
 		go p.scrapeLoop(ctx, e)
 		p.log.Info("endpoint added", "pool", p.cfg.Name, "endpoint", a)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"time"
@@ -14,12 +13,11 @@ import (
 	"github.com/infergw/gwctl/dataplane/proxy"
 )
 
-// scrapeLoop polls one endpoint's metrics until ctx ends: once at once (a new endpoint becomes a
-// candidate without waiting), then on the endpoint's own phase of the pool's schedule.
+// scrapeLoop polls one endpoint's metrics until ctx ends.
 func (p *Pool) scrapeLoop(ctx context.Context, e *endpoint) {
 	defer close(e.done)
-	interval := p.cfg.Scheduler.ScrapeInterval
-	t := time.NewTimer(time.Until(nextScrape(p.scrapeEpoch, time.Now(), e.scrapeOffset, interval)))
+	sc := &p.cfg.Scheduler
+	t := time.NewTicker(sc.ScrapeInterval)
 	defer t.Stop()
 	for {
 		p.scrapeOnce(ctx, e)
@@ -28,32 +26,7 @@ func (p *Pool) scrapeLoop(ctx context.Context, e *endpoint) {
 			return
 		case <-t.C:
 		}
-		t.Reset(time.Until(nextScrape(p.scrapeEpoch, time.Now(), e.scrapeOffset, interval)))
 	}
-}
-
-// invPhi is 1/φ: the slots' offsets k/φ mod 1 spread any number of endpoints over the interval
-// (for n ≤ 256 slots no gap is under 0.44/n of it nor over 1.9/n; TestScrapeSchedule) and a new
-// slot falls into one of the widest gaps, without knowing the pool's size in advance.
-const invPhi = 0.6180339887498949
-
-// scrapeOffset is where in each interval an endpoint's scrapes fall. Scrapes that fire together
-// make every pick at that moment wait for the parsing of all of them (the tail of the EPP's
-// pick latency bunched there); phase, the pool's own, keeps two pools started together apart.
-func scrapeOffset(phase float64, slot int, interval time.Duration) time.Duration {
-	f := math.Mod(phase+float64(slot)*invPhi, 1)
-	return time.Duration(f * float64(interval))
-}
-
-// nextScrape is the first time after now on the schedule epoch+offset+k·interval. A scrape
-// slower than the interval skips the ticks it missed, as a time.Ticker does.
-func nextScrape(epoch, now time.Time, offset, interval time.Duration) time.Time {
-	at := epoch.Add(offset)
-	if now.Before(at) {
-		return at
-	}
-	k := now.Sub(at)/interval + 1
-	return at.Add(k * interval)
 }
 
 func (p *Pool) scrapeOnce(ctx context.Context, e *endpoint) {
