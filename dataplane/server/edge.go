@@ -65,6 +65,7 @@ func (s *Server) refuseMethod(w http.ResponseWriter, r *http.Request) {
 		m.inflight.Inc()
 	}
 	proxy.WriteMethodRefused(rec, r.Method)
-	s.finish(rec, r, start)
+	status, d := s.record(rec, r, start)
+	s.finish(rec, r, status, d)
 	recorders.Put(rec)
 }

@@ -167,8 +167,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, port int32) {
 		m.inflight.Inc()
 	}
 	defer func() {
+		// Metrics first: a client that has its response (a test, a scraper after a load run)
+		// finds the request counted. The access line, the dearer part, after the response.
+		status, d := s.record(rec, r, start)
 		rec.sendComplete(r)
-		s.finish(rec, r, start)
+		s.finish(rec, r, status, d)
 		recorders.Put(rec)
 	}()
 	if err := normalizeRequest(r); err != nil {
@@ -209,20 +212,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, port int32) {
 	snap.handler.ServeHTTP(rec, r)
 }
 
-// finish records metrics and the access line, also when the handler aborted with a panic
-// (http.ErrAbortHandler after a broken stream), which then continues.
-func (s *Server) finish(rec *recorder, r *http.Request, start time.Time) {
-	status := rec.status
+// record counts the request in the metrics, also when the handler aborted with a panic
+// (http.ErrAbortHandler after a broken stream), which then continues; it returns the status and
+// duration the access line shows.
+func (s *Server) record(rec *recorder, r *http.Request, start time.Time) (status int, d time.Duration) {
+	status = rec.status
 	if status == 0 {
 		status = http.StatusOK
 		if r.Context().Err() != nil {
 			status = 499 // client went away before any response
 		}
 	}
-	d := time.Since(start)
-	route, backend := rec.route, rec.backend
+	d = time.Since(start)
 	if m := s.opts.Metrics; m != nil {
-		c := m.series(route, backend, status)
+		c := m.series(rec.route, rec.backend, status)
 		c.requests.Inc()
 		c.duration.Observe(d.Seconds())
 		m.inflight.Dec()
@@ -230,6 +233,11 @@ func (s *Server) finish(rec *recorder, r *http.Request, start time.Time) {
 			m.streams.Dec()
 		}
 	}
+	return status, d
+}
+
+// finish writes the request's access line and ends it.
+func (s *Server) finish(rec *recorder, r *http.Request, status int, d time.Duration) {
 	if !s.opts.DisableAccessLog {
 		s.accessLine(r, rec, status, d)
 	}
