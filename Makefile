@@ -72,6 +72,10 @@ NOFAST_PKGS += ./dataplane/pool/metricsparse/...
 test-nofast: ## Run the tests of the packages with a fast path with every fast path off (GWCTL_NOFAST=1)
 	set -o pipefail; GWCTL_NOFAST=1 $(GO) test -count=1 -json -timeout 10m $(NOFAST_PKGS) | $(GO) run ./hack/testsummary
 
+.PHONY: test-race
+test-race: test-deps ## Run the tests of the dataplane, the libraries and the commands with the race detector
+	set -o pipefail; $(GO) test -race -count=1 -json -timeout 30m ./dataplane/... ./internal/... ./pkg/... ./cmd/... | $(GO) run ./hack/testsummary
+
 .PHONY: soak
 soak: test-deps ## Soak the dataplane under a fixed mixed load for SOAK_DURATION (default 10m); figures in soak-report.json
 	$(GO) run ./hack/soak -duration $${SOAK_DURATION:-10m} -report soak-report.json
