@@ -33,3 +33,5 @@ apt_install() {
 apt_install redis-server redis-server Redis
 # etcd for the kube-apiserver the tests start (internal/kubeapi); make kube-bins builds the server.
 apt_install etcd etcd-server kube-apiserver
+# A C toolchain for make test-race (the race detector's runtime links through cgo).
+apt_install gcc gcc race-detector
