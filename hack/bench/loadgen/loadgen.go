@@ -63,6 +63,30 @@ func Run(newReq func() *http.Request, conc int, d time.Duration) Result {
 	tr := &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr}
+	return closedLoop(conc, d, func(time.Time) (func() error, func()) {
+		buf := make([]byte, 32<<10)
+		return func() error {
+			resp, err := c.Do(newReq())
+			if err != nil {
+				return err
+			}
+			for {
+				if _, err := resp.Body.Read(buf); err != nil {
+					break
+				}
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			return nil
+		}, func() {}
+	})
+}
+
+// closedLoop runs conc workers for d, each calling its do (from worker, given the run's deadline)
+// back to back and timing each call; a call that fails counts as an error, not a latency.
+func closedLoop(conc int, d time.Duration, worker func(deadline time.Time) (do func() error, done func())) Result {
 	var errs atomic.Int64
 	lat := make([][]time.Duration, conc)
 	deadline := time.Now().Add(d)
@@ -71,21 +95,15 @@ func Run(newReq func() *http.Request, conc int, d time.Duration) Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 32<<10)
-			for time.Now().Before(deadline) {
+			do, done := worker(deadline)
+			defer done()
+			lat[i] = make([]time.Duration, 0, 4096)
+			for {
 				t0 := time.Now()
-				resp, err := c.Do(newReq())
-				if err != nil {
-					errs.Add(1)
-					continue
+				if !t0.Before(deadline) {
+					return
 				}
-				for {
-					if _, err := resp.Body.Read(buf); err != nil {
-						break
-					}
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
+				if err := do(); err != nil {
 					errs.Add(1)
 					continue
 				}
@@ -94,22 +112,20 @@ func Run(newReq func() *http.Request, conc int, d time.Duration) Result {
 		}()
 	}
 	wg.Wait()
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	if len(all) == 0 {
-		return Result{Errors: errs.Load()}
-	}
-	slices.Sort(all)
-	return Result{RPS: float64(len(all)) / d.Seconds(), P50: all[len(all)/2], P99: all[len(all)*99/100], Errors: errs.Load()}
+	return summarize(lat, errs.Load(), d)
 }
 
 // RunOn is Run against the server process p, adding p's CPU time and I/O system calls per
 // request.
 func RunOn(p *Proc, newReq func() *http.Request, conc int, d time.Duration) Result {
+	return on(p, d, func() Result { return Run(newReq, conc, d) })
+}
+
+// on runs run, a run of d, adding the server process p's CPU time and I/O system calls per
+// request.
+func on(p *Proc, d time.Duration, run func() Result) Result {
 	c0, io0 := p.CPU(), p.IOCalls()
-	r := Run(newReq, conc, d)
+	r := run()
 	if n := r.RPS * d.Seconds(); n > 0 {
 		r.CPU = time.Duration(float64(p.CPU()-c0) / n)
 		r.IO = float64(p.IOCalls()-io0) / n
@@ -208,4 +224,17 @@ func (p *Proc) CPU() time.Duration {
 	ut, _ := strconv.ParseInt(fields[11], 10, 64)
 	st, _ := strconv.ParseInt(fields[12], 10, 64)
 	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ is 100 on Linux
+}
+
+// summarize turns the workers' latencies over a run of d into a Result.
+func summarize(lat [][]time.Duration, errs int64, d time.Duration) Result {
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	if len(all) == 0 {
+		return Result{Errors: errs}
+	}
+	slices.Sort(all)
+	return Result{RPS: float64(len(all)) / d.Seconds(), P50: all[len(all)/2], P99: all[len(all)*99/100], Errors: errs}
 }

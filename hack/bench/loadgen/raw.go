@@ -7,9 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -57,52 +54,16 @@ func (l Lean) Do() ([]byte, error) {
 // keep-alive connection, timing every request to the last byte of its reply. Transport errors,
 // statuses other than 200 and replies whose tail lacks l.Tail count as errors.
 func RunLean(l Lean, conc int, d time.Duration) Result {
-	var errs atomic.Int64
-	lat := make([][]time.Duration, conc)
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	for i := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := &leanConn{l: &l, buf: make([]byte, 64<<10), deadline: deadline.Add(leanGrace)}
-			defer c.close()
-			lat[i] = make([]time.Duration, 0, 4096)
-			for {
-				t0 := time.Now()
-				if !t0.Before(deadline) {
-					return
-				}
-				if err := c.do(); err != nil {
-					errs.Add(1)
-					continue
-				}
-				lat[i] = append(lat[i], time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	if len(all) == 0 {
-		return Result{Errors: errs.Load()}
-	}
-	slices.Sort(all)
-	return Result{RPS: float64(len(all)) / d.Seconds(), P50: all[len(all)/2], P99: all[len(all)*99/100], Errors: errs.Load()}
+	return closedLoop(conc, d, func(deadline time.Time) (func() error, func()) {
+		c := &leanConn{l: &l, buf: make([]byte, 64<<10), deadline: deadline.Add(leanGrace)}
+		return c.do, c.close
+	})
 }
 
 // RunLeanOn is RunLean against the server process p, adding p's CPU time and I/O system calls
 // per request.
 func RunLeanOn(p *Proc, l Lean, conc int, d time.Duration) Result {
-	c0, io0 := p.CPU(), p.IOCalls()
-	r := RunLean(l, conc, d)
-	if n := r.RPS * d.Seconds(); n > 0 {
-		r.CPU = time.Duration(float64(p.CPU()-c0) / n)
-		r.IO = float64(p.IOCalls()-io0) / n
-	}
-	return r
+	return on(p, d, func() Result { return RunLean(l, conc, d) })
 }
 
 // leanGrace is how long after a run's end a reply may still take before its connection's
