@@ -102,7 +102,7 @@ func (ex *exchange) request(phase context.Context, r *http.Request) error {
 		first.MetadataContext = subsetMetadata(subset)
 	}
 	if err := ex.send(first); err != nil {
-		return classify(err, phase)
+		return classify(ex.endStatus(err), phase)
 	}
 	// The picker's header mutations go on a copy: when it fails, failOpen serves the request
 	// as the client sent it.
@@ -168,7 +168,7 @@ func (ex *exchange) requestPhase(ctx context.Context, hdr http.Header) (err erro
 	if bodyMode == BodyFullDuplex {
 		// Sent without waiting for the headers reply, as Envoy does in this mode.
 		if err := startChunks(); err != nil {
-			return classify(err, ctx)
+			return classify(ex.endStatus(err), ctx)
 		}
 	}
 	var (
@@ -216,12 +216,12 @@ func (ex *exchange) requestPhase(ctx context.Context, hdr http.Header) (err erro
 				m := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{
 					RequestBody: &extprocv3.HttpBody{Body: body, EndOfStream: true}}}
 				if err := ex.send(m); err != nil {
-					return classify(err, ctx)
+					return classify(ex.endStatus(err), ctx)
 				}
 			case BodyStreamed:
 				pendingChunks = nChunks
 				if err := startChunks(); err != nil {
-					return classify(err, ctx)
+					return classify(ex.endStatus(err), ctx)
 				}
 			}
 		case *extprocv3.ProcessingResponse_RequestBody:
@@ -411,9 +411,39 @@ func (ex *exchange) next(ctx context.Context) (*extprocv3.ProcessingResponse, er
 	}
 }
 
-// send sends m; io.EOF (the picker ended the stream) counts as stream_closed.
+// send sends m; io.EOF means the picker ended the stream (see endStatus).
 func (ex *exchange) send(m *extprocv3.ProcessingRequest) error {
 	return ex.stream.Send(m)
+}
+
+// endStatus turns a Send's io.EOF into the status the picker ended the stream with: grpc-go's
+// Send reports only io.EOF and leaves the status to Recv. Without it, a picker answering an
+// error status was counted as stream_closed or epp_error depending on whether its status
+// arrived before or after the client's next Send. Called by the goroutine that reads the
+// replies (itself in the request phase, through ex.recv after startReceiving); replies the
+// picker sent before it ended are dropped (a stream that ends mid-request fails either way),
+// at most a few: the stream has ended.
+func (ex *exchange) endStatus(err error) error {
+	if !errors.Is(err, io.EOF) {
+		return err
+	}
+	for range 16 {
+		var rerr error
+		if ex.recv == nil {
+			_, rerr = ex.stream.Recv()
+		} else if r, ok := <-ex.recv; !ok {
+			return err
+		} else {
+			rerr = r.err
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				return err
+			}
+			return rerr
+		}
+	}
+	return err
 }
 
 // close ends the stream (the picker sees the end of the request) and releases it.

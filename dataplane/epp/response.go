@@ -43,7 +43,7 @@ func (ex *exchange) respond(resp *http.Response, served string) error {
 		}
 		md = nil
 		if err := ex.send(m); err != nil {
-			return ex.responseFailed(resp, classify(err, context.Background()))
+			return ex.responseFailed(resp, classify(ex.endStatus(err), context.Background()))
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), ex.c.opts.ResponseTimeout)
 		reply, err := ex.next(ctx)
@@ -120,7 +120,7 @@ func (ex *exchange) bufferedResponse(resp *http.Response, md *corev3.Metadata) e
 	m := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseBody{
 		ResponseBody: &extprocv3.HttpBody{Body: b, EndOfStream: true}}, MetadataContext: md}
 	if err := ex.send(m); err != nil {
-		return ex.responseFailed(resp, classify(err, context.Background()))
+		return ex.responseFailed(resp, classify(ex.endStatus(err), context.Background()))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), ex.c.opts.ResponseTimeout)
 	reply, err := ex.next(ctx)
