@@ -61,14 +61,7 @@ func TestRequestBodyTimeout(t *testing.T) {
 }
 
 func testBodyTimeout(t *testing.T, addr string) {
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab"); err != nil {
-		t.Fatal(err)
-	}
+	c := postPartial(t, addr)
 	start := time.Now()
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for i := 0; i < 40; i++ { // one byte every 100 ms: never finishes within 300 ms
@@ -117,14 +110,7 @@ func TestRequestBodyTimeoutUnreadBody(t *testing.T) {
 	s.Swap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	}), nil)
-	c, err := net.Dial("tcp", serveOn(t, s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab"); err != nil {
-		t.Fatal(err)
-	}
+	c := postPartial(t, serveOn(t, s))
 	start := time.Now()
 	closed := make(chan struct{})
 	go func() { // the server's answer, then the end of the connection
@@ -194,4 +180,19 @@ func TestRequestBodyTimeoutHTTP2(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 || !strings.HasSuffix(string(body), "end\n") {
 		t.Fatalf("stream after a quick body: %d %q %v", resp.StatusCode, body, err)
 	}
+}
+
+// postPartial opens a connection to addr and sends a POST's head declaring 100 body bytes and
+// the first 2 of them; the connection closes when the test ends.
+func postPartial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if _, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab"); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

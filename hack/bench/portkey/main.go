@@ -558,32 +558,33 @@ func run(o options) error {
 		fmt.Println(s)
 	}
 	if o.driverBefore {
-		fmt.Println()
-		fmt.Println("# the driver alone (load generator + fake upstream, no gateway): its CPU per request, the load on the machine a gateway row adds to it")
-		fmt.Println("| reply | driver | req/s | driver CPU | driver CPU/req |")
-		fmt.Println("|---|---|--:|--:|--:|")
-		for _, r := range driverRows {
-			fmt.Println(r)
-		}
+		printTable("# the driver alone (load generator + fake upstream, no gateway): its CPU per request, the load on the machine a gateway row adds to it",
+			"| reply | driver | req/s | driver CPU | driver CPU/req |", "|---|---|--:|--:|--:|", driverRows)
 	}
 	if len(gcRows) > 0 {
-		fmt.Println()
-		fmt.Println("# garbage collection in the dataplane binaries (runtime.MemStats from --debug-addr); medians of the rounds")
-		fmt.Println("| reply | target | allocated/req (c=" + strconv.Itoa(conc) + ") | GC cycles per 1k req (c=" + strconv.Itoa(conc) + ") | longest GC pause (c=" + strconv.Itoa(conc) + ") | GC cycles per 1k req (c=1) | longest GC pause (c=1) |")
-		fmt.Println("|---|---|--:|--:|--:|--:|--:|")
-		for _, r := range gcRows {
-			fmt.Println(r)
-		}
+		c := strconv.Itoa(conc)
+		printTable("# garbage collection in the dataplane binaries (runtime.MemStats from --debug-addr); medians of the rounds",
+			"| reply | target | allocated/req (c="+c+") | GC cycles per 1k req (c="+c+") | longest GC pause (c="+c+") | GC cycles per 1k req (c=1) | longest GC pause (c=1) |",
+			"|---|---|--:|--:|--:|--:|--:|", gcRows)
 	}
 	if len(sides) > 0 {
-		fmt.Println()
-		fmt.Println("| reply | path | dataplane ÷ | req/s | CPU/req | I/O calls/req | added p50 | added p99 |")
-		fmt.Println("|---|---|---|--:|--:|--:|--:|--:|")
-		for _, s := range sides {
-			fmt.Println(s)
-		}
+		printTable("", "| reply | path | dataplane ÷ | req/s | CPU/req | I/O calls/req | added p50 | added p99 |", "|---|---|---|--:|--:|--:|--:|--:|", sides)
 	}
 	return nil
+}
+
+// printTable prints a blank line, the comment line title (if any), a markdown table's head and
+// rows.
+func printTable(title, head, sep string, rows []string) {
+	fmt.Println()
+	if title != "" {
+		fmt.Println(title)
+	}
+	fmt.Println(head)
+	fmt.Println(sep)
+	for _, r := range rows {
+		fmt.Println(r)
+	}
 }
 
 // gcOf reads the garbage collection counters of a dataplane binary target (zero for others,
