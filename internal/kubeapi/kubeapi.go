@@ -85,9 +85,13 @@ func (s *Server) Stop() {
 
 var shared struct {
 	main bool // Main runs the tests: Start shares one server
-	once sync.Once
+	mu   sync.Mutex
 	srv  *Server
 	err  error
+	// users is, per test name, the test that last used srv: the same name from another test
+	// value is that test run again (go test -count), which needs a server without its first
+	// run's objects.
+	users map[string]testing.TB
 }
 
 // Main runs a test binary's tests with one shared server (started by the first Start) and stops
@@ -115,11 +119,31 @@ func Start(t testing.TB) *Server {
 		t.Cleanup(s.Stop)
 		return s
 	}
-	shared.once.Do(func() { shared.srv, shared.err = start(b) })
-	if shared.err != nil {
-		t.Fatal(shared.err)
+	s, err := sharedServer(t, b)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return shared.srv
+	return s
+}
+
+// sharedServer starts the shared server on first use, and again for a test that already ran
+// on it (-count runs every test again; its namespaces, Secrets and field managers would
+// otherwise still be there). Every test of one run has ended before the next run starts.
+func sharedServer(t testing.TB, b binaries) (*Server, error) {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if prev, ok := shared.users[t.Name()]; ok && prev != t && shared.srv != nil {
+		shared.srv.Stop()
+		shared.srv, shared.users = nil, nil
+	}
+	if shared.srv == nil && shared.err == nil {
+		shared.srv, shared.err = start(b)
+	}
+	if shared.users == nil {
+		shared.users = map[string]testing.TB{}
+	}
+	shared.users[t.Name()] = t
+	return shared.srv, shared.err
 }
 
 type binaries struct{ apiserver, kubectl, etcd string }

@@ -126,3 +126,36 @@ func TestInstallCRDs(t *testing.T) {
 		}
 	}
 }
+
+// rerun is a test seen again under the same name, as go test -count runs it.
+type rerun struct {
+	testing.TB
+	name string
+}
+
+func (r *rerun) Name() string { return r.name }
+
+// A test run again (go test -count) gets a server without its first run's objects; within one
+// run every Start is the same server.
+func TestStartAgainIsFresh(t *testing.T) {
+	first := &rerun{TB: t, name: "TestRerun"}
+	s := Start(first)
+	if Start(first) != s {
+		t.Fatal("one run's second Start returned another server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cs := kubernetes.NewForConfigOrDie(s.Config())
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kubeapi-rerun"}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	again := Start(&rerun{TB: t, name: "TestRerun"})
+	if again == s {
+		t.Fatal("the test run again got its first run's server")
+	}
+	cs = kubernetes.NewForConfigOrDie(again.Config())
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("the second run meets the first's objects: %v", err)
+	}
+}
