@@ -11,6 +11,12 @@ package main
 // Each target is its own process; CPU/req is that process's user+system time per request.
 //
 //	go run ./hack/bench/proxy -duration 3s -rounds 5 -concurrency 32
+//
+// -trace DIR writes an execution trace of the first pooled proxy and dataplane (GWCTL_TRACE) for
+// their whole life, to count the goroutine and thread hand-offs per request:
+//
+//	go run ./hack/bench/proxy -latency-only -scenario 1KB -rounds 1 -duration 500ms -trace /tmp/tr
+//	go tool trace /tmp/tr/dataplane.trace
 
 import (
 	"bytes"
