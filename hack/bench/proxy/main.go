@@ -17,6 +17,7 @@ package main
 //
 //	go run ./hack/bench/proxy -latency-only -scenario 1KB -rounds 1 -duration 500ms -trace /tmp/tr
 //	go tool trace /tmp/tr/dataplane.trace
+//	(cd hack/bench/tracecount && go run . /tmp/tr/pooled.trace /tmp/tr/dataplane.trace)
 
 import (
 	"bytes"
