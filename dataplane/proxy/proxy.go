@@ -189,10 +189,10 @@ var inflight atomic.Int64
 // the runtime's for it. Left queued behind the handler while the handler builds and sends the
 // upstream request, that goroutine is stolen by the woken thread: a hand-off between threads (a
 // steal, a context switch, the thread's sleep again) on each request of an otherwise idle
-// gateway, which httputil.ReverseProxy does not pay: the transport's writer goroutine reads its
-// body, after the handler has blocked. Yielding runs the goroutine here and now; it parks on its
-// read at once. Only when no other request is in flight: otherwise the thread has other work,
-// and a yield would put this request behind it.
+// gateway, which httputil.ReverseProxy pays less often: the transport's writer goroutine reads
+// its body, after the handler has blocked. Yielding runs the goroutine here and now; it parks on
+// its read at once. Only when no other request is in flight: otherwise the thread has other
+// work, and a yield would put this request behind it.
 var yield = runtime.Gosched
 
 // prereadMax is the largest request body read before the upstream call. net/http's transport
