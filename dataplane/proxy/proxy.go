@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/infergw/gwctl/dataplane/apierror"
@@ -155,13 +157,20 @@ func New(addr string, opts Options) http.Handler {
 			WriteMethodRefused(w, r.Method)
 			return
 		}
-		if n := r.ContentLength; n > 0 && n <= prereadMax && r.Body != nil && r.Body != http.NoBody {
+		alone := inflight.Add(1) == 1
+		defer inflight.Add(-1)
+		whole := r.Body == nil || r.Body == http.NoBody
+		if n := r.ContentLength; n > 0 && n <= prereadMax && !whole {
 			b, err := preread(r.Body, n)
 			if err != nil {
 				p.ErrorHandler(w, r, err)
 				return
 			}
 			r.Body = prereadBody{bytes.NewReader(b)}
+			whole = true
+		}
+		if alone && whole && r.ProtoMajor == 1 {
+			yield()
 		}
 		if !fastForward || upgrading(r.Header) || !simpleQuery(r.URL.RawQuery) {
 			p.ServeHTTP(w, r)
@@ -170,6 +179,21 @@ func New(addr string, opts Options) http.Handler {
 		fwd.ServeHTTP(w, r)
 	})
 }
+
+// inflight counts the requests in New's handlers, process-wide.
+var inflight atomic.Int64
+
+// yield is runtime.Gosched (a test counts its calls). Once an HTTP/1.1 request's body has been
+// read to its end (for a request without one: before the handler), net/http has started a
+// goroutine of its own, the connection's background read, and may have woken an idle thread of
+// the runtime's for it. Left queued behind the handler while the handler builds and sends the
+// upstream request, that goroutine is stolen by the woken thread: a hand-off between threads (a
+// steal, a context switch, the thread's sleep again) on each request of an otherwise idle
+// gateway, which httputil.ReverseProxy pays less often: the transport's writer goroutine reads
+// its body, after the handler has blocked. Yielding runs the goroutine here and now; it parks on
+// its read at once. Only when no other request is in flight: otherwise the thread has other
+// work, and a yield would put this request behind it.
+var yield = runtime.Gosched
 
 // prereadMax is the largest request body read before the upstream call. net/http's transport
 // sends the head of a request whose body is a stream in a write of its own, before the body

@@ -11,6 +11,13 @@ package main
 // Each target is its own process; CPU/req is that process's user+system time per request.
 //
 //	go run ./hack/bench/proxy -duration 3s -rounds 5 -concurrency 32
+//
+// -trace DIR writes an execution trace of the first pooled proxy and dataplane (GWCTL_TRACE) for
+// their whole life, to count the goroutine and thread hand-offs per request:
+//
+//	go run ./hack/bench/proxy -latency-only -scenario 1KB -rounds 1 -duration 500ms -trace /tmp/tr
+//	go tool trace /tmp/tr/dataplane.trace
+//	(cd hack/bench/tracecount && go run . /tmp/tr/pooled.trace /tmp/tr/dataplane.trace)
 
 import (
 	"bytes"
@@ -25,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +51,7 @@ func main() {
 	only := flag.String("scenario", "", "run only this scenario (1KB, 16KB or stream)")
 	instances := flag.Int("instances", 1, "processes of each proxy (stock, pooled, dataplane, before), all alternating: figures are medians over every round of every instance, so one process that happens to run slow (at c=1 two identical processes can differ by 10-20 % on a loaded machine) does not decide a ratio")
 	latencyOnly := flag.Bool("latency-only", false, "measure only at c=1 (no throughput runs; req/s, CPU/req and I/O calls/req are then the c=1 run's)")
+	traceDir := flag.String("trace", "", "write an execution trace (runtime/trace, GWCTL_TRACE) of the first pooled ReverseProxy and dataplane (and before) process, for their whole life, to DIR/<target>.trace: the goroutine hand-offs per request (count them with `go tool trace`)")
 	profile := flag.String("cpuprofile", "", "write CPU and allocation profiles of the dataplane's first throughput run of each scenario to PREFIX-<scenario>.pprof and PREFIX-<scenario>.allocs.pprof (from its --debug-addr)")
 	role := flag.String("role", "", "internal: run as the upstream or a baseline process")
 	up := flag.String("upstream", "", "internal: upstream address for the baseline roles")
@@ -52,7 +61,7 @@ func main() {
 		err = child(*role, *up, *chunks)
 	} else {
 		err = run(options{duration: *duration, rounds: *rounds, conc: *conc, chunks: *chunks, bin: *bin, compare: *compare, only: *only, profile: *profile,
-			instances: max(*instances, 1), latencyOnly: *latencyOnly})
+			instances: max(*instances, 1), latencyOnly: *latencyOnly, trace: *traceDir})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -64,6 +73,17 @@ func main() {
 func child(role, up string, chunks int) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if path := os.Getenv("GWCTL_TRACE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer f.Close()
+		defer trace.Stop()
+	}
 	var addr string
 	var err error
 	switch role {
@@ -102,6 +122,17 @@ type options struct {
 	profile      string
 	instances    int
 	latencyOnly  bool
+	trace        string
+}
+
+// traced sets GWCTL_TRACE, which the dataplane and this program's baseline roles read, for the
+// processes started next: the first instance of each target, when -trace is set.
+func (o options) traced(instance int, name string) {
+	if o.trace == "" || instance > 0 {
+		_ = os.Unsetenv("GWCTL_TRACE")
+		return
+	}
+	_ = os.Setenv("GWCTL_TRACE", filepath.Join(o.trace, name+".trace"))
 }
 
 func run(o options) error {
@@ -127,8 +158,10 @@ func run(o options) error {
 	}
 	targets := []target{{"direct", "http://" + up.Addr, up}}
 	var dp *loadgen.Dataplane // the first instance: profiles come from it
-	for range o.instances {
+	defer os.Unsetenv("GWCTL_TRACE")
+	for inst := range o.instances {
 		for _, role := range []string{"baseline", "pooled"} {
+			o.traced(inst+map[string]int{"baseline": 1}[role], role)
 			p, err := loadgen.Spawn("-role", role, "-upstream", up.Addr)
 			if err != nil {
 				return err
@@ -137,6 +170,7 @@ func run(o options) error {
 			name := map[string]string{"baseline": "stock", "pooled": "pooled"}[role]
 			targets = append(targets, target{name, "http://" + p.Addr, p})
 		}
+		o.traced(inst, "dataplane")
 		d, err := loadgen.StartDataplane(o.bin, cfg, []string{"up.bench=" + up.Addr})
 		if err != nil {
 			return err
@@ -147,6 +181,7 @@ func run(o options) error {
 		}
 		targets = append(targets, target{"dataplane", "http://" + d.Addr, d.Proc})
 		if o.compare != "" {
+			o.traced(inst, "before")
 			before, err := loadgen.StartDataplane(o.compare, cfg, []string{"up.bench=" + up.Addr})
 			if err != nil {
 				return err
