@@ -85,26 +85,31 @@ func BenchmarkPick(b *testing.B) {
 	// Scrapes once a second (metrics kept fresh for an hour) so that the CPU and allocations per
 	// op are the pick's, not the two pools' scrapes of eight model servers.
 	pb := newPickBench(b, pool.SchedulerConfig{ScrapeInterval: time.Second, StalenessThreshold: time.Hour, SaturationStaleness: time.Hour}, nil)
-	cases := []struct {
-		name string
-		f    func() error
-	}{{"in-process", pb.inProcess}, {"epp", pb.throughEPP}}
+	type benchCase struct {
+		name  string
+		f     func() error
+		child *eppProcess // the EPP's process, when not this one
+	}
+	cases := []benchCase{{"in-process", pb.inProcess, nil}, {"epp", pb.throughEPP, nil}}
 	if *latencyBin != "" {
 		// `dataplane epp` as its own process: the allocations per op are the client's alone
 		// (with this process's scrapes and simulators).
 		child := startEPPProcess(b, pb.sims, time.Second)
 		f := pb.via(child.addr)
 		waitFor(b, 10*time.Second, "the dataplane epp process to pick", func() bool { return f() == nil })
-		cases = append(cases, struct {
-			name string
-			f    func() error
-		}{"epp-process", f})
+		cases = append(cases, benchCase{"epp-process", f, child})
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := processCPU()
-			r0, w0 := processSyscalls()
+			r0, w0 := processSyscalls("self")
+			var ccpu0 time.Duration
+			var cr0, cw0 int64
+			if bc.child != nil {
+				ccpu0 = bc.child.cpu()
+				cr0, cw0 = processSyscalls(strconv.Itoa(bc.child.pid))
+			}
 			for b.Loop() {
 				if err := bc.f(); err != nil {
 					b.Fatal(err)
@@ -112,9 +117,17 @@ func BenchmarkPick(b *testing.B) {
 			}
 			// Reads and writes (socket syscalls, mostly) per pick: each is a wakeup on the
 			// other side, what the percentiles' tails are made of.
-			r1, w1 := processSyscalls()
+			r1, w1 := processSyscalls("self")
 			b.ReportMetric(float64(r1-r0)/float64(b.N), "reads/op")
 			b.ReportMetric(float64(w1-w0)/float64(b.N), "writes/op")
+			if bc.child != nil {
+				// The EPP process's side of the same picks (its scrapes, once a second,
+				// included): how often each pick wakes it, and what it burns.
+				cr1, cw1 := processSyscalls(strconv.Itoa(bc.child.pid))
+				b.ReportMetric(float64(cr1-cr0)/float64(b.N), "epp-reads/op")
+				b.ReportMetric(float64(cw1-cw0)/float64(b.N), "epp-writes/op")
+				b.ReportMetric(float64(bc.child.cpu()-ccpu0)/float64(b.N), "epp-cpu-ns/op")
+			}
 			// CPU time per pick (user + system, every goroutine of the process) holds up on a
 			// loaded machine where wall time per op does not.
 			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
@@ -122,9 +135,10 @@ func BenchmarkPick(b *testing.B) {
 	}
 }
 
-// processSyscalls are the process's read and write system calls so far (/proc/self/io).
-func processSyscalls() (reads, writes int64) {
-	b, err := os.ReadFile("/proc/self/io")
+// processSyscalls are a process's read and write system calls so far (/proc/<pid>/io; pid
+// "self" is this one).
+func processSyscalls(pid string) (reads, writes int64) {
+	b, err := os.ReadFile("/proc/" + pid + "/io")
 	if err != nil {
 		return 0, 0
 	}
