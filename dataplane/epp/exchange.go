@@ -34,6 +34,10 @@ type exchange struct {
 	body      []byte
 
 	closeOnce sync.Once
+	// sendMu keeps Sends and CloseSend apart: grpc-go allows none of them alongside another,
+	// and the response body's pump sends and half-closes while the proxy may close the
+	// exchange (the race detector caught both CloseSends at once).
+	sendMu sync.Mutex
 }
 
 type received struct {
@@ -413,7 +417,17 @@ func (ex *exchange) next(ctx context.Context) (*extprocv3.ProcessingResponse, er
 
 // send sends m; io.EOF means the picker ended the stream (see endStatus).
 func (ex *exchange) send(m *extprocv3.ProcessingRequest) error {
+	ex.sendMu.Lock()
+	defer ex.sendMu.Unlock()
 	return ex.stream.Send(m)
+}
+
+// closeSend tells the picker the request's side of the stream has ended (after the response
+// body's last chunk).
+func (ex *exchange) closeSend() {
+	ex.sendMu.Lock()
+	defer ex.sendMu.Unlock()
+	_ = ex.stream.CloseSend()
 }
 
 // endStatus turns a Send's io.EOF into the status the picker ended the stream with: grpc-go's
@@ -446,10 +460,17 @@ func (ex *exchange) endStatus(err error) error {
 	return err
 }
 
-// close ends the stream (the picker sees the end of the request) and releases it.
+// close ends the stream (the picker sees the end of the request) and releases it. A Send in
+// progress (the response body's pump, which may wait for a window the picker does not open)
+// is ended by cancelling the stream before CloseSend.
 func (ex *exchange) close() {
 	ex.closeOnce.Do(func() {
+		if !ex.sendMu.TryLock() {
+			ex.cancel()
+			ex.sendMu.Lock()
+		}
 		_ = ex.stream.CloseSend()
+		ex.sendMu.Unlock()
 		ex.cancel()
 	})
 }

@@ -225,7 +225,7 @@ func (b *duplexBody) pump(md *corev3.Metadata) {
 			return
 		}
 		if eos {
-			_ = b.ex.stream.CloseSend()
+			b.ex.closeSend()
 			return
 		}
 	}
