@@ -43,7 +43,7 @@ var (
 // fastResponse fills r from data in one pass; false when encoding/json must decide. The reply's
 // strings are copied: a stream event's data is the reader's buffer, reused for the next event.
 func fastResponse(data []byte, r *generateResponse) bool {
-	s := scan{jsonscan.Scanner{B: data}}
+	s := scan{Scanner: jsonscan.Scanner{B: data}}
 	if s.Peek() != '{' {
 		return false
 	}
@@ -51,7 +51,7 @@ func fastResponse(data []byte, r *generateResponse) bool {
 	ok := s.Object(func(key string) bool {
 		switch key {
 		case "candidates":
-			return seen.First(0) && objects(&s, &r.Candidates, 1, func(c *candidate) bool { return s.candidate(c) })
+			return seen.First(0) && objects(&s, &r.Candidates, nil, 1, func(c *candidate) bool { return s.candidate(c) })
 		case "modelVersion":
 			return seen.First(1) && s.copyStr(&r.ModelVersion)
 		case "responseId":
@@ -132,7 +132,7 @@ func (s *scan) candidate(c *candidate) bool {
 			var inner jsonscan.Fields
 			return s.Object(func(k string) bool {
 				if k == "parts" {
-					return inner.First(0) && objects(s, &c.Content.Parts, 1, func(p *responsePart) bool { return s.part(p) })
+					return inner.First(0) && objects(s, &c.Content.Parts, nil, 1, func(p *responsePart) bool { return s.part(p) })
 				}
 				return s.unknown(k, contentNames)
 			})
