@@ -36,7 +36,9 @@ func decodeRequestIn(body []byte, in *chatRequest, checked bool, sc *reqScratch)
 // scan is jsonscan's reader with the members of the bodies the translation reads.
 type scan struct {
 	jsonscan.Scanner
-	sc *reqScratch // where a request's values go; nil for replies (allocated as they are read)
+	sc    *reqScratch   // where a request's values go; nil for replies (allocated as they are read)
+	rs    *replyScratch // where a reply's structs go; nil: allocated as they are read
+	alias bool          // a reply's strings may alias its body (copyStr)
 }
 
 // fastChatRequest decodes a checked request body into in; false when encoding/json must.

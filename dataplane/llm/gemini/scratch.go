@@ -129,3 +129,31 @@ func sliceIn[T any](pool *[]T, n int) []T {
 	*pool = (*pool)[:start+n]
 	return (*pool)[start : start : start+n]
 }
+
+// replyScratch holds a whole reply's decoded structs while translateResponse writes the
+// client's body, reused from reply to reply (replies).
+type replyScratch struct {
+	r          generateResponse
+	candidates []candidate
+	contents   []candidateContent
+	parts      []responsePart
+	calls      []responseCall
+	usage      usageMetadata
+}
+
+var replies = sync.Pool{New: func() any { return new(replyScratch) }}
+
+// release clears the scratch and returns it to the pool.
+func (rs *replyScratch) release() {
+	rs.clear()
+	replies.Put(rs)
+}
+
+// clear empties the scratch: none of the reply stays reachable.
+func (rs *replyScratch) clear() {
+	rs.r, rs.usage = generateResponse{}, usageMetadata{}
+	reset(&rs.candidates)
+	reset(&rs.contents)
+	reset(&rs.parts)
+	reset(&rs.calls)
+}

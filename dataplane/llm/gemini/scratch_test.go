@@ -2,6 +2,7 @@ package gemini
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/infergw/gwctl/internal/testenv"
@@ -112,5 +113,67 @@ func TestTranslateRequestAllocs(t *testing.T) {
 	})
 	if allocs > 5 {
 		t.Errorf("translating the benchmark request allocates %.1f times, want at most 5", allocs)
+	}
+}
+
+// replied is a reply translation's result as bytes.
+func replied(in []byte, rs *replyScratch) string {
+	c, ok := testTranslator().translateReply(context.Background(), in, created, "gemini-2.5-flash", rs)
+	if !ok {
+		return "not a reply"
+	}
+	return fmt.Sprintf("%s %s %s %+v %v %s", c.ID, c.Model, c.FinishReason, c.Usage, c.HasUsage, c.Body)
+}
+
+// TestReplyScratchReuseMatchesFresh: a reply translated with a scratch other replies used
+// gives what it gives with a new one, and a cleared scratch holds nothing of the reply.
+func TestReplyScratchReuseMatchesFresh(t *testing.T) {
+	inputs := append(decoderInputs(t), benchResponse)
+	fresh := make([]string, len(inputs))
+	for i, in := range inputs {
+		fresh[i] = replied(in, new(replyScratch))
+	}
+	rs := new(replyScratch)
+	for _, before := range inputs {
+		for i, in := range inputs {
+			replied(before, rs)
+			rs.clear()
+			if got := replied(in, rs); got != fresh[i] {
+				t.Fatalf("after %.80s, a reused scratch translated %.80s to\n%s\nfresh:\n%s", before, in, got, fresh[i])
+			}
+			rs.clear()
+		}
+	}
+	replied(benchResponse, rs)
+	rs.clear()
+	if len(rs.candidates)+len(rs.contents)+len(rs.parts)+len(rs.calls) != 0 || rs.r.Candidates != nil || rs.usage != (usageMetadata{}) {
+		t.Error("a cleared reply scratch still holds the reply")
+	}
+	for _, p := range rs.parts[:cap(rs.parts)] {
+		if p != (responsePart{}) {
+			t.Fatalf("a cleared reply scratch still holds %+v", p)
+		}
+	}
+}
+
+// TestTranslateResponseAllocs keeps the reply translation's allocations down: the benchmark's
+// reply (a text part and a function call) takes the client's body and the id and model the
+// result keeps (18 before the reply scratch and aliasing).
+func TestTranslateResponseAllocs(t *testing.T) {
+	if !fastJSON {
+		t.Skip("GWCTL_NOFAST=gemini decodes with encoding/json")
+	}
+	if testenv.RaceSlowdown > 1 {
+		t.Skip("the race detector makes sync.Pool drop what it is given")
+	}
+	tr := testTranslator()
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, ok := tr.translateResponse(ctx, benchResponse, created, "gemini-2.5-flash"); !ok {
+			t.Fatal("not translated")
+		}
+	})
+	if allocs > 4 {
+		t.Errorf("translating the benchmark reply allocates %.1f times, want at most 4", allocs)
 	}
 }
