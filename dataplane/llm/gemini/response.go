@@ -205,12 +205,8 @@ func appendToolCall(b []byte, p *responsePart, responseID string, n, slot int) [
 	return append(b, `}}`...)
 }
 
-// compactObject is a function call's args as compact JSON; absent or null args are {}.
-func compactObject(raw json.RawMessage) []byte {
-	return appendCompact(nil, raw)
-}
-
-// appendCompact appends compactObject(raw) to out.
+// appendCompact appends a function call's args as compact JSON to out; absent or null args
+// are {}.
 func appendCompact(out []byte, raw json.RawMessage) []byte {
 	if len(raw) == 0 || string(raw) == "null" {
 		return append(out, "{}"...)
