@@ -120,7 +120,7 @@ func (t *translator) translateReply(ctx context.Context, body []byte, created in
 				}
 			}
 		}
-		hasText := text.s != ""
+		hasText := text.s != "" // some part has text
 		finish := finishReason(ctx, t.log, cand.FinishReason, len(calls) > 0)
 		if i == 0 {
 			c.FinishReason = finish
@@ -129,14 +129,14 @@ func (t *translator) translateReply(ctx context.Context, body []byte, created in
 		b = strconv.AppendInt(b, cand.Index, 10)
 		b = append(b, `,"message":{"role":"assistant","content":`...)
 		if hasText {
-			b = jsonvalue.AppendStringNoHTML(b, text.s)
+			b = jsonvalue.AppendStringNoHTML(b, text.text())
 		} else {
 			b = append(b, "null"...)
 		}
 		b = append(b, `,"refusal":null`...)
 		if reasoning.s != "" {
 			b = append(b, `,"reasoning_content":`...)
-			b = jsonvalue.AppendStringNoHTML(b, reasoning.s)
+			b = jsonvalue.AppendStringNoHTML(b, reasoning.text())
 		}
 		if len(calls) > 0 {
 			b = append(b, `,"tool_calls":[`...)
@@ -159,8 +159,11 @@ func (t *translator) translateReply(ctx context.Context, body []byte, created in
 	return c, true
 }
 
-// joined concatenates a candidate's text parts; one part is used as it is.
-type joined struct{ s string }
+// joined concatenates a candidate's text parts; one part is used as it is (no copy).
+type joined struct {
+	s    string
+	more strings.Builder // from a second non-empty part on
+}
 
 func (j *joined) add(s string) {
 	switch {
@@ -168,8 +171,19 @@ func (j *joined) add(s string) {
 	case j.s == "":
 		j.s = s
 	default:
-		j.s += s
+		if j.more.Len() == 0 {
+			j.more.WriteString(j.s)
+		}
+		j.more.WriteString(s)
 	}
+}
+
+// text is the concatenation.
+func (j *joined) text() string {
+	if j.more.Len() > 0 {
+		return j.more.String()
+	}
+	return j.s
 }
 
 // appendToolCall appends an OpenAI tool call for a functionCall part: its id is Gemini's when
@@ -183,7 +197,7 @@ func appendToolCall(b []byte, p *responsePart, responseID string, n, slot int) [
 		b = strconv.AppendInt(b, int64(slot), 10)
 		b = append(b, ',')
 	}
-	var tmp [128]byte // the id and the compact arguments, on the stack when short
+	var tmp [128]byte // the id, then (once the id is written) the compact arguments: on the stack when short
 	id := append(tmp[:0], fc.ID...)
 	if fc.ID == "" {
 		id = append(id, "call_"...)
