@@ -83,12 +83,10 @@ type wire struct {
 
 func (w *wire) ws() {
 	for w.i < len(w.b) {
-		switch w.b[w.i] {
-		case ' ', '\t', '\n', '\r':
-			w.i++
-		default:
+		if c := w.b[w.i]; c > ' ' || c != ' ' && c != '\t' && c != '\n' && c != '\r' {
 			return
 		}
+		w.i++
 	}
 }
 
@@ -202,40 +200,28 @@ func (w *wire) usage(ev *textEvent) bool {
 	}
 	var seen jsonscan.Fields
 	u := &ev.usage
+	next := 0 // where the next member's name is looked for first (usageWireNames)
 	for {
-		k, ok := w.key()
-		if !ok {
+		bit, ok := w.usageName(next)
+		if !ok || !seen.First(bit) {
 			return false
 		}
-		var bit uint
-		var dst *int64 // nil: a details list
-		switch string(k) {
-		case "promptTokenCount":
-			bit, dst = 0, &u.PromptTokenCount
-		case "candidatesTokenCount":
-			bit, dst = 1, &u.CandidatesTokenCount
-		case "totalTokenCount":
-			bit, dst = 2, &u.TotalTokenCount
-		case "cachedContentTokenCount":
-			bit, dst = 3, &u.CachedContentTokenCount
-		case "toolUsePromptTokenCount":
-			bit, dst = 4, &u.ToolUsePromptTokenCount
-		case "thoughtsTokenCount":
-			bit, dst = 5, &ev.thoughts
+		next = int(bit) + 1 // the following name, in Gemini's order
+		var dst *int64      // nil: a details list
+		switch bit {
+		case 0:
+			dst = &u.PromptTokenCount
+		case 1:
+			dst = &u.CandidatesTokenCount
+		case 2:
+			dst = &u.TotalTokenCount
+		case 3:
+			dst = &u.CachedContentTokenCount
+		case 7:
+			dst = &u.ToolUsePromptTokenCount
+		case 9:
+			dst = &ev.thoughts
 			u.ThoughtsTokenCount = &ev.thoughts
-		case "promptTokensDetails":
-			bit = 6
-		case "candidatesTokensDetails":
-			bit = 7
-		case "cacheTokensDetails":
-			bit = 8
-		case "toolUsePromptTokensDetails":
-			bit = 9
-		default:
-			return false
-		}
-		if !seen.First(bit) {
-			return false
 		}
 		if dst != nil {
 			if *dst, ok = w.uint(); !ok {
@@ -248,6 +234,23 @@ func (w *wire) usage(ev *textEvent) bool {
 			return w.tok('}')
 		}
 	}
+}
+
+// usageWireNames are the usage members, quoted, in the order Gemini writes them.
+var usageWireNames = [...]string{`"promptTokenCount"`, `"candidatesTokenCount"`, `"totalTokenCount"`,
+	`"cachedContentTokenCount"`, `"promptTokensDetails"`, `"cacheTokensDetails"`, `"candidatesTokensDetails"`,
+	`"toolUsePromptTokenCount"`, `"toolUsePromptTokensDetails"`, `"thoughtsTokenCount"`}
+
+// usageName consumes the next usage member's name and colon and returns its index in
+// usageWireNames, trying from index next on first, then the others (any order is read).
+func (w *wire) usageName(next int) (uint, bool) {
+	for i := range usageWireNames {
+		k := (next + i) % len(usageWireNames)
+		if w.name(usageWireNames[k]) {
+			return uint(k), true
+		}
+	}
+	return 0, false
 }
 
 // details skips a usage details list as evScan.details does: [{"modality": "TEXT","tokenCount": 9}, …].
