@@ -50,6 +50,18 @@ func ParseToolChoice(raw json.RawMessage) (ToolChoice, *apierror.Error) {
 		return ToolChoice{}, nil
 	}
 	if raw[0] == '"' {
+		// The usual values, without escapes, need no decoding (raw is a valid literal).
+		if lit := raw[1:]; len(lit) > 0 && bytes.IndexByte(lit, '\\') < 0 {
+			lit = lit[:len(lit)-1]
+			switch string(lit) {
+			case "auto":
+				return ToolChoice{Kind: "auto"}, nil
+			case "none":
+				return ToolChoice{Kind: "none"}, nil
+			case "required":
+				return ToolChoice{Kind: "required"}, nil
+			}
+		}
 		var s string
 		_ = json.Unmarshal(raw, &s)
 		switch s {

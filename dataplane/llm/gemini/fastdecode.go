@@ -20,9 +20,20 @@ import (
 // by encoding/json.
 var fastJSON = fastpath.Enabled(fastpath.Gemini)
 
-// decodeResponse decodes a GenerateContentResponse (or a stream event) into r.
+// decodeResponse decodes a GenerateContentResponse (or a stream event) into r; its strings are
+// copies (a stream event's data is the reader's buffer, reused for the next event).
 func decodeResponse(data []byte, r *generateResponse) error {
 	if fastJSON && fastResponse(data, r) {
+		return nil
+	}
+	*r = generateResponse{}
+	return json.Unmarshal(data, r)
+}
+
+// decodeReply is decodeResponse for a whole reply, read while data is valid: the fast path's
+// strings and raw values alias data, its structs are rs's.
+func decodeReply(data []byte, r *generateResponse, rs *replyScratch) error {
+	if fastJSON && fastReply(data, r, true, rs) {
 		return nil
 	}
 	*r = generateResponse{}
@@ -43,7 +54,13 @@ var (
 // fastResponse fills r from data in one pass; false when encoding/json must decide. The reply's
 // strings are copied: a stream event's data is the reader's buffer, reused for the next event.
 func fastResponse(data []byte, r *generateResponse) bool {
-	s := scan{jsonscan.Scanner{B: data}}
+	return fastReply(data, r, false, nil)
+}
+
+// fastReply is fastResponse with the reply's strings aliasing data when alias is set and its
+// structs in rs when that is not nil.
+func fastReply(data []byte, r *generateResponse, alias bool, rs *replyScratch) bool {
+	s := scan{Scanner: jsonscan.Scanner{B: data}, alias: alias, rs: rs}
 	if s.Peek() != '{' {
 		return false
 	}
@@ -51,7 +68,11 @@ func fastResponse(data []byte, r *generateResponse) bool {
 	ok := s.Object(func(key string) bool {
 		switch key {
 		case "candidates":
-			return seen.First(0) && objects(&s, &r.Candidates, 1, func(c *candidate) bool { return s.candidate(c) })
+			var pool *[]candidate
+			if rs != nil {
+				pool = &rs.candidates
+			}
+			return seen.First(0) && objects(&s, &r.Candidates, pool, 1, func(c *candidate) bool { return s.candidate(c) })
 		case "modelVersion":
 			return seen.First(1) && s.copyStr(&r.ModelVersion)
 		case "responseId":
@@ -63,7 +84,11 @@ func fastResponse(data []byte, r *generateResponse) bool {
 			if r.UsageMetadata = nil; s.Null() {
 				return true
 			}
-			r.UsageMetadata = &usageMetadata{}
+			if rs != nil {
+				r.UsageMetadata = &rs.usage
+			} else {
+				r.UsageMetadata = &usageMetadata{}
+			}
 			return s.usage(r.UsageMetadata)
 		case "promptFeedback":
 			if !seen.First(4) {
@@ -126,13 +151,16 @@ func (s *scan) candidate(c *candidate) bool {
 			if c.Content = nil; s.Null() {
 				return true
 			}
-			c.Content = &struct {
-				Parts []responsePart `json:"parts"`
-			}{}
+			var pool *[]responsePart
+			if s.rs != nil {
+				c.Content, pool = newIn(&s.rs.contents), &s.rs.parts
+			} else {
+				c.Content = &candidateContent{}
+			}
 			var inner jsonscan.Fields
 			return s.Object(func(k string) bool {
 				if k == "parts" {
-					return inner.First(0) && objects(s, &c.Content.Parts, 1, func(p *responsePart) bool { return s.part(p) })
+					return inner.First(0) && objects(s, &c.Content.Parts, pool, 1, func(p *responsePart) bool { return s.part(p) })
 				}
 				return s.unknown(k, contentNames)
 			})
@@ -158,11 +186,12 @@ func (s *scan) part(p *responsePart) bool {
 			if p.FunctionCall = nil; s.Null() {
 				return true
 			}
-			fc := &struct {
-				ID   string          `json:"id"`
-				Name string          `json:"name"`
-				Args json.RawMessage `json:"args"`
-			}{}
+			var fc *responseCall
+			if s.rs != nil {
+				fc = newIn(&s.rs.calls)
+			} else {
+				fc = &responseCall{}
+			}
 			p.FunctionCall = fc
 			var inner jsonscan.Fields
 			return s.Object(func(k string) bool {
@@ -176,7 +205,10 @@ func (s *scan) part(p *responsePart) bool {
 						return false
 					}
 					v, ok := s.Raw()
-					fc.Args = append(json.RawMessage(nil), v...)
+					if !s.alias {
+						v = append(json.RawMessage(nil), v...)
+					}
+					fc.Args = v
 					return ok
 				}
 				return s.unknown(k, callNames)
@@ -198,7 +230,8 @@ func (s *scan) unknown(key string, names []string) bool {
 	return s.Skip(0)
 }
 
-// copyStr decodes a string of a reply into dst (null leaves it), never aliasing the input.
+// copyStr decodes a string of a reply into dst (null leaves it), aliasing the input only when
+// s.alias allows it.
 func (s *scan) copyStr(dst *string) bool {
 	if s.Null() {
 		return true
@@ -208,7 +241,11 @@ func (s *scan) copyStr(dst *string) bool {
 		return false
 	}
 	if plain {
-		*dst = string(lit[1 : len(lit)-1])
+		if s.alias {
+			*dst = jsonscan.AliasString(lit[1 : len(lit)-1])
+		} else {
+			*dst = string(lit[1 : len(lit)-1])
+		}
 		return true
 	}
 	*dst, ok = jsonscan.Unquote(lit) // a new string

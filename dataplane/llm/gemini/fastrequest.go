@@ -6,6 +6,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/llm/chat"
 	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
+	"github.com/infergw/gwctl/internal/jsonlit"
 )
 
 // The request side of the fast path: a chat completion request that passed the strict key
@@ -20,7 +21,12 @@ import (
 // decodeRequest decodes a chat completion request body; checked reports that chatRequestKeys
 // accepted it (the fast path reads only such bodies).
 func decodeRequest(body []byte, in *chatRequest, checked bool) error {
-	if fastJSON && checked && fastChatRequest(body, in) {
+	return decodeRequestIn(body, in, checked, newScratch())
+}
+
+// decodeRequestIn is decodeRequest with the decoded values' memory taken from sc.
+func decodeRequestIn(body []byte, in *chatRequest, checked bool, sc *reqScratch) error {
+	if fastJSON && checked && fastChatRequestIn(body, in, sc) {
 		return nil
 	}
 	*in = chatRequest{}
@@ -28,11 +34,20 @@ func decodeRequest(body []byte, in *chatRequest, checked bool) error {
 }
 
 // scan is jsonscan's reader with the members of the bodies the translation reads.
-type scan struct{ jsonscan.Scanner }
+type scan struct {
+	jsonscan.Scanner
+	sc    *reqScratch   // where a request's values go; nil for replies (allocated as they are read)
+	rs    *replyScratch // where a reply's structs go; nil: allocated as they are read
+	alias bool          // a reply's strings may alias its body (copyStr)
+}
 
 // fastChatRequest decodes a checked request body into in; false when encoding/json must.
 func fastChatRequest(body []byte, in *chatRequest) bool {
-	s := scan{jsonscan.Scanner{B: body, Checked: true}}
+	return fastChatRequestIn(body, in, newScratch())
+}
+
+func fastChatRequestIn(body []byte, in *chatRequest, sc *reqScratch) bool {
+	s := scan{Scanner: jsonscan.Scanner{B: body, Checked: true}, sc: sc}
 	return s.Peek() == '{' && s.chatRequest(in) && s.End()
 }
 
@@ -42,25 +57,25 @@ func (s *scan) chatRequest(in *chatRequest) bool {
 		case "model":
 			return s.str(&in.Model)
 		case "messages":
-			return objects(s, &in.Messages, 4, func(v *chatMessage) bool { return s.chatMessage(v) })
+			return objects(s, &in.Messages, &s.sc.messages, 4, func(v *chatMessage) bool { return s.chatMessage(v) })
 		case "max_completion_tokens":
-			return s.int64Ptr(&in.MaxCompletionTokens)
+			return s.int64In(&in.MaxCompletionTokens)
 		case "max_tokens":
-			return s.int64Ptr(&in.MaxTokens)
+			return s.int64In(&in.MaxTokens)
 		case "temperature":
-			return s.float64Ptr(&in.Temperature)
+			return s.float64In(&in.Temperature)
 		case "top_p":
-			return s.float64Ptr(&in.TopP)
+			return s.float64In(&in.TopP)
 		case "stop":
 			return s.raw(&in.Stop)
 		case "n":
-			return s.int64Ptr(&in.N)
+			return s.int64In(&in.N)
 		case "seed":
-			return s.int64Ptr(&in.Seed)
+			return s.int64In(&in.Seed)
 		case "presence_penalty":
-			return s.float64Ptr(&in.PresencePenalty)
+			return s.float64In(&in.PresencePenalty)
 		case "frequency_penalty":
-			return s.float64Ptr(&in.FrequencyPenalty)
+			return s.float64In(&in.FrequencyPenalty)
 		case "stream":
 			return s.boolean(&in.Stream)
 		case "stream_options":
@@ -75,7 +90,7 @@ func (s *scan) chatRequest(in *chatRequest) bool {
 				return s.Skip(0)
 			})
 		case "tools":
-			return objects(s, &in.Tools, 4, func(v *chatTool) bool { return s.chatTool(v) })
+			return objects(s, &in.Tools, &s.sc.tools, 4, func(v *chatTool) bool { return s.chatTool(v) })
 		case "tool_choice":
 			return s.raw(&in.ToolChoice)
 		case "response_format":
@@ -99,7 +114,7 @@ func (s *scan) chatMessage(m *chatMessage) bool {
 		case "content":
 			return s.raw(&m.Content)
 		case "tool_calls":
-			return objects(s, &m.ToolCalls, 4, func(v *chatToolCall) bool { return s.chatToolCall(v) })
+			return objects(s, &m.ToolCalls, &s.sc.toolCalls, 4, func(v *chatToolCall) bool { return s.chatToolCall(v) })
 		case "tool_call_id":
 			return s.str(&m.ToolCallID)
 		}
@@ -123,7 +138,7 @@ func (s *scan) chatToolCall(tc *chatToolCall) bool {
 				case "name":
 					return s.str(&tc.Function.Name)
 				case "arguments":
-					return s.str(&tc.Function.Arguments)
+					return s.rawStr(&tc.Function.Arguments)
 				}
 				return s.Skip(0)
 			})
@@ -141,7 +156,7 @@ func (s *scan) chatTool(t *chatTool) bool {
 			if t.Function = nil; s.Null() {
 				return true
 			}
-			f := &chat.Function{}
+			f := newIn(&s.sc.functions)
 			t.Function = f
 			return s.Object(func(k string) bool {
 				switch k {
@@ -151,7 +166,7 @@ func (s *scan) chatTool(t *chatTool) bool {
 					if f.Description = nil; s.Null() {
 						return true
 					}
-					f.Description = new(string)
+					f.Description = newIn(&s.sc.strs)
 					return s.str(f.Description)
 				case "parameters":
 					return s.raw(&f.Parameters)
@@ -159,7 +174,7 @@ func (s *scan) chatTool(t *chatTool) bool {
 					if f.Strict = nil; s.Null() {
 						return true
 					}
-					f.Strict = new(bool)
+					f.Strict = newIn(&s.sc.bools)
 					return s.boolean(f.Strict)
 				}
 				return s.Skip(0)
@@ -197,8 +212,12 @@ func (s *scan) responseFormat(rf *chat.ResponseFormat) bool {
 // fastContentParts decodes message content of a checked body that is an array of parts; false
 // when encoding/json must.
 func fastContentParts(raw []byte, out *[]chatPart) bool {
-	s := scan{jsonscan.Scanner{B: raw, Checked: true}}
-	return objects(&s, out, 4, func(v *chatPart) bool { return s.chatPart(v) }) && s.End()
+	return fastContentPartsIn(raw, out, newScratch())
+}
+
+func fastContentPartsIn(raw []byte, out *[]chatPart, sc *reqScratch) bool {
+	s := scan{Scanner: jsonscan.Scanner{B: raw, Checked: true}, sc: sc}
+	return objects(&s, out, &sc.chatParts, 4, func(v *chatPart) bool { return s.chatPart(v) }) && s.End()
 }
 
 func (s *scan) chatPart(p *chatPart) bool {
@@ -214,7 +233,7 @@ func (s *scan) chatPart(p *chatPart) bool {
 			if p.ImageURL = nil; s.Null() {
 				return true
 			}
-			p.ImageURL = &chat.ImageURL{}
+			p.ImageURL = newIn(&s.sc.imageURLs)
 			return s.Object(func(k string) bool {
 				if k == "url" {
 					return s.str(&p.ImageURL.URL)
@@ -225,7 +244,7 @@ func (s *scan) chatPart(p *chatPart) bool {
 			if p.File = nil; s.Null() {
 				return true
 			}
-			f := &chat.File{}
+			f := newIn(&s.sc.files)
 			p.File = f
 			return s.Object(func(k string) bool {
 				switch k {
@@ -243,11 +262,28 @@ func (s *scan) chatPart(p *chatPart) bool {
 	})
 }
 
-// objects decodes an array of objects as encoding/json does into a slice (of capacity size to
-// start with): null makes it nil, [] an empty slice, a null element the zero value.
-func objects[T any](s *scan, dst *[]T, size int, dec func(*T) bool) bool {
+// objects decodes an array of objects as encoding/json does into a slice: null makes it nil,
+// [] an empty slice, a null element the zero value. The elements are appended to *pool (a
+// scratch's; its next piece) or, when pool is nil, to a new slice of capacity size.
+func objects[T any](s *scan, dst *[]T, pool *[]T, size int, dec func(*T) bool) bool {
 	if *dst = nil; s.Null() {
 		return true
+	}
+	if pool != nil {
+		start := len(*pool)
+		ok := s.Array(func() bool {
+			*pool = append(*pool, *new(T)) // elements decoded before stay in the old array
+			if s.Null() {
+				return true
+			}
+			return s.Peek() == '{' && dec(&(*pool)[len(*pool)-1])
+		})
+		if p := *pool; len(p) > start {
+			*dst = p[start:len(p):len(p)]
+		} else {
+			*dst = []T{} // empty, not nil; no allocation
+		}
+		return ok
 	}
 	list := make([]T, 0, size)
 	ok := s.Array(func() bool {
@@ -274,6 +310,27 @@ func (s *scan) str(dst *string) bool {
 	return ok
 }
 
+// rawStr decodes a tool call's arguments: a string that is JSON text, always escaped, whose
+// only use is to be copied into the upstream body (functionCallPart). It is unquoted into the
+// scratch rather than a new string each, so it must not outlive the request translation.
+func (s *scan) rawStr(dst *string) bool {
+	if s.Null() {
+		return true
+	}
+	lit, plain, ok := s.StringLit()
+	if !ok {
+		return false
+	}
+	if plain {
+		*dst = jsonscan.AliasString(lit[1 : len(lit)-1])
+		return true
+	}
+	start := len(s.sc.raw)
+	s.sc.raw = jsonlit.Append(s.sc.raw, lit[1:len(lit)-1]) // earlier strings keep the old array if it grows
+	*dst = jsonscan.AliasString(s.sc.raw[start:])
+	return true
+}
+
 // aliasStr decodes a string literal of a checked body, aliasing it when it has no escapes.
 func aliasStr(lit []byte) (string, bool) {
 	if bytes.IndexByte(lit, '\\') < 0 {
@@ -298,12 +355,22 @@ func (s *scan) int64Ptr(dst **int64) bool {
 	return s.int64(*dst)
 }
 
-func (s *scan) float64Ptr(dst **float64) bool {
+// int64In and float64In decode a pointer member of a request into the scratch.
+func (s *scan) int64In(dst **int64) bool {
+	if *dst = nil; s.Null() {
+		return true
+	}
+	*dst = newIn(&s.sc.int64s)
+	return s.int64(*dst)
+}
+
+func (s *scan) float64In(dst **float64) bool {
 	if *dst = nil; s.Null() {
 		return true
 	}
 	f, ok := s.Float64()
-	*dst = &f
+	v := newIn(&s.sc.float64s)
+	*v, *dst = f, v
 	return ok
 }
 

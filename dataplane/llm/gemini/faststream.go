@@ -164,7 +164,13 @@ func (s *streamState) fastEvent(data []byte, w llm.ChunkWriter) (handled bool, e
 	}
 	ev := &s.fast // kept in the stream: the scanner's closures would move a local to the heap
 	*ev = textEvent{}
-	if !fastTextEvent(data, ev) || ev.index < 0 || ev.index >= int64(len(s.choices)) {
+	if !wireTextEvent(data, ev) {
+		*ev = textEvent{}
+		if !fastTextEvent(data, ev) {
+			return false, nil
+		}
+	}
+	if ev.index < 0 || ev.index >= int64(len(s.choices)) {
 		return false, nil
 	}
 	idx := int(ev.index)

@@ -39,6 +39,24 @@ var fastStreamEvents = []string{
 	`{"candidates":[{"content":{"parts":[{"text":"trailing"}],"role":"model"},"index":0}]} x`,
 	`{"candidates":[{"content":{"parts":[{"text":"unterminated}],"role":"model"},"index":0}]}`,
 	`{"error":{"code":503,"message":"busy","status":"UNAVAILABLE"}}`,
+	// Other member orders and spacing, for wireTextEvent (which reads Gemini's order only).
+	`{"candidates":[{"content":{"role":"model","parts":[{"text":"role first"}]},"index":0}]}`,
+	`{"candidates":[{"index":0,"content":{"parts":[{"text":"index first"}],"role":"model"}}]}`,
+	`{"modelVersion":"m","candidates":[{"content":{"parts":[{"text":"model first"}],"role":"model"},"index":0}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"id before usage"}],"role":"model"},"index":0}],"responseId":"r-1","usageMetadata":{"promptTokenCount":3}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"twice"}],"role":"model"},"index":0}],"modelVersion":"m","modelVersion":"n"}`,
+	`{"candidates":[{"content":{"parts":[{"text":"usage twice"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":3},"usageMetadata":{"promptTokenCount":4}}`,
+	"{ \"candidates\" :\n[ { \"content\" : { \"parts\" : [ { \"text\" : \"spaced\" } ] , \"role\" : \"model\" } , \"index\" : 0 } ] , \"usageMetadata\" : { \"totalTokenCount\" : 7 } }",
+	`{"candidates":[{"content":{"parts":[{"text":"user"}],"role":"user"},"index":0}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"zeros"}],"role":"model"},"index":00}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"exp"}],"role":"model"},"index":0e0}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"neg usage"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":-3}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"details"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokensDetails":[{"tokenCount":1,"modality":"TEXT"},{}],"cacheTokensDetails":[]}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"bad details"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokensDetails":[{"modality":"TEXT","modality":"IMAGE"}]}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"unknown usage"}],"role":"model"},"index":0}],"usageMetadata":{"trafficType":"ON_DEMAND"}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"case usage"}],"role":"model"},"index":0}],"usageMetadata":{"PromptTokenCount":3}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"bad id"}],"role":"model"},"index":0}],"responseId":"\x"}`,
+	`{"candidates":[{"content":{"parts":[{"text":"no colon"}],"role":"model"},"index":0}],"modelVersion""m"}`,
 }
 
 func streamOf(events ...string) []byte {
@@ -75,6 +93,9 @@ func TestFastStreamMatchesGeneralPath(t *testing.T) {
 	for i, e := range fastStreamEvents {
 		inputs["variant "+string(rune('a'+i))] = streamOf(e)
 	}
+	for i, e := range wireRefused {
+		inputs["wire refused "+string(rune('a'+i))] = streamOf(e)
+	}
 	inputs["all variants"] = streamOf(fastStreamEvents...)
 	for name, in := range inputs {
 		n := candidatesOf(name)
@@ -98,5 +119,77 @@ func TestFastStreamTakesFastPath(t *testing.T) {
 		if !fastTextEvent([]byte(e), new(textEvent)) {
 			t.Errorf("fast path gave up on %.100s", e)
 		}
+		if !wireTextEvent([]byte(e), new(textEvent)) {
+			t.Errorf("wire path gave up on %.100s", e)
+		}
 	}
+}
+
+// TestWireTextEventMatchesFastTextEvent: what wireTextEvent reads (Gemini's member order),
+// fastTextEvent reads the same way, and wireTextEvent gives up on the other orders.
+func TestWireTextEventMatchesFastTextEvent(t *testing.T) {
+	events := append([]string(nil), fastStreamEvents...)
+	files, _ := filepath.Glob("testdata/stream/*.sse")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range bytes.Split(bytes.TrimSpace(b), []byte("\r\n\r\n")) {
+			events = append(events, string(bytes.TrimPrefix(ev, []byte("data: "))))
+		}
+	}
+	wired := 0
+	for _, e := range events {
+		if checkWireEvent(t, []byte(e)) {
+			wired++
+		}
+	}
+	if wired < 10 {
+		t.Errorf("the wire path read only %d of %d events", wired, len(events))
+	}
+	for _, e := range wireRefused {
+		if wireTextEvent([]byte(e), new(textEvent)) {
+			t.Errorf("wire path read %s", e)
+		}
+	}
+}
+
+// wireRefused are events in another member order, or with a fault after a prefix the wire path
+// reads: it must leave them to the fast path.
+var wireRefused = []string{
+	`{"candidates":[{"content":{"role":"model","parts":[{"text":"role first"}]},"index":0}]}`,
+	`{"candidates":[{"index":0,"content":{"parts":[{"text":"index first"}],"role":"model"}}]}`,
+	`{"modelVersion":"m","candidates":[{"content":{"parts":[{"text":"model first"}],"role":"model"},"index":0}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"id before usage"}],"role":"model"},"index":0}],"responseId":"r-1","usageMetadata":{"promptTokenCount":3}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"twice"}],"role":"model"},"index":0}],"modelVersion":"m","modelVersion":"n"}`,
+	`{"candidates":[{"content":{"parts":[{"text":"zeros"}],"role":"model"},"index":00}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"exp"}],"role":"model"},"index":0e0}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"neg usage"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":-3}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"bad details"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokensDetails":[{"modality":"TEXT","modality":"IMAGE"}]}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"bad id"}],"role":"model"},"index":0}],"responseId":"\x"}`,
+	`{"candidates":[{"content":{"parts":[{"text":"no colon"}],"role":"model"},"index":0}],"modelVersion""m"}`,
+	`{"candidates":[{"content":{"parts":[{"text":"trailing"}],"role":"model"},"index":0}]} x`,
+}
+
+// checkWireEvent fails when wireTextEvent reads data differently from fastTextEvent; it
+// reports whether wireTextEvent read it.
+func checkWireEvent(t testing.TB, data []byte) bool {
+	t.Helper()
+	var wire, fast textEvent
+	if !wireTextEvent(data, &wire) {
+		return false
+	}
+	if !fastTextEvent(data, &fast) {
+		t.Fatalf("wire path read what the fast path refuses: %s", data)
+	}
+	wu, fu := wire.usage, fast.usage
+	if (wu.ThoughtsTokenCount == nil) != (fu.ThoughtsTokenCount == nil) || wire.thoughts != fast.thoughts {
+		t.Fatalf("thoughts differ on %s", data)
+	}
+	wu.ThoughtsTokenCount, fu.ThoughtsTokenCount = nil, nil
+	if wire.index != fast.index || wire.seen != fast.seen || !bytes.Equal(wire.lit, fast.lit) || wu != fu || wire.hasUsage != fast.hasUsage {
+		t.Fatalf("wire path read %+v, fast path %+v from %s", wire, fast, data)
+	}
+	return true
 }

@@ -111,6 +111,7 @@ func FuzzDecodeResponse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		checkDecode(t, in)
+		checkWireEvent(t, in)
 		tr := testTranslator()
 		if c, ok := tr.translateResponse(context.Background(), in, created, "m"); ok && !json.Valid(c.Body) {
 			t.Fatalf("reply translated to invalid JSON: %s", c.Body)

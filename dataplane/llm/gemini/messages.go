@@ -6,6 +6,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/pkg/jsonvalue"
@@ -20,60 +21,64 @@ const thoughtSeparator = "__thought__"
 // systemInstruction, user → "user", assistant → "model" (tool calls as functionCall parts),
 // tool results → functionResponse parts of a "user" turn, first in that turn. Consecutive turns
 // of one role are merged.
-func messages(in *chatRequest, out *generateRequest) *apierror.Error {
-	var system []part
-	calls := map[string]string{} // tool call id → function name, from the assistant turns so far
+func messages(in *chatRequest, out *generateRequest, sc *reqScratch) *apierror.Error {
+	system := sc.system[:0]
+	calls := sc.callNames // tool call id → function name, from the assistant turns so far
 	// One turn per message at most, and a message's single part in one array: few allocations.
-	out.Contents = make([]content, 0, len(in.Messages))
-	single := make([]part, len(in.Messages))
+	out.Contents = sliceIn(&sc.contents, len(in.Messages))
+	single := sliceIn(&sc.parts, len(in.Messages))[:len(in.Messages)]
 	for i := range in.Messages {
 		m := &in.Messages[i]
 		p := msgPath(i)
 		one := single[i : i+1 : i+1] // appending to it copies
 		switch m.Role {
 		case "system", "developer":
-			parts, err := contentParts(m.Content, p, false, one)
+			parts, err := contentParts(m.Content, p, false, one, sc)
 			if err != nil {
 				return err
 			}
 			system = append(system, parts...)
 		case "user":
-			parts, err := contentParts(m.Content, p, true, one)
+			parts, err := contentParts(m.Content, p, true, one, sc)
 			if err != nil {
 				return err
 			}
-			out.Contents = appendTurn(out.Contents, "user", parts)
+			out.Contents = appendTurn(out.Contents, "user", parts, sc)
 		case "assistant":
-			parts, err := contentParts(m.Content, p, false, one)
+			parts, err := contentParts(m.Content, p, false, one, sc)
 			if err != nil {
 				return err
 			}
 			for j := range m.ToolCalls {
-				fc, err := functionCallPart(&m.ToolCalls[j], p, j)
+				fc, err := functionCallPart(&m.ToolCalls[j], p, j, sc)
 				if err != nil {
 					return err
 				}
 				calls[m.ToolCalls[j].ID] = fc.FunctionCall.Name
-				parts = append(parts, fc)
+				parts = append(growParts(sc, parts, 1), fc)
 			}
-			out.Contents = appendTurn(out.Contents, "model", parts)
+			out.Contents = appendTurn(out.Contents, "model", parts, sc)
 		case "tool":
 			name, ok := calls[m.ToolCallID]
 			if !ok {
 				return apierror.InvalidRequest(p.String()+".tool_call_id", "tool_call_id does not match a tool call of an earlier assistant message")
 			}
-			resp, err := toolResponse(m.Content, p)
+			resp, err := toolResponse(m.Content, p, sc)
 			if err != nil {
 				return err
 			}
-			one[0] = part{FunctionResponse: &functionResponse{Name: name, Response: resp}}
-			out.Contents = appendTurn(out.Contents, "user", one)
+			fr := newIn(&sc.responses)
+			*fr = functionResponse{Name: name, Response: resp}
+			one[0] = part{FunctionResponse: fr}
+			out.Contents = appendTurn(out.Contents, "user", one, sc)
 		default:
 			return apierror.InvalidRequest(p.String()+".role", "role %q is not supported (system, developer, user, assistant, tool)", truncateRunes(m.Role, 32))
 		}
 	}
+	sc.system = system // its capacity, for the next request
 	if len(system) > 0 {
-		out.SystemInstruction = &content{Parts: system}
+		sc.sysTurn = content{Parts: system[:len(system):len(system)]}
+		out.SystemInstruction = &sc.sysTurn
 	}
 	if len(out.Contents) == 0 {
 		return apierror.InvalidRequest("messages", "messages must contain at least one user or assistant message with content")
@@ -84,7 +89,7 @@ func messages(in *chatRequest, out *generateRequest) *apierror.Error {
 // appendTurn adds parts as a turn of role, merged into the previous turn when it has the
 // same role; function responses go before the other parts of a user turn, since Gemini
 // expects them right after the model's function calls.
-func appendTurn(contents []content, role string, parts []part) []content {
+func appendTurn(contents []content, role string, parts []part, sc *reqScratch) []content {
 	if len(parts) == 0 {
 		return contents
 	}
@@ -95,19 +100,33 @@ func appendTurn(contents []content, role string, parts []part) []content {
 			for k < len(last.Parts) && last.Parts[k].FunctionResponse != nil {
 				k++
 			}
-			last.Parts = append(last.Parts[:k], append(parts, last.Parts[k:]...)...)
+			old := len(last.Parts)
+			ps := growParts(sc, last.Parts, len(parts))[:old+len(parts)]
+			copy(ps[k+len(parts):], ps[k:old])
+			copy(ps[k:], parts)
+			last.Parts = ps
 			return contents
 		}
-		last.Parts = append(last.Parts, parts...)
+		last.Parts = append(growParts(sc, last.Parts, len(parts)), parts...)
 		return contents
 	}
 	return append(contents, content{Role: role, Parts: parts})
 }
 
+// growParts returns dst with room for n more parts: itself, or its copy in the scratch. Only
+// a slice growParts made has room beyond its length (the others are capped), so appending
+// there overwrites nothing.
+func growParts(sc *reqScratch, dst []part, n int) []part {
+	if cap(dst)-len(dst) >= n {
+		return dst
+	}
+	return append(sliceIn(&sc.parts, 2*len(dst)+n), dst...)
+}
+
 // contentParts maps message content (a string, an array of parts, or null) to Gemini parts;
 // media parts are allowed only in user messages. Empty text is dropped. A string is returned in
 // one, when given (a slice of length 1).
-func contentParts(raw json.RawMessage, p msgPath, media bool, one []part) ([]part, *apierror.Error) {
+func contentParts(raw json.RawMessage, p msgPath, media bool, one []part, sc *reqScratch) ([]part, *apierror.Error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
@@ -127,7 +146,7 @@ func contentParts(raw json.RawMessage, p msgPath, media bool, one []part) ([]par
 			return nil, nil
 		}
 		if one == nil {
-			one = make([]part, 1)
+			one = sliceIn(&sc.parts, 1)[:1]
 		}
 		one[0] = part{Text: s}
 		return one, nil
@@ -135,16 +154,16 @@ func contentParts(raw json.RawMessage, p msgPath, media bool, one []part) ([]par
 	default:
 		return nil, apierror.InvalidRequest(p.String()+".content", "content must be a string or an array of parts")
 	}
-	var in []chatPart
-	if !fastJSON || !fastContentParts(raw, &in) {
-		in = nil // encoding/json would decode into what the fast path left
-		if json.Unmarshal(raw, &in) != nil {
+	in := &sc.content // the scratch's: a local would move to the heap
+	if !fastJSON || !fastContentPartsIn(raw, in, sc) {
+		*in = nil // encoding/json would decode into what the fast path left
+		if json.Unmarshal(raw, in) != nil {
 			return nil, apierror.InvalidRequest(p.String()+".content", "content must be a string or an array of parts")
 		}
 	}
-	out := make([]part, 0, len(in))
-	for j := range in {
-		c := &in[j]
+	out := sliceIn(&sc.parts, len(*in))
+	for j := range *in {
+		c := &(*in)[j]
 		pp := func() string { return p.String() + ".content[" + strconv.Itoa(j) + "]" }
 		switch {
 		case c.Type == "text":
@@ -159,7 +178,7 @@ func contentParts(raw json.RawMessage, p msgPath, media bool, one []part) ([]par
 			if c.ImageURL == nil {
 				return nil, apierror.InvalidRequest(pp()+".image_url", "image_url part needs image_url.url")
 			}
-			mp, err := mediaPart(c.ImageURL.URL, func() string { return pp() + ".image_url.url" })
+			mp, err := mediaPart(c.ImageURL.URL, func() string { return pp() + ".image_url.url" }, sc)
 			if err != nil {
 				return nil, err
 			}
@@ -176,7 +195,7 @@ func contentParts(raw json.RawMessage, p msgPath, media bool, one []part) ([]par
 				}
 				data = "data:" + mt + ";base64," + data
 			}
-			mp, err := mediaPart(data, func() string { return pp() + ".file.file_data" })
+			mp, err := mediaPart(data, func() string { return pp() + ".file.file_data" }, sc)
 			if err != nil {
 				return nil, err
 			}
@@ -194,17 +213,21 @@ func contentParts(raw json.RawMessage, p msgPath, media bool, one []part) ([]par
 
 // mediaPart maps an image or file URL: a base64 data: URL becomes inlineData, an http(s) URL
 // fileData (the gateway never downloads it; Gemini fetches it or refuses it).
-func mediaPart(u string, p func() string) (part, *apierror.Error) {
+func mediaPart(u string, p func() string, sc *reqScratch) (part, *apierror.Error) {
 	if rest, ok := strings.CutPrefix(u, "data:"); ok {
 		meta, data, ok := strings.Cut(rest, ",")
 		mt, isBase64 := strings.CutSuffix(meta, ";base64")
 		if !ok || !isBase64 || !validMediaType(mt) || data == "" {
 			return part{}, apierror.InvalidRequest(p(), "a data: URL must be data:<type>/<subtype>;base64,<data>")
 		}
-		return part{InlineData: &blob{MIMEType: mt, Data: data}}, nil
+		b := newIn(&sc.blobs)
+		*b = blob{MIMEType: mt, Data: data}
+		return part{InlineData: b}, nil
 	}
 	if lower := strings.ToLower(u); strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://") {
-		return part{FileData: &fileData{FileURI: u, MIMEType: mimeByExtension(u)}}, nil
+		f := newIn(&sc.fileDatas)
+		*f = fileData{FileURI: u, MIMEType: mimeByExtension(u)}
+		return part{FileData: f}, nil
 	}
 	return part{}, apierror.InvalidRequest(p(), "an image or file must be a data: URL or an http(s) URL")
 }
@@ -240,7 +263,7 @@ func mimeByExtension(name string) string {
 }
 
 // functionCallPart maps an assistant tool call; its arguments must be a JSON object ("" is {}).
-func functionCallPart(tc *chatToolCall, m msgPath, j int) (part, *apierror.Error) {
+func functionCallPart(tc *chatToolCall, m msgPath, j int, sc *reqScratch) (part, *apierror.Error) {
 	p := func() string { return m.String() + ".tool_calls[" + strconv.Itoa(j) + "]" }
 	if tc.ID == "" {
 		return part{}, apierror.InvalidRequest(p()+".id", "a tool call needs an id")
@@ -248,13 +271,15 @@ func functionCallPart(tc *chatToolCall, m msgPath, j int) (part, *apierror.Error
 	if tc.Function.Name == "" {
 		return part{}, apierror.InvalidRequest(p()+".function.name", "a tool call needs a function name")
 	}
-	args := json.RawMessage(strings.TrimSpace(tc.Function.Arguments))
+	args := json.RawMessage(aliasBytes(strings.TrimSpace(tc.Function.Arguments))) // only read
 	if len(args) == 0 {
 		args = json.RawMessage("{}")
 	} else if args[0] != '{' || !json.Valid(args) {
 		return part{}, apierror.InvalidRequest(p()+".function.arguments", "tool call arguments must be a JSON object")
 	}
-	fc := part{FunctionCall: &functionCall{Name: tc.Function.Name, Args: args}}
+	call := newIn(&sc.calls)
+	*call = functionCall{Name: tc.Function.Name, Args: args}
+	fc := part{FunctionCall: call}
 	if _, sig, ok := strings.Cut(tc.ID, thoughtSeparator); ok && isBase64(sig) {
 		fc.ThoughtSignature = sig
 	}
@@ -263,8 +288,8 @@ func functionCallPart(tc *chatToolCall, m msgPath, j int) (part, *apierror.Error
 
 // toolResponse is a tool message's content as a functionResponse.response: a JSON object
 // result as it is, any other text as {"output": text} (Google's documented key).
-func toolResponse(raw json.RawMessage, p msgPath) (json.RawMessage, *apierror.Error) {
-	parts, err := contentParts(raw, p, false, nil)
+func toolResponse(raw json.RawMessage, p msgPath, sc *reqScratch) (json.RawMessage, *apierror.Error) {
+	parts, err := contentParts(raw, p, false, nil, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -282,11 +307,13 @@ func toolResponse(raw json.RawMessage, p msgPath) (json.RawMessage, *apierror.Er
 	if strings.HasPrefix(s, "{") && json.Valid([]byte(s)) {
 		return json.RawMessage(s), nil
 	}
-	// {"output": text} as json.Marshal writes it (HTML escapes on).
-	b := make([]byte, 0, len(text)+16)
-	b = append(b, `{"output":`...)
+	// {"output": text} as json.Marshal writes it (HTML escapes on), in the scratch: earlier
+	// ones keep the old array if it grows.
+	start := len(sc.raw)
+	b := append(sc.raw, `{"output":`...)
 	b = jsonvalue.AppendString(b, text)
-	return append(b, '}'), nil
+	sc.raw = append(b, '}')
+	return sc.raw[start:len(sc.raw):len(sc.raw)], nil
 }
 
 // unmarshalString is encoding/json's reading of a string literal, apart so that its result
@@ -300,6 +327,11 @@ func unmarshalString(raw []byte) (string, bool) {
 type msgPath int
 
 func (m msgPath) String() string { return "messages[" + strconv.Itoa(int(m)) + "]" }
+
+// aliasBytes returns s's bytes without copying; they must only be read.
+func aliasBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
 
 func isBase64(s string) bool {
 	if s == "" {

@@ -53,12 +53,19 @@ var chatRequestKeys = func() *jsonstrict.Schema {
 
 // translateRequest maps an OpenAI chat completion request body to a generateContent body.
 func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstreamRequest, *apierror.Error) {
+	sc := scratches.Get().(*reqScratch)
+	defer sc.release() // after the encoding: nothing returned points into it
+	return t.translateRequestIn(ctx, body, sc)
+}
+
+// translateRequestIn is translateRequest with its working memory in sc.
+func (t *translator) translateRequestIn(_ context.Context, body []byte, sc *reqScratch) (*upstreamRequest, *apierror.Error) {
 	serr := chatRequestKeys.Read(body, nil)
 	if serr != nil && isKeyError(serr) {
 		return nil, apierror.Body(serr)
 	}
-	var in chatRequest
-	if err := decodeRequest(body, &in, serr == nil); err != nil {
+	in := &sc.in
+	if err := decodeRequestIn(body, in, serr == nil, sc); err != nil {
 		return nil, apierror.InvalidRequest("", "request body is not a valid chat completion request: %s", jsonErrorText(err))
 	}
 	if serr != nil { // accepted by encoding/json, refused by the strict reader (invalid UTF-8, depth)
@@ -75,8 +82,7 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 	if perr != nil {
 		return nil, perr
 	}
-	out := generateRequest{}
-	gc := &generationConfig{}
+	out, gc := &sc.out, &sc.gc
 
 	n := int64(1)
 	if in.N != nil {
@@ -99,7 +105,7 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 			return nil, err
 		}
 	}
-	if err := sampling(&in, gc); err != nil {
+	if err := sampling(in, gc); err != nil {
 		return nil, err
 	}
 	var err *apierror.Error
@@ -112,13 +118,13 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 	if gc.ThinkingConfig, err = thinking(in.ReasoningEffort, name); err != nil {
 		return nil, err
 	}
-	if err := tools(&in, &out); err != nil {
+	if err := tools(in, out, sc); err != nil {
 		return nil, err
 	}
-	if err := messages(&in, &out); err != nil {
+	if err := messages(in, out, sc); err != nil {
 		return nil, err
 	}
-	if !reflect.ValueOf(*gc).IsZero() {
+	if !reflect.ValueOf(gc).Elem().IsZero() {
 		out.GenerationConfig = gc
 	}
 
@@ -249,9 +255,16 @@ func thinking(effort, model string) (*thinkingConfig, *apierror.Error) {
 	if effort == "" {
 		return nil, nil
 	}
-	budgets := map[string]int64{"none": 0, "minimal": 1024, "low": 1024, "medium": 8192, "high": 24576}
-	budget, ok := budgets[effort]
-	if !ok {
+	var budget int64
+	switch effort {
+	case "none":
+	case "minimal", "low":
+		budget = 1024
+	case "medium":
+		budget = 8192
+	case "high":
+		budget = 24576
+	default:
 		return nil, apierror.InvalidRequest("reasoning_effort", "reasoning_effort %q is not supported (none, minimal, low, medium, high)", truncateRunes(effort, 32))
 	}
 	if strings.HasPrefix(model, "gemini-3") {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/pkg/jsonvalue"
@@ -62,12 +63,20 @@ type completion struct {
 
 // translateResponse maps a GenerateContentResponse to an OpenAI chat.completion; ok is false
 // when the body is not one.
-func (t *translator) translateResponse(ctx context.Context, body []byte, created int64, model string) (*completion, bool) {
-	var r generateResponse
-	if err := decodeResponse(body, &r); err != nil || r.Error != nil || (len(r.Candidates) == 0 && r.PromptFeedback == nil && r.UsageMetadata == nil) {
-		return nil, false
+func (t *translator) translateResponse(ctx context.Context, body []byte, created int64, model string) (completion, bool) {
+	rs := replies.Get().(*replyScratch)
+	defer rs.release() // the reply is read only here; what is returned is copied or new
+	return t.translateReply(ctx, body, created, model, rs)
+}
+
+// translateReply is translateResponse with the decoded reply in rs.
+func (t *translator) translateReply(ctx context.Context, body []byte, created int64, model string, rs *replyScratch) (completion, bool) {
+	r := &rs.r
+	// Strings may alias body: all but the id and model (cloned) are only read while it is valid.
+	if err := decodeReply(body, r, rs); err != nil || r.Error != nil || (len(r.Candidates) == 0 && r.PromptFeedback == nil && r.UsageMetadata == nil) {
+		return completion{}, false
 	}
-	c := &completion{ID: r.ResponseID, Model: r.ModelVersion}
+	c := completion{ID: strings.Clone(r.ResponseID), Model: strings.Clone(r.ModelVersion)}
 	if c.ID == "" {
 		c.ID = "chatcmpl-gemini-" + strconv.FormatInt(created, 10)
 	}
@@ -95,9 +104,9 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 		if i > 0 {
 			b = append(b, ',')
 		}
-		var text, reasoning strings.Builder
-		hasText := false
-		var calls []*responsePart
+		var text, reasoning joined
+		var callsBuf [4]*responsePart
+		calls := callsBuf[:0]
 		if cand.Content != nil {
 			for j := range cand.Content.Parts {
 				p := &cand.Content.Parts[j]
@@ -105,13 +114,13 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 				case p.FunctionCall != nil:
 					calls = append(calls, p)
 				case p.Thought:
-					reasoning.WriteString(p.Text)
+					reasoning.add(p.Text)
 				default:
-					text.WriteString(p.Text)
-					hasText = hasText || p.Text != ""
+					text.add(p.Text)
 				}
 			}
 		}
+		hasText := text.s != "" // some part has text
 		finish := finishReason(ctx, t.log, cand.FinishReason, len(calls) > 0)
 		if i == 0 {
 			c.FinishReason = finish
@@ -120,14 +129,14 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 		b = strconv.AppendInt(b, cand.Index, 10)
 		b = append(b, `,"message":{"role":"assistant","content":`...)
 		if hasText {
-			b = jsonvalue.AppendStringNoHTML(b, text.String())
+			b = jsonvalue.AppendStringNoHTML(b, text.text())
 		} else {
 			b = append(b, "null"...)
 		}
 		b = append(b, `,"refusal":null`...)
-		if reasoning.Len() > 0 {
+		if reasoning.s != "" {
 			b = append(b, `,"reasoning_content":`...)
-			b = jsonvalue.AppendStringNoHTML(b, reasoning.String())
+			b = jsonvalue.AppendStringNoHTML(b, reasoning.text())
 		}
 		if len(calls) > 0 {
 			b = append(b, `,"tool_calls":[`...)
@@ -150,6 +159,33 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 	return c, true
 }
 
+// joined concatenates a candidate's text parts; one part is used as it is (no copy).
+type joined struct {
+	s    string
+	more strings.Builder // from a second non-empty part on
+}
+
+func (j *joined) add(s string) {
+	switch {
+	case s == "":
+	case j.s == "":
+		j.s = s
+	default:
+		if j.more.Len() == 0 {
+			j.more.WriteString(j.s)
+		}
+		j.more.WriteString(s)
+	}
+}
+
+// text is the concatenation.
+func (j *joined) text() string {
+	if j.more.Len() > 0 {
+		return j.more.String()
+	}
+	return j.s
+}
+
 // appendToolCall appends an OpenAI tool call for a functionCall part: its id is Gemini's when
 // it sent one, else derived from the response id and the call's position; a thought signature
 // rides along in the id (thoughtSeparator). slot >= 0 adds the stream delta's index.
@@ -161,29 +197,34 @@ func appendToolCall(b []byte, p *responsePart, responseID string, n, slot int) [
 		b = strconv.AppendInt(b, int64(slot), 10)
 		b = append(b, ',')
 	}
-	id := fc.ID
-	if id == "" {
-		id = "call_" + responseID + "_" + strconv.Itoa(n)
+	var tmp [128]byte // the id, then (once the id is written) the compact arguments: on the stack when short
+	id := append(tmp[:0], fc.ID...)
+	if fc.ID == "" {
+		id = append(id, "call_"...)
+		id = append(id, responseID...)
+		id = append(id, '_')
+		id = strconv.AppendInt(id, int64(n), 10)
 	}
 	if p.ThoughtSignature != "" && isBase64(p.ThoughtSignature) {
-		id += thoughtSeparator + p.ThoughtSignature
+		id = append(id, thoughtSeparator...)
+		id = append(id, p.ThoughtSignature...)
 	}
 	b = append(b, `"id":`...)
-	b = jsonvalue.AppendStringNoHTML(b, id)
+	b = jsonvalue.AppendStringNoHTML(b, unsafe.String(unsafe.SliceData(id), len(id)))
 	b = append(b, `,"type":"function","function":{"name":`...)
 	b = jsonvalue.AppendStringNoHTML(b, fc.Name)
 	b = append(b, `,"arguments":`...)
-	args := compactObject(fc.Args)
-	b = jsonvalue.AppendStringNoHTML(b, string(args))
+	args := appendCompact(tmp[:0], fc.Args)
+	b = jsonvalue.AppendStringNoHTML(b, unsafe.String(unsafe.SliceData(args), len(args)))
 	return append(b, `}}`...)
 }
 
-// compactObject is a function call's args as compact JSON; absent or null args are {}.
-func compactObject(raw json.RawMessage) []byte {
+// appendCompact appends a function call's args as compact JSON to out; absent or null args
+// are {}.
+func appendCompact(out []byte, raw json.RawMessage) []byte {
 	if len(raw) == 0 || string(raw) == "null" {
-		return []byte("{}")
+		return append(out, "{}"...)
 	}
-	out := make([]byte, 0, len(raw))
 	inString, escaped := false, false
 	for _, c := range raw {
 		switch {

@@ -14,9 +14,9 @@ import (
 // auto → AUTO, none → NONE, required → ANY, a named function → ANY limited to it,
 // allowed_tools → ANY limited to the list (mode required) or AUTO over only those tools.
 // parallel_tool_calls has no Gemini equivalent and is ignored.
-func tools(in *chatRequest, out *generateRequest) *apierror.Error {
-	decls := make([]functionDeclaration, 0, len(in.Tools))
-	names := map[string]bool{}
+func tools(in *chatRequest, out *generateRequest, sc *reqScratch) *apierror.Error {
+	decls := sliceIn(&sc.decls, len(in.Tools))
+	names := sc.toolNames
 	for i, t := range in.Tools {
 		p := "tools[" + strconv.Itoa(i) + "]"
 		if t.Type != "function" || t.Function == nil {
@@ -56,10 +56,12 @@ func tools(in *chatRequest, out *generateRequest) *apierror.Error {
 		decls, allowed = kept, nil
 	}
 	if len(decls) > 0 {
-		out.Tools = []tool{{FunctionDeclarations: decls}}
+		sc.tool[0] = tool{FunctionDeclarations: decls}
+		out.Tools = sc.tool[:]
 	}
 	if mode != "" && len(decls) > 0 {
-		out.ToolConfig = &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: mode}}
+		sc.toolCfg = toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: mode}}
+		out.ToolConfig = &sc.toolCfg
 		for _, d := range decls {
 			if allowed[d.Name] {
 				out.ToolConfig.FunctionCallingConfig.AllowedFunctionNames = append(out.ToolConfig.FunctionCallingConfig.AllowedFunctionNames, d.Name)

@@ -133,22 +133,26 @@ type generateResponse struct {
 }
 
 type candidate struct {
-	Content *struct {
-		Parts []responsePart `json:"parts"`
-	} `json:"content"`
-	FinishReason string `json:"finishReason"`
-	Index        int64  `json:"index"`
+	Content      *candidateContent `json:"content"`
+	FinishReason string            `json:"finishReason"`
+	Index        int64             `json:"index"`
+}
+
+type candidateContent struct {
+	Parts []responsePart `json:"parts"`
 }
 
 type responsePart struct {
-	Text             string `json:"text"`
-	Thought          bool   `json:"thought"`
-	ThoughtSignature string `json:"thoughtSignature"`
-	FunctionCall     *struct {
-		ID   string          `json:"id"`
-		Name string          `json:"name"`
-		Args json.RawMessage `json:"args"`
-	} `json:"functionCall"`
+	Text             string        `json:"text"`
+	Thought          bool          `json:"thought"`
+	ThoughtSignature string        `json:"thoughtSignature"`
+	FunctionCall     *responseCall `json:"functionCall"`
+}
+
+type responseCall struct {
+	ID   string          `json:"id"`
+	Name string          `json:"name"`
+	Args json.RawMessage `json:"args"`
 }
 
 type usageMetadata struct {
