@@ -25,7 +25,7 @@ func (s *scanner) message(m *message) bool {
 		case "stop_reason":
 			return s.strField(&seen, 2, &m.StopReason)
 		case "content":
-			return objects(s, &seen, 3, &m.Content, (*scanner).responseBlock)
+			return objects(s, &seen, 3, &m.Content, nil, (*scanner).responseBlock)
 		case "usage":
 			if !seen.First(4) {
 				return false
@@ -57,7 +57,7 @@ func (s *scanner) responseBlock(c *responseBlock) bool {
 		case "data":
 			return s.strField(&seen, 7, &c.Data)
 		case "citations":
-			return objects(s, &seen, 8, &c.Citations, (*scanner).citation)
+			return objects(s, &seen, 8, &c.Citations, nil, (*scanner).citation)
 		}
 		return s.Unknown(key)
 	})
