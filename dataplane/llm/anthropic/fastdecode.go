@@ -5,6 +5,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/llm/chat"
 	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
+	"github.com/infergw/gwctl/internal/jsonlit"
 	"github.com/infergw/gwctl/pkg/fastpath"
 )
 
@@ -34,11 +35,13 @@ func decodeRequestIn(body []byte, in *chatRequest, sc *reqScratch) error {
 		return serr
 	}
 	if fastJSON && serr == nil {
-		s := &scanner{}
+		var s *scanner
 		if sc != nil {
+			sc.scan = scanner{jsonscan.Scanner{B: body}, sc}
 			s = &sc.scan
+		} else {
+			s = &scanner{Scanner: jsonscan.Scanner{B: body}}
 		}
-		*s = scanner{jsonscan.Scanner{B: body}, sc}
 		if s.Peek() == '{' && s.chatRequest(in) && s.End() {
 			return nil
 		}
@@ -88,6 +91,34 @@ func ptrField[T any](s *scanner, seen *fields, bit uint, dst **T, pool *[]T, rea
 
 func (s *scanner) strField(seen *fields, bit uint, dst *string) bool {
 	return field(s, seen, bit, dst, (*jsonscan.Scanner).Str)
+}
+
+// argsField decodes a tool call's arguments: JSON text in a string, so always escaped, whose
+// only use is to be compacted into the upstream body (toolInputIn). With a scratch it is
+// unquoted into the scratch's raw buffer rather than a new string, so it must not outlive the
+// request translation.
+func (s *scanner) argsField(seen *fields, bit uint, dst *string) bool {
+	if s.sc == nil {
+		return s.strField(seen, bit, dst)
+	}
+	if !seen.First(bit) {
+		return false
+	}
+	if s.Null() {
+		return true
+	}
+	lit, plain, ok := s.StringLit()
+	if !ok {
+		return false
+	}
+	if plain {
+		*dst = jsonscan.AliasString(lit[1 : len(lit)-1])
+		return true
+	}
+	start := len(s.sc.raw)
+	s.sc.raw = jsonlit.Append(s.sc.raw, lit[1:len(lit)-1]) // earlier strings keep the old array if it grows
+	*dst = jsonscan.AliasString(s.sc.raw[start:])
+	return true
 }
 
 func (s *scanner) strPtrField(seen *fields, bit uint, dst **string) bool {
@@ -409,7 +440,7 @@ func (s *scanner) chatToolCall(tc *chatToolCall) bool {
 				case "name":
 					return s.strField(&inner, 0, &tc.Function.Name)
 				case "arguments":
-					return s.strField(&inner, 1, &tc.Function.Arguments)
+					return s.argsField(&inner, 1, &tc.Function.Arguments)
 				}
 				return s.Unknown(key)
 			})

@@ -121,7 +121,7 @@ func (t *translator) translateRequestIn(ctx context.Context, body []byte, sc *re
 		return nil, err
 	}
 
-	if err := t.sampling(ctx, in, out, caps, thinkingOn); err != nil {
+	if err := t.sampling(ctx, in, out, caps, thinkingOn, sc); err != nil {
 		return nil, err
 	}
 
@@ -267,7 +267,7 @@ func (t *translator) reasoning(ctx context.Context, in *chatRequest, caps ModelC
 }
 
 // sampling copies temperature and top_p, clamping and dropping what the model rejects.
-func (t *translator) sampling(ctx context.Context, in *chatRequest, out *messagesRequest, caps ModelCaps, thinkingOn bool) *apierror.Error {
+func (t *translator) sampling(ctx context.Context, in *chatRequest, out *messagesRequest, caps ModelCaps, thinkingOn bool, sc *reqScratch) *apierror.Error {
 	if in.Temperature != nil {
 		temp := *in.Temperature
 		switch {
@@ -284,7 +284,8 @@ func (t *translator) sampling(ctx context.Context, in *chatRequest, out *message
 		case caps.RestrictedSampling && temp != 1:
 			t.log.WarnContext(ctx, "temperature dropped: model accepts only the default", "model", out.Model)
 		default:
-			out.Temperature = &temp
+			sc.temp = temp
+			out.Temperature = &sc.temp
 		}
 	}
 	if in.TopP != nil {
@@ -298,7 +299,8 @@ func (t *translator) sampling(ctx context.Context, in *chatRequest, out *message
 		case thinkingOn && p < 0.95:
 			t.log.WarnContext(ctx, "top_p dropped: extended thinking accepts only top_p >= 0.95")
 		default:
-			out.TopP = &p
+			sc.topP = p
+			out.TopP = &sc.topP
 		}
 	}
 	return nil

@@ -19,6 +19,8 @@ type reqScratch struct {
 	meta metadata
 	tc   toolChoice
 	flag bool // disable_parallel_tool_use
+	temp float64
+	topP float64
 
 	// The decoded request's nested values: each slice or pointer the decoder hands out is a
 	// piece of one of these (slices capped, so that appending to one copies it).
@@ -63,7 +65,8 @@ func (sc *reqScratch) release() {
 
 // clear empties the scratch: no part of the request stays reachable from the pool.
 func (sc *reqScratch) clear() {
-	sc.scan, sc.in, sc.out, sc.meta, sc.tc, sc.flag = scanner{}, chatRequest{}, messagesRequest{}, metadata{}, toolChoice{}, false
+	sc.scan, sc.in, sc.out, sc.meta, sc.tc = scanner{}, chatRequest{}, messagesRequest{}, metadata{}, toolChoice{}
+	sc.flag, sc.temp, sc.topP = false, 0, 0
 	reset(&sc.messages)
 	reset(&sc.toolCalls)
 	reset(&sc.thinking)
