@@ -67,6 +67,7 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 // does not point into.
 func (t *translator) translateRequestIn(ctx context.Context, body []byte, sc *reqScratch) (*upstreamRequest, *apierror.Error) {
 	in, out := &sc.in, &sc.out
+	*in = chatRequest{} // the decoder fills a zero request
 	if err := decodeRequestIn(body, in, sc); err != nil {
 		if se := (*jsonstrict.Error)(nil); errors.As(err, &se) {
 			return nil, apierror.Body(err)

@@ -92,6 +92,7 @@ func (sc *reqScratch) clear() {
 	if cap(sc.raw) > 64<<10 {
 		sc.raw = nil
 	}
+	clear(sc.raw) // its bytes are the request's
 	sc.raw = sc.raw[:0]
 }
 
