@@ -37,7 +37,7 @@ func decodeRequestIn(body []byte, in *chatRequest, sc *reqScratch) error {
 	if fastJSON && serr == nil {
 		var s *scanner
 		if sc != nil {
-			sc.scan = scanner{jsonscan.Scanner{B: body}, sc}
+			sc.scan = scanner{Scanner: jsonscan.Scanner{B: body}, sc: sc}
 			s = &sc.scan
 		} else {
 			s = &scanner{Scanner: jsonscan.Scanner{B: body}}
@@ -126,7 +126,11 @@ func (s *scanner) strPtrField(seen *fields, bit uint, dst **string) bool {
 }
 
 func (s *scanner) int64Ptr(seen *fields, bit uint, dst **int64) bool {
-	return ptrField(s, seen, bit, dst, pool(s.sc, func(sc *reqScratch) *[]int64 { return &sc.int64s }), (*jsonscan.Scanner).Int64)
+	p := pool(s.sc, func(sc *reqScratch) *[]int64 { return &sc.int64s })
+	if s.rs != nil {
+		p = &s.rs.int64s
+	}
+	return ptrField(s, seen, bit, dst, p, (*jsonscan.Scanner).Int64)
 }
 
 func (s *scanner) int64Field(seen *fields, bit uint, dst *int64) bool {
@@ -504,7 +508,8 @@ func (s *scanner) chatTool(t *chatTool) bool {
 // scanner is jsonscan's reader with the decoders of the types this package reads.
 type scanner struct {
 	jsonscan.Scanner
-	sc *reqScratch // where a request's values go; nil: allocated as they are read
+	sc *reqScratch   // where a request's values go; nil: allocated as they are read
+	rs *replyScratch // where a reply's go; nil: allocated as they are read
 }
 
 func newScanner(b []byte) scanner { return scanner{Scanner: jsonscan.Scanner{B: b}} }

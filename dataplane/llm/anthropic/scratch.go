@@ -144,6 +144,51 @@ func pool[T any](sc *reqScratch, f func(*reqScratch) *[]T) *[]T {
 	return f(sc)
 }
 
+// replyScratch holds a whole reply's decoded values while translateResponse writes the
+// client's body, reused from reply to reply (replies). Its strings alias the reply's body;
+// what outlives the translation (model, id) is cloned.
+type replyScratch struct {
+	scan      scanner
+	m         message
+	blocks    []responseBlock
+	citations []citation
+	int64s    []int64
+	text      []byte // the message's text, reasoning and one tool input at a time
+	reasoning []byte
+	input     []byte
+}
+
+var replies = sync.Pool{New: func() any { return new(replyScratch) }}
+
+// release clears the scratch and returns it to the pool.
+func (rs *replyScratch) release() {
+	rs.clear()
+	replies.Put(rs)
+}
+
+// clear empties the scratch: none of the reply stays reachable, nor its bytes.
+func (rs *replyScratch) clear() {
+	rs.scan, rs.m = scanner{}, message{}
+	reset(&rs.blocks)
+	reset(&rs.citations)
+	reset(&rs.int64s)
+	for _, b := range []*[]byte{&rs.text, &rs.reasoning, &rs.input} {
+		if cap(*b) > 64<<10 {
+			*b = nil
+		}
+		clear((*b)[:cap(*b)])
+		*b = (*b)[:0]
+	}
+}
+
+// replyPool is pool for a reply's scratch.
+func replyPool[T any](rs *replyScratch, f func(*replyScratch) *[]T) *[]T {
+	if rs == nil {
+		return nil
+	}
+	return f(rs)
+}
+
 // source returns v in the scratch (or new without one).
 func (sc *reqScratch) source(v source) *source {
 	var p *[]source
