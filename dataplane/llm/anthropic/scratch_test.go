@@ -2,6 +2,7 @@ package anthropic
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -103,7 +104,14 @@ func TestScratchClearDropsReferences(t *testing.T) {
 		t.Fatal("the inputs did not fill the scratch")
 	}
 	sc.clear()
-	v := reflect.ValueOf(sc).Elem()
+	assertCleared(t, sc)
+}
+
+// assertCleared fails when any field of the struct *p, or any element in its slices' whole
+// capacity, is not zero.
+func assertCleared(t *testing.T, p any) {
+	t.Helper()
+	v := reflect.ValueOf(p).Elem()
 	for i := range v.NumField() {
 		f, name := v.Field(i), v.Type().Field(i).Name
 		if f.Kind() != reflect.Slice {
@@ -172,5 +180,93 @@ func TestTranslateRequestAllocs(t *testing.T) {
 	})
 	if allocs > 3 {
 		t.Errorf("translating the benchmark request allocates %.1f times, want at most 3", allocs)
+	}
+}
+
+// replyCase is an upstream reply with what it is translated under.
+type replyCase struct {
+	cfg      Config
+	jsonTool string
+	in       string
+}
+
+func replyInputs() []replyCase {
+	out := []replyCase{{in: string(benchResponse)}, {jsonTool: jsonToolName, in: string(benchResponse)}}
+	for _, tc := range responseCases {
+		out = append(out, replyCase{tc.cfg, tc.jsonTool, tc.in})
+	}
+	out = append(out, replyCase{jsonTool: jsonToolName, in: `{"id":"msg_1","model":"claude-sonnet-4-5","stop_reason":"tool_use","content":[` +
+		`{"type":"thinking","thinking":"plan","signature":"sig"},{"type":"redacted_thinking","data":"abc"},` +
+		`{"type":"text","text":"Paris \u00e9","citations":[{"type":"web_search_result_location","url":"https://a.example/x","title":"A"},{"type":"char_location","source":"d"}]},` +
+		`{"type":"tool_use","id":"t1","name":"json_response","input":{ "a" : [1, 2] }},{"type":"tool_use","id":"t2","name":"f","input":{ "k" : "v w" }}],` +
+		`"usage":{"input_tokens":3,"output_tokens":4,"cache_creation_input_tokens":1,"cache_read_input_tokens":2,"cache_creation":{"ephemeral_5m_input_tokens":1,"ephemeral_1h_input_tokens":0},"output_tokens_details":{"thinking_tokens":2},"server_tool_use":{"web_search_requests":1,"web_fetch_requests":2},"service_tier":"priority"}}`})
+	return out
+}
+
+// replied is a reply translation's result as bytes, and the result.
+func replied(tc replyCase, rs *replyScratch) (string, *completion) {
+	c, ok := newTranslator(&tc.cfg, quietLogger()).translateResponseIn(context.Background(), []byte(tc.in), created, tc.jsonTool, rs)
+	if !ok {
+		return "not a reply", nil
+	}
+	return completionText(c), c
+}
+
+func completionText(c *completion) string {
+	return fmt.Sprintf("%s %s %s %+v %s", c.ID, c.Model, c.FinishReason, c.Usage, c.Body)
+}
+
+// TestReplyScratchReuseMatchesFresh: a reply translated with a scratch other replies used
+// gives what it gives with a new one; the earlier result is not changed by the later
+// translation; and a cleared scratch holds nothing of the reply.
+func TestReplyScratchReuseMatchesFresh(t *testing.T) {
+	inputs := replyInputs()
+	fresh := make([]string, len(inputs))
+	for i, in := range inputs {
+		fresh[i], _ = replied(in, new(replyScratch))
+	}
+	rs := new(replyScratch)
+	for _, before := range inputs {
+		for i, in := range inputs {
+			prev, c := replied(before, rs)
+			rs.clear()
+			if got, _ := replied(in, rs); got != fresh[i] {
+				t.Fatalf("after %.80s, a reused scratch translated %.80s to\n%s\nfresh:\n%s", before.in, in.in, got, fresh[i])
+			}
+			rs.clear()
+			if c != nil && completionText(c) != prev {
+				t.Fatalf("translating %.80s changed the earlier result of %.80s", in.in, before.in)
+			}
+		}
+	}
+	for _, in := range inputs {
+		replied(in, rs)
+	}
+	if cap(rs.text) == 0 || fastJSON && (len(rs.blocks) == 0 || len(rs.int64s) == 0 || len(rs.citations) == 0) {
+		t.Fatal("the replies did not fill the scratch")
+	}
+	rs.clear()
+	assertCleared(t, rs)
+}
+
+// TestTranslateResponseAllocs keeps the reply translation's allocations down: the benchmark's
+// reply (a text block and a tool_use) takes the client's body, the returned completion and
+// the model and id it keeps (15 before the reply scratch).
+func TestTranslateResponseAllocs(t *testing.T) {
+	if !fastJSON {
+		t.Skip("GWCTL_NOFAST=anthropic decodes with encoding/json")
+	}
+	if testenv.RaceSlowdown > 1 {
+		t.Skip("the race detector makes sync.Pool drop what it is given")
+	}
+	tr := newTranslator(&Config{}, quietLogger())
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, ok := tr.translateResponse(ctx, benchResponse, created, ""); !ok {
+			t.Fatal("not translated")
+		}
+	})
+	if allocs > 4 {
+		t.Errorf("translating the benchmark reply allocates %.1f times, want at most 4", allocs)
 	}
 }
