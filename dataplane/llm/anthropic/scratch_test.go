@@ -270,3 +270,30 @@ func TestTranslateResponseAllocs(t *testing.T) {
 		t.Errorf("translating the benchmark reply allocates %.1f times, want at most 4", allocs)
 	}
 }
+
+// FuzzScratchReuse: any request body translates to the same bytes (or error) in a scratch
+// that the benchmark request used before as in a new one, and the scratch clears to nothing.
+func FuzzScratchReuse(f *testing.F) {
+	for _, tc := range scratchInputs() {
+		f.Add([]byte(tc.in))
+	}
+	tr := newTranslator(&Config{MidConversationSystem: true, WebSearch: true, ServerTools: []string{"web_search_20250305"}}, quietLogger())
+	text := func(in []byte, sc *reqScratch) string {
+		up, err := tr.translateRequestIn(context.Background(), in, sc)
+		if err != nil {
+			return "error " + string(err.AppendJSON(nil))
+		}
+		return up.Model + " " + up.JSONTool + " " + string(up.Body)
+	}
+	sc := new(reqScratch)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		want := text(in, new(reqScratch))
+		text(benchRequest, sc)
+		sc.clear()
+		if got := text(in, sc); got != want {
+			t.Fatalf("a reused scratch translated %q to\n%s\nfresh:\n%s", in, got, want)
+		}
+		sc.clear()
+		assertCleared(t, sc)
+	})
+}
