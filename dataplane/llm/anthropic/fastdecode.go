@@ -5,6 +5,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/llm/chat"
 	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
+	"github.com/infergw/gwctl/internal/jsonlit"
 	"github.com/infergw/gwctl/pkg/fastpath"
 )
 
@@ -24,13 +25,26 @@ var fastJSON = fastpath.Enabled(fastpath.Anthropic)
 // body encoding/json accepts but the strict reader does not (invalid UTF-8, a lone surrogate
 // escape, deep nesting) is decoded and then refused with the strict reader's error.
 func decodeRequest(body []byte, in *chatRequest) error {
+	return decodeRequestIn(body, in, nil)
+}
+
+// decodeRequestIn is decodeRequest with the decoded values' memory taken from sc (when not nil).
+func decodeRequestIn(body []byte, in *chatRequest, sc *reqScratch) error {
 	serr := chatRequestKeys.Read(body, nil)
 	if isKeyError(serr) {
 		return serr
 	}
-	s := newScanner(body)
-	if fastJSON && serr == nil && s.Peek() == '{' && s.chatRequest(in) && s.End() {
-		return nil
+	if fastJSON && serr == nil {
+		var s *scanner
+		if sc != nil {
+			sc.scan = scanner{Scanner: jsonscan.Scanner{B: body}, sc: sc}
+			s = &sc.scan
+		} else {
+			s = &scanner{Scanner: jsonscan.Scanner{B: body}}
+		}
+		if s.Peek() == '{' && s.chatRequest(in) && s.End() {
+			return nil
+		}
 	}
 	*in = chatRequest{}
 	if err := json.Unmarshal(body, in); err != nil {
@@ -54,24 +68,69 @@ func field[T any](s *scanner, seen *fields, bit uint, dst *T, read func(*jsonsca
 	return ok
 }
 
-// ptrField is field for a pointer member: a value (null aside) is stored behind a new pointer.
-func ptrField[T any](s *scanner, seen *fields, bit uint, dst **T, read func(*jsonscan.Scanner) (T, bool)) bool {
-	return field(s, seen, bit, dst, func(s *jsonscan.Scanner) (*T, bool) {
-		v, ok := read(s)
-		return &v, ok
-	})
+// ptrField is field for a pointer member: a value (null aside) is stored behind a new pointer,
+// or one from pool when not nil.
+func ptrField[T any](s *scanner, seen *fields, bit uint, dst **T, pool *[]T, read func(*jsonscan.Scanner) (T, bool)) bool {
+	if pool == nil {
+		return field(s, seen, bit, dst, func(s *jsonscan.Scanner) (*T, bool) {
+			v, ok := read(s)
+			return &v, ok
+		})
+	}
+	if !seen.First(bit) {
+		return false
+	}
+	if s.Null() {
+		return true
+	}
+	v, ok := read(&s.Scanner)
+	p := newIn(pool)
+	*p, *dst = v, p
+	return ok
 }
 
 func (s *scanner) strField(seen *fields, bit uint, dst *string) bool {
 	return field(s, seen, bit, dst, (*jsonscan.Scanner).Str)
 }
 
+// argsField decodes a tool call's arguments: JSON text in a string, so always escaped, whose
+// only use is to be compacted into the upstream body (toolInputIn). With a scratch it is
+// unquoted into the scratch's raw buffer rather than a new string, so it must not outlive the
+// request translation.
+func (s *scanner) argsField(seen *fields, bit uint, dst *string) bool {
+	if s.sc == nil {
+		return s.strField(seen, bit, dst)
+	}
+	if !seen.First(bit) {
+		return false
+	}
+	if s.Null() {
+		return true
+	}
+	lit, plain, ok := s.StringLit()
+	if !ok {
+		return false
+	}
+	if plain {
+		*dst = jsonscan.AliasString(lit[1 : len(lit)-1])
+		return true
+	}
+	start := len(s.sc.raw)
+	s.sc.raw = jsonlit.Append(s.sc.raw, lit[1:len(lit)-1]) // earlier strings keep the old array if it grows
+	*dst = jsonscan.AliasString(s.sc.raw[start:])
+	return true
+}
+
 func (s *scanner) strPtrField(seen *fields, bit uint, dst **string) bool {
-	return ptrField(s, seen, bit, dst, (*jsonscan.Scanner).Str)
+	return ptrField(s, seen, bit, dst, pool(s.sc, func(sc *reqScratch) *[]string { return &sc.strs }), (*jsonscan.Scanner).Str)
 }
 
 func (s *scanner) int64Ptr(seen *fields, bit uint, dst **int64) bool {
-	return ptrField(s, seen, bit, dst, (*jsonscan.Scanner).Int64)
+	p := pool(s.sc, func(sc *reqScratch) *[]int64 { return &sc.int64s })
+	if s.rs != nil {
+		p = &s.rs.int64s
+	}
+	return ptrField(s, seen, bit, dst, p, (*jsonscan.Scanner).Int64)
 }
 
 func (s *scanner) int64Field(seen *fields, bit uint, dst *int64) bool {
@@ -79,11 +138,11 @@ func (s *scanner) int64Field(seen *fields, bit uint, dst *int64) bool {
 }
 
 func (s *scanner) float64Ptr(seen *fields, bit uint, dst **float64) bool {
-	return ptrField(s, seen, bit, dst, (*jsonscan.Scanner).Float64)
+	return ptrField(s, seen, bit, dst, pool(s.sc, func(sc *reqScratch) *[]float64 { return &sc.float64s }), (*jsonscan.Scanner).Float64)
 }
 
 func (s *scanner) boolPtr(seen *fields, bit uint, dst **bool) bool {
-	return ptrField(s, seen, bit, dst, (*jsonscan.Scanner).Bool)
+	return ptrField(s, seen, bit, dst, pool(s.sc, func(sc *reqScratch) *[]bool { return &sc.bools }), (*jsonscan.Scanner).Bool)
 }
 
 func (s *scanner) boolField(seen *fields, bit uint, dst *bool) bool {
@@ -102,13 +161,18 @@ func (s *scanner) rawField(seen *fields, bit uint, dst *json.RawMessage) bool {
 
 // objectPtr decodes an object member into a new *T, key by key with member (inner tracks the
 // object's own keys); null sets *dst to nil, as encoding/json does.
-func objectPtr[T any](s *scanner, seen *fields, bit uint, dst **T, member func(v *T, inner *fields, key string) bool) bool {
+func objectPtr[T any](s *scanner, seen *fields, bit uint, dst **T, pool *[]T, member func(v *T, inner *fields, key string) bool) bool {
 	if !seen.First(bit) {
 		return false
 	}
 	if s.Null() {
 		*dst = nil
 		return true
+	}
+	if pool != nil {
+		v, inner := newIn(pool), newIn(&s.sc.fieldsets)
+		*dst = v
+		return s.Object(func(key string) bool { return member(v, inner, key) })
 	}
 	// The object's key set shares the value's allocation: a fields of its own, passed to
 	// member, would escape to the heap.
@@ -120,13 +184,30 @@ func objectPtr[T any](s *scanner, seen *fields, bit uint, dst **T, member func(v
 	return s.Object(func(key string) bool { return member(&b.v, &b.inner, key) })
 }
 
-// objects decodes an array of objects into *dst with dec; a null element is a zero value.
-func objects[T any](s *scanner, seen *fields, bit uint, dst *[]T, dec func(*scanner, *T) bool) bool {
+// objects decodes an array of objects into *dst with dec; a null element is a zero value. The
+// elements are appended to *pool (a scratch's; its next piece) when pool is not nil.
+func objects[T any](s *scanner, seen *fields, bit uint, dst *[]T, pool *[]T, dec func(*scanner, *T) bool) bool {
 	if !seen.First(bit) {
 		return false
 	}
 	if s.Null() {
 		return true
+	}
+	if pool != nil {
+		start := len(*pool)
+		ok := s.Array(func() bool {
+			*pool = append(*pool, *new(T)) // elements decoded before stay in the old array
+			if s.Null() {
+				return true
+			}
+			return s.Peek() == '{' && dec(s, &(*pool)[len(*pool)-1])
+		})
+		if p := *pool; len(p) > start {
+			*dst = p[start:len(p):len(p)]
+		} else {
+			*dst = []T{} // empty, not nil; no allocation
+		}
+		return ok
 	}
 	list := make([]T, 0, 4)
 	ok := s.Array(func() bool {
@@ -147,7 +228,7 @@ func (s *scanner) chatRequest(in *chatRequest) bool {
 		case "model":
 			return s.strField(&seen, 0, &in.Model)
 		case "messages":
-			return objects(s, &seen, 1, &in.Messages, (*scanner).chatMessage)
+			return objects(s, &seen, 1, &in.Messages, pool(s.sc, func(sc *reqScratch) *[]chatMessage { return &sc.messages }), (*scanner).chatMessage)
 		case "max_completion_tokens":
 			return s.int64Ptr(&seen, 2, &in.MaxCompletionTokens)
 		case "max_tokens":
@@ -163,14 +244,14 @@ func (s *scanner) chatRequest(in *chatRequest) bool {
 		case "stream":
 			return s.boolField(&seen, 8, &in.Stream)
 		case "stream_options":
-			return objectPtr(s, &seen, 9, &in.StreamOptions, func(o *chat.StreamOptions, inner *fields, key string) bool {
+			return objectPtr(s, &seen, 9, &in.StreamOptions, nil, func(o *chat.StreamOptions, inner *fields, key string) bool {
 				if key == "include_usage" {
 					return s.boolField(inner, 0, &o.IncludeUsage)
 				}
 				return s.Unknown(key)
 			})
 		case "tools":
-			return objects(s, &seen, 10, &in.Tools, (*scanner).chatTool)
+			return objects(s, &seen, 10, &in.Tools, pool(s.sc, func(sc *reqScratch) *[]chatTool { return &sc.tools }), (*scanner).chatTool)
 		case "tool_choice":
 			return s.rawField(&seen, 11, &in.ToolChoice)
 		case "parallel_tool_calls":
@@ -198,7 +279,7 @@ func (s *scanner) chatRequest(in *chatRequest) bool {
 }
 
 func (s *scanner) webSearchOptions(seen *fields, bit uint, dst **webSearchOptions) bool {
-	return objectPtr(s, seen, bit, dst, func(o *webSearchOptions, inner *fields, key string) bool {
+	return objectPtr(s, seen, bit, dst, nil, func(o *webSearchOptions, inner *fields, key string) bool {
 		switch key {
 		case "search_context_size":
 			return s.strField(inner, 0, &o.SearchContextSize)
@@ -223,7 +304,7 @@ func (s *scanner) userLocation(l *webSearchLocation) bool {
 		case "type":
 			return s.strField(&seen, 0, &l.Type)
 		case "approximate":
-			return objectPtr(s, &seen, 1, &l.Approximate, func(a *approximateLocation, inner *fields, key string) bool {
+			return objectPtr(s, &seen, 1, &l.Approximate, nil, func(a *approximateLocation, inner *fields, key string) bool {
 				switch key {
 				case "city":
 					return s.strField(inner, 0, &a.City)
@@ -250,13 +331,13 @@ func (s *scanner) chatMessage(m *chatMessage) bool {
 		case "content":
 			return seen.First(1) && s.chatContent(&m.Content)
 		case "tool_calls":
-			return objects(s, &seen, 2, &m.ToolCalls, (*scanner).chatToolCall)
+			return objects(s, &seen, 2, &m.ToolCalls, pool(s.sc, func(sc *reqScratch) *[]chatToolCall { return &sc.toolCalls }), (*scanner).chatToolCall)
 		case "tool_call_id":
 			return s.strField(&seen, 3, &m.ToolCallID)
 		case "refusal":
 			return s.strPtrField(&seen, 4, &m.Refusal)
 		case "thinking_blocks":
-			return objects(s, &seen, 5, &m.ThinkingBlocks, (*scanner).thinkingBlock)
+			return objects(s, &seen, 5, &m.ThinkingBlocks, pool(s.sc, func(sc *reqScratch) *[]thinkingBlock { return &sc.thinking }), (*scanner).thinkingBlock)
 		case "reasoning_content":
 			return s.strField(&seen, 6, &m.ReasoningContent)
 		case "reasoning_signature":
@@ -290,7 +371,7 @@ func (s *scanner) chatContent(c *chatContent) bool {
 		start := s.I
 		var parts []chatPart
 		var seen fields
-		if objects(s, &seen, 0, &parts, (*scanner).chatPart) {
+		if objects(s, &seen, 0, &parts, pool(s.sc, func(sc *reqScratch) *[]chatPart { return &sc.chatParts }), (*scanner).chatPart) {
 			c.Parts = parts
 			return true
 		}
@@ -317,14 +398,14 @@ func (s *scanner) chatPart(p *chatPart) bool {
 		case "refusal":
 			return s.strField(&seen, 2, &p.Refusal)
 		case "image_url":
-			return objectPtr(s, &seen, 3, &p.ImageURL, func(u *chat.ImageURL, inner *fields, key string) bool {
+			return objectPtr(s, &seen, 3, &p.ImageURL, pool(s.sc, func(sc *reqScratch) *[]chat.ImageURL { return &sc.imageURLs }), func(u *chat.ImageURL, inner *fields, key string) bool {
 				if key == "url" {
 					return s.strField(inner, 0, &u.URL)
 				}
 				return s.Unknown(key)
 			})
 		case "file":
-			return objectPtr(s, &seen, 4, &p.File, func(f *chat.File, inner *fields, key string) bool {
+			return objectPtr(s, &seen, 4, &p.File, pool(s.sc, func(sc *reqScratch) *[]chat.File { return &sc.files }), func(f *chat.File, inner *fields, key string) bool {
 				switch key {
 				case "file_data":
 					return s.strField(inner, 0, &f.FileData)
@@ -363,7 +444,7 @@ func (s *scanner) chatToolCall(tc *chatToolCall) bool {
 				case "name":
 					return s.strField(&inner, 0, &tc.Function.Name)
 				case "arguments":
-					return s.strField(&inner, 1, &tc.Function.Arguments)
+					return s.argsField(&inner, 1, &tc.Function.Arguments)
 				}
 				return s.Unknown(key)
 			})
@@ -400,7 +481,7 @@ func (s *scanner) chatTool(t *chatTool) bool {
 		case "name":
 			return s.strField(&seen, 3, &t.Name)
 		case "function":
-			return objectPtr(s, &seen, 1, &t.Function, func(f *chat.Function, inner *fields, key string) bool {
+			return objectPtr(s, &seen, 1, &t.Function, pool(s.sc, func(sc *reqScratch) *[]chat.Function { return &sc.functions }), func(f *chat.Function, inner *fields, key string) bool {
 				switch key {
 				case "name":
 					return s.strField(inner, 0, &f.Name)
@@ -425,8 +506,12 @@ func (s *scanner) chatTool(t *chatTool) bool {
 }
 
 // scanner is jsonscan's reader with the decoders of the types this package reads.
-type scanner struct{ jsonscan.Scanner }
+type scanner struct {
+	jsonscan.Scanner
+	sc *reqScratch   // where a request's values go; nil: allocated as they are read
+	rs *replyScratch // where a reply's go; nil: allocated as they are read
+}
 
-func newScanner(b []byte) scanner { return scanner{jsonscan.Scanner{B: b}} }
+func newScanner(b []byte) scanner { return scanner{Scanner: jsonscan.Scanner{B: b}} }
 
 type fields = jsonscan.Fields

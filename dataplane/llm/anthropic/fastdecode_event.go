@@ -75,7 +75,7 @@ func (s *scanner) streamEvent(ev *streamEvent) bool {
 			ev.Usage = &usage{}
 			return s.Peek() == '{' && s.usage(ev.Usage)
 		case "error":
-			return objectPtr(s, &seen, 6, &ev.Error, func(e *apiError, inner *fields, key string) bool {
+			return objectPtr(s, &seen, 6, &ev.Error, nil, func(e *apiError, inner *fields, key string) bool {
 				switch key {
 				case "type":
 					return s.strField(inner, 0, &e.Type)

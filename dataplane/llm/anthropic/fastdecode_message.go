@@ -1,14 +1,31 @@
 package anthropic
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
+)
 
 // The hand-written decoder of the Anthropic Message (non-streaming response); see fastdecode.go.
 
 // decodeMessage decodes an Anthropic Message body.
 func decodeMessage(body []byte, m *message) error {
-	s := newScanner(body)
-	if fastJSON && s.Peek() == '{' && s.message(m) && s.End() {
-		return nil
+	return decodeMessageIn(body, m, nil)
+}
+
+// decodeMessageIn is decodeMessage with the decoded values' memory taken from rs (when not nil).
+func decodeMessageIn(body []byte, m *message, rs *replyScratch) error {
+	if fastJSON {
+		var s *scanner
+		if rs != nil {
+			rs.scan = scanner{Scanner: jsonscan.Scanner{B: body}, rs: rs}
+			s = &rs.scan
+		} else {
+			s = &scanner{Scanner: jsonscan.Scanner{B: body}}
+		}
+		if s.Peek() == '{' && s.message(m) && s.End() {
+			return nil
+		}
 	}
 	*m = message{}
 	return json.Unmarshal(body, m)
@@ -25,7 +42,7 @@ func (s *scanner) message(m *message) bool {
 		case "stop_reason":
 			return s.strField(&seen, 2, &m.StopReason)
 		case "content":
-			return objects(s, &seen, 3, &m.Content, (*scanner).responseBlock)
+			return objects(s, &seen, 3, &m.Content, replyPool(s.rs, func(rs *replyScratch) *[]responseBlock { return &rs.blocks }), (*scanner).responseBlock)
 		case "usage":
 			if !seen.First(4) {
 				return false
@@ -57,7 +74,7 @@ func (s *scanner) responseBlock(c *responseBlock) bool {
 		case "data":
 			return s.strField(&seen, 7, &c.Data)
 		case "citations":
-			return objects(s, &seen, 8, &c.Citations, (*scanner).citation)
+			return objects(s, &seen, 8, &c.Citations, replyPool(s.rs, func(rs *replyScratch) *[]citation { return &rs.citations }), (*scanner).citation)
 		}
 		return s.Unknown(key)
 	})

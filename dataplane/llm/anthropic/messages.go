@@ -15,40 +15,60 @@ var imageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/g
 
 // messages hoists system and developer messages, merges tool results into user turns
 // (tool_result blocks first) and maps every content part.
-func (t *translator) messages(in *chatRequest, out *messagesRequest, caps ModelCaps) *apierror.Error {
+//
+// The turns and their blocks are the scratch's: each message's blocks are built in sc.msg and
+// copied into sc.blocks; the pending user turn is built in sc.results and sc.other.
+func (t *translator) messages(in *chatRequest, out *messagesRequest, caps ModelCaps, sc *reqScratch) *apierror.Error {
 	var (
-		pendingResults []block // tool_result blocks of the user turn being built
-		pendingOther   []block // its text, image and document blocks
+		pendingResults = sc.results[:0] // tool_result blocks of the user turn being built
+		pendingOther   = sc.other[:0]   // its text, image and document blocks
 		sawToolUse     bool
 		sawToolResult  bool
 	)
+	out.Messages = sc.turns[:0]
+	defer func() {
+		// Their arrays, cleared with the scratch.
+		sc.results, sc.other, sc.turns = pendingResults[:0], pendingOther[:0], out.Messages[:0]
+		if cap(out.System) > 0 {
+			sc.system = out.System[:0]
+		}
+	}()
 	flushUser := func() {
 		if len(pendingResults)+len(pendingOther) == 0 {
 			return
 		}
-		content := make([]block, 0, len(pendingResults)+len(pendingOther))
+		content := sliceIn(&sc.blocks, len(pendingResults)+len(pendingOther))
 		content = append(append(content, pendingResults...), pendingOther...)
 		out.Messages = append(out.Messages, turn{Role: "user", Content: content})
-		pendingResults, pendingOther = nil, nil
+		clear(pendingResults)
+		clear(pendingOther)
+		pendingResults, pendingOther = pendingResults[:0], pendingOther[:0]
 	}
 	for i := range in.Messages {
 		m := &in.Messages[i]
 		switch m.Role {
 		case "system", "developer":
-			blocks, err := textBlocks(&m.Content, contentPath(i))
+			blocks, err := textBlocks(sc.msg[:0], &m.Content, contentPath(i))
+			sc.msg = blocks[:0]
 			if err != nil {
 				return err
 			}
 			if t.midSystem && caps.SystemMessages && len(out.Messages)+len(pendingResults)+len(pendingOther) > 0 {
 				flushUser()
 				if len(blocks) > 0 {
-					out.Messages = append(out.Messages, turn{Role: "system", Content: blocks})
+					out.Messages = append(out.Messages, turn{Role: "system", Content: sc.copyIn(blocks)})
 				}
 				continue
 			}
-			out.System = append(out.System, blocks...)
+			if len(blocks) > 0 {
+				if out.System == nil {
+					out.System = sc.system[:0]
+				}
+				out.System = append(out.System, blocks...)
+			}
 		case "user":
-			blocks, err := userBlocks(&m.Content, contentPath(i))
+			blocks, err := userBlocks(sc.msg[:0], &m.Content, contentPath(i), sc)
+			sc.msg = blocks[:0]
 			if err != nil {
 				return err
 			}
@@ -57,7 +77,7 @@ func (t *translator) messages(in *chatRequest, out *messagesRequest, caps ModelC
 			if m.ToolCallID == "" {
 				return apierror.InvalidRequest(fmt.Sprintf("messages[%d].tool_call_id", i), "tool message needs tool_call_id")
 			}
-			res, err := toolResult(m, contentPath(i))
+			res, err := toolResult(m, contentPath(i), sc)
 			if err != nil {
 				return err
 			}
@@ -65,7 +85,8 @@ func (t *translator) messages(in *chatRequest, out *messagesRequest, caps ModelC
 			sawToolResult = true
 		case "assistant":
 			flushUser()
-			blocks, err := assistantBlocks(m, i)
+			blocks, err := assistantBlocks(sc.msg[:0], m, i, sc)
+			sc.msg = blocks[:0]
 			if err != nil {
 				return err
 			}
@@ -79,7 +100,7 @@ func (t *translator) messages(in *chatRequest, out *messagesRequest, caps ModelC
 				out.Messages[n-1].Content = mergeAssistant(out.Messages[n-1].Content, blocks)
 				continue
 			}
-			out.Messages = append(out.Messages, turn{Role: "assistant", Content: blocks})
+			out.Messages = append(out.Messages, turn{Role: "assistant", Content: sc.copyIn(blocks)})
 		case "function":
 			return apierror.InvalidRequest(fmt.Sprintf("messages[%d].role", i), "legacy function messages are not supported; use tool messages")
 		default:
@@ -134,22 +155,21 @@ func textBlock(text string, cc json.RawMessage) (block, bool) {
 	return block{Type: "text", Text: text, CacheControl: cc}, true
 }
 
-// textBlocks maps system/developer content; only text parts are allowed.
-func textBlocks(raw *chatContent, param func() string) ([]block, *apierror.Error) {
+// textBlocks appends the blocks of system/developer content to out; only text parts are allowed.
+func textBlocks(out []block, raw *chatContent, param func() string) ([]block, *apierror.Error) {
 	parts, text, isString, err := contentParts(raw, param)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	if isString {
 		if b, ok := textBlock(text, nil); ok {
-			return []block{b}, nil
+			return append(out, b), nil
 		}
-		return nil, nil
+		return out, nil
 	}
-	var out []block
 	for j, p := range parts {
 		if p.Type != "text" {
-			return nil, apierror.InvalidRequest(fmt.Sprintf("%s[%d].type", param(), j), "system and developer messages accept only text parts, not %q", p.Type)
+			return out, apierror.InvalidRequest(fmt.Sprintf("%s[%d].type", param(), j), "system and developer messages accept only text parts, not %q", p.Type)
 		}
 		if b, ok := textBlock(p.Text, p.CacheControl); ok {
 			out = append(out, b)
@@ -158,23 +178,22 @@ func textBlocks(raw *chatContent, param func() string) ([]block, *apierror.Error
 	return out, nil
 }
 
-// userBlocks maps user content parts: text, image_url, file.
-func userBlocks(raw *chatContent, param func() string) ([]block, *apierror.Error) {
+// userBlocks appends the blocks of user content parts to out: text, image_url, file.
+func userBlocks(out []block, raw *chatContent, param func() string, sc *reqScratch) ([]block, *apierror.Error) {
 	parts, text, isString, err := contentParts(raw, param)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	if isString {
 		if b, ok := textBlock(text, nil); ok {
-			return []block{b}, nil
+			return append(out, b), nil
 		}
-		return nil, nil
+		return out, nil
 	}
-	out := make([]block, 0, len(parts))
 	for j := range parts {
-		b, keep, err := userPart(&parts[j], func() string { return fmt.Sprintf("%s[%d]", param(), j) })
+		b, keep, err := userPart(&parts[j], func() string { return fmt.Sprintf("%s[%d]", param(), j) }, sc)
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		if keep {
 			out = append(out, b)
@@ -183,7 +202,7 @@ func userBlocks(raw *chatContent, param func() string) ([]block, *apierror.Error
 	return out, nil
 }
 
-func userPart(p *chatPart, param func() string) (block, bool, *apierror.Error) {
+func userPart(p *chatPart, param func() string, sc *reqScratch) (block, bool, *apierror.Error) {
 	switch p.Type {
 	case "text":
 		b, ok := textBlock(p.Text, p.CacheControl)
@@ -192,7 +211,7 @@ func userPart(p *chatPart, param func() string) (block, bool, *apierror.Error) {
 		if p.ImageURL == nil || p.ImageURL.URL == "" {
 			return block{}, false, apierror.InvalidRequest(param()+".image_url.url", "image_url.url is required")
 		}
-		b, err := imageBlock(p.ImageURL.URL, func() string { return param() + ".image_url.url" })
+		b, err := imageBlock(p.ImageURL.URL, func() string { return param() + ".image_url.url" }, sc)
 		b.CacheControl = p.CacheControl
 		return b, err == nil, err
 	case "file":
@@ -205,7 +224,7 @@ func userPart(p *chatPart, param func() string) (block, bool, *apierror.Error) {
 		if p.File.FileData == "" {
 			return block{}, false, apierror.InvalidRequest(param()+".file.file_data", "file.file_data is required")
 		}
-		b, err := fileBlock(p.File.FileData, func() string { return param() + ".file.file_data" })
+		b, err := fileBlock(p.File.FileData, func() string { return param() + ".file.file_data" }, sc)
 		b.CacheControl = p.CacheControl
 		return b, err == nil, err
 	case "input_audio":
@@ -219,7 +238,7 @@ func userPart(p *chatPart, param func() string) (block, bool, *apierror.Error) {
 
 // imageBlock turns a data: or http(s) URL into an image (or PDF document) block. URLs are
 // passed to Anthropic as URL sources and never fetched here.
-func imageBlock(url string, param func() string) (block, *apierror.Error) {
+func imageBlock(url string, param func() string, sc *reqScratch) (block, *apierror.Error) {
 	if strings.HasPrefix(url, "data:") {
 		mt, data, ok := parseDataURL(url)
 		if !ok {
@@ -227,9 +246,9 @@ func imageBlock(url string, param func() string) (block, *apierror.Error) {
 		}
 		switch {
 		case imageTypes[mt]:
-			return block{Type: "image", Source: &source{Type: "base64", MediaType: mt, Data: data}}, nil
+			return block{Type: "image", Source: sc.source(source{Type: "base64", MediaType: mt, Data: data})}, nil
 		case mt == "application/pdf":
-			return block{Type: "document", Source: &source{Type: "base64", MediaType: mt, Data: data}}, nil
+			return block{Type: "document", Source: sc.source(source{Type: "base64", MediaType: mt, Data: data})}, nil
 		}
 		return block{}, apierror.InvalidRequest(param(), "unsupported image media type %q (use image/jpeg, image/png, image/gif, image/webp or application/pdf)", mt)
 	}
@@ -240,15 +259,15 @@ func imageBlock(url string, param func() string) (block, *apierror.Error) {
 			path = path[:i]
 		}
 		if strings.HasSuffix(path, ".pdf") {
-			return block{Type: "document", Source: &source{Type: "url", URL: url}}, nil
+			return block{Type: "document", Source: sc.source(source{Type: "url", URL: url})}, nil
 		}
-		return block{Type: "image", Source: &source{Type: "url", URL: url}}, nil
+		return block{Type: "image", Source: sc.source(source{Type: "url", URL: url})}, nil
 	}
 	return block{}, apierror.InvalidRequest(param(), "image URL must be a data: URL or an http(s) URL")
 }
 
 // fileBlock maps file.file_data (a data URL, or bare base64 taken as PDF).
-func fileBlock(data string, param func() string) (block, *apierror.Error) {
+func fileBlock(data string, param func() string, sc *reqScratch) (block, *apierror.Error) {
 	mt, b64 := "application/pdf", data
 	if strings.HasPrefix(data, "data:") {
 		var ok bool
@@ -258,15 +277,15 @@ func fileBlock(data string, param func() string) (block, *apierror.Error) {
 	}
 	switch {
 	case mt == "application/pdf":
-		return block{Type: "document", Source: &source{Type: "base64", MediaType: mt, Data: b64}}, nil
+		return block{Type: "document", Source: sc.source(source{Type: "base64", MediaType: mt, Data: b64})}, nil
 	case mt == "text/plain":
 		text, err := base64.StdEncoding.DecodeString(b64)
 		if err != nil {
 			return block{}, apierror.InvalidRequest(param(), "file_data is not valid base64")
 		}
-		return block{Type: "document", Source: &source{Type: "text", MediaType: mt, Data: string(text)}}, nil
+		return block{Type: "document", Source: sc.source(source{Type: "text", MediaType: mt, Data: string(text)})}, nil
 	case imageTypes[mt]:
-		return block{Type: "image", Source: &source{Type: "base64", MediaType: mt, Data: b64}}, nil
+		return block{Type: "image", Source: sc.source(source{Type: "base64", MediaType: mt, Data: b64})}, nil
 	}
 	return block{}, apierror.InvalidRequest(param(), "unsupported file media type %q (use application/pdf, text/plain or an image)", mt)
 }
@@ -289,7 +308,8 @@ func parseDataURL(u string) (mediaType, data string, ok bool) {
 }
 
 // toolResult maps a tool message. cache_control on a content part is lifted onto the block.
-func toolResult(m *chatMessage, param func() string) (block, *apierror.Error) {
+// Its content is encoded into sc.raw.
+func toolResult(m *chatMessage, param func() string, sc *reqScratch) (block, *apierror.Error) {
 	b := block{Type: "tool_result", ToolUseID: m.ToolCallID}
 	parts, text, isString, err := contentParts(&m.Content, param)
 	if err != nil {
@@ -297,11 +317,14 @@ func toolResult(m *chatMessage, param func() string) (block, *apierror.Error) {
 	}
 	if isString {
 		if text != "" {
-			b.Content = jsonvalue.AppendStringNoHTML(make([]byte, 0, len(text)+8), text) // one allocation for most texts
+			start := len(sc.raw)
+			sc.raw = jsonvalue.AppendStringNoHTML(sc.raw, text) // contents before keep the old array if it grows
+			b.Content = sc.raw[start:len(sc.raw):len(sc.raw)]
 		}
 		return b, nil
 	}
-	var blocks []block
+	blocks := sc.parts[:0]
+	defer func() { sc.parts = blocks[:0] }()
 	for j := range parts {
 		p := &parts[j]
 		if len(p.CacheControl) > 0 {
@@ -318,7 +341,7 @@ func toolResult(m *chatMessage, param func() string) (block, *apierror.Error) {
 			if p.ImageURL == nil {
 				return b, apierror.InvalidRequest(fmt.Sprintf("%s[%d].image_url", param(), j), "image_url.url is required")
 			}
-			nb, err = imageBlock(p.ImageURL.URL, func() string { return fmt.Sprintf("%s[%d].image_url.url", param(), j) })
+			nb, err = imageBlock(p.ImageURL.URL, func() string { return fmt.Sprintf("%s[%d].image_url.url", param(), j) }, sc)
 			if err != nil {
 				return b, err
 			}
@@ -331,14 +354,16 @@ func toolResult(m *chatMessage, param func() string) (block, *apierror.Error) {
 		}
 	}
 	if len(blocks) > 0 {
-		b.Content = appendBlocks(nil, blocks)
+		start := len(sc.raw)
+		sc.raw = appendBlocks(sc.raw, blocks)
+		b.Content = sc.raw[start:len(sc.raw):len(sc.raw)]
 	}
 	return b, nil
 }
 
 // assistantBlocks maps an assistant message: signed thinking first, then text, then tool_use.
-func assistantBlocks(m *chatMessage, i int) ([]block, *apierror.Error) {
-	var out []block
+// They are appended to out; tool inputs are compacted into sc.raw.
+func assistantBlocks(out []block, m *chatMessage, i int, sc *reqScratch) ([]block, *apierror.Error) {
 	for _, tb := range m.ThinkingBlocks {
 		switch {
 		case tb.Type == "thinking" && tb.Signature != "":
@@ -353,7 +378,7 @@ func assistantBlocks(m *chatMessage, i int) ([]block, *apierror.Error) {
 	param := contentPath(i)
 	parts, text, isString, err := contentParts(&m.Content, param)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	if isString {
 		if b, ok := textBlock(text, nil); ok {
@@ -368,7 +393,7 @@ func assistantBlocks(m *chatMessage, i int) ([]block, *apierror.Error) {
 		case "refusal":
 			s = p.Refusal
 		default:
-			return nil, apierror.InvalidRequest(fmt.Sprintf("%s[%d].type", param(), j), "assistant content parts must be text or refusal, not %q", p.Type)
+			return out, apierror.InvalidRequest(fmt.Sprintf("%s[%d].type", param(), j), "assistant content parts must be text or refusal, not %q", p.Type)
 		}
 		if b, ok := textBlock(s, p.CacheControl); ok {
 			out = append(out, b)
@@ -383,17 +408,17 @@ func assistantBlocks(m *chatMessage, i int) ([]block, *apierror.Error) {
 		tc := &m.ToolCalls[j]
 		tparam := func() string { return fmt.Sprintf("messages[%d].tool_calls[%d]", i, j) }
 		if tc.ID == "" {
-			return nil, apierror.InvalidRequest(tparam()+".id", "tool call id is required")
+			return out, apierror.InvalidRequest(tparam()+".id", "tool call id is required")
 		}
 		if tc.Type != "" && tc.Type != "function" {
-			return nil, apierror.InvalidRequest(tparam()+".type", "tool call type %q is not supported", tc.Type)
+			return out, apierror.InvalidRequest(tparam()+".type", "tool call type %q is not supported", tc.Type)
 		}
 		if tc.Function.Name == "" {
-			return nil, apierror.InvalidRequest(tparam()+".function.name", "tool call function name is required")
+			return out, apierror.InvalidRequest(tparam()+".function.name", "tool call function name is required")
 		}
-		input, ok := toolInput(tc.Function.Arguments)
+		input, ok := toolInputIn(tc.Function.Arguments, sc)
 		if !ok {
-			return nil, apierror.InvalidRequest(tparam()+".function.arguments", "tool call arguments of message %d, tool call %d must be a JSON object", i, j)
+			return out, apierror.InvalidRequest(tparam()+".function.arguments", "tool call arguments of message %d, tool call %d must be a JSON object", i, j)
 		}
 		out = append(out, block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: input})
 	}
@@ -427,6 +452,11 @@ func leadingThinking(blocks []block) int {
 // toolInput turns function.arguments into tool_use.input: "" is {}, an object is kept raw
 // (key order preserved, whitespace removed), anything else is rejected.
 func toolInput(args string) (json.RawMessage, bool) {
+	return toolInputIn(args, nil)
+}
+
+// toolInputIn is toolInput compacting into sc.raw (when sc is not nil).
+func toolInputIn(args string, rs *reqScratch) (json.RawMessage, bool) {
 	s := strings.TrimSpace(args)
 	if s == "" {
 		return json.RawMessage(`{}`), true
@@ -435,7 +465,12 @@ func toolInput(args string) (json.RawMessage, bool) {
 		return nil, false
 	}
 	if sc := newScanner([]byte(s)); fastJSON && sc.Skip(0) && sc.End() {
-		return appendCompactValid(make([]byte, 0, len(s)), sc.B), true
+		if rs == nil {
+			return appendCompactValid(make([]byte, 0, len(s)), sc.B), true
+		}
+		start := len(rs.raw)
+		rs.raw = appendCompactValid(rs.raw, sc.B) // inputs before keep the old array if it grows
+		return rs.raw[start:len(rs.raw):len(rs.raw)], true
 	}
 	var buf bytes.Buffer
 	buf.Grow(len(s))

@@ -58,8 +58,17 @@ type upstreamRequest struct {
 
 // translateRequest maps an OpenAI chat completion request body to an Anthropic Messages body.
 func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstreamRequest, *apierror.Error) {
-	var in chatRequest
-	if err := decodeRequest(body, &in); err != nil {
+	sc := scratches.Get().(*reqScratch)
+	defer sc.release()
+	return t.translateRequestIn(ctx, body, sc)
+}
+
+// translateRequestIn is translateRequest with the request's values in sc, which the result
+// does not point into.
+func (t *translator) translateRequestIn(ctx context.Context, body []byte, sc *reqScratch) (*upstreamRequest, *apierror.Error) {
+	in, out := &sc.in, &sc.out
+	*in = chatRequest{} // the decoder fills a zero request
+	if err := decodeRequestIn(body, in, sc); err != nil {
 		if se := (*jsonstrict.Error)(nil); errors.As(err, &se) {
 			return nil, apierror.Body(err)
 		}
@@ -76,7 +85,7 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 		return nil, apierror.InvalidRequest("model", "model is required")
 	}
 	caps := t.models.lookup(model)
-	out := messagesRequest{Model: model, Stream: in.Stream}
+	*out = messagesRequest{Model: model, Stream: in.Stream}
 
 	if in.N != nil && *in.N != 1 {
 		return nil, apierror.InvalidRequest("n", "n=%d is not supported by this backend; only one choice can be generated", *in.N)
@@ -85,7 +94,7 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 		return nil, apierror.InvalidRequest("logprobs", "logprobs are not supported by this backend")
 	}
 
-	maxTokens, perr := t.maxTokens(&in, model, caps)
+	maxTokens, perr := t.maxTokens(in, model, caps)
 	if perr != nil {
 		return nil, perr
 	}
@@ -96,10 +105,11 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 		return nil, err
 	}
 	if uid := userID(in.SafetyIdentifier, in.User); uid != "" {
-		out.Metadata = &metadata{UserID: uid}
+		sc.meta = metadata{UserID: uid}
+		out.Metadata = &sc.meta
 	}
 
-	thinking, effort, err := t.reasoning(ctx, &in, caps, maxTokens)
+	thinking, effort, err := t.reasoning(ctx, in, caps, maxTokens)
 	if err != nil {
 		return nil, err
 	}
@@ -112,23 +122,23 @@ func (t *translator) translateRequest(ctx context.Context, body []byte) (*upstre
 		return nil, err
 	}
 
-	if err := t.sampling(ctx, &in, &out, caps, thinkingOn); err != nil {
+	if err := t.sampling(ctx, in, out, caps, thinkingOn, sc); err != nil {
 		return nil, err
 	}
 
-	if err := t.tools(ctx, &in, &out); err != nil {
+	if err := t.tools(ctx, in, out, sc); err != nil {
 		return nil, err
 	}
 	if thinkingOn && out.ToolChoice != nil && (out.ToolChoice.Type == "any" || out.ToolChoice.Type == "tool") {
 		return nil, apierror.InvalidRequest("tool_choice", "a forced tool_choice cannot be combined with reasoning (extended thinking) on Anthropic models")
 	}
 
-	jsonTool, err := t.responseFormat(&in, &out, caps, thinkingOn)
+	jsonTool, err := t.responseFormat(in, out, caps, thinkingOn)
 	if err != nil {
 		return nil, err
 	}
 
-	if err := t.messages(&in, &out, caps); err != nil {
+	if err := t.messages(in, out, caps, sc); err != nil {
 		return nil, err
 	}
 
@@ -258,7 +268,7 @@ func (t *translator) reasoning(ctx context.Context, in *chatRequest, caps ModelC
 }
 
 // sampling copies temperature and top_p, clamping and dropping what the model rejects.
-func (t *translator) sampling(ctx context.Context, in *chatRequest, out *messagesRequest, caps ModelCaps, thinkingOn bool) *apierror.Error {
+func (t *translator) sampling(ctx context.Context, in *chatRequest, out *messagesRequest, caps ModelCaps, thinkingOn bool, sc *reqScratch) *apierror.Error {
 	if in.Temperature != nil {
 		temp := *in.Temperature
 		switch {
@@ -275,7 +285,8 @@ func (t *translator) sampling(ctx context.Context, in *chatRequest, out *message
 		case caps.RestrictedSampling && temp != 1:
 			t.log.WarnContext(ctx, "temperature dropped: model accepts only the default", "model", out.Model)
 		default:
-			out.Temperature = &temp
+			sc.temp = temp
+			out.Temperature = &sc.temp
 		}
 	}
 	if in.TopP != nil {
@@ -289,7 +300,8 @@ func (t *translator) sampling(ctx context.Context, in *chatRequest, out *message
 		case thinkingOn && p < 0.95:
 			t.log.WarnContext(ctx, "top_p dropped: extended thinking accepts only top_p >= 0.95")
 		default:
-			out.TopP = &p
+			sc.topP = p
+			out.TopP = &sc.topP
 		}
 	}
 	return nil

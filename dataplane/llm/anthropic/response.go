@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
 	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
@@ -87,15 +88,26 @@ type completion struct {
 // translateResponse maps an Anthropic Message body to an OpenAI chat.completion body.
 // ok is false when the body is not a Message.
 func (t *translator) translateResponse(ctx context.Context, body []byte, created int64, jsonTool string) (*completion, bool) {
-	var m message
-	if err := decodeMessage(body, &m); err != nil || m.ID == "" {
+	rs := replies.Get().(*replyScratch)
+	defer rs.release()
+	return t.translateResponseIn(ctx, body, created, jsonTool, rs)
+}
+
+// translateResponseIn is translateResponse with the reply's values in rs, which the result
+// does not point into.
+func (t *translator) translateResponseIn(ctx context.Context, body []byte, created int64, jsonTool string, rs *replyScratch) (*completion, bool) {
+	m := &rs.m
+	*m = message{}
+	if err := decodeMessageIn(body, m, rs); err != nil || m.ID == "" {
 		return nil, false
 	}
 	var u llm.Usage
 	m.Usage.mergeInto(&u)
 	finish := finishReason(ctx, t.log, m.StopReason)
 
-	var text, reasoning, annotations []byte
+	text, reasoning := rs.text[:0], rs.reasoning[:0]
+	defer func() { rs.text, rs.reasoning = text[:0], reasoning[:0] }() // their arrays, cleared with the scratch
+	var annotations []byte
 	hasText := false
 	nTools := 0
 	size := 512            // the body's members besides text, reasoning, annotations and the blocks counted below
@@ -148,7 +160,7 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 	b = jsonvalue.AppendStringNoHTML(b, m.Model)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
 	if hasText {
-		b = jsonvalue.AppendStringNoHTML(b, string(text))
+		b = jsonvalue.AppendStringNoHTML(b, jsonscan.AliasString(text))
 	} else {
 		b = append(b, "null"...)
 	}
@@ -160,7 +172,7 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 	}
 	if len(reasoning) > 0 {
 		b = append(b, `,"reasoning_content":`...)
-		b = jsonvalue.AppendStringNoHTML(b, string(reasoning))
+		b = jsonvalue.AppendStringNoHTML(b, jsonscan.AliasString(reasoning))
 	}
 	b = appendThinkingBlocks(b, m.Content)
 	if nTools > 0 {
@@ -180,7 +192,8 @@ func (t *translator) translateResponse(ctx context.Context, body []byte, created
 			b = append(b, `,"type":"function","function":{"name":`...)
 			b = jsonvalue.AppendStringNoHTML(b, c.Name)
 			b = append(b, `,"arguments":`...)
-			b = jsonvalue.AppendStringNoHTML(b, string(appendCompact(nil, c.Input)))
+			rs.input = appendCompact(rs.input[:0], c.Input)
+			b = jsonvalue.AppendStringNoHTML(b, jsonscan.AliasString(rs.input))
 			b = append(b, `}}`...)
 		}
 		b = append(b, ']')

@@ -15,8 +15,12 @@ var emptyObjectSchema = json.RawMessage(`{"type":"object","properties":{}}`)
 
 // tools maps tools (function tools, allowed server tools, web_search_options), tool_choice
 // and parallel_tool_calls.
-func (t *translator) tools(ctx context.Context, in *chatRequest, out *messagesRequest) *apierror.Error {
+func (t *translator) tools(ctx context.Context, in *chatRequest, out *messagesRequest, sc *reqScratch) *apierror.Error {
 	servers := 0
+	if len(in.Tools) > 0 {
+		out.Tools = sc.outTools[:0]
+		defer func() { sc.outTools = out.Tools[:0] }() // its array, cleared with the scratch
+	}
 	for i := range in.Tools {
 		ct := &in.Tools[i]
 		if ct.Type != "function" && ct.Type != "" {
@@ -50,7 +54,7 @@ func (t *translator) tools(ctx context.Context, in *chatRequest, out *messagesRe
 		return err
 	}
 
-	choice, allowed, err := toolChoiceFrom(in.ToolChoice)
+	choice, allowed, err := toolChoiceFrom(in.ToolChoice, &sc.tc)
 	if err != nil {
 		return err
 	}
@@ -73,8 +77,8 @@ func (t *translator) tools(ctx context.Context, in *chatRequest, out *messagesRe
 			if out.ToolChoice == nil {
 				out.ToolChoice = &toolChoice{Type: "auto"}
 			}
-			disable := !*in.ParallelToolCalls
-			out.ToolChoice.DisableParallelToolUse = &disable
+			sc.flag = !*in.ParallelToolCalls
+			out.ToolChoice.DisableParallelToolUse = &sc.flag
 		}
 	} else if choice != nil && choice.Type != "none" && choice.Type != "auto" {
 		return apierror.InvalidRequest("tool_choice", "tool_choice requires tools")
@@ -114,8 +118,9 @@ func inputSchema(params json.RawMessage) (json.RawMessage, error) {
 	return b, nil
 }
 
-// toolChoiceFrom maps OpenAI tool_choice; allowed is the allowed_tools filter, if any.
-func toolChoiceFrom(raw json.RawMessage) (*toolChoice, map[string]bool, *apierror.Error) {
+// toolChoiceFrom maps OpenAI tool_choice into *dst, which it returns (nil for none); allowed is
+// the allowed_tools filter, if any.
+func toolChoiceFrom(raw json.RawMessage, dst *toolChoice) (*toolChoice, map[string]bool, *apierror.Error) {
 	tc, err := chat.ParseToolChoice(raw)
 	if err != nil {
 		return nil, nil, err
@@ -124,23 +129,27 @@ func toolChoiceFrom(raw json.RawMessage) (*toolChoice, map[string]bool, *apierro
 	case "":
 		return nil, nil, nil
 	case "auto", "none":
-		return &toolChoice{Type: tc.Kind}, nil, nil
+		*dst = toolChoice{Type: tc.Kind}
+		return dst, nil, nil
 	case "required":
-		return &toolChoice{Type: "any"}, nil, nil
+		*dst = toolChoice{Type: "any"}
+		return dst, nil, nil
 	case "function":
 		if tc.Name == "" {
 			return nil, nil, apierror.InvalidRequest("tool_choice.function.name", "tool_choice function name is required")
 		}
-		return &toolChoice{Type: "tool", Name: tc.Name}, nil, nil
+		*dst = toolChoice{Type: "tool", Name: tc.Name}
+		return dst, nil, nil
 	}
 	allowed := make(map[string]bool, len(tc.Allowed))
 	for _, at := range tc.Allowed {
 		allowed[at.Function.Name] = true
 	}
+	*dst = toolChoice{Type: "auto"}
 	if tc.Required {
-		return &toolChoice{Type: "any"}, allowed, nil
+		dst.Type = "any"
 	}
-	return &toolChoice{Type: "auto"}, allowed, nil
+	return dst, allowed, nil
 }
 
 // responseFormat maps response_format; it returns the synthetic tool's name when the
