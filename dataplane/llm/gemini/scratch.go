@@ -96,6 +96,7 @@ func (sc *reqScratch) clear() bool {
 	if cap(sc.raw) > 64<<10 {
 		sc.raw = nil
 	}
+	clear(sc.raw) // the request's argument bytes do not stay readable in the pool
 	sc.raw = sc.raw[:0]
 	keep := len(sc.callNames) <= maxKept && len(sc.toolNames) <= maxKept // a cleared map keeps its buckets
 	clear(sc.callNames)

@@ -85,6 +85,14 @@ func TestScratchClearDropsReferences(t *testing.T) {
 			t.Fatalf("a cleared scratch still holds %+v", p)
 		}
 	}
+	if cap(sc.raw) == 0 {
+		t.Fatal("the inputs unquoted no tool call arguments into the scratch: the check below is void")
+	}
+	for i, b := range sc.raw[:cap(sc.raw)] {
+		if b != 0 {
+			t.Fatalf("a cleared scratch still holds argument bytes at %d: %q", i, sc.raw[i:min(i+32, cap(sc.raw))])
+		}
+	}
 	if sc.in.Messages != nil || sc.out.Contents != nil || sc.sysTurn.Parts != nil {
 		t.Error("a cleared scratch still holds the request")
 	}
