@@ -5,7 +5,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/llm/chat"
 	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
-	"github.com/infergw/gwctl/internal/jsonlit"
+	"github.com/infergw/gwctl/dataplane/llm/scratch"
 	"github.com/infergw/gwctl/pkg/fastpath"
 )
 
@@ -84,7 +84,7 @@ func ptrField[T any](s *scanner, seen *fields, bit uint, dst **T, pool *[]T, rea
 		return true
 	}
 	v, ok := read(&s.Scanner)
-	p := newIn(pool)
+	p := scratch.New(pool)
 	*p, *dst = v, p
 	return ok
 }
@@ -111,13 +111,7 @@ func (s *scanner) argsField(seen *fields, bit uint, dst *string) bool {
 	if !ok {
 		return false
 	}
-	if plain {
-		*dst = jsonscan.AliasString(lit[1 : len(lit)-1])
-		return true
-	}
-	start := len(s.sc.raw)
-	s.sc.raw = jsonlit.Append(s.sc.raw, lit[1:len(lit)-1]) // earlier strings keep the old array if it grows
-	*dst = jsonscan.AliasString(s.sc.raw[start:])
+	*dst = scratch.String(&s.sc.raw, lit, plain)
 	return true
 }
 
@@ -170,7 +164,7 @@ func objectPtr[T any](s *scanner, seen *fields, bit uint, dst **T, pool *[]T, me
 		return true
 	}
 	if pool != nil {
-		v, inner := newIn(pool), newIn(&s.sc.fieldsets)
+		v, inner := scratch.New(pool), scratch.New(&s.sc.fieldsets)
 		*dst = v
 		return s.Object(func(key string) bool { return member(v, inner, key) })
 	}

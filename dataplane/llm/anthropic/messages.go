@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/infergw/gwctl/dataplane/apierror"
+	"github.com/infergw/gwctl/dataplane/llm/scratch"
 	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
@@ -37,7 +38,7 @@ func (t *translator) messages(in *chatRequest, out *messagesRequest, caps ModelC
 		if len(pendingResults)+len(pendingOther) == 0 {
 			return
 		}
-		content := sliceIn(&sc.blocks, len(pendingResults)+len(pendingOther))
+		content := scratch.Slice(&sc.blocks, len(pendingResults)+len(pendingOther))
 		content = append(append(content, pendingResults...), pendingOther...)
 		out.Messages = append(out.Messages, turn{Role: "user", Content: content})
 		clear(pendingResults)

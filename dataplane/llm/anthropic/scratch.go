@@ -5,6 +5,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/llm/chat"
 	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
+	"github.com/infergw/gwctl/dataplane/llm/scratch"
 )
 
 // reqScratch is what one request translation decodes the client's body into and builds the
@@ -53,10 +54,6 @@ type reqScratch struct {
 
 var scratches = sync.Pool{New: func() any { return new(reqScratch) }}
 
-// maxKept bounds the elements a scratch slice keeps for the next request: one huge request
-// does not pin its memory in the pool.
-const maxKept = 512
-
 // release clears the scratch and returns it to the pool.
 func (sc *reqScratch) release() {
 	sc.clear()
@@ -67,64 +64,29 @@ func (sc *reqScratch) release() {
 func (sc *reqScratch) clear() {
 	sc.scan, sc.in, sc.out, sc.meta, sc.tc = scanner{}, chatRequest{}, messagesRequest{}, metadata{}, toolChoice{}
 	sc.flag, sc.temp, sc.topP = false, 0, 0
-	reset(&sc.messages)
-	reset(&sc.toolCalls)
-	reset(&sc.thinking)
-	reset(&sc.tools)
-	reset(&sc.functions)
-	reset(&sc.chatParts)
-	reset(&sc.imageURLs)
-	reset(&sc.files)
-	reset(&sc.fieldsets)
-	reset(&sc.strs)
-	reset(&sc.bools)
-	reset(&sc.int64s)
-	reset(&sc.float64s)
-	reset(&sc.turns)
-	reset(&sc.blocks)
-	reset(&sc.system)
-	reset(&sc.msg)
-	reset(&sc.parts)
-	reset(&sc.results)
-	reset(&sc.other)
-	reset(&sc.outTools)
-	reset(&sc.sources)
-	if cap(sc.raw) > 64<<10 {
-		sc.raw = nil
-	}
-	clear(sc.raw) // its bytes are the request's
-	sc.raw = sc.raw[:0]
-}
-
-// reset empties *s, whole capacity included (slices kept at length 0 still hold values).
-func reset[T any](s *[]T) {
-	if cap(*s) > maxKept {
-		*s = nil
-		return
-	}
-	*s = (*s)[:0]
-	clear((*s)[:cap(*s)])
-}
-
-// newIn returns a zero T that is the next element of *pool, or a new T when pool is nil.
-func newIn[T any](pool *[]T) *T {
-	if pool == nil {
-		return new(T)
-	}
-	*pool = append(*pool, *new(T)) // pointers handed out before keep the old array if it grows
-	return &(*pool)[len(*pool)-1]
-}
-
-// sliceIn returns an empty slice of capacity n from the end of *pool (capped: appending beyond
-// n copies it).
-func sliceIn[T any](pool *[]T, n int) []T {
-	start := len(*pool)
-	if cap(*pool)-start < n {
-		// A new backing array: slices handed out before keep the old one.
-		*pool = append(make([]T, 0, max(2*cap(*pool), start+n, 16)), *pool...)
-	}
-	*pool = (*pool)[:start+n]
-	return (*pool)[start : start : start+n]
+	scratch.Reset(&sc.messages)
+	scratch.Reset(&sc.toolCalls)
+	scratch.Reset(&sc.thinking)
+	scratch.Reset(&sc.tools)
+	scratch.Reset(&sc.functions)
+	scratch.Reset(&sc.chatParts)
+	scratch.Reset(&sc.imageURLs)
+	scratch.Reset(&sc.files)
+	scratch.Reset(&sc.fieldsets)
+	scratch.Reset(&sc.strs)
+	scratch.Reset(&sc.bools)
+	scratch.Reset(&sc.int64s)
+	scratch.Reset(&sc.float64s)
+	scratch.Reset(&sc.turns)
+	scratch.Reset(&sc.blocks)
+	scratch.Reset(&sc.system)
+	scratch.Reset(&sc.msg)
+	scratch.Reset(&sc.parts)
+	scratch.Reset(&sc.results)
+	scratch.Reset(&sc.other)
+	scratch.Reset(&sc.outTools)
+	scratch.Reset(&sc.sources)
+	scratch.ResetBytes(&sc.raw) // its bytes are the request's
 }
 
 // copyIn returns a copy of blocks in the scratch; nil for none, as append to nil would.
@@ -132,7 +94,7 @@ func (sc *reqScratch) copyIn(blocks []block) []block {
 	if len(blocks) == 0 {
 		return nil
 	}
-	return append(sliceIn(&sc.blocks, len(blocks)), blocks...)
+	return append(scratch.Slice(&sc.blocks, len(blocks)), blocks...)
 }
 
 // pool returns the scratch's pool f selects, or nil when there is no scratch (the decoders'
@@ -169,16 +131,12 @@ func (rs *replyScratch) release() {
 // clear empties the scratch: none of the reply stays reachable, nor its bytes.
 func (rs *replyScratch) clear() {
 	rs.scan, rs.m = scanner{}, message{}
-	reset(&rs.blocks)
-	reset(&rs.citations)
-	reset(&rs.int64s)
-	for _, b := range []*[]byte{&rs.text, &rs.reasoning, &rs.input} {
-		if cap(*b) > 64<<10 {
-			*b = nil
-		}
-		clear((*b)[:cap(*b)])
-		*b = (*b)[:0]
-	}
+	scratch.Reset(&rs.blocks)
+	scratch.Reset(&rs.citations)
+	scratch.Reset(&rs.int64s)
+	scratch.ResetBytes(&rs.text)
+	scratch.ResetBytes(&rs.reasoning)
+	scratch.ResetBytes(&rs.input)
 }
 
 // replyPool is pool for a reply's scratch.
@@ -195,7 +153,7 @@ func (sc *reqScratch) source(v source) *source {
 	if sc != nil {
 		p = &sc.sources
 	}
-	s := newIn(p)
+	s := scratch.New(p)
 	*s = v
 	return s
 }

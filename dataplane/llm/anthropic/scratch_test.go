@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/infergw/gwctl/dataplane/llm/scratch"
 	"github.com/infergw/gwctl/internal/testenv"
 )
 
@@ -135,13 +136,13 @@ func assertCleared(t *testing.T, p any) {
 
 // TestScratchBounded: a scratch that one huge request grew is not kept at that size.
 func TestScratchBounded(t *testing.T) {
-	body := []byte(`{"model":"claude-sonnet-4-5","messages":[` + repeatJoin(`{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}`, 2*maxKept) + `]}`)
+	body := []byte(`{"model":"claude-sonnet-4-5","messages":[` + repeatJoin(`{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}`, 2*scratch.MaxKept) + `]}`)
 	sc := new(reqScratch)
 	if _, err := newTranslator(&Config{}, quietLogger()).translateRequestIn(context.Background(), body, sc); err != nil {
 		t.Fatal(err)
 	}
 	sc.clear()
-	if cap(sc.messages) > maxKept || cap(sc.chatParts) > maxKept || cap(sc.blocks) > maxKept || cap(sc.other) > maxKept {
+	if cap(sc.messages) > scratch.MaxKept || cap(sc.chatParts) > scratch.MaxKept || cap(sc.blocks) > scratch.MaxKept || cap(sc.other) > scratch.MaxKept {
 		t.Errorf("a cleared scratch keeps %d messages, %d parts, %d blocks, %d pending", cap(sc.messages), cap(sc.chatParts), cap(sc.blocks), cap(sc.other))
 	}
 }

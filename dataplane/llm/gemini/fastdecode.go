@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
+	"github.com/infergw/gwctl/dataplane/llm/scratch"
 	"github.com/infergw/gwctl/pkg/fastpath"
 )
 
@@ -153,7 +154,7 @@ func (s *scan) candidate(c *candidate) bool {
 			}
 			var pool *[]responsePart
 			if s.rs != nil {
-				c.Content, pool = newIn(&s.rs.contents), &s.rs.parts
+				c.Content, pool = scratch.New(&s.rs.contents), &s.rs.parts
 			} else {
 				c.Content = &candidateContent{}
 			}
@@ -188,7 +189,7 @@ func (s *scan) part(p *responsePart) bool {
 			}
 			var fc *responseCall
 			if s.rs != nil {
-				fc = newIn(&s.rs.calls)
+				fc = scratch.New(&s.rs.calls)
 			} else {
 				fc = &responseCall{}
 			}

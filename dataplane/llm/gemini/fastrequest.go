@@ -6,7 +6,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/llm/chat"
 	"github.com/infergw/gwctl/dataplane/llm/jsonscan"
-	"github.com/infergw/gwctl/internal/jsonlit"
+	"github.com/infergw/gwctl/dataplane/llm/scratch"
 )
 
 // The request side of the fast path: a chat completion request that passed the strict key
@@ -156,7 +156,7 @@ func (s *scan) chatTool(t *chatTool) bool {
 			if t.Function = nil; s.Null() {
 				return true
 			}
-			f := newIn(&s.sc.functions)
+			f := scratch.New(&s.sc.functions)
 			t.Function = f
 			return s.Object(func(k string) bool {
 				switch k {
@@ -166,7 +166,7 @@ func (s *scan) chatTool(t *chatTool) bool {
 					if f.Description = nil; s.Null() {
 						return true
 					}
-					f.Description = newIn(&s.sc.strs)
+					f.Description = scratch.New(&s.sc.strs)
 					return s.str(f.Description)
 				case "parameters":
 					return s.raw(&f.Parameters)
@@ -174,7 +174,7 @@ func (s *scan) chatTool(t *chatTool) bool {
 					if f.Strict = nil; s.Null() {
 						return true
 					}
-					f.Strict = newIn(&s.sc.bools)
+					f.Strict = scratch.New(&s.sc.bools)
 					return s.boolean(f.Strict)
 				}
 				return s.Skip(0)
@@ -233,7 +233,7 @@ func (s *scan) chatPart(p *chatPart) bool {
 			if p.ImageURL = nil; s.Null() {
 				return true
 			}
-			p.ImageURL = newIn(&s.sc.imageURLs)
+			p.ImageURL = scratch.New(&s.sc.imageURLs)
 			return s.Object(func(k string) bool {
 				if k == "url" {
 					return s.str(&p.ImageURL.URL)
@@ -244,7 +244,7 @@ func (s *scan) chatPart(p *chatPart) bool {
 			if p.File = nil; s.Null() {
 				return true
 			}
-			f := newIn(&s.sc.files)
+			f := scratch.New(&s.sc.files)
 			p.File = f
 			return s.Object(func(k string) bool {
 				switch k {
@@ -321,13 +321,7 @@ func (s *scan) rawStr(dst *string) bool {
 	if !ok {
 		return false
 	}
-	if plain {
-		*dst = jsonscan.AliasString(lit[1 : len(lit)-1])
-		return true
-	}
-	start := len(s.sc.raw)
-	s.sc.raw = jsonlit.Append(s.sc.raw, lit[1:len(lit)-1]) // earlier strings keep the old array if it grows
-	*dst = jsonscan.AliasString(s.sc.raw[start:])
+	*dst = scratch.String(&s.sc.raw, lit, plain)
 	return true
 }
 
@@ -360,7 +354,7 @@ func (s *scan) int64In(dst **int64) bool {
 	if *dst = nil; s.Null() {
 		return true
 	}
-	*dst = newIn(&s.sc.int64s)
+	*dst = scratch.New(&s.sc.int64s)
 	return s.int64(*dst)
 }
 
@@ -369,7 +363,7 @@ func (s *scan) float64In(dst **float64) bool {
 		return true
 	}
 	f, ok := s.Float64()
-	v := newIn(&s.sc.float64s)
+	v := scratch.New(&s.sc.float64s)
 	*v, *dst = f, v
 	return ok
 }

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/infergw/gwctl/dataplane/apierror"
+	"github.com/infergw/gwctl/dataplane/llm/scratch"
 	"github.com/infergw/gwctl/pkg/jsonvalue"
 )
 
@@ -25,8 +26,8 @@ func messages(in *chatRequest, out *generateRequest, sc *reqScratch) *apierror.E
 	system := sc.system[:0]
 	calls := sc.callNames // tool call id → function name, from the assistant turns so far
 	// One turn per message at most, and a message's single part in one array: few allocations.
-	out.Contents = sliceIn(&sc.contents, len(in.Messages))
-	single := sliceIn(&sc.parts, len(in.Messages))[:len(in.Messages)]
+	out.Contents = scratch.Slice(&sc.contents, len(in.Messages))
+	single := scratch.Slice(&sc.parts, len(in.Messages))[:len(in.Messages)]
 	for i := range in.Messages {
 		m := &in.Messages[i]
 		p := msgPath(i)
@@ -67,7 +68,7 @@ func messages(in *chatRequest, out *generateRequest, sc *reqScratch) *apierror.E
 			if err != nil {
 				return err
 			}
-			fr := newIn(&sc.responses)
+			fr := scratch.New(&sc.responses)
 			*fr = functionResponse{Name: name, Response: resp}
 			one[0] = part{FunctionResponse: fr}
 			out.Contents = appendTurn(out.Contents, "user", one, sc)
@@ -120,7 +121,7 @@ func growParts(sc *reqScratch, dst []part, n int) []part {
 	if cap(dst)-len(dst) >= n {
 		return dst
 	}
-	return append(sliceIn(&sc.parts, 2*len(dst)+n), dst...)
+	return append(scratch.Slice(&sc.parts, 2*len(dst)+n), dst...)
 }
 
 // contentParts maps message content (a string, an array of parts, or null) to Gemini parts;
@@ -146,7 +147,7 @@ func contentParts(raw json.RawMessage, p msgPath, media bool, one []part, sc *re
 			return nil, nil
 		}
 		if one == nil {
-			one = sliceIn(&sc.parts, 1)[:1]
+			one = scratch.Slice(&sc.parts, 1)[:1]
 		}
 		one[0] = part{Text: s}
 		return one, nil
@@ -161,7 +162,7 @@ func contentParts(raw json.RawMessage, p msgPath, media bool, one []part, sc *re
 			return nil, apierror.InvalidRequest(p.String()+".content", "content must be a string or an array of parts")
 		}
 	}
-	out := sliceIn(&sc.parts, len(*in))
+	out := scratch.Slice(&sc.parts, len(*in))
 	for j := range *in {
 		c := &(*in)[j]
 		pp := func() string { return p.String() + ".content[" + strconv.Itoa(j) + "]" }
@@ -220,12 +221,12 @@ func mediaPart(u string, p func() string, sc *reqScratch) (part, *apierror.Error
 		if !ok || !isBase64 || !validMediaType(mt) || data == "" {
 			return part{}, apierror.InvalidRequest(p(), "a data: URL must be data:<type>/<subtype>;base64,<data>")
 		}
-		b := newIn(&sc.blobs)
+		b := scratch.New(&sc.blobs)
 		*b = blob{MIMEType: mt, Data: data}
 		return part{InlineData: b}, nil
 	}
 	if lower := strings.ToLower(u); strings.HasPrefix(lower, "https://") || strings.HasPrefix(lower, "http://") {
-		f := newIn(&sc.fileDatas)
+		f := scratch.New(&sc.fileDatas)
 		*f = fileData{FileURI: u, MIMEType: mimeByExtension(u)}
 		return part{FileData: f}, nil
 	}
@@ -277,7 +278,7 @@ func functionCallPart(tc *chatToolCall, m msgPath, j int, sc *reqScratch) (part,
 	} else if args[0] != '{' || !json.Valid(args) {
 		return part{}, apierror.InvalidRequest(p()+".function.arguments", "tool call arguments must be a JSON object")
 	}
-	call := newIn(&sc.calls)
+	call := scratch.New(&sc.calls)
 	*call = functionCall{Name: tc.Function.Name, Args: args}
 	fc := part{FunctionCall: call}
 	if _, sig, ok := strings.Cut(tc.ID, thoughtSeparator); ok && isBase64(sig) {

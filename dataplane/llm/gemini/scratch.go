@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/infergw/gwctl/dataplane/llm/chat"
+	"github.com/infergw/gwctl/dataplane/llm/scratch"
 )
 
 // reqScratch is what one request translation decodes the client's body into and builds the
@@ -58,10 +59,6 @@ func newScratch() *reqScratch {
 	return &reqScratch{callNames: map[string]string{}, toolNames: map[string]bool{}}
 }
 
-// maxKept bounds the elements a scratch slice keeps for the next request: one huge request
-// does not pin its memory in the pool.
-const maxKept = 512
-
 // release clears the scratch and returns it to the pool.
 func (sc *reqScratch) release() {
 	if sc.clear() {
@@ -73,62 +70,32 @@ func (sc *reqScratch) release() {
 // large to keep.
 func (sc *reqScratch) clear() bool {
 	sc.in, sc.out, sc.gc = chatRequest{}, generateRequest{}, generationConfig{}
-	reset(&sc.messages)
-	reset(&sc.toolCalls)
-	reset(&sc.tools)
-	reset(&sc.functions)
-	reset(&sc.strs)
-	reset(&sc.bools)
-	reset(&sc.int64s)
-	reset(&sc.float64s)
-	reset(&sc.chatParts)
-	reset(&sc.imageURLs)
-	reset(&sc.files)
-	reset(&sc.contents)
-	reset(&sc.parts)
-	reset(&sc.system)
-	reset(&sc.calls)
-	reset(&sc.responses)
-	reset(&sc.blobs)
-	reset(&sc.fileDatas)
-	reset(&sc.decls)
+	scratch.Reset(&sc.messages)
+	scratch.Reset(&sc.toolCalls)
+	scratch.Reset(&sc.tools)
+	scratch.Reset(&sc.functions)
+	scratch.Reset(&sc.strs)
+	scratch.Reset(&sc.bools)
+	scratch.Reset(&sc.int64s)
+	scratch.Reset(&sc.float64s)
+	scratch.Reset(&sc.chatParts)
+	scratch.Reset(&sc.imageURLs)
+	scratch.Reset(&sc.files)
+	scratch.Reset(&sc.contents)
+	scratch.Reset(&sc.parts)
+	scratch.Reset(&sc.system)
+	scratch.Reset(&sc.calls)
+	scratch.Reset(&sc.responses)
+	scratch.Reset(&sc.blobs)
+	scratch.Reset(&sc.fileDatas)
+	scratch.Reset(&sc.decls)
 	sc.tool, sc.toolCfg, sc.sysTurn, sc.content = [1]tool{}, toolConfig{}, content{}, nil
-	if cap(sc.raw) > 64<<10 {
-		sc.raw = nil
-	}
-	clear(sc.raw) // the request's argument bytes do not stay readable in the pool
-	sc.raw = sc.raw[:0]
-	keep := len(sc.callNames) <= maxKept && len(sc.toolNames) <= maxKept // a cleared map keeps its buckets
+	// The request's argument bytes do not stay readable in the pool.
+	scratch.ResetBytes(&sc.raw)
+	keep := len(sc.callNames) <= scratch.MaxKept && len(sc.toolNames) <= scratch.MaxKept // a cleared map keeps its buckets
 	clear(sc.callNames)
 	clear(sc.toolNames)
 	return keep
-}
-
-func reset[T any](s *[]T) {
-	if cap(*s) > maxKept {
-		*s = nil
-		return
-	}
-	clear(*s)
-	*s = (*s)[:0]
-}
-
-// newIn returns a zero T that is the next element of *pool.
-func newIn[T any](pool *[]T) *T {
-	*pool = append(*pool, *new(T))
-	return &(*pool)[len(*pool)-1]
-}
-
-// sliceIn returns an empty slice of capacity n from the end of *pool (capped: appending beyond
-// n copies it).
-func sliceIn[T any](pool *[]T, n int) []T {
-	start := len(*pool)
-	if cap(*pool)-start < n {
-		// A new backing array: slices handed out before keep the old one.
-		*pool = append(make([]T, 0, max(2*cap(*pool), start+n, 16)), *pool...)
-	}
-	*pool = (*pool)[:start+n]
-	return (*pool)[start : start : start+n]
 }
 
 // replyScratch holds a whole reply's decoded structs while translateResponse writes the
@@ -153,8 +120,8 @@ func (rs *replyScratch) release() {
 // clear empties the scratch: none of the reply stays reachable.
 func (rs *replyScratch) clear() {
 	rs.r, rs.usage = generateResponse{}, usageMetadata{}
-	reset(&rs.candidates)
-	reset(&rs.contents)
-	reset(&rs.parts)
-	reset(&rs.calls)
+	scratch.Reset(&rs.candidates)
+	scratch.Reset(&rs.contents)
+	scratch.Reset(&rs.parts)
+	scratch.Reset(&rs.calls)
 }

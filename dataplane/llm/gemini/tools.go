@@ -7,6 +7,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/llm/chat"
+	"github.com/infergw/gwctl/dataplane/llm/scratch"
 )
 
 // tools maps function tools to one Gemini tool of functionDeclarations (parameters as
@@ -15,7 +16,7 @@ import (
 // allowed_tools → ANY limited to the list (mode required) or AUTO over only those tools.
 // parallel_tool_calls has no Gemini equivalent and is ignored.
 func tools(in *chatRequest, out *generateRequest, sc *reqScratch) *apierror.Error {
-	decls := sliceIn(&sc.decls, len(in.Tools))
+	decls := scratch.Slice(&sc.decls, len(in.Tools))
 	names := sc.toolNames
 	for i, t := range in.Tools {
 		p := "tools[" + strconv.Itoa(i) + "]"
