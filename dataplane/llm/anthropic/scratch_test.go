@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/infergw/gwctl/dataplane/llm/llmtest"
 	"github.com/infergw/gwctl/dataplane/llm/scratch"
 	"github.com/infergw/gwctl/internal/testenv"
 )
@@ -163,25 +164,13 @@ func repeatJoin(s string, n int) string {
 // two tools) takes the upstream body, the model name and the returned request; each further
 // allocation would be per message or per block again (48 before the scratch).
 func TestTranslateRequestAllocs(t *testing.T) {
-	if !fastJSON {
-		t.Skip("GWCTL_NOFAST=anthropic decodes with encoding/json")
-	}
-	if testenv.RaceSlowdown > 1 {
-		t.Skip("the race detector makes sync.Pool drop what it is given")
-	}
 	tr := newTranslator(&Config{}, quietLogger())
 	ctx := context.Background()
-	if _, err := tr.translateRequest(ctx, benchRequest); err != nil {
-		t.Fatal(err)
-	}
-	allocs := testing.AllocsPerRun(200, func() {
+	llmtest.AllocBound(t, fastJSON, 3, "translating the benchmark request", func() {
 		if _, err := tr.translateRequest(ctx, benchRequest); err != nil {
 			t.Fatal(err)
 		}
 	})
-	if allocs > 3 {
-		t.Errorf("translating the benchmark request allocates %.1f times, want at most 3", allocs)
-	}
 }
 
 // replyCase is an upstream reply with what it is translated under.
@@ -254,22 +243,13 @@ func TestReplyScratchReuseMatchesFresh(t *testing.T) {
 // reply (a text block and a tool_use) takes the client's body, the returned completion and
 // the model and id it keeps (15 before the reply scratch).
 func TestTranslateResponseAllocs(t *testing.T) {
-	if !fastJSON {
-		t.Skip("GWCTL_NOFAST=anthropic decodes with encoding/json")
-	}
-	if testenv.RaceSlowdown > 1 {
-		t.Skip("the race detector makes sync.Pool drop what it is given")
-	}
 	tr := newTranslator(&Config{}, quietLogger())
 	ctx := context.Background()
-	allocs := testing.AllocsPerRun(200, func() {
+	llmtest.AllocBound(t, fastJSON, 4, "translating the benchmark reply", func() {
 		if _, ok := tr.translateResponse(ctx, benchResponse, created, ""); !ok {
 			t.Fatal("not translated")
 		}
 	})
-	if allocs > 4 {
-		t.Errorf("translating the benchmark reply allocates %.1f times, want at most 4", allocs)
-	}
 }
 
 // FuzzScratchReuse: any request body translates to the same bytes (or error) in a scratch

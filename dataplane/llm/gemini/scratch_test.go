@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/infergw/gwctl/internal/testenv"
+	"github.com/infergw/gwctl/dataplane/llm/llmtest"
 )
 
 // scratchInputs are request bodies that use every part of a scratch: tool calls with escaped
@@ -103,25 +103,13 @@ func TestScratchClearDropsReferences(t *testing.T) {
 // two tools) takes the upstream body, its path and the returned request; each further
 // allocation would be per message or per part again (46 before the scratch).
 func TestTranslateRequestAllocs(t *testing.T) {
-	if !fastJSON {
-		t.Skip("GWCTL_NOFAST=gemini decodes with encoding/json")
-	}
-	if testenv.RaceSlowdown > 1 {
-		t.Skip("the race detector makes sync.Pool drop what it is given")
-	}
 	tr := testTranslator()
 	ctx := context.Background()
-	if _, err := tr.translateRequest(ctx, benchRequest); err != nil {
-		t.Fatal(err)
-	}
-	allocs := testing.AllocsPerRun(200, func() {
+	llmtest.AllocBound(t, fastJSON, 5, "translating the benchmark request", func() {
 		if _, err := tr.translateRequest(ctx, benchRequest); err != nil {
 			t.Fatal(err)
 		}
 	})
-	if allocs > 5 {
-		t.Errorf("translating the benchmark request allocates %.1f times, want at most 5", allocs)
-	}
 }
 
 // replied is a reply translation's result as bytes.
@@ -168,20 +156,11 @@ func TestReplyScratchReuseMatchesFresh(t *testing.T) {
 // reply (a text part and a function call) takes the client's body and the id and model the
 // result keeps (18 before the reply scratch and aliasing).
 func TestTranslateResponseAllocs(t *testing.T) {
-	if !fastJSON {
-		t.Skip("GWCTL_NOFAST=gemini decodes with encoding/json")
-	}
-	if testenv.RaceSlowdown > 1 {
-		t.Skip("the race detector makes sync.Pool drop what it is given")
-	}
 	tr := testTranslator()
 	ctx := context.Background()
-	allocs := testing.AllocsPerRun(200, func() {
+	llmtest.AllocBound(t, fastJSON, 4, "translating the benchmark reply", func() {
 		if _, ok := tr.translateResponse(ctx, benchResponse, created, "gemini-2.5-flash"); !ok {
 			t.Fatal("not translated")
 		}
 	})
-	if allocs > 4 {
-		t.Errorf("translating the benchmark reply allocates %.1f times, want at most 4", allocs)
-	}
 }
