@@ -3,6 +3,7 @@ package wiring
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/infergw/gwctl/dataplane/epp"
 	"github.com/infergw/gwctl/dataplane/pool"
@@ -33,6 +34,10 @@ func (in *Installer) installPools() error {
 			cfg.ResolveInterval = in.opts.PoolResolveInterval
 		}
 		cfg.Scheduler = in.opts.PoolScheduler
+		external := b.Pool.Picker.External() && !in.opts.PoolInProcess
+		if external && cfg.FailureMode != pool.FailOpen {
+			cfg.Scheduler.ScrapeInterval = reachInterval(cfg.Scheduler.ScrapeInterval)
+		}
 		cfg.Tracer = spans{in: in}.Tracer("gwctl/dataplane/pool")
 		if b.TLS != nil {
 			// Endpoints are pod addresses: the policy's hostname (SNI) is what is verified.
@@ -50,10 +55,22 @@ func (in *Installer) installPools() error {
 			_ = p.Close()
 			return nil, backendErr(b, err)
 		}
-		if pk := b.Pool.Picker; pk.External() && !in.opts.PoolInProcess {
+		if external {
+			pk := b.Pool.Picker
 			return in.epp.Handler(p, epp.Picker{Address: pk.Service.Address, FailureMode: cfg.FailureMode}), nil
 		}
 		return p, nil
 	})
 	return nil
+}
+
+// eppReachEvery is how often a pool whose picker is an EPP with FailClose scrapes its endpoints:
+// it never picks in-process, so it needs the scrapes only to know which endpoints it can reach
+// (the subset hint) and for the endpoint gauges, not the picker's 50 ms freshness; scraping
+// every model server 20 times a second would wake the dataplane for the EPP's work.
+const eppReachEvery = time.Second
+
+// reachInterval is the scrape interval of such a pool: the configured one when it is longer.
+func reachInterval(configured time.Duration) time.Duration {
+	return max(configured, eppReachEvery)
 }
