@@ -55,7 +55,7 @@ func (c *Client) exchange(ctx context.Context, h *handler, r *http.Request, body
 	if err != nil {
 		return nil, &failure{reason: "unavailable", err: err}
 	}
-	sctx, cancel := context.WithCancel(ctx)
+	sctx, cancel := streamContext(ctx)
 	ex := &exchange{c: c, h: h, ctx: sctx, cancel: cancel, mode: c.opts.Mode, body: body}
 	// The request phase reads the picker's replies on this goroutine (no receiver goroutine,
 	// no channel hop per reply): the phase's end cancels the stream, which ends a blocked Send

@@ -1,0 +1,579 @@
+package epp
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/infergw/gwctl/pkg/fastpath"
+)
+
+// h2Fast is the hand-rolled ext_proc client (GWCTL_NOFAST=eppclient turns it off for grpc-go's).
+var h2Fast = fastpath.Enabled(fastpath.EPPClient)
+
+const (
+	processPath = "/envoy.service.ext_proc.v3.ExternalProcessor/Process"
+	// h2MaxConns bounds the connections to one picker; a stream that finds each at the peer's
+	// MAX_CONCURRENT_STREAMS waits for a slot.
+	h2MaxConns = 4
+	// h2MaxStreams is our own bound of streams per connection (each may buffer a message).
+	h2MaxStreams = 1000
+	// h2MaxHeaderList bounds a header block the picker sends (headers, trailers).
+	h2MaxHeaderList = 64 << 10
+	h2FrameSize     = 16 << 10 // the frames we accept (HTTP/2's default)
+	h2InitialWindow = 65535
+)
+
+var errClientClosing = status.Error(codes.Canceled, "grpc: the client connection is closing")
+
+// h2Client is the fast path's ext_proc client of one picker address: gRPC over HTTP/2 where
+// the caller's goroutine writes its own frames (one write per message, no writer goroutine) and
+// one reader goroutine per connection hands each reply to its stream.
+type h2Client struct {
+	addr   string
+	tls    *tls.Config
+	maxMsg int
+
+	mu      sync.Mutex
+	conns   []*h2Conn     // open to new streams
+	dialing chan struct{} // closed when the dial in progress ends
+	freed   chan struct{} // closed when a stream slot frees, for callers waiting for one
+	closed  bool
+}
+
+var _ extprocv3.ExternalProcessorClient = (*h2Client)(nil)
+
+func newH2Client(addr string, tc *tls.Config, maxMsg int) *h2Client {
+	return &h2Client{addr: addr, tls: tc, maxMsg: maxMsg}
+}
+
+// Process opens a stream; its HEADERS go out with the first message.
+func (c *h2Client) Process(ctx context.Context, _ ...grpc.CallOption) (extprocv3.ExternalProcessor_ProcessClient, error) {
+	cc, err := c.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newH2Stream(c, cc, ctx), nil
+}
+
+// conn returns a connection with a stream slot reserved on it, dialing when none has one.
+func (c *h2Client) conn(ctx context.Context) (*h2Conn, error) {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return nil, errClientClosing
+		}
+		for _, cc := range c.conns {
+			if cc.reserve() {
+				c.mu.Unlock()
+				return cc, nil
+			}
+		}
+		wait := c.dialing
+		if wait == nil && len(c.conns) >= h2MaxConns {
+			if c.freed == nil {
+				c.freed = make(chan struct{})
+			}
+			wait = c.freed
+		}
+		if wait != nil {
+			c.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, status.FromContextError(ctx.Err()).Err()
+			}
+		}
+		done := make(chan struct{})
+		c.dialing = done
+		c.mu.Unlock()
+		cc, err := c.dial(ctx)
+		c.mu.Lock()
+		c.dialing = nil
+		close(done)
+		if err == nil && c.closed {
+			err = errClientClosing
+			cc.fail(err)
+		} else if err == nil {
+			c.conns = append(c.conns, cc)
+		}
+		c.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// remove takes a draining or dead connection out of the pool, so new streams dial.
+func (c *h2Client) remove(cc *h2Conn) {
+	c.mu.Lock()
+	for i, x := range c.conns {
+		if x == cc {
+			c.conns = append(c.conns[:i], c.conns[i+1:]...)
+			break
+		}
+	}
+	c.wakeLocked()
+	c.mu.Unlock()
+}
+
+// slotFreed wakes callers waiting for a stream slot.
+func (c *h2Client) slotFreed() {
+	c.mu.Lock()
+	c.wakeLocked()
+	c.mu.Unlock()
+}
+
+func (c *h2Client) wakeLocked() {
+	if c.freed != nil {
+		close(c.freed)
+		c.freed = nil
+	}
+}
+
+// close fails every stream (codes.Canceled, as grpc-go's ClientConn.Close) and closes the
+// connections; their readers end with them.
+func (c *h2Client) close() {
+	c.mu.Lock()
+	c.closed = true
+	conns := c.conns
+	c.conns = nil
+	c.wakeLocked()
+	c.mu.Unlock()
+	for _, cc := range conns {
+		cc.fail(errClientClosing)
+	}
+}
+
+// dial connects, sends the client preface and reads the server's SETTINGS before any stream
+// uses the connection. Its errors are codes.Unavailable, or the context's status.
+func (c *h2Client) dial(ctx context.Context) (*h2Conn, error) {
+	unavailable := func(err error) error {
+		if ctx.Err() != nil {
+			return status.FromContextError(ctx.Err()).Err()
+		}
+		return status.Errorf(codes.Unavailable, "connection error: desc = %q", err.Error())
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", c.addr)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(aLongTimeAgo) })
+	defer stop()
+	scheme := "http"
+	if c.tls != nil {
+		scheme = "https"
+		cfg := c.tls.Clone()
+		cfg.NextProtos = []string{"h2"}
+		if cfg.ServerName == "" {
+			cfg.ServerName, _, _ = net.SplitHostPort(c.addr)
+		}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = nc.Close()
+			return nil, unavailable(fmt.Errorf("tls: %w", err))
+		}
+		if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
+			_ = nc.Close()
+			return nil, unavailable(fmt.Errorf("the picker did not negotiate ALPN h2 (got %q)", p))
+		}
+		nc = tc
+	}
+	cc := newH2Conn(c, nc, scheme)
+	if err := cc.handshake(); err != nil {
+		_ = nc.Close()
+		return nil, unavailable(err)
+	}
+	if !stop() {
+		_ = nc.Close()
+		return nil, unavailable(ctx.Err())
+	}
+	go cc.readLoop()
+	return cc, nil
+}
+
+// h2Conn is one HTTP/2 connection to a picker.
+type h2Conn struct {
+	c      *h2Client
+	nc     net.Conn
+	fr     *http2.Framer // read by readLoop only; frames are written by hand
+	scheme string
+
+	// wmu orders writes: frames of one stream in order, HEADERS in stream-ID order, the hpack
+	// encoder's state as the peer decodes it.
+	wmu  sync.Mutex
+	wbuf []byte
+	hbuf hpackBuf
+	henc *hpack.Encoder
+	werr error
+
+	mu          sync.Mutex
+	streams     map[uint32]*h2Stream // streams whose HEADERS went out
+	nextID      uint32
+	active      int // reserved slots: streams opened on this connection and not finished
+	peerMax     uint32
+	peerWindow  int32 // the peer's initial stream window
+	peerFrame   uint32
+	sendWindow  int32 // connection-level, for our DATA
+	recvWindow  int32 // connection-level, for the peer's DATA
+	recvUnacked int32
+	goaway      bool
+	lastID      uint32
+	err         error         // set once: the connection is dead
+	winCh       chan struct{} // closed when a window opens or a stream ends, for blocked Sends
+}
+
+// hpackBuf collects one header block.
+type hpackBuf struct{ b []byte }
+
+func (h *hpackBuf) Write(p []byte) (int, error) { h.b = append(h.b, p...); return len(p), nil }
+
+func newH2Conn(c *h2Client, nc net.Conn, scheme string) *h2Conn {
+	cc := &h2Conn{
+		c: c, nc: nc, scheme: scheme,
+		streams: map[uint32]*h2Stream{}, nextID: 1,
+		peerMax: h2MaxStreams, peerWindow: h2InitialWindow, peerFrame: h2FrameSize,
+		sendWindow: h2InitialWindow, recvWindow: connWindow,
+	}
+	cc.henc = hpack.NewEncoder(&cc.hbuf)
+	cc.fr = http2.NewFramer(nil, bufio.NewReaderSize(nc, 32<<10))
+	cc.fr.SetMaxReadFrameSize(h2FrameSize)
+	cc.fr.MaxHeaderListSize = h2MaxHeaderList
+	cc.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	return cc
+}
+
+// handshake writes the preface, our SETTINGS and the connection window in one write, then
+// reads the server's SETTINGS (a peer that is not an HTTP/2 server fails here).
+func (cc *h2Conn) handshake() error {
+	b := append([]byte(nil), http2.ClientPreface...)
+	b = appendFrameHeader(b, 3*6, http2.FrameSettings, 0, 0)
+	for _, s := range []http2.Setting{
+		{ID: http2.SettingEnablePush, Val: 0},
+		{ID: http2.SettingInitialWindowSize, Val: streamWindow},
+		{ID: http2.SettingMaxHeaderListSize, Val: h2MaxHeaderList},
+	} {
+		b = binary.BigEndian.AppendUint16(b, uint16(s.ID))
+		b = binary.BigEndian.AppendUint32(b, s.Val)
+	}
+	b = appendWindowUpdate(b, 0, connWindow-h2InitialWindow)
+	if _, err := cc.nc.Write(b); err != nil {
+		return err
+	}
+	f, err := cc.fr.ReadFrame()
+	if err != nil {
+		return fmt.Errorf("reading the server's preface: %w", err)
+	}
+	sf, ok := f.(*http2.SettingsFrame)
+	if !ok || sf.IsAck() {
+		return fmt.Errorf("the server's preface is a %v frame, not SETTINGS", f.Header().Type)
+	}
+	return cc.settings(sf)
+}
+
+// reserve takes a stream slot, if the connection takes new streams.
+func (cc *h2Conn) reserve() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.err != nil || cc.goaway || cc.active >= int(min(cc.peerMax, h2MaxStreams)) {
+		return false
+	}
+	cc.active++
+	return true
+}
+
+// release frees a slot; the last stream of a draining connection closes it.
+func (cc *h2Conn) release() {
+	cc.mu.Lock()
+	cc.active--
+	drained := cc.goaway && cc.active == 0 && cc.err == nil
+	cc.mu.Unlock()
+	if drained {
+		cc.fail(status.Error(codes.Unavailable, "the connection drained after GOAWAY"))
+	}
+	cc.c.slotFreed()
+}
+
+// wake wakes Sends waiting for a window or for their stream's end; cc.mu held.
+func (cc *h2Conn) wakeLocked() {
+	if cc.winCh != nil {
+		close(cc.winCh)
+		cc.winCh = nil
+	}
+}
+
+// write sends b (whole frames) in one write; a failed write kills the connection. wmu held.
+func (cc *h2Conn) writeLocked(b []byte) error {
+	if cc.werr != nil {
+		return cc.werr
+	}
+	if _, err := cc.nc.Write(b); err != nil {
+		cc.werr = err
+		go cc.fail(status.Errorf(codes.Unavailable, "connection error: desc = %q", err.Error()))
+		return err
+	}
+	return nil
+}
+
+// writeFrames writes b under the write lock (window updates, acks, resets).
+func (cc *h2Conn) writeFrames(b []byte) {
+	cc.wmu.Lock()
+	_ = cc.writeLocked(b)
+	cc.wmu.Unlock()
+}
+
+// fail kills the connection: every stream ends with err, the reader ends as the socket closes.
+func (cc *h2Conn) fail(err error) {
+	cc.mu.Lock()
+	if cc.err != nil {
+		cc.mu.Unlock()
+		return
+	}
+	cc.err = err
+	streams := make([]*h2Stream, 0, len(cc.streams))
+	for _, s := range cc.streams {
+		streams = append(streams, s)
+	}
+	clear(cc.streams)
+	cc.wakeLocked()
+	cc.mu.Unlock()
+	_ = cc.nc.Close()
+	for _, s := range streams {
+		s.finish(err, rstNone)
+	}
+	cc.c.remove(cc)
+}
+
+// readLoop reads the picker's frames until the connection dies.
+func (cc *h2Conn) readLoop() {
+	for {
+		f, err := cc.fr.ReadFrame()
+		if err == nil {
+			err = cc.handle(f)
+		} else if se, ok := errors.AsType[http2.StreamError](err); ok {
+			err = nil
+			cc.resetStream(se.StreamID, se.Code, status.Errorf(codes.Internal, "malformed header block: %v", se))
+		}
+		if err != nil {
+			cc.mu.Lock()
+			dead := cc.err
+			cc.mu.Unlock()
+			if dead == nil {
+				dead = status.Errorf(codes.Unavailable, "error reading from server: %v", err)
+			}
+			cc.fail(dead)
+			return
+		}
+	}
+}
+
+// stream returns the open stream id, or nil (one that ended, or never existed).
+func (cc *h2Conn) stream(id uint32) *h2Stream {
+	cc.mu.Lock()
+	s := cc.streams[id]
+	cc.mu.Unlock()
+	return s
+}
+
+// handle applies one frame; an error is the connection's end.
+func (cc *h2Conn) handle(f http2.Frame) error {
+	switch f := f.(type) {
+	case *http2.DataFrame:
+		return cc.data(f)
+	case *http2.MetaHeadersFrame:
+		if s := cc.stream(f.StreamID); s != nil {
+			s.headers(f)
+		}
+	case *http2.RSTStreamFrame:
+		if s := cc.stream(f.StreamID); s != nil {
+			s.finish(rstStatus(f.ErrCode), rstNone)
+		}
+	case *http2.SettingsFrame:
+		if f.IsAck() {
+			return nil
+		}
+		if err := cc.settings(f); err != nil {
+			return err
+		}
+		cc.writeFrames(appendFrameHeader(nil, 0, http2.FrameSettings, http2.FlagSettingsAck, 0))
+	case *http2.PingFrame:
+		if !f.IsAck() {
+			b := appendFrameHeader(make([]byte, 0, 17), 8, http2.FramePing, http2.FlagPingAck, 0)
+			cc.writeFrames(append(b, f.Data[:]...))
+		}
+	case *http2.WindowUpdateFrame:
+		return cc.windowUpdate(f)
+	case *http2.GoAwayFrame:
+		cc.goAway(f.LastStreamID)
+	case *http2.PushPromiseFrame:
+		return errors.New("PUSH_PROMISE with push disabled")
+	}
+	return nil
+}
+
+// data delivers a DATA frame's payload and keeps both receive windows open.
+func (cc *h2Conn) data(f *http2.DataFrame) error {
+	n := int32(f.Length)
+	cc.mu.Lock()
+	s := cc.streams[f.StreamID]
+	cc.recvWindow -= n
+	if cc.recvWindow < 0 {
+		cc.mu.Unlock()
+		return errors.New("the server overflowed the connection window")
+	}
+	cc.recvUnacked += n
+	var connInc int32
+	if cc.recvUnacked >= connWindow/4 {
+		connInc, cc.recvUnacked = cc.recvUnacked, 0
+		cc.recvWindow += connInc
+	}
+	cc.mu.Unlock()
+	var streamInc int32
+	if s != nil {
+		streamInc = s.data(f.Data(), n, f.StreamEnded())
+	}
+	if connInc > 0 || streamInc > 0 {
+		var b []byte
+		if connInc > 0 {
+			b = appendWindowUpdate(b, 0, uint32(connInc))
+		}
+		if streamInc > 0 {
+			b = appendWindowUpdate(b, f.StreamID, uint32(streamInc))
+		}
+		cc.writeFrames(b)
+	}
+	return nil
+}
+
+func (cc *h2Conn) settings(f *http2.SettingsFrame) error {
+	var hdrTable *uint32
+	cc.mu.Lock()
+	err := f.ForeachSetting(func(s http2.Setting) error {
+		if err := s.Valid(); err != nil {
+			return err
+		}
+		switch s.ID {
+		case http2.SettingMaxConcurrentStreams:
+			cc.peerMax = s.Val
+		case http2.SettingInitialWindowSize:
+			delta := int32(s.Val) - cc.peerWindow
+			cc.peerWindow = int32(s.Val)
+			for _, st := range cc.streams {
+				st.sendWindow += delta
+			}
+		case http2.SettingMaxFrameSize:
+			cc.peerFrame = s.Val
+		case http2.SettingHeaderTableSize:
+			v := s.Val
+			hdrTable = &v
+		}
+		return nil
+	})
+	cc.wakeLocked()
+	cc.mu.Unlock()
+	if hdrTable != nil {
+		cc.wmu.Lock()
+		cc.henc.SetMaxDynamicTableSizeLimit(*hdrTable)
+		cc.wmu.Unlock()
+	}
+	cc.c.slotFreed() // MAX_CONCURRENT_STREAMS may have grown
+	return err
+}
+
+func (cc *h2Conn) windowUpdate(f *http2.WindowUpdateFrame) error {
+	inc := int64(f.Increment)
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.wakeLocked()
+	if f.StreamID == 0 {
+		if int64(cc.sendWindow)+inc > 1<<31-1 {
+			return errors.New("the server overflowed our connection window")
+		}
+		cc.sendWindow += int32(inc)
+		return nil
+	}
+	if s := cc.streams[f.StreamID]; s != nil && int64(s.sendWindow)+inc <= 1<<31-1 {
+		s.sendWindow += int32(inc)
+	}
+	return nil
+}
+
+// goAway stops new streams on the connection; those the server will not process fail as
+// codes.Unavailable, the others run to their end, and the last one closes the connection.
+func (cc *h2Conn) goAway(last uint32) {
+	cc.mu.Lock()
+	if !cc.goaway || last < cc.lastID {
+		cc.lastID = last
+	}
+	cc.goaway = true
+	var refused []*h2Stream
+	for id, s := range cc.streams {
+		if id > cc.lastID {
+			refused = append(refused, s)
+		}
+	}
+	idle := cc.active == 0
+	cc.wakeLocked()
+	cc.mu.Unlock()
+	cc.c.remove(cc)
+	for _, s := range refused {
+		s.finish(status.Error(codes.Unavailable, "the server stopped accepting new streams (GOAWAY)"), rstNone)
+	}
+	if idle {
+		cc.fail(status.Error(codes.Unavailable, "the connection drained after GOAWAY"))
+	}
+}
+
+// resetStream ends stream id with err and tells the server.
+func (cc *h2Conn) resetStream(id uint32, code http2.ErrCode, err error) {
+	if s := cc.stream(id); s != nil {
+		s.finish(err, rstNone)
+	}
+	cc.writeFrames(appendRST(nil, id, code))
+}
+
+// rstStatus is the status grpc-go gives a stream the server reset.
+func rstStatus(code http2.ErrCode) error {
+	c := codes.Internal
+	switch code {
+	case http2.ErrCodeRefusedStream:
+		c = codes.Unavailable
+	case http2.ErrCodeCancel:
+		c = codes.Canceled
+	case http2.ErrCodeFlowControl, http2.ErrCodeEnhanceYourCalm:
+		c = codes.ResourceExhausted
+	case http2.ErrCodeInadequateSecurity:
+		c = codes.PermissionDenied
+	}
+	return status.Errorf(c, "stream terminated by RST_STREAM with error code: %v", code)
+}
+
+func appendFrameHeader(b []byte, length int, t http2.FrameType, flags http2.Flags, id uint32) []byte {
+	return append(b, byte(length>>16), byte(length>>8), byte(length), byte(t), byte(flags),
+		byte(id>>24)&0x7f, byte(id>>16), byte(id>>8), byte(id))
+}
+
+func appendWindowUpdate(b []byte, id, inc uint32) []byte {
+	b = appendFrameHeader(b, 4, http2.FrameWindowUpdate, 0, id)
+	return binary.BigEndian.AppendUint32(b, inc&0x7fffffff)
+}
+
+func appendRST(b []byte, id uint32, code http2.ErrCode) []byte {
+	b = appendFrameHeader(b, 4, http2.FrameRSTStream, 0, id)
+	return binary.BigEndian.AppendUint32(b, uint32(code))
+}

@@ -1,0 +1,631 @@
+package epp
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// How a stream's end is told to the server.
+const (
+	rstNone   = iota
+	rstCancel // RST_STREAM(CANCEL) once the HEADERS went out: the caller gave up
+	rstIfOpen // RST_STREAM(NO_ERROR) when the server ended before we did, as grpc-go
+)
+
+// h2Stream is one ext_proc stream of the fast path. Send, CloseSend and Recv behave as
+// grpc-go's: one Send (or CloseSend) at a time and one Recv at a time; a Send on a stream that
+// ended returns io.EOF and Recv the status it ended with.
+type h2Stream struct {
+	c   *h2Client
+	ctx context.Context
+
+	// Under cc.wmu (and cc.mu when id is set): the stream's ID (0 until the HEADERS go out with
+	// the first message) and whether our side ended (END_STREAM or RST_STREAM written).
+	id       uint32
+	localEnd bool
+	// sendWindow is the peer's window for this stream; under cc.mu.
+	sendWindow int32
+
+	mu         sync.Mutex
+	cc         *h2Conn // nil while moving to another connection; the stream holds a slot on it
+	stop       func() bool
+	in         []byte // received DATA not yet taken by Recv
+	ready      int    // bytes at the front of in that are whole messages
+	scan       int    // offset in in of the first message prefix not yet checked
+	recvWindow int32
+	unacked    int32
+	gotHeader  bool
+	hdrFields  []hpack.HeaderField
+	hdrWait    chan struct{}
+	trlFields  []hpack.HeaderField
+	done       bool
+	cancelled  bool
+	err        error // io.EOF when the server ended with status OK
+
+	wake  chan struct{} // Recv's: data, or the end
+	spare []byte        // Recv's: the buffer of the previous message
+}
+
+var _ extprocv3.ExternalProcessor_ProcessClient = (*h2Stream)(nil)
+
+// streamCtx is the stream context of an exchange in the fast path: its cancel ends the stream
+// on the cancelling goroutine (context.AfterFunc would start a goroutine per pick, as every
+// exchange ends by cancelling its stream).
+type streamCtx struct {
+	context.Context
+	parent context.Context
+	s      atomic.Pointer[h2Stream]
+}
+
+// streamContext returns an exchange's stream context: context.WithCancel, or a streamCtx in
+// the fast path.
+func streamContext(parent context.Context) (context.Context, context.CancelFunc) {
+	inner, cancel := context.WithCancel(parent)
+	if !h2Fast {
+		return inner, cancel
+	}
+	sc := &streamCtx{Context: inner, parent: parent}
+	return sc, func() {
+		cancel()
+		if s := sc.s.Swap(nil); s != nil {
+			s.cancel(context.Canceled)
+		}
+	}
+}
+
+func newH2Stream(c *h2Client, cc *h2Conn, ctx context.Context) *h2Stream {
+	s := &h2Stream{c: c, ctx: ctx, cc: cc, recvWindow: streamWindow, wake: make(chan struct{}, 1)}
+	watch := ctx
+	if sc, ok := ctx.(*streamCtx); ok {
+		sc.s.Store(s)
+		watch = sc.parent
+	}
+	stop := context.AfterFunc(watch, func() { s.cancel(watch.Err()) })
+	s.mu.Lock()
+	s.stop = stop
+	s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		s.cancel(err)
+	}
+	return s
+}
+
+// cancel ends the stream as grpc-go does when its context ends.
+func (s *h2Stream) cancel(err error) { s.finish(status.FromContextError(err).Err(), rstCancel) }
+
+// finish ends the stream once: Recv returns err after what was received, a blocked Send
+// returns, the server is told as rst says, and the stream's slot frees.
+func (s *h2Stream) finish(err error, rst int) {
+	s.mu.Lock()
+	if s.done {
+		s.mu.Unlock()
+		return
+	}
+	s.done, s.err = true, err
+	s.cancelled = rst == rstCancel
+	cc, stop := s.cc, s.stop
+	if s.hdrWait != nil {
+		close(s.hdrWait)
+		s.hdrWait = nil
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	if stop != nil {
+		stop()
+	}
+	if cc == nil {
+		return
+	}
+	if rst != rstNone {
+		cc.wmu.Lock()
+		if s.id != 0 && (rst == rstCancel || !s.localEnd) {
+			code := http2.ErrCodeCancel
+			if rst == rstIfOpen {
+				code = http2.ErrCodeNo
+			}
+			s.localEnd = true
+			cc.wbuf = appendRST(cc.wbuf[:0], s.id, code)
+			_ = cc.writeLocked(cc.wbuf)
+		}
+		cc.wmu.Unlock()
+	}
+	cc.mu.Lock()
+	if s.id != 0 {
+		delete(cc.streams, s.id)
+	}
+	cc.wakeLocked()
+	cc.mu.Unlock()
+	cc.release()
+}
+
+// rehome moves a stream whose HEADERS have not gone out off a connection that takes no new
+// streams (GOAWAY, dead) to one that does; false when it ended instead.
+func (s *h2Stream) rehome(old *h2Conn) bool {
+	s.mu.Lock()
+	if s.done || s.cc != old {
+		s.mu.Unlock()
+		return false
+	}
+	s.cc = nil
+	s.mu.Unlock()
+	old.release()
+	cc, err := s.c.conn(s.ctx)
+	if err != nil {
+		s.finish(err, rstNone)
+		return false
+	}
+	s.mu.Lock()
+	if s.done {
+		s.mu.Unlock()
+		cc.release()
+		return false
+	}
+	s.cc = cc
+	s.mu.Unlock()
+	return true
+}
+
+var sendBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+func (s *h2Stream) Send(m *extprocv3.ProcessingRequest) error { return s.SendMsg(m) }
+
+// SendMsg writes m (HEADERS first on the stream's first message) on the caller's goroutine.
+func (s *h2Stream) SendMsg(m any) error {
+	pm, ok := m.(proto.Message)
+	if !ok {
+		return status.Errorf(codes.Internal, "grpc: cannot send %T", m)
+	}
+	bp := sendBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			sendBufs.Put(bp)
+		}
+	}()
+	b, err := proto.MarshalOptions{}.MarshalAppend(append((*bp)[:0], 0, 0, 0, 0, 0), pm)
+	*bp = b
+	if err != nil {
+		return status.Errorf(codes.Internal, "grpc: error while marshaling: %v", err)
+	}
+	if n := len(b) - 5; n > s.c.maxMsg {
+		return status.Errorf(codes.ResourceExhausted, "grpc: trying to send message larger than max (%d vs. %d)", n, s.c.maxMsg)
+	}
+	binary.BigEndian.PutUint32(b[1:5], uint32(len(b)-5))
+	return s.write(b, false)
+}
+
+// CloseSend ends our side of the stream.
+func (s *h2Stream) CloseSend() error {
+	_ = s.write(nil, true)
+	return nil
+}
+
+// write sends data as DATA frames, within the peer's windows, waiting for them to open until
+// the stream's context ends; end sets END_STREAM on the last frame. io.EOF: the stream ended.
+func (s *h2Stream) write(data []byte, end bool) error {
+	for {
+		s.mu.Lock()
+		cc, done := s.cc, s.done
+		s.mu.Unlock()
+		if done || cc == nil {
+			return io.EOF
+		}
+		cc.wmu.Lock()
+		cc.mu.Lock()
+		headers := false
+		if s.id == 0 {
+			if cc.err != nil || cc.goaway || cc.nextID >= 1<<31 {
+				cc.mu.Unlock()
+				cc.wmu.Unlock()
+				if !s.rehome(cc) {
+					return io.EOF
+				}
+				continue
+			}
+			// Under wmu: a finish that set done after this reads the ID and resets the stream.
+			s.mu.Lock()
+			done = s.done
+			s.mu.Unlock()
+			if done {
+				cc.mu.Unlock()
+				cc.wmu.Unlock()
+				return io.EOF
+			}
+			s.id, headers = cc.nextID, true
+			cc.nextID += 2
+			cc.streams[s.id] = s
+			s.sendWindow = cc.peerWindow
+		} else if cc.err != nil || s.localEnd {
+			cc.mu.Unlock()
+			cc.wmu.Unlock()
+			return io.EOF
+		}
+		n := max(0, min(len(data), int(cc.sendWindow), int(s.sendWindow)))
+		var wait chan struct{}
+		if n < len(data) {
+			if cc.winCh == nil {
+				cc.winCh = make(chan struct{})
+			}
+			wait = cc.winCh
+		}
+		cc.sendWindow -= int32(n)
+		s.sendWindow -= int32(n)
+		frame := int(cc.peerFrame)
+		cc.mu.Unlock()
+
+		last := end && n == len(data)
+		b := cc.wbuf[:0]
+		if headers {
+			b = cc.appendHeaders(b, s, last && n == 0, frame)
+		}
+		if n > 0 || (last && !headers) {
+			for off := 0; ; {
+				k := min(n-off, frame)
+				var fl http2.Flags
+				if last && off+k == n {
+					fl = http2.FlagDataEndStream
+				}
+				b = appendFrameHeader(b, k, http2.FrameData, fl, s.id)
+				b = append(b, data[off:off+k]...)
+				if off += k; off >= n {
+					break
+				}
+			}
+		}
+		err := cc.writeLocked(b)
+		if cap(b) <= 256<<10 {
+			cc.wbuf = b
+		}
+		if last {
+			s.localEnd = true
+		}
+		cc.wmu.Unlock()
+		if err != nil {
+			return io.EOF
+		}
+		data = data[n:]
+		if wait == nil {
+			return nil
+		}
+		select {
+		case <-wait:
+		case <-s.ctx.Done():
+			return io.EOF
+		}
+	}
+}
+
+// appendHeaders appends the stream's HEADERS (and CONTINUATIONs past the peer's frame size).
+// cc.wmu held: the encoder's table is the peer's decoder's.
+func (cc *h2Conn) appendHeaders(b []byte, s *h2Stream, end bool, frame int) []byte {
+	cc.hbuf.b = cc.hbuf.b[:0]
+	e := cc.henc
+	_ = e.WriteField(hpack.HeaderField{Name: ":method", Value: "POST"})
+	_ = e.WriteField(hpack.HeaderField{Name: ":scheme", Value: cc.scheme})
+	_ = e.WriteField(hpack.HeaderField{Name: ":path", Value: processPath})
+	_ = e.WriteField(hpack.HeaderField{Name: ":authority", Value: cc.c.addr})
+	_ = e.WriteField(hpack.HeaderField{Name: "content-type", Value: "application/grpc"})
+	_ = e.WriteField(hpack.HeaderField{Name: "te", Value: "trailers"})
+	if dl, ok := s.ctx.Deadline(); ok {
+		_ = e.WriteField(hpack.HeaderField{Name: "grpc-timeout", Value: grpcTimeout(time.Until(dl))})
+	}
+	block := cc.hbuf.b
+	typ := http2.FrameHeaders
+	for {
+		k := min(len(block), frame)
+		var fl http2.Flags
+		if k == len(block) {
+			fl |= http2.FlagHeadersEndHeaders
+		}
+		if end && typ == http2.FrameHeaders {
+			fl |= http2.FlagHeadersEndStream
+		}
+		b = appendFrameHeader(b, k, typ, fl, s.id)
+		b = append(b, block[:k]...)
+		if block = block[k:]; len(block) == 0 {
+			return b
+		}
+		typ = http2.FrameContinuation
+	}
+}
+
+// grpcTimeout encodes d as gRPC's grpc-timeout header (at most 8 digits, rounded up).
+func grpcTimeout(d time.Duration) string {
+	if d <= 0 {
+		return "0n"
+	}
+	for _, u := range []struct {
+		d time.Duration
+		s string
+	}{{time.Nanosecond, "n"}, {time.Microsecond, "u"}, {time.Millisecond, "m"}, {time.Second, "S"}, {time.Minute, "M"}, {time.Hour, "H"}} {
+		if v := (d + u.d - 1) / u.d; v < 1e8 {
+			return strconv.FormatInt(int64(v), 10) + u.s
+		}
+	}
+	return "99999999H"
+}
+
+func (s *h2Stream) Recv() (*extprocv3.ProcessingResponse, error) {
+	m := new(extprocv3.ProcessingResponse)
+	if err := s.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// RecvMsg waits for the next message; after the last, the status the stream ended with
+// (io.EOF for OK). A cancelled stream returns its status at once.
+func (s *h2Stream) RecvMsg(m any) error {
+	pm, ok := m.(proto.Message)
+	if !ok {
+		return status.Errorf(codes.Internal, "grpc: cannot receive into %T", m)
+	}
+	for {
+		s.mu.Lock()
+		if s.ready > 0 && !s.cancelled {
+			n := 5 + int(binary.BigEndian.Uint32(s.in[1:5]))
+			msg := s.in
+			s.in = append(s.spare[:0], msg[n:]...)
+			s.spare = nil
+			s.ready -= n
+			s.scan -= n
+			inc := s.ackLocked()
+			cc, id := s.cc, s.id
+			s.mu.Unlock()
+			if inc > 0 && cc != nil {
+				cc.writeFrames(appendWindowUpdate(nil, id, uint32(inc)))
+			}
+			err := proto.Unmarshal(msg[5:n], pm)
+			if cap(msg) <= 64<<10 {
+				s.spare = msg
+			}
+			if err != nil {
+				err = status.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err)
+				s.finish(err, rstCancel)
+			}
+			return err
+		}
+		if s.done {
+			err := s.err
+			s.mu.Unlock()
+			return err
+		}
+		s.mu.Unlock()
+		<-s.wake
+	}
+}
+
+// ackLocked returns the stream window to give back: what was received, once a quarter window
+// of it, unless whole messages Recv has not taken fill a window (the picker then waits for
+// the reader). s.mu held.
+func (s *h2Stream) ackLocked() int32 {
+	if s.unacked < streamWindow/4 || s.ready > streamWindow {
+		return 0
+	}
+	inc := s.unacked
+	s.unacked = 0
+	s.recvWindow += inc
+	return inc
+}
+
+// data takes a DATA frame's payload (the reader's goroutine) and returns the stream window to
+// give back.
+func (s *h2Stream) data(p []byte, n int32, end bool) int32 {
+	s.mu.Lock()
+	if s.done {
+		s.mu.Unlock()
+		return 0
+	}
+	var err error
+	rst := rstCancel
+	s.recvWindow -= n
+	switch {
+	case s.recvWindow < 0:
+		err = status.Error(codes.Internal, "the server overflowed the stream's flow-control window")
+	case !s.gotHeader:
+		err = status.Error(codes.Internal, "DATA before the response headers")
+	default:
+		s.in = append(s.in, p...)
+		s.unacked += n
+		err = s.scanLocked()
+		if err == nil && end {
+			err, rst = status.Error(codes.Internal, "server closed the stream without sending trailers"), rstIfOpen
+		}
+	}
+	var inc int32
+	if err == nil {
+		inc = s.ackLocked()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.finish(err, rst)
+		return 0
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return inc
+}
+
+// scanLocked checks each new message prefix (no compression; the size limit) and marks whole
+// messages ready. s.mu held.
+func (s *h2Stream) scanLocked() error {
+	for len(s.in)-s.scan >= 5 {
+		h := s.in[s.scan:]
+		if h[0] != 0 {
+			return status.Errorf(codes.Internal, "grpc: compressed flag %d set without grpc-encoding", h[0])
+		}
+		n := binary.BigEndian.Uint32(h[1:5])
+		if uint64(n) > uint64(s.c.maxMsg) {
+			return status.Errorf(codes.ResourceExhausted, "grpc: received message larger than max (%d vs. %d)", n, s.c.maxMsg)
+		}
+		if uint64(len(h)) < 5+uint64(n) {
+			break
+		}
+		s.scan += 5 + int(n)
+		s.ready = s.scan
+	}
+	return nil
+}
+
+// headers takes the response headers or the trailers (the reader's goroutine).
+func (s *h2Stream) headers(f *http2.MetaHeadersFrame) {
+	s.mu.Lock()
+	if s.done {
+		s.mu.Unlock()
+		return
+	}
+	var err error
+	rst := rstIfOpen
+	switch {
+	case f.Truncated:
+		err, rst = status.Errorf(codes.Internal, "header list larger than %d bytes", h2MaxHeaderList), rstCancel
+	case !s.gotHeader && !(f.StreamEnded() && field(f.Fields, "grpc-status") != ""):
+		if st := f.PseudoValue("status"); st != "200" {
+			err, rst = httpStatus(st), rstCancel
+		} else if ct := field(f.Fields, "content-type"); !strings.HasPrefix(ct, "application/grpc") {
+			err, rst = status.Errorf(codes.Unknown, "transport: received unexpected content-type %q", ct), rstCancel
+		}
+		if err == nil {
+			s.gotHeader, s.hdrFields = true, f.Fields
+			if s.hdrWait != nil {
+				close(s.hdrWait)
+				s.hdrWait = nil
+			}
+			if !f.StreamEnded() {
+				s.mu.Unlock()
+				return
+			}
+			err = status.Error(codes.Internal, "server closed the stream without sending trailers")
+		}
+	case !f.StreamEnded():
+		err, rst = status.Error(codes.Internal, "a second header block without END_STREAM"), rstCancel
+	default:
+		s.trlFields = f.Fields
+		err = trailerStatus(f.Fields)
+	}
+	s.mu.Unlock()
+	s.finish(err, rst)
+}
+
+// trailerStatus is the status of a stream's trailers: io.EOF for OK.
+func trailerStatus(fields []hpack.HeaderField) error {
+	raw := field(fields, "grpc-status")
+	if raw == "" {
+		return status.Error(codes.Unknown, decodeGrpcMessage(field(fields, "grpc-message")))
+	}
+	c, err := strconv.ParseUint(raw, 10, 32)
+	if err != nil {
+		return status.Errorf(codes.Internal, "transport: malformed grpc-status %q", raw)
+	}
+	if c == 0 {
+		return io.EOF
+	}
+	return status.Error(codes.Code(c), decodeGrpcMessage(field(fields, "grpc-message")))
+}
+
+// httpStatus is grpc-go's status for a response that is not gRPC's 200.
+func httpStatus(st string) error {
+	c := codes.Unknown
+	switch st {
+	case "400":
+		c = codes.Internal
+	case "401":
+		c = codes.Unauthenticated
+	case "403":
+		c = codes.PermissionDenied
+	case "404":
+		c = codes.Unimplemented
+	case "429", "502", "503", "504":
+		c = codes.Unavailable
+	}
+	return status.Errorf(c, "unexpected HTTP status code received from server: %s", st)
+}
+
+func field(fs []hpack.HeaderField, name string) string {
+	for _, f := range fs {
+		if f.Name == name {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// decodeGrpcMessage undoes grpc-message's percent-encoding; a malformed escape stays as sent.
+func decodeGrpcMessage(m string) string {
+	if strings.IndexByte(m, '%') < 0 {
+		return m
+	}
+	var b strings.Builder
+	for i := 0; i < len(m); i++ {
+		if m[i] == '%' && i+2 < len(m) {
+			if v, err := strconv.ParseUint(m[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(m[i])
+	}
+	return b.String()
+}
+
+func (s *h2Stream) Context() context.Context { return s.ctx }
+
+// Header waits for the response headers (or the stream's end).
+func (s *h2Stream) Header() (metadata.MD, error) {
+	s.mu.Lock()
+	for !s.gotHeader && !s.done {
+		if s.hdrWait == nil {
+			s.hdrWait = make(chan struct{})
+		}
+		w := s.hdrWait
+		s.mu.Unlock()
+		<-w
+		s.mu.Lock()
+	}
+	defer s.mu.Unlock()
+	if !s.gotHeader {
+		if s.err == io.EOF {
+			return nil, nil
+		}
+		return nil, s.err
+	}
+	return toMD(s.hdrFields), nil
+}
+
+// Trailer is the trailers, once Recv returned an error.
+func (s *h2Stream) Trailer() metadata.MD {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return toMD(s.trlFields)
+}
+
+func toMD(fs []hpack.HeaderField) metadata.MD {
+	md := metadata.MD{}
+	for _, f := range fs {
+		if !f.IsPseudo() {
+			md[f.Name] = append(md[f.Name], f.Value)
+		}
+	}
+	return md
+}
