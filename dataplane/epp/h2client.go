@@ -223,7 +223,8 @@ type h2Conn struct {
 	werr error
 
 	mu          sync.Mutex
-	streams     map[uint32]*h2Stream // streams whose HEADERS went out
+	streams     map[uint32]*h2Stream   // streams whose HEADERS went out
+	unsent      map[*h2Stream]struct{} // streams holding a slot whose HEADERS did not go out yet
 	nextID      uint32
 	active      int // reserved slots: streams opened on this connection and not finished
 	peerMax     uint32
@@ -246,7 +247,7 @@ func (h *hpackBuf) Write(p []byte) (int, error) { h.b = append(h.b, p...); retur
 func newH2Conn(c *h2Client, nc net.Conn, scheme string) *h2Conn {
 	cc := &h2Conn{
 		c: c, nc: nc, scheme: scheme,
-		streams: map[uint32]*h2Stream{}, nextID: 1,
+		streams: map[uint32]*h2Stream{}, unsent: map[*h2Stream]struct{}{}, nextID: 1,
 		peerMax: h2MaxStreams, peerWindow: h2InitialWindow, peerFrame: h2FrameSize,
 		sendWindow: h2InitialWindow, recvWindow: connWindow,
 	}
@@ -297,6 +298,24 @@ func (cc *h2Conn) reserve() bool {
 	return true
 }
 
+// adopt records a new stream that holds a slot, so that the connection's end ends it; false
+// when the connection is already dead.
+func (cc *h2Conn) adopt(s *h2Stream) bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.err != nil {
+		return false
+	}
+	cc.unsent[s] = struct{}{}
+	return true
+}
+
+func (cc *h2Conn) deadErr() error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.err
+}
+
 // release frees a slot; the last stream of a draining connection closes it.
 func (cc *h2Conn) release() {
 	cc.mu.Lock()
@@ -345,11 +364,15 @@ func (cc *h2Conn) fail(err error) {
 		return
 	}
 	cc.err = err
-	streams := make([]*h2Stream, 0, len(cc.streams))
+	streams := make([]*h2Stream, 0, len(cc.streams)+len(cc.unsent))
 	for _, s := range cc.streams {
 		streams = append(streams, s)
 	}
+	for s := range cc.unsent {
+		streams = append(streams, s)
+	}
 	clear(cc.streams)
+	clear(cc.unsent)
 	cc.wakeLocked()
 	cc.mu.Unlock()
 	_ = cc.nc.Close()

@@ -91,6 +91,10 @@ func streamContext(parent context.Context) (context.Context, context.CancelFunc)
 
 func newH2Stream(c *h2Client, cc *h2Conn, ctx context.Context) *h2Stream {
 	s := &h2Stream{c: c, ctx: ctx, cc: cc, recvWindow: streamWindow, wake: make(chan struct{}, 1)}
+	if !cc.adopt(s) {
+		s.finish(cc.deadErr(), rstNone)
+		return s
+	}
 	watch := ctx
 	if sc, ok := ctx.(*streamCtx); ok {
 		sc.s.Store(s)
@@ -151,6 +155,8 @@ func (s *h2Stream) finish(err error, rst int) {
 	cc.mu.Lock()
 	if s.id != 0 {
 		delete(cc.streams, s.id)
+	} else {
+		delete(cc.unsent, s)
 	}
 	cc.wakeLocked()
 	cc.mu.Unlock()
@@ -167,6 +173,9 @@ func (s *h2Stream) rehome(old *h2Conn) bool {
 	}
 	s.cc = nil
 	s.mu.Unlock()
+	old.mu.Lock()
+	delete(old.unsent, s)
+	old.mu.Unlock()
 	old.release()
 	cc, err := s.c.conn(s.ctx)
 	if err != nil {
@@ -181,6 +190,10 @@ func (s *h2Stream) rehome(old *h2Conn) bool {
 	}
 	s.cc = cc
 	s.mu.Unlock()
+	if !cc.adopt(s) {
+		s.finish(cc.deadErr(), rstNone)
+		return false
+	}
 	return true
 }
 
@@ -203,10 +216,13 @@ func (s *h2Stream) SendMsg(m any) error {
 	b, err := proto.MarshalOptions{}.MarshalAppend(append((*bp)[:0], 0, 0, 0, 0, 0), pm)
 	*bp = b
 	if err != nil {
-		return status.Errorf(codes.Internal, "grpc: error while marshaling: %v", err)
+		err = status.Errorf(codes.Internal, "grpc: error while marshaling: %v", err)
+	} else if n := len(b) - 5; n > s.c.maxMsg {
+		err = status.Errorf(codes.ResourceExhausted, "grpc: trying to send message larger than max (%d vs. %d)", n, s.c.maxMsg)
 	}
-	if n := len(b) - 5; n > s.c.maxMsg {
-		return status.Errorf(codes.ResourceExhausted, "grpc: trying to send message larger than max (%d vs. %d)", n, s.c.maxMsg)
+	if err != nil { // grpc-go ends the stream with it: Recv returns it too
+		s.finish(err, rstCancel)
+		return err
 	}
 	binary.BigEndian.PutUint32(b[1:5], uint32(len(b)-5))
 	return s.write(b, false)
@@ -252,6 +268,7 @@ func (s *h2Stream) write(data []byte, end bool) error {
 			s.id, headers = cc.nextID, true
 			cc.nextID += 2
 			cc.streams[s.id] = s
+			delete(cc.unsent, s)
 			s.sendWindow = cc.peerWindow
 		} else if cc.err != nil || s.localEnd {
 			cc.mu.Unlock()
