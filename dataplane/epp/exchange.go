@@ -105,6 +105,9 @@ func (ex *exchange) request(phase context.Context, r *http.Request) error {
 	if subset := h.pool.Reachable(); subset != nil {
 		first.MetadataContext = subsetMetadata(subset)
 	}
+	if ex.mode.RequestBody == BodyFullDuplex && body != nil {
+		holdFirst(ex.stream) // the body's first chunk follows at once (requestPhase)
+	}
 	if err := ex.send(first); err != nil {
 		return classify(ex.endStatus(err), phase)
 	}
@@ -469,7 +472,7 @@ func (ex *exchange) close() {
 			ex.cancel()
 			ex.sendMu.Lock()
 		}
-		_ = ex.stream.CloseSend()
+		endStream(ex.stream)
 		ex.sendMu.Unlock()
 		ex.cancel()
 	})

@@ -36,18 +36,25 @@ type h2Stream struct {
 	ctx context.Context
 
 	// Under cc.wmu (and cc.mu when id is set): the stream's ID (0 until the HEADERS go out with
-	// the first message) and whether our side ended (END_STREAM or RST_STREAM written).
+	// the first message), whether our side ended (END_STREAM or RST_STREAM written) and whether
+	// RST_STREAM was.
 	id       uint32
 	localEnd bool
+	rstSent  bool
+	// The sender's: a message held for the next Send (holdNext).
+	holding bool
+	held    *[]byte
 	// sendWindow is the peer's window for this stream; under cc.mu.
 	sendWindow int32
 
 	mu         sync.Mutex
 	cc         *h2Conn // nil while moving to another connection; the stream holds a slot on it
 	stop       func() bool
-	in         []byte // received DATA not yet taken by Recv
-	ready      int    // bytes at the front of in that are whole messages
-	scan       int    // offset in in of the first message prefix not yet checked
+	in         []byte  // received DATA; Recv reads a message in place, the reader only appends
+	inBuf      *[]byte // in's pooled buffer
+	off        int     // where in the next message Recv takes starts
+	ready      int     // in[off:ready] are whole messages
+	scan       int     // offset in in of the first message prefix not yet checked
 	recvWindow int32
 	unacked    int32
 	gotHeader  bool
@@ -58,9 +65,11 @@ type h2Stream struct {
 	cancelled  bool
 	err        error // io.EOF when the server ended with status OK
 
-	wake  chan struct{} // Recv's: data, or the end
-	spare []byte        // Recv's: the buffer of the previous message
+	wake chan struct{} // Recv's: data, or the end
 }
+
+// recvBufs hold streams' received bytes: a pick's replies (its body echoed back) fit one.
+var recvBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 var _ extprocv3.ExternalProcessor_ProcessClient = (*h2Stream)(nil)
 
@@ -141,12 +150,12 @@ func (s *h2Stream) finish(err error, rst int) {
 	}
 	if rst != rstNone {
 		cc.wmu.Lock()
-		if s.id != 0 && (rst == rstCancel || !s.localEnd) {
+		if s.id != 0 && !s.rstSent && (rst == rstCancel || !s.localEnd) {
 			code := http2.ErrCodeCancel
 			if rst == rstIfOpen {
 				code = http2.ErrCodeNo
 			}
-			s.localEnd = true
+			s.localEnd, s.rstSent = true, true
 			cc.wbuf = appendRST(cc.wbuf[:0], s.id, code)
 			_ = cc.writeLocked(cc.wbuf)
 		}
@@ -201,42 +210,92 @@ var sendBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 func (s *h2Stream) Send(m *extprocv3.ProcessingRequest) error { return s.SendMsg(m) }
 
-// SendMsg writes m (HEADERS first on the stream's first message) on the caller's goroutine.
+// SendMsg writes m (HEADERS first on the stream's first message) on the caller's goroutine,
+// with a held message before it in the same write.
 func (s *h2Stream) SendMsg(m any) error {
 	pm, ok := m.(proto.Message)
 	if !ok {
 		return status.Errorf(codes.Internal, "grpc: cannot send %T", m)
 	}
-	bp := sendBufs.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= 64<<10 {
-			sendBufs.Put(bp)
-		}
-	}()
-	b, err := proto.MarshalOptions{}.MarshalAppend(append((*bp)[:0], 0, 0, 0, 0, 0), pm)
+	bp, off := s.held, 0
+	if bp != nil {
+		off, s.held = len(*bp), nil
+	} else {
+		bp = sendBufs.Get().(*[]byte)
+		*bp = (*bp)[:0]
+	}
+	b, err := proto.MarshalOptions{}.MarshalAppend(append(*bp, 0, 0, 0, 0, 0), pm)
 	*bp = b
 	if err != nil {
 		err = status.Errorf(codes.Internal, "grpc: error while marshaling: %v", err)
-	} else if n := len(b) - 5; n > s.c.maxMsg {
+	} else if n := len(b) - off - 5; n > s.c.maxMsg {
 		err = status.Errorf(codes.ResourceExhausted, "grpc: trying to send message larger than max (%d vs. %d)", n, s.c.maxMsg)
 	}
 	if err != nil { // grpc-go ends the stream with it: Recv returns it too
+		putSendBuf(bp)
 		s.finish(err, rstCancel)
 		return err
 	}
-	binary.BigEndian.PutUint32(b[1:5], uint32(len(b)-5))
-	return s.write(b, false)
+	binary.BigEndian.PutUint32(b[off+1:off+5], uint32(len(b)-off-5))
+	if s.holding {
+		s.holding, s.held = false, bp
+		return nil
+	}
+	defer putSendBuf(bp)
+	return s.write(b, false, false)
 }
+
+func putSendBuf(bp *[]byte) {
+	if cap(*bp) <= 64<<10 {
+		sendBufs.Put(bp)
+	}
+}
+
+// holdNext makes the next Send keep its message for the Send after it, so both go out in one
+// write (the exchange's request headers and body, as grpc-go's writer batches them). Only for
+// a caller that sends again before it waits for a reply.
+func (s *h2Stream) holdNext() { s.holding = true }
 
 // CloseSend ends our side of the stream.
 func (s *h2Stream) CloseSend() error {
-	_ = s.write(nil, true)
+	s.flushEnd(false)
 	return nil
 }
 
+// closeAndReset half-closes the stream and resets it in the same write: the exchange's end,
+// which cancels the stream right after (grpc-go sends both, batched by its writer).
+func (s *h2Stream) closeAndReset() { s.flushEnd(true) }
+
+func (s *h2Stream) flushEnd(reset bool) {
+	var data []byte
+	if bp := s.held; bp != nil {
+		s.held = nil
+		defer putSendBuf(bp)
+		data = *bp
+	}
+	_ = s.write(data, true, reset)
+}
+
+// endStream half-closes an exchange's stream that its cancel ends next.
+func endStream(st extprocv3.ExternalProcessor_ProcessClient) {
+	if s, ok := st.(*h2Stream); ok {
+		s.closeAndReset()
+		return
+	}
+	_ = st.CloseSend()
+}
+
+// holdFirst asks the fast path's stream to send the first message with the next.
+func holdFirst(st extprocv3.ExternalProcessor_ProcessClient) {
+	if s, ok := st.(*h2Stream); ok {
+		s.holdNext()
+	}
+}
+
 // write sends data as DATA frames, within the peer's windows, waiting for them to open until
-// the stream's context ends; end sets END_STREAM on the last frame. io.EOF: the stream ended.
-func (s *h2Stream) write(data []byte, end bool) error {
+// the stream's context ends; end sets END_STREAM on the last frame, and reset follows it with
+// RST_STREAM(CANCEL). io.EOF: the stream ended.
+func (s *h2Stream) write(data []byte, end, reset bool) error {
 	for {
 		s.mu.Lock()
 		cc, done := s.cc, s.done
@@ -306,6 +365,10 @@ func (s *h2Stream) write(data []byte, end bool) error {
 					break
 				}
 			}
+		}
+		if last && reset {
+			b = appendRST(b, s.id, http2.ErrCodeCancel)
+			s.rstSent = true
 		}
 		err := cc.writeLocked(b)
 		if cap(b) <= 256<<10 {
@@ -397,23 +460,27 @@ func (s *h2Stream) RecvMsg(m any) error {
 	}
 	for {
 		s.mu.Lock()
-		if s.ready > 0 && !s.cancelled {
-			n := 5 + int(binary.BigEndian.Uint32(s.in[1:5]))
-			msg := s.in
-			s.in = append(s.spare[:0], msg[n:]...)
-			s.spare = nil
-			s.ready -= n
-			s.scan -= n
+		// The previous message was decoded: its bytes can go. Only Recv moves bytes in in;
+		// the reader appends past them.
+		if s.off > 0 && (s.off == len(s.in) || s.off >= cap(s.in)/2) {
+			n := copy(s.in, s.in[s.off:])
+			s.in = s.in[:n]
+			s.ready -= s.off
+			s.scan -= s.off
+			s.off = 0
+		}
+		if s.ready > s.off && !s.cancelled {
+			n := 5 + int(binary.BigEndian.Uint32(s.in[s.off+1:s.off+5]))
+			msg := s.in[s.off+5 : s.off+n]
+			s.off += n
 			inc := s.ackLocked()
 			cc, id := s.cc, s.id
 			s.mu.Unlock()
 			if inc > 0 && cc != nil {
 				cc.writeFrames(appendWindowUpdate(nil, id, uint32(inc)))
 			}
-			err := proto.Unmarshal(msg[5:n], pm)
-			if cap(msg) <= 64<<10 {
-				s.spare = msg
-			}
+			// Decoded in place: protobuf copies what it keeps.
+			err := proto.Unmarshal(msg, pm)
 			if err != nil {
 				err = status.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err)
 				s.finish(err, rstCancel)
@@ -422,6 +489,11 @@ func (s *h2Stream) RecvMsg(m any) error {
 		}
 		if s.done {
 			err := s.err
+			if bp := s.inBuf; bp != nil && cap(s.in) <= 64<<10 {
+				*bp = s.in[:0]
+				recvBufs.Put(bp)
+			}
+			s.in, s.inBuf, s.off, s.ready, s.scan = nil, nil, 0, 0, 0
 			s.mu.Unlock()
 			return err
 		}
@@ -434,7 +506,7 @@ func (s *h2Stream) RecvMsg(m any) error {
 // of it, unless whole messages Recv has not taken fill a window (the picker then waits for
 // the reader). s.mu held.
 func (s *h2Stream) ackLocked() int32 {
-	if s.unacked < streamWindow/4 || s.ready > streamWindow {
+	if s.unacked < streamWindow/4 || s.ready-s.off > streamWindow {
 		return 0
 	}
 	inc := s.unacked
@@ -460,6 +532,10 @@ func (s *h2Stream) data(p []byte, n int32, end bool) int32 {
 	case !s.gotHeader:
 		err = status.Error(codes.Internal, "DATA before the response headers")
 	default:
+		if s.inBuf == nil {
+			s.inBuf = recvBufs.Get().(*[]byte)
+			s.in = (*s.inBuf)[:0]
+		}
 		s.in = append(s.in, p...)
 		s.unacked += n
 		err = s.scanLocked()
