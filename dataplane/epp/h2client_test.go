@@ -453,9 +453,9 @@ func TestH2ClientCancelBlockedSend(t *testing.T) {
 // picker ends a stream, through both clients against the same grpc-go server.
 func TestH2ClientMatchesGRPC(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		script  func(s extprocv3.ExternalProcessor_ProcessServer) error
-		timeout time.Duration
+		name   string
+		script func(s extprocv3.ExternalProcessor_ProcessServer) error
+		cancel time.Duration // cancels the stream after this
 	}{
 		{"ok", (&echoPicker{}).Process, 0},
 		{"error status, percent-encoded message", func(s extprocv3.ExternalProcessor_ProcessServer) error {
@@ -474,7 +474,8 @@ func TestH2ClientMatchesGRPC(t *testing.T) {
 			_, err := s.Recv()
 			return err
 		}, 0},
-		{"past the deadline", func(s extprocv3.ExternalProcessor_ProcessServer) error {
+		// Cancelled, not a deadline: the server's copy of a deadline could end the stream first.
+		{"cancelled", func(s extprocv3.ExternalProcessor_ProcessServer) error {
 			<-s.Context().Done()
 			return nil
 		}, 100 * time.Millisecond},
@@ -488,10 +489,10 @@ func TestH2ClientMatchesGRPC(t *testing.T) {
 			t.Cleanup(func() { _ = cc.Close() })
 			run := func(proc extprocv3.ExternalProcessorClient) string {
 				ctx := t.Context()
-				if tc.timeout > 0 {
+				if tc.cancel > 0 {
 					var cancel context.CancelFunc
-					ctx, cancel = context.WithTimeout(ctx, tc.timeout)
-					defer cancel()
+					ctx, cancel = context.WithCancel(ctx)
+					defer time.AfterFunc(tc.cancel, cancel).Stop()
 				}
 				var got bytes.Buffer
 				s, err := proc.Process(ctx)
