@@ -618,3 +618,19 @@ func TestDecodeGrpcMessage(t *testing.T) {
 		}
 	}
 }
+
+// A Client runs the fast path unless GWCTL_NOFAST names it.
+func TestClientUsesFastPath(t *testing.T) {
+	c, err := NewClient(Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	p, err := c.processor("127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, fast := p.(*h2Client); fast != h2Fast {
+		t.Errorf("processor %T with the fast path %v", p, h2Fast)
+	}
+}
