@@ -47,16 +47,17 @@ type h2Client struct {
 	maxMsg int
 
 	mu      sync.Mutex
-	conns   []*h2Conn     // open to new streams
-	dialing chan struct{} // closed when the dial in progress ends
-	freed   chan struct{} // closed when a stream slot frees, for callers waiting for one
+	conns   []*h2Conn            // open to new streams
+	all     map[*h2Conn]struct{} // every live connection, draining ones too (for close)
+	dialing chan struct{}        // closed when the dial in progress ends
+	freed   chan struct{}        // closed when a stream slot frees, for callers waiting for one
 	closed  bool
 }
 
 var _ extprocv3.ExternalProcessorClient = (*h2Client)(nil)
 
 func newH2Client(addr string, tc *tls.Config, maxMsg int) *h2Client {
-	return &h2Client{addr: addr, tls: tc, maxMsg: maxMsg}
+	return &h2Client{addr: addr, tls: tc, maxMsg: maxMsg, all: map[*h2Conn]struct{}{}}
 }
 
 // Process opens a stream; its HEADERS go out with the first message.
@@ -105,22 +106,29 @@ func (c *h2Client) conn(ctx context.Context) (*h2Conn, error) {
 		c.mu.Lock()
 		c.dialing = nil
 		close(done)
-		if err == nil && c.closed {
-			err = errClientClosing
-			cc.fail(err)
-		} else if err == nil {
+		closed := c.closed
+		if err == nil && !closed {
 			c.conns = append(c.conns, cc)
+			c.all[cc] = struct{}{}
 		}
 		c.mu.Unlock()
+		if err == nil && closed {
+			cc.fail(errClientClosing)
+			err = errClientClosing
+		}
 		if err != nil {
 			return nil, err
 		}
 	}
 }
 
-// remove takes a draining or dead connection out of the pool, so new streams dial.
-func (c *h2Client) remove(cc *h2Conn) {
+// remove takes a draining or dead connection out of the pool, so new streams dial; dead, it
+// forgets it.
+func (c *h2Client) remove(cc *h2Conn, dead bool) {
 	c.mu.Lock()
+	if dead {
+		delete(c.all, cc)
+	}
 	for i, x := range c.conns {
 		if x == cc {
 			c.conns = append(c.conns[:i], c.conns[i+1:]...)
@@ -150,8 +158,10 @@ func (c *h2Client) wakeLocked() {
 func (c *h2Client) close() {
 	c.mu.Lock()
 	c.closed = true
-	conns := c.conns
-	c.conns = nil
+	conns := make([]*h2Conn, 0, len(c.all))
+	for cc := range c.all {
+		conns = append(conns, cc)
+	}
 	c.wakeLocked()
 	c.mu.Unlock()
 	for _, cc := range conns {
@@ -284,7 +294,11 @@ func (cc *h2Conn) handshake() error {
 	if !ok || sf.IsAck() {
 		return fmt.Errorf("the server's preface is a %v frame, not SETTINGS", f.Header().Type)
 	}
-	return cc.settings(sf)
+	if err := cc.settings(sf); err != nil {
+		return err
+	}
+	_, err = cc.nc.Write(appendFrameHeader(nil, 0, http2.FrameSettings, http2.FlagSettingsAck, 0))
+	return err
 }
 
 // reserve takes a stream slot, if the connection takes new streams.
@@ -379,7 +393,7 @@ func (cc *h2Conn) fail(err error) {
 	for _, s := range streams {
 		s.finish(err, rstNone)
 	}
-	cc.c.remove(cc)
+	cc.c.remove(cc, true)
 }
 
 // readLoop reads the picker's frames until the connection dies.
@@ -553,7 +567,7 @@ func (cc *h2Conn) goAway(last uint32) {
 	idle := cc.active == 0
 	cc.wakeLocked()
 	cc.mu.Unlock()
-	cc.c.remove(cc)
+	cc.c.remove(cc, false)
 	for _, s := range refused {
 		s.finish(status.Error(codes.Unavailable, "the server stopped accepting new streams (GOAWAY)"), rstNone)
 	}

@@ -634,3 +634,36 @@ func TestClientUsesFastPath(t *testing.T) {
 		t.Errorf("processor %T with the fast path %v", p, h2Fast)
 	}
 }
+
+// Close ends the streams of a connection that is draining after GOAWAY too (it is out of the
+// pool new streams pick from).
+func TestH2ClientCloseDraining(t *testing.T) {
+	addr, _ := startPicker(t, &echoPicker{}, grpc.KeepaliveParams(keepalive.ServerParameters{
+		MaxConnectionAge: 200 * time.Millisecond, MaxConnectionAgeGrace: 10 * time.Second}))
+	c := newTestH2(t, addr, nil)
+	open, err := c.Process(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := open.Send(bodyMsg([]byte("x"), true)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	cc := open.(*h2Stream).cc
+	waitFor(t, 5*time.Second, "GOAWAY", func() bool {
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		return cc.goaway
+	})
+	c.close()
+	got := make(chan error, 1)
+	go func() { _, err := open.Recv(); got <- err }()
+	select {
+	case err := <-got:
+		wantCode(t, err, codes.Canceled)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a stream of a draining connection outlived Close")
+	}
+}
