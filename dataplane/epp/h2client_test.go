@@ -13,6 +13,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
+
+	"github.com/infergw/gwctl/dataplane/pool"
+	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
 )
 
 const testMaxMsg = 8 << 20
@@ -665,5 +669,30 @@ func TestH2ClientCloseDraining(t *testing.T) {
 		wantCode(t, err, codes.Canceled)
 	case <-time.After(5 * time.Second):
 		t.Fatal("a stream of a draining connection outlived Close")
+	}
+}
+
+// The Inference Extension's lwepp as it runs by default: TLS with a certificate it makes
+// itself (the client does not verify it, as the Gateway API's InferencePool asks of gateways).
+func TestLWEPPTLS(t *testing.T) {
+	_, eps := loopbackFleet(t, 2, vllmsim.Config{})
+	const ns = "lwepp-tls"
+	eppAddr, proc := startLWEPP(t, ns, eps, "--secure-serving=true")
+	p := startPool(t, ns+"/vllm", eps, pool.FailClose, pool.SchedulerConfig{})
+	gw := startGateway(t, p, eppAddr, pool.FailClose, Options{TLS: &tls.Config{InsecureSkipVerify: true}})
+	var r result
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r = post(t, gw.url, chatBody("sim-model", "hello through lwepp over tls", false), nil)
+		if r.status == http.StatusOK || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval, not a wait for an event
+	}
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d: %s\nlwepp:\n%s", r.status, r.body, proc.Output())
+	}
+	if served := r.header.Get(pool.HeaderServed); !contains(eps, served) {
+		t.Fatalf("served by %q, not a Pod of the pool %v", served, eps)
 	}
 }
