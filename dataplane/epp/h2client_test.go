@@ -29,6 +29,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
@@ -694,5 +695,100 @@ func TestLWEPPTLS(t *testing.T) {
 	}
 	if served := r.header.Get(pool.HeaderServed); !contains(eps, served) {
 		t.Fatalf("served by %q, not a Pod of the pool %v", served, eps)
+	}
+}
+
+// A GOAWAY whose last stream is below a stream's fails that stream as Unavailable; the next
+// stream goes to a new connection.
+func TestH2ClientGoAwayRefusesStream(t *testing.T) {
+	var conns atomic.Int32
+	msg, err := proto.Marshal(streamedReply([]byte("picked"), true, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := rawPicker(t, nil, func(fr *http2.Framer) {
+		first := conns.Add(1) == 1
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				return
+			}
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					_ = fr.WriteSettingsAck()
+				}
+			case *http2.MetaHeadersFrame:
+				if first {
+					_ = fr.WriteGoAway(0, http2.ErrCodeNo, nil)
+					continue
+				}
+				_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, EndHeaders: true,
+					BlockFragment: headerBlock(":status", "200", "content-type", "application/grpc")})
+				_ = fr.WriteData(f.StreamID, false, append([]byte{0, 0, 0, 0, byte(len(msg))}, msg...))
+				_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, EndHeaders: true, EndStream: true,
+					BlockFragment: headerBlock("grpc-status", "0")})
+			}
+		}
+	})
+	c := newTestH2(t, addr, nil)
+	s, err := c.Process(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Send(bodyMsg([]byte("x"), true))
+	_, err = s.Recv()
+	wantCode(t, err, codes.Unavailable)
+	s, err = c.Process(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(bodyMsg([]byte("x"), true)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Recv()
+	if err != nil || string(replyBody(m)) != "picked" {
+		t.Fatalf("on a new connection: %v", err)
+	}
+	if _, err := s.Recv(); !errors.Is(err, io.EOF) {
+		t.Fatalf("end: %v", err)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+// A header block larger than the peer's frame size goes out as HEADERS and CONTINUATIONs that
+// decode to the same fields.
+func TestH2ClientContinuation(t *testing.T) {
+	c := newH2Client("picker.example:9002", nil, testMaxMsg)
+	cc := newH2Conn(c, &fuzzConn{r: bytes.NewReader(nil)}, "https")
+	ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
+	defer cancel()
+	s := &h2Stream{c: c, ctx: ctx, id: 5}
+	b := cc.appendHeaders(nil, s, true, 7)
+	fr := http2.NewFramer(nil, bytes.NewReader(b))
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	f, err := fr.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.(*http2.MetaHeadersFrame)
+	if h.StreamID != 5 || !h.StreamEnded() {
+		t.Errorf("stream %d, END_STREAM %v", h.StreamID, h.StreamEnded())
+	}
+	want := map[string]string{":method": "POST", ":scheme": "https", ":path": processPath, ":authority": "picker.example:9002",
+		"content-type": "application/grpc", "te": "trailers"}
+	for _, f := range h.Fields {
+		if f.Name == "grpc-timeout" {
+			continue
+		}
+		if want[f.Name] != f.Value {
+			t.Errorf("%s: %q, want %q", f.Name, f.Value, want[f.Name])
+		}
+		delete(want, f.Name)
+	}
+	if len(want) > 0 || field(h.Fields, "grpc-timeout") == "" {
+		t.Errorf("missing %v (or grpc-timeout)", want)
 	}
 }
