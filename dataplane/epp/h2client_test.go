@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -28,6 +29,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -462,7 +464,12 @@ func TestH2ClientMatchesGRPC(t *testing.T) {
 		script func(s extprocv3.ExternalProcessor_ProcessServer) error
 		cancel time.Duration // cancels the stream after this
 	}{
-		{"ok", (&echoPicker{}).Process, 0},
+		{"ok", func(s extprocv3.ExternalProcessor_ProcessServer) error {
+			if err := s.SendHeader(metadata.Pairs("x-header", "h")); err != nil {
+				return err
+			}
+			return (&echoPicker{}).Process(s)
+		}, 0},
 		{"error status, percent-encoded message", func(s extprocv3.ExternalProcessor_ProcessServer) error {
 			if _, err := s.Recv(); err != nil {
 				return err
@@ -470,6 +477,7 @@ func TestH2ClientMatchesGRPC(t *testing.T) {
 			if err := s.Send(streamedReply([]byte("r"), true, false)); err != nil {
 				return err
 			}
+			s.SetTrailer(metadata.Pairs("x-trailer", "t"))
 			return status.Error(codes.ResourceExhausted, "shed: 100% busy\r\nretry in ü 3s %zz")
 		}, 0},
 		{"trailers only", func(extprocv3.ExternalProcessor_ProcessServer) error {
@@ -518,10 +526,14 @@ func TestH2ClientMatchesGRPC(t *testing.T) {
 						if errors.Is(err, io.EOF) {
 							got.WriteString("EOF")
 						}
+						fmt.Fprintf(&got, " trailer %v", s.Trailer())
 						return got.String()
 					}
 					got.Write(replyBody(m))
 					got.WriteByte(' ')
+					if h, err := s.Header(); err != nil || len(h["x-header"]) > 0 {
+						fmt.Fprintf(&got, "header %v %v ", h, err)
+					}
 				}
 			}
 			want := run(extprocv3.NewExternalProcessorClient(cc))

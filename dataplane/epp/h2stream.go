@@ -713,9 +713,16 @@ func (s *h2Stream) Trailer() metadata.MD {
 	return toMD(s.trlFields)
 }
 
+// toMD is the metadata of a header block without the fields gRPC reserves (grpc-go keeps
+// content-type too).
 func toMD(fs []hpack.HeaderField) metadata.MD {
 	md := metadata.MD{}
 	for _, f := range fs {
+		switch f.Name {
+		case "user-agent", "grpc-message-type", "grpc-encoding", "grpc-message", "grpc-status",
+			"grpc-timeout", "grpc-status-details-bin", "te":
+			continue
+		}
 		if !f.IsPseudo() {
 			md[f.Name] = append(md[f.Name], f.Value)
 		}
