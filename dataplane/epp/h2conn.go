@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -44,6 +45,8 @@ type h2Conn struct {
 	lastID      uint32
 	err         error         // set once: the connection is dead
 	winCh       chan struct{} // closed when a window opens or a stream ends, for blocked Sends
+	ctl         []byte        // the reader's frames waiting for the write lock
+	hasCtl      atomic.Bool   // ctl is not empty
 }
 
 // hpackBuf collects one header block.
@@ -160,11 +163,44 @@ func (cc *h2Conn) writeLocked(b []byte) error {
 	return nil
 }
 
-// writeFrames writes b under the write lock (window updates, acks, resets).
+// writeFrames writes the reader's frames (window updates, acks, resets) without waiting for
+// the write lock: they are queued, and whoever holds the lock sends them after its own. The
+// reader never stops reading behind a write the peer is not reading (the peer may be waiting
+// for us to read).
 func (cc *h2Conn) writeFrames(b []byte) {
-	cc.wmu.Lock()
-	_ = cc.writeLocked(b)
+	cc.mu.Lock()
+	cc.ctl = append(cc.ctl, b...)
+	cc.hasCtl.Store(true)
+	cc.mu.Unlock()
+	cc.flushCtl()
+}
+
+// flushCtl sends the queued frames unless another goroutine holds the write lock (it sends
+// them when it releases it: unlockWrite).
+func (cc *h2Conn) flushCtl() {
+	for cc.hasCtl.Load() && cc.wmu.TryLock() {
+		cc.mu.Lock()
+		b := cc.takeCtlLocked()
+		cc.mu.Unlock()
+		if len(b) > 0 {
+			_ = cc.writeLocked(b)
+		}
+		cc.wmu.Unlock()
+	}
+}
+
+// takeCtlLocked returns the queued frames; cc.mu held.
+func (cc *h2Conn) takeCtlLocked() []byte {
+	b := cc.ctl
+	cc.ctl = nil
+	cc.hasCtl.Store(false)
+	return b
+}
+
+// unlockWrite releases the write lock and sends frames queued while it was held.
+func (cc *h2Conn) unlockWrite() {
 	cc.wmu.Unlock()
+	cc.flushCtl()
 }
 
 // fail kills the connection: every stream ends with err, the reader ends as the socket closes.
@@ -323,7 +359,7 @@ func (cc *h2Conn) settings(f *http2.SettingsFrame) error {
 	if hdrTable != nil {
 		cc.wmu.Lock()
 		cc.henc.SetMaxDynamicTableSizeLimit(*hdrTable)
-		cc.wmu.Unlock()
+		cc.unlockWrite()
 	}
 	cc.c.slotFreed() // MAX_CONCURRENT_STREAMS may have grown
 	return err

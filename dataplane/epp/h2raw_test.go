@@ -258,3 +258,71 @@ func TestH2ClientContinuation(t *testing.T) {
 		t.Errorf("missing %v (or grpc-timeout)", want)
 	}
 }
+
+// A Send stuck in a write the picker does not read (it is busy sending) does not stop the
+// reader: the picker's PING is acked through the queue, and its reply and status still reach
+// Recv.
+func TestH2ClientReaderNotBehindStuckWrite(t *testing.T) {
+	msg, err := proto.Marshal(streamedReply([]byte("picked"), true, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := make(chan struct{})
+	addr := rawPicker(t, []http2.Setting{{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1}}, func(fr *http2.Framer) {
+		_ = fr.WriteWindowUpdate(0, 1<<31-1-65535)
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				return
+			}
+			if f.Header().Type == http2.FrameData {
+				break // the first message; from now on nothing is read
+			}
+		}
+		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true,
+			BlockFragment: headerBlock(":status", "200", "content-type", "application/grpc")})
+		<-reply
+		_ = fr.WritePing(false, [8]byte{7})
+		_ = fr.WriteData(1, false, append([]byte{0, 0, 0, 0, byte(len(msg))}, msg...))
+		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, EndStream: true,
+			BlockFragment: headerBlock("grpc-status", "0")})
+		<-t.Context().Done()
+	})
+	c := newTestH2(t, addr, nil)
+	s, err := c.Process(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(bodyMsg([]byte("x"), true)); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Send(bodyMsg(make([]byte, 6<<20), true)) }() // more than the sockets hold
+	cc := s.(*h2Stream).cc
+	waitFor(t, 5*time.Second, "the big Send to hold the write lock", func() bool {
+		if cc.wmu.TryLock() {
+			cc.wmu.Unlock()
+			return false
+		}
+		return true
+	})
+	close(reply)
+	got := make(chan error, 1)
+	go func() {
+		m, err := s.Recv()
+		if err == nil && string(replyBody(m)) != "picked" {
+			err = errors.New("wrong reply")
+		}
+		if err == nil {
+			_, err = s.Recv()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if !errors.Is(err, io.EOF) {
+			t.Fatalf("Recv: %v, want the reply then io.EOF", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader stopped behind the stuck write")
+	}
+}

@@ -157,7 +157,7 @@ func (s *h2Stream) finish(err error, rst int) {
 			cc.wbuf = appendRST(cc.wbuf[:0], s.id, code)
 			_ = cc.writeLocked(cc.wbuf)
 		}
-		cc.wmu.Unlock()
+		cc.unlockWrite()
 	}
 	cc.mu.Lock()
 	if s.id != 0 {
@@ -307,7 +307,7 @@ func (s *h2Stream) write(data []byte, end, reset bool) error {
 		if s.id == 0 {
 			if cc.err != nil || cc.goaway || cc.nextID >= 1<<31 {
 				cc.mu.Unlock()
-				cc.wmu.Unlock()
+				cc.unlockWrite()
 				if !s.rehome(cc) {
 					return io.EOF
 				}
@@ -319,7 +319,7 @@ func (s *h2Stream) write(data []byte, end, reset bool) error {
 			s.mu.Unlock()
 			if done {
 				cc.mu.Unlock()
-				cc.wmu.Unlock()
+				cc.unlockWrite()
 				return io.EOF
 			}
 			s.id, headers = cc.nextID, true
@@ -329,7 +329,7 @@ func (s *h2Stream) write(data []byte, end, reset bool) error {
 			s.sendWindow = cc.peerWindow
 		} else if cc.err != nil || s.localEnd {
 			cc.mu.Unlock()
-			cc.wmu.Unlock()
+			cc.unlockWrite()
 			return io.EOF
 		}
 		n := max(0, min(len(data), int(cc.sendWindow), int(s.sendWindow)))
@@ -343,10 +343,11 @@ func (s *h2Stream) write(data []byte, end, reset bool) error {
 		cc.sendWindow -= int32(n)
 		s.sendWindow -= int32(n)
 		frame := int(cc.peerFrame)
+		ctl := cc.takeCtlLocked()
 		cc.mu.Unlock()
 
 		last := end && n == len(data)
-		b := cc.wbuf[:0]
+		b := append(cc.wbuf[:0], ctl...)
 		if headers {
 			b = cc.appendHeaders(b, s, last && n == 0, frame)
 		}
@@ -368,14 +369,17 @@ func (s *h2Stream) write(data []byte, end, reset bool) error {
 			b = appendRST(b, s.id, http2.ErrCodeCancel)
 			s.rstSent = true
 		}
-		err := cc.writeLocked(b)
+		var err error
+		if len(b) > 0 {
+			err = cc.writeLocked(b)
+		}
 		if cap(b) <= 256<<10 {
 			cc.wbuf = b
 		}
 		if last {
 			s.localEnd = true
 		}
-		cc.wmu.Unlock()
+		cc.unlockWrite()
 		if err != nil {
 			return io.EOF
 		}
