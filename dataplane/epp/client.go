@@ -85,7 +85,8 @@ type Client struct {
 // conn is a picker's connection and the ext_proc client on it (built once: a request only
 // opens a stream).
 type conn struct {
-	cc   *grpc.ClientConn
+	cc   *grpc.ClientConn // nil in the fast path
+	h2   *h2Client        // the fast path's
 	proc extprocv3.ExternalProcessorClient
 }
 
@@ -113,7 +114,8 @@ func NewClient(opts Options, reg prometheus.Registerer) (*Client, error) {
 	return &Client{opts: opts, log: opts.Logger, metrics: m, conns: map[string]*conn{}}, nil
 }
 
-// processor returns the ext_proc client for addr, connecting lazily (gRPC reconnects by itself).
+// processor returns the ext_proc client for addr, connecting lazily (gRPC reconnects by itself;
+// the fast path redials on the next stream).
 func (c *Client) processor(addr string) (extprocv3.ExternalProcessorClient, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -127,6 +129,11 @@ func (c *Client) processor(addr string) (extprocv3.ExternalProcessorClient, erro
 	// A picker echoes the whole body back in one message (GIE's EPP does): allow the body limit
 	// plus room for headers both ways.
 	msg := int(c.opts.MaxBodyBytes) + 1<<20
+	if h2Fast {
+		h := newH2Client(addr, c.opts.TLS, msg)
+		c.conns[addr] = &conn{h2: h, proc: h}
+		return h, nil
+	}
 	cc, err := grpc.NewClient(addr, append(dialOptions(msg), grpc.WithTransportCredentials(creds))...)
 	if err != nil {
 		return nil, fmt.Errorf("endpoint picker %s: %w", addr, err)
@@ -141,7 +148,11 @@ func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for a, cn := range c.conns {
-		_ = cn.cc.Close()
+		if cn.h2 != nil {
+			cn.h2.close()
+		} else {
+			_ = cn.cc.Close()
+		}
 		delete(c.conns, a)
 	}
 	return nil

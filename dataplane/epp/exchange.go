@@ -55,7 +55,7 @@ func (c *Client) exchange(ctx context.Context, h *handler, r *http.Request, body
 	if err != nil {
 		return nil, &failure{reason: "unavailable", err: err}
 	}
-	sctx, cancel := context.WithCancel(ctx)
+	sctx, cancel := streamContext(ctx)
 	ex := &exchange{c: c, h: h, ctx: sctx, cancel: cancel, mode: c.opts.Mode, body: body}
 	// The request phase reads the picker's replies on this goroutine (no receiver goroutine,
 	// no channel hop per reply): the phase's end cancels the stream, which ends a blocked Send
@@ -104,6 +104,9 @@ func (ex *exchange) request(phase context.Context, r *http.Request) error {
 	}
 	if subset := h.pool.Reachable(); subset != nil {
 		first.MetadataContext = subsetMetadata(subset)
+	}
+	if ex.mode.RequestBody == BodyFullDuplex && body != nil {
+		holdFirst(ex.stream) // the body's first chunk follows at once (requestPhase)
 	}
 	if err := ex.send(first); err != nil {
 		return classify(ex.endStatus(err), phase)
@@ -469,7 +472,7 @@ func (ex *exchange) close() {
 			ex.cancel()
 			ex.sendMu.Lock()
 		}
-		_ = ex.stream.CloseSend()
+		endStream(ex.stream)
 		ex.sendMu.Unlock()
 		ex.cancel()
 	})

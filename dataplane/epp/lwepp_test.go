@@ -146,8 +146,9 @@ func readyPod(t *testing.T, kc kubernetes.Interface, ns, name, podIP string) {
 // startLWEPP runs the Inference Extension's own lightweight EPP (cmd/lwepp at the release of
 // the pinned InferencePool API, built by `make lwepp`) for the pool of eps, and returns its
 // ext_proc address. It discovers the pool's Pods through a real kube-apiserver: Pods made Ready
-// in namespace ns, whose IPs are the loopback addresses where the simulators listen.
-func startLWEPP(t *testing.T, ns string, eps []string) (string, *testenv.Process) {
+// in namespace ns, whose IPs are the loopback addresses where the simulators listen. args go
+// last on its command line (they override the defaults here).
+func startLWEPP(t *testing.T, ns string, eps []string, args ...string) (string, *testenv.Process) {
 	t.Helper()
 	bin := filepath.Join(testenv.RepoRoot(t), "bin", "lwepp")
 	if _, err := os.Stat(bin); err != nil {
@@ -158,8 +159,8 @@ func startLWEPP(t *testing.T, ns string, eps []string) (string, *testenv.Process
 	// lwepp, plaintext, on loopback ports.
 	grpcPort := sameFreePort(t, "127.0.0.1")
 	healthPort := sameFreePort(t, "127.0.0.1")
-	cmd := exec.Command(bin, "--pool-name", "vllm", "--pool-namespace", ns, "--grpc-port", strconv.Itoa(grpcPort),
-		"--grpc-health-port", strconv.Itoa(healthPort), "--metrics-port", "0", "--secure-serving=false", "--kubeconfig", s.Kubeconfig)
+	cmd := exec.Command(bin, append([]string{"--pool-name", "vllm", "--pool-namespace", ns, "--grpc-port", strconv.Itoa(grpcPort),
+		"--grpc-health-port", strconv.Itoa(healthPort), "--metrics-port", "0", "--secure-serving=false", "--kubeconfig", s.Kubeconfig}, args...)...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig)
 	proc := testenv.Start(t, cmd)
 	eppAddr := "127.0.0.1:" + strconv.Itoa(grpcPort)

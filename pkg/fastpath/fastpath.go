@@ -39,11 +39,13 @@ const (
 	// MetricsParse is dataplane/pool/metricsparse's line filter (only the picker's families go
 	// to the exposition parser), vs parsing a scrape whole.
 	MetricsParse = "metricsparse"
+	// EPPClient is dataplane/epp's hand-rolled HTTP/2 ext_proc client, vs grpc-go's.
+	EPPClient = "eppclient"
 )
 
 // Names lists every fast path.
 var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta, CELChecked,
-	AccessLog, Proxy, MetricsParse}
+	AccessLog, Proxy, MetricsParse, EPPClient}
 
 var off = parse(os.Getenv(Env))
 
