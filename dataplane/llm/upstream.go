@@ -99,22 +99,41 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx := r.Context()
 	res := Result{Provider: u.cfg.Provider, Route: RouteFromContext(ctx)}
-	defer func() { Finish(ctx, w, u.log, u.cfg.Metrics, u.cfg.OnResult, &res, start) }()
+	var in *Buffer // the client's body, while it may be referenced
+	var t Translator
+	defer func() {
+		Finish(ctx, w, u.log, u.cfg.Metrics, u.cfg.OnResult, &res, start)
+		// The response is written and recorded: only the transport may still read the
+		// upstream body (not in a released buffer).
+		if rel, ok := t.(Releaser); ok {
+			rel.Release()
+		}
+		in.Release()
+	}()
 
 	if !AcceptChatCompletions(w, r, &res) {
 		return
 	}
-	body, ok := ReadRequestBody(w, r, u.cfg.MaxRequestBytes, &res)
+	in = GetBuffer()
+	body, ok := ReadRequestBody(w, r, u.cfg.MaxRequestBytes, &res, in)
 	if !ok {
 		return
 	}
-	t := u.cfg.NewTranslator()
+	t = u.cfg.NewTranslator()
 	up, perr := t.RequestBody(ctx, body)
+	if !(perr == nil && up.OwnBody) {
+		// The upstream body, or an error, may be the client's body or point into it, and
+		// outlive the handler (the transport may still write a body after the response came):
+		// the buffer is left to the garbage collector, never reused.
+		in = nil
+	}
 	if perr != nil {
 		Reject(w, &res, perr)
 		return
 	}
-	res.RequestModel, res.Stream = up.Model, up.Stream
+	// The model may alias the client's body, reused after the request; the Result outlives it
+	// (tracing, the access line, metric labels).
+	res.RequestModel, res.Stream = strings.Clone(up.Model), up.Stream
 
 	key, err := u.credential()
 	if err != nil {
@@ -289,10 +308,13 @@ func drainStream(body io.ReadCloser) {
 // a request allocates otherwise).
 var responseBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// putResponseBuffer zeroes b (a reply's bytes) and pools it.
 func putResponseBuffer(b *bytes.Buffer) {
 	if b.Cap() > 1<<20 {
 		return // keep the pool small; a rare large reply is not worth holding on to
 	}
+	all := b.Bytes() // never read from: it starts at the buffer's start
+	clear(all[:cap(all)])
 	b.Reset()
 	responseBuffers.Put(b)
 }
