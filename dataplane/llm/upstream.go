@@ -58,6 +58,7 @@ type Upstream struct {
 	log *slog.Logger
 	// upstream and response name the provider in client errors.
 	upstream, response string
+	rt                 http.RoundTripper // called directly instead of cfg.Client.Do, when not nil
 }
 
 // NewUpstream checks cfg and returns the handler.
@@ -81,7 +82,8 @@ func NewUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	u := &Upstream{cfg: cfg, log: log.With("provider", cfg.Provider), upstream: "upstream", response: "upstream response"}
+	u := &Upstream{cfg: cfg, log: log.With("provider", cfg.Provider), upstream: "upstream", response: "upstream response",
+		rt: directTransport(cfg.Client, cfg.BaseURL)}
 	if cfg.Name != "" {
 		u.upstream, u.response = cfg.Name+" upstream", cfg.Name+" response"
 	}
@@ -154,7 +156,7 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	t.RequestHeaders(req.Header, r.Header, key)
 
-	resp, err := u.cfg.Client.Do(req)
+	resp, err := u.do(req)
 	if err != nil {
 		// Only a cancelled context is the client leaving; a deadline (the route's timeout) is a timeout.
 		if errors.Is(ctx.Err(), context.Canceled) {
