@@ -3,11 +3,13 @@ package llm
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/infergw/gwctl/dataplane/llm/scratch"
 )
 
-// MaxPooledBuffer bounds the capacity a Buffer may keep in the pool: one huge body does not pin
-// its memory there.
-const MaxPooledBuffer = 256 << 10
+// MaxPooledBuffer bounds the capacity a Buffer may keep in the pool (the scratch's bound): one
+// huge body does not pin its memory there, nor make every later release zero that much.
+const MaxPooledBuffer = scratch.MaxBytes
 
 // Buffer is pooled memory for a body that lives exactly as long as its request (the client's
 // body once translated into a new upstream body, a translated reply), instead of an allocation

@@ -38,3 +38,15 @@ func TestBufferReleasedTwicePanics(t *testing.T) {
 	}()
 	b.Release()
 }
+
+// TestResponseBufferZeroed: an upstream reply's buffer goes back to its pool with the reply's
+// bytes zeroed.
+func TestResponseBufferZeroed(t *testing.T) {
+	b := new(bytes.Buffer)
+	b.WriteString(`{"content":"the model's answer","key":"sk-upstream"}`)
+	filled := b.Bytes()
+	putResponseBuffer(b)
+	if n := bytes.Count(filled, []byte{0}); n != len(filled) || b.Len() != 0 {
+		t.Fatalf("pooled reply buffer still holds %q", filled)
+	}
+}

@@ -310,13 +310,15 @@ func drainStream(body io.ReadCloser) {
 // a request allocates otherwise).
 var responseBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// putResponseBuffer zeroes b (a reply's bytes) and pools it.
+// putResponseBuffer zeroes the reply's bytes in b and pools it. Only what the reply filled is
+// cleared (not the whole capacity, up to 1 MiB for each small reply after a large one): the
+// body's readers write no further than what they return, and what an earlier reply filled was
+// cleared at its release.
 func putResponseBuffer(b *bytes.Buffer) {
 	if b.Cap() > 1<<20 {
 		return // keep the pool small; a rare large reply is not worth holding on to
 	}
-	all := b.Bytes() // never read from: it starts at the buffer's start
-	clear(all[:cap(all)])
+	clear(b.Bytes()) // never read from: Bytes starts at the buffer's start
 	b.Reset()
 	responseBuffers.Put(b)
 }
