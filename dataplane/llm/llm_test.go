@@ -161,7 +161,9 @@ func TestReadRequestBody(t *testing.T) {
 			r.ContentLength = tc.length
 			w := httptest.NewRecorder()
 			var res Result
-			body, ok := ReadRequestBody(w, r, 10, &res)
+			buf := GetBuffer()
+			defer buf.Release()
+			body, ok := ReadRequestBody(w, r, 10, &res, buf)
 			if tc.status == 0 {
 				if !ok || string(body) != `{"a":1}` {
 					t.Fatalf("ok=%v body=%q", ok, body)

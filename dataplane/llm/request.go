@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/infergw/gwctl/dataplane/apierror"
@@ -26,23 +27,13 @@ func AcceptChatCompletions(w http.ResponseWriter, r *http.Request, res *Result) 
 	return true
 }
 
-// ReadBody reads r whole into a buffer sized from the declared Content-Length when that is
-// known and within max (r enforces max itself), so a body costs one allocation.
-func ReadBody(r io.Reader, declared, max int64) ([]byte, error) {
-	if declared <= 0 || declared > max {
-		return io.ReadAll(r)
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, declared+bytes.MinRead))
-	_, err := buf.ReadFrom(r)
-	return buf.Bytes(), err
-}
-
-// ReadRequestBody reads a client's request body of at most max bytes, answering 413 when it is
-// larger and 400 when it cannot be read; ok is false when it answered.
-func ReadRequestBody(w http.ResponseWriter, r *http.Request, max int64, res *Result) (body []byte, ok bool) {
-	body, err := ReadBody(http.MaxBytesReader(w, r.Body, max), r.ContentLength, max)
+// ReadRequestBody reads a client's request body of at most max bytes onto buf.B, answering 413
+// when it is larger and 400 when it cannot be read; ok is false when it answered. The body is
+// buf's: it is valid until buf is released.
+func ReadRequestBody(w http.ResponseWriter, r *http.Request, max int64, res *Result, buf *Buffer) (body []byte, ok bool) {
+	err := readInto(buf, http.MaxBytesReader(w, r.Body, max), r.ContentLength, max)
 	if err == nil {
-		return body, true
+		return buf.B, true
 	}
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 		Reject(w, res, &apierror.Error{Status: http.StatusRequestEntityTooLarge, Type: apierror.ErrInvalidRequest, Message: fmt.Sprintf("request body exceeds %d bytes", max)})
@@ -50,4 +41,27 @@ func ReadRequestBody(w http.ResponseWriter, r *http.Request, max int64, res *Res
 		Reject(w, res, &apierror.Error{Status: http.StatusBadRequest, Type: apierror.ErrInvalidRequest, Message: "reading request body failed"})
 	}
 	return nil, false
+}
+
+// readInto reads r whole onto buf.B, grown once to the declared Content-Length when that is
+// known and within max (r enforces max itself).
+func readInto(buf *Buffer, r io.Reader, declared, max int64) error {
+	b := buf.B[:0]
+	if declared > 0 && declared <= max {
+		b = slices.Grow(b, int(declared)+bytes.MinRead)
+	}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			buf.B = b
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
 }

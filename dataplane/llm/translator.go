@@ -60,6 +60,16 @@ type UpstreamRequest struct {
 	Body   []byte
 	Model  string // the model sent upstream (a metric label and gen_ai.request.model)
 	Stream bool   // the client asked for a stream, and the upstream answers with one
+	// OwnBody says Body is new memory, not the client's body nor a part of it, and nothing
+	// the translator keeps (but the model, which Upstream copies) points into the client's
+	// body: Upstream then reuses the client body's buffer once the request is done.
+	OwnBody bool
+}
+
+// Releaser is a Translator holding pooled memory for the length of its request (a translated
+// reply body): Upstream calls Release once the response is written and the request recorded.
+type Releaser interface {
+	Release()
 }
 
 // ChunkWriter receives a translated stream; *SSEWriter implements it.

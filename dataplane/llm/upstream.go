@@ -58,6 +58,7 @@ type Upstream struct {
 	log *slog.Logger
 	// upstream and response name the provider in client errors.
 	upstream, response string
+	rt                 http.RoundTripper // called directly instead of cfg.Client.Do, when not nil
 }
 
 // NewUpstream checks cfg and returns the handler.
@@ -81,7 +82,8 @@ func NewUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	u := &Upstream{cfg: cfg, log: log.With("provider", cfg.Provider), upstream: "upstream", response: "upstream response"}
+	u := &Upstream{cfg: cfg, log: log.With("provider", cfg.Provider), upstream: "upstream", response: "upstream response",
+		rt: directTransport(cfg.Client, cfg.BaseURL)}
 	if cfg.Name != "" {
 		u.upstream, u.response = cfg.Name+" upstream", cfg.Name+" response"
 	}
@@ -99,22 +101,41 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx := r.Context()
 	res := Result{Provider: u.cfg.Provider, Route: RouteFromContext(ctx)}
-	defer func() { Finish(ctx, w, u.log, u.cfg.Metrics, u.cfg.OnResult, &res, start) }()
+	var in *Buffer // the client's body, while it may be referenced
+	var t Translator
+	defer func() {
+		Finish(ctx, w, u.log, u.cfg.Metrics, u.cfg.OnResult, &res, start)
+		// The response is written and recorded: only the transport may still read the
+		// upstream body (not in a released buffer).
+		if rel, ok := t.(Releaser); ok {
+			rel.Release()
+		}
+		in.Release()
+	}()
 
 	if !AcceptChatCompletions(w, r, &res) {
 		return
 	}
-	body, ok := ReadRequestBody(w, r, u.cfg.MaxRequestBytes, &res)
+	in = GetBuffer()
+	body, ok := ReadRequestBody(w, r, u.cfg.MaxRequestBytes, &res, in)
 	if !ok {
 		return
 	}
-	t := u.cfg.NewTranslator()
+	t = u.cfg.NewTranslator()
 	up, perr := t.RequestBody(ctx, body)
+	if !(perr == nil && up.OwnBody) {
+		// The upstream body, or an error, may be the client's body or point into it, and
+		// outlive the handler (the transport may still write a body after the response came):
+		// the buffer is left to the garbage collector, never reused.
+		in = nil
+	}
 	if perr != nil {
 		Reject(w, &res, perr)
 		return
 	}
-	res.RequestModel, res.Stream = up.Model, up.Stream
+	// The model may alias the client's body, reused after the request; the Result outlives it
+	// (tracing, the access line, metric labels).
+	res.RequestModel, res.Stream = strings.Clone(up.Model), up.Stream
 
 	key, err := u.credential()
 	if err != nil {
@@ -135,7 +156,7 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	t.RequestHeaders(req.Header, r.Header, key)
 
-	resp, err := u.cfg.Client.Do(req)
+	resp, err := u.do(req)
 	if err != nil {
 		// Only a cancelled context is the client leaving; a deadline (the route's timeout) is a timeout.
 		if errors.Is(ctx.Err(), context.Canceled) {
@@ -289,10 +310,15 @@ func drainStream(body io.ReadCloser) {
 // a request allocates otherwise).
 var responseBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// putResponseBuffer zeroes the reply's bytes in b and pools it. Only what the reply filled is
+// cleared (not the whole capacity, up to 1 MiB for each small reply after a large one): the
+// body's readers write no further than what they return, and what an earlier reply filled was
+// cleared at its release.
 func putResponseBuffer(b *bytes.Buffer) {
 	if b.Cap() > 1<<20 {
 		return // keep the pool small; a rare large reply is not worth holding on to
 	}
+	clear(b.Bytes()) // never read from: Bytes starts at the buffer's start
 	b.Reset()
 	responseBuffers.Put(b)
 }

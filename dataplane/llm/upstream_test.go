@@ -148,12 +148,16 @@ func TestUpstreamRedirectNotFollowed(t *testing.T) {
 		_, _ = io.WriteString(w, `{"stolen":true}`)
 	}))
 	defer elsewhere.Close()
-	for _, status := range []int{301, 302, 303, 307, 308} {
+	for i, status := range []int{301, 302, 303, 307, 308} {
 		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, elsewhere.URL+"/v1/op", status)
 		}))
 		// A caller's client with its own settings keeps them; only redirects are turned off.
-		caller := &http.Client{Timeout: 5 * time.Second}
+		// A plain client's transport is called directly, one with a timeout through Do.
+		caller := &http.Client{}
+		if i%2 == 0 {
+			caller.Timeout = 5 * time.Second
+		}
 		u, err := NewUpstream(UpstreamConfig{Provider: "test", Name: "Test", BaseURL: up.URL + "/v1", Client: caller,
 			NewTranslator: func() Translator { return &echo{} }, APIKey: func() (string, error) { return key, nil },
 			MaxRequestBytes: 64, MaxResponseBytes: 1 << 10})

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -71,9 +73,11 @@ func BenchmarkTranslateResponse(b *testing.B) {
 	b.SetBytes(int64(len(benchResponse)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok := tr.translateResponse(context.Background(), benchResponse, created, ""); !ok {
+		c, ok := tr.translateResponse(context.Background(), benchResponse, created, "")
+		if !ok {
 			b.Fatal("not translated")
 		}
+		c.Buf.Release() // as llm.Upstream does once the body is written
 	}
 }
 
@@ -147,6 +151,66 @@ func BenchmarkRequestKeys(b *testing.B) {
 	for b.Loop() {
 		if err := chatRequestKeys.Read(benchRequest, nil); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// memTransport answers every call with the benchmark's Anthropic reply, in memory.
+type memTransport struct{}
+
+func (memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	return &http.Response{StatusCode: 200, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": {"application/json"}, "Request-Id": {"req_1"}},
+		Body:          io.NopCloser(bytes.NewReader(benchResponse)),
+		ContentLength: int64(len(benchResponse)), Request: r}, nil
+}
+
+// memWriter is a ResponseWriter that keeps nothing but its headers and status, reused across
+// requests.
+type memWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *memWriter) Header() http.Header         { return w.h }
+func (w *memWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *memWriter) WriteHeader(code int)        { w.code = code }
+
+// memServe returns a function serving the benchmark's json request with the backend handler
+// alone: an in-memory transport and writer, the request and writer reused.
+func memServe(tb testing.TB) func() int {
+	h, err := NewHandler(Config{Host: "upstream.test", APIKey: func() (string, error) { return "sk-bench", nil },
+		Client: &http.Client{Transport: memTransport{}}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := &memWriter{h: http.Header{}}
+	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+	r.ContentLength = int64(len(benchRequest))
+	var body bytes.Reader
+	return func() int {
+		body.Reset(benchRequest)
+		r.Body = io.NopCloser(&body)
+		clear(w.h)
+		w.code = 0
+		h.ServeHTTP(w, r)
+		return w.code
+	}
+}
+
+// BenchmarkHandlerServe is the backend handler's own work on a json request (read the body,
+// translate, build and make the upstream call, translate the reply, write it), without the
+// network: what it allocates and costs is the handler's (and the in-memory transport's).
+func BenchmarkHandlerServe(b *testing.B) {
+	serve := memServe(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if code := serve(); code != http.StatusOK {
+			b.Fatalf("status %d", code)
 		}
 	}
 }

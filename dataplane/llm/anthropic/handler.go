@@ -57,6 +57,7 @@ type call struct {
 	created int64
 	key     string // removed from upstream error messages before they reach the client
 	st      *streamState
+	reply   *llm.Buffer // the translated reply's body, until Release
 }
 
 func (c *call) RequestBody(ctx context.Context, body []byte) (*llm.UpstreamRequest, *apierror.Error) {
@@ -66,7 +67,9 @@ func (c *call) RequestBody(ctx context.Context, body []byte) (*llm.UpstreamReque
 		return nil, err
 	}
 	c.up = up
-	return &llm.UpstreamRequest{Path: "/messages", Body: up.Body, Model: up.Model, Stream: up.Stream}, nil
+	// The body is a new encoding, and nothing kept points into the client's body (the model is
+	// a copy, the JSON tool a constant).
+	return &llm.UpstreamRequest{Path: "/messages", Body: up.Body, Model: up.Model, Stream: up.Stream, OwnBody: true}, nil
 }
 
 // RequestHeaders sets the backend key (never the client's credentials), anthropic-version and
@@ -127,7 +130,14 @@ func (c *call) ResponseBody(ctx context.Context, b []byte, res *llm.Result) ([]b
 	}
 	res.ResponseModel, res.ResponseID, res.FinishReason = comp.Model, comp.ID, comp.FinishReason
 	res.Usage, res.HasUsage = comp.Usage, true
+	c.reply = comp.Buf
 	return comp.Body, nil
+}
+
+// Release gives the translated reply's buffer back once llm.Upstream has written it.
+func (c *call) Release() {
+	c.reply.Release()
+	c.reply = nil
 }
 
 func (c *call) stream(ctx context.Context) *streamState {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -79,6 +80,7 @@ func (u *usage) mergeInto(acc *llm.Usage) {
 // completion is a translated non-streaming response.
 type completion struct {
 	Body         []byte
+	Buf          *llm.Buffer // holds Body; the caller releases it once Body is written
 	Model        string
 	ID           string
 	FinishReason string
@@ -151,7 +153,8 @@ func (t *translator) translateResponseIn(ctx context.Context, body []byte, creat
 	}
 
 	// Sized so the body is written without growing (a grown body is copied and allocated again).
-	b := make([]byte, 0, size+len(text)+len(reasoning)+len(annotations))
+	out := llm.GetBuffer()
+	b := slices.Grow(out.B[:0], size+len(text)+len(reasoning)+len(annotations))
 	b = append(b, `{"id":`...)
 	b = jsonvalue.AppendStringNoHTML(b, m.ID)
 	b = append(b, `,"object":"chat.completion","created":`...)
@@ -208,7 +211,8 @@ func (t *translator) translateResponseIn(ctx context.Context, body []byte, creat
 	}
 	b = append(b, `,"system_fingerprint":null}`...)
 	// Model and ID outlive the body they alias (metric label, trace attributes).
-	return &completion{Body: b, Model: strings.Clone(m.Model), ID: strings.Clone(m.ID), FinishReason: finish, Usage: u}, true
+	out.B = b
+	return &completion{Body: b, Buf: out, Model: strings.Clone(m.Model), ID: strings.Clone(m.ID), FinishReason: finish, Usage: u}, true
 }
 
 // appendThinkingBlocks adds the thinking_blocks extension (LiteLLM's shape: signed thinking
