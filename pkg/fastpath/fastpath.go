@@ -39,11 +39,14 @@ const (
 	// MetricsParse is dataplane/pool/metricsparse's line filter (only the picker's families go
 	// to the exposition parser), vs parsing a scrape whole.
 	MetricsParse = "metricsparse"
+	// EPPServer is dataplane/epp's HTTP/2 ext_proc server (each message handled on its
+	// connection's reader), vs grpc-go's server.
+	EPPServer = "eppserver"
 )
 
 // Names lists every fast path.
 var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta, CELChecked,
-	AccessLog, Proxy, MetricsParse}
+	AccessLog, Proxy, MetricsParse, EPPServer}
 
 var off = parse(os.Getenv(Env))
 
