@@ -101,18 +101,26 @@ func (s *h2Server) Serve(lis net.Listener) error {
 			return err
 		}
 		delay = 0
-		c := &h2sConn{s: s, nc: nc, streams: map[uint32]*h2sStream{}}
-		s.mu.Lock()
-		if s.draining.Load() {
-			s.mu.Unlock()
-			_ = nc.Close()
+		c := s.track(nc)
+		if c == nil {
 			return nil
 		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
 		go c.serve()
 	}
+}
+
+// track registers a new connection; nil (the connection closed) once the server stops.
+func (s *h2Server) track(nc net.Conn) *h2sConn {
+	c := &h2sConn{s: s, nc: nc, streams: map[uint32]*h2sStream{}}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining.Load() {
+		_ = nc.Close()
+		return nil
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return c
 }
 
 // GracefulStop stops accepting, sends GOAWAY on every connection and waits until their open
@@ -160,8 +168,9 @@ type h2sConn struct {
 	maxID     uint32 // the highest stream id the client opened
 	goAway    bool   // GOAWAY sent: no new streams
 	parked    []*h2sStream
-	parkedLen int // bytes the parked streams hold
-	buffered  int // bytes of partial request messages
+	parkedLen int          // bytes the parked streams hold
+	buffered  int          // bytes of partial request messages
+	open      atomic.Int32 // len(streams), for tests
 
 	// Flow control: what we may still send (the peer's windows) and what the peer may still
 	// send us, with what we consumed but have not yet granted back.
@@ -465,6 +474,7 @@ func (c *h2sConn) headers(f *http2.MetaHeadersFrame) bool {
 	}
 	st := newH2sStream(c, id)
 	c.streams[id] = st
+	c.open.Add(1)
 	st.open(f)
 	return true
 }

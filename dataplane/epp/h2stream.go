@@ -240,6 +240,7 @@ func (st *h2sStream) close() {
 	st.closed, st.finished = true, true
 	c := st.c
 	delete(c.streams, st.id)
+	c.open.Add(-1)
 	c.buffered -= len(st.msg)
 	c.parkedLen -= len(st.pending)
 	st.msg, st.pending, st.req = nil, nil, nil
