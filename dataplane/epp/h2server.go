@@ -111,7 +111,7 @@ func (s *h2Server) Serve(lis net.Listener) error {
 
 // track registers a new connection; nil (the connection closed) once the server stops.
 func (s *h2Server) track(nc net.Conn) *h2sConn {
-	c := &h2sConn{s: s, nc: nc, streams: map[uint32]*h2sStream{}}
+	c := &h2sConn{s: s, raw: nc, nc: nc, streams: map[uint32]*h2sStream{}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.draining.Load() {
@@ -133,7 +133,7 @@ func (s *h2Server) GracefulStop() {
 	}
 	for c := range s.conns {
 		// Wakes the connection's reader, which sends GOAWAY (all writes stay on that goroutine).
-		_ = c.nc.SetReadDeadline(time.Now())
+		_ = c.raw.SetReadDeadline(time.Now())
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
@@ -147,16 +147,17 @@ func (s *h2Server) Stop() {
 		_ = l.Close()
 	}
 	for c := range s.conns {
-		_ = c.nc.Close()
+		_ = c.raw.Close()
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
 }
 
-// h2sConn is one connection; every field is the read goroutine's.
+// h2sConn is one connection; every field but raw is the read goroutine's.
 type h2sConn struct {
 	s      *h2Server
-	nc     net.Conn
+	raw    net.Conn // as accepted: what GracefulStop wakes and Stop closes
+	nc     net.Conn // raw, or the TLS connection over it
 	ctx    context.Context
 	cancel context.CancelFunc
 	br     *bufio.Reader
@@ -294,9 +295,12 @@ func (c *h2sConn) serve() {
 	} else if !c.settings(sf) {
 		return
 	}
+	// Under the server's lock: a GracefulStop setting its deadline now is not undone.
+	c.s.mu.Lock()
 	if !c.s.draining.Load() {
-		_ = c.nc.SetReadDeadline(time.Time{}) // (GracefulStop's deadline, if any, stays)
+		_ = c.nc.SetReadDeadline(time.Time{})
 	}
+	c.s.mu.Unlock()
 	defer c.closeAll()
 	for {
 		f, err := c.fr.ReadFrame()
