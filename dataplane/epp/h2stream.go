@@ -259,6 +259,9 @@ func (st *h2sStream) finish(code codes.Code, msg string) {
 		return
 	}
 	st.finished = true
+	if st.st.pick != nil && len(st.pending) > 0 {
+		st.st.pick.Release() // as Process returning does, not when the window lets the replies out
+	}
 	c := st.c
 	b := c.hdrBuf[:0]
 	if !st.headersSent {
