@@ -204,6 +204,7 @@ func dialRaw(t *testing.T, addr string, settings ...http2.Setting) *rawH2 {
 	_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
 	r := &rawH2{t: t, nc: nc, fr: http2.NewFramer(nc, nc)}
 	r.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	r.fr.SetMaxReadFrameSize(16 << 10) // the default SETTINGS_MAX_FRAME_SIZE, which the server must respect
 	r.enc = hpack.NewEncoder(&r.hbuf)
 	if _, err := io.WriteString(nc, http2.ClientPreface); err != nil {
 		t.Fatal(err)
@@ -562,6 +563,16 @@ func TestH2ServerBadInput(t *testing.T) {
 			r.send(1, grpcFrame(headersMsg(nil, true, nil)), true)
 			return &rawCall{}
 		}},
+		{name: "unknown method of a 40 KB path (trailers in CONTINUATION frames)", status: "12", run: func(r *rawH2) *rawCall {
+			b := r.block("/x.Y/" + strings.Repeat("m", 40000))
+			_ = r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: b[:16000], EndStream: true})
+			for b = b[16000:]; len(b) > 0; {
+				n := min(len(b), 16000)
+				_ = r.fr.WriteContinuation(1, n == len(b), b[:n])
+				b = b[n:]
+			}
+			return &rawCall{}
+		}},
 		{name: "WINDOW_UPDATE overflowing the stream window", rst: http2.ErrCodeFlowControl, run: func(r *rawH2) *rawCall {
 			r.open(1, h2sProcessPath, false)
 			_ = r.fr.WriteWindowUpdate(1, 1<<31-1)
@@ -668,5 +679,27 @@ func TestH2ServerGracefulStop(t *testing.T) {
 	case <-stopped:
 	case <-time.After(10 * time.Second):
 		t.Fatal("GracefulStop did not return")
+	}
+}
+
+// Trailers as HPACK literals: grpc-status, and grpc-message percent-encoded (a message of 300
+// bytes needs a multi-byte length), read back by the hpack decoder.
+func TestH2ServerTrailers(t *testing.T) {
+	msg := "100% done\nnaïve " + strings.Repeat("x", 280)
+	var got []hpack.HeaderField
+	d := hpack.NewDecoder(4096, func(f hpack.HeaderField) { got = append(got, f) })
+	block := appendTrailers(append([]byte(nil), h2sResponseHeaders...), codes.ResourceExhausted, msg)
+	if _, err := d.Write(block); err != nil {
+		t.Fatal(err)
+	}
+	want := []hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"},
+		{Name: "grpc-status", Value: "8"}, {Name: "grpc-message", Value: "100%25 done%0Ana%C3%AFve " + strings.Repeat("x", 280)}}
+	if len(got) != len(want) {
+		t.Fatalf("decoded %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].Name != want[i].Name || got[i].Value != want[i].Value || got[i].Sensitive {
+			t.Errorf("field %d: %+v, want %+v", i, got[i], want[i])
+		}
 	}
 }
