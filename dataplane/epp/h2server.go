@@ -32,9 +32,10 @@ const (
 	h2sWriteBuf         = 32 << 10
 	h2sHandshakeTimeout = 10 * time.Second
 	h2sWriteTimeout     = 30 * time.Second
-	// h2sMaxParked bounds the reply bytes a connection holds back for a peer that does not
-	// open its window: past it the connection is closed (ENHANCE_YOUR_CALM).
-	h2sMaxParked = 64 << 20
+	// h2sMaxHeld is what a connection may hold for its streams (partial messages, bodies not
+	// yet picked for, replies waiting for the peer's window) before it stops granting the peer
+	// connection window (at least twice the largest message).
+	h2sMaxHeld = 64 << 20
 )
 
 // healthChecker answers grpc.health.v1.Health/Check (health.Server does).
@@ -53,6 +54,9 @@ type h2Server struct {
 	tls    *tls.Config   // nil: h2c with prior knowledge
 	maxMsg int
 	log    *slog.Logger
+	// heldLimit bounds what a connection holds before it stops granting window (h2sMaxHeld,
+	// at least twice maxMsg).
+	heldLimit int
 
 	draining atomic.Bool
 	mu       sync.Mutex
@@ -72,7 +76,8 @@ func newH2Server(srv *Server, health healthChecker, tlsCfg *tls.Config, maxMsg i
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &h2Server{srv: srv, health: health, tls: tlsCfg, maxMsg: maxMsg, log: log, conns: map[*h2sConn]struct{}{}}
+	return &h2Server{srv: srv, health: health, tls: tlsCfg, maxMsg: maxMsg, log: log, conns: map[*h2sConn]struct{}{},
+		heldLimit: max(h2sMaxHeld, 2*maxMsg)}
 }
 
 // Serve accepts connections on lis until Stop or GracefulStop (then it returns nil).
@@ -171,6 +176,7 @@ type h2sConn struct {
 	parked    []*h2sStream
 	parkedLen int          // bytes the parked streams hold
 	buffered  int          // bytes of partial request messages
+	bodies    int          // bytes of request bodies not yet picked for
 	open      atomic.Int32 // len(streams), for tests
 
 	// Flow control: what we may still send (the peer's windows) and what the peer may still
@@ -492,11 +498,7 @@ func (c *h2sConn) data(f *http2.DataFrame) bool {
 	}
 	c.recvWin -= n
 	c.recvUnacked += n
-	if c.recvUnacked >= connWindow/4 {
-		c.write(c.fr.WriteWindowUpdate(0, uint32(c.recvUnacked)))
-		c.recvWin += c.recvUnacked
-		c.recvUnacked = 0
-	}
+	c.grant()
 	st := c.streams[f.StreamID]
 	if st == nil {
 		if f.StreamID > c.maxID {
@@ -533,6 +535,17 @@ func (c *h2sConn) data(f *http2.DataFrame) bool {
 	return true
 }
 
+// grant opens the connection window again by what was consumed, once that is a quarter of it,
+// unless the connection holds more than heldLimit: then the peer waits until streams end.
+func (c *h2sConn) grant() {
+	if c.recvUnacked < connWindow/4 || c.held() > c.s.heldLimit {
+		return
+	}
+	c.write(c.fr.WriteWindowUpdate(0, uint32(c.recvUnacked)))
+	c.recvWin += c.recvUnacked
+	c.recvUnacked = 0
+}
+
 // unpark sends what parked streams hold as far as the windows allow.
 func (c *h2sConn) unpark() {
 	for _, st := range c.parked {
@@ -550,6 +563,7 @@ func (c *h2sConn) compactParked() {
 	for _, st := range c.parked {
 		c.parkedLen += len(st.pending)
 	}
+	c.grant()
 }
 
 // closeAll ends the streams still open when the connection ends, as a cancelled stream.

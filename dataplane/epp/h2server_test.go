@@ -222,6 +222,9 @@ func dialRaw(t *testing.T, addr string, settings ...http2.Setting) *rawH2 {
 	if err := r.fr.WriteSettingsAck(); err != nil {
 		t.Fatal(err)
 	}
+	if wu, ok := r.next().(*http2.WindowUpdateFrame); !ok || wu.StreamID != 0 || wu.Increment != connWindow-65535 {
+		t.Fatalf("second frame %v: want the connection window opened to %d", wu, connWindow)
+	}
 	return r
 }
 
@@ -701,5 +704,56 @@ func TestH2ServerTrailers(t *testing.T) {
 		if got[i].Name != want[i].Name || got[i].Value != want[i].Value || got[i].Sensitive {
 			t.Errorf("field %d: %+v, want %+v", i, got[i], want[i])
 		}
+	}
+}
+
+// Past its limit of held bytes (here partial messages) a connection stops granting the peer
+// connection window, and grants it again once the streams holding them end.
+func TestH2ServerHoldsBackWindow(t *testing.T) {
+	f := startH2(t, nil, 0)
+	f.h.heldLimit = 1 << 20
+	r := dialRaw(t, f.addr)
+	const streams, chunks = 6, 56 // 6 × 56 × 16 KiB, 5.5 MB: past the 4 MiB after which window is granted
+	chunk := make([]byte, 16<<10)
+	sent := uint32(streams * (5 + chunks*len(chunk)))
+	for i := range streams {
+		id := uint32(2*i + 1)
+		r.open(id, h2sProcessPath, false)
+		r.send(id, binary.BigEndian.AppendUint32([]byte{0}, 8<<20), false) // an 8 MiB message, never finished
+		for range chunks {
+			r.send(id, chunk, false)
+		}
+	}
+	// pingRoundTrip reads up to the server's answer to a PING and returns the connection
+	// window it granted meanwhile.
+	pingRoundTrip := func(n byte) (granted uint32) {
+		if err := r.fr.WritePing(false, [8]byte{n}); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			switch fr := r.next().(type) {
+			case *http2.PingFrame:
+				if fr.IsAck() && fr.Data[0] == n {
+					return granted
+				}
+			case *http2.WindowUpdateFrame:
+				if fr.StreamID == 0 {
+					granted += fr.Increment
+				}
+			case *http2.GoAwayFrame:
+				t.Fatalf("GOAWAY %v", fr.ErrCode)
+			}
+		}
+	}
+	if g := pingRoundTrip(1); g != 0 {
+		t.Fatalf("granted %d bytes of connection window while holding %d bytes over the limit", g, sent)
+	}
+	for i := range streams {
+		if err := r.fr.WriteRSTStream(uint32(2*i+1), http2.ErrCodeCancel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g := pingRoundTrip(2); g != sent {
+		t.Fatalf("granted %d bytes after the streams ended, want the %d consumed", g, sent)
 	}
 }

@@ -141,9 +141,7 @@ func (st *h2sStream) feed(data []byte) {
 		c.buffered += k
 		data = data[k:]
 		if len(st.msg) < st.need {
-			if c.buffered+c.parkedLen > c.s.maxBuffered() {
-				c.calm()
-			}
+			c.checkHeld()
 			return
 		}
 		m := st.msg
@@ -172,7 +170,14 @@ func (st *h2sStream) message(m []byte) {
 		return
 	}
 	s := st.c.s.srv
+	before := len(st.st.body)
 	done, err := s.handle(st, &st.st, req)
+	if st.st.picked && st.st.body != nil {
+		// Picked: the body is not read again (the stream may live on for the response).
+		st.st.body = nil
+	}
+	st.c.bodies += len(st.st.body) - before
+	st.c.grant()
 	switch {
 	case err != nil:
 		s.metrics.requests.WithLabelValues(s.name, "invalid").Inc()
@@ -243,7 +248,9 @@ func (st *h2sStream) close() {
 	c.open.Add(-1)
 	c.buffered -= len(st.msg)
 	c.parkedLen -= len(st.pending)
-	st.msg, st.pending, st.req = nil, nil, nil
+	c.bodies -= len(st.st.body)
+	st.msg, st.pending, st.req, st.st.body = nil, nil, nil, nil
+	c.grant()
 	if st.st.pick != nil {
 		st.st.pick.Release()
 	}
@@ -349,9 +356,7 @@ func (st *h2sStream) writeData(b []byte) {
 	}
 	st.pending = append(st.pending, b...)
 	c.parkedLen += len(b)
-	if c.buffered+c.parkedLen > c.s.maxBuffered() {
-		c.calm()
-	}
+	c.checkHeld()
 }
 
 var errH2sStreamDone = status.Error(codes.Canceled, "the stream has ended")
@@ -411,17 +416,19 @@ func (c *h2sConn) writeHeaders(id uint32, block []byte, end bool) {
 	}
 }
 
-// calm ends a connection that holds more than maxBuffered bytes for the peer.
-func (c *h2sConn) calm() {
-	c.goAwayErr(http2.ErrCodeEnhanceYourCalm)
-	if c.werr == nil {
-		c.werr = errors.New("ext_proc connection over its buffered bytes")
-	}
-}
+// held is what the connection holds in memory for its streams: partial request messages,
+// request bodies not yet picked for, replies parked for the peer's window.
+func (c *h2sConn) held() int { return c.buffered + c.bodies + c.parkedLen }
 
-// maxBuffered bounds what a connection holds: partial request messages and replies parked for
-// the peer's window.
-func (s *h2Server) maxBuffered() int { return max(h2sMaxParked, 2*s.maxMsg) }
+// checkHeld ends a connection holding far more than maxHeld: past maxHeld its window is not
+// granted back (data), so only a peer sending what it was not granted gets here.
+func (c *h2sConn) checkHeld() {
+	if c.held() <= c.s.heldLimit+2*connWindow || c.werr != nil {
+		return
+	}
+	c.goAwayErr(http2.ErrCodeEnhanceYourCalm)
+	c.werr = errors.New("ext_proc connection over its buffered bytes")
+}
 
 // h2sResponseHeaders is ":status: 200" and "content-type: application/grpc" in HPACK, neither
 // indexed: header blocks are constant bytes, and no encoder state is kept.
