@@ -757,3 +757,40 @@ func TestH2ServerHoldsBackWindow(t *testing.T) {
 		t.Fatalf("granted %d bytes after the streams ended, want the %d consumed", g, sent)
 	}
 }
+
+// A buffered body over grpc-go's default message limit (4 MiB) but under --max-request-body is
+// picked for, and one over it gets the 413, with either server (GWCTL_NOFAST=eppserver).
+func TestServeBufferedBodyOver4MiB(t *testing.T) {
+	sims := startSims(t, 2, vllmsim.Config{})
+	client, _ := serveEPP(t, sims, 6<<20)
+	for _, tc := range []struct {
+		size   int
+		status int // immediate response; 0 for a pick
+	}{{5 << 20, 0}, {6<<20 + 1<<19, 413}} {
+		s, err := client.Process(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := headersMsg(nil, false, nil)
+		h.ProtocolConfig = &extprocv3.ProtocolConfiguration{RequestBodyMode: BodyBuffered, ResponseBodyMode: BodyNone}
+		if err := s.Send(h); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := s.Recv(); err != nil || m.GetRequestHeaders() == nil {
+			t.Fatalf("headers reply %v, %v", m, err)
+		}
+		if err := s.Send(bodyMsg(chatBody("sim-model", strings.Repeat("y", tc.size), false), true)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.Recv()
+		switch {
+		case err != nil:
+			t.Fatalf("%d MiB body: %v", tc.size>>20, err)
+		case tc.status == 0 && m.GetRequestBody() == nil:
+			t.Fatalf("%d MiB body: reply %v, want the pick", tc.size>>20, m)
+		case tc.status != 0 && int(m.GetImmediateResponse().GetStatus().GetCode()) != tc.status:
+			t.Fatalf("%d MiB body: reply %v, want immediate %d", tc.size>>20, m, tc.status)
+		}
+		_ = s.CloseSend()
+	}
+}

@@ -93,11 +93,14 @@ func Serve(ctx context.Context, o ServeOptions) error {
 
 	hs := health.NewServer()
 	hs.SetServingStatus("liveness", healthpb.HealthCheckResponse_SERVING)
+	// A message holds a body of up to MaxBodyBytes and the rest of the request (grpc-go's
+	// default, 4 MiB, refused a bigger buffered body before the 413 could be answered).
+	maxMsg := int(srv.maxBody) + 1<<20
 	var g eppServing
 	if fastServer {
-		g = newH2Server(srv, hs, o.TLS, int(srv.maxBody)+1<<20, log)
+		g = newH2Server(srv, hs, o.TLS, maxMsg, log)
 	} else {
-		gopts := ServerOptions()
+		gopts := append(ServerOptions(), grpc.MaxRecvMsgSize(maxMsg))
 		if o.TLS != nil {
 			gopts = append(gopts, grpc.Creds(credentials.NewTLS(o.TLS)))
 		}
