@@ -173,6 +173,7 @@ type h2sConn struct {
 	streams   map[uint32]*h2sStream
 	maxID     uint32 // the highest stream id the client opened
 	goAway    bool   // GOAWAY sent: no new streams
+	drainPing bool   // the first GOAWAY of a graceful stop sent, its PING not yet answered
 	parked    []*h2sStream
 	parkedLen int          // bytes the parked streams hold
 	buffered  int          // bytes of partial request messages
@@ -209,11 +210,19 @@ func (r h2sReader) Read(p []byte) (int, error) {
 		n, err := c.nc.Read(p)
 		if n == 0 && err != nil && c.s.draining.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
 			_ = c.nc.SetReadDeadline(time.Time{})
-			if !c.goAway {
-				c.goAway = true
-				c.write(c.fr.WriteGoAway(c.maxID, http2.ErrCodeNo, nil))
+			switch {
+			case c.goAway || c.drainPing:
+			case c.live() == 0:
+				c.finalGoAway()
+			default:
+				// As grpc-go: a GOAWAY naming no last stream and a PING; the GOAWAY that names
+				// it follows the PING's answer, so that a stream the client opened before it
+				// saw the first one is still served, not refused.
+				c.drainPing = true
+				c.write(c.fr.WriteGoAway(1<<31-1, http2.ErrCodeNo, nil))
+				c.write(c.fr.WritePing(false, h2sDrainPing))
 			}
-			if c.live() == 0 {
+			if c.goAway && c.live() == 0 {
 				c.flush()
 				return 0, errH2sDrained
 			}
@@ -221,6 +230,15 @@ func (r h2sReader) Read(p []byte) (int, error) {
 		}
 		return n, err
 	}
+}
+
+// h2sDrainPing is the data of a graceful stop's PING.
+var h2sDrainPing = [8]byte{'g', 'o', 'a', 'w', 'a', 'y'}
+
+// finalGoAway tells the client the last stream served.
+func (c *h2sConn) finalGoAway() {
+	c.goAway, c.drainPing = true, false
+	c.write(c.fr.WriteGoAway(c.maxID, http2.ErrCodeNo, nil))
 }
 
 // live counts the streams still open.
@@ -357,8 +375,11 @@ func (c *h2sConn) frame(f http2.Frame) bool {
 		}
 		return c.settings(f)
 	case *http2.PingFrame:
-		if !f.IsAck() {
+		switch {
+		case !f.IsAck():
 			c.write(c.fr.WritePing(true, f.Data))
+		case c.drainPing && f.Data == h2sDrainPing:
+			c.finalGoAway()
 		}
 	case *http2.WindowUpdateFrame:
 		return c.windowUpdate(f)

@@ -632,8 +632,10 @@ func dialGRPC(t *testing.T, addr string) extprocv3.ExternalProcessorClient {
 	return extprocv3.NewExternalProcessorClient(cc)
 }
 
-// GracefulStop with a stream in flight: GOAWAY names the last stream, a newer stream is refused,
-// the open one is served to its end, then the connection closes and GracefulStop returns.
+// GracefulStop with a stream in flight, as grpc-go's: a GOAWAY naming no last stream and a PING;
+// a stream opened before the PING's answer is still served; once answered, the GOAWAY naming
+// the last stream, after which a newer stream is refused; the open ones are served to their
+// end, then the connection closes and GracefulStop returns.
 func TestH2ServerGracefulStop(t *testing.T) {
 	f := startH2(t, nil, 0)
 	r := dialRaw(t, f.addr)
@@ -650,19 +652,43 @@ func TestH2ServerGracefulStop(t *testing.T) {
 	}
 	stopped := make(chan struct{})
 	go func() { f.h.GracefulStop(); close(stopped) }()
+	var ping [8]byte
+	for got := 0; got < 2; {
+		switch fr := r.next().(type) {
+		case *http2.GoAwayFrame:
+			if fr.LastStreamID != 1<<31-1 || fr.ErrCode != http2.ErrCodeNo {
+				t.Fatalf("first GOAWAY: last stream %d, code %v: want 2^31-1, NO_ERROR", fr.LastStreamID, fr.ErrCode)
+			}
+			got++
+		case *http2.PingFrame:
+			ping = fr.Data
+			got++
+		}
+	}
+	// Opened before the PING is answered: served.
+	r.open(3, h2sProcessPath, false)
+	r.send(3, grpcFrame(headersMsg(nil, true, nil)), true)
+	if err := r.fr.WritePing(true, ping); err != nil {
+		t.Fatal(err)
+	}
+	c3 := &rawCall{}
+	r.await(3, c3, ended, nil)
+	if c3.status != "0" || len(c3.messages(t)) != 1 {
+		t.Fatalf("a stream opened before the PING's answer: grpc-status %q, reset %v: want it served", c3.status, c3.rst)
+	}
 	for r.goAway == nil {
 		if g, ok := r.next().(*http2.GoAwayFrame); ok {
 			r.goAway = g
 		}
 	}
-	if r.goAway.LastStreamID != 1 || r.goAway.ErrCode != http2.ErrCodeNo {
-		t.Fatalf("GOAWAY last stream %d, code %v: want 1, NO_ERROR", r.goAway.LastStreamID, r.goAway.ErrCode)
+	if r.goAway.LastStreamID != 3 || r.goAway.ErrCode != http2.ErrCodeNo {
+		t.Fatalf("GOAWAY last stream %d, code %v: want 3, NO_ERROR", r.goAway.LastStreamID, r.goAway.ErrCode)
 	}
-	r.open(3, h2sProcessPath, true)
-	c3 := &rawCall{}
-	r.await(3, c3, ended, nil)
-	if c3.rst == nil || *c3.rst != http2.ErrCodeRefusedStream {
-		t.Fatalf("a stream opened after GOAWAY: reset %v, status %q: want REFUSED_STREAM", c3.rst, c3.status)
+	r.open(5, h2sProcessPath, true)
+	c5 := &rawCall{}
+	r.await(5, c5, ended, nil)
+	if c5.rst == nil || *c5.rst != http2.ErrCodeRefusedStream {
+		t.Fatalf("a stream opened after GOAWAY: reset %v, status %q: want REFUSED_STREAM", c5.rst, c5.status)
 	}
 	select {
 	case <-stopped:
