@@ -8,6 +8,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -819,4 +821,29 @@ func TestServeBufferedBodyOver4MiB(t *testing.T) {
 		}
 		_ = s.CloseSend()
 	}
+}
+
+// Serve over TLS (`dataplane epp --tls-cert --tls-key`): a client verifying the certificate picks and checks health,
+// with either server (GWCTL_NOFAST=eppserver).
+func TestServeTLS(t *testing.T) {
+	sims := startSims(t, 2, vllmsim.Config{})
+	ca := testenv.NewCA(t, "epp-ca")
+	kp := ca.Issue(t, testenv.Leaf{Names: []string{"127.0.0.1"}})
+	file := filepath.Join(t.TempDir(), "resources.yaml")
+	if err := os.WriteFile(file, []byte(poolResources(8000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, ServeOptions{Config: []string{file}, PoolEndpoints: map[string][]string{"vllm.inference": sims},
+		TLS: &tls.Config{Certificates: []tls.Certificate{kp.TLS}}})
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cc.Close() })
+	hc := healthpb.NewHealthClient(cc)
+	waitFor(t, 5*time.Second, "readiness serving", func() bool {
+		r, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{Service: "readiness"})
+		return err == nil && r.GetStatus() == healthpb.HealthCheckResponse_SERVING
+	})
+	fullDuplexPick(t, extprocv3.NewExternalProcessorClient(cc), sims, chatBody("sim-model", "over TLS", false))
 }
