@@ -26,7 +26,9 @@ var fastServer = fastpath.Enabled(fastpath.EPPServer)
 
 // Limits of an h2Server connection, advertised in its SETTINGS.
 const (
-	h2sMaxStreams       = 1024     // SETTINGS_MAX_CONCURRENT_STREAMS
+	// SETTINGS_MAX_CONCURRENT_STREAMS: in full duplex a stream lasts as long as the response
+	// streams, and a client at the limit waits (grpc-go) or dials again (Envoy).
+	h2sMaxStreams       = 16384
 	h2sMaxHeaderList    = 64 << 10 // SETTINGS_MAX_HEADER_LIST_SIZE
 	h2sReadBuf          = 32 << 10
 	h2sWriteBuf         = 32 << 10
@@ -57,6 +59,8 @@ type h2Server struct {
 	// heldLimit bounds what a connection holds before it stops granting window (h2sMaxHeld,
 	// at least twice maxMsg).
 	heldLimit int
+	// maxStreams is SETTINGS_MAX_CONCURRENT_STREAMS (h2sMaxStreams).
+	maxStreams int
 
 	draining atomic.Bool
 	mu       sync.Mutex
@@ -77,7 +81,7 @@ func newH2Server(srv *Server, health healthChecker, tlsCfg *tls.Config, maxMsg i
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &h2Server{srv: srv, health: health, tls: tlsCfg, maxMsg: maxMsg, log: log, conns: map[*h2sConn]struct{}{},
-		heldLimit: max(h2sMaxHeld, 2*maxMsg)}
+		heldLimit: max(h2sMaxHeld, 2*maxMsg), maxStreams: h2sMaxStreams}
 }
 
 // Serve accepts connections on lis until Stop or GracefulStop (then it returns nil).
@@ -302,7 +306,7 @@ func (c *h2sConn) serve() {
 	c.recvWin = connWindow
 	// The server's preface first, then the connection window opened to connWindow.
 	c.write(c.fr.WriteSettings(
-		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: h2sMaxStreams},
+		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: uint32(c.s.maxStreams)},
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: streamWindow},
 		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: h2sMaxHeaderList},
 	))
@@ -499,7 +503,7 @@ func (c *h2sConn) headers(f *http2.MetaHeadersFrame) bool {
 	case f.Truncated:
 		c.write(c.fr.WriteRSTStream(id, http2.ErrCodeFrameSize)) // what grpc-go answers
 		return true
-	case len(c.streams) >= h2sMaxStreams:
+	case len(c.streams) >= c.s.maxStreams:
 		c.write(c.fr.WriteRSTStream(id, http2.ErrCodeRefusedStream))
 		return true
 	}

@@ -218,8 +218,8 @@ func dialRaw(t *testing.T, addr string, settings ...http2.Setting) *rawH2 {
 	if !ok || sf.IsAck() {
 		t.Fatalf("first frame %v: want the server's SETTINGS", sf)
 	}
-	if v, _ := sf.Value(http2.SettingMaxConcurrentStreams); v != h2sMaxStreams {
-		t.Errorf("SETTINGS_MAX_CONCURRENT_STREAMS %d, want %d", v, h2sMaxStreams)
+	if v, _ := sf.Value(http2.SettingMaxConcurrentStreams); v == 0 {
+		t.Error("no SETTINGS_MAX_CONCURRENT_STREAMS")
 	}
 	if err := r.fr.WriteSettingsAck(); err != nil {
 		t.Fatal(err)
@@ -846,4 +846,34 @@ func TestServeTLS(t *testing.T) {
 		return err == nil && r.GetStatus() == healthpb.HealthCheckResponse_SERVING
 	})
 	fullDuplexPick(t, extprocv3.NewExternalProcessorClient(cc), sims, chatBody("sim-model", "over TLS", false))
+}
+
+// Past SETTINGS_MAX_CONCURRENT_STREAMS a new stream is refused (REFUSED_STREAM, which a client
+// may retry); once one ends, the next is served.
+func TestH2ServerStreamLimit(t *testing.T) {
+	f := startH2(t, nil, 0)
+	f.h.maxStreams = 2
+	r := dialRaw(t, f.addr)
+	for _, id := range []uint32{1, 3} {
+		r.open(id, h2sProcessPath, false)
+		r.send(id, grpcFrame(headersMsg(nil, true, nil)), false)
+		c := &rawCall{}
+		r.await(id, c, func(c *rawCall) bool { return len(c.messages0()) == 1 }, nil)
+	}
+	r.open(5, h2sProcessPath, false)
+	c5 := &rawCall{}
+	r.await(5, c5, ended, nil)
+	if c5.rst == nil || *c5.rst != http2.ErrCodeRefusedStream {
+		t.Fatalf("a third stream with a limit of 2: reset %v, status %q: want REFUSED_STREAM", c5.rst, c5.status)
+	}
+	r.send(1, nil, true)
+	c1 := &rawCall{}
+	r.await(1, c1, ended, nil)
+	r.open(7, h2sProcessPath, false)
+	r.send(7, grpcFrame(headersMsg(nil, true, nil)), true)
+	c7 := &rawCall{}
+	r.await(7, c7, ended, nil)
+	if c7.status != "0" || len(c7.messages(t)) != 1 {
+		t.Fatalf("a stream after one ended: grpc-status %q, reset %v: want it served", c7.status, c7.rst)
+	}
 }

@@ -172,9 +172,10 @@ func (st *h2sStream) message(m []byte) {
 	s := st.c.s.srv
 	before := len(st.st.body)
 	done, err := s.handle(st, &st.st, req)
-	if st.st.picked && st.st.body != nil {
-		// Picked: the body is not read again (the stream may live on for the response).
-		st.st.body = nil
+	if st.st.picked && st.st.header != nil {
+		// Picked: the request is not read again, and the stream may live on as long as the
+		// response streams.
+		st.st.body, st.st.header, st.st.subset = nil, nil, nil
 	}
 	st.c.bodies += len(st.st.body) - before
 	st.c.grant()
