@@ -195,6 +195,7 @@ type h2sConn struct {
 	wdl     time.Time // write deadline in force
 	scratch []byte    // a reply's gRPC message
 	hdrBuf  []byte    // a HEADERS block being built
+	henc    *hpack.Encoder
 }
 
 // h2sReader is the connection's reader as the bufio.Reader sees it: before the connection is
@@ -300,6 +301,7 @@ func (c *h2sConn) serve() {
 	c.fr = http2.NewFramer(c.bw, c.br)
 	c.fr.SetReuseFrames()
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.henc = hpack.NewEncoder(hpackSink{c})
 	c.fr.MaxHeaderListSize = h2sMaxHeaderList
 	c.fr.SetMaxReadFrameSize(16 << 10)
 	c.sendWin, c.peerStreamWin, c.peerMaxFrame = 65535, 65535, 16<<10
@@ -425,6 +427,8 @@ func (c *h2sConn) settings(f *http2.SettingsFrame) bool {
 			}
 		case http2.SettingMaxFrameSize:
 			c.peerMaxFrame = int(s.Val)
+		case http2.SettingHeaderTableSize:
+			c.henc.SetMaxDynamicTableSizeLimit(s.Val)
 		}
 		return nil
 	})

@@ -42,7 +42,7 @@ type h2Fixture struct {
 	sims []string
 }
 
-func startH2(t *testing.T, tlsCfg *tls.Config, maxBody int64) *h2Fixture {
+func startH2(t *testing.T, tlsCfg *tls.Config, maxBody int64, set ...func(*h2Server)) *h2Fixture {
 	t.Helper()
 	sims := startSims(t, 2, vllmsim.Config{})
 	p := startPool(t, "h2/"+t.Name(), sims, pool.FailClose, pool.SchedulerConfig{})
@@ -53,6 +53,9 @@ func startH2(t *testing.T, tlsCfg *tls.Config, maxBody int64) *h2Fixture {
 	hs := health.NewServer()
 	hs.SetServingStatus("liveness", healthpb.HealthCheckResponse_SERVING)
 	h := newH2Server(srv, hs, tlsCfg, int(srv.maxBody)+1<<20, nil)
+	for _, f := range set {
+		f(h)
+	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -602,6 +605,8 @@ func TestH2ServerBadInput(t *testing.T) {
 				t.Fatalf("grpc-status %q (%q), reset %v: want %s", c.status, c.message, c.rst, tc.status)
 			case tc.status == "" && (c.rst == nil || *c.rst != tc.rst):
 				t.Fatalf("reset %v, grpc-status %q: want reset %v", c.rst, c.status, tc.rst)
+			case tc.name == "not gRPC" && c.http != "415":
+				t.Fatalf(":status %q, want 415", c.http)
 			}
 		})
 	}
@@ -713,24 +718,45 @@ func TestH2ServerGracefulStop(t *testing.T) {
 	}
 }
 
-// Trailers as HPACK literals: grpc-status, and grpc-message percent-encoded (a message of 300
-// bytes needs a multi-byte length), read back by the hpack decoder.
-func TestH2ServerTrailers(t *testing.T) {
-	msg := "100% done\nnaïve " + strings.Repeat("x", 280)
+// Header blocks through the connection's HPACK encoder, read back by a decoder as a client's:
+// response headers and status indexed (the second stream's block is a few bytes), grpc-message
+// percent-encoded and never indexed (a message of 300 bytes needs a multi-byte length).
+func TestH2ServerHeaderBlocks(t *testing.T) {
+	c := &h2sConn{}
+	c.henc = hpack.NewEncoder(hpackSink{c})
+	block := func(httpStatus int, headers, status bool, code codes.Code, msg string) []byte {
+		return bytes.Clone(c.block(httpStatus, headers, status, code, msg)) // valid until the next one
+	}
 	var got []hpack.HeaderField
 	d := hpack.NewDecoder(4096, func(f hpack.HeaderField) { got = append(got, f) })
-	block := appendTrailers(append([]byte(nil), h2sResponseHeaders...), codes.ResourceExhausted, msg)
-	if _, err := d.Write(block); err != nil {
-		t.Fatal(err)
-	}
-	want := []hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"},
-		{Name: "grpc-status", Value: "8"}, {Name: "grpc-message", Value: "100%25 done%0Ana%C3%AFve " + strings.Repeat("x", 280)}}
-	if len(got) != len(want) {
-		t.Fatalf("decoded %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i].Name != want[i].Name || got[i].Value != want[i].Value || got[i].Sensitive {
-			t.Errorf("field %d: %+v, want %+v", i, got[i], want[i])
+	msg := "100% done\nnaïve " + strings.Repeat("x", 280)
+	for _, tc := range []struct {
+		block   []byte
+		want    []hpack.HeaderField
+		maxSize int
+	}{
+		{block(200, true, false, 0, ""), []hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}, 100},
+		{block(200, false, true, codes.OK, ""), []hpack.HeaderField{{Name: "grpc-status", Value: "0"}}, 100},
+		{block(200, true, false, 0, ""), []hpack.HeaderField{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}, 2},
+		{block(200, false, true, codes.OK, ""), []hpack.HeaderField{{Name: "grpc-status", Value: "0"}}, 1},
+		{block(415, true, true, codes.ResourceExhausted, msg), []hpack.HeaderField{{Name: ":status", Value: "415"}, {Name: "content-type", Value: "application/grpc"},
+			{Name: "grpc-status", Value: "8"}, {Name: "grpc-message", Value: "100%25 done%0Ana%C3%AFve " + strings.Repeat("x", 280), Sensitive: true}}, 400},
+	} {
+		got = got[:0]
+		n := len(tc.block)
+		if _, err := d.Write(tc.block); err != nil {
+			t.Fatal(err)
+		}
+		if n > tc.maxSize {
+			t.Errorf("block of %d bytes for %v, want at most %d", n, tc.want, tc.maxSize)
+		}
+		if len(got) != len(tc.want) {
+			t.Fatalf("decoded %v, want %v", got, tc.want)
+		}
+		for i := range tc.want {
+			if got[i] != tc.want[i] {
+				t.Errorf("field %d: %+v, want %+v", i, got[i], tc.want[i])
+			}
 		}
 	}
 }
@@ -738,8 +764,7 @@ func TestH2ServerTrailers(t *testing.T) {
 // Past its limit of held bytes (here partial messages) a connection stops granting the peer
 // connection window, and grants it again once the streams holding them end.
 func TestH2ServerHoldsBackWindow(t *testing.T) {
-	f := startH2(t, nil, 0)
-	f.h.heldLimit = 1 << 20
+	f := startH2(t, nil, 0, func(h *h2Server) { h.heldLimit = 1 << 20 })
 	r := dialRaw(t, f.addr)
 	const streams, chunks = 6, 56 // 6 × 56 × 16 KiB, 5.5 MB: past the 4 MiB after which window is granted
 	chunk := make([]byte, 16<<10)
@@ -845,14 +870,25 @@ func TestServeTLS(t *testing.T) {
 		r, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{Service: "readiness"})
 		return err == nil && r.GetStatus() == healthpb.HealthCheckResponse_SERVING
 	})
-	fullDuplexPick(t, extprocv3.NewExternalProcessorClient(cc), sims, chatBody("sim-model", "over TLS", false))
+	client := extprocv3.NewExternalProcessorClient(cc)
+	// Ready to pick once the endpoints' metrics are scraped: a body-less pick names one.
+	waitFor(t, 5*time.Second, "a pick", func() bool {
+		s, err := client.Process(context.Background())
+		if err != nil || s.Send(headersMsg(nil, true, nil)) != nil {
+			return false
+		}
+		defer func() { _ = s.CloseSend() }()
+		m, err := s.Recv()
+		_, ok := destination(m.GetDynamicMetadata(), nil)
+		return err == nil && ok
+	})
+	fullDuplexPick(t, client, sims, chatBody("sim-model", "over TLS", false))
 }
 
 // Past SETTINGS_MAX_CONCURRENT_STREAMS a new stream is refused (REFUSED_STREAM, which a client
 // may retry); once one ends, the next is served.
 func TestH2ServerStreamLimit(t *testing.T) {
-	f := startH2(t, nil, 0)
-	f.h.maxStreams = 2
+	f := startH2(t, nil, 0, func(h *h2Server) { h.maxStreams = 2 })
 	r := dialRaw(t, f.addr)
 	for _, id := range []uint32{1, 3} {
 		r.open(id, h2sProcessPath, false)

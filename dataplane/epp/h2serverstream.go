@@ -5,11 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
@@ -53,7 +55,11 @@ type h2sStream struct {
 	finished    bool   // the call's status is decided: nothing more is sent but the trailers
 	closed      bool   // out of the connection's streams
 	pending     []byte // reply bytes waiting for the peer's window
-	trailers    []byte // a trailers block waiting behind pending
+	// The status waiting behind pending (encoded when sent: HPACK blocks must reach the
+	// peer in the order they were encoded).
+	trailersDue bool
+	endCode     codes.Code
+	endMsg      string
 }
 
 func newH2sStream(c *h2sConn, id uint32) *h2sStream {
@@ -270,30 +276,17 @@ func (st *h2sStream) finish(code codes.Code, msg string) {
 	if st.st.pick != nil && len(st.pending) > 0 {
 		st.st.pick.Release() // as Process returning does, not when the window lets the replies out
 	}
-	c := st.c
-	b := c.hdrBuf[:0]
-	if !st.headersSent {
-		b = append(b, h2sResponseHeaders...)
-	}
-	b = appendTrailers(b, code, msg)
-	c.hdrBuf = b
 	if len(st.pending) > 0 {
-		st.trailers = append([]byte(nil), b...)
+		st.trailersDue, st.endCode, st.endMsg = true, code, msg
 		return
 	}
-	st.endWith(b)
+	st.endWith(st.c.block(http.StatusOK, !st.headersSent, true, code, msg))
 }
 
 // earlyStatus answers a call with its status alone (HEADERS with END_STREAM).
 func (st *h2sStream) earlyStatus(httpStatus int, code codes.Code, msg string) {
 	st.finished = true
-	c := st.c
-	b := append(c.hdrBuf[:0], 0x08, 0x03) // :status, literal without indexing, indexed name
-	b = strconv.AppendInt(b, int64(httpStatus), 10)
-	b = append(b, h2sResponseHeaders[1:]...)
-	b = appendTrailers(b, code, msg)
-	c.hdrBuf = b
-	st.endWith(b)
+	st.endWith(st.c.block(httpStatus, true, true, code, msg))
 }
 
 func (st *h2sStream) endWith(block []byte) {
@@ -326,8 +319,8 @@ func (st *h2sStream) drain() {
 	}
 	st.pending = nil
 	switch {
-	case st.trailers != nil:
-		st.endWith(st.trailers)
+	case st.trailersDue:
+		st.endWith(c.block(http.StatusOK, !st.headersSent, true, st.endCode, st.endMsg))
 	case !st.finished && st.recvUnacked > 0:
 		// Granted again now that the replies are out.
 		c.write(c.fr.WriteWindowUpdate(st.id, uint32(st.recvUnacked)))
@@ -379,7 +372,7 @@ func (st *h2sStream) SendMsg(m any) error {
 	binary.BigEndian.PutUint32(b[1:5], uint32(len(b)-5))
 	if !st.headersSent {
 		st.headersSent = true
-		c.writeHeaders(st.id, h2sResponseHeaders, false)
+		c.writeHeaders(st.id, c.block(http.StatusOK, true, false, 0, ""), false)
 	}
 	st.writeData(b)
 	if cap(b) <= 1<<20 { // a big reply's buffer is not kept for the connection's life
@@ -431,42 +424,32 @@ func (c *h2sConn) checkHeld() {
 	c.werr = errors.New("ext_proc connection over its buffered bytes")
 }
 
-// h2sResponseHeaders is ":status: 200" and "content-type: application/grpc" in HPACK, neither
-// indexed: header blocks are constant bytes, and no encoder state is kept.
-var h2sResponseHeaders = appendHpack([]byte{0x88}, "content-type", "application/grpc")
-
-// appendTrailers adds grpc-status and, when set, grpc-message (percent-encoded).
-func appendTrailers(b []byte, code codes.Code, msg string) []byte {
-	b = appendHpack(b, "grpc-status", strconv.Itoa(int(code)))
-	if msg != "" {
-		b = appendHpack(b, "grpc-message", percentEncode(msg))
+// block encodes a header block with the connection's HPACK encoder: the response headers
+// (:status, content-type) when headers is set, and the call's status (grpc-status, grpc-message)
+// when status is. Fields the encoder indexes (all but grpc-message) cost the peer's decoder an
+// index lookup from the second stream on, not a string. The block is valid until the next one.
+func (c *h2sConn) block(httpStatus int, headers, status bool, code codes.Code, msg string) []byte {
+	c.hdrBuf = c.hdrBuf[:0]
+	if headers {
+		_ = c.henc.WriteField(hpack.HeaderField{Name: ":status", Value: strconv.Itoa(httpStatus)})
+		_ = c.henc.WriteField(hpack.HeaderField{Name: "content-type", Value: "application/grpc"})
 	}
-	return b
+	if status {
+		_ = c.henc.WriteField(hpack.HeaderField{Name: "grpc-status", Value: strconv.Itoa(int(code))})
+		if msg != "" {
+			// Never indexed: messages vary and would churn the peer's table.
+			_ = c.henc.WriteField(hpack.HeaderField{Name: "grpc-message", Value: percentEncode(msg), Sensitive: true})
+		}
+	}
+	return c.hdrBuf
 }
 
-// appendHpack adds a header field as a literal without indexing, with a literal name
-// (RFC 7541 §6.2.2), strings not Huffman-coded.
-func appendHpack(b []byte, name, value string) []byte {
-	b = append(b, 0)
-	b = appendHpackInt(b, 7, 0, uint64(len(name)))
-	b = append(b, name...)
-	b = appendHpackInt(b, 7, 0, uint64(len(value)))
-	return append(b, value...)
-}
+// hpackSink appends what the HPACK encoder writes to the connection's header block.
+type hpackSink struct{ c *h2sConn }
 
-// appendHpackInt is RFC 7541 §5.1's integer with an n-bit prefix after the bits in first.
-func appendHpackInt(b []byte, n uint, first byte, v uint64) []byte {
-	limit := uint64(1)<<n - 1
-	if v < limit {
-		return append(b, first|byte(v))
-	}
-	b = append(b, first|byte(limit))
-	v -= limit
-	for v >= 128 {
-		b = append(b, byte(v&0x7f|0x80))
-		v >>= 7
-	}
-	return append(b, byte(v))
+func (w hpackSink) Write(p []byte) (int, error) {
+	w.c.hdrBuf = append(w.c.hdrBuf, p...)
+	return len(p), nil
 }
 
 // percentEncode is grpc-message's encoding: bytes outside printable ASCII, and '%', as %XX.
