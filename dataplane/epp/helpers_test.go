@@ -63,12 +63,19 @@ func startPool(t testing.TB, name string, addrs []string, fm pool.FailureMode, s
 	return p
 }
 
-// serveGRPC serves an ext_proc server on loopback and returns its address.
+// serveGRPC serves an ext_proc server on loopback and returns its address: the dataplane's
+// Server as Serve runs it (h2Server unless GWCTL_NOFAST=eppserver), a fake with grpc-go.
 func serveGRPC(t testing.TB, srv extprocv3.ExternalProcessorServer) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s, ok := srv.(*Server); ok && fastServer {
+		h := newH2Server(s, nil, nil, int(s.maxBody)+1<<20, nil)
+		go func() { _ = h.Serve(lis) }()
+		t.Cleanup(h.Stop)
+		return lis.Addr().String()
 	}
 	g := grpc.NewServer(ServerOptions()...)
 	extprocv3.RegisterExternalProcessorServer(g, srv)

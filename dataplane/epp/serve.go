@@ -91,15 +91,24 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	srv := ps.server()
 	name := srv.Pool().Name()
 
-	gopts := ServerOptions()
-	if o.TLS != nil {
-		gopts = append(gopts, grpc.Creds(credentials.NewTLS(o.TLS)))
-	}
-	g := grpc.NewServer(gopts...)
-	extprocv3.RegisterExternalProcessorServer(g, srv)
 	hs := health.NewServer()
-	healthpb.RegisterHealthServer(g, hs)
 	hs.SetServingStatus("liveness", healthpb.HealthCheckResponse_SERVING)
+	// A message holds a body of up to MaxBodyBytes and the rest of the request (grpc-go's
+	// default, 4 MiB, refused a bigger buffered body before the 413 could be answered).
+	maxMsg := int(srv.maxBody) + 1<<20
+	var g eppServing
+	if fastServer {
+		g = newH2Server(srv, hs, o.TLS, maxMsg, log)
+	} else {
+		gopts := append(ServerOptions(), grpc.MaxRecvMsgSize(maxMsg))
+		if o.TLS != nil {
+			gopts = append(gopts, grpc.Creds(credentials.NewTLS(o.TLS)))
+		}
+		gs := grpc.NewServer(gopts...)
+		extprocv3.RegisterExternalProcessorServer(gs, srv)
+		healthpb.RegisterHealthServer(gs, hs)
+		g = gs
+	}
 	lis, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		return fmt.Errorf("epp: listen %s: %w", o.Listen, err)
@@ -142,6 +151,13 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		_ = admin.Close()
 	}
 	return err
+}
+
+// eppServing is the ext_proc server Serve runs: grpc-go's, or h2Server (the fast path).
+type eppServing interface {
+	Serve(net.Listener) error
+	GracefulStop()
+	Stop()
 }
 
 // readiness reports readiness and the ext_proc service as serving while the pool has endpoints.

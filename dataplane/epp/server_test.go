@@ -58,20 +58,23 @@ func serveEPP(t *testing.T, sims []string, maxBody int64) (extprocv3.ExternalPro
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cc.Close() })
-	// Ready once the pool's endpoints have metrics: a body-less pick succeeds.
+	// Ready once every endpoint has metrics: a body-less pick restricted to it succeeds (a
+	// test's subset of one must not find its endpoint unscraped).
 	client := extprocv3.NewExternalProcessorClient(cc)
-	waitFor(t, 5*time.Second, "picker ready", func() bool {
-		s, err := client.Process(context.Background())
-		if err != nil {
-			return false
-		}
-		defer func() { _ = s.CloseSend() }()
-		if s.Send(headersMsg(nil, true, nil)) != nil {
-			return false
-		}
-		m, err := s.Recv()
-		return err == nil && m.GetRequestHeaders() != nil
-	})
+	for _, sim := range sims {
+		waitFor(t, 5*time.Second, "picker ready for "+sim, func() bool {
+			s, err := client.Process(context.Background())
+			if err != nil {
+				return false
+			}
+			defer func() { _ = s.CloseSend() }()
+			if s.Send(headersMsg(nil, true, subsetMetadata([]string{sim}))) != nil {
+				return false
+			}
+			m, err := s.Recv()
+			return err == nil && m.GetRequestHeaders() != nil
+		})
+	}
 	return client, cc
 }
 

@@ -41,11 +41,14 @@ const (
 	MetricsParse = "metricsparse"
 	// EPPClient is dataplane/epp's hand-rolled HTTP/2 ext_proc client, vs grpc-go's.
 	EPPClient = "eppclient"
+	// EPPServer is dataplane/epp's HTTP/2 ext_proc server (each message handled on its
+	// connection's reader), vs grpc-go's server.
+	EPPServer = "eppserver"
 )
 
 // Names lists every fast path.
 var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta, CELChecked,
-	AccessLog, Proxy, MetricsParse, EPPClient}
+	AccessLog, Proxy, MetricsParse, EPPClient, EPPServer}
 
 var off = parse(os.Getenv(Env))
 
