@@ -37,6 +37,15 @@ func newPickBench(t testing.TB, sc pool.SchedulerConfig, sims []string) pickBenc
 	}
 	eppAddr := serveGRPC(t, srv)
 	gwPool := startPool(t, "bench/gw", sims, pool.FailClose, sc)
+	c := newPickClient(t)
+	body := pickBody()
+	via := func(addr string) func() error { return viaPicker(c, gwPool, addr, body) }
+	return pickBench{inProcess: inProcessPick(gwPool, body), throughEPP: via(eppAddr), sims: sims, via: via}
+}
+
+// newPickClient is the EPP client of the pick benchmarks.
+func newPickClient(t testing.TB) *Client {
+	t.Helper()
 	// A deadline far past any pick: on a loaded machine a stalled process must show in the
 	// percentiles, not end the measurement (the default 1s is the faults tests' concern).
 	c, err := NewClient(Options{Timeout: 10 * time.Second}, nil)
@@ -44,32 +53,39 @@ func newPickBench(t testing.TB, sc pool.SchedulerConfig, sims []string) pickBenc
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	body := chatBody("sim-model", strings.Repeat("a shared system prompt ", 174)[:4000], false)
+	return c
+}
+
+// pickBody is what every pick decides for: a chat body of a 1,000-token prompt.
+func pickBody() []byte {
+	return chatBody("sim-model", strings.Repeat("a shared system prompt ", 174)[:4000], false)
+}
+
+// inProcessPick decides in p as its ServeHTTP does.
+func inProcessPick(p *pool.Pool, body []byte) func() error {
 	hdr := http.Header{"Content-Type": {"application/json"}}
-	via := func(addr string) func() error {
-		h := c.Handler(gwPool, Picker{Address: addr}).(*handler)
-		return func() error {
-			r, _ := http.NewRequest(http.MethodPost, "http://gw/v1/chat/completions", nil)
-			r.Header.Set("Content-Type", "application/json")
-			ex, err := c.exchange(context.Background(), h, r, body)
-			if ex != nil {
-				ex.close()
-			}
+	return func() error {
+		k, err := p.Pick(context.Background(), pool.PickRequest{Header: hdr, Body: body})
+		if err != nil {
 			return err
 		}
+		k.Release()
+		return nil
 	}
-	return pickBench{
-		inProcess: func() error {
-			k, err := gwPool.Pick(context.Background(), pool.PickRequest{Header: hdr, Body: body})
-			if err != nil {
-				return err
-			}
-			k.Release()
-			return nil
-		},
-		throughEPP: via(eppAddr),
-		sims:       sims,
-		via:        via,
+}
+
+// viaPicker decides for gw through the EPP at addr as the dataplane's handler does (the
+// request phase of an exchange, then its end).
+func viaPicker(c *Client, gw *pool.Pool, addr string, body []byte) func() error {
+	h := c.Handler(gw, Picker{Address: addr}).(*handler)
+	return func() error {
+		r, _ := http.NewRequest(http.MethodPost, "http://gw/v1/chat/completions", nil)
+		r.Header.Set("Content-Type", "application/json")
+		ex, err := c.exchange(context.Background(), h, r, body)
+		if ex != nil {
+			ex.close()
+		}
+		return err
 	}
 }
 

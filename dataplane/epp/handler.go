@@ -24,6 +24,13 @@ type Picker struct {
 	FailureMode pool.FailureMode
 }
 
+// FailCloseScrapeInterval is how often the dataplane scrapes the endpoints of a pool whose
+// picker decides with FailClose (when its configured interval is shorter): such a pool never
+// picks in-process, so it scrapes only to know which endpoints it can reach (the subset hint)
+// and for the endpoint gauges; at the picker's 50 ms it would wake the gateway 20 times a
+// second per model server for the picker's work.
+const FailCloseScrapeInterval = time.Second
+
 // Handler serves pool p through its endpoint picker: each request is one ext_proc exchange that
 // names the endpoints, then the pool proxies there (walking the picker's fallbacks).
 func (c *Client) Handler(p *pool.Pool, pk Picker) http.Handler {

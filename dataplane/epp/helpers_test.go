@@ -67,6 +67,14 @@ func startPool(t testing.TB, name string, addrs []string, fm pool.FailureMode, s
 // Server as Serve runs it (h2Server unless GWCTL_NOFAST=eppserver), a fake with grpc-go.
 func serveGRPC(t testing.TB, srv extprocv3.ExternalProcessorServer) string {
 	t.Helper()
+	addr, stop := serveStoppable(t, srv)
+	t.Cleanup(stop)
+	return addr
+}
+
+// serveStoppable is serveGRPC with the server's stop returned (stopping twice is harmless).
+func serveStoppable(t testing.TB, srv extprocv3.ExternalProcessorServer) (string, func()) {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -74,14 +82,12 @@ func serveGRPC(t testing.TB, srv extprocv3.ExternalProcessorServer) string {
 	if s, ok := srv.(*Server); ok && fastServer {
 		h := newH2Server(s, nil, nil, int(s.maxBody)+1<<20, nil)
 		go func() { _ = h.Serve(lis) }()
-		t.Cleanup(h.Stop)
-		return lis.Addr().String()
+		return lis.Addr().String(), h.Stop
 	}
 	g := grpc.NewServer(ServerOptions()...)
 	extprocv3.RegisterExternalProcessorServer(g, srv)
 	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	return lis.Addr().String()
+	return lis.Addr().String(), g.Stop
 }
 
 // testGateway is the dataplane side: an EPP client serving a pool on loopback HTTP.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/pool"
+	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
 )
 
 // The pick-latency comparison needs a quiet machine, so it only runs with
@@ -47,7 +48,11 @@ var (
 // simulators run in a process of their own too (-epp.latency.sims=process), as model servers
 // are other machines: in this process each scrape tick of the EPP process would make the
 // measuring process serve metrics requests while it waits on a pick (-epp.latency.sims=here,
-// the rig's figures before). The rows are measured in alternating rounds so that a shared machine's swings hit them alike.
+// the rig's figures before). The rows are measured in alternating rounds so that a shared machine's swings hit them alike,
+// each row's pools built for its turn and closed after it: the measuring process then holds
+// what the deployed dataplane holds, the in-process picker's pool scraping every interval, or,
+// with an EPP deciding (FailClose), the dataplane's pool scraping once a second
+// (FailCloseScrapeInterval) and, in the same-process row, the EPP server's pool.
 // Both processes collect garbage as the dataplane does (bootstrap.TuneGC's GOGC=400) unless
 // GOGC is set: GOGC=100 shows Go's default.
 // CPU/pick is process CPU time (user + system, the pools' scrapes included) per pick, this
@@ -72,26 +77,60 @@ func TestPickLatency(t *testing.T) {
 	default:
 		t.Fatalf("-epp.latency.sims %q: want process or here", *latencySims)
 	}
-	var simAddrs []string
+	simAddrs := []string(nil)
 	var simCPU0 time.Duration
 	if sims != nil {
 		simAddrs, simCPU0 = sims.addrs, procCPU(sims.pid)
+	} else {
+		simAddrs = startSims(t, 8, vllmsim.Config{})
 	}
-	pb := newPickBench(t, sc, simAddrs)
-	child := startEPPProcess(t, pb.sims, *latencyScrape)
-	viaChild := pb.via(child.addr)
-	waitFor(t, 10*time.Second, "the dataplane epp process to pick", func() bool { return viaChild() == nil })
-	idle := idleScrapeCPU(child, len(pb.sims), *latencyScrape)
+	child := startEPPProcess(t, simAddrs, *latencyScrape)
+	c := newPickClient(t)
+	body := pickBody()
+	// The dataplane's own pool when an EPP decides with FailClose, scraping as wiring has it.
+	gwSC := sc
+	gwSC.ScrapeInterval = max(sc.ScrapeInterval, FailCloseScrapeInterval)
+	pools := 0
+	newPool := func(sc pool.SchedulerConfig) *pool.Pool {
+		pools++
+		return startPool(t, fmt.Sprintf("latency/%d", pools), simAddrs, pool.FailClose, sc)
+	}
+	{
+		gw := newPool(gwSC)
+		viaChild := viaPicker(c, gw, child.addr, body)
+		waitFor(t, 10*time.Second, "the dataplane epp process to pick", func() bool { return viaChild() == nil })
+		_ = gw.Close()
+	}
+	idle := idleScrapeCPU(child, len(simAddrs), *latencyScrape)
 
+	// Each row's pools (and the same-process EPP server) exist only while its cells are
+	// measured, so that this process holds what the deployed configuration holds: the
+	// in-process picker's pool scraping every interval; with an EPP, the dataplane's pool
+	// scraping once a second (FailClose), plus, in the same-process row, the EPP server's pool.
 	type row struct {
-		name string
-		f    func() error
-		proc *eppProcess // the EPP's process, when not this one
+		name  string
+		setup func() (f func() error, done func())
+		proc  *eppProcess // the EPP's process, when not this one
 	}
 	rows := []row{
-		{"in-process", pb.inProcess, nil},
-		{"EPP client → dataplane epp, same process", pb.throughEPP, nil},
-		{"EPP client → `dataplane epp` process", viaChild, child},
+		{"in-process", func() (func() error, func()) {
+			p := newPool(sc)
+			return inProcessPick(p, body), func() { _ = p.Close() }
+		}, nil},
+		{"EPP client → dataplane epp, same process", func() (func() error, func()) {
+			ep := newPool(sc)
+			srv, err := NewServer(ep, 0, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr, stop := serveStoppable(t, srv)
+			gw := newPool(gwSC)
+			return viaPicker(c, gw, addr, body), func() { stop(); _ = gw.Close(); _ = ep.Close() }
+		}, nil},
+		{"EPP client → `dataplane epp` process", func() (func() error, func()) {
+			gw := newPool(gwSC)
+			return viaPicker(c, gw, child.addr, body), func() { _ = gw.Close() }
+		}, child},
 	}
 	concs := []int{1, 32}
 	const rounds = 4
@@ -102,17 +141,18 @@ func TestPickLatency(t *testing.T) {
 		allocs, bytes      uint64 // this process's
 	}
 	cells := make([][]cell, len(rows))
-	for i, r := range rows {
+	for i := range rows {
 		cells[i] = make([]cell, len(concs))
-		for range 200 { // warm connections, prefix index and caches
-			if err := r.f(); err != nil {
-				t.Fatal(err)
-			}
-		}
 	}
 	for j, conc := range concs {
 		for range rounds {
 			for i, r := range rows {
+				f, done := r.setup()
+				for range 200 { // warm connections, prefix index and caches
+					if err := f(); err != nil {
+						t.Fatal(err)
+					}
+				}
 				c := &cells[i][j]
 				cpu0, ms0 := processCPU(), memStats()
 				var ccpu0 time.Duration
@@ -120,7 +160,7 @@ func TestPickLatency(t *testing.T) {
 				if r.proc != nil {
 					ccpu0, cgc0 = r.proc.cpu(), r.proc.gcs()
 				}
-				ds, _ := measure(t, conc, *latencyN/rounds, r.f)
+				ds, _ := measure(t, conc, *latencyN/rounds, f)
 				c.cpu += processCPU() - cpu0
 				ms1 := memStats()
 				c.gcs += int(ms1.NumGC - ms0.NumGC)
@@ -132,6 +172,7 @@ func TestPickLatency(t *testing.T) {
 				}
 				c.ds = append(c.ds, ds...)
 				c.pks += len(ds)
+				done()
 			}
 		}
 	}
@@ -140,8 +181,8 @@ func TestPickLatency(t *testing.T) {
 	if sims != nil {
 		where = fmt.Sprintf("in a process of their own (%s CPU for all rows' scrapes, not in CPU/pick)", procCPU(sims.pid)-simCPU0)
 	}
-	fmt.Fprintf(&b, "\nload average %s; GOGC %s, GOMEMLIMIT %q; epp process env %q; scrape interval %v; %d picks per cell; simulators %s; idle `dataplane epp` process %s\n",
-		loadavg(), gogc, os.Getenv("GOMEMLIMIT"), *latencyEnv, *latencyScrape, *latencyN, where, idle)
+	fmt.Fprintf(&b, "\nload average %s; GOGC %s, GOMEMLIMIT %q; epp process env %q; scrape interval %v (the dataplane's pool with an EPP: %v); %d picks per cell; simulators %s; idle `dataplane epp` process %s\n",
+		loadavg(), gogc, os.Getenv("GOMEMLIMIT"), *latencyEnv, *latencyScrape, gwSC.ScrapeInterval, *latencyN, where, idle)
 	b.WriteString("\n| picker | c=1 p50 | c=1 p99 | c=32 p50 | c=32 p99 | CPU/pick c=1 | CPU/pick c=32 | GCs per 1k picks c=1 | allocs, bytes/pick here c=1 |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	cpuOf := func(c cell) string {
 		n := time.Duration(max(1, c.pks))
@@ -172,7 +213,9 @@ func TestPickLatency(t *testing.T) {
 		fmt.Fprintf(&b, "| added (%s − in-process) | %s | %s | %s | %s | %s | %s | | |\n", strings.TrimPrefix(rows[i].name, "EPP client → "), d(0, 0.5), d(0, 0.99), d(1, 0.5), d(1, 0.99), dc(0), dc(1))
 	}
 	if *latencyTail {
-		b.WriteString(tailCauses(t, viaChild, child, *latencyN))
+		gw := newPool(gwSC)
+		b.WriteString(tailCauses(t, viaPicker(c, gw, child.addr, body), child, *latencyN))
+		_ = gw.Close()
 	}
 	fmt.Fprint(os.Stdout, b.String())
 }

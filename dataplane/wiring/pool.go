@@ -3,7 +3,6 @@ package wiring
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/infergw/gwctl/dataplane/epp"
 	"github.com/infergw/gwctl/dataplane/pool"
@@ -36,7 +35,7 @@ func (in *Installer) installPools() error {
 		cfg.Scheduler = in.opts.PoolScheduler
 		external := b.Pool.Picker.External() && !in.opts.PoolInProcess
 		if external && cfg.FailureMode != pool.FailOpen {
-			cfg.Scheduler.ScrapeInterval = reachInterval(cfg.Scheduler.ScrapeInterval)
+			cfg.Scheduler.ScrapeInterval = max(cfg.Scheduler.ScrapeInterval, epp.FailCloseScrapeInterval)
 		}
 		cfg.Tracer = spans{in: in}.Tracer("gwctl/dataplane/pool")
 		if b.TLS != nil {
@@ -62,15 +61,4 @@ func (in *Installer) installPools() error {
 		return p, nil
 	})
 	return nil
-}
-
-// eppReachEvery is how often a pool whose picker is an EPP with FailClose scrapes its endpoints:
-// it never picks in-process, so it needs the scrapes only to know which endpoints it can reach
-// (the subset hint) and for the endpoint gauges, not the picker's 50 ms freshness; scraping
-// every model server 20 times a second would wake the dataplane for the EPP's work.
-const eppReachEvery = time.Second
-
-// reachInterval is the scrape interval of such a pool: the configured one when it is longer.
-func reachInterval(configured time.Duration) time.Duration {
-	return max(configured, eppReachEvery)
 }
