@@ -1,12 +1,15 @@
 package pool
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/infergw/gwctl/dataplane/pool/metricsparse"
@@ -92,9 +95,37 @@ func (p *Pool) scrape(ctx context.Context, addr string) (metricsparse.Metrics, e
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		return metricsparse.Metrics{}, fmt.Errorf("scrape %s: status %d", addr, resp.StatusCode)
 	}
-	m, err := metricsparse.Parse(io.LimitReader(resp.Body, 16<<20))
+	// The exposition is read whole first (the network's pace), then parsed under parseSlots
+	// (the CPU's): a pool's scrapes tick together, and eight parses at once would fill every
+	// core while a request's pick, or an EPP's, waits behind them.
+	buf := expositions.Get().(*bytes.Buffer)
+	defer putExposition(buf)
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxExposition)); err != nil {
+		return metricsparse.Metrics{}, fmt.Errorf("scrape %s: %w", addr, err)
+	}
+	parseSlots <- struct{}{}
+	m, err := metricsparse.Parse(bytes.NewReader(buf.Bytes()))
+	<-parseSlots
 	if err != nil {
 		return metricsparse.Metrics{}, fmt.Errorf("scrape %s: %w", addr, err)
 	}
 	return m, nil
+}
+
+// maxExposition is the most of a metrics reply that is read.
+const maxExposition = 16 << 20
+
+// parseSlots bounds the scrapes parsing at once, process-wide, to half the cores (at least
+// one): the rest stay free for requests when every endpoint's scrape ticks at once.
+var parseSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
+
+// expositions are the scrape replies' buffers; one larger than 1 MiB is not kept.
+var expositions = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putExposition(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 {
+		return
+	}
+	b.Reset()
+	expositions.Put(b)
 }
