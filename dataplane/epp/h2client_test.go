@@ -14,7 +14,6 @@ import (
 	"io"
 	"math/big"
 	"net"
-	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -172,26 +171,9 @@ func TestH2ClientTLS(t *testing.T) {
 // The server's GOAWAY (grpc-go ends connections past MaxConnectionAge gracefully): the stream
 // open on the old connection finishes there, new streams go to a new connection.
 func TestH2ClientGoAway(t *testing.T) {
-	addr, _ := startPicker(t, &echoPicker{}, grpc.KeepaliveParams(keepalive.ServerParameters{
-		MaxConnectionAge: 300 * time.Millisecond, MaxConnectionAgeGrace: 10 * time.Second}))
-	c := newTestH2(t, addr, nil)
+	c, open := streamOnDrainingConn(t, 300*time.Millisecond)
 	ctx := t.Context()
-	open, err := c.Process(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := open.Send(bodyMsg([]byte("first"), true)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := open.Recv(); err != nil {
-		t.Fatal(err)
-	}
 	first := open.(*h2Stream).cc
-	waitFor(t, 5*time.Second, "GOAWAY on the first connection", func() bool {
-		first.mu.Lock()
-		defer first.mu.Unlock()
-		return first.goaway
-	})
 	for i := range 3 {
 		s, err := c.Process(ctx)
 		if err != nil {
@@ -502,28 +484,36 @@ func TestClientUsesFastPath(t *testing.T) {
 	}
 }
 
-// Close ends the streams of a connection that is draining after GOAWAY too (it is out of the
-// pool new streams pick from).
-func TestH2ClientCloseDraining(t *testing.T) {
+// streamOnDrainingConn opens a stream to an echoing grpc-go picker that ends connections past
+// age gracefully, exchanges one message on it and waits until its connection has the GOAWAY.
+func streamOnDrainingConn(t *testing.T, age time.Duration) (*h2Client, extprocv3.ExternalProcessor_ProcessClient) {
+	t.Helper()
 	addr, _ := startPicker(t, &echoPicker{}, grpc.KeepaliveParams(keepalive.ServerParameters{
-		MaxConnectionAge: 200 * time.Millisecond, MaxConnectionAgeGrace: 10 * time.Second}))
+		MaxConnectionAge: age, MaxConnectionAgeGrace: 10 * time.Second}))
 	c := newTestH2(t, addr, nil)
 	open, err := c.Process(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := open.Send(bodyMsg([]byte("x"), true)); err != nil {
+	if err := open.Send(bodyMsg([]byte("first"), true)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := open.Recv(); err != nil {
 		t.Fatal(err)
 	}
 	cc := open.(*h2Stream).cc
-	waitFor(t, 5*time.Second, "GOAWAY", func() bool {
+	waitFor(t, 5*time.Second, "GOAWAY on the stream's connection", func() bool {
 		cc.mu.Lock()
 		defer cc.mu.Unlock()
 		return cc.goaway
 	})
+	return c, open
+}
+
+// Close ends the streams of a connection that is draining after GOAWAY too (it is out of the
+// pool new streams pick from).
+func TestH2ClientCloseDraining(t *testing.T) {
+	c, open := streamOnDrainingConn(t, 200*time.Millisecond)
 	c.close()
 	got := make(chan error, 1)
 	go func() { _, err := open.Recv(); got <- err }()
@@ -543,19 +533,5 @@ func TestLWEPPTLS(t *testing.T) {
 	eppAddr, proc := startLWEPP(t, ns, eps, "--secure-serving=true")
 	p := startPool(t, ns+"/vllm", eps, pool.FailClose, pool.SchedulerConfig{})
 	gw := startGateway(t, p, eppAddr, pool.FailClose, Options{TLS: &tls.Config{InsecureSkipVerify: true}})
-	var r result
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r = post(t, gw.url, chatBody("sim-model", "hello through lwepp over tls", false), nil)
-		if r.status == http.StatusOK || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond) // polling interval, not a wait for an event
-	}
-	if r.status != http.StatusOK {
-		t.Fatalf("status %d: %s\nlwepp:\n%s", r.status, r.body, proc.Output())
-	}
-	if served := r.header.Get(pool.HeaderServed); !contains(eps, served) {
-		t.Fatalf("served by %q, not a Pod of the pool %v", served, eps)
-	}
+	postUntilServed(t, gw, chatBody("sim-model", "hello through lwepp over tls", false), eps, proc)
 }

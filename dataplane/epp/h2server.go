@@ -135,28 +135,22 @@ func (s *h2Server) track(nc net.Conn) *h2sConn {
 // GracefulStop stops accepting, sends GOAWAY on every connection and waits until their open
 // streams have ended.
 func (s *h2Server) GracefulStop() {
-	s.mu.Lock()
-	s.draining.Store(true)
-	for _, l := range s.lis {
-		_ = l.Close()
-	}
-	for c := range s.conns {
-		// Wakes the connection's reader, which sends GOAWAY (all writes stay on that goroutine).
-		_ = c.raw.SetReadDeadline(time.Now())
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	// Wakes each connection's reader, which sends GOAWAY (all writes stay on that goroutine).
+	s.stop(func(c *h2sConn) { _ = c.raw.SetReadDeadline(time.Now()) })
 }
 
 // Stop closes every listener and connection.
-func (s *h2Server) Stop() {
+func (s *h2Server) Stop() { s.stop(func(c *h2sConn) { _ = c.raw.Close() }) }
+
+// stop closes the listeners, does end to every connection and waits for their readers.
+func (s *h2Server) stop(end func(*h2sConn)) {
 	s.mu.Lock()
 	s.draining.Store(true)
 	for _, l := range s.lis {
 		_ = l.Close()
 	}
 	for c := range s.conns {
-		_ = c.raw.Close()
+		end(c)
 	}
 	s.mu.Unlock()
 	s.wg.Wait()

@@ -301,17 +301,7 @@ func (st *h2sStream) endWith(block []byte) {
 // drain sends what waits for the window, then the trailers once all is out.
 func (st *h2sStream) drain() {
 	c := st.c
-	p := st.pending
-	for len(p) > 0 {
-		n := min(int64(len(p)), st.sendWin, c.sendWin, int64(c.peerMaxFrame))
-		if n <= 0 {
-			break
-		}
-		c.write(c.fr.WriteData(st.id, false, p[:n]))
-		st.sendWin -= n
-		c.sendWin -= n
-		p = p[n:]
-	}
+	p := st.sendWithin(st.pending)
 	c.parkedLen -= len(st.pending) - len(p)
 	if len(p) > 0 {
 		st.pending = append(st.pending[:0], p...)
@@ -329,21 +319,27 @@ func (st *h2sStream) drain() {
 	}
 }
 
+// sendWithin sends as much of b as DATA as the peer's windows allow and returns the rest.
+func (st *h2sStream) sendWithin(b []byte) []byte {
+	c := st.c
+	for len(b) > 0 {
+		n := min(int64(len(b)), st.sendWin, c.sendWin, int64(c.peerMaxFrame))
+		if n <= 0 {
+			break
+		}
+		c.write(c.fr.WriteData(st.id, false, b[:n]))
+		st.sendWin -= n
+		c.sendWin -= n
+		b = b[n:]
+	}
+	return b
+}
+
 // writeData sends b as DATA within the peer's windows and parks the rest.
 func (st *h2sStream) writeData(b []byte) {
 	c := st.c
 	if len(st.pending) == 0 {
-		for len(b) > 0 {
-			n := min(int64(len(b)), st.sendWin, c.sendWin, int64(c.peerMaxFrame))
-			if n <= 0 {
-				break
-			}
-			c.write(c.fr.WriteData(st.id, false, b[:n]))
-			st.sendWin -= n
-			c.sendWin -= n
-			b = b[n:]
-		}
-		if len(b) == 0 {
+		if b = st.sendWithin(b); len(b) == 0 {
 			return
 		}
 		c.parked = append(c.parked, st)

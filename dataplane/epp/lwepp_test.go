@@ -168,19 +168,14 @@ func startLWEPP(t *testing.T, ns string, eps []string, args ...string) (string, 
 	return eppAddr, proc
 }
 
-// lwepp as the picker the dataplane calls, over a real kube-apiserver's pool and Pods.
-func TestLWEPP(t *testing.T) {
-	_, eps := loopbackFleet(t, 2, vllmsim.Config{})
-	const ns = "lwepp"
-	eppAddr, proc := startLWEPP(t, ns, eps)
-	p := startPool(t, ns+"/vllm", eps, pool.FailClose, pool.SchedulerConfig{})
-	gw := startGateway(t, p, eppAddr, pool.FailClose, Options{})
-
-	// lwepp picks only once it has synced the pool and its Pods: poll with a deadline.
+// postUntilServed posts body through gw until lwepp, which picks only once it has synced the
+// pool and its Pods, has it served (polling with a deadline), and checks a Pod of eps served it.
+func postUntilServed(t *testing.T, gw *testGateway, body []byte, eps []string, proc *testenv.Process) result {
+	t.Helper()
 	var r result
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		r = post(t, gw.url, chatBody("sim-model", "hello through lwepp", true), nil)
+		r = post(t, gw.url, body, nil)
 		if r.status == http.StatusOK || time.Now().After(deadline) {
 			break
 		}
@@ -192,6 +187,18 @@ func TestLWEPP(t *testing.T) {
 	if served := r.header.Get(pool.HeaderServed); !contains(eps, served) {
 		t.Fatalf("served by %q, not a Pod of the pool %v", served, eps)
 	}
+	return r
+}
+
+// lwepp as the picker the dataplane calls, over a real kube-apiserver's pool and Pods.
+func TestLWEPP(t *testing.T) {
+	_, eps := loopbackFleet(t, 2, vllmsim.Config{})
+	const ns = "lwepp"
+	eppAddr, proc := startLWEPP(t, ns, eps)
+	p := startPool(t, ns+"/vllm", eps, pool.FailClose, pool.SchedulerConfig{})
+	gw := startGateway(t, p, eppAddr, pool.FailClose, Options{})
+
+	r := postUntilServed(t, gw, chatBody("sim-model", "hello through lwepp", true), eps, proc)
 	if sseText(r.body) == "" {
 		t.Fatalf("streamed answer through lwepp has no content: %.300s", r.body)
 	}
