@@ -259,18 +259,12 @@ func TestH2ClientRedial(t *testing.T) {
 	e := &echoPicker{}
 	addr, g := startPicker(t, e)
 	c := newTestH2(t, addr, nil)
-	s, err := c.Process(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Send(bodyMsg([]byte("x"), true)); err != nil {
-		t.Fatal(err)
-	}
+	s := openSent(t, c, "x")
 	if _, err := s.Recv(); err != nil {
 		t.Fatal(err)
 	}
 	g.Stop()
-	_, err = s.Recv()
+	_, err := s.Recv()
 	wantCode(t, err, codes.Unavailable)
 	_, err = roundTrip(t.Context(), c, []byte("x"))
 	wantCode(t, err, codes.Unavailable) // nothing listens
@@ -484,6 +478,19 @@ func TestClientUsesFastPath(t *testing.T) {
 	}
 }
 
+// openSent opens a stream on c and sends body on it as the request's whole body.
+func openSent(t *testing.T, c *h2Client, body string) extprocv3.ExternalProcessor_ProcessClient {
+	t.Helper()
+	s, err := c.Process(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(bodyMsg([]byte(body), true)); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // streamOnDrainingConn opens a stream to an echoing grpc-go picker that ends connections past
 // age gracefully, exchanges one message on it and waits until its connection has the GOAWAY.
 func streamOnDrainingConn(t *testing.T, age time.Duration) (*h2Client, extprocv3.ExternalProcessor_ProcessClient) {
@@ -491,13 +498,7 @@ func streamOnDrainingConn(t *testing.T, age time.Duration) (*h2Client, extprocv3
 	addr, _ := startPicker(t, &echoPicker{}, grpc.KeepaliveParams(keepalive.ServerParameters{
 		MaxConnectionAge: age, MaxConnectionAgeGrace: 10 * time.Second}))
 	c := newTestH2(t, addr, nil)
-	open, err := c.Process(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := open.Send(bodyMsg([]byte("first"), true)); err != nil {
-		t.Fatal(err)
-	}
+	open := openSent(t, c, "first")
 	if _, err := open.Recv(); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,24 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// eachFrame reads frames until the connection ends, acknowledging the client's SETTINGS and
+// handing every other frame to f.
+func eachFrame(fr *http2.Framer, f func(http2.Frame)) {
+	for {
+		fm, err := fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		if st, ok := fm.(*http2.SettingsFrame); ok {
+			if !st.IsAck() {
+				_ = fr.WriteSettingsAck()
+			}
+			continue
+		}
+		f(fm)
+	}
+}
+
 // rawPicker is an HTTP/2 server written frame by frame, for what grpc-go's server never does.
 // Each connection gets settings, then handle reads its frames.
 func rawPicker(t *testing.T, settings []http2.Setting, handle func(fr *http2.Framer)) string {
@@ -109,20 +127,11 @@ func TestH2ClientCancelBlockedSend(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			resets := make(chan http2.ErrCode, 1)
 			addr := rawPicker(t, []http2.Setting{{ID: http2.SettingInitialWindowSize, Val: 1024}}, func(fr *http2.Framer) {
-				for {
-					f, err := fr.ReadFrame()
-					if err != nil {
-						return
+				eachFrame(fr, func(f http2.Frame) {
+					if r, ok := f.(*http2.RSTStreamFrame); ok {
+						resets <- r.ErrCode
 					}
-					switch f := f.(type) {
-					case *http2.SettingsFrame:
-						if !f.IsAck() {
-							_ = fr.WriteSettingsAck()
-						}
-					case *http2.RSTStreamFrame:
-						resets <- f.ErrCode
-					}
-				}
+				})
 			})
 			c := newTestH2(t, addr, nil)
 			ctx, cancel := tc.ctx(t.Context())
@@ -174,28 +183,20 @@ func TestH2ClientGoAwayRefusesStream(t *testing.T) {
 	}
 	addr := rawPicker(t, nil, func(fr *http2.Framer) {
 		first := conns.Add(1) == 1
-		for {
-			f, err := fr.ReadFrame()
-			if err != nil {
-				return
-			}
-			switch f := f.(type) {
-			case *http2.SettingsFrame:
-				if !f.IsAck() {
-					_ = fr.WriteSettingsAck()
-				}
-			case *http2.MetaHeadersFrame:
-				if first {
-					_ = fr.WriteGoAway(0, http2.ErrCodeNo, nil)
-					continue
-				}
-				_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, EndHeaders: true,
+		eachFrame(fr, func(f http2.Frame) {
+			h, ok := f.(*http2.MetaHeadersFrame)
+			switch {
+			case !ok:
+			case first:
+				_ = fr.WriteGoAway(0, http2.ErrCodeNo, nil)
+			default:
+				_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: h.StreamID, EndHeaders: true,
 					BlockFragment: headerBlock(":status", "200", "content-type", "application/grpc")})
-				_ = fr.WriteData(f.StreamID, false, append([]byte{0, 0, 0, 0, byte(len(msg))}, msg...))
-				_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, EndHeaders: true, EndStream: true,
+				_ = fr.WriteData(h.StreamID, false, append([]byte{0, 0, 0, 0, byte(len(msg))}, msg...))
+				_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: h.StreamID, EndHeaders: true, EndStream: true,
 					BlockFragment: headerBlock("grpc-status", "0")})
 			}
-		}
+		})
 	})
 	c := newTestH2(t, addr, nil)
 	s, err := c.Process(t.Context())
@@ -289,13 +290,7 @@ func TestH2ClientReaderNotBehindStuckWrite(t *testing.T) {
 		<-t.Context().Done()
 	})
 	c := newTestH2(t, addr, nil)
-	s, err := c.Process(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Send(bodyMsg([]byte("x"), true)); err != nil {
-		t.Fatal(err)
-	}
+	s := openSent(t, c, "x")
 	go func() { _ = s.Send(bodyMsg(make([]byte, 6<<20), true)) }() // more than the sockets hold
 	cc := s.(*h2Stream).cc
 	waitFor(t, 5*time.Second, "the big Send to hold the write lock", func() bool {
