@@ -257,21 +257,30 @@ func TestH2ClientMaxConcurrentStreams(t *testing.T) {
 // A picker that goes away: its streams fail Unavailable, the next stream redials.
 func TestH2ClientRedial(t *testing.T) {
 	e := &echoPicker{}
-	addr, g := startPicker(t, e)
+	// A loopback address no other test listens on, so that the port is free to listen on again.
+	lis, err := net.Listen("tcp", "127.0.0.201:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	g := grpc.NewServer(ServerOptions()...)
+	extprocv3.RegisterExternalProcessorServer(g, e)
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
 	c := newTestH2(t, addr, nil)
 	s := openSent(t, c, "x")
 	if _, err := s.Recv(); err != nil {
 		t.Fatal(err)
 	}
 	g.Stop()
-	_, err := s.Recv()
+	_, err = s.Recv()
 	wantCode(t, err, codes.Unavailable)
 	_, err = roundTrip(t.Context(), c, []byte("x"))
 	wantCode(t, err, codes.Unavailable) // nothing listens
 
-	lis, err := net.Listen("tcp", addr)
+	lis, err = net.Listen("tcp", addr)
 	if err != nil {
-		t.Skipf("the port was taken before the test listened again: %v", err)
+		t.Fatalf("listen on the picker's address again: %v", err)
 	}
 	g2 := grpc.NewServer(ServerOptions()...)
 	extprocv3.RegisterExternalProcessorServer(g2, e)
