@@ -63,7 +63,9 @@ func TestClientChunkEchoingPicker(t *testing.T) {
 			}
 		}
 	}
-	gw := startGateway(t, p, serveGRPC(t, f), pool.FailClose, Options{})
+	// The request phase echoes up to 6 MiB through the picker: past the default 1 s under the
+	// race detector on a loaded machine, which this test is not about.
+	gw := startGateway(t, p, serveGRPC(t, f), pool.FailClose, Options{Timeout: 30 * time.Second})
 
 	for _, size := range []int{100, chunkSize, 6 * streamWindow} {
 		body := chatBody("sim-model", strings.Repeat("x", size), false)
@@ -101,16 +103,19 @@ func (s slowFirstToken) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // start of the client's read, so a first token late in that wait left the picker a moment to
 // answer, and the response ended before its first byte (lwepp at 120 % load: "unexpected EOF").
 func TestClientResponseTimeoutFromChunk(t *testing.T) {
-	up := httptest.NewServer(slowFirstToken{delay: 200 * time.Millisecond})
+	// The token is 800 ms late and the picker takes 800 ms for its chunk: within a 1.3 s timeout
+	// counted from the chunk (500 ms to spare under the race detector), past it counted from the
+	// start of the read (1.6 s).
+	up := httptest.NewServer(slowFirstToken{delay: 800 * time.Millisecond})
 	t.Cleanup(up.Close)
 	upAddr := strings.TrimPrefix(up.URL, "http://")
 	p := startPool(t, "ns/slow-token", []string{upAddr}, pool.FailClose, pool.SchedulerConfig{})
 	f := &fakeEPP{}
 	f.script = f.pick(picks{dest: upAddr, respBody: func(b []byte) []byte {
-		time.Sleep(250 * time.Millisecond) // a picker slower than the token's lateness, within the timeout
+		time.Sleep(800 * time.Millisecond) // a picker as slow as the token is late, within the timeout
 		return b
 	}})
-	gw := startGateway(t, p, serveGRPC(t, f), pool.FailClose, Options{ResponseTimeout: 400 * time.Millisecond})
+	gw := startGateway(t, p, serveGRPC(t, f), pool.FailClose, Options{ResponseTimeout: 1300 * time.Millisecond})
 
 	r := post(t, gw.url, chatBody("sim-model", "hi", true), nil)
 	if r.status != http.StatusOK || r.body != "data: hello\n\n" {
