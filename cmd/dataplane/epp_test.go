@@ -146,6 +146,12 @@ func TestDataplaneCallsEndpointPicker(t *testing.T) {
 			}
 			calls := metric(t, eppAdmin, `gwctl_epp_server_requests_total{outcome="picked",pool="inference/vllm"}`) - picked
 			client := metric(t, admin, `gwctl_epp_requests_total{outcome="picked",pool="inference/vllm"}`)
+			// The dataplane counts a pick once the proxy returns, which may be after the client has
+			// the whole reply.
+			for wait := time.Now().Add(5 * time.Second); tc.called && client < 1 && time.Now().Before(wait); {
+				time.Sleep(10 * time.Millisecond) // polling interval, not a wait for an event
+				client = metric(t, admin, `gwctl_epp_requests_total{outcome="picked",pool="inference/vllm"}`)
+			}
 			if tc.called && (calls != 1 || client != 1) {
 				t.Errorf("the picker served %v picks and the dataplane counted %v, want 1 and 1", calls, client)
 			}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -56,7 +57,10 @@ func TestClientAgainstServer(t *testing.T) {
 			if tc.stream && sseText(r.body) == "" {
 				t.Fatalf("streamed answer has no content: %.300s", r.body)
 			}
-			if n := testutil.ToFloat64(gw.c.metrics.requests.WithLabelValues("default/vllm", "picked")); n != 1 {
+			// Counted once the proxy returns, which may be after the client has the whole reply.
+			picked := gw.c.metrics.requests.WithLabelValues("default/vllm", "picked")
+			waitFor(t, 5*time.Second, "the client to count the pick", func() bool { return testutil.ToFloat64(picked) >= 1 })
+			if n := testutil.ToFloat64(picked); n != 1 {
 				t.Errorf("client picked = %v, want 1", n)
 			}
 			if n := testutil.ToFloat64(srv.metrics.requests.WithLabelValues("default/vllm", "picked")) - before; n != 1 {
