@@ -154,16 +154,7 @@ func TestH2ClientTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = lis.Close() })
-	go func() {
-		for {
-			c, err := lis.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _ = c.(*tls.Conn).Handshake(); _, _ = io.Copy(io.Discard, c) }()
-		}
-	}()
+	acceptEach(t, lis, func(c net.Conn) { _ = c.(*tls.Conn).Handshake(); _, _ = io.Copy(io.Discard, c) })
 	_, err = roundTrip(ctx, newTestH2(t, lis.Addr().String(), &tls.Config{InsecureSkipVerify: true}), []byte("x"))
 	wantCode(t, err, codes.Unavailable)
 }
@@ -424,12 +415,9 @@ func TestH2ClientNoGoroutineLeak(t *testing.T) {
 	}
 }
 
-// A dead picker address and a peer that is not HTTP/2 both fail Unavailable.
-func TestH2ClientDialErrors(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+// acceptEach serves every connection lis accepts with serve, each on its own goroutine, until
+// the test ends.
+func acceptEach(t *testing.T, lis net.Listener, serve func(net.Conn)) {
 	t.Cleanup(func() { _ = lis.Close() })
 	go func() {
 		for {
@@ -437,10 +425,21 @@ func TestH2ClientDialErrors(t *testing.T) {
 			if err != nil {
 				return
 			}
-			_, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
-			_ = c.Close()
+			go serve(c)
 		}
 	}()
+}
+
+// A dead picker address and a peer that is not HTTP/2 both fail Unavailable.
+func TestH2ClientDialErrors(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acceptEach(t, lis, func(c net.Conn) {
+		_, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+		_ = c.Close()
+	})
 	for _, addr := range []string{deadAddr(t), lis.Addr().String()} {
 		_, err := roundTrip(t.Context(), newTestH2(t, addr, nil), []byte("x"))
 		wantCode(t, err, codes.Unavailable)
