@@ -77,6 +77,14 @@ test-nofast: ## Run the tests of the packages with a fast path with every fast p
 test-race: test-deps ## Run the tests of the dataplane, the libraries and the commands with the race detector
 	set -o pipefail; $(GO) test -race -count=1 -json -timeout 30m ./dataplane/... ./internal/... ./pkg/... ./cmd/... | $(GO) run ./hack/testsummary
 
+# The packages with hand-written concurrency (the project's own HTTP/2 at both ends of ext_proc,
+# pooled buffers, the forwarder, scrapes): CI runs their tests under the race detector.
+RACE_CI_PKGS := ./dataplane/epp ./dataplane/llm/... ./dataplane/pool ./dataplane/proxy ./dataplane/server
+
+.PHONY: test-race-ci
+test-race-ci: test-deps ## Run the tests of the packages with hand-written concurrency with the race detector (CI)
+	set -o pipefail; $(GO) test -race -count=1 -json -timeout 15m $(RACE_CI_PKGS) | $(GO) run ./hack/testsummary
+
 .PHONY: soak
 soak: test-deps ## Soak the dataplane under a fixed mixed load for SOAK_DURATION (default 10m); figures in soak-report.json
 	$(GO) run ./hack/soak -duration $${SOAK_DURATION:-10m} -report soak-report.json
