@@ -170,3 +170,17 @@ func TestScanShapes(t *testing.T) {
 		})
 	}
 }
+
+// A line starting with '{' (a quoted or missing metric name) may count in the family before it,
+// which a filter of the picker's lines cannot tell: such an exposition is parsed whole, on every
+// path (FuzzParse found the filter disagreeing).
+func TestParseNamelessLine(t *testing.T) {
+	in := "vllm:num_requests_running 0\n{}1\n"
+	want, wantErr := parse(strings.NewReader(in), whole)
+	for _, how := range []path{direct, pickedLines} {
+		got, err := parse(strings.NewReader(in), how)
+		if !reflect.DeepEqual(got, want) || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Errorf("path %d: %+v, %v; whole: %+v, %v", how, got, err, want, wantErr)
+		}
+	}
+}
