@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -412,6 +413,50 @@ func TestH2ClientNoGoroutineLeak(t *testing.T) {
 			t.Fatalf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(10 * time.Millisecond) // polling the count: nothing to wait on
+	}
+}
+
+// A stream cancelled with a reply it did not read (a pick's exchange ends so: the echoed body
+// is not read) gives its receive buffer back; one ended while Recv still has a message to take
+// keeps it for Recv.
+func TestH2ClientReleasesReceiveBuffer(t *testing.T) {
+	addr, _ := startPicker(t, &echoPicker{})
+	c := newTestH2(t, addr, nil)
+	inBuf := func(s *h2Stream) (buf *[]byte, unread, done bool) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.inBuf, s.ready > s.off, s.done
+	}
+	st := openSent(t, c, strings.Repeat("b", 4096))
+	s := st.(*h2Stream)
+	if _, err := st.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Send(bodyMsg([]byte("second"), true)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the second reply to arrive unread", func() bool { _, unread, _ := inBuf(s); return unread })
+	s.cancel(context.Canceled) // the exchange's end
+	if buf, _, done := inBuf(s); !done || buf != nil {
+		t.Fatalf("after the cancel: done %v, receive buffer still held: %v", done, buf != nil)
+	}
+
+	st = openSent(t, c, "x")
+	s = st.(*h2Stream)
+	waitFor(t, 5*time.Second, "the reply to arrive unread", func() bool { _, unread, _ := inBuf(s); return unread })
+	s.finish(io.EOF, rstNone)
+	if buf, _, _ := inBuf(s); buf == nil {
+		t.Fatal("a stream that ended with a message left for Recv gave its buffer back")
+	}
+	m, err := st.Recv()
+	if err != nil || string(replyBody(m)) != "x" {
+		t.Fatalf("Recv after the end: %q, %v", replyBody(m), err)
+	}
+	if _, err := st.Recv(); !errors.Is(err, io.EOF) {
+		t.Fatalf("second Recv: %v, want EOF", err)
+	}
+	if buf, _, _ := inBuf(s); buf != nil {
+		t.Fatal("the buffer is still held after Recv took the last message")
 	}
 }
 

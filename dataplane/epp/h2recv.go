@@ -46,6 +46,7 @@ func (s *h2Stream) RecvMsg(m any) error {
 			n := 5 + int(binary.BigEndian.Uint32(s.in[s.off+1:s.off+5]))
 			msg := s.in[s.off+5 : s.off+n]
 			s.off += n
+			s.decoding = true
 			inc := s.ackLocked()
 			cc, id := s.cc, s.id
 			s.mu.Unlock()
@@ -54,6 +55,10 @@ func (s *h2Stream) RecvMsg(m any) error {
 			}
 			// Decoded in place: protobuf copies what it keeps.
 			err := proto.Unmarshal(msg, pm)
+			s.mu.Lock()
+			s.decoding = false
+			s.releaseInLocked()
+			s.mu.Unlock()
 			if err != nil {
 				err = status.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err)
 				s.finish(err, rstCancel)
@@ -62,17 +67,28 @@ func (s *h2Stream) RecvMsg(m any) error {
 		}
 		if s.done {
 			err := s.err
-			if bp := s.inBuf; bp != nil && cap(s.in) <= 64<<10 {
-				*bp = s.in[:0]
-				recvBufs.Put(bp)
-			}
-			s.in, s.inBuf, s.off, s.ready, s.scan = nil, nil, 0, 0, 0
+			s.releaseInLocked()
 			s.mu.Unlock()
 			return err
 		}
 		s.mu.Unlock()
 		<-s.wake
 	}
+}
+
+// releaseInLocked gives in's buffer back once nothing reads it any more: the stream ended,
+// Recv is not decoding from it, and no message is left for Recv. A pick's exchange ends by
+// cancelling its stream without reading to the end, so this runs from finish too: else each
+// pick's echoed body (4 KB) went to the collector. s.mu held.
+func (s *h2Stream) releaseInLocked() {
+	if !s.done || s.decoding || (!s.cancelled && s.ready > s.off) {
+		return
+	}
+	if bp := s.inBuf; bp != nil && cap(s.in) <= 64<<10 {
+		*bp = s.in[:0]
+		recvBufs.Put(bp)
+	}
+	s.in, s.inBuf, s.off, s.ready, s.scan = nil, nil, 0, 0, 0
 }
 
 // ackLocked returns the stream window to give back: what was received, once a quarter window

@@ -50,6 +50,7 @@ type h2Stream struct {
 	stop       func() bool
 	in         []byte  // received DATA; Recv reads a message in place, the reader only appends
 	inBuf      *[]byte // in's pooled buffer
+	decoding   bool    // Recv is decoding a message of in, outside mu
 	off        int     // where in the next message Recv takes starts
 	ready      int     // in[off:ready] are whole messages
 	scan       int     // offset in in of the first message prefix not yet checked
@@ -130,6 +131,7 @@ func (s *h2Stream) finish(err error, rst int) {
 	}
 	s.done, s.err = true, err
 	s.cancelled = rst == rstCancel
+	s.releaseInLocked()
 	cc, stop := s.cc, s.stop
 	if s.hdrWait != nil {
 		close(s.hdrWait)

@@ -2,6 +2,7 @@ package epp
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -235,6 +237,9 @@ func idleScrapeCPU(p *eppProcess, n int, interval time.Duration) string {
 // 1% had in common: a garbage collection of this process (a cycle ended during the pick), one
 // of the EPP process (its gctrace intervals), or a phase of the scrape interval (every pool's
 // scrapes tick at a fixed phase, so slow picks caused by them crowd into a few phase bins).
+// Under -test.trace each pick is logged at its end ("pick", its duration in ns), so a trace of
+// the EPP process (GWCTL_TRACE in -epp.latency.env) can be read against the slow ones: both
+// runtimes stamp their traces with the same monotonic clock.
 func tailCauses(t *testing.T, f func() error, p *eppProcess, n int) string {
 	type pick struct {
 		start, d time.Duration
@@ -248,7 +253,11 @@ func tailCauses(t *testing.T, f func() error, p *eppProcess, n int) string {
 		if err := f(); err != nil {
 			t.Fatal(err)
 		}
-		picks = append(picks, pick{start: s.Sub(p.started), d: time.Since(s), gc: cycles() != g0})
+		k := pick{start: s.Sub(p.started), d: time.Since(s), gc: cycles() != g0}
+		if trace.IsEnabled() {
+			trace.Log(context.Background(), "pick", strconv.FormatInt(int64(k.d), 10))
+		}
+		picks = append(picks, k)
 	}
 	ds := make([]time.Duration, len(picks))
 	for i, k := range picks {

@@ -36,8 +36,9 @@ const (
 	AccessLog = "accesslog"
 	// Proxy is dataplane/proxy's forwarder, vs httputil.ReverseProxy for every request.
 	Proxy = "proxy"
-	// MetricsParse is dataplane/pool/metricsparse's line filter (only the picker's families go
-	// to the exposition parser), vs parsing a scrape whole.
+	// MetricsParse is dataplane/pool/metricsparse's line filter and reader (only the picker's
+	// families are read, without the exposition parser when they are in the usual shape), vs
+	// parsing a scrape whole.
 	MetricsParse = "metricsparse"
 	// EPPClient is dataplane/epp's hand-rolled HTTP/2 ext_proc client, vs grpc-go's.
 	EPPClient = "eppclient"

@@ -50,7 +50,7 @@ type Metrics struct {
 	NumGPUBlocks int
 }
 
-// filter is whether Parse hands the exposition parser only the lines of the families it reads.
+// filter is whether Parse reads only the lines of the families Metrics is read from.
 var filter = fastpath.Enabled(fastpath.MetricsParse)
 
 // Parse reads a Prometheus text exposition and extracts Metrics. It fails when the text
@@ -58,9 +58,24 @@ var filter = fastpath.Enabled(fastpath.MetricsParse)
 // Only the lines that name a family Metrics is read from are parsed (see picked): a real vLLM
 // server's histograms are most of its exposition and most of the parse, so a malformed line of
 // another family no longer fails the scrape (GWCTL_NOFAST=metricsparse parses it whole).
-func Parse(r io.Reader) (Metrics, error) { return parse(r, filter) }
+// The picker's lines in the shape servers print are read without the exposition parser (scan).
+func Parse(r io.Reader) (Metrics, error) {
+	if filter {
+		return parse(r, direct)
+	}
+	return parse(r, whole)
+}
 
-func parse(r io.Reader, filter bool) (m Metrics, err error) {
+// path is how much of an exposition goes to the exposition parser.
+type path int
+
+const (
+	whole       path = iota // all of it (GWCTL_NOFAST=metricsparse)
+	pickedLines             // the picker's lines
+	direct                  // none, when scan reads the picker's lines; else those lines
+)
+
+func parse(r io.Reader, how path) (m Metrics, err error) {
 	// expfmt v0.70 panics on some malformed input (found by FuzzParse, e.g.
 	// "# TYPE a histogram\n{}"); a scrape of a broken endpoint must not take the picker down.
 	defer func() {
@@ -68,15 +83,28 @@ func parse(r io.Reader, filter bool) (m Metrics, err error) {
 			m, err = Metrics{}, fmt.Errorf("parse metrics exposition: parser panic: %v", rec)
 		}
 	}()
-	if filter {
+	if how != whole {
 		buf := bufs.Get().(*bytes.Buffer)
 		defer putBuf(buf)
 		buf.Reset()
 		if _, err := buf.ReadFrom(r); err != nil {
 			return Metrics{}, fmt.Errorf("parse metrics exposition: %w", err)
 		}
-		r = bytes.NewReader(picked(buf.Bytes()))
+		if nameless(buf.Bytes()) {
+			return fromParser(bytes.NewReader(buf.Bytes()))
+		}
+		lines := picked(buf.Bytes())
+		if how == direct {
+			if m, ok := scan(lines); ok {
+				return m, m.check()
+			}
+		}
+		r = bytes.NewReader(lines)
 	}
+	return fromParser(r)
+}
+
+func fromParser(r io.Reader) (Metrics, error) {
 	p := expfmt.NewTextParser(model.LegacyValidation)
 	fams, err := p.TextToMetricFamilies(r)
 	if err != nil {
@@ -112,10 +140,15 @@ func FromFamilies(fams map[string]*dto.MetricFamily) (Metrics, error) {
 			}
 		}
 	}
+	return m, m.check()
+}
+
+// check fails when none of the queue, running or KV series was present.
+func (m *Metrics) check() error {
 	if !m.HasWaiting && !m.HasRunning && !m.HasKVUsage {
-		return m, fmt.Errorf("metrics exposition has none of %s, %s, %s or %s", MetricWaiting, MetricRunning, MetricKVUsage, MetricKVUsageLegacy)
+		return fmt.Errorf("metrics exposition has none of %s, %s, %s or %s", MetricWaiting, MetricRunning, MetricKVUsage, MetricKVUsageLegacy)
 	}
-	return m, nil
+	return nil
 }
 
 func parseLoRA(f *dto.MetricFamily, m *Metrics) {
@@ -221,7 +254,7 @@ func clamp01(v float64) float64 {
 
 // families are the names Metrics is read from; every line of one of them (# HELP, # TYPE, a
 // sample, a histogram's or summary's _bucket/_sum/_count, a quoted name) contains its name.
-var families = [][]byte{[]byte(MetricWaiting), []byte(MetricRunning), []byte(MetricKVUsage), []byte(MetricKVUsageLegacy),
+var families = [...][]byte{[]byte(MetricWaiting), []byte(MetricRunning), []byte(MetricKVUsage), []byte(MetricKVUsageLegacy),
 	[]byte(MetricLoRA), []byte(MetricCacheConfig)}
 
 var prefix, helpLine = []byte("vllm:"), []byte("# HELP ")
@@ -250,6 +283,14 @@ func picked(b []byte) []byte {
 		}
 	}
 	return b[:w]
+}
+
+// nameless is whether a line of b starts with '{': a sample whose name is quoted inside the
+// braces or missing, which the exposition parser may count in the family before it, so the
+// family of the line cannot be told from the line (FuzzParse found "vllm:num_requests_running
+// 0\n{}1\n"). Servers do not print these; such an exposition is parsed whole.
+func nameless(b []byte) bool {
+	return len(b) > 0 && b[0] == '{' || bytes.Contains(b, []byte("\n{"))
 }
 
 // bufs holds scrape buffers: a pool's scrapes each read a whole exposition.
