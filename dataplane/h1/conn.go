@@ -122,7 +122,6 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 	c.lim.n = c.t.maxHeaderBytes
 	c.nwrite, c.werr, c.wdone = 0, nil, nil
 	c.wfail.Store(false)
-	var rb *recordingBody
 	if req.Body == nil || req.Body == http.NoBody || (req.ContentLength > 0 && req.ContentLength <= syncMax && inMemory(req.Body)) {
 		err := req.Write(c.bw)
 		if err == nil {
@@ -131,25 +130,18 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 		if err != nil {
 			c.stop()
 			c.close()
-			return nil, c.mapErr(ctx, c.writeErr(err, nil))
+			return nil, c.mapErr(ctx, c.writeErr(err))
 		}
 	} else {
 		// A body that may be long or slow is written by a goroutine of its own while this one
 		// reads the response, as net/http does: a server may answer before reading it all.
-		w := req
-		if !inMemory(req.Body) {
-			rb = &recordingBody{rc: req.Body}
-			cp := *req
-			cp.Body = rb
-			w = &cp
-		}
 		c.wdone = make(chan error, 1)
-		go c.write(w, c.wdone)
+		go c.write(req, c.wdone)
 	}
 
 	trace := httptrace.ContextClientTrace(ctx)
 	if _, err := c.br.Peek(1); err != nil {
-		return nil, c.fail(ctx, &retryable{err: err, readFirstByte: true}, rb)
+		return nil, c.fail(ctx, &retryable{err: err, readFirstByte: true})
 	}
 	if trace != nil && trace.GotFirstResponseByte != nil {
 		trace.GotFirstResponseByte()
@@ -162,7 +154,7 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 			if c.lim.n <= 0 {
 				err = fmt.Errorf("net/http: server response headers exceeded %d bytes; aborted", c.t.maxHeaderBytes)
 			}
-			return nil, c.fail(ctx, err, rb)
+			return nil, c.fail(ctx, broken(err))
 		}
 		// 100, 102 and 103 are followed by the final response; 101 is final (net/http).
 		if code := res.StatusCode; code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
@@ -170,7 +162,7 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 		}
 		if trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(res.StatusCode, textproto.MIMEHeader(res.Header)); err != nil {
-				return nil, c.fail(ctx, err, rb)
+				return nil, c.fail(ctx, broken(err))
 			}
 			c.lim.n = c.t.maxHeaderBytes // the caller saw this head: the bound starts again
 		}
@@ -200,13 +192,13 @@ func (c *conn) write(req *http.Request, done chan<- error) {
 
 // fail ends a round trip that got no response: the connection is closed, the writer (if any)
 // waited for, and the error is the one net/http would return.
-func (c *conn) fail(ctx context.Context, err error, rb *recordingBody) error {
+func (c *conn) fail(ctx context.Context, err error) error {
 	c.stop()
 	failed := c.wfail.Load() // before this close, which fails the writer too
 	c.close()
 	if c.wdone != nil {
 		if werr := <-c.wdone; werr != nil && failed {
-			err = c.writeErr(werr, rb) // a failed write comes first, as in net/http
+			err = c.writeErr(werr) // a failed write comes first, as in net/http
 		}
 		c.wdone = nil
 	}
@@ -216,20 +208,23 @@ func (c *conn) fail(ctx context.Context, err error, rb *recordingBody) error {
 	return c.mapErr(ctx, err)
 }
 
-// writeErr maps an error of req.Write: the body's own read error as it is, a connection that
-// took no byte as retryable, a broken one as net/http says it.
-func (c *conn) writeErr(err error, rb *recordingBody) error {
+// writeErr maps an error of req.Write as net/http does: the body copy's error as it is, a
+// connection that took no byte as retryable, a broken one as net/http says it.
+func (c *conn) writeErr(err error) error {
+	if inner, ok := bodyError(err); ok {
+		return inner
+	}
 	if c.werr == nil {
-		if rb != nil && rb.err != nil {
-			return rb.err // net/http returns the body's error unwrapped
-		}
 		return err
 	}
 	if c.nwrite == 0 {
 		return &retryable{err: c.werr, nothingSent: true}
 	}
-	return fmt.Errorf("net/http: HTTP/1.x transport connection broken: %w", err)
+	return broken(err)
 }
+
+// broken is net/http's error of a round trip on a connection it closed.
+func broken(err error) error { return fmt.Errorf("net/http: HTTP/1.x transport connection broken: %w", err) }
 
 // mapErr: a canceled request's error is the context's, as net/http's.
 func (c *conn) mapErr(ctx context.Context, err error) error {
@@ -268,22 +263,16 @@ func (c *conn) release(alive bool) {
 	c.t.idle.put(c)
 }
 
-// recordingBody keeps a streamed request body's read error, which req.Write returns wrapped in
-// a type of its own.
-type recordingBody struct {
-	rc  io.ReadCloser
-	err error
-}
-
-func (b *recordingBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if err != nil && err != io.EOF {
-		b.err = err
+// bodyError is the error of req.Write's copy of the body (a read, or a write to the connection)
+// as net/http's Transport returns it: unwrapped from the net/http type that marks it.
+func bodyError(err error) (error, bool) {
+	if t := reflect.TypeOf(err); t != nil && t.Kind() == reflect.Struct && t.Name() == "requestBodyReadError" && t.PkgPath() == "net/http" {
+		if inner, ok := reflect.ValueOf(err).Field(0).Interface().(error); ok {
+			return inner, true
+		}
 	}
-	return n, err
+	return err, false
 }
-
-func (b *recordingBody) Close() error { return b.rc.Close() }
 
 var (
 	nopCloserType         = reflect.TypeOf(io.NopCloser(nil))

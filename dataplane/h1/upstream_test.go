@@ -1,0 +1,156 @@
+package h1_test
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// reply is what a raw upstream does for request n (from 0) on its connection c (from 0): the
+// bytes it writes, and whether it closes the connection after them (reply "" and close: it
+// closes without answering).
+type reply func(c, n int, req *http.Request) (out string, closeAfter bool)
+
+// rawUpstream is an HTTP/1.1 server on loopback that answers with exact bytes and records every
+// byte it receives and every connection it accepts.
+type rawUpstream struct {
+	t     testing.TB
+	ln    net.Listener
+	reply reply
+	early bool // answer before reading the request body (and read it after)
+
+	mu       sync.Mutex
+	received bytes.Buffer
+	accepts  int
+	open     int
+	wg       sync.WaitGroup
+	conns    map[net.Conn]bool
+}
+
+func newRawUpstream(t testing.TB, r reply) *rawUpstream {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &rawUpstream{t: t, ln: ln, reply: r, conns: map[net.Conn]bool{}}
+	u.wg.Add(1)
+	go u.serve()
+	t.Cleanup(u.close)
+	return u
+}
+
+func (u *rawUpstream) URL() string { return "http://" + u.ln.Addr().String() }
+
+func (u *rawUpstream) close() {
+	u.ln.Close()
+	u.mu.Lock()
+	for c := range u.conns {
+		c.Close()
+	}
+	u.mu.Unlock()
+	u.wg.Wait()
+}
+
+func (u *rawUpstream) serve() {
+	defer u.wg.Done()
+	for {
+		c, err := u.ln.Accept()
+		if err != nil {
+			return
+		}
+		u.mu.Lock()
+		idx := u.accepts
+		u.accepts++
+		u.open++
+		u.conns[c] = true
+		u.mu.Unlock()
+		u.wg.Add(1)
+		go func() {
+			defer u.wg.Done()
+			defer func() {
+				c.Close()
+				u.mu.Lock()
+				u.open--
+				delete(u.conns, c)
+				u.mu.Unlock()
+			}()
+			u.conn(idx, c)
+		}()
+	}
+}
+
+func (u *rawUpstream) conn(idx int, c net.Conn) {
+	br := bufio.NewReader(io.TeeReader(c, recorder{u}))
+	for n := 0; ; n++ {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		if !u.early {
+			if _, err := io.Copy(io.Discard, req.Body); err != nil {
+				return
+			}
+		}
+		out, closeAfter := u.reply(idx, n, req)
+		if out != "" {
+			if _, err := io.WriteString(c, out); err != nil {
+				return
+			}
+		}
+		if u.early {
+			if _, err := io.Copy(io.Discard, req.Body); err != nil {
+				return
+			}
+		}
+		if closeAfter {
+			return
+		}
+	}
+}
+
+type recorder struct{ u *rawUpstream }
+
+func (r recorder) Write(p []byte) (int, error) {
+	r.u.mu.Lock()
+	r.u.received.Write(p)
+	r.u.mu.Unlock()
+	return len(p), nil
+}
+
+func (u *rawUpstream) stats() (accepts, open int, received string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.accepts, u.open, u.received.String()
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// noLeak fails t when the goroutines started since before are still running after 5 s.
+func noLeak(t testing.TB, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("goroutines: %d before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
