@@ -224,7 +224,9 @@ func (c *conn) writeErr(err error) error {
 }
 
 // broken is net/http's error of a round trip on a connection it closed.
-func broken(err error) error { return fmt.Errorf("net/http: HTTP/1.x transport connection broken: %w", err) }
+func broken(err error) error {
+	return fmt.Errorf("net/http: HTTP/1.x transport connection broken: %w", err)
+}
 
 // mapErr: a canceled request's error is the context's, as net/http's.
 func (c *conn) mapErr(ctx context.Context, err error) error {
