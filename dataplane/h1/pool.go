@@ -135,10 +135,3 @@ func (p *pool) closeAll() {
 		c.close()
 	}
 }
-
-// idleCount is the number of idle connections (for tests).
-func (p *pool) idleCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.lru.Len()
-}
