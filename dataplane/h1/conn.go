@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // conn is one upstream connection: owned by one round trip at a time (from get or dial until
@@ -266,15 +267,25 @@ func (c *conn) release(alive bool) {
 }
 
 // bodyError is the error of req.Write's copy of the body (a read, or a write to the connection)
-// as net/http's Transport returns it: unwrapped from the net/http type that marks it.
+// as net/http's Transport returns it: unwrapped from the unexported net/http type that marks it
+// (its one field is the embedded, unexported error, read through a copy).
 func bodyError(err error) (error, bool) {
-	if t := reflect.TypeOf(err); t != nil && t.Kind() == reflect.Struct && t.Name() == "requestBodyReadError" && t.PkgPath() == "net/http" {
-		if inner, ok := reflect.ValueOf(err).Field(0).Interface().(error); ok {
-			return inner, true
-		}
+	t := reflect.TypeOf(err)
+	if t == nil || t.Kind() != reflect.Struct || t.Name() != "requestBodyReadError" || t.PkgPath() != "net/http" ||
+		t.NumField() != 1 || t.Field(0).Type != errorType {
+		return err, false
 	}
-	return err, false
+	cp := reflect.New(t).Elem()
+	cp.Set(reflect.ValueOf(err))
+	f := cp.Field(0)
+	inner, _ := reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface().(error)
+	if inner == nil {
+		return err, false
+	}
+	return inner, true
 }
+
+var errorType = reflect.TypeFor[error]()
 
 var (
 	nopCloserType         = reflect.TypeOf(io.NopCloser(nil))
