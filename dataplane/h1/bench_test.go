@@ -25,7 +25,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	la, _ := os.ReadFile("/proc/loadavg")
 	fmt.Fprintf(os.Stderr, "loadavg: %s", la)
 	payload := strings.Repeat("a", 1<<10)
-	up := newRawUpstream(b, always("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1024\r\n\r\n"+payload, false))
+	up := newRawUpstream(b, always("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1024\r\n\r\n"+payload, false), func(u *rawUpstream) { u.quiet = true })
 	for _, client := range []struct {
 		name string
 		rt   http.RoundTripper

@@ -192,8 +192,7 @@ func TestMatchesNetHTTP(t *testing.T) {
 				received string
 			}
 			exercise := func(rt http.RoundTripper) run {
-				up := newRawUpstream(t, tc.reply)
-				up.early = tc.early
+				up := newRawUpstream(t, tc.reply, func(u *rawUpstream) { u.early = tc.early })
 				var r run
 				for i, s := range tc.reqs {
 					if i > 0 {

@@ -25,6 +25,7 @@ type rawUpstream struct {
 	ln    net.Listener
 	reply reply
 	early bool // answer before reading the request body (and read it after)
+	quiet bool // record nothing (for benchmarks)
 
 	mu       sync.Mutex
 	received bytes.Buffer
@@ -34,13 +35,17 @@ type rawUpstream struct {
 	conns    map[net.Conn]bool
 }
 
-func newRawUpstream(t testing.TB, r reply) *rawUpstream {
+// newRawUpstream starts an upstream answering with r; set sets its options before it serves.
+func newRawUpstream(t testing.TB, r reply, set ...func(*rawUpstream)) *rawUpstream {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	u := &rawUpstream{t: t, ln: ln, reply: r, conns: map[net.Conn]bool{}}
+	for _, f := range set {
+		f(u)
+	}
 	u.wg.Add(1)
 	go u.serve()
 	t.Cleanup(u.close)
@@ -88,7 +93,13 @@ func (u *rawUpstream) serve() {
 }
 
 func (u *rawUpstream) conn(idx int, c net.Conn) {
-	br := bufio.NewReader(io.TeeReader(c, recorder{u}))
+	var r io.Reader = c
+	if !u.quiet {
+		r = io.TeeReader(c, recorder{u})
+	}
+	br := bufio.NewReader(r)
+	var last string
+	var lastBytes []byte
 	for n := 0; ; n++ {
 		req, err := http.ReadRequest(br)
 		if err != nil {
@@ -100,8 +111,11 @@ func (u *rawUpstream) conn(idx int, c net.Conn) {
 			}
 		}
 		out, closeAfter := u.reply(idx, n, req)
+		if out != last {
+			last, lastBytes = out, []byte(out)
+		}
 		if out != "" {
-			if _, err := io.WriteString(c, out); err != nil {
+			if _, err := c.Write(lastBytes); err != nil {
 				return
 			}
 		}
