@@ -75,12 +75,13 @@ func (b *body) drained() bool {
 	if b.c.br.Buffered() == 0 {
 		return false
 	}
-	b.c.nc.SetReadDeadline(aLongTimeAgo)
+	if b.c.nc.SetReadDeadline(aLongTimeAgo) != nil {
+		return false
+	}
 	var one [1]byte
 	n, err := b.rc.Read(one[:])
 	if n != 0 || err != io.EOF {
 		return false
 	}
-	b.c.nc.SetReadDeadline(time.Time{})
-	return true
+	return b.c.nc.SetReadDeadline(time.Time{}) == nil
 }

@@ -70,7 +70,8 @@ func (c *conn) close() {
 // aLongTimeAgo is a deadline in the past: it fails a blocked read or write at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-func (c *conn) interrupt() { c.nc.SetDeadline(aLongTimeAgo) }
+// interrupt fails the connection's blocked I/O; an error means it is closed already.
+func (c *conn) interrupt() { _ = c.nc.SetDeadline(aLongTimeAgo) }
 
 func never() bool { return true }
 

@@ -59,7 +59,7 @@ func New(fb *http.Transport) *Transport {
 	// keep-alive, a response header timeout, a connection limit, h2c, the deprecated Dial.
 	t.off = !fb.DisableCompression || fb.DisableKeepAlives || fb.ResponseHeaderTimeout > 0 ||
 		fb.MaxConnsPerHost > 0 || (fb.Protocols != nil && fb.Protocols.UnencryptedHTTP2()) ||
-		(fb.DialContext == nil && fb.Dial != nil)
+		(fb.DialContext == nil && fb.Dial != nil) //nolint:staticcheck // a fallback may still set it
 	t.idle.init(fb.MaxIdleConns, fb.MaxIdleConnsPerHost, fb.IdleConnTimeout)
 	return t
 }
@@ -76,7 +76,7 @@ func (t *Transport) CloseIdleConnections() {
 // included, goes to the fallback, which also returns net/http's errors for invalid requests.
 func (t *Transport) direct(req *http.Request) bool {
 	if t.off || req.URL == nil || req.Header == nil || req.URL.Scheme != "http" || req.URL.Host == "" ||
-		req.Cancel != nil || (req.ContentLength != 0 && req.Body == nil) {
+		req.Cancel != nil || (req.ContentLength != 0 && req.Body == nil) { //nolint:staticcheck // honoured by the fallback
 		return false
 	}
 	if req.Method != "" && !validMethod(req.Method) {
