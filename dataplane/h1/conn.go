@@ -27,6 +27,8 @@ type conn struct {
 	key    string
 	nc     net.Conn
 	raw    syscall.RawConn // for the liveness check of an idle connection; nil when nc has none
+	peekFn func(uintptr) bool
+	peekOK bool
 	lim    limitReader
 	br     *bufio.Reader
 	bw     *bufio.Writer

@@ -135,6 +135,8 @@ type diffCase struct {
 	// net/http (whether the body's write ends within the 50 ms both wait before reusing the
 	// connection).
 	racy bool
+	// settle: before each request the upstream has closed the connections it means to close.
+	settle bool
 }
 
 func diffCases() []diffCase {
@@ -170,6 +172,8 @@ func diffCases() []diffCase {
 		{name: "post 1 MiB in memory", reqs: twice(reqSpec{method: "POST", path: "/", body: big, kind: memBody}), reply: always(okReply, false)},
 		{name: "reply before the body is read", reqs: twice(reqSpec{method: "POST", path: "/", body: big, kind: streamBody}),
 			reply: always("HTTP/1.1 413 Too Large\r\nContent-Length: 5\r\n\r\nearly", false), early: true, racy: true},
+		{name: "idle conn closed by the server, POST not replayable", reqs: twice(reqSpec{method: "POST", path: "/", body: "b", kind: fixedBody}),
+			reply: func(c, n int, _ *http.Request) (string, bool) { return okReply, c == 0 }, settle: true},
 		{name: "stale conn, GET retried once", reqs: twice(get), reply: staleSecond},
 		{name: "stale conn, POST not retried", reqs: twice(reqSpec{method: "POST", path: "/", body: "b", kind: memBody}), reply: staleSecond},
 		{name: "stale conn, idempotent POST retried", reqs: twice(reqSpec{method: "POST", path: "/", body: "b", kind: memBody,
@@ -199,7 +203,7 @@ func TestMatchesNetHTTP(t *testing.T) {
 						// The previous connection closed by the server is seen closed (as
 						// net/http's reader sees it at once) before the next request.
 						prev := r.out[i-1]
-						if prev.Close || prev.Err != "" {
+						if prev.Close || prev.Err != "" || tc.settle {
 							waitFor(t, 5*time.Second, "upstream connections closed", func() bool { _, open, _ := up.stats(); return open == 0 })
 						}
 					}

@@ -14,13 +14,18 @@ func (c *conn) open() bool {
 	if c.raw == nil {
 		return true
 	}
-	ok := true
+	if c.peekFn == nil {
+		c.peekFn = c.peek // bound once: a method value allocates
+	}
+	c.peekOK = false
+	return c.raw.Read(c.peekFn) == nil && c.peekOK
+}
+
+// peek is the RawConn.Read callback of open: nothing to read yet (EAGAIN) is the one good answer.
+func (c *conn) peek(fd uintptr) bool {
 	var b [1]byte
-	err := c.raw.Read(func(fd uintptr) bool {
-		_, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-		ok = errno == syscall.EAGAIN || errno == syscall.EWOULDBLOCK
-		return true
-	})
-	return ok && err == nil
+	_, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	c.peekOK = errno == syscall.EAGAIN || errno == syscall.EWOULDBLOCK
+	return true
 }
