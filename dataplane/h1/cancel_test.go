@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -224,4 +226,37 @@ func TestConnectRefused(t *testing.T) {
 			t.Errorf("%T: Classify %s, want connect (error %v)", rt, c, err)
 		}
 	}
+}
+
+// TestCloseDuringRead: closing a body while another goroutine's Read waits on the upstream ends
+// that Read at once and closes the connection.
+func TestCloseDuringRead(t *testing.T) {
+	up := newRawUpstream(t, always("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc", false))
+	tr := h1.New(proxy.NewTransport())
+	defer tr.CloseIdleConnections()
+	req, _ := http.NewRequest("GET", up.URL(), nil)
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(res.Body)
+		got <- err
+	}()
+	waitFor(t, 5*time.Second, "the reader to wait on the upstream", func() bool {
+		buf := make([]byte, 1<<16)
+		return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "h1.(*body).Read")
+	})
+	res.Body.Close()
+	select {
+	case err := <-got:
+		if err == nil {
+			t.Error("Read after Close: no error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read not ended by Close")
+	}
+	waitFor(t, 5*time.Second, "the upstream to see the connection closed", func() bool { _, open, _ := up.stats(); return open == 0 })
+	noLeak(t)
 }
