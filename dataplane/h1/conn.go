@@ -42,10 +42,11 @@ type conn struct {
 	wdone  chan error  // the body writer's result, when a goroutine writes the request
 	wfail  atomic.Bool // the writer failed (and closed nc)
 
+	timer *time.Timer // the idle timeout's (pool.watch); nil without one
+
 	// Under t.idle.mu.
 	elem   *list.Element // in the pool's LRU list while idle
 	idleAt time.Time
-	timer  *time.Timer
 }
 
 func newConn(t *Transport, key string, nc net.Conn) *conn {
@@ -56,6 +57,7 @@ func newConn(t *Transport, key string, nc net.Conn) *conn {
 	c.lim.c = c
 	c.br = bufio.NewReaderSize(&c.lim, t.readBuf)
 	c.bw = bufio.NewWriterSize(connWriter{c}, t.writeBuf)
+	t.idle.watch(c)
 	return c
 }
 

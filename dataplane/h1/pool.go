@@ -69,22 +69,26 @@ func (p *pool) put(c *conn) {
 	p.byKey[c.key] = append(cs, c)
 	c.elem = p.lru.PushBack(c)
 	c.idleAt = time.Now()
-	if p.idleTimeout > 0 && c.timer == nil {
-		// One timer per connection, armed once: it closes the connection when it has been
-		// idle for idleTimeout, and otherwise re-arms for the rest of the time.
-		c.timer = time.AfterFunc(p.idleTimeout, func() { p.expire(c) })
-	}
 	p.mu.Unlock()
 	if evict != nil {
 		evict.close()
 	}
 }
 
+// watch gives c its idle timer, one per connection, set when it is made (never written after,
+// so close may stop it from any goroutine): it closes the connection once it has been idle for
+// idleTimeout, and otherwise re-arms.
+func (p *pool) watch(c *conn) {
+	if p.idleTimeout > 0 {
+		c.timer = time.AfterFunc(p.idleTimeout, func() { p.expire(c) })
+	}
+}
+
 func (p *pool) expire(c *conn) {
 	p.mu.Lock()
 	if c.elem == nil {
-		// In use (or closed): re-armed for a whole timeout from now, which is at least as
-		// long as what remains of the next idle period.
+		// In use: re-armed for a whole timeout; should it go idle meanwhile, the next firing
+		// re-arms it for what remains of its idle time.
 		if !c.closed.Load() {
 			c.timer.Reset(p.idleTimeout)
 		}
