@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/backend"
 	"github.com/infergw/gwctl/dataplane/certs"
 	"github.com/infergw/gwctl/dataplane/config"
+	"github.com/infergw/gwctl/dataplane/h1"
 	"github.com/infergw/gwctl/dataplane/proxy"
 	"github.com/infergw/gwctl/dataplane/router"
 	"github.com/infergw/gwctl/dataplane/secrets"
@@ -103,10 +105,15 @@ type Dataplane struct {
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 	Secrets       *secrets.Store
 	// Certs holds the certificates of HTTPS listeners and of mTLS to upstreams.
-	Certs     *certs.Store
-	Server    *server.Server
-	Watcher   *config.Watcher
+	Certs   *certs.Store
+	Server  *server.Server
+	Watcher *config.Watcher
+	// Transport is the plain upstreams' transport; proxied requests go through dataplane/h1 in
+	// front of it (its dialer is read on every dial, so a test may replace it after New).
 	Transport *http.Transport
+
+	plainOnce sync.Once
+	plain     http.RoundTripper // Transport behind dataplane/h1
 
 	current atomic.Pointer[config.Result]
 }
@@ -209,7 +216,8 @@ func (d *Dataplane) withAuth(b *gateway.Backend, h http.Handler) http.Handler {
 
 // Proxy returns a reverse proxy to addr that counts upstream errors under the backend id.
 func (d *Dataplane) Proxy(id, addr string) http.Handler {
-	var rt http.RoundTripper = d.Transport
+	d.plainOnce.Do(func() { d.plain = h1.Wrap(d.Transport) })
+	rt := d.plain
 	if d.WrapTransport != nil {
 		rt = d.WrapTransport(rt)
 	}

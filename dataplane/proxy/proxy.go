@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/infergw/gwctl/dataplane/apierror"
+	"github.com/infergw/gwctl/dataplane/h1"
 	"github.com/infergw/gwctl/pkg/fastpath"
 )
 
@@ -37,7 +38,8 @@ const (
 
 // Options configure a proxy; the zero value works.
 type Options struct {
-	// Transport carries upstream requests (default NewTransport()). Share one across backends.
+	// Transport carries upstream requests (default NewTransport() behind dataplane/h1). Share
+	// one across backends.
 	Transport http.RoundTripper
 	// Logger receives one line per upstream error (never bodies or credentials).
 	Logger *slog.Logger
@@ -105,7 +107,7 @@ var fastForward = fastpath.Enabled(fastpath.Proxy)
 // arrive; a client disconnect cancels the upstream request through the request context.
 func New(addr string, opts Options) http.Handler {
 	if opts.Transport == nil {
-		opts.Transport = NewTransport()
+		opts.Transport = h1.Wrap(NewTransport())
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -18,6 +18,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/epp"
 	"github.com/infergw/gwctl/dataplane/failover"
+	"github.com/infergw/gwctl/dataplane/h1"
 	"github.com/infergw/gwctl/dataplane/llm"
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/proxy"
@@ -109,7 +110,9 @@ func Install(ctx context.Context, d *bootstrap.Dataplane, opts Options) (*Instal
 	}
 	d.Wrap = in.tracing
 	d.WrapTransport = in.traceTransport
-	in.llmClient = &http.Client{Transport: in.traceTransport(proxy.NewEgressTransport())}
+	// Plain-HTTP providers (a local model server, a test double) go through dataplane/h1;
+	// https, and anything behind HTTP(S)_PROXY, through the egress transport itself.
+	in.llmClient = &http.Client{Transport: in.traceTransport(h1.Wrap(proxy.NewEgressTransport()))}
 	d.Policy = router.Compose(router.Stages{
 		JWT:            in.jwtStage,
 		RateLimit:      in.rateLimitStage,

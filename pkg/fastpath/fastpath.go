@@ -45,11 +45,14 @@ const (
 	// EPPServer is dataplane/epp's HTTP/2 ext_proc server (each message handled on its
 	// connection's reader), vs grpc-go's server.
 	EPPServer = "eppserver"
+	// H1Client is dataplane/h1's HTTP/1.1 client (a round trip on the caller's goroutine) for
+	// cleartext upstreams, vs net/http's Transport.
+	H1Client = "h1client"
 )
 
 // Names lists every fast path.
 var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta, CELChecked,
-	AccessLog, Proxy, MetricsParse, EPPClient, EPPServer}
+	AccessLog, Proxy, MetricsParse, EPPClient, EPPServer, H1Client}
 
 var off = parse(os.Getenv(Env))
 
