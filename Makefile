@@ -66,7 +66,7 @@ NOFAST_PKGS := ./pkg/fastpath/... ./pkg/manifest/... ./pkg/jsonvalue/... ./pkg/r
 NOFAST_PKGS += ./dataplane/server/...
 NOFAST_PKGS += ./dataplane/llm/gemini/...
 NOFAST_PKGS += ./dataplane/proxy/...
-NOFAST_PKGS += ./dataplane/pool/metricsparse/...
+NOFAST_PKGS += ./dataplane/pool/... ./dataplane/h1/...
 NOFAST_PKGS += ./dataplane/epp/...
 
 .PHONY: test-nofast
@@ -77,9 +77,9 @@ test-nofast: ## Run the tests of the packages with a fast path with every fast p
 test-race: test-deps ## Run the tests of the dataplane, the libraries and the commands with the race detector
 	set -o pipefail; $(GO) test -race -count=1 -json -timeout 30m ./dataplane/... ./internal/... ./pkg/... ./cmd/... | $(GO) run ./hack/testsummary
 
-# The packages with hand-written concurrency (the project's own HTTP/2 at both ends of ext_proc,
+# The packages with hand-written concurrency (the project's own HTTP/2 at both ends of ext_proc, the HTTP/1.1 client,
 # pooled buffers, the forwarder, scrapes): CI runs their tests under the race detector.
-RACE_CI_PKGS := ./dataplane/epp ./dataplane/llm/... ./dataplane/pool ./dataplane/proxy ./dataplane/server
+RACE_CI_PKGS := ./dataplane/epp ./dataplane/h1 ./dataplane/llm/... ./dataplane/pool ./dataplane/proxy ./dataplane/server
 
 .PHONY: test-race-ci
 test-race-ci: test-deps ## Run the tests of the packages with hand-written concurrency with the race detector (CI)

@@ -165,7 +165,8 @@ type Config struct {
 	// Objectives maps InferenceObjective names (request header x-gateway-inference-objective)
 	// to priorities; priority < 0 is sheddable. Unknown or absent → 0.
 	Objectives map[string]int
-	// Transport reaches the model servers; default a clone of http.DefaultTransport.
+	// Transport reaches the model servers; default a clone of http.DefaultTransport without
+	// compression, behind dataplane/h1.
 	Transport http.RoundTripper
 	// TLS, when set, makes the model servers https (requests and metric scrapes) with this
 	// client configuration, on the default transport; nil is plain HTTP.

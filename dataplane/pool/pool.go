@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/infergw/gwctl/dataplane/h1"
 )
 
 // Pool serves one InferencePool. It is an http.Handler: each request is scheduled to an
@@ -63,10 +65,14 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Pool, err
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 256
+		// Bodies pass through as the model server sent them (no Accept-Encoding added, nothing
+		// decompressed), as the plain proxy's transport does; dataplane/h1 then serves plain
+		// endpoints' requests and scrapes on the calling goroutine (GWCTL_NOFAST=h1client: t).
+		t.DisableCompression = true
 		if cfg.TLS != nil {
 			t.TLSClientConfig = cfg.TLS
 		}
-		transport = t
+		transport = h1.Wrap(t)
 	}
 	p := &Pool{
 		cfg:          cfg,
