@@ -129,3 +129,112 @@ func FuzzDecodeBodyRequest(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { checkBodyDecode(t, b) })
 }
+
+// bodyReplyCases are ProcessingResponses as marshalled, and hand-made encodings, with the body
+// the exchange sent and whether decodeBodyReply takes them.
+func bodyReplyCases() []struct {
+	name       string
+	b, sent    []byte
+	fast, same bool
+} {
+	mustMarshal := func(m proto.Message) []byte {
+		b, err := proto.Marshal(m)
+		if err != nil {
+			panic(err)
+		}
+		return b
+	}
+	body := chatBody("sim-model", "hello", false)
+	pick := newPickReply("10.0.0.1:8000", body)
+	streamed := func(sr *extprocv3.StreamedBodyResponse) *extprocv3.ProcessingResponse {
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{
+			Response: &extprocv3.CommonResponse{BodyMutation: &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_StreamedResponse{StreamedResponse: sr}}}}}}
+	}
+	withStatus := streamed(&extprocv3.StreamedBodyResponse{Body: body, EndOfStream: true})
+	withStatus.GetRequestBody().Response.Status = extprocv3.CommonResponse_CONTINUE_AND_REPLACE
+	withMD := streamed(&extprocv3.StreamedBodyResponse{Body: body, EndOfStream: true})
+	withMD.DynamicMetadata = destinationMetadata("10.0.0.1:8000")
+	wrap := func(inner []byte) []byte {
+		for _, num := range []protowire.Number{3, 3, 1, 3} {
+			inner = protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), inner)
+		}
+		return inner
+	}
+	bodyField := func(b string) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), []byte(b))
+	}
+	return []struct {
+		name       string
+		b, sent    []byte
+		fast, same bool
+	}{
+		{"the pick's body reply", mustMarshal(&pick.body), body, true, true},
+		{"a changed body", mustMarshal(&pick.body), []byte("other"), true, false},
+		{"nothing sent", mustMarshal(&pick.body), nil, true, false},
+		{"a chunk, every flag", mustMarshal(streamed(&extprocv3.StreamedBodyResponse{Body: body[:9], EndOfStreamWithoutMessage: true, GrpcMessageCompressed: true})), body, true, false},
+		{"an empty streamed response", mustMarshal(streamed(&extprocv3.StreamedBodyResponse{})), nil, true, false},
+		{"an empty body field", wrap(bodyField("")), nil, true, false},
+		{"end of stream before the body", wrap(append(protowire.AppendVarint(protowire.AppendTag(nil, 2, protowire.VarintType), 7), bodyField("abc")...)), []byte("abc"), true, true},
+		{"body sent twice", wrap(append(bodyField("a"), bodyField("a")...)), []byte("a"), false, false},
+		{"a status besides", mustMarshal(withStatus), body, false, false},
+		{"dynamic metadata besides", mustMarshal(withMD), body, false, false},
+		{"the pick's headers reply", mustMarshal(&pick.headers), body, false, false},
+		{"a buffered body mutation", mustMarshal(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{
+			Response: &extprocv3.CommonResponse{BodyMutation: &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: body}}}}}}), body, false, false},
+		{"a response body reply", mustMarshal(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{}}}), nil, false, false},
+		{"truncated", mustMarshal(&pick.body)[:30], body, false, false},
+		{"unknown field", wrap(protowire.AppendVarint(protowire.AppendTag(nil, 5, protowire.VarintType), 1)), nil, false, false},
+	}
+}
+
+// decodeBodyReply decodes what proto.Unmarshal decodes, with the body sent when the reply sends
+// it back and a copy (nothing of the message's bytes) otherwise.
+func TestDecodeBodyReplyMatchesProto(t *testing.T) {
+	for _, tc := range bodyReplyCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			got := checkBodyReply(t, tc.b, tc.sent)
+			if (got != nil) != tc.fast {
+				t.Fatalf("decoded: %v, want %v", got != nil, tc.fast)
+			}
+			body := got.GetRequestBody().GetResponse().GetBodyMutation().GetStreamedResponse().GetBody()
+			if same := len(body) > 0 && len(tc.sent) > 0 && &body[0] == &tc.sent[0]; same != tc.same {
+				t.Errorf("the body sent taken: %v, want %v", same, tc.same)
+			}
+		})
+	}
+}
+
+// checkBodyReply fails t unless decodeBodyReply(b, sent), when it decodes b, equals
+// proto.Unmarshal's and keeps none of b.
+func checkBodyReply(t *testing.T, b, sent []byte) *extprocv3.ProcessingResponse {
+	t.Helper()
+	got := decodeBodyReply(b, sent)
+	if got == nil {
+		return nil
+	}
+	want := &extprocv3.ProcessingResponse{}
+	if err := proto.Unmarshal(b, want); err != nil {
+		t.Fatalf("decoded what proto.Unmarshal refuses (%v): %v", err, got)
+	}
+	if !proto.Equal(got, want) {
+		t.Fatalf("decoded %v, proto.Unmarshal %v", got, want)
+	}
+	gb := got.GetRequestBody().GetResponse().GetBodyMutation().GetStreamedResponse().GetBody()
+	wb := want.GetRequestBody().GetResponse().GetBodyMutation().GetStreamedResponse().GetBody()
+	if (gb == nil) != (wb == nil) {
+		t.Fatalf("body nil %v, proto.Unmarshal's nil %v", gb == nil, wb == nil)
+	}
+	if aliases(gb, b) {
+		t.Fatal("the body aliases the message's bytes, which the stream reuses")
+	}
+	return got
+}
+
+// FuzzDecodeBodyReply: whatever decodeBodyReply decodes, proto.Unmarshal decodes alike, and
+// nothing of it is the message's bytes (corpus in testdata/fuzz).
+func FuzzDecodeBodyReply(f *testing.F) {
+	for _, tc := range bodyReplyCases() {
+		f.Add(tc.b, tc.sent)
+	}
+	f.Fuzz(func(t *testing.T, b, sent []byte) { checkBodyReply(t, b, sent) })
+}

@@ -108,6 +108,7 @@ func (ex *exchange) request(phase context.Context, r *http.Request) error {
 	if ex.mode.RequestBody == BodyFullDuplex && body != nil {
 		holdFirst(ex.stream) // the body's first chunk follows at once (requestPhase)
 	}
+	sendsBody(ex.stream, body)
 	if err := ex.send(first); err != nil {
 		return classify(ex.endStatus(err), phase)
 	}
