@@ -182,15 +182,15 @@ func (st *h2sStream) message(m []byte) {
 	s := st.c.s.srv
 	before := len(st.st.body)
 	done, err := s.handle(st, &st.st, req)
-	if b := st.st.body; len(b) > 0 && len(aliased) > 0 && &b[0] == &aliased[0] {
-		// The whole body in one message, kept unpicked (the stream failed or ended): m is
-		// the connection's to reuse.
-		st.st.body = append([]byte(nil), b...)
-	}
 	if st.st.picked && st.st.header != nil {
 		// Picked: the request is not read again, and the stream may live on as long as the
 		// response streams.
 		st.st.body, st.st.header, st.st.subset = nil, nil, nil
+	}
+	if b := st.st.body; len(b) > 0 && len(aliased) > 0 && &b[0] == &aliased[0] {
+		// The whole body in one message, kept unpicked (the stream failed or ended): m is
+		// the connection's to reuse.
+		st.st.body = append([]byte(nil), b...)
 	}
 	st.c.bodies += len(st.st.body) - before
 	st.c.grant()
