@@ -120,7 +120,7 @@ func (ex *exchange) request(phase context.Context, r *http.Request) error {
 	}
 	// The picker's header mutations go on a copy: when it fails, failOpen serves the request
 	// as the client sent it.
-	hdr := cloneHeader(r.Header)
+	hdr := r.Header.Clone()
 	if err := ex.requestPhase(phase, hdr); err != nil {
 		return err
 	}
@@ -297,35 +297,11 @@ func (ex *exchange) requestPhase(ctx context.Context, hdr http.Header) (err erro
 		}
 		return fail("not_in_pool", "destination %q names no endpoint of the pool", printable(dest, 128))
 	}
-	hdr[canonicalDestination] = []string{strings.Join(ex.endpoints, ",")} // hdr.Set's
+	hdr[canonicalDestination] = []string{strings.Join(ex.endpoints, ",")} // hdr.Set without canonicalizing the key per pick
 	return nil
 }
 
 var canonicalDestination = http.CanonicalHeaderKey(KeyDestination)
-
-// cloneHeader is h.Clone() with room for the destination header the request phase adds (the
-// map grew for it, a pick's largest allocation after the body's).
-func cloneHeader(h http.Header) http.Header {
-	if h == nil {
-		return nil
-	}
-	n := 0
-	for _, vs := range h {
-		n += len(vs)
-	}
-	all := make([]string, n) // every value in one array, as Clone does
-	out := make(http.Header, len(h)+1)
-	for k, vs := range h {
-		if vs == nil {
-			out[k] = nil
-			continue
-		}
-		n := copy(all, vs)
-		out[k] = all[:n:n]
-		all = all[n:]
-	}
-	return out
-}
 
 // sendChunks sends body in chunkSize messages.
 func (ex *exchange) sendChunks(body []byte) error {
