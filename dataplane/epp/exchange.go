@@ -95,19 +95,26 @@ func (p *phase) Err() error {
 // request sends the request headers and runs the request phase.
 func (ex *exchange) request(phase context.Context, r *http.Request) error {
 	h, body := ex.h, ex.body
-	first := &extprocv3.ProcessingRequest{
-		Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{
-			Headers:     headerMap(r, func(k string) bool { return credential[k] || hopByHop[k] }),
-			EndOfStream: body == nil,
-		}},
-		ProtocolConfig: &extprocv3.ProtocolConfiguration{RequestBodyMode: ex.mode.RequestBody, ResponseBodyMode: ex.mode.ResponseBody},
-	}
+	// The message's four parts in one allocation.
+	hm := &struct {
+		req     extprocv3.ProcessingRequest
+		kind    extprocv3.ProcessingRequest_RequestHeaders
+		headers extprocv3.HttpHeaders
+		config  extprocv3.ProtocolConfiguration
+	}{}
+	hm.headers.Headers = headerMap(r, func(k string) bool { return credential[k] || hopByHop[k] })
+	hm.headers.EndOfStream = body == nil
+	hm.kind.RequestHeaders = &hm.headers
+	hm.config.RequestBodyMode, hm.config.ResponseBodyMode = ex.mode.RequestBody, ex.mode.ResponseBody
+	first := &hm.req
+	first.Request, first.ProtocolConfig = &hm.kind, &hm.config
 	if subset := h.pool.Reachable(); subset != nil {
 		first.MetadataContext = subsetMetadata(subset)
 	}
 	if ex.mode.RequestBody == BodyFullDuplex && body != nil {
 		holdFirst(ex.stream) // the body's first chunk follows at once (requestPhase)
 	}
+	sendsBody(ex.stream, body)
 	if err := ex.send(first); err != nil {
 		return classify(ex.endStatus(err), phase)
 	}
@@ -132,30 +139,18 @@ func (ex *exchange) requestPhase(ctx context.Context, hdr http.Header) (err erro
 	if body == nil {
 		bodyMode = BodyNone
 	}
-	sendChunks := func() error {
-		for off := 0; ; off += chunkSize {
-			end := min(off+chunkSize, len(body))
-			last := end == len(body)
-			m := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{
-				RequestBody: &extprocv3.HttpBody{Body: body[off:end], EndOfStream: last}}}
-			if err := ex.send(m); err != nil {
-				return err
-			}
-			if last {
-				return nil
-			}
-		}
-	}
 	// A body of several chunks is sent from another goroutine while this one reads the replies:
 	// a picker may answer each chunk as it arrives, and unread replies would fill the receive
 	// window and stall both sides. The phase's end cancels the stream, which ends the sender.
+	// (Nothing the goroutine captures is allocated for a body of one chunk.)
 	var sent chan error
 	startChunks := func() error {
 		if len(body) <= chunkSize {
-			return sendChunks()
+			return ex.sendChunks(body)
 		}
-		sent = make(chan error, 1)
-		go func() { sent <- sendChunks() }()
+		ch := make(chan error, 1)
+		sent = ch
+		go func() { ch <- ex.sendChunks(body) }()
 		return nil
 	}
 	defer func() {
@@ -302,8 +297,28 @@ func (ex *exchange) requestPhase(ctx context.Context, hdr http.Header) (err erro
 		}
 		return fail("not_in_pool", "destination %q names no endpoint of the pool", printable(dest, 128))
 	}
-	hdr.Set(KeyDestination, strings.Join(ex.endpoints, ","))
+	hdr[canonicalDestination] = []string{strings.Join(ex.endpoints, ",")} // hdr.Set without canonicalizing the key per pick
 	return nil
+}
+
+var canonicalDestination = http.CanonicalHeaderKey(KeyDestination)
+
+// sendChunks sends body in chunkSize messages.
+func (ex *exchange) sendChunks(body []byte) error {
+	for off := 0; ; off += chunkSize {
+		end := min(off+chunkSize, len(body))
+		last := end == len(body)
+		m := &bodyRequest{} // one allocation for the message's three
+		m.body.Body, m.body.EndOfStream = body[off:end], last
+		m.reqB.RequestBody = &m.body
+		m.req.Request = &m.reqB
+		if err := ex.send(&m.req); err != nil {
+			return err
+		}
+		if last {
+			return nil
+		}
+	}
 }
 
 // common applies a reply's header mutation to h and reads a destination header it sets.

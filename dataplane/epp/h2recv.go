@@ -16,9 +16,19 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// Recv decodes a reply that sends the request body back in one allocation, with the body the
+// exchange sent when it is that (decodeBodyReply).
 func (s *h2Stream) Recv() (*extprocv3.ProcessingResponse, error) {
-	m := new(extprocv3.ProcessingResponse)
-	if err := s.RecvMsg(m); err != nil {
+	msg, err := s.take()
+	if err != nil {
+		return nil, err
+	}
+	m := decodeBodyReply(msg, s.sent)
+	if m == nil {
+		m = new(extprocv3.ProcessingResponse)
+		err = proto.Unmarshal(msg, m)
+	}
+	if err = s.decoded(err); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -31,6 +41,17 @@ func (s *h2Stream) RecvMsg(m any) error {
 	if !ok {
 		return status.Errorf(codes.Internal, "grpc: cannot receive into %T", m)
 	}
+	msg, err := s.take()
+	if err != nil {
+		return err
+	}
+	// Decoded in place: protobuf copies what it keeps.
+	return s.decoded(proto.Unmarshal(msg, pm))
+}
+
+// take waits for the next message and returns its bytes, which stay in place until decoded is
+// called; after the last message, the status the stream ended with.
+func (s *h2Stream) take() ([]byte, error) {
 	for {
 		s.mu.Lock()
 		// The previous message was decoded: its bytes can go. Only Recv moves bytes in in;
@@ -53,27 +74,31 @@ func (s *h2Stream) RecvMsg(m any) error {
 			if inc > 0 && cc != nil {
 				cc.writeFrames(appendWindowUpdate(nil, id, uint32(inc)))
 			}
-			// Decoded in place: protobuf copies what it keeps.
-			err := proto.Unmarshal(msg, pm)
-			s.mu.Lock()
-			s.decoding = false
-			s.releaseInLocked()
-			s.mu.Unlock()
-			if err != nil {
-				err = status.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err)
-				s.finish(err, rstCancel)
-			}
-			return err
+			return msg, nil
 		}
 		if s.done {
 			err := s.err
 			s.releaseInLocked()
 			s.mu.Unlock()
-			return err
+			return nil, err
 		}
 		s.mu.Unlock()
 		<-s.wake
 	}
+}
+
+// decoded ends the decoding of the message take returned (err: its decoding's), after which
+// its bytes may go.
+func (s *h2Stream) decoded(err error) error {
+	s.mu.Lock()
+	s.decoding = false
+	s.releaseInLocked()
+	s.mu.Unlock()
+	if err != nil {
+		err = status.Errorf(codes.Internal, "grpc: failed to unmarshal the received message: %v", err)
+		s.finish(err, rstCancel)
+	}
+	return err
 }
 
 // releaseInLocked gives in's buffer back once nothing reads it any more: the stream ended,

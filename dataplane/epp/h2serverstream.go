@@ -160,7 +160,7 @@ func (st *h2sStream) feed(data []byte) {
 	}
 }
 
-// message handles one whole message (m is not kept).
+// message handles one whole message (m is not kept: the caller reuses it).
 func (st *h2sStream) message(m []byte) {
 	if st.kind == h2sCheck {
 		if st.nreq++; st.nreq > 1 {
@@ -170,10 +170,14 @@ func (st *h2sStream) message(m []byte) {
 		st.req = append([]byte(nil), m...)
 		return
 	}
-	req := &extprocv3.ProcessingRequest{}
-	if err := proto.Unmarshal(m, req); err != nil {
-		st.fail(status.Newf(codes.Internal, "grpc: error unmarshalling request: %v", err))
-		return
+	req := decodeBodyRequest(m) // a body chunk's body is read where it lies
+	aliased := req.GetRequestBody().GetBody()
+	if req == nil {
+		req = &extprocv3.ProcessingRequest{}
+		if err := proto.Unmarshal(m, req); err != nil {
+			st.fail(status.Newf(codes.Internal, "grpc: error unmarshalling request: %v", err))
+			return
+		}
 	}
 	s := st.c.s.srv
 	before := len(st.st.body)
@@ -182,6 +186,11 @@ func (st *h2sStream) message(m []byte) {
 		// Picked: the request is not read again, and the stream may live on as long as the
 		// response streams.
 		st.st.body, st.st.header, st.st.subset = nil, nil, nil
+	}
+	if b := st.st.body; len(b) > 0 && len(aliased) > 0 && &b[0] == &aliased[0] {
+		// The whole body in one message, kept unpicked (the stream failed or ended): m is
+		// the connection's to reuse.
+		st.st.body = append([]byte(nil), b...)
 	}
 	st.c.bodies += len(st.st.body) - before
 	st.c.grant()

@@ -42,6 +42,9 @@ type h2Stream struct {
 	// The sender's: a message held for the next Send (holdNext).
 	holding bool
 	held    *[]byte
+	// sent is the request body the exchange sends, which the picker's body reply usually
+	// sends back (Recv takes it instead of a copy); set before the first Send.
+	sent []byte
 	// sendWindow is the peer's window for this stream; under cc.mu.
 	sendWindow int32
 
@@ -283,6 +286,14 @@ func endStream(st extprocv3.ExternalProcessor_ProcessClient) {
 		return
 	}
 	_ = st.CloseSend()
+}
+
+// sendsBody tells the fast path's stream the request body the exchange sends: a reply that
+// sends it back unchanged is given it instead of a copy.
+func sendsBody(st extprocv3.ExternalProcessor_ProcessClient, body []byte) {
+	if s, ok := st.(*h2Stream); ok {
+		s.sent = body
+	}
 }
 
 // holdFirst asks the fast path's stream to send the first message with the next.

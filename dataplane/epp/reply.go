@@ -1,6 +1,8 @@
 package epp
 
 import (
+	"sync"
+
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -9,14 +11,15 @@ import (
 // pickReply is the EPP server's full-duplex answer to a pick, built in one allocation instead
 // of two dozen: the request headers reply that names the endpoints (the destination header and
 // the identical envoy.lb metadata, as destinationMetadata builds them) and the request body
-// reply that sends the body back. gRPC marshals a message in Send, so it lives for one pick.
+// reply that sends the body back. It lives for one pick (newPickReply), or is kept for the next
+// where Send marshals before it returns (getPickReply).
 type pickReply struct {
 	headers    extprocv3.ProcessingResponse
 	reqHeaders extprocv3.ProcessingResponse_RequestHeaders
 	headersRes extprocv3.HeadersResponse
 	common     extprocv3.CommonResponse
 	mutation   extprocv3.HeaderMutation
-	set        [1]*corev3.HeaderValueOption
+	setOpts    [1]*corev3.HeaderValueOption
 	option     corev3.HeaderValueOption
 	header     corev3.HeaderValue
 	md, lb     structpb.Struct
@@ -37,16 +40,22 @@ type pickReply struct {
 // newPickReply answers a pick of the endpoints list with body sent back whole.
 func newPickReply(list string, body []byte) *pickReply {
 	r := &pickReply{}
-	r.header = corev3.HeaderValue{Key: KeyDestination, RawValue: []byte(list)}
+	r.link()
+	r.set(list, body)
+	return r
+}
+
+// link points the reply's messages at each other, once.
+func (r *pickReply) link() {
+	r.header.Key = KeyDestination
 	r.option = corev3.HeaderValueOption{Header: &r.header, AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD}
-	r.set[0] = &r.option
-	r.mutation.SetHeaders = r.set[:]
+	r.setOpts[0] = &r.option
+	r.mutation.SetHeaders = r.setOpts[:]
 	r.common = extprocv3.CommonResponse{HeaderMutation: &r.mutation, ClearRouteCache: true}
 	r.headersRes.Response = &r.common
 	r.reqHeaders.RequestHeaders = &r.headersRes
 	r.headers.Response = &r.reqHeaders
 
-	r.destKind.StringValue = list
 	r.destValue.Kind = &r.destKind
 	r.lb.Fields = map[string]*structpb.Value{KeyDestination: &r.destValue}
 	r.lbKind.StructValue = &r.lb
@@ -54,12 +63,41 @@ func newPickReply(list string, body []byte) *pickReply {
 	r.md.Fields = map[string]*structpb.Value{NamespaceLB: &r.lbValue}
 	r.headers.DynamicMetadata = &r.md
 
-	r.streamed = extprocv3.StreamedBodyResponse{Body: body, EndOfStream: true}
+	r.streamed.EndOfStream = true
 	r.bodyKind.StreamedResponse = &r.streamed
 	r.bodyMut.Mutation = &r.bodyKind
 	r.bodyCom.BodyMutation = &r.bodyMut
 	r.bodyRes.Response = &r.bodyCom
 	r.reqBody.RequestBody = &r.bodyRes
 	r.body.Response = &r.reqBody
+}
+
+// set makes r the answer to a pick of list with body.
+func (r *pickReply) set(list string, body []byte) {
+	r.header.RawValue = append(r.header.RawValue[:0], list...)
+	r.destKind.StringValue = list
+	r.streamed.Body = body
+}
+
+// pickReplies are the replies of the fast path's server, whose Send marshals before it returns
+// (grpc-go's may marshal later: its replies are newPickReply's).
+var pickReplies = sync.Pool{New: func() any {
+	r := &pickReply{}
+	r.link()
 	return r
+}}
+
+func getPickReply(list string, body []byte) *pickReply {
+	r := pickReplies.Get().(*pickReply)
+	r.set(list, body)
+	return r
+}
+
+// putPickReply keeps r for the next pick, without the body it sent back.
+func putPickReply(r *pickReply) {
+	if cap(r.header.RawValue) > 4<<10 {
+		r.header.RawValue = nil
+	}
+	r.set("", nil)
+	pickReplies.Put(r)
 }

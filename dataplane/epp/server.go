@@ -249,6 +249,14 @@ func (s *Server) pickAndAnswer(stream extprocv3.ExternalProcessor_ProcessServer,
 	s.metrics.pick.WithLabelValues(s.name).Observe(time.Since(start).Seconds())
 	s.metrics.requests.WithLabelValues(s.name, "picked").Inc()
 	if !atHeaders && st.bodyMode == BodyFullDuplex {
+		if _, fast := stream.(*h2sStream); fast {
+			r := getPickReply(list, body)
+			defer putPickReply(r)
+			if err := stream.Send(&r.headers); err != nil {
+				return false, err
+			}
+			return false, stream.Send(&r.body)
+		}
 		r := newPickReply(list, body)
 		if err := stream.Send(&r.headers); err != nil {
 			return false, err
