@@ -65,6 +65,7 @@ func (p *pool) put(c *conn) {
 	if p.maxIdle > 0 && p.lru.Len() >= p.maxIdle {
 		evict = p.lru.Front().Value.(*conn)
 		p.removeLocked(evict)
+		cs = p.byKey[c.key] // the evicted one may have been c.key's: its list is shorter now
 	}
 	p.byKey[c.key] = append(cs, c)
 	c.elem = p.lru.PushBack(c)

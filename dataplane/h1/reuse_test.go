@@ -230,3 +230,36 @@ func TestFallback(t *testing.T) {
 		t.Errorf("the proxy: %d connections, received %.60q", accepts, received)
 	}
 }
+
+// TestIdleTotalBoundSameHost: when the total idle bound evicts a connection to the same host as
+// the one going idle, that host's idle list stays whole (it kept a stale entry, and a later
+// request panicked on it).
+func TestIdleTotalBoundSameHost(t *testing.T) {
+	up := newRawUpstream(t, always(okReply, false))
+	fb := proxy.NewTransport()
+	fb.MaxIdleConns = 2
+	tr := h1.New(fb)
+	defer tr.CloseIdleConnections()
+	// Three connections at once, their bodies unread; then each goes idle, and the third
+	// evicts the first. Twice: the second round takes the two idle ones and dials one.
+	for round := range 2 {
+		var held []*http.Response
+		for range 3 {
+			req, _ := http.NewRequest("GET", up.URL(), nil)
+			res, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			held = append(held, res)
+		}
+		for _, res := range held {
+			if b, err := io.ReadAll(res.Body); err != nil || string(b) != "hello" {
+				t.Fatalf("round %d: body %q, %v", round, b, err)
+			}
+			res.Body.Close()
+		}
+	}
+	if accepts, _, _ := up.stats(); accepts != 4 {
+		t.Errorf("%d connections, want 4 (3, then 1 beside the 2 idle ones)", accepts)
+	}
+}
