@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/infergw/gwctl/internal/testenv"
@@ -55,5 +56,22 @@ func TestOutboundAllocs(t *testing.T) {
 	}
 	if allocs > 8 {
 		t.Fatalf("outbound: %v allocations per request, want at most 8", allocs)
+	}
+}
+
+// untrusted names every header of the policy in any case, and no other.
+func TestUntrusted(t *testing.T) {
+	names := append(append([]string{}, untrustedHeaders...), "X-Forwarded-Port", "X-Original-Url", "X-Envoy-Retry-On")
+	for _, k := range names {
+		for _, v := range []string{k, strings.ToLower(k), strings.ToUpper(k)} {
+			if !untrusted(v) {
+				t.Errorf("%q passed", v)
+			}
+		}
+	}
+	for _, k := range []string{"", "Content-Type", "content-length", "Cookie", "Accept", "User-Agent", "Authorization", "Te", "X-Request-Id", "Forward", "F", "Xforwarded-For"} {
+		if untrusted(k) {
+			t.Errorf("%q removed", k)
+		}
 	}
 }
