@@ -140,10 +140,11 @@ func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (f *forwarder) outbound(r *http.Request, c *call) *http.Request {
 	c.trace.Got1xxResponse = c.got1xx
 	out := r.WithContext(httptrace.WithClientTrace(r.Context(), &c.trace))
-	u := *r.URL
+	u := &c.url
+	*u = *r.URL
 	u.Scheme, u.Host = f.target.Scheme, f.target.Host
 	u.Path, u.RawPath = joinPath(r.URL)
-	out.URL = &u
+	out.URL = u
 	out.Host = r.Host
 	out.Close = false
 	h := r.Header.Clone()
@@ -168,23 +169,22 @@ func (f *forwarder) outbound(r *http.Request, c *call) *http.Request {
 	if httpguts.HeaderValuesContainsToken(r.Header["Te"], "trailers") {
 		h["Te"] = []string{"trailers"}
 	}
-	setForwarded(h, r)
+	setForwarded(h, r, &c.forwarded)
 	if _, ok := h["User-Agent"]; !ok {
 		h["User-Agent"] = []string{""} // not Go's default
 	}
 	return out
 }
 
-// setForwarded is SetForwarded on the outbound header h of r, its four values in one array:
+// setForwarded is SetForwarded on the outbound header h of r, its four values in the array v:
 // the client's X-Forwarded-* are gone before SetXForwarded, so X-Forwarded-For is the client's
 // address alone.
-func setForwarded(h http.Header, r *http.Request) {
+func setForwarded(h http.Header, r *http.Request, v *[4]string) {
 	for k := range h {
 		if untrusted(k) {
 			delete(h, k)
 		}
 	}
-	v := make([]string, 4)
 	v[1] = r.Host
 	v[2] = "http"
 	if r.TLS != nil {
@@ -310,12 +310,17 @@ func flusher(w http.ResponseWriter) func() {
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // call is one upstream call's state for the 1xx responses forwarded to the client, as the
-// ReverseProxy's client trace does.
+// ReverseProxy's client trace does, and parts of its outbound request.
 type call struct {
 	mu    sync.Mutex
 	done  bool // RoundTrip returned: the response header map is no longer ours to change
 	w     http.ResponseWriter
 	trace httptrace.ClientTrace
+	// The outbound request's URL and forwarding header values live here, in the allocation the
+	// call needs anyway, not in two of their own. The header slices' capacity is their length,
+	// so an append elsewhere copies them rather than writing into the array.
+	url       url.URL
+	forwarded [4]string
 }
 
 func (c *call) got1xx(code int, header textproto.MIMEHeader) error {

@@ -49,6 +49,16 @@ func SetForwarded(pr *httputil.ProxyRequest) {
 }
 
 func untrusted(key string) bool {
+	// Every name above starts with X, F, T or C, in either case (no other character folds to
+	// those letters): most of a request's headers are passed at the first byte.
+	if key == "" {
+		return false
+	}
+	switch key[0] | 0x20 {
+	case 'x', 'f', 't', 'c':
+	default:
+		return false
+	}
 	for _, p := range untrustedPrefixes {
 		if len(key) >= len(p) && strings.EqualFold(key[:len(p)], p) {
 			return true

@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -127,8 +126,13 @@ func appendAccessLine(b []byte, t time.Time, r *http.Request, rec *recorder, sta
 // it is); ok turns false for \b and \f, which slog writes as \u0008 and \u000c, not as
 // jsonvalue does.
 func appendJSONString(b []byte, s string, ok bool) ([]byte, bool) {
-	if strings.ContainsAny(s, "\b\f") {
-		ok = false
+	// A byte loop: strings.ContainsAny on a short string calls IndexRune on its set for each
+	// byte, a tenth of the server's own time per request.
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\b' || c == '\f' {
+			ok = false
+			break
+		}
 	}
 	return jsonvalue.AppendStringNoHTML(b, s), ok
 }

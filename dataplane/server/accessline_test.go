@@ -133,3 +133,19 @@ func FuzzAccessLine(f *testing.F) {
 		}
 	})
 }
+
+// appendJSONString declines exactly the strings with \b or \f, which slog escapes otherwise.
+func TestAppendJSONStringDeclines(t *testing.T) {
+	for s, want := range map[string]bool{"": true, "plain": true, "\x00\n\t\"é": true, "a\bb": false, "\f": false, "long string ending in\b": false} {
+		b, ok := appendJSONString(nil, s, true)
+		if ok != want {
+			t.Errorf("%q: ok %v, want %v", s, ok, want)
+		}
+		if !want {
+			continue
+		}
+		if _, ok := appendJSONString(b, s, false); ok {
+			t.Errorf("%q: a declined line turned ok", s)
+		}
+	}
+}

@@ -187,7 +187,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, port int32) {
 			proxy.WriteError(rec, http.StatusRequestEntityTooLarge, "request body too large")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, max) // w: lets net/http close the connection
+		if r.ContentLength <= 0 {
+			// Only a body of unknown length (chunked) can outgrow max: net/http (HTTP/1 and
+			// HTTP/2) ends a body of declared length at that length, which is <= max here.
+			r.Body = http.MaxBytesReader(w, r.Body, max) // w: lets net/http close the connection
+		}
 	}
 	if d := s.opts.RequestBodyTimeout; d > 0 && r.Body != nil && r.Body != http.NoBody {
 		b := &deadlineBody{ReadCloser: r.Body, rc: *http.NewResponseController(w)}
