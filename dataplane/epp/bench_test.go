@@ -3,15 +3,14 @@ package epp
 import (
 	"context"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
+	"github.com/infergw/gwctl/internal/procstat"
 )
 
 // pickBench is the setup the pick benchmarks and TestPickLatency share: eight simulators, a pool
@@ -118,13 +117,13 @@ func BenchmarkPick(b *testing.B) {
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
-			cpu0 := processCPU()
-			r0, w0 := processSyscalls("self")
+			cpu0 := procstat.CPU()
+			r0, w0 := procstat.Syscalls("self")
 			var ccpu0 time.Duration
 			var cr0, cw0 int64
 			if bc.child != nil {
 				ccpu0 = bc.child.cpu()
-				cr0, cw0 = processSyscalls(strconv.Itoa(bc.child.pid))
+				cr0, cw0 = procstat.Syscalls(strconv.Itoa(bc.child.pid))
 			}
 			for b.Loop() {
 				if err := bc.f(); err != nil {
@@ -133,49 +132,20 @@ func BenchmarkPick(b *testing.B) {
 			}
 			// Reads and writes (socket syscalls, mostly) per pick: each is a wakeup on the
 			// other side, what the percentiles' tails are made of.
-			r1, w1 := processSyscalls("self")
+			r1, w1 := procstat.Syscalls("self")
 			b.ReportMetric(float64(r1-r0)/float64(b.N), "reads/op")
 			b.ReportMetric(float64(w1-w0)/float64(b.N), "writes/op")
 			if bc.child != nil {
 				// The EPP process's side of the same picks (its scrapes, once a second,
 				// included): how often each pick wakes it, and what it burns.
-				cr1, cw1 := processSyscalls(strconv.Itoa(bc.child.pid))
+				cr1, cw1 := procstat.Syscalls(strconv.Itoa(bc.child.pid))
 				b.ReportMetric(float64(cr1-cr0)/float64(b.N), "epp-reads/op")
 				b.ReportMetric(float64(cw1-cw0)/float64(b.N), "epp-writes/op")
 				b.ReportMetric(float64(bc.child.cpu()-ccpu0)/float64(b.N), "epp-cpu-ns/op")
 			}
 			// CPU time per pick (user + system, every goroutine of the process) holds up on a
 			// loaded machine where wall time per op does not.
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(procstat.CPU()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
-}
-
-// processSyscalls are a process's read and write system calls so far (/proc/<pid>/io; pid
-// "self" is this one).
-func processSyscalls(pid string) (reads, writes int64) {
-	b, err := os.ReadFile("/proc/" + pid + "/io")
-	if err != nil {
-		return 0, 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		k, v, _ := strings.Cut(line, ": ")
-		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		switch k {
-		case "syscr":
-			reads = n
-		case "syscw":
-			writes = n
-		}
-	}
-	return reads, writes
-}
-
-// processCPU is the process's user and system CPU time so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/bootstrap"
 	"github.com/infergw/gwctl/dataplane/pool"
 	"github.com/infergw/gwctl/dataplane/pool/vllmsim"
+	"github.com/infergw/gwctl/internal/procstat"
 )
 
 // The pick-latency comparison needs a quiet machine, so it only runs with
@@ -156,14 +157,14 @@ func TestPickLatency(t *testing.T) {
 					}
 				}
 				c := &cells[i][j]
-				cpu0, ms0 := processCPU(), memStats()
+				cpu0, ms0 := procstat.CPU(), memStats()
 				var ccpu0 time.Duration
 				var cgc0 int
 				if r.proc != nil {
 					ccpu0, cgc0 = r.proc.cpu(), r.proc.gcs()
 				}
 				ds, _ := measure(t, conc, *latencyN/rounds, f)
-				c.cpu += processCPU() - cpu0
+				c.cpu += procstat.CPU() - cpu0
 				ms1 := memStats()
 				c.gcs += int(ms1.NumGC - ms0.NumGC)
 				c.allocs += ms1.Mallocs - ms0.Mallocs

@@ -6,14 +6,13 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/infergw/gwctl/dataplane/h1"
 	"github.com/infergw/gwctl/dataplane/proxy"
+	"github.com/infergw/gwctl/internal/procstat"
 )
 
 // BenchmarkRoundTrip: POST 1 KiB, 1 KiB back, to a loopback upstream (in this process: its CPU
@@ -67,38 +66,11 @@ func BenchmarkRoundTrip(b *testing.B) {
 // upstream's included) and its read and write system calls per op.
 func measure(b *testing.B, f func()) {
 	b.ReportAllocs()
-	cpu0 := processCPU()
-	r0, w0 := syscalls()
+	cpu0 := procstat.CPU()
+	r0, w0 := procstat.Syscalls("self")
 	f()
-	r1, w1 := syscalls()
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+	r1, w1 := procstat.Syscalls("self")
+	b.ReportMetric(float64(procstat.CPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 	b.ReportMetric(float64(r1-r0)/float64(b.N), "reads/op")
 	b.ReportMetric(float64(w1-w0)/float64(b.N), "writes/op")
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// syscalls are this process's read and write system calls so far (/proc/self/io).
-func syscalls() (reads, writes int64) {
-	b, err := os.ReadFile("/proc/self/io")
-	if err != nil {
-		return 0, 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		k, v, _ := strings.Cut(line, ": ")
-		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		switch k {
-		case "syscr":
-			reads = n
-		case "syscw":
-			writes = n
-		}
-	}
-	return reads, writes
 }
