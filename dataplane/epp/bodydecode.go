@@ -20,48 +20,23 @@ type bodyRequest struct {
 // by proto.Unmarshal: what this returns is what proto.Unmarshal decodes (FuzzDecodeBodyRequest).
 // The caller keeps b unchanged while it reads the body.
 func decodeBodyRequest(b []byte) *extprocv3.ProcessingRequest {
-	num, typ, n := protowire.ConsumeTag(b)
-	if n < 0 || typ != protowire.BytesType || (num != 4 && num != 5) {
+	num, _, _ := protowire.ConsumeTag(b)
+	if num != 4 && num != 5 {
 		return nil
 	}
-	in, m := protowire.ConsumeBytes(b[n:])
-	if m < 0 || n+m != len(b) {
+	in, ok := onlyField(b, num)
+	if !ok {
+		return nil
+	}
+	body, flags, ok := bodyFields(in, 3)
+	if !ok {
 		return nil
 	}
 	r := &bodyRequest{}
-	var seen [4]bool
-	for len(in) > 0 {
-		f, t, k := protowire.ConsumeTag(in)
-		if k < 0 || f > 3 || seen[f] {
-			return nil
-		}
-		seen[f] = true
-		in = in[k:]
-		switch {
-		case f == 1 && t == protowire.BytesType:
-			v, k := protowire.ConsumeBytes(in)
-			if k < 0 {
-				return nil
-			}
-			if len(v) > 0 { // proto.Unmarshal leaves an empty body nil
-				r.body.Body = v[:len(v):len(v)]
-			}
-			in = in[k:]
-		case (f == 2 || f == 3) && t == protowire.VarintType:
-			v, k := protowire.ConsumeVarint(in)
-			if k < 0 {
-				return nil
-			}
-			if f == 2 {
-				r.body.EndOfStream = protowire.DecodeBool(v)
-			} else {
-				r.body.EndOfStreamWithoutMessage = protowire.DecodeBool(v)
-			}
-			in = in[k:]
-		default:
-			return nil
-		}
+	if len(body) > 0 { // proto.Unmarshal leaves an empty body nil
+		r.body.Body = body[:len(body):len(body)]
 	}
+	r.body.EndOfStream, r.body.EndOfStreamWithoutMessage = flags[0], flags[1]
 	if num == 4 {
 		r.reqB.RequestBody = &r.body
 		r.req.Request = &r.reqB
@@ -100,47 +75,19 @@ func decodeBodyReply(b, sent []byte) *extprocv3.ProcessingResponse {
 			return nil
 		}
 	}
-	r := &bodyReply{}
-	var seen [5]bool
-	for len(in) > 0 {
-		f, t, k := protowire.ConsumeTag(in)
-		if k < 0 || f > 4 || seen[f] {
-			return nil
-		}
-		seen[f] = true
-		in = in[k:]
-		switch {
-		case f == 1 && t == protowire.BytesType:
-			v, k := protowire.ConsumeBytes(in)
-			if k < 0 {
-				return nil
-			}
-			switch {
-			case len(v) == 0: // proto.Unmarshal leaves an empty body nil
-			case string(v) == string(sent):
-				r.streamed.Body = sent
-			default:
-				r.streamed.Body = append([]byte(nil), v...)
-			}
-			in = in[k:]
-		case f >= 2 && t == protowire.VarintType:
-			v, k := protowire.ConsumeVarint(in)
-			if k < 0 {
-				return nil
-			}
-			switch f {
-			case 2:
-				r.streamed.EndOfStream = protowire.DecodeBool(v)
-			case 3:
-				r.streamed.EndOfStreamWithoutMessage = protowire.DecodeBool(v)
-			default:
-				r.streamed.GrpcMessageCompressed = protowire.DecodeBool(v)
-			}
-			in = in[k:]
-		default:
-			return nil
-		}
+	body, flags, ok := bodyFields(in, 4)
+	if !ok {
+		return nil
 	}
+	r := &bodyReply{}
+	switch {
+	case len(body) == 0: // proto.Unmarshal leaves an empty body nil
+	case string(body) == string(sent):
+		r.streamed.Body = sent
+	default:
+		r.streamed.Body = append([]byte(nil), body...)
+	}
+	r.streamed.EndOfStream, r.streamed.EndOfStreamWithoutMessage, r.streamed.GrpcMessageCompressed = flags[0], flags[1], flags[2]
 	r.kind.StreamedResponse = &r.streamed
 	r.mutation.Mutation = &r.kind
 	r.common.BodyMutation = &r.mutation
@@ -161,4 +108,36 @@ func onlyField(b []byte, num protowire.Number) ([]byte, bool) {
 		return nil, false
 	}
 	return v, true
+}
+
+// bodyFields reads the fields of a body message (HttpBody, StreamedBodyResponse): 1 the body
+// (aliasing in), 2 to last booleans (flags[f-2]), each at most once and nothing else; ok is
+// false for anything else, which the callers leave to proto.Unmarshal.
+func bodyFields(in []byte, last protowire.Number) (body []byte, flags [3]bool, ok bool) {
+	var seen [5]bool
+	for len(in) > 0 {
+		f, t, k := protowire.ConsumeTag(in)
+		if k < 0 || f > last || seen[f] {
+			return nil, flags, false
+		}
+		seen[f] = true
+		in = in[k:]
+		switch {
+		case f == 1 && t == protowire.BytesType:
+			v, k := protowire.ConsumeBytes(in)
+			if k < 0 {
+				return nil, flags, false
+			}
+			body, in = v, in[k:]
+		case f >= 2 && t == protowire.VarintType:
+			v, k := protowire.ConsumeVarint(in)
+			if k < 0 {
+				return nil, flags, false
+			}
+			flags[f-2], in = protowire.DecodeBool(v), in[k:]
+		default:
+			return nil, flags, false
+		}
+	}
+	return body, flags, true
 }

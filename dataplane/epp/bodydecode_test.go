@@ -96,12 +96,7 @@ func checkBodyDecode(t *testing.T, b []byte) *extprocv3.ProcessingRequest {
 		return nil
 	}
 	want := &extprocv3.ProcessingRequest{}
-	if err := proto.Unmarshal(b, want); err != nil {
-		t.Fatalf("decoded what proto.Unmarshal refuses (%v): %v", err, got)
-	}
-	if !proto.Equal(got, want) {
-		t.Fatalf("decoded %v, proto.Unmarshal %v", got, want)
-	}
+	matchesProto(t, b, got, want)
 	gb, wb := got.GetRequestBody(), want.GetRequestBody()
 	if gb == nil {
 		gb, wb = got.GetResponseBody(), want.GetResponseBody()
@@ -213,12 +208,7 @@ func checkBodyReply(t *testing.T, b, sent []byte) *extprocv3.ProcessingResponse 
 		return nil
 	}
 	want := &extprocv3.ProcessingResponse{}
-	if err := proto.Unmarshal(b, want); err != nil {
-		t.Fatalf("decoded what proto.Unmarshal refuses (%v): %v", err, got)
-	}
-	if !proto.Equal(got, want) {
-		t.Fatalf("decoded %v, proto.Unmarshal %v", got, want)
-	}
+	matchesProto(t, b, got, want)
 	gb := got.GetRequestBody().GetResponse().GetBodyMutation().GetStreamedResponse().GetBody()
 	wb := want.GetRequestBody().GetResponse().GetBodyMutation().GetStreamedResponse().GetBody()
 	if (gb == nil) != (wb == nil) {
@@ -237,4 +227,16 @@ func FuzzDecodeBodyReply(f *testing.F) {
 		f.Add(tc.b, tc.sent)
 	}
 	f.Fuzz(func(t *testing.T, b, sent []byte) { checkBodyReply(t, b, sent) })
+}
+
+// matchesProto fails t unless got, a fast decoder's result for b, is what proto.Unmarshal
+// decodes b into (want, empty).
+func matchesProto(t *testing.T, b []byte, got, want proto.Message) {
+	t.Helper()
+	if err := proto.Unmarshal(b, want); err != nil {
+		t.Fatalf("decoded what proto.Unmarshal refuses (%v): %v", err, got)
+	}
+	if !proto.Equal(got, want) {
+		t.Fatalf("decoded %v, proto.Unmarshal %v", got, want)
+	}
 }
