@@ -182,11 +182,11 @@ func (ex *exchange) requestPhase(ctx context.Context, hdr http.Header) (err erro
 		chunks     [][]byte
 	)
 	for !gotHeaders || !bodyDone {
-		m, err := ex.next(ctx)
+		m, d, ok, err := ex.nextPick(ctx)
 		if err != nil {
 			return err
 		}
-		if d, ok := destination(m.GetDynamicMetadata(), nil); ok {
+		if ok {
 			dest, haveDest = d, true
 		}
 		switch v := m.GetResponse().(type) {
@@ -431,6 +431,29 @@ func (ex *exchange) next(ctx context.Context) (*extprocv3.ProcessingResponse, er
 	case <-ctx.Done():
 		return nil, classify(ctx.Err(), ctx)
 	}
+}
+
+// nextPick is next in the request phase, with the destination the reply's dynamic metadata
+// names: the fast path's stream reads it without building the metadata's Struct.
+func (ex *exchange) nextPick(ctx context.Context) (m *extprocv3.ProcessingResponse, dest string, ok bool, err error) {
+	s, fast := ex.stream.(*h2Stream)
+	if !fast || ex.recv != nil {
+		if m, err = ex.next(ctx); err != nil {
+			return nil, "", false, err
+		}
+		dest, ok = destination(m.GetDynamicMetadata(), nil)
+		return m, dest, ok, nil
+	}
+	if m, dest, ok, err = s.recvPick(); err != nil {
+		return nil, "", false, classify(err, ctx)
+	}
+	if m.GetResponse() == nil {
+		return nil, "", false, fail("invalid", "reply without a response")
+	}
+	if !ok {
+		dest, ok = destination(m.GetDynamicMetadata(), nil)
+	}
+	return m, dest, ok, nil
 }
 
 // send sends m; io.EOF means the picker ended the stream (see endStatus).

@@ -20,6 +20,7 @@ type h2Conn struct {
 	c      *h2Client
 	nc     net.Conn
 	fr     *http2.Framer // read by readLoop only; frames are written by hand
+	hb     *h2FieldBlock // readLoop's
 	scheme string
 
 	// wmu orders writes: frames of one stream in order, HEADERS in stream-ID order, the hpack
@@ -65,7 +66,8 @@ func newH2Conn(c *h2Client, nc net.Conn, scheme string) *h2Conn {
 	cc.fr = http2.NewFramer(nil, bufio.NewReaderSize(nc, 32<<10))
 	cc.fr.SetMaxReadFrameSize(h2FrameSize)
 	cc.fr.MaxHeaderListSize = h2MaxHeaderList
-	cc.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	cc.fr.SetReuseFrames() // a DATA frame's payload is copied out before the next read
+	cc.hb = newH2FieldBlock(h2MaxHeaderList)
 	return cc
 }
 
@@ -235,7 +237,8 @@ func (cc *h2Conn) readLoop() {
 		f, err := cc.fr.ReadFrame()
 		if err == nil {
 			err = cc.handle(f)
-		} else if se, ok := errors.AsType[http2.StreamError](err); ok {
+		}
+		if se, ok := errors.AsType[http2.StreamError](err); ok {
 			err = nil
 			cc.resetStream(se.StreamID, se.Code, status.Errorf(codes.Internal, "malformed header block: %v", se))
 		}
@@ -265,10 +268,11 @@ func (cc *h2Conn) handle(f http2.Frame) error {
 	switch f := f.(type) {
 	case *http2.DataFrame:
 		return cc.data(f)
-	case *http2.MetaHeadersFrame:
-		if s := cc.stream(f.StreamID); s != nil {
-			s.headers(f)
-		}
+	case *http2.HeadersFrame:
+		cc.hb.start(f)
+		return cc.headerFragment(f.HeaderBlockFragment(), f.HeadersEnded())
+	case *http2.ContinuationFrame: // the framer checks that it continues a HEADERS frame
+		return cc.headerFragment(f.HeaderBlockFragment(), f.HeadersEnded())
 	case *http2.RSTStreamFrame:
 		if s := cc.stream(f.StreamID); s != nil {
 			s.finish(rstStatus(f.ErrCode), rstNone)
@@ -292,6 +296,19 @@ func (cc *h2Conn) handle(f http2.Frame) error {
 		cc.goAway(f.LastStreamID)
 	case *http2.PushPromiseFrame:
 		return errors.New("PUSH_PROMISE with push disabled")
+	}
+	return nil
+}
+
+// headerFragment decodes a piece of a header block and hands the block, once whole, to its
+// stream.
+func (cc *h2Conn) headerFragment(frag []byte, end bool) error {
+	done, err := cc.hb.fragment(frag, end)
+	if !done {
+		return err
+	}
+	if s := cc.stream(cc.hb.streamID); s != nil {
+		s.headers(cc.hb.fields, cc.hb.ended, cc.hb.truncated)
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
-	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -17,21 +16,33 @@ import (
 )
 
 // Recv decodes a reply that sends the request body back in one allocation, with the body the
-// exchange sent when it is that (decodeBodyReply).
+// exchange sent when it is that (decodeBodyReply), and a headers reply in one (decodeHeadersReply).
 func (s *h2Stream) Recv() (*extprocv3.ProcessingResponse, error) {
+	m, dest, ok, err := s.recvPick()
+	if ok {
+		m.DynamicMetadata = destinationMetadata(dest)
+	}
+	return m, err
+}
+
+// recvPick is Recv for the exchange's request phase: a headers reply's envoy.lb metadata comes
+// as the destination it names (hasDest), and m has no DynamicMetadata then (decodeHeadersReply).
+func (s *h2Stream) recvPick() (m *extprocv3.ProcessingResponse, dest string, hasDest bool, err error) {
 	msg, err := s.take()
 	if err != nil {
-		return nil, err
+		return nil, "", false, err
 	}
-	m := decodeBodyReply(msg, s.sent)
+	if m = decodeBodyReply(msg, s.sent); m == nil {
+		m, dest, hasDest = decodeHeadersReply(msg)
+	}
 	if m == nil {
 		m = new(extprocv3.ProcessingResponse)
 		err = proto.Unmarshal(msg, m)
 	}
 	if err = s.decoded(err); err != nil {
-		return nil, err
+		return nil, "", false, err
 	}
-	return m, nil
+	return m, dest, hasDest, nil
 }
 
 // RecvMsg waits for the next message; after the last, the status the stream ended with
@@ -194,8 +205,9 @@ func (s *h2Stream) scanLocked() error {
 	return nil
 }
 
-// headers takes the response headers or the trailers (the reader's goroutine).
-func (s *h2Stream) headers(f *http2.MetaHeadersFrame) {
+// headers takes the response headers or the trailers (the reader's goroutine); fields are the
+// connection's, valid for this call (what the stream keeps of them it copies).
+func (s *h2Stream) headers(fields []hpack.HeaderField, ended, truncated bool) {
 	s.mu.Lock()
 	if s.done {
 		s.mu.Unlock()
@@ -204,31 +216,31 @@ func (s *h2Stream) headers(f *http2.MetaHeadersFrame) {
 	var err error
 	rst := rstIfOpen
 	switch {
-	case f.Truncated:
+	case truncated:
 		err, rst = status.Errorf(codes.Internal, "header list larger than %d bytes", h2MaxHeaderList), rstCancel
-	case !s.gotHeader && !(f.StreamEnded() && field(f.Fields, "grpc-status") != ""):
-		if st := f.PseudoValue("status"); st != "200" {
+	case !s.gotHeader && !(ended && field(fields, "grpc-status") != ""):
+		if st := field(fields, ":status"); st != "200" {
 			err, rst = httpStatus(st), rstCancel
-		} else if ct := field(f.Fields, "content-type"); !strings.HasPrefix(ct, "application/grpc") {
+		} else if ct := field(fields, "content-type"); !strings.HasPrefix(ct, "application/grpc") {
 			err, rst = status.Errorf(codes.Unknown, "transport: received unexpected content-type %q", ct), rstCancel
 		}
 		if err == nil {
-			s.gotHeader, s.hdrFields = true, f.Fields
+			s.gotHeader, s.hdrFields = true, keepMD(s.hdrArr[:0], fields)
 			if s.hdrWait != nil {
 				close(s.hdrWait)
 				s.hdrWait = nil
 			}
-			if !f.StreamEnded() {
+			if !ended {
 				s.mu.Unlock()
 				return
 			}
 			err = status.Error(codes.Internal, "server closed the stream without sending trailers")
 		}
-	case !f.StreamEnded():
+	case !ended:
 		err, rst = status.Error(codes.Internal, "a second header block without END_STREAM"), rstCancel
 	default:
-		s.trlFields = f.Fields
-		err = trailerStatus(f.Fields)
+		s.trlFields = keepMD(s.trlArr[:0], fields)
+		err = trailerStatus(fields)
 	}
 	s.mu.Unlock()
 	s.finish(err, rst)
@@ -327,10 +339,9 @@ func (s *h2Stream) Trailer() metadata.MD {
 	return toMD(s.trlFields)
 }
 
-// toMD is the metadata of a header block without the fields gRPC reserves (grpc-go keeps
-// content-type too).
-func toMD(fs []hpack.HeaderField) metadata.MD {
-	md := metadata.MD{}
+// keepMD appends to dst the fields of a header block that are metadata: not the fields gRPC
+// reserves (grpc-go keeps content-type too).
+func keepMD(dst, fs []hpack.HeaderField) []hpack.HeaderField {
 	for _, f := range fs {
 		switch f.Name {
 		case "user-agent", "grpc-message-type", "grpc-encoding", "grpc-message", "grpc-status",
@@ -338,8 +349,17 @@ func toMD(fs []hpack.HeaderField) metadata.MD {
 			continue
 		}
 		if !f.IsPseudo() {
-			md[f.Name] = append(md[f.Name], f.Value)
+			dst = append(dst, f)
 		}
+	}
+	return dst
+}
+
+// toMD is the metadata of fields keepMD kept.
+func toMD(fs []hpack.HeaderField) metadata.MD {
+	md := metadata.MD{}
+	for _, f := range fs {
+		md[f.Name] = append(md[f.Name], f.Value)
 	}
 	return md
 }

@@ -60,9 +60,11 @@ type h2Stream struct {
 	recvWindow int32
 	unacked    int32
 	gotHeader  bool
-	hdrFields  []hpack.HeaderField
+	hdrFields  []hpack.HeaderField // the metadata (keepMD), in hdrArr unless longer
+	hdrArr     [1]hpack.HeaderField
 	hdrWait    chan struct{}
-	trlFields  []hpack.HeaderField
+	trlFields  []hpack.HeaderField // the metadata, in trlArr unless longer
+	trlArr     [1]hpack.HeaderField
 	done       bool
 	cancelled  bool
 	err        error // io.EOF when the server ended with status OK
@@ -121,8 +123,18 @@ func newH2Stream(c *h2Client, cc *h2Conn, ctx context.Context) *h2Stream {
 	return s
 }
 
+// errStreamCanceled is the status of a stream whose context was cancelled: every pick's
+// exchange ends so, and the status need not be built each time.
+var errStreamCanceled = status.FromContextError(context.Canceled).Err()
+
 // cancel ends the stream as grpc-go does when its context ends.
-func (s *h2Stream) cancel(err error) { s.finish(status.FromContextError(err).Err(), rstCancel) }
+func (s *h2Stream) cancel(err error) {
+	st := errStreamCanceled
+	if err != context.Canceled {
+		st = status.FromContextError(err).Err()
+	}
+	s.finish(st, rstCancel)
+}
 
 // finish ends the stream once: Recv returns err after what was received, a blocked Send
 // returns, the server is told as rst says, and the stream's slot frees.
