@@ -158,3 +158,56 @@ func FuzzHeaderBlock(f *testing.F) {
 		checkFieldBlocks(t, headerFrames(first, split, second, endStream), max)
 	})
 }
+
+// BenchmarkHeaderBlock is the reader's decoding of a pick's two header blocks (response
+// headers, trailers): the framer's ReadMetaHeaders, or h2FieldBlock.
+func BenchmarkHeaderBlock(b *testing.B) {
+	// Two streams' blocks from one encoder: the second's fields are in the hpack table, as on a
+	// connection's every stream but its first.
+	var enc, hb bytes.Buffer
+	fr := http2.NewFramer(&enc, nil)
+	e := hpack.NewEncoder(&hb)
+	for id := uint32(1); id <= 3; id += 2 {
+		for _, block := range [][]string{{":status", "200", "content-type", "application/grpc"}, {"grpc-status", "0"}} {
+			hb.Reset()
+			for i := 0; i < len(block); i += 2 {
+				_ = e.WriteField(hpack.HeaderField{Name: block[i], Value: block[i+1]})
+			}
+			_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndHeaders: true, EndStream: block[0] == "grpc-status"})
+		}
+	}
+	frames := enc.Bytes()
+	r := bytes.NewReader(frames)
+	b.Run("framer", func(b *testing.B) {
+		b.ReportAllocs()
+		rd := http2.NewFramer(nil, r)
+		rd.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+		for b.Loop() {
+			r.Reset(frames)
+			for range 4 {
+				if _, err := rd.ReadFrame(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		rd := http2.NewFramer(nil, r)
+		hb := newH2FieldBlock(h2MaxHeaderList)
+		for b.Loop() {
+			r.Reset(frames)
+			for range 4 {
+				f, err := rd.ReadFrame()
+				if err != nil {
+					b.Fatal(err)
+				}
+				hf := f.(*http2.HeadersFrame)
+				hb.start(hf)
+				if _, err := hb.fragment(hf.HeaderBlockFragment(), true); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}

@@ -151,3 +151,32 @@ func FuzzDecodeHeadersReply(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { checkHeadersReply(t, b) })
 }
+
+// BenchmarkDecodeHeadersReply is the client's decoding of a pick's headers reply and its
+// destination: proto.Unmarshal with destination's read of the Struct, or decodeHeadersReply.
+func BenchmarkDecodeHeadersReply(b *testing.B) {
+	msg, err := proto.Marshal(&newPickReply("10.0.0.1:8000,10.0.0.2:8000", nil).headers)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("proto", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			m := &extprocv3.ProcessingResponse{}
+			if err := proto.Unmarshal(msg, m); err != nil {
+				b.Fatal(err)
+			}
+			if _, ok := destination(m.GetDynamicMetadata(), nil); !ok {
+				b.Fatal("no destination")
+			}
+		}
+	})
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if m, _, ok := decodeHeadersReply(msg); m == nil || !ok {
+				b.Fatal("not decoded")
+			}
+		}
+	})
+}
