@@ -32,6 +32,7 @@ type exchange struct {
 
 	endpoints []string
 	body      []byte
+	first     headersRequest // the request headers message
 
 	closeOnce sync.Once
 	// sendMu keeps Sends and CloseSend apart: grpc-go allows none of them alongside another,
@@ -95,27 +96,17 @@ func (p *phase) Err() error {
 // request sends the request headers and runs the request phase.
 func (ex *exchange) request(phase context.Context, r *http.Request) error {
 	h, body := ex.h, ex.body
-	// The message's four parts in one allocation.
-	hm := &struct {
-		req     extprocv3.ProcessingRequest
-		kind    extprocv3.ProcessingRequest_RequestHeaders
-		headers extprocv3.HttpHeaders
-		config  extprocv3.ProtocolConfiguration
-	}{}
-	hm.headers.Headers = headerMap(r, func(k string) bool { return credential[k] || hopByHop[k] })
-	hm.headers.EndOfStream = body == nil
-	hm.kind.RequestHeaders = &hm.headers
-	hm.config.RequestBodyMode, hm.config.ResponseBodyMode = ex.mode.RequestBody, ex.mode.ResponseBody
-	first := &hm.req
-	first.Request, first.ProtocolConfig = &hm.kind, &hm.config
-	if subset := h.pool.Reachable(); subset != nil {
-		first.MetadataContext = subsetMetadata(subset)
+	ex.first = headersRequest{r: r, eos: body == nil, mode: ex.mode}
+	var first any = &ex.first // the fast path's stream encodes it by hand
+	_, fast := ex.stream.(*h2Stream)
+	if subset := h.pool.Reachable(); subset != nil || !fast {
+		first = ex.first.message(subset)
 	}
 	if ex.mode.RequestBody == BodyFullDuplex && body != nil {
 		holdFirst(ex.stream) // the body's first chunk follows at once (requestPhase)
 	}
 	sendsBody(ex.stream, body)
-	if err := ex.send(first); err != nil {
+	if err := ex.sendMsg(first); err != nil {
 		return classify(ex.endStatus(err), phase)
 	}
 	// The picker's header mutations go on a copy: when it fails, failOpen serves the request
@@ -461,6 +452,17 @@ func (ex *exchange) send(m *extprocv3.ProcessingRequest) error {
 	ex.sendMu.Lock()
 	defer ex.sendMu.Unlock()
 	return ex.stream.Send(m)
+}
+
+// sendMsg is send of a *extprocv3.ProcessingRequest, or of a *headersRequest to the fast
+// path's stream.
+func (ex *exchange) sendMsg(m any) error {
+	if pm, ok := m.(*extprocv3.ProcessingRequest); ok {
+		return ex.send(pm)
+	}
+	ex.sendMu.Lock()
+	defer ex.sendMu.Unlock()
+	return ex.stream.SendMsg(m)
 }
 
 // closeSend tells the picker the request's side of the stream has ended (after the response

@@ -226,10 +226,12 @@ var sendBufs = sync.Pool{New: func() any { return new([]byte) }}
 func (s *h2Stream) Send(m *extprocv3.ProcessingRequest) error { return s.SendMsg(m) }
 
 // SendMsg writes m (HEADERS first on the stream's first message) on the caller's goroutine,
-// with a held message before it in the same write.
+// with a held message before it in the same write. m is a proto.Message, or a *headersRequest
+// encoded by hand.
 func (s *h2Stream) SendMsg(m any) error {
+	hr, _ := m.(*headersRequest)
 	pm, ok := m.(proto.Message)
-	if !ok {
+	if !ok && hr == nil {
 		return status.Errorf(codes.Internal, "grpc: cannot send %T", m)
 	}
 	bp, off := s.held, 0
@@ -239,7 +241,13 @@ func (s *h2Stream) SendMsg(m any) error {
 		bp = sendBufs.Get().(*[]byte)
 		*bp = (*bp)[:0]
 	}
-	b, err := proto.MarshalOptions{}.MarshalAppend(append(*bp, 0, 0, 0, 0, 0), pm)
+	b := append(*bp, 0, 0, 0, 0, 0)
+	var err error
+	if hr != nil {
+		b = hr.appendTo(b)
+	} else {
+		b, err = proto.MarshalOptions{}.MarshalAppend(b, pm)
+	}
 	*bp = b
 	if err != nil {
 		err = status.Errorf(codes.Internal, "grpc: error while marshaling: %v", err)
