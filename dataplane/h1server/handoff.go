@@ -1,6 +1,7 @@
 package h1server
 
 import (
+	"errors"
 	"net"
 	"sync"
 )
@@ -57,4 +58,13 @@ func (c *replayConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(p)
+}
+
+// CloseWrite lets net/http send its FIN before closing a connection with unread request bytes
+// (after a 431, say), so the client reads the response before a RST.
+func (c *replayConn) CloseWrite() error {
+	if cw, ok := c.Conn.(closeWriter); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
