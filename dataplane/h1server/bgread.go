@@ -71,6 +71,9 @@ func (g *bgRead) startLocked(c *conn) {
 	}
 	g.started = true
 	g.done = make(chan struct{})
+	if testHookBGRead != nil {
+		testHookBGRead()
+	}
 	go func() {
 		defer close(g.done)
 		n, err := c.nc.Read(g.b[:])
@@ -104,6 +107,9 @@ func (g *bgRead) stop(c *conn) {
 		g.n = 0
 	}
 }
+
+// testHookBGRead, when set by a test, runs as a background read starts.
+var testHookBGRead func()
 
 // aLongTimeAgo is a deadline in the past: it fails a blocked read at once.
 var aLongTimeAgo = time.Unix(1, 0)
