@@ -3,6 +3,7 @@ package h1server
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -44,6 +45,7 @@ type response struct {
 	contentLength int64 // from the handler's Content-Length, -1 if none
 	written       int64
 	handlerDone   bool
+	finished      bool // the response is written: writes fail
 	wantsClose    bool
 	fullDuplex    bool
 
@@ -57,6 +59,8 @@ type response struct {
 	dateBuf [len(http.TimeFormat)]byte
 	clenBuf [10]byte
 }
+
+var errAfterHandler = errors.New("h1server: ResponseWriter used after its handler returned")
 
 // chunkWriter frames the body written through response.w on the connection's writer.
 type chunkWriter struct {
@@ -111,6 +115,9 @@ func (w *response) Write(p []byte) (int, error) { return w.write(len(p), p, "") 
 func (w *response) WriteString(s string) (int, error) { return w.write(len(s), nil, s) }
 
 func (w *response) write(n int, b []byte, s string) (int, error) {
+	if w.finished {
+		return 0, errAfterHandler // the buffer is the next response's
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -134,6 +141,9 @@ func (w *response) Flush() { _ = w.FlushError() }
 
 // FlushError is what http.ResponseController.Flush calls.
 func (w *response) FlushError() error {
+	if w.finished {
+		return errAfterHandler
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -168,6 +178,7 @@ func (w *response) finishRequest() {
 	_ = w.w.Flush()
 	w.cw.close()
 	w.c.flush()
+	w.finished = true
 	w.c.bg.stop(w.c)
 	if w.body != nil {
 		_ = w.body.Close()
