@@ -7,18 +7,17 @@ import (
 )
 
 // bgDelay is how long a handler runs before its connection is watched for the client going
-// away. net/http watches from the start of every request, with a goroutine of its own and
-// two hand-offs per request to stop it; a request answered within bgDelay pays only a timer's
-// reset and stop.
+// away (give or take one more bgDelay: the watcher looks every bgDelay). net/http watches from
+// the start of every request, with a goroutine of its own and two hand-offs per request to stop
+// it; a request answered within bgDelay pays two atomic stores.
 var bgDelay = 2 * time.Millisecond
 
-// bgRead is a connection's background read: once the handler has run for bgDelay and the
-// request body has been read, a goroutine reads the connection, so that the client closing it
-// cancels the request's context, as net/http's background read does. A byte it reads (the
-// next pipelined request's) is kept for the next request.
+// bgRead is a connection's background read: once the handler has run for bgDelay (sweep.go)
+// and the request body has been read, a goroutine reads the connection, so that the client
+// closing it cancels the request's context, as net/http's background read does. A byte it reads
+// (the next pipelined request's) is kept for the next request.
 type bgRead struct {
 	mu      sync.Mutex
-	timer   *time.Timer
 	active  bool // a handler runs
 	want    bool // bgDelay has passed
 	ready   bool // the body is read and nothing is buffered after it
@@ -35,13 +34,11 @@ func (g *bgRead) begin(c *conn, ready bool, cancel context.CancelFunc) {
 	g.mu.Lock()
 	g.active, g.want, g.ready, g.started, g.abort, g.cancel = true, false, ready, false, false, cancel
 	g.mu.Unlock()
-	if g.timer == nil {
-		g.timer = time.AfterFunc(bgDelay, func() { g.fire(c) })
-		return
-	}
-	g.timer.Reset(bgDelay)
+	c.since.Store(time.Now().UnixNano())
+	c.s.sweep.watch(c.s)
 }
 
+// fire is the sweeper's: the handler has run for bgDelay.
 func (g *bgRead) fire(c *conn) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -88,13 +85,11 @@ func (g *bgRead) startLocked(c *conn) {
 
 // stop ends the watch once the response is written and waits for the read to give up.
 func (g *bgRead) stop(c *conn) {
+	c.since.Store(0)
 	g.mu.Lock()
 	started := g.started
 	g.active, g.abort = false, true
 	g.mu.Unlock()
-	if g.timer != nil {
-		g.timer.Stop()
-	}
 	if !started {
 		return
 	}

@@ -37,7 +37,10 @@ type conn struct {
 	writeDeadline bool
 	handedOff     bool
 	bg            bgRead
-	w             *bufio.Writer // the response's buffer, reused by each response
+	// since is when the running handler started (unix ns), -1 once the sweeper has fired its
+	// watch, 0 between requests.
+	since atomic.Int64
+	w     *bufio.Writer // the response's buffer, reused by each response
 }
 
 // connReader reads nc for br, returning first a byte the background read kept.

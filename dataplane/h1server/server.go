@@ -30,6 +30,7 @@ type Server struct {
 	conns    map[*conn]struct{}
 	shutdown atomic.Bool
 	httpErr  chan error
+	sweep    sweeper
 }
 
 // Serve accepts connections on ln until Shutdown or Close, then returns http.ErrServerClosed.
