@@ -86,10 +86,19 @@ func (s *Server) newConn(nc net.Conn, base context.Context) *conn {
 			panic("ConnContext returned nil")
 		}
 	}
-	c.ctx = ctx
+	c.ctx = context.WithValue(ctx, servedKey{}, true)
 	c.br = bufio.NewReaderSize(&c.cr, readBufSize)
 	c.bw = bufio.NewWriterSize(connWriter{c}, connWriterSize)
 	return c
+}
+
+type servedKey struct{}
+
+// Served reports whether ctx is that of a request the fast loop serves: no goroutine of the
+// server's reads its connection while the handler runs (for its first bgDelay at least).
+func Served(ctx context.Context) bool {
+	v, _ := ctx.Value(servedKey{}).(bool)
+	return v
 }
 
 func (c *conn) flush() error { return c.bw.Flush() }
@@ -258,7 +267,7 @@ func (c *conn) parse() (*http.Request, *response, bool) {
 		c.w.Reset(&w.cw)
 	}
 	w.w = c.w
-	ready := true
+	var ready bool
 	if req.Body != http.NoBody && req.Body != nil {
 		remain := req.ContentLength
 		if len(req.TransferEncoding) > 0 {

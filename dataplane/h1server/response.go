@@ -90,7 +90,7 @@ func (w *response) WriteHeader(code int) {
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
 		writeStatusLine(w.c.bw, code)
 		_ = w.handlerHeader.WriteSubset(w.c.bw, excludedHeadersNoBody)
-		w.c.bw.WriteString("\r\n")
+		_, _ = w.c.bw.WriteString("\r\n")
 		w.c.flush()
 		return
 	}
@@ -238,7 +238,7 @@ func (cw *chunkWriter) Write(p []byte) (n int, err error) {
 		return len(p), nil
 	}
 	if cw.chunking {
-		c.bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
+		_, _ = c.bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
 		if _, err = c.bw.WriteString("\r\n"); err != nil {
 			c.nc.Close()
 			return 0, err
@@ -267,21 +267,21 @@ func (cw *chunkWriter) close() {
 	}
 	if cw.chunking {
 		bw := cw.res.c.bw
-		bw.WriteString("0\r\n")
+		_, _ = bw.WriteString("0\r\n")
 		if trailers := cw.res.finalTrailers(); trailers != nil {
 			_ = trailers.Write(bw)
 		}
-		bw.WriteString("\r\n")
+		_, _ = bw.WriteString("\r\n")
 	}
 }
 
 func writeStatusLine(bw *bufio.Writer, code int) {
-	bw.WriteString("HTTP/1.1 ")
+	_, _ = bw.WriteString("HTTP/1.1 ")
 	if text := http.StatusText(code); text != "" {
-		bw.WriteString(strconv.Itoa(code))
-		bw.WriteByte(' ')
-		bw.WriteString(text)
-		bw.WriteString("\r\n")
+		_, _ = bw.WriteString(strconv.Itoa(code))
+		_ = bw.WriteByte(' ')
+		_, _ = bw.WriteString(text)
+		_, _ = bw.WriteString("\r\n")
 	} else {
 		fmt.Fprintf(bw, "%03d status code %d\r\n", code, code)
 	}

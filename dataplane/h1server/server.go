@@ -92,7 +92,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for !s.closeIdle() {
 		select {
 		case <-ctx.Done():
-			<-errc
+			if err := <-errc; err != nil && !errors.Is(err, ctx.Err()) {
+				return err
+			}
 			return ctx.Err()
 		case <-tick.C:
 		}

@@ -176,27 +176,27 @@ func (cw *chunkWriter) writeHeader(p []byte) {
 	writeStatusLine(c.bw, code)
 	_ = cw.header.WriteSubset(c.bw, excludeHeader)
 	setHeader.write(c)
-	c.bw.WriteString("\r\n")
+	_, _ = c.bw.WriteString("\r\n")
 }
 
 func (h extraHeader) write(c *conn) {
 	bw := c.bw
 	if h.date != nil {
-		bw.WriteString("Date: ")
-		bw.Write(h.date)
-		bw.WriteString("\r\n")
+		_, _ = bw.WriteString("Date: ")
+		_, _ = bw.Write(h.date)
+		_, _ = bw.WriteString("\r\n")
 	}
 	if h.contentLength != nil {
-		bw.WriteString("Content-Length: ")
-		bw.Write(h.contentLength)
-		bw.WriteString("\r\n")
+		_, _ = bw.WriteString("Content-Length: ")
+		_, _ = bw.Write(h.contentLength)
+		_, _ = bw.WriteString("\r\n")
 	}
 	for _, f := range [...]struct{ k, v string }{{"Content-Type", h.contentType}, {"Connection", h.connection}, {"Transfer-Encoding", h.transferEncoding}} {
 		if f.v != "" {
-			bw.WriteString(f.k)
-			bw.WriteString(": ")
-			bw.WriteString(f.v)
-			bw.WriteString("\r\n")
+			_, _ = bw.WriteString(f.k)
+			_, _ = bw.WriteString(": ")
+			_, _ = bw.WriteString(f.v)
+			_, _ = bw.WriteString("\r\n")
 		}
 	}
 }
