@@ -2,6 +2,7 @@ package h1server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -36,6 +37,7 @@ type conn struct {
 	idle          atomic.Bool
 	writeDeadline bool
 	handedOff     bool
+	lastPOST      bool // the last request was a POST (a CRLF after its body is skipped)
 	bg            bgRead
 	// since is when the running handler started (unix ns), -1 once the sweeper has fired its
 	// watch, 0 between requests.
@@ -179,19 +181,34 @@ func (c *conn) readRequest(first bool) (*http.Request, *response, bool) {
 	// The head's deadline only while it is not all here: usually it came in one read.
 	deadline := false
 	for {
+		if c.lastPOST && c.br.Buffered() >= 4 {
+			// net/http's tolerance of a CRLF some clients send after a POST body: CR and LF
+			// among the next request's first 4 bytes are skipped.
+			peek, _ := c.br.Peek(4)
+			n := 0
+			for n < len(peek) && (peek[n] == '\r' || peek[n] == '\n') {
+				n++
+			}
+			_, _ = c.br.Discard(n)
+			c.lastPOST = false
+		}
 		b, _ := c.br.Peek(c.br.Buffered())
-		switch scanHead(b) {
+		verdict := headIncomplete
+		if !c.lastPOST {
+			verdict = scanHead(b)
+		}
+		switch verdict {
 		case headFast:
 			if deadline || !first {
 				_ = c.nc.SetReadDeadline(time.Time{})
 			}
 			return c.parse()
 		case headHandOff:
-			c.handOff()
+			c.handOff(first)
 			return nil, nil, false
 		}
 		if c.br.Buffered() == c.br.Size() {
-			c.handOff()
+			c.handOff(first)
 			return nil, nil, false
 		}
 		if !deadline {
@@ -206,19 +223,33 @@ func (c *conn) readRequest(first bool) (*http.Request, *response, bool) {
 		}
 		if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
 			var ne net.Error
-			if c.br.Buffered() == 0 || errors.As(err, &ne) && ne.Timeout() {
+			if c.br.Buffered() == 0 || errors.As(err, &ne) && ne.Timeout() || c.lastPOST && onlyCRLF(b) {
 				return nil, nil, false // as net/http: no reply
 			}
-			c.handOff() // net/http answers a cut head
+			c.handOff(first) // net/http answers a cut head
 			return nil, nil, false
 		}
 	}
 }
 
-// handOff gives the connection, and the bytes read from it, to net/http.
-func (c *conn) handOff() {
+func onlyCRLF(b []byte) bool {
+	for _, x := range b {
+		if x != '\r' && x != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+// handOff gives the connection, and the bytes read from it, to net/http. net/http serves it as
+// a new connection: after a first request, a head starting as the HTTP/2 preface would switch
+// it to HTTP/2, which net/http does only at a connection's start; such a connection is closed.
+func (c *conn) handOff(first bool) {
 	_ = c.nc.SetReadDeadline(time.Time{})
 	b, _ := c.br.Peek(c.br.Buffered())
+	if !first && bytes.HasPrefix(b, []byte("PRI ")) {
+		return
+	}
 	c.handedOff = true
 	c.s.track(c, false)
 	c.s.hand.give(&replayConn{Conn: c.nc, buf: append([]byte(nil), b...)})
@@ -255,6 +286,7 @@ func (c *conn) parse() (*http.Request, *response, bool) {
 			}
 		}
 	}
+	c.lastPOST = req.Method == "POST"
 	ctx, cancel := context.WithCancel(c.ctx)
 	// In place: a chunked body sets its trailers on the request ReadRequest returned.
 	*req = *req.WithContext(ctx)

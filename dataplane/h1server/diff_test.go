@@ -331,6 +331,11 @@ func diffRequests() map[string][]string {
 		"query":                {"GET /?a=1;b=2&c=%zz HTTP/1.1\r\nHost: a\r\n\r\n"},
 		"encoded path":         {"GET /%2e%2e/%2F?x HTTP/1.1\r\nHost: a\r\n\r\n"},
 		"trace":                {"TRACE / HTTP/1.1\r\nHost: a\r\n\r\n"},
+		"post then crlf":       {"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab\r\n" + get},
+		"post then crlf late":  {"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab\r\n", "\r\n" + get},
+		"post then 3 crlf":     {"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab\r\n\r\n\r\n" + get},
+		"post then cr only":    {"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab\r\n"},
+		"get then crlf":        {get + "\r\n" + get},
 	}
 }
 

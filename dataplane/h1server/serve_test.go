@@ -81,6 +81,39 @@ func TestFastPathServes(t *testing.T) {
 	}
 }
 
+// After a request, an HTTP/2 preface does not switch the connection to HTTP/2 (net/http looks
+// for it only at a connection's start; a hand-off would start net/http anew): it is closed.
+func TestPrefaceAfterRequest(t *testing.T) {
+	_, addr := serve(t, newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }), 56<<10))
+	c := dial(t, addr)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(res.Body)
+	if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
+		t.Errorf("after the preface: %q, %v; want the connection closed", rest, err)
+	}
+}
+
+// With ReadTimeout or WriteTimeout set, net/http serves every connection.
+func TestTimeoutsGoToNetHTTP(t *testing.T) {
+	kind := make(chan string, 1)
+	hs := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { kind <- fmt.Sprintf("%T", w) }), 56<<10)
+	hs.WriteTimeout = time.Minute
+	_, addr := serve(t, hs)
+	c := dial(t, addr)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if _, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-kind; got == "*h1server.response" {
+		t.Errorf("served by %s with WriteTimeout set", got)
+	}
+}
+
 // A client that goes away while its handler waits cancels the request's context, as with
 // net/http; with a body read first, and with none.
 func TestClientGoneCancels(t *testing.T) {

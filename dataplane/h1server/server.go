@@ -19,8 +19,9 @@ import (
 
 // Server serves HTTP on a listener with HTTP's configuration (Handler, MaxHeaderBytes,
 // ReadHeaderTimeout, IdleTimeout, ErrorLog, ConnState, BaseContext, ConnContext), handing to
-// HTTP the connections it does not serve. Only Serve, Shutdown and Close are to be called: HTTP
-// is served through them.
+// HTTP the connections it does not serve (all of them if ReadTimeout or WriteTimeout is set).
+// Only Serve, Shutdown and Close are to be called: HTTP is served through them. HTTP's
+// SetKeepAlivesEnabled is not seen by the fast loop.
 type Server struct {
 	HTTP *http.Server
 
@@ -54,6 +55,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		base = s.HTTP.BaseContext(ln)
 	}
 	base = context.WithValue(base, http.ServerContextKey, s.HTTP)
+	// The fast loop has no whole-request read deadline nor write deadline: with ReadTimeout or
+	// WriteTimeout set, net/http serves every connection.
+	slow := s.HTTP.ReadTimeout != 0 || s.HTTP.WriteTimeout != 0
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -67,7 +71,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			s.HTTP.Close()
 			return err
 		}
-		if _, ok := nc.(*tls.Conn); ok {
+		if _, ok := nc.(*tls.Conn); ok || slow {
 			hand.give(nc)
 			continue
 		}
