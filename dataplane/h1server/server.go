@@ -125,6 +125,9 @@ func (s *Server) stop() {
 	}
 	if s.ln != nil {
 		s.ln.Close()
+		// net/http serves no new request once shutting down; a connection handed over from
+		// now on is closed (and none waits on a net/http that never got to accept).
+		s.hand.Close()
 	}
 }
 
