@@ -35,7 +35,7 @@ func (g *bgRead) begin(c *conn, ready bool, cancel context.CancelFunc) {
 	g.active, g.want, g.ready, g.started, g.abort, g.cancel = true, false, ready, false, false, cancel
 	g.mu.Unlock()
 	c.since.Store(time.Now().UnixNano())
-	c.s.sweep.watch(c.s)
+	c.s.sweep.add(c)
 }
 
 // fire is the sweeper's: the handler has run for bgDelay.
@@ -86,6 +86,7 @@ func (g *bgRead) startLocked(c *conn) {
 // stop ends the watch once the response is written and waits for the read to give up.
 func (g *bgRead) stop(c *conn) {
 	c.since.Store(0)
+	c.s.sweep.remove(c)
 	g.mu.Lock()
 	started := g.started
 	g.active, g.abort = false, true

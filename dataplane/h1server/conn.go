@@ -42,6 +42,7 @@ type conn struct {
 	// since is when the running handler started (unix ns), -1 once the sweeper has fired its
 	// watch, 0 between requests.
 	since atomic.Int64
+	slot  int           // in the sweeper's active list, -1 if not
 	w     *bufio.Writer // the response's buffer, reused by each response
 }
 
@@ -73,7 +74,7 @@ func (w connWriter) Write(p []byte) (int, error) {
 }
 
 func (s *Server) newConn(nc net.Conn, base context.Context) *conn {
-	c := &conn{s: s, nc: nc}
+	c := &conn{s: s, nc: nc, slot: -1}
 	c.cr.nc = nc
 	if !s.track(c, true) {
 		return nil
