@@ -8,16 +8,19 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/infergw/gwctl/dataplane/h1server"
 	"github.com/infergw/gwctl/internal/procstat"
 )
 
 // BenchmarkServe: a POST of 1 KiB answered with 1 KiB, over one loopback keep-alive connection
 // per client (a raw client in this process: its CPU is in the figures, the same for both
-// servers), served by net/http and by h1server, one at a time and from 8 connections. Judge
-// by cpu-µs/op and allocs/op, side by side in one run:
+// servers), served by net/http and by h1server, one at a time and from 32 connections. Judge
+// by cpu-µs/op and allocs/op, side by side in one run (bgreads/op: h1server's delayed background
+// reads started, per request):
 //
 //	go test ./dataplane/h1server -run '^$' -bench Serve -benchmem -count 3
 func BenchmarkServe(b *testing.B) {
@@ -31,18 +34,25 @@ func BenchmarkServe(b *testing.B) {
 		_, _ = io.WriteString(w, payload)
 	})
 	p := startPair(b, h)
+	var bgReads atomic.Int64
+	h1server.SetBGReadHook(func() { bgReads.Add(1) })
+	b.Cleanup(func() { h1server.SetBGReadHook(nil) })
 	req := "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 1024\r\n\r\n" + payload
 	for _, srv := range []struct{ name, addr string }{{"net-http", p.std}, {"h1server", p.fast}} {
 		b.Run(srv.name+"/c=1", func(b *testing.B) {
 			c := newRawClient(b, srv.addr)
+			bgReads.Store(0)
+			defer func() { b.ReportMetric(float64(bgReads.Load())/float64(b.N), "bgreads/op") }()
 			measure(b, func() {
 				for b.Loop() {
 					c.do(b, req)
 				}
 			})
 		})
-		b.Run(srv.name+"/c=8", func(b *testing.B) {
-			b.SetParallelism(4) // 8 with GOMAXPROCS=2
+		b.Run(srv.name+"/c=32", func(b *testing.B) {
+			b.SetParallelism(16) // 32 with GOMAXPROCS=2
+			bgReads.Store(0)
+			defer func() { b.ReportMetric(float64(bgReads.Load())/float64(b.N), "bgreads/op") }()
 			measure(b, func() {
 				b.RunParallel(func(pb *testing.PB) {
 					c := newRawClient(b, srv.addr)
