@@ -20,6 +20,7 @@ import (
 
 	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/h1"
+	"github.com/infergw/gwctl/dataplane/h1server"
 	"github.com/infergw/gwctl/pkg/fastpath"
 )
 
@@ -171,7 +172,7 @@ func New(addr string, opts Options) http.Handler {
 			r.Body = prereadBody{bytes.NewReader(b)}
 			whole = true
 		}
-		if alone && whole && r.ProtoMajor == 1 {
+		if alone && whole && r.ProtoMajor == 1 && !h1server.Served(r.Context()) {
 			yield()
 		}
 		if !fastForward || upgrading(r.Header) || !simpleQuery(r.URL.RawQuery) {
@@ -194,7 +195,8 @@ var inflight atomic.Int64
 // gateway, which httputil.ReverseProxy pays less often: the transport's writer goroutine reads
 // its body, after the handler has blocked. Yielding runs the goroutine here and now; it parks on
 // its read at once. Only when no other request is in flight: otherwise the thread has other
-// work, and a yield would put this request behind it.
+// work, and a yield would put this request behind it. Not for a request dataplane/h1server
+// serves: it starts no such goroutine.
 var yield = runtime.Gosched
 
 // prereadMax is the largest request body read before the upstream call. net/http's transport

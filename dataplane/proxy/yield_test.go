@@ -3,12 +3,15 @@ package proxy
 import (
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/infergw/gwctl/dataplane/h1server"
 )
 
 // TestYieldWhenAlone: the handler yields its thread once per request (letting net/http's
@@ -79,6 +82,26 @@ func TestYieldWhenAlone(t *testing.T) {
 			}
 		})
 	}
+	t.Run("HTTP/1.1 served by h1server", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast := &h1server.Server{HTTP: &http.Server{Handler: front.Config.Handler}}
+		go fast.Serve(ln)
+		defer fast.Close()
+		yields.Store(0)
+		req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/", bytes.NewReader([]byte(`{"model":"m"}`)))
+		resp, err := h1.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if got := yields.Load(); resp.StatusCode != http.StatusOK || got != 0 {
+			t.Errorf("status %d, yields = %d, want 200, 0 (no background read to run)", resp.StatusCode, got)
+		}
+	})
 	t.Run("another request in flight", func(t *testing.T) {
 		done := make(chan struct{})
 		go func() {

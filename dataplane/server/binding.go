@@ -17,7 +17,7 @@ func (s *Server) ServeBinding(ctx context.Context, b Binding) error {
 	if b.Port != 0 {
 		h = s.Port(b.Port)
 	}
-	srv := s.newHTTPServer(s.edge(h))
+	srv := s.newTrafficServer(s.edge(h))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(s.wrapListener(b.Listener, b.Port)) }()
 	select {

@@ -340,13 +340,14 @@ type Listeners struct {
 // ShutdownTimeout to finish before being cut.
 func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 	errc := make(chan error, len(l.Bindings)+2)
-	var mains, sides []*http.Server
+	var mains []trafficServer
+	var sides []*http.Server
 	for _, b := range l.Bindings {
 		h := http.Handler(s)
 		if b.Port != 0 {
 			h = s.Port(b.Port)
 		}
-		srv := s.newHTTPServer(s.edge(h))
+		srv := s.newTrafficServer(s.edge(h))
 		mains = append(mains, srv)
 		ln := s.wrapListener(b.Listener, b.Port)
 		go func() { errc <- srv.Serve(ln) }()
@@ -365,8 +366,11 @@ func (s *Server) ServeListeners(ctx context.Context, l Listeners) error {
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
-			for _, m := range append(mains, sides...) {
+			for _, m := range mains {
 				m.Close()
+			}
+			for _, side := range sides {
+				side.Close()
 			}
 			return err
 		}

@@ -48,11 +48,14 @@ const (
 	// H1Client is dataplane/h1's HTTP/1.1 client (a round trip on the caller's goroutine) for
 	// cleartext upstreams, vs net/http's Transport.
 	H1Client = "h1client"
+	// H1Server is dataplane/h1server's HTTP/1.1 server loop (each request handled on its
+	// connection's goroutine) for cleartext traffic listeners, vs net/http's server.
+	H1Server = "h1server"
 )
 
 // Names lists every fast path.
 var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta, CELChecked,
-	AccessLog, Proxy, MetricsParse, EPPClient, EPPServer, H1Client}
+	AccessLog, Proxy, MetricsParse, EPPClient, EPPServer, H1Client, H1Server}
 
 var off = parse(os.Getenv(Env))
 

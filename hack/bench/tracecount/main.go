@@ -6,9 +6,10 @@
 //
 //	cd hack/bench/tracecount && go run . /tmp/tr/pooled.trace /tmp/tr/dataplane.trace
 //
-// A request is one start of net/http's background read of the client connection (an HTTP/1.1
-// request with a body: one when the body is read to its end), counted between the proxy's first
-// and last wait for an upstream response.
+// A request is one write system call of a response to the client (net/http's server writes
+// through checkConnErrorWriter, dataplane/h1server through its connWriter; a response under
+// 4 KiB is one write), counted between the proxy's first and last wait for an upstream response (net/http's
+// Transport, or dataplane/h1's round trip on the handler's goroutine).
 package main
 
 import (
@@ -84,7 +85,7 @@ func count(path string, w io.Writer) error {
 				k := st.Reason + ": " + frames(e.Stack())
 				waits[g] = k
 				add("block", k)
-				if has(e.Stack(), "net/http.(*persistConn).roundTrip") {
+				if has(e.Stack(), "net/http.(*persistConn).roundTrip") || has(e.Stack(), "github.com/infergw/gwctl/dataplane/h1.(*Transport).RoundTrip") {
 					if first == 0 {
 						first = e.Time()
 					}
@@ -99,6 +100,9 @@ func count(path string, w io.Writer) error {
 				wokenBy[g] = by
 			case from == trace.GoRunning && to == trace.GoSyscall:
 				add("syscall", frames(e.Stack()))
+				if responseWrite(e.Stack()) {
+					add("request", "")
+				}
 			case from == trace.GoRunning && to == trace.GoRunnable:
 				add("yield", st.Reason+": "+frames(e.Stack()))
 			case from == trace.GoRunnable && to == trace.GoRunning && started[e.Proc()]:
@@ -119,12 +123,12 @@ func count(path string, w io.Writer) error {
 	}
 	n := 0.0
 	for _, e := range evs {
-		if e.t >= first && e.t < last && e.kind == "create" && strings.HasSuffix(e.key, "==> net/http.(*connReader).backgroundRead") {
+		if e.t >= first && e.t < last && e.kind == "request" {
 			n++
 		}
 	}
 	if n == 0 {
-		return fmt.Errorf("no request found (a start of net/http's background read between waits for an upstream)")
+		return fmt.Errorf("no request found (a server's write of a response between waits for an upstream)")
 	}
 	counts := map[string]map[string]int{}
 	totals := map[string]int{}
@@ -194,6 +198,11 @@ func top(s trace.Stack) string {
 		return f.Func
 	}
 	return "?"
+}
+
+// responseWrite reports whether a system call is a server's write to a client connection.
+func responseWrite(s trace.Stack) bool {
+	return has(s, "net/http.checkConnErrorWriter.Write") || has(s, "github.com/infergw/gwctl/dataplane/h1server.connWriter.Write")
 }
 
 func has(s trace.Stack, fn string) bool {
