@@ -48,11 +48,15 @@ const (
 	// H1Client is dataplane/h1's HTTP/1.1 client (a round trip on the caller's goroutine) for
 	// cleartext upstreams, vs net/http's Transport.
 	H1Client = "h1client"
+	// ScrapeBatch is dataplane/pool's scrape rounds on kept connections (every endpoint's
+	// metrics request sent, then the replies read on one goroutine), vs a goroutine per
+	// endpoint through the pool's HTTP client.
+	ScrapeBatch = "scrapebatch"
 )
 
 // Names lists every fast path.
 var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta, CELChecked,
-	AccessLog, Proxy, MetricsParse, EPPClient, EPPServer, H1Client}
+	AccessLog, Proxy, MetricsParse, EPPClient, EPPServer, H1Client, ScrapeBatch}
 
 var off = parse(os.Getenv(Env))
 

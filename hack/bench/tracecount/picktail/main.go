@@ -281,7 +281,7 @@ func name(g *goState, st trace.Stack) {
 // group sorts goroutine kinds into what a pick competes with.
 func group(kind string) string {
 	switch {
-	case strings.Contains(kind, "scrapeLoop"), strings.Contains(kind, "persistConn"):
+	case strings.Contains(kind, "scrapeLoop"), strings.Contains(kind, "scrapeRounds"), strings.Contains(kind, "persistConn"):
 		return "scrape"
 	case strings.Contains(kind, "GC worker"), strings.Contains(kind, "bgsweep"), strings.Contains(kind, "bgscavenge"):
 		return "gc"
