@@ -18,7 +18,7 @@ import (
 )
 
 // scrapeRounds scrapes every endpoint once per ScrapeInterval until the pool closes (and at
-// once when endpoints are added), in rounds on one goroutine (scrapeRound).
+// once when endpoints are added), in rounds on one goroutine (sendRound, receiveRound).
 func (p *Pool) scrapeRounds() {
 	select { // Start's first resolve asked for a round: this is it
 	case <-p.added:
@@ -72,7 +72,7 @@ func (p *Pool) sendRound() []*endpoint {
 			e.scraping.Unlock()
 			continue
 		}
-		if e.conn == nil || !e.conn.send(deadline) {
+		if e.conn == nil || e.conn.send(deadline) != nil {
 			p.scrapeAlone(e)
 			continue
 		}
@@ -99,9 +99,9 @@ func (p *Pool) scrapeAlone(e *endpoint) {
 			return
 		}
 		e.conn = c
-		if !c.send(time.Now().Add(p.cfg.Scheduler.ScrapeTimeout)) {
+		if err := c.send(time.Now().Add(p.cfg.Scheduler.ScrapeTimeout)); err != nil {
 			p.closeConn(e)
-			p.scraped(e.ctx, e, metricsparse.Metrics{}, fmt.Errorf("scrape %s: write request failed", e.addr))
+			p.scraped(e.ctx, e, metricsparse.Metrics{}, fmt.Errorf("scrape %s: %w", e.addr, err))
 			return
 		}
 		p.received(e, false)

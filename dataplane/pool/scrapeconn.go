@@ -64,12 +64,12 @@ func (p *Pool) closeConn(e *endpoint) {
 }
 
 // send writes the metrics request; the reply must come by deadline.
-func (c *scrapeConn) send(deadline time.Time) bool {
-	if c.nc.SetDeadline(deadline) != nil {
-		return false
+func (c *scrapeConn) send(deadline time.Time) error {
+	if err := c.nc.SetDeadline(deadline); err != nil {
+		return err
 	}
 	_, err := c.nc.Write(c.wire)
-	return err == nil
+	return err
 }
 
 // receive reads the reply to send's request. stale reports a connection the server closed
