@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -29,8 +30,9 @@ type Pool struct {
 	scrapeClient *http.Client
 	blockTokens  atomic.Int64 // autotuned prefix block size (tokens); 0 until a scrape reports it
 	eps          atomic.Pointer[[]*endpoint]
-	added        chan struct{} // endpoints were added: scrape them now
-	batch        bool          // scrapes are batched on kept connections (sendRound)
+	added        chan struct{}                         // endpoints were added: scrape them now
+	batch        bool                                  // scrapes are batched on kept connections (sendRound)
+	scrapeProxy  func(*http.Request) (*url.URL, error) // the default transport's: a proxied endpoint is not batched
 
 	// Pick-time state, guarded by mu: scratch buffers and the tie-break RNG.
 	mu        sync.Mutex
@@ -64,6 +66,7 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Pool, err
 		logger = slog.New(slog.DiscardHandler)
 	}
 	transport := cfg.Transport
+	var proxy func(*http.Request) (*url.URL, error)
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 256
@@ -74,7 +77,7 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Pool, err
 		if cfg.TLS != nil {
 			t.TLSClientConfig = cfg.TLS
 		}
-		transport = h1.Wrap(t)
+		transport, proxy = h1.Wrap(t), t.Proxy
 	}
 	p := &Pool{
 		cfg:          cfg,
@@ -83,6 +86,7 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Pool, err
 		scrapeClient: &http.Client{Transport: transport},
 		added:        make(chan struct{}, 1),
 		batch:        batchScrapes && cfg.Transport == nil && cfg.TLS == nil,
+		scrapeProxy:  proxy,
 		rng:          rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}
 	p.hashPool.New = func() any { s := make([]uint64, 0, cfg.Scheduler.MaxPrefixBlocks); return &s }

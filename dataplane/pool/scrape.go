@@ -89,11 +89,12 @@ func (p *Pool) scrapeAlone(e *endpoint) {
 	go func() {
 		defer p.wg.Done()
 		defer e.scraping.Unlock()
-		if !p.batch {
+		req, err := p.scrapeRequest(e.addr)
+		if err != nil || !p.batch || p.proxied(req) {
 			p.scrapeOnce(e.ctx, e)
 			return
 		}
-		c, err := p.dialScrape(e)
+		c, err := p.dialScrape(e, req)
 		if err != nil {
 			p.scraped(e.ctx, e, metricsparse.Metrics{}, fmt.Errorf("scrape %s: %w", e.addr, err))
 			return
@@ -218,12 +219,11 @@ func (p *Pool) lruCapacity(m *metricsparse.Metrics) int {
 }
 
 func (p *Pool) scrape(ctx context.Context, addr string) (metricsparse.Metrics, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.scheme()+"://"+addr+p.cfg.MetricsPath, nil)
+	req, err := p.scrapeRequest(addr)
 	if err != nil {
 		return metricsparse.Metrics{}, fmt.Errorf("scrape %s: %w", addr, err)
 	}
-	req.Header.Set("Accept", "text/plain;version=0.0.4")
-	resp, err := p.scrapeClient.Do(req)
+	resp, err := p.scrapeClient.Do(req.WithContext(ctx))
 	if err != nil {
 		return metricsparse.Metrics{}, fmt.Errorf("scrape %s: %w", addr, err)
 	}

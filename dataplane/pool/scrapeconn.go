@@ -31,14 +31,29 @@ type scrapeConn struct {
 	stop func() bool   // undoes the endpoint's context's hold on nc
 }
 
-// dialScrape connects a scrape connection to e. A failed connect is a *net.OpError of Op
-// "dial", as through the pool's HTTP client, so e is then marked unreachable.
-func (p *Pool) dialScrape(e *endpoint) (*scrapeConn, error) {
-	req, err := http.NewRequest(http.MethodGet, "http://"+e.addr+p.cfg.MetricsPath, nil)
+// scrapeRequest is the metrics request to addr, as the pool's HTTP client sends it.
+func (p *Pool) scrapeRequest(addr string) (*http.Request, error) {
+	req, err := http.NewRequest(http.MethodGet, p.scheme()+"://"+addr+p.cfg.MetricsPath, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	return req, nil
+}
+
+// proxied reports whether the pool's HTTP client would send req through a proxy
+// (HTTP_PROXY): such an endpoint is scraped through that client, as before.
+func (p *Pool) proxied(req *http.Request) bool {
+	if p.scrapeProxy == nil {
+		return false
+	}
+	u, err := p.scrapeProxy(req)
+	return u != nil || err != nil
+}
+
+// dialScrape connects a scrape connection to e for req. A failed connect is a *net.OpError of
+// Op "dial", as through the pool's HTTP client, so e is then marked unreachable.
+func (p *Pool) dialScrape(e *endpoint, req *http.Request) (*scrapeConn, error) {
 	var wire bytes.Buffer
 	if err := req.Write(&wire); err != nil {
 		return nil, err

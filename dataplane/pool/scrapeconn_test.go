@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -244,4 +245,31 @@ func (s *switchSource) Endpoints(context.Context, []int) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.addrs...), nil
+}
+
+// An endpoint the pool's HTTP client would reach through a proxy (HTTP_PROXY) is scraped
+// through that client, not on a kept connection of its own.
+func TestScrapeProxiedEndpointUsesTheClient(t *testing.T) {
+	ms := startMetricsServer(t, nil)
+	sc := DefaultScheduler()
+	sc.ScrapeInterval = 5 * time.Millisecond
+	p, err := New(Config{Name: "ns/proxied", Source: StaticSource{ms.addr()}, Scheduler: sc}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked atomic.Int64
+	// Only the pool's choice is faked: the client itself still connects directly.
+	p.scrapeProxy = func(*http.Request) (*url.URL, error) { asked.Add(1); return url.Parse("http://proxy.invalid:3128") }
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	waitFor(t, 10*time.Second, "10 scrapes", func() bool { return ms.scrapes.Load() >= 10 })
+	e := p.endpoint(ms.addr())
+	e.scraping.Lock()
+	kept := e.conn != nil
+	e.scraping.Unlock()
+	if kept || (p.batch && asked.Load() == 0) {
+		t.Fatalf("kept connection %v, proxy asked %d times: want the pool's client for every scrape", kept, asked.Load())
+	}
 }
