@@ -112,7 +112,8 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Pool, err
 // Name is the pool's name as configured.
 func (p *Pool) Name() string { return p.cfg.Name }
 
-// Start resolves the endpoints once, starts the scrape rounds and a resolve loop, and returns. The goroutines stop when ctx ends or Close is called.
+// Start resolves the endpoints once, starts the scrape rounds and a resolve loop, and returns.
+// The goroutines stop when ctx ends or Close is called.
 func (p *Pool) Start(ctx context.Context) error {
 	if !p.started.CompareAndSwap(false, true) {
 		return fmt.Errorf("pool %q: already started", p.cfg.Name)

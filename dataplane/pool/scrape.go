@@ -50,13 +50,13 @@ func (p *Pool) scrapeLoop(t *time.Ticker, r []*endpoint, next *atomic.Int32) {
 }
 
 // sendRound starts a round: it sends the metrics request on every endpoint's kept connection
-// and returns those endpoints, whose replies receiveRound then reads in order. All of a round's
-// requests are under way at once and its replies are read on one goroutine, so the round keeps
-// one core busy for a short while and wakes the process about once, where a goroutine per
-// endpoint filled every core at each tick while a pick (the dataplane's own, or an EPP's) waited
-// for one, and scrapes in sequence woke the process once per endpoint. An endpoint without a
-// kept connection (before its first scrape, after a failure) is scraped on a goroutine of its
-// own through the pool's HTTP client, which then connects one for the next rounds.
+// and returns those endpoints, whose replies receiveRound then reads in order. A round's
+// requests are under way together and its replies are read on one goroutine, so its scrape
+// work takes one core, for about as long as the slowest reply: a goroutine per endpoint filled
+// every core at each tick while a pick (the dataplane's own, or an EPP's) waited for one, and
+// scrapes in sequence cost more CPU and spread over the interval. An endpoint without a kept
+// connection (its first scrape, after a failure) is scraped on a goroutine of its own
+// (scrapeAlone).
 func (p *Pool) sendRound() []*endpoint {
 	eps := *p.eps.Load()
 	r := make([]*endpoint, 0, len(eps))
