@@ -1,6 +1,8 @@
 package pool
 
 import (
+	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,8 +38,11 @@ type endpoint struct {
 	tokens      atomic.Int64 // estimated prompt+output tokens of those requests
 	learnedCap  atomic.Int64 // running sequences observed while requests waited (max-num-seqs)
 
-	stop func()
-	done chan struct{}
+	ctx      context.Context // ends when the endpoint leaves the pool
+	stop     func()
+	scraping sync.Mutex  // held by its scrape under way
+	gone     bool        // left the pool: no scrape starts (guarded by scraping)
+	conn     *scrapeConn // kept for its scrapes when they are batched (guarded by scraping)
 }
 
 func newLoRAState(m *metricsparse.Metrics) map[string]loraState {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,9 @@ type Pool struct {
 	scrapeClient *http.Client
 	blockTokens  atomic.Int64 // autotuned prefix block size (tokens); 0 until a scrape reports it
 	eps          atomic.Pointer[[]*endpoint]
+	added        chan struct{}                         // endpoints were added: scrape them now
+	batch        bool                                  // scrapes are batched on kept connections (sendRound)
+	scrapeProxy  func(*http.Request) (*url.URL, error) // the default transport's: a proxied endpoint is not batched
 
 	// Pick-time state, guarded by mu: scratch buffers and the tie-break RNG.
 	mu        sync.Mutex
@@ -62,6 +66,7 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Pool, err
 		logger = slog.New(slog.DiscardHandler)
 	}
 	transport := cfg.Transport
+	var proxy func(*http.Request) (*url.URL, error)
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 256
@@ -72,13 +77,16 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Pool, err
 		if cfg.TLS != nil {
 			t.TLSClientConfig = cfg.TLS
 		}
-		transport = h1.Wrap(t)
+		transport, proxy = h1.Wrap(t), t.Proxy
 	}
 	p := &Pool{
 		cfg:          cfg,
 		log:          logger,
 		index:        newPrefixIndex(),
 		scrapeClient: &http.Client{Transport: transport},
+		added:        make(chan struct{}, 1),
+		batch:        batchScrapes && cfg.Transport == nil && cfg.TLS == nil,
+		scrapeProxy:  proxy,
 		rng:          rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}
 	p.hashPool.New = func() any { s := make([]uint64, 0, cfg.Scheduler.MaxPrefixBlocks); return &s }
@@ -104,8 +112,8 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Pool, err
 // Name is the pool's name as configured.
 func (p *Pool) Name() string { return p.cfg.Name }
 
-// Start resolves the endpoints once, starts one scrape loop per endpoint and a resolve loop, and
-// returns. The goroutines stop when ctx ends or Close is called.
+// Start resolves the endpoints once, starts the scrape rounds and a resolve loop, and returns.
+// The goroutines stop when ctx ends or Close is called.
 func (p *Pool) Start(ctx context.Context) error {
 	if !p.started.CompareAndSwap(false, true) {
 		return fmt.Errorf("pool %q: already started", p.cfg.Name)
@@ -114,7 +122,8 @@ func (p *Pool) Start(ctx context.Context) error {
 	if err := p.resolve(); err != nil {
 		p.log.Warn("resolve endpoints", "pool", p.cfg.Name, "error", err)
 	}
-	p.wg.Add(1)
+	p.wg.Add(2)
+	go p.scrapeRounds()
 	go func() {
 		defer p.wg.Done()
 		defer stop()
@@ -141,7 +150,9 @@ func (p *Pool) Close() error {
 	p.epMu.Lock()
 	defer p.epMu.Unlock()
 	for _, e := range *p.eps.Load() {
-		<-e.done
+		e.scraping.Lock()
+		p.closeConn(e)
+		e.scraping.Unlock()
 	}
 	return nil
 }
@@ -170,6 +181,7 @@ func (p *Pool) setEndpoints(addrs []string) {
 		byAddr[e.addr] = e
 	}
 	next := make([]*endpoint, 0, len(addrs))
+	added := false
 	for _, a := range addrs {
 		if e, ok := byAddr[a]; ok {
 			next = append(next, e)
@@ -180,15 +192,24 @@ func (p *Pool) setEndpoints(addrs []string) {
 			continue
 		}
 		ctx, cancel := context.WithCancel(p.ctx)
-		e := &endpoint{addr: a, slot: p.index.addSlot(p.cfg.Scheduler.LRUCapacity), stop: cancel, done: make(chan struct{})}
+		e := &endpoint{addr: a, slot: p.index.addSlot(p.cfg.Scheduler.LRUCapacity), ctx: ctx, stop: cancel}
 		next = append(next, e)
-		go p.scrapeLoop(ctx, e)
+		added = true
 		p.log.Info("endpoint added", "pool", p.cfg.Name, "endpoint", a)
 	}
 	p.eps.Store(&next)
+	if added {
+		select {
+		case p.added <- struct{}{}:
+		default:
+		}
+	}
 	for _, e := range byAddr {
 		e.stop()
-		<-e.done
+		e.scraping.Lock() // its scrape under way, if any, ends cancelled
+		e.gone = true
+		p.closeConn(e)
+		e.scraping.Unlock()
 		p.index.removeSlot(e.slot)
 		p.log.Info("endpoint removed", "pool", p.cfg.Name, "endpoint", e.addr)
 	}

@@ -51,11 +51,15 @@ const (
 	// H1Server is dataplane/h1server's HTTP/1.1 server loop (each request handled on its
 	// connection's goroutine) for cleartext traffic listeners, vs net/http's server.
 	H1Server = "h1server"
+	// ScrapeBatch is dataplane/pool's scrape rounds on kept connections (every endpoint's
+	// metrics request sent, then the replies read on one goroutine), vs a goroutine per
+	// endpoint through the pool's HTTP client.
+	ScrapeBatch = "scrapebatch"
 )
 
 // Names lists every fast path.
 var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta, CELChecked,
-	AccessLog, Proxy, MetricsParse, EPPClient, EPPServer, H1Client, H1Server}
+	AccessLog, Proxy, MetricsParse, EPPClient, EPPServer, H1Client, H1Server, ScrapeBatch}
 
 var off = parse(os.Getenv(Env))
 

@@ -1,6 +1,7 @@
 package vllmsim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +24,7 @@ type Server struct {
 	cfg Config
 
 	eng     atomic.Pointer[engine]
+	shown   atomic.Pointer[exposition] // the last metrics reply, rendered
 	faults  atomic.Pointer[Faults]
 	started atomic.Int64 // unix nanos of the last (re)start, for StartupDelay
 	reqID   atomic.Uint64
@@ -310,5 +313,22 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	writeMetrics(w, &s.cfg, s.eng.Load().snapshot())
+	sn := s.eng.Load().snapshot()
+	x := s.shown.Load()
+	if x == nil || x.sn != sn {
+		var b bytes.Buffer
+		writeMetrics(&b, &s.cfg, sn)
+		x = &exposition{sn: sn, text: b.Bytes()}
+		s.shown.Store(x)
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(x.text)))
+	_, _ = w.Write(x.text)
+}
+
+// exposition is a metrics reply rendered for one snapshot. The simulators share the machine
+// with the picker that scrapes them (the EPP latency rig, 2 cores), where a real model server
+// is another machine: an unchanged state is served as rendered before, in one write.
+type exposition struct {
+	sn   snapshot
+	text []byte
 }

@@ -263,7 +263,7 @@ func name(g *goState, st trace.Stack) {
 	for i := len(frames) - 1; i >= 0; i-- {
 		fn := frames[i]
 		switch {
-		case strings.Contains(fn, "runtime.goexit"), strings.HasPrefix(fn, "runtime.main"):
+		case strings.Contains(fn, "runtime.goexit"), strings.HasPrefix(fn, "runtime.main"), fn == "time.goFunc":
 			continue
 		case strings.Contains(fn, "gcBgMarkWorker"):
 			g.kind = "GC worker"
@@ -281,7 +281,8 @@ func name(g *goState, st trace.Stack) {
 // group sorts goroutine kinds into what a pick competes with.
 func group(kind string) string {
 	switch {
-	case strings.Contains(kind, "scrapeLoop"), strings.Contains(kind, "persistConn"):
+	case strings.Contains(kind, "persistConn"),
+		strings.HasPrefix(kind, "dataplane/pool.(*Pool).") && (strings.Contains(kind, "scrape") || strings.Contains(kind, "Round")):
 		return "scrape"
 	case strings.Contains(kind, "GC worker"), strings.Contains(kind, "bgsweep"), strings.Contains(kind, "bgscavenge"):
 		return "gc"
