@@ -1,3 +1,6 @@
+// Adapted from Go's net/http (server.go), Copyright 2009 The Go Authors; BSD 3-Clause
+// license, reproduced in NOTICE.
+
 package h1server
 
 import (
