@@ -48,11 +48,14 @@ const (
 	// H1Client is dataplane/h1's HTTP/1.1 client (a round trip on the caller's goroutine) for
 	// cleartext upstreams, vs net/http's Transport.
 	H1Client = "h1client"
+	// OpenAIStream is dataplane/llm/openai's scan of a relayed stream chunk for the keys that
+	// need decoding (usage, finish_reason, error), vs decoding every chunk with encoding/json.
+	OpenAIStream = "openaistream"
 )
 
 // Names lists every fast path.
 var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta, CELChecked,
-	AccessLog, Proxy, MetricsParse, EPPClient, EPPServer, H1Client}
+	AccessLog, Proxy, MetricsParse, EPPClient, EPPServer, H1Client, OpenAIStream}
 
 var off = parse(os.Getenv(Env))
 

@@ -10,6 +10,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
 	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/pkg/fastpath"
 )
 
 // passthrough is the translator of an OpenAI-compatible upstream: the body goes upstream as
@@ -21,6 +22,7 @@ type passthrough struct {
 
 	passUsage bool // the client sees the upstream's usage chunk
 	first     bool // the first stream chunk is decoded for the response id and model
+	layout    chunkLayout
 	key       string
 	result    llm.Result
 }
@@ -195,9 +197,15 @@ func (t *passthrough) StreamEvent(_ context.Context, data []byte, w llm.ChunkWri
 	if string(data) == "[DONE]" {
 		return true, w.Done()
 	}
-	if !t.first && !needsProbe(data) {
+	if !t.first {
 		// Plain content deltas are forwarded without decoding (the hot path).
-		return false, w.Data(data)
+		if t.layout.match(data) {
+			return false, w.Data(data)
+		}
+		if !needsProbe(data) {
+			t.layout.learn(data)
+			return false, w.Data(data)
+		}
 	}
 	t.first = false
 	var p responseProbe
@@ -243,27 +251,101 @@ func (t *passthrough) ResponseError(status int, h http.Header, body []byte) *api
 }
 
 // needsProbe reports whether a chunk may carry what metrics and tracing read: usage, a finish
-// reason, or an error. Content deltas carry none of these and skip decoding. It scans the
-// chunk once per key (the hot path runs it on every chunk).
-func needsProbe(data []byte) bool {
-	return !bytes.HasPrefix(data, []byte("{")) || valueStarts(data, []byte(`"usage":`), '{') ||
-		valueStarts(data, []byte(`"finish_reason":`), '"') || bytes.Contains(data, []byte(`"error"`))
-}
+// reason, or an error. Content deltas carry none of these and skip decoding. The hot path runs
+// it on every chunk, so it makes one pass, stopping only at colons (a dozen per chunk, where
+// quotes are several dozen): the name before each is compared as encoding/json matches keys.
+// It may say yes to a chunk that has none of these (it is then decoded), never no to one
+// that has.
+func needsProbe(data []byte) bool { return !probeKeys || scanKeys(data) }
 
-// valueStarts reports whether some occurrence of key (a quoted name and its colon) in data is
-// followed, after optional spaces, by the byte c.
-func valueStarts(data, key []byte, c byte) bool {
-	for {
-		i := bytes.Index(data, key)
-		if i < 0 {
+// scanKeys is needsProbe's scan.
+func scanKeys(data []byte) bool {
+	if len(data) == 0 || data[0] != '{' {
+		return true
+	}
+	for i := 1; ; {
+		c := bytes.IndexByte(data[i:], ':')
+		if c < 0 {
 			return false
 		}
-		data = bytes.TrimLeft(data[i+len(key):], " \t\r\n")
-		if len(data) > 0 && data[0] == c {
+		c += i
+		i = c + 1
+		switch keyBefore(data, c) {
+		case keyUsage:
+			if v := valueAfter(data, i); v == '{' {
+				return true
+			}
+		case keyFinish:
+			if v := valueAfter(data, i); v == '"' {
+				return true
+			}
+		case keyError, keyUnsure:
 			return true
 		}
 	}
 }
+
+// probeKeys turns needsProbe's scan on; GWCTL_NOFAST=openaistream decodes every chunk with
+// encoding/json instead.
+var probeKeys = fastpath.Enabled(fastpath.OpenAIStream)
+
+type probeKey int
+
+const (
+	keyOther  probeKey = iota
+	keyUsage           // usage
+	keyFinish          // finish_reason
+	keyError           // error
+	keyUnsure          // a name with escapes or non-ASCII bytes, which encoding/json may read as one of them
+)
+
+// keyBefore names the key whose colon is data[c]: the string literal ending just before it
+// (blanks allowed). A quote preceded by a backslash is inside a string (a key's opening quote
+// never is), so a colon in text like {\"city\": is no key.
+func keyBefore(data []byte, c int) probeKey {
+	j := c - 1
+	for j >= 0 && isBlank(data[j]) {
+		j--
+	}
+	if j < 1 || data[j] != '"' {
+		return keyOther
+	}
+	k := bytes.LastIndexByte(data[:j], '"')
+	if k < 1 || data[k-1] == '\\' {
+		return keyOther
+	}
+	name := data[k+1 : j]
+	if len(name) > len("finish_reason")*3 { // longer than any spelling encoding/json folds to these
+		return keyOther
+	}
+	for _, b := range name {
+		if b == '\\' || b >= 0x80 {
+			return keyUnsure
+		}
+	}
+	switch {
+	case bytes.EqualFold(name, []byte("usage")):
+		return keyUsage
+	case bytes.EqualFold(name, []byte("finish_reason")):
+		return keyFinish
+	case bytes.EqualFold(name, []byte("error")):
+		return keyError
+	}
+	return keyOther
+}
+
+// valueAfter returns the first byte of the value starting at data[i] after blanks (0 at the end).
+func valueAfter(data []byte, i int) byte {
+	for i < len(data) && isBlank(data[i]) {
+		i++
+	}
+	if i < len(data) {
+		return data[i]
+	}
+	return 0
+}
+
+func isBlank(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
 
 // upstreamError normalises an upstream error body ({"error":{…}} or vLLM's top-level
 // {"object":"error",…}) to the OpenAI error shape; a non-JSON body is a 502.
