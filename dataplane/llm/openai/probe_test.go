@@ -3,6 +3,7 @@ package openai
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -120,4 +121,65 @@ func BenchmarkNeedsProbe(b *testing.B) {
 			scanKeys(ev)
 		}
 	}
+}
+
+// decodeCases are chunks and completions the fast decoder reads (or leaves to encoding/json)
+// exactly as json.Unmarshal does.
+var decodeCases = []string{
+	`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"stop"}],"usage":null}`,
+	`{"id":"c","choices":[],"usage":{"prompt_tokens":1836,"completion_tokens":160,"total_tokens":1996,"prompt_tokens_details":{"cached_tokens":1024,"cache_write_tokens":3},"completion_tokens_details":{"reasoning_tokens":7}}}`,
+	`{"id":"c","choices":[],"usage":{"prompt_tokens":1,"prompt_tokens_details":null,"completion_tokens_details":{"reasoning_tokens":null}}}`,
+	`{"id":null,"model":null,"choices":null,"usage":null,"error":null}`,
+	`{"choices":[null,{"finish_reason":null},{"finish_reason":"length"}]}`,
+	`{"error":{"message":"boom","type":"server_error"}}`,
+	`{"id":"a\u00e9\n","model":"caf\u00e9"}`,
+	`{"ID":"upper","Model":"m"}`,      // case folding: encoding/json's
+	`{"id":"a","id":"b"}`,             // duplicates: encoding/json's
+	`{"usage":{"prompt_tokens":1.5}}`, // a type error: encoding/json's
+	`{"usage":{"prompt_tokens":99999999999999999999}}`,
+	`{"choices":[{"finish_reason":5}]}`,
+	`{"id":"x"} trailing`,
+	`[1]`,
+	`null`,
+	`{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi!"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":50,"completion_tokens":4,"total_tokens":54,"prompt_tokens_details":{"cached_tokens":32}}}`,
+}
+
+func TestProbeDecode(t *testing.T) {
+	for _, in := range decodeCases {
+		if diff := decodeDiff([]byte(in)); diff != "" {
+			t.Errorf("%s: %s", in, diff)
+		}
+	}
+}
+
+// decodeDiff compares responseProbe.decode with json.Unmarshal on data.
+func decodeDiff(data []byte) string {
+	var got, want responseProbe
+	gotErr, wantErr := got.decode(data), json.Unmarshal(data, &want)
+	if (gotErr == nil) != (wantErr == nil) {
+		return fmt.Sprintf("decode error %v, encoding/json's %v", gotErr, wantErr)
+	}
+	if wantErr != nil {
+		return ""
+	}
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		return fmt.Sprintf("decoded %s, encoding/json %s", g, w)
+	}
+	return ""
+}
+
+func FuzzProbeDecode(f *testing.F) {
+	for _, in := range decodeCases {
+		f.Add([]byte(in))
+	}
+	for in := range probeCases {
+		f.Add([]byte(in))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if diff := decodeDiff(data); diff != "" {
+			t.Errorf("%q: %s", data, diff)
+		}
+	})
 }

@@ -136,23 +136,31 @@ func (t *passthrough) ResponseHeaders(dst, src http.Header) {
 
 // responseProbe reads what metrics and tracing need from a completion or chunk.
 type responseProbe struct {
-	ID      string `json:"id"`
-	Model   string `json:"model"`
-	Choices []struct {
-		FinishReason *string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *struct {
-		PromptTokens        int64 `json:"prompt_tokens"`
-		CompletionTokens    int64 `json:"completion_tokens"`
-		PromptTokensDetails *struct {
-			CachedTokens     int64 `json:"cached_tokens"`
-			CacheWriteTokens int64 `json:"cache_write_tokens"`
-		} `json:"prompt_tokens_details"`
-		CompletionTokensDetails *struct {
-			ReasoningTokens *int64 `json:"reasoning_tokens"`
-		} `json:"completion_tokens_details"`
-	} `json:"usage"`
-	Error json.RawMessage `json:"error"`
+	ID      string          `json:"id"`
+	Model   string          `json:"model"`
+	Choices []choiceProbe   `json:"choices"`
+	Usage   *usageProbe     `json:"usage"`
+	Error   json.RawMessage `json:"error"`
+}
+
+type choiceProbe struct {
+	FinishReason *string `json:"finish_reason"`
+}
+
+type usageProbe struct {
+	PromptTokens            int64              `json:"prompt_tokens"`
+	CompletionTokens        int64              `json:"completion_tokens"`
+	PromptTokensDetails     *promptDetails     `json:"prompt_tokens_details"`
+	CompletionTokensDetails *completionDetails `json:"completion_tokens_details"`
+}
+
+type promptDetails struct {
+	CachedTokens     int64 `json:"cached_tokens"`
+	CacheWriteTokens int64 `json:"cache_write_tokens"`
+}
+
+type completionDetails struct {
+	ReasoningTokens *int64 `json:"reasoning_tokens"`
 }
 
 func (p *responseProbe) apply(res *llm.Result) {
@@ -184,7 +192,7 @@ func (p *responseProbe) apply(res *llm.Result) {
 // ResponseBody returns the upstream's body unchanged once it is known to be JSON.
 func (t *passthrough) ResponseBody(_ context.Context, b []byte, res *llm.Result) ([]byte, *apierror.Error) {
 	var p responseProbe
-	if err := json.Unmarshal(b, &p); err != nil {
+	if err := p.decode(b); err != nil {
 		return nil, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response", Message: "the upstream returned a non-JSON body"}
 	}
 	p.apply(res)
@@ -209,7 +217,7 @@ func (t *passthrough) StreamEvent(_ context.Context, data []byte, w llm.ChunkWri
 	}
 	t.first = false
 	var p responseProbe
-	if err := json.Unmarshal(data, &p); err != nil {
+	if err := p.decode(data); err != nil {
 		e := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response", Message: "upstream sent a malformed stream event"}
 		if err := w.Data(e.AppendJSON(nil)); err != nil {
 			return true, err
