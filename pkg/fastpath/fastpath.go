@@ -55,11 +55,14 @@ const (
 	// metrics request sent, then the replies read on one goroutine), vs a goroutine per
 	// endpoint through the pool's HTTP client.
 	ScrapeBatch = "scrapebatch"
+	// OpenAIStream is dataplane/llm/openai's scan of a relayed stream chunk for the keys that
+	// need decoding (usage, finish_reason, error), vs decoding every chunk with encoding/json.
+	OpenAIStream = "openaistream"
 )
 
 // Names lists every fast path.
 var Names = []string{YAML, CEL, CELAdaptor, JSONValue, JSONReport, Anthropic, Gemini, SchemaDecode, ObjectMeta, CELChecked,
-	AccessLog, Proxy, MetricsParse, EPPClient, EPPServer, H1Client, H1Server, ScrapeBatch}
+	AccessLog, Proxy, MetricsParse, EPPClient, EPPServer, H1Client, H1Server, ScrapeBatch, OpenAIStream}
 
 var off = parse(os.Getenv(Env))
 

@@ -213,23 +213,3 @@ func TestPassthroughBrokenStreamAndCancel(t *testing.T) {
 		t.Fatal("upstream not cancelled")
 	}
 }
-
-func TestNeedsProbe(t *testing.T) {
-	for in, want := range map[string]bool{
-		`{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}`:         false,
-		`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`:                    true,
-		`{"choices":[],"usage":{"prompt_tokens":1}}`:                                     true,
-		`{"choices":[{"delta":{"content":"x"}}],"usage": {"prompt_tokens":1}}`:           true,
-		`{"error":{"message":"x"}}`:                                                      true,
-		`not json`:                                                                       true,
-		`{"choices":[{"delta":{"content":"x"},"finish_reason":null}],"usage":null}`:      false,
-		`{"choices":[{"delta":{},"finish_reason": "length"}],"usage":null}`:              true,
-		`{"choices":[{"delta":{"content":""usage":"},"finish_reason":null}],"usage" :1}`: false,
-		`{"choices":[],"usage":` + "\n  " + `{"prompt_tokens":1}}`:                       true,
-		`{"choices":[{"delta":{"content":"the word \"usage\":{ appears"}}]}`:             false, // escaped quotes: content, not usage
-	} {
-		if got := needsProbe([]byte(in)); got != want {
-			t.Errorf("%s: got %v", in, got)
-		}
-	}
-}

@@ -10,6 +10,7 @@ import (
 	"github.com/infergw/gwctl/dataplane/apierror"
 	"github.com/infergw/gwctl/dataplane/jsonstrict"
 	"github.com/infergw/gwctl/dataplane/llm"
+	"github.com/infergw/gwctl/pkg/fastpath"
 )
 
 // passthrough is the translator of an OpenAI-compatible upstream: the body goes upstream as
@@ -21,6 +22,7 @@ type passthrough struct {
 
 	passUsage bool // the client sees the upstream's usage chunk
 	first     bool // the first stream chunk is decoded for the response id and model
+	layout    chunkLayout
 	key       string
 	result    llm.Result
 }
@@ -134,23 +136,31 @@ func (t *passthrough) ResponseHeaders(dst, src http.Header) {
 
 // responseProbe reads what metrics and tracing need from a completion or chunk.
 type responseProbe struct {
-	ID      string `json:"id"`
-	Model   string `json:"model"`
-	Choices []struct {
-		FinishReason *string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *struct {
-		PromptTokens        int64 `json:"prompt_tokens"`
-		CompletionTokens    int64 `json:"completion_tokens"`
-		PromptTokensDetails *struct {
-			CachedTokens     int64 `json:"cached_tokens"`
-			CacheWriteTokens int64 `json:"cache_write_tokens"`
-		} `json:"prompt_tokens_details"`
-		CompletionTokensDetails *struct {
-			ReasoningTokens *int64 `json:"reasoning_tokens"`
-		} `json:"completion_tokens_details"`
-	} `json:"usage"`
-	Error json.RawMessage `json:"error"`
+	ID      string          `json:"id"`
+	Model   string          `json:"model"`
+	Choices []choiceProbe   `json:"choices"`
+	Usage   *usageProbe     `json:"usage"`
+	Error   json.RawMessage `json:"error"`
+}
+
+type choiceProbe struct {
+	FinishReason *string `json:"finish_reason"`
+}
+
+type usageProbe struct {
+	PromptTokens            int64              `json:"prompt_tokens"`
+	CompletionTokens        int64              `json:"completion_tokens"`
+	PromptTokensDetails     *promptDetails     `json:"prompt_tokens_details"`
+	CompletionTokensDetails *completionDetails `json:"completion_tokens_details"`
+}
+
+type promptDetails struct {
+	CachedTokens     int64 `json:"cached_tokens"`
+	CacheWriteTokens int64 `json:"cache_write_tokens"`
+}
+
+type completionDetails struct {
+	ReasoningTokens *int64 `json:"reasoning_tokens"`
 }
 
 func (p *responseProbe) apply(res *llm.Result) {
@@ -182,7 +192,7 @@ func (p *responseProbe) apply(res *llm.Result) {
 // ResponseBody returns the upstream's body unchanged once it is known to be JSON.
 func (t *passthrough) ResponseBody(_ context.Context, b []byte, res *llm.Result) ([]byte, *apierror.Error) {
 	var p responseProbe
-	if err := json.Unmarshal(b, &p); err != nil {
+	if err := p.decode(b); err != nil {
 		return nil, &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response", Message: "the upstream returned a non-JSON body"}
 	}
 	p.apply(res)
@@ -195,13 +205,19 @@ func (t *passthrough) StreamEvent(_ context.Context, data []byte, w llm.ChunkWri
 	if string(data) == "[DONE]" {
 		return true, w.Done()
 	}
-	if !t.first && !needsProbe(data) {
+	if !t.first {
 		// Plain content deltas are forwarded without decoding (the hot path).
-		return false, w.Data(data)
+		if t.layout.match(data) {
+			return false, w.Data(data)
+		}
+		if !needsProbe(data) {
+			t.layout.learn(data)
+			return false, w.Data(data)
+		}
 	}
 	t.first = false
 	var p responseProbe
-	if err := json.Unmarshal(data, &p); err != nil {
+	if err := p.decode(data); err != nil {
 		e := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.ErrServer, Code: "bad_upstream_response", Message: "upstream sent a malformed stream event"}
 		if err := w.Data(e.AppendJSON(nil)); err != nil {
 			return true, err
@@ -243,27 +259,101 @@ func (t *passthrough) ResponseError(status int, h http.Header, body []byte) *api
 }
 
 // needsProbe reports whether a chunk may carry what metrics and tracing read: usage, a finish
-// reason, or an error. Content deltas carry none of these and skip decoding. It scans the
-// chunk once per key (the hot path runs it on every chunk).
-func needsProbe(data []byte) bool {
-	return !bytes.HasPrefix(data, []byte("{")) || valueStarts(data, []byte(`"usage":`), '{') ||
-		valueStarts(data, []byte(`"finish_reason":`), '"') || bytes.Contains(data, []byte(`"error"`))
-}
+// reason, or an error. Content deltas carry none of these and skip decoding. The hot path runs
+// it on every chunk, so it makes one pass, stopping only at colons (a dozen per chunk, where
+// quotes are several dozen): the name before each is compared as encoding/json matches keys.
+// It may say yes to a chunk that has none of these (it is then decoded), never no to one
+// that has.
+func needsProbe(data []byte) bool { return !probeKeys || scanKeys(data) }
 
-// valueStarts reports whether some occurrence of key (a quoted name and its colon) in data is
-// followed, after optional spaces, by the byte c.
-func valueStarts(data, key []byte, c byte) bool {
-	for {
-		i := bytes.Index(data, key)
-		if i < 0 {
+// scanKeys is needsProbe's scan.
+func scanKeys(data []byte) bool {
+	if len(data) == 0 || data[0] != '{' {
+		return true
+	}
+	for i := 1; ; {
+		c := bytes.IndexByte(data[i:], ':')
+		if c < 0 {
 			return false
 		}
-		data = bytes.TrimLeft(data[i+len(key):], " \t\r\n")
-		if len(data) > 0 && data[0] == c {
+		c += i
+		i = c + 1
+		switch keyBefore(data, c) {
+		case keyUsage:
+			if v := valueAfter(data, i); v == '{' {
+				return true
+			}
+		case keyFinish:
+			if v := valueAfter(data, i); v == '"' {
+				return true
+			}
+		case keyError, keyUnsure:
 			return true
 		}
 	}
 }
+
+// probeKeys turns needsProbe's scan on; GWCTL_NOFAST=openaistream decodes every chunk with
+// encoding/json instead.
+var probeKeys = fastpath.Enabled(fastpath.OpenAIStream)
+
+type probeKey int
+
+const (
+	keyOther  probeKey = iota
+	keyUsage           // usage
+	keyFinish          // finish_reason
+	keyError           // error
+	keyUnsure          // a name with escapes or non-ASCII bytes, which encoding/json may read as one of them
+)
+
+// keyBefore names the key whose colon is data[c]: the string literal ending just before it
+// (blanks allowed). A quote preceded by a backslash is inside a string (a key's opening quote
+// never is), so a colon in text like {\"city\": is no key.
+func keyBefore(data []byte, c int) probeKey {
+	j := c - 1
+	for j >= 0 && isBlank(data[j]) {
+		j--
+	}
+	if j < 1 || data[j] != '"' {
+		return keyOther
+	}
+	k := bytes.LastIndexByte(data[:j], '"')
+	if k < 1 || data[k-1] == '\\' {
+		return keyOther
+	}
+	name := data[k+1 : j]
+	if len(name) > len("finish_reason")*3 { // longer than any spelling encoding/json folds to these
+		return keyOther
+	}
+	for _, b := range name {
+		if b == '\\' || b >= 0x80 {
+			return keyUnsure
+		}
+	}
+	switch {
+	case bytes.EqualFold(name, []byte("usage")):
+		return keyUsage
+	case bytes.EqualFold(name, []byte("finish_reason")):
+		return keyFinish
+	case bytes.EqualFold(name, []byte("error")):
+		return keyError
+	}
+	return keyOther
+}
+
+// valueAfter returns the first byte of the value starting at data[i] after blanks (0 at the end).
+func valueAfter(data []byte, i int) byte {
+	for i < len(data) && isBlank(data[i]) {
+		i++
+	}
+	if i < len(data) {
+		return data[i]
+	}
+	return 0
+}
+
+func isBlank(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
 
 // upstreamError normalises an upstream error body ({"error":{…}} or vLLM's top-level
 // {"object":"error",…}) to the OpenAI error shape; a non-JSON body is a 502.
