@@ -115,7 +115,7 @@ func TestTimeoutsGoToNetHTTP(t *testing.T) {
 }
 
 // A client that goes away while its handler waits cancels the request's context within 2 s (in
-// about 2 bgDelay), as with net/http; with a body read first, and with none.
+// one to two bgDelay), as with net/http; with a body read first, and with none.
 func TestClientGoneCancels(t *testing.T) {
 	for _, req := range []string{
 		"GET /wait HTTP/1.1\r\nHost: a\r\n\r\n",

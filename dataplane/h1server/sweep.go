@@ -16,8 +16,8 @@ type sweeper struct {
 	active  []*conn // connections whose handler runs; conn.slot is the index
 }
 
-// sweepIdleTicks is how many looks in a row with no request in flight stop the sweeper.
-const sweepIdleTicks = 500
+// sweepIdle is how long the sweeper looks with no request in flight before it stops.
+const sweepIdle = time.Second
 
 // add registers c's running handler, and makes sure the sweeper runs: either its last look
 // sees c, or add sees it stopped.
@@ -55,7 +55,7 @@ func (w *sweeper) run() {
 			idle = 0
 			continue
 		}
-		if idle++; idle < sweepIdleTicks {
+		if idle++; time.Duration(idle)*bgDelay < sweepIdle {
 			continue
 		}
 		w.running.Store(false)
