@@ -71,6 +71,10 @@ func checkString(t *testing.T, lit []byte) {
 	if e, esc := End(lit, 0); e != end || esc != (flags&Escaped != 0) {
 		t.Fatalf("End(%q) = %d, %v; String: %d, flags %b", lit, e, esc, end, flags)
 	}
+	// In a document, with quotes and backslashes after the literal.
+	if e, _ := End(append(lit[:len(lit):len(lit)], `,"\\"\`...), 0); e != end {
+		t.Fatalf("End(%q followed by more) = %d; String: %d", lit, e, end)
+	}
 	body := lit[1 : len(lit)-1]
 	if got := string(Append(nil, body)); got != want {
 		t.Fatalf("Append(%q) = %q, encoding/json %q", body, got, want)

@@ -1,7 +1,6 @@
 package jsonlit
 
 import (
-	"bytes"
 	"encoding/binary"
 	"math/bits"
 	"unicode/utf8"
@@ -159,19 +158,31 @@ func Escape(c byte) (byte, bool) {
 // accepted, found without validating it again, and whether the literal has escapes; end is -1
 // when no quote ends it.
 func End(b []byte, i int) (end int, escaped bool) {
-	start := i + 1
-	for i = start; ; i++ {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
+	i++
+	for {
+		// Eight bytes at a time to the next quote or backslash, as String does (the lowest
+		// flagged byte of a word is the first); most literals are short keys, where a call to
+		// bytes.IndexByte per quote costs more than the scan.
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			q, bs := x^(lsb*'"'), x^(lsb*'\\')
+			if m := ((q-lsb)&^q | (bs-lsb)&^bs) & msb; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
 			return -1, false
 		}
-		i += j
-		bs := 0
-		for k := i - 1; k >= start && b[k] == '\\'; k-- {
-			bs++
-		}
-		if bs%2 == 0 {
-			return i + 1, bytes.IndexByte(b[start:i], '\\') >= 0
+		switch b[i] {
+		case '"':
+			return i + 1, escaped
+		case '\\':
+			escaped = true
+			i += 2 // the escaped byte is never the closing quote
+		default:
+			i++
 		}
 	}
 }

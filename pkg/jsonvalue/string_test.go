@@ -3,6 +3,7 @@ package jsonvalue
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -37,6 +38,19 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		"<html> & 'x'", "bad utf8 \xff\xfe end", "\u2028\u2029 é 日本 🎉", string([]byte{0xe2, 0x82}), "trailing \xe2",
 	} {
 		checkString(t, s)
+	}
+}
+
+// TestAppendStringWordBoundaries puts each byte the eight-at-a-time skip must stop at in every
+// position of runs that cross word boundaries.
+func TestAppendStringWordBoundaries(t *testing.T) {
+	for _, c := range []string{"\"", "\\", "\x00", "\x1f", " ", "\x7f", "<", ">", "&", "é", "\u2028", "\xff", "\xe2"} {
+		for n := 0; n <= 25; n++ {
+			for p := 0; p <= n; p++ {
+				run := strings.Repeat("a", n)
+				checkString(t, run[:p]+c+run[p:])
+			}
+		}
 	}
 }
 

@@ -61,6 +61,7 @@ func BenchmarkTranslateRequest(b *testing.B) {
 	tr := newTranslator(&Config{}, quietLogger())
 	b.SetBytes(int64(len(benchRequest)))
 	b.ReportAllocs()
+	defer llmtest.ReportCPU(b)()
 	for b.Loop() {
 		if _, err := tr.translateRequest(context.Background(), benchRequest); err != nil {
 			b.Fatal(err)
@@ -208,6 +209,7 @@ func memServe(tb testing.TB) func() int {
 func BenchmarkHandlerServe(b *testing.B) {
 	serve := memServe(b)
 	b.ReportAllocs()
+	defer llmtest.ReportCPU(b)()
 	for b.Loop() {
 		if code := serve(); code != http.StatusOK {
 			b.Fatalf("status %d", code)

@@ -35,12 +35,14 @@ func decodeRequestIn(body []byte, in *chatRequest, sc *reqScratch) error {
 		return serr
 	}
 	if fastJSON && serr == nil {
+		// The strict read passed: every literal is valid, so the scanner finds string ends
+		// without validating them a second time (Checked).
 		var s *scanner
 		if sc != nil {
-			sc.scan = scanner{Scanner: jsonscan.Scanner{B: body}, sc: sc}
+			sc.scan = scanner{Scanner: jsonscan.Scanner{B: body, Checked: true}, sc: sc}
 			s = &sc.scan
 		} else {
-			s = &scanner{Scanner: jsonscan.Scanner{B: body}}
+			s = &scanner{Scanner: jsonscan.Scanner{B: body, Checked: true}}
 		}
 		if s.Peek() == '{' && s.chatRequest(in) && s.End() {
 			return nil

@@ -49,6 +49,10 @@ var fastDecodeEdges = []string{
 	`{"id":"msg_1","usage":null,"content":[{"type":"tool_use","input":{"a" : 1}},{"type":"thinking","thinking":"t","signature":"s"},{"type":"redacted_thinking","data":"d"}]}`,
 	`{"id":"msg_1","usage":{"cache_creation":null,"output_tokens_details":null,"server_tool_use":null}}`,
 	`{"id":"msg_1","usage":{"input_tokens":"1"}}`, `{"id":"msg_1","usage":{"cache_creation":{"ephemeral_5m_input_tokens":1.5}}}`,
+	// raw non-ASCII, U+2028 and escapes in every kind of string: after the strict read the
+	// request decoder takes a literal without escapes as it is (jsonscan's Checked)
+	"{\"model\":\"m\u00e9\",\"user\":\"é ü €\",\"messages\":[{\"role\":\"system\",\"content\":\"ça\u2028va\"},{\"role\":\"user\",\"content\":\"x\u2028y 日本\"},{\"role\":\"assistant\",\"content\":\"d\\\"é\",\"tool_calls\":[{\"id\":\"c\u00e9\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":\\\"é\\\"}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"cé\",\"content\":[{\"type\":\"text\",\"text\":\"ü\\n\"}]}],\"stop\":[\"é\",\"\\t\"]}",
+	"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\ud800\"}]}",
 }
 
 func fastDecodeInputs() []string {
